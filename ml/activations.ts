@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The activations a network can use, in one explicit map.
+ *
+ * TanhExp(x) = x · tanh(eˣ), with derivative tanh(eˣ) − x·eˣ·(tanh²(eˣ) − 1), switching to the
+ * identity (value x, slope 1) for x > 20 where eˣ would overflow float32 further on.
+ */
+export const ACTIVATION_NAMES = ['tanhexp', 'swish', 'mish', 'relu'] as const;
+export type ActivationName = (typeof ACTIVATION_NAMES)[number];
+export type Activation = (x: tf.Tensor) => tf.Tensor;
+
+export const TANHEXP_THRESHOLD = 20;
+
+export function isActivationName(s: unknown): s is ActivationName {
+  return typeof s === 'string' && (ACTIVATION_NAMES as readonly string[]).includes(s);
+}
+
+/**
+ * tanh(u) and sech²(u) = 1 − tanh²(u) for u = eˣ ≥ 0, computed without cancellation or overflow on
+ * every backend: with s = e^(−2u) ∈ (0, 1], tanh u = (1 − s)/(1 + s) and sech² u = 4s/(1 + s)².
+ * For small u, 1 − s cancels, so tanh u comes from its series u − u³/3 + 2u⁵/15 there.
+ */
+function tanhAndSech2(u: tf.Tensor): { t: tf.Tensor; sech2: tf.Tensor } {
+  const s = tf.exp(tf.mul(u, -2));
+  const onePlusS = tf.add(s, 1);
+  const direct = tf.div(tf.sub(1, s), onePlusS);
+  const u2 = tf.square(u);
+  const series = tf.mul(u, tf.add(1, tf.mul(u2, tf.add(-1 / 3, tf.mul(u2, 2 / 15)))));
+  const t = tf.where(tf.less(u, 0.125), series, direct);
+  const sech2 = tf.div(tf.mul(s, 4), tf.square(onePlusS));
+  return { t, sech2 };
+}
+
+const tanhExp: Activation = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x = args[0] as tf.Tensor;
+  const save = args[1] as tf.GradSaveFunc;
+  save([x]);
+  const value = tf.tidy(() => {
+    const big = tf.greater(x, TANHEXP_THRESHOLD);
+    const u = tf.exp(tf.minimum(x, TANHEXP_THRESHOLD));
+    const { t } = tanhAndSech2(u);
+    return tf.where(big, x, tf.mul(x, t));
+  });
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+    tf.tidy(() => {
+      const xs = saved[0]!;
+      const big = tf.greater(xs, TANHEXP_THRESHOLD);
+      const xc = tf.minimum(xs, TANHEXP_THRESHOLD);
+      const u = tf.exp(xc);
+      const { t, sech2 } = tanhAndSech2(u);
+      // tanh(u) − x·u·(tanh²(u) − 1) = tanh(u) + x·u·sech²(u)
+      const d = tf.add(t, tf.mul(tf.mul(xc, u), sech2));
+      return tf.mul(dy, tf.where(big, tf.onesLike(xs), d));
+    });
+  return { value, gradFunc };
+}) as Activation;
+
+export const ACTIVATIONS: Readonly<Record<ActivationName, Activation>> = {
+  tanhexp: tanhExp,
+  swish: (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
+  mish: (x) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x)))),
+  relu: (x) => tf.relu(x),
+};
+
+/** Float64 references, for tests and for plotting the functions. */
+export const ACTIVATIONS_F64: Readonly<
+  Record<ActivationName, { f: (x: number) => number; df: (x: number) => number }>
+> = {
+  tanhexp: {
+    f: (x) => (x > TANHEXP_THRESHOLD ? x : x * Math.tanh(Math.exp(x))),
+    df: (x) => {
+      if (x > TANHEXP_THRESHOLD) return 1;
+      const e = Math.exp(x);
+      const t = Math.tanh(e);
+      return t - x * e * (t * t - 1);
+    },
+  },
+  swish: {
+    f: (x) => x / (1 + Math.exp(-x)),
+    df: (x) => {
+      const s = 1 / (1 + Math.exp(-x));
+      return s + x * s * (1 - s);
+    },
+  },
+  mish: {
+    f: (x) => x * Math.tanh(softplus64(x)),
+    df: (x) => {
+      const t = Math.tanh(softplus64(x));
+      const s = 1 / (1 + Math.exp(-x));
+      return t + x * (1 - t * t) * s;
+    },
+  },
+  relu: { f: (x) => Math.max(0, x), df: (x) => (x > 0 ? 1 : 0) },
+};
+
+function softplus64(x: number): number {
+  return x > 30 ? x : Math.log1p(Math.exp(x));
+}

@@ -1,0 +1,72 @@
+import { errors } from './errors.ts';
+
+/** Which tfjs backend to use, decided from what a platform adapter found. Pure: no imports of backends. */
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_NAMES)[number];
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+export type Purpose = 'inference' | 'training';
+
+export interface BackendProbe {
+  readonly name: ConcreteBackend;
+  readonly available: boolean;
+  /** True when it computes on a hardware GPU (not a software rasteriser). */
+  readonly gpu: boolean;
+  /** Whether this backend has every kernel a training step needs. */
+  readonly canTrain: boolean;
+  readonly device?: string;
+  readonly reason?: string;
+}
+
+export interface BackendSelection {
+  readonly name: ConcreteBackend;
+  readonly device: string;
+  /** One line: what was picked and why. */
+  readonly why: string;
+  /** Each better backend that auto passed over, and why. */
+  readonly skipped: ReadonlyArray<{ name: ConcreteBackend; reason: string }>;
+}
+
+/** auto's order of preference. */
+function preference(purpose: Purpose): Array<{ name: ConcreteBackend; needGpu: boolean }> {
+  return purpose === 'inference'
+    ? [
+        { name: 'tensorflow', needGpu: true },
+        { name: 'webgpu', needGpu: true },
+        { name: 'wasm', needGpu: false },
+        { name: 'cpu', needGpu: false },
+      ]
+    : [
+        { name: 'tensorflow', needGpu: true },
+        { name: 'webgpu', needGpu: true },
+        { name: 'cpu', needGpu: false },
+      ];
+}
+
+export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: readonly BackendProbe[]): BackendSelection {
+  const byName = new Map(probes.map((p) => [p.name, p]));
+  if (choice !== 'auto') {
+    const p = byName.get(choice);
+    if (p && !p.available) throw errors.backendFailed(choice, p.reason ?? 'it is not available');
+    if (p && purpose === 'training' && !p.canTrain) {
+      throw errors.backendFailed(choice, 'it cannot train: it lacks the gradient kernels, so use it for upscaling only');
+    }
+    return { name: choice, device: p?.device ?? choice, why: `${choice} (as requested)`, skipped: [] };
+  }
+  const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
+  for (const { name, needGpu } of preference(purpose)) {
+    const p = byName.get(name);
+    if (!p || !p.available) {
+      skipped.push({ name, reason: p?.reason ?? 'not available' });
+    } else if (needGpu && !p.gpu) {
+      skipped.push({ name, reason: `no hardware GPU (${p.device ?? 'software only'})` });
+    } else if (purpose === 'training' && !p.canTrain) {
+      skipped.push({ name, reason: 'cannot train' });
+    } else {
+      const why = skipped.length
+        ? `${name} — ${p.device ?? name}; skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`
+        : `${name} — ${p.device ?? name}`;
+      return { name, device: p.device ?? name, why, skipped };
+    }
+  }
+  return { name: 'cpu', device: 'plain JavaScript', why: 'cpu — nothing else is available', skipped };
+}

@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { chooseBackend } from '../backend-choice.ts';
+import { probeBackends } from '../node/backends.ts';
+import { findModels } from '../node/models.ts';
+import type { Command } from './main.ts';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+export const runInfo: Command = {
+  options: {},
+  async run(_values, _positionals, json) {
+    const probes = await probeBackends();
+    const auto = {
+      inference: chooseBackend('auto', 'inference', probes),
+      training: chooseBackend('auto', 'training', probes),
+    };
+    const { models, problems } = await findModels();
+    if (json) {
+      process.stdout.write(
+        JSON.stringify({ type: 'info', version: pkg.version, node: process.versions.node, backends: probes, auto, models, problems }) + '\n',
+      );
+      return 0;
+    }
+    const lines = [`SR Studio ${pkg.version} (Node ${process.versions.node})`, '', 'Backends:'];
+    for (const p of probes) {
+      const what = p.available ? `${p.device ?? ''}${p.gpu ? ' [GPU]' : ''}${p.canTrain ? '' : ' (upscaling only)'}` : `unavailable: ${p.reason}`;
+      lines.push(`  ${p.name.padEnd(11)} ${what}`);
+    }
+    lines.push('', `auto for upscaling: ${auto.inference.why}`, `auto for training:  ${auto.training.why}`, '', 'Models:');
+    if (!models.length) lines.push('  none found (make one with "sr-studio new-model" or train one)');
+    for (const m of models) {
+      const c = m.config;
+      const val = m.training?.valPsnrY !== undefined ? `, val PSNR-Y ${m.training.valPsnrY.toFixed(2)} dB` : '';
+      lines.push(`  ${m.path}\n    x${c.scale} ${c.activation}, ${c.features} features, ${c.groups}×${c.blocks} blocks, ${m.parameters.toLocaleString('en-US')} parameters${val}`);
+    }
+    for (const p of problems) lines.push(`  skipped: ${p}`);
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  },
+};

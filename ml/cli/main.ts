@@ -1,0 +1,91 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errors, isUserError } from '../errors.ts';
+import { runDemo, runNewModel } from './models.ts';
+import { runInfo } from './info.ts';
+import { createReporter, pickMode } from './report.ts';
+import { runUpscale } from './upscale.ts';
+
+const USAGE = `Usage: sr-studio <command> [options]
+
+Commands:
+  upscale IN... [-o OUTDIR] [--model FILE] [--scale 2|3|4] [--tile N] [--overlap N]
+          [--format png|jpg|webp|tiff|avif] [--backend auto|tensorflow|webgpu|wasm|cpu]
+          [--overwrite] [--json]
+      Upscale image files and folders. Outputs are named NAME_x2.png (etc.) next to
+      each input, or in OUTDIR. Inputs are never overwritten.
+  info [--json]
+      Version, every backend with its device or why it is unavailable, and the models found.
+  new-model -o FILE [--preset tiny|light|standard] [--scale 2|3|4]
+          [--act tanhexp|swish|mish|relu] [--seed N]
+      Save a freshly initialised (untrained) network as a weights file.
+  demo [-o OUTDIR]
+      Make a fresh model and upscale a sample photo with it.
+  help
+      This text.`;
+
+export interface Command {
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, unknown>, positionals: string[], json: boolean): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  upscale: runUpscale,
+  info: runInfo,
+  'new-model': runNewModel,
+  demo: runDemo,
+};
+
+/** Runs the CLI; returns the exit code. Users see one sentence per problem, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const json = rest.includes('--json');
+  const report = createReporter(pickMode(json));
+  const cmd = COMMANDS[name];
+  try {
+    if (!cmd) throw errors.badArgument(`Unknown command "${name}"; run "sr-studio help" to see the commands.`);
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...cmd.options, json: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (e) {
+      throw errors.badArgument(`${(e as Error).message.replace(/\.$/, '')}; run "sr-studio help" for the options.`);
+    }
+    return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals, json);
+  } catch (e) {
+    if (isUserError(e)) {
+      report.error(e.message, { code: e.code, ...(e.file ? { file: e.file } : {}) });
+      return e.code === 'bad-argument' || e.code === 'unknown-backend' ? 2 : 1;
+    }
+    report.error(`internal error: ${(e as Error)?.message ?? String(e)} (set SR_STUDIO_DEBUG=1 for details and please report it)`);
+    if (process.env.SR_STUDIO_DEBUG) console.error(e);
+    return 70;
+  }
+}
+
+/** Parses an integer option within bounds, or throws a bad-argument error naming it. */
+export function intOption(values: Record<string, unknown>, name: string, lo: number, hi: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    throw errors.badArgument(`--${name} must be a whole number from ${lo} to ${hi}, not "${String(v)}".`);
+  }
+  return n;
+}
+
+export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
+    throw errors.badArgument(`--${name} must be one of ${choices.join(', ')}, not "${String(v)}".`);
+  }
+  return v as T;
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { ACTIVATION_NAMES } from '../activations.ts';
+import { errors } from '../errors.ts';
+import { initialWeights, parameterCount, PRESET_NAMES, presetConfig, SCALES, type Scale } from '../network.ts';
+import { exists } from '../node/files.ts';
+import { saveModelFile } from '../node/models.ts';
+import { choiceOption, intOption, type Command } from './main.ts';
+import { createReporter, pickMode } from './report.ts';
+import { runUpscale } from './upscale.ts';
+
+export const runNewModel: Command = {
+  options: {
+    out: { type: 'string', short: 'o' },
+    preset: { type: 'string' },
+    scale: { type: 'string' },
+    act: { type: 'string' },
+    seed: { type: 'string' },
+    overwrite: { type: 'boolean' },
+  },
+  async run(values, _positionals, json) {
+    const out = values.out as string | undefined;
+    if (!out) throw errors.badArgument('new-model needs an output file: -o FILE.safetensors.');
+    if (!out.endsWith('.safetensors')) throw errors.badArgument(`${JSON.stringify(out)} should end in .safetensors.`);
+    if (!values.overwrite && (await exists(out))) throw errors.outputExists(out);
+    const preset = choiceOption(values, 'preset', PRESET_NAMES) ?? 'tiny';
+    const scale = (intOption(values, 'scale', 2, 4) ?? 2) as Scale;
+    if (!SCALES.includes(scale)) throw errors.badArgument('--scale must be 2, 3 or 4.');
+    const act = choiceOption(values, 'act', ACTIVATION_NAMES) ?? 'tanhexp';
+    const seed = intOption(values, 'seed', 0, 2 ** 31 - 1) ?? 0;
+    const config = presetConfig(preset, scale, act);
+    await saveModelFile(out, config, initialWeights(config, seed), { iterations: 0, seed, preset });
+    createReporter(pickMode(json)).event(
+      'saved',
+      `Saved an untrained ${preset} x${scale} ${act} network (${parameterCount(config).toLocaleString('en-US')} parameters) to ${out}.`,
+      { path: path.resolve(out), config, parameters: parameterCount(config) },
+    );
+    return 0;
+  },
+};
+
+/** What `npm start` runs until the desktop app exists: a fresh model, then one photo upscaled with it. */
+export const runDemo: Command = {
+  options: { out: { type: 'string', short: 'o' } },
+  async run(values, _positionals, json) {
+    const outDir = path.resolve((values.out as string | undefined) ?? 'out/demo');
+    const sample = path.resolve(import.meta.dirname, '../../../shared/data/val/coffee.png');
+    if (!(await exists(sample))) throw errors.missingPath(sample);
+    const model = path.join(outDir, 'tiny_x2_tanhexp.safetensors');
+    await runNewModel.run({ out: model, preset: 'tiny', scale: '2', act: 'tanhexp', overwrite: true }, [], json);
+    return runUpscale.run({ out: outDir, model, overwrite: true }, [sample], json);
+  },
+};

@@ -1,0 +1,135 @@
+/**
+ * One catalogue of the errors a user can cause. Each message is one sentence that names the
+ * file (or setting) and says what to do. Anything that is not a UserError is a bug.
+ */
+export type UserErrorCode =
+  | 'missing-path'
+  | 'no-images'
+  | 'empty-file'
+  | 'unreadable-image'
+  | 'image-too-small'
+  | 'unwritable-output'
+  | 'output-exists'
+  | 'would-overwrite-input'
+  | 'disk-full'
+  | 'bad-weights'
+  | 'weights-mismatch'
+  | 'unknown-backend'
+  | 'backend-failed'
+  | 'bad-argument'
+  | 'no-model'
+  | 'cancelled';
+
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    readonly code: UserErrorCode,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when an AbortSignal stops a job; carries no stack worth showing. */
+export class AbortError extends UserError {
+  constructor(what = 'The job') {
+    super('cancelled', `${what} was cancelled; nothing was written.`);
+  }
+}
+
+export const isUserError = (e: unknown): e is UserError => e instanceof UserError;
+
+const q = (p: string) => JSON.stringify(p);
+
+export const errors = {
+  missingPath: (p: string) =>
+    new UserError('missing-path', `${q(p)} does not exist; check the path and try again.`, p),
+  noImages: (dir: string) =>
+    new UserError(
+      'no-images',
+      `${q(dir)} contains no images (JPEG, PNG, WebP, TIFF, AVIF or GIF); choose a folder with photos in it.`,
+      dir,
+    ),
+  emptyFile: (p: string) =>
+    new UserError('empty-file', `${q(p)} is empty (0 bytes); re-export or re-download the image.`, p),
+  unreadableImage: (p: string, why: string) =>
+    new UserError(
+      'unreadable-image',
+      `${q(p)} could not be read as an image (${why}); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.`,
+      p,
+    ),
+  imageTooSmall: (p: string, w: number, h: number, min: number) =>
+    new UserError(
+      'image-too-small',
+      `${q(p)} is only ${w}×${h} pixels; use an image at least ${min}×${min} pixels.`,
+      p,
+    ),
+  unwritableOutput: (p: string, why: string) =>
+    new UserError(
+      'unwritable-output',
+      `Cannot write to ${q(p)} (${why}); choose another output folder with -o or fix its permissions.`,
+      p,
+    ),
+  outputExists: (p: string) =>
+    new UserError(
+      'output-exists',
+      `${q(p)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
+      p,
+    ),
+  wouldOverwriteInput: (p: string) =>
+    new UserError(
+      'would-overwrite-input',
+      `Writing the result to ${q(p)} would overwrite an input image; choose another output folder or format.`,
+      p,
+    ),
+  diskFull: (p: string) =>
+    new UserError('disk-full', `The disk is full while writing ${q(p)}; free some space and try again.`, p),
+  badWeights: (p: string, why: string) =>
+    new UserError(
+      'bad-weights',
+      `${q(p)} is not a valid SR Studio weights file (${why}); choose a .safetensors file saved by SR Studio.`,
+      p,
+    ),
+  weightsMismatch: (p: string, why: string) =>
+    new UserError(
+      'weights-mismatch',
+      `${q(p)} does not fit this network: ${why}; use weights saved for the same preset, scale and activation.`,
+      p,
+    ),
+  unknownBackend: (name: string, known: readonly string[]) =>
+    new UserError('unknown-backend', `Unknown backend ${q(name)}; use one of ${known.join(', ')}.`),
+  backendFailed: (name: string, why: string) =>
+    new UserError(
+      'backend-failed',
+      `The ${name} backend could not start (${why}); choose another with --backend or run "sr-studio info".`,
+    ),
+  badArgument: (message: string) => new UserError('bad-argument', message),
+  noModel: (scale: number) =>
+    new UserError(
+      'no-model',
+      `No x${scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
+    ),
+};
+
+/** Turns any filesystem error on `p` into a user error where the cause is the user's. */
+export function fsError(e: unknown, p: string): Error {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return errors.missingPath(p);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return errors.diskFull(p);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return errors.unwritableOutput(p, 'permission denied');
+    case 'ENOTDIR':
+      return errors.unwritableOutput(p, 'a part of the path is a file, not a folder');
+    case 'EISDIR':
+      return errors.unwritableOutput(p, 'it is a folder');
+    default:
+      return e instanceof Error ? e : new Error(String(e));
+  }
+}

@@ -1,0 +1,105 @@
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errors, fsError, isUserError, type UserError } from '../errors.ts';
+import { imageFormatFromPath, type OutputFormat } from './image-io.ts';
+
+/** File access for the engine in Node: finding inputs and naming outputs. */
+
+export const isImagePath = (p: string) => imageFormatFromPath(p) !== undefined;
+
+export interface InputFile {
+  /** Absolute path of the image. */
+  readonly path: string;
+  /** Folder the image was found under (for mirroring sub-folders), or undefined for a named file. */
+  readonly root?: string | undefined;
+}
+
+/**
+ * Expands files and folders (recursively) into image files. A missing path or a folder without
+ * images is a problem to report, not a reason to stop the batch.
+ */
+export async function collectImages(inputs: readonly string[]): Promise<{ files: InputFile[]; problems: UserError[] }> {
+  const files: InputFile[] = [];
+  const problems: UserError[] = [];
+  const seen = new Set<string>();
+  const add = (f: InputFile) => {
+    if (!seen.has(f.path)) {
+      seen.add(f.path);
+      files.push(f);
+    }
+  };
+  for (const input of inputs) {
+    const abs = path.resolve(input);
+    let st;
+    try {
+      st = await fs.stat(abs);
+    } catch (e) {
+      problems.push(asUserError(fsError(e, input), input));
+      continue;
+    }
+    if (!st.isDirectory()) {
+      add({ path: abs });
+      continue;
+    }
+    let found = 0;
+    try {
+      for await (const f of walk(abs)) {
+        found++;
+        add({ path: f, root: abs });
+      }
+    } catch (e) {
+      problems.push(asUserError(fsError(e, input), input));
+      continue;
+    }
+    if (!found) problems.push(errors.noImages(input));
+  }
+  return { files, problems };
+}
+
+function asUserError(e: Error, p: string): UserError {
+  return isUserError(e) ? e : errors.unreadableImage(p, e.message);
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else if (e.isFile() && isImagePath(p)) yield p;
+  }
+}
+
+/** `photo.jpg` → `<outDir or its folder>/photo_x2.png`; sub-folders of a named folder are mirrored. */
+export function outputPathFor(input: InputFile, opts: { outDir?: string | undefined; scale: number; format: OutputFormat }): string {
+  const name = `${path.basename(input.path, path.extname(input.path))}_x${opts.scale}.${opts.format}`;
+  if (!opts.outDir) return path.join(path.dirname(input.path), name);
+  const sub = input.root ? path.relative(input.root, path.dirname(input.path)) : '';
+  return path.join(path.resolve(opts.outDir), sub, name);
+}
+
+/**
+ * Before any work: refuses to overwrite an input, or an existing output without `overwrite`, and
+ * makes sure the output's folder exists and can be written to.
+ */
+export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, overwrite: boolean): Promise<void> {
+  if (inputs.has(path.resolve(out))) throw errors.wouldOverwriteInput(out);
+  if (!overwrite && (await exists(out))) throw errors.outputExists(out);
+  const dir = path.dirname(out);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.access(dir, fsConstants.W_OK);
+  } catch (e) {
+    throw fsError(e, dir);
+  }
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,80 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { errors, fsError } from '../errors.ts';
+import { parameterCount, type NetworkConfig } from '../network.ts';
+import { decodeModel, encodeModel, type ModelFile, type TrainingSummary } from '../weights.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+/** Weights files on disk: loading with checks, atomic saving, and finding installed models. */
+
+export async function loadModelFile(file: string, expect: Partial<NetworkConfig> = {}): Promise<ModelFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw fsError(e, file);
+  }
+  if (bytes.length === 0) throw errors.badWeights(file, 'the file is empty');
+  return decodeModel(bytes, file, expect);
+}
+
+export async function saveModelFile(
+  file: string,
+  config: NetworkConfig,
+  weights: ReadonlyMap<string, Float32Array>,
+  training?: TrainingSummary,
+): Promise<void> {
+  await writeFileAtomic(file, encodeModel(config, weights, training));
+}
+
+/** The bundled models (in the app's assets) and the user's own (SR_STUDIO_MODELS, or the data folder). */
+export function modelFolders(): string[] {
+  const bundled = path.resolve(import.meta.dirname, '../../assets/models');
+  const user = process.env.SR_STUDIO_MODELS ?? path.join(os.homedir(), '.local', 'share', 'sr-studio', 'models');
+  return [bundled, user];
+}
+
+export interface ModelEntry {
+  readonly path: string;
+  readonly config: NetworkConfig;
+  readonly parameters: number;
+  readonly training?: TrainingSummary | undefined;
+}
+
+export async function findModels(folders = modelFolders()): Promise<{ models: ModelEntry[]; problems: string[] }> {
+  const models: ModelEntry[] = [];
+  const problems: string[] = [];
+  for (const dir of folders) {
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).filter((n) => n.endsWith('.safetensors')).sort();
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      try {
+        const m = await loadModelFile(p);
+        models.push({ path: p, config: m.config, parameters: parameterCount(m.config), training: m.training });
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+    }
+  }
+  return { models, problems };
+}
+
+/** The model `upscale` uses without --model: a TanhExp model of that scale, best validation first. */
+export async function defaultModel(scale: number): Promise<ModelEntry> {
+  const { models } = await findModels();
+  const fits = models
+    .filter((m) => m.config.scale === scale)
+    .sort(
+      (a, b) =>
+        Number(b.config.activation === 'tanhexp') - Number(a.config.activation === 'tanhexp') ||
+        (b.training?.valPsnrY ?? 0) - (a.training?.valPsnrY ?? 0),
+    );
+  if (!fits[0]) throw errors.noModel(scale);
+  return fits[0];
+}

@@ -1,0 +1,176 @@
+/**
+ * Bicubic resampling, bit-for-bit the method of Pillow's `ImagingResample` on float ('F') images,
+ * which is also what torch's `interpolate(mode='bicubic', antialias=True)` implements. The trainer
+ * uses it to make the low-resolution inputs, so keep it exactly as documented here:
+ *
+ * - Kernel: Keys cubic convolution with a = -0.5,
+ *   k(x) = (a+2)|x|³ − (a+3)|x|² + 1 for |x| < 1, a(|x|³ − 5|x|² + 8|x| − 4) for 1 ≤ |x| < 2, else 0.
+ * - Separable: a horizontal pass (float64 sums, stored as float32) followed by a vertical pass,
+ *   skipping a pass whose size does not change (that pass would be the identity).
+ * - Half-pixel centres: output sample i of n (input size N, scale s = N/n) sits at input
+ *   coordinate c = (i + 0.5)·s, where input pixel j covers [j, j+1).
+ * - Antialias (default on): when downscaling (s > 1) the kernel is stretched by s, i.e. the weight
+ *   of input pixel j is k((j + 0.5 − c)/s) and the support grows from 2 to 2s. Upscaling uses the
+ *   plain kernel, so `antialias: false` and `true` give identical results when enlarging.
+ * - Edges: the window [trunc(c − support + 0.5), trunc(c + support + 0.5)) is clamped to the
+ *   image and the weights that remain are divided by their sum (every output pixel's weights sum
+ *   to 1), so constant images stay constant and nothing outside the image is ever read.
+ * - Values are neither rounded nor clamped (cubic overshoot is kept): `resizeImage` clamps.
+ *
+ * Pure TypeScript with no platform imports, so it runs in Node and in browser workers alike.
+ */
+import { assertImage, type RgbImage } from './image.ts';
+
+export interface ResizeOptions {
+  /** Widen the kernel by the scale factor when downscaling (default true, as Pillow does). */
+  readonly antialias?: boolean;
+}
+
+const A = -0.5;
+const SUPPORT = 2;
+
+/** The Keys cubic convolution kernel with a = -0.5 (Pillow's `bicubic_filter`). */
+export function cubicKernel(x: number): number {
+  const t = Math.abs(x);
+  if (t < 1) return ((A + 2) * t - (A + 3)) * t * t + 1;
+  if (t < 2) return (((t - 5) * t + 8) * t - 4) * A;
+  return 0;
+}
+
+interface Coefficients {
+  /** Per output sample: the first input index it reads and how many it reads. */
+  readonly first: Int32Array;
+  readonly count: Int32Array;
+  /** outSize × taps weights, row i holding sample i's `count[i]` normalised weights. */
+  readonly weights: Float64Array;
+  readonly taps: number;
+}
+
+/** Pillow's `precompute_coeffs` for a full-image box. */
+function coefficients(inSize: number, outSize: number, antialias: boolean): Coefficients {
+  const scale = inSize / outSize;
+  const filterScale = antialias ? Math.max(scale, 1) : 1;
+  const support = SUPPORT * filterScale;
+  const taps = Math.ceil(support) * 2 + 1;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float64Array(outSize * taps);
+  const inv = 1 / filterScale;
+  for (let i = 0; i < outSize; i++) {
+    const centre = (i + 0.5) * scale;
+    const lo = Math.max(Math.trunc(centre - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(centre + support + 0.5), inSize);
+    const n = hi - lo;
+    const row = i * taps;
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const w = cubicKernel((j + lo - centre + 0.5) * inv);
+      weights[row + j] = w;
+      sum += w;
+    }
+    if (sum !== 0) for (let j = 0; j < n; j++) weights[row + j]! /= sum;
+    first[i] = lo;
+    count[i] = n;
+  }
+  return { first, count, weights, taps };
+}
+
+function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: number, aa: boolean) {
+  const { first, count, weights, taps } = coefficients(w, outW, aa);
+  const out = new Float32Array(outW * h * ch);
+  for (let y = 0; y < h; y++) {
+    const inRow = y * w * ch;
+    const outRow = y * outW * ch;
+    for (let x = 0; x < outW; x++) {
+      const lo = first[x]!;
+      const n = count[x]!;
+      const k = x * taps;
+      for (let c = 0; c < ch; c++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += src[inRow + (lo + j) * ch + c]! * weights[k + j]!;
+        out[outRow + x * ch + c] = s;
+      }
+    }
+  }
+  return out;
+}
+
+function vertical(src: Float32Array, w: number, h: number, ch: number, outH: number, aa: boolean) {
+  const { first, count, weights, taps } = coefficients(h, outH, aa);
+  const stride = w * ch;
+  const out = new Float32Array(stride * outH);
+  const acc = new Float64Array(stride);
+  for (let y = 0; y < outH; y++) {
+    const lo = first[y]!;
+    const n = count[y]!;
+    acc.fill(0);
+    for (let j = 0; j < n; j++) {
+      const wt = weights[y * taps + j]!;
+      const inRow = (lo + j) * stride;
+      for (let i = 0; i < stride; i++) acc[i]! += src[inRow + i]! * wt;
+    }
+    out.set(acc, y * stride);
+  }
+  return out;
+}
+
+const isSize = (n: number) => Number.isInteger(n) && n > 0;
+
+/**
+ * Resizes interleaved (HWC) float pixels with `channels` values per pixel from w×h to outW×outH
+ * by the bicubic method documented at the top of this file. Returns a new array; `src` is unchanged.
+ */
+export function resizeBicubic(
+  src: Float32Array,
+  w: number,
+  h: number,
+  channels: number,
+  outW: number,
+  outH: number,
+  opts: ResizeOptions = {},
+): Float32Array {
+  if (![w, h, channels, outW, outH].every(isSize)) {
+    throw new Error(`resizeBicubic: bad sizes ${w}×${h}×${channels} → ${outW}×${outH}`);
+  }
+  if (src.length !== w * h * channels) {
+    throw new Error(`resizeBicubic: ${src.length} values for ${w}×${h}×${channels}`);
+  }
+  const aa = opts.antialias ?? true;
+  let out = src;
+  let curW = w;
+  if (outW !== w) {
+    out = horizontal(out, w, h, channels, outW, aa);
+    curW = outW;
+  }
+  if (outH !== h) out = vertical(out, curW, h, channels, outH, aa);
+  return out === src ? src.slice() : out;
+}
+
+const clamp01 = (a: Float32Array) => {
+  for (let i = 0; i < a.length; i++) a[i] = Math.min(Math.max(a[i]!, 0), 1);
+  return a;
+};
+
+/**
+ * Resizes an image with `resizeBicubic` (antialiased) and clamps the result to [0, 1]. With alpha,
+ * colours are resized premultiplied by alpha and divided back afterwards (as Pillow does for RGBA),
+ * so fully transparent pixels do not bleed their colour into their neighbours.
+ */
+export function resizeImage(img: RgbImage, outW: number, outH: number): RgbImage {
+  assertImage(img);
+  const { width: w, height: h, alpha } = img;
+  if (!alpha) {
+    return { width: outW, height: outH, rgb: clamp01(resizeBicubic(img.rgb, w, h, 3, outW, outH)) };
+  }
+  const pre = new Float32Array(img.rgb.length);
+  for (let p = 0; p < alpha.length; p++) {
+    for (let c = 0; c < 3; c++) pre[p * 3 + c] = img.rgb[p * 3 + c]! * alpha[p]!;
+  }
+  const rgb = resizeBicubic(pre, w, h, 3, outW, outH);
+  const a = clamp01(resizeBicubic(alpha, w, h, 1, outW, outH));
+  for (let p = 0; p < a.length; p++) {
+    const ap = a[p]!;
+    for (let c = 0; c < 3; c++) rgb[p * 3 + c] = ap > 0 ? rgb[p * 3 + c]! / ap : 0;
+  }
+  return { width: outW, height: outH, rgb: clamp01(rgb), alpha: a };
+}

@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AbortError } from './errors.ts';
+import type { RgbImage } from './image.ts';
+import type { Network } from './network.ts';
+
+/**
+ * Tiled inference. The image is cut into tiles of `tile` input pixels; each tile is computed with a
+ * margin of real neighbouring pixels around it (the overlap) and only its centre is kept. The margin
+ * defaults to the network's receptive radius (at least 16), so every output pixel sees exactly the
+ * input it would see in a whole-image pass: tiles agree with the whole-image result, and there are
+ * no seams to blend. Memory is bounded by one tile: pixels come from a source and go to a sink.
+ */
+export interface PixelSource {
+  readonly width: number;
+  readonly height: number;
+  /** RGB floats in [0, 1] of the rectangle, row-major, interleaved. */
+  read(x: number, y: number, w: number, h: number): Float32Array;
+}
+
+export interface PixelSink {
+  /** Receives RGB floats (not clamped) of an output rectangle. */
+  write(x: number, y: number, w: number, h: number, rgb: Float32Array): void;
+}
+
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+export interface TileOptions {
+  /** Tile size in input pixels (default 192). */
+  readonly tile?: number;
+  /** Context margin in input pixels around each tile (default: receptive radius, ≥ 16). */
+  readonly overlap?: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface TileDone {
+  readonly index: number;
+  readonly total: number;
+  /** Where the tile went in the output. */
+  readonly out: Rect;
+  /** The tile's output RGB floats (clamped to [0, 1]), for live previews. */
+  readonly rgb: Float32Array;
+}
+
+export const DEFAULT_TILE = 192;
+export const MIN_OVERLAP = 16;
+
+export function defaultOverlap(net: Network): number {
+  return Math.max(MIN_OVERLAP, net.receptiveRadius);
+}
+
+/** The tile grid over an image, in input pixels. */
+export function tileGrid(width: number, height: number, tile: number): Rect[] {
+  const rects: Rect[] = [];
+  for (let y = 0; y < height; y += tile) {
+    for (let x = 0; x < width; x += tile) {
+      rects.push({ x, y, w: Math.min(tile, width - x), h: Math.min(tile, height - y) });
+    }
+  }
+  return rects;
+}
+
+/** Upscales tile by tile, writing each into `sink` and yielding it; abort throws AbortError. */
+export async function* upscaleTiles(
+  net: Network,
+  source: PixelSource,
+  sink: PixelSink,
+  opts: TileOptions = {},
+): AsyncGenerator<TileDone> {
+  const s = net.config.scale;
+  const tile = Math.max(8, Math.floor(opts.tile ?? DEFAULT_TILE));
+  const overlap = Math.max(MIN_OVERLAP, Math.floor(opts.overlap ?? defaultOverlap(net)));
+  const grid = tileGrid(source.width, source.height, tile);
+  for (let i = 0; i < grid.length; i++) {
+    if (opts.signal?.aborted) throw new AbortError('Upscaling');
+    const r = grid[i]!;
+    // The tile plus its margin, clipped to the image (at the image's edge the network pads as usual).
+    const x0 = Math.max(0, r.x - overlap);
+    const y0 = Math.max(0, r.y - overlap);
+    const x1 = Math.min(source.width, r.x + r.w + overlap);
+    const y1 = Math.min(source.height, r.y + r.h + overlap);
+    const input = tf.tensor4d(source.read(x0, y0, x1 - x0, y1 - y0), [1, y1 - y0, x1 - x0, 3]);
+    let output: tf.Tensor4D | undefined;
+    let full: Float32Array;
+    try {
+      output = tf.tidy(() => {
+        const y = net.forward(input);
+        const [, oh, ow] = y.shape;
+        const cropped = tf.slice(y, [0, (r.y - y0) * s, (r.x - x0) * s, 0], [1, r.h * s, r.w * s, 3]);
+        return oh === r.h * s && ow === r.w * s ? y : (cropped as tf.Tensor4D);
+      });
+      input.dispose();
+      full = (await output.data()) as Float32Array;
+    } finally {
+      input.dispose();
+      output?.dispose();
+    }
+    if (opts.signal?.aborted) throw new AbortError('Upscaling');
+    const out = { x: r.x * s, y: r.y * s, w: r.w * s, h: r.h * s };
+    sink.write(out.x, out.y, out.w, out.h, full);
+    const rgb = new Float32Array(full.length);
+    for (let k = 0; k < full.length; k++) rgb[k] = Math.min(1, Math.max(0, full[k]!));
+    yield { index: i, total: grid.length, out, rgb };
+  }
+}
+
+/** A source over an image in memory. */
+export function imageSource(img: RgbImage): PixelSource {
+  return {
+    width: img.width,
+    height: img.height,
+    read(x, y, w, h) {
+      const out = new Float32Array(w * h * 3);
+      for (let row = 0; row < h; row++) {
+        const from = ((y + row) * img.width + x) * 3;
+        out.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
+      }
+      return out;
+    },
+  };
+}
+
+/** A sink that fills a float image in memory (clamped to [0, 1]). */
+export function imageSink(width: number, height: number): PixelSink & { readonly rgb: Float32Array } {
+  const rgb = new Float32Array(width * height * 3);
+  return {
+    rgb,
+    write(x, y, w, h, data) {
+      for (let row = 0; row < h; row++) {
+        const to = ((y + row) * width + x) * 3;
+        for (let k = 0; k < w * 3; k++) rgb[to + k] = Math.min(1, Math.max(0, data[row * w * 3 + k]!));
+      }
+    },
+  };
+}
+
+/** Upscales an image in memory; `onTile` sees each finished tile. Alpha is not handled here. */
+export async function upscaleImage(
+  net: Network,
+  img: RgbImage,
+  opts: TileOptions & { onTile?: (t: TileDone) => void } = {},
+): Promise<RgbImage> {
+  const s = net.config.scale;
+  const sink = imageSink(img.width * s, img.height * s);
+  for await (const t of upscaleTiles(net, imageSource(img), sink, opts)) opts.onTile?.(t);
+  return { width: img.width * s, height: img.height * s, rgb: sink.rgb };
+}

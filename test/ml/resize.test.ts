@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import sharp from 'sharp';
+import { cubicKernel, resizeBicubic, resizeImage } from '../../ml/resize.ts';
+
+const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+
+/** A w×h crop of a real photo as interleaved floats in [0, 1]. */
+async function photoCrop(file: string, left: number, top: number, w: number, h: number) {
+  const buf = await sharp(path.join(DATA, file))
+    .extract({ left, top, width: w, height: h })
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  return Float32Array.from(buf, (v) => v / 255);
+}
+
+/**
+ * Independent float64 reference of Pillow's ImagingResample (bicubic, a = -0.5), written from
+ * Pillow's description rather than from ml/resize.ts: per output pixel, the 2-D weight is the
+ * product of the normalised 1-D weights, summed directly over the window (no separable passes).
+ */
+function weights1d(inSize: number, outSize: number, i: number, antialias: boolean) {
+  const scale = inSize / outSize;
+  const fs = antialias && scale > 1 ? scale : 1;
+  const support = 2 * fs;
+  const centre = (i + 0.5) * scale;
+  const lo = Math.max(0, Math.trunc(centre - support + 0.5));
+  const hi = Math.min(inSize, Math.trunc(centre + support + 0.5));
+  const keys = (x: number) => {
+    const a = -0.5;
+    const t = Math.abs(x);
+    return t < 1 ? (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1 : t < 2 ? a * (t ** 3 - 5 * t ** 2 + 8 * t - 4) : 0;
+  };
+  const ws: [number, number][] = [];
+  for (let j = lo; j < hi; j++) ws.push([j, keys((j + 0.5 - centre) / fs)]);
+  const sum = ws.reduce((s, [, w]) => s + w, 0);
+  return ws.map(([j, w]) => [j, w / sum] as const);
+}
+
+function reference(src: Float32Array, w: number, h: number, ch: number, ow: number, oh: number, aa = true) {
+  const out = new Float64Array(ow * oh * ch);
+  for (let y = 0; y < oh; y++) {
+    const wy = weights1d(h, oh, y, aa);
+    for (let x = 0; x < ow; x++) {
+      const wx = weights1d(w, ow, x, aa);
+      for (let c = 0; c < ch; c++) {
+        let s = 0;
+        for (const [sy, ky] of wy) for (const [sx, kx] of wx) s += src[(sy * w + sx) * ch + c]! * ky * kx;
+        out[(y * ow + x) * ch + c] = s;
+      }
+    }
+  }
+  return out;
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+test('the kernel is Keys cubic convolution with a = -0.5', () => {
+  assert.equal(cubicKernel(0), 1);
+  assert.ok(cubicKernel(1) === 0); // -0 or 0
+  assert.equal(cubicKernel(2), 0);
+  assert.equal(cubicKernel(0.5), 0.5625);
+  assert.equal(cubicKernel(-1.5), -0.0625);
+  assert.equal(cubicKernel(2.5), 0);
+});
+
+test('antialiased ×½ downscale of a photo matches a float64 Pillow reference', async () => {
+  const src = await photoCrop('val/coffee.png', 200, 150, 32, 32);
+  const got = resizeBicubic(src, 32, 32, 3, 16, 16);
+  assert.ok(maxDiff(got, reference(src, 32, 32, 3, 16, 16)) <= 1e-5);
+  // The window is 8 taps wide, so the result really is smoothed: it is not a 2×2 box average.
+  const box = new Float64Array(16 * 16 * 3);
+  for (let y = 0; y < 16; y++)
+    for (let x = 0; x < 16; x++)
+      for (let c = 0; c < 3; c++) {
+        const at = (dy: number, dx: number) => src[((2 * y + dy) * 32 + 2 * x + dx) * 3 + c]!;
+        box[(y * 16 + x) * 3 + c] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4;
+      }
+  assert.ok(maxDiff(got, box) > 1e-3);
+});
+
+test('non-integer scales, up and down, match the reference', async () => {
+  const src = await photoCrop('val/chelsea.png', 100, 60, 30, 22);
+  for (const [ow, oh] of [[13, 9], [47, 61], [30, 7], [11, 22]] as const) {
+    for (const aa of [true, false]) {
+      const got = resizeBicubic(src, 30, 22, 3, ow, oh, { antialias: aa });
+      assert.ok(maxDiff(got, reference(src, 30, 22, 3, ow, oh, aa)) <= 1e-5, `${ow}×${oh} aa=${aa}`);
+    }
+  }
+});
+
+test('constant images stay constant when enlarged or reduced', () => {
+  const src = new Float32Array(9 * 7 * 2);
+  for (let i = 0; i < src.length; i++) src[i] = i % 2 ? 0.25 : 0.8;
+  for (const [ow, oh] of [[36, 28], [4, 3], [9, 50]] as const) {
+    const out = resizeBicubic(src, 9, 7, 2, ow, oh);
+    for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i]! - (i % 2 ? 0.25 : 0.8)) < 1e-6);
+  }
+});
+
+test('enlarging reproduces a linear ramp away from the borders', () => {
+  const src = Float32Array.from({ length: 16 }, (_, i) => i / 15);
+  const out = resizeBicubic(src, 16, 1, 1, 64, 1);
+  for (let i = 8; i < 56; i++) {
+    const x = (i + 0.5) / 4 - 0.5; // output centre in input pixel-centre coordinates
+    assert.ok(Math.abs(out[i]! - x / 15) < 1e-6, `at ${i}`);
+  }
+});
+
+test('antialias changes downscaling but not upscaling', async () => {
+  const src = await photoCrop('val/astronaut.png', 120, 80, 40, 40);
+  const down = (aa: boolean) => resizeBicubic(src, 40, 40, 3, 10, 10, { antialias: aa });
+  assert.ok(maxDiff(down(true), down(false)) > 0.01);
+  const up = (aa: boolean) => resizeBicubic(src, 40, 40, 3, 100, 90, { antialias: aa });
+  assert.deepEqual(up(true), up(false));
+});
+
+test('same size is a copy and the output is never clamped', () => {
+  const src = Float32Array.from([0, 1, 0, 1, 0, 1, 0, 1]);
+  const same = resizeBicubic(src, 8, 1, 1, 8, 1);
+  assert.deepEqual(same, src);
+  assert.notEqual(same, src);
+  const up = resizeBicubic(src, 8, 1, 1, 32, 1);
+  assert.ok(Math.min(...up) < 0 && Math.max(...up) > 1, 'cubic overshoot is kept');
+  assert.throws(() => resizeBicubic(src, 4, 1, 1, 2, 1), /values/);
+  assert.throws(() => resizeBicubic(src, 8, 1, 1, 0, 1), /bad sizes/);
+});
+
+test('resizeImage clamps and keeps transparent colours from bleeding', () => {
+  const w = 8;
+  const rgb = new Float32Array(w * 3);
+  const alpha = new Float32Array(w);
+  for (let x = 0; x < w; x++) {
+    const opaque = x < 4;
+    rgb.set(opaque ? [1, 0, 0] : [0, 0, 1], x * 3); // hidden blue behind transparent pixels
+    alpha[x] = opaque ? 1 : 0;
+  }
+  const out = resizeImage({ width: w, height: 1, rgb, alpha }, 20, 1);
+  assert.equal(out.width, 20);
+  assert.ok(out.alpha);
+  for (const v of out.rgb) assert.ok(v >= 0 && v <= 1);
+  for (let x = 0; x < 20; x++) {
+    if (out.alpha[x]! > 0.01) assert.ok(out.rgb[x * 3 + 2]! < 1e-6, `no blue at ${x}`);
+  }
+  const plain = resizeImage({ width: w, height: 1, rgb }, 3, 1);
+  assert.equal(plain.alpha, undefined);
+  assert.equal(plain.rgb.length, 9);
+});
