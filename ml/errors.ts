@@ -110,6 +110,14 @@ export const errors = {
       'no-model',
       `No x${scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
     ),
+  /** Every readable image in a training folder is smaller than one high-resolution patch. */
+  allImagesTooSmall: (dir: string, min: number, largest: { width: number; height: number }) =>
+    new UserError(
+      'image-too-small',
+      `Every image in ${q(dir)} is smaller than the ${min}×${min} pixels training needs (the largest is ` +
+        `${largest.width}×${largest.height}); add larger photos, or choose a smaller patch size or scale.`,
+      dir,
+    ),
 };
 
 /** Turns any filesystem error on `p` into a user error where the cause is the user's. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv3x3 } from './conv.ts';
 import { ACTIVATIONS, isActivationName, type ActivationName } from './activations.ts';
 import { errors } from './errors.ts';
 import { Rng } from './random.ts';
@@ -183,13 +184,7 @@ export class Network {
   }
 
   #conv(name: string, x: tf.Tensor4D): tf.Tensor4D {
-    return tf.fused.conv2d({
-      x,
-      filter: this.params.get(`${name}.weight`) as tf.Tensor4D,
-      bias: this.params.get(`${name}.bias`),
-      strides: 1,
-      pad: 'same',
-    });
+    return conv3x3(x, this.params.get(`${name}.weight`) as tf.Tensor4D, this.params.get(`${name}.bias`) as tf.Tensor1D);
   }
 
   /**

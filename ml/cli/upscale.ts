@@ -38,9 +38,10 @@ export const runUpscale: Command = {
 
     const { files, problems } = await collectImages(positionals);
     const failures: UserError[] = [...problems];
+    // A lone problem with nothing to upscale is thrown (main reports it once); otherwise list each.
+    if (!files.length && problems.length === 1) throw problems[0]!;
     for (const p of problems) report.error(p.message, { code: p.code, file: p.file });
     if (!files.length) {
-      if (problems.length === 1) throw problems[0]!;
       report.event('summary', `Nothing to upscale: ${problems.length} problems above.`, { done: 0, failed: problems.length });
       return 1;
     }

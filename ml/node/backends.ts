@@ -126,7 +126,7 @@ export async function probeBackends(): Promise<BackendProbe[]> {
         }
       : { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: w.reason },
   );
-  out.push({ name: 'wasm', available: true, gpu: false, canTrain: false, device: 'WebAssembly (XNNPACK, SIMD)' });
+  out.push({ name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' });
   out.push({ name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' });
   return out;
 }

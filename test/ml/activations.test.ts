@@ -83,7 +83,8 @@ async function forward(name: ActivationName, xs: readonly number[]): Promise<Flo
 
 const backends = await availableBackends('inference');
 
-test('the run covers cpu and wasm', () => {
+test('the run covers cpu and wasm', (t) => {
+  t.diagnostic(`backends covered: ${backends.join(', ')}`);
   assert.ok(backends.includes('cpu') && backends.includes('wasm'), `backends: ${backends.join(', ')}`);
 });
 

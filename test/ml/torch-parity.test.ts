@@ -148,7 +148,7 @@ describe('tfjs matches the float64 numpy twin of torch_ref.RIR', () => {
   for (const [i, [preset, scale, activation]] of CASES.entries()) {
     test(`${preset} x${scale} ${activation} on a ${CROP_W}×${CROP_H} crop of coffee.png`, (t) => {
       if (!hasNumpy) return t.skip('numpy not available');
-      assert.equal(twin?.status, 0, twin?.stderr);
+      assert.equal(twin?.status, 0, twin?.stderr ?? 'the numpy twin did not run');
       const { shape, data: theirs } = twin!.outputs[i]!;
       const { y, bilinear } = ours[i]!;
       const [H, W] = [CROP_H * scale, CROP_W * scale];

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * 3×3 "same" convolution with bias, with its own gradient built from operations every backend runs
+ * fast, so that backends without a (fast) Conv2DBackpropFilter kernel can train:
+ *
+ *   dx = conv2d(dy, w rotated 180° with in/out swapped)  (a forward conv)
+ *   dw = conv2d(x_padᵀ, dyᵀ), batch and channels swapped  (a forward conv)
+ *   db = Σ dy
+ *
+ * The forward is tfjs's fused conv + bias.
+ */
+type Conv = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
+
+export const conv3x3: Conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, w, b] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
+  const save = args[3] as tf.GradSaveFunc;
+  save([x, w]);
+  const value = tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' });
+  const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+    return [
+      conv3x3InputGrad(dy as tf.Tensor4D, ws),
+      conv3x3FilterGrad(xs, dy as tf.Tensor4D),
+      tf.sum(dy, [0, 1, 2]),
+    ];
+  };
+  return { value, gradFunc };
+}) as unknown as Conv;
+
+/** ∂L/∂x for a 3×3 "same" convolution: dy convolved with the kernel rotated 180° and I/O swapped. */
+export function conv3x3InputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.conv2d(dy, tf.reverse(tf.transpose(w, [0, 1, 3, 2]), [0, 1]) as tf.Tensor4D, 1, 'same'));
+}
+
+/**
+ * ∂L/∂w for a 3×3 "same" convolution, HWIO, as one forward convolution with batch and channels
+ * swapped: dw[kh, kw, ci, co] = Σ_{n,h,w} x_pad[n, h+kh, w+kw, ci] · dy[n, h, w, co] is a "valid"
+ * convolution of x_padᵀ ([Ci, H+2, W+2, N]) with dyᵀ ([H, W, N, Co]) as the filter, giving
+ * [Ci, 3, 3, Co]. Backends run forward convolutions on their fastest path (XNNPACK on wasm).
+ */
+export function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const xt = tf.transpose(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      [3, 1, 2, 0],
+    ) as tf.Tensor4D;
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    return tf.transpose(tf.conv2d(xt, dyt, 1, 'valid'), [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}

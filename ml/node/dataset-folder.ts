@@ -1,0 +1,276 @@
+/**
+ * Node adapter for training data: a folder of photos as a `DatasetSource` (ml/dataset.ts).
+ *
+ * - The folder is scanned once, recursively (`collectImages`: files with an image extension,
+ *   hidden files and folders skipped), and each file is checked once by decoding it with
+ *   `readImage`. Files that cannot be read are skipped and reported in one warning; images
+ *   smaller than `minSide` (the HR patch side) on either side are skipped and reported in another.
+ * - Indices follow the paths relative to the folder, '/'-separated, sorted by code unit (not by
+ *   locale), so the same folder gives the same indices on every machine.
+ * - Pixels are kept as compact 8-bit RGB (`TrainImage`): 16-bit files are rounded to 8 bits, and
+ *   alpha is flattened on black (colour × alpha), so whatever colour hides under transparent
+ *   pixels never reaches training.
+ * - Decoded images live in an LRU cache bounded by `memoryBudgetBytes` (3 bytes per pixel). The
+ *   decodes made during the scan are kept while they fit; beyond the budget an image is decoded
+ *   again when asked for (so a large folder costs decode time, not memory).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { DatasetSource, LrDegradation, TrainImage } from '../dataset.ts';
+import { errors, fsError, isUserError } from '../errors.ts';
+import type { RgbImage } from '../image.ts';
+import type { Rng } from '../random.ts';
+import { collectImages } from './files.ts';
+import { readImage } from './image-io.ts';
+
+export const DEFAULT_MEMORY_BUDGET = 1024 ** 3;
+
+export interface OpenImageFolderOptions {
+  /** Smallest width and height an image needs: the HR patch side. */
+  readonly minSide: number;
+  /** Bytes of decoded pixels to keep in memory (default 1 GiB). */
+  readonly memoryBudgetBytes?: number | undefined;
+  /**
+   * Called at most twice: once listing the unreadable files, once listing the too-small ones
+   * (not when every image is too small: the error thrown then says so).
+   */
+  readonly onWarning?: ((msg: string) => void) | undefined;
+}
+
+export interface SkippedFile {
+  /** Absolute path. */
+  readonly file: string;
+  /** The user error's message for an unreadable file; "only W×H pixels, …" for a small one. */
+  readonly reason: string;
+}
+
+export interface ImageFolder {
+  readonly source: DatasetSource;
+  readonly skipped: SkippedFile[];
+  /** One line for the log, e.g. `12 training images in "photos" (…); 45.3 MB decoded, all cached.` */
+  readonly summary: string;
+}
+
+/** 8-bit RGB of a decoded image, alpha flattened on black. */
+export function toTrainImage(name: string, img: RgbImage): TrainImage {
+  const { width, height, alpha } = img;
+  const n = width * height;
+  const rgb = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    const a = alpha ? alpha[p]! : 1;
+    for (let c = 0; c < 3; c++) {
+      const v = img.rgb[p * 3 + c]! * a;
+      rgb[p * 3 + c] = v >= 1 ? 255 : v > 0 ? Math.round(v * 255) : 0;
+    }
+  }
+  return { name, width, height, rgb };
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const list = (items: readonly string[], max = 20) =>
+  items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`;
+
+interface Entry {
+  readonly file: string;
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Scans `dir` and returns its usable images as a `DatasetSource`; see the top of this file. */
+export async function openImageFolder(dir: string, opts: OpenImageFolderOptions): Promise<ImageFolder> {
+  const { minSide, onWarning } = opts;
+  const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+  if (!(Number.isInteger(minSide) && minSide > 0)) throw new Error(`openImageFolder: bad minSide ${minSide}`);
+  if (!(budget >= 0)) throw new Error(`openImageFolder: bad memory budget ${budget}`);
+  const root = path.resolve(dir);
+  let st;
+  try {
+    st = await fs.stat(root);
+  } catch (e) {
+    throw fsError(e, dir);
+  }
+  if (!st.isDirectory()) {
+    throw errors.badArgument(`${JSON.stringify(dir)} is a file, not a folder; choose a folder of training photos.`);
+  }
+  const { files, problems } = await collectImages([root]);
+  if (!files.length) throw problems.some((p) => p.code === 'no-images') || !problems[0] ? errors.noImages(dir) : problems[0];
+  const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  const candidates = files.map((f) => ({ file: f.path, name: rel(f.path) }));
+  candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const cache = new LruCache(budget);
+  const entries: Entry[] = [];
+  const unreadable: SkippedFile[] = [];
+  const tooSmall: SkippedFile[] = [];
+  let largest = { width: 0, height: 0 };
+  let totalBytes = 0;
+
+  // Decode a few files at a time but commit them in order, so the cache's contents are the same
+  // on every run.
+  const decode = async (c: { file: string; name: string }) => {
+    try {
+      return { ...c, image: toTrainImage(c.name, (await readImage(c.file)).image) };
+    } catch (e) {
+      // A bug (not a user error) is rethrown by `commit`, so no decode promise ever rejects.
+      return { ...c, error: isUserError(e) ? e.message : undefined, bug: e };
+    }
+  };
+  type Decoded = Awaited<ReturnType<typeof decode>>;
+  const commit = (d: Decoded) => {
+    if (!('image' in d)) {
+      if (d.error === undefined) throw d.bug;
+      unreadable.push({ file: d.file, reason: d.error });
+      return;
+    }
+    const { width, height } = d.image;
+    if (Math.min(width, height) > Math.min(largest.width, largest.height)) largest = { width, height };
+    if (width < minSide || height < minSide) {
+      tooSmall.push({ file: d.file, reason: `only ${width}×${height} pixels, smaller than the ${minSide}×${minSide} patch` });
+      return;
+    }
+    cache.putIfRoom(entries.length, d.image);
+    totalBytes += d.image.rgb.length;
+    entries.push({ file: d.file, name: d.name, width, height });
+  };
+  const window: Promise<Decoded>[] = [];
+  for (const c of candidates) {
+    window.push(decode(c));
+    if (window.length >= 4) commit(await window.shift()!);
+  }
+  while (window.length) commit(await window.shift()!);
+
+  if (unreadable.length) {
+    onWarning?.(
+      `Skipped ${unreadable.length} unreadable file${unreadable.length > 1 ? 's' : ''} in ${JSON.stringify(dir)}: ` +
+        list(unreadable.map((s) => `${rel(s.file)} (${shortReason(s.reason)})`)),
+    );
+  }
+  // When nothing is left, the error below says it all.
+  if (tooSmall.length && entries.length) {
+    onWarning?.(
+      `Skipped ${tooSmall.length} image${tooSmall.length > 1 ? 's' : ''} in ${JSON.stringify(dir)} smaller than ` +
+        `${minSide}×${minSide} pixels: ` +
+        list(tooSmall.map((s) => `${rel(s.file)} (${s.reason.replace(/, smaller.*/, '')})`)),
+    );
+  }
+  if (!entries.length) throw tooSmall.length ? errors.allImagesTooSmall(dir, minSide, largest) : errors.noImages(dir);
+
+  const inflight = new Map<number, Promise<TrainImage>>();
+  const load = async (i: number): Promise<TrainImage> => {
+    const e = entries[i]!;
+    const img = toTrainImage(e.name, (await readImage(e.file)).image);
+    if (img.width < minSide || img.height < minSide) throw errors.imageTooSmall(e.file, img.width, img.height, minSide);
+    cache.put(i, img);
+    return img;
+  };
+  const source: DatasetSource = {
+    size: entries.length,
+    name(i) {
+      return entryAt(entries, i).name;
+    },
+    get(i) {
+      try {
+        entryAt(entries, i);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const hit = cache.get(i);
+      if (hit) return Promise.resolve(hit);
+      let p = inflight.get(i);
+      if (!p) {
+        p = load(i).finally(() => inflight.delete(i));
+        inflight.set(i, p);
+      }
+      return p;
+    },
+  };
+
+  const skipped = [...unreadable, ...tooSmall].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const notes = [
+    unreadable.length ? `${unreadable.length} unreadable` : '',
+    tooSmall.length ? `${tooSmall.length} smaller than ${minSide}×${minSide}` : '',
+  ].filter(Boolean);
+  const cached = cache.bytes >= totalBytes ? 'all cached' : `${mb(cache.bytes)} cached within the ${mb(budget)} budget, the rest decoded on demand`;
+  const summary =
+    `${entries.length} training image${entries.length > 1 ? 's' : ''} in ${JSON.stringify(dir)}` +
+    (notes.length ? ` (skipped ${notes.join(', ')})` : '') +
+    `; ${mb(totalBytes)} decoded, ${cached}.`;
+  return { source, skipped, summary };
+}
+
+/** The cause in a catalogue message about a file, e.g. "the file is cut short or damaged". */
+function shortReason(message: string): string {
+  if (/ is empty \(0 bytes\)/.test(message)) return 'empty file';
+  return /could not be read as an image \((.*)\); check/.exec(message)?.[1] ?? message;
+}
+
+function entryAt(entries: readonly Entry[], i: number): Entry {
+  const e = Number.isInteger(i) ? entries[i] : undefined;
+  if (!e) throw new Error(`dataset index ${i} out of range 0…${entries.length - 1}`);
+  return e;
+}
+
+/** Least-recently-used images by index, at most `budget` bytes of pixels. */
+class LruCache {
+  readonly #map = new Map<number, TrainImage>(); // insertion order = recency, oldest first
+  bytes = 0;
+  constructor(readonly budget: number) {}
+
+  get(i: number): TrainImage | undefined {
+    const img = this.#map.get(i);
+    if (img) {
+      this.#map.delete(i);
+      this.#map.set(i, img);
+    }
+    return img;
+  }
+
+  /** Adds without evicting anything (the scan keeps the first images that fit). */
+  putIfRoom(i: number, img: TrainImage): void {
+    if (!this.#map.has(i) && this.bytes + img.rgb.length <= this.budget) this.#add(i, img);
+  }
+
+  /** Adds, evicting the least recently used images to make room; too large an image is not kept. */
+  put(i: number, img: TrainImage): void {
+    if (this.#map.has(i) || img.rgb.length > this.budget) return;
+    for (const [k, old] of this.#map) {
+      if (this.bytes + img.rgb.length <= this.budget) break;
+      this.#map.delete(k);
+      this.bytes -= old.rgb.length;
+    }
+    this.#add(i, img);
+  }
+
+  #add(i: number, img: TrainImage) {
+    this.#map.set(i, img);
+    this.bytes += img.rgb.length;
+  }
+}
+
+/**
+ * A `degradeLr` hook (ml/dataset.ts) that round-trips the LR patch through JPEG with sharp
+ * (libjpeg-turbo, deterministic): `quality` fixed, or [lo, hi] drawn per sample as an integer
+ * (one `rng.int` draw). Chroma is subsampled 4:2:0 below quality 90 and kept 4:4:4 from 90 up, as
+ * SR Studio writes JPEGs.
+ */
+export function jpegDegradation(quality: number | readonly [number, number]): LrDegradation {
+  const [lo, hi] = typeof quality === 'number' ? [quality, quality] : quality;
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 100 && lo <= hi)) {
+    throw new Error(`jpegDegradation: bad quality ${JSON.stringify(quality)}`);
+  }
+  return async (lr, width, height, rng: Rng) => {
+    const q = typeof quality === 'number' ? quality : lo + rng.int(hi - lo + 1);
+    const bytes = new Uint8Array(lr.length);
+    for (let i = 0; i < lr.length; i++) bytes[i] = Math.round(Math.min(Math.max(lr[i]!, 0), 1) * 255);
+    const jpg = await sharp(bytes, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: q, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' })
+      .toBuffer();
+    const { data, info } = await sharp(jpg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    if (info.width !== width || info.height !== height || info.channels !== 3) {
+      throw new Error(`jpegDegradation: decoded ${info.width}×${info.height}×${info.channels}`);
+    }
+    return Float32Array.from(data, (v) => v / 255);
+  };
+}

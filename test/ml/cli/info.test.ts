@@ -1,0 +1,157 @@
+/**
+ * End-to-end tests of `sr-studio info`: the real CLI in a child process, with a fresh
+ * SR_STUDIO_MODELS holding one good and one broken weights file.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+const BIN = path.resolve(import.meta.dirname, '../../../bin/sr-studio.mjs');
+const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+interface Probe {
+  name: string;
+  available: boolean;
+  gpu: boolean;
+  canTrain: boolean;
+  device?: string;
+  reason?: string;
+}
+interface Info {
+  type: string;
+  version: string;
+  node: string;
+  backends: Probe[];
+  auto: { inference: { name: string; why: string }; training: { name: string; why: string } };
+  models: Array<{ path: string; config: { scale: number; activation: string; features: number }; parameters: number }>;
+  problems: string[];
+}
+
+let dir = '';
+let modelsDir = '';
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: modelsDir };
+    delete env.SR_STUDIO_DEBUG;
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Whether a tfjs-node package could even be tried from the repository (as backends.ts does). */
+function tensorflowInstalled(): boolean {
+  const require = createRequire(path.resolve(import.meta.dirname, '../../../ml/node/backends.ts'));
+  return ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((p) => {
+    try {
+      require.resolve(p);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+let text = { code: null as number | null, stdout: '', stderr: '' };
+let json = { code: null as number | null, stdout: '', stderr: '' };
+
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-info-'));
+  modelsDir = path.join(dir, 'models');
+  await fs.mkdir(modelsDir);
+  const made = await cli(['new-model', '-o', path.join(modelsDir, 'mine.safetensors'), '--preset', 'tiny', '--scale', '3', '--act', 'swish']);
+  assert.equal(made.code, 0, made.stderr);
+  await fs.writeFile(path.join(modelsDir, 'broken.safetensors'), 'not weights');
+  [text, json] = await Promise.all([cli(['info']), cli(['info', '--json'])]);
+});
+
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('info --json is one JSON record with every backend, auto choices and the models found', () => {
+  assert.equal(json.code, 0, json.stderr);
+  const lines = json.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 1, json.stdout);
+  const info = JSON.parse(lines[0]!) as Info;
+  assert.equal(info.type, 'info');
+  assert.match(info.version, /^\d+\.\d+\.\d+/);
+  assert.equal(info.node, process.versions.node);
+  assert.deepEqual(info.backends.map((b) => b.name).sort(), [...BACKENDS].sort());
+  const by = new Map(info.backends.map((b) => [b.name, b]));
+  for (const name of ['cpu', 'wasm']) {
+    assert.equal(by.get(name)!.available, true, `${name} is always available`);
+    assert.ok(by.get(name)!.device, `${name} names its device`);
+  }
+  assert.equal(by.get('wasm')!.canTrain, false, 'wasm cannot train');
+  assert.equal(by.get('cpu')!.canTrain, true);
+  for (const b of info.backends) {
+    if (b.available) assert.ok(b.device, `${b.name} is available and names its device`);
+    else assert.ok(b.reason && b.reason.length > 5, `${b.name} is unavailable and says why`);
+  }
+  const tf = by.get('tensorflow')!;
+  if (!tensorflowInstalled()) {
+    assert.equal(tf.available, false);
+    assert.match(tf.reason!, /not installed/);
+  }
+  if (process.env.SR_TEST_BACKENDS?.split(',').includes('webgpu')) assert.equal(by.get('webgpu')!.available, true);
+
+  for (const purpose of ['inference', 'training'] as const) {
+    const pick = info.auto[purpose];
+    assert.ok(BACKENDS.includes(pick.name as (typeof BACKENDS)[number]), `auto.${purpose}.name is a backend`);
+    assert.equal(by.get(pick.name)!.available, true, `auto picks an available backend for ${purpose}`);
+    assert.match(pick.why, new RegExp(`^${pick.name}\\b`));
+  }
+  assert.equal(by.get(info.auto.training.name)!.canTrain, true, 'auto never picks a backend that cannot train for training');
+
+  assert.equal(info.models.length, 1, JSON.stringify(info.models));
+  assert.equal(info.models[0]!.path, path.join(modelsDir, 'mine.safetensors'));
+  assert.equal(info.models[0]!.config.scale, 3);
+  assert.equal(info.models[0]!.config.activation, 'swish');
+  assert.equal(info.models[0]!.parameters, 22923);
+  assert.equal(info.problems.length, 1);
+  assert.match(info.problems[0]!, /broken\.safetensors/);
+});
+
+test('info lists each backend on one line, truthfully (the same as --json), then auto and the models', () => {
+  assert.equal(text.code, 0, text.stderr);
+  assert.doesNotMatch(text.stderr, /^error:|^\s+at /m);
+  const info = JSON.parse(json.stdout) as Info;
+  const lines = text.stdout.split('\n');
+  assert.match(lines[0]!, new RegExp(`^SR Studio ${info.version.replace(/\./g, '\\.')} \\(Node ${process.versions.node}\\)$`));
+  const backendLines = lines.filter((l) => /^ {2}(tensorflow|webgpu|wasm|cpu) /.test(l));
+  assert.deepEqual(
+    backendLines.map((l) => l.trim().split(/\s+/)[0]),
+    [...BACKENDS],
+    'one line per backend, in order',
+  );
+  for (const b of info.backends) {
+    const line = backendLines.find((l) => l.trim().startsWith(`${b.name} `))!;
+    const rest = line.trim().slice(b.name.length).trim();
+    if (b.available) {
+      assert.ok(rest.startsWith(b.device!), `${b.name}: ${line}`);
+      assert.doesNotMatch(rest, /unavailable/);
+      assert.equal(rest.includes('(upscaling only)'), !b.canTrain, line);
+      assert.equal(rest.includes('[GPU]'), b.gpu, line);
+    } else {
+      assert.equal(rest, `unavailable: ${b.reason}`);
+    }
+  }
+  assert.match(backendLines.find((l) => l.trim().startsWith('cpu '))!, /^ {2}cpu +plain JavaScript$/);
+  assert.match(backendLines.find((l) => l.trim().startsWith('wasm '))!, /^ {2}wasm +WebAssembly.*\(upscaling only\)$/);
+  assert.ok(lines.includes(`auto for upscaling: ${info.auto.inference.why}`), text.stdout);
+  assert.ok(lines.includes(`auto for training:  ${info.auto.training.why}`), text.stdout);
+  const models = lines.slice(lines.indexOf('Models:'));
+  assert.ok(models.includes(`  ${path.join(modelsDir, 'mine.safetensors')}`), text.stdout);
+  assert.ok(models.some((l) => /^ {4}x3 swish, 16 features, 1×3 blocks, 22,923 parameters$/.test(l)), text.stdout);
+  assert.ok(models.some((l) => l.startsWith('  skipped: ') && l.includes('broken.safetensors')), text.stdout);
+});
