@@ -73,22 +73,25 @@ export interface ConvSpec {
   readonly name: string;
   readonly cin: number;
   readonly cout: number;
-  /** Residual-branch convs start small so the untrained network is close to the bilinear skip. */
-  readonly residual: boolean;
+  /**
+   * Initial weight scale on top of Kaiming: residual-branch convs start at 0.1, and the upsampler at
+   * 0.01, so the untrained network's output is the bilinear skip plus a little, not plus noise.
+   */
+  readonly init: number;
 }
 
 export function convSpecs(c: NetworkConfig): ConvSpec[] {
   const f = c.features;
-  const specs: ConvSpec[] = [{ name: 'head', cin: 3, cout: f, residual: false }];
+  const specs: ConvSpec[] = [{ name: 'head', cin: 3, cout: f, init: 1 }];
   for (let g = 0; g < c.groups; g++) {
     for (let b = 0; b < c.blocks; b++) {
-      specs.push({ name: `body.${g}.body.${b}.c1`, cin: f, cout: f, residual: false });
-      specs.push({ name: `body.${g}.body.${b}.c2`, cin: f, cout: f, residual: true });
+      specs.push({ name: `body.${g}.body.${b}.c1`, cin: f, cout: f, init: 1 });
+      specs.push({ name: `body.${g}.body.${b}.c2`, cin: f, cout: f, init: 0.1 });
     }
-    specs.push({ name: `body.${g}.body.${c.blocks}`, cin: f, cout: f, residual: true });
+    specs.push({ name: `body.${g}.body.${c.blocks}`, cin: f, cout: f, init: 0.1 });
   }
-  specs.push({ name: `body.${c.groups}`, cin: f, cout: f, residual: true });
-  specs.push({ name: 'up.0', cin: f, cout: 3 * c.scale * c.scale, residual: true });
+  specs.push({ name: `body.${c.groups}`, cin: f, cout: f, init: 0.1 });
+  specs.push({ name: 'up.0', cin: f, cout: 3 * c.scale * c.scale, init: 0.01 });
   return specs;
 }
 
@@ -113,12 +116,12 @@ export function pixelShuffle(x: tf.Tensor4D, r: number): tf.Tensor4D {
   );
 }
 
-/** Initial parameters from a seed: Kaiming-normal weights (×0.1 on residual branches), zero biases. */
+/** Initial parameters from a seed: Kaiming-normal weights (× each conv's init scale), zero biases. */
 export function initialWeights(c: NetworkConfig, seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
   for (const s of convSpecs(c)) {
-    const std = Math.sqrt(2 / (9 * s.cin)) * (s.residual ? 0.1 : 1);
+    const std = Math.sqrt(2 / (9 * s.cin)) * s.init;
     const w = new Float32Array(9 * s.cin * s.cout);
     for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
     out.set(`${s.name}.weight`, w); // OIHW

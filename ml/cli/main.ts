@@ -3,6 +3,8 @@ import { errors, isUserError } from '../errors.ts';
 import { runDemo, runNewModel } from './models.ts';
 import { runInfo } from './info.ts';
 import { createReporter, pickMode } from './report.ts';
+import { runCompare } from './compare.ts';
+import { runTrain } from './train.ts';
 import { runUpscale } from './upscale.ts';
 
 const USAGE = `Usage: sr-studio <command> [options]
@@ -13,6 +15,18 @@ Commands:
           [--overwrite] [--json]
       Upscale image files and folders. Outputs are named NAME_x2.png (etc.) next to
       each input, or in OUTDIR. Inputs are never overwritten.
+  train --data DIR [--val DIR] [--scale 2|3|4] [--act tanhexp|swish|mish|relu]
+        [--preset tiny|light|standard] [--iters N] [--batch N] [--patch N] [--lr X]
+        [--seed N] [--backend B] [--out DIR] [--resume DIR] [--val-every N]
+        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--json]
+      Train a network on a folder of photos; the best model is saved as
+      OUT/model_best.safetensors. Ctrl-C saves a checkpoint; --resume OUT continues.
+  compare --data DIR --val DIR [--acts swish,tanhexp] [--iters N] [--seed N]
+          [--seeds K] [--preset P] [--scale N] [--batch N] [--patch N] [--lr X]
+          [--backend B] [--out DIR] [--json]
+      Train each activation identically (same initial weights, batches, order,
+      iterations and learning rate) and report which wins: report.md, report.json
+      and contact_sheet.png in OUT.
   info [--json]
       Version, every backend with its device or why it is unavailable, and the models found.
   new-model -o FILE [--preset tiny|light|standard] [--scale 2|3|4]
@@ -30,6 +44,8 @@ export interface Command {
 
 const COMMANDS: Record<string, Command> = {
   upscale: runUpscale,
+  train: runTrain,
+  compare: runCompare,
   info: runInfo,
   'new-model': runNewModel,
   demo: runDemo,

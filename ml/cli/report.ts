@@ -20,7 +20,6 @@ export function pickMode(json: boolean, stream: NodeJS.WriteStream = process.std
 export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Reporter {
   let barShown = false;
   let lastPlain = -1;
-  let lastLabel = '';
   const clearBar = () => {
     if (barShown) {
       err.write('\r\x1b[2K');
@@ -46,9 +45,9 @@ export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = pr
         err.write(`\r\x1b[2K${label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${pct}%`);
         barShown = true;
       } else {
-        if (label !== lastLabel) lastPlain = -1;
-        lastLabel = label;
+        // One line per 10% of the job: a new job (the fraction falls back) starts over.
         const step = Math.floor(pct / 10);
+        if (step < lastPlain) lastPlain = -1;
         if (step > lastPlain) {
           lastPlain = step;
           err.write(`${label}: ${pct}%\n`);

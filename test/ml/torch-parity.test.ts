@@ -72,14 +72,14 @@ async function photoCrop(left: number, top: number, width: number, height: numbe
 }
 
 /**
- * Weights where every part of the network matters: the seeded Kaiming init, with the residual
- * branches scaled up `gain`-fold (×5: half Kaiming scale instead of a tenth), and random biases.
+ * Weights where every part of the network matters: the seeded Kaiming init, with the down-scaled
+ * convs (residual branches at 0.1, the upsampler at 0.01) brought to half Kaiming scale, and random biases.
  */
-function parityWeights(config: NetworkConfig, seed: number, gain = 5): Map<string, Float32Array> {
+function parityWeights(config: NetworkConfig, seed: number, target = 0.5): Map<string, Float32Array> {
   const w = initialWeights(config, seed);
   const rng = new Rng(seed + 1000);
   for (const s of convSpecs(config)) {
-    if (s.residual) w.get(`${s.name}.weight`)!.forEach((v, i, a) => (a[i] = v * gain));
+    if (s.init < 1) w.get(`${s.name}.weight`)!.forEach((v, i, a) => (a[i] = (v * target) / s.init));
     w.get(`${s.name}.bias`)!.forEach((_, i, a) => (a[i] = rng.normal() * 0.05));
   }
   return w;

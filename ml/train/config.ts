@@ -1,0 +1,139 @@
+import { isActivationName, type ActivationName } from '../activations.ts';
+import { errors } from '../errors.ts';
+import { isPresetName, parseNetworkConfig, presetConfig, presetOf, type NetworkConfig, type PresetName } from '../network.ts';
+
+/**
+ * One typed, validated configuration per training run; it is copied into the run folder and into
+ * every checkpoint, so a run can be resumed, compared and reproduced from it alone.
+ */
+export interface TrainConfig {
+  readonly network: NetworkConfig;
+  readonly preset?: PresetName | undefined;
+  readonly iterations: number;
+  readonly batch: number;
+  /** LR patch side; the HR patch is patch × scale. */
+  readonly patch: number;
+  /** Peak learning rate (Adam). */
+  readonly lr: number;
+  readonly warmup: number;
+  /** The cosine decay ends at lr × minLrRatio. */
+  readonly minLrRatio: number;
+  /** Gradient-norm clipping threshold (global L2 norm). */
+  readonly clipNorm: number;
+  /** EMA decay of the weights used for validation and export; 0 turns it off. */
+  readonly emaDecay: number;
+  readonly loss: 'l1' | 'charbonnier';
+  readonly seed: number;
+  readonly augment: boolean;
+  readonly valEvery: number;
+  readonly previewEvery: number;
+  readonly checkpointEvery: number;
+  readonly keepCheckpoints: number;
+  /** Validation images are centre-cropped to at most this many HR pixels a side (0: whole). */
+  readonly valMaxSide: number;
+}
+
+/**
+ * Default peak learning rate per activation. TanhExp's is lower than Swish's: it is steeper near 0
+ * and trains more stably so.
+ */
+export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
+  relu: 5e-4,
+  swish: 5e-4,
+  mish: 4e-4,
+  tanhexp: 4e-4,
+};
+
+export const TRAIN_DEFAULTS = {
+  iterations: 2000,
+  batch: 16,
+  patch: 32,
+  warmup: 100,
+  minLrRatio: 0.05,
+  clipNorm: 1,
+  emaDecay: 0,
+  loss: 'l1',
+  seed: 0,
+  augment: true,
+  valEvery: 250,
+  previewEvery: 100,
+  checkpointEvery: 250,
+  keepCheckpoints: 3,
+  valMaxSide: 0,
+} as const;
+
+type Input = Partial<Omit<TrainConfig, 'network'>> & {
+  network?: unknown;
+  preset?: unknown;
+  scale?: unknown;
+  activation?: unknown;
+};
+
+/** Fills defaults and checks every field; throws a user error naming the bad one. */
+export function makeTrainConfig(input: Input): TrainConfig {
+  let network: NetworkConfig;
+  if (input.network !== undefined) network = parseNetworkConfig(input.network);
+  else {
+    const preset = input.preset ?? 'tiny';
+    if (!isPresetName(preset)) throw errors.badArgument(`Unknown preset ${JSON.stringify(preset)}; use tiny, light or standard.`);
+    const activation = input.activation ?? 'tanhexp';
+    if (!isActivationName(activation)) throw errors.badArgument(`Unknown activation ${JSON.stringify(activation)}; use tanhexp, swish, mish or relu.`);
+    network = parseNetworkConfig(presetConfig(preset, (input.scale ?? 2) as 2, activation));
+  }
+  const d = TRAIN_DEFAULTS;
+  const cfg: TrainConfig = {
+    network,
+    preset: presetOf(network),
+    iterations: int('iterations', input.iterations ?? d.iterations, 1, 10_000_000),
+    batch: int('batch', input.batch ?? d.batch, 1, 1024),
+    patch: int('patch', input.patch ?? d.patch, 8, 512),
+    lr: num('lr', input.lr ?? DEFAULT_LR[network.activation], 1e-7, 1),
+    warmup: int('warmup', input.warmup ?? d.warmup, 0, 10_000_000),
+    minLrRatio: num('minLrRatio', input.minLrRatio ?? d.minLrRatio, 0, 1),
+    clipNorm: num('clipNorm', input.clipNorm ?? d.clipNorm, 1e-6, 1e6),
+    emaDecay: num('emaDecay', input.emaDecay ?? d.emaDecay, 0, 0.99999),
+    loss: input.loss === 'charbonnier' ? 'charbonnier' : input.loss === undefined || input.loss === 'l1' ? 'l1' : bad('loss', input.loss),
+    seed: int('seed', input.seed ?? d.seed, 0, 2 ** 31 - 1),
+    augment: input.augment ?? d.augment,
+    valEvery: int('valEvery', input.valEvery ?? d.valEvery, 1, 10_000_000),
+    previewEvery: int('previewEvery', input.previewEvery ?? d.previewEvery, 1, 10_000_000),
+    checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
+    keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
+    valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, 0, 100_000),
+  };
+  return cfg;
+}
+
+/** Reads a config back from JSON (a run folder or a checkpoint). */
+export function parseTrainConfig(v: unknown): TrainConfig {
+  if (typeof v !== 'object' || v === null) throw errors.badArgument('The training configuration is not an object.');
+  return makeTrainConfig(v as Input);
+}
+
+function bad(name: string, v: unknown): never {
+  throw errors.badArgument(`The training setting ${name} has an invalid value ${JSON.stringify(v)}.`);
+}
+function num(name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) bad(name, v);
+  return v as number;
+}
+function int(name: string, v: unknown, lo: number, hi: number): number {
+  if (!Number.isInteger(v)) bad(name, v);
+  return num(name, v, lo, hi);
+}
+
+/** Warm-up (linear from lr/warmup) then cosine decay to lr × minLrRatio at the last iteration. */
+export function learningRateAt(cfg: TrainConfig, iteration: number): number {
+  if (iteration < cfg.warmup) return (cfg.lr * (iteration + 1)) / cfg.warmup;
+  const span = Math.max(1, cfg.iterations - cfg.warmup);
+  const t = Math.min(1, (iteration - cfg.warmup) / span);
+  const floor = cfg.lr * cfg.minLrRatio;
+  return floor + (cfg.lr - floor) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+/** A short name for the run's folder that encodes its settings. */
+export function runName(cfg: TrainConfig): string {
+  const n = cfg.network;
+  const shape = cfg.preset ?? `f${n.features}g${n.groups}b${n.blocks}`;
+  return `${shape}_x${n.scale}_${n.activation}_p${cfg.patch}b${cfg.batch}_it${cfg.iterations}_s${cfg.seed}`;
+}

@@ -1,0 +1,64 @@
+import type { RgbImage } from '../image.ts';
+import type { TrainConfig } from './config.ts';
+
+/** What a training run reports, in order; the CLI, the worker and the app all consume this stream. */
+export interface ValidationScores {
+  readonly psnrY: number;
+  readonly ssimY: number;
+  readonly bicubicPsnrY: number;
+  readonly bicubicSsimY: number;
+  readonly images: ReadonlyArray<{ name: string; psnrY: number; ssimY: number; bicubicPsnrY: number }>;
+}
+
+export type TrainEvent =
+  | { type: 'started'; config: TrainConfig; parameters: number; iteration: number; resumed: boolean; trainImages: number; valImages: number }
+  | { type: 'progress'; iteration: number; loss: number; lr: number; itPerSec: number; elapsedMs: number; etaMs: number }
+  | ({ type: 'validation'; iteration: number } & ValidationScores)
+  | { type: 'preview'; iteration: number; image: RgbImage; path?: string | undefined }
+  | { type: 'checkpoint'; iteration: number; path: string; best: boolean }
+  | { type: 'warning'; iteration: number; message: string }
+  | { type: 'paused'; iteration: number }
+  | { type: 'resumed'; iteration: number }
+  | {
+      type: 'finished';
+      iteration: number;
+      reason: 'completed' | 'cancelled';
+      elapsedMs: number;
+      best: { iteration: number; psnrY: number; ssimY: number } | null;
+      last: ValidationScores | null;
+      modelPath?: string | undefined;
+      msPerIteration: number;
+    }
+  | { type: 'failed'; iteration: number; message: string };
+
+export type TrainEventType = TrainEvent['type'];
+
+/** Pause, resume and cancel a running training from outside (CLI signal, worker message, button). */
+export class TrainControl {
+  #paused = false;
+  #cancelled = false;
+  #wake: (() => void) | undefined;
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+  pause(): void {
+    this.#paused = true;
+  }
+  resume(): void {
+    this.#paused = false;
+    this.#wake?.();
+  }
+  cancel(): void {
+    this.#cancelled = true;
+    this.#wake?.();
+  }
+  /** Resolves once not paused (or cancelled). */
+  async whilePaused(): Promise<void> {
+    while (this.#paused && !this.#cancelled) await new Promise<void>((r) => (this.#wake = r));
+    this.#wake = undefined;
+  }
+}

@@ -1,0 +1,236 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { PatchSampler, type DatasetSource, type DegradationOptions, type PatchBatch } from '../dataset.ts';
+import type { RgbImage } from '../image.ts';
+import { initialWeights, Network } from '../network.ts';
+import { Rng } from '../random.ts';
+import { encodeModel } from '../weights.ts';
+import { Adam } from './adam.ts';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.ts';
+import { learningRateAt, type TrainConfig } from './config.ts';
+import { TrainControl, type TrainEvent, type ValidationScores } from './events.ts';
+import { gradSquaredNorm, previewCrop, previewStrip, validate, type ValImage } from './validation.ts';
+
+/** Where a run's files go; the Node adapter writes a run folder, tests may keep them in memory. */
+export interface RunStore {
+  writeConfig(config: TrainConfig): Promise<void>;
+  appendMetrics(record: Record<string, unknown>): Promise<void>;
+  /** Saves atomically; keeps the newest N and the best. Returns where it went. */
+  writeCheckpoint(iteration: number, bytes: Uint8Array, best: boolean): Promise<string>;
+  readLatestCheckpoint(): Promise<{ bytes: Uint8Array; path: string } | undefined>;
+  writePreview(iteration: number, image: RgbImage): Promise<string | undefined>;
+  /** The best model so far as a weights file `upscale --model` takes. */
+  writeModel(bytes: Uint8Array): Promise<string>;
+}
+
+export interface TrainOptions {
+  readonly config: TrainConfig;
+  readonly data: DatasetSource;
+  readonly val: readonly ValImage[];
+  readonly store: RunStore;
+  readonly control?: TrainControl | undefined;
+  readonly resume?: Checkpoint | undefined;
+  /** Initial weights (PyTorch layout); default: from config.seed. */
+  readonly initial?: ReadonlyMap<string, Float32Array> | undefined;
+  readonly degradation?: DegradationOptions | undefined;
+  /** Sees (and may replace) every batch before the step: degradations, tests. */
+  readonly batchHook?: ((iteration: number, batch: PatchBatch) => PatchBatch) | undefined;
+  /** Extra facts for the exported model's training summary (data folder, backend, command). */
+  readonly summary?: Record<string, unknown> | undefined;
+  /** Consecutive non-finite steps tolerated before stopping (default 5). */
+  readonly maxBadSteps?: number | undefined;
+  /** Progress records in metrics.jsonl every this many iterations (default 10). */
+  readonly logEvery?: number | undefined;
+}
+
+const CHARBONNIER_EPS = 1e-3;
+
+/** The sampler's seed stream is kept apart from the initial weights' stream. */
+export const dataSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
+
+/**
+ * Trains a network and yields what happens. A non-finite loss or gradient never reaches the
+ * weights: the step is skipped and the learning rate halved; after `maxBadSteps` in a row the last
+ * good checkpoint is restored as the model and the run fails with a clear message. Cancelling saves
+ * a checkpoint first. All tensors are released when the generator ends, however it ends.
+ */
+export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
+  const cfg = o.config;
+  const control = o.control ?? new TrainControl();
+  const r = o.resume?.state;
+  const net = new Network(cfg.network, o.resume?.weights ?? o.initial ?? initialWeights(cfg.network, cfg.seed));
+  const adam = new Adam(net.params);
+  const ema = cfg.emaDecay > 0 ? new Network(cfg.network, o.resume?.ema ?? (await net.weights()), false) : undefined;
+  const evalNet = ema ?? net;
+  const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
+  const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degradation: o.degradation }, rng);
+  const vars = [...net.params.values()];
+  const preview = o.val[0] ? previewCrop(o.val[0], cfg.network.scale) : undefined;
+  let iteration = r?.iteration ?? 0;
+  let lrScale = r?.lrScale ?? 1;
+  let best = r?.best ?? null;
+  let last: ValidationScores | null = null;
+  let badSteps = 0;
+  let stepMs = 0;
+  let steps = 0;
+  const elapsedBefore = r?.elapsedMs ?? 0;
+  const t0 = performance.now();
+  const elapsed = () => elapsedBefore + performance.now() - t0;
+  const maxBad = o.maxBadSteps ?? 5;
+  const logEvery = o.logEvery ?? 10;
+  if (r) adam.load(r.adamStep, o.resume!.adam);
+
+  const state = (): CheckpointState => ({ iteration, rng: rng.state, adamStep: adam.step, lrScale, best, elapsedMs: elapsed(), config: cfg });
+  const checkpoint = async (isBest: boolean) => {
+    const bytes = encodeCheckpoint({ state: state(), weights: await net.weights(), adam: await adam.state(), ema: await ema?.weights() });
+    return o.store.writeCheckpoint(iteration, bytes, isBest);
+  };
+  const exportModel = async (scores: ValidationScores | null) =>
+    o.store.writeModel(
+      encodeModel(cfg.network, await evalNet.weights(), {
+        iterations: iteration,
+        seed: cfg.seed,
+        preset: cfg.preset,
+        ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),
+        seconds: Math.round(elapsed() / 1000),
+        ...o.summary,
+      }),
+    );
+
+  try {
+    if (!r) await o.store.writeConfig(cfg);
+    yield { type: 'started', config: cfg, parameters: net.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
+    let itPerSec = 0;
+    while (iteration < cfg.iterations) {
+      if (control.paused) {
+        yield { type: 'paused', iteration };
+        await control.whilePaused();
+        if (!control.cancelled) yield { type: 'resumed', iteration };
+      }
+      if (control.cancelled) break;
+      const tStep = performance.now();
+      let batch = await sampler.next();
+      if (o.batchHook) batch = o.batchHook(iteration, batch);
+      const lr = learningRateAt(cfg, iteration) * lrScale;
+      const result = await trainStep(net, vars, adam, batch, cfg, lr);
+      iteration++;
+      if (!result.ok) {
+        badSteps++;
+        lrScale /= 2;
+        yield {
+          type: 'warning',
+          iteration,
+          message: `Iteration ${iteration}: the loss or gradient was not finite, so the step was skipped and the learning rate halved (now ×${lrScale}).`,
+        };
+        if (badSteps >= maxBad) {
+          const kept = await restoreLastGood(o.store, net);
+          const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
+          if (kept) await exportModel(last);
+          yield {
+            type: 'failed',
+            iteration,
+            message: `Training stopped: ${badSteps} steps in a row had a non-finite loss or gradient even after lowering the learning rate; ${where}. Try a lower --lr, or check the training images.`,
+          };
+          return;
+        }
+        continue;
+      }
+      badSteps = 0;
+      if (ema) updateEma(ema, net, cfg.emaDecay);
+      const dt = performance.now() - tStep;
+      stepMs += dt;
+      steps++;
+      itPerSec = itPerSec ? 0.9 * itPerSec + 0.1 * (1000 / dt) : 1000 / dt;
+      const etaMs = ((cfg.iterations - iteration) / itPerSec) * 1000;
+      yield { type: 'progress', iteration, loss: result.loss, lr, itPerSec, elapsedMs: elapsed(), etaMs };
+      if (iteration % logEvery === 0 || iteration === cfg.iterations) {
+        await o.store.appendMetrics({ iteration, loss: result.loss, lr, itPerSec: round(itPerSec, 3), elapsedMs: Math.round(elapsed()) });
+      }
+      let isBest = false;
+      if (o.val.length && (iteration % cfg.valEvery === 0 || iteration === cfg.iterations)) {
+        last = await validate(evalNet, o.val);
+        const { images: _, ...scores } = last;
+        await o.store.appendMetrics({ iteration, val: scores, elapsedMs: Math.round(elapsed()) });
+        yield { type: 'validation', iteration, ...last };
+        if (!best || last.psnrY > best.psnrY) {
+          best = { iteration, psnrY: last.psnrY, ssimY: last.ssimY };
+          isBest = true;
+          await exportModel(last);
+        }
+      }
+      if (preview && (iteration % cfg.previewEvery === 0 || iteration === cfg.iterations)) {
+        const image = await previewStrip(evalNet, preview);
+        yield { type: 'preview', iteration, image, path: await o.store.writePreview(iteration, image) };
+      }
+      if (isBest || iteration % cfg.checkpointEvery === 0 || iteration === cfg.iterations) {
+        yield { type: 'checkpoint', iteration, path: await checkpoint(isBest), best: isBest };
+      }
+    }
+    const cancelled = iteration < cfg.iterations;
+    if (cancelled) yield { type: 'checkpoint', iteration, path: await checkpoint(false), best: false };
+    const modelPath = o.val.length && best ? undefined : await exportModel(null);
+    yield {
+      type: 'finished',
+      iteration,
+      reason: cancelled ? 'cancelled' : 'completed',
+      elapsedMs: elapsed(),
+      best,
+      last,
+      modelPath,
+      msPerIteration: steps ? stepMs / steps : 0,
+    };
+  } finally {
+    net.dispose();
+    ema?.dispose();
+    adam.dispose();
+  }
+}
+
+const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** One optimisation step; returns ok: false (weights untouched) when anything is not finite. */
+async function trainStep(
+  net: Network,
+  vars: tf.Variable[],
+  adam: Adam,
+  batch: PatchBatch,
+  cfg: TrainConfig,
+  lr: number,
+): Promise<{ ok: boolean; loss: number }> {
+  const s = cfg.network.scale;
+  const p = cfg.patch;
+  const x = tf.tensor4d(batch.lr, [cfg.batch, p, p, 3]);
+  const y = tf.tensor4d(batch.hr, [cfg.batch, p * s, p * s, 3]);
+  const { value, grads } = tf.variableGrads(() => {
+    const diff = tf.sub(net.forward(x), y);
+    return (cfg.loss === 'l1' ? tf.mean(tf.abs(diff)) : tf.mean(tf.sqrt(tf.add(tf.square(diff), CHARBONNIER_EPS ** 2)))) as tf.Scalar;
+  }, vars);
+  const sq = gradSquaredNorm(grads);
+  try {
+    const [loss, sqNorm] = await Promise.all([value.data(), sq.data()]).then(([a, b]) => [a[0]!, b[0]!]);
+    if (!Number.isFinite(loss) || !Number.isFinite(sqNorm!)) return { ok: false, loss: loss! };
+    const norm = Math.sqrt(sqNorm!);
+    adam.apply(net.params, grads, lr, norm > cfg.clipNorm ? cfg.clipNorm / norm : 1);
+    return { ok: true, loss: loss! };
+  } finally {
+    tf.dispose([x, y, value, sq, ...Object.values(grads)]);
+  }
+}
+
+function updateEma(ema: Network, net: Network, decay: number): void {
+  tf.tidy(() => {
+    for (const [name, e] of ema.params) e.assign(tf.add(tf.mul(e, decay), tf.mul(net.params.get(name)!, 1 - decay)));
+  });
+}
+
+/** Loads the newest checkpoint's weights into `net`; returns its iteration, or 0 if there is none. */
+async function restoreLastGood(store: RunStore, net: Network): Promise<number> {
+  const latest = await store.readLatestCheckpoint();
+  if (!latest) return 0;
+  const c = decodeCheckpoint(latest.bytes, latest.path);
+  const fresh = new Network(net.config, c.weights, false);
+  tf.tidy(() => {
+    for (const [name, v] of net.params) v.assign(fresh.params.get(name)!);
+  });
+  fresh.dispose();
+  return c.state.iteration;
+}

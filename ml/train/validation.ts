@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { makeLr } from '../dataset.ts';
+import type { RgbImage } from '../image.ts';
+import { bicubicBaseline, compareImages, type QualityScores } from '../metrics.ts';
+import type { Network } from '../network.ts';
+import { upscaleImage } from '../tiling.ts';
+import type { ValidationScores } from './events.ts';
+
+/**
+ * Validation as BasicSR does it: each HR image (cropped to a multiple of the scale) is downscaled
+ * by the training's own LR method, upscaled by the network, and scored with PSNR/SSIM on Y with a
+ * border crop of `scale`, beside the bicubic upscale of the same LR image.
+ */
+export interface ValImage {
+  readonly name: string;
+  readonly hr: RgbImage;
+  readonly lr: RgbImage;
+  readonly bicubic: QualityScores;
+}
+
+/** `maxSide` > 0 centre-crops each HR image to at most that many pixels a side (a multiple of scale). */
+export function prepareValImages(images: ReadonlyArray<{ name: string; image: RgbImage }>, scale: number, maxSide = 0): ValImage[] {
+  return images.map(({ name, image }) => {
+    const limit = maxSide > 0 ? maxSide : Infinity;
+    const w = Math.floor(Math.min(image.width, limit) / scale) * scale;
+    const h = Math.floor(Math.min(image.height, limit) / scale) * scale;
+    const x0 = Math.floor((image.width - w) / 2 / scale) * scale;
+    const y0 = Math.floor((image.height - h) / 2 / scale) * scale;
+    const rgb = new Float32Array(w * h * 3);
+    for (let y = 0; y < h; y++) rgb.set(image.rgb.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + w) * 3), y * w * 3);
+    const hr: RgbImage = { width: w, height: h, rgb };
+    const lr: RgbImage = { width: w / scale, height: h / scale, rgb: makeLr(rgb, w, h, scale) };
+    return { name, hr, lr, bicubic: compareImages(bicubicBaseline(lr, w, h), hr, scale) };
+  });
+}
+
+export async function validate(net: Network, vals: readonly ValImage[]): Promise<ValidationScores> {
+  const s = net.config.scale;
+  const images: Array<ValidationScores['images'][number]> = [];
+  for (const v of vals) {
+    const sr = await upscaleImage(net, v.lr);
+    const q = compareImages(sr, v.hr, s);
+    images.push({ name: v.name, psnrY: q.psnrY, ssimY: q.ssimY, bicubicPsnrY: v.bicubic.psnrY });
+  }
+  const mean = (f: (i: number) => number) => vals.reduce((a, _, i) => a + f(i), 0) / Math.max(1, vals.length);
+  return {
+    psnrY: mean((i) => images[i]!.psnrY),
+    ssimY: mean((i) => images[i]!.ssimY),
+    bicubicPsnrY: mean((i) => vals[i]!.bicubic.psnrY),
+    bicubicSsimY: mean((i) => vals[i]!.bicubic.ssimY),
+    images,
+  };
+}
+
+/** The fixed preview crop: up to `side` LR pixels from the centre of a validation image. */
+export function previewCrop(v: ValImage, scale: number, side = 48): ValImage {
+  const [name, image] = [v.name, v.hr];
+  const hrSide = Math.min(side * scale, Math.floor(Math.min(image.width, image.height) / scale) * scale);
+  return prepareValImages([{ name, image }], scale, hrSide)[0]!;
+}
+
+/** [bicubic-upscaled LR | network output | ground truth], side by side, for the live preview. */
+export async function previewStrip(net: Network, crop: ValImage): Promise<RgbImage> {
+  const { width: w, height: h } = crop.hr;
+  const sr = await upscaleImage(net, crop.lr);
+  const bic = bicubicBaseline(crop.lr, w, h);
+  const gap = 4;
+  const W = w * 3 + gap * 2;
+  const rgb = new Float32Array(W * h * 3).fill(1);
+  for (const [k, img] of [bic, sr, crop.hr].entries()) {
+    for (let y = 0; y < h; y++) rgb.set(img.rgb.subarray(y * w * 3, (y + 1) * w * 3), (y * W + k * (w + gap)) * 3);
+  }
+  return { width: W, height: h, rgb };
+}
+
+/** Sum of squares of every gradient, as one scalar tensor. */
+export function gradSquaredNorm(grads: Readonly<Record<string, tf.Tensor>>): tf.Scalar {
+  return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
+}
