@@ -38,6 +38,7 @@ function preference(purpose: Purpose): Array<{ name: ConcreteBackend; needGpu: b
     : [
         { name: 'tensorflow', needGpu: true },
         { name: 'webgpu', needGpu: true },
+        { name: 'wasm', needGpu: false },
         { name: 'cpu', needGpu: false },
       ];
 }

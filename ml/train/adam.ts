@@ -13,9 +13,15 @@ export class Adam {
   readonly #v = new Map<string, tf.Variable>();
 
   constructor(params: ReadonlyMap<string, tf.Variable>) {
+    const zeros = (p: tf.Variable) => {
+      const z = tf.zerosLike(p);
+      const v = tf.variable(z, false);
+      z.dispose();
+      return v;
+    };
     for (const [name, p] of params) {
-      this.#m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.#v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.#m.set(name, zeros(p));
+      this.#v.set(name, zeros(p));
     }
   }
 

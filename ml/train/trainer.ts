@@ -122,13 +122,13 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
           message: `Iteration ${iteration}: the loss or gradient was not finite, so the step was skipped and the learning rate halved (now ×${lrScale}).`,
         };
         if (badSteps >= maxBad) {
-          const kept = await restoreLastGood(o.store, net);
+          const kept = await restoreLastGood(o.store, net, ema);
           const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
           if (kept) await exportModel(last);
           yield {
             type: 'failed',
             iteration,
-            message: `Training stopped: ${badSteps} steps in a row had a non-finite loss or gradient even after lowering the learning rate; ${where}. Try a lower --lr, or check the training images.`,
+            message: `Training stopped: ${badSteps} steps in a row had a non-finite loss or gradient even after lowering the learning rate; ${where}; try a lower --lr, or check the training images.`,
           };
           return;
         }
@@ -222,15 +222,21 @@ function updateEma(ema: Network, net: Network, decay: number): void {
   });
 }
 
-/** Loads the newest checkpoint's weights into `net`; returns its iteration, or 0 if there is none. */
-async function restoreLastGood(store: RunStore, net: Network): Promise<number> {
+/**
+ * Loads the newest checkpoint's weights into `net` (and its EMA weights into `ema`, which is what
+ * gets exported then); returns its iteration, or 0 if there is none.
+ */
+async function restoreLastGood(store: RunStore, net: Network, ema?: Network): Promise<number> {
   const latest = await store.readLatestCheckpoint();
   if (!latest) return 0;
   const c = decodeCheckpoint(latest.bytes, latest.path);
-  const fresh = new Network(net.config, c.weights, false);
-  tf.tidy(() => {
-    for (const [name, v] of net.params) v.assign(fresh.params.get(name)!);
-  });
-  fresh.dispose();
+  for (const [target, weights] of [[net, c.weights], [ema, c.ema]] as const) {
+    if (!target || !weights) continue;
+    const fresh = new Network(target.config, weights, false);
+    tf.tidy(() => {
+      for (const [name, v] of target.params) v.assign(fresh.params.get(name)!);
+    });
+    fresh.dispose();
+  }
   return c.state.iteration;
 }

@@ -73,7 +73,10 @@ export async function previewStrip(net: Network, crop: ValImage): Promise<RgbIma
   return { width: W, height: h, rgb };
 }
 
-/** Sum of squares of every gradient, as one scalar tensor. */
+/**
+ * Sum of squares of every gradient, as one scalar tensor. Added pairwise rather than with addN,
+ * whose webgpu kernel binds every input at once and exceeds small adapters' binding limits.
+ */
 export function gradSquaredNorm(grads: Readonly<Record<string, tf.Tensor>>): tf.Scalar {
-  return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
+  return tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) as tf.Scalar);
 }

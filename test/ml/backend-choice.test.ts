@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseBackend, type BackendProbe } from '../../ml/backend-choice.ts';
+import { isUserError } from '../../ml/errors.ts';
+
+const probe = (name: BackendProbe['name'], o: Partial<BackendProbe> = {}): BackendProbe => ({
+  name,
+  available: true,
+  gpu: false,
+  canTrain: true,
+  device: `${name} device`,
+  ...o,
+});
+
+const cpuOnlyMachine = [
+  probe('tensorflow', { available: false, canTrain: false, reason: '@tensorflow/tfjs-node-gpu is not installed' }),
+  probe('webgpu', { device: 'llvmpipe via Vulkan' }),
+  probe('wasm'),
+  probe('cpu'),
+];
+
+test('auto on a machine without a GPU: wasm for upscaling and training, with the reasons for skipping', () => {
+  for (const purpose of ['inference', 'training'] as const) {
+    const s = chooseBackend('auto', purpose, cpuOnlyMachine);
+    assert.equal(s.name, 'wasm');
+    assert.deepEqual(
+      s.skipped.map((k) => k.name),
+      ['tensorflow', 'webgpu'],
+    );
+    assert.match(s.skipped[0]!.reason, /not installed/);
+    assert.match(s.skipped[1]!.reason, /no hardware GPU \(llvmpipe via Vulkan\)/);
+    assert.match(s.why, /^wasm — wasm device; skipped tensorflow: .*; webgpu: no hardware GPU/);
+  }
+});
+
+test('auto prefers tensorflow with a GPU, then webgpu on a hardware GPU', () => {
+  const gpuBox = [probe('tensorflow', { gpu: true }), probe('webgpu', { gpu: true }), probe('wasm'), probe('cpu')];
+  assert.equal(chooseBackend('auto', 'training', gpuBox).name, 'tensorflow');
+  const webgpuBox = [probe('tensorflow', { available: false, reason: 'missing' }), probe('webgpu', { gpu: true, device: 'NVIDIA H100 via Vulkan' }), probe('wasm'), probe('cpu')];
+  const s = chooseBackend('auto', 'inference', webgpuBox);
+  assert.equal(s.name, 'webgpu');
+  assert.equal(s.device, 'NVIDIA H100 via Vulkan');
+  // A CPU build of TensorFlow is skipped by auto (it is not a GPU), but may be asked for by name.
+  const tfCpu = [probe('tensorflow', { gpu: false }), probe('webgpu', { available: false, reason: 'no adapter' }), probe('wasm'), probe('cpu')];
+  assert.equal(chooseBackend('auto', 'inference', tfCpu).name, 'wasm');
+  assert.equal(chooseBackend('tensorflow', 'inference', tfCpu).name, 'tensorflow');
+});
+
+test('a backend named explicitly is used or reported, never swapped', () => {
+  assert.equal(chooseBackend('webgpu', 'training', cpuOnlyMachine).name, 'webgpu');
+  assert.throws(
+    () => chooseBackend('tensorflow', 'inference', cpuOnlyMachine),
+    (e) => isUserError(e) && e.code === 'backend-failed' && /tensorflow backend could not start \(@tensorflow\/tfjs-node-gpu is not installed\)/.test(e.message),
+  );
+  const noTrain = [probe('wasm', { canTrain: false }), probe('cpu')];
+  assert.throws(() => chooseBackend('wasm', 'training', noTrain), (e) => isUserError(e) && /cannot train/.test(e.message));
+  assert.equal(chooseBackend('auto', 'training', noTrain).name, 'cpu');
+});
