@@ -1,17 +1,22 @@
 /**
- * Inference benchmark: one 256×256 input through each preset, on every available backend, with
- * TanhExp and Swish, all measured in this one run. Prints a table and the TanhExp/Swish ratios.
+ * Benchmarks, every figure measured in this one run, on every available backend:
  *
- *   npm run bench [-- --backends cpu,wasm,webgpu] [--presets tiny,light,standard] [--size 256] [--budget 10]
+ *   npm run bench [-- --backends cpu,wasm,webgpu] [--presets tiny,light,standard] [--budget 10]
+ *       inference of one 256×256 image (--size) per preset, TanhExp and Swish, and their ratio;
+ *   npm run bench -- --mode train [--batch 16] [--patch 48]
+ *       one training step (forward, backward, Adam) per preset, TanhExp and Swish, with the
+ *       effective GFLOP/s (6 × parameters × batch × LR pixels / step time) beside the rate of a
+ *       forward 3×3 conv of the same activation size (batch × patch² × 64 → 64) on that backend.
  *
  * Each configuration gets one warm-up pass, then repeats until `budget` seconds or 5 runs; the
- * median is reported.
+ * median is reported (a configuration slower than the budget reports its one warm-up run).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import type { ActivationName } from '../ml/activations.ts';
 import { Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
 import { initBackend, probeBackends } from '../ml/node/backends.ts';
+import { Adam } from '../ml/train/adam.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,10 +24,16 @@ const { values } = parseArgs({
     presets: { type: 'string', default: PRESET_NAMES.join(',') },
     size: { type: 'string', default: '256' },
     budget: { type: 'string', default: '10' },
+    mode: { type: 'string', default: 'infer' },
+    batch: { type: 'string', default: '16' },
+    patch: { type: 'string', default: '48' },
     json: { type: 'boolean' },
   },
 });
 const size = Number(values.size);
+const mode = values.mode === 'train' ? 'train' : 'infer';
+const batch = Number(values.batch);
+const patch = Number(values.patch);
 const budgetMs = Number(values.budget) * 1000;
 const presets = values.presets!.split(',') as PresetName[];
 const acts: ActivationName[] = ['swish', 'tanhexp'];
@@ -36,37 +47,77 @@ interface Row {
   act: string;
   ms: number;
   runs: number;
+  params: number;
 }
+
+/** Times one full training step (forward, backward, Adam update) on random targets. */
+function trainStepTimer(net: Network, x: tf.Tensor4D) {
+  const vars = [...net.params.values()];
+  const [n, h, w] = x.shape;
+  const y = tf.randomUniform([n, h * 2, w * 2, 3], 0, 1, 'float32', 8);
+  const adam = new Adam(net.params);
+  return async () => {
+    const t = performance.now();
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(net.forward(x), y))) as tf.Scalar, vars);
+    adam.apply(net.params, grads, 1e-4);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+    return performance.now() - t;
+  };
+}
+
+/** GFLOP/s of a forward 3×3 conv, batch × patch² × 64 → 64, on the active backend. */
+async function convRate(): Promise<number> {
+  const x = tf.randomUniform([batch, patch, patch, 64]) as tf.Tensor4D;
+  const w = tf.randomUniform([3, 3, 64, 64]) as tf.Tensor4D;
+  const once = async () => {
+    const t = performance.now();
+    const y = tf.conv2d(x, w, 1, 'same');
+    await y.data();
+    y.dispose();
+    return performance.now() - t;
+  };
+  await once();
+  const times = [await once(), await once(), await once()];
+  tf.dispose([x, w]);
+  return (2 * batch * patch * patch * 64 * 64 * 9) / (median(times) / 1000) / 1e9;
+}
+const convRates = new Map<string, number>();
 const rows: Row[] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 for (const b of backends) {
   let device: string;
   try {
-    device = (await initBackend(b, 'inference')).device;
+    device = (await initBackend(b, mode === 'train' ? 'training' : 'inference')).device;
   } catch (e) {
     console.error(`${b}: skipped (${(e as Error).message})`);
     continue;
   }
+  if (mode === 'train') convRates.set(b, await convRate());
   for (const preset of presets) {
     for (const act of acts) {
       const net = Network.create(presetConfig(preset, 2, act), 1);
-      const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-      const run = async () => {
+      const x = (mode === 'train' ? tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) : tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7)) as tf.Tensor4D;
+      const run = mode === 'train' ? trainStepTimer(net, x) : async () => {
         const t = performance.now();
         const y = net.forward(x);
         await y.data();
         y.dispose();
         return performance.now() - t;
       };
-      await run();
+      const warm = await run();
       const times: number[] = [];
       const start = performance.now();
-      do times.push(await run());
-      while (times.length < 5 && performance.now() - start < budgetMs);
+      // A configuration slower than the whole budget is reported from its first (warm-up) run.
+      if (warm > budgetMs) times.push(warm);
+      else
+        do times.push(await run());
+        while (times.length < 5 && performance.now() - start < budgetMs);
       x.dispose();
+      const params = net.parameterCount;
       net.dispose();
-      const row = { backend: b, device, preset, act, ms: median(times), runs: times.length };
+      const row = { backend: b, device, preset, act, ms: median(times), runs: times.length, params };
       rows.push(row);
       if (!values.json) console.error(`${b.padEnd(7)} ${preset.padEnd(9)} ${act.padEnd(8)} ${row.ms.toFixed(1).padStart(9)} ms  (median of ${row.runs})`);
     }
@@ -81,7 +132,19 @@ const ratios = rows
   });
 
 if (values.json) {
-  console.log(JSON.stringify({ size, scale: 2, rows, ratios }));
+  console.log(JSON.stringify({ mode, size, batch, patch, scale: 2, rows, ratios, convGflops: Object.fromEntries(convRates) }));
+} else if (mode === 'train') {
+  console.log(`\nOne training step, batch ${batch} × ${patch}² LR patches at x2 (median ms), measured in this run:\n`);
+  console.log('backend  preset     swish ms   tanhexp ms   tanhexp/swish   effective GFLOP/s (tanhexp)   forward conv GFLOP/s');
+  for (const r of ratios) {
+    const params = rows.find((x) => x.backend === r.backend && x.preset === r.preset)!.params;
+    const eff = (6 * params * batch * patch * patch) / (r.tanhexpMs / 1000) / 1e9;
+    console.log(
+      `${r.backend.padEnd(8)} ${r.preset.padEnd(9)} ${r.swishMs.toFixed(1).padStart(9)} ${r.tanhexpMs.toFixed(1).padStart(12)} ${r.ratio.toFixed(3).padStart(15)} ${eff.toFixed(2).padStart(29)} ${convRates.get(r.backend)!.toFixed(2).padStart(22)}`,
+    );
+  }
+  const devices = [...new Set(rows.map((r) => `${r.backend}: ${r.device}`))];
+  console.log(`\nDevices: ${devices.join('; ')}`);
 } else {
   console.log(`\nInference of one ${size}×${size} image at x2 (median ms), measured in this run:\n`);
   console.log('backend  preset     swish ms   tanhexp ms   tanhexp/swish   output MP/s (tanhexp)');
