@@ -134,6 +134,7 @@ export function fsError(e: unknown, p: string): Error {
     case 'EROFS':
       return errors.unwritableOutput(p, 'permission denied');
     case 'ENOTDIR':
+    case 'EEXIST':
       return errors.unwritableOutput(p, 'a part of the path is a file, not a folder');
     case 'EISDIR':
       return errors.unwritableOutput(p, 'it is a folder');

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import sharp from 'sharp';
 import { AbortError, errors } from '../errors.ts';
 import type { Network } from '../network.ts';
@@ -44,6 +45,8 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   const alpha = image.alpha ? await upscaleAlpha(image.alpha, image.width, image.height, width, height) : undefined;
   for await (const t of upscaleTiles(o.net, imageSource(image), rawSink(raw, alpha, o.format === 'jpg'), o)) {
     o.onProgress?.((t.index + 1) / t.total, t);
+    // Tiles resolve through microtasks only; let the event loop turn so a SIGINT (abort) gets through.
+    await nextTurn();
   }
   if (o.signal?.aborted) throw new AbortError('Upscaling');
   await writeRawImage(o.output, raw, { format: o.format, source: info });

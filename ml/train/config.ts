@@ -122,10 +122,13 @@ function int(name: string, v: unknown, lo: number, hi: number): number {
   return num(name, v, lo, hi);
 }
 
-/** Warm-up (linear from lr/warmup) then cosine decay to lr × minLrRatio at the last iteration. */
+/**
+ * Warm-up (linear from lr/warmup) then cosine decay to lr × minLrRatio at the last iteration.
+ * `iteration` is the 0-based step index: the last step is iterations − 1.
+ */
 export function learningRateAt(cfg: TrainConfig, iteration: number): number {
   if (iteration < cfg.warmup) return (cfg.lr * (iteration + 1)) / cfg.warmup;
-  const span = Math.max(1, cfg.iterations - cfg.warmup);
+  const span = Math.max(1, cfg.iterations - 1 - cfg.warmup);
   const t = Math.min(1, (iteration - cfg.warmup) / span);
   const floor = cfg.lr * cfg.minLrRatio;
   return floor + (cfg.lr - floor) * 0.5 * (1 + Math.cos(Math.PI * t));

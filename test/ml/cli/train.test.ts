@@ -1,0 +1,308 @@
+/**
+ * End-to-end tests of `sr-studio train`: the real CLI in a child process, on the tiny photos in
+ * ../shared/data, on the wasm backend, a few iterations at a time. One run is trained, inspected,
+ * used by `upscale --model`, resumed, interrupted, and every bad input gets one clear line.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
+import { decodeModel } from '../../../ml/weights.ts';
+
+const BIN = path.resolve(import.meta.dirname, '../../../bin/sr-studio.mjs');
+const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const TINY = path.join(DATA, 'tiny');
+const SMALL_COFFEE = path.join(TINY, 'coffee_64x64.png');
+
+let dir = '';
+let modelsDir = '';
+const tmp = (...p: string[]) => path.join(dir, ...p);
+/** The run every test after the first builds on. */
+const RUN = () => tmp('run');
+const FAST = ['--batch', '4', '--patch', '12', '--backend', 'wasm'];
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: modelsDir };
+  delete e.SR_STUDIO_DEBUG; // it adds stack traces, which these tests check never appear
+  return e;
+}
+
+function cli(args: string[], opts: { onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      opts.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const show = (r: Run) => `exit ${r.code ?? r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
+const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+
+function assertNoStack(r: Run) {
+  for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) {
+    assert.doesNotMatch(l, /^\s+at /, `stack trace line:\n${show(r)}`);
+    assert.doesNotMatch(l, /\b[A-Z]\w*Error\b|\bError:/, `error class dump:\n${show(r)}`);
+  }
+}
+
+/** Exits non-zero with exactly one `error: …` line that matches `what`, and no stack trace. */
+function assertOneError(r: Run, what: RegExp): string {
+  assert.ok(r.code !== 0 && r.code !== null, show(r));
+  const errs = errorLines(r);
+  assert.equal(errs.length, 1, `expected exactly one error line:\n${show(r)}`);
+  assert.match(errs[0]!, what, show(r));
+  assert.doesNotMatch(errs[0]!, /internal error/, show(r));
+  assertNoStack(r);
+  return errs[0]!;
+}
+
+function jsonLines(r: Run): Array<{ type: string; [k: string]: unknown }> {
+  return r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as { type: string; [k: string]: unknown };
+      } catch {
+        return assert.fail(`not a JSON line: ${JSON.stringify(l)}\n${show(r)}`);
+      }
+    });
+}
+
+async function readMetrics(runDir: string): Promise<Array<Record<string, unknown>>> {
+  const text = await fs.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8');
+  assert.ok(text.endsWith('\n'));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return assert.fail(`metrics.jsonl line ${i + 1} is not JSON: ${JSON.stringify(l)}`);
+      }
+    });
+}
+
+async function listAll(root: string): Promise<string[]> {
+  try {
+    return ((await fs.readdir(root, { recursive: true })) as string[]).sort();
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Name → contents of every file under `root`, to show a refused command changed nothing. */
+async function snapshot(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of await listAll(root)) {
+    const f = path.join(root, p);
+    if ((await fs.stat(f)).isFile()) out.set(p, (await fs.readFile(f)).toString('base64'));
+  }
+  return out;
+}
+
+before(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-train-'));
+  modelsDir = tmp('user-models');
+  await fs.mkdir(modelsDir);
+  await fs.mkdir(tmp('bad/empty'), { recursive: true });
+  await fs.mkdir(tmp('bad/not-images'), { recursive: true });
+  await fs.writeFile(tmp('bad/not-images/notes.txt'), 'no pictures here\n');
+  await fs.writeFile(tmp('bad/not-images/letter.png'), 'Dear reader, this is not a PNG.\n');
+  await fs.writeFile(tmp('bad/blocker'), 'a regular file where a folder is expected\n');
+  await fs.mkdir(tmp('bad/not-a-run'), { recursive: true });
+  await fs.writeFile(tmp('bad/not-a-run/readme.txt'), 'just a folder\n');
+});
+
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('sr-studio train', () => {
+  test('trains a run folder: config.json, metrics.jsonl, checkpoints, preview.png and a model that upscale accepts', async () => {
+    const r = await cli(['train', '--data', TINY, '--iters', '6', '--val-every', '3', '--out', RUN(), ...FAST]);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(errorLines(r), []);
+    assertNoStack(r);
+    assert.equal(r.stdout, '', 'human output goes to stderr');
+    assert.match(r.stderr, /Finished 6 iterations/);
+    assert.match(r.stderr, /holding out 1 of 4 training images/);
+
+    const files = await listAll(RUN());
+    for (const f of ['config.json', 'metrics.jsonl', 'model_best.safetensors', 'preview.png', 'checkpoints/ckpt_0000006.safetensors', 'checkpoints/best.safetensors', 'previews/0000006.png']) {
+      assert.ok(files.includes(f), `${f} is in the run folder: ${files.join(', ')}`);
+    }
+    assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+
+    const config = JSON.parse(await fs.readFile(tmp('run/config.json'), 'utf8'));
+    assert.deepEqual(config.network, { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' });
+    assert.equal(config.preset, 'tiny');
+    assert.equal(config.iterations, 6);
+    assert.equal(config.batch, 4);
+    assert.equal(config.patch, 12);
+    assert.equal(config.valEvery, 3);
+
+    const metrics = await readMetrics(RUN());
+    const progress = metrics.filter((m) => 'loss' in m);
+    const vals = metrics.filter((m) => 'val' in m);
+    assert.equal(progress.length + vals.length, metrics.length, 'every record is a progress or a validation record');
+    assert.deepEqual(progress.map((m) => m.iteration), [6]);
+    for (const m of progress) {
+      assert.deepEqual(Object.keys(m).sort(), ['elapsedMs', 'itPerSec', 'iteration', 'loss', 'lr']);
+      assert.ok(typeof m.loss === 'number' && m.loss > 0 && m.loss < 1);
+      assert.ok(typeof m.lr === 'number' && m.lr > 0);
+      assert.ok(typeof m.itPerSec === 'number' && m.itPerSec > 0);
+      assert.ok(Number.isInteger(m.elapsedMs));
+    }
+    assert.deepEqual(vals.map((m) => m.iteration), [3, 6]);
+    for (const m of vals) {
+      const v = m.val as Record<string, number>;
+      assert.deepEqual(Object.keys(v).sort(), ['bicubicPsnrY', 'bicubicSsimY', 'psnrY', 'ssimY']);
+      assert.ok(v.psnrY! > 15 && v.psnrY! < 60 && v.ssimY! > 0 && v.ssimY! <= 1, JSON.stringify(v));
+      assert.ok(v.bicubicPsnrY! > 15 && v.bicubicSsimY! > 0 && v.bicubicSsimY! <= 1);
+      assert.ok(Number.isInteger(m.elapsedMs));
+    }
+
+    const ckpt = decodeCheckpoint(await fs.readFile(tmp('run/checkpoints/ckpt_0000006.safetensors')), 'ckpt');
+    assert.equal(ckpt.state.iteration, 6);
+    assert.equal(ckpt.state.adamStep, 6);
+    assert.deepEqual(JSON.parse(JSON.stringify(ckpt.state.config)), config);
+
+    // preview.png: a real PNG, bicubic | network | ground truth of a 48-pixel LR crop at x2.
+    const png = await fs.readFile(tmp('run/preview.png'));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 3 * 96 + 8, 96]);
+
+    const model = decodeModel(await fs.readFile(tmp('run/model_best.safetensors')), 'model', { scale: 2 });
+    assert.equal(model.training?.iterations, 6);
+    assert.equal(model.training?.data, TINY);
+    assert.match(String(model.training?.backend), /^wasm/);
+    assert.equal(typeof model.training?.valPsnrY, 'number');
+
+    const up = await cli(['upscale', SMALL_COFFEE, '--model', tmp('run/model_best.safetensors'), '-o', tmp('up'), '--backend', 'wasm']);
+    assert.equal(up.code, 0, show(up));
+    const out = await sharp(tmp('up/coffee_64x64_x2.png')).metadata();
+    assert.deepEqual([out.format, out.width, out.height], ['png', 128, 128]);
+  });
+
+  test('--resume DIR continues the run to a larger --iters', async () => {
+    const configBefore = await fs.readFile(tmp('run/config.json'), 'utf8');
+    const r = await cli(['train', '--data', TINY, '--resume', RUN(), '--iters', '9', '--backend', 'wasm', '--json']);
+    assert.equal(r.code, 0, show(r));
+    const records = jsonLines(r);
+    const started = records.find((x) => x.type === 'started');
+    assert.equal(started?.iteration, 6, 'it starts from the last checkpoint');
+    assert.deepEqual(records.filter((x) => x.type === 'progress').map((x) => x.iteration), [7, 8, 9]);
+    const finished = records.at(-1)!;
+    assert.equal(finished.type, 'finished');
+    assert.equal(finished.iteration, 9);
+    assert.equal(finished.reason, 'completed');
+    assert.equal(finished.model, tmp('run/model_best.safetensors'));
+    assert.ok(records.some((x) => x.type === 'checkpoint' && x.iteration === 9));
+
+    assert.equal(await fs.readFile(tmp('run/config.json'), 'utf8'), configBefore, 'config.json is not rewritten');
+    const ckpt = decodeCheckpoint(await fs.readFile(tmp('run/checkpoints/ckpt_0000009.safetensors')), 'ckpt');
+    assert.equal(ckpt.state.iteration, 9);
+    assert.equal(ckpt.state.adamStep, 9);
+    assert.equal(ckpt.state.config.iterations, 9);
+    const metrics = await readMetrics(RUN());
+    assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.iteration), [6, 9]);
+    assert.deepEqual(metrics.filter((m) => 'val' in m).map((m) => m.iteration), [3, 6, 9]);
+  });
+
+  test('Ctrl-C saves a checkpoint, says how to continue, and exits 130', async () => {
+    const out = tmp('run-interrupted');
+    let sent = false;
+    const r = await cli(['train', '--data', TINY, '--iters', '400', '--val-every', '1000', '--out', out, ...FAST], {
+      onStderr: (all, child) => {
+        if (!sent && /it \d+\/400/.test(all)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(sent, show(r));
+    assert.equal(r.code, 130, show(r));
+    assert.deepEqual(errorLines(r), []);
+    assertNoStack(r);
+    const m = /Stopped at iteration (\d+); checkpoint saved, continue with --resume (\S+)/.exec(r.stderr);
+    assert.ok(m, show(r));
+    assert.equal(m[2], out);
+    const stopped = Number(m[1]);
+    assert.ok(stopped >= 1 && stopped < 400);
+    const ckpts = (await fs.readdir(path.join(out, 'checkpoints'))).filter((f) => f.startsWith('ckpt_'));
+    assert.deepEqual(ckpts, [`ckpt_${String(stopped).padStart(7, '0')}.safetensors`]);
+    const ckpt = decodeCheckpoint(await fs.readFile(path.join(out, 'checkpoints', ckpts[0]!)), 'ckpt');
+    assert.equal(ckpt.state.iteration, stopped);
+  });
+
+  describe('bad input: one clear error line, a non-zero exit, no stack trace', { concurrency: 2 }, () => {
+    test('an empty folder', async () => {
+      const r = await cli(['train', '--data', tmp('bad/empty'), '--iters', '2', '--out', tmp('out-empty'), ...FAST]);
+      assertOneError(r, /"[^"]*bad\/empty" contains no images/);
+    });
+
+    test('a folder of files that are not images', async () => {
+      const r = await cli(['train', '--data', tmp('bad/not-images'), '--iters', '2', '--out', tmp('out-not-images'), ...FAST]);
+      assertOneError(r, /"[^"]*bad\/not-images" contains no images/);
+    });
+
+    test('every image smaller than the patch (--patch 128 --scale 4 on the tiny photos)', async () => {
+      const r = await cli(['train', '--data', TINY, '--patch', '128', '--scale', '4', '--iters', '2', '--out', tmp('out-small'), '--backend', 'wasm']);
+      assertOneError(r, /Every image in "[^"]*tiny" is smaller than the 512×512 pixels.*largest is 200×150/);
+    });
+
+    test('a run folder that cannot be written (--out under a regular file)', async () => {
+      const r = await cli(['train', '--data', TINY, '--iters', '2', '--out', tmp('bad/blocker/run'), ...FAST]);
+      assertOneError(r, /Cannot write to "[^"]*bad\/blocker\/run"/);
+      assert.equal(await fs.readFile(tmp('bad/blocker'), 'utf8'), 'a regular file where a folder is expected\n');
+    });
+
+    test('--resume with another architecture (--scale 3 on an x2 run)', async () => {
+      const before = await snapshot(RUN());
+      const r = await cli(['train', '--data', TINY, '--resume', RUN(), '--scale', '3', '--iters', '12', '--backend', 'wasm']);
+      assertOneError(r, /trained with scale 2/);
+      assert.equal(r.code, 2);
+      assert.deepEqual(await snapshot(RUN()), before, 'the run is untouched');
+    });
+
+    test('--resume of a folder that is not a run', async () => {
+      const r = await cli(['train', '--data', TINY, '--resume', tmp('bad/not-a-run'), '--backend', 'wasm']);
+      assertOneError(r, /"[^"]*bad\/not-a-run" is not a training run folder/);
+      assert.deepEqual(await listAll(tmp('bad/not-a-run')), ['readme.txt']);
+    });
+
+    test('--resume without --data', async () => {
+      const r = await cli(['train', '--resume', RUN(), '--backend', 'wasm']);
+      assertOneError(r, /--data DIR/);
+    });
+
+    test('a second train --out into an existing run without --resume is refused', async () => {
+      const before = await snapshot(RUN());
+      const r = await cli(['train', '--data', TINY, '--iters', '2', '--out', RUN(), ...FAST]);
+      assertOneError(r, /already holds a training run; continue it with --resume/);
+      assert.deepEqual(await snapshot(RUN()), before, 'the run is untouched');
+    });
+  });
+});
