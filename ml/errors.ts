@@ -8,6 +8,7 @@ export type UserErrorCode =
   | 'empty-file'
   | 'unreadable-image'
   | 'image-too-small'
+  | 'image-too-large'
   | 'unwritable-output'
   | 'output-exists'
   | 'would-overwrite-input'
@@ -63,6 +64,12 @@ export const errors = {
     new UserError(
       'image-too-small',
       `${q(p)} is only ${w}×${h} pixels; use an image at least ${min}×${min} pixels.`,
+      p,
+    ),
+  outputTooLarge: (p: string, w: number, h: number) =>
+    new UserError(
+      'image-too-large',
+      `Upscaling ${q(p)} would make a ${w}×${h} image, more than SR Studio can hold in memory; use a smaller scale or crop the photo first.`,
       p,
     ),
   unwritableOutput: (p: string, why: string) =>

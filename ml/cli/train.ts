@@ -68,7 +68,8 @@ export const runTrain: Command = {
     checkBackendName(backendName);
     const s = trainSettings(values);
     let config: TrainConfig;
-    let folder: RunFolder;
+    let folder: RunFolder | undefined;
+    let outDir = '';
     let resume;
     if (values.resume) {
       const opened = await RunFolder.open(values.resume as string);
@@ -89,7 +90,7 @@ export const runTrain: Command = {
       if (await exists(path.join(out, 'config.json'))) {
         throw errors.badArgument(`${JSON.stringify(out)} already holds a training run; continue it with --resume ${out}, or choose another --out.`);
       }
-      folder = await RunFolder.create(out, config.keepCheckpoints);
+      outDir = out;
     }
     const dataDir = (values.data as string | undefined) ?? undefined;
     if (!dataDir) throw errors.badArgument('--resume also needs the training folder: --data DIR (and --val DIR if the run used one).');
@@ -103,6 +104,9 @@ export const runTrain: Command = {
       onWarning: (m) => report.event('warning', `warning: ${m}`, { message: m }),
     });
     for (const n of data.notes) report.event('note', n, { message: n });
+    // The run folder is made only once the data is known to be usable.
+    folder ??= await RunFolder.create(outDir, config.keepCheckpoints);
+    const runFolder = folder;
     const selection = await initBackend(backendName, 'training');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device });
 
@@ -120,12 +124,12 @@ export const runTrain: Command = {
         config,
         data: data.train,
         val: data.val,
-        store: folder,
+        store: runFolder,
         control,
         resume,
         summary: { data: path.resolve(dataDir), backend: `${selection.name} (${selection.device})`, command: `sr-studio train ${process.argv.slice(3).join(' ')}` },
       });
-      return await consume(events, report, folder, config);
+      return await consume(events, report, runFolder, config);
     } finally {
       process.off('SIGINT', onSigint);
     }

@@ -23,6 +23,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Metadata } from 'sharp';
 import { errors, fsError, UserError } from '../errors.ts';
 import { assertImage, type RgbImage } from '../image.ts';
+import { jpegWithSegments, pngWithChunk, uprightExif, uprightXmp, webpWithExif } from './metadata.ts';
 import { writeFileAtomic } from './atomic.ts';
 
 export type ImageFormat = 'jpg' | 'png' | 'webp' | 'tiff' | 'avif' | 'gif';
@@ -120,8 +121,19 @@ export async function readImageSize(p: string): Promise<{ width: number; height:
   }
 }
 
-/** Decodes the first frame of `p`, upright, as sRGB floats in [0, 1] (16-bit files keep 16 bits). */
-export async function readImage(p: string): Promise<DecodedImage> {
+/** Decoded pixels as they come from the file: interleaved RGB or RGBA, 8 or 16 bits. */
+export interface DecodedPixels {
+  readonly pixels: RawPixels;
+  /** False when there is no alpha channel or every pixel is opaque. */
+  readonly hasAlpha: boolean;
+  readonly info: SourceInfo;
+}
+
+/**
+ * Decodes the first frame of `p`, upright, in sRGB, keeping 8 or 16 bits per channel: a quarter or
+ * half the memory of floats, for callers (tiled upscaling) that convert a region at a time.
+ */
+export async function readPixels(p: string): Promise<DecodedPixels> {
   await checkFile(p);
   try {
     const m = await sharp(p, INPUT).metadata();
@@ -133,25 +145,19 @@ export async function readImage(p: string): Promise<DecodedImage> {
     if (deep && m.hasProfile && !srgb && m.space !== 'grey16') pipe = pipe.withIccProfile('srgb');
     const { data, info } = await pipe.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     const aligned = data.byteOffset % 2 === 0 ? data : Uint8Array.from(data);
-    const px = deep ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2) : data;
-    const max = deep ? 65535 : 255;
-    const { width, height, channels: ch } = info;
-    const n = width * height;
-    const rgb = new Float32Array(n * 3);
-    let alpha: Float32Array | undefined;
-    if (ch === 3) for (let i = 0; i < n * 3; i++) rgb[i] = px[i]! / max;
-    else {
-      // toColourspace gives 3 bands, or 4 with alpha.
-      alpha = new Float32Array(n);
-      let opaque = true;
-      for (let i = 0, j = 0; i < n; i++, j += 4) {
-        rgb[i * 3] = px[j]! / max;
-        rgb[i * 3 + 1] = px[j + 1]! / max;
-        rgb[i * 3 + 2] = px[j + 2]! / max;
-        alpha[i] = px[j + 3]! / max;
-        if (px[j + 3] !== max) opaque = false;
+    const px = deep ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2) : new Uint8Array(data.buffer, data.byteOffset, data.length);
+    const { width, height, channels } = info;
+    // toColourspace gives 3 bands, or 4 with alpha.
+    let hasAlpha = channels === 4;
+    if (hasAlpha) {
+      const max = deep ? 65535 : 255;
+      hasAlpha = false;
+      for (let j = 3; j < px.length; j += 4) {
+        if (px[j] !== max) {
+          hasAlpha = true;
+          break;
+        }
       }
-      if (opaque) alpha = undefined;
     }
     const sourceInfo: SourceInfo = {
       path: p,
@@ -167,10 +173,27 @@ export async function readImage(p: string): Promise<DecodedImage> {
       iptc: m.iptc,
       density: m.density,
     };
-    return { image: { width, height, rgb, alpha }, info: sourceInfo };
+    return { pixels: { width, height, channels: channels as 3 | 4, data: px }, hasAlpha, info: sourceInfo };
   } catch (e) {
     throw readError(e, p);
   }
+}
+
+/** Decodes the first frame of `p`, upright, as sRGB floats in [0, 1] (16-bit files keep 16 bits). */
+export async function readImage(p: string): Promise<DecodedImage> {
+  const { pixels, hasAlpha, info } = await readPixels(p);
+  const { width, height, channels: ch, data: px } = pixels;
+  const max = px instanceof Uint16Array ? 65535 : 255;
+  const n = width * height;
+  const rgb = new Float32Array(n * 3);
+  const alpha = hasAlpha ? new Float32Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    rgb[i * 3] = px[i * ch]! / max;
+    rgb[i * 3 + 1] = px[i * ch + 1]! / max;
+    rgb[i * 3 + 2] = px[i * ch + 2]! / max;
+    if (alpha) alpha[i] = px[i * ch + 3]! / max;
+  }
+  return { image: { width, height, rgb, alpha }, info };
 }
 
 let srgbIcc: Promise<Buffer> | undefined;
@@ -275,114 +298,4 @@ async function encode(raw: RawPixels, opts: WriteOptions): Promise<Buffer> {
   if (exif && format === 'png') out = pngWithChunk(out, 'eXIf', exif);
   if (exif && format === 'webp') out = webpWithExif(out, exif);
   return out;
-}
-
-/** XMP with tiff:Orientation set to 1 (the pixels are already upright). */
-function uprightXmp(xmp: Buffer): string {
-  return xmp
-    .toString('utf8')
-    .replace(/(tiff:Orientation\s*=\s*["'])\d(["'])/g, (_, a: string, b: string) => `${a}1${b}`)
-    .replace(/(<tiff:Orientation>)\s*\d\s*(<\/tiff:Orientation>)/g, (_, a: string, b: string) => `${a}1${b}`);
-}
-
-/**
- * The EXIF block as a bare TIFF structure (no "Exif\0\0" prefix) with Orientation set to 1 and the
- * link to IFD1 (the thumbnail, still unrotated) removed; undefined when the block is malformed.
- */
-function uprightExif(exif: Buffer): Buffer | undefined {
-  const t = Buffer.from(exif.subarray(exif.toString('latin1', 0, 6) === 'Exif\0\0' ? 6 : 0));
-  const order = t.toString('latin1', 0, 2);
-  if (t.length < 8 || (order !== 'II' && order !== 'MM')) return undefined;
-  const le = order === 'II';
-  const u16 = (o: number) => (le ? t.readUInt16LE(o) : t.readUInt16BE(o));
-  const ifd = le ? t.readUInt32LE(4) : t.readUInt32BE(4);
-  if (ifd + 2 > t.length) return undefined;
-  const end = ifd + 2 + u16(ifd) * 12;
-  if (end + 4 > t.length) return undefined;
-  for (let e = ifd + 2; e < end; e += 12) {
-    if (u16(e) === 0x0112) le ? t.writeUInt16LE(1, e + 8) : t.writeUInt16BE(1, e + 8);
-  }
-  t.writeUInt32BE(0, end);
-  return t;
-}
-
-/** Replaces the EXIF (APP1) and IPTC (APP13) segments of a JPEG with the given ones. */
-function jpegWithSegments(jpg: Buffer, exif: Buffer | undefined, iptc: Buffer | undefined): Buffer {
-  const seg = (marker: number, body: Buffer) => {
-    if (body.length + 2 > 0xffff) return [];
-    const head = Buffer.from([0xff, marker, 0, 0]);
-    head.writeUInt16BE(body.length + 2, 2);
-    return [head, body];
-  };
-  const ps = Buffer.from('Photoshop 3.0\0', 'latin1');
-  let app13: Buffer | undefined = iptc;
-  if (iptc && !iptc.subarray(0, ps.length).equals(ps)) {
-    const res = Buffer.alloc(12);
-    res.write('8BIM', 0, 'latin1');
-    res.writeUInt16BE(0x0404, 4); // IPTC-NAA record, empty name (2 bytes), then the size
-    res.writeUInt32BE(iptc.length, 8);
-    app13 = Buffer.concat([ps, res, iptc, Buffer.alloc(iptc.length & 1)]);
-  }
-  const ours = [
-    ...(exif ? seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif])) : []),
-    ...(app13 ? seg(0xed, app13) : []),
-  ];
-  const parts: Buffer[] = [jpg.subarray(0, 2)];
-  let o = 2;
-  let placed = false;
-  while (o + 4 <= jpg.length && jpg[o] === 0xff && jpg[o + 1] !== 0xda) {
-    const marker = jpg[o + 1]!;
-    const next = o + 2 + jpg.readUInt16BE(o + 2);
-    if (marker !== 0xe0 && !placed) {
-      parts.push(...ours);
-      placed = true;
-    }
-    const oldExif = marker === 0xe1 && jpg.toString('latin1', o + 4, o + 10) === 'Exif\0\0';
-    if (!((oldExif && exif) || (marker === 0xed && app13))) parts.push(jpg.subarray(o, next));
-    o = next;
-  }
-  if (!placed) parts.push(...ours);
-  parts.push(jpg.subarray(o));
-  return Buffer.concat(parts);
-}
-
-/** Puts chunk `type` right after IHDR, replacing any of that type (and sRGB, for iCCP). */
-function pngWithChunk(png: Buffer, type: string, data: Buffer): Buffer {
-  const chunk = Buffer.alloc(12 + data.length);
-  chunk.writeUInt32BE(data.length, 0);
-  chunk.write(type, 4, 'latin1');
-  data.copy(chunk, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  const parts: Buffer[] = [png.subarray(0, 8)];
-  for (let o = 8; o + 12 <= png.length; ) {
-    const t = png.toString('latin1', o + 4, o + 8);
-    const next = o + 12 + png.readUInt32BE(o);
-    if (t !== type && !(type === 'iCCP' && t === 'sRGB')) parts.push(png.subarray(o, next));
-    if (t === 'IHDR') parts.push(chunk);
-    o = next;
-  }
-  return Buffer.concat(parts);
-}
-
-/** Adds an EXIF chunk (before XMP, flagged in VP8X, which the attached ICC profile guarantees). */
-function webpWithExif(webp: Buffer, exif: Buffer): Buffer {
-  const chunks: Buffer[] = [];
-  for (let o = 12; o + 8 <= webp.length; ) {
-    const next = o + 8 + webp.readUInt32LE(o + 4) + (webp.readUInt32LE(o + 4) & 1);
-    if (webp.toString('latin1', o, o + 4) !== 'EXIF') chunks.push(Buffer.from(webp.subarray(o, next)));
-    o = next;
-  }
-  const vp8x = chunks.find((c) => c.toString('latin1', 0, 4) === 'VP8X');
-  if (!vp8x) return webp;
-  vp8x.writeUInt8(vp8x.readUInt8(8) | 0x08, 8);
-  const chunk = Buffer.alloc(8 + exif.length + (exif.length & 1));
-  chunk.write('EXIF', 0, 'latin1');
-  chunk.writeUInt32LE(exif.length, 4);
-  exif.copy(chunk, 8);
-  const xmpAt = chunks.findIndex((c) => c.toString('latin1', 0, 4) === 'XMP ');
-  chunks.splice(xmpAt < 0 ? chunks.length : xmpAt, 0, chunk);
-  const head = Buffer.from('RIFF\0\0\0\0WEBP', 'latin1');
-  const body = Buffer.concat(chunks);
-  head.writeUInt32LE(body.length + 4, 4);
-  return Buffer.concat([head, body]);
 }

@@ -2,9 +2,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import sharp from 'sharp';
 import { AbortError, errors } from '../errors.ts';
 import type { Network } from '../network.ts';
-import { imageSource, upscaleTiles, type PixelSink, type TileDone } from '../tiling.ts';
-import type { OutputFormat } from './image-io.ts';
-import { readImage, writeRawImage, type RawPixels } from './image-io.ts';
+import { upscaleTiles, type PixelSink, type PixelSource, type TileDone } from '../tiling.ts';
+import { readPixels, writeRawImage, type OutputFormat, type RawPixels } from './image-io.ts';
+
+/** The output buffer's limit (typed arrays stop at 4 GiB; the encoder needs room too). */
+export const MAX_OUTPUT_BYTES = 3 * 1024 ** 3;
 
 /** The smallest side the network is worth running on. */
 export const MIN_SIDE = 4;
@@ -27,23 +29,24 @@ export interface UpscaleFileOptions {
  * atomically with the source's metadata. Nothing is written if it fails or is cancelled.
  */
 export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: number; height: number }> {
-  const { image, info } = await readImage(o.input);
-  if (image.width < MIN_SIDE || image.height < MIN_SIDE) {
-    throw errors.imageTooSmall(o.input, image.width, image.height, MIN_SIDE);
+  const { pixels, hasAlpha, info } = await readPixels(o.input);
+  if (pixels.width < MIN_SIDE || pixels.height < MIN_SIDE) {
+    throw errors.imageTooSmall(o.input, pixels.width, pixels.height, MIN_SIDE);
   }
   const s = o.net.config.scale;
-  const width = image.width * s;
-  const height = image.height * s;
+  const width = pixels.width * s;
+  const height = pixels.height * s;
   const deep = info.bitDepth === 16 && (o.format === 'png' || o.format === 'tiff');
-  const channels = image.alpha && o.format !== 'jpg' ? 4 : 3;
+  const channels = hasAlpha && o.format !== 'jpg' ? 4 : 3;
+  if (width * height * channels * (deep ? 2 : 1) > MAX_OUTPUT_BYTES) throw errors.outputTooLarge(o.input, width, height);
   const raw: RawPixels = {
     width,
     height,
     channels,
     data: deep ? new Uint16Array(width * height * channels) : new Uint8Array(width * height * channels),
   };
-  const alpha = image.alpha ? await upscaleAlpha(image.alpha, image.width, image.height, width, height) : undefined;
-  for await (const t of upscaleTiles(o.net, imageSource(image), rawSink(raw, alpha, o.format === 'jpg'), o)) {
+  const alpha = hasAlpha ? await upscaleAlpha(pixels, width, height) : undefined;
+  for await (const t of upscaleTiles(o.net, pixelSource(pixels), rawSink(raw, alpha, o.format === 'jpg'), o)) {
     o.onProgress?.((t.index + 1) / t.total, t);
     // Tiles resolve through microtasks only; let the event loop turn so a SIGINT (abort) gets through.
     await nextTurn();
@@ -53,11 +56,36 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   return { width, height };
 }
 
+/** Reads regions of 8- or 16-bit pixels as the float RGB the network takes, one tile at a time. */
+function pixelSource(p: RawPixels): PixelSource {
+  const max = p.data instanceof Uint16Array ? 65535 : 255;
+  const ch = p.channels;
+  return {
+    width: p.width,
+    height: p.height,
+    read(x, y, w, h) {
+      const out = new Float32Array(w * h * 3);
+      for (let row = 0; row < h; row++) {
+        for (let col = 0; col < w; col++) {
+          const src = ((y + row) * p.width + x + col) * ch;
+          const dst = (row * w + col) * 3;
+          out[dst] = p.data[src]! / max;
+          out[dst + 1] = p.data[src + 1]! / max;
+          out[dst + 2] = p.data[src + 2]! / max;
+        }
+      }
+      return out;
+    },
+  };
+}
+
 /** Bicubic upscaling of the alpha channel (8-bit is plenty for a mask). */
-async function upscaleAlpha(a: Float32Array, w: number, h: number, outW: number, outH: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, a[i]!)) * 255);
-  const out = await sharp(bytes, { raw: { width: w, height: h, channels: 1 }, limitInputPixels: false })
+async function upscaleAlpha(p: RawPixels, outW: number, outH: number): Promise<Uint8Array> {
+  const n = p.width * p.height;
+  const shift = p.data instanceof Uint16Array ? 8 : 0;
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = p.data[i * 4 + 3]! >> shift;
+  const out = await sharp(bytes, { raw: { width: p.width, height: p.height, channels: 1 }, limitInputPixels: false })
     .resize(outW, outH, { kernel: 'cubic', fit: 'fill' })
     .raw()
     .toBuffer();

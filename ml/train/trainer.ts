@@ -84,10 +84,10 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     const bytes = encodeCheckpoint({ state: state(), weights: await net.weights(), adam: await adam.state(), ema: await ema?.weights() });
     return o.store.writeCheckpoint(iteration, bytes, isBest);
   };
-  const exportModel = async (scores: ValidationScores | null) =>
+  const exportModel = async (scores: ValidationScores | null, at = iteration) =>
     o.store.writeModel(
       encodeModel(cfg.network, await evalNet.weights(), {
-        iterations: iteration,
+        iterations: at,
         seed: cfg.seed,
         preset: cfg.preset,
         ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),
@@ -124,7 +124,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         if (badSteps >= maxBad) {
           const kept = await restoreLastGood(o.store, net, ema);
           const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
-          if (kept) await exportModel(last);
+          if (kept) await exportModel(null, kept);
           yield {
             type: 'failed',
             iteration,

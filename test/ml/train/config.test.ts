@@ -103,7 +103,7 @@ describe('makeTrainConfig validation', () => {
   }
 
   test('unknown preset, activation or scale are refused with the choices', () => {
-    rejects({ preset: 'huge' }, /preset "huge".*tiny, light or standard/);
+    rejects({ preset: 'huge' as 'tiny' }, /preset "huge".*tiny, light or standard/);
     rejects({ activation: 'gelu' }, /activation "gelu".*tanhexp/);
     rejects({ scale: 5 }, /scale 5/);
     rejects({ network: { scale: 2, features: 0, groups: 1, blocks: 1, activation: 'relu' } }, /feature count/);
