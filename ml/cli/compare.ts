@@ -12,7 +12,7 @@ import { DEFAULT_LR, makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
 import { intOption, type Command } from './main.ts';
 import { createReporter, pickMode } from './report.ts';
-import { checkBackendName, duration, TRAIN_OPTIONS, trainSettings } from './train.ts';
+import { checkBackendName, duration, startHelpers, TRAIN_OPTIONS, trainSettings } from './train.ts';
 
 export const runCompare: Command = {
   options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' } },
@@ -53,6 +53,7 @@ export const runCompare: Command = {
     const selection = await initBackend(backendName, 'training');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device });
 
+    const helpers = await startHelpers(values, selection.name, base, report);
     const control = new TrainControl();
     const onSigint = () => control.cancel();
     process.on('SIGINT', onSigint);
@@ -65,6 +66,7 @@ export const runCompare: Command = {
         val: data.val,
         storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
         control,
+        helpers,
         backend: `${selection.name} (${selection.device})`,
       })) {
         if (ev.type === 'run') {
@@ -87,6 +89,7 @@ export const runCompare: Command = {
       return 1;
     } finally {
       process.off('SIGINT', onSigint);
+      await helpers?.close();
     }
   },
 };

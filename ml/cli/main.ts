@@ -18,7 +18,7 @@ Commands:
   train --data DIR [--val DIR] [--scale 2|3|4] [--act tanhexp|swish|mish|relu]
         [--preset tiny|light|standard] [--iters N] [--batch N] [--patch N] [--lr X]
         [--seed N] [--backend B] [--out DIR] [--resume DIR] [--val-every N]
-        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--json]
+        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--threads N] [--json]
       Train a network on a folder of photos; the best model is saved as
       OUT/model_best.safetensors. Ctrl-C saves a checkpoint; --resume OUT continues.
   compare --data DIR --val DIR [--acts swish,tanhexp] [--iters N] [--seed N]

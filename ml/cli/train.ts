@@ -6,6 +6,7 @@ import { PRESET_NAMES } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { exists } from '../node/files.ts';
 import { RunFolder } from '../node/run-folder.ts';
+import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
 import { loadTrainingData } from '../node/training-data.ts';
 import { makeTrainConfig, runName, type TrainConfig } from '../train/config.ts';
 import { TrainControl, type TrainEvent } from '../train/events.ts';
@@ -30,6 +31,7 @@ export const TRAIN_OPTIONS = {
   'val-max-side': { type: 'string' },
   ema: { type: 'string' },
   loss: { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 /** The training settings the user gave (unset ones stay undefined, for defaults or a resumed run). */
@@ -53,6 +55,15 @@ export function trainSettings(values: Record<string, unknown>) {
     emaDecay: ema,
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
   };
+}
+
+/** Starts the helper threads for data-parallel training (--threads, default: one per extra core on CPU backends). */
+export async function startHelpers(values: Record<string, unknown>, backend: string, config: TrainConfig, report: Reporter): Promise<GradientWorkers | undefined> {
+  const threads = intOption(values, 'threads', 0, 64) ?? defaultThreads(backend);
+  if (!threads) return undefined;
+  const helpers = await GradientWorkers.start(threads, backend, config);
+  report.event('note', `Training on ${threads + 1} threads (each batch is split across them).`, { threads: threads + 1 });
+  return helpers;
 }
 
 export function checkBackendName(name: string): void {
@@ -110,6 +121,7 @@ export const runTrain: Command = {
     const selection = await initBackend(backendName, 'training');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device });
 
+    const helpers = await startHelpers(values, selection.name, config, report);
     const control = new TrainControl();
     let interrupts = 0;
     const onSigint = () => {
@@ -127,11 +139,13 @@ export const runTrain: Command = {
         store: runFolder,
         control,
         resume,
+        helpers,
         summary: { data: path.resolve(dataDir), backend: `${selection.name} (${selection.device})`, command: `sr-studio train ${process.argv.slice(3).join(' ')}` },
       });
       return await consume(events, report, runFolder, config);
     } finally {
       process.off('SIGINT', onSigint);
+      await helpers?.close();
     }
   },
 };

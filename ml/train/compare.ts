@@ -7,6 +7,7 @@ import { upscaleImage } from '../tiling.ts';
 import { decodeModel } from '../weights.ts';
 import { makeTrainConfig, type TrainConfig } from './config.ts';
 import type { TrainControl, TrainEvent } from './events.ts';
+import type { GradientHelpers } from './shards.ts';
 import { train, type RunStore } from './trainer.ts';
 import { previewCrop, type ValImage } from './validation.ts';
 
@@ -26,6 +27,7 @@ export interface CompareOptions {
   readonly storeFor: (seed: number, act: ActivationName) => Promise<RunStore>;
   readonly control?: TrainControl | undefined;
   readonly backend?: string | undefined;
+  readonly helpers?: GradientHelpers | undefined;
 }
 
 export interface RunResult {
@@ -89,7 +91,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial })) {
+      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'finished') {

@@ -8,6 +8,7 @@ import { Adam } from './adam.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.ts';
 import { learningRateAt, type TrainConfig } from './config.ts';
 import { TrainControl, type TrainEvent, type ValidationScores } from './events.ts';
+import { lossAndGrads, splitBatch, type GradientHelpers, type Shard } from './shards.ts';
 import { gradSquaredNorm, previewCrop, previewStrip, validate, type ValImage } from './validation.ts';
 
 /** Where a run's files go; the Node adapter writes a run folder, tests may keep them in memory. */
@@ -40,9 +41,9 @@ export interface TrainOptions {
   readonly maxBadSteps?: number | undefined;
   /** Progress records in metrics.jsonl every this many iterations (default 10). */
   readonly logEvery?: number | undefined;
+  /** Other threads that compute shards of each batch (data-parallel training on several cores). */
+  readonly helpers?: GradientHelpers | undefined;
 }
-
-const CHARBONNIER_EPS = 1e-3;
 
 /** The sampler's seed stream is kept apart from the initial weights' stream. */
 export const dataSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
@@ -63,7 +64,6 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const evalNet = ema ?? net;
   const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
   const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degradation: o.degradation }, rng);
-  const vars = [...net.params.values()];
   const preview = o.val[0] ? previewCrop(o.val[0], cfg.network.scale) : undefined;
   let iteration = r?.iteration ?? 0;
   let lrScale = r?.lrScale ?? 1;
@@ -111,7 +111,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       let batch = await sampler.next();
       if (o.batchHook) batch = o.batchHook(iteration, batch);
       const lr = learningRateAt(cfg, iteration) * lrScale;
-      const result = await trainStep(net, vars, adam, batch, cfg, lr);
+      const result = await trainStep(net, adam, batch, cfg, lr, o.helpers);
       iteration++;
       if (!result.ok) {
         badSteps++;
@@ -187,33 +187,51 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
-/** One optimisation step; returns ok: false (weights untouched) when anything is not finite. */
+/**
+ * One optimisation step; returns ok: false (weights untouched) when anything is not finite. With
+ * helpers, the batch is split into shards: this thread computes the first while the helpers compute
+ * the rest at the same weights, and the size-weighted sum is the whole batch's gradient.
+ */
 async function trainStep(
   net: Network,
-  vars: tf.Variable[],
   adam: Adam,
   batch: PatchBatch,
   cfg: TrainConfig,
   lr: number,
+  helpers: GradientHelpers | undefined,
 ): Promise<{ ok: boolean; loss: number }> {
-  const s = cfg.network.scale;
-  const p = cfg.patch;
-  const x = tf.tensor4d(batch.lr, [cfg.batch, p, p, 3]);
-  const y = tf.tensor4d(batch.hr, [cfg.batch, p * s, p * s, 3]);
-  const { value, grads } = tf.variableGrads(() => {
-    const diff = tf.sub(net.forward(x), y);
-    return (cfg.loss === 'l1' ? tf.mean(tf.abs(diff)) : tf.mean(tf.sqrt(tf.add(tf.square(diff), CHARBONNIER_EPS ** 2)))) as tf.Scalar;
-  }, vars);
-  const sq = gradSquaredNorm(grads);
+  const shards = splitBatch(batch.lr, batch.hr, cfg.batch, 1 + (helpers?.count ?? 0));
+  const [own, ...rest] = shards as [Shard, ...Shard[]];
+  const remote = rest.length && helpers ? helpers.compute(await variableData(net), rest) : Promise.resolve([]);
+  const { value, grads } = lossAndGrads(net, cfg, own);
+  const combined: Record<string, tf.Tensor> = {};
   try {
-    const [loss, sqNorm] = await Promise.all([value.data(), sq.data()]).then(([a, b]) => [a[0]!, b[0]!]);
-    if (!Number.isFinite(loss) || !Number.isFinite(sqNorm!)) return { ok: false, loss: loss! };
-    const norm = Math.sqrt(sqNorm!);
-    adam.apply(net.params, grads, lr, norm > cfg.clipNorm ? cfg.clipNorm / norm : 1);
-    return { ok: true, loss: loss! };
+    const others = await remote;
+    const w0 = own.n / cfg.batch;
+    let loss = (await value.data())[0]! * w0;
+    others.forEach((r, k) => (loss += r.loss * (rest[k]!.n / cfg.batch)));
+    for (const [name, v] of net.params) {
+      combined[v.name] = tf.tidy(() =>
+        others.reduce((acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads.get(name)!, v.shape), rest[k]!.n / cfg.batch)), tf.mul(grads[v.name]!, w0)),
+      );
+    }
+    const sq = gradSquaredNorm(combined);
+    const sqNorm = (await sq.data())[0]!;
+    sq.dispose();
+    if (!Number.isFinite(loss) || !Number.isFinite(sqNorm)) return { ok: false, loss };
+    const norm = Math.sqrt(sqNorm);
+    adam.apply(net.params, combined, lr, norm > cfg.clipNorm ? cfg.clipNorm / norm : 1);
+    return { ok: true, loss };
   } finally {
-    tf.dispose([x, y, value, sq, ...Object.values(grads)]);
+    tf.dispose([value, ...Object.values(grads), ...Object.values(combined)]);
   }
+}
+
+/** Every parameter's current values, by name, in the variables' own layout. */
+async function variableData(net: Network): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of net.params) out.set(name, (await v.data()) as Float32Array);
+  return out;
 }
 
 function updateEma(ema: Network, net: Network, decay: number): void {
