@@ -1,0 +1,56 @@
+/**
+ * The one runtime registry of channel names, derived from the type maps in api.ts: the preload's
+ * allow-list, the IPC registration in main and the browser-mode router all read these arrays.
+ * Adding a channel to `Requests` or `Events` without listing it here is a compile error.
+ */
+import type { EventChannel, RequestChannel, ViewName } from './api.ts';
+
+export const REQUEST_CHANNELS = [
+  'app:status',
+  'settings:set',
+  'dialog:open-images',
+  'dialog:open-folder',
+  'files:expand',
+  'image:thumbnail',
+  'image:load',
+  'models:list',
+  'models:import',
+  'models:export',
+  'activations:curves',
+  'features:maps',
+  'job:upscale',
+  'job:train',
+  'job:compare',
+  'job:compare-models',
+  'job:pause',
+  'job:resume',
+  'job:cancel',
+  'shell:reveal',
+  'files:upload',
+] as const satisfies readonly RequestChannel[];
+
+export const EVENT_CHANNELS = [
+  'job:progress',
+  'job:preview',
+  'job:metrics',
+  'job:file-done',
+  'job:file-error',
+  'job:done',
+  'job:error',
+  'app:open',
+  'app:view',
+] as const satisfies readonly EventChannel[];
+
+export const VIEWS = ['upscale', 'train', 'compare', 'activations', 'models'] as const satisfies readonly ViewName[];
+
+// Exhaustiveness: each line fails to compile (naming the channel) if a channel is missing above.
+type MissingRequest = Exclude<RequestChannel, (typeof REQUEST_CHANNELS)[number]>;
+type MissingEvent = Exclude<EventChannel, (typeof EVENT_CHANNELS)[number]>;
+type MissingView = Exclude<ViewName, (typeof VIEWS)[number]>;
+export const CHANNELS_COMPLETE: [MissingRequest, MissingEvent, MissingView] extends [never, never, never] ? true : never = true;
+
+const requestSet: ReadonlySet<string> = new Set(REQUEST_CHANNELS);
+const eventSet: ReadonlySet<string> = new Set(EVENT_CHANNELS);
+
+export const isRequestChannel = (c: unknown): c is RequestChannel => typeof c === 'string' && requestSet.has(c);
+export const isEventChannel = (c: unknown): c is EventChannel => typeof c === 'string' && eventSet.has(c);

@@ -1,0 +1,137 @@
+/**
+ * Comparisons: `compare` trains two activations fairly (the engine's compare(), as
+ * `sr-studio compare` runs it) and writes the same report files; `compare-models` upscales one crop
+ * of a photo with two models, beside bicubic, for a side-by-side view.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+// ml/cli/compare.ts and ml/cli/main.ts import each other; loading main.ts first (as the CLI does)
+// lets both initialise. The report's markdown is the CLI's, so the app writes the same report.md.
+import '../../ml/cli/main.ts';
+import { markdown } from '../../ml/cli/compare.ts';
+import { errors, fsError } from '../../ml/errors.ts';
+import type { RgbImage } from '../../ml/image.ts';
+import { bicubicBaseline } from '../../ml/metrics.ts';
+import { Network } from '../../ml/network.ts';
+import { writeFileAtomic } from '../../ml/node/atomic.ts';
+import { readImage, writeImage } from '../../ml/node/image-io.ts';
+import { loadModelFile } from '../../ml/node/models.ts';
+import { RunFolder } from '../../ml/node/run-folder.ts';
+import { loadTrainingData } from '../../ml/node/training-data.ts';
+import { upscaleImage } from '../../ml/tiling.ts';
+import { compare } from '../../ml/train/compare.ts';
+import { DEFAULT_LR, makeTrainConfig } from '../../ml/train/config.ts';
+import { imageData } from './images.ts';
+import { assertCanTrain, basename, type JobContext } from './job.ts';
+import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
+import { trainEventForwarder } from './train-job.ts';
+
+export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<void> {
+  const { id, post } = ctx;
+  assertCanTrain(ctx.backend);
+  const lr = Math.min(...spec.acts.map((a) => DEFAULT_LR[a]));
+  const base = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.acts[0], lr, iterations: spec.iterations });
+  const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
+  const out = spec.outDir;
+  try {
+    await fs.mkdir(out, { recursive: true });
+    if ((await fs.readdir(out)).length) throw errors.badArgument(`${JSON.stringify(out)} is not empty; choose another folder for this comparison.`);
+  } catch (e) {
+    throw fsError(e, out);
+  }
+  post({ type: 'progress', id, fraction: 0, message: 'Reading the training photos…' });
+  const data = await loadTrainingData({
+    data: spec.data,
+    val: spec.val,
+    scale: base.network.scale,
+    patch: base.patch,
+    seed: base.seed,
+    valMaxSide: base.valMaxSide,
+    onWarning: (m) => post({ type: 'progress', id, fraction: 0, message: m }),
+  });
+  if (!data.val.length) throw errors.badArgument('The comparison needs validation images; choose a validation folder with at least one photo.');
+  const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
+  for await (const ev of compare({
+    base,
+    acts: spec.acts,
+    seeds,
+    data: data.train,
+    val: data.val,
+    storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
+    control: ctx.control,
+    backend: `${ctx.backend.name} (${ctx.backend.device})`,
+  })) {
+    if (ev.type === 'run') {
+      const run = `${ev.act} seed ${ev.seed}`;
+      let forward = forwarders.get(run);
+      if (!forward) forwarders.set(run, (forward = trainEventForwarder(ctx, spec.iterations, run, { start: ev.index / ev.total, width: 1 / ev.total })));
+      await forward(ev.event);
+      if (ev.event.type === 'failed') post({ type: 'progress', id, fraction: ev.index / ev.total, message: `${run}: ${ev.event.message}` });
+      continue;
+    }
+    const r = ev.report;
+    await writeFileAtomic(path.join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
+    await writeFileAtomic(path.join(out, 'report.md'), new TextEncoder().encode(markdown(r)));
+    if (ev.sheet) await writeImage(path.join(out, 'contact_sheet.png'), ev.sheet, { format: 'png' });
+    const [a, b] = spec.acts;
+    const gap = r.paired ? ` ${b} − ${a}: ${r.paired.psnrY.mean >= 0 ? '+' : ''}${r.paired.psnrY.mean.toFixed(3)} dB PSNR-Y.` : '';
+    post({
+      type: 'done',
+      id,
+      summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${out}.${gap}`,
+      // The report itself, plus where it was written and the contact sheet.
+      result: { ...r, dir: out, sheet: ev.sheet ? await imageData(ev.sheet) : null },
+    });
+    return;
+  }
+}
+
+export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
+  const { id, post } = ctx;
+  const [ma, mb] = [await loadModelFile(spec.modelA), await loadModelFile(spec.modelB)];
+  if (ma.config.scale !== mb.config.scale) {
+    throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
+  }
+  const { image } = await readImage(spec.image);
+  const crop = centreCrop(image, spec.maxSide);
+  const s = ma.config.scale;
+  const results = [];
+  for (const [k, [file, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
+    post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` });
+    const net = new Network(m.config, m.weights, false);
+    try {
+      const t0 = performance.now();
+      const sr = await upscaleImage(net, crop.image, { signal: ctx.signal });
+      results.push({ model: file, activation: m.config.activation, ms: Math.round(performance.now() - t0), image: await imageData(sr) });
+    } finally {
+      net.dispose();
+    }
+  }
+  post({ type: 'progress', id, fraction: 1, message: 'Done' });
+  post({
+    type: 'done',
+    id,
+    summary: `Upscaled a ${crop.image.width}×${crop.image.height} crop of ${basename(spec.image)} with both models.`,
+    // Model A's and B's images come first (the UI takes the first two images it finds).
+    result: {
+      a: results[0],
+      b: results[1],
+      bicubic: await imageData(bicubicBaseline(crop.image, crop.image.width * s, crop.image.height * s)),
+      crop: { x: crop.x, y: crop.y, width: crop.image.width, height: crop.image.height },
+    },
+  });
+}
+
+/** The centre of `img`, at most `side` pixels a side (alpha dropped: the views show colour). */
+export function centreCrop(img: RgbImage, side: number): { x: number; y: number; image: RgbImage } {
+  const w = Math.min(side, img.width);
+  const h = Math.min(side, img.height);
+  const x = Math.floor((img.width - w) / 2);
+  const y = Math.floor((img.height - h) / 2);
+  const rgb = new Float32Array(w * h * 3);
+  for (let row = 0; row < h; row++) {
+    const from = ((y + row) * img.width + x) * 3;
+    rgb.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
+  }
+  return { x, y, image: { width: w, height: h, rgb } };
+}

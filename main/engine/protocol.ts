@@ -1,0 +1,113 @@
+/**
+ * The engine worker's protocol: requests from the host and events from the worker, each a
+ * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
+ * absolute and already validated by the host; the worker re-checks only what the engine checks.
+ */
+import type { ActivationName } from '../../ml/activations.ts';
+import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { PresetName, Scale } from '../../ml/network.ts';
+import type { BackendStatus, Events, ImageData64, OutputFormat } from '../api.ts';
+
+/** Passed as `workerData` when the worker starts. */
+export interface WorkerOptions {
+  readonly backend: BackendChoice;
+  /** The shortest time between two live previews of one job, in ms (0: every tile). */
+  readonly previewIntervalMs: number;
+}
+
+export interface UpscaleSpec {
+  readonly files: readonly string[];
+  readonly modelPath: string;
+  readonly format: OutputFormat;
+  readonly outputDir: string | null;
+  readonly overwrite: boolean;
+  /** Input pixels per tile (the engine's default when absent). */
+  readonly tile?: number | undefined;
+}
+
+export interface TrainSpec {
+  readonly data: string;
+  readonly val: string | null;
+  readonly preset: PresetName;
+  readonly scale: Scale;
+  readonly activation: ActivationName;
+  readonly iterations: number;
+  /** The run folder; an existing run there is resumed. */
+  readonly outDir: string;
+  /** Overrides for short runs (tests); the engine's defaults otherwise. */
+  readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
+}
+
+export interface CompareSpec {
+  readonly data: string;
+  readonly val: string;
+  readonly acts: readonly [ActivationName, ActivationName];
+  readonly preset: PresetName;
+  readonly scale: Scale;
+  readonly iterations: number;
+  readonly seeds: number;
+  /** An empty (or new) folder for the runs and the report. */
+  readonly outDir: string;
+}
+
+export interface CompareModelsSpec {
+  readonly modelA: string;
+  readonly modelB: string;
+  readonly image: string;
+  /** The centre crop of the image that is upscaled, in input pixels a side. */
+  readonly maxSide: number;
+}
+
+export interface FeaturesSpec {
+  readonly models: readonly [string, string];
+  readonly image: string;
+  readonly layer: number;
+  readonly maxSide: number;
+}
+
+export type JobRequest =
+  | { readonly type: 'upscale'; readonly id: number; readonly spec: UpscaleSpec }
+  | { readonly type: 'train'; readonly id: number; readonly spec: TrainSpec }
+  | { readonly type: 'compare'; readonly id: number; readonly spec: CompareSpec }
+  | { readonly type: 'compare-models'; readonly id: number; readonly spec: CompareModelsSpec }
+  | { readonly type: 'features'; readonly id: number; readonly spec: FeaturesSpec };
+
+/** Controls name the job they act on by its request id. */
+export type ControlRequest = { readonly type: 'pause' | 'resume' | 'cancel'; readonly id: number };
+
+export type WorkerRequest = JobRequest | ControlRequest;
+export type JobType = JobRequest['type'];
+
+/** An api.ts event payload with the job id replaced by the worker request id. */
+type WithId<C extends keyof Events> = Omit<Events[C], 'jobId'> & { readonly id: number };
+
+export type WorkerEvent =
+  | { readonly type: 'ready'; readonly backend: BackendStatus }
+  | { readonly type: 'init-error'; readonly message: string }
+  | ({ readonly type: 'progress' } & WithId<'job:progress'>)
+  | ({ readonly type: 'preview' } & WithId<'job:preview'>)
+  | ({ readonly type: 'metrics' } & WithId<'job:metrics'>)
+  | ({ readonly type: 'file-done' } & WithId<'job:file-done'>)
+  | ({ readonly type: 'file-error' } & WithId<'job:file-error'>)
+  | ({ readonly type: 'done' } & WithId<'job:done'>)
+  | ({ readonly type: 'error' } & WithId<'job:error'>);
+
+/** Worker event type → the api.ts event channel it becomes. */
+export const EVENT_CHANNEL = {
+  progress: 'job:progress',
+  preview: 'job:preview',
+  metrics: 'job:metrics',
+  'file-done': 'job:file-done',
+  'file-error': 'job:file-error',
+  done: 'job:done',
+  error: 'job:error',
+} as const satisfies Record<Exclude<WorkerEvent['type'], 'ready' | 'init-error'>, keyof Events>;
+
+export type JobEvent = Extract<WorkerEvent, { id: number }>;
+
+export function isJobEvent(e: WorkerEvent): e is JobEvent {
+  return Object.hasOwn(EVENT_CHANNEL, e.type);
+}
+
+/** The features job's result, one entry per model (api.ts 'features:maps'). */
+export type FeaturesResult = Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>;

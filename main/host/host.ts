@@ -1,0 +1,82 @@
+/**
+ * Puts the host together for either front end: settings from the user-data folder, the engine
+ * worker on the chosen backend, the model folders, and the handlers. Electron and browser mode
+ * differ only in the dialogs, the shell, the upload inbox and where events go.
+ */
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BackendChoice } from '../../ml/backend-choice.ts';
+import { modelFolders } from '../../ml/node/models.ts';
+import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell } from './context.ts';
+import { EngineHost, type Emit, type Engine } from './engine-host.ts';
+import { createHandlers } from './handlers.ts';
+import type { ModelFolders } from './models.ts';
+import { SettingsStore } from './settings.ts';
+
+export interface HostOptions {
+  /** Electron: app.getPath('userData'); browser mode: defaultDataDir(). */
+  readonly dataDir: string;
+  readonly appRoot: string;
+  readonly emit: Emit;
+  readonly dialogs: Dialogs;
+  readonly shell: Shell;
+  readonly inbox?: string | undefined;
+  /** The user's models folder (default: the engine's, shared with the CLI). */
+  readonly userModels?: string | undefined;
+  readonly previewIntervalMs?: number | undefined;
+  /** Overrides the backend in the settings (tests pin wasm). */
+  readonly backend?: BackendChoice | undefined;
+  readonly workerUrl?: URL | undefined;
+  /** Tests: an engine other than the worker. */
+  readonly engine?: ((emit: Emit, backend: BackendChoice) => Engine) | undefined;
+}
+
+export interface Host {
+  readonly context: HostContext;
+  readonly handlers: Handlers;
+  /** Cancels running jobs (training saves a checkpoint) and stops the worker. */
+  close(): Promise<void>;
+}
+
+/** Browser mode's user-data folder: $SR_STUDIO_DATA, else ~/.config/sr-studio. */
+export function defaultDataDir(): string {
+  return process.env.SR_STUDIO_DATA || path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'sr-studio');
+}
+
+/** The folder holding SR Studio's package.json, found upwards from `start` (works from source and bundles). */
+export function findAppRoot(start: string): string {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sr-studio') return dir;
+    if (path.dirname(dir) === dir) throw new Error(`SR Studio's package.json was not found above ${start}`);
+  }
+}
+
+export async function createHost(o: HostOptions): Promise<Host> {
+  await fs.mkdir(o.dataDir, { recursive: true });
+  const settings = await SettingsStore.open(o.dataDir);
+  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]! };
+  await fs.mkdir(models.user, { recursive: true });
+  const files = new FileRegistry();
+  // Results may be downloaded in browser mode: remember each one the engine writes.
+  const emit: Emit = (channel, payload) => {
+    if (channel === 'job:file-done') files.add((payload as { output: string }).output);
+    o.emit(channel, payload);
+  };
+  const backend = o.backend ?? settings.get().backend;
+  const engine = o.engine ? o.engine(emit, backend) : new EngineHost({ backend, emit, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
+  const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };
+  const context: HostContext = {
+    version: pkg.version,
+    engine,
+    settings,
+    models,
+    runsDir: path.join(o.dataDir, 'runs'),
+    files,
+    dialogs: o.dialogs,
+    shell: o.shell,
+    inbox: o.inbox,
+  };
+  return { context, handlers: createHandlers(context), close: () => engine.close() };
+}

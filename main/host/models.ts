@@ -1,0 +1,88 @@
+/**
+ * Models for the UI: the bundled ones (assets/models) and the user's folder, found with the
+ * engine's findModels. A model's id is `bundled:NAME` or `user:NAME` (its file name), so the UI
+ * can only name models that are in those folders; importing copies a checked file into the user's.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errors, fsError } from '../../ml/errors.ts';
+import { writeFileAtomic } from '../../ml/node/atomic.ts';
+import { findModels, loadModelFile, type ModelEntry } from '../../ml/node/models.ts';
+import { parameterCount } from '../../ml/network.ts';
+import type { ModelInfo } from '../api.ts';
+import { absPath, existingDir, existingFile, str } from './validate.ts';
+
+export interface ModelFolders {
+  readonly bundled: string;
+  readonly user: string;
+}
+
+const ID = /^(bundled|user):([^/\\\0]+\.safetensors)$/;
+
+function info(m: ModelEntry, bundled: boolean): ModelInfo {
+  const file = path.basename(m.path);
+  return {
+    id: `${bundled ? 'bundled' : 'user'}:${file}`,
+    path: m.path,
+    name: file.replace(/\.safetensors$/, ''),
+    bundled,
+    config: m.config,
+    parameters: m.parameters,
+    training: m.training,
+  };
+}
+
+export async function listModels(folders: ModelFolders): Promise<ModelInfo[]> {
+  const [b, u] = await Promise.all([findModels([folders.bundled]), findModels([folders.user])]);
+  return [...b.models.map((m) => info(m, true)), ...u.models.map((m) => info(m, false))];
+}
+
+/** The model an id names; throws a one-sentence error for a malformed or unknown id. */
+export async function resolveModel(v: unknown, field: string, folders: ModelFolders): Promise<ModelInfo> {
+  const id = str(v, field, { max: 300 });
+  const m = ID.exec(id);
+  if (!m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`);
+  const bundled = m[1] === 'bundled';
+  const file = path.join(bundled ? folders.bundled : folders.user, m[2]!);
+  let model;
+  try {
+    model = await loadModelFile(file);
+  } catch {
+    throw errors.badArgument(`${field}: the model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`);
+  }
+  const parameters = parameterCount(model.config);
+  return info({ path: file, config: model.config, parameters, training: model.training }, bundled);
+}
+
+/** Copies a checked weights file into the user's models folder (same bytes already there: reused). */
+export async function importModel(v: unknown, folders: ModelFolders): Promise<ModelInfo> {
+  const src = await existingFile(v, 'path', ['safetensors']);
+  const model = await loadModelFile(src); // names what is wrong with a bad file
+  const bytes = await fs.readFile(src);
+  const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
+  if (path.dirname(src) === path.resolve(folders.user)) return info(entry(src), false);
+  const stem = path.basename(src, path.extname(src));
+  for (let k = 1; k < 1000; k++) {
+    const dest = path.join(folders.user, `${k === 1 ? stem : `${stem}_${k}`}.safetensors`);
+    const existing = await fs.readFile(dest).catch(() => undefined);
+    if (existing && !existing.equals(bytes)) continue;
+    if (!existing) await writeFileAtomic(dest, bytes);
+    return info(entry(dest), false);
+  }
+  throw errors.badArgument(`The models folder already holds too many copies named ${JSON.stringify(stem)}; rename the file first.`);
+}
+
+/** Saves a copy of a model to `to` (a new .safetensors file in an existing folder). */
+export async function exportModel(model: ModelInfo, toArg: unknown): Promise<void> {
+  const to = absPath(toArg, 'to');
+  if (path.extname(to).toLowerCase() !== '.safetensors') throw errors.badArgument(`to must end in .safetensors, not ${JSON.stringify(path.basename(to))}.`);
+  await existingDir(path.dirname(to), 'the destination folder');
+  if (await fs.stat(to).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(model.path);
+  } catch (e) {
+    throw fsError(e, model.path);
+  }
+  await writeFileAtomic(to, bytes);
+}

@@ -1,0 +1,55 @@
+import type { CompareReport, ImageData64 } from '../api/types.ts';
+
+/** Guards for the `unknown` results some events carry (`job:done.result`). */
+export function isImageData64(v: unknown): v is ImageData64 {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o['dataUrl'] === 'string' && typeof o['width'] === 'number' && typeof o['height'] === 'number';
+}
+
+/** Every image in a result, in order, searching a few levels into objects and arrays. */
+export function findImages(v: unknown, depth = 3): ImageData64[] {
+  if (isImageData64(v)) return [v];
+  if (depth === 0 || typeof v !== 'object' || v === null) return [];
+  const values = Array.isArray(v) ? v : Object.values(v);
+  return values.flatMap((x) => findImages(x, depth - 1));
+}
+
+export function isCompareReport(v: unknown): v is CompareReport {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return Array.isArray(o['acts']) && typeof o['perAct'] === 'object' && o['perAct'] !== null && Array.isArray(o['runs']);
+}
+
+/** The first string field among `keys` in a result object, e.g. the model path of a finished training. */
+export function stringField(v: unknown, keys: readonly string[]): string | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  for (const k of keys) {
+    const x = o[k];
+    if (typeof x === 'string' && x) return x;
+  }
+  return null;
+}
+
+export interface ModelResult {
+  readonly image: ImageData64;
+  readonly ms?: number | undefined;
+}
+
+function modelResult(v: unknown): ModelResult | null {
+  if (isImageData64(v)) return { image: v };
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (!isImageData64(o['image'])) return null;
+  return { image: o['image'], ms: typeof o['ms'] === 'number' ? o['ms'] : undefined };
+}
+
+/** A compare-models result: model A's and B's images (with timings when given) and the bicubic baseline. */
+export function parseModelPair(v: unknown): { results: ModelResult[]; bicubic: ImageData64 | null } {
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const a = modelResult(o['a']);
+  const b = modelResult(o['b']);
+  const results = a && b ? [a, b] : findImages(v).slice(0, 2).map((image) => ({ image }));
+  return { results, bicubic: isImageData64(o['bicubic']) ? o['bicubic'] : null };
+}

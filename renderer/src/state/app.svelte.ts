@@ -1,0 +1,143 @@
+import { createContext } from 'svelte';
+import { BrowserClient, type ConnectionState } from '../api/browser-client.ts';
+import { JobRouter } from '../api/jobs.ts';
+import type { PreloadExtras } from '../api/pick.ts';
+import type { ModelInfo, RequestResult, Settings, StudioApi } from '../api/types.ts';
+import { plainError } from '../lib/errors.ts';
+import { ActivationsState, FeatureMapsState } from './activations.svelte.ts';
+import { CompareModelsSession } from './compare-models.svelte.ts';
+import { CompareSession } from './compare.svelte.ts';
+import { ModelImport } from './models.svelte.ts';
+import { Toasts } from './toasts.svelte.ts';
+import { TrainSession } from './train.svelte.ts';
+import { UpscaleSession } from './upscale.svelte.ts';
+
+export type ViewId = 'upscale' | 'train' | 'compare' | 'activations' | 'models';
+export const VIEWS: ReadonlyArray<{ id: ViewId; label: string }> = [
+  { id: 'upscale', label: 'Upscale' },
+  { id: 'train', label: 'Train' },
+  { id: 'compare', label: 'Compare' },
+  { id: 'activations', label: 'Activations' },
+  { id: 'models', label: 'Models' },
+];
+
+export type AppStatus = RequestResult<'app:status'>;
+export type Api = StudioApi & PreloadExtras;
+
+/** The app's shared state: the API, job routing, status, models, toasts and one session per view. */
+export class AppState {
+  readonly api: Api;
+  readonly jobs: JobRouter;
+  readonly toasts = new Toasts();
+  readonly upscale: UpscaleSession;
+  readonly train: TrainSession;
+  readonly compare: CompareSession;
+  readonly compareModels: CompareModelsSession;
+  readonly curves: ActivationsState;
+  readonly features: FeatureMapsState;
+  readonly modelImport: ModelImport;
+
+  #view = $state<ViewId>('upscale');
+  #status = $state.raw<AppStatus | null>(null);
+  #statusError = $state<string | null>(null);
+  #models = $state.raw<ModelInfo[]>([]);
+  #connection = $state<ConnectionState>('open');
+
+  constructor(api: Api) {
+    this.api = api;
+    this.jobs = new JobRouter(api);
+    this.upscale = new UpscaleSession(this);
+    this.train = new TrainSession(this);
+    this.compare = new CompareSession(this);
+    this.compareModels = new CompareModelsSession(this);
+    this.curves = new ActivationsState(this);
+    this.features = new FeatureMapsState(this);
+    this.modelImport = new ModelImport(this);
+    if (api instanceof BrowserClient) {
+      this.#connection = api.state;
+      let lost = false;
+      api.onState((s) => {
+        this.#connection = s;
+        if (s === 'closed') lost = true;
+        if (s === 'open' && lost) void this.refresh();
+      });
+    }
+  }
+
+  get view(): ViewId {
+    return this.#view;
+  }
+  set view(v: ViewId) {
+    this.#view = v;
+  }
+  get status(): AppStatus | null {
+    return this.#status;
+  }
+  get statusError(): string | null {
+    return this.#statusError;
+  }
+  get settings(): Settings | null {
+    return this.#status?.settings ?? null;
+  }
+  get models(): readonly ModelInfo[] {
+    return this.#models;
+  }
+  get connection(): ConnectionState {
+    return this.#connection;
+  }
+  get browser(): boolean {
+    return this.api.mode === 'browser';
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([this.refreshStatus(), this.refreshModels()]);
+  }
+
+  async refreshStatus(): Promise<void> {
+    try {
+      this.#status = await this.api.request('app:status', undefined);
+      this.#statusError = null;
+    } catch (e) {
+      this.#statusError = plainError(e);
+    }
+  }
+
+  async refreshModels(): Promise<void> {
+    const models = await this.attempt(this.api.request('models:list', undefined));
+    // One entry per id, whatever the engine sends: the lists are keyed by it.
+    if (models) this.#models = [...new Map(models.map((m) => [m.id, m])).values()];
+  }
+
+  async setSettings(patch: Partial<Settings>): Promise<void> {
+    const settings = await this.attempt(this.api.request('settings:set', patch));
+    if (settings && this.#status) this.#status = { ...this.#status, settings };
+  }
+
+  /** A request whose failure is shown as a toast (one sentence); resolves to null on failure. */
+  async attempt<T>(request: Promise<T>): Promise<T | null> {
+    try {
+      return await request;
+    } catch (e) {
+      this.toasts.error(e);
+      return null;
+    }
+  }
+
+  /** Asks for a folder: the native dialog where there is one, else null (the caller's text field stays). */
+  async chooseFolder(title: string): Promise<string | null> {
+    try {
+      return await this.api.request('dialog:open-folder', { title });
+    } catch (e) {
+      this.toasts.show(`${plainError(e)} Type the folder's path instead.`, 'info');
+      return null;
+    }
+  }
+
+  modelById(id: string): ModelInfo | undefined {
+    return this.#models.find((m) => m.id === id);
+  }
+}
+
+const [get, set] = createContext<AppState>();
+export const getApp = get;
+export const setApp = set;

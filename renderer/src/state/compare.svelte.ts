@@ -1,0 +1,176 @@
+import type { JobEvent } from '../api/jobs.ts';
+import type { ActivationName, CompareReport, ImageData64, JobId, PresetName, Scale } from '../api/types.ts';
+import { activationOfRun } from '../lib/choices.ts';
+import { plainError } from '../lib/errors.ts';
+import { splitStrip } from '../lib/images.ts';
+import { isCompareReport } from '../lib/shapes.ts';
+import type { AppState } from './app.svelte.ts';
+import { RunSeries } from './series.svelte.ts';
+
+export interface CompareForm {
+  data: string;
+  val: string;
+  actA: ActivationName;
+  actB: ActivationName;
+  preset: PresetName;
+  scale: Scale;
+  iterations: number;
+  seeds: number;
+}
+
+/** Network output of each activation and the ground truth, on the same validation crop. */
+export interface ComparePanes {
+  readonly a: ImageData64;
+  readonly b: ImageData64;
+  readonly truth: ImageData64;
+  readonly input: ImageData64;
+}
+
+/** The Compare view's experiment: two activations trained alike, curves overlaid, a report at the end. */
+export class CompareSession {
+  readonly #app: AppState;
+  form = $state<CompareForm>({ data: '', val: '', actA: 'swish', actB: 'tanhexp', preset: 'tiny', scale: 2, iterations: 1000, seeds: 1 });
+  readonly loss = new RunSeries();
+  readonly psnr = new RunSeries();
+  #jobId = $state<JobId | null>(null);
+  #run = $state<string | null>(null);
+  #fraction = $state(0);
+  #message = $state('');
+  #strips = $state.raw<Record<string, ImageData64>>({});
+  #report = $state.raw<CompareReport | null>(null);
+  #panes = $state.raw<ComparePanes | null>(null);
+  #summary = $state<string | null>(null);
+  #error = $state<string | null>(null);
+  #release: (() => void) | null = null;
+
+  constructor(app: AppState) {
+    this.#app = app;
+  }
+
+  get running(): boolean {
+    return this.#jobId !== null;
+  }
+  get run(): string | null {
+    return this.#run;
+  }
+  get fraction(): number {
+    return this.#fraction;
+  }
+  get message(): string {
+    return this.#message;
+  }
+  /** The latest preview strip (input | output | ground truth) of each run. */
+  get strips(): Readonly<Record<string, ImageData64>> {
+    return this.#strips;
+  }
+  get report(): CompareReport | null {
+    return this.#report;
+  }
+  get panes(): ComparePanes | null {
+    return this.#panes;
+  }
+  get summary(): string | null {
+    return this.#summary;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  readonly canStart = $derived(
+    this.#jobId === null && this.form.data.trim() !== '' && this.form.val.trim() !== '' && this.form.actA !== this.form.actB,
+  );
+
+  async start(): Promise<void> {
+    if (!this.canStart) return;
+    const f = this.form;
+    this.loss.clear();
+    this.psnr.clear();
+    this.#strips = {};
+    this.#report = this.#panes = null;
+    this.#summary = this.#error = null;
+    this.#run = null;
+    this.#fraction = 0;
+    this.#message = 'Starting…';
+    try {
+      const { jobId } = await this.#app.api.request('job:compare', {
+        data: f.data.trim(),
+        val: f.val.trim(),
+        acts: [f.actA, f.actB],
+        preset: f.preset,
+        scale: f.scale,
+        iterations: Math.round(f.iterations),
+        seeds: Math.max(1, Math.round(f.seeds)),
+      });
+      this.#jobId = jobId;
+      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+    } catch (e) {
+      this.#error = plainError(e);
+      this.#app.toasts.error(e);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+  }
+
+  #onEvent(e: JobEvent): void {
+    switch (e.channel) {
+      case 'job:progress':
+        this.#fraction = e.payload.fraction;
+        this.#message = e.payload.message;
+        break;
+      case 'job:metrics': {
+        const m = e.payload;
+        const run = m.run ?? this.#run ?? 'run';
+        this.#run = run;
+        if (m.loss !== undefined) this.loss.add(run, m.iteration, m.loss);
+        if (m.psnrY !== undefined) this.psnr.add(run, m.iteration, m.psnrY);
+        if (m.bicubicPsnrY !== undefined) this.psnr.add('bicubic', m.iteration, m.bicubicPsnrY);
+        break;
+      }
+      case 'job:preview': {
+        const run = e.payload.file ?? this.#run ?? 'run';
+        this.#strips = { ...this.#strips, [run]: e.payload.image };
+        break;
+      }
+      case 'job:done':
+        this.#summary = e.payload.summary;
+        this.#report = isCompareReport(e.payload.result) ? e.payload.result : null;
+        this.#end();
+        void this.#buildPanes();
+        this.#app.toasts.show(e.payload.summary, 'success');
+        break;
+      case 'job:error':
+        this.#error = e.payload.message;
+        this.#app.toasts.show(e.payload.message, 'error');
+        this.#end();
+        break;
+      case 'job:file-done':
+      case 'job:file-error':
+        break;
+    }
+  }
+
+  /** The strip of the first run of an activation (the first seed). */
+  stripOf(act: ActivationName): ImageData64 | undefined {
+    const run = Object.keys(this.#strips).find((r) => activationOfRun(r) === act);
+    return run ? this.#strips[run] : undefined;
+  }
+
+  async #buildPanes(): Promise<void> {
+    const sa = this.stripOf(this.form.actA);
+    const sb = this.stripOf(this.form.actB);
+    if (!sa || !sb) return;
+    try {
+      const [[input, a, truth], [, b]] = await Promise.all([splitStrip(sa, 3), splitStrip(sb, 3)]);
+      if (input && a && truth && b) this.#panes = { input, a, b, truth };
+    } catch (e) {
+      this.#app.toasts.error(e);
+    }
+  }
+
+  #end(): void {
+    this.#release?.();
+    this.#release = null;
+    this.#jobId = null;
+  }
+}

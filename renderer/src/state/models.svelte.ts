@@ -1,0 +1,51 @@
+import { localPathOf } from '../api/pick.ts';
+import type { ModelInfo } from '../api/types.ts';
+import { base64Of } from '../lib/images.ts';
+import type { AppState } from './app.svelte.ts';
+
+/** Importing a weights file: by path, or dropped (its path on the desktop, uploaded in the browser). */
+export class ModelImport {
+  readonly #app: AppState;
+  path = $state('');
+  #busy = $state(false);
+
+  constructor(app: AppState) {
+    this.#app = app;
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  async importPath(path = this.path.trim()): Promise<ModelInfo | null> {
+    if (!path || this.#busy) return null;
+    this.#busy = true;
+    try {
+      const model = await this.#app.attempt(this.#app.api.request('models:import', { path }));
+      if (model) {
+        this.#app.toasts.show(`Imported ${model.name}.`, 'success');
+        this.path = '';
+        await this.#app.refreshModels();
+      }
+      return model;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async importFile(file: File): Promise<void> {
+    if (!file.name.toLowerCase().endsWith('.safetensors')) {
+      this.#app.toasts.show(`${file.name} is not a model; SR Studio models are .safetensors files.`, 'error');
+      return;
+    }
+    const local = localPathOf(this.#app.api, file);
+    if (local) {
+      await this.importPath(local);
+      return;
+    }
+    const entry = await this.#app.attempt(
+      base64Of(file).then((base64) => this.#app.api.request('files:upload', { name: file.name, base64 })),
+    );
+    if (entry) await this.importPath(entry.path);
+  }
+}

@@ -1,0 +1,59 @@
+import uPlot from 'uplot';
+
+/**
+ * Chart data for one or more runs sharing an x axis (iterations). Points are appended to plain
+ * arrays (thousands of them, many per second); `version` is the one reactive signal charts watch.
+ */
+export class RunSeries {
+  #runs = new Map<string, { x: number[]; y: number[] }>();
+  #version = $state(0);
+  #names = $state.raw<string[]>([]);
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Run names in the order they first appeared. */
+  get names(): readonly string[] {
+    return this.#names;
+  }
+
+  add(run: string, x: number, y: number): void {
+    if (!Number.isFinite(y)) return;
+    let r = this.#runs.get(run);
+    if (!r) {
+      this.#runs.set(run, (r = { x: [], y: [] }));
+      this.#names = [...this.#names, run];
+    }
+    const last = r.x.length - 1;
+    if (last >= 0 && r.x[last] === x) r.y[last] = y;
+    else {
+      r.x.push(x);
+      r.y.push(y);
+    }
+    this.#version++;
+  }
+
+  clear(): void {
+    this.#runs.clear();
+    this.#names = [];
+    this.#version++;
+  }
+
+  last(run: string): number | undefined {
+    const r = this.#runs.get(run);
+    return r ? r.y[r.y.length - 1] : undefined;
+  }
+
+  /** uPlot's aligned table: one x column, one y column per run (gaps as null). */
+  aligned(names: readonly string[] = this.#names): uPlot.AlignedData {
+    void this.#version; // reading it makes callers re-run when points arrive
+    const tables = names.map((n) => {
+      const r = this.#runs.get(n) ?? { x: [], y: [] };
+      return [r.x.slice(), r.y.slice()] as uPlot.AlignedData;
+    });
+    if (tables.length === 0) return [[]];
+    if (tables.length === 1) return tables[0]!;
+    return uPlot.join(tables);
+  }
+}

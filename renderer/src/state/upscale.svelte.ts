@@ -1,0 +1,266 @@
+import type { JobEvent } from '../api/jobs.ts';
+import { localPathOf } from '../api/pick.ts';
+import type { Events, JobId, OutputFormat } from '../api/types.ts';
+import { IMAGE_EXTENSIONS } from '../lib/choices.ts';
+import { droppedItems, imagesFrom } from '../lib/drop.ts';
+import { plainError } from '../lib/errors.ts';
+import { baseName } from '../lib/format.ts';
+import { base64Of, thumbnailOf } from '../lib/images.ts';
+import type { AppState } from './app.svelte.ts';
+import { QueueItem } from './queue-item.svelte.ts';
+
+export type PreviewTile = Events['job:preview'];
+const THUMB = 96;
+
+/** The Upscale view: the queue, one job at a time, its live tiles and the finished results. */
+export class UpscaleSession {
+  readonly #app: AppState;
+  #items = $state.raw<QueueItem[]>([]);
+  #modelId = $state('');
+  #format = $state<OutputFormat>('png');
+  #overwrite = $state(false);
+  #jobId = $state<JobId | null>(null);
+  #fraction = $state(0);
+  #message = $state('');
+  #summary = $state<string | null>(null);
+  #error = $state<string | null>(null);
+  #tiles = $state.raw<PreviewTile[]>([]);
+  #selectedKey = $state<number | null>(null);
+  #pinned = $state(false);
+  #release: (() => void) | null = null;
+  #work: Promise<unknown> = Promise.resolve();
+
+  constructor(app: AppState) {
+    this.#app = app;
+  }
+
+  get items(): readonly QueueItem[] {
+    return this.#items;
+  }
+  /** The chosen model, else the most recent one, else the first listed. */
+  readonly modelIdEffective = $derived.by(() => {
+    const models = this.#app.models;
+    if (this.#modelId && models.some((m) => m.id === this.#modelId)) return this.#modelId;
+    const recent = this.#app.settings?.recentModels.find((id) => models.some((m) => m.id === id));
+    return recent ?? models[0]?.id ?? '';
+  });
+  get modelId(): string {
+    return this.modelIdEffective;
+  }
+  set modelId(id: string) {
+    this.#modelId = id;
+  }
+  get format(): OutputFormat {
+    return this.#format;
+  }
+  set format(f: OutputFormat) {
+    this.#format = f;
+  }
+  get overwrite(): boolean {
+    return this.#overwrite;
+  }
+  set overwrite(v: boolean) {
+    this.#overwrite = v;
+  }
+  get running(): boolean {
+    return this.#jobId !== null;
+  }
+  get fraction(): number {
+    return this.#fraction;
+  }
+  get message(): string {
+    return this.#message;
+  }
+  get summary(): string | null {
+    return this.#summary;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  get tiles(): readonly PreviewTile[] {
+    return this.#tiles;
+  }
+  readonly selected = $derived(this.#items.find((i) => i.key === this.#selectedKey) ?? null);
+  /** Show the selected result rather than the live tiles. */
+  readonly showResult = $derived(this.selected?.status === 'done' && (this.#pinned || this.#jobId === null));
+  readonly startable = $derived(this.#items.filter((i) => i.startable));
+  readonly canStart = $derived(this.#jobId === null && this.startable.length > 0 && this.modelIdEffective !== '');
+  readonly doneCount = $derived(this.#items.filter((i) => i.status === 'done').length);
+
+  select(key: number | null): void {
+    this.#selectedKey = key;
+    this.#pinned = key !== null;
+  }
+
+  remove(key: number): void {
+    this.#items = this.#items.filter((i) => i.key !== key || i.status === 'queued' || i.status === 'working');
+  }
+
+  clear(): void {
+    this.#items = this.#items.filter((i) => i.status === 'queued' || i.status === 'working');
+    if (!this.selected) this.#selectedKey = null;
+  }
+
+  /** Ctrl+O: the native dialog in Electron, the browser's file picker otherwise. */
+  async open(): Promise<void> {
+    if (this.#app.browser) {
+      const input = document.createElement('input');
+      input.type = 'file';
+      input.multiple = true;
+      input.accept = IMAGE_EXTENSIONS.join(',');
+      input.onchange = () => this.addFiles([...(input.files ?? [])]);
+      input.click();
+      return;
+    }
+    const paths = await this.#app.attempt(this.#app.api.request('dialog:open-images', undefined));
+    if (paths?.length) await this.addPaths(paths);
+  }
+
+  /** A drop anywhere in the window: local paths in Electron (folders expand there), uploads in the browser. */
+  drop(dt: DataTransfer): void {
+    const files = [...dt.files];
+    const paths = files.map((f) => localPathOf(this.#app.api, f));
+    if (files.length > 0 && paths.every((p) => p !== null)) {
+      void this.addPaths(paths as string[]);
+      return;
+    }
+    void imagesFrom(droppedItems(dt)).then(({ files: images, skipped }) => {
+      if (skipped.length) this.#app.toasts.show(`Skipped ${skipped.length} file(s) that are not images: ${skipped.slice(0, 3).join(', ')}.`);
+      if (images.length === 0 && !skipped.length) this.#app.toasts.show('Nothing to add: drop image files or folders of images.');
+      this.addFiles(images);
+    });
+  }
+
+  async addPaths(paths: string[]): Promise<void> {
+    const found = await this.#app.attempt(this.#app.api.request('files:expand', { paths }));
+    if (!found) return;
+    for (const p of found.problems) this.#app.toasts.show(p, 'error');
+    const known = new Set(this.#items.map((i) => i.path));
+    const added = found.files.filter((f) => !known.has(f.path)).map((f) => new QueueItem(f.name, f.path));
+    this.#items = [...this.#items, ...added];
+    for (const item of added) this.#enqueue(() => this.#serverThumb(item));
+  }
+
+  addFiles(files: File[]): void {
+    const added = files.map((f) => new QueueItem(f.name, null, f));
+    this.#items = [...this.#items, ...added];
+    for (const item of added) {
+      void thumbnailOf(item.file!, THUMB).then((url) => item.setThumb(url));
+      this.#enqueue(() => this.#upload(item));
+    }
+  }
+
+  /** Runs tasks one after another so uploads and thumbnails do not flood the connection. */
+  #enqueue(task: () => Promise<void>): void {
+    this.#work = this.#work.then(task, task);
+  }
+
+  async #serverThumb(item: QueueItem): Promise<void> {
+    if (!item.path) return;
+    try {
+      const t = await this.#app.api.request('image:thumbnail', { path: item.path, maxSide: THUMB });
+      item.setThumb(t.dataUrl);
+    } catch (e) {
+      item.fail(plainError(e));
+    }
+  }
+
+  async #upload(item: QueueItem): Promise<void> {
+    try {
+      const entry = await this.#app.api.request('files:upload', { name: item.name, base64: await base64Of(item.file!) });
+      item.uploaded(entry.path);
+      if (!item.thumb) await this.#serverThumb(item);
+    } catch (e) {
+      item.fail(plainError(e));
+    }
+  }
+
+  /** The full-size input for the before/after viewer: the dropped file, or loaded from the engine. */
+  async loadBefore(item: QueueItem): Promise<void> {
+    if (item.before || !item.path) return;
+    if (item.file && item.thumb?.startsWith('blob:')) {
+      item.setBefore(URL.createObjectURL(item.file));
+      return;
+    }
+    const img = await this.#app.attempt(this.#app.api.request('image:load', { path: item.path }));
+    if (img) item.setBefore(img.dataUrl);
+  }
+
+  async start(): Promise<void> {
+    if (!this.canStart) return;
+    const items = this.startable;
+    for (const i of items) i.queue();
+    this.#fraction = 0;
+    this.#message = 'Starting…';
+    this.#summary = this.#error = null;
+    this.#tiles = [];
+    this.#pinned = false;
+    this.#selectedKey = null;
+    try {
+      const { jobId } = await this.#app.api.request('job:upscale', {
+        files: items.map((i) => i.path!),
+        modelId: this.modelIdEffective,
+        format: this.#format,
+        outputDir: this.#app.settings?.outputDir ?? null,
+        overwrite: this.#overwrite,
+      });
+      this.#jobId = jobId;
+      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+    } catch (e) {
+      for (const i of items) i.unqueue();
+      this.#error = plainError(e);
+      this.#app.toasts.error(e);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+  }
+
+  #find(file: string | undefined): QueueItem | undefined {
+    if (!file) return undefined;
+    return this.#items.find((i) => i.path === file) ?? this.#items.find((i) => i.path && baseName(i.path) === baseName(file));
+  }
+
+  #onEvent(e: JobEvent): void {
+    switch (e.channel) {
+      case 'job:progress':
+        this.#fraction = e.payload.fraction;
+        this.#message = e.payload.message;
+        this.#find(e.payload.file)?.progress(e.payload.fileFraction ?? 0);
+        break;
+      case 'job:preview': {
+        const first = this.#tiles[0];
+        this.#tiles = first && first.file === e.payload.file ? [...this.#tiles, e.payload] : [e.payload];
+        break;
+      }
+      case 'job:file-done': {
+        const item = this.#find(e.payload.file);
+        item?.finish(e.payload.output, e.payload.result, { width: e.payload.width, height: e.payload.height });
+        if (item && !this.#pinned) this.#selectedKey = item.key;
+        break;
+      }
+      case 'job:file-error':
+        this.#find(e.payload.file)?.fail(e.payload.message);
+        break;
+      case 'job:done':
+        this.#summary = e.payload.summary;
+        this.#end();
+        break;
+      case 'job:error':
+        this.#error = e.payload.message;
+        this.#app.toasts.show(e.payload.message, 'error');
+        this.#end();
+        break;
+      case 'job:metrics':
+        break;
+    }
+  }
+
+  #end(): void {
+    this.#release?.();
+    this.#release = null;
+    this.#jobId = null;
+    for (const i of this.#items) i.unqueue();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The engine worker for real: EngineHost starts main/engine/worker-entry.mjs on the wasm backend and
+ * runs upscale jobs of real photos with a freshly initialised tiny model (as `new-model` makes).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { EngineHost } from '../../../main/host/engine-host.ts';
+import { COFFEE, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
+
+let dir = '';
+let model = '';
+let log: EventLog;
+let host: EngineHost;
+
+before(async () => {
+  dir = await tempDir();
+  model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
+  log = new EventLog();
+  host = new EngineHost({ backend: 'wasm', emit: log.emit, previewIntervalMs: 0 });
+});
+
+after(async () => {
+  await host.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const upscale = (files: string[], outputDir: string, tile = 32) =>
+  host.startJob({ type: 'upscale', spec: { files, modelPath: model, format: 'png', outputDir, overwrite: false, tile } });
+
+describe('engine worker', () => {
+  test('reports the backend it started', async () => {
+    const b = await host.backend();
+    assert.equal(b.name, 'wasm');
+    assert.ok(b.why.length > 0);
+    assert.ok(b.probes.some((p) => p.name === 'wasm' && p.available));
+  });
+
+  test('upscales a photo: progress, tile previews, file-done, done, in that order', async () => {
+    const out = path.join(dir, 'out1');
+    await fs.mkdir(out);
+    const jobId = upscale([COFFEE], out);
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
+    const kinds = log.forJob(jobId).map((e) => e.channel);
+    assert.equal(kinds[0], 'job:progress');
+    assert.equal(kinds.at(-1), 'job:done');
+    const fileDone = kinds.indexOf('job:file-done');
+    assert.ok(fileDone > 0 && kinds.lastIndexOf('job:preview') < fileDone, kinds.join(' '));
+    assert.equal(kinds.filter((k) => k === 'job:file-done').length, 1);
+
+    // 64×64 input in 32-pixel tiles: four 64×64 output tiles covering the 128×128 result.
+    const previews = log.of('job:preview', jobId);
+    assert.equal(previews.length, 4);
+    const covered = new Set(previews.map((p) => `${p.x},${p.y}`));
+    assert.deepEqual([...covered].sort(), ['0,0', '0,64', '64,0', '64,64']);
+    for (const p of previews) {
+      assert.equal(p.file, COFFEE);
+      assert.deepEqual([p.width, p.height, p.fullWidth, p.fullHeight], [64, 64, 128, 128]);
+      assert.match(p.image.dataUrl, /^data:image\/png;base64,/);
+      const png = Buffer.from(p.image.dataUrl.split(',')[1]!, 'base64');
+      const meta = await sharp(png).metadata();
+      assert.deepEqual([meta.width, meta.height], [64, 64]);
+    }
+    const fractions = log.of('job:progress', jobId).map((p) => p.fraction);
+    assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b), 'progress never goes back');
+
+    const done = log.of('job:file-done', jobId)[0]!;
+    assert.equal(done.output, path.join(out, 'coffee_64x64_x2.png'));
+    assert.deepEqual([done.width, done.height], [128, 128]);
+    const meta = await sharp(done.output).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 128]);
+    assert.match(done.result.dataUrl, /^data:image\/png;base64,/);
+  });
+
+  test('a corrupt file gives file-error and the rest of the batch completes', async () => {
+    const out = path.join(dir, 'out2');
+    await fs.mkdir(out);
+    const broken = path.join(dir, 'broken.png');
+    const bytes = await fs.readFile(COFFEE);
+    await fs.writeFile(broken, bytes.subarray(0, 200));
+    const jobId = upscale([broken, COFFEE], out);
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done');
+    const errors = log.of('job:file-error', jobId);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.file, broken);
+    assert.match(errors[0]!.message, /broken\.png/);
+    assert.doesNotMatch(errors[0]!.message, /\n|at .*\.ts/, 'one sentence, no stack');
+    assert.equal(log.of('job:file-done', jobId).length, 1);
+    assert.deepEqual(await fs.readdir(out), ['coffee_64x64_x2.png']);
+    assert.match((end.payload as { summary: string }).summary, /1 upscaled, 1 failed/);
+  });
+
+  test('cancel mid-job stops at the next tile and leaves no output', async () => {
+    const out = path.join(dir, 'out3');
+    await fs.mkdir(out);
+    // 200×150 in 8-pixel tiles: 475 tiles, far more than can finish before the cancel lands.
+    const jobId = upscale([MOTORCYCLE, COFFEE], out, 8);
+    await log.wait((e) => e.channel === 'job:preview' && e.payload.jobId === jobId);
+    host.control(jobId, 'cancel');
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done');
+    assert.deepEqual((end.payload as { result: { cancelled: boolean } }).result.cancelled, true);
+    assert.equal(log.of('job:file-done', jobId).length, 0);
+    assert.deepEqual(await fs.readdir(out), [], 'no output and no temp file');
+    assert.throws(() => host.control(jobId, 'cancel'), /No job/);
+  });
+
+  test('a job after a cancelled one runs normally', async () => {
+    const out = path.join(dir, 'out4');
+    await fs.mkdir(out);
+    const jobId = upscale([COFFEE], out, 64);
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done');
+    assert.equal(log.of('job:preview', jobId).length, 1);
+  });
+
+  test('a bad model file is one job:error', async () => {
+    const bad = path.join(dir, 'bad.safetensors');
+    await fs.writeFile(bad, 'not weights');
+    const jobId = host.startJob({ type: 'upscale', spec: { files: [COFFEE], modelPath: bad, format: 'png', outputDir: dir, overwrite: false } });
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:error');
+    assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * Browser mode's server on a free loopback port, with a stub engine (the real one is covered by the
+ * engine tests): the token on HTTP and the WebSocket upgrade, the CSP, requests over the socket,
+ * events pushed to it, uploads and downloads.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import type { ServerMessage } from '../../../main/api.ts';
+import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+
+let dir = '';
+let server: StudioServer;
+const engine = new StubEngine();
+const base = () => `http://127.0.0.1:${server.port}`;
+
+before(async () => {
+  dir = await tempDir();
+  const renderer = path.join(dir, 'dist');
+  await fs.mkdir(path.join(renderer, 'assets'), { recursive: true });
+  await fs.writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>SR Studio</title><script type="module" src="/assets/app.js"></script>');
+  await fs.writeFile(path.join(renderer, 'assets', 'app.js'), 'console.log(1);');
+  await fs.writeFile(path.join(dir, 'secret.txt'), 'secret');
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    rendererDir: renderer,
+    engine: engine.factory,
+  });
+});
+
+after(async () => {
+  await server.close();
+  await fs.rm(server.host.context.inbox!, { recursive: true, force: true });
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Opens the socket; resolves once open, or rejects with the HTTP status of a refused upgrade. */
+function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+/** Sends requests and collects every message that comes back. */
+function client(ws: WebSocket) {
+  const got: ServerMessage[] = [];
+  let next = 1;
+  ws.on('message', (d) => got.push(JSON.parse(d.toString()) as ServerMessage));
+  const reply = async (id: number) => {
+    for (let i = 0; i < 500; i++) {
+      const m = got.find((x) => 'id' in x && x.id === id);
+      if (m) return m;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no reply to ${id}`);
+  };
+  return {
+    got,
+    async request(channel: string, arg?: unknown) {
+      const id = next++;
+      ws.send(JSON.stringify({ id, channel, arg }));
+      return reply(id);
+    },
+    raw: (text: string) => ws.send(text),
+    reply,
+  };
+}
+
+describe('browser-mode server', () => {
+  test('the printed URL is loopback, a free port and a long random token', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+    assert.ok(server.url.endsWith(server.token));
+  });
+
+  test('HTTP without the token, or with a wrong one, is 403', async () => {
+    for (const url of [`${base()}/`, `${base()}/?token=wrong`, `${base()}/assets/app.js`, `${base()}/file?path=${encodeURIComponent(COFFEE)}`]) {
+      const res = await fetch(url);
+      assert.equal(res.status, 403, url);
+      assert.equal(res.headers.get('content-security-policy'), null);
+    }
+  });
+
+  test('the page with the token: strict CSP, security headers and a session cookie', async () => {
+    const res = await fetch(server.url);
+    assert.equal(res.status, 200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${server.port}`));
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /script-src[^;]*unsafe/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+    const cookie = res.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    // The cookie alone then opens the page's assets.
+    const asset = await fetch(`${base()}/assets/app.js`, { headers: { cookie: cookie.split(';')[0]! } });
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('content-type') ?? '', /javascript/);
+    const traversal = await fetch(`${base()}/..%2Fsecret.txt`, { headers: { cookie: cookie.split(';')[0]! } });
+    assert.equal(traversal.status, 404);
+  });
+
+  test('the WebSocket upgrade needs the token and the same origin', async () => {
+    const ws = `ws://127.0.0.1:${server.port}/ws`;
+    await assert.rejects(connect(ws), /status 403/);
+    await assert.rejects(connect(`${ws}?token=nope`), /status 403/);
+    await assert.rejects(connect(`${ws}?token=${server.token}`, { Origin: 'http://evil.example' }), /status 403/);
+    const ok = await connect(`${ws}?token=${server.token}`, { Origin: `http://127.0.0.1:${server.port}` });
+    ok.close();
+  });
+
+  test('requests round-trip over the socket in the wire format; errors are one sentence', async () => {
+    const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    try {
+      const c = client(ws);
+      const status = await c.request('app:status');
+      assert.ok('ok' in status && status.ok, JSON.stringify(status));
+      assert.equal((status.result as { backend: { name: string } }).backend.name, 'cpu');
+      const curves = await c.request('activations:curves', { names: ['tanhexp'], xMin: -1, xMax: 1, points: 3 });
+      assert.ok('ok' in curves && curves.ok);
+      assert.deepEqual((curves.result as Record<string, { x: number[] }>).tanhexp!.x, [-1, 0, 1]);
+      const bad = await c.request('activations:curves', { names: ['tanhexp'], xMin: -1, xMax: 1, points: 1e9 });
+      assert.deepEqual(bad, { id: 3, ok: false, error: 'points must be between 2 and 10000, not 1000000000.' });
+      const unknown = await c.request('fs:delete-everything', {});
+      assert.ok('ok' in unknown && !unknown.ok && /Unknown request channel/.test(unknown.error));
+      c.raw('not json');
+      const malformed = await c.reply(-1);
+      assert.ok('ok' in malformed && !malformed.ok && /Malformed message/.test(malformed.error));
+      const dialog = await c.request('dialog:open-images');
+      assert.ok('ok' in dialog && !dialog.ok && /no file dialogs in browser mode/.test(dialog.error));
+
+      // Events from the engine reach the socket.
+      engine.emit('job:progress', { jobId: 'job-9', fraction: 0.5, message: 'half' });
+      for (let i = 0; i < 100 && !c.got.some((m) => 'event' in m); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(c.got.find((m) => 'event' in m), { event: 'job:progress', payload: { jobId: 'job-9', fraction: 0.5, message: 'half' } });
+    } finally {
+      ws.close();
+    }
+  });
+
+  test('uploads land in the inbox; only session files can be downloaded', async () => {
+    const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    try {
+      const c = client(ws);
+      const bytes = await fs.readFile(COFFEE);
+      const up = await c.request('files:upload', { name: 'coffee.png', base64: bytes.toString('base64') });
+      assert.ok('ok' in up && up.ok, JSON.stringify(up));
+      const entry = up.result as { path: string; name: string; bytes: number };
+      assert.equal(entry.name, 'coffee.png');
+      assert.equal(entry.bytes, bytes.length);
+      assert.ok(entry.path.includes(`${path.sep}inbox${path.sep}session-`), entry.path);
+      const again = await c.request('files:upload', { name: 'coffee.png', base64: bytes.toString('base64') });
+      assert.equal(((again as { result: { name: string } }).result).name, 'coffee (2).png');
+      const evil = await c.request('files:upload', { name: '../../evil.png', base64: 'AAAA' });
+      assert.ok('ok' in evil && !evil.ok && /plain file name/.test(evil.error));
+
+      const get = (p: string) => fetch(`${base()}/file?path=${encodeURIComponent(p)}&token=${server.token}`);
+      const res = await get(entry.path);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+      assert.equal((await get(COFFEE)).status, 404, 'a file the session did not produce');
+      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404);
+      assert.equal((await get('relative.png')).status, 404);
+      // An output the engine reports becomes downloadable.
+      engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output: path.join(dir, 'secret.txt'), width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
+      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 200);
+    } finally {
+      ws.close();
+    }
+  });
+});
