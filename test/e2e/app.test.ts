@@ -1,0 +1,344 @@
+/**
+ * The app end to end, as a user meets it: browser mode (`main/server/cli.ts --backend wasm`, the real
+ * engine) in Debian's Chromium driven by playwright-core. Photos are dropped onto the window, jobs
+ * run for real on small data, and every view is screenshotted into test-artifacts/screenshots/.
+ * One page (1024×700) carries the Upscale → Train → Compare → screenshots story; a second
+ * (1280×800) takes the bad inputs. A failed test leaves its screenshot, the page's console and the
+ * server's output in test-artifacts/e2e/.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import {
+  colourCounts,
+  DATA,
+  dataTransfer,
+  imageSize,
+  imagesLoaded,
+  launchBrowser,
+  liveCanvases,
+  openPage,
+  photo,
+  pngSize,
+  saveFailure,
+  SCREENSHOTS,
+  startStudio,
+  trainPreviews,
+  until,
+  type DropFile,
+  type Studio,
+} from './harness.ts';
+
+const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
+const TINY = path.join(DATA, 'tiny');
+const MOTORCYCLE = path.join(DATA, 'tiny/motorcycle_200x150.png');
+const TANHEXP: [number, number, number] = [0xf2, 0x8e, 0x2b]; // ACTIVATION_COLORS in renderer/src/lib/choices.ts
+const SWISH: [number, number, number] = [0x4e, 0x79, 0xa7];
+/**
+ * The engine previews a training run every 100 iterations and at its end (ml/train/config.ts), so
+ * 110 is the shortest run whose preview changes during training.
+ */
+const TRAIN_ITERATIONS = 110;
+const STACK = /\n|\bat .+:\d+:\d+|\b(?:Type|Reference|Range)?Error:|node:internal|\.ts:\d+/;
+
+type Session = Awaited<ReturnType<typeof openPage>>;
+let studio: Studio | undefined;
+let browser: Browser | undefined;
+let main: Session | undefined;
+let second: Session | undefined;
+
+before(
+  async () => {
+    studio = await startStudio();
+    browser = await launchBrowser();
+    main = await openPage(browser, studio.url, { width: 1024, height: 700 });
+  },
+  { timeout: 200_000 },
+);
+
+after(
+  async () => {
+    await browser?.close().catch(() => undefined);
+    await studio?.stop();
+  },
+  { timeout: 60_000 },
+);
+
+const mainPage = (): Session => {
+  if (!main) throw new Error('the 1024×700 page did not open (see the before hook)');
+  return main;
+};
+async function secondPage(): Promise<Session> {
+  if (!browser || !studio) throw new Error('browser mode or the browser did not start (see the before hook)');
+  second ??= await openPage(browser, studio.url, { width: 1280, height: 800 });
+  return second;
+}
+
+/** A test whose failure leaves a screenshot, the page's console and the server's output behind. */
+function e2e(name: string, timeout: number, session: () => Session | Promise<Session>, body: (page: Page) => Promise<void>): void {
+  test(name, { timeout }, async () => {
+    let s: Session | undefined;
+    try {
+      s = await session();
+      await body(s.page);
+    } catch (e) {
+      await saveFailure(name, s?.page, s?.log ?? [], studio?.output() ?? '');
+      throw e;
+    }
+  });
+}
+
+/** Drags files over `target` and drops them there, as from a file manager; checks the drop overlay on the way. */
+async function drop(page: Page, target: string, files: DropFile[]): Promise<void> {
+  const dt = await dataTransfer(page, files);
+  const el = page.locator(target).first();
+  await el.dispatchEvent('dragenter', { dataTransfer: dt });
+  await el.dispatchEvent('dragover', { dataTransfer: dt });
+  await page.getByTestId('drop-overlay').waitFor({ state: 'visible', timeout: 5000 });
+  await el.dispatchEvent('drop', { dataTransfer: dt });
+  await page.getByTestId('drop-overlay').waitFor({ state: 'detached', timeout: 5000 });
+  await dt.dispose();
+}
+
+const row = (page: Page, name: string) => page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
+
+/** Waits until the row has finished one way or the other, and returns its status. */
+async function finished(page: Page, name: string, timeoutMs: number): Promise<string | null> {
+  const r = row(page, name);
+  await r.and(page.locator('[data-status="done"], [data-status="error"]')).waitFor({ timeout: timeoutMs });
+  return r.getAttribute('data-status');
+}
+
+/** Closes the toasts (with their × buttons), so they do not cover the screenshots. */
+async function dismissToasts(page: Page): Promise<void> {
+  const toasts = page.getByTestId('toast');
+  for (let i = 0; i < 10 && (await toasts.count()) > 0; i++) {
+    await toasts.first().getByRole('button', { name: 'Dismiss message' }).click();
+  }
+  assert.equal(await toasts.count(), 0, 'the toasts close');
+}
+
+/** Scrolls the element with this test id to the top of its scrolling view. */
+async function scrollToTop(page: Page, testid: string): Promise<void> {
+  await page.getByTestId(testid).evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
+}
+
+async function screenshot(page: Page, name: string, size = { width: 1024, height: 700 }): Promise<void> {
+  await fs.mkdir(SCREENSHOTS, { recursive: true });
+  await dismissToasts(page);
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await fs.rm(file, { force: true });
+  await page.screenshot({ path: file });
+  const bytes = await fs.readFile(file);
+  assert.ok(bytes.length > 5000, `${file} is only ${bytes.length} bytes`);
+  assert.deepEqual(pngSize(bytes), size, file);
+}
+
+describe('SR Studio in the browser, real engine', () => {
+  e2e('Upscale: a photo dropped on the window is enlarged, previewed tile by tile and downloadable', 150_000, mainPage, async (page) => {
+    await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
+    const model = await until('a model to be chosen in the Upscale view', () => page.getByTestId('model-select').inputValue(), (v) => v !== '', 30_000);
+    assert.match(await page.getByTestId('model-select').locator(`option[value="${model}"]`).innerText(), /e2e_tiny_x2/);
+
+    // Dropped on the view, outside the queue's own drop zone: the window-wide drop handler takes it.
+    await drop(page, '[data-testid="view-upscale"]', [await photo(COFFEE)]);
+    await row(page, 'coffee.png').and(page.locator('[data-status="ready"]')).waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('queue-row').count(), 1);
+    const start = page.getByTestId('start-upscale');
+    assert.ok(await start.isEnabled(), 'Upscale is enabled once the photo is uploaded');
+    await start.click();
+
+    const status = await finished(page, 'coffee.png', 120_000);
+    assert.equal(status, 'done', `coffee.png ended as ${status}: ${await row(page, 'coffee.png').innerText()}`);
+    assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
+    assert.match(await page.getByTestId('upscale-message').innerText(), /1 upscaled\./);
+    assert.match(await page.getByTestId('output-path').innerText(), /coffee_x2\.png$/);
+
+    // The live preview got the tiles: a canvas of the full output size with pixels drawn on it.
+    const canvases = await until('tiles drawn on the live preview', () => liveCanvases(page), (l) => l.some((c) => c.drawn > 0), 10_000);
+    const live = canvases.find((c) => c.drawn > 0)!;
+    assert.deepEqual([live.width, live.height], [1200, 792]);
+
+    // "Save": the Download link, clicked as a user would, and the same URL fetched with the token.
+    const link = page.getByTestId('save-output');
+    const href = (await link.getAttribute('href')) ?? '';
+    assert.match(href, /^\/file\?path=[^&]+&download=1&token=[A-Za-z0-9_-]+$/);
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), link.click()]);
+    assert.equal(download.suggestedFilename(), 'coffee_x2.png');
+    assert.deepEqual(pngSize(await fs.readFile(await download.path())), { width: 1200, height: 792 });
+    const res = await fetch(new URL(href, studio!.origin));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    assert.deepEqual(pngSize(new Uint8Array(await res.arrayBuffer())), { width: 1200, height: 792 });
+    const noToken = await fetch(new URL(href.replace(/&token=[^&]+/, ''), studio!.origin));
+    assert.equal(noToken.status, 403, 'the file is not served without the session token');
+  });
+
+  e2e('Upscale: a corrupt file fails in one plain sentence while the photo beside it completes', 120_000, secondPage, async (page) => {
+    await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
+    await until('a model to be chosen', () => page.getByTestId('model-select').inputValue(), (v) => v !== '', 30_000);
+    const broken: DropFile = { name: 'broken.png', type: 'image/png', bytes: new TextEncoder().encode('This is a note, not a picture.\n') };
+    await drop(page, 'body', [broken, await photo(MOTORCYCLE)]);
+    await until('both files uploaded', () => page.locator('[data-testid="queue-row"][data-status="uploading"]').count(), (n) => n === 0, 30_000);
+    assert.equal(await page.getByTestId('queue-row').count(), 2);
+    const start = page.getByTestId('start-upscale');
+    await until('Upscale to offer both files', () => start.innerText(), (t) => /Upscale 2/.test(t), 10_000);
+    await start.click();
+
+    assert.equal(await finished(page, 'motorcycle_200x150.png', 90_000), 'done', await row(page, 'motorcycle_200x150.png').innerText());
+    assert.equal(await finished(page, 'broken.png', 30_000), 'error');
+    await until('the batch to end', () => page.getByTestId('upscale-message').innerText(), (t) => /1 upscaled, 1 failed\./.test(t), 30_000);
+    assert.match(await row(page, 'motorcycle_200x150.png').getByTestId('queue-status').innerText(), /Done · 400×300/);
+
+    const error = (await row(page, 'broken.png').getByTestId('queue-error').innerText()).trim();
+    assert.match(error, /broken\.png/, 'the message names the file');
+    assert.match(error, /could not be read as an image|not .*image/i, error);
+    assert.doesNotMatch(error, STACK, `no stack trace or code location: ${error}`);
+    assert.equal(error.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length, 1, `one sentence: ${error}`);
+    assert.ok(error.length < 300, `short: ${error}`);
+    await screenshot(page, 'upscale-bad-file', { width: 1280, height: 800 });
+  });
+
+  e2e('Train: a short run on the tiny photos plots its loss, updates its preview and finishes', 240_000, mainPage, async (page) => {
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('view-train').waitFor();
+    await page.getByTestId('train-data').fill(TINY);
+    await page.getByTestId('train-val').fill(TINY);
+    await page.getByTestId('train-preset').selectOption('tiny');
+    await page.getByTestId('train-scale').selectOption({ label: '×2' });
+    await page.getByTestId('train-activation').selectOption('tanhexp');
+    await page.getByTestId('train-iterations').fill(String(TRAIN_ITERATIONS));
+    await page.getByTestId('train-start').click();
+
+    await until('training to start', () => page.getByTestId('train-state').innerText(), (t) => t.trim() === 'Training', 30_000);
+    // Loss points: the chart's summary names the latest loss, and the line (TanhExp's colour) is drawn.
+    await until('a loss in the chart summary', () => page.getByTestId('loss-chart-summary').innerText().catch(() => ''), (t) => /^latest \d+\.\d{4}$/.test(t.trim()), 90_000);
+    const [early] = await until('the loss line on the chart', () => colourCounts(page, 'loss-chart', [TANHEXP]), ([n]) => n! > 20, 15_000);
+
+    await page.getByTestId('train-preview').waitFor({ timeout: 180_000 });
+    const first = await page.getByTestId('train-preview').getAttribute('src');
+    const state = page.getByTestId('train-state');
+    await until('training to finish', () => state.innerText(), (t) => t.trim() !== 'Training', 180_000);
+    assert.equal((await state.innerText()).trim(), 'Finished', (await page.getByTestId('train-error').innerText().catch(() => '')) || 'the run did not finish');
+    await page.getByTestId('train-done').waitFor();
+    assert.match(await page.getByTestId('view-train').innerText(), new RegExp(`iteration ${TRAIN_ITERATIONS} / ${TRAIN_ITERATIONS} \\(100%\\)`));
+
+    // The preview changed: the src seen at the first preview differs from the final one (the probe
+    // also recorded every src the image had, so a missed moment shows up in the message).
+    const last = await page.getByTestId('train-preview').getAttribute('src');
+    const history = await trainPreviews(page);
+    assert.match(first ?? '', /^data:image\/png;base64,/);
+    assert.match(last ?? '', /^data:image\/png;base64,/);
+    assert.ok(history.length >= 2, `the preview changed during training: ${JSON.stringify(history)}`);
+    assert.notEqual(first, last, `the preview at iteration 100 and at the end differ: ${JSON.stringify(history)}`);
+
+    const [late] = await colourCounts(page, 'loss-chart', [TANHEXP]);
+    assert.ok(late! >= early!, `the loss line grew (${early} → ${late} pixels)`);
+    assert.match(await page.getByTestId('psnr-chart-summary').innerText(), /^\d+\.\d{2} dB vs bicubic \d+\.\d{2} dB$/);
+    assert.match(await page.getByTestId('train-model-path').innerText(), /model_best\.safetensors$/);
+
+    // "Add to my models" makes the trained model a Download-able entry of the user's models.
+    await page.getByTestId('train-add-model').click();
+    await page.getByTestId('train-export').waitFor({ timeout: 30_000 });
+  });
+
+  e2e('Compare: two activations trained alike give two panes and a filled table', 200_000, mainPage, async (page) => {
+    await page.getByTestId('nav-compare').click();
+    await page.getByTestId('view-compare').waitFor();
+    await page.getByTestId('compare-data').fill(TINY);
+    await page.getByTestId('compare-val').fill(TINY);
+    await page.getByTestId('compare-act-a').selectOption('swish');
+    await page.getByTestId('compare-act-b').selectOption('tanhexp');
+    await page.getByTestId('compare-preset').selectOption('tiny');
+    await page.getByTestId('compare-scale').selectOption({ label: '×2' });
+    await page.getByTestId('compare-iterations').fill('20');
+    await page.getByTestId('compare-seeds').fill('1');
+    await page.getByTestId('compare-start').click();
+    await page.getByTestId('compare-progress').waitFor();
+
+    await page.getByTestId('compare-table').waitFor({ timeout: 170_000 });
+    const cells = async (testid: string) => (await page.getByTestId(testid).locator('td').allInnerTexts()).map((t) => t.trim());
+    for (const act of ['swish', 'tanhexp']) {
+      const [psnr, ssim, ms, runs] = await cells(`compare-row-${act}`);
+      assert.match(psnr ?? '', /^\d+\.\d{2}$/, `${act} PSNR`);
+      assert.ok(Number(psnr) > 10 && Number(psnr) < 60, `${act} PSNR ${psnr}`);
+      assert.match(ssim ?? '', /^[01]\.\d{4}$/, `${act} SSIM`);
+      assert.ok(Number(ms) > 0, `${act} ms/iteration ${ms}`);
+      assert.equal(runs, '1');
+    }
+    const [bicubic] = await cells('compare-row-bicubic');
+    assert.match(bicubic ?? '', /^\d+\.\d{2}$/);
+    const [diff] = await cells('compare-row-difference');
+    assert.match(diff ?? '', /^[+−]\d+\.\d{2}$/);
+    assert.match(await page.getByTestId('compare-verdict').innerText(), /TanhExp is [+−]\d+\.\d{2} dB against Swish/);
+
+    // The two outputs (and the ground truth) on the same crop, at the same size.
+    await page.getByTestId('compare-pane-a').waitFor({ timeout: 30_000 });
+    await page.getByTestId('compare-pane-b').waitFor();
+    const [a, b] = [await imageSize(page, 'compare-pane-a'), await imageSize(page, 'compare-pane-b')];
+    assert.ok(a && b, 'both panes show an image');
+    assert.equal(a.src, 'data:image/png;base64,');
+    assert.ok(a.width > 0 && a.height > 0, JSON.stringify(a));
+    assert.deepEqual([b.width, b.height], [a.width, a.height]);
+    // Both runs are on the loss chart. Within 20 iterations of the warm-up their losses agree to about
+    // 1e-6, so TanhExp's line (drawn last) covers Swish's: check the legend names both and a line is drawn.
+    const legend = await page.getByTestId('compare-loss-chart').innerText();
+    assert.match(legend, /swish/i);
+    assert.match(legend, /tanhexp/i);
+    const [swishLine, tanhexpLine] = await colourCounts(page, 'compare-loss-chart', [SWISH, TANHEXP]);
+    assert.ok(swishLine! + tanhexpLine! > 20, `the loss curves are drawn (swish ${swishLine}, tanhexp ${tanhexpLine} pixels)`);
+  });
+
+  e2e('Every view, screenshotted; the status line names the backend', 90_000, mainPage, async (page) => {
+    assert.match(await page.getByTestId('status-backend').innerText(), /Engine: wasm\b/);
+
+    await page.getByTestId('nav-upscale').click();
+    assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
+    await until('the before/after images', () => imagesLoaded(page, 'view-upscale'), Boolean, 15_000);
+    await screenshot(page, 'upscale');
+
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('train-done').waitFor();
+    await scrollToTop(page, 'loss-chart');
+    await until('the loss line', () => colourCounts(page, 'loss-chart', [TANHEXP]), ([n]) => n! > 20, 10_000);
+    await screenshot(page, 'train');
+
+    await page.getByTestId('nav-compare').click();
+    await scrollToTop(page, 'compare-table');
+    await until('the output panes', () => imagesLoaded(page, 'compare-pane-a'), Boolean, 10_000);
+    await screenshot(page, 'compare');
+
+    await page.getByTestId('nav-activations').click();
+    await until('TanhExp and Swish curves', () => colourCounts(page, 'curve-f', [TANHEXP, SWISH]), (c) => c.every((n) => n > 20), 30_000);
+    await screenshot(page, 'activations');
+
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('model-row').filter({ hasText: 'e2e_tiny_x2' }).waitFor();
+    await screenshot(page, 'models');
+  });
+
+  e2e('Bad input: dropping a non-image says so in plain words and the page stays responsive', 60_000, secondPage, async (page) => {
+    await page.getByTestId('nav-upscale').click();
+    const before = await page.getByTestId('queue-row').count();
+    const note: DropFile = { name: 'notes.txt', type: 'text/plain', bytes: new TextEncoder().encode('shopping list\n') };
+    await drop(page, 'body', [note]);
+    const toast = page.getByTestId('toast').filter({ hasText: 'notes.txt' });
+    await toast.waitFor({ timeout: 10_000 });
+    const text = (await toast.locator('p').innerText()).trim();
+    assert.match(text, /not images/i, text);
+    assert.doesNotMatch(text, STACK, text);
+    assert.equal(await page.getByTestId('queue-row').count(), before, 'nothing was added to the queue');
+
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('view-models').waitFor({ timeout: 5000 });
+    await page.getByTestId('nav-upscale').click();
+    await page.getByTestId('view-upscale').waitFor({ timeout: 5000 });
+  });
+
+  test('no uncaught errors in the pages', () => {
+    const errors = [...(main?.errors ?? []), ...(second?.errors ?? [])];
+    assert.deepEqual(errors, []);
+  });
+});

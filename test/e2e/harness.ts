@@ -1,0 +1,205 @@
+/**
+ * The end-to-end test's set-up: browser mode started as users start it (`main/server/cli.ts`, its
+ * own process group, fresh data, models and temp folders), Debian's Chromium driven by
+ * playwright-core, simulated drops, PNG header checks and failure artifacts (a screenshot, the
+ * page's console and the server's output under test-artifacts/e2e/).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const DATA = path.resolve(ROOT, '../shared/data');
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+export const SCREENSHOTS = path.join(ARTIFACTS, 'screenshots');
+const FAILURES = path.join(ARTIFACTS, 'e2e');
+export const CHROMIUM = process.env.SR_STUDIO_CHROMIUM || '/usr/bin/chromium';
+const URL_LINE = /^SR Studio is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)$/m;
+
+export interface Studio {
+  readonly url: string;
+  readonly origin: string;
+  readonly dir: string;
+  readonly models: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Kills a detached child's whole process group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
+async function killGroup(child: ChildProcess, exited: Promise<unknown>, graceMs = 8000): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, s);
+    } catch {
+      // the group is gone already
+    }
+  };
+  signal('SIGTERM');
+  const timer = new Promise((r) => setTimeout(r, graceMs, 'timeout'));
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    signal('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
+
+/**
+ * `node --import tsx main/server/cli.ts --port 0 --no-open --backend wasm` with SR_STUDIO_DATA,
+ * SR_STUDIO_MODELS and TMPDIR (where the upload inbox and the results beside it go) in a fresh
+ * folder, and one untrained tiny x2 model made by `sr-studio new-model`.
+ */
+export async function startStudio(): Promise<Studio> {
+  if (!existsSync(path.join(ROOT, 'renderer', 'dist', 'index.html'))) {
+    throw new Error('renderer/dist is missing: build the user interface first (npm run build).');
+  }
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-e2e-'));
+  const models = path.join(dir, 'models');
+  const tmp = path.join(dir, 'tmp');
+  await fs.mkdir(models, { recursive: true });
+  await fs.mkdir(tmp, { recursive: true });
+  await promisify(execFile)(process.execPath, ['bin/sr-studio.mjs', 'new-model', '-o', path.join(models, 'e2e_tiny_x2.safetensors'), '--preset', 'tiny', '--scale', '2'], {
+    cwd: ROOT,
+    timeout: 90_000,
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', '--backend', 'wasm'], {
+    cwd: ROOT,
+    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: models, TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so stop() ends the engine worker and anything else it started
+  });
+  let output = '';
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  // If the test process dies without running `after`, take the server with it.
+  const onExit = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  process.once('exit', onExit);
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const stop = async () => {
+    await killGroup(child, exited);
+    process.off('exit', onExit);
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`browser mode did not print its address within 90 s; output:\n${output}`)), 90_000);
+      const check = () => {
+        const m = URL_LINE.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      };
+      child.stdout!.on('data', check);
+      void exited.then((code) => (clearTimeout(timer), reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))));
+    });
+    return { url, origin: new URL(url).origin, dir, models, output: () => output, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does.`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 60_000,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/** A page with the probe script and its console recorded, so a failure can show what the page said. */
+export async function openPage(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ page: Page; log: string[]; errors: string[] }> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  const log: string[] = [];
+  const errors: string[] = [];
+  page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => {
+    log.push(`[pageerror] ${e.stack ?? e.message}`);
+    errors.push(e.message);
+  });
+  page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText ?? ''}`));
+  await page.addInitScript({ path: path.join(import.meta.dirname, 'page-probe.js') });
+  await page.goto(url);
+  return { page, log, errors };
+}
+
+/** Saves a screenshot, the page's console and the server's output for a failed test. */
+export async function saveFailure(name: string, page: Page | undefined, log: readonly string[], serverOutput: string): Promise<void> {
+  const base = path.join(FAILURES, name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 80));
+  await fs.mkdir(FAILURES, { recursive: true });
+  if (page && !page.isClosed()) await page.screenshot({ path: `${base}.png`, timeout: 10_000 }).catch(() => undefined);
+  await fs.writeFile(`${base}.console.txt`, log.join('\n') + '\n');
+  await fs.writeFile(`${base}.server.txt`, serverOutput.replace(/token=[A-Za-z0-9_-]+/g, 'token=…'));
+}
+
+export interface DropFile {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+export async function photo(file: string): Promise<DropFile> {
+  return { name: path.basename(file), type: 'image/png', bytes: await fs.readFile(file) };
+}
+
+/** A DataTransfer in the page carrying these files, as the file manager's drag does. */
+export async function dataTransfer(page: Page, files: readonly DropFile[]): Promise<JSHandle> {
+  const args = files.map((f) => ({ name: f.name, type: f.type, base64: Buffer.from(f.bytes).toString('base64') }));
+  return page.evaluateHandle((a) => (globalThis as unknown as ProbeWindow).__e2e.dataTransfer(a), args);
+}
+
+/** What test/e2e/page-probe.js puts on `window` (typed here because this project's TypeScript has no DOM library). */
+export interface ProbeWindow {
+  __e2e: {
+    dataTransfer(files: Array<{ name: string; type: string; base64: string }>): unknown;
+    colourCounts(testid: string, colours: Array<[number, number, number]>, tol: number): number[];
+    liveCanvases(): Array<{ width: number; height: number; drawn: number }>;
+    trainPreviews(): Array<{ kind: string; length: number; tail: string }>;
+    imagesLoaded(testid: string): boolean;
+    imageSize(testid: string): { src: string; width: number; height: number } | null;
+  };
+}
+
+/** Pixels of each colour in the canvases inside [data-testid=testid] (charts draw into canvases). */
+export function colourCounts(page: Page, testid: string, colours: Array<[number, number, number]>, tol = 12): Promise<number[]> {
+  return page.evaluate(([t, c, k]) => (globalThis as unknown as ProbeWindow).__e2e.colourCounts(t, c, k), [testid, colours, tol] as const);
+}
+
+export const liveCanvases = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.liveCanvases());
+export const trainPreviews = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.trainPreviews());
+export const imagesLoaded = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imagesLoaded(t), testid);
+export const imageSize = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imageSize(t), testid);
+
+/** Width and height from a PNG's signature and IHDR chunk; throws if the bytes are not a PNG. */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < 33 || !sig.every((v, i) => b[i] === v)) throw new Error(`not a PNG (first bytes ${b.subarray(0, 8).toString('hex')})`);
+  if (b.toString('latin1', 12, 16) !== 'IHDR') throw new Error('PNG without an IHDR chunk first');
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+/** Polls `read` until `ok` accepts its value; the last value is in the error when time runs out. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await read();
+    if (ok(last)) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
