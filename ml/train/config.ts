@@ -44,6 +44,7 @@ export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
   tanhexp: 4e-4,
 };
 
+/** Defaults; valEvery and previewEvery are the caps of the per-run cadence (about 10 and 20 a run). */
 export const TRAIN_DEFAULTS = {
   iterations: 2000,
   batch: 16,
@@ -95,8 +96,8 @@ export function makeTrainConfig(input: Input): TrainConfig {
     loss: input.loss === 'charbonnier' ? 'charbonnier' : input.loss === undefined || input.loss === 'l1' ? 'l1' : bad('loss', input.loss),
     seed: int('seed', input.seed ?? d.seed, 0, 2 ** 31 - 1),
     augment: input.augment ?? d.augment,
-    valEvery: int('valEvery', input.valEvery ?? d.valEvery, 1, 10_000_000),
-    previewEvery: int('previewEvery', input.previewEvery ?? d.previewEvery, 1, 10_000_000),
+    valEvery: int('valEvery', input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery), 1, 10_000_000),
+    previewEvery: int('previewEvery', input.previewEvery ?? cadence(input.iterations ?? d.iterations, 20, d.previewEvery), 1, 10_000_000),
     checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
     keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
     valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, 0, 100_000),
@@ -108,6 +109,12 @@ export function makeTrainConfig(input: Input): TrainConfig {
 export function parseTrainConfig(v: unknown): TrainConfig {
   if (typeof v !== 'object' || v === null) throw errors.badArgument('The training configuration is not an object.');
   return makeTrainConfig(v as Input);
+}
+
+/** About `times` validations (or previews) per run, at most every `most` iterations, at least every 10. */
+function cadence(iterations: unknown, times: number, most: number): number {
+  const n = typeof iterations === 'number' && iterations > 0 ? iterations : 1;
+  return Math.min(most, Math.max(Math.min(10, n), Math.round(n / times)));
 }
 
 function bad(name: string, v: unknown): never {

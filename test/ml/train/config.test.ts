@@ -24,8 +24,23 @@ describe('makeTrainConfig defaults', () => {
     const c = makeTrainConfig({});
     assert.deepEqual(c.network, presetConfig('tiny', 2, 'tanhexp'));
     assert.equal(c.preset, 'tiny');
-    for (const [k, v] of Object.entries(TRAIN_DEFAULTS)) assert.equal(c[k as keyof TrainConfig], v, k);
+    for (const [k, v] of Object.entries(TRAIN_DEFAULTS)) {
+      if (k === 'valEvery' || k === 'previewEvery') continue;
+      assert.equal(c[k as keyof TrainConfig], v, k);
+    }
     assert.equal(c.lr, DEFAULT_LR.tanhexp);
+  });
+
+  test('validation and previews default to about 10 and 20 a run, capped by the defaults, at least every 10', () => {
+    const at = (iterations: number) => {
+      const c = makeTrainConfig({ iterations });
+      return [c.valEvery, c.previewEvery];
+    };
+    assert.deepEqual(at(2000), [200, 100]);
+    assert.deepEqual(at(50_000), [TRAIN_DEFAULTS.valEvery, TRAIN_DEFAULTS.previewEvery]);
+    assert.deepEqual(at(110), [11, 10]);
+    assert.deepEqual(at(6), [6, 6]);
+    assert.equal(makeTrainConfig({ iterations: 2000, valEvery: 7 }).valEvery, 7);
   });
 
   test('the default learning rate depends on the activation, and TanhExp’s is lower than Swish’s', () => {
