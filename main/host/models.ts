@@ -61,7 +61,9 @@ export async function importModel(v: unknown, folders: ModelFolders): Promise<Mo
   const bytes = await fs.readFile(src);
   const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
   if (path.dirname(src) === path.resolve(folders.user)) return info(entry(src), false);
-  const stem = path.basename(src, path.extname(src));
+  // A run's best model is named after its run folder (which encodes the settings), not "model_best".
+  const base = path.basename(src, path.extname(src));
+  const stem = base === 'model_best' ? path.basename(path.dirname(src)) : base;
   for (let k = 1; k < 1000; k++) {
     const dest = path.join(folders.user, `${k === 1 ? stem : `${stem}_${k}`}.safetensors`);
     const existing = await fs.readFile(dest).catch(() => undefined);
