@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errors } from '../errors.ts';
+import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
 import {
   BACKEND_NAMES,
   chooseBackend,
@@ -140,6 +141,7 @@ async function activate(name: ConcreteBackend): Promise<void> {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
+      registerWasmConvBackpropFilter();
       break;
     }
     case 'webgpu': {

@@ -74,3 +74,33 @@ test('conv3x3 value and gradients match tfjs reference kernels on every backend'
     assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   }
 });
+
+test("wasm's Conv2DBackpropFilter kernel makes tf.conv2d's own gradient work there, matching cpu", async () => {
+  // [n, h, w, ci, co, kernel, padding]: odd sizes, batch 1, 3→C, C→3·s² (27), 5×5 and 1×1 kernels, valid.
+  const cases = [
+    [1, 5, 7, 3, 16, 3, 'same'],
+    [2, 9, 4, 5, 7, 3, 'same'],
+    [2, 8, 8, 4, 6, 5, 'same'],
+    [1, 11, 6, 16, 27, 3, 'valid'],
+    [2, 6, 10, 8, 4, 1, 'same'],
+  ] as const;
+  const results: Record<string, Float32Array[]> = {};
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useBackend(backend);
+    const before = tf.memory().numTensors;
+    results[backend] = [];
+    for (const [n, h, w, ci, co, k, pad] of cases) {
+      const x = tf.tensor4d(Float32Array.from({ length: n * h * w * ci }, (_, i) => Math.sin(i * 0.37)), [n, h, w, ci]);
+      const f = tf.tensor4d(Float32Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 0.11) * 0.2), [k, k, ci, co]);
+      const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, pad))))([x, f]);
+      results[backend]!.push((await gf!.data()) as Float32Array);
+      tf.dispose([x, f, gx!, gf!]);
+    }
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  }
+  for (const [i, c] of results.cpu!.entries()) {
+    let worst = 0;
+    c.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - results.wasm![i]![j]!) / (1 + Math.abs(v)))));
+    assert.ok(worst < 2e-5, `case ${JSON.stringify(cases[i])}: relative error ${worst}`);
+  }
+});
