@@ -32,16 +32,23 @@ function tanhAndSech2(u: tf.Tensor): { t: tf.Tensor; sech2: tf.Tensor } {
   return { t, sech2 };
 }
 
+/**
+ * tanh(u) for u ≥ 0 to float32 precision on every backend. The cpu, wasm and tensorflow backends
+ * compute tanh with the C/JS library function; tfjs-webgpu (and backends not known here) uses
+ * (1 − e^(−2u))/(1 + e^(−2u)), which cancels for small u, so those get the series form above.
+ */
+function accurateTanh(u: tf.Tensor): tf.Tensor {
+  const b = tf.getBackend();
+  return b === 'cpu' || b === 'wasm' || b === 'tensorflow' ? tf.tanh(u) : tanhAndSech2(u).t;
+}
+
 const tanhExp: Activation = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const x = args[0] as tf.Tensor;
   const save = args[1] as tf.GradSaveFunc;
   save([x]);
-  const value = tf.tidy(() => {
-    const big = tf.greater(x, TANHEXP_THRESHOLD);
-    const u = tf.exp(tf.minimum(x, TANHEXP_THRESHOLD));
-    const { t } = tanhAndSech2(u);
-    return tf.where(big, x, tf.mul(x, t));
-  });
+  // For x > 20, u = e²⁰ and tanh(u) is exactly 1 in float32, so x · tanh(u) is exactly x: the
+  // identity branch of the specification without a separate select.
+  const value = tf.tidy(() => tf.mul(x, accurateTanh(tf.exp(tf.minimum(x, TANHEXP_THRESHOLD)))));
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
     tf.tidy(() => {
       const xs = saved[0]!;
