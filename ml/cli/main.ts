@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { errors, isUserError } from '../errors.ts';
-import { runDemo, runNewModel } from './models.ts';
+import { runNewModel } from './models.ts';
 import { runInfo } from './info.ts';
 import { createReporter, pickMode } from './report.ts';
 import { runCompare } from './compare.ts';
@@ -32,8 +32,6 @@ Commands:
   new-model -o FILE [--preset tiny|light|standard] [--scale 2|3|4]
           [--act tanhexp|swish|mish|relu] [--seed N]
       Save a freshly initialised (untrained) network as a weights file.
-  demo [-o OUTDIR]
-      Make a fresh model and upscale a sample photo with it.
   help
       This text.`;
 
@@ -48,7 +46,6 @@ const COMMANDS: Record<string, Command> = {
   compare: runCompare,
   info: runInfo,
   'new-model': runNewModel,
-  demo: runDemo,
 };
 
 /** Runs the CLI; returns the exit code. Users see one sentence per problem, never a stack trace. */

@@ -6,7 +6,6 @@ import { exists } from '../node/files.ts';
 import { saveModelFile } from '../node/models.ts';
 import { choiceOption, intOption, type Command } from './main.ts';
 import { createReporter, pickMode } from './report.ts';
-import { runUpscale } from './upscale.ts';
 
 export const runNewModel: Command = {
   options: {
@@ -35,18 +34,5 @@ export const runNewModel: Command = {
       { path: path.resolve(out), config, parameters: parameterCount(config) },
     );
     return 0;
-  },
-};
-
-/** What `npm start` runs until the desktop app exists: a fresh model, then one photo upscaled with it. */
-export const runDemo: Command = {
-  options: { out: { type: 'string', short: 'o' } },
-  async run(values, _positionals, json) {
-    const outDir = path.resolve((values.out as string | undefined) ?? 'out/demo');
-    const sample = path.resolve(import.meta.dirname, '../../../shared/data/val/coffee.png');
-    if (!(await exists(sample))) throw errors.missingPath(sample);
-    const model = path.join(outDir, 'tiny_x2_tanhexp.safetensors');
-    await runNewModel.run({ out: model, preset: 'tiny', scale: '2', act: 'tanhexp', overwrite: true }, [], json);
-    return runUpscale.run({ out: outDir, model, overwrite: true }, [sample], json);
   },
 };
