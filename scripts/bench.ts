@@ -3,8 +3,9 @@
  *
  *   npm run bench [-- --backends cpu,wasm,webgpu] [--presets tiny,light,standard] [--budget 10]
  *       inference of one 256×256 image (--size) per preset, TanhExp and Swish, and their ratio;
- *   npm run bench -- --mode train [--batch 16] [--patch 48]
- *       one training step (forward, backward, Adam) per preset, TanhExp and Swish, with the
+ *   npm run bench -- --mode train [--batch 16] [--patch 48] [--threads N]
+ *       one training step (the trainer's own: forward, backward, clipping, Adam; on CPU backends
+ *       split across 1 + N threads, default one per core) per preset, TanhExp and Swish, with the
  *       effective GFLOP/s (6 × parameters × batch × LR pixels / step time) beside the rate of a
  *       forward 3×3 conv of the same activation size (batch × patch² × 64 → 64) on that backend.
  *
@@ -16,7 +17,10 @@ import { parseArgs } from 'node:util';
 import type { ActivationName } from '../ml/activations.ts';
 import { Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
 import { initBackend, probeBackends } from '../ml/node/backends.ts';
+import { defaultThreads, GradientWorkers } from '../ml/node/grad-workers.ts';
 import { Adam } from '../ml/train/adam.ts';
+import { makeTrainConfig } from '../ml/train/config.ts';
+import { trainStep } from '../ml/train/trainer.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '256' },
     budget: { type: 'string', default: '10' },
     mode: { type: 'string', default: 'infer' },
+    threads: { type: 'string' },
     batch: { type: 'string', default: '16' },
     patch: { type: 'string', default: '48' },
     json: { type: 'boolean' },
@@ -34,6 +39,8 @@ const size = Number(values.size);
 const mode = values.mode === 'train' ? 'train' : 'infer';
 const batch = Number(values.batch);
 const patch = Number(values.patch);
+/** Helper threads for data-parallel training steps (default: one per extra core on CPU backends). */
+const threads = (b: string) => (values.threads === undefined ? defaultThreads(b) : Number(values.threads));
 const budgetMs = Number(values.budget) * 1000;
 const presets = values.presets!.split(',') as PresetName[];
 const acts: ActivationName[] = ['swish', 'tanhexp'];
@@ -50,18 +57,16 @@ interface Row {
   params: number;
 }
 
-/** Times one full training step (forward, backward, Adam update) on random targets. */
-function trainStepTimer(net: Network, x: tf.Tensor4D) {
-  const vars = [...net.params.values()];
+/** Times one full training step (forward, backward, clipping, Adam), the trainer's own, on random data. */
+function trainStepTimer(net: Network, x: tf.Tensor4D, helpers: GradientWorkers | undefined) {
   const [n, h, w] = x.shape;
-  const y = tf.randomUniform([n, h * 2, w * 2, 3], 0, 1, 'float32', 8);
+  const cfg = makeTrainConfig({ network: net.config, batch: n, patch: h, iterations: 100 });
+  const lr = Float32Array.from({ length: n * h * w * 3 }, (_, i) => (Math.cos(i) + 1) / 2);
+  const hr = Float32Array.from({ length: n * h * 2 * w * 2 * 3 }, (_, i) => (Math.sin(i) + 1) / 2);
   const adam = new Adam(net.params);
   return async () => {
     const t = performance.now();
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(net.forward(x), y))) as tf.Scalar, vars);
-    adam.apply(net.params, grads, 1e-4);
-    await value.data();
-    tf.dispose([value, ...Object.values(grads)]);
+    await trainStep(net, adam, { lr, hr, picks: [] }, cfg, 1e-4, helpers);
     return performance.now() - t;
   };
 }
@@ -99,7 +104,8 @@ for (const b of backends) {
     for (const act of acts) {
       const net = Network.create(presetConfig(preset, 2, act), 1);
       const x = (mode === 'train' ? tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) : tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7)) as tf.Tensor4D;
-      const run = mode === 'train' ? trainStepTimer(net, x) : async () => {
+      const helpers = mode === 'train' && threads(b) ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch })) : undefined;
+      const run = mode === 'train' ? trainStepTimer(net, x, helpers) : async () => {
         const t = performance.now();
         const y = net.forward(x);
         await y.data();
@@ -114,6 +120,7 @@ for (const b of backends) {
       else
         do times.push(await run());
         while (times.length < 5 && performance.now() - start < budgetMs);
+      await helpers?.close();
       x.dispose();
       const params = net.parameterCount;
       net.dispose();
@@ -135,12 +142,12 @@ if (values.json) {
   console.log(JSON.stringify({ mode, size, batch, patch, scale: 2, rows, ratios, convGflops: Object.fromEntries(convRates) }));
 } else if (mode === 'train') {
   console.log(`\nOne training step, batch ${batch} × ${patch}² LR patches at x2 (median ms), measured in this run:\n`);
-  console.log('backend  preset     swish ms   tanhexp ms   tanhexp/swish   effective GFLOP/s (tanhexp)   forward conv GFLOP/s');
+  console.log('backend  threads preset     swish ms   tanhexp ms   tanhexp/swish   effective GFLOP/s (tanhexp)   forward conv GFLOP/s (1 thread)');
   for (const r of ratios) {
     const params = rows.find((x) => x.backend === r.backend && x.preset === r.preset)!.params;
     const eff = (6 * params * batch * patch * patch) / (r.tanhexpMs / 1000) / 1e9;
     console.log(
-      `${r.backend.padEnd(8)} ${r.preset.padEnd(9)} ${r.swishMs.toFixed(1).padStart(9)} ${r.tanhexpMs.toFixed(1).padStart(12)} ${r.ratio.toFixed(3).padStart(15)} ${eff.toFixed(2).padStart(29)} ${convRates.get(r.backend)!.toFixed(2).padStart(22)}`,
+      `${r.backend.padEnd(8)} ${String(1 + threads(r.backend)).padStart(7)} ${r.preset.padEnd(9)} ${r.swishMs.toFixed(1).padStart(9)} ${r.tanhexpMs.toFixed(1).padStart(12)} ${r.ratio.toFixed(3).padStart(15)} ${eff.toFixed(2).padStart(29)} ${convRates.get(r.backend)!.toFixed(2).padStart(22)}`,
     );
   }
   const devices = [...new Set(rows.map((r) => `${r.backend}: ${r.device}`))];

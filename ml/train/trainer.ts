@@ -192,7 +192,7 @@ const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
  * helpers, the batch is split into shards: this thread computes the first while the helpers compute
  * the rest at the same weights, and the size-weighted sum is the whole batch's gradient.
  */
-async function trainStep(
+export async function trainStep(
   net: Network,
   adam: Adam,
   batch: PatchBatch,
