@@ -3,10 +3,8 @@
  * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
-import type { ActivationName } from '../../ml/activations.ts';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
-import type { PresetName, Scale } from '../../ml/network.ts';
-import type { BackendStatus, Events, ImageData64, OutputFormat } from '../api.ts';
+import type { BackendStatus, CompareJob, Events, ImageData64, OutputFormat, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -25,27 +23,16 @@ export interface UpscaleSpec {
   readonly tile?: number | undefined;
 }
 
-export interface TrainSpec {
-  readonly data: string;
-  readonly val: string | null;
-  readonly preset: PresetName;
-  readonly scale: Scale;
-  readonly activation: ActivationName;
-  readonly iterations: number;
+/** A training job as the UI asks for it, with the run folder the host resolved. */
+export interface TrainSpec extends Omit<TrainJob, 'outDir'> {
   /** The run folder; an existing run there is resumed. */
   readonly outDir: string;
   /** Overrides for short runs (tests); the engine's defaults otherwise. */
   readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
 }
 
-export interface CompareSpec {
-  readonly data: string;
-  readonly val: string;
-  readonly acts: readonly [ActivationName, ActivationName];
-  readonly preset: PresetName;
-  readonly scale: Scale;
-  readonly iterations: number;
-  readonly seeds: number;
+/** A compare job as the UI asks for it, with the output folder the host resolved. */
+export interface CompareSpec extends CompareJob {
   /** An empty (or new) folder for the runs and the report. */
   readonly outDir: string;
 }
