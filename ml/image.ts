@@ -15,3 +15,23 @@ export function assertImage(img: RgbImage): void {
   }
   if (img.alpha && img.alpha.length !== n) throw new Error('bad alpha buffer');
 }
+
+/** Lays images out in a grid on white, `gap` pixels apart. */
+export function grid(rows: RgbImage[][], gap: number): RgbImage {
+  const cols = Math.max(...rows.map((r) => r.length));
+  const colW = Array.from({ length: cols }, (_, c) => Math.max(...rows.map((r) => r[c]?.width ?? 0)));
+  const rowH = rows.map((r) => Math.max(...r.map((i) => i.height)));
+  const W = colW.reduce((a, b) => a + b, 0) + gap * (cols - 1);
+  const H = rowH.reduce((a, b) => a + b, 0) + gap * (rows.length - 1);
+  const rgb = new Float32Array(W * H * 3).fill(1);
+  let y0 = 0;
+  for (const [ri, row] of rows.entries()) {
+    let x0 = 0;
+    for (const [ci, img] of row.entries()) {
+      for (let y = 0; y < img.height; y++) rgb.set(img.rgb.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y0 + y) * W + x0) * 3);
+      x0 += colW[ci]! + gap;
+    }
+    y0 += rowH[ri]! + gap;
+  }
+  return { width: W, height: H, rgb };
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeLr } from '../dataset.ts';
-import type { RgbImage } from '../image.ts';
+import { grid, type RgbImage } from '../image.ts';
 import { bicubicBaseline, compareImages, type QualityScores } from '../metrics.ts';
 import type { Network } from '../network.ts';
 import { upscaleImage } from '../tiling.ts';
@@ -63,14 +63,7 @@ export function previewCrop(v: ValImage, scale: number, side = 48): ValImage {
 export async function previewStrip(net: Network, crop: ValImage): Promise<RgbImage> {
   const { width: w, height: h } = crop.hr;
   const sr = await upscaleImage(net, crop.lr);
-  const bic = bicubicBaseline(crop.lr, w, h);
-  const gap = 4;
-  const W = w * 3 + gap * 2;
-  const rgb = new Float32Array(W * h * 3).fill(1);
-  for (const [k, img] of [bic, sr, crop.hr].entries()) {
-    for (let y = 0; y < h; y++) rgb.set(img.rgb.subarray(y * w * 3, (y + 1) * w * 3), (y * W + k * (w + gap)) * 3);
-  }
-  return { width: W, height: h, rgb };
+  return grid([[bicubicBaseline(crop.lr, w, h), sr, crop.hr]], 4);
 }
 
 /**
