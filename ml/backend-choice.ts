@@ -26,22 +26,13 @@ export interface BackendSelection {
   readonly skipped: ReadonlyArray<{ name: ConcreteBackend; reason: string }>;
 }
 
-/** auto's order of preference. */
-function preference(purpose: Purpose): Array<{ name: ConcreteBackend; needGpu: boolean }> {
-  return purpose === 'inference'
-    ? [
-        { name: 'tensorflow', needGpu: true },
-        { name: 'webgpu', needGpu: true },
-        { name: 'wasm', needGpu: false },
-        { name: 'cpu', needGpu: false },
-      ]
-    : [
-        { name: 'tensorflow', needGpu: true },
-        { name: 'webgpu', needGpu: true },
-        { name: 'wasm', needGpu: false },
-        { name: 'cpu', needGpu: false },
-      ];
-}
+/** auto's order of preference, the same for upscaling and training (wasm trains through ml/conv.ts). */
+const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean }> = [
+  { name: 'tensorflow', needGpu: true },
+  { name: 'webgpu', needGpu: true },
+  { name: 'wasm', needGpu: false },
+  { name: 'cpu', needGpu: false },
+];
 
 export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: readonly BackendProbe[]): BackendSelection {
   const byName = new Map(probes.map((p) => [p.name, p]));
@@ -54,7 +45,7 @@ export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: r
     return { name: choice, device: p?.device ?? choice, why: `${choice} (as requested)`, skipped: [] };
   }
   const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
-  for (const { name, needGpu } of preference(purpose)) {
+  for (const { name, needGpu } of PREFERENCE) {
     const p = byName.get(name);
     if (!p || !p.available) {
       skipped.push({ name, reason: p?.reason ?? 'not available' });
