@@ -4,7 +4,7 @@
  * these maps; the renderer only ever sees `StudioApi`. Types only: no runtime code here.
  */
 import type { ActivationName } from '../ml/activations.ts';
-import type { BackendProbe } from '../ml/backend-choice.ts';
+import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
@@ -13,7 +13,7 @@ export type JobId = string;
 
 export interface BackendStatus {
   /** The backend in use and why, e.g. "webgpu — NVIDIA H100 via Vulkan" or "wasm — no GPU adapter found". */
-  readonly name: string;
+  readonly name: ConcreteBackend;
   readonly device: string;
   readonly why: string;
   readonly probes: readonly BackendProbe[];
@@ -37,7 +37,7 @@ export interface FileEntry {
 
 export interface Settings {
   readonly outputDir: string | null;
-  readonly backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+  readonly backend: BackendChoice;
   readonly recentModels: readonly string[];
 }
 

@@ -1,7 +1,11 @@
 import { errors } from './errors.ts';
 
-/** Which tfjs backend to use, decided from what a platform adapter found. Pure: no imports of backends. */
-export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/**
+ * Which backend to use, decided from what a platform adapter found. Pure: no imports of backends.
+ * `onnx` is ONNX Runtime on the CPU: it only upscales (tensor work besides upscaling, such as
+ * training, runs on the best CPU tfjs backend beside it).
+ */
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 export type Purpose = 'inference' | 'training';
@@ -26,10 +30,14 @@ export interface BackendSelection {
   readonly skipped: ReadonlyArray<{ name: ConcreteBackend; reason: string }>;
 }
 
-/** auto's order of preference, the same for upscaling and training (wasm trains through ml/conv.ts). */
-const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean }> = [
+/**
+ * auto's order of preference (wasm trains through ml/conv.ts). Upscaling-only backends are not
+ * considered for training at all, so they do not clutter its explanation.
+ */
+const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean; upscalingOnly?: boolean }> = [
   { name: 'tensorflow', needGpu: true },
   { name: 'webgpu', needGpu: true },
+  { name: 'onnx', needGpu: false, upscalingOnly: true },
   { name: 'wasm', needGpu: false },
   { name: 'cpu', needGpu: false },
 ];
@@ -45,7 +53,8 @@ export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: r
     return { name: choice, device: p?.device ?? choice, why: `${choice} (as requested)`, skipped: [] };
   }
   const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
-  for (const { name, needGpu } of PREFERENCE) {
+  for (const { name, needGpu, upscalingOnly } of PREFERENCE) {
+    if (upscalingOnly && purpose === 'training') continue;
     const p = byName.get(name);
     if (!p || !p.available) {
       skipped.push({ name, reason: p?.reason ?? 'not available' });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AbortError } from './errors.ts';
 import type { RgbImage } from './image.ts';
-import type { Network } from './network.ts';
+import { Network } from './network.ts';
 
 /**
  * Tiled inference. The image is cut into tiles of `tile` input pixels; each tile is computed with a
@@ -42,15 +42,62 @@ export interface TileDone {
   readonly total: number;
   /** Where the tile went in the output. */
   readonly out: Rect;
-  /** The tile's output RGB floats (clamped to [0, 1]), for live previews. */
+  /** The tile's output RGB floats (clamped to [0, 1]), for live previews; made when first read. */
   readonly rgb: Float32Array;
 }
 
 export const DEFAULT_TILE = 192;
 export const MIN_OVERLAP = 16;
 
-export function defaultOverlap(net: Network): number {
-  return Math.max(MIN_OVERLAP, net.receptiveRadius);
+/**
+ * What tiles are computed with: the tfjs network, or another runtime over the same weights (ONNX
+ * Runtime on CPUs). `run` upscales one tile (with its margin) and returns only the `keep` part.
+ */
+export interface TileModel {
+  readonly scale: number;
+  /** Context in input pixels that an output pixel depends on. */
+  readonly receptiveRadius: number;
+  /** The tile size this runtime works best with, when the caller gives none. */
+  readonly defaultTile: number;
+  /**
+   * Upscales a w×h tile of RGB floats (row-major, interleaved) and returns the output of `keep`
+   * (a rectangle of the tile, in input pixels) as interleaved RGB floats, not clamped.
+   */
+  run(rgb: Float32Array, w: number, h: number, keep: Rect): Promise<Float32Array>;
+}
+
+/** The tfjs network as a tile model; tensors live only inside `run`. */
+export function networkTiles(net: Network): TileModel {
+  const s = net.config.scale;
+  return {
+    scale: s,
+    receptiveRadius: net.receptiveRadius,
+    defaultTile: DEFAULT_TILE,
+    async run(rgb, w, h, keep) {
+      const input = tf.tensor4d(rgb, [1, h, w, 3]);
+      let output: tf.Tensor4D | undefined;
+      try {
+        output = tf.tidy(() => {
+          const y = net.forward(input);
+          if (keep.w === w && keep.h === h) return y;
+          return tf.slice(y, [0, keep.y * s, keep.x * s, 0], [1, keep.h * s, keep.w * s, 3]) as tf.Tensor4D;
+        });
+        input.dispose();
+        return (await output.data()) as Float32Array;
+      } finally {
+        input.dispose();
+        output?.dispose();
+      }
+    },
+  };
+}
+
+function asTileModel(m: Network | TileModel): TileModel {
+  return m instanceof Network ? networkTiles(m) : m;
+}
+
+export function defaultOverlap(m: Network | TileModel): number {
+  return Math.max(MIN_OVERLAP, m.receptiveRadius);
 }
 
 /** The tile grid over an image, in input pixels. */
@@ -66,14 +113,15 @@ export function tileGrid(width: number, height: number, tile: number): Rect[] {
 
 /** Upscales tile by tile, writing each into `sink` and yielding it; abort throws AbortError. */
 export async function* upscaleTiles(
-  net: Network,
+  net: Network | TileModel,
   source: PixelSource,
   sink: PixelSink,
   opts: TileOptions = {},
 ): AsyncGenerator<TileDone> {
-  const s = net.config.scale;
-  const tile = Math.max(8, Math.floor(opts.tile ?? DEFAULT_TILE));
-  const overlap = Math.max(MIN_OVERLAP, Math.floor(opts.overlap ?? defaultOverlap(net)));
+  const model = asTileModel(net);
+  const s = model.scale;
+  const tile = Math.max(8, Math.floor(opts.tile ?? model.defaultTile));
+  const overlap = Math.max(MIN_OVERLAP, Math.floor(opts.overlap ?? defaultOverlap(model)));
   const grid = tileGrid(source.width, source.height, tile);
   for (let i = 0; i < grid.length; i++) {
     if (opts.signal?.aborted) throw new AbortError('Upscaling');
@@ -83,28 +131,24 @@ export async function* upscaleTiles(
     const y0 = Math.max(0, r.y - overlap);
     const x1 = Math.min(source.width, r.x + r.w + overlap);
     const y1 = Math.min(source.height, r.y + r.h + overlap);
-    const input = tf.tensor4d(source.read(x0, y0, x1 - x0, y1 - y0), [1, y1 - y0, x1 - x0, 3]);
-    let output: tf.Tensor4D | undefined;
-    let full: Float32Array;
-    try {
-      output = tf.tidy(() => {
-        const y = net.forward(input);
-        const [, oh, ow] = y.shape;
-        const cropped = tf.slice(y, [0, (r.y - y0) * s, (r.x - x0) * s, 0], [1, r.h * s, r.w * s, 3]);
-        return oh === r.h * s && ow === r.w * s ? y : (cropped as tf.Tensor4D);
-      });
-      input.dispose();
-      full = (await output.data()) as Float32Array;
-    } finally {
-      input.dispose();
-      output?.dispose();
-    }
+    const full = await model.run(source.read(x0, y0, x1 - x0, y1 - y0), x1 - x0, y1 - y0, {
+      x: r.x - x0,
+      y: r.y - y0,
+      w: r.w,
+      h: r.h,
+    });
     if (opts.signal?.aborted) throw new AbortError('Upscaling');
     const out = { x: r.x * s, y: r.y * s, w: r.w * s, h: r.h * s };
     sink.write(out.x, out.y, out.w, out.h, full);
-    const rgb = new Float32Array(full.length);
-    for (let k = 0; k < full.length; k++) rgb[k] = Math.min(1, Math.max(0, full[k]!));
-    yield { index: i, total: grid.length, out, rgb };
+    let rgb: Float32Array | undefined;
+    yield {
+      index: i,
+      total: grid.length,
+      out,
+      get rgb() {
+        return (rgb ??= full.map((v) => Math.min(1, Math.max(0, v))));
+      },
+    };
   }
 }
 
@@ -140,11 +184,11 @@ export function imageSink(width: number, height: number): PixelSink & { readonly
 
 /** Upscales an image in memory; `onTile` sees each finished tile. Alpha is not handled here. */
 export async function upscaleImage(
-  net: Network,
+  net: Network | TileModel,
   img: RgbImage,
   opts: TileOptions & { onTile?: (t: TileDone) => void } = {},
 ): Promise<RgbImage> {
-  const s = net.config.scale;
+  const s = net instanceof Network ? net.config.scale : net.scale;
   const sink = imageSink(img.width * s, img.height * s);
   for await (const t of upscaleTiles(net, imageSource(img), sink, opts)) opts.onTile?.(t);
   return { width: img.width * s, height: img.height * s, rgb: sink.rgb };

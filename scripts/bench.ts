@@ -3,6 +3,11 @@
  *
  *   npm run bench [-- --backends cpu,wasm,webgpu] [--presets tiny,light,standard] [--budget 10]
  *       inference of one 256×256 image (--size) per preset, TanhExp and Swish, and their ratio;
+ *       (`onnx` is ONNX Runtime on the same weights, exported in memory);
+ *   npm run bench -- --mode cpu [--presets …] [--size 256]
+ *       the CPU paths on the same weights (ReLU, Swish and TanhExp): our upscaling path as `upscale`
+ *       runs it (auto's choice on this machine, with its tiling and layout conversion), ONNX
+ *       Runtime's own session.run on a ready NCHW tensor, and tfjs-wasm; with the ratios;
  *   npm run bench -- --mode train [--batch 16] [--patch 48] [--threads N]
  *       one training step (the trainer's own: forward, backward, clipping, Adam; on CPU backends
  *       split across 1 + N threads, default one per core) per preset, TanhExp and Swish, with the
@@ -15,8 +20,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import type { ActivationName } from '../ml/activations.ts';
-import { Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
+import { initialWeights, Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
+import { chooseBackend } from '../ml/backend-choice.ts';
 import { initBackend, probeBackends } from '../ml/node/backends.ts';
+import { OnnxUpscaler } from '../ml/node/onnx-runtime.ts';
+import { openUpscaler } from '../ml/node/upscaler.ts';
+import { exportOnnx } from '../ml/onnx/export.ts';
+import { upscaleImage } from '../ml/tiling.ts';
 import { defaultThreads, GradientWorkers } from '../ml/node/grad-workers.ts';
 import { Adam } from '../ml/train/adam.ts';
 import { makeTrainConfig } from '../ml/train/config.ts';
@@ -36,7 +46,7 @@ const { values } = parseArgs({
   },
 });
 const size = Number(values.size);
-const mode = values.mode === 'train' ? 'train' : 'infer';
+const mode = values.mode === 'train' || values.mode === 'cpu' ? values.mode : 'infer';
 const batch = Number(values.batch);
 const patch = Number(values.patch);
 /** Helper threads for data-parallel training steps (default: one per extra core on CPU backends). */
@@ -91,6 +101,81 @@ const convRates = new Map<string, number>();
 const rows: Row[] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Times `run` after one warm-up: until the budget or 5 runs, median (a slow one reports its warm-up). */
+async function timeIt(run: () => Promise<unknown>): Promise<{ ms: number; runs: number }> {
+  const once = async () => {
+    const t = performance.now();
+    await run();
+    return performance.now() - t;
+  };
+  const warm = await once();
+  if (warm > budgetMs) return { ms: warm, runs: 1 };
+  const times: number[] = [];
+  const start = performance.now();
+  do times.push(await once());
+  while (times.length < 5 && performance.now() - start < budgetMs);
+  return { ms: median(times), runs: times.length };
+}
+
+/**
+ * The CPU paths on the same weights: ours (what `upscale` runs here: auto's pick, through the
+ * tiling and layout conversion), ONNX Runtime's bare session.run, and the tfjs wasm network.
+ */
+async function cpuPaths(): Promise<void> {
+  const ours = chooseBackend('auto', 'inference', probes);
+  await initBackend('wasm', 'inference');
+  const ort = await import('onnxruntime-node');
+  const img = { width: size, height: size, rgb: Float32Array.from({ length: size * size * 3 }, (_, i) => (Math.sin(i * 0.01) + 1) / 2) };
+  const chw = Float32Array.from({ length: size * size * 3 }, (_, i) => img.rgb[(i % (size * size)) * 3 + Math.floor(i / (size * size))]!);
+  const out: Array<Record<string, string | number>> = [];
+  if (!values.json) console.error(`our path: ${ours.why}`);
+  for (const preset of presets) {
+    for (const act of ['relu', 'swish', 'tanhexp'] as const) {
+      const config = presetConfig(preset, 2, act);
+      const weights = initialWeights(config, 1);
+      const upscaler = await openUpscaler(ours.name, { config, weights });
+      const oursT = await timeIt(() => upscaleImage(upscaler, img));
+      await upscaler.dispose();
+      const session = await ort.InferenceSession.create(exportOnnx(config, weights), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+      const ortT = await timeIt(async () => {
+        const input = new ort.Tensor('float32', chw, [1, 3, size, size]);
+        const r = await session.run({ input });
+        r.output!.dispose();
+      });
+      await session.release();
+      const net = new Network(config, weights, false);
+      const x = tf.tensor4d(img.rgb, [1, size, size, 3]);
+      const wasmT = await timeIt(async () => {
+        const y = net.forward(x);
+        await y.data();
+        y.dispose();
+      });
+      x.dispose();
+      net.dispose();
+      const row = { preset, act, ours: oursT.ms, onnxruntime: ortT.ms, wasm: wasmT.ms, oursOverOrt: oursT.ms / ortT.ms, wasmOverOrt: wasmT.ms / ortT.ms };
+      out.push(row);
+      if (!values.json) console.error(`${preset.padEnd(9)} ${act.padEnd(8)} ours ${oursT.ms.toFixed(1)} ms, onnxruntime ${ortT.ms.toFixed(1)} ms, wasm ${wasmT.ms.toFixed(1)} ms`);
+    }
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ mode, size, scale: 2, ours: ours.name, why: ours.why, rows: out }));
+    return;
+  }
+  console.log(`\nUpscaling one ${size}×${size} image at x2 on the CPU, same weights (median ms), measured in this run:`);
+  console.log(`our path: ${ours.why}\n`);
+  console.log('preset     act        ours ms   onnxruntime ms   tfjs-wasm ms   ours/onnxruntime   wasm/onnxruntime');
+  for (const r of out) {
+    console.log(
+      `${String(r.preset).padEnd(10)} ${String(r.act).padEnd(8)} ${(r.ours as number).toFixed(1).padStart(9)} ${(r.onnxruntime as number).toFixed(1).padStart(16)} ${(r.wasm as number).toFixed(1).padStart(14)} ${(r.oursOverOrt as number).toFixed(3).padStart(18)} ${(r.wasmOverOrt as number).toFixed(2).padStart(18)}`,
+    );
+  }
+}
+
+if (mode === 'cpu') {
+  await cpuPaths();
+  process.exit(0);
+}
+
 for (const b of backends) {
   let device: string;
   try {
@@ -105,13 +190,25 @@ for (const b of backends) {
       const net = Network.create(presetConfig(preset, 2, act), 1);
       const x = (mode === 'train' ? tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) : tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7)) as tf.Tensor4D;
       const helpers = mode === 'train' && threads(b) ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch })) : undefined;
-      const run = mode === 'train' ? trainStepTimer(net, x, helpers) : async () => {
-        const t = performance.now();
-        const y = net.forward(x);
-        await y.data();
-        y.dispose();
-        return performance.now() - t;
-      };
+      const onnx = b === 'onnx' ? await OnnxUpscaler.create(net.config, await net.weights()) : undefined;
+      const pixels = onnx ? ((await x.data()) as Float32Array) : undefined;
+      const all = { x: 0, y: 0, w: size, h: size };
+      const run =
+        mode === 'train'
+          ? trainStepTimer(net, x, helpers)
+          : onnx
+            ? async () => {
+                const t = performance.now();
+                await onnx.run(pixels!, size, size, all);
+                return performance.now() - t;
+              }
+            : async () => {
+                const t = performance.now();
+                const y = net.forward(x);
+                await y.data();
+                y.dispose();
+                return performance.now() - t;
+              };
       const warm = await run();
       const times: number[] = [];
       const start = performance.now();
@@ -121,6 +218,7 @@ for (const b of backends) {
         do times.push(await run());
         while (times.length < 5 && performance.now() - start < budgetMs);
       await helpers?.close();
+      await onnx?.dispose();
       x.dispose();
       const params = net.parameterCount;
       net.dispose();

@@ -5,11 +5,11 @@
  * stops at the next tile and leaves no partial file.
  */
 import { isUserError } from '../../ml/errors.ts';
-import { Network } from '../../ml/network.ts';
 import { checkOutputPath, collectImages, outputPathFor } from '../../ml/node/files.ts';
 import { readImageSize } from '../../ml/node/image-io.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
 import { upscaleFile } from '../../ml/node/upscale-file.ts';
+import { openUpscaler } from '../../ml/node/upscaler.ts';
 import type { TileDone } from '../../ml/tiling.ts';
 import { fileImageData, rgbImageData } from './images.ts';
 import { basename, messageOf, Throttle, type JobContext } from './job.ts';
@@ -28,7 +28,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
   const outputs: string[] = [];
   let failed = problems.length;
   let cancelled = false;
-  const net = new Network(model.config, model.weights, false);
+  const upscaler = await openUpscaler(ctx.backend.name, model);
   try {
     for (const [i, f] of files.entries()) {
       const label = `${basename(f.path)} (${i + 1} of ${files.length})`;
@@ -41,7 +41,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
         const tiles = (previews = new TilePreviews(ctx, f.path, size.width * scale, size.height * scale));
         const progress = new Throttle(50);
         const r = await upscaleFile({
-          net,
+          model: upscaler,
           input: f.path,
           output: out,
           format: spec.format,
@@ -68,7 +68,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
       }
     }
   } finally {
-    net.dispose();
+    await upscaler.dispose();
   }
   const n = outputs.length;
   const summary = cancelled

@@ -6,15 +6,18 @@ import { createReporter, pickMode } from './report.ts';
 import { runCompare } from './compare.ts';
 import { runTrain } from './train.ts';
 import { runUpscale } from './upscale.ts';
+import { runExport } from './export.ts';
 
 const USAGE = `Usage: sr-studio <command> [options]
 
 Commands:
   upscale IN... [-o OUTDIR] [--model FILE] [--scale 2|3|4] [--tile N] [--overlap N]
-          [--format png|jpg|webp|tiff|avif] [--backend auto|tensorflow|webgpu|wasm|cpu]
+          [--format png|jpg|webp|tiff|avif] [--backend auto|tensorflow|webgpu|onnx|wasm|cpu]
           [--overwrite] [--json]
       Upscale image files and folders. Outputs are named NAME_x2.png (etc.) next to
-      each input, or in OUTDIR. Inputs are never overwritten.
+      each input, or in OUTDIR. Inputs are never overwritten. Without --model, the
+      bundled TanhExp model of the scale (default 2). auto runs on a GPU when there is
+      one, else on ONNX Runtime (CPU), else on WebAssembly.
   train --data DIR [--val DIR] [--scale 2|3|4] [--act tanhexp|swish|mish|relu]
         [--preset tiny|light|standard] [--iters N] [--batch N] [--patch N] [--lr X]
         [--seed N] [--backend B] [--out DIR] [--resume DIR] [--val-every N]
@@ -32,6 +35,10 @@ Commands:
   new-model -o FILE [--preset tiny|light|standard] [--scale 2|3|4]
           [--act tanhexp|swish|mish|relu] [--seed N]
       Save a freshly initialised (untrained) network as a weights file.
+  export MODEL --format onnx [-o FILE] [--overwrite] [--json]
+      Write the weights file as an ONNX model (opset 17, input [N, 3, H, W] RGB in
+      0-1, any height and width) for ONNX Runtime, chaiNNer and other tools.
+      The default output is NAME.onnx in the current folder.
   help
       This text.`;
 
@@ -46,6 +53,7 @@ const COMMANDS: Record<string, Command> = {
   compare: runCompare,
   info: runInfo,
   'new-model': runNewModel,
+  export: runExport,
 };
 
 /** Runs the CLI; returns the exit code. Users see one sentence per problem, never a stack trace. */

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { BACKEND_NAMES } from '../backend-choice.ts';
 import { errors, isUserError, type UserError } from '../errors.ts';
-import { isScale, Network } from '../network.ts';
+import { isScale } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { checkOutputPath, collectImages, outputPathFor } from '../node/files.ts';
 import { OUTPUT_FORMATS } from '../node/image-io.ts';
 import { defaultModel, loadModelFile } from '../node/models.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
+import { openUpscaler } from '../node/upscaler.ts';
 import { choiceOption, intOption, type Command } from './main.ts';
 import { createReporter, pickMode } from './report.ts';
 
@@ -48,7 +49,7 @@ export const runUpscale: Command = {
 
     const selection = await initBackend(backendName, 'inference');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
-    const net = new Network(model.config, model.weights, false);
+    const upscaler = await openUpscaler(selection.name, model);
     report.event('model', `Model: ${path.basename(modelPath)} (x${scale} ${model.config.activation})`, { model: path.resolve(modelPath), config: model.config });
 
     const inputs = new Set(files.map((f) => f.path));
@@ -64,7 +65,7 @@ export const runUpscale: Command = {
           await checkOutputPath(out, inputs, Boolean(values.overwrite));
           const t0 = performance.now();
           const r = await upscaleFile({
-            net,
+            model: upscaler,
             input: f.path,
             output: out,
             format,
@@ -91,7 +92,7 @@ export const runUpscale: Command = {
       }
     } finally {
       process.off('SIGINT', onSigint);
-      net.dispose();
+      await upscaler.dispose();
     }
     if (failures.length) {
       report.event(

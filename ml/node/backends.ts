@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errors } from '../errors.ts';
 import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
+import { probeOnnxRuntime } from './onnx-runtime.ts';
 import {
   BACKEND_NAMES,
   chooseBackend,
@@ -127,12 +128,28 @@ export async function probeBackends(): Promise<BackendProbe[]> {
         }
       : { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: w.reason },
   );
+  const onnx = await probeOnnxRuntime();
+  out.push(
+    onnx.ok
+      ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: onnx.device }
+      : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: onnx.reason },
+  );
   out.push({ name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' });
   out.push({ name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' });
   return out;
 }
 
-async function activate(name: ConcreteBackend): Promise<void> {
+/** The tfjs backend that does the tensor work besides upscaling when upscaling runs on `name`. */
+export function tensorBackend(name: ConcreteBackend): Exclude<ConcreteBackend, 'onnx'> {
+  return name === 'onnx' ? 'wasm' : name;
+}
+
+async function activate(selected: ConcreteBackend): Promise<void> {
+  if (selected === 'onnx') {
+    const o = await probeOnnxRuntime();
+    if (!o.ok) throw errors.backendFailed('onnx', o.reason);
+  }
+  const name = tensorBackend(selected);
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');

@@ -1,8 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import sharp from 'sharp';
 import { AbortError, errors } from '../errors.ts';
-import type { Network } from '../network.ts';
-import { upscaleTiles, type PixelSink, type PixelSource, type TileDone } from '../tiling.ts';
+import { upscaleTiles, type PixelSink, type PixelSource, type TileDone, type TileModel } from '../tiling.ts';
 import { readPixels, writeRawImage, type OutputFormat, type RawPixels } from './image-io.ts';
 
 /** The output buffer's limit (typed arrays stop at 4 GiB; the encoder needs room too). */
@@ -12,7 +11,8 @@ export const MAX_OUTPUT_BYTES = 3 * 1024 ** 3;
 export const MIN_SIDE = 4;
 
 export interface UpscaleFileOptions {
-  readonly net: Network;
+  /** What computes the tiles: a network from openUpscaler (ONNX Runtime or tfjs). */
+  readonly model: TileModel;
   readonly input: string;
   readonly output: string;
   readonly format: OutputFormat;
@@ -33,7 +33,7 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   if (pixels.width < MIN_SIDE || pixels.height < MIN_SIDE) {
     throw errors.imageTooSmall(o.input, pixels.width, pixels.height, MIN_SIDE);
   }
-  const s = o.net.config.scale;
+  const s = o.model.scale;
   const width = pixels.width * s;
   const height = pixels.height * s;
   const deep = info.bitDepth === 16 && (o.format === 'png' || o.format === 'tiff');
@@ -46,7 +46,7 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
     data: deep ? new Uint16Array(width * height * channels) : new Uint8Array(width * height * channels),
   };
   const alpha = hasAlpha ? await upscaleAlpha(pixels, width, height) : undefined;
-  for await (const t of upscaleTiles(o.net, pixelSource(pixels), rawSink(raw, alpha, o.format === 'jpg'), o)) {
+  for await (const t of upscaleTiles(o.model, pixelSource(pixels), rawSink(raw, alpha, o.format === 'jpg'), o)) {
     o.onProgress?.((t.index + 1) / t.total, t);
     // Tiles resolve through microtasks only; let the event loop turn so a SIGINT (abort) gets through.
     await nextTurn();

@@ -15,6 +15,7 @@ const probe = (name: BackendProbe['name'], o: Partial<BackendProbe> = {}): Backe
 const cpuOnlyMachine = [
   probe('tensorflow', { available: false, canTrain: false, reason: '@tensorflow/tfjs-node-gpu is not installed' }),
   probe('webgpu', { device: 'llvmpipe via Vulkan' }),
+  probe('onnx', { available: false, canTrain: false, reason: 'onnxruntime-node is not installed' }),
   probe('wasm'),
   probe('cpu'),
 ];
@@ -25,7 +26,7 @@ test('auto on a machine without a GPU: wasm for upscaling and training, with the
     assert.equal(s.name, 'wasm');
     assert.deepEqual(
       s.skipped.map((k) => k.name),
-      ['tensorflow', 'webgpu'],
+      purpose === 'inference' ? ['tensorflow', 'webgpu', 'onnx'] : ['tensorflow', 'webgpu'],
     );
     assert.match(s.skipped[0]!.reason, /not installed/);
     assert.match(s.skipped[1]!.reason, /no hardware GPU \(llvmpipe via Vulkan\)/);
@@ -55,4 +56,19 @@ test('a backend named explicitly is used or reported, never swapped', () => {
   const noTrain = [probe('wasm', { canTrain: false }), probe('cpu')];
   assert.throws(() => chooseBackend('wasm', 'training', noTrain), (e) => isUserError(e) && /cannot train/.test(e.message));
   assert.equal(chooseBackend('auto', 'training', noTrain).name, 'cpu');
+});
+
+test('ONNX Runtime upscales on machines without a GPU, never trains, and yields to a GPU', () => {
+  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx', { canTrain: false, device: 'ONNX Runtime 1.30.0 (CPU)' }) : p));
+  const up = chooseBackend('auto', 'inference', withOnnx);
+  assert.equal(up.name, 'onnx');
+  assert.match(up.why, /^onnx — ONNX Runtime 1\.30\.0 \(CPU\); skipped tensorflow: .*; webgpu: no hardware GPU/);
+  const tr = chooseBackend('auto', 'training', withOnnx);
+  assert.equal(tr.name, 'wasm');
+  assert.deepEqual(tr.skipped.map((k) => k.name), ['tensorflow', 'webgpu'], 'an upscaling-only backend is not a skipped training choice');
+  assert.throws(() => chooseBackend('onnx', 'training', withOnnx), (e) => isUserError(e) && /onnx backend could not start \(it cannot train/.test(e.message));
+  const gpu = withOnnx.map((p) => (p.name === 'webgpu' ? { ...p, gpu: true } : p));
+  assert.equal(chooseBackend('auto', 'inference', gpu).name, 'webgpu');
+  // Without onnxruntime-node, upscaling falls back to wasm and says why.
+  assert.match(chooseBackend('auto', 'inference', cpuOnlyMachine).why, /^wasm .*; onnx: onnxruntime-node is not installed$/);
 });

@@ -1,28 +1,16 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import { AbortError } from '../../ml/errors.ts';
-import type { RgbImage } from '../../ml/image.ts';
-import { initialWeights, Network, presetConfig } from '../../ml/network.ts';
+import { Network } from '../../ml/network.ts';
 import { imageSink, imageSource, tileGrid, upscaleImage, upscaleTiles, defaultOverlap } from '../../ml/tiling.ts';
 import { useBackend } from '../helpers/backends.ts';
-
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
-
-/** A real photo crop as an RgbImage. */
-async function photo(file: string, w: number, h: number): Promise<RgbImage> {
-  const buf = await sharp(path.join(DATA, file)).removeAlpha().extract({ left: 10, top: 8, width: w, height: h }).raw().toBuffer();
-  return { width: w, height: h, rgb: Float32Array.from(buf, (v) => v / 255) };
-}
+import { busyWeights, photo } from '../helpers/photos.ts';
 
 /** A network whose residual branches matter (the default init keeps them near zero). */
 function busyNetwork(preset: 'tiny' | 'light', seed: number): Network {
-  const config = presetConfig(preset, 2, 'tanhexp');
-  const w = initialWeights(config, seed);
-  for (const [k, v] of w) if (k.endsWith('.weight') && k !== 'head.weight') v.forEach((x, i) => (v[i] = x * 4));
-  return new Network(config, w, false);
+  const { config, weights } = busyWeights(preset, 2, 'tanhexp', seed);
+  return new Network(config, weights, false);
 }
 
 before(async () => {

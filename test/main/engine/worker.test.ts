@@ -127,3 +127,30 @@ describe('engine worker', () => {
     assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
   });
 });
+
+describe('engine worker on ONNX Runtime', { skip: !process.env.CI && !(await import('onnxruntime-node').then(() => true, () => false)) && 'onnxruntime-node is not installed' }, () => {
+  test('upscales in the worker thread through ONNX Runtime, giving the wasm result to within one level', async () => {
+    const onnxLog = new EventLog();
+    const onnx = new EngineHost({ backend: 'onnx', emit: onnxLog.emit, previewIntervalMs: 0 });
+    try {
+      const b = await onnx.backend();
+      assert.equal(b.name, 'onnx');
+      assert.match(b.device, /ONNX Runtime/);
+      const outs = [path.join(dir, 'ort-onnx'), path.join(dir, 'ort-wasm')];
+      for (const o of outs) await fs.mkdir(o);
+      const spec = (outputDir: string) => ({ files: [MOTORCYCLE], modelPath: model, format: 'png' as const, outputDir, overwrite: false, tile: 48 });
+      const a = onnx.startJob({ type: 'upscale', spec: spec(outs[0]!) });
+      assert.equal((await onnxLog.end(a)).channel, 'job:done');
+      assert.equal(onnxLog.of('job:file-done', a).length, 1);
+      const w = host.startJob({ type: 'upscale', spec: spec(outs[1]!) });
+      assert.equal((await log.end(w)).channel, 'job:done');
+      const [x, y] = await Promise.all([onnxLog.of('job:file-done', a)[0]!.output, log.of('job:file-done', w)[0]!.output].map((f) => sharp(f).raw().toBuffer()));
+      assert.equal(x!.length, y!.length);
+      let max = 0;
+      for (let i = 0; i < x!.length; i++) max = Math.max(max, Math.abs(x![i]! - y![i]!));
+      assert.ok(max <= 1, `max difference ${max} levels`);
+    } finally {
+      await onnx.close();
+    }
+  });
+});

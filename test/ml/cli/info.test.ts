@@ -4,14 +4,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { runCli } from '../../helpers/cli.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../../../bin/sr-studio.mjs');
-const BACKENDS = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+const BACKENDS = ['tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'] as const;
 
 interface Probe {
   name: string;
@@ -34,19 +33,7 @@ interface Info {
 let dir = '';
 let modelsDir = '';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: modelsDir };
-    delete env.SR_STUDIO_DEBUG;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { cwd: dir, modelsDir });
 
 /** Whether a tfjs-node package could even be tried from the repository (as backends.ts does). */
 function tensorflowInstalled(): boolean {
@@ -103,6 +90,13 @@ test('info --json is one JSON record with every backend, auto choices and the mo
     assert.match(tf.reason!, /not installed/);
   }
   if (process.env.SR_TEST_BACKENDS?.split(',').includes('webgpu')) assert.equal(by.get('webgpu')!.available, true);
+  // ONNX Runtime upscales only; on a machine without a hardware GPU, auto upscales with it.
+  const onnx = by.get('onnx')!;
+  if (process.env.CI) assert.equal(onnx.available, true, onnx.reason ?? 'onnx unavailable');
+  assert.equal(onnx.canTrain, false);
+  if (onnx.available && !info.backends.some((b) => b.available && b.gpu)) assert.equal(info.auto.inference.name, 'onnx');
+  assert.notEqual(info.auto.training.name, 'onnx');
+  assert.doesNotMatch(info.auto.training.why, /onnx/, 'training does not even consider an upscaling-only backend');
 
   for (const purpose of ['inference', 'training'] as const) {
     const pick = info.auto[purpose];
@@ -127,7 +121,7 @@ test('info lists each backend on one line, truthfully (the same as --json), then
   const info = JSON.parse(json.stdout) as Info;
   const lines = text.stdout.split('\n');
   assert.match(lines[0]!, new RegExp(`^SR Studio ${info.version.replace(/\./g, '\\.')} \\(Node ${process.versions.node}\\)$`));
-  const backendLines = lines.filter((l) => /^ {2}(tensorflow|webgpu|wasm|cpu) /.test(l));
+  const backendLines = lines.filter((l) => /^ {2}(tensorflow|webgpu|onnx|wasm|cpu) /.test(l));
   assert.deepEqual(
     backendLines.map((l) => l.trim().split(/\s+/)[0]),
     [...BACKENDS],

@@ -5,15 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { assertNoStack, assertOneError, errorLines, jsonLines, runCli, show, type CliOptions } from '../../helpers/cli.ts';
 import sharp from 'sharp';
 import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../../../bin/sr-studio.mjs');
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const TINY = path.join(DATA, 'tiny');
 const SMALL_COFFEE = path.join(TINY, 'coffee_64x64.png');
@@ -25,67 +24,8 @@ const tmp = (...p: string[]) => path.join(dir, ...p);
 const RUN = () => tmp('run');
 const FAST = ['--batch', '4', '--patch', '12', '--backend', 'wasm'];
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: modelsDir };
-  delete e.SR_STUDIO_DEBUG; // it adds stack traces, which these tests check never appear
-  return e;
-}
-
-function cli(args: string[], opts: { onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      opts.onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-const show = (r: Run) => `exit ${r.code ?? r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
-const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-
-function assertNoStack(r: Run) {
-  for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) {
-    assert.doesNotMatch(l, /^\s+at /, `stack trace line:\n${show(r)}`);
-    assert.doesNotMatch(l, /\b[A-Z]\w*Error\b|\bError:/, `error class dump:\n${show(r)}`);
-  }
-}
-
-/** Exits non-zero with exactly one `error: …` line that matches `what`, and no stack trace. */
-function assertOneError(r: Run, what: RegExp): string {
-  assert.ok(r.code !== 0 && r.code !== null, show(r));
-  const errs = errorLines(r);
-  assert.equal(errs.length, 1, `expected exactly one error line:\n${show(r)}`);
-  assert.match(errs[0]!, what, show(r));
-  assert.doesNotMatch(errs[0]!, /internal error/, show(r));
-  assertNoStack(r);
-  return errs[0]!;
-}
-
-function jsonLines(r: Run): Array<{ type: string; [k: string]: unknown }> {
-  return r.stdout
-    .trimEnd()
-    .split('\n')
-    .map((l) => {
-      try {
-        return JSON.parse(l) as { type: string; [k: string]: unknown };
-      } catch {
-        return assert.fail(`not a JSON line: ${JSON.stringify(l)}\n${show(r)}`);
-      }
-    });
-}
+const cli = (args: string[], opts: { onStderr?: CliOptions['onStderr'] } = {}) =>
+  runCli(args, { cwd: dir, modelsDir, onStderr: opts.onStderr });
 
 async function readMetrics(runDir: string): Promise<Array<Record<string, unknown>>> {
   const text = await fs.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8');

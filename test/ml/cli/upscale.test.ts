@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { assertNoStack, assertOneError, errorLines, runCli, show, type CliOptions } from '../../helpers/cli.ts';
 import sharp from 'sharp';
 
-const BIN = path.resolve(import.meta.dirname, '../../../bin/sr-studio.mjs');
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const SMALL_COFFEE = path.join(DATA, 'tiny/coffee_64x64.png');
@@ -25,56 +25,8 @@ let modelsDir = '';
 let tinyX2 = '';
 const tmp = (...p: string[]) => path.join(dir, ...p);
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: modelsDir };
-  delete e.SR_STUDIO_DEBUG; // it adds stack traces, which these tests check never appear
-  return e;
-}
-
-/** Runs the CLI to completion; `onStderr` sees stderr as it arrives (with the child, to signal it). */
-function cli(args: string[], opts: { cwd?: string; onStderr?: (all: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      opts.onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-const show = (r: Run) => `exit ${r.code ?? r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
-const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-
-/** Exits non-zero with exactly one `error:` line naming `name`, and no stack trace or error class dump. */
-function assertOneError(r: Run, name: string, code?: number): string {
-  if (code !== undefined) assert.equal(r.code, code, show(r));
-  else assert.ok(r.code !== 0 && r.code !== null, show(r));
-  const errs = errorLines(r);
-  assert.equal(errs.length, 1, `expected exactly one error line:\n${show(r)}`);
-  assert.ok(errs[0]!.includes(name), `the error should name ${name}:\n${show(r)}`);
-  assert.doesNotMatch(errs[0]!, /internal error/, show(r));
-  assertNoStack(r);
-  return errs[0]!;
-}
-
-function assertNoStack(r: Run) {
-  for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) {
-    assert.doesNotMatch(l, /^\s+at /, `stack trace line:\n${show(r)}`);
-    assert.doesNotMatch(l, /\b[A-Z]\w*Error\b|\bError:/, `error class dump:\n${show(r)}`);
-  }
-}
+const cli = (args: string[], opts: { cwd?: string; onStderr?: CliOptions['onStderr'] } = {}) =>
+  runCli(args, { cwd: opts.cwd ?? dir, modelsDir, onStderr: opts.onStderr });
 
 /** Every entry under `root` (hidden ones too), relative, sorted; [] when `root` does not exist. */
 async function listAll(root: string): Promise<string[]> {

@@ -1,0 +1,219 @@
+import type { ActivationName } from '../activations.ts';
+import { convSpecs, parameterShapes, type NetworkConfig } from '../network.ts';
+import type { TrainingSummary } from '../weights.ts';
+import { ProtoWriter } from './protobuf.ts';
+
+/**
+ * The network as a standard ONNX model: opset 17, one input `input` [N, 3, H, W] (float RGB in
+ * [0, 1], NCHW, batch, height and width dynamic) and one output `output` [N, 3, H·s, W·s], not
+ * clamped. Every op is in the default domain and older than opset 17, so ONNX Runtime, chaiNNer
+ * and other ONNX tools run it as is. The graph is the engine's forward pass op for op:
+ *   Conv (3×3, pad 1) · the activation from elementary ops · Add for every skip ·
+ *   DepthToSpace (CRD = PyTorch's pixel shuffle) · Resize (linear, half_pixel = PyTorch's
+ *   bilinear with align_corners=False) for the global skip.
+ * Weights are the file's own OIHW arrays, stored raw.
+ */
+export const ONNX_OPSET = 17;
+/** The IR version that goes with opset 17. */
+const IR_VERSION = 8;
+
+const FLOAT = 1;
+const ATTR = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
+
+type Attr = { name: string } & ({ i: number } | { s: string } | { ints: readonly number[] } | { f: number });
+
+interface Node {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly name: string;
+  readonly attrs?: readonly Attr[];
+}
+
+interface Initializer {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface OnnxExportOptions {
+  /**
+   * `nhwc` takes and gives interleaved RGB ([N, H, W, 3]) through a Transpose at each end, for
+   * callers whose pixels are interleaved (the app's own runtime); files for other tools are NCHW.
+   */
+  readonly layout?: 'nchw' | 'nhwc';
+  /** Shown to tools as the model's description. */
+  readonly description?: string;
+  readonly training?: TrainingSummary | undefined;
+  readonly producerVersion?: string;
+}
+
+/** Builds the graph as a list of nodes, with fresh names for intermediate values. */
+class GraphBuilder {
+  readonly nodes: Node[] = [];
+  readonly initializers: Initializer[] = [];
+  #n = 0;
+
+  constant(name: string, dims: number[], data: Float32Array): string {
+    this.initializers.push({ name, dims, data });
+    return name;
+  }
+
+  add(op: string, inputs: string[], attrs: Attr[] = [], hint = op.toLowerCase()): string {
+    const out = `${hint}_${this.#n++}`;
+    this.nodes.push({ op, inputs, outputs: [out], name: `${op}_${this.#n}`, attrs });
+    return out;
+  }
+}
+
+function activation(g: GraphBuilder, act: ActivationName, x: string, cap: () => string): string {
+  switch (act) {
+    case 'relu':
+      return g.add('Relu', [x]);
+    case 'swish':
+      return g.add('Mul', [x, g.add('Sigmoid', [x])], [], 'swish');
+    case 'mish':
+      return g.add('Mul', [x, g.add('Tanh', [g.add('Softplus', [x])])], [], 'mish');
+    case 'tanhexp':
+      // x·tanh(e^min(x, 20)): for x > 20, tanh(e^20) is exactly 1 in float32, so the value is x.
+      return g.add('Mul', [x, g.add('Tanh', [g.add('Exp', [g.add('Min', [x, cap()])])])], [], 'tanhexp');
+  }
+}
+
+function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>, nhwc: boolean): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = nhwc ? g.add('Transpose', ['input'], [{ name: 'perm', ints: [0, 3, 1, 2] }], 'nchw') : 'input';
+  for (const { name, shape } of parameterShapes(config)) {
+    const data = weights.get(name);
+    if (!data) throw new Error(`missing parameter ${name}`);
+    g.constant(name, shape, data);
+  }
+  let capName: string | undefined;
+  const cap = () => (capName ??= g.constant('tanhexp_cap', [], Float32Array.of(20)));
+  const specs = new Map(convSpecs(config).map((s) => [s.name, s]));
+  const conv = (name: string, x: string) => {
+    if (!specs.has(name)) throw new Error(`no conv ${name}`);
+    return g.add(
+      'Conv',
+      [x, `${name}.weight`, `${name}.bias`],
+      [
+        { name: 'kernel_shape', ints: [3, 3] },
+        { name: 'pads', ints: [1, 1, 1, 1] },
+        { name: 'strides', ints: [1, 1] },
+        { name: 'dilations', ints: [1, 1] },
+        { name: 'group', i: 1 },
+      ],
+      name.replaceAll('.', '_'),
+    );
+  };
+  const c = config;
+  const h = conv('head', x);
+  let group = h;
+  for (let gi = 0; gi < c.groups; gi++) {
+    let y = group;
+    for (let b = 0; b < c.blocks; b++) {
+      const p = `body.${gi}.body.${b}`;
+      y = g.add('Add', [y, conv(`${p}.c2`, activation(g, c.activation, conv(`${p}.c1`, y), cap))]);
+    }
+    group = g.add('Add', [group, conv(`body.${gi}.body.${c.blocks}`, y)]);
+  }
+  const body = g.add('Add', [h, conv(`body.${c.groups}`, group)]);
+  const up = g.add('DepthToSpace', [conv('up.0', body)], [
+    { name: 'blocksize', i: c.scale },
+    { name: 'mode', s: 'CRD' },
+  ]);
+  const scales = g.constant('skip_scales', [4], Float32Array.of(1, 1, c.scale, c.scale));
+  const skip = g.add('Resize', [x, '', scales], [
+    { name: 'mode', s: 'linear' },
+    { name: 'coordinate_transformation_mode', s: 'half_pixel' },
+  ]);
+  if (nhwc) {
+    const sum = g.add('Add', [up, skip]);
+    g.nodes.push({ op: 'Transpose', inputs: [sum], outputs: ['output'], name: 'Transpose_output', attrs: [{ name: 'perm', ints: [0, 2, 3, 1] }] });
+  } else {
+    g.nodes.push({ op: 'Add', inputs: [up, skip], outputs: ['output'], name: 'Add_output' });
+  }
+  return g;
+}
+
+function writeAttr(w: ProtoWriter, a: Attr): void {
+  w.string(1, a.name);
+  if ('i' in a) w.int(3, a.i).int(20, ATTR.INT);
+  else if ('f' in a) w.float(2, a.f).int(20, ATTR.FLOAT);
+  else if ('s' in a) w.string(4, a.s).int(20, ATTR.STRING);
+  else {
+    for (const v of a.ints) w.int(8, v);
+    w.int(20, ATTR.INTS);
+  }
+}
+
+function writeValueInfo(w: ProtoWriter, name: string, dims: ReadonlyArray<number | string>): void {
+  w.string(1, name);
+  w.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, FLOAT);
+      tensor.message(2, (shape) => {
+        for (const d of dims) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+      });
+    }),
+  );
+}
+
+/** Little-endian bytes of a float array (copied, so the caller's array is not aliased). */
+function rawBytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  return out;
+}
+
+/** Serialises the network as an ONNX ModelProto. */
+export function exportOnnx(
+  config: NetworkConfig,
+  weights: ReadonlyMap<string, Float32Array>,
+  options: OnnxExportOptions = {},
+): Uint8Array {
+  const nhwc = options.layout === 'nhwc';
+  const g = graphNodes(config, weights, nhwc);
+  const s = config.scale;
+  const meta: Record<string, string> = {
+    'sr-studio.config': JSON.stringify(config),
+    'sr-studio.activation': config.activation,
+    'sr-studio.scale': String(s),
+    'sr-studio.input': `RGB, float in [0, 1], ${nhwc ? 'NHWC' : 'NCHW'}`,
+  };
+  if (options.training) meta['sr-studio.training'] = JSON.stringify(options.training);
+  const w = new ProtoWriter();
+  w.int(1, IR_VERSION);
+  w.string(2, 'sr-studio');
+  if (options.producerVersion) w.string(3, options.producerVersion);
+  w.int(5, 1);
+  w.string(
+    6,
+    options.description ??
+      `Super-resolution x${s} (residual-in-residual CNN, ${config.activation}): RGB in [0, 1], output not clamped.`,
+  );
+  w.message(7, (graph) => {
+    for (const n of g.nodes) {
+      graph.message(1, (node) => {
+        for (const i of n.inputs) node.string(1, i);
+        for (const o of n.outputs) node.string(2, o);
+        node.string(3, n.name).string(4, n.op);
+        for (const a of n.attrs ?? []) node.message(5, (attr) => writeAttr(attr, a));
+      });
+    }
+    graph.string(2, `sr_studio_rir_x${s}`);
+    for (const init of g.initializers) {
+      graph.message(5, (t) => {
+        for (const d of init.dims) t.int(1, d);
+        t.int(2, FLOAT).string(8, init.name).bytes(9, rawBytes(init.data));
+      });
+    }
+    const dims = (h: string, w: string) => (nhwc ? ['batch', h, w, 3] : ['batch', 3, h, w]);
+    graph.message(11, (v) => writeValueInfo(v, 'input', dims('height', 'width')));
+    graph.message(12, (v) => writeValueInfo(v, 'output', dims(`height*${s}`, `width*${s}`)));
+  });
+  w.message(8, (opset) => opset.string(1, '').int(2, ONNX_OPSET));
+  for (const [key, value] of Object.entries(meta)) w.message(14, (e) => e.string(1, key).string(2, value));
+  return w.finish();
+}

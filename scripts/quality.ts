@@ -1,0 +1,478 @@
+/**
+ * A reproducible quality table: bicubic, our models and the UpscalerJS ESRGAN models, scored on
+ * the validation photos exactly the way training validation scores them.
+ *
+ *   npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled]
+ *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--json FILE]
+ *
+ * Rows, at each scale:
+ * - bicubic: `bicubicBaseline` (Pillow-exact bicubic, clamped), the figure validation prints as
+ *   "bicubic";
+ * - our models: every weights file of that scale that `findModels` finds (the bundled models and the
+ *   user's, as `upscale` and `defaultModel` see them) plus each `--model FILE`; `--no-bundled` keeps
+ *   only the `--model` files. They run through `upscaleImage` (tiled, as the app runs them);
+ * - `@upscalerjs/esrgan-slim` and `@upscalerjs/esrgan-medium` 1.0.0 (idealo RDN Keras models):
+ *   fetched once with `npm pack` into `.cache/upscalerjs/`, loaded with tfjs-layers from their
+ *   model.json, and run on the whole image with inputs and outputs on the 0–255 scale, as
+ *   UpscalerJS declares for the `rdn` architecture (`inputRange`/`outputRange` [0, 255]). Each
+ *   model is first run on the package's own fixture image and checked against the sample output
+ *   the package ships for it, which shows it is loaded and fed as UpscalerJS runs it.
+ *
+ * Protocol (the one of ml/train/validation.ts and ml/node/training-data.ts): the photos are read
+ * with `openImageFolder` (8-bit sRGB), each HR image is cropped to a multiple of the scale and its
+ * LR image made by `prepareValImages` (antialiased bicubic downscale, quantised to 8 bits); every
+ * method gets that same LR image, and its output, clamped to [0, 1], is scored with
+ * `compareImages` (PSNR-Y and SSIM-Y as BasicSR computes them, border crop = scale), which first
+ * quantises both images to 8 bits, for every row alike, just as `validate` does.
+ *
+ * Time is the mean over the images of the milliseconds per output megapixel of one upscale (the LR
+ * pixels in, the SR pixels out, on the chosen tfjs backend; bicubic is plain TypeScript), measured
+ * in this run after one warm-up upscale of a small crop; loading the models is not counted.
+ *
+ * Progress goes to stderr, the Markdown tables to stdout, every number (per image too) to --json.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { execFile } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { isUserError } from '../ml/errors.ts';
+import type { RgbImage } from '../ml/image.ts';
+import { bicubicBaseline, compareImages, psnrY, type QualityScores } from '../ml/metrics.ts';
+import { isScale, Network, parameterCount, presetOf, type NetworkConfig, type Scale } from '../ml/network.ts';
+import { BACKEND_NAMES, initBackend } from '../ml/node/backends.ts';
+import { openImageFolder } from '../ml/node/dataset-folder.ts';
+import { readImage } from '../ml/node/image-io.ts';
+import { findModels, loadModelFile, modelFolders } from '../ml/node/models.ts';
+import { upscaleImage } from '../ml/tiling.ts';
+import { prepareValImages, type ValImage } from '../ml/train/validation.ts';
+import type { TrainingSummary } from '../ml/weights.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const UPSCALERJS = [
+  { name: 'esrgan-slim', version: '1.0.0' },
+  { name: 'esrgan-medium', version: '1.0.0' },
+] as const;
+
+/** A failure with one sentence for people; printed without a stack. */
+class Stop extends Error {}
+
+const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--json FILE]`;
+
+const { values } = parseArgs({
+  options: {
+    val: { type: 'string', default: path.join('..', 'shared', 'data', 'val') },
+    scales: { type: 'string', default: '2,3,4' },
+    model: { type: 'string', multiple: true, default: [] },
+    'no-bundled': { type: 'boolean', default: false },
+    'no-upscalerjs': { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'wasm' },
+    'val-max-side': { type: 'string', default: '0' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+interface ImageResult {
+  readonly name: string;
+  /** HR (= output) size. */
+  readonly width: number;
+  readonly height: number;
+  readonly psnrY: number;
+  readonly ssimY: number;
+  readonly ms: number;
+  readonly msPerMegapixel: number;
+}
+
+interface Row {
+  readonly method: string;
+  readonly kind: 'bicubic' | 'ours' | 'upscalerjs';
+  readonly source?: string | undefined;
+  readonly config?: NetworkConfig | undefined;
+  /** For our models: what the weights file says its training's validation measured. */
+  readonly training?: TrainingSummary | undefined;
+  readonly parameters: number | null;
+  readonly psnrY: number;
+  readonly ssimY: number;
+  readonly msPerMegapixel: number;
+  readonly images: ImageResult[];
+}
+
+/** Something that upscales an LR image by the scale; `dispose` releases its weights. */
+interface Method {
+  readonly method: string;
+  readonly kind: Row['kind'];
+  readonly source?: string | undefined;
+  readonly config?: NetworkConfig | undefined;
+  readonly training?: TrainingSummary | undefined;
+  readonly parameters: number | null;
+  upscale(lr: RgbImage, hrWidth: number, hrHeight: number): Promise<RgbImage>;
+  dispose(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// UpscalerJS models
+
+/** The package folder of `@upscalerjs/<name>@<version>`, fetched with `npm pack` if it is not cached. */
+async function upscalerjsPackage(name: string, version: string, cache: string): Promise<string> {
+  const dir = path.join(cache, `${name}-${version}`);
+  const pkg = path.join(dir, 'package');
+  const complete = [2, 3, 4].every((s) => existsSync(path.join(pkg, 'models', `x${s}`, 'model.json')));
+  if (complete) return pkg;
+  const spec = `@upscalerjs/${name}@${version}`;
+  await fs.mkdir(cache, { recursive: true });
+  log(`Fetching ${spec} with npm pack into ${path.relative(ROOT, cache) || cache} …`);
+  const run = promisify(execFile);
+  let tarball: string;
+  try {
+    const { stdout } = await run('npm', ['pack', spec, '--pack-destination', cache, '--json', '--silent'], { cwd: cache, maxBuffer: 64 << 20 });
+    const parsed = JSON.parse(stdout) as Array<{ filename?: string }>;
+    tarball = path.join(cache, path.basename(parsed[0]?.filename ?? `upscalerjs-${name}-${version}.tgz`));
+  } catch {
+    throw new Stop(
+      `Could not download ${spec} with npm pack: the comparison with UpscalerJS needs the npm registry once ` +
+        `(the package is then kept in ${path.relative(ROOT, cache) || cache}); connect and rerun, or pass --no-upscalerjs.`,
+    );
+  }
+  // Unpack beside the final folder and move it into place, so a half-extracted package is never used.
+  const tmp = `${dir}.partial-${process.pid}`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp, { recursive: true });
+  try {
+    await run('tar', ['xzf', tarball, '-C', tmp]);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rename(tmp, dir);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw new Stop(`Could not unpack ${tarball} (${(e as Error).message.split('\n')[0]}).`);
+  } finally {
+    await fs.rm(tarball, { force: true });
+  }
+  for (const s of [2, 3, 4]) {
+    if (!existsSync(path.join(pkg, 'models', `x${s}`, 'model.json'))) throw new Stop(`${spec} has no models/x${s}/model.json.`);
+  }
+  return pkg;
+}
+
+interface LayersModelJson {
+  readonly format?: string;
+  readonly generatedBy?: string;
+  readonly convertedBy?: string | null;
+  readonly modelTopology: object;
+  readonly weightsManifest: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+/** A tfjs IOHandler over a model.json on disk and its weight shards (paths relative to it). */
+function fileHandler(modelJson: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const json = JSON.parse(await fs.readFile(modelJson, 'utf8')) as LayersModelJson;
+      const dir = path.dirname(modelJson);
+      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      const shards: Uint8Array[] = [];
+      for (const group of json.weightsManifest) {
+        weightSpecs.push(...group.weights);
+        for (const p of group.paths) shards.push(await fs.readFile(path.join(dir, p)));
+      }
+      const total = shards.reduce((n, s) => n + s.length, 0);
+      const weightData = new Uint8Array(total);
+      let at = 0;
+      for (const s of shards) {
+        weightData.set(s, at);
+        at += s.length;
+      }
+      return {
+        modelTopology: json.modelTopology,
+        weightSpecs,
+        weightData: weightData.buffer,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy ?? null,
+      };
+    },
+  };
+}
+
+async function upscalerjsMethod(name: string, version: string, pkg: string, scale: Scale): Promise<Method> {
+  const modelJson = path.join(pkg, 'models', `x${scale}`, 'model.json');
+  const model = await tfl.loadLayersModel(fileHandler(modelJson));
+  const method: Method = {
+    method: `UpscalerJS ${name} ${version}`,
+    kind: 'upscalerjs',
+    source: `@upscalerjs/${name}@${version}/models/x${scale}/model.json`,
+    parameters: model.countParams(),
+    async upscale(lr) {
+      const out = tf.tidy(() => {
+        const x = tf.mul(tf.tensor4d(lr.rgb, [1, lr.height, lr.width, 3]), 255);
+        const y = model.predict(x) as tf.Tensor4D;
+        return tf.clipByValue(tf.div(y, 255), 0, 1) as tf.Tensor4D;
+      });
+      try {
+        const [, h, w, c] = out.shape;
+        if (h !== lr.height * scale || w !== lr.width * scale || c !== 3) {
+          throw new Error(`${name} x${scale} returned ${out.shape.join('×')} for a ${lr.width}×${lr.height} input`);
+        }
+        return { width: w, height: h, rgb: (await out.data()) as Float32Array };
+      } finally {
+        out.dispose();
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+  await checkAgainstSample(method, pkg, scale);
+  return method;
+}
+
+/**
+ * The package ships its own input (assets/fixture.png) and UpscalerJS's output for it
+ * (assets/samples/<s>x/result.png): reproducing that output shows the model is loaded and fed as
+ * UpscalerJS runs it (input range, colour order, layer wiring). Agreement is to 8-bit rounding.
+ */
+async function checkAgainstSample(m: Method, pkg: string, scale: Scale): Promise<void> {
+  const input = path.join(pkg, 'assets', 'fixture.png');
+  const expected = path.join(pkg, 'assets', 'samples', `${scale}x`, 'result.png');
+  if (!existsSync(input) || !existsSync(expected)) {
+    log(`${m.method} x${scale}: the package has no sample output to check the model against.`);
+    return;
+  }
+  const lr = (await readImage(input)).image;
+  const ref = (await readImage(expected)).image;
+  const sr = await m.upscale(lr, lr.width * scale, lr.height * scale);
+  if (sr.width !== ref.width || sr.height !== ref.height) {
+    log(`Warning: ${m.method} x${scale} gives ${sr.width}×${sr.height} for the package's fixture, its sample is ${ref.width}×${ref.height}.`);
+    return;
+  }
+  const agreement = psnrY(sr, ref);
+  if (agreement >= 60) log(`${m.method} x${scale}: reproduces UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it).`);
+  else log(`Warning: ${m.method} x${scale} does not reproduce UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it); its figures are suspect.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our models and bicubic
+
+interface OurModel {
+  readonly path: string;
+  readonly config: NetworkConfig;
+}
+
+/** Row labels: the file name, with its folder where two files share a name. */
+function labels(models: readonly OurModel[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of models) {
+    const base = path.basename(m.path);
+    const clash = models.some((o) => o.path !== m.path && path.basename(o.path) === base);
+    const file = clash ? path.join(path.basename(path.dirname(m.path)), base) : base;
+    const preset = presetOf(m.config);
+    out.set(m.path, `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`})`);
+  }
+  return out;
+}
+
+async function ourMethod(m: OurModel, label: string): Promise<Method> {
+  const file = await loadModelFile(m.path, { scale: m.config.scale });
+  const net = new Network(file.config, file.weights, false);
+  return {
+    method: label,
+    kind: 'ours',
+    source: m.path,
+    config: file.config,
+    training: file.training,
+    parameters: parameterCount(file.config),
+    upscale: (lr) => upscaleImage(net, lr),
+    dispose: () => net.dispose(),
+  };
+}
+
+const bicubic: Method = {
+  method: 'bicubic',
+  kind: 'bicubic',
+  parameters: null,
+  upscale: async (lr, w, h) => bicubicBaseline(lr, w, h),
+  dispose: () => {},
+};
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/** The validation pairs at one scale, made as `loadTrainingData` makes them for a --val folder. */
+async function valImages(dir: string, scale: Scale, maxSide: number): Promise<ValImage[]> {
+  const folder = await openImageFolder(dir, { minSide: scale * 12, onWarning: log });
+  const images = [];
+  for (let i = 0; i < folder.source.size; i++) {
+    const t = await folder.source.get(i);
+    images.push({ name: t.name, image: { width: t.width, height: t.height, rgb: Float32Array.from(t.rgb, (v) => v / 255) } });
+  }
+  return prepareValImages(images, scale, maxSide);
+}
+
+/** A centre crop of at most `side`×`side` LR pixels, for the warm-up pass. */
+function centreCrop(img: RgbImage, side: number): RgbImage {
+  const w = Math.min(side, img.width);
+  const h = Math.min(side, img.height);
+  const x0 = Math.floor((img.width - w) / 2);
+  const y0 = Math.floor((img.height - h) / 2);
+  const rgb = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) rgb.set(img.rgb.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { width: w, height: h, rgb };
+}
+
+async function measure(m: Method, vals: readonly ValImage[], scale: Scale): Promise<Row> {
+  const warm = centreCrop(vals[0]!.lr, 48);
+  await m.upscale(warm, warm.width * scale, warm.height * scale);
+  const images: ImageResult[] = [];
+  for (const v of vals) {
+    const t0 = performance.now();
+    const sr = await m.upscale(v.lr, v.hr.width, v.hr.height);
+    const ms = performance.now() - t0;
+    if (sr.width !== v.hr.width || sr.height !== v.hr.height) {
+      throw new Error(`${m.method} gave ${sr.width}×${sr.height} for ${v.name}, expected ${v.hr.width}×${v.hr.height}`);
+    }
+    const q: QualityScores = compareImages(sr, v.hr, scale);
+    const mp = (v.hr.width * v.hr.height) / 1e6;
+    images.push({ name: v.name, width: v.hr.width, height: v.hr.height, psnrY: q.psnrY, ssimY: q.ssimY, ms, msPerMegapixel: ms / mp });
+  }
+  const mean = (f: (r: ImageResult) => number) => images.reduce((a, r) => a + f(r), 0) / Math.max(1, images.length);
+  return {
+    method: m.method,
+    kind: m.kind,
+    source: m.source,
+    config: m.config,
+    training: m.training,
+    parameters: m.parameters,
+    psnrY: mean((r) => r.psnrY),
+    ssimY: mean((r) => r.ssimY),
+    msPerMegapixel: mean((r) => r.msPerMegapixel),
+    images,
+  };
+}
+
+function table(scale: number, rows: readonly Row[]): string {
+  const lines = [
+    `### x${scale}`,
+    '',
+    '| method | parameters | PSNR-Y (dB) | SSIM-Y | ms per output megapixel |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const params = r.parameters === null ? '—' : r.parameters.toLocaleString('en-US');
+    lines.push(`| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} | ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`);
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const scales = values.scales!.split(',').map((s) => Number(s.trim()));
+  const bad = scales.find((s) => !isScale(s));
+  if (bad !== undefined || !scales.length) throw new Stop(`--scales takes a comma-separated list of 2, 3 and 4, not ${JSON.stringify(values.scales)}.`);
+  const maxSide = Number(values['val-max-side']);
+  if (!(Number.isInteger(maxSide) && maxSide >= 0)) throw new Stop(`--val-max-side takes a whole number of pixels (0 = whole images).`);
+  const valDir = path.resolve(ROOT, values.val!);
+
+  // Our models: found ones (unless --no-bundled), then --model files; a file given twice counts once.
+  const ours: OurModel[] = [];
+  if (!values['no-bundled']) {
+    const { models, problems } = await findModels();
+    for (const p of problems) log(`Skipped a model: ${p}`);
+    ours.push(...models);
+    if (!models.length) log(`No bundled or installed models in ${modelFolders().join(' or ')}.`);
+  }
+  for (const p of values.model!) {
+    const file = path.resolve(p);
+    const m = await loadModelFile(file);
+    const at = ours.findIndex((o) => path.resolve(o.path) === file);
+    if (at >= 0) ours.splice(at, 1);
+    ours.push({ path: file, config: m.config });
+  }
+  const names = labels(ours);
+
+  const packages = new Map<string, string>();
+  if (!values['no-upscalerjs']) {
+    const cache = path.join(ROOT, '.cache', 'upscalerjs');
+    for (const u of UPSCALERJS) packages.set(u.name, await upscalerjsPackage(u.name, u.version, cache));
+  }
+
+  const selection = await initBackend(values.backend!, 'inference');
+  if (tf.getBackend() !== selection.name) {
+    throw new Stop(`--backend ${selection.name} does not run tfjs models; choose a tfjs backend, so that every row runs on the same one.`);
+  }
+  const cpus = os.cpus();
+  const machine = `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} core${cpus.length === 1 ? '' : 's'}`;
+  const header =
+    `Backend ${selection.name} (${selection.device}) on ${machine}; validation images ${path.relative(ROOT, valDir) || valDir}` +
+    `${maxSide ? ` (centre crops of at most ${maxSide} px)` : ''}; Node ${process.version}, tfjs ${tf.version_core}.`;
+  log(header);
+
+  const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> = [];
+  for (const scale of scales as Scale[]) {
+    const vals = await valImages(valDir, scale, maxSide);
+    log(`x${scale}: ${vals.length} validation images (${vals.map((v) => `${v.name} ${v.hr.width}×${v.hr.height}`).join(', ')})`);
+    const methods: Array<() => Promise<Method>> = [async () => bicubic];
+    const mine = ours.filter((m) => m.config.scale === scale);
+    if (!mine.length && !values['no-bundled']) log(`x${scale}: no model of ours at this scale; its rows are left out.`);
+    for (const m of mine) methods.push(() => ourMethod(m, names.get(m.path)!));
+    for (const u of UPSCALERJS) {
+      const pkg = packages.get(u.name);
+      if (pkg) methods.push(() => upscalerjsMethod(u.name, u.version, pkg, scale));
+    }
+    const rows: Row[] = [];
+    for (const load of methods) {
+      const m = await load();
+      try {
+        log(`x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`);
+        const row = await measure(m, vals, scale);
+        const t = m.training;
+        const recorded =
+          t?.valPsnrY === undefined ? '' : ` (the file records ${t.valPsnrY.toFixed(4)} dB from its training's validation${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
+        log(`x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}, ${Math.round(row.msPerMegapixel)} ms/MP`);
+        rows.push(row);
+      } finally {
+        m.dispose();
+      }
+    }
+    results.push({ scale, images: vals.map((v) => ({ name: v.name, width: v.hr.width, height: v.hr.height })), rows });
+  }
+
+  console.log(header);
+  for (const r of results) console.log(`\n${table(r.scale, r.rows)}`);
+
+  if (values.json) {
+    const report = {
+      backend: selection.name,
+      device: selection.device,
+      cpu: cpus[0]?.model.trim() ?? null,
+      cores: cpus.length,
+      node: process.version,
+      tfjs: tf.version_core,
+      val: valDir,
+      valMaxSide: maxSide,
+      protocol:
+        'HR cropped to a multiple of the scale; LR = antialiased bicubic downscale quantised to 8 bits; ' +
+        'outputs clamped, both images quantised to 8 bits; PSNR-Y and SSIM-Y as BasicSR, border crop = scale; ' +
+        'time = ms per output megapixel, mean over the images, after one warm-up, model loading excluded.',
+      scales: results,
+    };
+    await fs.writeFile(path.resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);
+    log(`Wrote ${values.json}`);
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  if (e instanceof Stop || isUserError(e)) {
+    log((e as Error).message);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}

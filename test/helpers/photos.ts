@@ -1,0 +1,27 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import type { RgbImage } from '../../ml/image.ts';
+import { initialWeights, presetConfig, type PresetName, type Scale } from '../../ml/network.ts';
+import type { ActivationName } from '../../ml/activations.ts';
+
+export const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+
+/** A crop of a real photo from the shared data as an RgbImage (floats in [0, 1]). */
+export async function photo(file: string, w: number, h: number, left = 10, top = 8): Promise<RgbImage> {
+  const buf = await sharp(path.join(DATA, file)).removeAlpha().extract({ left, top, width: w, height: h }).raw().toBuffer();
+  return { width: w, height: h, rgb: Float32Array.from(buf, (v) => v / 255) };
+}
+
+/**
+ * Weights whose residual branches matter: the default init keeps them near zero (the output is
+ * almost the bilinear skip), which would let a wrong graph pass a comparison.
+ */
+export function busyWeights(preset: PresetName, scale: Scale, act: ActivationName, seed: number, gain = 4) {
+  const config = presetConfig(preset, scale, act);
+  const weights = initialWeights(config, seed);
+  for (const [k, v] of weights) {
+    if (k.endsWith('.weight') && k !== 'head.weight') v.forEach((x, i) => (v[i] = x * gain));
+    if (k.endsWith('.bias')) v.forEach((_, i) => (v[i] = 0.02 * Math.sin(i + seed)));
+  }
+  return { config, weights };
+}
