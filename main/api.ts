@@ -24,6 +24,8 @@ export interface ModelInfo {
   readonly path: string;
   readonly name: string;
   readonly bundled: boolean;
+  /** The model the Upscale view starts with: the one `sr-studio upscale` uses at x2. */
+  readonly isDefault: boolean;
   readonly config: NetworkConfig;
   readonly parameters: number;
   readonly training?: TrainingSummary | undefined;

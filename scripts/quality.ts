@@ -3,14 +3,16 @@
  * the validation photos exactly the way training validation scores them.
  *
  *   npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled]
- *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--json FILE]
+ *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--repeat N] [--json FILE]
  *
  * Rows, at each scale:
  * - bicubic: `bicubicBaseline` (Pillow-exact bicubic, clamped), the figure validation prints as
  *   "bicubic";
  * - our models: every weights file of that scale that `findModels` finds (the bundled models and the
  *   user's, as `upscale` and `defaultModel` see them) plus each `--model FILE`; `--no-bundled` keeps
- *   only the `--model` files. They run through `upscaleImage` (tiled, as the app runs them);
+ *   only the `--model` files. They run through `upscaleImage` (tiled, as the app runs them) on the
+ *   tfjs backend, and again through ONNX Runtime (the `onnx` backend `upscale` picks on CPUs) when
+ *   it is installed: same weights and scores, its own time;
  * - `@upscalerjs/esrgan-slim` and `@upscalerjs/esrgan-medium` 1.0.0 (idealo RDN Keras models):
  *   fetched once with `npm pack` into `.cache/upscalerjs/`, loaded with tfjs-layers from their
  *   model.json, and run on the whole image with inputs and outputs on the 0–255 scale, as
@@ -27,7 +29,10 @@
  *
  * Time is the mean over the images of the milliseconds per output megapixel of one upscale (the LR
  * pixels in, the SR pixels out, on the chosen tfjs backend; bicubic is plain TypeScript), measured
- * in this run after one warm-up upscale of a small crop; loading the models is not counted.
+ * in this run after one warm-up upscale of a small crop; loading the models is not counted. With
+ * `--repeat N` each image's time is the fastest of N upscales, which steadies it on a busy machine.
+ * `--val DIR` is taken from the working directory; the default is ../shared/data/val beside the
+ * repository.
  *
  * Progress goes to stderr, the Markdown tables to stdout, every number (per image too) to --json.
  */
@@ -44,6 +49,7 @@ import { bicubicBaseline, compareImages, psnrY, type QualityScores } from '../ml
 import { isScale, Network, parameterCount, presetOf, type NetworkConfig, type Scale } from '../ml/network.ts';
 import { BACKEND_NAMES, initBackend } from '../ml/node/backends.ts';
 import { openImageFolder } from '../ml/node/dataset-folder.ts';
+import { OnnxUpscaler, probeOnnxRuntime } from '../ml/node/onnx-runtime.ts';
 import { readImage } from '../ml/node/image-io.ts';
 import { findModels, loadModelFile, modelFolders } from '../ml/node/models.ts';
 import { upscaleImage } from '../ml/tiling.ts';
@@ -59,21 +65,28 @@ const UPSCALERJS = [
 /** A failure with one sentence for people; printed without a stack. */
 class Stop extends Error {}
 
-const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--json FILE]`;
+const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--json FILE]`;
 
-const { values } = parseArgs({
-  options: {
-    val: { type: 'string', default: path.join('..', 'shared', 'data', 'val') },
-    scales: { type: 'string', default: '2,3,4' },
-    model: { type: 'string', multiple: true, default: [] },
-    'no-bundled': { type: 'boolean', default: false },
-    'no-upscalerjs': { type: 'boolean', default: false },
-    backend: { type: 'string', default: 'wasm' },
-    'val-max-side': { type: 'string', default: '0' },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        val: { type: 'string' },
+        scales: { type: 'string', default: '2,3,4' },
+        model: { type: 'string', multiple: true, default: [] },
+        'no-bundled': { type: 'boolean', default: false },
+        'no-upscalerjs': { type: 'boolean', default: false },
+        backend: { type: 'string', default: 'wasm' },
+        'val-max-side': { type: 'string', default: '0' },
+        repeat: { type: 'string', default: '1' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    throw new Stop(`${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+  }
+}
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -272,8 +285,22 @@ function labels(models: readonly OurModel[]): Map<string, string> {
   return out;
 }
 
-async function ourMethod(m: OurModel, label: string): Promise<Method> {
+/** One of our models on the tfjs backend, or (`onnx`) on ONNX Runtime, as `upscale` runs it on CPUs. */
+async function ourMethod(m: OurModel, label: string, onnx = false): Promise<Method> {
   const file = await loadModelFile(m.path, { scale: m.config.scale });
+  if (onnx) {
+    const upscaler = await OnnxUpscaler.create(file.config, file.weights);
+    return {
+      method: `${label}, ONNX Runtime`,
+      kind: 'ours',
+      source: m.path,
+      config: file.config,
+      training: file.training,
+      parameters: parameterCount(file.config),
+      upscale: (lr) => upscaleImage(upscaler, lr),
+      dispose: () => void upscaler.dispose(),
+    };
+  }
   const net = new Network(file.config, file.weights, false);
   return {
     method: label,
@@ -320,14 +347,20 @@ function centreCrop(img: RgbImage, side: number): RgbImage {
   return { width: w, height: h, rgb };
 }
 
-async function measure(m: Method, vals: readonly ValImage[], scale: Scale): Promise<Row> {
+/** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
+async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number): Promise<Row> {
   const warm = centreCrop(vals[0]!.lr, 48);
   await m.upscale(warm, warm.width * scale, warm.height * scale);
   const images: ImageResult[] = [];
   for (const v of vals) {
-    const t0 = performance.now();
+    let t0 = performance.now();
     const sr = await m.upscale(v.lr, v.hr.width, v.hr.height);
-    const ms = performance.now() - t0;
+    let ms = performance.now() - t0;
+    for (let r = 1; r < repeat; r++) {
+      t0 = performance.now();
+      await m.upscale(v.lr, v.hr.width, v.hr.height);
+      ms = Math.min(ms, performance.now() - t0);
+    }
     if (sr.width !== v.hr.width || sr.height !== v.hr.height) {
       throw new Error(`${m.method} gave ${sr.width}×${sr.height} for ${v.name}, expected ${v.hr.width}×${v.hr.height}`);
     }
@@ -367,6 +400,7 @@ function table(scale: number, rows: readonly Row[]): string {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  const values = options();
   if (values.help) {
     console.log(USAGE);
     return;
@@ -376,7 +410,10 @@ async function main(): Promise<void> {
   if (bad !== undefined || !scales.length) throw new Stop(`--scales takes a comma-separated list of 2, 3 and 4, not ${JSON.stringify(values.scales)}.`);
   const maxSide = Number(values['val-max-side']);
   if (!(Number.isInteger(maxSide) && maxSide >= 0)) throw new Stop(`--val-max-side takes a whole number of pixels (0 = whole images).`);
-  const valDir = path.resolve(ROOT, values.val!);
+  const repeat = Number(values.repeat);
+  if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Stop(`--repeat takes a whole number of runs per image (at least 1).`);
+  // The default is beside the repository (its shared data); a folder given is taken from the working directory.
+  const valDir = values.val === undefined ? path.resolve(ROOT, '..', 'shared', 'data', 'val') : path.resolve(values.val);
 
   // Our models: found ones (unless --no-bundled), then --model files; a file given twice counts once.
   const ours: OurModel[] = [];
@@ -405,11 +442,15 @@ async function main(): Promise<void> {
   if (tf.getBackend() !== selection.name) {
     throw new Stop(`--backend ${selection.name} does not run tfjs models; choose a tfjs backend, so that every row runs on the same one.`);
   }
+  // Our models are also timed as `upscale` runs them on CPUs, through ONNX Runtime, when it is there.
+  const onnx = await probeOnnxRuntime();
+  if (!onnx.ok) log(`ONNX Runtime rows are left out: ${onnx.reason}.`);
   const cpus = os.cpus();
   const machine = `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} core${cpus.length === 1 ? '' : 's'}`;
   const header =
     `Backend ${selection.name} (${selection.device}) on ${machine}; validation images ${path.relative(ROOT, valDir) || valDir}` +
-    `${maxSide ? ` (centre crops of at most ${maxSide} px)` : ''}; Node ${process.version}, tfjs ${tf.version_core}.`;
+    `${maxSide ? ` (centre crops of at most ${maxSide} px)` : ''}; time per image ${repeat > 1 ? `the fastest of ${repeat} runs` : 'one run'}` +
+    `; Node ${process.version}, tfjs ${tf.version_core}.`;
   log(header);
 
   const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> = [];
@@ -419,7 +460,10 @@ async function main(): Promise<void> {
     const methods: Array<() => Promise<Method>> = [async () => bicubic];
     const mine = ours.filter((m) => m.config.scale === scale);
     if (!mine.length && !values['no-bundled']) log(`x${scale}: no model of ours at this scale; its rows are left out.`);
-    for (const m of mine) methods.push(() => ourMethod(m, names.get(m.path)!));
+    for (const m of mine) {
+      methods.push(() => ourMethod(m, names.get(m.path)!));
+      if (onnx.ok) methods.push(() => ourMethod(m, names.get(m.path)!, true));
+    }
     for (const u of UPSCALERJS) {
       const pkg = packages.get(u.name);
       if (pkg) methods.push(() => upscalerjsMethod(u.name, u.version, pkg, scale));
@@ -429,10 +473,15 @@ async function main(): Promise<void> {
       const m = await load();
       try {
         log(`x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`);
-        const row = await measure(m, vals, scale);
+        const row = await measure(m, vals, scale, repeat);
         const t = m.training;
+        // With the same validation photos the file's bicubic figure equals this run's bicubic row.
         const recorded =
-          t?.valPsnrY === undefined ? '' : ` (the file records ${t.valPsnrY.toFixed(4)} dB from its training's validation${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
+          t?.valPsnrY === undefined
+            ? ''
+            : ` (the file records ${t.valPsnrY.toFixed(4)} dB` +
+              `${t.bicubicPsnrY === undefined ? '' : `, bicubic ${t.bicubicPsnrY.toFixed(4)} dB,`} from its training's validation` +
+              `${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
         log(`x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}, ${Math.round(row.msPerMegapixel)} ms/MP`);
         rows.push(row);
       } finally {
@@ -455,6 +504,7 @@ async function main(): Promise<void> {
       tfjs: tf.version_core,
       val: valDir,
       valMaxSide: maxSide,
+      repeat,
       protocol:
         'HR cropped to a multiple of the scale; LR = antialiased bicubic downscale quantised to 8 bits; ' +
         'outputs clamped, both images quantised to 8 bits; PSNR-Y and SSIM-Y as BasicSR, border crop = scale; ' +

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError } from '../../ml/errors.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
-import { findModels, loadModelFile, type ModelEntry } from '../../ml/node/models.ts';
+import { findModels, loadModelFile, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
 import type { ModelInfo } from '../api.ts';
 import { absPath, existingDir, existingFile, str } from './validate.ts';
@@ -19,13 +19,14 @@ export interface ModelFolders {
 
 const ID = /^(bundled|user):([^/\\\0]+\.safetensors)$/;
 
-function info(m: ModelEntry, bundled: boolean): ModelInfo {
+function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
   const file = path.basename(m.path);
   return {
     id: `${bundled ? 'bundled' : 'user'}:${file}`,
     path: m.path,
     name: file.replace(/\.safetensors$/, ''),
     bundled,
+    isDefault,
     config: m.config,
     parameters: m.parameters,
     training: m.training,
@@ -34,7 +35,8 @@ function info(m: ModelEntry, bundled: boolean): ModelInfo {
 
 export async function listModels(folders: ModelFolders): Promise<ModelInfo[]> {
   const [b, u] = await Promise.all([findModels([folders.bundled]), findModels([folders.user])]);
-  return [...b.models.map((m) => info(m, true)), ...u.models.map((m) => info(m, false))];
+  const chosen = pickDefault([...b.models, ...u.models], 2);
+  return [...b.models.map((m) => info(m, true, m === chosen)), ...u.models.map((m) => info(m, false, m === chosen))];
 }
 
 /** The model an id names; throws a one-sentence error for a malformed or unknown id. */

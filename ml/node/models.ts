@@ -65,16 +65,23 @@ export async function findModels(folders = modelFolders()): Promise<{ models: Mo
   return { models, problems };
 }
 
-/** The model `upscale` uses without --model: a TanhExp model of that scale, best validation first. */
-export async function defaultModel(scale: number): Promise<ModelEntry> {
-  const { models } = await findModels();
-  const fits = models
+/**
+ * The default among `models` for a scale: a TanhExp model of that scale, best validation first,
+ * the first listed (bundled before the user's) on a tie.
+ */
+export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(models: readonly M[], scale: number): M | undefined {
+  return models
     .filter((m) => m.config.scale === scale)
     .sort(
       (a, b) =>
         Number(b.config.activation === 'tanhexp') - Number(a.config.activation === 'tanhexp') ||
         (b.training?.valPsnrY ?? 0) - (a.training?.valPsnrY ?? 0),
-    );
-  if (!fits[0]) throw errors.noModel(scale);
-  return fits[0];
+    )[0];
+}
+
+/** The model `upscale` uses without --model (and the app's Upscale view starts with, at x2). */
+export async function defaultModel(scale: number): Promise<ModelEntry> {
+  const m = pickDefault((await findModels()).models, scale);
+  if (!m) throw errors.noModel(scale);
+  return m;
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { errors } from '../errors.ts';
 import { convSpecs, type NetworkConfig } from '../network.ts';
 import { exportOnnx } from '../onnx/export.ts';
-import type { Rect, TileModel } from '../tiling.ts';
+import { defaultOverlap, type Rect, type TileModel } from '../tiling.ts';
 
 /**
  * Upscaling through ONNX Runtime (onnxruntime-node, CPU execution provider), on the network
@@ -43,9 +43,14 @@ export async function probeOnnxRuntime(): Promise<OnnxProbe> {
   return o.ok ? { ok: true, device: `ONNX Runtime ${o.version} (CPU)` } : o;
 }
 
-/** Input-pixel tile side for a network width: about 16 M floats per feature map (≈ 64 MB). */
-export function onnxTileSize(features: number): number {
-  return Math.min(1024, Math.max(256, Math.floor(Math.sqrt(2 ** 24 / features) / 64) * 64));
+/**
+ * Input-pixel tile side for a network width and context margin: the tile with its margins holds
+ * 8 M floats per feature map (32 MB). ONNX Runtime keeps about 8 such maps while it runs a tile
+ * (measured: ~510 bytes per pixel at 16 features), so a tile costs ~250 MB whatever the width.
+ */
+export function onnxTileSize(features: number, margin: number): number {
+  const side = Math.sqrt(2 ** 23 / features) - 2 * margin;
+  return Math.max(128, Math.floor(side / 32) * 32);
 }
 
 export interface OnnxUpscalerOptions {
@@ -63,7 +68,7 @@ export class OnnxUpscaler implements TileModel {
   private constructor(config: NetworkConfig, ort: Ort, session: import('onnxruntime-node').InferenceSession) {
     this.scale = config.scale;
     this.receptiveRadius = convSpecs(config).length + 1;
-    this.defaultTile = onnxTileSize(config.features);
+    this.defaultTile = onnxTileSize(config.features, defaultOverlap(this));
     this.#ort = ort;
     this.#session = session;
   }

@@ -146,9 +146,15 @@ test('upscaling through ONNX Runtime, tile by tile, equals the engine\'s whole-i
   }
 });
 
-test('tiles for ONNX Runtime are large, and smaller for wider networks', () => {
-  assert.equal(onnxTileSize(16), 1024);
-  assert.equal(onnxTileSize(32), 704);
-  assert.equal(onnxTileSize(64), 512);
-  assert.equal(onnxTileSize(512), 256);
+test('tiles for ONNX Runtime hold the same memory whatever the network width, margins included', () => {
+  for (const [features, margin] of [
+    [16, 16],
+    [32, 31],
+    [64, 40],
+  ] as const) {
+    const tile = onnxTileSize(features, margin);
+    const floats = (tile + 2 * margin) ** 2 * features;
+    assert.ok(floats <= 2 ** 23 && floats > 2 ** 23 * 0.75, `${features} features: tile ${tile}, ${floats} floats per map`);
+  }
+  assert.equal(onnxTileSize(512, 40), 128, 'never below 128 pixels');
 });

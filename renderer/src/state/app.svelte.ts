@@ -106,6 +106,19 @@ export class AppState {
     const models = await this.attempt(this.api.request('models:list', undefined));
     // One entry per id, whatever the engine sends: the lists are keyed by it.
     if (models) this.#models = [...new Map(models.map((m) => [m.id, m])).values()];
+    // The two-model views start with Swish against TanhExp at the default's scale, when both exist.
+    const [a, b] = this.swishVsTanhExp();
+    for (const form of [this.compareModels.form, this.features.form]) {
+      if (a && b && !form.modelA && !form.modelB) [form.modelA, form.modelB] = [a, b];
+    }
+  }
+
+  /** The Swish model trained like the default TanhExp one (same shape and scale), and that default. */
+  swishVsTanhExp(): [string, string] | [] {
+    const t = this.#models.find((m) => m.isDefault);
+    const same = (m: ModelInfo) => m.config.scale === t?.config.scale && m.config.features === t.config.features && m.config.groups === t.config.groups && m.config.blocks === t.config.blocks;
+    const s = this.#models.find((m) => m.config.activation === 'swish' && same(m) && m.bundled === t?.bundled);
+    return t && s ? [s.id, t.id] : [];
   }
 
   async setSettings(patch: Partial<Settings>): Promise<void> {

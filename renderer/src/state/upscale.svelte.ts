@@ -37,12 +37,12 @@ export class UpscaleSession {
   get items(): readonly QueueItem[] {
     return this.#items;
   }
-  /** The chosen model, else the most recent one, else the first listed. */
+  /** The chosen model, else the most recent one, else the default one (as the CLI's), else the first. */
   readonly modelIdEffective = $derived.by(() => {
     const models = this.#app.models;
     if (this.#modelId && models.some((m) => m.id === this.#modelId)) return this.#modelId;
     const recent = this.#app.settings?.recentModels.find((id) => models.some((m) => m.id === id));
-    return recent ?? models[0]?.id ?? '';
+    return recent ?? models.find((m) => m.isDefault)?.id ?? models[0]?.id ?? '';
   });
   get modelId(): string {
     return this.modelIdEffective;

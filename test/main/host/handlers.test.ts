@@ -120,8 +120,10 @@ describe('request validation', () => {
     assert.deepEqual([imported.id, imported.path, imported.config.scale], ['user:mine.safetensors', path.join(dir, 'models', 'mine.safetensors'), 3]);
     const same = (await call('models:import', { path: path.join(dir, 'mine.safetensors') })) as { id: string };
     assert.equal(same.id, 'user:mine.safetensors', 'the same bytes again are not copied twice');
-    const list = (await call('models:list')) as Array<{ id: string; bundled: boolean }>;
+    const list = (await call('models:list')) as Array<{ id: string; bundled: boolean; isDefault: boolean }>;
     assert.deepEqual(list.filter((m) => !m.bundled).map((m) => m.id), ['user:mine.safetensors', 'user:own.safetensors']);
+    // The Upscale view starts with the model `sr-studio upscale` uses: the bundled TanhExp x2.
+    assert.deepEqual(list.filter((m) => m.isDefault).map((m) => m.id), ['bundled:tanhexp_x2.safetensors']);
     await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'mine.safetensors') }, /already exists/);
     await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') }, /must end in .safetensors/);
     await call('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'copy.safetensors') });
@@ -129,7 +131,7 @@ describe('request validation', () => {
   });
 
   test('settings are checked, saved atomically and read back; the backend goes to the engine', async () => {
-    await refused('settings:set', { backend: 'cuda' }, /backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    await refused('settings:set', { backend: 'cuda' }, /backend must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
     await refused('settings:set', { outputDir: 'out' }, /outputDir must be an absolute path/);
     await refused('settings:set', { theme: 'dark' }, /does not take a field "theme"/);
     const s = await call('settings:set', { backend: 'wasm', outputDir: dir });

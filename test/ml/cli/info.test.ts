@@ -30,6 +30,7 @@ interface Info {
   problems: string[];
 }
 
+const BUNDLED = path.resolve(import.meta.dirname, '../../../assets/models');
 let dir = '';
 let modelsDir = '';
 
@@ -106,11 +107,18 @@ test('info --json is one JSON record with every backend, auto choices and the mo
   }
   assert.equal(by.get(info.auto.training.name)!.canTrain, true, 'auto never picks a backend that cannot train for training');
 
-  assert.equal(info.models.length, 1, JSON.stringify(info.models));
-  assert.equal(info.models[0]!.path, path.join(modelsDir, 'mine.safetensors'));
-  assert.equal(info.models[0]!.config.scale, 3);
-  assert.equal(info.models[0]!.config.activation, 'swish');
-  assert.equal(info.models[0]!.parameters, 22923);
+  // The bundled models, then the user's folder.
+  const bundled = info.models.filter((m) => path.dirname(m.path) === BUNDLED);
+  assert.deepEqual(
+    bundled.map((m) => `${m.config.activation} x${m.config.scale}`).sort(),
+    ['swish x2', 'tanhexp x2', 'tanhexp x3', 'tanhexp x4'],
+  );
+  const mine = info.models.filter((m) => path.dirname(m.path) !== BUNDLED);
+  assert.equal(mine.length, 1, JSON.stringify(info.models));
+  assert.equal(mine[0]!.path, path.join(modelsDir, 'mine.safetensors'));
+  assert.equal(mine[0]!.config.scale, 3);
+  assert.equal(mine[0]!.config.activation, 'swish');
+  assert.equal(mine[0]!.parameters, 22923);
   assert.equal(info.problems.length, 1);
   assert.match(info.problems[0]!, /broken\.safetensors/);
 });

@@ -1,0 +1,92 @@
+/**
+ * The bundled models: what ships, that each card tells the truth about its weights file, and that
+ * the recorded validation figure is reproduced by loading the file and validating it again.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Network, parameterCount } from '../../ml/network.ts';
+import { openImageFolder } from '../../ml/node/dataset-folder.ts';
+import { defaultModel, loadModelFile } from '../../ml/node/models.ts';
+import { prepareValImages, validate } from '../../ml/train/validation.ts';
+import type { ModelFile } from '../../ml/weights.ts';
+import { useBackend } from '../helpers/backends.ts';
+import { DATA } from '../helpers/photos.ts';
+
+const DIR = path.resolve(import.meta.dirname, '../../assets/models');
+const EXPECTED = ['swish_x2', 'tanhexp_x2', 'tanhexp_x3', 'tanhexp_x4'];
+/** @upscalerjs/esrgan-medium's parameter count at x4, its largest: ours may not use more. */
+const ESRGAN_MEDIUM_PARAMS = 704_611;
+
+const models = new Map<string, ModelFile>();
+
+before(async () => {
+  for (const name of EXPECTED) models.set(name, await loadModelFile(path.join(DIR, `${name}.safetensors`)));
+});
+
+test('TanhExp models for x2, x3 and x4 and a Swish twin of x2 ship, lean, each with a card', async () => {
+  const files = (await fs.readdir(DIR)).filter((f) => f.endsWith('.safetensors')).sort();
+  assert.deepEqual(files, EXPECTED.map((n) => `${n}.safetensors`));
+  let bytes = 0;
+  for (const f of await fs.readdir(DIR)) bytes += (await fs.stat(path.join(DIR, f))).size;
+  assert.ok(bytes < 20 * 2 ** 20, `${bytes} bytes`);
+  for (const [name, m] of models) {
+    const [act, scale] = name.split('_x');
+    assert.equal(m.config.activation, act);
+    assert.equal(m.config.scale, Number(scale));
+    assert.ok(parameterCount(m.config) <= ESRGAN_MEDIUM_PARAMS, `${name}: ${parameterCount(m.config)} parameters`);
+    await fs.access(path.join(DIR, `${name}.md`));
+  }
+});
+
+test('each card states the weights file\'s own training record: command, iterations, parameters, figures', async () => {
+  for (const [name, m] of models) {
+    const card = await fs.readFile(path.join(DIR, `${name}.md`), 'utf8');
+    const t = m.training!;
+    assert.ok(t.command?.startsWith('sr-studio train '), `${name}: the file records its train command`);
+    assert.ok(card.includes(`npx ${t.command}`), `${name}: the card gives the exact command`);
+    assert.match(t.command!, new RegExp(`--act ${m.config.activation}\\b`));
+    assert.ok(card.includes(parameterCount(m.config).toLocaleString('en-US')), `${name}: parameters`);
+    assert.ok(card.includes(`**${t.valPsnrY!.toFixed(2)} dB**`) && card.includes(`**${t.valSsimY!.toFixed(4)}**`), `${name}: validation figures`);
+    assert.ok(card.includes(`bicubic ${t.bicubicPsnrY!.toFixed(2)} dB`), `${name}: the bicubic figure beside it`);
+    assert.ok(card.includes(`iteration ${t.iterations}`), `${name}: the iteration of its weights`);
+    assert.ok(card.includes('../shared/data/SOURCES.md'), `${name}: the data's provenance`);
+    assert.ok(t.valPsnrY! > t.bicubicPsnrY! + 0.4, `${name}: ${t.valPsnrY} dB is well above bicubic ${t.bicubicPsnrY}`);
+  }
+});
+
+test('the Swish twin was trained exactly like the TanhExp x2 model, activation aside', () => {
+  const a = models.get('tanhexp_x2')!;
+  const b = models.get('swish_x2')!;
+  assert.deepEqual({ ...a.config, activation: 'swish' }, b.config);
+  const strip = (c: string) => c.replace(/--act \w+/, '--act ?').replace(/--out \S+/, '--out ?');
+  assert.equal(strip(a.training!.command!), strip(b.training!.command!));
+  assert.match(a.training!.command!, /--lr [\d.e-]+/, 'one learning rate given explicitly, so both used it');
+});
+
+test('upscale without --model uses the bundled TanhExp model of the scale', async () => {
+  for (const scale of [2, 3, 4]) {
+    const m = await defaultModel(scale);
+    assert.equal(m.path, path.join(DIR, `tanhexp_x${scale}.safetensors`));
+  }
+});
+
+test('validating the bundled x2 model again reproduces the figures its file records', async () => {
+  await useBackend('wasm', 'inference');
+  const m = models.get('tanhexp_x2')!;
+  const folder = await openImageFolder(path.join(DATA, 'val'), { minSide: 24, onWarning: () => {} });
+  const images = [];
+  for (let i = 0; i < folder.source.size; i++) {
+    const t = await folder.source.get(i);
+    images.push({ name: t.name, image: { width: t.width, height: t.height, rgb: Float32Array.from(t.rgb, (v) => v / 255) } });
+  }
+  const net = new Network(m.config, m.weights, false);
+  try {
+    const scores = await validate(net, prepareValImages(images, 2));
+    assert.ok(Math.abs(scores.psnrY - m.training!.valPsnrY!) < 1e-3, `${scores.psnrY} vs recorded ${m.training!.valPsnrY}`);
+    assert.ok(Math.abs(scores.bicubicPsnrY - m.training!.bicubicPsnrY!) < 1e-9);
+  } finally {
+    net.dispose();
+  }
+});
