@@ -13,13 +13,16 @@ import { Network } from './network.ts';
 export interface PixelSource {
   readonly width: number;
   readonly height: number;
-  /** RGB floats in [0, 1] of the rectangle, row-major, interleaved. */
+  /** RGB floats in [0, 1] of the rectangle, row-major, interleaved (read-only for the caller). */
   read(x: number, y: number, w: number, h: number): Float32Array;
 }
 
 export interface PixelSink {
-  /** Receives RGB floats (not clamped) of an output rectangle. */
-  write(x: number, y: number, w: number, h: number, rgb: Float32Array): void;
+  /**
+   * Receives RGB floats of an output rectangle, already in [0, 1] when `clamped` (else not); the
+   * array is the sink's to keep or change.
+   */
+  write(x: number, y: number, w: number, h: number, rgb: Float32Array, clamped: boolean): void;
 }
 
 export interface Rect {
@@ -59,6 +62,8 @@ export interface TileModel {
   readonly receptiveRadius: number;
   /** The tile size this runtime works best with, when the caller gives none. */
   readonly defaultTile: number;
+  /** Whether `run` already clamps its output to [0, 1]. */
+  readonly clamped: boolean;
   /**
    * Upscales a w×h tile of RGB floats (row-major, interleaved) and returns the output of `keep`
    * (a rectangle of the tile, in input pixels) as interleaved RGB floats, not clamped.
@@ -73,6 +78,7 @@ export function networkTiles(net: Network): TileModel {
     scale: s,
     receptiveRadius: net.receptiveRadius,
     defaultTile: DEFAULT_TILE,
+    clamped: false,
     async run(rgb, w, h, keep) {
       const input = tf.tensor4d(rgb, [1, h, w, 3]);
       let output: tf.Tensor4D | undefined;
@@ -139,25 +145,29 @@ export async function* upscaleTiles(
     });
     if (opts.signal?.aborted) throw new AbortError('Upscaling');
     const out = { x: r.x * s, y: r.y * s, w: r.w * s, h: r.h * s };
-    sink.write(out.x, out.y, out.w, out.h, full);
+    sink.write(out.x, out.y, out.w, out.h, full, model.clamped);
     let rgb: Float32Array | undefined;
     yield {
       index: i,
       total: grid.length,
       out,
       get rgb() {
-        return (rgb ??= full.map((v) => Math.min(1, Math.max(0, v))));
+        return (rgb ??= model.clamped ? full : full.map(clamp01));
       },
     };
   }
 }
 
-/** A source over an image in memory. */
+/** v clamped to [0, 1] (NaN to 0). */
+const clamp01 = (v: number) => (v > 0 ? (v < 1 ? v : 1) : 0);
+
+/** A source over an image in memory; the whole image is handed out as is (sources' data is read-only). */
 export function imageSource(img: RgbImage): PixelSource {
   return {
     width: img.width,
     height: img.height,
     read(x, y, w, h) {
+      if (x === 0 && y === 0 && w === img.width && h === img.height) return img.rgb;
       const out = new Float32Array(w * h * 3);
       for (let row = 0; row < h; row++) {
         const from = ((y + row) * img.width + x) * 3;
@@ -168,16 +178,25 @@ export function imageSource(img: RgbImage): PixelSource {
   };
 }
 
-/** A sink that fills a float image in memory (clamped to [0, 1]). */
+/**
+ * A sink that fills a float image in memory (clamped to [0, 1]). A write of the whole image (one
+ * tile) is clamped in place and kept, not copied: the tile loop hands each output over.
+ */
 export function imageSink(width: number, height: number): PixelSink & { readonly rgb: Float32Array } {
-  const rgb = new Float32Array(width * height * 3);
+  let rgb: Float32Array | undefined;
+  const image = () => (rgb ??= new Float32Array(width * height * 3));
   return {
-    rgb,
-    write(x, y, w, h, data) {
-      for (let row = 0; row < h; row++) {
-        const to = ((y + row) * width + x) * 3;
-        for (let k = 0; k < w * 3; k++) rgb[to + k] = Math.min(1, Math.max(0, data[row * w * 3 + k]!));
+    get rgb() {
+      return image();
+    },
+    write(x, y, w, h, data, clamped) {
+      if (!clamped) for (let k = 0; k < data.length; k++) data[k] = clamp01(data[k]!);
+      if (x === 0 && y === 0 && w === width && h === height && !rgb) {
+        rgb = data;
+        return;
       }
+      const out = image();
+      for (let row = 0; row < h; row++) out.set(data.subarray(row * w * 3, (row + 1) * w * 3), ((y + row) * width + x) * 3);
     },
   };
 }

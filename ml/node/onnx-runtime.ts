@@ -62,6 +62,8 @@ export class OnnxUpscaler implements TileModel {
   readonly scale: number;
   readonly receptiveRadius: number;
   readonly defaultTile: number;
+  /** The in-memory model clips its output in the graph. */
+  readonly clamped = true;
   readonly #ort: Ort;
   readonly #session: import('onnxruntime-node').InferenceSession;
 
@@ -81,7 +83,7 @@ export class OnnxUpscaler implements TileModel {
     const o = await loadOrt();
     if (!o.ok) throw errors.backendFailed('onnx', o.reason);
     try {
-      const session = await o.ort.InferenceSession.create(exportOnnx(config, weights, { layout: 'nhwc' }), {
+      const session = await o.ort.InferenceSession.create(exportOnnx(config, weights, { layout: 'nhwc', clamp: true }), {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
@@ -94,7 +96,8 @@ export class OnnxUpscaler implements TileModel {
   }
 
   async run(rgb: Float32Array, w: number, h: number, keep: Rect): Promise<Float32Array> {
-    // The in-memory model takes and gives interleaved RGB, so tiles go in and out without copies.
+    // The in-memory model takes and gives interleaved RGB (clipped to [0, 1]), so tiles go in and
+    // out without copies.
     const input = new this.#ort.Tensor('float32', rgb, [1, h, w, 3]);
     const output = (await this.#session.run({ input })).output!;
     const y = output.data as Float32Array;

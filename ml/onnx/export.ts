@@ -42,6 +42,8 @@ export interface OnnxExportOptions {
    * callers whose pixels are interleaved (the app's own runtime); files for other tools are NCHW.
    */
   readonly layout?: 'nchw' | 'nhwc';
+  /** Clip the output to [0, 1] in the graph (the app's own runtime; files for other tools do not). */
+  readonly clamp?: boolean;
   /** Shown to tools as the model's description. */
   readonly description?: string;
   readonly training?: TrainingSummary | undefined;
@@ -80,7 +82,7 @@ function activation(g: GraphBuilder, act: ActivationName, x: string, cap: () => 
   }
 }
 
-function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>, nhwc: boolean): GraphBuilder {
+function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>, nhwc: boolean, clamp: boolean): GraphBuilder {
   const g = new GraphBuilder();
   const x = nhwc ? g.add('Transpose', ['input'], [{ name: 'perm', ints: [0, 3, 1, 2] }], 'nchw') : 'input';
   for (const { name, shape } of parameterShapes(config)) {
@@ -127,11 +129,19 @@ function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32A
     { name: 'mode', s: 'linear' },
     { name: 'coordinate_transformation_mode', s: 'half_pixel' },
   ]);
-  if (nhwc) {
-    const sum = g.add('Add', [up, skip]);
-    g.nodes.push({ op: 'Transpose', inputs: [sum], outputs: ['output'], name: 'Transpose_output', attrs: [{ name: 'perm', ints: [0, 2, 3, 1] }] });
-  } else {
-    g.nodes.push({ op: 'Add', inputs: [up, skip], outputs: ['output'], name: 'Add_output' });
+  // The final op writes `output`: the sum, then optionally a clip and a transpose.
+  const tail: Array<(x: string) => Node> = [(x) => ({ op: 'Add', inputs: [up, x], outputs: [], name: 'Add_output' })];
+  if (clamp) {
+    const lo = g.constant('clip_min', [], Float32Array.of(0));
+    const hi = g.constant('clip_max', [], Float32Array.of(1));
+    tail.push((x) => ({ op: 'Clip', inputs: [x, lo, hi], outputs: [], name: 'Clip_output' }));
+  }
+  if (nhwc) tail.push((x) => ({ op: 'Transpose', inputs: [x], outputs: [], name: 'Transpose_output', attrs: [{ name: 'perm', ints: [0, 2, 3, 1] }] }));
+  let value = skip;
+  for (const [i, make] of tail.entries()) {
+    const node = make(value);
+    value = i === tail.length - 1 ? 'output' : `${node.name.toLowerCase()}_value`;
+    g.nodes.push({ ...node, outputs: [value] });
   }
   return g;
 }
@@ -174,7 +184,7 @@ export function exportOnnx(
   options: OnnxExportOptions = {},
 ): Uint8Array {
   const nhwc = options.layout === 'nhwc';
-  const g = graphNodes(config, weights, nhwc);
+  const g = graphNodes(config, weights, nhwc, options.clamp ?? false);
   const s = config.scale;
   const meta: Record<string, string> = {
     'sr-studio.config': JSON.stringify(config),
@@ -191,7 +201,7 @@ export function exportOnnx(
   w.string(
     6,
     options.description ??
-      `Super-resolution x${s} (residual-in-residual CNN, ${config.activation}): RGB in [0, 1], output not clamped.`,
+      `Super-resolution x${s} (residual-in-residual CNN, ${config.activation}): RGB in [0, 1], output ${options.clamp ? 'clipped to [0, 1]' : 'not clamped'}.`,
   );
   w.message(7, (graph) => {
     for (const n of g.nodes) {
