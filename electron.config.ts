@@ -1,7 +1,7 @@
 /**
  * electron-builder configuration (`electron-builder --config electron.config.ts`): Linux AppImage
  * and deb, Windows nsis, macOS dmg. Native modules (sharp's libvips, Dawn's dawn.node, the wasm
- * binaries, tfjs-node-gpu when installed) are unpacked from the asar so they can be loaded.
+ * binaries, ONNX Runtime, tfjs-node-gpu when installed) are unpacked from the asar so they can be loaded.
  */
 const config = {
   appId: 'app.srstudio.desktop',
@@ -12,6 +12,7 @@ const config = {
     'node_modules/sharp/**',
     'node_modules/@img/**',
     'node_modules/webgpu/**',
+    'node_modules/onnxruntime-node/**',
     'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
     'node_modules/@tensorflow/tfjs-node-gpu/**',
     'node_modules/@tensorflow/tfjs-node/**',

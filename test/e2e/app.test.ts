@@ -308,6 +308,9 @@ describe('SR Studio in the browser, real engine', () => {
     await screenshot(page, 'train');
 
     await page.getByTestId('nav-compare').click();
+    // On a fresh install the two-model comparison starts with the bundled Swish twin against TanhExp.
+    assert.equal(await page.getByTestId('compare-model-a').inputValue(), 'bundled:swish_x2.safetensors');
+    assert.equal(await page.getByTestId('compare-model-b').inputValue(), 'bundled:tanhexp_x2.safetensors');
     await scrollToTop(page, 'compare-table');
     await until('the output panes', () => imagesLoaded(page, 'compare-pane-a'), Boolean, 10_000);
     await screenshot(page, 'compare');

@@ -95,7 +95,7 @@ describe('Electron security review of main/', () => {
 describe('electron.config.ts', () => {
   test('native and wasm binaries are unpacked from the asar', () => {
     const unpack = config.asarUnpack as readonly string[];
-    for (const pattern of [/sharp/, /@img/, /webgpu/, /tfjs-backend-wasm.*\.wasm/, /tfjs-node-gpu/]) {
+    for (const pattern of [/sharp/, /@img/, /webgpu/, /onnxruntime-node/, /tfjs-backend-wasm.*\.wasm/, /tfjs-node-gpu/]) {
       assert.ok(unpack.some((u) => pattern.test(u)), `asarUnpack covers ${pattern}`);
     }
   });
