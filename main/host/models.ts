@@ -9,6 +9,8 @@ import { errors, fsError } from '../../ml/errors.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { findModels, loadModelFile, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
+import { exportOnnx } from '../../ml/onnx/export.ts';
+import { VERSION } from '../../ml/node/version.ts';
 import type { ModelInfo } from '../api.ts';
 import { absPath, existingDir, existingFile, str } from './validate.ts';
 
@@ -77,11 +79,21 @@ export async function importModel(v: unknown, folders: ModelFolders): Promise<Mo
 }
 
 /** Saves a copy of a model to `to` (a new .safetensors file in an existing folder). */
+/**
+ * Writes a model to `to`: the weights file itself for `.safetensors`, or the network as an ONNX
+ * model for `.onnx` (as `sr-studio export --format onnx`). Never replaces an existing file.
+ */
 export async function exportModel(model: ModelInfo, toArg: unknown): Promise<void> {
   const to = absPath(toArg, 'to');
-  if (path.extname(to).toLowerCase() !== '.safetensors') throw errors.badArgument(`to must end in .safetensors, not ${JSON.stringify(path.basename(to))}.`);
+  const ext = path.extname(to).toLowerCase();
+  if (ext !== '.safetensors' && ext !== '.onnx') throw errors.badArgument(`to must end in .safetensors or .onnx, not ${JSON.stringify(path.basename(to))}.`);
   await existingDir(path.dirname(to), 'the destination folder');
   if (await fs.stat(to).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
+  if (ext === '.onnx') {
+    const m = await loadModelFile(model.path);
+    await writeFileAtomic(to, exportOnnx(m.config, m.weights, { training: m.training, producerVersion: VERSION }));
+    return;
+  }
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(model.path);

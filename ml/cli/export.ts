@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { errors } from '../errors.ts';
 import { parameterCount } from '../network.ts';
 import { writeFileAtomic } from '../node/atomic.ts';
@@ -8,9 +7,7 @@ import { loadModelFile } from '../node/models.ts';
 import { exportOnnx, ONNX_OPSET } from '../onnx/export.ts';
 import { choiceOption, type Command } from './main.ts';
 import { createReporter, pickMode } from './report.ts';
-
-const require = createRequire(import.meta.url);
-const pkg = require('../../package.json') as { version: string };
+import { VERSION } from '../node/version.ts';
 
 export const EXPORT_FORMATS = ['onnx'] as const;
 
@@ -34,7 +31,7 @@ export const runExport: Command = {
     if (path.resolve(out) === path.resolve(input)) throw errors.badArgument('The export would replace its own weights file; choose another -o.');
     if (!values.overwrite && (await exists(out))) throw errors.outputExists(out);
     const c = model.config;
-    await writeFileAtomic(out, exportOnnx(c, model.weights, { training: model.training, producerVersion: pkg.version }));
+    await writeFileAtomic(out, exportOnnx(c, model.weights, { training: model.training, producerVersion: VERSION }));
     createReporter(pickMode(json)).event(
       'exported',
       `Exported ${path.basename(input)} (x${c.scale} ${c.activation}, ${parameterCount(c).toLocaleString('en-US')} parameters) to ${out}: ONNX opset ${ONNX_OPSET}, input "input" [N, 3, H, W] RGB in 0–1, output "output" [N, 3, H·${c.scale}, W·${c.scale}].`,

@@ -1,11 +1,8 @@
-import { createRequire } from 'node:module';
 import { chooseBackend } from '../backend-choice.ts';
 import { probeBackends } from '../node/backends.ts';
 import { findModels } from '../node/models.ts';
 import type { Command } from './main.ts';
-
-const require = createRequire(import.meta.url);
-const pkg = require('../../package.json') as { version: string };
+import { VERSION } from '../node/version.ts';
 
 export const runInfo: Command = {
   options: {},
@@ -18,11 +15,11 @@ export const runInfo: Command = {
     const { models, problems } = await findModels();
     if (json) {
       process.stdout.write(
-        JSON.stringify({ type: 'info', version: pkg.version, node: process.versions.node, backends: probes, auto, models, problems }) + '\n',
+        JSON.stringify({ type: 'info', version: VERSION, node: process.versions.node, backends: probes, auto, models, problems }) + '\n',
       );
       return 0;
     }
-    const lines = [`SR Studio ${pkg.version} (Node ${process.versions.node})`, '', 'Backends:'];
+    const lines = [`SR Studio ${VERSION} (Node ${process.versions.node})`, '', 'Backends:'];
     for (const p of probes) {
       const what = p.available ? `${p.device ?? ''}${p.gpu ? ' [GPU]' : ''}${p.canTrain ? '' : ' (upscaling only)'}` : `unavailable: ${p.reason}`;
       lines.push(`  ${p.name.padEnd(11)} ${what}`);

@@ -10,6 +10,9 @@ import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
+import { loadModelFile } from '../../../ml/node/models.ts';
+import { VERSION } from '../../../ml/node/version.ts';
+import { exportOnnx } from '../../../ml/onnx/export.ts';
 import { COFFEE, DATA, StubEngine, tempDir, tinyModel } from '../helpers.ts';
 
 let dir = '';
@@ -125,7 +128,12 @@ describe('request validation', () => {
     // The Upscale view starts with the model `sr-studio upscale` uses: the bundled TanhExp x2.
     assert.deepEqual(list.filter((m) => m.isDefault).map((m) => m.id), ['bundled:tanhexp_x2.safetensors']);
     await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'mine.safetensors') }, /already exists/);
-    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') }, /must end in .safetensors/);
+    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') }, /must end in .safetensors or .onnx/);
+    // .onnx exports the network as an ONNX model (the bytes `sr-studio export` writes).
+    await call('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'own.onnx') });
+    const own = await loadModelFile(path.join(dir, 'models', 'own.safetensors'));
+    assert.deepEqual(new Uint8Array(await fs.readFile(path.join(dir, 'own.onnx'))), exportOnnx(own.config, own.weights, { training: own.training, producerVersion: VERSION }));
+    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'own.onnx') }, /already exists/);
     await call('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'copy.safetensors') });
     await fs.access(path.join(dir, 'copy.safetensors'));
   });
