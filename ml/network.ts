@@ -103,6 +103,11 @@ export function parameterShapes(c: NetworkConfig): Array<{ name: string; shape: 
   ]);
 }
 
+/** Receptive radius in input pixels: one per 3×3 conv, plus one for the bilinear skip. */
+export function receptiveRadius(c: NetworkConfig): number {
+  return convSpecs(c).length + 1;
+}
+
 export function parameterCount(c: NetworkConfig): number {
   return parameterShapes(c).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }
@@ -234,9 +239,8 @@ export class Network {
     return out;
   }
 
-  /** Receptive radius in input pixels: one per 3×3 conv, plus one for the bilinear skip. */
   get receptiveRadius(): number {
-    return convSpecs(this.config).length + 1;
+    return receptiveRadius(this.config);
   }
 
   /** PyTorch-layout (OIHW) copies of every parameter, for saving. */

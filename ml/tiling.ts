@@ -66,7 +66,7 @@ export interface TileModel {
   readonly clamped: boolean;
   /**
    * Upscales a w×h tile of RGB floats (row-major, interleaved) and returns the output of `keep`
-   * (a rectangle of the tile, in input pixels) as interleaved RGB floats, not clamped.
+   * (a rectangle of the tile, in input pixels) as interleaved RGB floats (in [0, 1] if `clamped`).
    */
   run(rgb: Float32Array, w: number, h: number, keep: Rect): Promise<Float32Array>;
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { errors } from '../errors.ts';
-import { convSpecs, type NetworkConfig } from '../network.ts';
+import { receptiveRadius, type NetworkConfig } from '../network.ts';
 import { exportOnnx } from '../onnx/export.ts';
 import { defaultOverlap, type Rect, type TileModel } from '../tiling.ts';
 
@@ -69,7 +69,7 @@ export class OnnxUpscaler implements TileModel {
 
   private constructor(config: NetworkConfig, ort: Ort, session: import('onnxruntime-node').InferenceSession) {
     this.scale = config.scale;
-    this.receptiveRadius = convSpecs(config).length + 1;
+    this.receptiveRadius = receptiveRadius(config);
     this.defaultTile = onnxTileSize(config.features, defaultOverlap(this));
     this.#ort = ort;
     this.#session = session;

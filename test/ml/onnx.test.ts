@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import type { RgbImage } from '../../ml/image.ts';
-import { Network, type PresetName, type Scale } from '../../ml/network.ts';
+import { Network, receptiveRadius, type PresetName, type Scale } from '../../ml/network.ts';
 import { exportOnnx, ONNX_OPSET } from '../../ml/onnx/export.ts';
 import { readFields, type ProtoValue } from '../../ml/onnx/protobuf.ts';
 import { OnnxUpscaler, onnxTileSize, probeOnnxRuntime } from '../../ml/node/onnx-runtime.ts';
@@ -133,7 +133,7 @@ test('upscaling through ONNX Runtime, tile by tile, equals the engine\'s whole-i
   const ours = await engine(config, weights, img);
   const upscaler = await OnnxUpscaler.create(config, weights, { threads: 1 });
   try {
-    assert.equal(upscaler.receptiveRadius, new Network(config, weights, false).receptiveRadius);
+    assert.equal(upscaler.receptiveRadius, receptiveRadius(config));
     // Small tiles with the default margin (tiles at the edges and in the middle), and one tile.
     for (const tile of [24, 4096]) {
       const tiled = await upscaleImage(upscaler, img, { tile });
