@@ -22,7 +22,7 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     },
     async 'models:export'(arg) {
       const o = obj(arg, 'models:export', ['modelId', 'to']);
-      await exportModel(await resolveModel(o.modelId, 'modelId', ctx.models), o.to);
+      await exportModel(await resolveModel(o.modelId, 'modelId', ctx.models), o.to, ctx.version);
     },
     async 'activations:curves'(arg) {
       const o = obj(arg, 'activations:curves', ['names', 'xMin', 'xMax', 'points']);

@@ -10,7 +10,6 @@ import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { findModels, loadModelFile, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
 import { exportOnnx } from '../../ml/onnx/export.ts';
-import { VERSION } from '../../ml/node/version.ts';
 import type { ModelInfo } from '../api.ts';
 import { absPath, existingDir, existingFile, str } from './validate.ts';
 
@@ -83,7 +82,7 @@ export async function importModel(v: unknown, folders: ModelFolders): Promise<Mo
  * Writes a model to `to`: the weights file itself for `.safetensors`, or the network as an ONNX
  * model for `.onnx` (as `sr-studio export --format onnx`). Never replaces an existing file.
  */
-export async function exportModel(model: ModelInfo, toArg: unknown): Promise<void> {
+export async function exportModel(model: ModelInfo, toArg: unknown, version: string): Promise<void> {
   const to = absPath(toArg, 'to');
   const ext = path.extname(to).toLowerCase();
   if (ext !== '.safetensors' && ext !== '.onnx') throw errors.badArgument(`to must end in .safetensors or .onnx, not ${JSON.stringify(path.basename(to))}.`);
@@ -91,7 +90,7 @@ export async function exportModel(model: ModelInfo, toArg: unknown): Promise<voi
   if (await fs.stat(to).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
   if (ext === '.onnx') {
     const m = await loadModelFile(model.path);
-    await writeFileAtomic(to, exportOnnx(m.config, m.weights, { training: m.training, producerVersion: VERSION }));
+    await writeFileAtomic(to, exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version }));
     return;
   }
   let bytes: Buffer;
