@@ -35,3 +35,17 @@ export function grid(rows: RgbImage[][], gap: number): RgbImage {
   }
   return { width: W, height: H, rgb };
 }
+
+/** The centre of `img`, at most `side` pixels a side (colour only: alpha is dropped). */
+export function centreCrop(img: RgbImage, side: number): { x: number; y: number; image: RgbImage } {
+  const w = Math.min(side, img.width);
+  const h = Math.min(side, img.height);
+  const x = Math.floor((img.width - w) / 2);
+  const y = Math.floor((img.height - h) / 2);
+  const rgb = new Float32Array(w * h * 3);
+  for (let row = 0; row < h; row++) {
+    const from = ((y + row) * img.width + x) * 3;
+    rgb.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
+  }
+  return { x, y, image: { width: w, height: h, rgb } };
+}

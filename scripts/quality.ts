@@ -21,7 +21,7 @@
  *   the package ships for it, which shows it is loaded and fed as UpscalerJS runs it.
  *
  * Protocol (the one of ml/train/validation.ts and ml/node/training-data.ts): the photos are read
- * with `openImageFolder` (8-bit sRGB), each HR image is cropped to a multiple of the scale and its
+ * with `openValFolder`, as training runs read them (8-bit sRGB), each HR image is cropped to a multiple of the scale and its
  * LR image made by `prepareValImages` (antialiased bicubic downscale, quantised to 8 bits); every
  * method gets that same LR image, and its output, clamped to [0, 1], is scored with
  * `compareImages` (PSNR-Y and SSIM-Y as BasicSR computes them, border crop = scale), which first
@@ -44,16 +44,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { isUserError } from '../ml/errors.ts';
-import type { RgbImage } from '../ml/image.ts';
+import { centreCrop, type RgbImage } from '../ml/image.ts';
 import { bicubicBaseline, compareImages, psnrY, type QualityScores } from '../ml/metrics.ts';
 import { isScale, Network, parameterCount, presetOf, type NetworkConfig, type Scale } from '../ml/network.ts';
 import { BACKEND_NAMES, initBackend } from '../ml/node/backends.ts';
-import { openImageFolder } from '../ml/node/dataset-folder.ts';
 import { OnnxUpscaler, probeOnnxRuntime } from '../ml/node/onnx-runtime.ts';
 import { readImage } from '../ml/node/image-io.ts';
 import { findModels, loadModelFile, modelFolders } from '../ml/node/models.ts';
+import { openValFolder } from '../ml/node/training-data.ts';
 import { upscaleImage } from '../ml/tiling.ts';
-import { prepareValImages, type ValImage } from '../ml/train/validation.ts';
+import type { ValImage } from '../ml/train/validation.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -325,31 +325,9 @@ const bicubic: Method = {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-/** The validation pairs at one scale, made as `loadTrainingData` makes them for a --val folder. */
-async function valImages(dir: string, scale: Scale, maxSide: number): Promise<ValImage[]> {
-  const folder = await openImageFolder(dir, { minSide: scale * 12, onWarning: log });
-  const images = [];
-  for (let i = 0; i < folder.source.size; i++) {
-    const t = await folder.source.get(i);
-    images.push({ name: t.name, image: { width: t.width, height: t.height, rgb: Float32Array.from(t.rgb, (v) => v / 255) } });
-  }
-  return prepareValImages(images, scale, maxSide);
-}
-
-/** A centre crop of at most `side`×`side` LR pixels, for the warm-up pass. */
-function centreCrop(img: RgbImage, side: number): RgbImage {
-  const w = Math.min(side, img.width);
-  const h = Math.min(side, img.height);
-  const x0 = Math.floor((img.width - w) / 2);
-  const y0 = Math.floor((img.height - h) / 2);
-  const rgb = new Float32Array(w * h * 3);
-  for (let y = 0; y < h; y++) rgb.set(img.rgb.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
-  return { width: w, height: h, rgb };
-}
-
 /** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
 async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number): Promise<Row> {
-  const warm = centreCrop(vals[0]!.lr, 48);
+  const warm = centreCrop(vals[0]!.lr, 48).image;
   await m.upscale(warm, warm.width * scale, warm.height * scale);
   const images: ImageResult[] = [];
   for (const v of vals) {
@@ -455,7 +433,7 @@ async function main(): Promise<void> {
 
   const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> = [];
   for (const scale of scales as Scale[]) {
-    const vals = await valImages(valDir, scale, maxSide);
+    const vals = (await openValFolder(valDir, scale, maxSide, log)).images;
     log(`x${scale}: ${vals.length} validation images (${vals.map((v) => `${v.name} ${v.hr.width}×${v.hr.height}`).join(', ')})`);
     const methods: Array<() => Promise<Method>> = [async () => bicubic];
     const mine = ours.filter((m) => m.config.scale === scale);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import '../../ml/cli/main.ts';
 import { markdown } from '../../ml/cli/compare.ts';
 import { errors, fsError } from '../../ml/errors.ts';
-import type { RgbImage } from '../../ml/image.ts';
+import { centreCrop, type RgbImage } from '../../ml/image.ts';
 import { bicubicBaseline } from '../../ml/metrics.ts';
 import { Network } from '../../ml/network.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
@@ -120,18 +120,4 @@ export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext)
       crop: { x: crop.x, y: crop.y, width: crop.image.width, height: crop.image.height },
     },
   });
-}
-
-/** The centre of `img`, at most `side` pixels a side (alpha dropped: the views show colour). */
-export function centreCrop(img: RgbImage, side: number): { x: number; y: number; image: RgbImage } {
-  const w = Math.min(side, img.width);
-  const h = Math.min(side, img.height);
-  const x = Math.floor((img.width - w) / 2);
-  const y = Math.floor((img.height - h) / 2);
-  const rgb = new Float32Array(w * h * 3);
-  for (let row = 0; row < h; row++) {
-    const from = ((y + row) * img.width + x) * 3;
-    rgb.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
-  }
-  return { x, y, image: { width: w, height: h, rgb } };
 }

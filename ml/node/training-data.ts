@@ -27,14 +27,29 @@ export async function loadTrainingData(opts: {
   const train = await openImageFolder(opts.data, { minSide: opts.patch * opts.scale, onWarning: opts.onWarning });
   notes.push(train.summary);
   if (opts.val) {
-    const val = await openImageFolder(opts.val, { minSide: opts.scale * 12, onWarning: opts.onWarning });
-    notes.push(val.summary.replace('training images', 'validation images'));
-    return { train: train.source, val: await valImages(val.source, range(val.source.size), opts), notes };
+    const val = await openValFolder(opts.val, opts.scale, opts.valMaxSide, opts.onWarning);
+    notes.push(val.summary);
+    return { train: train.source, val: val.images, notes };
   }
   if (train.source.size < 2) return { train: train.source, val: [], notes: [...notes, 'No validation folder and only one training image: validation is off.'] };
   const split = holdOut(train.source.size, 0.1, opts.seed);
   notes.push(`No validation folder: holding out ${split.val.length} of ${train.source.size} training images for validation.`);
   return { train: subsetSource(train.source, split.train), val: await valImages(train.source, split.val, opts), notes };
+}
+
+/**
+ * A validation folder's pairs at a scale, made as a training run makes them (also for scoring
+ * models outside training, so their figures compare with the runs').
+ */
+export async function openValFolder(
+  dir: string,
+  scale: number,
+  valMaxSide: number,
+  onWarning?: (msg: string) => void,
+): Promise<{ images: ValImage[]; summary: string }> {
+  const val = await openImageFolder(dir, { minSide: scale * 12, onWarning });
+  const images = await valImages(val.source, range(val.source.size), { scale, valMaxSide });
+  return { images, summary: val.summary.replace('training images', 'validation images') };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Network, parameterCount } from '../../ml/network.ts';
-import { openImageFolder } from '../../ml/node/dataset-folder.ts';
 import { defaultModel, loadModelFile } from '../../ml/node/models.ts';
-import { prepareValImages, validate } from '../../ml/train/validation.ts';
+import { openValFolder } from '../../ml/node/training-data.ts';
+import { validate } from '../../ml/train/validation.ts';
 import type { ModelFile } from '../../ml/weights.ts';
 import { useBackend } from '../helpers/backends.ts';
 import { DATA } from '../helpers/photos.ts';
@@ -75,15 +75,10 @@ test('upscale without --model uses the bundled TanhExp model of the scale', asyn
 test('validating the bundled x2 model again reproduces the figures its file records', async () => {
   await useBackend('wasm', 'inference');
   const m = models.get('tanhexp_x2')!;
-  const folder = await openImageFolder(path.join(DATA, 'val'), { minSide: 24, onWarning: () => {} });
-  const images = [];
-  for (let i = 0; i < folder.source.size; i++) {
-    const t = await folder.source.get(i);
-    images.push({ name: t.name, image: { width: t.width, height: t.height, rgb: Float32Array.from(t.rgb, (v) => v / 255) } });
-  }
+  const { images } = await openValFolder(path.join(DATA, 'val'), 2, 0);
   const net = new Network(m.config, m.weights, false);
   try {
-    const scores = await validate(net, prepareValImages(images, 2));
+    const scores = await validate(net, images);
     assert.ok(Math.abs(scores.psnrY - m.training!.valPsnrY!) < 1e-3, `${scores.psnrY} vs recorded ${m.training!.valPsnrY}`);
     assert.ok(Math.abs(scores.bicubicPsnrY - m.training!.bicubicPsnrY!) < 1e-9);
   } finally {
