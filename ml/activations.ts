@@ -12,6 +12,31 @@ export type Activation = (x: tf.Tensor) => tf.Tensor;
 
 export const TANHEXP_THRESHOLD = 20;
 
+/**
+ * The activations that can run as one kernel each way on backends that register them (the project's
+ * webgpu kernels do: ml/kernels/webgpu/index.ts): `SrActivation` {x} → f(x) and `SrActivationGrad`
+ * {x, dy} → dy · f′(x), with attr `activation`. Elsewhere they are composed from tfjs ops below.
+ */
+export type SmoothActivation = Exclude<ActivationName, 'relu'>;
+export const ACTIVATION_KERNEL = 'SrActivation';
+export const ACTIVATION_GRAD_KERNEL = 'SrActivationGrad';
+
+tf.registerGradient({
+  kernelName: ACTIVATION_KERNEL,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => ({
+    x: () => tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }, attrs as tf.NamedAttrMap) as tf.Tensor,
+  }),
+});
+
+/** `composed` unless the active backend has the one-pass kernel for the activation. */
+function oneKernelWhereRegistered(activation: SmoothActivation, composed: Activation): Activation {
+  return (x) =>
+    tf.getKernel(ACTIVATION_KERNEL, tf.getBackend())
+      ? (tf.engine().runKernel(ACTIVATION_KERNEL, { x }, { activation }) as tf.Tensor)
+      : composed(x);
+}
+
 export function isActivationName(s: unknown): s is ActivationName {
   return typeof s === 'string' && (ACTIVATION_NAMES as readonly string[]).includes(s);
 }
@@ -64,9 +89,9 @@ const tanhExp: Activation = tf.customGrad((...args: Array<tf.Tensor | tf.GradSav
 }) as Activation;
 
 export const ACTIVATIONS: Readonly<Record<ActivationName, Activation>> = {
-  tanhexp: tanhExp,
-  swish: (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x))),
-  mish: (x) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x)))),
+  tanhexp: oneKernelWhereRegistered('tanhexp', tanhExp),
+  swish: oneKernelWhereRegistered('swish', (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x)))),
+  mish: oneKernelWhereRegistered('mish', (x) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x))))),
   relu: (x) => tf.relu(x),
 };
 

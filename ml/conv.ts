@@ -1,18 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * 3×3 "same" convolution with bias, with its own gradient built from operations every backend runs
- * fast, so that backends without a (fast) Conv2DBackpropFilter kernel can train:
+ * 3×3 "same" convolution with bias. The forward is tfjs's fused conv + bias everywhere.
+ *
+ * On webgpu its gradient is tfjs's own (Conv2DBackpropInput/Filter), which run the project's kernels
+ * there (ml/kernels/webgpu/index.ts). Elsewhere it has its own gradient built from operations every
+ * backend runs fast, so that backends without a (fast) Conv2DBackpropFilter kernel can train:
  *
  *   dx = conv2d(dy, w rotated 180° with in/out swapped)  (a forward conv)
  *   dw = conv2d(x_padᵀ, dyᵀ), batch and channels swapped  (a forward conv)
  *   db = Σ dy
- *
- * The forward is tfjs's fused conv + bias.
  */
 type Conv = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
 
-export const conv3x3: Conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+/** Backends whose Conv2DBackpropFilter/Input kernels the gradient uses directly. */
+const KERNEL_GRADIENTS = new Set(['webgpu']);
+
+export const conv3x3: Conv = (x, w, b) =>
+  KERNEL_GRADIENTS.has(tf.getBackend())
+    ? tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' })
+    : viaForwardConvs(x, w, b);
+
+const viaForwardConvs: Conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, w, b] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
   const save = args[3] as tf.GradSaveFunc;
   save([x, w]);

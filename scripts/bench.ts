@@ -8,16 +8,28 @@
  *       the CPU paths on the same weights (ReLU, Swish and TanhExp): our upscaling path as `upscale`
  *       runs it (auto's choice on this machine, with its tiling and layout conversion), ONNX
  *       Runtime's own session.run on a ready NCHW tensor, and tfjs-wasm; with the ratios;
- *   npm run bench -- --mode train [--batch 16] [--patch 48] [--threads N]
- *       one training step (the trainer's own: forward, backward, clipping, Adam; on CPU backends
- *       split across 1 + N threads, default one per core) per preset, TanhExp and Swish, with the
- *       effective GFLOP/s (6 × parameters × batch × LR pixels / step time) beside the rate of a
- *       forward 3×3 conv of the same activation size (batch × patch² × 64 → 64) on that backend.
+ *   npm run bench -- --mode train [--backends …] [--presets standard] [--acts relu,swish,mish,tanhexp]
+ *                                 [--batch 16] [--patch 48] [--threads N] [--infer-size 512]
+ *       per backend, preset and activation: one training step (the trainer's own: forward, backward,
+ *       clipping, Adam; on CPU backends split across 1 + N threads, default one per core) and the
+ *       inference of one infer-size² image at x2 (output MP/s); the TanhExp/Swish ratio; the
+ *       effective GFLOP/s (6 × parameters × batch × LR pixels / step time). On webgpu each figure is
+ *       measured with the project's kernels and with tfjs's own, and their ratio printed;
+ *       `--kernels project,tfjs` (default) picks the sets: `project` is the adapter's style (`tiled`
+ *       on a GPU, `direct` on a software adapter), and `tiled`/`direct` name one.
+ *       The defaults are the reference configuration (../shared/reference: standard preset,
+ *       batch 16 × 48², 512² inference); `--json` prints one JSON object for scripts.
+ *       `--torch FILE` reads the JSON lines torch_ref.py printed in the same session on the same
+ *       machine and adds the ratios to PyTorch (fp32 eager) per activation (scripts/gpu-bundle.ts
+ *       packs both for a GPU machine without Node.js).
  *
  * Each configuration gets one warm-up pass, then repeats until `budget` seconds or 5 runs; the
- * median is reported (a configuration slower than the budget reports its one warm-up run).
+ * median is reported (in the inference mode a configuration slower than the budget reports its one
+ * warm-up run). The training mode alternates the activations round by round after one warm-up
+ * each (which pays for shader compilation), at least one round, at most 5.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ActivationName } from '../ml/activations.ts';
 import { initialWeights, Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
@@ -31,11 +43,12 @@ import { defaultThreads, GradientWorkers } from '../ml/node/grad-workers.ts';
 import { Adam } from '../ml/train/adam.ts';
 import { makeTrainConfig } from '../ml/train/config.ts';
 import { trainStep } from '../ml/train/trainer.ts';
+import { projectKernels, useProjectKernels, type KernelStyle } from '../ml/kernels/webgpu/index.ts';
 
 const { values } = parseArgs({
   options: {
     backends: { type: 'string' },
-    presets: { type: 'string', default: PRESET_NAMES.join(',') },
+    presets: { type: 'string' },
     size: { type: 'string', default: '256' },
     budget: { type: 'string', default: '10' },
     mode: { type: 'string', default: 'infer' },
@@ -43,6 +56,10 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '16' },
     patch: { type: 'string', default: '48' },
     json: { type: 'boolean' },
+    acts: { type: 'string' },
+    'infer-size': { type: 'string', default: '512' },
+    torch: { type: 'string' },
+    kernels: { type: 'string' },
   },
 });
 const size = Number(values.size);
@@ -52,8 +69,13 @@ const patch = Number(values.patch);
 /** Helper threads for data-parallel training steps (default: one per extra core on CPU backends). */
 const threads = (b: string) => (values.threads === undefined ? defaultThreads(b) : Number(values.threads));
 const budgetMs = Number(values.budget) * 1000;
-const presets = values.presets!.split(',') as PresetName[];
-const acts: ActivationName[] = ['swish', 'tanhexp'];
+const presets = (values.presets ?? (mode === 'train' ? 'standard' : PRESET_NAMES.join(','))).split(',') as PresetName[];
+const acts = (values.acts ?? (mode === 'train' ? 'relu,swish,mish,tanhexp' : 'swish,tanhexp')).split(',') as ActivationName[];
+const inferSize = Number(values['infer-size']);
+const kernelsOption = (values.kernels ?? 'project,tfjs').split(',');
+for (const k of kernelsOption) {
+  if (!['project', 'tiled', 'direct', 'tfjs'].includes(k)) throw new Error(`--kernels takes project, tiled, direct and tfjs, not ${k}`);
+}
 const probes = await probeBackends();
 const backends = values.backends ? values.backends.split(',') : probes.filter((p) => p.available).map((p) => p.name);
 
@@ -67,37 +89,23 @@ interface Row {
   params: number;
 }
 
-/** Times one full training step (forward, backward, clipping, Adam), the trainer's own, on random data. */
+/** One full training step (forward, backward, clipping, Adam), the trainer's own, on fixed data. */
 function trainStepTimer(net: Network, x: tf.Tensor4D, helpers: GradientWorkers | undefined) {
   const [n, h, w] = x.shape;
   const cfg = makeTrainConfig({ network: net.config, batch: n, patch: h, iterations: 100 });
   const lr = Float32Array.from({ length: n * h * w * 3 }, (_, i) => (Math.cos(i) + 1) / 2);
   const hr = Float32Array.from({ length: n * h * 2 * w * 2 * 3 }, (_, i) => (Math.sin(i) + 1) / 2);
   const adam = new Adam(net.params);
-  return async () => {
-    const t = performance.now();
-    await trainStep(net, adam, { lr, hr, picks: [] }, cfg, 1e-4, helpers);
-    return performance.now() - t;
+  let loss = NaN;
+  return {
+    run: async () => {
+      loss = (await trainStep(net, adam, { lr, hr, picks: [] }, cfg, 1e-4, helpers)).loss;
+    },
+    lastLoss: () => loss,
+    dispose: () => adam.dispose(),
   };
 }
 
-/** GFLOP/s of a forward 3×3 conv, batch × patch² × 64 → 64, on the active backend. */
-async function convRate(): Promise<number> {
-  const x = tf.randomUniform([batch, patch, patch, 64]) as tf.Tensor4D;
-  const w = tf.randomUniform([3, 3, 64, 64]) as tf.Tensor4D;
-  const once = async () => {
-    const t = performance.now();
-    const y = tf.conv2d(x, w, 1, 'same');
-    await y.data();
-    y.dispose();
-    return performance.now() - t;
-  };
-  await once();
-  const times = [await once(), await once(), await once()];
-  tf.dispose([x, w]);
-  return (2 * batch * patch * patch * 64 * 64 * 9) / (median(times) / 1000) / 1e9;
-}
-const convRates = new Map<string, number>();
 const rows: Row[] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -118,7 +126,7 @@ async function timeIt(run: () => Promise<unknown>): Promise<{ ms: number; runs: 
 }
 
 /** Times several runs in turn (one warm-up each, then rounds until the budget or 25 rounds): medians. */
-async function timeAlternating(runs: ReadonlyArray<() => Promise<unknown>>): Promise<Array<{ ms: number; runs: number }>> {
+async function timeAlternating(runs: ReadonlyArray<() => Promise<unknown>>, maxRounds = 25): Promise<Array<{ ms: number; runs: number }>> {
   const times: number[][] = runs.map(() => []);
   for (const run of runs) await run();
   const start = performance.now();
@@ -128,7 +136,7 @@ async function timeAlternating(runs: ReadonlyArray<() => Promise<unknown>>): Pro
       await run();
       times[i]!.push(performance.now() - t);
     }
-  } while (times[0]!.length < 25 && performance.now() - start < budgetMs);
+  } while (times[0]!.length < maxRounds && performance.now() - start < budgetMs);
   return times.map((t) => ({ ms: median(t), runs: t.length }));
 }
 
@@ -194,39 +202,186 @@ if (mode === 'cpu') {
   process.exit(0);
 }
 
+/**
+ * Training mode: step and inference per backend × kernel set × preset × activation, all measured in
+ * this run. The same seed, data and weights everywhere, so only the kernels differ.
+ */
+async function trainMode(): Promise<void> {
+  const out: Array<{ backend: string; kernels: string; device: string; preset: string; act: string; params: number; stepMs: number; stepRuns: number; inferMs?: number; loss: number }> = [];
+  for (const b of backends) {
+    let device: string;
+    try {
+      device = (await initBackend(b, 'training')).device;
+    } catch (e) {
+      console.error(`${b}: skipped (${(e as Error).message})`);
+      continue;
+    }
+    // webgpu: the project's kernels in the adapter's style (or those named), then tfjs's own.
+    const adapterStyle = projectKernels().style;
+    const kernelSets =
+      b === 'webgpu' ? kernelsOption.map((k) => (k === 'project' ? adapterStyle : k)) : ['default'];
+    for (const kernels of kernelSets) {
+      if (b === 'webgpu') useProjectKernels(kernels !== 'tfjs', kernels === 'tfjs' ? adapterStyle : (kernels as KernelStyle));
+      for (const preset of presets) {
+        // The activations' steps (then their inferences) alternate round by round, so drifts in
+        // the machine's speed hit them alike and their ratio holds.
+        const items = [];
+        for (const act of acts) {
+          const net = Network.create(presetConfig(preset, 2, act), 1);
+          const x = tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+          const helpers = threads(b) ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch })) : undefined;
+          items.push({ act, net, x, helpers, step: trainStepTimer(net, x, helpers) });
+        }
+        const steps = await timeAlternating(items.map((i) => i.step.run), 5);
+        const z = inferSize > 0 ? (tf.randomUniform([1, inferSize, inferSize, 3], 0, 1, 'float32', 9) as tf.Tensor4D) : undefined;
+        const infers = z
+          ? await timeAlternating(
+              items.map((i) => async () => {
+                const y = i.net.forward(z);
+                await y.data();
+                y.dispose();
+              }),
+              5,
+            )
+          : [];
+        z?.dispose();
+        for (const [k, i] of items.entries()) {
+          const st = steps[k]!;
+          const inferMs = infers[k]?.ms;
+          out.push({ backend: b, kernels, device, preset, act: i.act, params: i.net.parameterCount, stepMs: st.ms, stepRuns: st.runs, inferMs, loss: i.step.lastLoss() });
+          if (!values.json) {
+            console.error(
+              `${b} ${kernels} ${preset} ${i.act}: step ${st.ms.toFixed(1)} ms (median of ${st.runs})${inferMs === undefined ? '' : `, infer ${inferSize}² ${inferMs.toFixed(1)} ms`}`,
+            );
+          }
+          await i.helpers?.close();
+          i.x.dispose();
+          i.net.dispose();
+          i.step.dispose();
+        }
+      }
+    }
+  }
+  const find = (r: (typeof out)[number], o: Partial<(typeof out)[number]>) =>
+    out.find((q) => q.backend === r.backend && q.preset === r.preset && (o.kernels ?? r.kernels) === q.kernels && (o.act ?? r.act) === q.act);
+  const table = out.map((r) => {
+    const swish = find(r, { act: 'swish' });
+    const theirs = r.backend === 'webgpu' && r.kernels !== 'tfjs' ? find(r, { kernels: 'tfjs' }) : undefined;
+    return {
+      ...r,
+      gflops: (6 * r.params * batch * patch * patch) / (r.stepMs / 1000) / 1e9,
+      inferMps: r.inferMs === undefined ? undefined : (inferSize * 2) ** 2 / 1e6 / (r.inferMs / 1000),
+      overSwish: swish ? r.stepMs / swish.stepMs : undefined,
+      tfjsOverProject: theirs ? theirs.stepMs / r.stepMs : undefined,
+      tfjsOverProjectInfer: theirs?.inferMs && r.inferMs ? theirs.inferMs / r.inferMs : undefined,
+    };
+  });
+  const torch = values.torch ? againstTorch(table, await readFile(values.torch, 'utf8')) : undefined;
+  if (values.json) {
+    console.log(JSON.stringify({ mode, batch, patch, inferSize, scale: 2, rows: table, torch }));
+    return;
+  }
+  const f = (v: number | undefined, d: number, w: number) => (v === undefined ? '—' : v.toFixed(d)).padStart(w);
+  console.log(`\nOne training step (batch ${batch} × ${patch}² LR patches, x2) and the inference of one ${inferSize}² image, medians, measured in this run:\n`);
+  console.log('backend  kernels  preset     act        step ms   step/swish   GFLOP/s   infer ms   infer MP/s   tfjs kernels / ours (step, infer)');
+  for (const r of table) {
+    console.log(
+      `${r.backend.padEnd(8)} ${r.kernels.padEnd(8)} ${r.preset.padEnd(10)} ${r.act.padEnd(8)} ${f(r.stepMs, 1, 9)} ${f(r.overSwish, 3, 12)} ${f(r.gflops, 2, 9)} ${f(r.inferMs, 1, 10)} ${f(r.inferMps, 3, 12)}   ${r.tfjsOverProject === undefined ? '' : `${r.tfjsOverProject.toFixed(2)}×, ${r.tfjsOverProjectInfer?.toFixed(2) ?? '—'}×`}`,
+    );
+  }
+  const devices = [...new Set(out.map((r) => `${r.backend}: ${r.device}`))];
+  console.log(`\nDevices: ${devices.join('; ')}`);
+  if (torch) {
+    console.log(`\nAgainst PyTorch ${torch.torch} eager fp32 on ${torch.gpu ?? 'the CPU'} (its own run of torch_ref.py, this session):\n`);
+    console.log('backend  kernels  act        step ms   torch ms   step/torch   infer ms   torch ms   infer/torch');
+    for (const r of torch.rows) {
+      console.log(
+        `${r.backend.padEnd(8)} ${r.kernels.padEnd(8)} ${r.act.padEnd(8)} ${f(r.stepMs, 1, 9)} ${f(r.torchStepMs, 1, 10)} ${f(r.stepOverTorch, 2, 12)} ${f(r.inferMs, 1, 10)} ${f(r.torchInferMs, 1, 10)} ${f(r.inferOverTorch, 2, 13)}`,
+      );
+    }
+    console.log(`\nTanhExp/Swish step: ours ${torch.oursTanhexpOverSwish?.toFixed(3) ?? '—'}, PyTorch ${torch.torchTanhexpOverSwish?.toFixed(3) ?? '—'}`);
+  }
+}
+
+/**
+ * Our rows beside torch_ref.py's fp32 eager figures (one JSON object per line: a header with `torch`
+ * and `gpu`, then one per configuration). Only the reference configuration compares like with like.
+ */
+function againstTorch(
+  rows: ReadonlyArray<{ backend: string; kernels: string; preset: string; act: string; stepMs: number; inferMs?: number }>,
+  jsonl: string,
+) {
+  const lines = jsonl
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const header = lines.find((l) => 'torch' in l) ?? {};
+  const fp32 = lines.filter((l) => typeof l.act === 'string' && l.tf32 === false && l.amp === false);
+  const ref = (act: string) => fp32.find((l) => l.act === act) as { step_ms: number; infer_512_ms: number } | undefined;
+  if (batch !== 16 || patch !== 48 || inferSize !== 512 || rows.some((r) => r.preset !== 'standard')) {
+    console.error('warning: torch_ref.py times the standard preset, batch 16 × 48² and 512² inference; these rows differ, so the ratios compare unlike things');
+  }
+  const out = rows.map((r) => {
+    const t = ref(r.act);
+    return {
+      backend: r.backend,
+      kernels: r.kernels,
+      act: r.act,
+      stepMs: r.stepMs,
+      inferMs: r.inferMs,
+      torchStepMs: t?.step_ms,
+      torchInferMs: t?.infer_512_ms,
+      stepOverTorch: t ? r.stepMs / t.step_ms : undefined,
+      inferOverTorch: t && r.inferMs !== undefined ? r.inferMs / t.infer_512_ms : undefined,
+    };
+  });
+  const ours = (act: string) => rows.find((r) => r.act === act && r.kernels !== 'tfjs');
+  const tanh = ours('tanhexp');
+  const swish = ours('swish');
+  const tt = ref('tanhexp');
+  const ts = ref('swish');
+  return {
+    torch: String(header.torch ?? 'unknown'),
+    gpu: (header.gpu as string | null | undefined) ?? undefined,
+    rows: out,
+    oursTanhexpOverSwish: tanh && swish ? tanh.stepMs / swish.stepMs : undefined,
+    torchTanhexpOverSwish: tt && ts ? tt.step_ms / ts.step_ms : undefined,
+  };
+}
+
+if (mode === 'train') {
+  await trainMode();
+  process.exit(0);
+}
+
 for (const b of backends) {
   let device: string;
   try {
-    device = (await initBackend(b, mode === 'train' ? 'training' : 'inference')).device;
+    device = (await initBackend(b, 'inference')).device;
   } catch (e) {
     console.error(`${b}: skipped (${(e as Error).message})`);
     continue;
   }
-  if (mode === 'train') convRates.set(b, await convRate());
   for (const preset of presets) {
     for (const act of acts) {
       const net = Network.create(presetConfig(preset, 2, act), 1);
-      const x = (mode === 'train' ? tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) : tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7)) as tf.Tensor4D;
-      const helpers = mode === 'train' && threads(b) ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch })) : undefined;
+      const x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
       const onnx = b === 'onnx' ? await OnnxUpscaler.create(net.config, await net.weights()) : undefined;
       const pixels = onnx ? ((await x.data()) as Float32Array) : undefined;
       const all = { x: 0, y: 0, w: size, h: size };
-      const run =
-        mode === 'train'
-          ? trainStepTimer(net, x, helpers)
-          : onnx
-            ? async () => {
-                const t = performance.now();
-                await onnx.run(pixels!, size, size, all);
-                return performance.now() - t;
-              }
-            : async () => {
-                const t = performance.now();
-                const y = net.forward(x);
-                await y.data();
-                y.dispose();
-                return performance.now() - t;
-              };
+      const run = onnx
+        ? async () => {
+            const t = performance.now();
+            await onnx.run(pixels!, size, size, all);
+            return performance.now() - t;
+          }
+        : async () => {
+            const t = performance.now();
+            const y = net.forward(x);
+            await y.data();
+            y.dispose();
+            return performance.now() - t;
+          };
       const warm = await run();
       const times: number[] = [];
       const start = performance.now();
@@ -235,7 +390,6 @@ for (const b of backends) {
       else
         do times.push(await run());
         while (times.length < 5 && performance.now() - start < budgetMs);
-      await helpers?.close();
       await onnx?.dispose();
       x.dispose();
       const params = net.parameterCount;
@@ -255,19 +409,7 @@ const ratios = rows
   });
 
 if (values.json) {
-  console.log(JSON.stringify({ mode, size, batch, patch, scale: 2, rows, ratios, convGflops: Object.fromEntries(convRates) }));
-} else if (mode === 'train') {
-  console.log(`\nOne training step, batch ${batch} × ${patch}² LR patches at x2 (median ms), measured in this run:\n`);
-  console.log('backend  threads preset     swish ms   tanhexp ms   tanhexp/swish   effective GFLOP/s (tanhexp)   forward conv GFLOP/s (1 thread)');
-  for (const r of ratios) {
-    const params = rows.find((x) => x.backend === r.backend && x.preset === r.preset)!.params;
-    const eff = (6 * params * batch * patch * patch) / (r.tanhexpMs / 1000) / 1e9;
-    console.log(
-      `${r.backend.padEnd(8)} ${String(1 + threads(r.backend)).padStart(7)} ${r.preset.padEnd(9)} ${r.swishMs.toFixed(1).padStart(9)} ${r.tanhexpMs.toFixed(1).padStart(12)} ${r.ratio.toFixed(3).padStart(15)} ${eff.toFixed(2).padStart(29)} ${convRates.get(r.backend)!.toFixed(2).padStart(22)}`,
-    );
-  }
-  const devices = [...new Set(rows.map((r) => `${r.backend}: ${r.device}`))];
-  console.log(`\nDevices: ${devices.join('; ')}`);
+  console.log(JSON.stringify({ mode, size, scale: 2, rows, ratios }));
 } else {
   console.log(`\nInference of one ${size}×${size} image at x2 (median ms), measured in this run:\n`);
   console.log('backend  preset     swish ms   tanhexp ms   tanhexp/swish   output MP/s (tanhexp)');

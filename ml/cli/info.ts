@@ -21,7 +21,8 @@ export const runInfo: Command = {
     }
     const lines = [`SR Studio ${VERSION} (Node ${process.versions.node})`, '', 'Backends:'];
     for (const p of probes) {
-      const what = p.available ? `${p.device ?? ''}${p.gpu ? ' [GPU]' : ''}${p.canTrain ? '' : ' (upscaling only)'}` : `unavailable: ${p.reason}`;
+      const software = p.name === 'webgpu' && !p.gpu ? ' [software adapter: auto uses it after wasm, before the cpu backend]' : '';
+      const what = p.available ? `${p.device ?? ''}${p.gpu ? ' [GPU]' : software}${p.canTrain ? '' : ' (upscaling only)'}` : `unavailable: ${p.reason}`;
       lines.push(`  ${p.name.padEnd(11)} ${what}`);
     }
     lines.push('', `auto for upscaling: ${auto.inference.why}`, `auto for training:  ${auto.training.why}`, '', 'Models:');

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errors } from '../errors.ts';
 import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
+import { useProjectKernels } from '../kernels/webgpu/index.ts';
 import { probeOnnxRuntime } from './onnx-runtime.ts';
 import {
   BACKEND_NAMES,
@@ -37,6 +38,11 @@ interface GpuAdapterInfoLike {
 }
 
 let webgpuState: Promise<{ ok: true; info: GpuAdapterInfoLike; api: string } | { ok: false; reason: string }> | undefined;
+
+/** Mesa's lavapipe/llvmpipe, SwiftShader and other CPU rasterisers. */
+function isSoftwareAdapter(info: GpuAdapterInfoLike): boolean {
+  return !!info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? '');
+}
 
 function describeAdapter(info: GpuAdapterInfoLike, api: string): string {
   const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
@@ -122,7 +128,7 @@ export async function probeBackends(): Promise<BackendProbe[]> {
       ? {
           name: 'webgpu',
           available: true,
-          gpu: !w.info.isFallbackAdapter && !/llvmpipe|lavapipe|swiftshader|software/i.test(w.info.description ?? ''),
+          gpu: !isSoftwareAdapter(w.info),
           canTrain: true,
           device: describeAdapter(w.info, w.api),
         }
@@ -165,6 +171,7 @@ async function activate(selected: ConcreteBackend): Promise<void> {
       const w = await setUpDawn();
       if (!w.ok) throw errors.backendFailed('webgpu', w.reason);
       await import('@tensorflow/tfjs-backend-webgpu');
+      useProjectKernels(true, isSoftwareAdapter(w.info) ? 'direct' : 'tiled');
       break;
     }
     case 'tensorflow': {

@@ -34,6 +34,22 @@ test('auto on a machine without a GPU: wasm for upscaling and training, with the
   }
 });
 
+test('auto falls back to webgpu on a software adapter before the cpu backend, for training and upscaling', () => {
+  const noWasm = cpuOnlyMachine.map((p) => (p.name === 'wasm' ? probe('wasm', { available: false, reason: 'its WebAssembly module failed to load' }) : p));
+  for (const purpose of ['inference', 'training'] as const) {
+    const s = chooseBackend('auto', purpose, noWasm);
+    assert.equal(s.name, 'webgpu');
+    assert.equal(s.device, 'llvmpipe via Vulkan');
+    assert.deepEqual(s.skipped.map((k) => k.name), purpose === 'inference' ? ['tensorflow', 'onnx', 'wasm'] : ['tensorflow', 'wasm']);
+    assert.match(s.why, /^webgpu — llvmpipe via Vulkan; skipped tensorflow: .*; wasm: its WebAssembly module failed to load$/);
+  }
+  // Without any webgpu adapter either, the cpu backend, and webgpu is named once among the skipped.
+  const bare = noWasm.map((p) => (p.name === 'webgpu' ? probe('webgpu', { available: false, canTrain: false, reason: 'no GPU adapter found' }) : p));
+  const s = chooseBackend('auto', 'training', bare);
+  assert.equal(s.name, 'cpu');
+  assert.deepEqual(s.skipped.map((k) => k.name), ['tensorflow', 'webgpu', 'wasm']);
+});
+
 test('auto prefers tensorflow with a GPU, then webgpu on a hardware GPU', () => {
   const gpuBox = [probe('tensorflow', { gpu: true }), probe('webgpu', { gpu: true }), probe('wasm'), probe('cpu')];
   assert.equal(chooseBackend('auto', 'training', gpuBox).name, 'tensorflow');

@@ -143,6 +143,7 @@ test('info lists each backend on one line, truthfully (the same as --json), then
       assert.doesNotMatch(rest, /unavailable/);
       assert.equal(rest.includes('(upscaling only)'), !b.canTrain, line);
       assert.equal(rest.includes('[GPU]'), b.gpu, line);
+      assert.equal(rest.includes('[software adapter: auto uses it after wasm, before the cpu backend]'), b.name === 'webgpu' && !b.gpu, line);
     } else {
       assert.equal(rest, `unavailable: ${b.reason}`);
     }

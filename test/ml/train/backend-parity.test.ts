@@ -1,33 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
-import type { DatasetSource, TrainImage } from '../../../ml/dataset.ts';
 import type { RgbImage } from '../../../ml/image.ts';
 import { initialWeights } from '../../../ml/network.ts';
 import { makeTrainConfig } from '../../../ml/train/config.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 import { train, type RunStore } from '../../../ml/train/trainer.ts';
 import { availableBackends, useBackend } from '../../helpers/backends.ts';
+import { photoSource } from './memory-store.ts';
 
 /**
  * The same 50 training steps from the same initial weights on every backend that can train give the
  * cpu backend's losses within 1e-4 (relative): the engine's own conv gradient and the activations'
  * custom gradients compute the same thing everywhere.
  */
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
-
-async function photoSource(): Promise<DatasetSource> {
-  const names = ['tiny/chelsea_96x72.png', 'tiny/astronaut_128x128.png', 'tiny/motorcycle_200x150.png'];
-  const images: TrainImage[] = [];
-  for (const n of names) {
-    const { data, info } = await sharp(path.join(DATA, n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    images.push({ name: n, width: info.width, height: info.height, rgb: new Uint8Array(data) });
-  }
-  return { size: images.length, name: (i) => images[i]!.name, get: async (i) => images[i]! };
-}
-
 const memoryStore = (models: Uint8Array[]): RunStore => ({
   writeConfig: async () => {},
   appendMetrics: async () => {},
@@ -40,7 +26,7 @@ const memoryStore = (models: Uint8Array[]): RunStore => ({
   },
 });
 
-async function losses(backend: string, source: DatasetSource, act: 'tanhexp' | 'swish'): Promise<number[]> {
+async function losses(backend: string, source: Awaited<ReturnType<typeof photoSource>>, act: 'tanhexp' | 'swish'): Promise<number[]> {
   await useBackend(backend as 'cpu');
   const config = makeTrainConfig({ preset: 'tiny', activation: act, scale: 2, iterations: 50, batch: 2, patch: 12, warmup: 5, seed: 4, checkpointEvery: 1000 });
   const out: number[] = [];

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import sharp from 'sharp';
+import type { DatasetSource, TrainImage } from '../../../ml/dataset.ts';
 import type { RgbImage } from '../../../ml/image.ts';
 import type { TrainConfig } from '../../../ml/train/config.ts';
 import type { TrainEvent } from '../../../ml/train/events.ts';
@@ -62,3 +64,14 @@ export const ofType = <T extends TrainEvent['type']>(events: readonly TrainEvent
   events.filter((e): e is Extract<TrainEvent, { type: T }> => e.type === type);
 
 export const mean = (a: readonly number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+
+/** Three small real photos as a training source, decoded once. */
+export async function photoSource(): Promise<DatasetSource> {
+  const names = ['tiny/chelsea_96x72.png', 'tiny/astronaut_128x128.png', 'tiny/motorcycle_200x150.png'];
+  const images: TrainImage[] = [];
+  for (const n of names) {
+    const { data, info } = await sharp(path.join(DATA, n)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    images.push({ name: n, width: info.width, height: info.height, rgb: new Uint8Array(data) });
+  }
+  return { size: images.length, name: (i) => images[i]!.name, get: async (i) => images[i]! };
+}
