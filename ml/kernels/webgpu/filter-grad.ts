@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { vec4At, type Program } from './program.ts';
+import type { Program } from './program.ts';
 
 /** Tile of dW per workgroup (rows × columns) and the depth of M staged per step, in the tiled style. */
 export const TILE = 64;
@@ -138,6 +138,12 @@ export const BLOCK = 16;
 
 
 /** Partial filter gradients [splits, KH·KW·Ci, Co]: invocation = one row of dW × 16 channels, over a slice of M. */
+/** dy[base + k], k = 0..3, as a vec4, with zeros for channels c0 + k ≥ Co (reads clamped in bounds). */
+function dyQuad(base: string, c0: string): string {
+  const at = (k: number) => `select(0.0, dy[min(${base} + ${k}, ${base} + Co - 1 - (${c0}))], ${c0} + ${k} < Co)`;
+  return `vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')})`;
+}
+
 export class DirectFilterGradProgram implements Program {
   variableNames = ['x', 'dy'];
   uniforms = 'pads : vec2<i32>, strides : vec2<i32>, filterDims : vec2<i32>, chunk : i32,';
@@ -163,7 +169,7 @@ export class DirectFilterGradProgram implements Program {
 
   getUserCode(): string {
     const wide = this.#wide;
-    const operand = (i: number) => (this.#full ? `dy[dr / 4 + ${i}]` : vec4At('dy', `dr + ${4 * i}`, `co0 + ${4 * i}`, 'Co', false));
+    const operand = (i: number) => (this.#full ? `dy[dr / 4 + ${i}]` : dyQuad(`dr + ${4 * i}`, `co0 + ${4 * i}`));
     const rows = wide ? [0, 1, 2, 3] : [0];
     const fmas = rows
       .flatMap((k) => [0, 1, 2, 3].map((i) => `acc${k}[${i}] = fma(vec4<f32>(${wide ? `a[${k}]` : 'a'}), d${i}, acc${k}[${i}]);`))

@@ -26,9 +26,3 @@ export interface Program {
   variableComponents?: number[];
   getUserCode(): string;
 }
-
-/** `name[i + k]` for k = 0..3 as a vec4, reading zeros past `limit` channels when the block can overrun. */
-export function vec4At(name: string, base: string, co0: string, limit: string, full: boolean): string {
-  const at = (k: number) => (full ? `${name}[${base} + ${k}]` : `select(0.0, ${name}[min(${base} + ${k}, ${base} + ${limit} - 1 - (${co0}))], ${co0} + ${k} < ${limit})`);
-  return `vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')})`;
-}
