@@ -202,6 +202,16 @@ if (mode === 'cpu') {
   process.exit(0);
 }
 
+/** Switches to backend `b` and returns its device, or says why it is skipped and returns undefined. */
+async function start(b: string, purpose: 'training' | 'inference'): Promise<string | undefined> {
+  try {
+    return (await initBackend(b, purpose)).device;
+  } catch (e) {
+    console.error(`${b}: skipped (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
 /**
  * Training mode: step and inference per backend × kernel set × preset × activation, all measured in
  * this run. The same seed, data and weights everywhere, so only the kernels differ.
@@ -209,13 +219,8 @@ if (mode === 'cpu') {
 async function trainMode(): Promise<void> {
   const out: Array<{ backend: string; kernels: string; device: string; preset: string; act: string; params: number; stepMs: number; stepRuns: number; inferMs?: number; loss: number }> = [];
   for (const b of backends) {
-    let device: string;
-    try {
-      device = (await initBackend(b, 'training')).device;
-    } catch (e) {
-      console.error(`${b}: skipped (${(e as Error).message})`);
-      continue;
-    }
+    const device = await start(b, 'training');
+    if (device === undefined) continue;
     // webgpu: the project's kernels in the adapter's style (or those named), then tfjs's own.
     const adapterStyle = projectKernels().style;
     const kernelSets =
@@ -355,13 +360,8 @@ if (mode === 'train') {
 }
 
 for (const b of backends) {
-  let device: string;
-  try {
-    device = (await initBackend(b, 'inference')).device;
-  } catch (e) {
-    console.error(`${b}: skipped (${(e as Error).message})`);
-    continue;
-  }
+  const device = await start(b, 'inference');
+  if (device === undefined) continue;
   for (const preset of presets) {
     for (const act of acts) {
       const net = Network.create(presetConfig(preset, 2, act), 1);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runKernel } from './run-kernel.ts';
 
 /**
  * Conv2DBackpropFilter for the wasm backend, which ships none (so tf.conv2d's own gradient fails
@@ -15,11 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 type Backend = { disposeData(dataId: tf.DataId): boolean };
 type Info = tf.TensorInfo;
 
-function run(name: string, backend: Backend, inputs: Record<string, Info>, attrs: Record<string, unknown>): Info {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new Error(`the wasm backend has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never }) as Info;
-}
+const run = (name: string, backend: Backend, inputs: Record<string, Info>, attrs: Record<string, unknown>): Info =>
+  runKernel('wasm', name, backend, inputs, attrs);
 
 function conv2dBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
   const { x, dy } = inputs as { x: Info; dy: Info };

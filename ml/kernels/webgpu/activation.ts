@@ -53,7 +53,7 @@ export class ActivationProgram implements Program {
   variableNames: string[];
   workgroupSize: [number, number, number] = [64, 1, 1];
   uniforms = 'n : i32,';
-  dispatchLayout = { x: [0] };
+  dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   outputShape: number[];
   shaderKey: string;

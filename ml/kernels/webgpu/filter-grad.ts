@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Program } from './program.ts';
 
+/**
+ * The uniforms both filter-gradient programs declare, in the order ml/kernels/webgpu/index.ts passes
+ * them: padding (top, left), strides, filter size, and the slice of M each split reduces.
+ */
+const FILTER_GRAD_UNIFORMS = 'pads : vec2<i32>, strides : vec2<i32>, filterDims : vec2<i32>, chunk : i32,';
+
 /** Tile of dW per workgroup (rows × columns) and the depth of M staged per step, in the tiled style. */
 export const TILE = 64;
 export const DEPTH = 16;
@@ -8,7 +14,7 @@ export const DEPTH = 16;
 /** Partial filter gradients, [splits, KH·KW·Ci, Co]: workgroup (col tile, row tile, split). */
 export class FilterGradPartialProgram implements Program {
   variableNames = ['x', 'dy'];
-  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, filterDims : vec2<i32>, chunk : i32,';
+  uniforms = FILTER_GRAD_UNIFORMS;
   workgroupSize: [number, number, number] = [16, 16, 1];
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
@@ -137,16 +143,16 @@ export class FilterGradPartialProgram implements Program {
 export const BLOCK = 16;
 
 
-/** Partial filter gradients [splits, KH·KW·Ci, Co]: invocation = one row of dW × 16 channels, over a slice of M. */
 /** dy[base + k], k = 0..3, as a vec4, with zeros for channels c0 + k ≥ Co (reads clamped in bounds). */
 function dyQuad(base: string, c0: string): string {
   const at = (k: number) => `select(0.0, dy[min(${base} + ${k}, ${base} + Co - 1 - (${c0}))], ${c0} + ${k} < Co)`;
   return `vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')})`;
 }
 
+/** Partial filter gradients [splits, KH·KW·Ci, Co]: invocation = 1 or 4 rows of dW × 16 channels, over a slice of M. */
 export class DirectFilterGradProgram implements Program {
   variableNames = ['x', 'dy'];
-  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, filterDims : vec2<i32>, chunk : i32,';
+  uniforms = FILTER_GRAD_UNIFORMS;
   workgroupSize: [number, number, number] = [64, 1, 1];
   dispatchLayout = { x: [1], y: [2], z: [0] };
   dispatch: [number, number, number];

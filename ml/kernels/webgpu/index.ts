@@ -3,7 +3,8 @@ import { ACTIVATION_KERNEL, ACTIVATION_GRAD_KERNEL, type SmoothActivation } from
 import { ACTIVATION_WGSL, ActivationProgram } from './activation.ts';
 import { CONV_BLOCK, DirectConvProgram, PIXELS } from './conv.ts';
 import { BLOCK, ColumnSumPartialProgram, DEPTH, DirectFilterGradProgram, FilterGradPartialProgram, SumSplitsProgram, TILE } from './filter-grad.ts';
-import type { Uniform, WebGpuBackend } from './program.ts';
+import type { Program, Uniform, WebGpuBackend } from './program.ts';
+import { runKernel } from '../run-kernel.ts';
 
 /**
  * The project's kernels for tfjs's webgpu backend, chosen by profiling a training step of the
@@ -94,9 +95,14 @@ function filterGrad(args: KernelArgs): tf.TensorInfo {
     { type: 'int32', data: [chunk] },
   ];
   const program = direct ? new DirectFilterGradProgram(splits, rows, ci, co) : new FilterGradPartialProgram(splits, rows, co);
-  const partial = backend.runWebGPUProgram(program, [x, dy], 'float32', uniforms);
+  return splitThenSum(backend, program, [x, dy], uniforms, splits, [kh, kw, ci, co]);
+}
+
+/** Runs a program that writes [splits, …] partial results, then sums them into `outShape`. */
+function splitThenSum(backend: WebGpuBackend, program: Program, inputs: tf.TensorInfo[], uniforms: Uniform[], splits: number, outShape: number[]): tf.TensorInfo {
+  const partial = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   try {
-    return backend.runWebGPUProgram(new SumSplitsProgram([kh, kw, ci, co]), [partial], 'float32', [{ type: 'int32', data: [splits] }]);
+    return backend.runWebGPUProgram(new SumSplitsProgram(outShape), [partial], 'float32', [{ type: 'int32', data: [splits] }]);
   } finally {
     backend.disposeData(partial.dataId);
   }
@@ -148,20 +154,16 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const rows = tf.util.sizeFromShape(x.shape) / cols;
   const splits = Math.max(1, Math.min(TARGET_WORKGROUPS.direct, Math.ceil(rows / 256)));
   const chunk = Math.ceil(rows / splits);
-  const partial = backend.runWebGPUProgram(new ColumnSumPartialProgram(splits, cols), [x], 'float32', [{ type: 'int32', data: [rows] }, { type: 'int32', data: [chunk] }]);
-  try {
-    return backend.runWebGPUProgram(new SumSplitsProgram([cols]), [partial], 'float32', [{ type: 'int32', data: [splits] }]);
-  } finally {
-    backend.disposeData(partial.dataId);
-  }
+  const uniforms: Uniform[] = [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [chunk] },
+  ];
+  return splitThenSum(backend, new ColumnSumPartialProgram(splits, cols), [x], uniforms, splits, [cols]);
 }
 
 /** Runs another webgpu kernel (tfjs's or ours) by name. */
-function run(name: string, args: KernelArgs, inputs: tf.NamedTensorInfoMap, attrs: Record<string, unknown>): tf.TensorInfo {
-  const k = tf.getKernel(name, 'webgpu');
-  if (!k) throw new Error(`the webgpu backend has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend: args.backend as never, attrs: attrs as never }) as tf.TensorInfo;
-}
+const run = (name: string, args: KernelArgs, inputs: tf.NamedTensorInfoMap, attrs: Record<string, unknown>): tf.TensorInfo =>
+  runKernel('webgpu', name, args.backend, inputs, attrs);
 
 function inputGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
