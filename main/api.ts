@@ -11,12 +11,34 @@ import type { TrainingSummary } from '../ml/weights.ts';
 export type OutputFormat = 'png' | 'jpg' | 'webp' | 'tiff' | 'avif';
 export type JobId = string;
 
-export interface BackendStatus {
-  /** The backend in use and why, e.g. "webgpu — NVIDIA H100 via Vulkan" or "wasm — no GPU adapter found". */
-  readonly name: ConcreteBackend;
-  readonly device: string;
-  readonly why: string;
+/**
+ * The engine picks a backend per purpose: `upscale` (upscaling, comparing models) and `train`
+ * (training, comparisons, feature maps). On a machine without a GPU, auto upscales on ONNX Runtime
+ * and trains on WebAssembly.
+ */
+export type BackendPurpose = 'upscale' | 'train';
+export type BackendSettings = { readonly [P in BackendPurpose]: BackendChoice };
+
+/** What one purpose runs on, or why its backend could not start. */
+export type PurposeBackend =
+  | {
+      readonly ok: true;
+      readonly choice: BackendChoice;
+      readonly name: ConcreteBackend;
+      readonly device: string;
+      /** The backend in use and why, e.g. "onnx — ONNX Runtime 1.30.0 (CPU); skipped webgpu: no hardware GPU (…)". */
+      readonly why: string;
+      /** Training only: where validation and previews run when not on the training backend. */
+      readonly validation: string | null;
+    }
+  | { readonly ok: false; readonly choice: BackendChoice; readonly error: string };
+
+export type BackendStatus = { readonly [P in BackendPurpose]: PurposeBackend };
+
+/** Everything the engine found on this machine (the Settings view), and auto's pick per purpose. */
+export interface BackendReport {
   readonly probes: readonly BackendProbe[];
+  readonly auto: { readonly [P in BackendPurpose]: { readonly name: ConcreteBackend; readonly why: string } };
 }
 
 export interface ModelInfo {
@@ -39,7 +61,9 @@ export interface FileEntry {
 
 export interface Settings {
   readonly outputDir: string | null;
-  readonly backend: BackendChoice;
+  readonly backends: BackendSettings;
+  /** Helper threads for training on CPU backends; null: one per core beyond the first. */
+  readonly threads: number | null;
   readonly recentModels: readonly string[];
 }
 
@@ -87,6 +111,8 @@ export interface CompareModelsJob {
 /** Requests: channel → [argument, result]. Every handler validates its argument. */
 export interface Requests {
   'app:status': [void, { version: string; backend: BackendStatus; settings: Settings }];
+  /** Probes every backend (the GPU probe is cached per machine); for the Settings view. */
+  'backends:probe': [void, BackendReport];
   'settings:set': [Partial<Settings>, Settings];
   'dialog:open-images': [void, string[]];
   'dialog:open-folder': [{ title: string }, string | null];
@@ -133,11 +159,11 @@ export interface Events {
   'job:error': { jobId: JobId; message: string };
   /** Electron's app menu: images or a folder chosen with Open images… / Open folder…. */
   'app:open': { paths: string[] };
-  /** Electron's app menu: switch the view (Ctrl/Cmd+1…5). */
+  /** Electron's app menu: switch the view (Ctrl/Cmd+1…6). */
   'app:view': { view: ViewName };
 }
 
-export type ViewName = 'upscale' | 'train' | 'compare' | 'activations' | 'models';
+export type ViewName = 'upscale' | 'train' | 'compare' | 'activations' | 'models' | 'settings';
 
 export type RequestChannel = keyof Requests;
 export type EventChannel = keyof Events;

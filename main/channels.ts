@@ -3,10 +3,11 @@
  * allow-list, the IPC registration in main and the browser-mode router all read these arrays.
  * Adding a channel to `Requests` or `Events` without listing it here is a compile error.
  */
-import type { EventChannel, RequestChannel, ViewName } from './api.ts';
+import type { BackendPurpose, EventChannel, RequestChannel, ViewName } from './api.ts';
 
 export const REQUEST_CHANNELS = [
   'app:status',
+  'backends:probe',
   'settings:set',
   'dialog:open-images',
   'dialog:open-folder',
@@ -41,7 +42,9 @@ export const EVENT_CHANNELS = [
   'app:view',
 ] as const satisfies readonly EventChannel[];
 
-export const VIEWS = ['upscale', 'train', 'compare', 'activations', 'models'] as const satisfies readonly ViewName[];
+export const VIEWS = ['upscale', 'train', 'compare', 'activations', 'models', 'settings'] as const satisfies readonly ViewName[];
+
+export const BACKEND_PURPOSES = ['upscale', 'train'] as const satisfies readonly BackendPurpose[];
 
 // Exhaustiveness: each line fails to compile (naming the channel) if a channel is missing above.
 type MissingRequest = Exclude<RequestChannel, (typeof REQUEST_CHANNELS)[number]>;

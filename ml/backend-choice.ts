@@ -18,6 +18,8 @@ export interface BackendProbe {
   /** Whether this backend has every kernel a training step needs. */
   readonly canTrain: boolean;
   readonly device?: string;
+  /** Why a GPU backend's adapter counts as hardware or software. */
+  readonly detail?: string;
   readonly reason?: string;
 }
 
@@ -45,26 +47,25 @@ const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean; upsca
   { name: 'cpu', needGpu: false },
 ];
 
-export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: readonly BackendProbe[]): BackendSelection {
-  const byName = new Map(probes.map((p) => [p.name, p]));
-  if (choice !== 'auto') {
-    const p = byName.get(choice);
-    if (p && !p.available) throw errors.backendFailed(choice, p.reason ?? 'it is not available');
-    if (p && purpose === 'training' && !p.canTrain) {
-      throw errors.backendFailed(choice, 'it cannot train: it lacks the gradient kernels, so use it for upscaling only');
-    }
-    return { name: choice, device: p?.device ?? choice, why: `${choice} (as requested)`, skipped: [] };
-  }
+/** Probes one backend (what a platform adapter does); auto asks only for those it needs. */
+export type ProbeFn = (name: ConcreteBackend) => Promise<BackendProbe>;
+
+/**
+ * auto's walk down the preference order. `get` answers a probe, or undefined for one not made
+ * yet: then the walk stops and says which it needs (the lazy caller probes it and walks again).
+ */
+function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | undefined): BackendSelection | { need: ConcreteBackend } {
   const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
   for (const { name, needGpu, upscalingOnly } of PREFERENCE) {
     if (upscalingOnly && purpose === 'training') continue;
-    const p = byName.get(name);
+    const p = get(name);
+    if (!p) return { need: name };
     // A backend skipped as a GPU backend is tried again, as a CPU one, further down: say so once.
-    if (skipped.some((k) => k.name === name) && !(p?.available && !p.gpu)) continue;
-    if (!p || !p.available) {
-      skipped.push({ name, reason: p?.reason ?? 'not available' });
+    if (skipped.some((k) => k.name === name) && !(p.available && !p.gpu)) continue;
+    if (!p.available) {
+      skipped.push({ name, reason: p.reason ?? 'not available' });
     } else if (needGpu && !p.gpu) {
-      skipped.push({ name, reason: `no hardware GPU (${p.device ?? 'software only'})` });
+      skipped.push({ name, reason: `no hardware GPU (${p.device ?? 'software only'}${p.detail ? `: ${p.detail}` : ''})` });
     } else if (purpose === 'training' && !p.canTrain) {
       skipped.push({ name, reason: 'cannot train' });
     } else {
@@ -76,4 +77,64 @@ export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: r
     }
   }
   return { name: 'cpu', device: 'plain JavaScript', why: 'cpu — nothing else is available', skipped };
+}
+
+function named(choice: ConcreteBackend, purpose: Purpose, p: BackendProbe | undefined): BackendSelection {
+  if (p && !p.available) throw errors.backendFailed(choice, p.reason ?? 'it is not available');
+  if (p && purpose === 'training' && !p.canTrain) {
+    throw errors.backendFailed(choice, 'it cannot train: it lacks the gradient kernels, so use it for upscaling only');
+  }
+  return { name: choice, device: p?.device ?? choice, why: `${choice} — ${p?.device ?? choice} (as requested)`, skipped: [] };
+}
+
+/** The choice from a full set of probes (`sr-studio info`, tests). */
+export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: readonly BackendProbe[]): BackendSelection {
+  const byName = new Map(probes.map((p) => [p.name, p]));
+  if (choice !== 'auto') return named(choice, purpose, byName.get(choice));
+  const s = walk(purpose, (name) => byName.get(name) ?? { name, available: false, gpu: false, canTrain: false, reason: 'not probed' });
+  return s as BackendSelection;
+}
+
+/**
+ * The choice, probing only what it needs: a named backend probes itself alone, and auto goes down
+ * its order and stops at the first backend that fits.
+ */
+export async function chooseBackendLazily(choice: BackendChoice, purpose: Purpose, probe: ProbeFn): Promise<BackendSelection> {
+  if (choice !== 'auto') return named(choice, purpose, await probe(choice));
+  const seen = new Map<ConcreteBackend, BackendProbe>();
+  for (;;) {
+    const s = walk(purpose, (name) => seen.get(name));
+    if (!('need' in s)) return s;
+    seen.set(s.need, await probe(s.need));
+  }
+}
+
+/**
+ * Chooses and starts: when auto's pick fails to start, it is marked as failed (with why) and auto
+ * chooses again, so the next candidate runs and the reason shows among the skipped; a named backend
+ * that fails is reported as is. `start` throws to say a backend cannot start.
+ */
+export async function chooseAndStart(
+  choice: BackendChoice,
+  purpose: Purpose,
+  probe: ProbeFn,
+  start: (name: ConcreteBackend) => Promise<void>,
+  failed: Map<ConcreteBackend, string> = new Map(),
+): Promise<BackendSelection> {
+  const withFailures: ProbeFn = async (name) => {
+    const p = await probe(name);
+    const why = failed.get(name);
+    return why ? { ...p, available: false, canTrain: false, reason: why } : p;
+  };
+  for (;;) {
+    const selection = await chooseBackendLazily(choice, purpose, withFailures);
+    try {
+      await start(selection.name);
+      return selection;
+    } catch (e) {
+      if (choice !== 'auto' || failed.has(selection.name)) throw e;
+      const facts = (e as { facts?: { why?: string } }).facts;
+      failed.set(selection.name, `it failed to start (${facts?.why ?? String((e as Error)?.message ?? e).split('\n')[0]})`);
+    }
+  }
 }

@@ -19,6 +19,7 @@ export type UserErrorCode =
   | 'backend-failed'
   | 'bad-argument'
   | 'no-model'
+  | 'broken-install'
   | 'cancelled';
 
 export class UserError extends Error {
@@ -27,6 +28,8 @@ export class UserError extends Error {
     readonly code: UserErrorCode,
     message: string,
     readonly file?: string,
+    /** The facts behind the message (backend, reason, …), for front ends that word it their own way. */
+    readonly facts?: Readonly<Record<string, string>>,
   ) {
     super(message);
   }
@@ -110,6 +113,8 @@ export const errors = {
     new UserError(
       'backend-failed',
       `The ${name} backend could not start (${why}); choose another with --backend or run "sr-studio info".`,
+      undefined,
+      { backend: name, why },
     ),
   badArgument: (message: string) => new UserError('bad-argument', message),
   noModel: (scale: number) =>

@@ -6,6 +6,7 @@
  *
  *   bench.mjs                 the benchmark and the engine, one ESM file (esbuild)
  *   generated/                tfjs's gradient registrations, which the engine loads beside itself
+ *   gpu-probe-child.mjs       the GPU probe, run as a child process by the benchmark
  *   node_modules/webgpu/      Dawn for Node (index.js, package.json, dawn.node xz-compressed)
  *   node.xz                   this machine's Node.js binary, xz-compressed
  *   debs/                     the Vulkan loader and GL dispatch libraries the NVIDIA ICD needs
@@ -103,6 +104,8 @@ export async function buildGpuBundle(o: { out: string; system: boolean; torchRef
     logLevel: 'warning',
   });
   await copyFile(path.join(root, 'ml', 'node', 'generated', 'tfjs-gradients.cjs'), path.join(o.out, 'generated', 'tfjs-gradients.cjs'));
+  // The GPU probe runs in a child process from a file of its own, found next to the bundle.
+  await copyFile(path.join(root, 'ml', 'node', 'gpu-probe-child.mjs'), path.join(o.out, 'gpu-probe-child.mjs'));
   log('bench.mjs');
 
   const webgpu = path.dirname(require.resolve('webgpu/package.json'));

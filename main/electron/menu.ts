@@ -13,6 +13,7 @@ const VIEW_LABELS: Record<ViewName, string> = {
   compare: 'Compare',
   activations: 'Activations',
   models: 'Models',
+  settings: 'Settings',
 };
 
 export interface MenuActions {

@@ -5,36 +5,35 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-// ml/cli/compare.ts and ml/cli/main.ts import each other; loading main.ts first (as the CLI does)
-// lets both initialise. The report's markdown is the CLI's, so the app writes the same report.md.
-import '../../ml/cli/main.ts';
-import { markdown } from '../../ml/cli/compare.ts';
 import { errors, fsError } from '../../ml/errors.ts';
 import { centreCrop, type RgbImage } from '../../ml/image.ts';
 import { bicubicBaseline } from '../../ml/metrics.ts';
-import { Network } from '../../ml/network.ts';
-import { writeFileAtomic } from '../../ml/node/atomic.ts';
+import { ensureDir, writeFileAtomic } from '../../ml/node/atomic.ts';
 import { readImage, writeImage } from '../../ml/node/image-io.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
+import { openUpscaler } from '../../ml/node/upscaler.ts';
 import { RunFolder } from '../../ml/node/run-folder.ts';
 import { loadTrainingData } from '../../ml/node/training-data.ts';
+import { markdown } from '../../ml/train/compare-report.ts';
 import { upscaleImage } from '../../ml/tiling.ts';
 import { compare } from '../../ml/train/compare.ts';
-import { DEFAULT_LR, makeTrainConfig } from '../../ml/train/config.ts';
+import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../../ml/train/config.ts';
+import type { GradientHelpers } from '../../ml/train/shards.ts';
 import { imageData } from './images.ts';
-import { assertCanTrain, basename, type JobContext } from './job.ts';
+import { basename, type JobContext } from './job.ts';
+import { startHelpers } from './helpers.ts';
+import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
 import { trainEventForwarder } from './train-job.ts';
 
 export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  assertCanTrain(ctx.backend);
   const lr = Math.min(...spec.acts.map((a) => DEFAULT_LR[a]));
   const base = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.acts[0], lr, iterations: spec.iterations });
   const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
   const out = spec.outDir;
   try {
-    await fs.mkdir(out, { recursive: true });
+    await ensureDir(out);
     if ((await fs.readdir(out)).length) throw errors.badArgument(`${JSON.stringify(out)} is not empty; choose another folder for this comparison.`);
   } catch (e) {
     throw fsError(e, out);
@@ -50,6 +49,24 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
     onWarning: (m) => post({ type: 'progress', id, fraction: 0, message: m }),
   });
   if (!data.val.length) throw errors.badArgument('The comparison needs validation images; choose a validation folder with at least one photo.');
+  const helpers = await startHelpers(ctx, base, (m) => post({ type: 'progress', id, fraction: 0, message: m }));
+  try {
+    await compareRuns(ctx, spec, base, seeds, data, helpers);
+  } finally {
+    await helpers?.close();
+  }
+}
+
+async function compareRuns(
+  ctx: JobContext,
+  spec: CompareSpec,
+  base: TrainConfig,
+  seeds: number[],
+  data: Awaited<ReturnType<typeof loadTrainingData>>,
+  helpers: GradientHelpers | undefined,
+): Promise<void> {
+  const { id, post } = ctx;
+  const out = spec.outDir;
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
   for await (const ev of compare({
     base,
@@ -59,6 +76,8 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
     val: data.val,
     storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
     control: ctx.control,
+    helpers,
+    evaluator: await evaluatorFor(ctx.backend.name),
     backend: `${ctx.backend.name} (${ctx.backend.device})`,
   })) {
     if (ev.type === 'run') {
@@ -98,13 +117,14 @@ export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext)
   const results = [];
   for (const [k, [file, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
     post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` });
-    const net = new Network(m.config, m.weights, false);
+    // On the upscaling backend: ONNX Runtime on CPUs, as the Upscale view runs the models.
+    const upscaler = await openUpscaler(ctx.backend.name, m);
     try {
       const t0 = performance.now();
-      const sr = await upscaleImage(net, crop.image, { signal: ctx.signal });
+      const sr = await upscaleImage(upscaler, crop.image, { signal: ctx.signal });
       results.push({ model: file, activation: m.config.activation, ms: Math.round(performance.now() - t0), image: await imageData(sr) });
     } finally {
-      net.dispose();
+      await upscaler.dispose();
     }
   }
   post({ type: 'progress', id, fraction: 1, message: 'Done' });

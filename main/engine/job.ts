@@ -1,7 +1,7 @@
 /** What every job in the worker gets, and small helpers the jobs share. */
-import { errors, isUserError } from '../../ml/errors.ts';
+import { isUserError } from '../../ml/errors.ts';
 import type { TrainControl } from '../../ml/train/events.ts';
-import type { BackendStatus } from '../api.ts';
+import type { PurposeBackend } from '../api.ts';
 import type { WorkerEvent } from './protocol.ts';
 
 export interface JobContext {
@@ -13,7 +13,10 @@ export interface JobContext {
   /** Pause, resume and cancel for training (cancel saves a checkpoint). */
   readonly control: TrainControl;
   readonly previewIntervalMs: number;
-  readonly backend: BackendStatus;
+  /** The backend of this job's purpose, already the active one. */
+  readonly backend: Extract<PurposeBackend, { ok: true }>;
+  /** Helper threads for training (the setting; null: one per extra core on CPU backends). */
+  readonly threads: number | null;
 }
 
 /** Lets through at most one call per `ms`; `force` always passes (and restarts the interval). */
@@ -33,6 +36,9 @@ export class Throttle {
  * its first line, with the stack logged to stderr for whoever debugs it.
  */
 export function messageOf(e: unknown): string {
+  if (isUserError(e) && e.code === 'backend-failed' && e.facts) {
+    return `The ${e.facts.backend} backend could not start (${e.facts.why}); choose another backend in Settings.`;
+  }
   if (isUserError(e)) return e.message;
   console.error(e);
   const first = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
@@ -40,11 +46,3 @@ export function messageOf(e: unknown): string {
 }
 
 export const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;
-
-/** Throws unless the backend in use has every kernel training needs. */
-export function assertCanTrain(b: BackendStatus): void {
-  const probe = b.probes.find((p) => p.name === b.name);
-  if (probe && !probe.canTrain) {
-    throw errors.badArgument(`The ${b.name} backend cannot train; choose another backend in the settings.`);
-  }
-}

@@ -3,12 +3,14 @@
  * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
-import type { BackendChoice } from '../../ml/backend-choice.ts';
-import type { BackendStatus, CompareJob, Events, ImageData64, OutputFormat, TrainJob } from '../api.ts';
+import type { BackendReport, BackendSettings, BackendStatus, CompareJob, Events, ImageData64, OutputFormat, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
-  readonly backend: BackendChoice;
+  /** The backend choice per purpose; each is started once, when the worker starts. */
+  readonly backends: BackendSettings;
+  /** Helper threads for training on CPU backends (null: one per core beyond the first). */
+  readonly threads: number | null;
   /** The shortest time between two live previews of one job, in ms (0: every tile). */
   readonly previewIntervalMs: number;
 }
@@ -62,7 +64,10 @@ export type JobRequest =
 /** Controls name the job they act on by its request id. */
 export type ControlRequest = { readonly type: 'pause' | 'resume' | 'cancel'; readonly id: number };
 
-export type WorkerRequest = JobRequest | ControlRequest;
+/** Answered at once, beside any running job, with a done event whose result is a BackendReport. */
+export type ProbeRequest = { readonly type: 'probe'; readonly id: number };
+
+export type WorkerRequest = JobRequest | ControlRequest | ProbeRequest;
 export type JobType = JobRequest['type'];
 
 /** An api.ts event payload with the job id replaced by the worker request id. */
@@ -98,3 +103,4 @@ export function isJobEvent(e: WorkerEvent): e is JobEvent {
 
 /** The features job's result, one entry per model (api.ts 'features:maps'). */
 export type FeaturesResult = Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>;
+export type ProbeResult = BackendReport;

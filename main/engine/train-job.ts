@@ -13,12 +13,13 @@ import { makeTrainConfig, type TrainConfig } from '../../ml/train/config.ts';
 import type { TrainEvent } from '../../ml/train/events.ts';
 import { train } from '../../ml/train/trainer.ts';
 import { imageData } from './images.ts';
-import { assertCanTrain, Throttle, type JobContext } from './job.ts';
+import { Throttle, type JobContext } from './job.ts';
+import { startHelpers } from './helpers.ts';
+import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import type { TrainSpec } from './protocol.ts';
 
 export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  assertCanTrain(ctx.backend);
   let config: TrainConfig;
   let folder: RunFolder;
   let resume: Checkpoint | undefined;
@@ -49,15 +50,27 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     onWarning: message,
   });
   for (const n of data.notes) message(n);
-  const events = train({
-    config,
-    data: data.train,
-    val: data.val,
-    store: folder,
-    control: ctx.control,
-    resume,
-    summary: { data: path.resolve(spec.data), backend: `${ctx.backend.name} (${ctx.backend.device})`, command: 'SR Studio app' },
-  });
+  const helpers = await startHelpers(ctx, config, message);
+  try {
+    const events = train({
+      config,
+      data: data.train,
+      val: data.val,
+      store: folder,
+      control: ctx.control,
+      resume,
+      helpers,
+      evaluator: await evaluatorFor(ctx.backend.name),
+      summary: { data: path.resolve(spec.data), backend: `${ctx.backend.name} (${ctx.backend.device})`, command: 'SR Studio app' },
+    });
+    await forwardRun(ctx, events, config, folder);
+  } finally {
+    await helpers?.close();
+  }
+}
+
+async function forwardRun(ctx: JobContext, events: AsyncIterable<TrainEvent>, config: TrainConfig, folder: RunFolder): Promise<void> {
+  const { id, post } = ctx;
   const forward = trainEventForwarder(ctx, config.iterations);
   for await (const e of events) {
     await forward(e);

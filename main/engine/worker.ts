@@ -1,17 +1,21 @@
 /**
- * The engine worker (worker_threads): starts the tfjs backend once, reports it, then runs jobs one
- * at a time in arrival order. Controls act at once: pause/resume on the running job's TrainControl,
- * cancel on its AbortController and TrainControl (a queued job is dropped with a done event).
+ * The engine worker (worker_threads): starts a backend per purpose (upscaling; training and the
+ * rest of the tensor work), reports both, then runs jobs one at a time in arrival order, switching
+ * tfjs to the job's purpose first. Controls act at once: pause/resume on the running job's
+ * TrainControl, cancel on its AbortController and TrainControl (a queued job is dropped with a done
+ * event). A probe request is answered beside any running job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { chooseBackend, type Purpose } from '../../ml/backend-choice.ts';
 import { isUserError } from '../../ml/errors.ts';
-import { initBackend, probeBackends } from '../../ml/node/backends.ts';
+import { activateBackend, initBackend, probeBackends } from '../../ml/node/backends.ts';
+import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import { TrainControl } from '../../ml/train/events.ts';
-import type { BackendStatus } from '../api.ts';
+import type { BackendPurpose, BackendStatus, PurposeBackend } from '../api.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
 import { messageOf, type JobContext } from './job.ts';
-import type { JobRequest, JobType, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
+import type { JobRequest, JobType, ProbeResult, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
 import { runUpscale } from './upscale-job.ts';
 
@@ -23,22 +27,56 @@ const RUNNERS: { [T in JobType]: Runner<T> } = {
   'compare-models': runCompareModels,
   features: runFeatures,
 };
+/** Which backend each job runs on. */
+export const JOB_PURPOSE: { [T in JobType]: BackendPurpose } = {
+  upscale: 'upscale',
+  'compare-models': 'upscale',
+  train: 'train',
+  compare: 'train',
+  features: 'train',
+};
+const PURPOSE: Record<BackendPurpose, Purpose> = { upscale: 'inference', train: 'training' };
 
 if (!parentPort) throw new Error('main/engine/worker.ts must run in a worker thread');
 const port = parentPort;
 const options = workerData as WorkerOptions;
 const post = (e: WorkerEvent) => port.postMessage(e);
 
-async function startBackend(): Promise<BackendStatus> {
-  const selection = await initBackend(options.backend, 'inference');
-  return { name: selection.name, device: selection.device, why: selection.why, probes: await probeBackends() };
+async function startPurpose(purpose: BackendPurpose): Promise<PurposeBackend> {
+  const choice = options.backends[purpose];
+  try {
+    const s = await initBackend(choice, PURPOSE[purpose]);
+    const evaluator = purpose === 'train' ? await evaluatorFor(s.name) : undefined;
+    return { ok: true, choice, name: s.name, device: s.device, why: s.why, validation: evaluator?.name ?? null };
+  } catch (e) {
+    return { ok: false, choice, error: messageOf(e) };
+  }
 }
 
-const backend = startBackend();
-backend.then(
+// One after the other: both switch tfjs's global backend while they start.
+const backends: Promise<BackendStatus> = (async () => {
+  const upscale = await startPurpose('upscale');
+  const train = await startPurpose('train');
+  return { upscale, train };
+})();
+backends.then(
   (b) => post({ type: 'ready', backend: b }),
   (e: unknown) => post({ type: 'init-error', message: messageOf(e) }),
 );
+
+async function probe(id: number): Promise<void> {
+  try {
+    const probes = await probeBackends();
+    const auto = (p: BackendPurpose) => {
+      const s = chooseBackend('auto', PURPOSE[p], probes);
+      return { name: s.name, why: s.why };
+    };
+    const result: ProbeResult = { probes, auto: { upscale: auto('upscale'), train: auto('train') } };
+    post({ type: 'done', id, summary: 'Backends probed.', result });
+  } catch (e) {
+    post({ type: 'error', id, message: messageOf(e) });
+  }
+}
 
 const queue: JobRequest[] = [];
 let running: { id: number; abort: AbortController; control: TrainControl } | undefined;
@@ -63,6 +101,9 @@ port.on('message', (m: WorkerRequest) => {
       }
       break;
     }
+    case 'probe':
+      void probe(m.id);
+      break;
     default:
       queue.push(m);
       void pump();
@@ -77,8 +118,13 @@ async function pump(): Promise<void> {
   const control = new TrainControl();
   running = { id: job.id, abort, control };
   try {
-    const b = await backend;
-    const ctx: JobContext = { id: job.id, post, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b };
+    const b = (await backends)[JOB_PURPOSE[job.type]];
+    if (!b.ok) {
+      post({ type: 'error', id: job.id, message: b.error });
+      return;
+    }
+    await activateBackend(b.name);
+    const ctx: JobContext = { id: job.id, post, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
     if (isUserError(e) && e.code === 'cancelled') post({ type: 'done', id: job.id, summary: e.message, result: { cancelled: true } });

@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice } from '../../ml/backend-choice.ts';
-import type { BackendStatus, EventChannel, Events, JobId } from '../api.ts';
+import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, JobId } from '../api.ts';
 import { EVENT_CHANNEL, isJobEvent, type JobRequest, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
@@ -21,12 +20,20 @@ export interface Engine {
   /** Runs a job whose result is the answer to a request (features); rejects with its message. */
   call(job: JobInput): Promise<unknown>;
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void;
-  setBackend(choice: BackendChoice): Promise<void>;
+  /** Every backend's probe and auto's picks (answered beside a running job). */
+  probe(): Promise<BackendReport>;
+  /** Restarts the engine on other backends or thread counts; refused while a job runs. */
+  configure(config: EngineConfig): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface EngineHostOptions {
-  readonly backend: BackendChoice;
+/** What the engine is started with, from the settings. */
+export interface EngineConfig {
+  readonly backends: BackendSettings;
+  readonly threads: number | null;
+}
+
+export interface EngineHostOptions extends EngineConfig {
   readonly emit: Emit;
   /** Shortest time between two tile previews of a job (default 150 ms). */
   readonly previewIntervalMs?: number | undefined;
@@ -46,7 +53,7 @@ const MAX_QUICK_RESTARTS = 3;
 
 export class EngineHost implements Engine {
   readonly #opts: EngineHostOptions;
-  #choice: BackendChoice;
+  #config: EngineConfig;
   #worker: Worker | undefined;
   #backend!: Promise<BackendStatus>;
   #nextId = 1;
@@ -58,7 +65,7 @@ export class EngineHost implements Engine {
 
   constructor(opts: EngineHostOptions) {
     this.#opts = opts;
-    this.#choice = opts.backend;
+    this.#config = { backends: opts.backends, threads: opts.threads };
     this.#start();
   }
 
@@ -67,7 +74,7 @@ export class EngineHost implements Engine {
     let failed!: (e: Error) => void;
     this.#backend = new Promise<BackendStatus>((res, rej) => ((ready = res), (failed = rej)));
     this.#backend.catch(() => undefined);
-    const data: WorkerOptions = { backend: this.#choice, previewIntervalMs: this.#opts.previewIntervalMs ?? 150 };
+    const data: WorkerOptions = { ...this.#config, previewIntervalMs: this.#opts.previewIntervalMs ?? 150 };
     const worker = new Worker(this.#opts.workerUrl ?? DEFAULT_WORKER, { workerData: data, execArgv: [] });
     const started = Date.now();
     this.#worker = worker;
@@ -110,7 +117,7 @@ export class EngineHost implements Engine {
     if (!this.#pending.size) this.#idle?.();
   }
 
-  #post(job: JobInput, pending: Omit<Pending, 'jobId'>): JobId {
+  #post(job: JobInput | { type: 'probe' }, pending: Omit<Pending, 'jobId'>): JobId {
     if (this.#closed || !this.#worker) throw new Error('The engine is not running; restart SR Studio.');
     const id = this.#nextId++;
     const jobId = randomUUID();
@@ -136,17 +143,21 @@ export class EngineHost implements Engine {
     return new Promise((resolve, reject) => this.#post(job, { resolve, reject }));
   }
 
+  probe(): Promise<BackendReport> {
+    return new Promise((resolve, reject) => this.#post({ type: 'probe' }, { resolve: (r) => resolve(r as BackendReport), reject }));
+  }
+
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void {
     const id = this.#ids.get(jobId);
     if (id === undefined) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
     this.#worker?.postMessage({ type: action, id } satisfies WorkerRequest);
   }
 
-  /** Restarts the worker on another backend; refused while a job runs. */
-  async setBackend(choice: BackendChoice): Promise<void> {
-    if (choice === this.#choice) return;
-    if (this.busy) throw new Error('A job is running; wait for it to finish (or cancel it) before switching the backend.');
-    this.#choice = choice;
+  async configure(config: EngineConfig): Promise<void> {
+    const same = (a: EngineConfig, b: EngineConfig) => a.threads === b.threads && a.backends.upscale === b.backends.upscale && a.backends.train === b.backends.train;
+    if (same(config, this.#config)) return;
+    if (this.busy) throw new Error('A job is running; wait for it to finish (or cancel it) before changing the backends or threads.');
+    this.#config = config;
     const old = this.#worker;
     this.#worker = undefined;
     this.#start();

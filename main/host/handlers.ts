@@ -12,9 +12,14 @@ export function createHandlers(ctx: HostContext): Handlers {
       none(arg, 'app:status');
       return { version: ctx.version, backend: await ctx.engine.backend(), settings: ctx.settings.get() };
     },
+    async 'backends:probe'(arg) {
+      none(arg, 'backends:probe');
+      return ctx.engine.probe();
+    },
     async 'settings:set'(arg) {
       const patch = await parseSettingsPatch(arg);
-      if (patch.backend !== undefined) await ctx.engine.setBackend(patch.backend);
+      const next = { ...ctx.settings.get(), ...patch };
+      if (patch.backends !== undefined || patch.threads !== undefined) await ctx.engine.configure({ backends: next.backends, threads: next.threads });
       return ctx.settings.update(patch);
     },
     ...fileHandlers(ctx),

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
 import { modelFolders } from '../../ml/node/models.ts';
 import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell } from './context.ts';
-import { EngineHost, type Emit, type Engine } from './engine-host.ts';
+import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
 import type { ModelFolders } from './models.ts';
 import { SettingsStore } from './settings.ts';
@@ -29,7 +29,7 @@ export interface HostOptions {
   readonly backend?: BackendChoice | undefined;
   readonly workerUrl?: URL | undefined;
   /** Tests: an engine other than the worker. */
-  readonly engine?: ((emit: Emit, backend: BackendChoice) => Engine) | undefined;
+  readonly engine?: ((emit: Emit, config: EngineConfig) => Engine) | undefined;
 }
 
 export interface Host {
@@ -64,8 +64,12 @@ export async function createHost(o: HostOptions): Promise<Host> {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);
     o.emit(channel, payload);
   };
-  const backend = o.backend ?? settings.get().backend;
-  const engine = o.engine ? o.engine(emit, backend) : new EngineHost({ backend, emit, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
+  // A backend given on the command line (npm run serve -- --backend B) is used for both purposes
+  // (for training, onnx means auto) and is not saved.
+  const saved = settings.get();
+  const backends = o.backend ? { upscale: o.backend, train: o.backend === 'onnx' ? 'auto' : o.backend } as const : saved.backends;
+  const config = { backends, threads: saved.threads };
+  const engine = o.engine ? o.engine(emit, config) : new EngineHost({ ...config, emit, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
   const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };
   const context: HostContext = {
     version: pkg.version,

@@ -1,5 +1,6 @@
 /**
- * The app's settings (output folder, backend, recent models) as settings.json in the user-data
+ * The app's settings (output folder, backend per purpose, helper threads, recent models) as
+ * settings.json in the user-data
  * folder, written atomically. A missing or damaged file gives the defaults (a damaged one is kept
  * aside as settings.json.bad so nothing is lost silently).
  */
@@ -8,18 +9,25 @@ import path from 'node:path';
 import { BACKEND_NAMES } from '../../ml/backend-choice.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import type { Settings } from '../api.ts';
-import { existingDir, isObj, list, obj, oneOf, str } from './validate.ts';
+import { existingDir, int, isObj, list, obj, oneOf, str } from './validate.ts';
 
-export const DEFAULT_SETTINGS: Settings = { outputDir: null, backend: 'auto', recentModels: [] };
+export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
 export const MAX_RECENT = 10;
-const FIELDS = ['outputDir', 'backend', 'recentModels'] as const;
+export const MAX_THREADS = 64;
+const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
+/** Training needs gradient kernels, which ONNX Runtime has not. */
+const TRAIN_BACKENDS = BACKEND_NAMES.filter((b) => b !== 'onnx');
 
 /** Checks a partial settings object from the UI (or the file); paths must be existing folders. */
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
   const o = obj(v, 'settings:set', FIELDS);
   const out: { -readonly [K in keyof Settings]?: Settings[K] } = {};
   if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'outputDir');
-  if (o.backend !== undefined) out.backend = oneOf(o.backend, 'backend', BACKEND_NAMES);
+  if (o.backends !== undefined) {
+    const b = obj(o.backends, 'backends', ['upscale', 'train']);
+    out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', TRAIN_BACKENDS) };
+  }
+  if (o.threads !== undefined) out.threads = o.threads === null ? null : int(o.threads, 'threads', 0, MAX_THREADS);
   if (o.recentModels !== undefined) {
     out.recentModels = list(o.recentModels, 'recentModels', 0, MAX_RECENT).map((m, i) => str(m, `recentModels[${i}]`, { max: 1024 }));
   }
@@ -49,6 +57,13 @@ export class SettingsStore {
       if (isObj(raw) && typeof raw.outputDir === 'string') {
         const st = await fs.stat(raw.outputDir).catch(() => undefined);
         if (!st?.isDirectory()) raw.outputDir = null;
+      }
+      // Earlier versions kept one backend for everything: it becomes the choice for both purposes
+      // (ONNX Runtime only upscales, so training goes back to auto).
+      if (isObj(raw) && typeof raw.backend === 'string') {
+        const b = raw.backend;
+        delete raw.backend;
+        raw.backends ??= { upscale: b, train: b === 'onnx' ? 'auto' : b };
       }
       const patch = await parseSettingsPatch(raw);
       return new SettingsStore(file, { ...DEFAULT_SETTINGS, ...patch });

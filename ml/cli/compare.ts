@@ -2,22 +2,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isActivationName, type ActivationName } from '../activations.ts';
 import { errors, fsError } from '../errors.ts';
-import { writeFileAtomic } from '../node/atomic.ts';
+import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
 import { initBackend } from '../node/backends.ts';
 import { writeImage } from '../node/image-io.ts';
 import { RunFolder } from '../node/run-folder.ts';
 import { loadTrainingData } from '../node/training-data.ts';
-import { compare, type CompareReport } from '../train/compare.ts';
+import { compare } from '../train/compare.ts';
+import { markdown } from '../train/compare-report.ts';
 import { DEFAULT_LR, makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
-import { intOption, type Command } from './main.ts';
-import { createReporter, pickMode } from './report.ts';
-import { checkBackendName, duration, startHelpers, TRAIN_OPTIONS, trainSettings } from './train.ts';
+import { intOption, type Command } from './options.ts';
+import { checkBackendName, reportBackend, startHelpers, TRAIN_OPTIONS, trainSettings } from './train.ts';
+import { evaluatorFor } from '../node/evaluator.ts';
 
 export const runCompare: Command = {
   options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' } },
-  async run(values, positionals, json) {
-    const report = createReporter(pickMode(json));
+  async run(values, positionals, report) {
     if (positionals.length) throw errors.badArgument(`compare takes no plain arguments ("${positionals[0]}"); use --data DIR.`);
     if (!values.data) throw errors.badArgument('compare needs a folder of training photos: --data DIR (and ideally --val DIR).');
     if (values.act) throw errors.badArgument('compare trains several activations: use --acts swish,tanhexp instead of --act.');
@@ -34,7 +34,7 @@ export const runCompare: Command = {
     const seeds = Array.from({ length: nSeeds }, (_, i) => base.seed + i);
     const out = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
     try {
-      await fs.mkdir(out, { recursive: true });
+      await ensureDir(out);
       if ((await fs.readdir(out)).length) throw errors.badArgument(`${JSON.stringify(out)} is not empty; choose another --out for this comparison.`);
     } catch (e) {
       throw fsError(e, out);
@@ -51,7 +51,8 @@ export const runCompare: Command = {
     for (const n of data.notes) report.event('note', n, { message: n });
     if (!data.val.length) throw errors.badArgument('compare needs validation images: pass --val DIR, or a --data folder with at least two photos.');
     const selection = await initBackend(backendName, 'training');
-    report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device });
+    const evaluator = await evaluatorFor(selection.name);
+    reportBackend(report, selection, evaluator);
 
     const helpers = await startHelpers(values, selection.name, base, report);
     const control = new TrainControl();
@@ -67,6 +68,7 @@ export const runCompare: Command = {
         storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
         control,
         helpers,
+        evaluator,
         backend: `${selection.name} (${selection.device})`,
       })) {
         if (ev.type === 'run') {
@@ -93,29 +95,3 @@ export const runCompare: Command = {
     }
   },
 };
-
-const f2 = (x: number) => x.toFixed(2);
-const f4 = (x: number) => x.toFixed(4);
-const pm = (m: number, sd: number, n: number, f: (x: number) => string) => (n > 1 ? `${f(m)} ± ${f(sd)}` : f(m));
-
-export function markdown(r: CompareReport): string {
-  const lines = [`# ${r.acts.join(' vs ')}`, '', r.fairness, '', `| activation | PSNR-Y (dB) | SSIM-Y | ms / iteration |`, `|---|---|---|---|`];
-  lines.push(`| bicubic | ${f2(r.bicubic.psnrY)} | ${f4(r.bicubic.ssimY)} | |`);
-  for (const a of r.acts) {
-    const p = r.perAct[a]!;
-    lines.push(`| ${a} | ${pm(p.psnrY.mean, p.psnrY.sd, p.psnrY.n, f2)} | ${pm(p.ssimY.mean, p.ssimY.sd, p.ssimY.n, f4)} | ${p.msPerIteration.mean.toFixed(1)} |`);
-  }
-  if (r.paired) {
-    const p = r.paired;
-    lines.push(
-      '',
-      `${p.b} − ${p.a}, paired by seed (n = ${p.psnrY.n}): PSNR-Y ${p.psnrY.mean >= 0 ? '+' : ''}${pm(p.psnrY.mean, p.psnrY.sd, p.psnrY.n, (x) => x.toFixed(3))} dB, ` +
-        `SSIM-Y ${p.ssimY.mean >= 0 ? '+' : ''}${pm(p.ssimY.mean, p.ssimY.sd, p.ssimY.n, (x) => x.toFixed(4))}` +
-        (p.tPsnr !== null ? `, t = ${p.tPsnr.toFixed(2)}` : ' (one seed: run with --seeds 3 or more to tell a real gap from noise)') +
-        `; time per iteration ${p.b}/${p.a} = ${p.msRatio.toFixed(3)}.`,
-    );
-  }
-  const totalMs = r.runs.reduce((s, x) => s + x.msPerIteration * (x.losses.at(-1)?.iteration ?? 0), 0);
-  lines.push('', `Training time (steps only): ${duration(totalMs)} over ${r.runs.length} runs.`, '');
-  return lines.join('\n');
-}

@@ -5,8 +5,7 @@ import { writeFileAtomic } from '../node/atomic.ts';
 import { exists } from '../node/files.ts';
 import { loadModelFile } from '../node/models.ts';
 import { exportOnnx, ONNX_OPSET } from '../onnx/export.ts';
-import { choiceOption, type Command } from './main.ts';
-import { createReporter, pickMode } from './report.ts';
+import { choiceOption, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
 
 export const EXPORT_FORMATS = ['onnx'] as const;
@@ -18,7 +17,7 @@ export const runExport: Command = {
     out: { type: 'string', short: 'o' },
     overwrite: { type: 'boolean' },
   },
-  async run(values, positionals, json) {
+  async run(values, positionals, report) {
     if (positionals.length !== 1) {
       throw errors.badArgument('export needs one weights file, e.g. "sr-studio export model.safetensors --format onnx".');
     }
@@ -32,7 +31,7 @@ export const runExport: Command = {
     if (!values.overwrite && (await exists(out))) throw errors.outputExists(out);
     const c = model.config;
     await writeFileAtomic(out, exportOnnx(c, model.weights, { training: model.training, producerVersion: VERSION }));
-    createReporter(pickMode(json)).event(
+    report.event(
       'exported',
       `Exported ${path.basename(input)} (x${c.scale} ${c.activation}, ${parameterCount(c).toLocaleString('en-US')} parameters) to ${out}: ONNX opset ${ONNX_OPSET}, input "input" [N, 3, H, W] RGB in 0–1, output "output" [N, 3, H·${c.scale}, W·${c.scale}].`,
       { path: path.resolve(out), format, opset: ONNX_OPSET, config: c },

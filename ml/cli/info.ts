@@ -1,19 +1,20 @@
 import { chooseBackend } from '../backend-choice.ts';
 import { probeBackends } from '../node/backends.ts';
 import { findModels } from '../node/models.ts';
-import type { Command } from './main.ts';
+import { noPositionals, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
 
 export const runInfo: Command = {
   options: {},
-  async run(_values, _positionals, json) {
+  async run(_values, positionals, report) {
+    noPositionals('info', positionals);
     const probes = await probeBackends();
     const auto = {
       inference: chooseBackend('auto', 'inference', probes),
       training: chooseBackend('auto', 'training', probes),
     };
     const { models, problems } = await findModels();
-    if (json) {
+    if (report.mode === 'json') {
       process.stdout.write(
         JSON.stringify({ type: 'info', version: VERSION, node: process.versions.node, backends: probes, auto, models, problems }) + '\n',
       );
@@ -21,7 +22,7 @@ export const runInfo: Command = {
     }
     const lines = [`SR Studio ${VERSION} (Node ${process.versions.node})`, '', 'Backends:'];
     for (const p of probes) {
-      const software = p.name === 'webgpu' && !p.gpu ? ' [software adapter: auto uses it after wasm, before the cpu backend]' : '';
+      const software = p.name === 'webgpu' && !p.gpu ? ` [software: ${p.detail ?? 'not a hardware GPU'}; auto uses it only after wasm]` : '';
       const what = p.available ? `${p.device ?? ''}${p.gpu ? ' [GPU]' : software}${p.canTrain ? '' : ' (upscaling only)'}` : `unavailable: ${p.reason}`;
       lines.push(`  ${p.name.padEnd(11)} ${what}`);
     }

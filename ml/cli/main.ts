@@ -1,112 +1,93 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { errors, isUserError } from '../errors.ts';
-import { runNewModel } from './models.ts';
-import { runInfo } from './info.ts';
+/**
+ * The `sr-studio` command line: dispatch, help, version and exit codes. Subcommands are loaded only
+ * when run, so `--help` and `--version` work even where a dependency (sharp, ONNX Runtime, the
+ * generated gradient file) fails to load, and such a failure is one sentence, never a stack.
+ *
+ * Exit codes, the same for every command: 0 done, 1 a user error (bad file, folder, model, disk
+ * full, failed backend), 2 bad usage (unknown command or option, bad value), 130 cancelled (Ctrl-C),
+ * 70 an internal error (a bug).
+ */
+import { parseArgs } from 'node:util';
+import { errors, isUserError, type UserError } from '../errors.ts';
+import { VERSION } from '../node/version.ts';
+import type { Command } from './options.ts';
 import { createReporter, pickMode } from './report.ts';
-import { runCompare } from './compare.ts';
-import { runTrain } from './train.ts';
-import { runUpscale } from './upscale.ts';
-import { runExport } from './export.ts';
+import { COMMAND_USAGE, USAGE } from './usage.ts';
 
-const USAGE = `Usage: sr-studio <command> [options]
+type Name = keyof typeof COMMAND_USAGE;
 
-Commands:
-  upscale IN... [-o OUTDIR] [--model FILE] [--scale 2|3|4] [--tile N] [--overlap N]
-          [--format png|jpg|webp|tiff|avif] [--backend auto|tensorflow|webgpu|onnx|wasm|cpu]
-          [--overwrite] [--json]
-      Upscale image files and folders. Outputs are named NAME_x2.png (etc.) next to
-      each input, or in OUTDIR. Inputs are never overwritten. Without --model, the
-      bundled TanhExp model of the scale (default 2). auto runs on a GPU when there is
-      one, else on ONNX Runtime (CPU), else on WebAssembly.
-  train --data DIR [--val DIR] [--scale 2|3|4] [--act tanhexp|swish|mish|relu]
-        [--preset tiny|light|standard] [--iters N] [--batch N] [--patch N] [--lr X]
-        [--seed N] [--backend B] [--out DIR] [--resume DIR] [--val-every N]
-        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--threads N] [--json]
-      Train a network on a folder of photos; the best model is saved as
-      OUT/model_best.safetensors. Ctrl-C saves a checkpoint; --resume OUT continues.
-  compare --data DIR --val DIR [--acts swish,tanhexp] [--iters N] [--seed N]
-          [--seeds K] [--preset P] [--scale N] [--batch N] [--patch N] [--lr X]
-          [--backend B] [--out DIR] [--json]
-      Train each activation identically (same initial weights, batches, order,
-      iterations and learning rate) and report which wins: report.md, report.json
-      and contact_sheet.png in OUT.
-  info [--json]
-      Version, every backend with its device or why it is unavailable, and the models found.
-  new-model -o FILE [--preset tiny|light|standard] [--scale 2|3|4]
-          [--act tanhexp|swish|mish|relu] [--seed N]
-      Save a freshly initialised (untrained) network as a weights file.
-  export MODEL --format onnx [-o FILE] [--overwrite] [--json]
-      Write the weights file as an ONNX model (opset 17, input [N, 3, H, W] RGB in
-      0-1, any height and width) for ONNX Runtime, chaiNNer and other tools.
-      The default output is NAME.onnx in the current folder.
-  help
-      This text.`;
+const LOADERS: Record<Name, () => Promise<Command>> = {
+  upscale: async () => (await import('./upscale.ts')).runUpscale,
+  train: async () => (await import('./train.ts')).runTrain,
+  compare: async () => (await import('./compare.ts')).runCompare,
+  info: async () => (await import('./info.ts')).runInfo,
+  'new-model': async () => (await import('./models.ts')).runNewModel,
+  export: async () => (await import('./export.ts')).runExport,
+};
 
-export interface Command {
-  readonly options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>, positionals: string[], json: boolean): Promise<number>;
+const isName = (n: string): n is Name => Object.hasOwn(COMMAND_USAGE, n);
+
+export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70, cancelled: 130 } as const;
+
+export function exitCodeFor(e: UserError): number {
+  if (e.code === 'cancelled') return EXIT.cancelled;
+  return e.code === 'bad-argument' || e.code === 'unknown-backend' ? EXIT.usage : EXIT.userError;
 }
 
-const COMMANDS: Record<string, Command> = {
-  upscale: runUpscale,
-  train: runTrain,
-  compare: runCompare,
-  info: runInfo,
-  'new-model': runNewModel,
-  export: runExport,
-};
+/** A module that failed to load, in one sentence with what to do. */
+export function loadFailure(e: unknown): string {
+  const first = String((e as Error)?.message ?? e).split('\n').find((l) => l.trim())?.trim() ?? 'unknown error';
+  if (/sharp/i.test(String((e as Error)?.message)) || /libvips/i.test(first)) {
+    return `SR Studio could not load sharp, which reads and writes images (${first}); run "npm install" (or "npm rebuild sharp") in SR Studio's folder.`;
+  }
+  return `SR Studio could not load one of its parts (${first}); run "npm install" in SR Studio's folder.`;
+}
 
 /** Runs the CLI; returns the exit code. Users see one sentence per problem, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return name ? 0 : 2;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`sr-studio ${VERSION}\n`);
+    return EXIT.ok;
   }
-  const json = rest.includes('--json');
-  const report = createReporter(pickMode(json));
-  const cmd = COMMANDS[name];
+  if (!name) {
+    process.stderr.write(USAGE + '\n');
+    return EXIT.usage;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const topic = rest[0];
+    process.stdout.write((topic && isName(topic) ? COMMAND_USAGE[topic] : USAGE) + '\n');
+    return EXIT.ok;
+  }
+  const report = createReporter(pickMode(rest.includes('--json')));
   try {
-    if (!cmd) throw errors.badArgument(`Unknown command "${name}"; run "sr-studio help" to see the commands.`);
+    if (!isName(name)) throw errors.badArgument(`Unknown command "${name}"; run "sr-studio --help" to see the commands.`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(COMMAND_USAGE[name] + '\n');
+      return EXIT.ok;
+    }
+    let cmd: Command;
+    try {
+      cmd = await LOADERS[name]();
+    } catch (e) {
+      report.error(loadFailure(e));
+      if (process.env.SR_STUDIO_DEBUG) console.error(e);
+      return EXIT.userError;
+    }
     let parsed;
     try {
-      parsed = parseArgs({
-        args: rest,
-        options: { ...cmd.options, json: { type: 'boolean' } },
-        allowPositionals: true,
-        strict: true,
-      });
+      parsed = parseArgs({ args: rest, options: { ...cmd.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     } catch (e) {
-      throw errors.badArgument(`${(e as Error).message.replace(/\.$/, '')}; run "sr-studio help" for the options.`);
+      throw errors.badArgument(`${(e as Error).message.replace(/\.$/, '')}; run "sr-studio ${name} --help" for its options.`);
     }
-    return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals, json);
+    return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals, report);
   } catch (e) {
     if (isUserError(e)) {
       report.error(e.message, { code: e.code, ...(e.file ? { file: e.file } : {}) });
-      return e.code === 'bad-argument' || e.code === 'unknown-backend' ? 2 : 1;
+      return exitCodeFor(e);
     }
     report.error(`internal error: ${(e as Error)?.message ?? String(e)} (set SR_STUDIO_DEBUG=1 for details and please report it)`);
     if (process.env.SR_STUDIO_DEBUG) console.error(e);
-    return 70;
+    return EXIT.internal;
   }
-}
-
-/** Parses an integer option within bounds, or throws a bad-argument error naming it. */
-export function intOption(values: Record<string, unknown>, name: string, lo: number, hi: number): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) {
-    throw errors.badArgument(`--${name} must be a whole number from ${lo} to ${hi}, not "${String(v)}".`);
-  }
-  return n;
-}
-
-export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
-    throw errors.badArgument(`--${name} must be one of ${choices.join(', ')}, not "${String(v)}".`);
-  }
-  return v as T;
 }

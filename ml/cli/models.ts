@@ -4,8 +4,7 @@ import { errors } from '../errors.ts';
 import { initialWeights, parameterCount, PRESET_NAMES, presetConfig, SCALES, type Scale } from '../network.ts';
 import { exists } from '../node/files.ts';
 import { saveModelFile } from '../node/models.ts';
-import { choiceOption, intOption, type Command } from './main.ts';
-import { createReporter, pickMode } from './report.ts';
+import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
 
 export const runNewModel: Command = {
   options: {
@@ -16,7 +15,8 @@ export const runNewModel: Command = {
     seed: { type: 'string' },
     overwrite: { type: 'boolean' },
   },
-  async run(values, _positionals, json) {
+  async run(values, positionals, report) {
+    noPositionals('new-model', positionals, 'name the file with -o FILE.safetensors');
     const out = values.out as string | undefined;
     if (!out) throw errors.badArgument('new-model needs an output file: -o FILE.safetensors.');
     if (!out.endsWith('.safetensors')) throw errors.badArgument(`${JSON.stringify(out)} should end in .safetensors.`);
@@ -28,7 +28,7 @@ export const runNewModel: Command = {
     const seed = intOption(values, 'seed', 0, 2 ** 31 - 1) ?? 0;
     const config = presetConfig(preset, scale, act);
     await saveModelFile(out, config, initialWeights(config, seed), { iterations: 0, seed, preset });
-    createReporter(pickMode(json)).event(
+    report.event(
       'saved',
       `Saved an untrained ${preset} x${scale} ${act} network (${parameterCount(config).toLocaleString('en-US')} parameters) to ${out}.`,
       { path: path.resolve(out), config, parameters: parameterCount(config) },

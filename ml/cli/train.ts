@@ -3,7 +3,10 @@ import { ACTIVATION_NAMES } from '../activations.ts';
 import { BACKEND_NAMES } from '../backend-choice.ts';
 import { errors } from '../errors.ts';
 import { PRESET_NAMES } from '../network.ts';
+import type { BackendSelection } from '../backend-choice.ts';
 import { initBackend } from '../node/backends.ts';
+import { evaluatorFor } from '../node/evaluator.ts';
+import type { Evaluator } from '../train/validation.ts';
 import { exists } from '../node/files.ts';
 import { RunFolder } from '../node/run-folder.ts';
 import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
@@ -11,8 +14,9 @@ import { loadTrainingData } from '../node/training-data.ts';
 import { makeTrainConfig, runName, type TrainConfig } from '../train/config.ts';
 import { TrainControl, type TrainEvent } from '../train/events.ts';
 import { train } from '../train/trainer.ts';
-import { choiceOption, intOption, type Command } from './main.ts';
-import { createReporter, pickMode, type Reporter } from './report.ts';
+import { duration } from '../format.ts';
+import { choiceOption, intOption, type Command } from './options.ts';
+import type { Reporter } from './report.ts';
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string', short: 'd' },
@@ -66,14 +70,19 @@ export async function startHelpers(values: Record<string, unknown>, backend: str
   return helpers;
 }
 
+/** The backend line: what trains, on what, why; and where validation runs when elsewhere. */
+export function reportBackend(report: Reporter, selection: BackendSelection, evaluator: Evaluator | undefined): void {
+  const scoring = evaluator ? `; validation and previews on ${evaluator.name}` : '';
+  report.event('backend', `Backend: ${selection.why}${scoring}`, { backend: selection.name, device: selection.device, why: selection.why, evaluator: evaluator?.name ?? null });
+}
+
 export function checkBackendName(name: string): void {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw errors.unknownBackend(name, BACKEND_NAMES);
 }
 
 export const runTrain: Command = {
   options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' } },
-  async run(values, positionals, json) {
-    const report = createReporter(pickMode(json));
+  async run(values, positionals, report) {
     if (positionals.length) throw errors.badArgument(`train takes no plain arguments ("${positionals[0]}"); use --data DIR.`);
     const backendName = (values.backend as string | undefined) ?? 'auto';
     checkBackendName(backendName);
@@ -119,7 +128,8 @@ export const runTrain: Command = {
     folder ??= await RunFolder.create(outDir, config.keepCheckpoints);
     const runFolder = folder;
     const selection = await initBackend(backendName, 'training');
-    report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device });
+    const evaluator = await evaluatorFor(selection.name);
+    reportBackend(report, selection, evaluator);
 
     const helpers = await startHelpers(values, selection.name, config, report);
     const control = new TrainControl();
@@ -140,6 +150,7 @@ export const runTrain: Command = {
         control,
         resume,
         helpers,
+        evaluator,
         summary: { data: path.resolve(dataDir), backend: `${selection.name} (${selection.device})`, command: `sr-studio train ${process.argv.slice(3).join(' ')}` },
       });
       return await consume(events, report, runFolder, config);
@@ -213,12 +224,4 @@ export async function consume(events: AsyncIterable<TrainEvent>, report: Reporte
 
 export function describe(c: TrainConfig): string {
   return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches, lr ${c.lr}, seed ${c.seed}`;
-}
-
-export function duration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

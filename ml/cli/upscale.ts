@@ -8,8 +8,8 @@ import { OUTPUT_FORMATS } from '../node/image-io.ts';
 import { defaultModel, loadModelFile } from '../node/models.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
 import { openUpscaler } from '../node/upscaler.ts';
-import { choiceOption, intOption, type Command } from './main.ts';
-import { createReporter, pickMode } from './report.ts';
+import { choiceOption, intOption, type Command } from './options.ts';
+import type { Reporter } from './report.ts';
 
 export const runUpscale: Command = {
   options: {
@@ -22,8 +22,7 @@ export const runUpscale: Command = {
     backend: { type: 'string', short: 'b' },
     overwrite: { type: 'boolean' },
   },
-  async run(values, positionals, json) {
-    const report = createReporter(pickMode(json));
+  async run(values, positionals, report) {
     if (!positionals.length) throw errors.badArgument('upscale needs at least one image or folder, e.g. "sr-studio upscale photo.jpg".');
     const scaleOpt = intOption(values, 'scale', 2, 4);
     if (scaleOpt !== undefined && !isScale(scaleOpt)) throw errors.badArgument('--scale must be 2, 3 or 4.');

@@ -12,14 +12,44 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
+/**
+ * Creates a folder and its missing parents, one level at a time: Node's own recursive mkdir never
+ * returns on some pseudo-filesystems (it retries forever under /proc), and this ends in one user
+ * error instead, naming the folder that could not be made.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const missing: string[] = [];
+  for (let cur = target; ; cur = path.dirname(cur)) {
+    let st;
+    try {
+      st = await fs.stat(cur);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && path.dirname(cur) !== cur) {
+        missing.push(cur);
+        continue;
+      }
+      throw fsError(e, target);
+    }
+    if (st.isDirectory()) break;
+    throw errors.unwritableOutput(target, cur === target ? 'it is a file, not a folder' : `${JSON.stringify(cur)} is a file, not a folder`);
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fs.mkdir(d);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'EEXIST' && (await fs.stat(d).catch(() => undefined))?.isDirectory()) continue;
+      // ENOENT with the parent in place: a filesystem where folders cannot be made (/proc, /sys).
+      throw code === 'ENOENT' ? errors.unwritableOutput(d, 'folders cannot be created there') : fsError(e, d);
+    }
+  }
+}
+
 /** `write` fills the temp path it is given; the folder is created if needed. */
 export async function atomicWrite(target: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
-  const dir = path.dirname(target);
-  try {
-    await fs.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw fsError(e, dir);
-  }
+  await ensureDir(path.dirname(target));
   const tmp = tempPathFor(target);
   try {
     await write(tmp);

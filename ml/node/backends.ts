@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { errors } from '../errors.ts';
+import { errors, UserError } from '../errors.ts';
 import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
 import { useProjectKernels } from '../kernels/webgpu/index.ts';
+import { probeGpu, type GpuProbe } from './gpu-probe.ts';
+import { captureNativeStderr } from './native-stderr.ts';
 import { probeOnnxRuntime } from './onnx-runtime.ts';
 import {
   BACKEND_NAMES,
-  chooseBackend,
+  chooseAndStart,
   type BackendChoice,
   type BackendProbe,
   type BackendSelection,
@@ -16,75 +18,26 @@ import {
 } from '../backend-choice.ts';
 
 /**
- * Starting tfjs backends in Node. `webgpu` runs on Dawn (the `webgpu` package): Vulkan first, then
- * OpenGL ES in compatibility mode (headless, EGL surfaceless). `tensorflow` is tfjs-node-gpu, then
- * tfjs-node, when installed. Gradients are registered here because tfjs-core's Node build does not.
+ * Starting tfjs backends in Node, lazily: a named backend starts only itself (`wasm`, `onnx` and
+ * `cpu` never load Dawn), and auto probes only what its order of preference needs. The GPU is
+ * probed in a child process (ml/node/gpu-probe.ts), so Dawn's native output never reaches the user;
+ * `webgpu` then opens exactly the graphics API the probe found (Vulkan, or OpenGL ES in
+ * compatibility mode). `tensorflow` is tfjs-node-gpu, then tfjs-node, when installed.
  */
 const require = createRequire(import.meta.url);
-try {
-  require('./generated/tfjs-gradients.cjs');
-} catch {
-  throw new Error('ml/node/generated/tfjs-gradients.cjs is missing: run "npm install" (or "npm run build") first');
-}
 
 export { BACKEND_NAMES, type BackendChoice, type ConcreteBackend, type Purpose };
 
-interface GpuAdapterInfoLike {
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-  isFallbackAdapter?: boolean;
-}
-
-let webgpuState: Promise<{ ok: true; info: GpuAdapterInfoLike; api: string } | { ok: false; reason: string }> | undefined;
-
-/** Mesa's lavapipe/llvmpipe, SwiftShader and other CPU rasterisers. */
-function isSoftwareAdapter(info: GpuAdapterInfoLike): boolean {
-  return !!info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? '');
-}
-
-function describeAdapter(info: GpuAdapterInfoLike, api: string): string {
-  const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
-  return `${name} via ${api}`;
-}
-
-/** Finds a Dawn adapter and installs navigator.gpu; the tfjs webgpu backend is imported afterwards. */
-async function setUpDawn() {
-  webgpuState ??= (async () => {
-    let dawn: typeof import('webgpu');
-    try {
-      dawn = await import('webgpu');
-    } catch (e) {
-      return { ok: false as const, reason: `the webgpu package could not be loaded: ${firstLine(e)}` };
-    }
-    Object.assign(globalThis, dawn.globals);
-    const attempts: Array<{ api: string; flags: string[]; featureLevel: 'core' | 'compatibility' }> = [
-      { api: 'Vulkan', flags: [], featureLevel: 'core' },
-      { api: 'OpenGL (compatibility mode)', flags: ['backend=opengl'], featureLevel: 'compatibility' },
-    ];
-    process.env.EGL_PLATFORM ??= 'surfaceless';
-    for (const a of attempts) {
-      try {
-        const gpu = dawn.create(a.flags);
-        const adapter = await gpu.requestAdapter({ featureLevel: a.featureLevel, powerPreference: 'high-performance' });
-        if (!adapter) continue;
-        const g = globalThis as { navigator?: object };
-        if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-        const wrapped = {
-          requestAdapter: (o?: object) => gpu.requestAdapter({ ...o, featureLevel: a.featureLevel }),
-          getPreferredCanvasFormat: () => 'rgba8unorm',
-          wgslLanguageFeatures: gpu.wgslLanguageFeatures,
-        };
-        Object.defineProperty(g.navigator, 'gpu', { value: wrapped, configurable: true });
-        return { ok: true as const, info: adapter.info as GpuAdapterInfoLike, api: a.api };
-      } catch {
-        // try the next graphics API
-      }
-    }
-    return { ok: false as const, reason: 'no GPU adapter found (neither Vulkan nor OpenGL)' };
-  })();
-  return webgpuState;
+/** tfjs-core's Node entry registers no gradients: ml/node/generated/ holds them (built by npm install). */
+let gradientsRegistered = false;
+function registerGradients(): void {
+  if (gradientsRegistered) return;
+  try {
+    require('./generated/tfjs-gradients.cjs');
+  } catch {
+    throw new UserError('broken-install', `SR Studio's generated file ${path.join(import.meta.dirname, 'generated', 'tfjs-gradients.cjs')} is missing; run "npm install" in SR Studio's folder.`);
+  }
+  gradientsRegistered = true;
 }
 
 async function loadTensorflow(): Promise<{ ok: true; device: string; gpu: boolean } | { ok: false; reason: string }> {
@@ -99,6 +52,8 @@ async function loadTensorflow(): Promise<{ ok: true; device: string; gpu: boolea
       reasons.push(`${pkg} is not installed`);
       continue;
     }
+    // The TensorFlow C library logs to stderr at start unless told otherwise.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     try {
       await import(pkg);
       return { ok: true, gpu, device: gpu ? 'TensorFlow C library, CUDA build' : 'TensorFlow C library, CPU build' };
@@ -106,43 +61,61 @@ async function loadTensorflow(): Promise<{ ok: true; device: string; gpu: boolea
       reasons.push(`${pkg} failed to load (${firstLine(e)})`);
     }
   }
-  return { ok: false, reason: reasons.join('; ') };
+  const missing = reasons.every((r) => r.endsWith('is not installed'));
+  return { ok: false, reason: missing ? 'not installed (neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node)' : reasons.join('; ') };
 }
 
 function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
 }
 
-/** What each backend would give on this machine, without switching to it. */
+function webgpuProbe(g: GpuProbe): BackendProbe {
+  if (!g.ok) return { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: g.reason };
+  const software = g.kind === 'software';
+  return { name: 'webgpu', available: true, gpu: !software, canTrain: true, device: g.device, detail: g.why };
+}
+
+const PROBERS: Record<ConcreteBackend, () => Promise<BackendProbe>> = {
+  async tensorflow() {
+    const t = await loadTensorflow();
+    return t.ok
+      ? { name: 'tensorflow', available: true, gpu: t.gpu, canTrain: true, device: t.device }
+      : { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: t.reason };
+  },
+  async webgpu() {
+    return webgpuProbe(await probeGpu());
+  },
+  async onnx() {
+    const o = await probeOnnxRuntime();
+    return o.ok
+      ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: o.device }
+      : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: o.reason };
+  },
+  async wasm() {
+    return { name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' };
+  },
+  async cpu() {
+    return { name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' };
+  },
+};
+
+const probed = new Map<ConcreteBackend, Promise<BackendProbe>>();
+/** Backends that were probed as available but then failed to start in this process, and why. */
+const failedToStart = new Map<ConcreteBackend, string>();
+
+/** What one backend would give on this machine, without switching to it (once per process). */
+export async function probeBackend(name: ConcreteBackend): Promise<BackendProbe> {
+  let p = probed.get(name);
+  if (!p) probed.set(name, (p = PROBERS[name]()));
+  const probe = await p;
+  const failed = failedToStart.get(name);
+  return failed ? { ...probe, available: false, canTrain: false, reason: failed } : probe;
+}
+
+/** Every backend's probe (`sr-studio info`, the app's settings). */
 export async function probeBackends(): Promise<BackendProbe[]> {
-  const out: BackendProbe[] = [];
-  const tfn = await loadTensorflow();
-  out.push(
-    tfn.ok
-      ? { name: 'tensorflow', available: true, gpu: tfn.gpu, canTrain: true, device: tfn.device }
-      : { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: tfn.reason },
-  );
-  const w = await setUpDawn();
-  out.push(
-    w.ok
-      ? {
-          name: 'webgpu',
-          available: true,
-          gpu: !isSoftwareAdapter(w.info),
-          canTrain: true,
-          device: describeAdapter(w.info, w.api),
-        }
-      : { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: w.reason },
-  );
-  const onnx = await probeOnnxRuntime();
-  out.push(
-    onnx.ok
-      ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: onnx.device }
-      : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: onnx.reason },
-  );
-  out.push({ name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' });
-  out.push({ name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' });
-  return out;
+  const names: ConcreteBackend[] = ['tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'];
+  return Promise.all(names.map(probeBackend));
 }
 
 /** The tfjs backend that does the tensor work besides upscaling when upscaling runs on `name`. */
@@ -150,36 +123,42 @@ export function tensorBackend(name: ConcreteBackend): Exclude<ConcreteBackend, '
   return name === 'onnx' ? 'wasm' : name;
 }
 
-async function activate(selected: ConcreteBackend): Promise<void> {
-  if (selected === 'onnx') {
-    const o = await probeOnnxRuntime();
-    if (!o.ok) throw errors.backendFailed('onnx', o.reason);
-  }
-  const name = tensorBackend(selected);
-  switch (name) {
-    case 'cpu':
-      await import('@tensorflow/tfjs-backend-cpu');
-      break;
-    case 'wasm': {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-      wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
-      registerWasmConvBackpropFilter();
-      break;
+/** Dawn's own lines (its log levels and the source locations after them) in captured stderr. */
+const DAWN_LINE = /^(Warning|Error|Info|Debug): |^\s+at \S+ \(.*(dawn|third_party).*\)$|^\s*$/;
+
+/** Opens Dawn in this process on the graphics API the probe found, with its native output kept back. */
+async function startWebgpu(): Promise<void> {
+  const g = await probeGpu();
+  if (!g.ok) throw errors.backendFailed('webgpu', g.reason);
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  const { captured } = await captureNativeStderr(async () => {
+    let dawn: typeof import('webgpu');
+    try {
+      dawn = await import('webgpu');
+    } catch (e) {
+      throw errors.backendFailed('webgpu', `the webgpu package could not be loaded: ${firstLine(e)}`);
     }
-    case 'webgpu': {
-      const w = await setUpDawn();
-      if (!w.ok) throw errors.backendFailed('webgpu', w.reason);
-      await import('@tensorflow/tfjs-backend-webgpu');
-      useProjectKernels(true, isSoftwareAdapter(w.info) ? 'direct' : 'tiled');
-      break;
-    }
-    case 'tensorflow': {
-      const t = await loadTensorflow();
-      if (!t.ok) throw errors.backendFailed('tensorflow', t.reason);
-      break;
-    }
-  }
+    Object.assign(globalThis, dawn.globals);
+    const featureLevel = g.api === 'Vulkan' ? 'core' : 'compatibility';
+    const gpu = dawn.create([`backend=${g.api === 'Vulkan' ? 'vulkan' : 'opengl'}`]);
+    const root = globalThis as { navigator?: object };
+    if (!root.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+    // tfjs-backend-webgpu looks for navigator.gpu when it is imported, so this comes first.
+    const wrapped = {
+      requestAdapter: (o?: object) => gpu.requestAdapter({ ...o, featureLevel }),
+      getPreferredCanvasFormat: () => 'rgba8unorm',
+      wgslLanguageFeatures: gpu.wgslLanguageFeatures,
+    };
+    Object.defineProperty(root.navigator, 'gpu', { value: wrapped, configurable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+    useProjectKernels(true, g.kind === 'software' ? 'direct' : 'tiled');
+    await switchTo('webgpu');
+  });
+  const rest = captured.split('\n').filter((l) => !DAWN_LINE.test(l));
+  if (rest.length) process.stderr.write(rest.join('\n') + '\n');
+}
+
+async function switchTo(name: Exclude<ConcreteBackend, 'onnx'>): Promise<void> {
   let ok = false;
   try {
     ok = await tf.setBackend(name);
@@ -189,17 +168,56 @@ async function activate(selected: ConcreteBackend): Promise<void> {
   // setBackend returns false (and stays where it was) when the backend's init fails: never accept that.
   if (!ok || tf.getBackend() !== name) throw errors.backendFailed(name, 'tfjs could not initialise it');
   await tf.ready();
+}
+
+const started = new Set<string>();
+
+/** Makes `selected` the active tfjs backend (for onnx: wasm, beside ONNX Runtime), starting it once. */
+export async function activateBackend(selected: ConcreteBackend): Promise<void> {
+  registerGradients();
+  if (selected === 'onnx') {
+    const o = await probeOnnxRuntime();
+    if (!o.ok) throw errors.backendFailed('onnx', o.reason);
+  }
+  const name = tensorBackend(selected);
+  if (started.has(name)) {
+    if (tf.getBackend() !== name) await switchTo(name);
+    return;
+  }
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      await switchTo('cpu');
+      break;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+      wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
+      registerWasmConvBackpropFilter();
+      await switchTo('wasm');
+      break;
+    }
+    case 'webgpu':
+      await startWebgpu();
+      break;
+    case 'tensorflow': {
+      const t = await loadTensorflow();
+      if (!t.ok) throw errors.backendFailed('tensorflow', t.reason);
+      await switchTo('tensorflow');
+      break;
+    }
+  }
+  started.add(name);
   tf.enableProdMode();
 }
 
 /**
- * Switches tfjs to the requested backend. `auto` picks the best available for the purpose and says
- * why each better one was skipped; an explicit backend that fails is reported, never swapped.
+ * Chooses the backend for a purpose and switches tfjs to it. `auto` picks the best available, says
+ * why each better one was skipped, and when its pick fails to start goes on to the next, saying
+ * why; an explicit backend that fails is reported in one sentence, never swapped.
  */
 export async function initBackend(choice: string, purpose: Purpose): Promise<BackendSelection> {
   if (!(BACKEND_NAMES as readonly string[]).includes(choice)) throw errors.unknownBackend(choice, BACKEND_NAMES);
-  const probes = await probeBackends();
-  const selection = chooseBackend(choice as BackendChoice, purpose, probes);
-  await activate(selection.name);
-  return selection;
+  registerGradients();
+  return chooseAndStart(choice as BackendChoice, purpose, probeBackend, activateBackend, failedToStart);
 }

@@ -1,6 +1,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError, isUserError, type UserError } from '../errors.ts';
+import { ensureDir } from './atomic.ts';
 import { imageFormatFromPath, type OutputFormat } from './image-io.ts';
 
 /** File access for the engine in Node: finding inputs and naming outputs. */
@@ -87,8 +88,8 @@ export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, 
   if (inputs.has(path.resolve(out))) throw errors.wouldOverwriteInput(out);
   if (!overwrite && (await exists(out))) throw errors.outputExists(out);
   const dir = path.dirname(out);
+  await ensureDir(dir);
   try {
-    await fs.mkdir(dir, { recursive: true });
     await fs.access(dir, fsConstants.W_OK);
   } catch (e) {
     throw fsError(e, dir);

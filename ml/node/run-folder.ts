@@ -5,7 +5,7 @@ import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { parseTrainConfig, type TrainConfig } from '../train/config.ts';
 import type { RunStore } from '../train/trainer.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { ensureDir, writeFileAtomic } from './atomic.ts';
 import { writeImage } from './image-io.ts';
 
 /**
@@ -26,9 +26,10 @@ export class RunFolder implements RunStore {
   ) {}
 
   static async create(dir: string, keep: number): Promise<RunFolder> {
+    await ensureDir(dir);
+    await ensureDir(path.join(dir, 'checkpoints'));
+    await ensureDir(path.join(dir, 'previews'));
     try {
-      await fs.mkdir(path.join(dir, 'checkpoints'), { recursive: true });
-      await fs.mkdir(path.join(dir, 'previews'), { recursive: true });
       const probe = path.join(dir, `.write-test-${process.pid}`);
       await fs.writeFile(probe, '');
       await fs.rm(probe);

@@ -9,7 +9,7 @@ import { makeTrainConfig, type TrainConfig } from './config.ts';
 import type { TrainControl, TrainEvent } from './events.ts';
 import type { GradientHelpers } from './shards.ts';
 import { train, type RunStore } from './trainer.ts';
-import { previewCrop, type ValImage } from './validation.ts';
+import { previewCrop, type Evaluator, type ValImage } from './validation.ts';
 
 /**
  * The Swish-vs-TanhExp experiment, done fairly: for each seed, every activation starts from the
@@ -28,6 +28,7 @@ export interface CompareOptions {
   readonly control?: TrainControl | undefined;
   readonly backend?: string | undefined;
   readonly helpers?: GradientHelpers | undefined;
+  readonly evaluator?: Evaluator | undefined;
 }
 
 export interface RunResult {
@@ -91,7 +92,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers })) {
+      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers, evaluator: o.evaluator })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'finished') {

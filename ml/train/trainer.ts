@@ -3,13 +3,14 @@ import { PatchSampler, type DatasetSource, type DegradationOptions, type PatchBa
 import type { RgbImage } from '../image.ts';
 import { initialWeights, Network } from '../network.ts';
 import { Rng } from '../random.ts';
+import type { TileModel } from '../tiling.ts';
 import { encodeModel } from '../weights.ts';
 import { Adam } from './adam.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.ts';
 import { learningRateAt, type TrainConfig } from './config.ts';
 import { TrainControl, type TrainEvent, type ValidationScores } from './events.ts';
 import { lossAndGrads, splitBatch, type GradientHelpers, type Shard } from './shards.ts';
-import { gradSquaredNorm, previewCrop, previewStrip, validate, type ValImage } from './validation.ts';
+import { gradSquaredNorm, previewCrop, previewStrip, validate, type Evaluator, type ValImage } from './validation.ts';
 
 /** Where a run's files go; the Node adapter writes a run folder, tests may keep them in memory. */
 export interface RunStore {
@@ -43,6 +44,8 @@ export interface TrainOptions {
   readonly logEvery?: number | undefined;
   /** Other threads that compute shards of each batch (data-parallel training on several cores). */
   readonly helpers?: GradientHelpers | undefined;
+  /** Runs validation and previews on another runtime (default: the training network itself). */
+  readonly evaluator?: Evaluator | undefined;
 }
 
 /** The sampler's seed stream is kept apart from the initial weights' stream. */
@@ -96,6 +99,12 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       }),
     );
 
+  const openScorer = async (): Promise<{ model: Network | TileModel; close(): void | Promise<void> }> => {
+    if (!o.evaluator) return { model: evalNet, close: () => undefined };
+    const model = await o.evaluator.open(cfg.network, await evalNet.weights());
+    return { model, close: () => model.dispose() };
+  };
+
   try {
     if (!r) await o.store.writeConfig(cfg);
     yield { type: 'started', config: cfg, parameters: net.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
@@ -146,21 +155,32 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         await o.store.appendMetrics({ iteration, loss: result.loss, lr, itPerSec: round(itPerSec, 3), elapsedMs: Math.round(elapsed()) });
       }
       let isBest = false;
-      if (o.val.length && (iteration % cfg.valEvery === 0 || iteration === cfg.iterations)) {
-        last = await validate(evalNet, o.val);
-        const { images: _, ...scores } = last;
-        await o.store.appendMetrics({ iteration, val: scores, elapsedMs: Math.round(elapsed()) });
-        yield { type: 'validation', iteration, ...last };
-        if (!best || last.psnrY > best.psnrY) {
-          best = { iteration, psnrY: last.psnrY, ssimY: last.ssimY };
-          isBest = true;
-          await exportModel(last);
+      const validating = o.val.length > 0 && (iteration % cfg.valEvery === 0 || iteration === cfg.iterations);
+      const previewing = preview !== undefined && (iteration % cfg.previewEvery === 0 || iteration === cfg.iterations);
+      let scores: ValidationScores | undefined;
+      let image: RgbImage | undefined;
+      if (validating || previewing) {
+        // Validation and the preview share one model on the evaluator's runtime.
+        const scorer = await openScorer();
+        try {
+          if (validating) scores = await validate(scorer.model, o.val);
+          if (previewing) image = await previewStrip(scorer.model, preview!);
+        } finally {
+          await scorer.close();
         }
       }
-      if (preview && (iteration % cfg.previewEvery === 0 || iteration === cfg.iterations)) {
-        const image = await previewStrip(evalNet, preview);
-        yield { type: 'preview', iteration, image, path: await o.store.writePreview(iteration, image) };
+      if (scores) {
+        last = scores;
+        const { images: _, ...summary } = scores;
+        await o.store.appendMetrics({ iteration, val: summary, elapsedMs: Math.round(elapsed()) });
+        yield { type: 'validation', iteration, ...scores };
+        if (!best || scores.psnrY > best.psnrY) {
+          best = { iteration, psnrY: scores.psnrY, ssimY: scores.ssimY };
+          isBest = true;
+          await exportModel(scores);
+        }
       }
+      if (image) yield { type: 'preview', iteration, image, path: await o.store.writePreview(iteration, image) };
       if (isBest || iteration % cfg.checkpointEvery === 0 || iteration === cfg.iterations) {
         yield { type: 'checkpoint', iteration, path: await checkpoint(isBest), best: isBest };
       }

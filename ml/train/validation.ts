@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeLr } from '../dataset.ts';
 import { grid, type RgbImage } from '../image.ts';
 import { bicubicBaseline, compareImages, type QualityScores } from '../metrics.ts';
-import type { Network } from '../network.ts';
-import { upscaleImage } from '../tiling.ts';
+import type { Network, NetworkConfig } from '../network.ts';
+import { upscaleImage, type TileModel } from '../tiling.ts';
 import type { ValidationScores } from './events.ts';
 
 /**
@@ -34,8 +34,19 @@ export function prepareValImages(images: ReadonlyArray<{ name: string; image: Rg
   });
 }
 
-export async function validate(net: Network, vals: readonly ValImage[]): Promise<ValidationScores> {
-  const s = net.config.scale;
+/**
+ * What validation and previews run the network's current weights on, when not the training
+ * network itself: the machine's fastest inference path (ONNX Runtime on CPUs), which scores the
+ * same weights up to float rounding, several times faster than the tfjs CPU backends.
+ */
+export interface Evaluator {
+  /** For messages: "ONNX Runtime 1.30.0 (CPU)". */
+  readonly name: string;
+  open(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>): Promise<TileModel & { dispose(): void | Promise<void> }>;
+}
+
+export async function validate(net: Network | TileModel, vals: readonly ValImage[]): Promise<ValidationScores> {
+  const s = 'config' in net ? net.config.scale : net.scale;
   const images: Array<ValidationScores['images'][number]> = [];
   for (const v of vals) {
     const sr = await upscaleImage(net, v.lr);
@@ -60,7 +71,7 @@ export function previewCrop(v: ValImage, scale: number, side = 48): ValImage {
 }
 
 /** [bicubic-upscaled LR | network output | ground truth], side by side, for the live preview. */
-export async function previewStrip(net: Network, crop: ValImage): Promise<RgbImage> {
+export async function previewStrip(net: Network | TileModel, crop: ValImage): Promise<RgbImage> {
   const { width: w, height: h } = crop.hr;
   const sr = await upscaleImage(net, crop.lr);
   return grid([[bicubicBaseline(crop.lr, w, h), sr, crop.hr]], 4);

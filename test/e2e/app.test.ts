@@ -1,6 +1,6 @@
 /**
- * The app end to end, as a user meets it: browser mode (`main/server/cli.ts --backend wasm`, the real
- * engine) in Debian's Chromium driven by playwright-core. Photos are dropped onto the window, jobs
+ * The app end to end, as a user meets it: browser mode (`main/server/cli.ts` with default settings,
+ * the real engine on the backends auto picks) in Debian's Chromium driven by playwright-core. Photos are dropped onto the window, jobs
  * run for real on small data, and every view is screenshotted into test-artifacts/screenshots/.
  * One page (1024×700) carries the Upscale → Train → Compare → screenshots story; a second
  * (1280×800) takes the bad inputs. A failed test leaves its screenshot, the page's console and the
@@ -293,8 +293,9 @@ describe('SR Studio in the browser, real engine', () => {
     assert.ok(swishLine! + tanhexpLine! > 20, `the loss curves are drawn (swish ${swishLine}, tanhexp ${tanhexpLine} pixels)`);
   });
 
-  e2e('Every view, screenshotted; the status line names the backend', 90_000, mainPage, async (page) => {
-    assert.match(await page.getByTestId('status-backend').innerText(), /Engine: wasm\b/);
+  e2e('Every view, screenshotted; the status line names the backend of each purpose', 90_000, mainPage, async (page) => {
+    // Without a GPU, a fresh install upscales on ONNX Runtime (or wasm without it) and trains on wasm.
+    assert.match(await page.getByTestId('status-backend').innerText(), /^Upscaling on (onnx|wasm) \(.*\) · training on wasm \(WebAssembly/);
 
     await page.getByTestId('nav-upscale').click();
     assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
@@ -322,6 +323,16 @@ describe('SR Studio in the browser, real engine', () => {
     await page.getByTestId('nav-models').click();
     await page.getByTestId('model-row').filter({ hasText: 'e2e_tiny_x2' }).waitFor();
     await screenshot(page, 'models');
+
+    // Settings: what each backend is on this machine and why auto chose what it did.
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-probes').waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId('settings-backend-upscale').inputValue(), 'auto');
+    assert.equal(await page.getByTestId('settings-backend-train').inputValue(), 'auto');
+    assert.equal(await page.getByTestId('probe-wasm').getAttribute('data-available'), 'true');
+    assert.match(await page.getByTestId('settings-auto-train').innerText(), /wasm — WebAssembly/);
+    assert.match(await page.getByTestId('settings-now-train').innerText(), /^Now: wasm — /);
+    await screenshot(page, 'settings');
   });
 
   e2e('Bad input: dropping a non-image says so in plain words and the page stays responsive', 60_000, secondPage, async (page) => {

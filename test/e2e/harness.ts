@@ -48,11 +48,12 @@ async function killGroup(child: ChildProcess, exited: Promise<unknown>, graceMs 
 }
 
 /**
- * `node --import tsx main/server/cli.ts --port 0 --no-open --backend wasm` with SR_STUDIO_DATA,
- * SR_STUDIO_MODELS and TMPDIR (where the upload inbox and the results beside it go) in a fresh
- * folder, and one untrained tiny x2 model made by `sr-studio new-model`.
+ * `node --import tsx main/server/cli.ts --port 0 --no-open` with SR_STUDIO_DATA, SR_STUDIO_MODELS,
+ * SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it go) in a fresh
+ * folder, as on a fresh install (default settings, the backends auto chooses, the GPU probed anew),
+ * and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds server options.
  */
-export async function startStudio(): Promise<Studio> {
+export async function startStudio(args: readonly string[] = []): Promise<Studio> {
   if (!existsSync(path.join(ROOT, 'renderer', 'dist', 'index.html'))) {
     throw new Error('renderer/dist is missing: build the user interface first (npm run build).');
   }
@@ -65,9 +66,9 @@ export async function startStudio(): Promise<Studio> {
     cwd: ROOT,
     timeout: 90_000,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', '--backend', 'wasm'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: models, TMPDIR: tmp },
+    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: models, SR_STUDIO_CACHE: path.join(dir, 'cache'), TMPDIR: tmp },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so stop() ends the engine worker and anything else it started
   });

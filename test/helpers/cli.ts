@@ -18,14 +18,22 @@ export interface CliOptions {
   readonly modelsDir: string;
   /** Sees stderr as it arrives, with the child (to signal it). */
   readonly onStderr?: ((all: string, child: ReturnType<typeof spawn>) => void) | undefined;
+  /** Extra environment (undefined removes a variable). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Options for node itself, before the CLI's path (e.g. --import a fixture). */
+  readonly nodeArgs?: readonly string[] | undefined;
 }
 
 /** Runs `sr-studio ARGS` to completion. */
 export function runCli(args: string[], opts: CliOptions): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, SR_STUDIO_MODELS: opts.modelsDir };
   delete env.SR_STUDIO_DEBUG; // it adds stack traces, which these tests check never appear
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -40,6 +48,13 @@ export function runCli(args: string[], opts: CliOptions): Promise<Run> {
 
 export const show = (r: Run) => `exit ${r.code ?? r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
 export const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+
+/** Text that Dawn (the webgpu package's native library) prints: it must never reach the user. */
+export const DAWN_TEXT = /Couldn't load Vulkan|BackendVk|artificially reduced|third_party\/dawn|^Warning: |^\s+at operator\(\)|Found no drivers|validation:/m;
+
+export function assertNoDawnText(r: Run): void {
+  assert.doesNotMatch(`${r.stdout}\n${r.stderr}`, DAWN_TEXT, `Dawn's native output reached the user:\n${show(r)}`);
+}
 
 export function assertNoStack(r: Run): void {
   for (const l of `${r.stdout}\n${r.stderr}`.split('\n')) {

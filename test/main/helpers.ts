@@ -2,8 +2,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackendStatus, EventChannel, Events } from '../../main/api.ts';
-import type { Emit, Engine, JobInput } from '../../main/host/engine-host.ts';
+import type { BackendReport, BackendStatus, EventChannel, Events } from '../../main/api.ts';
+import type { Emit, Engine, EngineConfig, JobInput } from '../../main/host/engine-host.ts';
 import { initialWeights, presetConfig, type Scale } from '../../ml/network.ts';
 import type { ActivationName } from '../../ml/activations.ts';
 import { saveModelFile } from '../../ml/node/models.ts';
@@ -65,16 +65,20 @@ export class StubEngine implements Engine {
   readonly jobs: JobInput[] = [];
   readonly controls: Array<{ jobId: string; action: string }> = [];
   emit: Emit = () => undefined;
-  backendChoice = 'auto';
+  config: EngineConfig = { backends: { upscale: 'auto', train: 'auto' }, threads: null };
   busy = false;
   closed = false;
-  readonly factory = (emit: Emit, backend: string): Engine => {
+  readonly factory = (emit: Emit, config: EngineConfig): Engine => {
     this.emit = emit;
-    this.backendChoice = backend;
+    this.config = config;
     return this;
   };
   async backend(): Promise<BackendStatus> {
-    return { name: 'cpu', device: 'plain JavaScript', why: 'cpu (stub)', probes: [] };
+    const cpu = { ok: true, name: 'cpu', device: 'plain JavaScript', why: 'cpu (stub)', validation: null } as const;
+    return { upscale: { ...cpu, choice: this.config.backends.upscale }, train: { ...cpu, choice: this.config.backends.train } };
+  }
+  async probe(): Promise<BackendReport> {
+    return { probes: [], auto: { upscale: { name: 'cpu', why: 'cpu (stub)' }, train: { name: 'cpu', why: 'cpu (stub)' } } };
   }
   startJob(job: JobInput): string {
     this.jobs.push(job);
@@ -88,8 +92,8 @@ export class StubEngine implements Engine {
     if (!/^job-\d+$/.test(jobId)) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
     this.controls.push({ jobId, action });
   }
-  async setBackend(choice: string): Promise<void> {
-    this.backendChoice = choice;
+  async configure(config: EngineConfig): Promise<void> {
+    this.config = config;
   }
   async close(): Promise<void> {
     this.closed = true;

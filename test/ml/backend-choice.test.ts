@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseBackend, type BackendProbe } from '../../ml/backend-choice.ts';
-import { isUserError } from '../../ml/errors.ts';
+import { chooseAndStart, chooseBackend, chooseBackendLazily, type BackendProbe, type ConcreteBackend } from '../../ml/backend-choice.ts';
+import { errors, isUserError } from '../../ml/errors.ts';
 
 const probe = (name: BackendProbe['name'], o: Partial<BackendProbe> = {}): BackendProbe => ({
   name,
@@ -87,4 +87,62 @@ test('ONNX Runtime upscales on machines without a GPU, never trains, and yields 
   assert.equal(chooseBackend('auto', 'inference', gpu).name, 'webgpu');
   // Without onnxruntime-node, upscaling falls back to wasm and says why.
   assert.match(chooseBackend('auto', 'inference', cpuOnlyMachine).why, /^wasm .*; onnx: onnxruntime-node is not installed$/);
+});
+
+/** A probe function over a machine's probes that records which backends were asked about. */
+function counting(machine: readonly BackendProbe[]) {
+  const asked: ConcreteBackend[] = [];
+  const fn = async (name: ConcreteBackend) => {
+    asked.push(name);
+    return machine.find((p) => p.name === name)!;
+  };
+  return { asked, fn };
+}
+
+test('lazily: a named backend probes only itself; auto stops at the first that fits', async () => {
+  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx', { canTrain: false }) : p));
+  for (const name of ['wasm', 'cpu', 'onnx'] as const) {
+    const c = counting(withOnnx);
+    assert.equal((await chooseBackendLazily(name, 'inference', c.fn)).name, name);
+    assert.deepEqual(c.asked, [name], `${name} starts only itself`);
+  }
+  const up = counting(withOnnx);
+  assert.equal((await chooseBackendLazily('auto', 'inference', up.fn)).name, 'onnx');
+  assert.deepEqual(up.asked, ['tensorflow', 'webgpu', 'onnx'], 'neither wasm nor cpu is probed once onnx fits');
+  const tr = counting(withOnnx);
+  assert.equal((await chooseBackendLazily('auto', 'training', tr.fn)).name, 'wasm');
+  assert.deepEqual(tr.asked, ['tensorflow', 'webgpu', 'wasm'], 'training never asks about an upscaling-only backend');
+  const gpuBox = counting([probe('tensorflow', { available: false, reason: 'missing' }), probe('webgpu', { gpu: true }), probe('onnx'), probe('wasm'), probe('cpu')]);
+  assert.equal((await chooseBackendLazily('auto', 'inference', gpuBox.fn)).name, 'webgpu');
+  assert.deepEqual(gpuBox.asked, ['tensorflow', 'webgpu']);
+  // The lazy walk gives the same answer and the same reasons as the walk over every probe.
+  for (const purpose of ['inference', 'training'] as const) {
+    assert.deepEqual(await chooseBackendLazily('auto', purpose, counting(withOnnx).fn), chooseBackend('auto', purpose, withOnnx));
+  }
+});
+
+test("auto's reason names why a software adapter is not a GPU", () => {
+  const m = cpuOnlyMachine.map((p) => (p.name === 'webgpu' ? probe('webgpu', { device: 'llvmpipe via OpenGL', detail: 'Mesa llvmpipe, a CPU rasteriser' }) : p));
+  assert.match(chooseBackend('auto', 'training', m).why, /webgpu: no hardware GPU \(llvmpipe via OpenGL: Mesa llvmpipe, a CPU rasteriser\)/);
+});
+
+test("auto's pick that fails to start: the next candidate starts, and the reason is among the skipped", async () => {
+  const gpuBox = [probe('tensorflow', { available: false, reason: 'missing' }), probe('webgpu', { gpu: true, device: 'NVIDIA H200 via Vulkan' }), probe('onnx'), probe('wasm'), probe('cpu')];
+  const started: ConcreteBackend[] = [];
+  const start = async (name: ConcreteBackend) => {
+    started.push(name);
+    if (name === 'webgpu') throw errors.backendFailed('webgpu', 'requestDevice failed: out of memory');
+  };
+  const s = await chooseAndStart('auto', 'training', counting(gpuBox).fn, start);
+  assert.equal(s.name, 'wasm');
+  assert.deepEqual(started, ['webgpu', 'wasm']);
+  assert.match(s.why, /webgpu: it failed to start \(requestDevice failed: out of memory\)/);
+  // A named backend that fails is reported, not swapped.
+  await assert.rejects(chooseAndStart('webgpu', 'training', counting(gpuBox).fn, start), (e) => isUserError(e) && /webgpu backend could not start \(requestDevice failed/.test(e.message));
+  // When even the last resort fails, that failure is what the user sees.
+  const dead = async () => {
+    throw errors.backendFailed('cpu', 'no memory');
+  };
+  const bare = [probe('tensorflow', { available: false }), probe('webgpu', { available: false }), probe('onnx', { available: false }), probe('wasm', { available: false }), probe('cpu')];
+  await assert.rejects(chooseAndStart('auto', 'training', counting(bare).fn, dead), (e) => isUserError(e) && /cpu backend could not start \(no memory\)/.test(e.message));
 });

@@ -21,7 +21,7 @@ test('the GPU bundle runs the training benchmark on its own and prints the ratio
   const out = await mkdtemp(path.join(os.tmpdir(), 'sr-gpu-bundle-'));
   try {
     await buildGpuBundle({ out, system: false, torchRef: path.join(REFERENCE, 'torch_ref.py') });
-    for (const f of ['bench.mjs', 'run.sh', 'torch_ref.py', 'generated/tfjs-gradients.cjs', 'node_modules/webgpu/dist/linux-x64/dawn.node.xz']) {
+    for (const f of ['bench.mjs', 'gpu-probe-child.mjs', 'run.sh', 'torch_ref.py', 'generated/tfjs-gradients.cjs', 'node_modules/webgpu/dist/linux-x64/dawn.node.xz']) {
       assert.ok(existsSync(path.join(out, f)), `${f} is in the bundle`);
     }
     assert.equal(spawnSync('sh', ['-n', path.join(out, 'run.sh')]).status, 0, 'run.sh parses');

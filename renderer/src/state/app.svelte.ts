@@ -8,17 +8,19 @@ import { ActivationsState, FeatureMapsState } from './activations.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
 import { CompareSession } from './compare.svelte.ts';
 import { ModelImport } from './models.svelte.ts';
+import { SettingsSession } from './settings.svelte.ts';
 import { Toasts } from './toasts.svelte.ts';
 import { TrainSession } from './train.svelte.ts';
 import { UpscaleSession } from './upscale.svelte.ts';
 
-export type ViewId = 'upscale' | 'train' | 'compare' | 'activations' | 'models';
+export type ViewId = 'upscale' | 'train' | 'compare' | 'activations' | 'models' | 'settings';
 export const VIEWS: ReadonlyArray<{ id: ViewId; label: string }> = [
   { id: 'upscale', label: 'Upscale' },
   { id: 'train', label: 'Train' },
   { id: 'compare', label: 'Compare' },
   { id: 'activations', label: 'Activations' },
   { id: 'models', label: 'Models' },
+  { id: 'settings', label: 'Settings' },
 ];
 
 export type AppStatus = RequestResult<'app:status'>;
@@ -36,6 +38,7 @@ export class AppState {
   readonly curves: ActivationsState;
   readonly features: FeatureMapsState;
   readonly modelImport: ModelImport;
+  readonly settingsForm: SettingsSession;
 
   #view = $state<ViewId>('upscale');
   #status = $state.raw<AppStatus | null>(null);
@@ -53,6 +56,7 @@ export class AppState {
     this.curves = new ActivationsState(this);
     this.features = new FeatureMapsState(this);
     this.modelImport = new ModelImport(this);
+    this.settingsForm = new SettingsSession(this);
     if (api instanceof BrowserClient) {
       this.#connection = api.state;
       let lost = false;
@@ -122,8 +126,14 @@ export class AppState {
   }
 
   async setSettings(patch: Partial<Settings>): Promise<void> {
-    const settings = await this.attempt(this.api.request('settings:set', patch));
-    if (settings && this.#status) this.#status = { ...this.#status, settings };
+    await this.attempt(this.saveSettings(patch));
+  }
+
+  /** Saves a settings patch; rejects with the engine's one-sentence reason. */
+  async saveSettings(patch: Partial<Settings>): Promise<Settings> {
+    const settings = await this.api.request('settings:set', patch);
+    if (this.#status) this.#status = { ...this.#status, settings };
+    return settings;
   }
 
   /** A request whose failure is shown as a toast (one sentence); resolves to null on failure. */

@@ -75,7 +75,8 @@ describe('Electron main bundle', () => {
     assert.equal(report.replies.stranger, null, 'IPC from another webContents is dropped');
     assert.deepEqual(report.replies.bad, { ok: false, error: 'path must be an absolute path, not "relative.png".' });
     assert.equal(report.replies.status.ok, true, JSON.stringify(report.replies.status));
-    assert.equal(report.replies.status.result.backend.name, 'cpu');
+    assert.equal(report.replies.status.result.backend.upscale.name, 'cpu');
+    assert.equal(report.replies.status.result.backend.train.name, 'cpu');
 
     assert.deepEqual(report.navigation.httpsPopup, { action: 'deny' });
     assert.deepEqual(report.navigation.filePopup, { action: 'deny' });

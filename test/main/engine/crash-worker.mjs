@@ -1,5 +1,6 @@
 // A stand-in engine worker for tests: reports ready, then dies on the first job it is sent.
 import { parentPort, workerData } from 'node:worker_threads';
 
-parentPort.postMessage({ type: 'ready', backend: { name: workerData.backend, device: 'test', why: 'test', probes: [] } });
+const started = (purpose) => ({ ok: true, choice: workerData.backends[purpose], name: workerData.backends[purpose], device: 'test', why: 'test', validation: null });
+parentPort.postMessage({ type: 'ready', backend: { upscale: started('upscale'), train: started('train') } });
 parentPort.on('message', () => process.exit(3));

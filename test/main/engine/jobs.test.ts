@@ -17,7 +17,7 @@ let host: EngineHost;
 before(async () => {
   dir = await tempDir();
   log = new EventLog();
-  host = new EngineHost({ backend: 'wasm', emit: log.emit, previewIntervalMs: 0 });
+  host = new EngineHost({ backends: { upscale: 'wasm', train: 'wasm' }, threads: 0, emit: log.emit, previewIntervalMs: 0 });
 });
 
 after(async () => {
@@ -113,14 +113,15 @@ describe('engine jobs', () => {
 
   test('a worker that dies gets job:error for its job and is restarted', async () => {
     const crashLog = new EventLog();
-    const crashy = new EngineHost({ backend: 'cpu', emit: crashLog.emit, workerUrl: new URL('./crash-worker.mjs', import.meta.url) });
+    const crashy = new EngineHost({ backends: { upscale: 'cpu', train: 'cpu' }, threads: 0, emit: crashLog.emit, workerUrl: new URL('./crash-worker.mjs', import.meta.url) });
     try {
       await crashy.backend();
       const jobId = crashy.startJob({ type: 'upscale', spec: { files: [COFFEE], modelPath: 'x', format: 'png', outputDir: null, overwrite: false } });
       const end = await crashLog.end(jobId, 10_000);
       assert.equal(end.channel, 'job:error');
       assert.match((end.payload as { message: string }).message, /stopped unexpectedly.*restarted/);
-      assert.equal((await crashy.backend()).name, 'cpu', 'a fresh worker is ready again');
+      const again = (await crashy.backend()).upscale;
+      assert.ok(again.ok && again.name === 'cpu', 'a fresh worker is ready again');
     } finally {
       await crashy.close();
     }

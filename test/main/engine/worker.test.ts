@@ -19,7 +19,7 @@ before(async () => {
   dir = await tempDir();
   model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
   log = new EventLog();
-  host = new EngineHost({ backend: 'wasm', emit: log.emit, previewIntervalMs: 0 });
+  host = new EngineHost({ backends: { upscale: 'wasm', train: 'wasm' }, threads: 0, emit: log.emit, previewIntervalMs: 0 });
 });
 
 after(async () => {
@@ -31,11 +31,18 @@ const upscale = (files: string[], outputDir: string, tile = 32) =>
   host.startJob({ type: 'upscale', spec: { files, modelPath: model, format: 'png', outputDir, overwrite: false, tile } });
 
 describe('engine worker', () => {
-  test('reports the backend it started', async () => {
+  test('reports the backend it started for each purpose, and probes on request', async () => {
     const b = await host.backend();
-    assert.equal(b.name, 'wasm');
-    assert.ok(b.why.length > 0);
-    assert.ok(b.probes.some((p) => p.name === 'wasm' && p.available));
+    for (const p of [b.upscale, b.train]) {
+      assert.ok(p.ok, JSON.stringify(p));
+      assert.equal(p.name, 'wasm');
+      assert.equal(p.choice, 'wasm');
+      assert.match(p.why, /^wasm — WebAssembly/);
+    }
+    const report = await host.probe();
+    assert.ok(report.probes.some((p) => p.name === 'wasm' && p.available));
+    assert.ok(report.probes.some((p) => p.name === 'cpu' && p.available));
+    assert.notEqual(report.auto.train.name, 'onnx', 'training never picks an upscaling-only backend');
   });
 
   test('upscales a photo: progress, tile previews, file-done, done, in that order', async () => {
@@ -131,10 +138,10 @@ describe('engine worker', () => {
 describe('engine worker on ONNX Runtime', { skip: !process.env.CI && !(await import('onnxruntime-node').then(() => true, () => false)) && 'onnxruntime-node is not installed' }, () => {
   test('upscales in the worker thread through ONNX Runtime, giving the wasm result to within one level', async () => {
     const onnxLog = new EventLog();
-    const onnx = new EngineHost({ backend: 'onnx', emit: onnxLog.emit, previewIntervalMs: 0 });
+    const onnx = new EngineHost({ backends: { upscale: 'onnx', train: 'wasm' }, threads: 0, emit: onnxLog.emit, previewIntervalMs: 0 });
     try {
-      const b = await onnx.backend();
-      assert.equal(b.name, 'onnx');
+      const b = (await onnx.backend()).upscale;
+      assert.ok(b.ok && b.name === 'onnx', JSON.stringify(b));
       assert.match(b.device, /ONNX Runtime/);
       const outs = [path.join(dir, 'ort-onnx'), path.join(dir, 'ort-wasm')];
       for (const o of outs) await fs.mkdir(o);

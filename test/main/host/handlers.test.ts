@@ -138,15 +138,19 @@ describe('request validation', () => {
     await fs.access(path.join(dir, 'copy.safetensors'));
   });
 
-  test('settings are checked, saved atomically and read back; the backend goes to the engine', async () => {
-    await refused('settings:set', { backend: 'cuda' }, /backend must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
+  test('settings are checked, saved atomically and read back; backends and threads go to the engine', async () => {
+    await refused('settings:set', { backends: { upscale: 'cuda', train: 'auto' } }, /backends\.upscale must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
+    await refused('settings:set', { backends: { upscale: 'auto', train: 'onnx' } }, /backends\.train must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    await refused('settings:set', { threads: 65 }, /threads must be between 0 and 64/);
     await refused('settings:set', { outputDir: 'out' }, /outputDir must be an absolute path/);
     await refused('settings:set', { theme: 'dark' }, /does not take a field "theme"/);
-    const s = await call('settings:set', { backend: 'wasm', outputDir: dir });
-    assert.deepEqual(s, { ...host.context.settings.get(), backend: 'wasm', outputDir: dir });
-    assert.equal(engine.backendChoice, 'wasm');
+    const backends = { upscale: 'onnx', train: 'wasm' } as const;
+    const s = await call('settings:set', { backends, threads: 1, outputDir: dir });
+    assert.deepEqual(s, { ...host.context.settings.get(), backends, threads: 1, outputDir: dir });
+    assert.deepEqual(engine.config, { backends, threads: 1 });
     const again = await SettingsStore.open(path.join(dir, 'data'));
-    assert.equal(again.get().backend, 'wasm');
+    assert.deepEqual(again.get().backends, backends);
+    assert.equal(again.get().threads, 1);
     assert.equal(again.get().outputDir, dir);
     assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).filter((f) => f.endsWith('.tmp')), []);
   });

@@ -37,8 +37,22 @@ describe('settings store', () => {
   test('an output folder that has gone is forgotten; the rest is kept', async () => {
     const d = path.join(dir, 'gone');
     await fs.mkdir(d);
-    await fs.writeFile(path.join(d, 'settings.json'), JSON.stringify({ outputDir: path.join(dir, 'vanished'), backend: 'wasm', recentModels: ['user:a.safetensors'] }));
-    assert.deepEqual((await SettingsStore.open(d)).get(), { outputDir: null, backend: 'wasm', recentModels: ['user:a.safetensors'] });
+    const backends = { upscale: 'onnx', train: 'wasm' };
+    await fs.writeFile(path.join(d, 'settings.json'), JSON.stringify({ outputDir: path.join(dir, 'vanished'), backends, threads: 1, recentModels: ['user:a.safetensors'] }));
+    assert.deepEqual((await SettingsStore.open(d)).get(), { outputDir: null, backends, threads: 1, recentModels: ['user:a.safetensors'] });
+  });
+
+  test("an earlier version's single backend becomes the choice for both purposes (onnx upscales only)", async () => {
+    for (const [old, backends] of [
+      ['wasm', { upscale: 'wasm', train: 'wasm' }],
+      ['onnx', { upscale: 'onnx', train: 'auto' }],
+    ] as const) {
+      const d = path.join(dir, `old-${old}`);
+      await fs.mkdir(d);
+      await fs.writeFile(path.join(d, 'settings.json'), JSON.stringify({ outputDir: null, backend: old, recentModels: [] }));
+      assert.deepEqual((await SettingsStore.open(d)).get(), { ...DEFAULT_SETTINGS, backends });
+      assert.deepEqual(await fs.readdir(d), ['settings.json'], 'nothing set aside as damaged');
+    }
   });
 
   test('recent models: most recent first, no repeats, at most MAX_RECENT', async () => {

@@ -125,7 +125,7 @@ describe('browser-mode server', () => {
       const c = client(ws);
       const status = await c.request('app:status');
       assert.ok('ok' in status && status.ok, JSON.stringify(status));
-      assert.equal((status.result as { backend: { name: string } }).backend.name, 'cpu');
+      assert.equal((status.result as { backend: { upscale: { name: string } } }).backend.upscale.name, 'cpu');
       const curves = await c.request('activations:curves', { names: ['tanhexp'], xMin: -1, xMax: 1, points: 3 });
       assert.ok('ok' in curves && curves.ok);
       assert.deepEqual((curves.result as Record<string, { x: number[] }>).tanhexp!.x, [-1, 0, 1]);

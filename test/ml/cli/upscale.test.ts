@@ -295,7 +295,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     });
     assert.ok(sent, `no progress line was seen:\n${show(r)}`);
     assert.equal(r.signal, null, `it should exit by itself, not die of the signal:\n${show(r)}`);
-    const line = assertOneError(r, 'cancelled', 1);
+    const line = assertOneError(r, 'cancelled', 130);
     assert.match(line, /^error: Upscaling was cancelled; nothing was written\.$/);
     assert.doesNotMatch(r.stderr, /→|upscaled/, 'nothing was reported done');
     assert.deepEqual(await listFiles(out), []);

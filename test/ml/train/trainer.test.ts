@@ -22,6 +22,8 @@ import { train, type TrainOptions } from '../../../ml/train/trainer.ts';
 import type { ValImage } from '../../../ml/train/validation.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 import { useBackend } from '../../helpers/backends.ts';
+import { evaluatorFor } from '../../../ml/node/evaluator.ts';
+import type { Evaluator } from '../../../ml/train/validation.ts';
 import { MemoryStore, TINY, collect, ofType } from './memory-store.ts';
 
 const PATCH = 12;
@@ -559,5 +561,42 @@ describe('a full disk while writing a checkpoint', () => {
     }
     assert.equal(failed, 1, 'the failure was injected into the checkpoint write');
     await assertFirstCheckpointIntact(dir);
+  });
+});
+
+const onnxEvaluator = await evaluatorFor('cpu');
+
+describe('validation on another runtime', { skip: !onnxEvaluator && !process.env.CI && 'onnxruntime-node is not installed' }, () => {
+  test('validation and previews run on ONNX Runtime with the current weights, once per iteration, scoring as the network does', async () => {
+    const cfg = config({ iterations: 4, valEvery: 2, previewEvery: 2 });
+    assert.ok(onnxEvaluator, 'ONNX Runtime is there');
+    assert.match(onnxEvaluator.name, /^ONNX Runtime \d/);
+    const opened: Array<ReadonlyMap<string, Float32Array>> = [];
+    let live = 0;
+    const counting: Evaluator = {
+      name: onnxEvaluator.name,
+      async open(c, w) {
+        opened.push(w);
+        const m = await onnxEvaluator.open(c, w);
+        live++;
+        return { scale: m.scale, receptiveRadius: m.receptiveRadius, defaultTile: m.defaultTile, clamped: m.clamped, run: m.run.bind(m), dispose: async () => (live--, await m.dispose()) };
+      },
+    };
+    const withEval = await collect(run({ config: cfg, val: previewVal, evaluator: counting }));
+    const plain = await collect(run({ config: cfg, val: previewVal }));
+    // Iterations 2 and 4 validate and preview: one model each time, closed again.
+    assert.equal(opened.length, 2);
+    assert.equal(live, 0, 'every model the evaluator opened was disposed');
+    const a = ofType(withEval, 'validation');
+    const b = ofType(plain, 'validation');
+    assert.deepEqual(a.map((v) => v.iteration), [2, 4]);
+    for (const [k, v] of a.entries()) {
+      // The same weights on another runtime: the same scores up to float rounding (8-bit outputs).
+      assert.ok(Math.abs(v.psnrY - b[k]!.psnrY) < 0.05, `PSNR ${v.psnrY} vs ${b[k]!.psnrY}`);
+      assert.ok(Math.abs(v.ssimY - b[k]!.ssimY) < 1e-3, `SSIM ${v.ssimY} vs ${b[k]!.ssimY}`);
+    }
+    assert.equal(ofType(withEval, 'preview').length, 2);
+    // The weights handed over are the training weights of that moment: they change between calls.
+    assertDifferentArrays(opened[0]!, opened[1]!, 'weights at iterations 2 and 4');
   });
 });

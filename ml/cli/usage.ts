@@ -1,0 +1,85 @@
+/** The CLI's help texts: `sr-studio --help` and `sr-studio COMMAND --help`. */
+const BACKENDS = 'auto|tensorflow|webgpu|onnx|wasm|cpu';
+
+export const COMMAND_USAGE = {
+  upscale: `Usage: sr-studio upscale IN... [options]
+
+Upscale image files and folders (folders recursively). Outputs are named NAME_x2.png (etc.) next to
+each input, or under OUTDIR (mirroring sub-folders). Inputs are never overwritten.
+
+Options:
+  -o, --out OUTDIR        where the results go (default: next to each input)
+  -m, --model FILE        a .safetensors model (default: the bundled TanhExp model of the scale)
+  -s, --scale 2|3|4       pick the bundled model of that scale, or check the given one (default 2)
+  -f, --format FMT        png|jpg|webp|tiff|avif (default png)
+      --tile N            input pixels per tile (default: by backend and network width)
+      --overlap N         context margin per tile (default: the network's receptive radius)
+  -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else ONNX
+                          Runtime on the CPU, else WebAssembly)
+      --overwrite         replace existing outputs
+      --json              JSON lines on stdout`,
+  train: `Usage: sr-studio train --data DIR [options]
+
+Train a network on a folder of photos. The best model is saved as OUT/model_best.safetensors.
+Ctrl-C saves a checkpoint; --resume OUT continues where it stopped.
+
+Options:
+  -d, --data DIR          training photos (required)
+      --val DIR           validation photos (default: a held-out tenth of --data)
+  -s, --scale 2|3|4       upscaling factor (default 2)
+      --act NAME          tanhexp|swish|mish|relu (default tanhexp)
+      --preset NAME       tiny|light|standard (default tiny)
+      --iters N           iterations (default 2000)
+      --batch N, --patch N, --lr X, --seed N, --ema DECAY, --loss l1|charbonnier
+      --val-every N       validate every N iterations (default: about ten times a run)
+      --val-max-side N    centre-crop validation images to N pixels a side (0: whole images)
+  -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else WebAssembly)
+      --threads N         helper threads for CPU backends (default: one per extra core)
+  -o, --out DIR           the run folder (default runs/<settings>)
+  -r, --resume DIR        continue the run in DIR
+      --json              JSON lines on stdout`,
+  compare: `Usage: sr-studio compare --data DIR --val DIR [options]
+
+Train each activation identically (same initial weights, batches, order, iterations and learning
+rate) and report which wins: report.md, report.json and contact_sheet.png in OUT.
+
+Options:
+      --acts A,B          activations to compare (default swish,tanhexp)
+      --seeds K           repeat with K seeds and report mean ± sd and a paired t (default 1)
+      --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N
+  -b, --backend B         ${BACKENDS} (default auto)
+      --threads N         helper threads for CPU backends
+  -o, --out DIR           the comparison folder (must be new or empty)
+      --json              JSON lines on stdout`,
+  info: `Usage: sr-studio info [--json]
+
+Version, every backend with its device (or why it is unavailable), what auto picks for upscaling
+and for training and why, and the models found.`,
+  'new-model': `Usage: sr-studio new-model -o FILE.safetensors [options]
+
+Save a freshly initialised (untrained) network as a weights file.
+
+Options:
+      --preset tiny|light|standard   (default tiny)
+      --scale 2|3|4                  (default 2)
+      --act tanhexp|swish|mish|relu  (default tanhexp)
+      --seed N                       (default 0)
+      --overwrite                    replace an existing file`,
+  export: `Usage: sr-studio export MODEL --format onnx [-o FILE] [--overwrite] [--json]
+
+Write the weights file as an ONNX model (opset 17, input [N, 3, H, W] RGB in 0-1, any height and
+width) for ONNX Runtime, chaiNNer and other tools. The default output is NAME.onnx in the current
+folder.`,
+} as const;
+
+export const USAGE = `Usage: sr-studio <command> [options]
+
+Commands:
+  upscale IN...        upscale image files and folders
+  train --data DIR     train a network on a folder of photos
+  compare --data DIR   train activations identically and report which wins
+  info                 backends, devices and models found
+  new-model -o FILE    save an untrained network
+  export MODEL         write a model as ONNX
+
+Run "sr-studio COMMAND --help" for a command's options, "sr-studio --version" for the version.`;

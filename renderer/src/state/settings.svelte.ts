@@ -1,0 +1,117 @@
+import type { BackendChoice, BackendPurpose, BackendReport, Settings } from '../api/types.ts';
+import { plainError } from '../lib/errors.ts';
+import type { AppState } from './app.svelte.ts';
+
+export const PURPOSE_LABEL: Record<BackendPurpose, string> = {
+  upscale: 'Upscaling and comparing models',
+  train: 'Training, comparisons and feature maps',
+};
+
+const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'];
+
+/** The Settings view: the form (a draft of the saved settings), what the engine found, and saving. */
+export class SettingsSession {
+  readonly #app: AppState;
+  #report = $state.raw<BackendReport | null>(null);
+  #probeError = $state<string | null>(null);
+  #probing = $state(false);
+  #saving = $state(false);
+  #error = $state<string | null>(null);
+  #saved = $state(false);
+  upscale = $state<BackendChoice>('auto');
+  train = $state<BackendChoice>('auto');
+  /** '' is auto. */
+  threads = $state('');
+  outputDir = $state('');
+
+  constructor(app: AppState) {
+    this.#app = app;
+  }
+
+  get report(): BackendReport | null {
+    return this.#report;
+  }
+  get probeError(): string | null {
+    return this.#probeError;
+  }
+  get probing(): boolean {
+    return this.#probing;
+  }
+  get saving(): boolean {
+    return this.#saving;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  get saved(): boolean {
+    return this.#saved;
+  }
+
+  /** The choices offered for a purpose: training cannot use an upscaling-only backend. */
+  choices(purpose: BackendPurpose): readonly BackendChoice[] {
+    return purpose === 'train' ? CHOICES.filter((c) => c !== 'onnx') : CHOICES;
+  }
+
+  /** One line per choice: whether it is there, and on what. */
+  describe(purpose: BackendPurpose, choice: BackendChoice): string {
+    const r = this.#report;
+    if (choice === 'auto') {
+      const a = r?.auto[purpose];
+      return a ? `auto (now ${a.name})` : 'auto';
+    }
+    const p = r?.probes.find((x) => x.name === choice);
+    if (!p) return choice;
+    if (!p.available) return `${choice} — not available`;
+    if (purpose === 'train' && !p.canTrain) return `${choice} — cannot train`;
+    return `${choice} — ${p.gpu ? 'GPU' : p.name === 'webgpu' ? 'software adapter' : 'CPU'}`;
+  }
+
+  /** Fills the form from the saved settings. */
+  load(s: Settings): void {
+    this.upscale = s.backends.upscale;
+    this.train = s.backends.train;
+    this.threads = s.threads === null ? '' : String(s.threads);
+    this.outputDir = s.outputDir ?? '';
+  }
+
+  async probe(): Promise<void> {
+    this.#probing = true;
+    try {
+      this.#report = await this.#app.api.request('backends:probe', undefined);
+      this.#probeError = null;
+    } catch (e) {
+      this.#probeError = plainError(e);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /** Checks the form; returns the patch, or sets the error and returns null. */
+  #patch(): Partial<Settings> | null {
+    const t = this.threads.trim();
+    const threads = t === '' ? null : Number(t);
+    if (threads !== null && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
+      this.#error = 'Helper threads must be a whole number from 0 to 64, or empty for automatic.';
+      return null;
+    }
+    const dir = this.outputDir.trim();
+    return { backends: { upscale: this.upscale, train: this.train }, threads, outputDir: dir === '' ? null : dir };
+  }
+
+  async save(): Promise<void> {
+    const patch = this.#patch();
+    if (!patch) return;
+    this.#saving = true;
+    this.#error = null;
+    this.#saved = false;
+    try {
+      await this.#app.saveSettings(patch);
+      this.#saved = true;
+      await this.#app.refreshStatus();
+    } catch (e) {
+      this.#error = plainError(e);
+    } finally {
+      this.#saving = false;
+    }
+  }
+}
