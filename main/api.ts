@@ -6,6 +6,8 @@
 import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
+import type { TrainJobResult } from '../ml/jobs/train.ts';
+import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
 export type OutputFormat = 'png' | 'jpg' | 'webp' | 'tiff' | 'avif';
@@ -89,7 +91,36 @@ export interface TrainJob {
   readonly scale: Scale;
   readonly activation: ActivationName;
   readonly iterations: number;
+  /** A new run goes into a new folder under this one (null: the app's runs folder). */
   readonly outDir: string | null;
+  /** Continue this earlier run (a `runs:list` entry's dir) instead of starting a new one. */
+  readonly continueRun?: string | null | undefined;
+}
+
+/** An earlier training run, as the Train view lists it. */
+export interface RunInfo {
+  readonly dir: string;
+  /** The folder's name: the settings and when it started. */
+  readonly name: string;
+  readonly preset: PresetName | null;
+  readonly scale: number;
+  readonly activation: ActivationName;
+  readonly iterations: number;
+  /** The training and validation folders it was started with (null when it predates recording them). */
+  readonly data: string | null;
+  readonly val: string | null;
+  /**
+   * finished: all iterations done; stopped: cancelled, with a checkpoint at `iteration`; failed: it
+   * ended with an error; interrupted: its process ended without saying (crash, killed); running:
+   * a job is training it now. A run can be continued unless finished or running.
+   */
+  readonly state: 'finished' | 'stopped' | 'failed' | 'interrupted' | 'running';
+  /** The iteration the next continue starts from (its newest checkpoint; 0 when there is none). */
+  readonly iteration: number;
+  readonly best: { readonly iteration: number; readonly psnrY: number } | null;
+  readonly modelPath: string | null;
+  readonly message: string | null;
+  readonly updated: string;
 }
 
 export interface CompareJob {
@@ -108,6 +139,59 @@ export interface CompareModelsJob {
   readonly image: string;
 }
 
+/** What each kind of job leaves, in its job:done event. */
+export interface UpscaleResult {
+  readonly upscaled: number;
+  readonly failed: number;
+  readonly cancelled: boolean;
+  readonly outputs: readonly string[];
+}
+
+/** How a training ended (ml/jobs/train.ts), without the timings. */
+export type TrainResult = Omit<TrainJobResult, 'elapsedMs' | 'msPerIteration' | 'message'>;
+
+export interface CompareResult extends CompareReport {
+  readonly dir: string;
+  /** bicubic | each activation | ground truth on the same crops. */
+  readonly sheet: ImageData64 | null;
+}
+
+export interface CompareModelsOutput {
+  readonly model: string;
+  readonly activation: ActivationName;
+  readonly ms: number;
+  readonly image: ImageData64;
+}
+
+export interface CompareModelsResult {
+  readonly a: CompareModelsOutput;
+  readonly b: CompareModelsOutput;
+  readonly bicubic: ImageData64;
+  readonly crop: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+}
+
+export type FeatureMapsResult = Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>;
+
+export type JobKind = 'upscale' | 'train' | 'compare' | 'compare-models';
+
+export type JobResult =
+  | ({ readonly kind: 'upscale' } & UpscaleResult)
+  | ({ readonly kind: 'train' } & TrainResult)
+  | ({ readonly kind: 'compare' } & CompareResult)
+  | ({ readonly kind: 'compare-models' } & CompareModelsResult)
+  /** Cancelled while it waited in the queue. */
+  | { readonly kind: 'cancelled' };
+
+/** A job the engine holds (running, paused or queued), for a page that reconnects. */
+export interface JobInfo {
+  readonly jobId: JobId;
+  readonly kind: JobKind;
+  readonly state: 'queued' | 'running' | 'paused';
+  readonly spec: UpscaleJob | TrainJob | CompareJob | CompareModelsJob;
+  /** Everything the job has reported so far that a view draws (progress, metrics, the latest previews), in order. */
+  readonly events: readonly ReplayedEvent[];
+}
+
 /** Requests: channel → [argument, result]. Every handler validates its argument. */
 export interface Requests {
   'app:status': [void, { version: string; backend: BackendStatus; settings: Settings }];
@@ -122,15 +206,25 @@ export interface Requests {
   'models:list': [void, ModelInfo[]];
   'models:import': [{ path: string }, ModelInfo];
   'models:export': [{ modelId: string; to: string }, void];
+  /**
+   * Browser mode: writes the model as a file for this request (weights as they are, or exported to
+   * ONNX) and answers with what to download.
+   */
+  'models:download': [{ modelId: string; format: 'safetensors' | 'onnx' }, { path: string; name: string }];
   'activations:curves': [{ names: ActivationName[]; xMin: number; xMax: number; points: number }, Record<string, { x: number[]; f: number[]; df: number[] }>];
-  'features:maps': [{ modelIds: [string, string]; image: string; layer: number }, Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>];
+  'features:maps': [{ modelIds: [string, string]; image: string; layer: number }, FeatureMapsResult];
+  /** Earlier training runs in the app's runs folder, newest first. */
+  'runs:list': [void, RunInfo[]];
+  /** The jobs the engine holds now (a reloaded page re-attaches to them). */
+  'jobs:list': [void, JobInfo[]];
   'job:upscale': [UpscaleJob, { jobId: JobId }];
   'job:train': [TrainJob, { jobId: JobId }];
   'job:compare': [CompareJob, { jobId: JobId }];
   'job:compare-models': [CompareModelsJob, { jobId: JobId }];
-  'job:pause': [{ jobId: JobId }, void];
-  'job:resume': [{ jobId: JobId }, void];
-  'job:cancel': [{ jobId: JobId }, void];
+  /** The training pauses after the step in hand; job:state says when it has. */
+  'job:pause': [{ jobId: JobId }, { jobId: JobId; state: 'pausing' }];
+  'job:resume': [{ jobId: JobId }, { jobId: JobId; state: 'running' }];
+  'job:cancel': [{ jobId: JobId }, { jobId: JobId; state: 'cancelling' }];
   'shell:reveal': [{ path: string }, void];
   /** Browser mode only: a dropped file's bytes, saved to the session's inbox folder. */
   'files:upload': [{ name: string; base64: string }, FileEntry];
@@ -139,8 +233,11 @@ export interface Requests {
 /** Events pushed to the UI: channel → payload. */
 export interface Events {
   'job:progress': { jobId: JobId; fraction: number; message: string; file?: string | undefined; fileFraction?: number | undefined };
+  /** A job's state changed: queued (waiting behind another job; the message says for what), running, paused. */
+  'job:state': { jobId: JobId; state: 'queued' | 'running' | 'paused'; message: string };
   /** A tile of an upscale (x, y in output pixels), or a training preview strip. */
-  'job:preview': { jobId: JobId; file?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
+  /** `run` names the run of a comparison a training preview belongs to ("tanhexp seed 0"). */
+  'job:preview': { jobId: JobId; file?: string | undefined; run?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
   /** Training/compare metrics: loss points and validation points. */
   'job:metrics': {
     jobId: JobId;
@@ -155,13 +252,17 @@ export interface Events {
   };
   'job:file-done': { jobId: JobId; file: string; output: string; width: number; height: number; result: ImageData64 };
   'job:file-error': { jobId: JobId; file: string; message: string };
-  'job:done': { jobId: JobId; summary: string; result?: unknown };
+  'job:done': { jobId: JobId; summary: string; result: JobResult };
   'job:error': { jobId: JobId; message: string };
   /** Electron's app menu: images or a folder chosen with Open images… / Open folder…. */
   'app:open': { paths: string[] };
   /** Electron's app menu: switch the view (Ctrl/Cmd+1…6). */
   'app:view': { view: ViewName };
 }
+
+/** The job events a reconnecting page is given again (job:done and job:error end a job instead). */
+export type ReplayedChannel = 'job:state' | 'job:progress' | 'job:metrics' | 'job:preview' | 'job:file-done' | 'job:file-error';
+export type ReplayedEvent = { [C in ReplayedChannel]: { readonly channel: C; readonly payload: Events[C] } }[ReplayedChannel];
 
 export type ViewName = 'upscale' | 'train' | 'compare' | 'activations' | 'models' | 'settings';
 

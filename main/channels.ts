@@ -17,8 +17,11 @@ export const REQUEST_CHANNELS = [
   'models:list',
   'models:import',
   'models:export',
+  'models:download',
   'activations:curves',
   'features:maps',
+  'runs:list',
+  'jobs:list',
   'job:upscale',
   'job:train',
   'job:compare',
@@ -32,6 +35,7 @@ export const REQUEST_CHANNELS = [
 
 export const EVENT_CHANNELS = [
   'job:progress',
+  'job:state',
   'job:preview',
   'job:metrics',
   'job:file-done',

@@ -10,6 +10,7 @@ export type UserErrorCode =
   | 'image-too-small'
   | 'image-too-large'
   | 'unwritable-output'
+  | 'unreadable-file'
   | 'output-exists'
   | 'would-overwrite-input'
   | 'disk-full'
@@ -20,6 +21,10 @@ export type UserErrorCode =
   | 'bad-argument'
   | 'no-model'
   | 'broken-install'
+  | 'run-exists'
+  | 'folder-not-empty'
+  | 'not-a-run'
+  | 'run-mismatch'
   | 'cancelled';
 
 export class UserError extends Error {
@@ -80,6 +85,7 @@ export const errors = {
       'unwritable-output',
       `Cannot write to ${q(p)} (${why}); choose another output folder with -o or fix its permissions.`,
       p,
+      { why },
     ),
   outputExists: (p: string) =>
     new UserError(
@@ -87,6 +93,9 @@ export const errors = {
       `${q(p)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
       p,
     ),
+  /** A path that should be a file to read but cannot be read as one. */
+  unreadableFile: (p: string, why: string, what = 'file') =>
+    new UserError('unreadable-file', `${q(p)} cannot be read (${why}); choose a readable ${what}.`, p, { why, what }),
   wouldOverwriteInput: (p: string) =>
     new UserError(
       'would-overwrite-input',
@@ -121,7 +130,20 @@ export const errors = {
     new UserError(
       'no-model',
       `No x${scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
+      undefined,
+      { scale: String(scale) },
     ),
+  /** A new run asked to go where a run already is. */
+  runExists: (dir: string) =>
+    new UserError('run-exists', `${q(dir)} already holds a training run; continue it with --resume ${q(dir)}, or choose another --out.`, dir),
+  /** A new run asked to go into a folder that holds other files. */
+  folderNotEmpty: (dir: string) =>
+    new UserError('folder-not-empty', `${q(dir)} already holds other files, which a training run would mix with its own; choose an empty or new folder with --out.`, dir),
+  notARun: (dir: string, why: string) =>
+    new UserError('not-a-run', `${q(dir)} is not a training run folder (${why}); name the folder a run was started in.`, dir, { why }),
+  /** Continuing a run with other settings or data than it was started with. */
+  runMismatch: (dir: string, what: string) =>
+    new UserError('run-mismatch', `The run in ${q(dir)} was trained with ${what}; continue it as it was started, or start a new run.`, dir, { what }),
   /** Every readable image in a training folder is smaller than one high-resolution patch. */
   allImagesTooSmall: (dir: string, min: number, largest: { width: number; height: number }) =>
     new UserError(
@@ -132,9 +154,28 @@ export const errors = {
     ),
 };
 
-/** Turns any filesystem error on `p` into a user error where the cause is the user's. */
-export function fsError(e: unknown, p: string): Error {
+/**
+ * Turns any filesystem error on `p` into a user error where the cause is the user's. `reading`:
+ * the error came from reading `p` (a model, a run's files), so it is never called an output.
+ */
+export function fsError(e: unknown, p: string, reading?: { what: string }): Error {
   const code = (e as { code?: unknown } | undefined)?.code;
+  if (reading) {
+    switch (code) {
+      case 'ENOENT':
+        return errors.missingPath(p);
+      case 'EISDIR':
+        return errors.unreadableFile(p, 'it is a folder', reading.what);
+      case 'ENOTDIR':
+        return errors.unreadableFile(p, 'a part of the path is a file, not a folder', reading.what);
+      case 'EACCES':
+      case 'EPERM':
+        return errors.unreadableFile(p, 'permission denied', reading.what);
+      case 'EIO':
+        return errors.unreadableFile(p, 'the disk reported an input/output error', reading.what);
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
   switch (code) {
     case 'ENOENT':
       return errors.missingPath(p);

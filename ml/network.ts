@@ -159,6 +159,13 @@ function toVariable(t: tf.Tensor, trainable: boolean): tf.Variable {
   return v;
 }
 
+/** The feature maps `Network.forward` can tap, in order: the head conv's output, then each residual block's activation output. */
+export function tapNames(c: NetworkConfig): string[] {
+  const names = ['head'];
+  for (let g = 0; g < c.groups; g++) for (let b = 0; b < c.blocks; b++) names.push(`body.${g}.body.${b}.act`);
+  return names;
+}
+
 export class Network {
   readonly config: NetworkConfig;
   /** Trainable variables by PyTorch name; conv weights in HWIO. */
@@ -199,25 +206,34 @@ export class Network {
    * x: [n, h, w, 3] in [0, 1] → [n, h·s, w·s, 3]. The caller owns the result. Intermediates are
    * released block by block, so inference holds a few feature maps at a time; under gradient
    * recording tfjs keeps its own copies of what the backward pass needs.
+   *
+   * `taps`: the feature maps named by `tapNames(config)` (the head conv's output and each residual
+   * block's activation output) are also put in this map, kept for the caller, who disposes them.
    */
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  forward(x: tf.Tensor4D, opts: { taps?: Map<string, tf.Tensor4D> } = {}): tf.Tensor4D {
     if (this.#disposed) throw new Error('network was disposed');
     const c = this.config;
-    const act = ACTIVATIONS[c.activation];
+    const activation = ACTIVATIONS[c.activation];
+    const taps = opts.taps;
+    const tap = <T extends tf.Tensor4D>(name: string, t: T): T => {
+      if (taps) taps.set(name, tf.keep(t.clone()));
+      return t;
+    };
+    const act = (name: string, t: tf.Tensor4D) => tap(`${name}.act`, activation(t) as tf.Tensor4D);
     /** Replaces `prev` by `next`, releasing `prev` unless it must be kept. */
     const step = (prev: tf.Tensor4D, keep: tf.Tensor4D, f: () => tf.Tensor4D) => {
       const next = tf.tidy(f);
       if (prev !== keep) prev.dispose();
       return next;
     };
-    const h = tf.tidy(() => this.#conv('head', x));
+    const h = tf.tidy(() => tap('head', this.#conv('head', x)));
     let group = h;
     for (let g = 0; g < c.groups; g++) {
       let y = group;
       for (let b = 0; b < c.blocks; b++) {
         const p = `body.${g}.body.${b}`;
         const yIn = y;
-        y = step(y, group, () => tf.add<tf.Tensor4D>(yIn, this.#conv(`${p}.c2`, act(this.#conv(`${p}.c1`, yIn)) as tf.Tensor4D)));
+        y = step(y, group, () => tf.add<tf.Tensor4D>(yIn, this.#conv(`${p}.c2`, act(p, this.#conv(`${p}.c1`, yIn)))));
       }
       const groupIn = group;
       const yOut = y;

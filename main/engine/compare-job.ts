@@ -1,143 +1,59 @@
 /**
- * Comparisons: `compare` trains two activations fairly (the engine's compare(), as
- * `sr-studio compare` runs it) and writes the same report files; `compare-models` upscales one crop
- * of a photo with two models, beside bicubic, for a side-by-side view.
+ * Comparisons for the UI: `compare` (ml/jobs/compare.ts: activations trained alike, the report
+ * files written) and `compare-models` (ml/jobs/compare-models.ts: one crop with two models).
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { errors, fsError } from '../../ml/errors.ts';
-import { centreCrop, type RgbImage } from '../../ml/image.ts';
-import { bicubicBaseline } from '../../ml/metrics.ts';
-import { ensureDir, writeFileAtomic } from '../../ml/node/atomic.ts';
-import { readImage, writeImage } from '../../ml/node/image-io.ts';
-import { loadModelFile } from '../../ml/node/models.ts';
-import { openUpscaler } from '../../ml/node/upscaler.ts';
-import { RunFolder } from '../../ml/node/run-folder.ts';
-import { loadTrainingData } from '../../ml/node/training-data.ts';
-import { markdown } from '../../ml/train/compare-report.ts';
-import { upscaleImage } from '../../ml/tiling.ts';
-import { compare } from '../../ml/train/compare.ts';
-import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../../ml/train/config.ts';
-import type { GradientHelpers } from '../../ml/train/shards.ts';
+import { compareJob } from '../../ml/jobs/compare.ts';
+import { compareModelsJob } from '../../ml/jobs/compare-models.ts';
+import type { CompareModelsResult } from '../api.ts';
 import { imageData } from './images.ts';
 import { basename, type JobContext } from './job.ts';
-import { startHelpers } from './helpers.ts';
-import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
 import { trainEventForwarder } from './train-job.ts';
 
 export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  const lr = Math.min(...spec.acts.map((a) => DEFAULT_LR[a]));
-  const base = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.acts[0], lr, iterations: spec.iterations });
-  const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
-  const out = spec.outDir;
-  try {
-    await ensureDir(out);
-    if ((await fs.readdir(out)).length) throw errors.badArgument(`${JSON.stringify(out)} is not empty; choose another folder for this comparison.`);
-  } catch (e) {
-    throw fsError(e, out);
-  }
-  post({ type: 'progress', id, fraction: 0, message: 'Reading the training photos…' });
-  const data = await loadTrainingData({
-    data: spec.data,
-    val: spec.val,
-    scale: base.network.scale,
-    patch: base.patch,
-    seed: base.seed,
-    valMaxSide: base.valMaxSide,
-    onWarning: (m) => post({ type: 'progress', id, fraction: 0, message: m }),
-  });
-  if (!data.val.length) throw errors.badArgument('The comparison needs validation images; choose a validation folder with at least one photo.');
-  const helpers = await startHelpers(ctx, base, (m) => post({ type: 'progress', id, fraction: 0, message: m }));
-  try {
-    await compareRuns(ctx, spec, base, seeds, data, helpers);
-  } finally {
-    await helpers?.close();
-  }
-}
-
-async function compareRuns(
-  ctx: JobContext,
-  spec: CompareSpec,
-  base: TrainConfig,
-  seeds: number[],
-  data: Awaited<ReturnType<typeof loadTrainingData>>,
-  helpers: GradientHelpers | undefined,
-): Promise<void> {
-  const { id, post } = ctx;
-  const out = spec.outDir;
+  const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
-  for await (const ev of compare({
-    base,
-    acts: spec.acts,
-    seeds,
-    data: data.train,
-    val: data.val,
-    storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
-    control: ctx.control,
-    helpers,
-    evaluator: await evaluatorFor(ctx.backend.name),
-    backend: `${ctx.backend.name} (${ctx.backend.device})`,
-  })) {
-    if (ev.type === 'run') {
-      const run = `${ev.act} seed ${ev.seed}`;
-      let forward = forwarders.get(run);
-      if (!forward) forwarders.set(run, (forward = trainEventForwarder(ctx, spec.iterations, run, { start: ev.index / ev.total, width: 1 / ev.total })));
-      await forward(ev.event);
-      if (ev.event.type === 'failed') post({ type: 'progress', id, fraction: ev.index / ev.total, message: `${run}: ${ev.event.message}` });
-      continue;
-    }
-    const r = ev.report;
-    await writeFileAtomic(path.join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
-    await writeFileAtomic(path.join(out, 'report.md'), new TextEncoder().encode(markdown(r)));
-    if (ev.sheet) await writeImage(path.join(out, 'contact_sheet.png'), ev.sheet, { format: 'png' });
-    const [a, b] = spec.acts;
-    const gap = r.paired ? ` ${b} − ${a}: ${r.paired.psnrY.mean >= 0 ? '+' : ''}${r.paired.psnrY.mean.toFixed(3)} dB PSNR-Y.` : '';
-    post({
-      type: 'done',
-      id,
-      summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${out}.${gap}`,
-      // The report itself, plus where it was written and the contact sheet.
-      result: { ...r, dir: out, sheet: ev.sheet ? await imageData(ev.sheet) : null },
-    });
-    return;
-  }
+  const { report: r, dir, sheet } = await compareJob(
+    {
+      data: spec.data,
+      val: spec.val,
+      acts: spec.acts,
+      settings: { preset: spec.preset, scale: spec.scale, iterations: spec.iterations, ...spec.tweaks },
+      seeds: spec.seeds,
+      dir: spec.outDir,
+      backend: ctx.backend,
+      threads: ctx.threads,
+      control: ctx.control,
+    },
+    async (e) => {
+      if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
+      if (e.type === 'start') return say(`Comparing ${spec.acts.join(' and ')}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
+      let forward = forwarders.get(e.run);
+      if (!forward) forwarders.set(e.run, (forward = trainEventForwarder(ctx, spec.iterations, e.run, { start: e.index / e.total, width: 1 / e.total })));
+      await forward(e.event);
+      if (e.event.type === 'failed') post({ type: 'progress', id, fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });
+    },
+  );
+  const [a, b] = spec.acts;
+  const gap = r.paired ? ` ${b} − ${a}: ${r.paired.psnrY.mean >= 0 ? '+' : ''}${r.paired.psnrY.mean.toFixed(3)} dB PSNR-Y.` : '';
+  post({
+    type: 'done',
+    id,
+    summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${dir}.${gap}`,
+    result: { kind: 'compare', ...r, dir, sheet: sheet ? await imageData(sheet) : null },
+  });
 }
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  const [ma, mb] = [await loadModelFile(spec.modelA), await loadModelFile(spec.modelB)];
-  if (ma.config.scale !== mb.config.scale) {
-    throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
-  }
-  const { image } = await readImage(spec.image);
-  const crop = centreCrop(image, spec.maxSide);
-  const s = ma.config.scale;
-  const results = [];
-  for (const [k, [file, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
-    post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` });
-    // On the upscaling backend: ONNX Runtime on CPUs, as the Upscale view runs the models.
-    const upscaler = await openUpscaler(ctx.backend.name, m);
-    try {
-      const t0 = performance.now();
-      const sr = await upscaleImage(upscaler, crop.image, { signal: ctx.signal });
-      results.push({ model: file, activation: m.config.activation, ms: Math.round(performance.now() - t0), image: await imageData(sr) });
-    } finally {
-      await upscaler.dispose();
-    }
-  }
+  const r = await compareModelsJob(
+    { ...spec, backend: ctx.backend.name },
+    (k, file) => post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` }),
+    ctx.signal,
+  );
   post({ type: 'progress', id, fraction: 1, message: 'Done' });
-  post({
-    type: 'done',
-    id,
-    summary: `Upscaled a ${crop.image.width}×${crop.image.height} crop of ${basename(spec.image)} with both models.`,
-    // Model A's and B's images come first (the UI takes the first two images it finds).
-    result: {
-      a: results[0],
-      b: results[1],
-      bicubic: await imageData(bicubicBaseline(crop.image, crop.image.width * s, crop.image.height * s)),
-      crop: { x: crop.x, y: crop.y, width: crop.image.width, height: crop.image.height },
-    },
-  });
+  const output = async (o: typeof r.a) => ({ model: o.model, activation: o.activation, ms: o.ms, image: await imageData(o.image) });
+  const result: CompareModelsResult = { a: await output(r.a), b: await output(r.b), bicubic: await imageData(r.bicubic), crop: r.crop };
+  post({ type: 'done', id, summary: `Upscaled a ${r.crop.width}×${r.crop.height} crop of ${basename(spec.image)} with both models.`, result: { kind: 'compare-models', ...result } });
 }

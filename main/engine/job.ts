@@ -2,7 +2,8 @@
 import { isUserError } from '../../ml/errors.ts';
 import type { TrainControl } from '../../ml/train/events.ts';
 import type { PurposeBackend } from '../api.ts';
-import type { WorkerEvent } from './protocol.ts';
+import { wordForApp } from '../host/wording.ts';
+import type { JobError, WorkerEvent } from './protocol.ts';
 
 export interface JobContext {
   /** The request id every event of this job carries. */
@@ -32,17 +33,17 @@ export class Throttle {
 }
 
 /**
- * The one sentence a user sees for an error: a UserError's message as is; anything else (a bug) by
+ * An error for the host to word: a UserError's code, facts and message; anything else (a bug) by
  * its first line, with the stack logged to stderr for whoever debugs it.
  */
-export function messageOf(e: unknown): string {
-  if (isUserError(e) && e.code === 'backend-failed' && e.facts) {
-    return `The ${e.facts.backend} backend could not start (${e.facts.why}); choose another backend in Settings.`;
-  }
-  if (isUserError(e)) return e.message;
+export function errorOf(e: unknown): JobError {
+  if (isUserError(e)) return { code: e.code, message: e.message, file: e.file, facts: e.facts };
   console.error(e);
   const first = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-  return `The engine failed unexpectedly: ${first || 'unknown error'}.`.replace(/\.\.$/, '.');
+  return { code: 'internal', message: `The engine failed unexpectedly: ${first || 'unknown error'}.`.replace(/\.\.$/, '.') };
 }
+
+/** The one sentence the app shows for an error raised in the worker itself (its backends). */
+export const messageOf = (e: unknown): string => wordForApp(errorOf(e));
 
 export const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;

@@ -3,7 +3,7 @@
  * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
-import type { BackendReport, BackendSettings, BackendStatus, CompareJob, Events, ImageData64, OutputFormat, TrainJob } from '../api.ts';
+import type { BackendReport, BackendSettings, BackendStatus, CompareJob, Events, FeatureMapsResult, OutputFormat, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -25,10 +25,10 @@ export interface UpscaleSpec {
   readonly tile?: number | undefined;
 }
 
-/** A training job as the UI asks for it, with the run folder the host resolved. */
-export interface TrainSpec extends Omit<TrainJob, 'outDir'> {
-  /** The run folder; an existing run there is resumed. */
-  readonly outDir: string;
+/** A training job as the UI asks for it, with the run's folder the host resolved. */
+export interface TrainSpec extends Omit<TrainJob, 'outDir' | 'continueRun'> {
+  /** A new run in a new folder inside `parent`, or an earlier run continued. */
+  readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string };
   /** Overrides for short runs (tests); the engine's defaults otherwise. */
   readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
 }
@@ -37,6 +37,8 @@ export interface TrainSpec extends Omit<TrainJob, 'outDir'> {
 export interface CompareSpec extends CompareJob {
   /** An empty (or new) folder for the runs and the report. */
   readonly outDir: string;
+  /** Overrides for short runs (tests). */
+  readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
 }
 
 export interface CompareModelsSpec {
@@ -73,34 +75,49 @@ export type JobType = JobRequest['type'];
 /** An api.ts event payload with the job id replaced by the worker request id. */
 type WithId<C extends keyof Events> = Omit<Events[C], 'jobId'> & { readonly id: number };
 
+/**
+ * An error as the engine reports it: its code and facts (the file, the backend, the reason), and
+ * the command line's wording; the host words it for the app (main/host/wording.ts).
+ */
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+  readonly file?: string | undefined;
+  readonly facts?: Readonly<Record<string, string>> | undefined;
+}
+
 export type WorkerEvent =
   | { readonly type: 'ready'; readonly backend: BackendStatus }
   | { readonly type: 'init-error'; readonly message: string }
   | ({ readonly type: 'progress' } & WithId<'job:progress'>)
+  | ({ readonly type: 'state' } & WithId<'job:state'>)
   | ({ readonly type: 'preview' } & WithId<'job:preview'>)
   | ({ readonly type: 'metrics' } & WithId<'job:metrics'>)
   | ({ readonly type: 'file-done' } & WithId<'job:file-done'>)
-  | ({ readonly type: 'file-error' } & WithId<'job:file-error'>)
+  | { readonly type: 'file-error'; readonly id: number; readonly file: string; readonly error: JobError }
   | ({ readonly type: 'done' } & WithId<'job:done'>)
-  | ({ readonly type: 'error' } & WithId<'job:error'>);
+  | { readonly type: 'error'; readonly id: number; readonly error: JobError }
+  /** The answer to a request that is not a job (a probe, feature maps). */
+  | { readonly type: 'answer'; readonly id: number; readonly result: BackendReport | FeatureMapsResult };
 
 /** Worker event type → the api.ts event channel it becomes. */
 export const EVENT_CHANNEL = {
   progress: 'job:progress',
+  state: 'job:state',
   preview: 'job:preview',
   metrics: 'job:metrics',
   'file-done': 'job:file-done',
   'file-error': 'job:file-error',
   done: 'job:done',
   error: 'job:error',
-} as const satisfies Record<Exclude<WorkerEvent['type'], 'ready' | 'init-error'>, keyof Events>;
+} as const satisfies Record<Exclude<WorkerEvent['type'], 'ready' | 'init-error' | 'answer'>, keyof Events>;
 
+/** Every event that belongs to a request (a job's events, and answers). */
 export type JobEvent = Extract<WorkerEvent, { id: number }>;
 
 export function isJobEvent(e: WorkerEvent): e is JobEvent {
-  return Object.hasOwn(EVENT_CHANNEL, e.type);
+  return e.type === 'answer' || Object.hasOwn(EVENT_CHANNEL, e.type);
 }
 
 /** The features job's result, one entry per model (api.ts 'features:maps'). */
-export type FeaturesResult = Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>;
-export type ProbeResult = BackendReport;
+export type FeaturesResult = FeatureMapsResult;

@@ -1,95 +1,48 @@
 /**
- * A training run for the UI: the same engine calls as `sr-studio train` (an existing run in the
- * folder is resumed), with each TrainEvent forwarded as progress, metrics and previews. Cancelling
- * goes through TrainControl, so the trainer saves a checkpoint before it stops.
+ * Training for the UI: the training job (ml/jobs/train.ts), with each event forwarded as progress,
+ * metrics and previews. Cancelling goes through TrainControl, so the trainer saves a checkpoint
+ * before it stops.
  */
-import path from 'node:path';
-import { errors } from '../../ml/errors.ts';
-import { exists } from '../../ml/node/files.ts';
-import { RunFolder } from '../../ml/node/run-folder.ts';
-import { loadTrainingData } from '../../ml/node/training-data.ts';
-import type { Checkpoint } from '../../ml/train/checkpoint.ts';
-import { makeTrainConfig, type TrainConfig } from '../../ml/train/config.ts';
+import { trainJob, type TrainJobEvent } from '../../ml/jobs/train.ts';
 import type { TrainEvent } from '../../ml/train/events.ts';
-import { train } from '../../ml/train/trainer.ts';
+import type { TrainResult } from '../api.ts';
 import { imageData } from './images.ts';
 import { Throttle, type JobContext } from './job.ts';
-import { startHelpers } from './helpers.ts';
-import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import type { TrainSpec } from './protocol.ts';
 
 export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  let config: TrainConfig;
-  let folder: RunFolder;
-  let resume: Checkpoint | undefined;
-  if (await exists(path.join(spec.outDir, 'config.json'))) {
-    const opened = await RunFolder.open(spec.outDir);
-    const n = opened.config.network;
-    const clash =
-      (n.scale !== spec.scale && `scale ${n.scale}`) ||
-      (n.activation !== spec.activation && `activation ${n.activation}`) ||
-      (opened.config.preset !== spec.preset && `preset ${opened.config.preset ?? 'custom'}`);
-    if (clash) throw errors.badArgument(`The run in ${JSON.stringify(spec.outDir)} was trained with ${clash}; choose the same settings to continue it, or another output folder.`);
-    config = { ...opened.config, iterations: spec.iterations };
-    folder = opened.folder;
-    resume = opened.checkpoint;
-  } else {
-    config = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, ...spec.tweaks });
-    folder = await RunFolder.create(spec.outDir, config.keepCheckpoints);
-  }
-  const message = (m: string) => post({ type: 'progress', id, fraction: 0, message: m });
-  message('Reading the training photos…');
-  const data = await loadTrainingData({
-    data: spec.data,
-    val: spec.val ?? undefined,
-    scale: config.network.scale,
-    patch: config.patch,
-    seed: config.seed,
-    valMaxSide: config.valMaxSide,
-    onWarning: message,
-  });
-  for (const n of data.notes) message(n);
-  const helpers = await startHelpers(ctx, config, message);
-  try {
-    const events = train({
-      config,
-      data: data.train,
-      val: data.val,
-      store: folder,
+  let forward: ((e: TrainEvent) => Promise<void>) | undefined;
+  const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
+  const result = await trainJob(
+    {
+      data: spec.data,
+      val: spec.val,
+      settings: { preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, ...spec.tweaks },
+      run: spec.run,
+      backend: ctx.backend,
+      threads: ctx.threads,
+      command: 'SR Studio app',
       control: ctx.control,
-      resume,
-      helpers,
-      evaluator: await evaluatorFor(ctx.backend.name),
-      summary: { data: path.resolve(spec.data), backend: `${ctx.backend.name} (${ctx.backend.device})`, command: 'SR Studio app' },
-    });
-    await forwardRun(ctx, events, config, folder);
-  } finally {
-    await helpers?.close();
+    },
+    async (e: TrainJobEvent) => {
+      if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
+      if (e.type === 'run') {
+        forward = trainEventForwarder(ctx, e.config.iterations);
+        const how = e.continued ? (e.from ? `Continuing from iteration ${e.from}` : 'Starting the run again from the beginning (it had no checkpoint yet)') : 'Starting a new run';
+        return say(`${how} in ${e.dir}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
+      }
+      await forward!(e.event);
+    },
+  );
+  if (result.reason === 'failed') {
+    post({ type: 'error', id, error: { code: 'training-failed', message: result.message ?? 'The training failed.' } });
+    return;
   }
-}
-
-async function forwardRun(ctx: JobContext, events: AsyncIterable<TrainEvent>, config: TrainConfig, folder: RunFolder): Promise<void> {
-  const { id, post } = ctx;
-  const forward = trainEventForwarder(ctx, config.iterations);
-  for await (const e of events) {
-    await forward(e);
-    if (e.type === 'failed') {
-      post({ type: 'error', id, message: e.message });
-      return;
-    }
-    if (e.type === 'finished') {
-      const best = e.best ? `best validation PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}` : 'no validation';
-      const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; a checkpoint was saved, start it again to continue` : `Finished ${e.iteration} iterations`;
-      post({
-        type: 'done',
-        id,
-        summary: `${what}; ${best}.`,
-        result: { reason: e.reason, iteration: e.iteration, runDir: path.resolve(folder.dir), modelPath: path.resolve(folder.modelPath), best: e.best },
-      });
-      return;
-    }
-  }
+  const best = result.best ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}` : 'no validation';
+  const what = result.reason === 'cancelled' ? `Stopped at iteration ${result.iteration} (checkpoint saved); continue it from the list of runs` : `Finished ${result.iteration} iterations`;
+  const typed: TrainResult = { reason: result.reason, iteration: result.iteration, iterations: result.iterations, runDir: result.runDir, modelPath: result.modelPath, best: result.best };
+  post({ type: 'done', id, summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
 }
 
 /**
@@ -104,7 +57,7 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: s
   return async (e: TrainEvent): Promise<void> => {
     switch (e.type) {
       case 'started':
-        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.resumed ? 'resuming' : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
+        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.resumed ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
         break;
       case 'progress':
         post({ type: 'metrics', id, run, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
@@ -116,15 +69,14 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: s
         post({ type: 'metrics', id, run, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
         break;
       case 'preview':
-        // A compare run's preview names its run in `file`, so the UI can keep one strip per run.
-        post({ type: 'preview', id, file: run, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
+        post({ type: 'preview', id, run, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
         break;
       case 'warning':
         post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });
         break;
       case 'paused':
       case 'resumed':
-        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.type} at iteration ${e.iteration}` });
+        post({ type: 'state', id, state: e.type === 'paused' ? 'paused' : 'running', message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}` });
         break;
       case 'checkpoint':
       case 'finished':

@@ -1,18 +1,13 @@
 /**
- * An upscale batch, as the CLI runs it (collectImages, outputPathFor, checkOutputPath, upscaleFile),
- * reporting to the UI: progress, each finished tile as a live preview (throttled), each file's
- * result or its one-sentence error, and a summary. A bad file never stops the batch; cancelling
- * stops at the next tile and leaves no partial file.
+ * The upscale job (ml/jobs/upscale.ts) for the UI: its events become progress, tile previews
+ * (throttled), each file's result or its error, and a typed result.
  */
-import { isUserError } from '../../ml/errors.ts';
-import { checkOutputPath, collectImages, outputPathFor } from '../../ml/node/files.ts';
-import { readImageSize } from '../../ml/node/image-io.ts';
+import { upscaleJob } from '../../ml/jobs/upscale.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
-import { upscaleFile } from '../../ml/node/upscale-file.ts';
-import { openUpscaler } from '../../ml/node/upscaler.ts';
 import type { TileDone } from '../../ml/tiling.ts';
+import type { UpscaleResult } from '../api.ts';
 import { fileImageData, rgbImageData } from './images.ts';
-import { basename, messageOf, Throttle, type JobContext } from './job.ts';
+import { basename, errorOf, Throttle, type JobContext } from './job.ts';
 import type { UpscaleSpec } from './protocol.ts';
 
 /** The result image sent with file-done is scaled to fit this (the UI loads the full one on demand). */
@@ -21,69 +16,54 @@ export const RESULT_MAX_SIDE = 1024;
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
   const model = await loadModelFile(spec.modelPath);
-  const scale = model.config.scale;
-  const { files, problems } = await collectImages(spec.files);
-  for (const p of problems) post({ type: 'file-error', id, file: p.file ?? '', message: p.message });
-  const inputs = new Set(files.map((f) => f.path));
-  const outputs: string[] = [];
-  let failed = problems.length;
-  let cancelled = false;
-  const upscaler = await openUpscaler(ctx.backend.name, model);
-  try {
-    for (const [i, f] of files.entries()) {
-      const label = `${basename(f.path)} (${i + 1} of ${files.length})`;
-      post({ type: 'progress', id, fraction: i / files.length, message: `Upscaling ${label}`, file: f.path, fileFraction: 0 });
-      const out = outputPathFor(f, { outDir: spec.outputDir ?? undefined, scale, format: spec.format });
-      let previews: TilePreviews | undefined;
-      try {
-        const size = await readImageSize(f.path);
-        await checkOutputPath(out, inputs, spec.overwrite);
-        const tiles = (previews = new TilePreviews(ctx, f.path, size.width * scale, size.height * scale));
-        const progress = new Throttle(50);
-        const r = await upscaleFile({
-          model: upscaler,
-          input: f.path,
-          output: out,
-          format: spec.format,
-          tile: spec.tile,
-          signal: ctx.signal,
-          onProgress: (fraction, tile) => {
-            if (progress.ready(fraction === 1)) {
-              post({ type: 'progress', id, fraction: (i + fraction) / files.length, message: `Upscaling ${label}`, file: f.path, fileFraction: fraction });
-            }
-            tiles.offer(tile);
-          },
-        });
-        await tiles.flush();
-        outputs.push(out);
-        post({ type: 'file-done', id, file: f.path, output: out, width: r.width, height: r.height, result: await fileImageData(out, RESULT_MAX_SIDE) });
-      } catch (e) {
-        await previews?.flush().catch(() => undefined);
-        if (isUserError(e) && e.code === 'cancelled') {
-          cancelled = true;
+  const progress = new Throttle(50);
+  let previews: TilePreviews | undefined;
+  const result = await upscaleJob(
+    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile },
+    async (e) => {
+      switch (e.type) {
+        case 'problem':
+          post({ type: 'file-error', id, file: e.error.file ?? '', error: errorOf(e.error) });
           break;
-        }
-        failed++;
-        post({ type: 'file-error', id, file: f.path, message: messageOf(e) });
+        case 'file':
+          previews = undefined;
+          post({ type: 'progress', id, fraction: e.index / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: 0 });
+          break;
+        case 'progress':
+          previews ??= new TilePreviews(ctx, e.input, e.width, e.height);
+          previews.offer(e.tile);
+          if (progress.ready(e.fraction === 1)) {
+            post({ type: 'progress', id, fraction: (e.index + e.fraction) / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: e.fraction });
+          }
+          break;
+        case 'file-done':
+          // Previews of a file always come before its file-done.
+          await previews?.flush();
+          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await fileImageData(e.output, RESULT_MAX_SIDE) });
+          break;
+        case 'file-error':
+          await previews?.flush().catch(() => undefined);
+          post({ type: 'file-error', id, file: e.input, error: errorOf(e.error) });
+          break;
       }
-    }
-  } finally {
-    await upscaler.dispose();
-  }
-  const n = outputs.length;
-  const summary = cancelled
-    ? `Cancelled: ${n} of ${files.length} images upscaled before stopping; the unfinished one was not written.`
-    : failed
-      ? `${n} upscaled, ${failed} failed.`
+    },
+    ctx.signal,
+  );
+  await previews?.flush().catch(() => undefined);
+  const n = result.upscaled;
+  const summary = result.cancelled
+    ? `Cancelled: ${n} of ${result.files} images upscaled before stopping; the unfinished one was not written.`
+    : result.failed
+      ? `${n} upscaled, ${result.failed} failed.`
       : `${n} upscaled.`;
-  if (!cancelled) post({ type: 'progress', id, fraction: 1, message: summary });
-  post({ type: 'done', id, summary, result: { upscaled: n, failed, cancelled, outputs } });
+  if (!result.cancelled) post({ type: 'progress', id, fraction: 1, message: summary });
+  const typed: UpscaleResult = { upscaled: n, failed: result.failed, cancelled: result.cancelled, outputs: result.outputs };
+  post({ type: 'done', id, summary, result: { kind: 'upscale', ...typed } });
 }
 
 /**
  * Sends finished tiles as PNG previews, at most one per `previewIntervalMs` (plus always the last
- * tile). Encoding runs in the background in order; `flush` waits for it so previews of a file always
- * come before its file-done.
+ * tile). Encoding runs in the background in order; `flush` waits for it.
  */
 class TilePreviews {
   #chain: Promise<void> = Promise.resolve();

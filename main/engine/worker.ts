@@ -14,8 +14,8 @@ import { TrainControl } from '../../ml/train/events.ts';
 import type { BackendPurpose, BackendStatus, PurposeBackend } from '../api.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
-import { messageOf, type JobContext } from './job.ts';
-import type { JobRequest, JobType, ProbeResult, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
+import { errorOf, messageOf, type JobContext } from './job.ts';
+import type { JobRequest, JobType, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
 import { runUpscale } from './upscale-job.ts';
 
@@ -71,33 +71,46 @@ async function probe(id: number): Promise<void> {
       const s = chooseBackend('auto', PURPOSE[p], probes);
       return { name: s.name, why: s.why };
     };
-    const result: ProbeResult = { probes, auto: { upscale: auto('upscale'), train: auto('train') } };
-    post({ type: 'done', id, summary: 'Backends probed.', result });
+    post({ type: 'answer', id, result: { probes, auto: { upscale: auto('upscale'), train: auto('train') } } });
   } catch (e) {
-    post({ type: 'error', id, message: messageOf(e) });
+    post({ type: 'error', id, error: errorOf(e) });
   }
 }
 
+const LABEL: { [T in JobType]: string } = { upscale: 'upscaling', train: 'training', compare: 'comparison', 'compare-models': 'model comparison', features: 'feature maps' };
+
 const queue: JobRequest[] = [];
-let running: { id: number; abort: AbortController; control: TrainControl } | undefined;
+let running: { job: JobRequest; abort: AbortController; control: TrainControl } | undefined;
+
+/** Tells each queued job what it waits for: a paused training waits for the user, not for time. */
+function announceQueue(): void {
+  if (!running) return;
+  const what = LABEL[running.job.type];
+  const message = running.control.paused
+    ? `Waiting for the paused ${what}: resume or cancel it to go on.`
+    : `Waiting for the running ${what} to finish…`;
+  for (const q of queue) post({ type: 'state', id: q.id, state: 'queued', message });
+}
 
 port.on('message', (m: WorkerRequest) => {
   switch (m.type) {
     case 'pause':
-      if (running?.id === m.id) running.control.pause();
-      break;
     case 'resume':
-      if (running?.id === m.id) running.control.resume();
+      // The training says when it has really paused (after the step in hand) or resumed.
+      if (running?.job.id === m.id) {
+        if (m.type === 'pause') running.control.pause();
+        else running.control.resume();
+      }
       break;
     case 'cancel': {
-      if (running?.id === m.id) {
+      if (running?.job.id === m.id) {
         running.abort.abort();
         running.control.cancel();
       }
       const i = queue.findIndex((q) => q.id === m.id);
       if (i >= 0) {
         queue.splice(i, 1);
-        post({ type: 'done', id: m.id, summary: 'Cancelled before it started.', result: { cancelled: true } });
+        post({ type: 'done', id: m.id, summary: 'Cancelled before it started.', result: { kind: 'cancelled' } });
       }
       break;
     }
@@ -106,6 +119,7 @@ port.on('message', (m: WorkerRequest) => {
       break;
     default:
       queue.push(m);
+      announceQueue();
       void pump();
   }
 });
@@ -116,21 +130,28 @@ async function pump(): Promise<void> {
   if (!job) return;
   const abort = new AbortController();
   const control = new TrainControl();
-  running = { id: job.id, abort, control };
+  running = { job, abort, control };
   try {
     const b = (await backends)[JOB_PURPOSE[job.type]];
     if (!b.ok) {
-      post({ type: 'error', id: job.id, message: b.error });
+      post({ type: 'error', id: job.id, error: { code: 'backend-failed', message: b.error } });
       return;
     }
+    post({ type: 'state', id: job.id, state: 'running', message: 'Starting…' });
     await activateBackend(b.name);
-    const ctx: JobContext = { id: job.id, post, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads };
+    // A change of the running job's state changes what the queued ones wait for.
+    const postAndAnnounce = (e: WorkerEvent) => {
+      post(e);
+      if (e.type === 'state') announceQueue();
+    };
+    const ctx: JobContext = { id: job.id, post: postAndAnnounce, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
-    if (isUserError(e) && e.code === 'cancelled') post({ type: 'done', id: job.id, summary: e.message, result: { cancelled: true } });
-    else post({ type: 'error', id: job.id, message: messageOf(e) });
+    if (isUserError(e) && e.code === 'cancelled') post({ type: 'done', id: job.id, summary: e.message, result: { kind: 'cancelled' } });
+    else post({ type: 'error', id: job.id, error: errorOf(e) });
   } finally {
     running = undefined;
   }
+  announceQueue();
   void pump();
 }

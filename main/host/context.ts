@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { RequestChannel, RequestResult } from '../api.ts';
 import type { Engine } from './engine-host.ts';
 import type { ModelFolders } from './models.ts';
+import type { JobBook } from './job-book.ts';
 import type { SettingsStore } from './settings.ts';
 
 /** Native dialogs (Electron); browser mode has none and says what to do instead. */
@@ -16,15 +17,20 @@ export interface Shell {
   reveal(file: string): Promise<void>;
 }
 
-/** Files this session produced or received; browser mode serves only these for download. */
+/**
+ * Files this session produced or received; browser mode serves only these for download. An upload
+ * is also known by the name the user dropped it with, which messages show instead of its path.
+ */
 export class FileRegistry {
-  readonly #files = new Set<string>();
-  add(file: string): void {
-    this.#files.add(path.resolve(file));
+  readonly #files = new Map<string, string | undefined>();
+  add(file: string, displayName?: string): void {
+    this.#files.set(path.resolve(file), displayName);
   }
   has(file: string): boolean {
     return this.#files.has(path.resolve(file));
   }
+  /** The name the user knows the file by: the dropped name of an upload, else its path. */
+  displayName = (file: string): string => this.#files.get(path.resolve(file)) ?? file;
 }
 
 export interface HostContext {
@@ -39,6 +45,8 @@ export interface HostContext {
   readonly shell: Shell;
   /** Browser mode: the session's upload folder; absent in Electron (files are opened by path). */
   readonly inbox?: string | undefined;
+  /** The jobs the engine holds, for pages that re-attach. */
+  readonly jobs: JobBook;
 }
 
 export type Handler<C extends RequestChannel> = (arg: unknown) => Promise<RequestResult<C>>;

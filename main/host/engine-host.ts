@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, JobId } from '../api.ts';
-import { EVENT_CHANNEL, isJobEvent, type JobRequest, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
+import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import { wordForApp } from './wording.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
 /** A job as the host submits it: a request without its id. */
@@ -17,8 +18,8 @@ export interface Engine {
   backend(): Promise<BackendStatus>;
   readonly busy: boolean;
   startJob(job: JobInput): JobId;
-  /** Runs a job whose result is the answer to a request (features); rejects with its message. */
-  call(job: JobInput): Promise<unknown>;
+  /** Runs a request whose answer is not a job's (feature maps); rejects with its message. */
+  call(job: Extract<JobInput, { type: 'features' }>): Promise<FeatureMapsResult>;
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void;
   /** Every backend's probe and auto's picks (answered beside a running job). */
   probe(): Promise<BackendReport>;
@@ -40,6 +41,8 @@ export interface EngineHostOptions extends EngineConfig {
   readonly workerUrl?: URL | undefined;
   /** How long close() waits for jobs to stop (default 120 s). */
   readonly closeTimeoutMs?: number | undefined;
+  /** Words the engine's errors for the user (default: the app's wording with paths as they are). */
+  readonly word?: ((e: JobError) => string) | undefined;
 }
 
 interface Pending {
@@ -97,13 +100,28 @@ export class EngineHost implements Engine {
     });
   }
 
+  #word(e: JobError): string {
+    return (this.#opts.word ?? wordForApp)(e);
+  }
+
   #onJobEvent(e: Extract<WorkerEvent, { id: number }>): void {
     const p = this.#pending.get(e.id);
     if (!p) return;
-    const { type, id, ...rest } = e;
-    if (type === 'done') return this.#finish(id, p, { result: e.result, event: { ...rest, jobId: p.jobId } as Events['job:done'] });
-    if (type === 'error') return this.#finish(id, p, { error: e.message });
-    if (!p.resolve) this.#opts.emit(EVENT_CHANNEL[type], { ...rest, jobId: p.jobId } as never);
+    const jobId = p.jobId;
+    switch (e.type) {
+      case 'answer':
+        return this.#finish(e.id, p, { result: e.result });
+      case 'done':
+        return this.#finish(e.id, p, { event: { jobId, summary: e.summary, result: e.result } });
+      case 'error':
+        return this.#finish(e.id, p, { error: this.#word(e.error) });
+      case 'file-error':
+        return this.#opts.emit('job:file-error', { jobId, file: e.file, message: this.#word({ ...e.error, file: e.error.file ?? e.file }) });
+      default: {
+        const { type, id: _, ...rest } = e;
+        if (!p.resolve) this.#opts.emit(EVENT_CHANNEL[type], { ...rest, jobId } as never);
+      }
+    }
   }
 
   #finish(id: number, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: string }): void {
@@ -139,8 +157,8 @@ export class EngineHost implements Engine {
     return this.#post(job, {});
   }
 
-  call(job: JobInput): Promise<unknown> {
-    return new Promise((resolve, reject) => this.#post(job, { resolve, reject }));
+  call(job: Extract<JobInput, { type: 'features' }>): Promise<FeatureMapsResult> {
+    return new Promise((resolve, reject) => this.#post(job, { resolve: (r) => resolve(r as FeatureMapsResult), reject }));
   }
 
   probe(): Promise<BackendReport> {

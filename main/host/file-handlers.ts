@@ -71,7 +71,8 @@ export function fileHandlers(ctx: HostContext): Pick<
       const bytes = Buffer.from(b64, 'base64');
       if (!bytes.length) throw errors.emptyFile(name);
       const dest = await saveUnique(ctx.inbox, name, bytes);
-      ctx.files.add(dest);
+      // Messages about the file name it as the user dropped it, not by its place in the inbox.
+      ctx.files.add(dest, name);
       return entry(dest);
     },
   };

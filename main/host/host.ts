@@ -11,6 +11,9 @@ import { modelFolders } from '../../ml/node/models.ts';
 import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell } from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
+import { JobBook } from './job-book.ts';
+import { wordForApp } from './wording.ts';
+import type { JobError } from '../engine/protocol.ts';
 import type { ModelFolders } from './models.ts';
 import { SettingsStore } from './settings.ts';
 
@@ -59,17 +62,20 @@ export async function createHost(o: HostOptions): Promise<Host> {
   const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]! };
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
+  const jobs = new JobBook();
   // Results may be downloaded in browser mode: remember each one the engine writes.
   const emit: Emit = (channel, payload) => {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);
+    jobs.record(channel, payload);
     o.emit(channel, payload);
   };
+  const word = (e: JobError) => wordForApp(e, files.displayName);
   // A backend given on the command line (npm run serve -- --backend B) is used for both purposes
   // (for training, onnx means auto) and is not saved.
   const saved = settings.get();
   const backends = o.backend ? { upscale: o.backend, train: o.backend === 'onnx' ? 'auto' : o.backend } as const : saved.backends;
   const config = { backends, threads: saved.threads };
-  const engine = o.engine ? o.engine(emit, config) : new EngineHost({ ...config, emit, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
+  const engine = o.engine ? o.engine(emit, config) : new EngineHost({ ...config, emit, word, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
   const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };
   const context: HostContext = {
     version: pkg.version,
@@ -81,6 +87,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
     dialogs: o.dialogs,
     shell: o.shell,
     inbox: o.inbox,
+    jobs,
   };
   return { context, handlers: createHandlers(context), close: () => engine.close() };
 }

@@ -1,34 +1,31 @@
 /** Handlers that start and steer engine jobs; every path and setting is checked before the worker sees it. */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
+import { listRuns } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, SCALES } from '../../ml/network.ts';
-import { makeTrainConfig, runName } from '../../ml/train/config.ts';
+import { SETTING_RANGES } from '../../ml/train/config.ts';
+import type { JobId, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { resolveModel } from './models.ts';
-import { absPath, bool, existingDir, existingFile, int, list, obj, oneOf, str } from './validate.ts';
+import { absPath, bool, existingDir, existingFile, int, list, none, obj, oneOf, str } from './validate.ts';
 
-export const MAX_ITERATIONS = 1_000_000;
+export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
 /** The centre crop (input pixels a side) that compare-models upscales. */
 export const COMPARE_MODELS_MAX_SIDE = 256;
 
-const jobIdOf = (arg: unknown, what: string) => str(obj(arg, what, ['jobId']).jobId, 'jobId', { max: 100 });
-
-/** A folder for a new run: absolute, with an existing parent. */
-async function outFolder(v: unknown, field: string): Promise<string> {
-  const p = absPath(v, field);
-  await existingDir(path.dirname(p), `${field}'s parent folder`);
-  return p;
-}
+const jobIdOf = (arg: unknown, what: string): JobId => str(obj(arg, what, ['jobId']).jobId, 'jobId', { max: 100 });
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
+/** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
+const parentFolder = (v: unknown, label: string) => existingDir(v, label);
+
 export function jobHandlers(ctx: HostContext): Pick<
   Handlers,
-  'job:upscale' | 'job:train' | 'job:compare' | 'job:compare-models' | 'job:pause' | 'job:resume' | 'job:cancel'
+  'job:upscale' | 'job:train' | 'job:compare' | 'job:compare-models' | 'job:pause' | 'job:resume' | 'job:cancel' | 'runs:list' | 'jobs:list'
 > {
   return {
     async 'job:upscale'(arg) {
@@ -36,54 +33,95 @@ export function jobHandlers(ctx: HostContext): Pick<
       const files = list(o.files, 'files', 1, MAX_FILES).map((f, i) => absPath(f, `files[${i}]`));
       const format = oneOf(o.format, 'format', OUTPUT_FORMATS);
       const overwrite = bool(o.overwrite, 'overwrite');
-      const outputDir = o.outputDir === null ? ctx.settings.get().outputDir : await existingDir(o.outputDir, 'outputDir');
+      // A folder the user typed must be there: it is an error at the field, never silently replaced.
+      const outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
       const model = await resolveModel(o.modelId, 'modelId', ctx.models);
       const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite } });
+      ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
       await ctx.settings.useModel(model.id).catch(() => undefined);
       return { jobId };
     },
     async 'job:train'(arg) {
-      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir']);
-      const data = await existingDir(o.data, 'data');
-      const val = o.val === null ? null : await existingDir(o.val, 'val');
+      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun']);
+      const data = await existingDir(o.data, 'Training folder');
+      const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
       const scale = oneOf(o.scale, 'scale', SCALES);
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
-      const iterations = int(o.iterations, 'iterations', 1, MAX_ITERATIONS);
-      const outDir = o.outDir === null ? path.join(ctx.runsDir, runName(makeTrainConfig({ preset, scale, activation, iterations }))) : await outFolder(o.outDir, 'outDir');
-      await fs.mkdir(path.dirname(outDir), { recursive: true });
-      return { jobId: ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, outDir } }) };
+      const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
+      const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
+      const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
+      const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
+      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, run } });
+      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun });
+      return { jobId };
     },
     async 'job:compare'(arg) {
       const o = obj(arg, 'job:compare', ['data', 'val', 'acts', 'preset', 'scale', 'iterations', 'seeds']);
-      const data = await existingDir(o.data, 'data');
-      const val = await existingDir(o.val, 'val');
+      const data = await existingDir(o.data, 'Training folder');
+      const val = await existingDir(o.val, 'Validation folder');
       const [a, b] = list(o.acts, 'acts', 2, 2).map((x, i) => oneOf(x, `acts[${i}]`, ACTIVATION_NAMES));
-      if (a === b) throw errors.badArgument('acts must name two different activations, e.g. swish and tanhexp.');
+      if (a === b) throw errors.badArgument('Choose two different activations, e.g. Swish and TanhExp.');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
       const scale = oneOf(o.scale, 'scale', SCALES);
-      const iterations = int(o.iterations, 'iterations', 1, MAX_ITERATIONS);
-      const seeds = int(o.seeds, 'seeds', 1, 20);
+      const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
+      const seeds = int(o.seeds, 'Seeds', 1, 20);
       const outDir = path.join(ctx.runsDir, `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp()}`);
-      const spec = { data, val, acts: [a!, b!] as const, preset, scale, iterations, seeds, outDir };
-      return { jobId: ctx.engine.startJob({ type: 'compare', spec }) };
+      const acts = [a!, b!] as const;
+      const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir } });
+      ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
+      return { jobId };
     },
     async 'job:compare-models'(arg) {
       const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image']);
       const a = await resolveModel(o.modelA, 'modelA', ctx.models);
       const b = await resolveModel(o.modelB, 'modelB', ctx.models);
-      const image = await existingFile(o.image, 'image', IMAGE_EXTENSIONS);
+      const image = await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
       const spec = { modelA: a.path, modelB: b.path, image, maxSide: COMPARE_MODELS_MAX_SIDE };
-      return { jobId: ctx.engine.startJob({ type: 'compare-models', spec }) };
+      const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
+      ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image });
+      return { jobId };
     },
     async 'job:pause'(arg) {
-      ctx.engine.control(jobIdOf(arg, 'job:pause'), 'pause');
+      const jobId = jobIdOf(arg, 'job:pause');
+      ctx.engine.control(jobId, 'pause');
+      return { jobId, state: 'pausing' };
     },
     async 'job:resume'(arg) {
-      ctx.engine.control(jobIdOf(arg, 'job:resume'), 'resume');
+      const jobId = jobIdOf(arg, 'job:resume');
+      ctx.engine.control(jobId, 'resume');
+      return { jobId, state: 'running' };
     },
     async 'job:cancel'(arg) {
-      ctx.engine.control(jobIdOf(arg, 'job:cancel'), 'cancel');
+      const jobId = jobIdOf(arg, 'job:cancel');
+      ctx.engine.control(jobId, 'cancel');
+      return { jobId, state: 'cancelling' };
+    },
+    async 'runs:list'(arg) {
+      none(arg, 'runs:list');
+      const runs = await listRuns(ctx.runsDir);
+      return runs.map(
+        (r): RunInfo => ({
+          dir: r.dir,
+          name: r.name,
+          preset: r.config.preset ?? null,
+          scale: r.config.network.scale,
+          activation: r.config.network.activation,
+          iterations: r.config.iterations,
+          data: r.record?.data ?? null,
+          val: r.record?.val ?? null,
+          state: r.state,
+          iteration: r.iteration,
+          best: r.record?.best ?? null,
+          modelPath: r.modelPath,
+          message: r.record?.message ?? null,
+          updated: r.updated,
+        }),
+      );
+    },
+    async 'jobs:list'(arg) {
+      none(arg, 'jobs:list');
+      return ctx.jobs.list();
     },
   };
 }

@@ -2,15 +2,17 @@
 import { ACTIVATION_NAMES, ACTIVATIONS_F64, type ActivationName } from '../../ml/activations.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
-import type { FeaturesResult } from '../engine/protocol.ts';
 import type { Handlers, HostContext } from './context.ts';
-import { exportModel, importModel, listModels, resolveModel } from './models.ts';
+import { exportModel, importModel, listModels, modelBytes, resolveModel } from './models.ts';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { existingFile, int, list, none, num, obj, oneOf } from './validate.ts';
 
 /** The centre crop (input pixels a side) the feature maps are computed on. */
 export const FEATURES_MAX_SIDE = 96;
 
-export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:import' | 'models:export' | 'activations:curves' | 'features:maps'> {
+export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:import' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
   return {
     async 'models:list'(arg) {
       none(arg, 'models:list');
@@ -23,6 +25,18 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     async 'models:export'(arg) {
       const o = obj(arg, 'models:export', ['modelId', 'to']);
       await exportModel(await resolveModel(o.modelId, 'modelId', ctx.models), o.to, ctx.version);
+    },
+    async 'models:download'(arg) {
+      const o = obj(arg, 'models:download', ['modelId', 'format']);
+      if (!ctx.inbox) throw errors.badArgument('Downloads are for browser mode; in the desktop app, Export saves the model where you choose.');
+      const model = await resolveModel(o.modelId, 'modelId', ctx.models);
+      const format = oneOf(o.format, 'format', ['safetensors', 'onnx'] as const);
+      const name = `${path.basename(model.path, '.safetensors')}.${format}`;
+      // A file written for this request, in the session's own folder, then served to this session only.
+      const file = path.join(ctx.inbox, 'downloads', `${randomUUID()}`, name);
+      await writeFileAtomic(file, await modelBytes(model, format, ctx.version));
+      ctx.files.add(file, name);
+      return { path: file, name };
     },
     async 'activations:curves'(arg) {
       const o = obj(arg, 'activations:curves', ['names', 'xMin', 'xMax', 'points']);
@@ -42,7 +56,7 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
       const a = await resolveModel(ids[0], 'modelIds[0]', ctx.models);
       const b = await resolveModel(ids[1], 'modelIds[1]', ctx.models);
       const spec = { models: [a.path, b.path] as const, image, layer, maxSide: FEATURES_MAX_SIDE };
-      return (await ctx.engine.call({ type: 'features', spec })) as FeaturesResult;
+      return ctx.engine.call({ type: 'features', spec });
     },
   };
 }

@@ -88,16 +88,18 @@ export async function exportModel(model: ModelInfo, toArg: unknown, version: str
   if (ext !== '.safetensors' && ext !== '.onnx') throw errors.badArgument(`to must end in .safetensors or .onnx, not ${JSON.stringify(path.basename(to))}.`);
   await existingDir(path.dirname(to), 'the destination folder');
   if (await fs.stat(to).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
-  if (ext === '.onnx') {
+  await writeFileAtomic(to, await modelBytes(model, ext === '.onnx' ? 'onnx' : 'safetensors', version), { replace: false });
+}
+
+/** A model's file as it is, or exported to ONNX. */
+export async function modelBytes(model: ModelInfo, format: 'safetensors' | 'onnx', version: string): Promise<Uint8Array> {
+  if (format === 'onnx') {
     const m = await loadModelFile(model.path);
-    await writeFileAtomic(to, exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version }));
-    return;
+    return exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version });
   }
-  let bytes: Buffer;
   try {
-    bytes = await fs.readFile(model.path);
+    return await fs.readFile(model.path);
   } catch (e) {
-    throw fsError(e, model.path);
+    throw fsError(e, model.path, { what: 'weights file (.safetensors)' });
   }
-  await writeFileAtomic(to, bytes);
 }

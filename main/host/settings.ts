@@ -22,7 +22,7 @@ const TRAIN_BACKENDS = BACKEND_NAMES.filter((b) => b !== 'onnx');
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
   const o = obj(v, 'settings:set', FIELDS);
   const out: { -readonly [K in keyof Settings]?: Settings[K] } = {};
-  if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'outputDir');
+  if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
   if (o.backends !== undefined) {
     const b = obj(o.backends, 'backends', ['upscale', 'train']);
     out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', TRAIN_BACKENDS) };

@@ -1,97 +1,53 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isActivationName, type ActivationName } from '../activations.ts';
-import { errors, fsError } from '../errors.ts';
-import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
+import { errors } from '../errors.ts';
+import { compareJob } from '../jobs/compare.ts';
 import { initBackend } from '../node/backends.ts';
-import { writeImage } from '../node/image-io.ts';
-import { RunFolder } from '../node/run-folder.ts';
-import { loadTrainingData } from '../node/training-data.ts';
-import { compare } from '../train/compare.ts';
 import { markdown } from '../train/compare-report.ts';
-import { DEFAULT_LR, makeTrainConfig } from '../train/config.ts';
+import { makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
-import { intOption, type Command } from './options.ts';
-import { checkBackendName, reportBackend, startHelpers, TRAIN_OPTIONS, trainSettings } from './train.ts';
-import { evaluatorFor } from '../node/evaluator.ts';
+import { intOption, noPositionals, type Command } from './options.ts';
+import { commonTrainOptions, onInterrupt, reportBackend, reportStart, TRAIN_OPTIONS } from './train.ts';
 
+/** `sr-studio compare`: the comparison job, printed. */
 export const runCompare: Command = {
   options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' } },
   async run(values, positionals, report) {
-    if (positionals.length) throw errors.badArgument(`compare takes no plain arguments ("${positionals[0]}"); use --data DIR.`);
+    noPositionals('compare', positionals, 'use --data DIR');
     if (!values.data) throw errors.badArgument('compare needs a folder of training photos: --data DIR (and ideally --val DIR).');
     if (values.act) throw errors.badArgument('compare trains several activations: use --acts swish,tanhexp instead of --act.');
     const acts = String(values.acts ?? 'swish,tanhexp').split(',').map((a) => a.trim());
     for (const a of acts) if (!isActivationName(a)) throw errors.badArgument(`--acts: unknown activation "${a}"; use tanhexp, swish, mish or relu.`);
     if (acts.length < 2 || new Set(acts).size !== acts.length) throw errors.badArgument('--acts needs at least two different activations, e.g. swish,tanhexp.');
-    const backendName = (values.backend as string | undefined) ?? 'auto';
-    checkBackendName(backendName);
-    const s = trainSettings(values);
-    const nSeeds = intOption(values, 'seeds', 1, 100) ?? 1;
-    // One learning rate for every activation: the lowest of their defaults unless --lr is given.
-    const lr = s.lr ?? Math.min(...acts.map((a) => DEFAULT_LR[a as ActivationName]));
-    const base = makeTrainConfig({ ...s, activation: acts[0], lr, iterations: s.iterations ?? 1000 });
-    const seeds = Array.from({ length: nSeeds }, (_, i) => base.seed + i);
-    const out = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
-    try {
-      await ensureDir(out);
-      if ((await fs.readdir(out)).length) throw errors.badArgument(`${JSON.stringify(out)} is not empty; choose another --out for this comparison.`);
-    } catch (e) {
-      throw fsError(e, out);
-    }
-    const data = await loadTrainingData({
-      data: values.data as string,
-      val: values.val as string | undefined,
-      scale: base.network.scale,
-      patch: base.patch,
-      seed: base.seed,
-      valMaxSide: base.valMaxSide,
-      onWarning: (m) => report.event('warning', `warning: ${m}`, { message: m }),
-    });
-    for (const n of data.notes) report.event('note', n, { message: n });
-    if (!data.val.length) throw errors.badArgument('compare needs validation images: pass --val DIR, or a --data folder with at least two photos.');
-    const selection = await initBackend(backendName, 'training');
-    const evaluator = await evaluatorFor(selection.name);
-    reportBackend(report, selection, evaluator);
-
-    const helpers = await startHelpers(values, selection.name, base, report);
+    const { backend, threads, settings } = commonTrainOptions(values);
+    const seeds = intOption(values, 'seeds', 1, 100) ?? 1;
+    const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
+    const dir = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
+    const selection = await initBackend(backend, 'training');
+    reportBackend(report, selection);
     const control = new TrainControl();
-    const onSigint = () => control.cancel();
-    process.on('SIGINT', onSigint);
+    const release = onInterrupt(report, control);
     try {
-      for await (const ev of compare({
-        base,
-        acts: acts as ActivationName[],
-        seeds,
-        data: data.train,
-        val: data.val,
-        storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
-        control,
-        helpers,
-        evaluator,
-        backend: `${selection.name} (${selection.device})`,
-      })) {
-        if (ev.type === 'run') {
-          const e = ev.event;
-          const tag = `[${ev.index + 1}/${ev.total}] seed ${ev.seed} ${ev.act}`;
-          if (e.type === 'progress') report.progress(`${tag} it ${e.iteration}/${base.iterations} loss ${e.loss.toFixed(4)}`, e.iteration / base.iterations, { seed: ev.seed, act: ev.act, iteration: e.iteration, loss: e.loss });
-          else if (e.type === 'validation')
-            report.event('validation', `${tag} it ${e.iteration}: PSNR-Y ${e.psnrY.toFixed(2)} dB, SSIM-Y ${e.ssimY.toFixed(4)} (bicubic ${e.bicubicPsnrY.toFixed(2)} dB)`, { seed: ev.seed, act: ev.act, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY });
-          else if (e.type === 'warning') report.event('warning', `${tag} warning: ${e.message}`, { seed: ev.seed, act: ev.act, message: e.message });
-          else if (e.type === 'failed') report.error(`${tag}: ${e.message}`);
-        } else {
-          const r = ev.report;
-          await writeFileAtomic(path.join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
-          await writeFileAtomic(path.join(out, 'report.md'), new TextEncoder().encode(markdown(r)));
-          if (ev.sheet) await writeImage(path.join(out, 'contact_sheet.png'), ev.sheet, { format: 'png' });
-          report.event('report', markdown(r) + `\nWritten to ${out} (report.md, report.json, contact_sheet.png).`, { dir: out, report: r });
-          return r.cancelled ? 130 : 0;
-        }
-      }
-      return 1;
+      const { report: r } = await compareJob(
+        { data: values.data as string, val: values.val as string | undefined, acts: acts as ActivationName[], settings, seeds, dir, backend: selection, threads, control },
+        (e) => {
+          if (e.type === 'note') return report.event('note', e.message, { message: e.message });
+          if (e.type === 'data-warning') return report.event('warning', `warning: ${e.message}`, { message: e.message });
+          if (e.type === 'start') return reportStart(report, e.threads, e.evaluator);
+          const ev = e.event;
+          const tag = `[${e.index + 1}/${e.total}] ${e.run}`;
+          const at = { seed: e.seed, act: e.act };
+          if (ev.type === 'progress') report.progress(`${tag} it ${ev.iteration}/${base.iterations} loss ${ev.loss.toFixed(4)}`, ev.iteration / base.iterations, { ...at, iteration: ev.iteration, loss: ev.loss });
+          else if (ev.type === 'validation')
+            report.event('validation', `${tag} it ${ev.iteration}: PSNR-Y ${ev.psnrY.toFixed(2)} dB, SSIM-Y ${ev.ssimY.toFixed(4)} (bicubic ${ev.bicubicPsnrY.toFixed(2)} dB)`, { ...at, iteration: ev.iteration, psnrY: ev.psnrY, ssimY: ev.ssimY });
+          else if (ev.type === 'warning') report.event('warning', `${tag} warning: ${ev.message}`, { ...at, message: ev.message });
+          else if (ev.type === 'failed') report.error(`${tag}: ${ev.message}`);
+        },
+      );
+      report.event('report', markdown(r) + `\nWritten to ${dir} (report.md, report.json, contact_sheet.png).`, { dir, report: r });
+      return r.cancelled ? 130 : 0;
     } finally {
-      process.off('SIGINT', onSigint);
-      await helpers?.close();
+      release();
     }
   },
 };

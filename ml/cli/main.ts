@@ -31,7 +31,7 @@ export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70, cancelled: 13
 
 export function exitCodeFor(e: UserError): number {
   if (e.code === 'cancelled') return EXIT.cancelled;
-  return e.code === 'bad-argument' || e.code === 'unknown-backend' ? EXIT.usage : EXIT.userError;
+  return e.code === 'bad-argument' || e.code === 'unknown-backend' || e.code === 'run-mismatch' ? EXIT.usage : EXIT.userError;
 }
 
 /** A module that failed to load, in one sentence with what to do. */
@@ -41,6 +41,29 @@ export function loadFailure(e: unknown): string {
     return `SR Studio could not load sharp, which reads and writes images (${first}); run "npm install" (or "npm rebuild sharp") in SR Studio's folder.`;
   }
   return `SR Studio could not load one of its parts (${first}); run "npm install" in SR Studio's folder.`;
+}
+
+/**
+ * `--seed -1` as `--seed=-1`: a value that starts with a dash but reads as a number is a value
+ * (node's parseArgs would call it ambiguous), so the range check can name what is wrong with it.
+ */
+export function joinNegativeValues(args: readonly string[], options: Command['options']): string[] {
+  const takesValue = (a: string) => {
+    const long = /^--([^=]+)$/.exec(a)?.[1];
+    const short = /^-([A-Za-z])$/.exec(a)?.[1];
+    const name = long ?? Object.entries(options).find(([, o]) => o.short === short)?.[0];
+    return name !== undefined && options[name]?.type === 'string';
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (next !== undefined && takesValue(a) && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a.startsWith('--') ? a : `--${Object.entries(options).find(([, o]) => o.short === a[1])![0]}`}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** Runs the CLI; returns the exit code. Users see one sentence per problem, never a stack trace. */
@@ -76,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { ...cmd.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: joinNegativeValues(rest, cmd.options), options: { ...cmd.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     } catch (e) {
       throw errors.badArgument(`${(e as Error).message.replace(/\.$/, '')}; run "sr-studio ${name} --help" for its options.`);
     }

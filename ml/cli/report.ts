@@ -6,7 +6,7 @@ export type ReportMode = 'tty' | 'plain' | 'json';
 
 export interface Reporter {
   readonly mode: ReportMode;
-  /** A one-off event. `text` is for people; `data` is what --json prints. */
+  /** A one-off event. `text` is for people (nothing is printed when it is empty); `data` is what --json prints. */
   event(type: string, text: string, data?: Record<string, unknown>): void;
   /** A progress update; a terminal redraws one line, plain mode prints at most every 10%. */
   progress(label: string, fraction: number, data?: Record<string, unknown>): void;
@@ -30,7 +30,7 @@ export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = pr
     mode,
     event(type, text, data = {}) {
       if (mode === 'json') out.write(JSON.stringify({ type, ...data }) + '\n');
-      else {
+      else if (text) {
         clearBar();
         err.write(text + '\n');
       }

@@ -1,21 +1,14 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
-import { BACKEND_NAMES } from '../backend-choice.ts';
+import { BACKEND_NAMES, type BackendSelection } from '../backend-choice.ts';
 import { errors } from '../errors.ts';
-import { PRESET_NAMES } from '../network.ts';
-import type { BackendSelection } from '../backend-choice.ts';
-import { initBackend } from '../node/backends.ts';
-import { evaluatorFor } from '../node/evaluator.ts';
-import type { Evaluator } from '../train/validation.ts';
-import { exists } from '../node/files.ts';
-import { RunFolder } from '../node/run-folder.ts';
-import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
-import { loadTrainingData } from '../node/training-data.ts';
-import { makeTrainConfig, runName, type TrainConfig } from '../train/config.ts';
-import { TrainControl, type TrainEvent } from '../train/events.ts';
-import { train } from '../train/trainer.ts';
 import { duration } from '../format.ts';
-import { choiceOption, intOption, type Command } from './options.ts';
+import { trainJob, type TrainJobEvent, type TrainSettings } from '../jobs/train.ts';
+import { PRESET_NAMES } from '../network.ts';
+import { initBackend } from '../node/backends.ts';
+import { SETTING_RANGES, type TrainConfig } from '../train/config.ts';
+import { TrainControl } from '../train/events.ts';
+import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
 import type { Reporter } from './report.ts';
 
 export const TRAIN_OPTIONS = {
@@ -38,148 +31,133 @@ export const TRAIN_OPTIONS = {
   threads: { type: 'string' },
 } as const;
 
-/** The training settings the user gave (unset ones stay undefined, for defaults or a resumed run). */
-export function trainSettings(values: Record<string, unknown>) {
-  const lr = values.lr === undefined ? undefined : Number(values.lr);
-  if (lr !== undefined && !(lr > 0 && lr < 1)) throw errors.badArgument(`--lr must be a number between 0 and 1, not "${String(values.lr)}".`);
-  const ema = values.ema === undefined ? undefined : Number(values.ema);
-  if (ema !== undefined && !(ema >= 0 && ema < 1)) throw errors.badArgument(`--ema must be a decay in [0, 1), e.g. 0.999, not "${String(values.ema)}".`);
-  const scale = intOption(values, 'scale', 2, 4);
+/** The most helper threads --threads takes. */
+export const MAX_THREADS = 64;
+
+function numberOption(values: Record<string, unknown>, name: string, [lo, hi]: readonly [number, number], what: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === '' || !Number.isFinite(n) || n < lo || n > hi) throw errors.badArgument(`--${name} must be ${what} from ${lo} to ${hi}, not "${String(v)}".`);
+  return n;
+}
+
+/** The training settings the user gave (unset ones stay undefined, for defaults or a continued run). */
+export function trainSettings(values: Record<string, unknown>): TrainSettings {
+  const r = SETTING_RANGES;
   return {
-    scale,
+    scale: intOption(values, 'scale', 2, 4),
     activation: choiceOption(values, 'act', ACTIVATION_NAMES),
     preset: choiceOption(values, 'preset', PRESET_NAMES),
-    iterations: intOption(values, 'iters', 1, 10_000_000),
-    batch: intOption(values, 'batch', 1, 1024),
-    patch: intOption(values, 'patch', 8, 512),
-    lr,
-    seed: intOption(values, 'seed', 0, 2 ** 31 - 1),
-    valEvery: intOption(values, 'val-every', 1, 10_000_000),
-    valMaxSide: intOption(values, 'val-max-side', 0, 100_000),
-    emaDecay: ema,
+    iterations: intOption(values, 'iters', ...r.iterations),
+    batch: intOption(values, 'batch', ...r.batch),
+    patch: intOption(values, 'patch', ...r.patch),
+    lr: numberOption(values, 'lr', r.lr, 'a learning rate'),
+    seed: intOption(values, 'seed', ...r.seed),
+    valEvery: intOption(values, 'val-every', ...r.valEvery),
+    valMaxSide: intOption(values, 'val-max-side', ...r.valMaxSide),
+    emaDecay: numberOption(values, 'ema', r.emaDecay, 'a decay'),
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
   };
 }
 
-/** Starts the helper threads for data-parallel training (--threads, default: one per extra core on CPU backends). */
-export async function startHelpers(values: Record<string, unknown>, backend: string, config: TrainConfig, report: Reporter): Promise<GradientWorkers | undefined> {
-  const threads = intOption(values, 'threads', 0, 64) ?? defaultThreads(backend);
-  if (!threads) return undefined;
-  const helpers = await GradientWorkers.start(threads, backend, config);
-  report.event('note', `Training on ${threads + 1} threads (each batch is split across them).`, { threads: threads + 1 });
-  return helpers;
+/** The settings every training command checks before it starts anything. */
+export function commonTrainOptions(values: Record<string, unknown>) {
+  const backend = (values.backend as string | undefined) ?? 'auto';
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend)) throw errors.unknownBackend(backend, BACKEND_NAMES);
+  return { backend, threads: intOption(values, 'threads', 0, MAX_THREADS) ?? null, settings: trainSettings(values) };
 }
 
-/** The backend line: what trains, on what, why; and where validation runs when elsewhere. */
-export function reportBackend(report: Reporter, selection: BackendSelection, evaluator: Evaluator | undefined): void {
-  const scoring = evaluator ? `; validation and previews on ${evaluator.name}` : '';
-  report.event('backend', `Backend: ${selection.why}${scoring}`, { backend: selection.name, device: selection.device, why: selection.why, evaluator: evaluator?.name ?? null });
+/** The backend line: what trains, on what, and why. */
+export function reportBackend(report: Reporter, selection: BackendSelection): void {
+  report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
 }
 
-export function checkBackendName(name: string): void {
-  if (!(BACKEND_NAMES as readonly string[]).includes(name)) throw errors.unknownBackend(name, BACKEND_NAMES);
+/** The job's start, where the CLIs say the same: helper threads and where validation runs. */
+export function reportStart(report: Reporter, threads: number, evaluator: string | null): void {
+  if (threads > 1) report.event('note', `Training on ${threads} threads (each batch is split across them).`, { threads });
+  if (evaluator) report.event('note', `Validation and previews run on ${evaluator}.`, { evaluator });
+}
+
+/** Ctrl-C once: stop at the next step with a checkpoint; twice: quit at once. */
+export function onInterrupt(report: Reporter, control: TrainControl): () => void {
+  let interrupts = 0;
+  const handler = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    report.event('note', 'Stopping: saving a checkpoint (Ctrl-C again to quit at once)…');
+    control.cancel();
+  };
+  process.on('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
 }
 
 export const runTrain: Command = {
   options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' } },
   async run(values, positionals, report) {
-    if (positionals.length) throw errors.badArgument(`train takes no plain arguments ("${positionals[0]}"); use --data DIR.`);
-    const backendName = (values.backend as string | undefined) ?? 'auto';
-    checkBackendName(backendName);
-    const s = trainSettings(values);
-    let config: TrainConfig;
-    let folder: RunFolder | undefined;
-    let outDir = '';
-    let resume;
-    if (values.resume) {
-      const opened = await RunFolder.open(values.resume as string);
-      config = opened.config;
-      folder = opened.folder;
-      resume = opened.checkpoint;
-      const n = config.network;
-      const clash =
-        (s.scale !== undefined && s.scale !== n.scale && `scale ${n.scale}`) ||
-        (s.activation !== undefined && s.activation !== n.activation && `activation ${n.activation}`) ||
-        (s.preset !== undefined && s.preset !== config.preset && `preset ${config.preset ?? 'custom'}`);
-      if (clash) throw errors.badArgument(`The run in ${JSON.stringify(values.resume)} was trained with ${clash}; resume it without changing the architecture, or start a new run.`);
-      if (s.iterations !== undefined) config = { ...config, iterations: s.iterations };
-    } else {
-      if (!values.data) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
-      config = makeTrainConfig(s);
-      const out = (values.out as string | undefined) ?? path.join('runs', runName(config));
-      if (await exists(path.join(out, 'config.json'))) {
-        throw errors.badArgument(`${JSON.stringify(out)} already holds a training run; continue it with --resume ${out}, or choose another --out.`);
-      }
-      outDir = out;
-    }
-    const dataDir = (values.data as string | undefined) ?? undefined;
-    if (!dataDir) throw errors.badArgument('--resume also needs the training folder: --data DIR (and --val DIR if the run used one).');
-    const data = await loadTrainingData({
-      data: dataDir,
-      val: values.val as string | undefined,
-      scale: config.network.scale,
-      patch: config.patch,
-      seed: config.seed,
-      valMaxSide: config.valMaxSide,
-      onWarning: (m) => report.event('warning', `warning: ${m}`, { message: m }),
-    });
-    for (const n of data.notes) report.event('note', n, { message: n });
-    // The run folder is made only once the data is known to be usable.
-    folder ??= await RunFolder.create(outDir, config.keepCheckpoints);
-    const runFolder = folder;
-    const selection = await initBackend(backendName, 'training');
-    const evaluator = await evaluatorFor(selection.name);
-    reportBackend(report, selection, evaluator);
-
-    const helpers = await startHelpers(values, selection.name, config, report);
+    noPositionals('train', positionals, 'use --data DIR');
+    const { backend, threads, settings } = commonTrainOptions(values);
+    const data = values.data as string | undefined;
+    const resume = values.resume as string | undefined;
+    if (!data) throw errors.badArgument(resume ? '--resume also needs the training folder: --data DIR (and --val DIR if the run used one).' : 'train needs a folder of training photos: --data DIR.');
+    if (resume && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
+    const selection = await initBackend(backend, 'training');
+    reportBackend(report, selection);
     const control = new TrainControl();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts++;
-      if (interrupts > 1) process.exit(130);
-      report.event('note', 'Stopping: saving a checkpoint (Ctrl-C again to quit at once)…');
-      control.cancel();
-    };
-    process.on('SIGINT', onSigint);
+    const release = onInterrupt(report, control);
     try {
-      const events = train({
-        config,
-        data: data.train,
-        val: data.val,
-        store: runFolder,
-        control,
-        resume,
-        helpers,
-        evaluator,
-        summary: { data: path.resolve(dataDir), backend: `${selection.name} (${selection.device})`, command: `sr-studio train ${process.argv.slice(3).join(' ')}` },
-      });
-      return await consume(events, report, runFolder, config);
+      const result = await trainJob(
+        {
+          data,
+          val: values.val as string | undefined,
+          settings,
+          run: resume ? { kind: 'continue', dir: resume } : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
+          backend: selection,
+          threads,
+          command: `sr-studio train ${process.argv.slice(3).join(' ')}`,
+          control,
+        },
+        printer(report),
+      );
+      return result.reason === 'completed' ? 0 : result.reason === 'cancelled' ? 130 : 1;
     } finally {
-      process.off('SIGINT', onSigint);
-      await helpers?.close();
+      release();
     }
   },
 };
 
-/** Prints the event stream; returns the exit code. */
-export async function consume(events: AsyncIterable<TrainEvent>, report: Reporter, folder: RunFolder, config: TrainConfig): Promise<number> {
+/** Prints a training job's events. */
+export function printer(report: Reporter): (e: TrainJobEvent) => void {
+  let config: TrainConfig | undefined;
+  let dir = '';
   let lastVal = '';
-  for await (const e of events) {
+  return (je) => {
+    if (je.type === 'note') return report.event('note', je.message, { message: je.message });
+    if (je.type === 'data-warning') return report.event('warning', `warning: ${je.message}`, { message: je.message });
+    if (je.type === 'run') {
+      config = je.config;
+      dir = je.dir;
+      return reportStart(report, je.threads, je.evaluator);
+    }
+    const e = je.event;
+    const c = config!;
     switch (e.type) {
       case 'started':
-        report.event('started', `${e.resumed ? 'Resuming' : 'Training'} ${describe(config)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${folder.dir}`, {
-          dir: path.resolve(folder.dir),
+        report.event('started', `${e.resumed ? `Continuing from iteration ${e.iteration}:` : 'Training'} ${describe(c)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${dir}`, {
+          dir: path.resolve(dir),
           config: e.config,
           iteration: e.iteration,
           parameters: e.parameters,
         });
         break;
       case 'progress':
-        report.progress(
-          `it ${e.iteration}/${config.iterations} loss ${e.loss.toFixed(4)} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`,
-          e.iteration / config.iterations,
-          { iteration: e.iteration, loss: e.loss, lr: e.lr, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) },
-        );
+        report.progress(`it ${e.iteration}/${c.iterations} loss ${e.loss.toFixed(4)} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`, e.iteration / c.iterations, {
+          iteration: e.iteration,
+          loss: e.loss,
+          lr: e.lr,
+          itPerSec: e.itPerSec,
+          etaMs: Math.round(e.etaMs),
+        });
         break;
       case 'validation': {
         const gain = e.psnrY - e.bicubicPsnrY;
@@ -189,10 +167,10 @@ export async function consume(events: AsyncIterable<TrainEvent>, report: Reporte
         break;
       }
       case 'checkpoint':
-        if (report.mode === 'json') report.event('checkpoint', '', { iteration: e.iteration, path: e.path, best: e.best });
+        report.event('checkpoint', '', { iteration: e.iteration, path: e.path, best: e.best });
         break;
       case 'preview':
-        if (report.mode === 'json') report.event('preview', '', { iteration: e.iteration, path: e.path });
+        report.event('preview', '', { iteration: e.iteration, path: e.path });
         break;
       case 'warning':
         report.event('warning', `warning: ${e.message}`, { iteration: e.iteration, message: e.message });
@@ -203,23 +181,23 @@ export async function consume(events: AsyncIterable<TrainEvent>, report: Reporte
         break;
       case 'failed':
         report.error(e.message, { iteration: e.iteration });
-        return 1;
+        break;
       case 'finished': {
         const best = e.best ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}` : 'no validation';
-        const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${folder.dir}` : `Finished ${e.iteration} iterations`;
-        report.event('finished', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${folder.modelPath}`, {
+        const model = path.join(dir, 'model_best.safetensors');
+        const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${dir}` : `Finished ${e.iteration} iterations`;
+        report.event('finished', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`, {
           iteration: e.iteration,
           reason: e.reason,
           elapsedMs: Math.round(e.elapsedMs),
           msPerIteration: e.msPerIteration,
           best: e.best,
-          model: folder.modelPath,
+          model,
         });
-        return e.reason === 'cancelled' ? 130 : 0;
+        break;
       }
     }
-  }
-  return 0;
+  };
 }
 
 export function describe(c: TrainConfig): string {

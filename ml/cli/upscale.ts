@@ -1,16 +1,14 @@
 import path from 'node:path';
 import { BACKEND_NAMES } from '../backend-choice.ts';
-import { errors, isUserError, type UserError } from '../errors.ts';
+import { AbortError, errors } from '../errors.ts';
+import { upscaleJob } from '../jobs/upscale.ts';
 import { isScale } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
-import { checkOutputPath, collectImages, outputPathFor } from '../node/files.ts';
 import { OUTPUT_FORMATS } from '../node/image-io.ts';
 import { defaultModel, loadModelFile } from '../node/models.ts';
-import { upscaleFile } from '../node/upscale-file.ts';
-import { openUpscaler } from '../node/upscaler.ts';
 import { choiceOption, intOption, type Command } from './options.ts';
-import type { Reporter } from './report.ts';
 
+/** `sr-studio upscale`: the upscale job, printed. */
 export const runUpscale: Command = {
   options: {
     out: { type: 'string', short: 'o' },
@@ -34,74 +32,57 @@ export const runUpscale: Command = {
 
     const modelPath = (values.model as string | undefined) ?? (await defaultModel(scaleOpt ?? 2)).path;
     const model = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
-    const scale = model.config.scale;
-
-    const { files, problems } = await collectImages(positionals);
-    const failures: UserError[] = [...problems];
-    // A lone problem with nothing to upscale is thrown (main reports it once); otherwise list each.
-    if (!files.length && problems.length === 1) throw problems[0]!;
-    for (const p of problems) report.error(p.message, { code: p.code, file: p.file });
-    if (!files.length) {
-      report.event('summary', `Nothing to upscale: ${problems.length} problems above.`, { done: 0, failed: problems.length });
-      return 1;
-    }
-
     const selection = await initBackend(backendName, 'inference');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
-    const upscaler = await openUpscaler(selection.name, model);
-    report.event('model', `Model: ${path.basename(modelPath)} (x${scale} ${model.config.activation})`, { model: path.resolve(modelPath), config: model.config });
+    report.event('model', `Model: ${path.basename(modelPath)} (x${model.config.scale} ${model.config.activation})`, { model: path.resolve(modelPath), config: model.config });
 
-    const inputs = new Set(files.map((f) => f.path));
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
-    let done = 0;
+    let result;
     try {
-      for (const [i, f] of files.entries()) {
-        const out = outputPathFor(f, { outDir: values.out as string | undefined, scale, format });
-        const label = `[${i + 1}/${files.length}] ${path.basename(f.path)}`;
-        try {
-          await checkOutputPath(out, inputs, Boolean(values.overwrite));
-          const t0 = performance.now();
-          const r = await upscaleFile({
-            model: upscaler,
-            input: f.path,
-            output: out,
-            format,
-            tile,
-            overlap,
-            signal: controller.signal,
-            onProgress: (fraction) => report.progress(label, fraction, { file: f.path, overall: (i + fraction) / files.length }),
-          });
-          done++;
-          const secs = (performance.now() - t0) / 1000;
-          report.event('done', `${label} → ${out} (${r.width}×${r.height}, ${secs.toFixed(1)} s)`, {
-            file: f.path,
-            output: out,
-            width: r.width,
-            height: r.height,
-            seconds: +secs.toFixed(3),
-          });
-        } catch (e) {
-          if (!isUserError(e)) throw e;
-          if (e.code === 'cancelled') throw e;
-          failures.push(e);
-          report.error(e.message, { code: e.code, file: e.file ?? f.path });
-        }
-      }
+      const spec = { inputs: positionals, model, backend: selection.name, outDir: values.out as string | undefined, format, overwrite: Boolean(values.overwrite), tile, overlap };
+      result = await upscaleJob(
+        spec,
+        (e) => {
+          const label = e.type === 'problem' ? '' : `[${e.index + 1}/${e.total}] ${path.basename(e.input)}`;
+          switch (e.type) {
+            case 'problem':
+              report.error(e.error.message, { code: e.error.code, file: e.error.file });
+              break;
+            case 'progress':
+              report.progress(label, e.fraction, { file: e.input, overall: (e.index + e.fraction) / e.total });
+              break;
+            case 'file-done':
+              report.event('done', `${label} → ${e.output} (${e.width}×${e.height}, ${e.seconds.toFixed(1)} s)`, {
+                file: e.input,
+                output: e.output,
+                width: e.width,
+                height: e.height,
+                seconds: +e.seconds.toFixed(3),
+              });
+              break;
+            case 'file-error':
+              report.error(e.error.message, { code: e.error.code, file: e.error.file ?? e.input });
+              break;
+            case 'file':
+              break;
+          }
+        },
+        controller.signal,
+      );
     } finally {
       process.off('SIGINT', onSigint);
-      await upscaler.dispose();
     }
-    if (failures.length) {
-      report.event(
-        'summary',
-        `${done} upscaled, ${failures.length} failed:\n${failures.map((e) => `  - ${e.message}`).join('\n')}`,
-        { done, failed: failures.length, failures: failures.map((e) => ({ code: e.code, file: e.file, message: e.message })) },
-      );
+    if (result.cancelled) throw new AbortError('Upscaling');
+    const failures = result.failures.map((f) => ({ code: f.error.code, file: f.file, message: f.error.message }));
+    if (!result.files) {
+      // Nothing to upscale: a lone problem is the whole story (already printed above).
+      report.event('summary', result.failed === 1 ? '' : `Nothing to upscale: ${result.failed} problems above.`, { done: 0, failed: result.failed, failures });
       return 1;
     }
-    report.event('summary', `${done} upscaled.`, { done, failed: 0 });
-    return 0;
+    const failed = result.failed ? `, ${result.failed} failed (${result.failures.map((f) => path.basename(f.file)).join(', ')})` : '';
+    report.event('summary', `${result.upscaled} upscaled${failed}.`, { done: result.upscaled, failed: result.failed, failures });
+    return result.failed ? 1 : 0;
   },
 };

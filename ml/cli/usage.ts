@@ -30,7 +30,8 @@ Options:
       --act NAME          tanhexp|swish|mish|relu (default tanhexp)
       --preset NAME       tiny|light|standard (default tiny)
       --iters N           iterations (default 2000)
-      --batch N, --patch N, --lr X, --seed N, --ema DECAY, --loss l1|charbonnier
+      --lr X              peak learning rate, 1e-7 to 1 (default 4e-4, Swish and ReLU 5e-4)
+      --batch N, --patch N, --seed N, --ema DECAY, --loss l1|charbonnier
       --val-every N       validate every N iterations (default: about ten times a run)
       --val-max-side N    centre-crop validation images to N pixels a side (0: whole images)
   -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else WebAssembly)

@@ -47,13 +47,36 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
+export interface AtomicOptions {
+  /**
+   * false: never replace an existing target. The temp file is then hard-linked into place, which
+   * fails if the target exists, so of two writers racing for one name only one succeeds (the other
+   * gets output-exists). Where hard links are not supported (FAT), it checks, then renames.
+   */
+  readonly replace?: boolean;
+}
+
+async function commit(tmp: string, target: string, replace: boolean): Promise<void> {
+  if (replace) return fs.rename(tmp, target);
+  try {
+    await fs.link(tmp, target);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EEXIST') throw errors.outputExists(target);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
+    if (await fs.access(target).then(() => true, () => false)) throw errors.outputExists(target);
+    return fs.rename(tmp, target);
+  }
+  await fs.rm(tmp, { force: true });
+}
+
 /** `write` fills the temp path it is given; the folder is created if needed. */
-export async function atomicWrite(target: string, write: (tmp: string) => Promise<unknown>): Promise<void> {
+export async function atomicWrite(target: string, write: (tmp: string) => Promise<unknown>, opts: AtomicOptions = {}): Promise<void> {
   await ensureDir(path.dirname(target));
   const tmp = tempPathFor(target);
   try {
     await write(tmp);
-    await fs.rename(tmp, target);
+    await commit(tmp, target, opts.replace ?? true);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     if (isUserError(e)) throw e;
@@ -62,14 +85,51 @@ export async function atomicWrite(target: string, write: (tmp: string) => Promis
   }
 }
 
-export function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
-  return atomicWrite(target, async (tmp) => {
-    const fh = await fs.open(tmp, 'wx');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  });
+export function writeFileAtomic(target: string, data: Uint8Array, opts: AtomicOptions = {}): Promise<void> {
+  return atomicWrite(
+    target,
+    async (tmp) => {
+      const fh = await fs.open(tmp, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    },
+    opts,
+  );
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** Whether a process of this machine with that id is running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that writes killed midway left in `dir` (their writer's process is gone);
+ * those of live writers are left alone. Returns how many went. A folder that cannot be read is skipped.
+ */
+export async function removeStaleTemps(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    const pid = Number(m?.[1]);
+    if (!m || pid === process.pid || alive(pid)) continue;
+    await fs.rm(path.join(dir, n), { force: true }).then(() => removed++, () => undefined);
+  }
+  return removed;
 }

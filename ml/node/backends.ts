@@ -62,7 +62,7 @@ async function loadTensorflow(): Promise<{ ok: true; device: string; gpu: boolea
     }
   }
   const missing = reasons.every((r) => r.endsWith('is not installed'));
-  return { ok: false, reason: missing ? 'not installed (neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node)' : reasons.join('; ') };
+  return { ok: false, reason: missing ? 'the TensorFlow library is not installed' : reasons.join('; ') };
 }
 
 function firstLine(e: unknown): string {

@@ -72,12 +72,31 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
+export interface OutputNaming {
+  readonly outDir?: string | undefined;
+  readonly scale: number;
+  readonly format: OutputFormat;
+}
+
 /** `photo.jpg` → `<outDir or its folder>/photo_x2.png`; sub-folders of a named folder are mirrored. */
-export function outputPathFor(input: InputFile, opts: { outDir?: string | undefined; scale: number; format: OutputFormat }): string {
-  const name = `${path.basename(input.path, path.extname(input.path))}_x${opts.scale}.${opts.format}`;
+export function outputPathFor(input: InputFile, opts: OutputNaming, keepExtension = false): string {
+  const base = keepExtension ? path.basename(input.path) : path.basename(input.path, path.extname(input.path));
+  const name = `${base}_x${opts.scale}.${opts.format}`;
   if (!opts.outDir) return path.join(path.dirname(input.path), name);
   const sub = input.root ? path.relative(input.root, path.dirname(input.path)) : '';
   return path.join(path.resolve(opts.outDir), sub, name);
+}
+
+/**
+ * The output of every input of a batch. Inputs whose outputs would share a name (photo.jpg and
+ * photo.png both giving photo_x2.png) all keep their extension instead (photo.jpg_x2.png and
+ * photo.png_x2.png), so the names do not depend on the order of the batch.
+ */
+export function outputPathsFor(inputs: readonly InputFile[], opts: OutputNaming): string[] {
+  const plain = inputs.map((f) => outputPathFor(f, opts));
+  const count = new Map<string, number>();
+  for (const p of plain) count.set(p, (count.get(p) ?? 0) + 1);
+  return inputs.map((f, i) => (count.get(plain[i]!)! > 1 ? outputPathFor(f, opts, true) : plain[i]!));
 }
 
 /**

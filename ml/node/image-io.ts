@@ -67,6 +67,8 @@ export interface WriteOptions {
   readonly quality?: number | undefined;
   /** 16 is honoured for PNG and TIFF; defaults to 16 there when the source was 16-bit, else 8. */
   readonly bitDepth?: 8 | 16 | undefined;
+  /** false: fail with output-exists rather than replace a file that is there (default true). */
+  readonly replace?: boolean | undefined;
 }
 
 const EXT_FORMAT: Record<string, ImageFormat> = { jpeg: 'jpg', tif: 'tiff' };
@@ -262,7 +264,7 @@ export async function writeRawImage(p: string, raw: RawPixels, opts: WriteOption
         `(${max} per side); choose PNG or TIFF.`,
     );
   }
-  await writeFileAtomic(p, await encode(raw, opts));
+  await writeFileAtomic(p, await encode(raw, opts), { replace: opts.replace ?? true });
 }
 
 async function encode(raw: RawPixels, opts: WriteOptions): Promise<Buffer> {

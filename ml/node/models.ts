@@ -13,7 +13,7 @@ export async function loadModelFile(file: string, expect: Partial<NetworkConfig>
   try {
     bytes = await fs.readFile(file);
   } catch (e) {
-    throw fsError(e, file);
+    throw fsError(e, file, { what: 'weights file (.safetensors)' });
   }
   if (bytes.length === 0) throw errors.badWeights(file, 'the file is empty');
   return decodeModel(bytes, file, expect);

@@ -23,7 +23,7 @@ function loadOrt() {
     try {
       require.resolve('onnxruntime-node');
     } catch {
-      return { ok: false as const, reason: 'onnxruntime-node is not installed' };
+      return { ok: false as const, reason: 'ONNX Runtime is not installed' };
     }
     try {
       const ort = (await import('onnxruntime-node')) as Ort & { default?: Ort };

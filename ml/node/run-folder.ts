@@ -5,12 +5,13 @@ import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { parseTrainConfig, type TrainConfig } from '../train/config.ts';
 import type { RunStore } from '../train/trainer.ts';
-import { ensureDir, writeFileAtomic } from './atomic.ts';
+import { ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { writeImage } from './image-io.ts';
 
 /**
  * A training run's folder:
  *   config.json                 the validated configuration
+ *   run.json                    what the run was started on and where it stands (RunRecord)
  *   metrics.jsonl               one JSON record per line (progress and validation)
  *   checkpoints/ckpt_NNNNNNN.safetensors   the newest N, plus best.safetensors
  *   preview.png, previews/NNNNNNN.png      bicubic | network | ground truth
@@ -18,6 +19,31 @@ import { writeImage } from './image-io.ts';
  * Every file is written atomically, so a crash or a full disk never loses the previous one.
  */
 export const MODEL_FILE = 'model_best.safetensors';
+const RECORD_FILE = 'run.json';
+
+/** run.json: the folders a run trains on, and its state as the last process left it. */
+export interface RunRecord {
+  readonly data: string;
+  readonly val: string | null;
+  readonly command: string;
+  readonly backend: string;
+  readonly created: string;
+  readonly updated: string;
+  /** running: a process is (or was, if `pid` is gone) training it. */
+  readonly state: 'running' | 'finished' | 'stopped' | 'failed';
+  readonly pid: number;
+  readonly iteration: number;
+  readonly best: { readonly iteration: number; readonly psnrY: number } | null;
+  readonly message: string | null;
+}
+
+export interface OpenedRun {
+  readonly folder: RunFolder;
+  readonly config: TrainConfig;
+  /** The newest checkpoint; none when the run stopped before its first (it then starts again from 0). */
+  readonly checkpoint: Checkpoint | undefined;
+  readonly record: RunRecord | undefined;
+}
 
 export class RunFolder implements RunStore {
   constructor(
@@ -25,8 +51,18 @@ export class RunFolder implements RunStore {
     readonly keep: number,
   ) {}
 
+  /**
+   * A folder for a new run. It must be new or empty: a folder with a run in it is continued, not
+   * restarted, and one with other files in it is never written into.
+   */
   static async create(dir: string, keep: number): Promise<RunFolder> {
-    await ensureDir(dir);
+    const names = await fs.readdir(dir).catch((e: { code?: string }) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      if (e.code === 'ENOTDIR') throw errors.unwritableOutput(dir, 'it is a file, not a folder');
+      throw fsError(e, dir);
+    });
+    if (names.includes('config.json')) throw errors.runExists(dir);
+    if (names.some((n) => !n.startsWith('.'))) throw errors.folderNotEmpty(dir);
     await ensureDir(path.join(dir, 'checkpoints'));
     await ensureDir(path.join(dir, 'previews'));
     try {
@@ -39,12 +75,71 @@ export class RunFolder implements RunStore {
     return new RunFolder(dir, keep);
   }
 
+  /** An earlier run's config, record and newest checkpoint (to continue it). */
+  static async open(dir: string): Promise<OpenedRun> {
+    const st = await fs.stat(dir).catch((e: unknown) => {
+      throw fsError(e, dir, { what: 'training run folder' });
+    });
+    if (!st.isDirectory()) throw errors.notARun(dir, 'it is a file, not a folder');
+    let config: TrainConfig;
+    const cfgPath = path.join(dir, 'config.json');
+    try {
+      config = parseTrainConfig(JSON.parse(await fs.readFile(cfgPath, 'utf8')));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw errors.notARun(dir, 'it has no config.json');
+      throw errors.notARun(dir, `its config.json cannot be used: ${(e as Error).message.replace(/\.$/, '')}`);
+    }
+    const folder = new RunFolder(dir, config.keepCheckpoints);
+    for (const d of [dir, path.join(dir, 'checkpoints'), path.join(dir, 'previews')]) await removeStaleTemps(d);
+    const latest = await folder.readLatestCheckpoint();
+    return { folder, config, checkpoint: latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined, record: await folder.readRecord() };
+  }
+
   get modelPath(): string {
     return path.join(this.dir, MODEL_FILE);
   }
 
   async writeConfig(config: TrainConfig): Promise<void> {
     await writeFileAtomic(path.join(this.dir, 'config.json'), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
+  }
+
+  async readRecord(): Promise<RunRecord | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(path.join(this.dir, RECORD_FILE), 'utf8')) as RunRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Updates run.json (atomically); the first call must give every field. */
+  async writeRecord(patch: Partial<RunRecord>): Promise<RunRecord> {
+    const record = { ...(await this.readRecord()), ...patch, updated: new Date().toISOString() } as RunRecord;
+    await writeFileAtomic(path.join(this.dir, RECORD_FILE), new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+    return record;
+  }
+
+  /**
+   * Before continuing from `iteration`: the metrics and previews recorded after it (by a process
+   * that died before its next checkpoint) go, so the run's records read as one unbroken run.
+   */
+  async rewindTo(iteration: number): Promise<void> {
+    const file = path.join(this.dir, 'metrics.jsonl');
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    const kept = text.split('\n').filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return (JSON.parse(line) as { iteration?: number }).iteration! <= iteration;
+      } catch {
+        return false; // a line cut short by a crash
+      }
+    });
+    await writeFileAtomic(file, new TextEncoder().encode(kept.map((l) => l + '\n').join('')));
+    const previews = path.join(this.dir, 'previews');
+    for (const f of await fs.readdir(previews).catch(() => [] as string[])) {
+      const m = /^(\d+)\.png$/.exec(f);
+      if (m && Number(m[1]) > iteration) await fs.rm(path.join(previews, f), { force: true });
+    }
+    if (iteration === 0) await fs.rm(path.join(this.dir, 'preview.png'), { force: true });
   }
 
   async appendMetrics(record: Record<string, unknown>): Promise<void> {
@@ -78,7 +173,11 @@ export class RunFolder implements RunStore {
     const last = (await this.#checkpointFiles()).at(-1);
     if (!last) return undefined;
     const p = path.join(this.dir, 'checkpoints', last);
-    return { bytes: await fs.readFile(p), path: p };
+    try {
+      return { bytes: await fs.readFile(p), path: p };
+    } catch (e) {
+      throw fsError(e, p, { what: 'checkpoint' });
+    }
   }
 
   async writePreview(iteration: number, image: RgbImage): Promise<string> {
@@ -92,23 +191,5 @@ export class RunFolder implements RunStore {
   async writeModel(bytes: Uint8Array): Promise<string> {
     await writeFileAtomic(this.modelPath, bytes);
     return this.modelPath;
-  }
-
-  /** The run's config and newest checkpoint, for --resume. */
-  static async open(dir: string): Promise<{ folder: RunFolder; config: TrainConfig; checkpoint: Checkpoint }> {
-    let config: TrainConfig;
-    const cfgPath = path.join(dir, 'config.json');
-    try {
-      config = parseTrainConfig(JSON.parse(await fs.readFile(cfgPath, 'utf8')));
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') {
-        throw errors.badArgument(`${JSON.stringify(dir)} is not a training run folder (it has no config.json); pass the folder a run was started with --out.`);
-      }
-      throw errors.badArgument(`${JSON.stringify(cfgPath)} cannot be read (${(e as Error).message.replace(/\.$/, '')}); the run folder is damaged.`);
-    }
-    const folder = new RunFolder(dir, config.keepCheckpoints);
-    const latest = await folder.readLatestCheckpoint();
-    if (!latest) throw errors.badArgument(`${JSON.stringify(dir)} has no checkpoint to resume from yet; start the run again without --resume.`);
-    return { folder, config, checkpoint: decodeCheckpoint(latest.bytes, latest.path) };
   }
 }

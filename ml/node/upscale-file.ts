@@ -16,9 +16,13 @@ export interface UpscaleFileOptions {
   readonly input: string;
   readonly output: string;
   readonly format: OutputFormat;
+  /** Replace an existing output (default false: another writer that got there first wins). */
+  readonly overwrite?: boolean | undefined;
   readonly tile?: number | undefined;
   readonly overlap?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** The output's size, once the input is read (before the first tile). */
+  readonly onStart?: ((width: number, height: number) => void) | undefined;
   /** Fraction of this file done, and the tile just finished (for live previews). */
   readonly onProgress?: ((fraction: number, tile: TileDone) => void) | undefined;
 }
@@ -39,6 +43,7 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   const deep = info.bitDepth === 16 && (o.format === 'png' || o.format === 'tiff');
   const channels = hasAlpha && o.format !== 'jpg' ? 4 : 3;
   if (width * height * channels * (deep ? 2 : 1) > MAX_OUTPUT_BYTES) throw errors.outputTooLarge(o.input, width, height);
+  o.onStart?.(width, height);
   const raw: RawPixels = {
     width,
     height,
@@ -52,7 +57,7 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
     await nextTurn();
   }
   if (o.signal?.aborted) throw new AbortError('Upscaling');
-  await writeRawImage(o.output, raw, { format: o.format, source: info });
+  await writeRawImage(o.output, raw, { format: o.format, source: info, replace: o.overwrite ?? false });
   return { width, height };
 }
 

@@ -63,6 +63,18 @@ export const TRAIN_DEFAULTS = {
   valMaxSide: 0,
 } as const;
 
+/** The allowed range of each numeric setting, for every front end's checks and help. */
+export const SETTING_RANGES = {
+  iterations: [1, 10_000_000],
+  batch: [1, 1024],
+  patch: [8, 512],
+  lr: [1e-7, 1],
+  seed: [0, 2 ** 31 - 1],
+  valEvery: [1, 10_000_000],
+  valMaxSide: [0, 100_000],
+  emaDecay: [0, 0.99999],
+} as const satisfies Record<string, readonly [number, number]>;
+
 type Input = Partial<Omit<TrainConfig, 'network'>> & {
   network?: unknown;
   preset?: unknown;
@@ -85,22 +97,22 @@ export function makeTrainConfig(input: Input): TrainConfig {
   const cfg: TrainConfig = {
     network,
     preset: presetOf(network),
-    iterations: int('iterations', input.iterations ?? d.iterations, 1, 10_000_000),
-    batch: int('batch', input.batch ?? d.batch, 1, 1024),
-    patch: int('patch', input.patch ?? d.patch, 8, 512),
-    lr: num('lr', input.lr ?? DEFAULT_LR[network.activation], 1e-7, 1),
+    iterations: int('iterations', input.iterations ?? d.iterations, ...SETTING_RANGES.iterations),
+    batch: int('batch', input.batch ?? d.batch, ...SETTING_RANGES.batch),
+    patch: int('patch', input.patch ?? d.patch, ...SETTING_RANGES.patch),
+    lr: num('lr', input.lr ?? DEFAULT_LR[network.activation], ...SETTING_RANGES.lr),
     warmup: int('warmup', input.warmup ?? d.warmup, 0, 10_000_000),
     minLrRatio: num('minLrRatio', input.minLrRatio ?? d.minLrRatio, 0, 1),
     clipNorm: num('clipNorm', input.clipNorm ?? d.clipNorm, 1e-6, 1e6),
-    emaDecay: num('emaDecay', input.emaDecay ?? d.emaDecay, 0, 0.99999),
+    emaDecay: num('emaDecay', input.emaDecay ?? d.emaDecay, ...SETTING_RANGES.emaDecay),
     loss: input.loss === 'charbonnier' ? 'charbonnier' : input.loss === undefined || input.loss === 'l1' ? 'l1' : bad('loss', input.loss),
-    seed: int('seed', input.seed ?? d.seed, 0, 2 ** 31 - 1),
+    seed: int('seed', input.seed ?? d.seed, ...SETTING_RANGES.seed),
     augment: input.augment ?? d.augment,
-    valEvery: int('valEvery', input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery), 1, 10_000_000),
+    valEvery: int('valEvery', input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery), ...SETTING_RANGES.valEvery),
     previewEvery: int('previewEvery', input.previewEvery ?? cadence(input.iterations ?? d.iterations, 20, d.previewEvery), 1, 10_000_000),
     checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
     keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
-    valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, 0, 100_000),
+    valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, ...SETTING_RANGES.valMaxSide),
   };
   return cfg;
 }
@@ -117,15 +129,16 @@ function cadence(iterations: unknown, times: number, most: number): number {
   return Math.min(most, Math.max(Math.min(10, n), Math.round(n / times)));
 }
 
-function bad(name: string, v: unknown): never {
-  throw errors.badArgument(`The training setting ${name} has an invalid value ${JSON.stringify(v)}.`);
+function bad(name: string, v: unknown, range?: readonly [number, number], whole = false): never {
+  const want = range ? ` must be ${whole ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}` : ' has an invalid value';
+  throw errors.badArgument(`The training setting ${name}${want}, not ${JSON.stringify(v)}.`);
 }
 function num(name: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) bad(name, v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) bad(name, v, [lo, hi]);
   return v as number;
 }
 function int(name: string, v: unknown, lo: number, hi: number): number {
-  if (!Number.isInteger(v)) bad(name, v);
+  if (!Number.isInteger(v)) bad(name, v, [lo, hi], true);
   return num(name, v, lo, hi);
 }
 

@@ -79,6 +79,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const t0 = performance.now();
   const elapsed = () => elapsedBefore + performance.now() - t0;
   const maxBad = o.maxBadSteps ?? 5;
+  const recentLoss = new RecentLevel();
   const logEvery = o.logEvery ?? 10;
   if (r) adam.load(r.adamStep, o.resume!.adam);
 
@@ -120,16 +121,27 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       let batch = await sampler.next();
       if (o.batchHook) batch = o.batchHook(iteration, batch);
       const lr = learningRateAt(cfg, iteration) * lrScale;
-      const result = await trainStep(net, adam, batch, cfg, lr, o.helpers);
+      const level = recentLoss.level();
+      const result = await trainStep(net, adam, batch, cfg, lr, o.helpers, level * DIVERGENCE_FACTOR);
       iteration++;
       if (!result.ok) {
         badSteps++;
         lrScale /= 2;
-        yield {
-          type: 'warning',
-          iteration,
-          message: `Iteration ${iteration}: the loss or gradient was not finite, so the step was skipped and the learning rate halved (now ×${lrScale}).`,
-        };
+        if (result.diverged) {
+          // The weights that gave this loss are already off course: back to the last good ones.
+          const back = await restoreLastGood(o.store, net, ema, adam, o.initial ?? initialWeights(cfg.network, cfg.seed));
+          yield {
+            type: 'warning',
+            iteration,
+            message: `Iteration ${iteration}: the loss jumped to ${result.loss.toPrecision(3)}, more than ${DIVERGENCE_FACTOR}× its usual level in this run (${level.toPrecision(3)}), so the weights went back to iteration ${back} and the learning rate was halved (now ×${lrScale}).`,
+          };
+        } else {
+          yield {
+            type: 'warning',
+            iteration,
+            message: `Iteration ${iteration}: the loss or gradient was not finite, so the step was skipped and the learning rate halved (now ×${lrScale}).`,
+          };
+        }
         if (badSteps >= maxBad) {
           const kept = await restoreLastGood(o.store, net, ema);
           const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
@@ -137,13 +149,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
           yield {
             type: 'failed',
             iteration,
-            message: `Training stopped: ${badSteps} steps in a row had a non-finite loss or gradient even after lowering the learning rate; ${where}; try a lower --lr, or check the training images.`,
+            message: `Training stopped: ${badSteps} steps in a row had a non-finite or exploding loss even after lowering the learning rate; ${where}; try a lower --lr, or check the training images.`,
           };
           return;
         }
         continue;
       }
       badSteps = 0;
+      recentLoss.add(result.loss);
       if (ema) updateEma(ema, net, cfg.emaDecay);
       const dt = performance.now() - tStep;
       stepMs += dt;
@@ -208,6 +221,33 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
 /**
+ * A step whose loss is more than this many times the run's level is a divergence: two orders of
+ * magnitude, where a hard batch is a few times the level at most.
+ */
+export const DIVERGENCE_FACTOR = 100;
+
+/**
+ * The level a divergence is judged against: the lowest the median of 10 consecutive good losses
+ * has been in this run (none until there are 2). Judged against the lowest level rather than the
+ * latest, a loss that climbs a few times per step is caught too, before it has climbed far.
+ */
+class RecentLevel {
+  readonly #losses: number[] = [];
+  #floor = Infinity;
+  add(loss: number): void {
+    this.#losses.push(loss);
+    if (this.#losses.length > 10) this.#losses.shift();
+    if (this.#losses.length >= 2) {
+      const s = [...this.#losses].sort((a, b) => a - b);
+      this.#floor = Math.min(this.#floor, s[Math.floor(s.length / 2)]!);
+    }
+  }
+  level(): number {
+    return this.#floor;
+  }
+}
+
+/**
  * One optimisation step; returns ok: false (weights untouched) when anything is not finite. With
  * helpers, the batch is split into shards: this thread computes the first while the helpers compute
  * the rest at the same weights, and the size-weighted sum is the whole batch's gradient.
@@ -219,7 +259,8 @@ export async function trainStep(
   cfg: TrainConfig,
   lr: number,
   helpers: GradientHelpers | undefined,
-): Promise<{ ok: boolean; loss: number }> {
+  maxLoss = Infinity,
+): Promise<{ ok: boolean; loss: number; diverged?: boolean }> {
   const shards = splitBatch(batch.lr, batch.hr, cfg.batch, 1 + (helpers?.count ?? 0));
   const [own, ...rest] = shards as [Shard, ...Shard[]];
   const remote = rest.length && helpers ? helpers.compute(await variableData(net), rest) : Promise.resolve([]);
@@ -239,6 +280,7 @@ export async function trainStep(
     const sqNorm = (await sq.data())[0]!;
     sq.dispose();
     if (!Number.isFinite(loss) || !Number.isFinite(sqNorm)) return { ok: false, loss };
+    if (loss > maxLoss) return { ok: false, loss, diverged: true };
     const norm = Math.sqrt(sqNorm);
     adam.apply(net.params, combined, lr, norm > cfg.clipNorm ? cfg.clipNorm / norm : 1);
     return { ok: true, loss };
@@ -262,19 +304,26 @@ function updateEma(ema: Network, net: Network, decay: number): void {
 
 /**
  * Loads the newest checkpoint's weights into `net` (and its EMA weights into `ema`, which is what
- * gets exported then); returns its iteration, or 0 if there is none.
+ * gets exported then; with `adam`, its optimizer state too); returns its iteration, or 0 if there
+ * is none. With `initial`, a run without a checkpoint goes back to its initial weights (and a fresh
+ * optimizer) instead.
  */
-async function restoreLastGood(store: RunStore, net: Network, ema?: Network): Promise<number> {
+async function restoreLastGood(store: RunStore, net: Network, ema?: Network, adam?: Adam, initial?: ReadonlyMap<string, Float32Array>): Promise<number> {
   const latest = await store.readLatestCheckpoint();
-  if (!latest) return 0;
-  const c = decodeCheckpoint(latest.bytes, latest.path);
-  for (const [target, weights] of [[net, c.weights], [ema, c.ema]] as const) {
-    if (!target || !weights) continue;
-    const fresh = new Network(target.config, weights, false);
+  const c = latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined;
+  if (!c && !initial) return 0;
+  if (adam) {
+    const zeros = new Map([...net.params].flatMap(([name, v]) => [[`m.${name}`, new Float32Array(v.size)], [`v.${name}`, new Float32Array(v.size)]] as const));
+    adam.load(c?.state.adamStep ?? 0, c?.adam ?? zeros);
+  }
+  const weights = c?.weights ?? initial!;
+  for (const [target, w] of [[net, weights], [ema, c?.ema ?? weights]] as const) {
+    if (!target) continue;
+    const fresh = new Network(target.config, w, false);
     tf.tidy(() => {
       for (const [name, v] of target.params) v.assign(fresh.params.get(name)!);
     });
     fresh.dispose();
   }
-  return c.state.iteration;
+  return c?.state.iteration ?? 0;
 }

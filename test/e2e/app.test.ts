@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import {
   colourCounts,
   DATA,
-  dataTransfer,
+  drop,
   imageSize,
   imagesLoaded,
   launchBrowser,
@@ -88,18 +88,6 @@ function e2e(name: string, timeout: number, session: () => Session | Promise<Ses
       throw e;
     }
   });
-}
-
-/** Drags files over `target` and drops them there, as from a file manager; checks the drop overlay on the way. */
-async function drop(page: Page, target: string, files: DropFile[]): Promise<void> {
-  const dt = await dataTransfer(page, files);
-  const el = page.locator(target).first();
-  await el.dispatchEvent('dragenter', { dataTransfer: dt });
-  await el.dispatchEvent('dragover', { dataTransfer: dt });
-  await page.getByTestId('drop-overlay').waitFor({ state: 'visible', timeout: 5000 });
-  await el.dispatchEvent('drop', { dataTransfer: dt });
-  await page.getByTestId('drop-overlay').waitFor({ state: 'detached', timeout: 5000 });
-  await dt.dispose();
 }
 
 const row = (page: Page, name: string) => page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });

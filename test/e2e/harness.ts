@@ -204,3 +204,16 @@ export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Drags files over `target` and drops them there, as from a file manager; checks the drop overlay on the way. */
+export async function drop(page: Page, target: string, files: DropFile[]): Promise<void> {
+  const dt = await dataTransfer(page, files);
+  const el = page.locator(target).first();
+  await el.dispatchEvent('dragenter', { dataTransfer: dt });
+  await el.dispatchEvent('dragover', { dataTransfer: dt });
+  await page.getByTestId('drop-overlay').waitFor({ state: 'visible', timeout: 5000 });
+  await el.dispatchEvent('drop', { dataTransfer: dt });
+  await page.getByTestId('drop-overlay').waitFor({ state: 'detached', timeout: 5000 });
+  await dt.dispose();
+}
+

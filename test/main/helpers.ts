@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackendReport, BackendStatus, EventChannel, Events } from '../../main/api.ts';
+import type { BackendReport, BackendStatus, EventChannel, Events, FeatureMapsResult } from '../../main/api.ts';
 import type { Emit, Engine, EngineConfig, JobInput } from '../../main/host/engine-host.ts';
 import { initialWeights, presetConfig, type Scale } from '../../ml/network.ts';
 import type { ActivationName } from '../../ml/activations.ts';
@@ -84,7 +84,7 @@ export class StubEngine implements Engine {
     this.jobs.push(job);
     return `job-${this.jobs.length}`;
   }
-  async call(job: JobInput): Promise<unknown> {
+  async call(job: Extract<JobInput, { type: 'features' }>): Promise<FeatureMapsResult> {
     this.jobs.push(job);
     return [];
   }

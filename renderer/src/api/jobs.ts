@@ -1,6 +1,6 @@
-import type { Events, JobId, StudioApi } from './types.ts';
+import type { Events, JobId, JobInfo, StudioApi } from './types.ts';
 
-type JobChannel = 'job:progress' | 'job:preview' | 'job:metrics' | 'job:file-done' | 'job:file-error' | 'job:done' | 'job:error';
+type JobChannel = 'job:progress' | 'job:state' | 'job:preview' | 'job:metrics' | 'job:file-done' | 'job:file-error' | 'job:done' | 'job:error';
 
 /** One job event, discriminated by channel. */
 export type JobEvent = { [C in JobChannel]: { channel: C; payload: Events[C] } }[JobChannel];
@@ -20,12 +20,22 @@ export class JobRouter {
 
   constructor(api: StudioApi) {
     api.on('job:progress', (payload) => this.#route({ channel: 'job:progress', payload }));
+    api.on('job:state', (payload) => this.#route({ channel: 'job:state', payload }));
     api.on('job:preview', (payload) => this.#route({ channel: 'job:preview', payload }));
     api.on('job:metrics', (payload) => this.#route({ channel: 'job:metrics', payload }));
     api.on('job:file-done', (payload) => this.#route({ channel: 'job:file-done', payload }));
     api.on('job:file-error', (payload) => this.#route({ channel: 'job:file-error', payload }));
     api.on('job:done', (payload) => this.#route({ channel: 'job:done', payload }));
     api.on('job:error', (payload) => this.#route({ channel: 'job:error', payload }));
+  }
+
+  /**
+   * Takes over a job the engine already holds (after a reload): what it reported so far is replayed
+   * to `listener`, then its live events follow, as for a job this page started.
+   */
+  attach(job: JobInfo, listener: JobListener): () => void {
+    for (const e of job.events) listener(e as JobEvent);
+    return this.claim(job.jobId, listener);
   }
 
   /** Sends this job's events (including any that came early) to `listener` until released. */

@@ -95,6 +95,17 @@ export class AppState {
 
   async refresh(): Promise<void> {
     await Promise.all([this.refreshStatus(), this.refreshModels()]);
+    await this.reattach();
+  }
+
+  /** Takes over the jobs the engine is running, started by this page before a reload or by another window. */
+  async reattach(): Promise<void> {
+    const jobs = await this.attempt(this.api.request('jobs:list', undefined));
+    for (const job of jobs ?? []) {
+      if (job.kind === 'train') this.train.attach(job);
+      else if (job.kind === 'compare') this.compare.attach(job);
+      else if (job.kind === 'upscale') this.upscale.attach(job);
+    }
   }
 
   async refreshStatus(): Promise<void> {

@@ -1,8 +1,12 @@
 import type { JobEvent } from '../api/jobs.ts';
 import type { ImageData64, JobId } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
-import { parseModelPair, type ModelResult } from '../lib/shapes.ts';
 import type { AppState } from './app.svelte.ts';
+
+export interface ModelResult {
+  readonly image: ImageData64;
+  readonly ms?: number | undefined;
+}
 
 /** "Compare two models on an image": both upscale the same image, shown side by side. */
 export class CompareModelsSession {
@@ -72,16 +76,12 @@ export class CompareModelsSession {
       case 'job:progress':
         this.#fraction = e.payload.fraction;
         break;
-      case 'job:file-done':
-        this.#results = [...this.#results, { image: e.payload.result }];
-        break;
-      case 'job:file-error':
-        this.#error = e.payload.message;
-        break;
       case 'job:done': {
-        const pair = parseModelPair(e.payload.result);
-        if (pair.results.length === 2) this.#results = pair.results;
-        this.#bicubic = pair.bicubic;
+        const r = e.payload.result;
+        if (r.kind === 'compare-models') {
+          this.#results = [r.a, r.b].map((o) => ({ image: o.image, ms: o.ms }));
+          this.#bicubic = r.bicubic;
+        }
         this.#summary = e.payload.summary;
         this.#end();
         break;
@@ -92,6 +92,9 @@ export class CompareModelsSession {
         break;
       case 'job:preview':
       case 'job:metrics':
+      case 'job:state':
+      case 'job:file-done':
+      case 'job:file-error':
         break;
     }
   }

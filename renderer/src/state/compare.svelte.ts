@@ -1,9 +1,8 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, CompareReport, ImageData64, JobId, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, CompareJob, CompareReport, ImageData64, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
 import { activationOfRun } from '../lib/choices.ts';
 import { plainError } from '../lib/errors.ts';
 import { splitStrip } from '../lib/images.ts';
-import { isCompareReport } from '../lib/shapes.ts';
 import type { AppState } from './app.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
@@ -108,12 +107,24 @@ export class CompareSession {
     }
   }
 
+  /** Takes over a comparison the engine is running (after a reload). */
+  attach(job: JobInfo): void {
+    if (job.kind !== 'compare' || this.#jobId) return;
+    const s = job.spec as CompareJob;
+    this.form = { data: s.data, val: s.val, actA: s.acts[0], actB: s.acts[1], preset: s.preset, scale: s.scale, iterations: s.iterations, seeds: s.seeds };
+    this.#jobId = job.jobId;
+    this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
+  }
+
   async cancel(): Promise<void> {
     if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
   }
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
+      case 'job:state':
+        if (e.payload.state === 'queued') this.#message = e.payload.message;
+        break;
       case 'job:progress':
         this.#fraction = e.payload.fraction;
         this.#message = e.payload.message;
@@ -128,13 +139,13 @@ export class CompareSession {
         break;
       }
       case 'job:preview': {
-        const run = e.payload.file ?? this.#run ?? 'run';
+        const run = e.payload.run ?? this.#run ?? 'run';
         this.#strips = { ...this.#strips, [run]: e.payload.image };
         break;
       }
       case 'job:done':
         this.#summary = e.payload.summary;
-        this.#report = isCompareReport(e.payload.result) ? e.payload.result : null;
+        this.#report = e.payload.result.kind === 'compare' ? e.payload.result : null;
         this.#end();
         void this.#buildPanes();
         this.#app.toasts.show(e.payload.summary, 'success');

@@ -27,6 +27,8 @@ export class RunSeries {
     }
     const last = r.x.length - 1;
     if (last >= 0 && r.x[last] === x) r.y[last] = y;
+    // A point at or before the last one is one seen already (an event replayed after a reload).
+    else if (last >= 0 && x < r.x[last]!) return;
     else {
       r.x.push(x);
       r.y.push(y);

@@ -1,11 +1,14 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, ImageData64, JobId, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, ImageData64, JobId, JobInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
-import { stringField } from '../lib/shapes.ts';
 import type { AppState } from './app.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
-export type RunState = 'idle' | 'running' | 'paused' | 'done' | 'failed';
+/**
+ * idle: nothing yet; queued: waiting behind another job; running / paused; done: all iterations;
+ * stopped: cancelled with a checkpoint (it can be continued); failed.
+ */
+export type RunState = 'idle' | 'queued' | 'running' | 'paused' | 'done' | 'stopped' | 'failed';
 
 export interface TrainForm {
   data: string;
@@ -16,7 +19,7 @@ export interface TrainForm {
   iterations: number;
 }
 
-/** The Train view: one training job, its live curves, preview and the model it leaves. */
+/** The Train view: one training job, its live curves, preview and the model it leaves; earlier runs to continue. */
 export class TrainSession {
   readonly #app: AppState;
   /** The form, bound directly by the view's fields. */
@@ -34,9 +37,11 @@ export class TrainSession {
   #preview = $state.raw<ImageData64 | null>(null);
   #summary = $state<string | null>(null);
   #modelPath = $state<string | null>(null);
+  #runDir = $state<string | null>(null);
   /** The finished model's id once it is among the user's models. */
   #modelId = $state<string | null>(null);
   #error = $state<string | null>(null);
+  #runs = $state.raw<RunInfo[]>([]);
   #release: (() => void) | null = null;
 
   constructor(app: AppState) {
@@ -47,7 +52,10 @@ export class TrainSession {
     return this.#state;
   }
   get active(): boolean {
-    return this.#state === 'running' || this.#state === 'paused';
+    return this.#state === 'queued' || this.#state === 'running' || this.#state === 'paused';
+  }
+  get jobId(): JobId | null {
+    return this.#jobId;
   }
   get iteration(): number {
     return this.#iteration;
@@ -76,8 +84,34 @@ export class TrainSession {
   get modelPath(): string | null {
     return this.#modelPath;
   }
+  get runDir(): string | null {
+    return this.#runDir;
+  }
   get error(): string | null {
     return this.#error;
+  }
+  /** Earlier runs, newest first. */
+  get runs(): readonly RunInfo[] {
+    return this.#runs;
+  }
+  /** What the state line says. */
+  get stateLabel(): string {
+    switch (this.#state) {
+      case 'queued':
+        return 'Waiting';
+      case 'running':
+        return 'Training';
+      case 'paused':
+        return 'Paused';
+      case 'done':
+        return 'Finished';
+      case 'stopped':
+        return `Stopped at iteration ${this.#iteration} (checkpoint saved)`;
+      case 'failed':
+        return 'Failed';
+      default:
+        return '';
+    }
   }
   readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.form.iterations > 0);
   /** The finished model as the app lists it, for export. */
@@ -85,34 +119,82 @@ export class TrainSession {
     this.#app.models.find((m) => (this.#modelId !== null && m.id === this.#modelId) || (this.#modelPath !== null && m.path === this.#modelPath)),
   );
 
-  async start(): Promise<void> {
-    if (!this.canStart) return;
-    const f = this.form;
+  #reset(total: number): void {
     this.loss.clear();
     this.psnr.clear();
     this.#preview = null;
-    this.#summary = this.#modelPath = this.#modelId = this.#error = null;
+    this.#summary = this.#modelPath = this.#modelId = this.#error = this.#runDir = null;
     this.#iteration = 0;
-    this.#total = f.iterations;
+    this.#total = total;
     this.#fraction = 0;
     this.#itPerSec = this.#etaMs = null;
     this.#message = 'Starting…';
-    this.#state = 'running';
+  }
+
+  /** Starts a new run from the form (always a new run folder). */
+  start(): Promise<void> {
+    return this.#submit(null);
+  }
+
+  /** Continues an earlier run: the form takes its settings and folders, and training goes on from its checkpoint. */
+  async continueRun(run: RunInfo): Promise<void> {
+    if (this.active) return;
+    this.form = {
+      data: run.data ?? this.form.data,
+      val: run.val ?? '',
+      preset: run.preset ?? this.form.preset,
+      scale: run.scale as Scale,
+      activation: run.activation,
+      iterations: run.iterations,
+    };
+    if (!this.form.data.trim()) {
+      this.#app.toasts.show('This run does not record its training folder; type it above, then press Continue again.', 'info');
+      return;
+    }
+    await this.#submit(run.dir);
+  }
+
+  async #submit(continueRun: string | null): Promise<void> {
+    if (this.active || this.form.data.trim() === '') return;
+    const f = this.form;
+    this.#reset(Math.round(f.iterations));
+    this.#state = 'queued';
+    const spec: TrainJob = {
+      data: f.data.trim(),
+      val: f.val.trim() || null,
+      preset: f.preset,
+      scale: f.scale,
+      activation: f.activation,
+      iterations: Math.round(f.iterations),
+      outDir: null,
+      continueRun,
+    };
     try {
-      const { jobId } = await this.#app.api.request('job:train', {
-        data: f.data.trim(),
-        val: f.val.trim() || null,
-        preset: f.preset,
-        scale: f.scale,
-        activation: f.activation,
-        iterations: Math.round(f.iterations),
-        outDir: null,
-      });
-      this.#jobId = jobId;
-      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+      const { jobId } = await this.#app.api.request('job:train', spec);
+      this.#own(jobId, (l) => this.#app.jobs.claim(jobId, l));
     } catch (e) {
       this.#fail(plainError(e));
     }
+  }
+
+  /** Takes over a training the engine is running (after a reload): the form, the curves so far, then live events. */
+  attach(job: JobInfo): void {
+    if (job.kind !== 'train' || this.active) return;
+    const s = job.spec as TrainJob;
+    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations };
+    this.#reset(s.iterations);
+    this.#state = job.state;
+    this.#own(job.jobId, (l) => this.#app.jobs.attach(job, l));
+  }
+
+  #own(jobId: JobId, listen: (l: (e: JobEvent) => void) => () => void): void {
+    this.#jobId = jobId;
+    this.#release = listen((e) => this.#onEvent(e));
+  }
+
+  async refreshRuns(): Promise<void> {
+    const runs = await this.#app.attempt(this.#app.api.request('runs:list', undefined));
+    if (runs) this.#runs = runs;
   }
 
   /** Copies the finished model into the user's models, so Upscale and Export can use it. */
@@ -123,25 +205,32 @@ export class TrainSession {
   }
 
   async pause(): Promise<void> {
-    if (this.#jobId && this.#state === 'running') {
-      if ((await this.#app.attempt(this.#app.api.request('job:pause', { jobId: this.#jobId }))) !== null) this.#state = 'paused';
-    }
+    if (!this.#jobId || this.#state !== 'running') return;
+    const r = await this.#app.attempt(this.#app.api.request('job:pause', { jobId: this.#jobId }));
+    // It pauses after the step in hand; job:state says when.
+    if (r) this.#message = 'Pausing after this step…';
   }
 
   async resume(): Promise<void> {
-    if (this.#jobId && this.#state === 'paused') {
-      if ((await this.#app.attempt(this.#app.api.request('job:resume', { jobId: this.#jobId }))) !== null) this.#state = 'running';
-    }
+    if (!this.#jobId || this.#state !== 'paused') return;
+    const r = await this.#app.attempt(this.#app.api.request('job:resume', { jobId: this.#jobId }));
+    if (r) this.#state = r.state;
   }
 
   async cancel(): Promise<void> {
-    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+    if (!this.#jobId) return;
+    const r = await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+    if (r) this.#message = 'Stopping: saving a checkpoint…';
   }
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
+      case 'job:state':
+        this.#state = e.payload.state;
+        if (e.payload.state === 'queued') this.#message = e.payload.message;
+        break;
       case 'job:progress':
-        this.#fraction = e.payload.fraction;
+        this.#fraction = Math.max(this.#fraction, e.payload.fraction);
         this.#message = e.payload.message;
         break;
       case 'job:metrics': {
@@ -158,18 +247,26 @@ export class TrainSession {
       case 'job:preview':
         this.#preview = e.payload.image;
         break;
-      case 'job:done':
+      case 'job:done': {
+        const r = e.payload.result;
         this.#summary = e.payload.summary;
-        this.#modelPath = stringField(e.payload.result, ['modelPath', 'model', 'path', 'checkpoint']);
-        this.#state = 'done';
+        if (r.kind === 'train') {
+          this.#modelPath = r.modelPath;
+          this.#runDir = r.runDir;
+          this.#iteration = r.iteration;
+          this.#state = r.reason === 'cancelled' ? 'stopped' : 'done';
+        } else this.#state = 'stopped'; // cancelled before it started
         this.#etaMs = null;
         this.#end();
         void this.#app.refreshModels();
+        void this.refreshRuns();
         this.#app.toasts.show(e.payload.summary, 'success');
         break;
+      }
       case 'job:error':
         this.#fail(e.payload.message);
         this.#end();
+        void this.refreshRuns();
         break;
       case 'job:file-done':
       case 'job:file-error':

@@ -1,6 +1,6 @@
 import type { JobEvent } from '../api/jobs.ts';
 import { localPathOf } from '../api/pick.ts';
-import type { Events, JobId, OutputFormat } from '../api/types.ts';
+import type { Events, ImageData64, JobId, JobInfo, OutputFormat, UpscaleJob } from '../api/types.ts';
 import { IMAGE_EXTENSIONS } from '../lib/choices.ts';
 import { droppedItems, imagesFrom } from '../lib/drop.ts';
 import { plainError } from '../lib/errors.ts';
@@ -19,6 +19,9 @@ export class UpscaleSession {
   #modelId = $state('');
   #format = $state<OutputFormat>('png');
   #overwrite = $state(false);
+  /** The output folder as typed (null: as saved in the settings); checked when an upscale starts. */
+  #outputDir = $state<string | null>(null);
+  #outputError = $state<string | null>(null);
   #jobId = $state<JobId | null>(null);
   #fraction = $state(0);
   #message = $state('');
@@ -61,6 +64,24 @@ export class UpscaleSession {
   }
   set overwrite(v: boolean) {
     this.#overwrite = v;
+  }
+  /** The output folder field: what the user typed, else the saved setting ('' = next to each photo). */
+  get outputDir(): string {
+    return this.#outputDir ?? this.#app.settings?.outputDir ?? '';
+  }
+  /** Why the typed output folder cannot be used (shown at the field). */
+  get outputError(): string | null {
+    return this.#outputError;
+  }
+  /** Keeps what was typed and saves it as the default for next time when it is a usable folder. */
+  async setOutputDir(v: string): Promise<void> {
+    this.#outputDir = v;
+    this.#outputError = null;
+    try {
+      await this.#app.saveSettings({ outputDir: v.trim() || null });
+    } catch (e) {
+      this.#outputError = plainError(e);
+    }
   }
   get running(): boolean {
     return this.#jobId !== null;
@@ -201,7 +222,7 @@ export class UpscaleSession {
         files: items.map((i) => i.path!),
         modelId: this.modelIdEffective,
         format: this.#format,
-        outputDir: this.#app.settings?.outputDir ?? null,
+        outputDir: this.outputDir.trim() || null,
         overwrite: this.#overwrite,
       });
       this.#jobId = jobId;
@@ -209,8 +230,25 @@ export class UpscaleSession {
     } catch (e) {
       for (const i of items) i.unqueue();
       this.#error = plainError(e);
+      if (/^Output folder/.test(this.#error)) this.#outputError = this.#error;
       this.#app.toasts.error(e);
     }
+  }
+
+  /** Takes over an upscale batch the engine is running (after a reload): its files, then its events. */
+  attach(job: JobInfo): void {
+    if (job.kind !== 'upscale' || this.#jobId) return;
+    const s = job.spec as UpscaleJob;
+    const known = new Set(this.#items.map((i) => i.path));
+    const items = s.files.filter((f) => !known.has(f)).map((f) => new QueueItem(baseName(f), f));
+    this.#items = [...this.#items, ...items];
+    for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
+    for (const item of items) this.#enqueue(() => this.#serverThumb(item));
+    this.#modelId = s.modelId;
+    this.#format = s.format;
+    this.#overwrite = s.overwrite;
+    this.#jobId = job.jobId;
+    this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
   }
 
   async cancel(): Promise<void> {
@@ -224,6 +262,9 @@ export class UpscaleSession {
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
+      case 'job:state':
+        if (e.payload.state === 'queued') this.#message = e.payload.message;
+        break;
       case 'job:progress':
         this.#fraction = e.payload.fraction;
         this.#message = e.payload.message;
@@ -236,7 +277,11 @@ export class UpscaleSession {
       }
       case 'job:file-done': {
         const item = this.#find(e.payload.file);
-        item?.finish(e.payload.output, e.payload.result, { width: e.payload.width, height: e.payload.height });
+        const { output, width, height } = e.payload;
+        const finish = (result: ImageData64) => item?.finish(output, result, { width, height });
+        // A result replayed after a reload may come without its preview image: load it.
+        if (e.payload.result.dataUrl) finish(e.payload.result);
+        else void this.#app.attempt(this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 })).then((t) => t && finish(t));
         if (item && !this.#pinned) this.#selectedKey = item.key;
         break;
       }

@@ -7,8 +7,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EngineHost } from '../../../main/host/engine-host.ts';
-import type { FeaturesResult } from '../../../main/engine/protocol.ts';
+import type { JobResult } from '../../../main/api.ts';
 import { COFFEE, DATA, EventLog, tempDir, tinyModel } from '../helpers.ts';
+
+/** The job's typed result, of the kind expected. */
+function resultOf<K extends JobResult['kind']>(payload: unknown, kind: K): Extract<JobResult, { kind: K }> {
+  const r = (payload as { result: JobResult }).result;
+  assert.equal(r.kind, kind, JSON.stringify(r));
+  return r as Extract<JobResult, { kind: K }>;
+}
 
 let dir = '';
 let log: EventLog;
@@ -25,45 +32,55 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const trainSpec = (outDir: string, iterations: number) => ({
+const trainSpec = (run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string }, iterations: number) => ({
   data: path.join(DATA, 'tiny'),
   val: null,
   preset: 'tiny' as const,
   scale: 2 as const,
   activation: 'tanhexp' as const,
   iterations,
-  outDir,
+  run,
   tweaks: { batch: 2, patch: 12, valEvery: 4, previewEvery: 4 },
 });
 
 describe('engine jobs', () => {
   test('train forwards metrics, validation and previews, then done with the model path', async () => {
-    const jobId = host.startJob({ type: 'train', spec: trainSpec(path.join(dir, 'run'), 8) });
+    const parent = path.join(dir, 'runs');
+    await fs.mkdir(parent);
+    const jobId = host.startJob({ type: 'train', spec: trainSpec({ kind: 'new', parent }, 8) });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     const metrics = log.of('job:metrics', jobId);
     assert.deepEqual(metrics.filter((m) => m.loss !== undefined).map((m) => m.iteration), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.ok(metrics.some((m) => m.psnrY !== undefined && m.bicubicPsnrY !== undefined), 'validation metrics');
     assert.ok(log.of('job:preview', jobId).length >= 1, 'a training preview');
-    const result = (end.payload as { result: { reason: string; modelPath: string } }).result;
+    const result = resultOf(end.payload, 'train');
     assert.equal(result.reason, 'completed');
-    await fs.access(result.modelPath);
+    assert.equal(path.dirname(result.runDir), parent, 'a new folder in the parent');
+    assert.match(path.basename(result.runDir), /^tiny_x2_tanhexp_p12b2_it8_s0_\d{8}-\d{6}$/);
+    await fs.access(result.modelPath!);
+    // A second start with the same settings makes another folder; it never reuses the first.
+    const second = host.startJob({ type: 'train', spec: trainSpec({ kind: 'new', parent }, 8) });
+    const again = resultOf((await log.end(second)).payload, 'train');
+    assert.notEqual(again.runDir, result.runDir);
+    assert.equal(log.of('job:metrics', second).filter((m) => m.loss !== undefined).length, 8, 'it trained all 8 iterations anew');
   });
 
-  test('cancelling training saves a checkpoint; the same folder resumes', async () => {
-    const out = path.join(dir, 'run2');
-    const jobId = host.startJob({ type: 'train', spec: trainSpec(out, 100_000) });
+  test('cancelling training saves a checkpoint; continuing the run goes on from it', async () => {
+    const jobId = host.startJob({ type: 'train', spec: trainSpec({ kind: 'new', parent: dir }, 100_000) });
     await log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === jobId && e.payload.iteration >= 2);
     host.control(jobId, 'cancel');
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done');
-    const { reason, iteration } = (end.payload as { result: { reason: string; iteration: number } }).result;
+    const { reason, iteration, runDir } = resultOf(end.payload, 'train');
     assert.equal(reason, 'cancelled');
-    assert.ok((await fs.readdir(path.join(out, 'checkpoints'))).some((f) => f.startsWith('ckpt_')));
-    const again = host.startJob({ type: 'train', spec: trainSpec(out, iteration + 2) });
+    assert.match(end.payload.summary, new RegExp(`^Stopped at iteration ${iteration} \\(checkpoint saved\\)`));
+    assert.ok((await fs.readdir(path.join(runDir, 'checkpoints'))).some((f) => f.startsWith('ckpt_')));
+    const again = host.startJob({ type: 'train', spec: trainSpec({ kind: 'continue', dir: runDir }, iteration + 2) });
     const end2 = await log.end(again);
     assert.equal(end2.channel, 'job:done', JSON.stringify(end2.payload));
-    assert.match(log.of('job:progress', again).map((p) => p.message).join('\n'), /resuming/);
+    assert.match(log.of('job:progress', again).map((p) => p.message).join('\n'), new RegExp(`Continuing from iteration ${iteration}`));
+    assert.deepEqual(log.of('job:metrics', again).filter((m) => m.loss !== undefined).map((m) => m.iteration), [iteration + 1, iteration + 2]);
   });
 
   test('compare trains both activations and reports, with the report files written', async () => {
@@ -74,7 +91,7 @@ describe('engine jobs', () => {
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     const runs = new Set(log.of('job:metrics', jobId).map((m) => m.run));
     assert.deepEqual([...runs].sort(), ['swish seed 0', 'tanhexp seed 0']);
-    const result = (end.payload as { result: { acts: string[]; runs: unknown[]; perAct: object; dir: string } }).result;
+    const result = resultOf(end.payload, 'compare');
     assert.deepEqual(result.acts, ['swish', 'tanhexp']);
     assert.equal(result.runs.length, 2);
     assert.equal(result.dir, out);
@@ -84,7 +101,7 @@ describe('engine jobs', () => {
   test('features returns each model’s layers, maps of the chosen layer and dead shares', async () => {
     const a = await tinyModel(path.join(dir, 'a.safetensors'), 2, 'tanhexp', 1);
     const b = await tinyModel(path.join(dir, 'b.safetensors'), 2, 'relu', 1);
-    const result = (await host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 1, maxSide: 32 } })) as FeaturesResult;
+    const result = await host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 1, maxSide: 32 } });
     assert.equal(result.length, 2);
     for (const r of result) {
       assert.deepEqual(r.layers, ['head', 'body.0.body.0.act', 'body.0.body.1.act', 'body.0.body.2.act']);
@@ -103,8 +120,7 @@ describe('engine jobs', () => {
     const jobId = host.startJob({ type: 'compare-models', spec: { modelA: a, modelB: b, image: COFFEE, maxSide: 48 } });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
-    const r = (end.payload as { result: { crop: { width: number }; bicubic: { width: number }; a: { image: { width: number } }; b: { activation: string } } }).result;
-    assert.deepEqual(Object.keys(r), ['a', 'b', 'bicubic', 'crop'], 'A and B first: the UI shows the first two images');
+    const r = resultOf(end.payload, 'compare-models');
     assert.equal(r.crop.width, 48);
     assert.equal(r.bicubic.width, 96);
     assert.equal(r.a.image.width, 96);

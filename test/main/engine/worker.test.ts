@@ -52,7 +52,8 @@ describe('engine worker', () => {
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     const kinds = log.forJob(jobId).map((e) => e.channel);
-    assert.equal(kinds[0], 'job:progress');
+    assert.deepEqual(kinds.slice(0, 2), ['job:state', 'job:progress'], 'it says it runs, then how far');
+    assert.equal(log.of('job:state', jobId)[0]!.state, 'running');
     assert.equal(kinds.at(-1), 'job:done');
     const fileDone = kinds.indexOf('job:file-done');
     assert.ok(fileDone > 0 && kinds.lastIndexOf('job:preview') < fileDone, kinds.join(' '));

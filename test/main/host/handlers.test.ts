@@ -80,14 +80,14 @@ describe('request validation', () => {
     await refused('activations:curves', { names: ['swish'], xMin: 2, xMax: 1, points: 10 }, /xMin \(2\) must be less than xMax/);
     await refused('activations:curves', { names: [], xMin: -1, xMax: 1, points: 10 }, /names must have 1 to 4 entries/);
     const train = { data: DATA, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
-    await refused('job:train', { ...train, iterations: 0 }, /iterations must be between 1 and 1000000/);
+    await refused('job:train', { ...train, iterations: 0 }, /Iterations must be between 1 and 10000000/);
     await refused('job:train', { ...train, scale: 5 }, /scale must be one of 2, 3, 4/);
     await refused('job:train', { ...train, preset: 'huge' }, /preset must be one of/);
-    await refused('job:train', { ...train, outDir: 'runs/x' }, /outDir must be an absolute path/);
-    await refused('job:train', { ...train, outDir: '/no/such/parent/run' }, /parent folder.*does not exist/);
+    await refused('job:train', { ...train, outDir: 'runs/x' }, /^Run folder must be an absolute path/);
+    await refused('job:train', { ...train, outDir: '/no/such/parent/run' }, /^Run folder: "\/no\/such\/parent\/run" does not exist/);
     const cmp = { data: DATA, val: DATA, acts: ['swish', 'swish'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 };
     await refused('job:compare', cmp, /two different activations/);
-    await refused('job:compare', { ...cmp, acts: ['swish', 'tanhexp'], seeds: 100 }, /seeds must be between 1 and 20/);
+    await refused('job:compare', { ...cmp, acts: ['swish', 'tanhexp'], seeds: 100 }, /Seeds must be between 1 and 20/);
     await refused('features:maps', { modelIds: ['user:own.safetensors'], image: COFFEE, layer: 0 }, /modelIds must have 2 entries/);
     await refused('features:maps', { modelIds: ['user:own.safetensors', 'user:own.safetensors'], image: COFFEE, layer: -1 }, /layer must be between 0/);
   });
@@ -142,7 +142,7 @@ describe('request validation', () => {
     await refused('settings:set', { backends: { upscale: 'cuda', train: 'auto' } }, /backends\.upscale must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
     await refused('settings:set', { backends: { upscale: 'auto', train: 'onnx' } }, /backends\.train must be one of auto, tensorflow, webgpu, wasm, cpu/);
     await refused('settings:set', { threads: 65 }, /threads must be between 0 and 64/);
-    await refused('settings:set', { outputDir: 'out' }, /outputDir must be an absolute path/);
+    await refused('settings:set', { outputDir: 'out' }, /Output folder must be an absolute path/);
     await refused('settings:set', { theme: 'dark' }, /does not take a field "theme"/);
     const backends = { upscale: 'onnx', train: 'wasm' } as const;
     const s = await call('settings:set', { backends, threads: 1, outputDir: dir });

@@ -260,7 +260,7 @@ describe('resume', () => {
 
     const opened = await RunFolder.open(dir);
     assert.deepEqual(opened.config, cfg);
-    assert.equal(opened.checkpoint.state.iteration, 6);
+    assert.equal(opened.checkpoint?.state.iteration, 6);
     const rest = await collect(run({ config: opened.config, store: opened.folder, resume: opened.checkpoint }));
     const losses = ofType(rest, 'progress').map((p) => p.loss);
     assert.deepEqual(losses, a.losses.slice(6));
@@ -503,8 +503,8 @@ describe('a full disk while writing a checkpoint', () => {
     const files = (await fsp.readdir(path.join(dir, 'checkpoints'))).sort();
     assert.deepEqual(files, ['ckpt_0000002.safetensors'], 'only the first checkpoint, and no temp files');
     const opened = await RunFolder.open(dir);
-    assert.equal(opened.checkpoint.state.iteration, 2);
-    assert.equal(opened.checkpoint.state.adamStep, 2);
+    assert.equal(opened.checkpoint?.state.iteration, 2);
+    assert.equal(opened.checkpoint?.state.adamStep, 2);
   }
 
   test('the store throws disk-full at the 2nd checkpoint: the generator throws that error, the 1st checkpoint is intact', async () => {

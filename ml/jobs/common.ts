@@ -1,0 +1,40 @@
+/** What the training and comparison jobs share: opening their photos, and the helpers of a run. */
+import type { ConcreteBackend } from '../backend-choice.ts';
+import { evaluatorFor } from '../node/evaluator.ts';
+import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
+import { loadTrainingData, type TrainingData } from '../node/training-data.ts';
+import type { TrainConfig } from '../train/config.ts';
+import type { Evaluator } from '../train/validation.ts';
+
+export type DataEvent = { readonly type: 'note'; readonly message: string } | { readonly type: 'data-warning'; readonly message: string };
+
+/** The training photos (and validation photos, or a held-out tenth) for a run's config, each note passed on. */
+export async function openData(
+  folders: { readonly data: string; readonly val?: string | null | undefined },
+  config: TrainConfig,
+  emit: (e: DataEvent) => void | Promise<void>,
+): Promise<TrainingData> {
+  const data = await loadTrainingData({
+    data: folders.data,
+    val: folders.val ?? undefined,
+    scale: config.network.scale,
+    patch: config.patch,
+    seed: config.seed,
+    valMaxSide: config.valMaxSide,
+    onWarning: (message) => void emit({ type: 'data-warning', message }),
+  });
+  for (const message of data.notes) await emit({ type: 'note', message });
+  return data;
+}
+
+/**
+ * Helper threads for CPU backends (`threads`, default one per core beyond the first) and where
+ * validation runs; `close` ends the threads.
+ */
+export async function startRunHelpers(backend: ConcreteBackend, threads: number | null, config: TrainConfig) {
+  const n = threads ?? defaultThreads(backend);
+  const cpu = backend === 'wasm' || backend === 'cpu';
+  const evaluator: Evaluator | undefined = await evaluatorFor(backend);
+  const helpers = n > 0 && cpu ? await GradientWorkers.start(n, backend, config) : undefined;
+  return { helpers, evaluator, threads: (helpers?.count ?? 0) + 1, close: () => helpers?.close() };
+}

@@ -1,0 +1,94 @@
+/**
+ * The comparison job, the same for `sr-studio compare` and the app: each activation trained
+ * alike (ml/train/compare.ts) into a new or empty folder, then report.json, report.md and
+ * contact_sheet.png written there.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ActivationName } from '../activations.ts';
+import type { ConcreteBackend } from '../backend-choice.ts';
+import { errors, fsError } from '../errors.ts';
+import type { RgbImage } from '../image.ts';
+import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
+import { writeImage } from '../node/image-io.ts';
+import { RunFolder } from '../node/run-folder.ts';
+import { compare, type CompareReport } from '../train/compare.ts';
+import { markdown } from '../train/compare-report.ts';
+import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import type { TrainControl, TrainEvent } from '../train/events.ts';
+import { openData, startRunHelpers } from './common.ts';
+import type { TrainSettings } from './train.ts';
+
+export interface CompareJobSpec {
+  readonly data: string;
+  readonly val?: string | null | undefined;
+  readonly acts: readonly ActivationName[];
+  /** Everything but the activation; one learning rate for all (the lowest default unless set). */
+  readonly settings: TrainSettings;
+  readonly seeds: number;
+  /** A new or empty folder for the runs and the report. */
+  readonly dir: string;
+  readonly backend: { readonly name: ConcreteBackend; readonly device: string };
+  readonly threads: number | null;
+  readonly control: TrainControl;
+}
+
+export type CompareJobEvent =
+  | { readonly type: 'note'; readonly message: string }
+  | { readonly type: 'data-warning'; readonly message: string }
+  | { readonly type: 'start'; readonly base: TrainConfig; readonly threads: number; readonly evaluator: string | null }
+  /** One run's event; `run` names it ("tanhexp seed 0"), index/total place it in the whole. */
+  | { readonly type: 'train'; readonly run: string; readonly act: ActivationName; readonly seed: number; readonly index: number; readonly total: number; readonly event: TrainEvent };
+
+export interface CompareJobResult {
+  readonly report: CompareReport;
+  readonly dir: string;
+  readonly sheet: RgbImage | null;
+}
+
+/** The name of one run of a comparison, in events and the UI. */
+export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${seed}`;
+
+export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
+  if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length) throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
+  const lr = spec.settings.lr ?? Math.min(...spec.acts.map((a) => DEFAULT_LR[a]));
+  const base = makeTrainConfig({ ...spec.settings, activation: spec.acts[0], lr, iterations: spec.settings.iterations ?? 1000 });
+  const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
+  const out = path.resolve(spec.dir);
+  const data = await openData(spec, base, emit);
+  if (!data.val.length) throw errors.badArgument('A comparison needs validation images; choose a validation folder, or a training folder with at least two photos.');
+  await ensureDir(out);
+  const present = await fs.readdir(out).catch((e: unknown) => {
+    throw fsError(e, out);
+  });
+  if (present.some((n) => !n.startsWith('.'))) throw errors.folderNotEmpty(out);
+  const { helpers, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, base);
+  await emit({ type: 'start', base, threads, evaluator: evaluator?.name ?? null });
+  try {
+    for await (const ev of compare({
+      base,
+      acts: spec.acts,
+      seeds,
+      data: data.train,
+      val: data.val,
+      storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
+      control: spec.control,
+      helpers,
+      evaluator,
+      backend: `${spec.backend.name} (${spec.backend.device})`,
+    })) {
+      if (ev.type === 'run') {
+        await emit({ type: 'train', run: runLabel(ev.act, ev.seed), act: ev.act, seed: ev.seed, index: ev.index, total: ev.total, event: ev.event });
+        continue;
+      }
+      const r = ev.report;
+      await writeFileAtomic(path.join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
+      await writeFileAtomic(path.join(out, 'report.md'), new TextEncoder().encode(markdown(r)));
+      if (ev.sheet) await writeImage(path.join(out, 'contact_sheet.png'), ev.sheet, { format: 'png' });
+      return { report: r, dir: out, sheet: ev.sheet };
+    }
+  } finally {
+    await close();
+  }
+  throw new Error('the comparison ended without a report');
+}

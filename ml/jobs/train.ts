@@ -1,0 +1,167 @@
+/**
+ * The training job, the same for `sr-studio train` and the app: settings checked before anything
+ * is written; a new run in a new folder (never into one that holds other files), or an earlier run
+ * continued (its settings and data as started; from its newest checkpoint, or from iteration 0 when
+ * it stopped before its first); the training data opened; helper threads and the fastest
+ * evaluator started; and the trainer's events passed on. The run's record (run.json) says where it
+ * stands at every end, so the app can list and continue it.
+ */
+import path from 'node:path';
+import type { ConcreteBackend } from '../backend-choice.ts';
+import { errors } from '../errors.ts';
+import { exists } from '../node/files.ts';
+import { RunFolder, type RunRecord } from '../node/run-folder.ts';
+import { beingTrained, newRunDir } from '../node/runs.ts';
+import { openData, startRunHelpers } from './common.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
+import { makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import type { TrainControl, TrainEvent } from '../train/events.ts';
+import { train } from '../train/trainer.ts';
+
+/** What a new run is made from: any subset of the settings (the rest are the defaults). */
+export type TrainSettings = Parameters<typeof makeTrainConfig>[0];
+
+export interface TrainJobSpec {
+  readonly data: string;
+  readonly val?: string | null | undefined;
+  /** For a new run; when continuing, only `iterations` may differ from the run's own. */
+  readonly settings: TrainSettings;
+  readonly run:
+    | { readonly kind: 'new'; /** The run's own folder (new or empty). */ readonly dir?: string | undefined; /** Else a new folder in here. */ readonly parent: string }
+    | { readonly kind: 'continue'; readonly dir: string };
+  /** The started tfjs backend that trains. */
+  readonly backend: { readonly name: ConcreteBackend; readonly device: string };
+  /** Helper threads on CPU backends (null: one per core beyond the first). */
+  readonly threads: number | null;
+  /** How the run was started, for its model card. */
+  readonly command: string;
+  readonly control: TrainControl;
+}
+
+export type TrainJobEvent =
+  | { readonly type: 'note'; readonly message: string }
+  | { readonly type: 'data-warning'; readonly message: string }
+  | {
+      readonly type: 'run';
+      readonly dir: string;
+      readonly config: TrainConfig;
+      /** Continuing an earlier run from this iteration (0: from the start). */
+      readonly from: number;
+      readonly continued: boolean;
+      readonly threads: number;
+      /** Where validation runs when not on the training backend. */
+      readonly evaluator: string | null;
+    }
+  | { readonly type: 'train'; readonly event: TrainEvent };
+
+export interface TrainJobResult {
+  readonly reason: 'completed' | 'cancelled' | 'failed';
+  readonly iteration: number;
+  readonly iterations: number;
+  readonly runDir: string;
+  readonly modelPath: string | null;
+  readonly best: { readonly iteration: number; readonly psnrY: number; readonly ssimY: number } | null;
+  readonly elapsedMs: number;
+  readonly msPerIteration: number;
+  /** Why it failed, when it did. */
+  readonly message: string | null;
+}
+
+/** The settings given for a continue that differ from the run's, in words ("scale 2, batch 16"). */
+function differences(config: TrainConfig, given: TrainSettings): string[] {
+  const asked = makeTrainConfig({ ...given, iterations: config.iterations });
+  const out: string[] = [];
+  const n = config.network;
+  if (given.scale !== undefined && asked.network.scale !== n.scale) out.push(`scale ${n.scale}`);
+  if (given.activation !== undefined && asked.network.activation !== n.activation) out.push(`activation ${n.activation}`);
+  if (given.preset !== undefined && asked.preset !== config.preset) out.push(`preset ${config.preset ?? 'custom'}`);
+  for (const k of ['batch', 'patch', 'lr', 'seed', 'emaDecay', 'loss'] as const) {
+    if (given[k] !== undefined && asked[k] !== config[k]) out.push(`${k} ${config[k]}`);
+  }
+  return out;
+}
+
+interface Prepared {
+  readonly config: TrainConfig;
+  readonly dir: string;
+  /** An earlier run's folder, checkpoint and record; none for a new run (its folder is made later). */
+  readonly earlier?: { readonly folder: RunFolder; readonly resume: Checkpoint | undefined; readonly record: RunRecord | undefined };
+}
+
+async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
+  if (spec.run.kind === 'new') {
+    const config = makeTrainConfig(spec.settings);
+    return { config, dir: spec.run.dir ? path.resolve(spec.run.dir) : await newRunDir(spec.run.parent, config) };
+  }
+  const dir = path.resolve(spec.run.dir);
+  const opened = await RunFolder.open(dir);
+  if (beingTrained(opened.record)) throw errors.badArgument(`The run in ${JSON.stringify(dir)} is being trained now (process ${opened.record!.pid}); wait for it or stop it first.`);
+  const diff = differences(opened.config, spec.settings);
+  const rec = opened.record;
+  if (rec && path.resolve(rec.data) !== path.resolve(spec.data)) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
+  if (rec && (rec.val ? path.resolve(rec.val) : null) !== (spec.val ? path.resolve(spec.val) : null)) {
+    diff.push(rec.val ? `the validation folder ${JSON.stringify(rec.val)}` : 'no validation folder');
+  }
+  if (diff.length) throw errors.runMismatch(dir, diff.join(', '));
+  const iterations = spec.settings.iterations ?? opened.config.iterations;
+  const config = makeTrainConfig({ ...opened.config, iterations });
+  return { config, dir, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
+}
+
+export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
+  const { config, dir, earlier } = await prepareRun(spec);
+  const data = await openData(spec, config, emit);
+  // The folder is made only once the settings and the data are known to be usable.
+  const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints));
+  const resume = earlier?.resume;
+  const from = resume?.state.iteration ?? 0;
+  if (earlier) await folder.rewindTo(from);
+  const backend = `${spec.backend.name} (${spec.backend.device})`;
+  const started = new Date().toISOString();
+  await folder.writeRecord({
+    data: path.resolve(spec.data),
+    val: spec.val ? path.resolve(spec.val) : null,
+    command: spec.command,
+    backend,
+    created: earlier?.record?.created ?? started,
+    state: 'running',
+    pid: process.pid,
+    iteration: from,
+    best: resume?.state.best ?? null,
+    message: null,
+  });
+  const { helpers, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
+  await emit({ type: 'run', dir, config, from, continued: earlier !== undefined, threads, evaluator: evaluator?.name ?? null });
+  let iteration = from;
+  let result: TrainJobResult | undefined;
+  try {
+    const events = train({
+      config,
+      data: data.train,
+      val: data.val,
+      store: folder,
+      control: spec.control,
+      resume,
+      helpers,
+      evaluator,
+      summary: { data: path.resolve(spec.data), backend, command: spec.command },
+    });
+    for await (const event of events) {
+      if ('iteration' in event) iteration = event.iteration;
+      await emit({ type: 'train', event });
+      const modelPath = async () => ((await exists(folder.modelPath)) ? folder.modelPath : null);
+      if (event.type === 'failed') {
+        result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: event.message };
+      } else if (event.type === 'finished') {
+        result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
+      }
+    }
+  } finally {
+    await close();
+    const state = !result ? 'failed' : result.reason === 'completed' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
+    const best = result?.best ? { iteration: result.best.iteration, psnrY: result.best.psnrY } : (resume?.state.best ?? null);
+    await folder.writeRecord({ state, iteration, best, message: result?.message ?? (result ? null : 'The run ended with an error.') }).catch(() => undefined);
+  }
+  if (!result) throw new Error('the training ended without saying how');
+  return result;
+}

@@ -1,0 +1,118 @@
+/**
+ * The upscale job, the same for `sr-studio upscale` and the app: expand the inputs (files and
+ * folders), name every output (collisions inside the batch get distinct names), refuse to replace
+ * inputs or existing outputs without `overwrite`, and upscale file by file on an opened upscaler.
+ * A bad file is an event and the batch goes on; cancelling stops at the next tile and leaves no
+ * partial file. Front ends print or post the events; the result is typed.
+ */
+import path from 'node:path';
+import type { ConcreteBackend } from '../backend-choice.ts';
+import { isUserError, type UserError } from '../errors.ts';
+import { removeStaleTemps } from '../node/atomic.ts';
+import { checkOutputPath, collectImages, outputPathsFor } from '../node/files.ts';
+import type { OutputFormat } from '../node/image-io.ts';
+import { upscaleFile } from '../node/upscale-file.ts';
+import { openUpscaler } from '../node/upscaler.ts';
+import type { TileDone } from '../tiling.ts';
+import type { ModelFile } from '../weights.ts';
+
+export interface UpscaleJobSpec {
+  /** Image files and folders (recursively). */
+  readonly inputs: readonly string[];
+  readonly model: ModelFile;
+  /** The backend that computes the tiles (already started). */
+  readonly backend: ConcreteBackend;
+  /** Where the results go (mirroring sub-folders of a named folder); next to each input without. */
+  readonly outDir?: string | undefined;
+  readonly format: OutputFormat;
+  readonly overwrite: boolean;
+  readonly tile?: number | undefined;
+  readonly overlap?: number | undefined;
+}
+
+export type UpscaleJobEvent =
+  /** An input that names nothing usable (missing, a folder without images). */
+  | { readonly type: 'problem'; readonly error: UserError }
+  | { readonly type: 'file'; readonly index: number; readonly total: number; readonly input: string; readonly output: string }
+  | {
+      readonly type: 'progress';
+      readonly index: number;
+      readonly total: number;
+      readonly input: string;
+      /** Of this file. */
+      readonly fraction: number;
+      readonly tile: TileDone;
+      readonly width: number;
+      readonly height: number;
+    }
+  | { readonly type: 'file-done'; readonly index: number; readonly total: number; readonly input: string; readonly output: string; readonly width: number; readonly height: number; readonly seconds: number }
+  | { readonly type: 'file-error'; readonly index: number; readonly total: number; readonly input: string; readonly error: UserError };
+
+export interface UpscaleJobResult {
+  readonly upscaled: number;
+  readonly failed: number;
+  readonly cancelled: boolean;
+  /** The files written, in order. */
+  readonly outputs: string[];
+  /** Every input that could not be upscaled (problems first), with its one-sentence reason. */
+  readonly failures: ReadonlyArray<{ readonly file: string; readonly error: UserError }>;
+  /** Inputs found (after expanding folders). */
+  readonly files: number;
+}
+
+/**
+ * `emit` may return a promise, which is awaited (a front end that encodes a preview before going
+ * on keeps its events in order), except for progress, which comes from inside the tile loop.
+ */
+export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent) => void | Promise<void>, signal?: AbortSignal): Promise<UpscaleJobResult> {
+  const { files, problems } = await collectImages(spec.inputs);
+  const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({ file: error.file ?? '', error }));
+  for (const error of problems) await emit({ type: 'problem', error });
+  const outputs: string[] = [];
+  let cancelled = false;
+  if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0 };
+  const scale = spec.model.config.scale;
+  const targets = outputPathsFor(files, { outDir: spec.outDir, scale, format: spec.format });
+  // Temp files left by writes that were killed before (their process is gone) are cleared first.
+  for (const dir of new Set(targets.map((t) => path.dirname(t)))) await removeStaleTemps(dir);
+  const inputs = new Set(files.map((f) => f.path));
+  const upscaler = await openUpscaler(spec.backend, spec.model);
+  try {
+    for (const [index, f] of files.entries()) {
+      const total = files.length;
+      const output = targets[index]!;
+      await emit({ type: 'file', index, total, input: f.path, output });
+      try {
+        await checkOutputPath(output, inputs, spec.overwrite);
+        const t0 = performance.now();
+        let width = 0;
+        let height = 0;
+        const r = await upscaleFile({
+          model: upscaler,
+          input: f.path,
+          output,
+          format: spec.format,
+          overwrite: spec.overwrite,
+          tile: spec.tile,
+          overlap: spec.overlap,
+          signal,
+          onStart: (w, h) => ((width = w), (height = h)),
+          onProgress: (fraction, tile) => void emit({ type: 'progress', index, total, input: f.path, fraction, tile, width, height }),
+        });
+        outputs.push(output);
+        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds: (performance.now() - t0) / 1000 });
+      } catch (e) {
+        if (!isUserError(e)) throw e;
+        if (e.code === 'cancelled') {
+          cancelled = true;
+          break;
+        }
+        failures.push({ file: f.path, error: e });
+        await emit({ type: 'file-error', index, total, input: f.path, error: e });
+      }
+    }
+  } finally {
+    await upscaler.dispose();
+  }
+  return { upscaled: outputs.length, failed: failures.length, cancelled, outputs, failures, files: files.length };
+}

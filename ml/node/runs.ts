@@ -1,0 +1,70 @@
+/**
+ * Training runs in a folder: naming a new one (its settings and when it started) and listing the
+ * earlier ones with where each stands, for the app's Train view.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseTrainConfig, runName, type TrainConfig } from '../train/config.ts';
+import { alive } from './atomic.ts';
+import { MODEL_FILE, type RunRecord } from './run-folder.ts';
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+
+/** `<parent>/<settings>_<YYYYMMDD-HHMMSS>` that does not exist yet (a second start in the same second gets -2, -3…). */
+export async function newRunDir(parent: string, config: TrainConfig, now = new Date()): Promise<string> {
+  const base = path.join(parent, `${runName(config)}_${stamp(now)}`);
+  for (let k = 1; ; k++) {
+    const dir = k === 1 ? base : `${base}-${k}`;
+    if (!(await fs.stat(dir).then(() => true, () => false))) return dir;
+  }
+}
+
+export interface RunSummary {
+  readonly dir: string;
+  readonly name: string;
+  readonly config: TrainConfig;
+  readonly record: RunRecord | undefined;
+  readonly state: 'finished' | 'stopped' | 'failed' | 'interrupted' | 'running';
+  /** Where a continue starts: the newest checkpoint's iteration (0 when there is none). */
+  readonly iteration: number;
+  readonly modelPath: string | null;
+  readonly updated: string;
+}
+
+/** Whether a process is training the run now (run.json says running and its process is alive). */
+export const beingTrained = (r: RunRecord | undefined) => r?.state === 'running' && alive(r.pid);
+
+async function checkpointIteration(dir: string): Promise<number> {
+  const names = await fs.readdir(path.join(dir, 'checkpoints')).catch(() => [] as string[]);
+  const last = names.filter((f) => /^ckpt_\d+\.safetensors$/.test(f)).sort().at(-1);
+  return last ? Number(/\d+/.exec(last)![0]) : 0;
+}
+
+export async function summariseRun(dir: string): Promise<RunSummary | undefined> {
+  let config: TrainConfig;
+  try {
+    config = parseTrainConfig(JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')));
+  } catch {
+    return undefined; // not a run (or a damaged one, which is not offered)
+  }
+  const record = await fs
+    .readFile(path.join(dir, 'run.json'), 'utf8')
+    .then((t) => JSON.parse(t) as RunRecord)
+    .catch(() => undefined);
+  const iteration = await checkpointIteration(dir);
+  const model = path.join(dir, MODEL_FILE);
+  const hasModel = await fs.stat(model).then(() => true, () => false);
+  const updated = record?.updated ?? (await fs.stat(path.join(dir, 'config.json'))).mtime.toISOString();
+  let state: RunSummary['state'];
+  if (record?.state === 'running') state = beingTrained(record) ? 'running' : 'interrupted';
+  else if (record) state = record.state;
+  else state = iteration >= config.iterations ? 'finished' : 'stopped';
+  return { dir, name: path.basename(dir), config, record, state, iteration, modelPath: hasModel ? model : null, updated };
+}
+
+/** The runs directly inside `parent`, most recently updated first. */
+export async function listRuns(parent: string): Promise<RunSummary[]> {
+  const names = await fs.readdir(parent).catch(() => [] as string[]);
+  const runs = (await Promise.all(names.map((n) => summariseRun(path.join(parent, n))))).filter((r): r is RunSummary => r !== undefined);
+  return runs.sort((a, b) => b.updated.localeCompare(a.updated));
+}

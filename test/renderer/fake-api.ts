@@ -1,0 +1,42 @@
+/** A StudioApi for the renderer's state classes: requests answered by the test, events pushed by it. */
+import type { EventChannel, Events, RequestArg, RequestChannel, RequestResult, StudioApi } from '../../main/api.ts';
+
+type Answer<C extends RequestChannel> = (arg: RequestArg<C>) => RequestResult<C> | Promise<RequestResult<C>>;
+
+export class FakeApi implements StudioApi {
+  readonly mode = 'browser' as const;
+  readonly requests: Array<{ channel: RequestChannel; arg: unknown }> = [];
+  readonly #answers = new Map<RequestChannel, Answer<RequestChannel>>();
+  readonly #listeners = new Map<EventChannel, Set<(p: never) => void>>();
+
+  answer<C extends RequestChannel>(channel: C, fn: Answer<C>): this {
+    this.#answers.set(channel, fn as unknown as Answer<RequestChannel>);
+    return this;
+  }
+
+  async request<C extends RequestChannel>(channel: C, arg: RequestArg<C>): Promise<RequestResult<C>> {
+    this.requests.push({ channel, arg });
+    const fn = this.#answers.get(channel);
+    if (!fn) throw new Error(`no answer for ${channel}`);
+    return (await fn(arg as never)) as RequestResult<C>;
+  }
+
+  /** The arguments of every request on a channel, in order. */
+  sent<C extends RequestChannel>(channel: C): Array<RequestArg<C>> {
+    return this.requests.filter((r) => r.channel === channel).map((r) => r.arg as RequestArg<C>);
+  }
+
+  on<C extends EventChannel>(channel: C, listener: (payload: Events[C]) => void): () => void {
+    let set = this.#listeners.get(channel);
+    if (!set) this.#listeners.set(channel, (set = new Set()));
+    set.add(listener as (p: never) => void);
+    return () => set.delete(listener as (p: never) => void);
+  }
+
+  emit<C extends EventChannel>(channel: C, payload: Events[C]): void {
+    for (const l of this.#listeners.get(channel) ?? []) l(payload as never);
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export const settle = () => new Promise((r) => setTimeout(r, 0));

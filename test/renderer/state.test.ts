@@ -1,0 +1,211 @@
+/**
+ * The renderer's state classes (renderer/src/state/*.svelte.ts, compiled by Svelte as the app's
+ * build does) against a fake StudioApi: what they send, how they read typed results and events,
+ * and what they show.
+ */
+import { register } from 'node:module';
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ImageData64, JobInfo, RunInfo, Settings } from '../../main/api.ts';
+import { FakeApi, settle } from './fake-api.ts';
+
+register('./svelte-hooks.mjs', import.meta.url);
+const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
+type App = InstanceType<typeof AppState>;
+
+const IMAGE: ImageData64 = { dataUrl: 'data:image/png;base64,AA==', width: 2, height: 2 };
+const SETTINGS: Settings = { outputDir: '/saved/out', backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+
+function app(setup: (api: FakeApi) => void = () => undefined): { app: App; api: FakeApi } {
+  const api = new FakeApi()
+    .answer('models:list', () => [])
+    .answer('runs:list', () => [])
+    .answer('jobs:list', () => [])
+    .answer('app:status', () => ({
+      version: '0.0.0',
+      settings: SETTINGS,
+      backend: {
+        upscale: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime', why: 'onnx — ONNX Runtime', validation: null },
+        train: { ok: true, choice: 'auto', name: 'wasm', device: 'WebAssembly', why: 'wasm — WebAssembly', validation: 'ONNX Runtime' },
+      },
+    }));
+  setup(api);
+  return { app: new AppState(api), api };
+}
+
+before(async () => {
+  // The compiled modules run in Node: make sure nothing reaches for a window by itself.
+  assert.equal(typeof (globalThis as { window?: unknown }).window, 'undefined');
+});
+
+describe('TrainSession', () => {
+  test('a start is always a new run; state follows the engine; a cancel reads "Stopped at iteration N (checkpoint saved)"', async () => {
+    const { app: a, api } = app((api) =>
+      api
+        .answer('job:train', () => ({ jobId: 'j1' }))
+        .answer('job:pause', ({ jobId }) => ({ jobId, state: 'pausing' }))
+        .answer('job:resume', ({ jobId }) => ({ jobId, state: 'running' }))
+        .answer('job:cancel', ({ jobId }) => ({ jobId, state: 'cancelling' })),
+    );
+    const t = a.train;
+    t.form.data = '/photos';
+    t.form.iterations = 50;
+    await t.start();
+    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null }]);
+    assert.equal(t.state, 'queued');
+    api.emit('job:state', { jobId: 'j1', state: 'running', message: 'Starting…' });
+    for (let i = 1; i <= 3; i++) api.emit('job:metrics', { jobId: 'j1', iteration: i, loss: 0.1 / i });
+    assert.equal(t.state, 'running');
+    assert.equal(t.iteration, 3);
+    assert.equal(t.loss.last('loss'), 0.1 / 3);
+
+    await t.pause();
+    assert.equal(t.state, 'running', 'it pauses after the step in hand, when the engine says so');
+    api.emit('job:state', { jobId: 'j1', state: 'paused', message: 'Paused at iteration 3' });
+    assert.equal(t.state, 'paused');
+    assert.equal(t.stateLabel, 'Paused');
+    await t.resume();
+    assert.equal(t.state, 'running');
+
+    await t.cancel();
+    api.emit('job:metrics', { jobId: 'j1', iteration: 4, loss: 0.02 });
+    api.emit('job:done', {
+      jobId: 'j1',
+      summary: 'Stopped at iteration 4 (checkpoint saved); continue it from the list of runs; no validation.',
+      result: { kind: 'train', reason: 'cancelled', iteration: 4, iterations: 50, runDir: '/runs/r1', modelPath: null, best: null },
+    });
+    assert.equal(t.state, 'stopped');
+    assert.equal(t.stateLabel, 'Stopped at iteration 4 (checkpoint saved)');
+    assert.equal(t.runDir, '/runs/r1');
+    assert.equal(t.active, false);
+    await settle();
+    assert.ok(api.sent('runs:list').length >= 1, 'the list of runs is read again');
+  });
+
+  test('Continue sends the listed run and takes its settings and folders', async () => {
+    const { app: a, api } = app((api) => api.answer('job:train', () => ({ jobId: 'j2' })));
+    const run: RunInfo = {
+      dir: '/runs/light_x3',
+      name: 'light_x3',
+      preset: 'light',
+      scale: 3,
+      activation: 'swish',
+      iterations: 900,
+      data: '/data/train',
+      val: '/data/val',
+      state: 'stopped',
+      iteration: 250,
+      best: null,
+      modelPath: null,
+      message: null,
+      updated: new Date().toISOString(),
+    };
+    await a.train.continueRun(run);
+    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3' }]);
+  });
+
+  test('a reloaded page re-attaches: the form, state and curves come back, and live events go on', async () => {
+    const job: JobInfo = {
+      jobId: 'live',
+      kind: 'train',
+      state: 'running',
+      spec: { data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 100, outDir: null, continueRun: null },
+      events: [
+        { channel: 'job:state', payload: { jobId: 'live', state: 'running', message: 'Starting…' } },
+        { channel: 'job:metrics', payload: { jobId: 'live', iteration: 1, loss: 0.05 } },
+        { channel: 'job:metrics', payload: { jobId: 'live', iteration: 2, loss: 0.04 } },
+        { channel: 'job:preview', payload: { jobId: 'live', x: 0, y: 0, width: 2, height: 2, image: IMAGE } },
+      ],
+    };
+    const { app: a, api } = app((api) => api.answer('jobs:list', () => [job]));
+    await a.refresh();
+    const t = a.train;
+    assert.equal(t.state, 'running');
+    assert.equal(t.form.data, '/photos');
+    assert.equal(t.total, 100);
+    assert.equal(t.iteration, 2);
+    assert.deepEqual(t.preview, IMAGE);
+    // An event the list already held, arriving again, is not a second point.
+    api.emit('job:metrics', { jobId: 'live', iteration: 2, loss: 0.04 });
+    api.emit('job:metrics', { jobId: 'live', iteration: 3, loss: 0.03 });
+    assert.equal(t.iteration, 3);
+    assert.deepEqual(t.loss.aligned(['loss'])[0], [1, 2, 3]);
+  });
+});
+
+describe('UpscaleSession', () => {
+  test('a typed output folder is used as typed; when it is not a folder the error stays at the field', async () => {
+    const refuse = () => {
+      throw new Error('Output folder: "/typo" does not exist; check the path and try again.');
+    };
+    const { app: a, api } = app((api) =>
+      api
+        .answer('settings:set', refuse)
+        .answer('job:upscale', refuse)
+        .answer('files:expand', ({ paths }) => ({ files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })), problems: [] }))
+        .answer('image:thumbnail', () => IMAGE)
+        .answer('models:list', () => [
+          { id: 'bundled:m', path: '/m.safetensors', name: 'm', bundled: true, isDefault: true, config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' }, parameters: 1 },
+        ]),
+    );
+    await a.refresh();
+    const u = a.upscale;
+    assert.equal(u.outputDir, '/saved/out', 'the saved folder until something is typed');
+    await u.setOutputDir('/typo');
+    assert.equal(u.outputDir, '/typo', 'what was typed stays');
+    assert.match(u.outputError ?? '', /^Output folder: "\/typo" does not exist/);
+    await u.addPaths(['/in/photo.png']);
+    await settle();
+    await u.start();
+    assert.equal(api.sent('job:upscale')[0]!.outputDir, '/typo', 'never silently the saved folder');
+    assert.match(u.outputError ?? '', /does not exist/);
+  });
+});
+
+describe('CompareModelsSession', () => {
+  test('reads the typed result: both models with their timings, and bicubic', async () => {
+    const { app: a, api } = app((api) => api.answer('job:compare-models', () => ({ jobId: 'c1' })));
+    const s = a.compareModels;
+    Object.assign(s.form, { modelA: 'a', modelB: 'b', image: '/p.png' });
+    await s.start();
+    const out = (ms: number) => ({ model: '/m', activation: 'swish' as const, ms, image: IMAGE });
+    api.emit('job:done', { jobId: 'c1', summary: 'done', result: { kind: 'compare-models', a: out(5), b: out(7), bicubic: IMAGE, crop: { x: 0, y: 0, width: 1, height: 1 } } });
+    assert.deepEqual(s.results.map((r) => r.ms), [5, 7]);
+    assert.deepEqual(s.bicubic, IMAGE);
+    assert.equal(s.running, false);
+  });
+});
+
+describe('SettingsSession', () => {
+  test('labels each choice by what the probe found; refuses a bad thread count before sending', async () => {
+    const { app: a, api } = app((api) =>
+      api
+        .answer('backends:probe', () => ({
+          probes: [
+            { name: 'webgpu', available: true, gpu: false, canTrain: true, device: 'llvmpipe via OpenGL' },
+            { name: 'onnx', available: true, gpu: false, canTrain: false, device: 'ONNX Runtime' },
+            { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: 'not installed' },
+          ],
+          auto: { upscale: { name: 'onnx', why: 'onnx' }, train: { name: 'wasm', why: 'wasm' } },
+        }))
+        .answer('settings:set', (patch) => ({ ...SETTINGS, ...patch })),
+    );
+    await a.refresh();
+    const s = a.settingsForm;
+    s.load(a.settings!); // as the view does when it opens
+    await s.probe();
+    assert.equal(s.describe('upscale', 'auto'), 'auto (now onnx)');
+    assert.equal(s.describe('train', 'webgpu'), 'webgpu — software adapter');
+    assert.equal(s.describe('upscale', 'tensorflow'), 'tensorflow — not available');
+    assert.deepEqual(s.choices('train'), ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], 'no upscaling-only backend for training');
+    s.threads = '99';
+    await s.save();
+    assert.match(s.error ?? '', /from 0 to 64/);
+    assert.equal(api.sent('settings:set').length, 0);
+    s.threads = '1';
+    s.upscale = 'wasm';
+    await s.save();
+    assert.equal(s.saved, true);
+    assert.deepEqual(api.sent('settings:set').at(-1), { backends: { upscale: 'wasm', train: 'auto' }, threads: 1, outputDir: '/saved/out' });
+  });
+});
