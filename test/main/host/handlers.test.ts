@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
+import { MAX_NAME_BYTES, uploadName } from '../../../main/host/validate.ts';
 import { loadModelFile } from '../../../ml/node/models.ts';
 import { VERSION } from '../../../ml/node/version.ts';
 import { exportOnnx } from '../../../ml/onnx/export.ts';
@@ -167,6 +168,27 @@ describe('request validation', () => {
     const entry = (await call('files:upload', { name: 'a.png', base64: b64 }, browser)) as { path: string };
     assert.equal(path.dirname(entry.path), path.join(dir, 'inbox'));
     assert.ok(browser.context.files.has(entry.path));
+  });
+
+  test('upload names: no control, bidi or zero-width characters, NFC, a sane length in bytes', () => {
+    const n = (s: string) => uploadName(s, 'name');
+    assert.equal(n('photo.png'), 'photo.png');
+    assert.equal(n('evil\u202Egnp.png'), 'evilgnp.png', 'right-to-left override');
+    assert.equal(n('a\u2066b\u2069\u200f\u061c.jpg'), 'ab.jpg', 'isolates and marks');
+    assert.equal(n('tab\there\r\n\u0085\u007f.png'), 'tabhere.png', 'C0, C1 and DEL');
+    assert.equal(n('zero\u200bwidth\ufeff.png'), 'zerowidth.png');
+    assert.equal(n('a<b>c:d"e|f?g*h.png'), 'a_b_c_d_e_f_g_h.png', 'characters Windows forbids');
+    assert.equal(n('Cafe\u0301.png'), 'Caf\u00e9.png', 'NFC');
+    assert.equal(n('trailing dots... .png'), 'trailing dots....png');
+    assert.equal(n('name.png. '), 'name.png');
+    const long = n(`${'日本語の写真'.repeat(40)}.jpeg`);
+    assert.ok(Buffer.byteLength(long) <= MAX_NAME_BYTES, `${Buffer.byteLength(long)} bytes`);
+    assert.ok(Buffer.byteLength(long) > MAX_NAME_BYTES - 3, 'shortened by whole characters only as far as needed');
+    assert.match(long, /^(日本語の写真)+日?本?語?の?写?\.jpeg$/);
+    const emoji = n(`${'👩‍👩‍👧‍👦'.repeat(20)}.png`);
+    assert.ok(Buffer.byteLength(emoji) <= MAX_NAME_BYTES);
+    assert.ok([...new Intl.Segmenter().segment(emoji.slice(0, -4))].every((g) => g.segment === '👩‍👩‍👧‍👦'), 'no emoji sequence cut in half');
+    assert.throws(() => n(`${'x'.repeat(300)}.${'y'.repeat(40)}`), /extension longer than 32 bytes/);
   });
 
   test('files, images and dialogs', async () => {
