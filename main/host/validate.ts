@@ -143,14 +143,3 @@ export function uploadName(v: unknown, field: string): string {
   if (!kept.trim()) throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`);
   return kept.trimEnd() + ext;
 }
-
-/** A plain file name from another machine (an upload): no folders, no traversal, no odd names. */
-export function fileName(v: unknown, field: string): string {
-  const n = str(v, field, { max: 255 });
-  if (n !== path.basename(n) || n.includes('/') || n.includes('\\') || n === '.' || n === '..' || n !== n.trim() || n.startsWith('.')) {
-    throw bad(`${field} must be a plain file name without folders, not ${show(n)}.`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f<>:"|?*]/.test(n)) throw bad(`${field} contains characters that are not allowed in file names.`);
-  return n;
-}

@@ -19,6 +19,8 @@ import { COFFEE, DATA, StubEngine, tempDir, tinyModel } from '../helpers.ts';
 let dir = '';
 let host: Host;
 let browser: Host;
+/** What the browser host's upload inbox was asked to take. */
+const begun: Array<{ name: string; bytes: number }> = [];
 const engine = new StubEngine();
 const dialogs = { openImages: async () => ['/x.png'], openFolder: async () => '/x' };
 const shell = { reveal: async () => undefined };
@@ -29,8 +31,8 @@ before(async () => {
   await tinyModel(path.join(dir, 'mine.safetensors'), 3);
   const common = { appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), emit: () => undefined, dialogs, shell };
   host = await createHost({ ...common, engine: engine.factory });
-  await fs.mkdir(path.join(dir, 'inbox'));
-  browser = await createHost({ ...common, engine: new StubEngine().factory, inbox: path.join(dir, 'inbox') });
+  const uploads = { dir: path.join(dir, 'inbox'), begin: (name: string, bytes: number) => (begun.push({ name, bytes }), { url: `/upload/${begun.length}` }) };
+  browser = await createHost({ ...common, engine: new StubEngine().factory, uploads });
 });
 
 after(async () => {
@@ -156,18 +158,24 @@ describe('request validation', () => {
     assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).filter((f) => f.endsWith('.tmp')), []);
   });
 
-  test('uploads: browser mode only, plain image names only', async () => {
-    const b64 = (await fs.readFile(COFFEE)).toString('base64');
-    await refused('files:upload', { name: 'a.png', base64: b64 }, /only used in browser mode/);
-    for (const name of ['../a.png', '../../etc/cron.d/x.png', 'sub/a.png', 'sub\\a.png', '..', '.', '.hidden.png', '', ' a.png', 'a\0.png', 'C:\\a.png']) {
-      await refused('files:upload', { name, base64: b64 }, /plain file name|must not be empty|NUL|not allowed/, browser);
+  test('uploads: browser mode only, image or model names, a size; names made plain', async () => {
+    await refused('files:upload', { name: 'a.png', bytes: 10 }, /only used in browser mode/);
+    for (const name of ['../a.png', '../../etc/cron.d/x.png', 'sub/a.png', 'sub\\a.png', '..', '.', 'C:\\a.png']) {
+      await refused('files:upload', { name, bytes: 10 }, /plain file name without folders/, browser);
     }
-    await refused('files:upload', { name: 'notes.txt', base64: b64 }, /neither an image/, browser);
-    await refused('files:upload', { name: 'a.png', base64: 'not base64!' }, /not valid base64/, browser);
-    await refused('files:upload', { name: 'a.png', base64: '' }, /empty/, browser);
-    const entry = (await call('files:upload', { name: 'a.png', base64: b64 }, browser)) as { path: string };
-    assert.equal(path.dirname(entry.path), path.join(dir, 'inbox'));
-    assert.ok(browser.context.files.has(entry.path));
+    await refused('files:upload', { name: '.hidden.png', bytes: 10 }, /hidden file name/, browser);
+    await refused('files:upload', { name: '', bytes: 10 }, /must not be empty/, browser);
+    await refused('files:upload', { name: 'a\0.png', bytes: 10 }, /NUL/, browser);
+    await refused('files:upload', { name: '\u202e\u200b.png', bytes: 10 }, /no letters or digits left/, browser);
+    await refused('files:upload', { name: 'notes.txt', bytes: 10 }, /neither an image/, browser);
+    await refused('files:upload', { name: 'photo\u202egnp.exe', bytes: 10 }, /"photognp\.exe" is neither an image/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: 0 }, /is empty \(0 bytes\)/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: -1 }, /bytes must be between 0/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: 1.5 }, /whole number/, browser);
+    await refused('files:upload', { name: 'a.png', base64: 'AAAA' }, /does not take a field "base64"/, browser);
+    begun.length = 0;
+    assert.deepEqual(await call('files:upload', { name: ' holiday\u202e.png ', bytes: 123 }, browser), { url: '/upload/1' });
+    assert.deepEqual(begun, [{ name: 'holiday.png', bytes: 123 }]);
   });
 
   test('upload names: no control, bidi or zero-width characters, NFC, a sane length in bytes', () => {
