@@ -118,11 +118,11 @@ export function createRequestHandler(o: HttpOptions) {
   };
 }
 
-/** `/file?path=…`: only files this session wrote or received; `&download=1` asks for a save. */
+/** `/file?path=…`: only files this session wrote or received, and models; `&download=1` asks for a save. */
 async function sendFile(req: IncomingMessage, res: ServerResponse, url: URL, downloadable: (file: string) => Promise<boolean>): Promise<void> {
   const p = url.searchParams.get('path') ?? '';
   if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await downloadable(path.resolve(p)))) {
-    return send(res, 404, 'Not found: only files this session produced or uploaded can be downloaded.\n');
+    return send(res, 404, 'Not found: only files this session produced or uploaded, and models, can be downloaded.\n');
   }
   const st = await fs.stat(p).catch(() => undefined);
   if (!st?.isFile()) return send(res, 404, 'Not found: the file is no longer there.\n');

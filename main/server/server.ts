@@ -1,7 +1,8 @@
 /**
  * Browser mode: the app served on 127.0.0.1 (by default) with a random session token, the same
- * request handlers as Electron's IPC behind a WebSocket speaking api.ts's wire format, and uploads
- * streamed to a per-session inbox in the data folder (uploads.ts).
+ * request handlers as Electron's IPC behind a WebSocket speaking api.ts's wire format, file access
+ * limited to the folders the user chose (host/file-access.ts), and uploads streamed to a
+ * per-session inbox in the data folder (uploads.ts).
  *
  * No client can take it down: every server and socket has an 'error' handler, a malformed or
  * oversized WebSocket frame closes that connection only (1002 protocol error, 1007 invalid UTF-8,
@@ -9,6 +10,7 @@
  * messages are all bounded.
  */
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import { errors } from '../../ml/errors.ts';
 import type { ServerMessage } from '../api.ts';
 import type { Emit } from '../host/engine-host.ts';
 import type { FileRegistry, Handlers } from '../host/context.ts';
+import { FolderAccess, guardFileAccess } from '../host/file-access.ts';
 import { createHost, type Host, type HostOptions } from '../host/host.ts';
 import { createRouter, type Router } from '../host/router.ts';
 import { admit, allowedHosts, type Gate } from './auth.ts';
@@ -53,7 +56,9 @@ export interface StudioServer {
   readonly host: Host;
   /** The session's upload folder. */
   readonly inbox: string;
-  /** The request handlers as the socket reaches them. */
+  /** The folders this session may use (browser mode's file access policy). */
+  readonly access: FolderAccess;
+  /** The request handlers as the socket reaches them, behind the file access policy. */
   readonly handlers: Handlers;
   close(): Promise<void>;
 }
@@ -110,9 +115,19 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   });
   const ctx = host.context;
   registry = ctx.files;
-  const downloadable = async (file: string) => ctx.files.has(file);
+  const access = new FolderAccess();
+  await fs.mkdir(ctx.runsDir, { recursive: true });
+  for (const dir of [uploads.dir, ctx.runsDir, ctx.models.user]) await access.allow(dir, 'write');
+  await access.allow(ctx.models.bundled, 'read');
+  const saved = ctx.settings.get().outputDir;
+  if (saved) await access.allow(saved, 'write');
+  const models = new FolderAccess();
+  await models.allow(ctx.models.user, 'read');
+  await models.allow(ctx.models.bundled, 'read');
+  const downloadable = async (file: string) =>
+    ctx.files.has(file) || (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
 
-  const jobs = limitJobs(host.handlers);
+  const jobs = limitJobs(guardFileAccess(host.handlers, access, ctx));
   jobEnded = jobs.ended;
   const handlers = jobs.handlers;
   const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s) });
@@ -171,6 +186,7 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
     token,
     host,
     inbox: uploads.dir,
+    access,
     handlers,
     async close() {
       for (const ws of sockets) ws.terminate();

@@ -147,7 +147,7 @@ describe('browser-mode server', () => {
     }
   });
 
-  test('uploads are streamed into the inbox; only session files can be downloaded', async () => {
+  test('uploads are streamed into the inbox; only session files and models can be downloaded', async () => {
     const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
     try {
       const c = client(ws);
@@ -184,6 +184,11 @@ describe('browser-mode server', () => {
       // An output the engine reports becomes downloadable.
       engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output: path.join(dir, 'secret.txt'), width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
       assert.equal((await get(path.join(dir, 'secret.txt'))).status, 200);
+      // Models can be downloaded (the Models view's Download), other files of their folders not.
+      const model = await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
+      assert.equal(model.status, 200);
+      assert.equal(model.headers.get('content-disposition')?.startsWith('inline; filename="tanhexp_x2.safetensors"'), true);
+      assert.equal((await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.md'))).status, 404);
     } finally {
       ws.close();
     }
