@@ -134,6 +134,9 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   wss.on('error', (e) => log(`SR Studio: the WebSocket server reported ${e.message}.`));
   const server: Server = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }) : createServer();
+  // Node ends any request after 5 minutes, which a 256 MB upload over a slow network can need;
+  // uploads instead end when no byte comes for a minute (uploads.ts). Headers still have 60 s.
+  server.requestTimeout = 60 * 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
