@@ -226,8 +226,11 @@ export interface Requests {
   'job:resume': [{ jobId: JobId }, { jobId: JobId; state: 'running' }];
   'job:cancel': [{ jobId: JobId }, { jobId: JobId; state: 'cancelling' }];
   'shell:reveal': [{ path: string }, void];
-  /** Browser mode only: a dropped file's bytes, saved to the session's inbox folder. */
-  'files:upload': [{ name: string; base64: string }, FileEntry];
+  /**
+   * Browser mode only: asks to upload a dropped file, by name and size in bytes. The answer is the
+   * address to PUT the file's bytes to (once, within a minute), which answers an `UploadReply`.
+   */
+  'files:upload': [{ name: string; bytes: number }, { url: string }];
 }
 
 /** Events pushed to the UI: channel → payload. */
@@ -279,9 +282,13 @@ export interface StudioApi {
   readonly mode: 'electron' | 'browser';
 }
 
+/** The answer to an upload's PUT: the file as saved in the session's inbox, or why not in one sentence. */
+export type UploadReply = { readonly ok: true; readonly file: FileEntry } | { readonly ok: false; readonly error: string };
+
 /**
- * The browser-mode wire format over the WebSocket (JSON text frames). The URL carries the session
- * token (`?token=…`), checked on the HTTP request and the WebSocket upgrade alike.
+ * The browser-mode wire format over the WebSocket `/ws` (JSON text frames). The page's session
+ * cookie authenticates it (set from the printed address's `?token=…` on first load); other clients
+ * may pass `?token=…` instead.
  */
 export type ClientMessage = { id: number; channel: RequestChannel; arg: unknown };
 export type ServerMessage =

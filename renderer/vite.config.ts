@@ -7,8 +7,9 @@ import { defineConfig, type Plugin } from 'vite';
  * from file:// in Electron and from the browser-mode server.
  *
  * `vite dev` injects styles inline, which the page's CSP forbids; this plugin relaxes style-src for
- * the dev server only. Set SR_STUDIO_SERVER=http://127.0.0.1:PORT to proxy /ws and /file to a
- * running browser-mode server while developing.
+ * the dev server only. Set SR_STUDIO_SERVER to the address a running browser-mode server printed
+ * (http://127.0.0.1:PORT/?token=…) to proxy /ws, /file and /upload to it while developing: the
+ * proxy sends the server its own Host and Origin and the session cookie made from that token.
  */
 const devCsp = (): Plugin => ({
   name: 'sr-studio-dev-csp',
@@ -16,7 +17,12 @@ const devCsp = (): Plugin => ({
   transformIndexHtml: (html) => html.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
 });
 
-const server = process.env['SR_STUDIO_SERVER'];
+const server = process.env['SR_STUDIO_SERVER'] ? new URL(process.env['SR_STUDIO_SERVER']) : undefined;
+const toServer = server && {
+  target: server.origin,
+  changeOrigin: true,
+  headers: { origin: server.origin, cookie: `sr-studio-token-${server.port}=${server.searchParams.get('token') ?? ''}` },
+};
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -30,7 +36,5 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 600,
   },
-  server: server
-    ? { proxy: { '/ws': { target: server, ws: true }, '/file': { target: server } } }
-    : {},
+  server: toServer ? { proxy: { '/ws': { ...toServer, ws: true }, '/file': toServer, '/upload': toServer } } : {},
 });

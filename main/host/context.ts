@@ -33,6 +33,18 @@ export class FileRegistry {
   displayName = (file: string): string => this.#files.get(path.resolve(file)) ?? file;
 }
 
+/**
+ * Browser mode's upload inbox. A dropped file arrives in two steps: `files:upload` names it and
+ * gives its size, `begin` checks both against the limits and answers where to PUT the bytes, and
+ * the server streams that request's body to disk.
+ */
+export interface UploadInbox {
+  /** The session's folder for uploads. */
+  readonly dir: string;
+  /** Reserves room for a file of `bytes` bytes named `name` (an already normalised name). */
+  begin(name: string, bytes: number): { url: string };
+}
+
 export interface HostContext {
   readonly version: string;
   readonly engine: Engine;
@@ -43,8 +55,8 @@ export interface HostContext {
   readonly files: FileRegistry;
   readonly dialogs: Dialogs;
   readonly shell: Shell;
-  /** Browser mode: the session's upload folder; absent in Electron (files are opened by path). */
-  readonly inbox?: string | undefined;
+  /** Browser mode: the session's uploads; absent in Electron (files are opened by path). */
+  readonly uploads?: UploadInbox | undefined;
   /** The jobs the engine holds, for pages that re-attach. */
   readonly jobs: JobBook;
 }

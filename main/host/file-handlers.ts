@@ -7,12 +7,9 @@ import { errors } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
 import type { Handlers, HostContext } from './context.ts';
-import { absPath, existingFile, existingPath, fileName, int, list, none, obj, str } from './validate.ts';
+import { absPath, existingFile, existingPath, int, list, none, obj, str, uploadName } from './validate.ts';
 
-/** Uploads larger than this are refused (the bytes travel base64-encoded in one message). */
-export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors'];
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 async function entry(p: string): Promise<FileEntry> {
   const st = await fs.stat(p);
@@ -61,35 +58,14 @@ export function fileHandlers(ctx: HostContext): Pick<
       await ctx.shell.reveal(await existingPath(o.path, 'path'));
     },
     async 'files:upload'(arg) {
-      const o = obj(arg, 'files:upload', ['name', 'base64']);
-      if (!ctx.inbox) throw errors.badArgument('Uploads are only used in browser mode; open the file by its path instead.');
-      const name = fileName(o.name, 'name');
+      const o = obj(arg, 'files:upload', ['name', 'bytes']);
+      if (!ctx.uploads) throw errors.badArgument('Uploads are only used in browser mode; open the file by its path instead.');
+      const name = uploadName(o.name, 'name');
       const ext = path.extname(name).slice(1).toLowerCase();
       if (!UPLOAD_EXTENSIONS.includes(ext)) throw errors.badArgument(`${JSON.stringify(name)} is neither an image (JPEG, PNG, WebP, TIFF, AVIF, GIF) nor a .safetensors model.`);
-      const b64 = str(o.base64, 'base64', { min: 0, max: Math.ceil(MAX_UPLOAD_BYTES / 3) * 4 });
-      if (!BASE64.test(b64)) throw errors.badArgument('base64 is not valid base64 data.');
-      const bytes = Buffer.from(b64, 'base64');
-      if (!bytes.length) throw errors.emptyFile(name);
-      const dest = await saveUnique(ctx.inbox, name, bytes);
-      // Messages about the file name it as the user dropped it, not by its place in the inbox.
-      ctx.files.add(dest, name);
-      return entry(dest);
+      const bytes = int(o.bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER);
+      if (bytes === 0) throw errors.emptyFile(name);
+      return ctx.uploads.begin(name, bytes);
     },
   };
-}
-
-/** Writes into `dir` as `name`, or `name (2)`, `name (3)`… when taken; never replaces a file. */
-async function saveUnique(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  const ext = path.extname(name);
-  const stem = name.slice(0, name.length - ext.length);
-  for (let k = 1; k < 10_000; k++) {
-    const dest = path.join(dir, k === 1 ? name : `${stem} (${k})${ext}`);
-    try {
-      await fs.writeFile(dest, bytes, { flag: 'wx' });
-      return dest;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-    }
-  }
-  throw errors.badArgument(`Too many uploads are named ${JSON.stringify(name)}; rename the file first.`);
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
 import { modelFolders } from '../../ml/node/models.ts';
-import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell } from './context.ts';
+import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell, type UploadInbox } from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
 import { JobBook } from './job-book.ts';
@@ -24,7 +24,7 @@ export interface HostOptions {
   readonly emit: Emit;
   readonly dialogs: Dialogs;
   readonly shell: Shell;
-  readonly inbox?: string | undefined;
+  readonly uploads?: UploadInbox | undefined;
   /** The user's models folder (default: the engine's, shared with the CLI). */
   readonly userModels?: string | undefined;
   readonly previewIntervalMs?: number | undefined;
@@ -86,7 +86,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
     files,
     dialogs: o.dialogs,
     shell: o.shell,
-    inbox: o.inbox,
+    uploads: o.uploads,
     jobs,
   };
   return { context, handlers: createHandlers(context), close: () => engine.close() };

@@ -28,12 +28,12 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     },
     async 'models:download'(arg) {
       const o = obj(arg, 'models:download', ['modelId', 'format']);
-      if (!ctx.inbox) throw errors.badArgument('Downloads are for browser mode; in the desktop app, Export saves the model where you choose.');
+      if (!ctx.uploads) throw errors.badArgument('Downloads are for browser mode; in the desktop app, Export saves the model where you choose.');
       const model = await resolveModel(o.modelId, 'modelId', ctx.models);
       const format = oneOf(o.format, 'format', ['safetensors', 'onnx'] as const);
       const name = `${path.basename(model.path, '.safetensors')}.${format}`;
       // A file written for this request, in the session's own folder, then served to this session only.
-      const file = path.join(ctx.inbox, 'downloads', `${randomUUID()}`, name);
+      const file = path.join(ctx.uploads.dir, 'downloads', `${randomUUID()}`, name);
       await writeFileAtomic(file, await modelBytes(model, format, ctx.version));
       ctx.files.add(file, name);
       return { path: file, name };

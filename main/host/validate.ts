@@ -106,13 +106,40 @@ export async function existingPath(v: unknown, field: string): Promise<string> {
   return p;
 }
 
-/** A plain file name from another machine (an upload): no folders, no traversal, no odd names. */
-export function fileName(v: unknown, field: string): string {
-  const n = str(v, field, { max: 255 });
-  if (n !== path.basename(n) || n.includes('/') || n.includes('\\') || n === '.' || n === '..' || n !== n.trim() || n.startsWith('.')) {
-    throw bad(`${field} must be a plain file name without folders, not ${show(n)}.`);
+/** Longest upload name kept, in UTF-8 bytes: room under the usual 255-byte limit for "_x4" and " (99)". */
+export const MAX_NAME_BYTES = 200;
+
+/**
+ * Invisible characters that change how a name reads: controls, bidi marks and overrides, zero-width
+ * spaces and other format characters, line separators and lone surrogates. The zero-width
+ * (non-)joiners stay: emoji sequences and several scripts need them.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]|(?![\u200c\u200d])\p{Cf}/gu;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * A file name from another machine (an upload), made safe to create here: Unicode NFC, without
+ * control, bidi or zero-width characters, characters that Windows forbids turned into "_", spaces
+ * and dots trimmed from the ends, the stem shortened (by whole characters) to MAX_NAME_BYTES with
+ * the extension kept. Names with folders in them, hidden names and names with nothing left are
+ * refused in one sentence.
+ */
+export function uploadName(v: unknown, field: string): string {
+  const raw = str(v, field, { max: 1024 });
+  if (/[/\\]/.test(raw) || raw === '.' || raw === '..') throw bad(`${field} must be a plain file name without folders, not ${show(raw)}.`);
+  const clean = raw.normalize('NFC').replace(INVISIBLE, '').replace(/[<>:"|?*]/g, '_').trim().replace(/[. ]+$/, '');
+  if (raw.trim().startsWith('.')) throw bad(`${field} must not be a hidden file name (starting with a dot), not ${show(raw)}.`);
+  const dot = clean.lastIndexOf('.');
+  const ext = dot > 0 ? clean.slice(dot) : '';
+  const stem = (dot > 0 ? clean.slice(0, dot) : clean).trim();
+  if (!stem || clean.startsWith('.')) throw bad(`${field} ${show(raw)} has no letters or digits left once invisible characters are removed; rename the file and try again.`);
+  const bytes = (t: string) => Buffer.byteLength(t, 'utf8');
+  if (bytes(ext) > 32) throw bad(`${field} has an extension longer than 32 bytes; rename the file and try again.`);
+  let kept = '';
+  for (const { segment } of graphemes.segment(stem)) {
+    if (bytes(kept + segment) + bytes(ext) > MAX_NAME_BYTES) break;
+    kept += segment;
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f<>:"|?*]/.test(n)) throw bad(`${field} contains characters that are not allowed in file names.`);
-  return n;
+  if (!kept.trim()) throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`);
+  return kept.trimEnd() + ext;
 }

@@ -1,19 +1,22 @@
 /**
- * Browser mode's HTTP side: the session token (from `?token=`, then an HttpOnly cookie), the built
- * renderer from renderer/dist (index.html with a strict CSP), and `/file` downloads of the files
- * this session produced or received. Everything else is 403 without the token and 404 with it.
+ * Browser mode's HTTP side: every request passes the gate (auth.ts); then the built renderer from
+ * renderer/dist (index.html with a strict CSP, and the session cookie when the address carried the
+ * token), upload bodies (uploads.ts), and `/file` downloads of the files this session produced or
+ * received. Everything else is 404.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { FileRegistry } from '../host/context.ts';
+import { pipeline } from 'node:stream/promises';
+import { admit, hostName, sessionCookie, type Gate } from './auth.ts';
+import { UPLOAD_PATH, type Uploads } from './uploads.ts';
 
 export interface HttpOptions {
-  readonly token: string;
-  readonly port: number;
+  readonly gate: Gate;
   readonly rendererDir: string;
-  readonly files: FileRegistry;
+  /** Whether `/file` may send this (absolute) file. */
+  readonly downloadable: (file: string) => Promise<boolean>;
+  readonly uploads: Uploads;
 }
 
 const TYPES: Record<string, string> = {
@@ -45,17 +48,15 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-export const cookieName = (port: number) => `sr-studio-token-${port}`;
-
 /** The page's Content-Security-Policy: only its own scripts, and its own WebSocket. */
-export function contentSecurityPolicy(host: string): string {
+export function contentSecurityPolicy(host: string, scheme: 'http' | 'https' = 'http'): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",
-    `connect-src 'self' ws://${host}`,
+    `connect-src 'self' ${scheme === 'https' ? 'wss' : 'ws'}://${host}`,
     "worker-src 'self' blob:",
     "manifest-src 'self'",
     "base-uri 'none'",
@@ -63,28 +64,6 @@ export function contentSecurityPolicy(host: string): string {
     "frame-ancestors 'none'",
     "object-src 'none'",
   ].join('; ');
-}
-
-function sameToken(given: string | undefined, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** True when the request carries the session token, in the query or in the session cookie. */
-export function hasToken(req: IncomingMessage, token: string, port: number): { ok: boolean; fromQuery: boolean } {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (sameToken(url.searchParams.get('token') ?? undefined, token)) return { ok: true, fromQuery: true };
-  const name = cookieName(port);
-  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).find(([k]) => k === name);
-  return { ok: sameToken(cookie?.[1], token), fromQuery: false };
-}
-
-/** The Host header when it is a plain host[:port], else the loopback address. */
-export function requestHost(req: IncomingMessage, port: number): string {
-  const h = req.headers.host ?? '';
-  return /^[A-Za-z0-9.\-[\]:]{1,300}$/.test(h) ? h : `127.0.0.1:${port}`;
 }
 
 function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -96,14 +75,20 @@ const FALLBACK = `<!doctype html><meta charset="utf-8"><title>SR Studio</title>
 <p>SR Studio's user interface has not been built yet: build the renderer into <code>renderer/dist</code>
 (see renderer/README.md), then reload this page.</p>`;
 
+/** Sends a file (a request handler's last step); a read that fails midway ends the response. */
+async function stream(res: ServerResponse, file: string): Promise<void> {
+  await pipeline(createReadStream(file), res).catch(() => res.destroy());
+}
+
 export function createRequestHandler(o: HttpOptions) {
+  const { gate } = o;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const auth = hasToken(req, o.token, o.port);
-    if (!auth.ok) return send(res, 403, 'Forbidden: open the address SR Studio printed when it started (it carries the session token).\n');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n', { Allow: 'GET, HEAD' });
+    const auth = admit(req, gate);
+    if (!auth.ok) return send(res, auth.status, auth.message, auth.status === 421 ? { Connection: 'close' } : {});
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const cookie = auth.fromQuery ? { 'Set-Cookie': `${cookieName(o.port)}=${o.token}; HttpOnly; SameSite=Strict; Path=/` } : {};
-    if (url.pathname === '/file') return sendFile(res, url, o.files);
+    if (url.pathname.startsWith(UPLOAD_PATH)) return o.uploads.receive(url.pathname.slice(UPLOAD_PATH.length), req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n', { Allow: 'GET, HEAD' });
+    if (url.pathname === '/file') return sendFile(req, res, url, o.downloadable);
     let rel: string;
     try {
       rel = decodeURIComponent(url.pathname);
@@ -114,10 +99,10 @@ export function createRequestHandler(o: HttpOptions) {
       const html = await fs.readFile(path.join(o.rendererDir, 'index.html')).catch(() => Buffer.from(FALLBACK));
       res.writeHead(200, {
         'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': contentSecurityPolicy(requestHost(req, o.port)),
+        'Content-Security-Policy': contentSecurityPolicy(`${hostName(req, gate)}:${gate.port}`, gate.scheme),
         'Cache-Control': 'no-store',
         ...SECURITY_HEADERS,
-        ...cookie,
+        ...(auth.fromQuery ? { 'Set-Cookie': sessionCookie(gate) } : {}),
       });
       res.end(req.method === 'HEAD' ? undefined : html);
       return;
@@ -129,14 +114,16 @@ export function createRequestHandler(o: HttpOptions) {
     if (!st?.isFile()) return send(res, 404, 'Not found.\n');
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': st.size, ...SECURITY_HEADERS });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
+    await stream(res, file);
   };
 }
 
-/** `/file?path=…`: only files this session wrote or received; `&download=1` asks for a save. */
-async function sendFile(res: ServerResponse, url: URL, files: FileRegistry): Promise<void> {
+/** `/file?path=…`: only files this session wrote or received, and models; `&download=1` asks for a save. */
+async function sendFile(req: IncomingMessage, res: ServerResponse, url: URL, downloadable: (file: string) => Promise<boolean>): Promise<void> {
   const p = url.searchParams.get('path') ?? '';
-  if (!p || p.includes('\0') || !path.isAbsolute(p) || !files.has(p)) return send(res, 404, 'Not found: only files this session produced or uploaded can be downloaded.\n');
+  if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await downloadable(path.resolve(p)))) {
+    return send(res, 404, 'Not found: only files this session produced or uploaded, and models, can be downloaded.\n');
+  }
   const st = await fs.stat(p).catch(() => undefined);
   if (!st?.isFile()) return send(res, 404, 'Not found: the file is no longer there.\n');
   const name = path.basename(p).replace(/["\\\r\n]/g, '_');
@@ -148,5 +135,6 @@ async function sendFile(res: ServerResponse, url: URL, files: FileRegistry): Pro
     'Cache-Control': 'no-store',
     ...SECURITY_HEADERS,
   });
-  createReadStream(p).pipe(res);
+  if (req.method === 'HEAD') return void res.end();
+  await stream(res, p);
 }

@@ -151,19 +151,29 @@ describe('SR Studio in the browser, real engine', () => {
     const live = canvases.find((c) => c.drawn > 0)!;
     assert.deepEqual([live.width, live.height], [1200, 792]);
 
-    // "Save": the Download link, clicked as a user would, and the same URL fetched with the token.
+    // "Save": the Download link, clicked as a user would, and the same URL fetched with the session
+    // cookie. Neither the link nor the address bar carries the token: the cookie (HttpOnly,
+    // SameSite=Strict) does.
     const link = page.getByTestId('save-output');
     const href = (await link.getAttribute('href')) ?? '';
-    assert.match(href, /^\/file\?path=[^&]+&download=1&token=[A-Za-z0-9_-]+$/);
+    assert.match(href, /^\/file\?path=[^&]+&download=1$/);
+    assert.doesNotMatch(page.url(), /token=/, `the address bar dropped the token: ${page.url()}`);
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), link.click()]);
     assert.equal(download.suggestedFilename(), 'coffee_x2.png');
     assert.deepEqual(pngSize(await fs.readFile(await download.path())), { width: 1200, height: 792 });
-    const res = await fetch(new URL(href, studio!.origin));
+    const session = (await page.context().cookies()).find((c) => c.name.startsWith('sr-studio-token-'));
+    assert.ok(session, 'the session cookie is set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie), '', 'page scripts cannot read it');
+    const res = await fetch(new URL(href, studio!.origin), { headers: { cookie: `${session.name}=${session.value}` } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/png');
     assert.deepEqual(pngSize(new Uint8Array(await res.arrayBuffer())), { width: 1200, height: 792 });
-    const noToken = await fetch(new URL(href.replace(/&token=[^&]+/, ''), studio!.origin));
-    assert.equal(noToken.status, 403, 'the file is not served without the session token');
+    const noToken = await fetch(new URL(href, studio!.origin));
+    assert.equal(noToken.status, 403, 'the file is not served without the session cookie');
+    const wrong = await fetch(new URL(href, studio!.origin), { headers: { cookie: `${session.name}=x` } });
+    assert.equal(wrong.status, 403, 'nor with a wrong one');
   });
 
   e2e('Upscale: a corrupt file fails in one plain sentence while the photo beside it completes', 120_000, secondPage, async (page) => {
@@ -323,7 +333,7 @@ describe('SR Studio in the browser, real engine', () => {
     await screenshot(page, 'settings');
   });
 
-  e2e('Bad input: dropping a non-image says so in plain words and the page stays responsive', 60_000, secondPage, async (page) => {
+  e2e('Bad input: a non-image or a photo over the size limit is refused in plain words and the page stays responsive', 60_000, secondPage, async (page) => {
     await page.getByTestId('nav-upscale').click();
     const before = await page.getByTestId('queue-row').count();
     const note: DropFile = { name: 'notes.txt', type: 'text/plain', bytes: new TextEncoder().encode('shopping list\n') };
@@ -334,6 +344,16 @@ describe('SR Studio in the browser, real engine', () => {
     assert.match(text, /not images/i, text);
     assert.doesNotMatch(text, STACK, text);
     assert.equal(await page.getByTestId('queue-row').count(), before, 'nothing was added to the queue');
+
+    // A photo over browser mode's size limit is refused in plain words before it is sent.
+    const huge: DropFile = { name: 'huge.png', type: 'image/png', bytes: new Uint8Array(0), zeros: 300 * 1024 * 1024 };
+    await drop(page, 'body', [huge]);
+    await row(page, 'huge.png').and(page.locator('[data-status="error"]')).waitFor({ timeout: 30_000 });
+    const refused = (await row(page, 'huge.png').getByTestId('queue-error').innerText()).trim();
+    assert.match(refused, /^Browser mode takes files of up to 256 MB, and huge\.png is 300 MB; .*sr-studio upscale/, refused);
+    assert.doesNotMatch(refused, STACK, refused);
+    assert.equal(refused.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length, 1, `one sentence: ${refused}`);
+    await row(page, 'huge.png').getByTestId('queue-remove').click();
 
     await page.getByTestId('nav-models').click();
     await page.getByTestId('view-models').waitFor({ timeout: 5000 });

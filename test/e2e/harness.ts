@@ -150,6 +150,8 @@ export interface DropFile {
   readonly name: string;
   readonly type: string;
   readonly bytes: Uint8Array;
+  /** Made in the page instead: this many zero bytes (for files too large to pass through the test). */
+  readonly zeros?: number;
 }
 
 export async function photo(file: string): Promise<DropFile> {
@@ -158,14 +160,14 @@ export async function photo(file: string): Promise<DropFile> {
 
 /** A DataTransfer in the page carrying these files, as the file manager's drag does. */
 export async function dataTransfer(page: Page, files: readonly DropFile[]): Promise<JSHandle> {
-  const args = files.map((f) => ({ name: f.name, type: f.type, base64: Buffer.from(f.bytes).toString('base64') }));
+  const args = files.map((f) => ({ name: f.name, type: f.type, base64: Buffer.from(f.bytes).toString('base64'), zeros: f.zeros }));
   return page.evaluateHandle((a) => (globalThis as unknown as ProbeWindow).__e2e.dataTransfer(a), args);
 }
 
 /** What test/e2e/page-probe.js puts on `window` (typed here because this project's TypeScript has no DOM library). */
 export interface ProbeWindow {
   __e2e: {
-    dataTransfer(files: Array<{ name: string; type: string; base64: string }>): unknown;
+    dataTransfer(files: Array<{ name: string; type: string; base64: string; zeros?: number | undefined }>): unknown;
     colourCounts(testid: string, colours: Array<[number, number, number]>, tol: number): number[];
     liveCanvases(): Array<{ width: number; height: number; drawn: number }>;
     trainPreviews(): Array<{ kind: string; length: number; tail: string }>;

@@ -36,6 +36,13 @@
     dataTransfer(files) {
       const dt = new DataTransfer();
       for (const f of files) {
+        if (f.zeros !== undefined) {
+          // A large file without sending its bytes through the test: `zeros` bytes of 0, 1 MiB parts.
+          const part = new Uint8Array(1 << 20);
+          const parts = Array.from({ length: Math.floor(f.zeros / part.length) }, () => part);
+          dt.items.add(new File([...parts, new Uint8Array(f.zeros % part.length)], f.name, { type: f.type }));
+          continue;
+        }
         const bin = atob(f.base64);
         const bytes = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);

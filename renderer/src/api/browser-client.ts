@@ -25,15 +25,22 @@ function isServerMessage(m: unknown): m is ServerMessage {
   return typeof o['id'] === 'number' && typeof o['ok'] === 'boolean';
 }
 
-/** The session token from the page address (`?token=…`), or '' when the page was opened without one. */
-export function pageToken(): string {
-  return new URLSearchParams(location.search).get('token') ?? '';
+/**
+ * Takes the session token out of the address bar (and so out of the history and bookmarks): the
+ * server answered the first load with the HttpOnly session cookie, which carries it from then on.
+ */
+export function dropTokenFromAddress(): void {
+  const url = new URL(location.href);
+  if (!url.searchParams.has('token')) return;
+  url.searchParams.delete('token');
+  history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
 }
 
 /**
- * `StudioApi` over the browser-mode WebSocket (`/ws?token=…`), speaking `ClientMessage` /
- * `ServerMessage`. Requests sent while connecting are queued; requests in flight when the socket
- * drops are rejected in one sentence, and the client reconnects with a growing delay.
+ * `StudioApi` over the browser-mode WebSocket (`/ws`, authenticated by the session cookie),
+ * speaking `ClientMessage` / `ServerMessage`. Requests sent while connecting are queued; requests
+ * in flight when the socket drops are rejected in one sentence, and the client reconnects with a
+ * growing delay.
  */
 export class BrowserClient implements StudioApi {
   readonly mode = 'browser' as const;
@@ -47,9 +54,9 @@ export class BrowserClient implements StudioApi {
   #state: ConnectionState = 'connecting';
   #retryMs = 500;
 
-  constructor(token: string) {
+  constructor() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.#url = `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`;
+    this.#url = `${scheme}//${location.host}/ws`;
     this.#connect();
   }
 
@@ -130,5 +137,6 @@ export class BrowserClient implements StudioApi {
 
 /** Connects to the browser-mode server that served this page. */
 export function connectBrowser(): BrowserClient {
-  return new BrowserClient(pageToken());
+  dropTokenFromAddress();
+  return new BrowserClient();
 }

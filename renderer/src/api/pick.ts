@@ -1,4 +1,4 @@
-import { BrowserClient, connectBrowser, pageToken } from './browser-client.ts';
+import { BrowserClient, connectBrowser } from './browser-client.ts';
 import type { StudioApi } from './types.ts';
 
 /**
@@ -30,9 +30,9 @@ export function localPathOf(api: StudioApi & PreloadExtras, file: File): string 
   }
 }
 
-/** A link that downloads a file the server wrote (browser mode only). */
+/** A link that downloads a file the server wrote (browser mode only; the session cookie authenticates it). */
 export function downloadUrl(path: string): string {
-  return `/file?path=${encodeURIComponent(path)}&download=1&token=${encodeURIComponent(pageToken())}`;
+  return `/file?path=${encodeURIComponent(path)}&download=1`;
 }
 
 export { BrowserClient };

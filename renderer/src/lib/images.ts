@@ -24,19 +24,6 @@ export async function thumbnailOf(file: File, maxSide: number): Promise<string |
   }
 }
 
-/** A file's bytes as base64, for `files:upload`. */
-export function base64Of(file: File): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = String(reader.result);
-      resolve(url.slice(url.indexOf(',') + 1));
-    };
-    reader.onerror = () => reject(new Error(`${file.name} could not be read; check that the file is still there.`));
-    reader.readAsDataURL(file);
-  });
-}
-
 export function loadImage(src: string): Promise<HTMLImageElement> {
   const img = new Image();
   img.src = src;

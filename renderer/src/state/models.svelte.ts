@@ -1,6 +1,6 @@
 import { localPathOf } from '../api/pick.ts';
 import type { ModelInfo } from '../api/types.ts';
-import { base64Of } from '../lib/images.ts';
+import { uploadFile } from '../api/upload.ts';
 import type { AppState } from './app.svelte.ts';
 
 /** Importing a weights file: by path, or dropped (its path on the desktop, uploaded in the browser). */
@@ -43,9 +43,7 @@ export class ModelImport {
       await this.importPath(local);
       return;
     }
-    const entry = await this.#app.attempt(
-      base64Of(file).then((base64) => this.#app.api.request('files:upload', { name: file.name, base64 })),
-    );
+    const entry = await this.#app.attempt(uploadFile(this.#app.api, file));
     if (entry) await this.importPath(entry.path);
   }
 }

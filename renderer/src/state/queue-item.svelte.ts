@@ -1,4 +1,4 @@
-import type { ImageData64 } from '../api/types.ts';
+import type { FileEntry, ImageData64 } from '../api/types.ts';
 
 export type ItemStatus = 'uploading' | 'ready' | 'queued' | 'working' | 'done' | 'error';
 
@@ -7,7 +7,7 @@ let nextKey = 1;
 /** One image in the upscale queue. `path` is where the engine reads it (null while uploading). */
 export class QueueItem {
   readonly key = nextKey++;
-  readonly name: string;
+  #name = $state('');
   /** The dropped file (browser mode), for client-side previews. */
   readonly file: File | null;
   #path = $state<string | null>(null);
@@ -21,12 +21,16 @@ export class QueueItem {
   #outputSize = $state.raw<{ width: number; height: number } | null>(null);
 
   constructor(name: string, path: string | null, file: File | null = null) {
-    this.name = name;
+    this.#name = name;
     this.file = file;
     this.#path = path;
     this.#status = path ? 'ready' : 'uploading';
   }
 
+  /** The file's name: as dropped, then as saved on the server (which removes invisible characters). */
+  get name(): string {
+    return this.#name;
+  }
   get path(): string | null {
     return this.#path;
   }
@@ -62,8 +66,9 @@ export class QueueItem {
     return this.#path !== null && (this.#status === 'ready' || this.#status === 'error');
   }
 
-  uploaded(path: string): void {
-    this.#path = path;
+  uploaded(entry: FileEntry): void {
+    this.#path = entry.path;
+    this.#name = entry.name;
     this.#status = 'ready';
   }
   setThumb(url: string | null): void {

@@ -1,11 +1,12 @@
 import type { JobEvent } from '../api/jobs.ts';
 import { localPathOf } from '../api/pick.ts';
+import { uploadFile } from '../api/upload.ts';
 import type { Events, ImageData64, JobId, JobInfo, OutputFormat, UpscaleJob } from '../api/types.ts';
 import { IMAGE_EXTENSIONS } from '../lib/choices.ts';
 import { droppedItems, imagesFrom } from '../lib/drop.ts';
 import { plainError } from '../lib/errors.ts';
 import { baseName } from '../lib/format.ts';
-import { base64Of, thumbnailOf } from '../lib/images.ts';
+import { thumbnailOf } from '../lib/images.ts';
 import type { AppState } from './app.svelte.ts';
 import { QueueItem } from './queue-item.svelte.ts';
 
@@ -188,8 +189,7 @@ export class UpscaleSession {
 
   async #upload(item: QueueItem): Promise<void> {
     try {
-      const entry = await this.#app.api.request('files:upload', { name: item.name, base64: await base64Of(item.file!) });
-      item.uploaded(entry.path);
+      item.uploaded(await uploadFile(this.#app.api, item.file!));
       if (!item.thumb) await this.#serverThumb(item);
     } catch (e) {
       item.fail(plainError(e));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
+import { MAX_NAME_BYTES, uploadName } from '../../../main/host/validate.ts';
 import { loadModelFile } from '../../../ml/node/models.ts';
 import { VERSION } from '../../../ml/node/version.ts';
 import { exportOnnx } from '../../../ml/onnx/export.ts';
@@ -18,6 +19,8 @@ import { COFFEE, DATA, StubEngine, tempDir, tinyModel } from '../helpers.ts';
 let dir = '';
 let host: Host;
 let browser: Host;
+/** What the browser host's upload inbox was asked to take. */
+const begun: Array<{ name: string; bytes: number }> = [];
 const engine = new StubEngine();
 const dialogs = { openImages: async () => ['/x.png'], openFolder: async () => '/x' };
 const shell = { reveal: async () => undefined };
@@ -28,8 +31,8 @@ before(async () => {
   await tinyModel(path.join(dir, 'mine.safetensors'), 3);
   const common = { appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), emit: () => undefined, dialogs, shell };
   host = await createHost({ ...common, engine: engine.factory });
-  await fs.mkdir(path.join(dir, 'inbox'));
-  browser = await createHost({ ...common, engine: new StubEngine().factory, inbox: path.join(dir, 'inbox') });
+  const uploads = { dir: path.join(dir, 'inbox'), begin: (name: string, bytes: number) => (begun.push({ name, bytes }), { url: `/upload/${begun.length}` }) };
+  browser = await createHost({ ...common, engine: new StubEngine().factory, uploads });
 });
 
 after(async () => {
@@ -155,18 +158,45 @@ describe('request validation', () => {
     assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).filter((f) => f.endsWith('.tmp')), []);
   });
 
-  test('uploads: browser mode only, plain image names only', async () => {
-    const b64 = (await fs.readFile(COFFEE)).toString('base64');
-    await refused('files:upload', { name: 'a.png', base64: b64 }, /only used in browser mode/);
-    for (const name of ['../a.png', '../../etc/cron.d/x.png', 'sub/a.png', 'sub\\a.png', '..', '.', '.hidden.png', '', ' a.png', 'a\0.png', 'C:\\a.png']) {
-      await refused('files:upload', { name, base64: b64 }, /plain file name|must not be empty|NUL|not allowed/, browser);
+  test('uploads: browser mode only, image or model names, a size; names made plain', async () => {
+    await refused('files:upload', { name: 'a.png', bytes: 10 }, /only used in browser mode/);
+    for (const name of ['../a.png', '../../etc/cron.d/x.png', 'sub/a.png', 'sub\\a.png', '..', '.', 'C:\\a.png']) {
+      await refused('files:upload', { name, bytes: 10 }, /plain file name without folders/, browser);
     }
-    await refused('files:upload', { name: 'notes.txt', base64: b64 }, /neither an image/, browser);
-    await refused('files:upload', { name: 'a.png', base64: 'not base64!' }, /not valid base64/, browser);
-    await refused('files:upload', { name: 'a.png', base64: '' }, /empty/, browser);
-    const entry = (await call('files:upload', { name: 'a.png', base64: b64 }, browser)) as { path: string };
-    assert.equal(path.dirname(entry.path), path.join(dir, 'inbox'));
-    assert.ok(browser.context.files.has(entry.path));
+    await refused('files:upload', { name: '.hidden.png', bytes: 10 }, /hidden file name/, browser);
+    await refused('files:upload', { name: '', bytes: 10 }, /must not be empty/, browser);
+    await refused('files:upload', { name: 'a\0.png', bytes: 10 }, /NUL/, browser);
+    await refused('files:upload', { name: '\u202e\u200b.png', bytes: 10 }, /no letters or digits left/, browser);
+    await refused('files:upload', { name: 'notes.txt', bytes: 10 }, /neither an image/, browser);
+    await refused('files:upload', { name: 'photo\u202egnp.exe', bytes: 10 }, /"photognp\.exe" is neither an image/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: 0 }, /is empty \(0 bytes\)/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: -1 }, /bytes must be between 0/, browser);
+    await refused('files:upload', { name: 'a.png', bytes: 1.5 }, /whole number/, browser);
+    await refused('files:upload', { name: 'a.png', base64: 'AAAA' }, /does not take a field "base64"/, browser);
+    begun.length = 0;
+    assert.deepEqual(await call('files:upload', { name: ' holiday\u202e.png ', bytes: 123 }, browser), { url: '/upload/1' });
+    assert.deepEqual(begun, [{ name: 'holiday.png', bytes: 123 }]);
+  });
+
+  test('upload names: no control, bidi or zero-width characters, NFC, a sane length in bytes', () => {
+    const n = (s: string) => uploadName(s, 'name');
+    assert.equal(n('photo.png'), 'photo.png');
+    assert.equal(n('evil\u202Egnp.png'), 'evilgnp.png', 'right-to-left override');
+    assert.equal(n('a\u2066b\u2069\u200f\u061c.jpg'), 'ab.jpg', 'isolates and marks');
+    assert.equal(n('tab\there\r\n\u0085\u007f.png'), 'tabhere.png', 'C0, C1 and DEL');
+    assert.equal(n('zero\u200bwidth\ufeff.png'), 'zerowidth.png');
+    assert.equal(n('a<b>c:d"e|f?g*h.png'), 'a_b_c_d_e_f_g_h.png', 'characters Windows forbids');
+    assert.equal(n('Cafe\u0301.png'), 'Caf\u00e9.png', 'NFC');
+    assert.equal(n('trailing dots... .png'), 'trailing dots....png');
+    assert.equal(n('name.png. '), 'name.png');
+    const long = n(`${'日本語の写真'.repeat(40)}.jpeg`);
+    assert.ok(Buffer.byteLength(long) <= MAX_NAME_BYTES, `${Buffer.byteLength(long)} bytes`);
+    assert.ok(Buffer.byteLength(long) > MAX_NAME_BYTES - 3, 'shortened by whole characters only as far as needed');
+    assert.match(long, /^(日本語の写真)+日?本?語?の?写?\.jpeg$/);
+    const emoji = n(`${'👩‍👩‍👧‍👦'.repeat(20)}.png`);
+    assert.ok(Buffer.byteLength(emoji) <= MAX_NAME_BYTES);
+    assert.ok([...new Intl.Segmenter().segment(emoji.slice(0, -4))].every((g) => g.segment === '👩‍👩‍👧‍👦'), 'no emoji sequence cut in half');
+    assert.throws(() => n(`${'x'.repeat(300)}.${'y'.repeat(40)}`), /extension longer than 32 bytes/);
   });
 
   test('files, images and dialogs', async () => {

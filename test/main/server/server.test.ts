@@ -35,7 +35,6 @@ before(async () => {
 
 after(async () => {
   await server.close();
-  await fs.rm(server.host.context.inbox!, { recursive: true, force: true });
   await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -148,32 +147,48 @@ describe('browser-mode server', () => {
     }
   });
 
-  test('uploads land in the inbox; only session files can be downloaded', async () => {
+  test('uploads are streamed into the inbox; only session files and models can be downloaded', async () => {
     const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
     try {
       const c = client(ws);
       const bytes = await fs.readFile(COFFEE);
-      const up = await c.request('files:upload', { name: 'coffee.png', base64: bytes.toString('base64') });
-      assert.ok('ok' in up && up.ok, JSON.stringify(up));
-      const entry = up.result as { path: string; name: string; bytes: number };
-      assert.equal(entry.name, 'coffee.png');
-      assert.equal(entry.bytes, bytes.length);
-      assert.ok(entry.path.includes(`${path.sep}inbox${path.sep}session-`), entry.path);
-      const again = await c.request('files:upload', { name: 'coffee.png', base64: bytes.toString('base64') });
-      assert.equal(((again as { result: { name: string } }).result).name, 'coffee (2).png');
-      const evil = await c.request('files:upload', { name: '../../evil.png', base64: 'AAAA' });
-      assert.ok('ok' in evil && !evil.ok && /plain file name/.test(evil.error));
+      const cookie = `sr-studio-token-${server.port}=${server.token}`;
+      const upload = async (name: string, body: Buffer) => {
+        const begun = await c.request('files:upload', { name, bytes: body.length });
+        if (!('ok' in begun) || !begun.ok) return begun;
+        const url = (begun.result as { url: string }).url;
+        assert.match(url, /^\/upload\/[A-Za-z0-9_-]{24}$/);
+        const res = await fetch(`${base()}${url}`, { method: 'PUT', body, headers: { cookie } });
+        return (await res.json()) as { ok: boolean; file?: { path: string; name: string; bytes: number }; error?: string };
+      };
+      const up = (await upload('coffee.png', bytes)) as { ok: true; file: { path: string; name: string; bytes: number } };
+      assert.ok(up.ok, JSON.stringify(up));
+      assert.equal(up.file.name, 'coffee.png');
+      assert.equal(up.file.bytes, bytes.length);
+      assert.equal(path.dirname(up.file.path), server.inbox);
+      assert.ok(server.inbox.startsWith(path.join(dir, 'data', 'inbox', 'session-')), server.inbox);
+      assert.deepEqual(await fs.readFile(up.file.path), bytes);
+      const again = (await upload('coffee.png', bytes)) as { file: { name: string } };
+      assert.equal(again.file.name, 'coffee (2).png');
+      const evil = await upload('../../evil.png', Buffer.from('AAAA'));
+      assert.ok('ok' in evil && !evil.ok && /plain file name/.test((evil as { error: string }).error));
 
-      const get = (p: string) => fetch(`${base()}/file?path=${encodeURIComponent(p)}&token=${server.token}`);
-      const res = await get(entry.path);
+      const get = (p: string, headers: Record<string, string> = { cookie }) => fetch(`${base()}/file?path=${encodeURIComponent(p)}`, { headers });
+      const res = await get(up.file.path);
       assert.equal(res.status, 200);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+      assert.equal((await get(up.file.path, {})).status, 403, 'not without the cookie');
       assert.equal((await get(COFFEE)).status, 404, 'a file the session did not produce');
       assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404);
       assert.equal((await get('relative.png')).status, 404);
       // An output the engine reports becomes downloadable.
       engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output: path.join(dir, 'secret.txt'), width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
       assert.equal((await get(path.join(dir, 'secret.txt'))).status, 200);
+      // Models can be downloaded (the Models view's Download), other files of their folders not.
+      const model = await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
+      assert.equal(model.status, 200);
+      assert.equal(model.headers.get('content-disposition')?.startsWith('inline; filename="tanhexp_x2.safetensors"'), true);
+      assert.equal((await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.md'))).status, 404);
     } finally {
       ws.close();
     }

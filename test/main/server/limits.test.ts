@@ -1,0 +1,105 @@
+/**
+ * A session's other bounds: at most MAX_JOBS jobs running or waiting (over all connections), and
+ * at most MAX_REQUESTS_PER_SOCKET requests awaiting an answer on one connection, each refused
+ * beyond in one sentence, with room again once earlier ones end.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import type { BackendReport, ServerMessage } from '../../../main/api.ts';
+import { MAX_JOBS, MAX_REQUESTS_PER_SOCKET } from '../../../main/server/limits.ts';
+import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import { StubEngine, tempDir } from '../helpers.ts';
+
+/** A stub whose backend probe answers only when the test says so. */
+class SlowProbe extends StubEngine {
+  #release: Array<() => void> = [];
+  override probe(): Promise<BackendReport> {
+    return new Promise((r) => this.#release.push(() => void super.probe().then(r)));
+  }
+  release(): void {
+    for (const r of this.#release.splice(0)) r();
+  }
+}
+
+let dir = '';
+let server: StudioServer;
+const engine = new SlowProbe();
+
+before(async () => {
+  dir = await tempDir();
+  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+});
+
+after(async () => {
+  await server.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function open() {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  const got: ServerMessage[] = [];
+  ws.on('message', (d) => got.push(JSON.parse(d.toString()) as ServerMessage));
+  const answer = async (id: number) => {
+    for (let i = 0; i < 400; i++) {
+      const m = got.find((x) => 'id' in x && x.id === id);
+      if (m && 'ok' in m) return m;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no answer to ${id}`);
+  };
+  return { ws, got, answer, send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })) };
+}
+
+describe('session limits', () => {
+  test(`at most ${MAX_JOBS} jobs at once over all connections; a finished one makes room`, async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const photo = path.join(server.inbox, 'p.png');
+      await fs.writeFile(photo, 'x');
+      const job = { files: [photo], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      for (let i = 1; i <= MAX_JOBS; i++) {
+        const c = i % 2 ? a : b;
+        c.send(i, 'job:upscale', job);
+        const m = await c.answer(i);
+        assert.ok(m.ok, JSON.stringify(m));
+      }
+      b.send(100, 'job:upscale', job);
+      assert.deepEqual(await b.answer(100), { id: 100, ok: false, error: `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.` });
+      engine.emit('job:done', { jobId: 'job-3', summary: 'done', result: { kind: 'cancelled' } });
+      a.send(101, 'job:upscale', job);
+      assert.ok((await a.answer(101)).ok);
+      a.send(102, 'job:upscale', job);
+      assert.equal(((await a.answer(102)) as { ok: boolean }).ok, false);
+      engine.emit('job:error', { jobId: 'job-5', message: 'failed' });
+      a.send(103, 'job:upscale', job);
+      assert.ok((await a.answer(103)).ok);
+    } finally {
+      a.ws.close();
+      b.ws.close();
+    }
+  });
+
+  test(`at most ${MAX_REQUESTS_PER_SOCKET} requests awaiting an answer on one connection`, async () => {
+    const c = await open();
+    try {
+      const total = MAX_REQUESTS_PER_SOCKET + 6;
+      for (let i = 1; i <= total; i++) c.send(i, 'backends:probe');
+      for (let i = MAX_REQUESTS_PER_SOCKET + 1; i <= total; i++) {
+        assert.deepEqual(await c.answer(i), { id: i, ok: false, error: `${MAX_REQUESTS_PER_SOCKET} requests are already waiting for an answer on this connection; wait for them, then try again.` });
+      }
+      assert.equal(c.got.filter((m) => 'ok' in m && m.ok).length, 0, 'the first ones are still waiting');
+      engine.release();
+      for (let i = 1; i <= MAX_REQUESTS_PER_SOCKET; i++) assert.ok((await c.answer(i)).ok, String(i));
+      c.send(1000, 'backends:probe');
+      await new Promise((r) => setTimeout(r, 50));
+      engine.release();
+      assert.ok((await c.answer(1000)).ok, 'room again');
+    } finally {
+      c.ws.close();
+    }
+  });
+});
