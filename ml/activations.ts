@@ -14,8 +14,9 @@ export const TANHEXP_THRESHOLD = 20;
 
 /**
  * The activations that can run as one kernel each way on backends that register them (the project's
- * webgpu kernels do: ml/kernels/webgpu/index.ts): `SrActivation` {x} → f(x) and `SrActivationGrad`
- * {x, dy} → dy · f′(x), with attr `activation`. Elsewhere they are composed from tfjs ops below.
+ * webgpu and wasm kernels do: ml/kernels/webgpu/index.ts, ml/kernels/wasm/index.ts): `SrActivation`
+ * {x} → f(x) and `SrActivationGrad` {x, dy} → dy · f′(x), with attr `activation`. Elsewhere they are
+ * composed from tfjs ops below.
  */
 export type SmoothActivation = Exclude<ActivationName, 'relu'>;
 export const ACTIVATION_KERNEL = 'SrActivation';

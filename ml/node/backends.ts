@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errors } from '../errors.ts';
-import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
+import { registerWasmKernels } from '../kernels/wasm/index.ts';
 import { useProjectKernels } from '../kernels/webgpu/index.ts';
 import { probeOnnxRuntime } from './onnx-runtime.ts';
 import {
@@ -164,7 +164,7 @@ async function activate(selected: ConcreteBackend): Promise<void> {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
-      registerWasmConvBackpropFilter();
+      registerWasmKernels();
       break;
     }
     case 'webgpu': {
