@@ -42,13 +42,22 @@ export function conv3x3InputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.conv2d(dy, tf.reverse(tf.transpose(w, [0, 1, 3, 2]), [0, 1]) as tf.Tensor4D, 1, 'same'));
 }
 
+/** Backends whose Conv2DBackpropFilter kernel is the project's (wasm: one matrix product, ml/kernels/wasm-conv-backprop-filter.ts). */
+const KERNEL_FILTER_GRADIENT = new Set(['wasm']);
+
 /**
  * ∂L/∂w for a 3×3 "same" convolution, HWIO, as one forward convolution with batch and channels
  * swapped: dw[kh, kw, ci, co] = Σ_{n,h,w} x_pad[n, h+kh, w+kw, ci] · dy[n, h, w, co] is a "valid"
  * convolution of x_padᵀ ([Ci, H+2, W+2, N]) with dyᵀ ([H, W, N, Co]) as the filter, giving
- * [Ci, 3, 3, Co]. Backends run forward convolutions on their fastest path (XNNPACK on wasm).
+ * [Ci, 3, 3, Co]. Backends run forward convolutions on their fastest path. On wasm the project's
+ * Conv2DBackpropFilter computes the same sum as one matrix product, which XNNPACK runs faster than
+ * this convolution (whose inner dimension is only N long per tap).
  */
 export function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  if (KERNEL_FILTER_GRADIENT.has(tf.getBackend())) {
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, x.shape[3], dy.shape[3]] };
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
     const xt = tf.transpose(
       tf.pad(x, [
