@@ -44,16 +44,17 @@ const T = TANHEXP_THRESHOLD;
 const SCRATCH = ['en', 'ef', 'er', 'ep', 'eq', 'ez', 'u', 's', 'w', 'q', 'r0'];
 
 /**
- * `dst` = eˣ of the v128 expression `x`, lanewise, to about 1 ulp (Cephes' expf polynomial):
+ * `dst` = eˣ of the v128 expression `x` (at most `atMost`), lanewise, to about 1 ulp (Cephes' expf polynomial):
  * x = n·ln2 + r with |r| ≤ ln2/2, eʳ ≈ 1 + r + r²·P(r) with P of degree 5, 2ⁿ from exponent bits.
  * x is clamped to [−87, 89] first: results below e⁻⁸⁷ ≈ 1.6e−38 come out as 0, results past float32's
  * range as +inf. n is rounded by adding 1.5·2²³ (its low mantissa bits then hold n), and 2ⁿ is built as
  * 2ⁿ⁻¹ · 2 so that n = 128 still has an exponent field.
  */
-function exp(dst: string, x: E): E {
+function exp(dst: string, x: E, atMost = Infinity): E[] {
   const MAGIC = 12582912; // 1.5 · 2²³
   return [
-    set('ez', maxKeepNaN(minKeepNaN(x, k(89)), k(-87))),
+    // (the upper clamp is left out where x is known to be at most 89 already)
+    set('ez', maxKeepNaN(atMost <= 89 ? x : minKeepNaN(x, k(89)), k(-87))),
     set('en', add(mul(get('ez'), k(1.44269504088896341)), k(MAGIC))),
     set('ef', sub(get('en'), k(MAGIC))),
     // r = x − n·ln2, with ln2 split into 0.693359375 (n times it is exact) and a small correction.
@@ -74,7 +75,7 @@ function exp(dst: string, x: E): E {
       dst,
       mul(mul(get('ep'), `(i32x4.add (i32x4.shl ${get('en')} (i32.const 23)) (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000))`), k(2)),
     ),
-  ].join('\n');
+  ];
 }
 
 /** u·(1 + u²·(−1/3 + u²·2/15)): tanh u for small u. */
@@ -86,20 +87,20 @@ function tanhSeries(u: E): E {
  * Each activation's value f(x) and slope-times-dy dy·f′(x), as statements that leave the result in
  * local `r0`, given the input in local `x` (and `dy`).
  */
-const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', { value: E; grad: E }> = {
+const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', { value: E[]; grad: E[] }> = {
   // x·tanh(e^min(x, 20)); for x > 20, tanh(e²⁰) is exactly 1, so the value is x.
   tanhexp: {
     value: [
-      exp('u', minKeepNaN(get('x'), k(T))),
-      exp('s', mul(get('u'), k(-2))),
+      ...exp('u', minKeepNaN(get('x'), k(T)), T),
+      ...exp('s', mul(get('u'), k(-2)), 0),
       set('r0', mul(get('x'), select(tanhSeries(get('u')), div(sub(ONE, get('s')), add(ONE, get('s'))), lt(get('u'), k(0.125))))),
-    ].join('\n'),
+    ],
     // dy·(tanh u + x·u·sech² u) with u = e^min(x, 20); with q = 1/(1 + s): tanh u = (1 − s)·q and
     // sech² u = 4s·q²; dy itself for x > 20.
     grad: [
       set('w', minKeepNaN(get('x'), k(T))),
-      exp('u', get('w')),
-      exp('s', mul(get('u'), k(-2))),
+      ...exp('u', get('w'), T),
+      ...exp('s', mul(get('u'), k(-2)), 0),
       set('q', div(ONE, add(ONE, get('s')))),
       set(
         'r0',
@@ -109,29 +110,29 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', { value: E; grad: E }> =
         ),
       ),
       set('r0', select(get('dy'), mul(get('dy'), get('r0')), gt(get('x'), k(T)))),
-    ].join('\n'),
+    ],
   },
   // x / (1 + e⁻ˣ)
   swish: {
-    value: [exp('u', neg(get('x'))), set('r0', div(get('x'), add(ONE, get('u'))))].join('\n'),
+    value: [...exp('u', neg(get('x'))), set('r0', div(get('x'), add(ONE, get('u'))))],
     // dy·(σ + x·σ·(1 − σ)), σ = 1/(1 + e⁻ˣ)
     grad: [
-      exp('u', neg(get('x'))),
+      ...exp('u', neg(get('x'))),
       set('s', div(ONE, add(ONE, get('u')))),
       set('r0', mul(get('dy'), add(get('s'), mul(mul(get('x'), get('s')), sub(ONE, get('s')))))),
-    ].join('\n'),
+    ],
   },
   // x·tanh(softplus x) = x·w/(w + 2) with n = e^min(x, 20), w = n(n + 2).
   mish: {
     value: [
-      exp('u', minKeepNaN(get('x'), k(T))),
+      ...exp('u', minKeepNaN(get('x'), k(T)), T),
       set('w', mul(get('u'), add(get('u'), k(2)))),
       set('r0', mul(get('x'), div(get('w'), add(get('w'), k(2))))),
-    ].join('\n'),
+    ],
     // dy·(tanh(sp) + x·(1 − tanh²(sp))·σ) with q = 1/(w + 2): tanh(sp) = w·q, 1 − tanh² = 4(w + 1)·q²,
     // σ = n/(1 + n); dy itself for x > 20.
     grad: [
-      exp('u', minKeepNaN(get('x'), k(T))),
+      ...exp('u', minKeepNaN(get('x'), k(T)), T),
       set('w', mul(get('u'), add(get('u'), k(2)))),
       set('q', div(ONE, add(get('w'), k(2)))),
       set(
@@ -142,39 +143,62 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', { value: E; grad: E }> =
         ),
       ),
       set('r0', select(get('dy'), mul(get('dy'), get('r0')), gt(get('x'), k(T)))),
-    ].join('\n'),
+    ],
   },
 };
 
+/** `statements` with every local named in `locals` suffixed by `suffix` (a second, independent copy). */
+function renamed(statements: readonly E[], locals: ReadonlySet<string>, suffix: string): E[] {
+  return statements.map((st) => st.replace(/\$(\w+)/g, (m, name: string) => (locals.has(name) ? `$${name}${suffix}` : m)));
+}
+
 /**
  * An elementwise loop over `n` elements: `streams` are the pointer parameters read (into same-named
- * v128 locals) and `out` the one written from local `r0`. Four lanes at a time, then the last 1–3
- * elements one by one in lane 0.
+ * v128 locals) and `out` the one written from local `r0`. Eight lanes at a time as two independent
+ * groups of four whose statements alternate (V8 emits instructions in program order, and two
+ * interleaved dependency chains keep the core busier than one), then four, then the last 1–3 elements
+ * one by one in lane 0.
  */
-function elementwise(name: string, streams: string[], out: string, body: E): E {
+function elementwise(name: string, streams: string[], out: string, body: readonly E[]): E {
   const pointers = [...streams, out];
   const advance = (bytes: number) => pointers.map((p) => set(`${p}P`, `(i32.add ${get(`${p}P`)} (i32.const ${bytes}))`)).join('\n');
   const first = `${streams[0]}P`;
+  const locals = new Set([...streams, ...SCRATCH]);
+  const a = renamed(body, locals, 'A');
+  const b = renamed(body, locals, 'B');
+  const interleaved = a.flatMap((st, i) => [st, b[i]!]);
+  const load = (suffix: string, offset: number) => streams.map((st) => set(`${st}${suffix}`, `(v128.load offset=${offset} ${get(`${st}P`)})`)).join('\n');
   return `
   (func (export "${name}") ${pointers.map((p) => `(param $${p}P i32)`).join(' ')} (param $n i32)
-    (local $end i32) (local $end4 i32)
-    ${[...streams, ...SCRATCH.filter((s) => !streams.includes(s))].map((s) => `(local $${s} v128)`).join(' ')}
+    (local $end i32) (local $end4 i32) (local $end8 i32)
+    ${[...locals].flatMap((l) => [`(local $${l}A v128)`, `(local $${l}B v128)`]).join(' ')}
     (local.set $end (i32.add ${get(first)} (i32.shl ${get('n')} (i32.const 2))))
     (local.set $end4 (i32.add ${get(first)} (i32.shl (i32.and ${get('n')} (i32.const -4)) (i32.const 2))))
+    (local.set $end8 (i32.add ${get(first)} (i32.shl (i32.and ${get('n')} (i32.const -8)) (i32.const 2))))
+    (block $fours
+      (loop $eights
+        (br_if $fours (i32.ge_u ${get(first)} ${get('end8')}))
+        ${load('A', 0)}
+        ${load('B', 16)}
+        ${interleaved.join('\n')}
+        (v128.store ${get(`${out}P`)} ${get('r0A')})
+        (v128.store offset=16 ${get(`${out}P`)} ${get('r0B')})
+        ${advance(32)}
+        (br $eights)))
     (block $tail
       (loop $vectors
         (br_if $tail (i32.ge_u ${get(first)} ${get('end4')}))
-        ${streams.map((s) => set(s, `(v128.load ${get(`${s}P`)})`)).join('\n')}
-        ${body}
-        (v128.store ${get(`${out}P`)} ${get('r0')})
+        ${load('A', 0)}
+        ${a.join('\n')}
+        (v128.store ${get(`${out}P`)} ${get('r0A')})
         ${advance(16)}
         (br $vectors)))
     (block $done
       (loop $scalars
         (br_if $done (i32.ge_u ${get(first)} ${get('end')}))
-        ${streams.map((s) => set(s, `(v128.load32_splat ${get(`${s}P`)})`)).join('\n')}
-        ${body}
-        (f32.store ${get(`${out}P`)} (f32x4.extract_lane 0 ${get('r0')}))
+        ${streams.map((st) => set(`${st}A`, `(v128.load32_splat ${get(`${st}P`)})`)).join('\n')}
+        ${a.join('\n')}
+        (f32.store ${get(`${out}P`)} (f32x4.extract_lane 0 ${get('r0A')}))
         ${advance(4)}
         (br $scalars))))`;
 }
