@@ -55,15 +55,28 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
   const pads = { top: before(th), bottom: th - before(th), left: before(tw), right: tw - before(tw) };
   const b = backend as WasmBackend;
   const kernels = kernelsFor(backend);
-  return kernels ? viaColumns(kernels, b, x, dy, kh, kw, pads) : viaForwardConv(b, x, dy, pads);
+  return kernels ? viaColumns(kernels, b, x, dy, kh, kw, pads, false)[0]! : viaForwardConv(b, x, dy, pads);
 }
 
-function viaColumns(k: WasmKernels, b: WasmBackend, x: Info, dy: Info, kh: number, kw: number, pads: { top: number; left: number }): Info {
+/**
+ * The filter and bias gradients of a 3×3 "same" convolution together (CONV3X3_GRADS_KERNEL of
+ * ml/conv.ts): the columns get one more row, of ones, whose product with dy is the bias gradient Σ dy.
+ */
+export function conv3x3Grads({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): Info[] {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const b = backend as WasmBackend;
+  const pads = { top: 1, bottom: 1, left: 1, right: 1 };
+  const kernels = kernelsFor(backend);
+  if (kernels) return viaColumns(kernels, b, x, dy, 3, 3, pads, true);
+  return [viaForwardConv(b, x, dy, pads), run('Sum', b, { x: dy }, { axis: [0, 1, 2], keepDims: false })];
+}
+
+function viaColumns(k: WasmKernels, b: WasmBackend, x: Info, dy: Info, kh: number, kw: number, pads: { top: number; left: number }, withBias: boolean): Info[] {
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const [, oh, ow, co] = dy.shape as [number, number, number, number];
   const rows = kh * kw * ci;
   const perImage = oh * ow;
-  const chunk = Math.max(1, Math.min(n, Math.floor(MAX_COLUMN_FLOATS / (rows * perImage))));
+  const chunk = Math.max(1, Math.min(n, Math.floor(MAX_COLUMN_FLOATS / ((rows + 1) * perImage))));
   const temps: Info[] = [];
   const keep = (t: Info) => (temps.push(t), t);
   try {
@@ -71,21 +84,23 @@ function viaColumns(k: WasmKernels, b: WasmBackend, x: Info, dy: Info, kh: numbe
     let sum: Info | undefined;
     for (let n0 = 0; n0 < n; n0 += chunk) {
       const count = Math.min(chunk, n - n0);
-      const cols = keep(b.makeOutput([rows, count * perImage], 'float32'));
+      const cols = keep(b.makeOutput([rows + (withBias ? 1 : 0), count * perImage], 'float32'));
       k.im2colTransposed(offsetOf(b, xt), offsetOf(b, cols), ci, n, h, w, kh, kw, pads.top, pads.left, oh, ow, n0, count);
+      if (withBias) new Float32Array(b.wasm.HEAPU8.buffer, offsetOf(b, cols) + rows * count * perImage * 4, count * perImage).fill(1);
       const rhs = keep(count === n ? run('Reshape', b, { x: dy }, { shape: [n * perImage, co] }) : rowsOf(b, dy, n0 * perImage * co, count * perImage, co));
       const product = keep(run('BatchMatMul', b, { a: cols, b: rhs }, { transposeA: false, transposeB: false }));
       sum = sum ? keep(run('Add', b, { a: sum, b: product }, {})) : product;
     }
-    return run('Reshape', b, { x: sum! }, { shape: [kh, kw, ci, co] });
+    if (!withBias) return [run('Reshape', b, { x: sum! }, { shape: [kh, kw, ci, co] })];
+    return [rowsOf(b, sum!, 0, rows, co, [kh, kw, ci, co]), rowsOf(b, sum!, rows * co, 1, co, [co])];
   } finally {
     for (const t of temps) b.disposeData(t.dataId);
   }
 }
 
-/** A copy of `count` rows of `width` floats of `t`, from float `start` on, as a [count, width] tensor. */
-function rowsOf(b: WasmBackend, t: Info, start: number, count: number, width: number): Info {
-  const out = b.makeOutput([count, width], 'float32');
+/** A copy of `count` rows of `width` floats of `t`, from float `start` on, as a [count, width] tensor (or `shape`). */
+function rowsOf(b: WasmBackend, t: Info, start: number, count: number, width: number, shape = [count, width]): Info {
+  const out = b.makeOutput(shape, 'float32');
   const heap = new Uint8Array(b.wasm.HEAPU8.buffer);
   const from = offsetOf(b, t) + start * 4;
   heap.copyWithin(offsetOf(b, out), from, from + count * width * 4);

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, type SmoothActivation } from '../../activations.ts';
+import { CONV3X3_GRADS_KERNEL, CONV3X3_KERNEL, ROTATED_FILTER_KERNEL } from '../../conv.ts';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../../train/adam.ts';
-import { registerWasmConvBackpropFilter } from '../wasm-conv-backprop-filter.ts';
+import { runKernel } from '../run-kernel.ts';
+import { conv3x3Grads, registerWasmConvBackpropFilter } from '../wasm-conv-backprop-filter.ts';
 import { kernelsFor, offsetOf, type WasmBackend, type WasmKernels } from './module.ts';
 
 /**
@@ -10,7 +12,14 @@ import { kernelsFor, offsetOf, type WasmBackend, type WasmKernels } from './modu
  *   ACTIVATION_GRAD_KERNEL, which ml/activations.ts runs where they are registered), in place of the
  *   ~10 tfjs kernels per direction they are composed of elsewhere;
  * - Adam's update of one parameter in one pass (ADAM_KERNEL, which ml/train/adam.ts runs);
- * - Conv2DBackpropFilter as one matrix product (../wasm-conv-backprop-filter.ts).
+ * - Conv2DBackpropFilter as one matrix product (../wasm-conv-backprop-filter.ts);
+ * - the network's 3×3 convolution (ml/conv.ts): its forward is XNNPACK's FusedConv2D under a kernel
+ *   name of the project's with a registered gradient; the filter and bias gradients come from one
+ *   matrix product, and the rotated filter for dx from one pass;
+ * - Identity sharing its input's data, as tfjs's cpu and webgpu backends do, where tfjs's wasm
+ *   backend copies it: tfjs clones (Identity) every tensor it saves for the backward pass, so a
+ *   training step copied each layer's input once more.
+ * `Identity` replaces tfjs's own wasm kernel; the others have names of their own.
  * The elementwise ones are WebAssembly SIMD code of the project's own (./source.ts) working on the
  * backend's memory. Where that module cannot run on the backend (its memory is shared or not
  * exported, as in tfjs's threaded browser build), the activation and Adam kernels are unregistered
@@ -80,6 +89,43 @@ function adam({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   return [...outs];
 }
 
+function conv3x3({ inputs, backend }: Args): tf.TensorInfo {
+  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: 'linear', leakyreluAlpha: undefined };
+  return runKernel('wasm', 'FusedConv2D', backend, inputs, attrs);
+}
+
+/** w[kh, kw, ci, co] → w[2 − kh, 2 − kw, co, ci] for a 3×3 filter, in one pass over the heap. */
+function rotatedFilter({ inputs, backend }: Args): tf.TensorInfo {
+  const { filter } = inputs as { filter: tf.TensorInfo };
+  float32(filter, ROTATED_FILTER_KERNEL);
+  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+  const b = backend as WasmBackend;
+  const out = b.makeOutput([kh, kw, co, ci], 'float32');
+  const heap = b.wasm.HEAPU8.buffer;
+  const src = new Float32Array(heap, offsetOf(b, filter), kh * kw * ci * co);
+  const dst = new Float32Array(heap, offsetOf(b, out), kh * kw * ci * co);
+  for (let h = 0; h < kh; h++) {
+    for (let w = 0; w < kw; w++) {
+      const from = (h * kw + w) * ci * co;
+      const to = ((kh - 1 - h) * kw + (kw - 1 - w)) * ci * co;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) dst[to + o * ci + i] = src[from + i * co + o]!;
+    }
+  }
+  return out;
+}
+
+function identity({ inputs, backend }: Args): tf.TensorInfo {
+  const { x } = inputs as { x: tf.TensorInfo };
+  (backend as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+const CONVOLUTION = [
+  { kernelName: CONV3X3_KERNEL, kernelFunc: conv3x3 },
+  { kernelName: CONV3X3_GRADS_KERNEL, kernelFunc: conv3x3Grads },
+  { kernelName: ROTATED_FILTER_KERNEL, kernelFunc: rotatedFilter },
+];
+
 const ELEMENTWISE = [
   { kernelName: ACTIVATION_KERNEL, kernelFunc: activation },
   { kernelName: ACTIVATION_GRAD_KERNEL, kernelFunc: activationGrad },
@@ -103,4 +149,9 @@ export function registerWasmKernels(): void {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: checkModule });
   }
+  for (const { kernelName, kernelFunc } of CONVOLUTION) {
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+  if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity as unknown as tf.KernelFunc });
 }

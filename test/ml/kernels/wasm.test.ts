@@ -2,6 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ACTIVATIONS, ACTIVATIONS_F64, TANHEXP_THRESHOLD } from '../../../ml/activations.ts';
+import { conv3x3, CONV3X3_GRADS_KERNEL, CONV3X3_KERNEL, ROTATED_FILTER_KERNEL } from '../../../ml/conv.ts';
 import { assembleKernels } from '../../../ml/kernels/wasm/assemble.ts';
 import { KERNELS_WASM_BASE64 } from '../../../ml/kernels/wasm/bytes.ts';
 import { kernelsOn, WebAssemblyJs } from '../../../ml/kernels/wasm/module.ts';
@@ -13,8 +14,9 @@ import { useBackend } from '../../helpers/backends.ts';
  * The project's WebAssembly kernels for the wasm backend (ml/kernels/wasm/): the committed bytes are
  * what the source assembles to; the one-pass activations are the kernels that run on wasm and match
  * the float64 references everywhere, extreme inputs included, on every length (the 1–3 elements past
- * the last group of four go through a separate loop); Adam's one-pass update gives the same floats as
- * its composed form; nothing leaks.
+ * the last group of four go through a separate loop); the network's convolution trains through its
+ * kernels (their values: test/ml/conv.test.ts); Adam's one-pass update gives the same floats as its
+ * composed form; nothing leaks.
  */
 
 const SMOOTH = ['tanhexp', 'swish', 'mish'] as const;
@@ -66,6 +68,24 @@ describe('on the wasm backend', () => {
       assert.ok(info.kernelNames.includes(ACTIVATION_GRAD_KERNEL), `${name}: ${info.kernelNames.join(', ')}`);
       assert.ok(!info.kernelNames.includes('Exp'), `${name} still runs composed kernels: ${info.kernelNames.join(', ')}`);
     }
+  });
+
+  test("the network's convolution trains through the project's kernels, and saved tensors are shared, not copied", async () => {
+    const x = tf.randomUniform([2, 6, 5, 8], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 8, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const b = tf.randomUniform([4], -1, 1, 'float32', 3) as tf.Tensor1D;
+    const info = await tf.profile(() => tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.mean(conv3x3(a as tf.Tensor4D, c as tf.Tensor4D, d as tf.Tensor1D)))([x, w, b]));
+    tf.dispose([x, w, b, ...(info.result as tf.Tensor[])]);
+    for (const k of [CONV3X3_KERNEL, CONV3X3_GRADS_KERNEL, ROTATED_FILTER_KERNEL]) assert.ok(info.kernelNames.includes(k), `${k} not in ${info.kernelNames.join(', ')}`);
+    // No separate bias sum, no Reverse.
+    for (const k of ['Sum', 'Reverse']) assert.ok(!info.kernelNames.includes(k), `${k} in ${info.kernelNames.join(', ')}`);
+    // What tfjs saves for the backward pass it clones through Identity, which shares the data.
+    const a = tf.tensor1d([1, 2, 3]);
+    const c = tf.engine().runKernel('Identity', { x: a }) as tf.Tensor;
+    assert.equal(c.dataId, a.dataId);
+    a.dispose();
+    assert.deepEqual([...(await c.data())], [1, 2, 3], 'the clone outlives the original');
+    c.dispose();
   });
 
   for (const name of SMOOTH) {
