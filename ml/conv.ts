@@ -10,6 +10,9 @@ import * as tf from '@tensorflow/tfjs-core';
  *   dx = conv2d(dy, w rotated 180° with in/out swapped)  (a forward conv)
  *   dw = conv2d(x_padᵀ, dyᵀ), batch and channels swapped  (a forward conv)
  *   db = Σ dy
+ *
+ * On wasm the same sums run through the project's kernels (CONV3X3_KERNEL below): dw and db as one
+ * matrix product of the transposed im2col with dy (ml/kernels/wasm-conv-backprop-filter.ts).
  */
 type Conv = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
 
