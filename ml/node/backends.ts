@@ -113,35 +113,42 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
 }
 
-/** What each backend would give on this machine, without switching to it. */
-export async function probeBackends(): Promise<BackendProbe[]> {
+/** What each backend (or each of `only`) would give on this machine, without switching to it. */
+export async function probeBackends(only?: readonly ConcreteBackend[]): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [];
-  const tfn = await loadTensorflow();
-  out.push(
-    tfn.ok
-      ? { name: 'tensorflow', available: true, gpu: tfn.gpu, canTrain: true, device: tfn.device }
-      : { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: tfn.reason },
-  );
-  const w = await setUpDawn();
-  out.push(
-    w.ok
-      ? {
-          name: 'webgpu',
-          available: true,
-          gpu: !isSoftwareAdapter(w.info),
-          canTrain: true,
-          device: describeAdapter(w.info, w.api),
-        }
-      : { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: w.reason },
-  );
-  const onnx = await probeOnnxRuntime();
-  out.push(
-    onnx.ok
-      ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: onnx.device }
-      : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: onnx.reason },
-  );
-  out.push({ name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' });
-  out.push({ name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' });
+  const wanted = (name: ConcreteBackend) => !only || only.includes(name);
+  if (wanted('tensorflow')) {
+    const tfn = await loadTensorflow();
+    out.push(
+      tfn.ok
+        ? { name: 'tensorflow', available: true, gpu: tfn.gpu, canTrain: true, device: tfn.device }
+        : { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: tfn.reason },
+    );
+  }
+  if (wanted('webgpu')) {
+    const w = await setUpDawn();
+    out.push(
+      w.ok
+        ? {
+            name: 'webgpu',
+            available: true,
+            gpu: !isSoftwareAdapter(w.info),
+            canTrain: true,
+            device: describeAdapter(w.info, w.api),
+          }
+        : { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: w.reason },
+    );
+  }
+  if (wanted('onnx')) {
+    const onnx = await probeOnnxRuntime();
+    out.push(
+      onnx.ok
+        ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: onnx.device }
+        : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: onnx.reason },
+    );
+  }
+  if (wanted('wasm')) out.push({ name: 'wasm', available: true, gpu: false, canTrain: true, device: 'WebAssembly (XNNPACK, SIMD)' });
+  if (wanted('cpu')) out.push({ name: 'cpu', available: true, gpu: false, canTrain: true, device: 'plain JavaScript' });
   return out;
 }
 
@@ -198,7 +205,9 @@ async function activate(selected: ConcreteBackend): Promise<void> {
  */
 export async function initBackend(choice: string, purpose: Purpose): Promise<BackendSelection> {
   if (!(BACKEND_NAMES as readonly string[]).includes(choice)) throw errors.unknownBackend(choice, BACKEND_NAMES);
-  const probes = await probeBackends();
+  // A backend named outright is the only one probed: starting Dawn (and Mesa's threads with it) in
+  // every helper thread of data-parallel training made the process crash when they ended.
+  const probes = await probeBackends(choice === 'auto' ? undefined : [choice as ConcreteBackend]);
   const selection = chooseBackend(choice as BackendChoice, purpose, probes);
   await activate(selection.name);
   return selection;
