@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, type SmoothActivation } from '../../activations.ts';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ACTIVATION_SLOPE_KERNEL, type SmoothActivation } from '../../activations.ts';
 import { CONV3X3_GRADS_KERNEL, CONV3X3_KERNEL, ROTATED_FILTER_KERNEL } from '../../conv.ts';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../../train/adam.ts';
 import { runKernel } from '../run-kernel.ts';
@@ -10,7 +10,8 @@ import { kernelsFor, offsetOf, type WasmBackend, type WasmKernels } from './modu
  * The project's kernels for tfjs's wasm backend, chosen by profiling a training step there:
  * - TanhExp, Swish and Mish forward and backward as one elementwise pass each (ACTIVATION_KERNEL,
  *   ACTIVATION_GRAD_KERNEL, which ml/activations.ts runs where they are registered), in place of the
- *   ~10 tfjs kernels per direction they are composed of elsewhere;
+ *   ~10 tfjs kernels per direction they are composed of elsewhere; in training the forward pass also
+ *   gives the slope (ACTIVATION_SLOPE_KERNEL), so the backward pass is one multiplication;
  * - Adam's update of one parameter in one pass (ADAM_KERNEL, which ml/train/adam.ts runs);
  * - Conv2DBackpropFilter as one matrix product (../wasm-conv-backprop-filter.ts);
  * - the network's 3×3 convolution (ml/conv.ts): its forward is XNNPACK's FusedConv2D under a kernel
@@ -33,6 +34,11 @@ const BACKWARD: Record<SmoothActivation, 'tanhexpGrad' | 'swishGrad' | 'mishGrad
   swish: 'swishGrad',
   mish: 'mishGrad',
 };
+const WITH_SLOPE: Record<SmoothActivation, 'tanhexpWithSlope' | 'swishWithSlope' | 'mishWithSlope'> = {
+  tanhexp: 'tanhexpWithSlope',
+  swish: 'swishWithSlope',
+  mish: 'mishWithSlope',
+};
 
 function kernels(backend: unknown): WasmKernels {
   const k = kernelsFor(backend);
@@ -54,6 +60,19 @@ function activation({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const n = tf.util.sizeFromShape(x.shape);
   if (n > 0) k[FORWARD[act]](offsetOf(b, x), offsetOf(b, out), n);
   return out;
+}
+
+function activationWithSlope({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const act = (attrs as { activation: SmoothActivation }).activation;
+  float32(x, ACTIVATION_SLOPE_KERNEL);
+  const k = kernels(backend);
+  const b = backend as WasmBackend;
+  const value = b.makeOutput(x.shape, 'float32');
+  const slope = b.makeOutput(x.shape, 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  if (n > 0) k[WITH_SLOPE[act]](offsetOf(b, x), offsetOf(b, value), offsetOf(b, slope), n);
+  return [value, slope];
 }
 
 function activationGrad({ inputs, backend, attrs }: Args): tf.TensorInfo {
@@ -129,6 +148,7 @@ const CONVOLUTION = [
 const ELEMENTWISE = [
   { kernelName: ACTIVATION_KERNEL, kernelFunc: activation },
   { kernelName: ACTIVATION_GRAD_KERNEL, kernelFunc: activationGrad },
+  { kernelName: ACTIVATION_SLOPE_KERNEL, kernelFunc: activationWithSlope },
   { kernelName: ADAM_KERNEL, kernelFunc: adam },
 ];
 

@@ -13,6 +13,9 @@ export interface WasmKernels {
   readonly swishGrad: (x: number, dy: number, dx: number, n: number) => void;
   readonly mish: (x: number, y: number, n: number) => void;
   readonly mishGrad: (x: number, dy: number, dx: number, n: number) => void;
+  readonly tanhexpWithSlope: (x: number, y: number, slope: number, n: number) => void;
+  readonly swishWithSlope: (x: number, y: number, slope: number, n: number) => void;
+  readonly mishWithSlope: (x: number, y: number, slope: number, n: number) => void;
   readonly adam: (
     p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
     scale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,

@@ -41,7 +41,7 @@ const ONE = k(1);
 const T = TANHEXP_THRESHOLD;
 
 /** Locals every expanded formula may use as scratch (v128). */
-const SCRATCH = ['en', 'ef', 'er', 'ep', 'eq', 'ez', 'u', 's', 'w', 'q', 'r0'];
+const SCRATCH = ['en', 'ef', 'er', 'ep', 'eq', 'ez', 'u', 's', 'w', 'q', 'r0', 'r1'];
 
 /**
  * `dst` = eˣ of the v128 expression `x` (at most `atMost`), lanewise, to about 1 ulp (Cephes' expf polynomial):
@@ -84,68 +84,73 @@ function tanhSeries(u: E): E {
 }
 
 /**
- * Each activation's value f(x) and slope-times-dy dy·f′(x), as statements that leave the result in
- * local `r0`, given the input in local `x` (and `dy`).
+ * Each activation as statements over the input in local `x`: `common` computes what its value and its
+ * slope share, `value` leaves f(x) in local `r0`, `slope` leaves f′(x) in local `r1` (for x > 20 it is
+ * replaced by exactly 1 where `identityAbove20`). The kernels combine them: the value alone, dy·f′(x),
+ * or both at once, so dy·f′(x) is the same float whichever way it is computed.
  */
-const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', { value: E[]; grad: E[] }> = {
-  // x·tanh(e^min(x, 20)); for x > 20, tanh(e²⁰) is exactly 1, so the value is x.
+interface ActivationCode {
+  readonly common: readonly E[];
+  readonly value: readonly E[];
+  readonly slope: readonly E[];
+  readonly identityAbove20: boolean;
+}
+
+const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', ActivationCode> = {
+  // x·tanh(u) with u = e^min(x, 20); for x > 20, tanh(e²⁰) is exactly 1, so the value is x.
+  // Slope tanh u + x·u·sech² u; with q = 1/(1 + s): tanh u = (1 − s)·q and sech² u = 4s·q².
   tanhexp: {
-    value: [
-      ...exp('u', minKeepNaN(get('x'), k(T)), T),
-      ...exp('s', mul(get('u'), k(-2)), 0),
-      set('r0', mul(get('x'), select(tanhSeries(get('u')), div(sub(ONE, get('s')), add(ONE, get('s'))), lt(get('u'), k(0.125))))),
-    ],
-    // dy·(tanh u + x·u·sech² u) with u = e^min(x, 20); with q = 1/(1 + s): tanh u = (1 − s)·q and
-    // sech² u = 4s·q²; dy itself for x > 20.
-    grad: [
-      set('w', minKeepNaN(get('x'), k(T))),
-      ...exp('u', get('w'), T),
-      ...exp('s', mul(get('u'), k(-2)), 0),
+    common: [set('w', minKeepNaN(get('x'), k(T))), ...exp('u', get('w'), T), ...exp('s', mul(get('u'), k(-2)), 0)],
+    value: [set('r0', mul(get('x'), select(tanhSeries(get('u')), div(sub(ONE, get('s')), add(ONE, get('s'))), lt(get('u'), k(0.125)))))],
+    slope: [
       set('q', div(ONE, add(ONE, get('s')))),
       set(
-        'r0',
+        'r1',
         add(
           select(tanhSeries(get('u')), mul(sub(ONE, get('s')), get('q')), lt(get('u'), k(0.125))),
           mul(mul(get('w'), get('u')), mul(mul(get('s'), k(4)), mul(get('q'), get('q')))),
         ),
       ),
-      set('r0', select(get('dy'), mul(get('dy'), get('r0')), gt(get('x'), k(T)))),
     ],
+    identityAbove20: true,
   },
-  // x / (1 + e⁻ˣ)
+  // x / (1 + e⁻ˣ); slope σ + x·σ·(1 − σ) with σ = 1/(1 + e⁻ˣ).
   swish: {
-    value: [...exp('u', neg(get('x'))), set('r0', div(get('x'), add(ONE, get('u'))))],
-    // dy·(σ + x·σ·(1 − σ)), σ = 1/(1 + e⁻ˣ)
-    grad: [
-      ...exp('u', neg(get('x'))),
-      set('s', div(ONE, add(ONE, get('u')))),
-      set('r0', mul(get('dy'), add(get('s'), mul(mul(get('x'), get('s')), sub(ONE, get('s')))))),
-    ],
+    common: exp('u', neg(get('x'))),
+    value: [set('r0', div(get('x'), add(ONE, get('u'))))],
+    slope: [set('s', div(ONE, add(ONE, get('u')))), set('r1', add(get('s'), mul(mul(get('x'), get('s')), sub(ONE, get('s')))))],
+    identityAbove20: false,
   },
-  // x·tanh(softplus x) = x·w/(w + 2) with n = e^min(x, 20), w = n(n + 2).
+  // x·tanh(softplus x) = x·w/(w + 2) with n = e^min(x, 20), w = n(n + 2). Slope tanh(sp) + x·(1 − tanh²(sp))·σ
+  // with q = 1/(w + 2): tanh(sp) = w·q, 1 − tanh² = 4(w + 1)·q², σ = n/(1 + n).
   mish: {
-    value: [
-      ...exp('u', minKeepNaN(get('x'), k(T)), T),
-      set('w', mul(get('u'), add(get('u'), k(2)))),
-      set('r0', mul(get('x'), div(get('w'), add(get('w'), k(2))))),
-    ],
-    // dy·(tanh(sp) + x·(1 − tanh²(sp))·σ) with q = 1/(w + 2): tanh(sp) = w·q, 1 − tanh² = 4(w + 1)·q²,
-    // σ = n/(1 + n); dy itself for x > 20.
-    grad: [
-      ...exp('u', minKeepNaN(get('x'), k(T)), T),
-      set('w', mul(get('u'), add(get('u'), k(2)))),
+    common: [...exp('u', minKeepNaN(get('x'), k(T)), T), set('w', mul(get('u'), add(get('u'), k(2))))],
+    value: [set('r0', mul(get('x'), div(get('w'), add(get('w'), k(2)))))],
+    slope: [
       set('q', div(ONE, add(get('w'), k(2)))),
       set(
-        'r0',
+        'r1',
         add(
           mul(get('w'), get('q')),
           mul(mul(get('x'), mul(mul(add(get('w'), ONE), k(4)), mul(get('q'), get('q')))), div(get('u'), add(ONE, get('u')))),
         ),
       ),
-      set('r0', select(get('dy'), mul(get('dy'), get('r0')), gt(get('x'), k(T)))),
     ],
+    identityAbove20: true,
   },
 };
+
+/** The activation's kernels: value; dy·slope (`Grad`); value and slope together (`WithSlope`). */
+function activationKernels(name: string, a: ActivationCode): E[] {
+  const above = gt(get('x'), k(T));
+  const slopeOrOne = a.identityAbove20 ? [set('r1', select(ONE, get('r1'), above))] : [];
+  const times = (d: string) => (a.identityAbove20 ? select(get(d), mul(get(d), get('r1')), above) : mul(get(d), get('r1')));
+  return [
+    elementwise(name, ['x'], [['y', 'r0']], [...a.common, ...a.value]),
+    elementwise(`${name}Grad`, ['x', 'dy'], [['dx', 'r0']], [...a.common, ...a.slope, set('r0', times('dy'))]),
+    elementwise(`${name}WithSlope`, ['x'], [['y', 'r0'], ['slope', 'r1']], [...a.common, ...a.value, ...a.slope, ...slopeOrOne]),
+  ];
+}
 
 /** `statements` with every local named in `locals` suffixed by `suffix` (a second, independent copy). */
 function renamed(statements: readonly E[], locals: ReadonlySet<string>, suffix: string): E[] {
@@ -154,13 +159,13 @@ function renamed(statements: readonly E[], locals: ReadonlySet<string>, suffix: 
 
 /**
  * An elementwise loop over `n` elements: `streams` are the pointer parameters read (into same-named
- * v128 locals) and `out` the one written from local `r0`. Eight lanes at a time as two independent
- * groups of four whose statements alternate (V8 emits instructions in program order, and two
- * interleaved dependency chains keep the core busier than one), then four, then the last 1–3 elements
- * one by one in lane 0.
+ * v128 locals) and `outs` the pointer parameters written, each from its local. Eight lanes at a time
+ * as two independent groups of four whose statements alternate (V8 emits instructions in program
+ * order, and two interleaved dependency chains keep the core busier than one), then four, then the
+ * last 1–3 elements one by one in lane 0.
  */
-function elementwise(name: string, streams: string[], out: string, body: readonly E[]): E {
-  const pointers = [...streams, out];
+function elementwise(name: string, streams: string[], outs: Array<[pointer: string, local: string]>, body: readonly E[]): E {
+  const pointers = [...streams, ...outs.map(([p]) => p)];
   const advance = (bytes: number) => pointers.map((p) => set(`${p}P`, `(i32.add ${get(`${p}P`)} (i32.const ${bytes}))`)).join('\n');
   const first = `${streams[0]}P`;
   const locals = new Set([...streams, ...SCRATCH]);
@@ -168,6 +173,7 @@ function elementwise(name: string, streams: string[], out: string, body: readonl
   const b = renamed(body, locals, 'B');
   const interleaved = a.flatMap((st, i) => [st, b[i]!]);
   const load = (suffix: string, offset: number) => streams.map((st) => set(`${st}${suffix}`, `(v128.load offset=${offset} ${get(`${st}P`)})`)).join('\n');
+  const store = (suffix: string, offset: number) => outs.map(([p, l]) => `(v128.store offset=${offset} ${get(`${p}P`)} ${get(`${l}${suffix}`)})`).join('\n');
   return `
   (func (export "${name}") ${pointers.map((p) => `(param $${p}P i32)`).join(' ')} (param $n i32)
     (local $end i32) (local $end4 i32) (local $end8 i32)
@@ -181,8 +187,8 @@ function elementwise(name: string, streams: string[], out: string, body: readonl
         ${load('A', 0)}
         ${load('B', 16)}
         ${interleaved.join('\n')}
-        (v128.store ${get(`${out}P`)} ${get('r0A')})
-        (v128.store offset=16 ${get(`${out}P`)} ${get('r0B')})
+        ${store('A', 0)}
+        ${store('B', 16)}
         ${advance(32)}
         (br $eights)))
     (block $tail
@@ -190,7 +196,7 @@ function elementwise(name: string, streams: string[], out: string, body: readonl
         (br_if $tail (i32.ge_u ${get(first)} ${get('end4')}))
         ${load('A', 0)}
         ${a.join('\n')}
-        (v128.store ${get(`${out}P`)} ${get('r0A')})
+        ${store('A', 0)}
         ${advance(16)}
         (br $vectors)))
     (block $done
@@ -198,7 +204,7 @@ function elementwise(name: string, streams: string[], out: string, body: readonl
         (br_if $done (i32.ge_u ${get(first)} ${get('end')}))
         ${streams.map((st) => set(`${st}A`, `(v128.load32_splat ${get(`${st}P`)})`)).join('\n')}
         ${a.join('\n')}
-        (f32.store ${get(`${out}P`)} (f32x4.extract_lane 0 ${get('r0A')}))
+        ${outs.map(([p, l]) => `(f32.store ${get(`${p}P`)} (f32x4.extract_lane 0 ${get(`${l}A`)}))`).join('\n')}
         ${advance(4)}
         (br $scalars))))`;
 }
@@ -321,10 +327,7 @@ function peak(): E {
 
 /** The module's text. */
 export function kernelsWat(): string {
-  const funcs = Object.entries(ACTIVATIONS).flatMap(([name, f]) => [
-    elementwise(name, ['x'], 'y', f.value),
-    elementwise(`${name}Grad`, ['x', 'dy'], 'dx', f.grad),
-  ]);
+  const funcs = Object.entries(ACTIVATIONS).flatMap(([name, a]) => activationKernels(name, a));
   return `;; Generated from ml/kernels/wasm/source.ts.
 (module
   (import "env" "memory" (memory 0))
