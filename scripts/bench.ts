@@ -136,7 +136,7 @@ async function cpuPaths(): Promise<void> {
           const r = await session.run({ input });
           r.output!.dispose();
         },
-      ])) as [{ ms: number; runs: number }, { ms: number; runs: number }];
+      ])) as [{ ms: number; runs: number }, { ms: number; runs: number }, ...unknown[]];
       await upscaler.dispose();
       await session.release();
       const net = new Network(config, weights, false);
