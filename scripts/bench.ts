@@ -8,6 +8,11 @@
  *       the CPU paths on the same weights (ReLU, Swish and TanhExp): our upscaling path as `upscale`
  *       runs it (auto's choice on this machine, with its tiling and layout conversion), ONNX
  *       Runtime's own session.run on a ready NCHW tensor, and tfjs-wasm; with the ratios;
+ *   npm run bench -- --mode cpu-speed [--presets …] [--batch 16] [--patch 48] [--size 256] [--threads N]
+ *       TanhExp against Swish on the CPU paths, every preset: a training step on wasm (1 + N threads,
+ *       default one per core), upscaling on ONNX Runtime and on wasm; the training step's effective
+ *       GFLOP/s beside this machine's peak measured in the same run (a WebAssembly SIMD multiply-add
+ *       loop on every thread at once, XNNPACK's and ONNX Runtime's matrix products);
  *   npm run bench -- --mode train [--backends …] [--presets standard] [--acts relu,swish,mish,tanhexp]
  *                                 [--batch 16] [--patch 48] [--threads N] [--infer-size 512]
  *       per backend, preset and activation: one training step (the trainer's own: forward, backward,
@@ -40,10 +45,10 @@ import { openUpscaler } from '../ml/node/upscaler.ts';
 import { exportOnnx } from '../ml/onnx/export.ts';
 import { upscaleImage } from '../ml/tiling.ts';
 import { defaultThreads, GradientWorkers } from '../ml/node/grad-workers.ts';
-import { Adam } from '../ml/train/adam.ts';
 import { makeTrainConfig } from '../ml/train/config.ts';
-import { trainStep } from '../ml/train/trainer.ts';
 import { projectKernels, useProjectKernels, type KernelStyle } from '../ml/kernels/webgpu/index.ts';
+import { cpuSpeed } from './bench-cpu-speed.ts';
+import { median, timeAlternating as timeAlternating_, timeIt as timeIt_, trainGflops, trainStepTimer } from './bench-timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +68,7 @@ const { values } = parseArgs({
   },
 });
 const size = Number(values.size);
-const mode = values.mode === 'train' || values.mode === 'cpu' ? values.mode : 'infer';
+const mode = values.mode === 'train' || values.mode === 'cpu' || values.mode === 'cpu-speed' ? values.mode : 'infer';
 const batch = Number(values.batch);
 const patch = Number(values.patch);
 /** Helper threads for data-parallel training steps (default: one per extra core on CPU backends). */
@@ -75,6 +80,18 @@ const inferSize = Number(values['infer-size']);
 const kernelsOption = (values.kernels ?? 'project,tfjs').split(',');
 for (const k of kernelsOption) {
   if (!['project', 'tiled', 'direct', 'tfjs'].includes(k)) throw new Error(`--kernels takes project, tiled, direct and tfjs, not ${k}`);
+}
+if (mode === 'cpu-speed') {
+  await cpuSpeed({
+    presets: (values.presets ?? PRESET_NAMES.join(',')).split(',') as PresetName[],
+    batch,
+    patch,
+    size,
+    budgetMs,
+    threads: values.threads === undefined ? defaultThreads('wasm') : Number(values.threads),
+    json: Boolean(values.json),
+  });
+  process.exit(0);
 }
 const probes = await probeBackends();
 const backends = values.backends ? values.backends.split(',') : probes.filter((p) => p.available).map((p) => p.name);
@@ -89,56 +106,9 @@ interface Row {
   params: number;
 }
 
-/** One full training step (forward, backward, clipping, Adam), the trainer's own, on fixed data. */
-function trainStepTimer(net: Network, x: tf.Tensor4D, helpers: GradientWorkers | undefined) {
-  const [n, h, w] = x.shape;
-  const cfg = makeTrainConfig({ network: net.config, batch: n, patch: h, iterations: 100 });
-  const lr = Float32Array.from({ length: n * h * w * 3 }, (_, i) => (Math.cos(i) + 1) / 2);
-  const hr = Float32Array.from({ length: n * h * 2 * w * 2 * 3 }, (_, i) => (Math.sin(i) + 1) / 2);
-  const adam = new Adam(net.params);
-  let loss = NaN;
-  return {
-    run: async () => {
-      loss = (await trainStep(net, adam, { lr, hr, picks: [] }, cfg, 1e-4, helpers)).loss;
-    },
-    lastLoss: () => loss,
-    dispose: () => adam.dispose(),
-  };
-}
-
 const rows: Row[] = [];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Times `run` after one warm-up: until the budget or 5 runs, median (a slow one reports its warm-up). */
-async function timeIt(run: () => Promise<unknown>): Promise<{ ms: number; runs: number }> {
-  const once = async () => {
-    const t = performance.now();
-    await run();
-    return performance.now() - t;
-  };
-  const warm = await once();
-  if (warm > budgetMs) return { ms: warm, runs: 1 };
-  const times: number[] = [];
-  const start = performance.now();
-  do times.push(await once());
-  while (times.length < 5 && performance.now() - start < budgetMs);
-  return { ms: median(times), runs: times.length };
-}
-
-/** Times several runs in turn (one warm-up each, then rounds until the budget or 25 rounds): medians. */
-async function timeAlternating(runs: ReadonlyArray<() => Promise<unknown>>, maxRounds = 25): Promise<Array<{ ms: number; runs: number }>> {
-  const times: number[][] = runs.map(() => []);
-  for (const run of runs) await run();
-  const start = performance.now();
-  do {
-    for (const [i, run] of runs.entries()) {
-      const t = performance.now();
-      await run();
-      times[i]!.push(performance.now() - t);
-    }
-  } while (times[0]!.length < maxRounds && performance.now() - start < budgetMs);
-  return times.map((t) => ({ ms: median(t), runs: t.length }));
-}
+const timeIt = (run: () => Promise<unknown>) => timeIt_(run, budgetMs);
+const timeAlternating = (runs: ReadonlyArray<() => Promise<unknown>>, maxRounds = 25) => timeAlternating_(runs, budgetMs, maxRounds);
 
 /**
  * The CPU paths on the same weights: ours (what `upscale` runs here: auto's pick, through the
@@ -166,7 +136,7 @@ async function cpuPaths(): Promise<void> {
           const r = await session.run({ input });
           r.output!.dispose();
         },
-      ])) as [{ ms: number; runs: number }, { ms: number; runs: number }];
+      ])) as [{ ms: number; runs: number }, { ms: number; runs: number }, ...unknown[]];
       await upscaler.dispose();
       await session.release();
       const net = new Network(config, weights, false);
@@ -274,7 +244,7 @@ async function trainMode(): Promise<void> {
     const theirs = r.backend === 'webgpu' && r.kernels !== 'tfjs' ? find(r, { kernels: 'tfjs' }) : undefined;
     return {
       ...r,
-      gflops: (6 * r.params * batch * patch * patch) / (r.stepMs / 1000) / 1e9,
+      gflops: trainGflops(r.params, batch, patch, r.stepMs),
       inferMps: r.inferMs === undefined ? undefined : (inferSize * 2) ** 2 / 1e6 / (r.inferMs / 1000),
       overSwish: swish ? r.stepMs / swish.stepMs : undefined,
       tfjsOverProject: theirs ? theirs.stepMs / r.stepMs : undefined,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { errors, UserError } from '../errors.ts';
-import { registerWasmConvBackpropFilter } from '../kernels/wasm-conv-backprop-filter.ts';
+import { registerWasmKernels } from '../kernels/wasm/index.ts';
 import { useProjectKernels } from '../kernels/webgpu/index.ts';
 import { probeGpu, type GpuProbe } from './gpu-probe.ts';
 import { captureNativeStderr } from './native-stderr.ts';
@@ -193,7 +193,7 @@ export async function activateBackend(selected: ConcreteBackend): Promise<void> 
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
-      registerWasmConvBackpropFilter();
+      registerWasmKernels();
       await switchTo('wasm');
       break;
     }

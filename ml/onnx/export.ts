@@ -8,10 +8,11 @@ import { ProtoWriter } from './protobuf.ts';
  * [0, 1], NCHW, batch, height and width dynamic) and one output `output` [N, 3, H·s, W·s], not
  * clamped. Every op is in the default domain and older than opset 17, so ONNX Runtime, chaiNNer
  * and other ONNX tools run it as is. The graph is the engine's forward pass op for op:
- *   Conv (3×3, pad 1) · the activation from elementary ops · Add for every skip ·
- *   DepthToSpace (CRD = PyTorch's pixel shuffle) · Resize (linear, half_pixel = PyTorch's
- *   bilinear with align_corners=False) for the global skip.
- * Weights are the file's own OIHW arrays, stored raw.
+ *   Conv (3×3, pad 1) · the activation from elementary ops (TanhExp: Exp, Tanh, Mul; Swish: Sigmoid,
+ *   Mul, which ONNX Runtime fuses into one op) · Add for every skip · DepthToSpace (CRD = PyTorch's
+ *   pixel shuffle) · Resize (linear, half_pixel = PyTorch's bilinear with align_corners=False) for
+ *   the global skip.
+ * Weights are the file's own OIHW arrays, stored raw; every intermediate value's shape is declared.
  */
 export const ONNX_OPSET = 17;
 /** The IR version that goes with opset 17. */
@@ -50,10 +51,18 @@ export interface OnnxExportOptions {
   readonly producerVersion?: string;
 }
 
-/** Builds the graph as a list of nodes, with fresh names for intermediate values. */
+type Dims = ReadonlyArray<number | string>;
+
+/**
+ * Builds the graph as a list of nodes, with fresh names for intermediate values and the shape of each
+ * (symbolic height and width), written as value_info: with them ONNX Runtime can tell that the two
+ * sides of every skip connection have one shape, and fuses those Adds into its convolutions even where
+ * a layout change sits between them (as around TanhExp's Exp, which its NCHWc layout does not carry).
+ */
 class GraphBuilder {
   readonly nodes: Node[] = [];
   readonly initializers: Initializer[] = [];
+  readonly shapes = new Map<string, Dims>();
   #n = 0;
 
   constant(name: string, dims: number[], data: Float32Array): string {
@@ -61,43 +70,49 @@ class GraphBuilder {
     return name;
   }
 
-  add(op: string, inputs: string[], attrs: Attr[] = [], hint = op.toLowerCase()): string {
+  add(op: string, inputs: string[], dims: Dims, attrs: Attr[] = [], hint = op.toLowerCase()): string {
     const out = `${hint}_${this.#n++}`;
     this.nodes.push({ op, inputs, outputs: [out], name: `${op}_${this.#n}`, attrs });
+    this.shapes.set(out, dims);
     return out;
   }
 }
 
-function activation(g: GraphBuilder, act: ActivationName, x: string, cap: () => string): string {
+function activation(g: GraphBuilder, act: ActivationName, x: string, dims: Dims): string {
   switch (act) {
     case 'relu':
-      return g.add('Relu', [x]);
+      return g.add('Relu', [x], dims);
     case 'swish':
-      return g.add('Mul', [x, g.add('Sigmoid', [x])], [], 'swish');
+      return g.add('Mul', [x, g.add('Sigmoid', [x], dims)], dims, [], 'swish');
     case 'mish':
-      return g.add('Mul', [x, g.add('Tanh', [g.add('Softplus', [x])])], [], 'mish');
+      return g.add('Mul', [x, g.add('Tanh', [g.add('Softplus', [x], dims)], dims)], dims, [], 'mish');
     case 'tanhexp':
-      // x·tanh(e^min(x, 20)): for x > 20, tanh(e^20) is exactly 1 in float32, so the value is x.
-      return g.add('Mul', [x, g.add('Tanh', [g.add('Exp', [g.add('Min', [x, cap()])])])], [], 'tanhexp');
+      // x·tanh(eˣ) in three ops. The engine's identity for x > 20 needs no op of its own: tanh(eˣ) is
+      // exactly 1 in float32 from x ≈ 2.3 on, and where eˣ overflows (x > 88.7) tanh(+inf) is 1.
+      return g.add('Mul', [x, g.add('Tanh', [g.add('Exp', [x], dims)], dims)], dims, [], 'tanhexp');
   }
 }
 
 function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>, nhwc: boolean, clamp: boolean): GraphBuilder {
   const g = new GraphBuilder();
-  const x = nhwc ? g.add('Transpose', ['input'], [{ name: 'perm', ints: [0, 3, 1, 2] }], 'nchw') : 'input';
+  const s = config.scale;
+  const rgb: Dims = ['batch', 3, 'height', 'width'];
+  const feat: Dims = ['batch', config.features, 'height', 'width'];
+  const rgbOut: Dims = ['batch', 3, `height*${s}`, `width*${s}`];
+  const x = nhwc ? g.add('Transpose', ['input'], rgb, [{ name: 'perm', ints: [0, 3, 1, 2] }], 'nchw') : 'input';
   for (const { name, shape } of parameterShapes(config)) {
     const data = weights.get(name);
     if (!data) throw new Error(`missing parameter ${name}`);
     g.constant(name, shape, data);
   }
-  let capName: string | undefined;
-  const cap = () => (capName ??= g.constant('tanhexp_cap', [], Float32Array.of(20)));
   const specs = new Map(convSpecs(config).map((s) => [s.name, s]));
   const conv = (name: string, x: string) => {
-    if (!specs.has(name)) throw new Error(`no conv ${name}`);
+    const spec = specs.get(name);
+    if (!spec) throw new Error(`no conv ${name}`);
     return g.add(
       'Conv',
       [x, `${name}.weight`, `${name}.bias`],
+      ['batch', spec.cout, 'height', 'width'],
       [
         { name: 'kernel_shape', ints: [3, 3] },
         { name: 'pads', ints: [1, 1, 1, 1] },
@@ -115,17 +130,17 @@ function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32A
     let y = group;
     for (let b = 0; b < c.blocks; b++) {
       const p = `body.${gi}.body.${b}`;
-      y = g.add('Add', [y, conv(`${p}.c2`, activation(g, c.activation, conv(`${p}.c1`, y), cap))]);
+      y = g.add('Add', [y, conv(`${p}.c2`, activation(g, c.activation, conv(`${p}.c1`, y), feat))], feat);
     }
-    group = g.add('Add', [group, conv(`body.${gi}.body.${c.blocks}`, y)]);
+    group = g.add('Add', [group, conv(`body.${gi}.body.${c.blocks}`, y)], feat);
   }
-  const body = g.add('Add', [h, conv(`body.${c.groups}`, group)]);
-  const up = g.add('DepthToSpace', [conv('up.0', body)], [
+  const body = g.add('Add', [h, conv(`body.${c.groups}`, group)], feat);
+  const up = g.add('DepthToSpace', [conv('up.0', body)], rgbOut, [
     { name: 'blocksize', i: c.scale },
     { name: 'mode', s: 'CRD' },
   ]);
   const scales = g.constant('skip_scales', [4], Float32Array.of(1, 1, c.scale, c.scale));
-  const skip = g.add('Resize', [x, '', scales], [
+  const skip = g.add('Resize', [x, '', scales], rgbOut, [
     { name: 'mode', s: 'linear' },
     { name: 'coordinate_transformation_mode', s: 'half_pixel' },
   ]);
@@ -142,6 +157,7 @@ function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32A
     const node = make(value);
     value = i === tail.length - 1 ? 'output' : `${node.name.toLowerCase()}_value`;
     g.nodes.push({ ...node, outputs: [value] });
+    if (value !== 'output') g.shapes.set(value, rgbOut);
   }
   return g;
 }
@@ -177,6 +193,46 @@ function rawBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** The GraphProto: nodes, initializers, the input and output, and every intermediate value's shape. */
+function writeGraph(graph: ProtoWriter, g: GraphBuilder, name: string, input: Dims, output: Dims): void {
+  for (const n of g.nodes) {
+    graph.message(1, (node) => {
+      for (const i of n.inputs) node.string(1, i);
+      for (const o of n.outputs) node.string(2, o);
+      node.string(3, n.name).string(4, n.op);
+      for (const a of n.attrs ?? []) node.message(5, (attr) => writeAttr(attr, a));
+    });
+  }
+  graph.string(2, name);
+  for (const init of g.initializers) {
+    graph.message(5, (t) => {
+      for (const d of init.dims) t.int(1, d);
+      t.int(2, FLOAT).string(8, init.name).bytes(9, rawBytes(init.data));
+    });
+  }
+  graph.message(11, (v) => writeValueInfo(v, 'input', input));
+  graph.message(12, (v) => writeValueInfo(v, 'output', output));
+  for (const [value, d] of g.shapes) graph.message(13, (v) => writeValueInfo(v, value, d));
+}
+
+/**
+ * One activation alone as an ONNX model (`input` → `output`, any shape, float32), built as the
+ * network's graph builds it: for checking how a runtime evaluates it, extreme inputs included.
+ */
+export function activationModel(act: ActivationName): Uint8Array {
+  const g = new GraphBuilder();
+  const dims: Dims = ['n'];
+  const out = activation(g, act, 'input', dims);
+  g.shapes.delete(out);
+  const last = g.nodes.at(-1)!;
+  g.nodes[g.nodes.length - 1] = { ...last, outputs: ['output'] };
+  const w = new ProtoWriter();
+  w.int(1, IR_VERSION).string(2, 'sr-studio');
+  w.message(7, (graph) => writeGraph(graph, g, act, dims, dims));
+  w.message(8, (opset) => opset.string(1, '').int(2, ONNX_OPSET));
+  return w.finish();
+}
+
 /** Serialises the network as an ONNX ModelProto. */
 export function exportOnnx(
   config: NetworkConfig,
@@ -203,26 +259,8 @@ export function exportOnnx(
     options.description ??
       `Super-resolution x${s} (residual-in-residual CNN, ${config.activation}): RGB in [0, 1], output ${options.clamp ? 'clipped to [0, 1]' : 'not clamped'}.`,
   );
-  w.message(7, (graph) => {
-    for (const n of g.nodes) {
-      graph.message(1, (node) => {
-        for (const i of n.inputs) node.string(1, i);
-        for (const o of n.outputs) node.string(2, o);
-        node.string(3, n.name).string(4, n.op);
-        for (const a of n.attrs ?? []) node.message(5, (attr) => writeAttr(attr, a));
-      });
-    }
-    graph.string(2, `sr_studio_rir_x${s}`);
-    for (const init of g.initializers) {
-      graph.message(5, (t) => {
-        for (const d of init.dims) t.int(1, d);
-        t.int(2, FLOAT).string(8, init.name).bytes(9, rawBytes(init.data));
-      });
-    }
-    const dims = (h: string, w: string) => (nhwc ? ['batch', h, w, 3] : ['batch', 3, h, w]);
-    graph.message(11, (v) => writeValueInfo(v, 'input', dims('height', 'width')));
-    graph.message(12, (v) => writeValueInfo(v, 'output', dims(`height*${s}`, `width*${s}`)));
-  });
+  const dims = (h: string, w: string) => (nhwc ? ['batch', h, w, 3] : ['batch', 3, h, w]);
+  w.message(7, (graph) => writeGraph(graph, g, `sr_studio_rir_x${s}`, dims('height', 'width'), dims(`height*${s}`, `width*${s}`)));
   w.message(8, (opset) => opset.string(1, '').int(2, ONNX_OPSET));
   for (const [key, value] of Object.entries(meta)) w.message(14, (e) => e.string(1, key).string(2, value));
   return w.finish();

@@ -3,7 +3,25 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * Adam (Kingma & Ba) with bias correction, over named variables, whose whole state (step count and
  * both moments) can be read out and restored bit for bit, so a resumed run continues exactly.
+ *
+ * A backend may register ADAM_KERNEL, one parameter's whole update in one pass: inputs {p, g, m, v},
+ * AdamKernelAttrs, outputs [p, m, v] updated, computed in the same order of float32 operations as
+ * the composed form below, so both give the same numbers (the project's wasm kernels do:
+ * ml/kernels/wasm/index.ts). Elsewhere each update is about a dozen tfjs kernels.
  */
+export const ADAM_KERNEL = 'SrAdam';
+
+export interface AdamKernelAttrs {
+  readonly gradScale: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  /** Bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ. */
+  readonly c1: number;
+  readonly c2: number;
+  readonly epsilon: number;
+  readonly lr: number;
+}
+
 export class Adam {
   readonly beta1 = 0.9;
   readonly beta2 = 0.999;
@@ -33,13 +51,22 @@ export class Adam {
     this.step++;
     const c1 = 1 - this.beta1 ** this.step;
     const c2 = 1 - this.beta2 ** this.step;
+    const fused = tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
+    const attrs: AdamKernelAttrs = { gradScale, beta1: this.beta1, beta2: this.beta2, c1, c2, epsilon: this.epsilon, lr };
     tf.tidy(() => {
       for (const [name, p] of params) {
         const g0 = grads[p.name];
         if (!g0) throw new Error(`no gradient for ${name}`);
-        const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
         const m = this.#m.get(name)!;
         const v = this.#v.get(name)!;
+        if (fused) {
+          const [p1, m1, v1] = tf.engine().runKernel(ADAM_KERNEL, { p, g: g0, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          m.assign(m1!);
+          v.assign(v1!);
+          p.assign(p1!);
+          continue;
+        }
+        const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
         m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
         v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
         const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.epsilon));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3x3 } from '../../ml/conv.ts';
+import { MAX_COLUMN_FLOATS } from '../../ml/kernels/wasm-conv-backprop-filter.ts';
 import { Rng } from '../../ml/random.ts';
 import { availableBackends, useBackend } from '../helpers/backends.ts';
 
@@ -76,31 +77,51 @@ test('conv3x3 value and gradients match tfjs reference kernels on every backend'
 });
 
 test("wasm's Conv2DBackpropFilter kernel makes tf.conv2d's own gradient work there, matching cpu", async () => {
-  // [n, h, w, ci, co, kernel, padding]: odd sizes, batch 1, 3→C, C→3·s² (27), 5×5 and 1×1 kernels, valid.
+  // [n, h, w, ci, co, kernel, padding]: odd sizes, batch 1, 3→C, C→3·s² (27), 5×5 and 1×1 kernels, valid,
+  // and a batch whose columns go in chunks (MAX_COLUMN_FLOATS).
   const cases = [
     [1, 5, 7, 3, 16, 3, 'same'],
     [2, 9, 4, 5, 7, 3, 'same'],
     [2, 8, 8, 4, 6, 5, 'same'],
     [1, 11, 6, 16, 27, 3, 'valid'],
     [2, 6, 10, 8, 4, 1, 'same'],
+    // 5·5·64 rows × 64² columns per image: three images exceed the column budget, so two products are summed.
+    [3, 64, 64, 64, 8, 5, 'same'],
   ] as const;
+  const [n, h, w, ci, , k] = cases.at(-1)!;
+  assert.ok(n * k * k * ci * h * w > MAX_COLUMN_FLOATS && k * k * ci * h * w < MAX_COLUMN_FLOATS, 'the last case must be chunked');
+  const inputs = (c: (typeof cases)[number]) => {
+    const [n, h, w, ci, co, k] = c;
+    const x = tf.tensor4d(Float32Array.from({ length: n * h * w * ci }, (_, i) => Math.sin(i * 0.37)), [n, h, w, ci]);
+    const f = tf.tensor4d(Float32Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 0.11) * 0.2), [k, k, ci, co]);
+    return { x, f };
+  };
   const results: Record<string, Float32Array[]> = {};
   for (const backend of ['cpu', 'wasm'] as const) {
     await useBackend(backend);
     const before = tf.memory().numTensors;
     results[backend] = [];
-    for (const [n, h, w, ci, co, k, pad] of cases) {
-      const x = tf.tensor4d(Float32Array.from({ length: n * h * w * ci }, (_, i) => Math.sin(i * 0.37)), [n, h, w, ci]);
-      const f = tf.tensor4d(Float32Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 0.11) * 0.2), [k, k, ci, co]);
-      const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, 1, pad))))([x, f]);
+    for (const c of cases) {
+      const { x, f } = inputs(c);
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c[6]))))([x, f]);
       results[backend]!.push((await gf!.data()) as Float32Array);
       tf.dispose([x, f, gx!, gf!]);
     }
     assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
   }
-  for (const [i, c] of results.cpu!.entries()) {
+  // Each entry is a float32 sum of n·h·w products, whose rounding depends on the order of summation:
+  // the error is measured against Σ|x|·|dy| of the entry (cpu's kernel on |x| and |dy| = |2·conv(x, f)|).
+  await useBackend('cpu');
+  for (const [i, c] of cases.entries()) {
+    const bound = tf.tidy(() => {
+      const { x, f } = inputs(c);
+      const dy = tf.abs(tf.mul(tf.conv2d(x, f, 1, c[6]), 2));
+      return tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.abs(x), dy }, { strides: 1, pad: c[6], dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: f.shape } as never) as tf.Tensor;
+    });
+    const b = (await bound.data()) as Float32Array;
+    bound.dispose();
     let worst = 0;
-    c.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - results.wasm![i]![j]!) / (1 + Math.abs(v)))));
-    assert.ok(worst < 2e-5, `case ${JSON.stringify(cases[i])}: relative error ${worst}`);
+    results.cpu![i]!.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - results.wasm![i]![j]!) / (1 + b[j]!))));
+    assert.ok(worst < 2e-5, `case ${JSON.stringify(c)}: error ${worst} of Σ|x|·|dy|`);
   }
 });

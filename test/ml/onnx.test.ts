@@ -1,10 +1,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_NAMES } from '../../ml/activations.ts';
+import { ACTIVATION_NAMES, ACTIVATIONS_F64 } from '../../ml/activations.ts';
 import type { RgbImage } from '../../ml/image.ts';
 import { Network, receptiveRadius, type PresetName, type Scale } from '../../ml/network.ts';
-import { exportOnnx, ONNX_OPSET } from '../../ml/onnx/export.ts';
+import { activationModel, exportOnnx, ONNX_OPSET } from '../../ml/onnx/export.ts';
 import { readFields, type ProtoValue } from '../../ml/onnx/protobuf.ts';
 import { OnnxUpscaler, onnxTileSize, probeOnnxRuntime } from '../../ml/node/onnx-runtime.ts';
 import { upscaleImage } from '../../ml/tiling.ts';
@@ -111,8 +111,21 @@ test('the file is a standard ONNX model: opset 17, NCHW input with dynamic batch
   assert.deepEqual(dims(input), ['batch', 3, 'height', 'width']);
   assert.deepEqual(dims(sub(fields(graph, 12)[0]!)), ['batch', 3, 'height*2', 'width*2']);
   // Every op is a standard one of the default domain.
-  const ops = new Set(fields(graph, 1).map((n) => text(fields(sub(n), 4)[0]!)));
-  assert.deepEqual([...ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'Exp', 'Min', 'Mul', 'Resize', 'Tanh']);
+  const nodes = fields(graph, 1).map((n) => sub(n));
+  const opOf = (n: Uint8Array) => text(fields(n, 4)[0]!);
+  const ops = new Set(nodes.map(opOf));
+  assert.deepEqual([...ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'Exp', 'Mul', 'Resize', 'Tanh']);
+  // TanhExp is three ops per activation: Exp, Tanh, Mul.
+  const blocks = config.groups * config.blocks;
+  for (const op of ['Exp', 'Tanh', 'Mul']) assert.equal(nodes.filter((n) => opOf(n) === op).length, blocks, op);
+  // Every intermediate value's shape is declared, the feature maps with the input's symbolic size.
+  const declared = new Map(fields(graph, 13).map((v) => [text(fields(sub(v), 1)[0]!), dims(sub(v))]));
+  const outputs = nodes.map((n) => text(fields(n, 2)[0]!)).filter((o) => o !== 'output');
+  assert.deepEqual([...declared.keys()].sort(), [...outputs].sort());
+  const exp = nodes.find((n) => opOf(n) === 'Exp')!;
+  assert.deepEqual(declared.get(text(fields(exp, 2)[0]!)), ['batch', config.features, 'height', 'width']);
+  const d2s = nodes.find((n) => opOf(n) === 'DepthToSpace')!;
+  assert.deepEqual(declared.get(text(fields(d2s, 2)[0]!)), ['batch', 3, 'height*2', 'width*2']);
   // Each weight is stored once, with its PyTorch name, as raw float32.
   const inits = fields(graph, 5).map((t) => text(fields(sub(t), 8)[0]!));
   assert.equal(inits.length, new Set(inits).size);
@@ -125,6 +138,23 @@ test('the file is a standard ONNX model: opset 17, NCHW input with dynamic batch
     }),
   );
   assert.deepEqual(JSON.parse(meta['sr-studio.config']!), config);
+});
+
+test('ONNX Runtime evaluates each exported activation as the float64 reference does, extreme inputs included', { skip }, async () => {
+  const xs = [1e4, -1e4, 100, -100, 89, -89, 88, -88, 21, 20.1, 20, 19.999, 5, 2.3, 1, 0.1, 0, -0.1, -1, -5, -20, -30].map(Math.fround);
+  for (const act of ACTIVATION_NAMES) {
+    const session = await ort!.InferenceSession.create(activationModel(act));
+    const { output } = await session.run({ input: new ort!.Tensor('float32', Float32Array.from(xs), [xs.length]) });
+    const y = output!.data as Float32Array;
+    await session.release();
+    xs.forEach((x, i) => {
+      const want = ACTIVATIONS_F64[act].f(x);
+      assert.ok(Number.isFinite(y[i]!), `${act}(${x}) = ${y[i]}`);
+      assert.ok(Math.abs(y[i]! - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${act}(${x}) = ${y[i]}, reference ${want}`);
+    });
+    // TanhExp's identity above 20 holds exactly, without an op of its own.
+    if (act === 'tanhexp') for (const [i, x] of xs.entries()) if (x > 20) assert.equal(y[i], x, `tanhexp(${x})`);
+  }
 });
 
 test('upscaling through ONNX Runtime, tile by tile, equals the engine\'s whole-image result within 1e-4', { skip }, async () => {
