@@ -74,6 +74,33 @@ export interface ImageData64 {
   readonly height: number;
 }
 
+/** How the viewer enlarges an input to its result's size: each pixel repeated, or the engine's bicubic. */
+export type EnlargeFilter = 'nearest' | 'bicubic';
+
+/**
+ * An image for the viewer, served as a tile pyramid: a file, or the file enlarged to `width` ×
+ * `height` (a whole multiple of its own size) with a named filter, aligned pixel for pixel with a
+ * network's output of that size.
+ */
+export interface TileSourceSpec {
+  readonly path: string;
+  readonly enlarge?: { readonly width: number; readonly height: number; readonly filter: EnlargeFilter } | undefined;
+}
+
+/**
+ * A source's pyramid: level 0 is `width` × `height`, level k is ceil(width / 2^k) × ceil(height / 2^k),
+ * down to the level that fits in one tile; tile (col, row) of a level covers its pixels
+ * [col·tileSize, (col+1)·tileSize) × [row·tileSize, (row+1)·tileSize), clipped at the edges.
+ */
+export interface TilePyramid {
+  readonly width: number;
+  readonly height: number;
+  readonly tileSize: number;
+  readonly levels: number;
+  /** Changes when the file does. */
+  readonly version: string;
+}
+
 export interface UpscaleJob {
   readonly files: readonly string[];
   readonly modelId: string;
@@ -119,6 +146,10 @@ export interface Requests {
   'files:expand': [{ paths: string[] }, { files: FileEntry[]; problems: string[] }];
   'image:thumbnail': [{ path: string; maxSide: number }, ImageData64];
   'image:load': [{ path: string }, ImageData64];
+  /** The tile pyramid of an image for the viewer (made on demand, the first time a little slower). */
+  'image:info': [TileSourceSpec, TilePyramid];
+  /** One tile of a source's pyramid as PNG. */
+  'image:tile': [TileSourceSpec & { level: number; col: number; row: number }, ImageData64];
   'models:list': [void, ModelInfo[]];
   'models:import': [{ path: string }, ModelInfo];
   'models:export': [{ modelId: string; to: string }, void];

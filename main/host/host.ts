@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
 import { modelFolders } from '../../ml/node/models.ts';
+import { TileCache } from '../../ml/node/tiles.ts';
 import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell } from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
@@ -59,6 +60,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
   const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]! };
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
+  const tiles = new TileCache({ dir: await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-tiles-')) });
   // Results may be downloaded in browser mode: remember each one the engine writes.
   const emit: Emit = (channel, payload) => {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);
@@ -78,9 +80,17 @@ export async function createHost(o: HostOptions): Promise<Host> {
     models,
     runsDir: path.join(o.dataDir, 'runs'),
     files,
+    tiles,
     dialogs: o.dialogs,
     shell: o.shell,
     inbox: o.inbox,
   };
-  return { context, handlers: createHandlers(context), close: () => engine.close() };
+  return {
+    context,
+    handlers: createHandlers(context),
+    close: async () => {
+      await engine.close();
+      await tiles.close();
+    },
+  };
 }
