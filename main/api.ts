@@ -129,10 +129,40 @@ export interface CompareJob {
   readonly seeds: number;
 }
 
+/**
+ * Two models enlarge a whole image. Models are named by id: a listed model's, or `run:` and the
+ * path of a model file the app's own runs wrote (a comparison's `models`). With `groundTruth` the
+ * image is taken as the original: the models enlarge its reduction and are scored against it.
+ */
 export interface CompareModelsJob {
   readonly modelA: string;
   readonly modelB: string;
   readonly image: string;
+  readonly groundTruth?: boolean | undefined;
+}
+
+/** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
+export interface CompareModelsOutput {
+  readonly model: string;
+  readonly activation: ActivationName;
+  readonly ms: number;
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  /** Against the ground truth, when there is one. */
+  readonly psnrY?: number | undefined;
+  readonly ssimY?: number | undefined;
+}
+
+/** job:done's result of a compare-models job. */
+export interface CompareModelsResult {
+  readonly a: CompareModelsOutput;
+  readonly b: CompareModelsOutput;
+  readonly scale: Scale;
+  /** The image the models enlarged (the original, or its reduction). */
+  readonly input: { readonly file: string; readonly width: number; readonly height: number };
+  readonly truth: { readonly file: string; readonly width: number; readonly height: number } | null;
+  readonly bicubic: { readonly psnrY: number; readonly ssimY: number } | null;
 }
 
 /** Requests: channel → [argument, result]. Every handler validates its argument. */

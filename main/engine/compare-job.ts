@@ -1,22 +1,22 @@
 /**
  * Comparisons: `compare` trains two activations fairly (the engine's compare(), as
- * `sr-studio compare` runs it) and writes the same report files; `compare-models` upscales one crop
- * of a photo with two models, beside bicubic, for a side-by-side view.
+ * `sr-studio compare` runs it) and writes the same report files; `compare-models` upscales a whole
+ * photo with two models into files, for the side-by-side viewer.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError } from '../../ml/errors.ts';
-import { centreCrop, type RgbImage } from '../../ml/image.ts';
-import { bicubicBaseline } from '../../ml/metrics.ts';
+import { compareImages } from '../../ml/metrics.ts';
 import { ensureDir, writeFileAtomic } from '../../ml/node/atomic.ts';
-import { readImage, writeImage } from '../../ml/node/image-io.ts';
+import { readImage, readImageSize, writeImage } from '../../ml/node/image-io.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
 import { openUpscaler } from '../../ml/node/upscaler.ts';
-import { RunFolder } from '../../ml/node/run-folder.ts';
+import { MODEL_FILE, RunFolder } from '../../ml/node/run-folder.ts';
 import { loadTrainingData } from '../../ml/node/training-data.ts';
 import { markdown } from '../../ml/train/compare-report.ts';
-import { upscaleImage } from '../../ml/tiling.ts';
+import { upscaleFile } from '../../ml/node/upscale-file.ts';
 import { compare } from '../../ml/train/compare.ts';
+import { prepareValImages, type ValImage } from '../../ml/train/validation.ts';
 import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../../ml/train/config.ts';
 import type { GradientHelpers } from '../../ml/train/shards.ts';
 import { imageData } from './images.ts';
@@ -74,7 +74,7 @@ async function compareRuns(
     seeds,
     data: data.train,
     val: data.val,
-    storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
+    storeFor: (seed, act) => RunFolder.create(runDir(out, seed, act), 1),
     control: ctx.control,
     helpers,
     evaluator: await evaluatorFor(ctx.backend.name),
@@ -99,11 +99,24 @@ async function compareRuns(
       id,
       summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${out}.${gap}`,
       // The report itself, plus where it was written and the contact sheet.
-      result: { ...r, dir: out, sheet: ev.sheet ? await imageData(ev.sheet) : null },
+      result: { ...r, dir: out, sheet: ev.sheet ? await imageData(ev.sheet) : null, models: firstModels(out, seeds[0]!, spec.acts) },
     });
     return;
   }
 }
+
+/**
+ * Two models enlarge the whole image, each output written to `outDir` for the viewer. With
+ * `groundTruth` the image is taken as the original: the models enlarge its reduction made as
+ * validation makes it (cropped to a multiple of the scale, antialiased bicubic, 8 bits), and the
+ * result carries both outputs' PSNR/SSIM-Y against it beside bicubic's.
+ */
+/** Each activation's trained model of the first seed (RunFolder's model file in the run's folder). */
+function firstModels(out: string, seed: number, acts: readonly string[]): Record<string, string> {
+  return Object.fromEntries(acts.map((a) => [a, path.join(runDir(out, seed, a), MODEL_FILE)]));
+}
+
+const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_${seed}`, act);
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
@@ -111,33 +124,50 @@ export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext)
   if (ma.config.scale !== mb.config.scale) {
     throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
   }
-  const { image } = await readImage(spec.image);
-  const crop = centreCrop(image, spec.maxSide);
   const s = ma.config.scale;
+  await ensureDir(spec.outDir);
+  const file = (name: string) => path.join(spec.outDir, name);
+  let val: ValImage | undefined;
+  let input = spec.image;
+  if (spec.groundTruth) {
+    post({ type: 'progress', id, fraction: 0, message: `Reducing ${basename(spec.image)} by ${s}` });
+    const { image } = await readImage(spec.image);
+    val = prepareValImages([{ name: basename(spec.image), image }], s)[0]!;
+    await writeImage(file('truth.png'), val.hr, { format: 'png' });
+    await writeImage((input = file('input.png')), val.lr, { format: 'png' });
+  }
   const results = [];
-  for (const [k, [file, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
-    post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` });
+  for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
+    post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(model)}` });
     // On the upscaling backend: ONNX Runtime on CPUs, as the Upscale view runs the models.
     const upscaler = await openUpscaler(ctx.backend.name, m);
+    const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();
-      const sr = await upscaleImage(upscaler, crop.image, { signal: ctx.signal });
-      results.push({ model: file, activation: m.config.activation, ms: Math.round(performance.now() - t0), image: await imageData(sr) });
+      const size = await upscaleFile({ model: upscaler, input, output, format: 'png', signal: ctx.signal });
+      const ms = Math.round(performance.now() - t0);
+      const scores = val ? compareImages((await readImage(output)).image, val.hr, s) : undefined;
+      results.push({ model, activation: m.config.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
     } finally {
       await upscaler.dispose();
     }
   }
+  const { width, height } = await readImageSize(input);
   post({ type: 'progress', id, fraction: 1, message: 'Done' });
   post({
     type: 'done',
     id,
-    summary: `Upscaled a ${crop.image.width}×${crop.image.height} crop of ${basename(spec.image)} with both models.`,
-    // Model A's and B's images come first (the UI takes the first two images it finds).
+    summary: val
+      ? `Reduced ${basename(spec.image)} to ${width}×${height} and enlarged it with both models.`
+      : `Upscaled ${basename(spec.image)} (${width}×${height}) with both models.`,
     result: {
       a: results[0],
       b: results[1],
-      bicubic: await imageData(bicubicBaseline(crop.image, crop.image.width * s, crop.image.height * s)),
-      crop: { x: crop.x, y: crop.y, width: crop.image.width, height: crop.image.height },
+      scale: s,
+      // What the models enlarged (the viewer shows it enlarged by bicubic beside them).
+      input: { file: input, width, height },
+      truth: val ? { file: file('truth.png'), width: val.hr.width, height: val.hr.height } : null,
+      bicubic: val ? { psnrY: val.bicubic.psnrY, ssimY: val.bicubic.ssimY } : null,
     },
   });
 }

@@ -36,6 +36,8 @@ export interface HostContext {
   /** Where training runs and comparisons go when the UI names no folder. */
   readonly runsDir: string;
   readonly files: FileRegistry;
+  /** Images made for the viewer (compare-models outputs): a temp folder, removed on close. */
+  readonly viewsDir: string;
   /** The viewer's tile pyramids (cache files in a temp folder of their own, removed on close). */
   readonly tiles: TileCache;
   readonly dialogs: Dialogs;

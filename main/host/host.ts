@@ -57,10 +57,12 @@ export function findAppRoot(start: string): string {
 export async function createHost(o: HostOptions): Promise<Host> {
   await fs.mkdir(o.dataDir, { recursive: true });
   const settings = await SettingsStore.open(o.dataDir);
-  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]! };
+  const runsDir = path.join(o.dataDir, 'runs');
+  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]!, runs: runsDir };
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
   const tiles = new TileCache({ dir: await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-tiles-')) });
+  const viewsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-views-'));
   // Results may be downloaded in browser mode: remember each one the engine writes.
   const emit: Emit = (channel, payload) => {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);
@@ -78,9 +80,10 @@ export async function createHost(o: HostOptions): Promise<Host> {
     engine,
     settings,
     models,
-    runsDir: path.join(o.dataDir, 'runs'),
+    runsDir,
     files,
     tiles,
+    viewsDir,
     dialogs: o.dialogs,
     shell: o.shell,
     inbox: o.inbox,
@@ -91,6 +94,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
     close: async () => {
       await engine.close();
       await tiles.close();
+      await fs.rm(viewsDir, { recursive: true, force: true });
     },
   };
 }

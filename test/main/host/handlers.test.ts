@@ -206,4 +206,25 @@ describe('request validation', () => {
     await refused('image:tile', { path: MOTORCYCLE, level: 1, col: 0, row: 0 }, /level must be a whole number from 0 to 0, not 1/);
     await refused('image:tile', { ...big, level: 0, col: 2, row: 0 }, /no tile \(2, 0\)/);
   });
+  test('compare-models: run models by path inside the runs folder only, the outputs in a folder of their own', async () => {
+    const runModel = path.join(host.context.runsDir, 'compare_x', 'seed_0', 'swish', 'model_best.safetensors');
+    await tinyModel(runModel);
+    const job = { modelA: `run:${runModel}`, modelB: 'user:own.safetensors', image: COFFEE };
+    await refused('job:compare-models', { ...job, modelA: `run:${path.join(dir, 'mine.safetensors')}` }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: `run:${host.context.runsDir}/../mine.safetensors` }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: 'run:relative/model_best.safetensors' }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: `run:${path.join(host.context.runsDir, 'gone.safetensors')}` }, /is not there/);
+    await refused('job:compare-models', { ...job, groundTruth: 'yes' }, /groundTruth must be true or false/);
+    const outDirs: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await call('job:compare-models', { ...job, groundTruth: i === 0 });
+      const spec = engine.jobs.at(-1)!.spec as { modelA: string; modelB: string; groundTruth: boolean; outDir: string };
+      assert.deepEqual([spec.modelA, spec.modelB, spec.groundTruth], [runModel, path.join(dir, 'models', 'own.safetensors'), i === 0]);
+      assert.equal(path.dirname(spec.outDir), host.context.viewsDir);
+      await fs.mkdir(spec.outDir); // as the worker would
+      outDirs.push(path.basename(spec.outDir));
+    }
+    assert.equal(new Set(outDirs).size, 5, 'a new folder each time');
+    assert.deepEqual((await fs.readdir(host.context.viewsDir)).sort(), outDirs.slice(-3).sort(), 'older outputs are removed');
+  });
 });
