@@ -1,4 +1,4 @@
-import type { CompareReport, ImageData64 } from '../api/types.ts';
+import type { CompareModelsOutput, CompareModelsResult, CompareReport, ImageData64 } from '../api/types.ts';
 
 /** Guards for the `unknown` results some events carry (`job:done.result`). */
 export function isImageData64(v: unknown): v is ImageData64 {
@@ -32,24 +32,14 @@ export function stringField(v: unknown, keys: readonly string[]): string | null 
   return null;
 }
 
-export interface ModelResult {
-  readonly image: ImageData64;
-  readonly ms?: number | undefined;
-}
+const isOutput = (v: unknown): v is CompareModelsOutput => {
+  const o = v as Record<string, unknown> | null;
+  return typeof o === 'object' && o !== null && typeof o['file'] === 'string' && typeof o['width'] === 'number' && typeof o['height'] === 'number';
+};
 
-function modelResult(v: unknown): ModelResult | null {
-  if (isImageData64(v)) return { image: v };
-  if (typeof v !== 'object' || v === null) return null;
+/** A compare-models job's result (main/api.ts CompareModelsResult). */
+export function isCompareModelsResult(v: unknown): v is CompareModelsResult {
+  if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  if (!isImageData64(o['image'])) return null;
-  return { image: o['image'], ms: typeof o['ms'] === 'number' ? o['ms'] : undefined };
-}
-
-/** A compare-models result: model A's and B's images (with timings when given) and the bicubic baseline. */
-export function parseModelPair(v: unknown): { results: ModelResult[]; bicubic: ImageData64 | null } {
-  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
-  const a = modelResult(o['a']);
-  const b = modelResult(o['b']);
-  const results = a && b ? [a, b] : findImages(v).slice(0, 2).map((image) => ({ image }));
-  return { results, bicubic: isImageData64(o['bicubic']) ? o['bicubic'] : null };
+  return isOutput(o['a']) && isOutput(o['b']) && isOutput(o['input']) && (o['truth'] === null || isOutput(o['truth'])) && typeof o['scale'] === 'number';
 }
