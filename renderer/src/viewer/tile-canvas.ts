@@ -8,6 +8,9 @@ export interface Layer {
   readonly to?: number | undefined;
 }
 
+/** The name of the User Timing measure of each pane's draw. */
+export const DRAW_MEASURE = 'sr-viewer-draw';
+
 const pending = new Set<TileCanvas>();
 let frame = 0;
 
@@ -72,6 +75,7 @@ export class TileCanvas {
   }
 
   draw(): void {
+    const t0 = performance.now();
     const c = this.#canvas;
     const dpr = window.devicePixelRatio || 1;
     const [w, h] = this.#size ?? [Math.max(1, Math.round(c.clientWidth * dpr)), Math.max(1, Math.round(c.clientHeight * dpr))];
@@ -97,6 +101,10 @@ export class TileCanvas {
     }
     this.#wants = wants;
     this.onDrawn?.(complete, view);
+    // A User Timing entry per draw for profilers and `npm run bench -- --mode viewer`; the
+    // timeline's buffer is cleared at once so it never grows.
+    performance.measure(DRAW_MEASURE, { start: t0, detail: { complete } });
+    performance.clearMeasures(DRAW_MEASURE);
   }
 
   /** Draws one source into `area`; true when every tile it needs was there. */
