@@ -246,12 +246,17 @@ export class TileCache {
     const input = await sharp(l0, VIPS).extract({ left: from.x, top: from.y, width: from.width, height: from.height }).raw().toBuffer();
     const out = Buffer.alloc(r.width * r.height * ch);
     if (g.filter === 'nearest') {
+      const cols = Int32Array.from({ length: r.width }, (_, x) => (Math.floor((r.x + x) / s) - from.x) * ch);
+      const rowBytes = r.width * ch;
       for (let y = 0; y < r.height; y++) {
         const sy = Math.floor((r.y + y) / s) - from.y;
-        for (let x = 0; x < r.width; x++) {
-          const src = (sy * from.width + Math.floor((r.x + x) / s) - from.x) * ch;
-          input.copy(out, (y * r.width + x) * ch, src, src + ch);
+        if (y > 0 && sy === Math.floor((r.y + y - 1) / s) - from.y) {
+          out.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
+          continue;
         }
+        const src = sy * from.width * ch;
+        let o = y * rowBytes;
+        for (let x = 0; x < r.width; x++) for (let c = 0; c < ch; c++) out[o++] = input[src + cols[x]! + c]!;
       }
     } else {
       bicubicInto(out, input, from, e.width, e.height, ch, g.width, g.height, r);

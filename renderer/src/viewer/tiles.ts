@@ -63,6 +63,8 @@ export interface TileWant {
   readonly priority: number;
 }
 
+const RETRY_MS = 5000;
+
 const tileKey = (s: ViewSource, level: number, col: number, row: number) => `${s.key}/${level}/${col}/${row}`;
 
 /**
@@ -74,7 +76,8 @@ export class TileStore {
   readonly #budget: number;
   readonly #tiles = new Map<string, { bitmap: ImageBitmap; used: number }>();
   readonly #loading = new Set<string>();
-  readonly #failed = new Set<string>();
+  /** When each failed tile last failed: it is asked for again after RETRY_MS. */
+  readonly #failed = new Map<string, number>();
   readonly #clients = new Set<{ wants: () => readonly TileWant[]; loaded: () => void }>();
   readonly #concurrency: number;
   #bytes = 0;
@@ -120,20 +123,21 @@ export class TileStore {
     for (const w of wants) {
       if (this.#loading.size >= this.#concurrency) break;
       const key = tileKey(w.source, w.level, w.col, w.row);
-      if (this.#tiles.has(key) || this.#loading.has(key) || this.#failed.has(key)) continue;
+      if (this.#tiles.has(key) || this.#loading.has(key) || performance.now() - (this.#failed.get(key) ?? -Infinity) < RETRY_MS) continue;
       this.#loading.add(key);
       w.source.load(w.level, w.col, w.row).then(
         (bitmap) => {
           this.#loading.delete(key);
+          this.#failed.delete(key);
           this.#add(key, bitmap);
           for (const c of this.#clients) c.loaded();
           this.pump();
         },
         (e: unknown) => {
           this.#loading.delete(key);
-          this.#failed.add(key);
-          console.warn(`A tile of the viewer could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
-          this.pump();
+          if (!this.#failed.has(key)) console.warn(`A tile of the viewer could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+          this.#failed.set(key, performance.now());
+          setTimeout(() => this.pump(), RETRY_MS);
         },
       );
     }
