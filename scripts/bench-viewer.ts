@@ -6,7 +6,9 @@
  * at 1:1 by a scripted drag (one mouse move every 16 ms, 5 px each, there and back; and 15 px each) and zoomed by a
  * scripted wheel, side by side (two panes, the before pane computed by bicubic) and with the
  * slider. For each: the animation frames' intervals (median, 95th percentile, worst) while it
- * moves, the long animation frames (over 50 ms), the page's JS heap and the server's resident
+ * moves, the long animation frames (over 50 ms), the page's main-thread time per frame (CDP's
+ * TaskDuration), the viewer's own draw calls (recording them; the canvas is rasterised after),
+ * how often a pane showed stand-ins for tiles still loading, the page's JS heap and the server's resident
  * memory, sampled during the motion. Each round repeats everything; the machine is shared, so
  * read the rounds together.
  */
@@ -49,8 +51,11 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
     }
   })();
   void sampler.catch(() => undefined);
+  const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+  const busy0 = await busy();
   await page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.startFrames());
   await motion();
+  const busyMs = ((await busy()) - busy0) * 1000;
   const { times, long, draws } = await page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.stopFrames());
   on = false;
   await sampler;
@@ -59,6 +64,8 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   const q = (p: number) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))] ?? NaN;
   const drawMs = draws.map((d) => d.ms).sort((a, b) => a - b);
   return {
+    /** The page's main thread: its tasks' time (script, style, layout, paint, canvas) per frame. */
+    busyPerFrame: busyMs / Math.max(1, gaps.length),
     draws: draws.length,
     drawMedian: drawMs[Math.floor(drawMs.length / 2)] ?? NaN,
     drawP95: drawMs[Math.min(drawMs.length - 1, Math.floor(0.95 * drawMs.length))] ?? NaN,
@@ -107,6 +114,7 @@ async function zoom(page: Page, testid: string): Promise<void> {
 
 const fmt = (r: Awaited<ReturnType<typeof measure>>) =>
   `${String(r.frames).padStart(4)} frames: median ${r.median.toFixed(1).padStart(4)} ms, p95 ${r.p95.toFixed(1).padStart(4)}, worst ${r.worst.toFixed(0).padStart(3)}, long ${String(r.long).padStart(2)}` +
+  ` · main thread ${r.busyPerFrame.toFixed(1)} ms/frame` +
   ` · ${String(r.draws).padStart(4)} draws: median ${r.drawMedian.toFixed(2)} ms, p95 ${r.drawP95.toFixed(2)}, ${(r.standIns * 100).toFixed(0).padStart(2)}% with stand-ins` +
   ` · JS heap ≤ ${r.heap.toFixed(1)} MiB · server RSS ≤ ${r.rss.toFixed(0)} MiB`;
 
