@@ -76,6 +76,33 @@ export interface ImageData64 {
   readonly height: number;
 }
 
+/** How the viewer enlarges an input to its result's size: each pixel repeated, or the engine's bicubic. */
+export type EnlargeFilter = 'nearest' | 'bicubic';
+
+/**
+ * An image for the viewer, served as a tile pyramid: a file, or the file enlarged to `width` ×
+ * `height` (a whole multiple of its own size) with a named filter, aligned pixel for pixel with a
+ * network's output of that size.
+ */
+export interface TileSourceSpec {
+  readonly path: string;
+  readonly enlarge?: { readonly width: number; readonly height: number; readonly filter: EnlargeFilter } | undefined;
+}
+
+/**
+ * A source's pyramid: level 0 is `width` × `height`, level k is ceil(width / 2^k) × ceil(height / 2^k),
+ * down to the level that fits in one tile; tile (col, row) of a level covers its pixels
+ * [col·tileSize, (col+1)·tileSize) × [row·tileSize, (row+1)·tileSize), clipped at the edges.
+ */
+export interface TilePyramid {
+  readonly width: number;
+  readonly height: number;
+  readonly tileSize: number;
+  readonly levels: number;
+  /** Changes when the file does. */
+  readonly version: string;
+}
+
 export interface UpscaleJob {
   readonly files: readonly string[];
   readonly modelId: string;
@@ -133,10 +160,40 @@ export interface CompareJob {
   readonly seeds: number;
 }
 
+/**
+ * Two models enlarge a whole image. Models are named by id: a listed model's, or `run:` and the
+ * path of a model file the app's own runs wrote (a comparison's `models`). With `groundTruth` the
+ * image is taken as the original: the models enlarge its reduction and are scored against it.
+ */
 export interface CompareModelsJob {
   readonly modelA: string;
   readonly modelB: string;
   readonly image: string;
+  readonly groundTruth?: boolean | undefined;
+}
+
+/** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
+export interface CompareModelsOutput {
+  readonly model: string;
+  readonly activation: ActivationName;
+  readonly ms: number;
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  /** Against the ground truth, when there is one. */
+  readonly psnrY?: number | undefined;
+  readonly ssimY?: number | undefined;
+}
+
+/** job:done's result of a compare-models job. */
+export interface CompareModelsResult {
+  readonly a: CompareModelsOutput;
+  readonly b: CompareModelsOutput;
+  readonly scale: Scale;
+  /** The image the models enlarged (the original, or its reduction). */
+  readonly input: { readonly file: string; readonly width: number; readonly height: number };
+  readonly truth: { readonly file: string; readonly width: number; readonly height: number } | null;
+  readonly bicubic: { readonly psnrY: number; readonly ssimY: number } | null;
 }
 
 /** What each kind of job leaves, in its job:done event. */
@@ -154,20 +211,8 @@ export interface CompareResult extends CompareReport {
   readonly dir: string;
   /** bicubic | each activation | ground truth on the same crops. */
   readonly sheet: ImageData64 | null;
-}
-
-export interface CompareModelsOutput {
-  readonly model: string;
-  readonly activation: ActivationName;
-  readonly ms: number;
-  readonly image: ImageData64;
-}
-
-export interface CompareModelsResult {
-  readonly a: CompareModelsOutput;
-  readonly b: CompareModelsOutput;
-  readonly bicubic: ImageData64;
-  readonly crop: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  /** Each activation's trained model of the first seed (for comparing them on whole images). */
+  readonly models: Readonly<Record<string, string>>;
 }
 
 export type FeatureMapsResult = Array<{ layers: string[]; maps: ImageData64[]; deadShare: number[] }>;
@@ -203,6 +248,10 @@ export interface Requests {
   'files:expand': [{ paths: string[] }, { files: FileEntry[]; problems: string[] }];
   'image:thumbnail': [{ path: string; maxSide: number }, ImageData64];
   'image:load': [{ path: string }, ImageData64];
+  /** The tile pyramid of an image for the viewer (made on demand, the first time a little slower). */
+  'image:info': [TileSourceSpec, TilePyramid];
+  /** One tile of a source's pyramid as PNG. */
+  'image:tile': [TileSourceSpec & { level: number; col: number; row: number }, ImageData64];
   'models:list': [void, ModelInfo[]];
   'models:import': [{ path: string }, ModelInfo];
   'models:export': [{ modelId: string; to: string }, void];

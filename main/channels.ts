@@ -14,6 +14,8 @@ export const REQUEST_CHANNELS = [
   'files:expand',
   'image:thumbnail',
   'image:load',
+  'image:info',
+  'image:tile',
   'models:list',
   'models:import',
   'models:export',

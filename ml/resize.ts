@@ -46,22 +46,27 @@ interface Coefficients {
   readonly taps: number;
 }
 
-/** Pillow's `precompute_coeffs` for a full-image box. */
-function coefficients(inSize: number, outSize: number, antialias: boolean): Coefficients {
+/**
+ * Pillow's `precompute_coeffs` for a full-image box, for output samples [from, to) (row k holds
+ * sample from + k): each sample's weights depend only on its own position, so a range of samples
+ * gets exactly the weights the whole image would.
+ */
+function coefficients(inSize: number, outSize: number, antialias: boolean, from = 0, to = outSize): Coefficients {
   const scale = inSize / outSize;
   const filterScale = antialias ? Math.max(scale, 1) : 1;
   const support = SUPPORT * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float64Array(outSize * taps);
+  const first = new Int32Array(to - from);
+  const count = new Int32Array(to - from);
+  const weights = new Float64Array((to - from) * taps);
   const inv = 1 / filterScale;
-  for (let i = 0; i < outSize; i++) {
+  for (let k = 0; k < to - from; k++) {
+    const i = from + k;
     const centre = (i + 0.5) * scale;
     const lo = Math.max(Math.trunc(centre - support + 0.5), 0);
     const hi = Math.min(Math.trunc(centre + support + 0.5), inSize);
     const n = hi - lo;
-    const row = i * taps;
+    const row = k * taps;
     let sum = 0;
     for (let j = 0; j < n; j++) {
       const w = cubicKernel((j + lo - centre + 0.5) * inv);
@@ -69,8 +74,8 @@ function coefficients(inSize: number, outSize: number, antialias: boolean): Coef
       sum += w;
     }
     if (sum !== 0) for (let j = 0; j < n; j++) weights[row + j]! /= sum;
-    first[i] = lo;
-    count[i] = n;
+    first[k] = lo;
+    count[k] = n;
   }
   return { first, count, weights, taps };
 }
@@ -144,6 +149,103 @@ export function resizeBicubic(
   }
   if (outH !== h) out = vertical(out, curW, h, channels, outH, aa);
   return out === src ? src.slice() : out;
+}
+
+/** A rectangle of pixels: columns [x, x + width), rows [y, y + height). */
+export interface Region {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The input samples [lo, hi) that output samples [from, to) of an inSize → outSize pass read. */
+function span(inSize: number, outSize: number, aa: boolean, from: number, to: number): { lo: number; hi: number } {
+  if (inSize === outSize) return { lo: from, hi: to };
+  const { first, count } = coefficients(inSize, outSize, aa, from, to);
+  let lo = inSize;
+  let hi = 0;
+  for (let k = 0; k < first.length; k++) {
+    lo = Math.min(lo, first[k]!);
+    hi = Math.max(hi, first[k]! + count[k]!);
+  }
+  return { lo, hi };
+}
+
+/** The rectangle of the w×h input that `resizeBicubicRegion` needs for `region` of the outW×outH output. */
+export function bicubicInputRegion(w: number, h: number, outW: number, outH: number, region: Region, opts: ResizeOptions = {}): Region {
+  const aa = opts.antialias ?? true;
+  const cols = span(w, outW, aa, region.x, region.x + region.width);
+  const rows = span(h, outH, aa, region.y, region.y + region.height);
+  return { x: cols.lo, y: rows.lo, width: cols.hi - cols.lo, height: rows.hi - rows.lo };
+}
+
+/**
+ * `region` of `resizeBicubic(whole, w, h, channels, outW, outH, opts)`, the same values bit for
+ * bit, computed from only the input pixels it needs: `src` holds the input rectangle `from`
+ * (`bicubicInputRegion`'s answer, interleaved). So a large enlargement can be made a tile at a time.
+ */
+export function resizeBicubicRegion(
+  src: Float32Array,
+  from: Region,
+  w: number,
+  h: number,
+  channels: number,
+  outW: number,
+  outH: number,
+  region: Region,
+  opts: ResizeOptions = {},
+): Float32Array {
+  const aa = opts.antialias ?? true;
+  const { x, y, width: rw, height: rh } = region;
+  if (![w, h, channels, outW, outH, rw, rh].every(isSize) || x < 0 || y < 0 || x + rw > outW || y + rh > outH) {
+    throw new Error(`resizeBicubicRegion: bad region ${rw}×${rh}+${x}+${y} of ${outW}×${outH}`);
+  }
+  if (src.length !== from.width * from.height * channels) {
+    throw new Error(`resizeBicubicRegion: ${src.length} values for ${from.width}×${from.height}×${channels}`);
+  }
+  const ch = channels;
+  // Horizontal pass over the input rows the region needs: rw columns each.
+  let rowsData: Float32Array;
+  if (outW !== w) {
+    const { first, count, weights, taps } = coefficients(w, outW, aa, x, x + rw);
+    rowsData = new Float32Array(rw * from.height * ch);
+    for (let r = 0; r < from.height; r++) {
+      const inRow = r * from.width * ch;
+      const outRow = r * rw * ch;
+      for (let k = 0; k < rw; k++) {
+        const lo = first[k]! - from.x;
+        const n = count[k]!;
+        const kk = k * taps;
+        for (let c = 0; c < ch; c++) {
+          let s = 0;
+          for (let j = 0; j < n; j++) s += src[inRow + (lo + j) * ch + c]! * weights[kk + j]!;
+          rowsData[outRow + k * ch + c] = s;
+        }
+      }
+    }
+  } else {
+    rowsData = new Float32Array(rw * from.height * ch);
+    for (let r = 0; r < from.height; r++) rowsData.set(src.subarray((r * from.width + x - from.x) * ch, (r * from.width + x - from.x + rw) * ch), r * rw * ch);
+  }
+  const stride = rw * ch;
+  if (outH === h) return rowsData.slice((y - from.y) * stride, (y - from.y + rh) * stride);
+  // Vertical pass, as resizeBicubic's: float64 sums in the same order.
+  const { first, count, weights, taps } = coefficients(h, outH, aa, y, y + rh);
+  const out = new Float32Array(stride * rh);
+  const acc = new Float64Array(stride);
+  for (let k = 0; k < rh; k++) {
+    const lo = first[k]! - from.y;
+    const n = count[k]!;
+    acc.fill(0);
+    for (let j = 0; j < n; j++) {
+      const wt = weights[k * taps + j]!;
+      const inRow = (lo + j) * stride;
+      for (let i = 0; i < stride; i++) acc[i]! += rowsData[inRow + i]! * wt;
+    }
+    out.set(acc, k * stride);
+  }
+  return out;
 }
 
 const clamp01 = (a: Float32Array) => {

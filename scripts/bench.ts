@@ -28,6 +28,10 @@
  *       machine and adds the ratios to PyTorch (fp32 eager) per activation (scripts/gpu-bundle.ts
  *       packs both for a GPU machine without Node.js).
  *
+ *   npm run bench -- --mode viewer [--rounds 3]
+ *       the image viewer in Chromium on a 48-megapixel result: frame intervals while panning and
+ *       zooming, the page's JS heap and the server's memory (scripts/bench-viewer.ts);
+ *
  * Each configuration gets one warm-up pass, then repeats until `budget` seconds or 5 runs; the
  * median is reported (in the inference mode a configuration slower than the budget reports its one
  * warm-up run). The training mode alternates the activations round by round after one warm-up
@@ -65,8 +69,17 @@ const { values } = parseArgs({
     'infer-size': { type: 'string', default: '512' },
     torch: { type: 'string' },
     kernels: { type: 'string' },
+    rounds: { type: 'string' },
+    side: { type: 'string' },
   },
 });
+if (values.mode === 'viewer') {
+  // Named at run time, so the GPU bundle (scripts/gpu-bundle.ts bundles this file) leaves the
+  // viewer's benchmark, with its browser and image libraries, out.
+  const viewer = './bench-viewer.ts';
+  await ((await import(viewer)) as typeof import('./bench-viewer.ts')).benchViewer();
+  process.exit(0);
+}
 const size = Number(values.size);
 const mode = values.mode === 'train' || values.mode === 'cpu' || values.mode === 'cpu-speed' ? values.mode : 'infer';
 const batch = Number(values.batch);

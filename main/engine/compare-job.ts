@@ -1,10 +1,10 @@
 /**
  * Comparisons for the UI: `compare` (ml/jobs/compare.ts: activations trained alike, the report
- * files written) and `compare-models` (ml/jobs/compare-models.ts: one crop with two models).
+ * files written) and `compare-models` (ml/jobs/compare-models.ts: a whole photo with two models,
+ * into files for the side-by-side viewer).
  */
 import { compareJob } from '../../ml/jobs/compare.ts';
 import { compareModelsJob } from '../../ml/jobs/compare-models.ts';
-import type { CompareModelsResult } from '../api.ts';
 import { imageData } from './images.ts';
 import { basename, type JobContext } from './job.ts';
 import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
@@ -14,7 +14,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
   const { id, post } = ctx;
   const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
-  const { report: r, dir, sheet } = await compareJob(
+  const { report: r, dir, sheet, models } = await compareJob(
     {
       data: spec.data,
       val: spec.val,
@@ -41,19 +41,19 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
     type: 'done',
     id,
     summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${dir}.${gap}`,
-    result: { kind: 'compare', ...r, dir, sheet: sheet ? await imageData(sheet) : null },
+    result: { kind: 'compare', ...r, dir, sheet: sheet ? await imageData(sheet) : null, models },
   });
 }
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  const r = await compareModelsJob(
-    { ...spec, backend: ctx.backend.name },
-    (k, file) => post({ type: 'progress', id, fraction: k / 2, message: `Upscaling with ${basename(file)}` }),
-    ctx.signal,
-  );
+  const r = await compareModelsJob({ ...spec, backend: ctx.backend.name }, (message, fraction) => post({ type: 'progress', id, fraction, message }), ctx.signal);
   post({ type: 'progress', id, fraction: 1, message: 'Done' });
-  const output = async (o: typeof r.a) => ({ model: o.model, activation: o.activation, ms: o.ms, image: await imageData(o.image) });
-  const result: CompareModelsResult = { a: await output(r.a), b: await output(r.b), bicubic: await imageData(r.bicubic), crop: r.crop };
-  post({ type: 'done', id, summary: `Upscaled a ${r.crop.width}×${r.crop.height} crop of ${basename(spec.image)} with both models.`, result: { kind: 'compare-models', ...result } });
+  const { width, height } = r.input;
+  post({
+    type: 'done',
+    id,
+    summary: spec.groundTruth ? `Reduced ${basename(spec.image)} to ${width}×${height} and enlarged it with both models.` : `Upscaled ${basename(spec.image)} (${width}×${height}) with both models.`,
+    result: { kind: 'compare-models', ...r },
+  });
 }

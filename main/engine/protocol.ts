@@ -45,8 +45,10 @@ export interface CompareModelsSpec {
   readonly modelA: string;
   readonly modelB: string;
   readonly image: string;
-  /** The centre crop of the image that is upscaled, in input pixels a side. */
-  readonly maxSide: number;
+  /** The image is an original: the models enlarge its reduction, scored against it. */
+  readonly groundTruth: boolean;
+  /** A folder for the outputs (made if missing). */
+  readonly outDir: string;
 }
 
 export interface FeaturesSpec {

@@ -10,8 +10,11 @@ import { fileImageData, rgbImageData } from './images.ts';
 import { basename, errorOf, Throttle, type JobContext } from './job.ts';
 import type { UpscaleSpec } from './protocol.ts';
 
-/** The result image sent with file-done is scaled to fit this (the UI loads the full one on demand). */
-export const RESULT_MAX_SIDE = 1024;
+/**
+ * The result image sent with file-done is scaled to fit this: a preview the viewer shows until the
+ * output's own tiles arrive (image:info / image:tile).
+ */
+export const RESULT_MAX_SIDE = 512;
 
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;

@@ -1,6 +1,7 @@
 /** What the request handlers work with; Electron and browser mode each fill it in. */
 import path from 'node:path';
 import type { RequestChannel, RequestResult } from '../api.ts';
+import type { TileCache } from '../../ml/node/tiles.ts';
 import type { Engine } from './engine-host.ts';
 import type { ModelFolders } from './models.ts';
 import type { JobBook } from './job-book.ts';
@@ -53,6 +54,10 @@ export interface HostContext {
   /** Where training runs and comparisons go when the UI names no folder. */
   readonly runsDir: string;
   readonly files: FileRegistry;
+  /** Images made for the viewer (compare-models outputs): a temp folder, removed on close. */
+  readonly viewsDir: string;
+  /** The viewer's tile pyramids (cache files in a temp folder of their own, removed on close). */
+  readonly tiles: TileCache;
   readonly dialogs: Dialogs;
   readonly shell: Shell;
   /** Browser mode: the session's uploads; absent in Electron (files are opened by path). */

@@ -113,6 +113,8 @@ const RULES: { readonly [C in keyof Handlers]?: Rule } = {
   'files:expand': { read: ['paths'] },
   'image:thumbnail': { read: ['path'] },
   'image:load': { read: ['path'] },
+  'image:info': { read: ['path'] },
+  'image:tile': { read: ['path'] },
   'shell:reveal': { read: ['path'] },
   'models:import': { read: ['path'] },
   'models:export': { write: ['to'] },

@@ -1,6 +1,7 @@
 /** Every request channel's handler, in one typed map (a missing channel is a compile error). */
 import type { Handlers, HostContext } from './context.ts';
 import { fileHandlers } from './file-handlers.ts';
+import { imageHandlers } from './image-handlers.ts';
 import { jobHandlers } from './job-handlers.ts';
 import { modelHandlers } from './model-handlers.ts';
 import { parseSettingsPatch } from './settings.ts';
@@ -23,6 +24,7 @@ export function createHandlers(ctx: HostContext): Handlers {
       return ctx.settings.update(patch);
     },
     ...fileHandlers(ctx),
+    ...imageHandlers(ctx),
     ...modelHandlers(ctx),
     ...jobHandlers(ctx),
   };

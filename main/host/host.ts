@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
 import { modelFolders } from '../../ml/node/models.ts';
+import { TileCache } from '../../ml/node/tiles.ts';
 import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell, type UploadInbox } from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
@@ -59,10 +60,13 @@ export function findAppRoot(start: string): string {
 export async function createHost(o: HostOptions): Promise<Host> {
   await fs.mkdir(o.dataDir, { recursive: true });
   const settings = await SettingsStore.open(o.dataDir);
-  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]! };
+  const runsDir = path.join(o.dataDir, 'runs');
+  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]!, runs: runsDir };
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
   const jobs = new JobBook();
+  const tiles = new TileCache({ dir: await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-tiles-')) });
+  const viewsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-views-'));
   // Results may be downloaded in browser mode: remember each one the engine writes.
   const emit: Emit = (channel, payload) => {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);
@@ -82,12 +86,22 @@ export async function createHost(o: HostOptions): Promise<Host> {
     engine,
     settings,
     models,
-    runsDir: path.join(o.dataDir, 'runs'),
+    runsDir,
     files,
+    tiles,
+    viewsDir,
     dialogs: o.dialogs,
     shell: o.shell,
     uploads: o.uploads,
     jobs,
   };
-  return { context, handlers: createHandlers(context), close: () => engine.close() };
+  return {
+    context,
+    handlers: createHandlers(context),
+    close: async () => {
+      await engine.close();
+      await tiles.close();
+      await fs.rm(viewsDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,4 +1,5 @@
 /** Handlers that start and steer engine jobs; every path and setting is checked before the worker sees it. */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import { errors } from '../../ml/errors.ts';
@@ -13,10 +14,23 @@ import { absPath, bool, existingDir, existingFile, int, list, none, obj, oneOf, 
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
-/** The centre crop (input pixels a side) that compare-models upscales. */
-export const COMPARE_MODELS_MAX_SIDE = 256;
+/** compare-models keeps the outputs of its latest few jobs (the UI shows only the latest). */
+export const COMPARE_MODELS_KEEP = 3;
 
 const jobIdOf = (arg: unknown, what: string): JobId => str(obj(arg, what, ['jobId']).jobId, 'jobId', { max: 100 });
+
+/** A new numbered folder for a job's outputs under `root`, removing all but the newest COMPARE_MODELS_KEEP before it. */
+async function viewerFolder(root: string, prefix: string): Promise<string> {
+  const taken = (await fs.readdir(root).catch(() => [] as string[]))
+    .map((n) => new RegExp(`^${prefix}-(\\d+)$`).exec(n))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((x, y) => x - y);
+  for (const n of taken.slice(0, Math.max(0, taken.length - COMPARE_MODELS_KEEP + 1))) {
+    await fs.rm(path.join(root, `${prefix}-${n}`), { recursive: true, force: true });
+  }
+  return path.join(root, `${prefix}-${(taken.at(-1) ?? 0) + 1}`);
+}
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
@@ -73,13 +87,14 @@ export function jobHandlers(ctx: HostContext): Pick<
       return { jobId };
     },
     async 'job:compare-models'(arg) {
-      const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image']);
+      const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image', 'groundTruth']);
       const a = await resolveModel(o.modelA, 'modelA', ctx.models);
       const b = await resolveModel(o.modelB, 'modelB', ctx.models);
       const image = await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
-      const spec = { modelA: a.path, modelB: b.path, image, maxSide: COMPARE_MODELS_MAX_SIDE };
+      const groundTruth = o.groundTruth === undefined ? false : bool(o.groundTruth, 'groundTruth');
+      const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir: await viewerFolder(ctx.viewsDir, 'compare-models') };
       const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
-      ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image });
+      ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
       return { jobId };
     },
     async 'job:pause'(arg) {

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { existingFile, int, list, none, num, obj, oneOf } from './validate.ts';
 
 /** The centre crop (input pixels a side) the feature maps are computed on. */
-export const FEATURES_MAX_SIDE = 96;
+export const FEATURES_MAX_SIDE = 256;
 
 export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:import' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
   return {

@@ -16,9 +16,12 @@ import { absPath, existingDir, existingFile, str } from './validate.ts';
 export interface ModelFolders {
   readonly bundled: string;
   readonly user: string;
+  /** The app's runs folder: a model file a run wrote there may be named `run:` + its path. */
+  readonly runs?: string | undefined;
 }
 
 const ID = /^(bundled|user):([^/\\\0]+\.safetensors)$/;
+const RUN = /^run:(.+\.safetensors)$/;
 
 function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
   const file = path.basename(m.path);
@@ -42,7 +45,9 @@ export async function listModels(folders: ModelFolders): Promise<ModelInfo[]> {
 
 /** The model an id names; throws a one-sentence error for a malformed or unknown id. */
 export async function resolveModel(v: unknown, field: string, folders: ModelFolders): Promise<ModelInfo> {
-  const id = str(v, field, { max: 300 });
+  const id = str(v, field, { max: 4096 });
+  const run = RUN.exec(id);
+  if (run) return resolveRunModel(id, run[1]!, field, folders);
   const m = ID.exec(id);
   if (!m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`);
   const bundled = m[1] === 'bundled';
@@ -55,6 +60,21 @@ export async function resolveModel(v: unknown, field: string, folders: ModelFold
   }
   const parameters = parameterCount(model.config);
   return info({ path: file, config: model.config, parameters, training: model.training }, bundled);
+}
+
+/** `run:PATH`: a model file inside the app's runs folder (a training's or a comparison's), as it is. */
+async function resolveRunModel(id: string, file: string, field: string, folders: ModelFolders): Promise<ModelInfo> {
+  const inside = folders.runs ? path.relative(path.resolve(folders.runs), path.resolve(file)) : '';
+  if (!folders.runs || !path.isAbsolute(file) || !inside || inside.startsWith('..') || path.isAbsolute(inside)) {
+    throw errors.badArgument(`${field}: ${JSON.stringify(file)} is not a model in the app's runs folder; pick a model from the list.`);
+  }
+  let model;
+  try {
+    model = await loadModelFile(path.resolve(file));
+  } catch {
+    throw errors.badArgument(`${field}: the run's model ${JSON.stringify(file)} is not there (any more); run it again.`);
+  }
+  return { ...info({ path: path.resolve(file), config: model.config, parameters: parameterCount(model.config), training: model.training }, false), id, name: path.basename(path.dirname(file)) };
 }
 
 /** Copies a checked weights file into the user's models folder (same bytes already there: reused). */

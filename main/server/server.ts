@@ -119,6 +119,8 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   await fs.mkdir(ctx.runsDir, { recursive: true });
   for (const dir of [uploads.dir, ctx.runsDir, ctx.models.user]) await access.allow(dir, 'write');
   await access.allow(ctx.models.bundled, 'read');
+  // What the app itself writes for the viewer (compare-models' outputs).
+  await access.allow(ctx.viewsDir, 'read');
   const saved = ctx.settings.get().outputDir;
   if (saved) await access.allow(saved, 'write');
   const models = new FolderAccess();

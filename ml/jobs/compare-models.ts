@@ -1,23 +1,30 @@
 /**
- * Two models on the same centre crop of one photo, beside bicubic, on the upscaling backend (ONNX
- * Runtime on CPUs), for a side-by-side view.
+ * Two models enlarge a whole image, each output written as a PNG into `outDir` for the viewer, on
+ * the upscaling backend (ONNX Runtime on CPUs). With `groundTruth` the image is taken as the
+ * original: the models enlarge its reduction, made as validation makes it (cropped to a multiple of
+ * the scale, antialiased bicubic, 8 bits), and both outputs are scored (PSNR/SSIM-Y) against it
+ * beside bicubic.
  */
+import path from 'node:path';
 import type { ActivationName } from '../activations.ts';
 import type { ConcreteBackend } from '../backend-choice.ts';
 import { errors } from '../errors.ts';
-import { centreCrop, type RgbImage } from '../image.ts';
-import { bicubicBaseline } from '../metrics.ts';
-import { readImage } from '../node/image-io.ts';
+import { compareImages } from '../metrics.ts';
+import { ensureDir } from '../node/atomic.ts';
+import { readImage, readImageSize, writeImage } from '../node/image-io.ts';
 import { loadModelFile } from '../node/models.ts';
+import { upscaleFile } from '../node/upscale-file.ts';
 import { openUpscaler } from '../node/upscaler.ts';
-import { upscaleImage } from '../tiling.ts';
+import type { Scale } from '../network.ts';
+import { prepareValImages, type ValImage } from '../train/validation.ts';
 
 export interface CompareModelsJobSpec {
   readonly modelA: string;
   readonly modelB: string;
   readonly image: string;
-  /** The centre crop, in input pixels a side. */
-  readonly maxSide: number;
+  readonly groundTruth: boolean;
+  /** Where the outputs (and the reduction and ground truth) go. */
+  readonly outDir: string;
   readonly backend: ConcreteBackend;
 }
 
@@ -25,40 +32,62 @@ export interface ModelOutput {
   readonly model: string;
   readonly activation: ActivationName;
   readonly ms: number;
-  readonly image: RgbImage;
+  readonly file: string;
+  readonly width: number;
+  readonly height: number;
+  readonly psnrY?: number | undefined;
+  readonly ssimY?: number | undefined;
 }
 
 export interface CompareModelsJobResult {
   readonly a: ModelOutput;
   readonly b: ModelOutput;
-  readonly bicubic: RgbImage;
-  readonly crop: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  readonly scale: Scale;
+  /** What the models enlarged: the image, or its reduction. */
+  readonly input: { readonly file: string; readonly width: number; readonly height: number };
+  readonly truth: { readonly file: string; readonly width: number; readonly height: number } | null;
+  readonly bicubic: { readonly psnrY: number; readonly ssimY: number } | null;
 }
 
-export async function compareModelsJob(spec: CompareModelsJobSpec, onModel?: (index: number, file: string) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
+export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
   const [ma, mb] = [await loadModelFile(spec.modelA), await loadModelFile(spec.modelB)];
   if (ma.config.scale !== mb.config.scale) {
     throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
   }
-  const { image } = await readImage(spec.image);
-  const crop = centreCrop(image, spec.maxSide);
   const s = ma.config.scale;
+  await ensureDir(spec.outDir);
+  const file = (name: string) => path.join(spec.outDir, name);
+  let val: ValImage | undefined;
+  let input = spec.image;
+  if (spec.groundTruth) {
+    say?.(`Reducing ${path.basename(spec.image)} by ${s}`, 0);
+    const { image } = await readImage(spec.image);
+    val = prepareValImages([{ name: path.basename(spec.image), image }], s)[0]!;
+    await writeImage(file('truth.png'), val.hr, { format: 'png' });
+    await writeImage((input = file('input.png')), val.lr, { format: 'png' });
+  }
   const outputs: ModelOutput[] = [];
-  for (const [k, [file, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
-    onModel?.(k, file);
+  for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
+    say?.(`Upscaling with ${path.basename(model)}`, k / 2);
     const upscaler = await openUpscaler(spec.backend, m);
+    const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();
-      const sr = await upscaleImage(upscaler, crop.image, { signal });
-      outputs.push({ model: file, activation: m.config.activation, ms: Math.round(performance.now() - t0), image: sr });
+      const size = await upscaleFile({ model: upscaler, input, output, format: 'png', overwrite: true, signal });
+      const ms = Math.round(performance.now() - t0);
+      const scores = val ? compareImages((await readImage(output)).image, val.hr, s) : undefined;
+      outputs.push({ model, activation: m.config.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
     } finally {
       await upscaler.dispose();
     }
   }
+  const { width, height } = await readImageSize(input);
   return {
     a: outputs[0]!,
     b: outputs[1]!,
-    bicubic: bicubicBaseline(crop.image, crop.image.width * s, crop.image.height * s),
-    crop: { x: crop.x, y: crop.y, width: crop.image.width, height: crop.image.height },
+    scale: s,
+    input: { file: input, width, height },
+    truth: val ? { file: file('truth.png'), width: val.hr.width, height: val.hr.height } : null,
+    bicubic: val ? { psnrY: val.bicubic.psnrY, ssimY: val.bicubic.ssimY } : null,
   };
 }

@@ -11,7 +11,7 @@ import { errors, fsError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
 import { writeImage } from '../node/image-io.ts';
-import { RunFolder } from '../node/run-folder.ts';
+import { MODEL_FILE, RunFolder } from '../node/run-folder.ts';
 import { compare, type CompareReport } from '../train/compare.ts';
 import { markdown } from '../train/compare-report.ts';
 import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
@@ -44,7 +44,11 @@ export interface CompareJobResult {
   readonly report: CompareReport;
   readonly dir: string;
   readonly sheet: RgbImage | null;
+  /** Each activation's trained model of the first seed, by activation. */
+  readonly models: Record<string, string>;
 }
+
+const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_${seed}`, act);
 
 /** The name of one run of a comparison, in events and the UI. */
 export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${seed}`;
@@ -71,7 +75,7 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
       seeds,
       data: data.train,
       val: data.val,
-      storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
+      storeFor: (seed, act) => RunFolder.create(runDir(out, seed, act), 1),
       control: spec.control,
       helpers,
       evaluator,
@@ -85,7 +89,8 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
       await writeFileAtomic(path.join(out, 'report.json'), new TextEncoder().encode(JSON.stringify(r, null, 2) + '\n'));
       await writeFileAtomic(path.join(out, 'report.md'), new TextEncoder().encode(markdown(r)));
       if (ev.sheet) await writeImage(path.join(out, 'contact_sheet.png'), ev.sheet, { format: 'png' });
-      return { report: r, dir: out, sheet: ev.sheet };
+      const models = Object.fromEntries(spec.acts.map((a) => [a, path.join(runDir(out, seeds[0]!, a), MODEL_FILE)]));
+      return { report: r, dir: out, sheet: ev.sheet, models };
     }
   } finally {
     await close();

@@ -89,7 +89,7 @@ const READ_FAILURES: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Turns a failure to read `p` into one clear user error; sharp's own message is never shown. */
-function readError(e: unknown, p: string): Error {
+export function readError(e: unknown, p: string): Error {
   if (e instanceof UserError) return e;
   const code = (e as { code?: unknown } | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return errors.missingPath(p);

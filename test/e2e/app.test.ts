@@ -17,6 +17,7 @@ import {
   drop,
   imageSize,
   imagesLoaded,
+  dataTransfer,
   launchBrowser,
   liveCanvases,
   openPage,
@@ -274,14 +275,21 @@ describe('SR Studio in the browser, real engine', () => {
     assert.match(diff ?? '', /^[+−]\d+\.\d{2}$/);
     assert.match(await page.getByTestId('compare-verdict').innerText(), /TanhExp is [+−]\d+\.\d{2} dB against Swish/);
 
-    // The two outputs (and the ground truth) on the same crop, at the same size.
-    await page.getByTestId('compare-pane-a').waitFor({ timeout: 30_000 });
-    await page.getByTestId('compare-pane-b').waitFor();
-    const [a, b] = [await imageSize(page, 'compare-pane-a'), await imageSize(page, 'compare-pane-b')];
-    assert.ok(a && b, 'both panes show an image');
-    assert.equal(a.src, 'data:image/png;base64,');
-    assert.ok(a.width > 0 && a.height > 0, JSON.stringify(a));
-    assert.deepEqual([b.width, b.height], [a.width, a.height]);
+    // Both trained networks on the whole first validation image (astronaut, 128×128), its reduction
+    // enlarged, beside the ground truth and bicubic, all at the same size and fully drawn.
+    for (const pane of ['a', 'b', 'truth', 'bicubic']) {
+      await page.locator(`[data-testid="compare-pane-${pane}"][data-complete="true"]`).waitFor({ timeout: 60_000 });
+      assert.equal(await page.getByTestId(`compare-pane-${pane}`).getAttribute('data-content'), '128x128', pane);
+    }
+    assert.match(await page.getByTestId('compare-pane-a').innerText(), /Swish · \d+\.\d{2} dB/);
+    assert.match(await page.getByTestId('compare-pane-b').innerText(), /TanhExp · \d+\.\d{2} dB/);
+    // One zoom for all four: a wheel turn over the first pane moves every pane's view alike.
+    const views = () => Promise.all(['a', 'b', 'truth', 'bicubic'].map((p) => page.getByTestId(`compare-pane-${p}`).getAttribute('data-view')));
+    const before = (await views())[0];
+    await page.getByTestId('compare-pane-a').hover();
+    await page.mouse.wheel(0, -400);
+    const after = await until('the wheel zoom to reach every pane', views, (v) => v[0] !== before && v.every((x) => x === v[0]), 10_000);
+    assert.ok(Number(after[0]!.split(' ')[2]) > Number(before!.split(' ')[2]), `zoomed in: ${before} → ${after[0]}`);
     // Both runs are on the loss chart. Within 20 iterations of the warm-up their losses agree to about
     // 1e-6, so TanhExp's line (drawn last) covers Swish's: check the legend names both and a line is drawn.
     const legend = await page.getByTestId('compare-loss-chart').innerText();
@@ -297,7 +305,7 @@ describe('SR Studio in the browser, real engine', () => {
 
     await page.getByTestId('nav-upscale').click();
     assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
-    await until('the before/after images', () => imagesLoaded(page, 'view-upscale'), Boolean, 15_000);
+    await page.locator('[data-testid="slider-view"][data-complete="true"]').waitFor({ timeout: 15_000 });
     await screenshot(page, 'upscale');
 
     await page.getByTestId('nav-train').click();
@@ -311,7 +319,7 @@ describe('SR Studio in the browser, real engine', () => {
     assert.equal(await page.getByTestId('compare-model-a').inputValue(), 'bundled:swish_x2.safetensors');
     assert.equal(await page.getByTestId('compare-model-b').inputValue(), 'bundled:tanhexp_x2.safetensors');
     await scrollToTop(page, 'compare-table');
-    await until('the output panes', () => imagesLoaded(page, 'compare-pane-a'), Boolean, 10_000);
+    await page.locator('[data-testid="compare-pane-a"][data-complete="true"]').waitFor({ timeout: 10_000 });
     await screenshot(page, 'compare');
 
     await page.getByTestId('nav-activations').click();

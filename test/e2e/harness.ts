@@ -25,6 +25,8 @@ export interface Studio {
   readonly origin: string;
   readonly dir: string;
   readonly models: string;
+  /** The server's process id (its engine worker is a thread of it). */
+  readonly pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -103,7 +105,7 @@ export async function startStudio(args: readonly string[] = []): Promise<Studio>
       child.stdout!.on('data', check);
       void exited.then((code) => (clearTimeout(timer), reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))));
     });
-    return { url, origin: new URL(url).origin, dir, models, output: () => output, stop };
+    return { url, origin: new URL(url).origin, dir, models, pid: child.pid!, output: () => output, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -173,6 +175,10 @@ export interface ProbeWindow {
     trainPreviews(): Array<{ kind: string; length: number; tail: string }>;
     imagesLoaded(testid: string): boolean;
     imageSize(testid: string): { src: string; width: number; height: number } | null;
+    frames(): Promise<boolean>;
+    startFrames(): void;
+    stopFrames(): { times: number[]; long: number[]; draws: Array<{ ms: number; complete: boolean }> };
+    largerThan(limit: number): number[];
   };
 }
 
@@ -185,6 +191,10 @@ export const liveCanvases = (page: Page) => page.evaluate(() => (globalThis as u
 export const trainPreviews = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.trainPreviews());
 export const imagesLoaded = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imagesLoaded(t), testid);
 export const imageSize = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imageSize(t), testid);
+/** Waits two animation frames in the page, so what was just changed has been drawn. */
+export const frames = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.frames());
+/** Every canvas and image in the page with more than `limit` pixels. */
+export const largerThan = (page: Page, limit: number) => page.evaluate((n) => (globalThis as unknown as ProbeWindow).__e2e.largerThan(n), limit);
 
 /** Width and height from a PNG's signature and IHDR chunk; throws if the bytes are not a PNG. */
 export function pngSize(bytes: Uint8Array): { width: number; height: number } {
@@ -219,3 +229,33 @@ export async function drop(page: Page, target: string, files: DropFile[]): Promi
   await dt.dispose();
 }
 
+/**
+ * Drops a JPEG on the window as from a file manager, upscales it with the view's defaults, and
+ * opens its result; returns the output file's path (from the result panel).
+ */
+export async function dropAndUpscale(page: Page, file: string, name: string, timeoutMs: number): Promise<string> {
+  const dt = await dataTransfer(page, [{ name, type: 'image/jpeg', bytes: await fs.readFile(file) }]);
+  const body = page.locator('body');
+  await body.dispatchEvent('dragenter', { dataTransfer: dt });
+  await body.dispatchEvent('dragover', { dataTransfer: dt });
+  await body.dispatchEvent('drop', { dataTransfer: dt });
+  await dt.dispose();
+  const row = page.getByTestId('queue-row').filter({ hasText: name });
+  await row.and(page.locator('[data-status="ready"]')).waitFor({ timeout: 60_000 });
+  await page.getByTestId('start-upscale').click();
+  await row.and(page.locator('[data-status="done"], [data-status="error"]')).waitFor({ timeout: timeoutMs });
+  if ((await row.getAttribute('data-status')) !== 'done') throw new Error(`${name} failed: ${await row.innerText()}`);
+  await row.getByTestId('queue-select').click();
+  return (await page.getByTestId('output-path').innerText()).trim();
+}
+
+/** Drags inside the element with this test id by (dx, dy) CSS pixels, in `steps` moves as a hand does. */
+export async function drag(page: Page, testid: string, dx: number, dy: number, steps = 8): Promise<void> {
+  const box = await page.getByTestId(testid).boundingBox();
+  if (!box) throw new Error(`${testid} is not on the page`);
+  const [sx, sy] = [box.x + box.width / 2, box.y + box.height / 2];
+  await page.mouse.move(sx, sy);
+  await page.mouse.down();
+  await page.mouse.move(sx + dx, sy + dy, { steps });
+  await page.mouse.up();
+}

@@ -31,7 +31,38 @@
     return counts;
   }
 
+  /** Animation-frame timestamps and long animation frames (over 50 ms) while recording. */
+  const recording = { on: false, times: [], long: [], draws: [] };
+  try {
+    new PerformanceObserver((list) => {
+      if (recording.on) for (const e of list.getEntries()) recording.long.push(e.duration);
+    }).observe({ type: 'long-animation-frame' });
+  } catch {
+    // an older browser without the Long Animation Frames API
+  }
+  // The viewer's draws (renderer/src/viewer/tile-canvas.ts measures each one).
+  new PerformanceObserver((list) => {
+    if (!recording.on) return;
+    for (const e of list.getEntries()) if (e.name === 'sr-viewer-draw') recording.draws.push({ ms: e.duration, complete: !!e.detail?.complete });
+  }).observe({ type: 'measure' });
+
   window.__e2e = {
+    /** Starts recording every animation frame's timestamp. */
+    startFrames() {
+      const run = (recording.run ?? 0) + 1;
+      Object.assign(recording, { on: true, run, times: [], long: [], draws: [] });
+      const loop = (t) => {
+        if (!recording.on || recording.run !== run) return;
+        recording.times.push(t);
+        requestAnimationFrame(loop);
+      };
+      requestAnimationFrame(loop);
+    },
+    /** Stops recording: the frames' timestamps (ms), the long animation frames' durations and the viewer's draws. */
+    stopFrames() {
+      recording.on = false;
+      return { times: recording.times, long: recording.long, draws: recording.draws };
+    },
     /** A DataTransfer holding files made from base64 bytes, as a drag from the file manager carries. */
     dataTransfer(files) {
       const dt = new DataTransfer();
@@ -68,6 +99,16 @@
       const el = document.querySelector(`[data-testid="${testid}"]`);
       const img = el?.tagName === 'IMG' ? el : el?.querySelector('img');
       return img ? { src: img.getAttribute('src')?.slice(0, 22) ?? '', width: img.naturalWidth, height: img.naturalHeight } : null;
+    },
+    /** Resolves after two animation frames: by then a change just made has been drawn. */
+    frames() {
+      return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true))));
+    },
+    /** Pixel counts of every canvas and image in the page larger than `limit` pixels. */
+    largerThan(limit) {
+      return [...document.querySelectorAll('canvas, img')]
+        .map((e) => (e.tagName === 'CANVAS' ? e.width * e.height : e.naturalWidth * e.naturalHeight))
+        .filter((n) => n > limit);
     },
     /** The live-preview canvases seen so far: their size and how many of their pixels were drawn. */
     liveCanvases() {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
-import { cubicKernel, resizeBicubic, resizeImage } from '../../ml/resize.ts';
+import { bicubicInputRegion, cubicKernel, resizeBicubic, resizeBicubicRegion, resizeImage, type Region } from '../../ml/resize.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
 
@@ -152,4 +152,34 @@ test('resizeImage clamps and keeps transparent colours from bleeding', () => {
   const plain = resizeImage({ width: w, height: 1, rgb }, 3, 1);
   assert.equal(plain.alpha, undefined);
   assert.equal(plain.rgb.length, 9);
+});
+
+test('a region of a resize equals the same region of the whole resize, bit for bit', async () => {
+  const [w, h] = [53, 41];
+  const src = await photoCrop('val/coffee.png', 170, 120, w, h);
+  const crop = (a: Float32Array, aw: number, r: Region, ch: number) => {
+    const out = new Float32Array(r.width * r.height * ch);
+    for (let y = 0; y < r.height; y++) out.set(a.subarray(((r.y + y) * aw + r.x) * ch, ((r.y + y) * aw + r.x + r.width) * ch), y * r.width * ch);
+    return out;
+  };
+  // Enlargements by whole and odd factors, a reduction, and one side unchanged (that pass skipped).
+  for (const [ow, oh] of [[106, 82], [159, 123], [200, 97], [20, 15], [53, 100]] as const) {
+    const whole = resizeBicubic(src, w, h, 3, ow, oh);
+    const regions: Region[] = [
+      { x: 0, y: 0, width: Math.min(17, ow), height: Math.min(13, oh) },
+      { x: ow - 9, y: oh - 5, width: 9, height: 5 },
+      { x: Math.floor(ow / 3), y: Math.floor(oh / 2), width: Math.ceil(ow / 3), height: Math.ceil(oh / 3) },
+      { x: 0, y: 0, width: ow, height: oh },
+    ];
+    for (const r of regions) {
+      const from = bicubicInputRegion(w, h, ow, oh, r);
+      assert.ok(from.x >= 0 && from.y >= 0 && from.x + from.width <= w && from.y + from.height <= h, JSON.stringify(from));
+      const got = resizeBicubicRegion(crop(src, w, from, 3), from, w, h, 3, ow, oh, r);
+      assert.deepEqual(got, crop(whole, ow, r, 3), `${ow}×${oh} region ${JSON.stringify(r)}`);
+    }
+  }
+  // An enlargement reads only a small neighbourhood of the region.
+  const from = bicubicInputRegion(w, h, 106, 82, { x: 40, y: 30, width: 20, height: 10 });
+  assert.deepEqual(from, { x: 18, y: 13, width: 14, height: 9 });
+  assert.throws(() => resizeBicubicRegion(new Float32Array(3), { x: 0, y: 0, width: 1, height: 1 }, w, h, 3, 106, 82, { x: 100, y: 0, width: 10, height: 1 }), /bad region/);
 });

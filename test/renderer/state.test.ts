@@ -163,15 +163,24 @@ describe('UpscaleSession', () => {
 });
 
 describe('CompareModelsSession', () => {
-  test('reads the typed result: both models with their timings, and bicubic', async () => {
+  test('reads the typed result: both outputs with their timings and scores, the input and the ground truth', async () => {
     const { app: a, api } = app((api) => api.answer('job:compare-models', () => ({ jobId: 'c1' })));
     const s = a.compareModels;
-    Object.assign(s.form, { modelA: 'a', modelB: 'b', image: '/p.png' });
+    Object.assign(s.form, { modelA: 'a', modelB: 'b', image: '/p.png', groundTruth: true });
     await s.start();
-    const out = (ms: number) => ({ model: '/m', activation: 'swish' as const, ms, image: IMAGE });
-    api.emit('job:done', { jobId: 'c1', summary: 'done', result: { kind: 'compare-models', a: out(5), b: out(7), bicubic: IMAGE, crop: { x: 0, y: 0, width: 1, height: 1 } } });
-    assert.deepEqual(s.results.map((r) => r.ms), [5, 7]);
-    assert.deepEqual(s.bicubic, IMAGE);
+    assert.deepEqual(api.sent('job:compare-models'), [{ modelA: 'a', modelB: 'b', image: '/p.png', groundTruth: true }]);
+    const out = (ms: number, file: string) => ({ model: '/m', activation: 'swish' as const, ms, file, width: 8, height: 8, psnrY: 30, ssimY: 0.9 });
+    const result = {
+      kind: 'compare-models' as const,
+      a: out(5, '/v/a.png'),
+      b: out(7, '/v/b.png'),
+      scale: 2 as const,
+      input: { file: '/v/input.png', width: 4, height: 4 },
+      truth: { file: '/v/truth.png', width: 8, height: 8 },
+      bicubic: { psnrY: 28, ssimY: 0.85 },
+    };
+    api.emit('job:done', { jobId: 'c1', summary: 'done', result });
+    assert.deepEqual(s.result, result);
     assert.equal(s.running, false);
   });
 });

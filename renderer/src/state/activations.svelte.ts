@@ -95,6 +95,8 @@ export class ActivationsState {
 export class FeatureMapsState {
   readonly #app: AppState;
   form = $state({ modelA: '', modelB: '', image: '', layer: 0 });
+  /** The map (channel) shown large, both models side by side. */
+  selected = $state(0);
   #result = $state.raw<FeatureMaps | null>(null);
   #busy = $state(false);
   #error = $state<string | null>(null);
@@ -126,6 +128,7 @@ export class FeatureMapsState {
         layer: this.form.layer,
       });
       this.#error = null;
+      if (this.selected >= (this.#result[0]?.maps.length ?? 0)) this.selected = 0;
     } catch (e) {
       this.#error = plainError(e);
     } finally {

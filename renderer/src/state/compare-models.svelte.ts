@@ -1,27 +1,31 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ImageData64, JobId } from '../api/types.ts';
+import type { CompareModelsResult, JobId } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 
-export interface ModelResult {
-  readonly image: ImageData64;
-  readonly ms?: number | undefined;
+export interface CompareModelsForm {
+  modelA: string;
+  modelB: string;
+  image: string;
+  /** Take the image as the original: the models enlarge its reduction and are scored against it. */
+  groundTruth: boolean;
 }
 
-/** "Compare two models on an image": both upscale the same image, shown side by side. */
+/** Two models enlarge the same whole image; the outputs are files the viewer shows side by side. */
 export class CompareModelsSession {
   readonly #app: AppState;
-  form = $state({ modelA: '', modelB: '', image: '' });
+  form = $state<CompareModelsForm>({ modelA: '', modelB: '', image: '', groundTruth: false });
   #jobId = $state<JobId | null>(null);
   #fraction = $state(0);
-  #results = $state.raw<ModelResult[]>([]);
-  #bicubic = $state.raw<ImageData64 | null>(null);
+  #message = $state('');
+  #result = $state.raw<CompareModelsResult | null>(null);
   #summary = $state<string | null>(null);
   #error = $state<string | null>(null);
   #release: (() => void) | null = null;
 
-  constructor(app: AppState) {
+  constructor(app: AppState, form: Partial<CompareModelsForm> = {}) {
     this.#app = app;
+    this.form = { ...this.form, ...form };
   }
 
   get running(): boolean {
@@ -30,13 +34,11 @@ export class CompareModelsSession {
   get fraction(): number {
     return this.#fraction;
   }
-  /** Model A's result, then model B's. */
-  get results(): readonly ModelResult[] {
-    return this.#results;
+  get message(): string {
+    return this.#message;
   }
-  /** The same crop enlarged by bicubic interpolation, when the engine sends it. */
-  get bicubic(): ImageData64 | null {
-    return this.#bicubic;
+  get result(): CompareModelsResult | null {
+    return this.#result;
   }
   get summary(): string | null {
     return this.#summary;
@@ -48,17 +50,23 @@ export class CompareModelsSession {
     this.#jobId === null && !!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '',
   );
 
+  /** Forgets the last result (e.g. when the models it came from are replaced). */
+  clear(): void {
+    this.#result = null;
+    this.#summary = this.#error = null;
+  }
+
   async start(): Promise<void> {
     if (!this.canStart) return;
-    this.#results = [];
-    this.#bicubic = null;
-    this.#summary = this.#error = null;
+    this.clear();
     this.#fraction = 0;
+    this.#message = 'Starting…';
     try {
       const { jobId } = await this.#app.api.request('job:compare-models', {
         modelA: this.form.modelA,
         modelB: this.form.modelB,
         image: this.form.image.trim(),
+        groundTruth: this.form.groundTruth,
       });
       this.#jobId = jobId;
       this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
@@ -75,26 +83,22 @@ export class CompareModelsSession {
     switch (e.channel) {
       case 'job:progress':
         this.#fraction = e.payload.fraction;
+        this.#message = e.payload.message;
         break;
-      case 'job:done': {
-        const r = e.payload.result;
-        if (r.kind === 'compare-models') {
-          this.#results = [r.a, r.b].map((o) => ({ image: o.image, ms: o.ms }));
-          this.#bicubic = r.bicubic;
-        }
+      case 'job:done':
+        this.#result = e.payload.result.kind === 'compare-models' ? e.payload.result : null;
         this.#summary = e.payload.summary;
         this.#end();
         break;
-      }
       case 'job:error':
         this.#error = e.payload.message;
         this.#end();
         break;
+      case 'job:file-done':
+      case 'job:file-error':
       case 'job:preview':
       case 'job:metrics':
       case 'job:state':
-      case 'job:file-done':
-      case 'job:file-error':
         break;
     }
   }

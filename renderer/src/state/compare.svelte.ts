@@ -1,9 +1,8 @@
 import type { JobEvent } from '../api/jobs.ts';
 import type { ActivationName, CompareJob, CompareReport, ImageData64, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
-import { activationOfRun } from '../lib/choices.ts';
 import { plainError } from '../lib/errors.ts';
-import { splitStrip } from '../lib/images.ts';
 import type { AppState } from './app.svelte.ts';
+import { CompareModelsSession } from './compare-models.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
 export interface CompareForm {
@@ -15,14 +14,6 @@ export interface CompareForm {
   scale: Scale;
   iterations: number;
   seeds: number;
-}
-
-/** Network output of each activation and the ground truth, on the same validation crop. */
-export interface ComparePanes {
-  readonly a: ImageData64;
-  readonly b: ImageData64;
-  readonly truth: ImageData64;
-  readonly input: ImageData64;
 }
 
 /** The Compare view's experiment: two activations trained alike, curves overlaid, a report at the end. */
@@ -37,13 +28,17 @@ export class CompareSession {
   #message = $state('');
   #strips = $state.raw<Record<string, ImageData64>>({});
   #report = $state.raw<CompareReport | null>(null);
-  #panes = $state.raw<ComparePanes | null>(null);
+  #models = $state.raw<Readonly<Record<string, string>> | null>(null);
   #summary = $state<string | null>(null);
   #error = $state<string | null>(null);
   #release: (() => void) | null = null;
 
+  /** Both activations' trained models (the first seed) on a whole image, the ground truth beside them. */
+  readonly whole: CompareModelsSession;
+
   constructor(app: AppState) {
     this.#app = app;
+    this.whole = new CompareModelsSession(app, { groundTruth: true });
   }
 
   get running(): boolean {
@@ -65,8 +60,9 @@ export class CompareSession {
   get report(): CompareReport | null {
     return this.#report;
   }
-  get panes(): ComparePanes | null {
-    return this.#panes;
+  /** Each activation's trained model file (first seed), once the comparison has finished. */
+  get models(): Readonly<Record<string, string>> | null {
+    return this.#models;
   }
   get summary(): string | null {
     return this.#summary;
@@ -84,7 +80,8 @@ export class CompareSession {
     this.loss.clear();
     this.psnr.clear();
     this.#strips = {};
-    this.#report = this.#panes = null;
+    this.#report = this.#models = null;
+    this.whole.clear();
     this.#summary = this.#error = null;
     this.#run = null;
     this.#fraction = 0;
@@ -107,6 +104,10 @@ export class CompareSession {
     }
   }
 
+  async cancel(): Promise<void> {
+    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+  }
+
   /** Takes over a comparison the engine is running (after a reload). */
   attach(job: JobInfo): void {
     if (job.kind !== 'compare' || this.#jobId) return;
@@ -114,10 +115,6 @@ export class CompareSession {
     this.form = { data: s.data, val: s.val, actA: s.acts[0], actB: s.acts[1], preset: s.preset, scale: s.scale, iterations: s.iterations, seeds: s.seeds };
     this.#jobId = job.jobId;
     this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
-  }
-
-  async cancel(): Promise<void> {
-    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
   }
 
   #onEvent(e: JobEvent): void {
@@ -143,13 +140,16 @@ export class CompareSession {
         this.#strips = { ...this.#strips, [run]: e.payload.image };
         break;
       }
-      case 'job:done':
+      case 'job:done': {
+        const r = e.payload.result;
         this.#summary = e.payload.summary;
-        this.#report = e.payload.result.kind === 'compare' ? e.payload.result : null;
+        this.#report = r.kind === 'compare' ? r : null;
+        this.#models = r.kind === 'compare' ? r.models : null;
         this.#end();
-        void this.#buildPanes();
+        void this.showWhole();
         this.#app.toasts.show(e.payload.summary, 'success');
         break;
+      }
       case 'job:error':
         this.#error = e.payload.message;
         this.#app.toasts.show(e.payload.message, 'error');
@@ -161,22 +161,22 @@ export class CompareSession {
     }
   }
 
-  /** The strip of the first run of an activation (the first seed). */
-  stripOf(act: ActivationName): ImageData64 | undefined {
-    const run = Object.keys(this.#strips).find((r) => activationOfRun(r) === act);
-    return run ? this.#strips[run] : undefined;
-  }
-
-  async #buildPanes(): Promise<void> {
-    const sa = this.stripOf(this.form.actA);
-    const sb = this.stripOf(this.form.actB);
-    if (!sa || !sb) return;
-    try {
-      const [[input, a, truth], [, b]] = await Promise.all([splitStrip(sa, 3), splitStrip(sb, 3)]);
-      if (input && a && truth && b) this.#panes = { input, a, b, truth };
-    } catch (e) {
-      this.#app.toasts.error(e);
+  /**
+   * Both trained models on `image` (by default the first validation image, taken as ground truth).
+   * Does nothing until the comparison has finished.
+   */
+  async showWhole(image?: string): Promise<void> {
+    const models = this.#models;
+    const acts = this.#report?.acts ?? [this.form.actA, this.form.actB];
+    const [a, b] = [models?.[acts[0]!], models?.[acts[1]!]];
+    if (!a || !b) return;
+    let file = image ?? this.whole.form.image;
+    if (!file.trim()) {
+      const found = await this.#app.attempt(this.#app.api.request('files:expand', { paths: [this.form.val.trim()] }));
+      file = found?.files[0]?.path ?? '';
     }
+    this.whole.form = { ...this.whole.form, modelA: `run:${a}`, modelB: `run:${b}`, image: file };
+    await this.whole.start();
   }
 
   #end(): void {

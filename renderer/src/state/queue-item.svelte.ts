@@ -12,7 +12,6 @@ export class QueueItem {
   readonly file: File | null;
   #path = $state<string | null>(null);
   #thumb = $state<string | null>(null);
-  #before = $state<string | null>(null);
   #status = $state<ItemStatus>('ready');
   #fraction = $state(0);
   #error = $state<string | null>(null);
@@ -37,10 +36,6 @@ export class QueueItem {
   get thumb(): string | null {
     return this.#thumb;
   }
-  /** The input at full size, once loaded for the before/after viewer. */
-  get before(): string | null {
-    return this.#before;
-  }
   get status(): ItemStatus {
     return this.#status;
   }
@@ -53,7 +48,7 @@ export class QueueItem {
   get output(): string | null {
     return this.#output;
   }
-  /** A preview of the result, scaled down to fit the engine's RESULT_MAX_SIDE. */
+  /** A small preview of the result (the engine's RESULT_MAX_SIDE), shown until the viewer's tiles arrive. */
   get result(): ImageData64 | null {
     return this.#result;
   }
@@ -73,9 +68,6 @@ export class QueueItem {
   }
   setThumb(url: string | null): void {
     this.#thumb = url;
-  }
-  setBefore(url: string): void {
-    this.#before = url;
   }
   queue(): void {
     this.#status = 'queued';

@@ -196,17 +196,6 @@ export class UpscaleSession {
     }
   }
 
-  /** The full-size input for the before/after viewer: the dropped file, or loaded from the engine. */
-  async loadBefore(item: QueueItem): Promise<void> {
-    if (item.before || !item.path) return;
-    if (item.file && item.thumb?.startsWith('blob:')) {
-      item.setBefore(URL.createObjectURL(item.file));
-      return;
-    }
-    const img = await this.#app.attempt(this.#app.api.request('image:load', { path: item.path }));
-    if (img) item.setBefore(img.dataUrl);
-  }
-
   async start(): Promise<void> {
     if (!this.canStart) return;
     const items = this.startable;

@@ -1,11 +1,15 @@
 import type { Attachment } from 'svelte/attachments';
 
-const MIN = 1 / 32;
-const MAX = 64;
+/** Zoom levels the +/− buttons and keys step through (1 = one image pixel per screen pixel). */
+export const ZOOM_STEPS = [1 / 64, 1 / 32, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
+const MIN = ZOOM_STEPS[0]!;
+const MAX = ZOOM_STEPS.at(-1)!;
 
 /**
- * Zoom and pan shared by every pane of a viewer, so side-by-side panes stay in step:
- * a content pixel (cx, cy) appears at viewport (x + cx·scale, y + cy·scale).
+ * Zoom and pan shared by every pane of a viewer, so side-by-side panes stay in step. Everything is
+ * in device pixels (CSS pixels × devicePixelRatio), so scale 1 shows each image pixel on exactly
+ * one screen pixel: content pixel (cx, cy) appears at device pixel (x + cx·scale, y + cy·scale) of
+ * each pane.
  */
 export class ViewTransform {
   #scale = $state(1);
@@ -16,17 +20,24 @@ export class ViewTransform {
   #ch = 1;
   #vw = 1;
   #vh = 1;
+  #dpr = 1;
 
   get scale(): number {
     return this.#scale;
   }
+  get x(): number {
+    return this.#x;
+  }
+  get y(): number {
+    return this.#y;
+  }
   get fitted(): boolean {
     return this.#fitted;
   }
-  /** CSS transform for content drawn at its own pixel size, origin top-left. */
-  readonly transform = $derived(`translate(${this.#x}px, ${this.#y}px) scale(${this.#scale})`);
-  /** Above 100% show the pixels themselves rather than a blur. */
-  readonly pixelated = $derived(this.#scale > 1);
+  /** Device pixels per CSS pixel. */
+  get dpr(): number {
+    return this.#dpr;
+  }
 
   setContent(width: number, height: number): void {
     this.#cw = Math.max(1, width);
@@ -34,14 +45,17 @@ export class ViewTransform {
     if (this.#fitted) this.fit();
   }
 
-  setViewport(width: number, height: number): void {
-    if (width < 1 || height < 1) return;
+  /** The panes' size in CSS pixels and the screen's devicePixelRatio. */
+  setViewport(cssWidth: number, cssHeight: number, dpr = 1): void {
+    if (cssWidth < 1 || cssHeight < 1) return;
+    const [width, height] = [Math.round(cssWidth * dpr), Math.round(cssHeight * dpr)];
     const cx = this.#vw / 2;
     const cy = this.#vh / 2;
+    this.#dpr = dpr;
     this.#vw = width;
     this.#vh = height;
     if (this.#fitted) this.fit();
-    else this.panBy(width / 2 - cx, height / 2 - cy);
+    else if (cx !== width / 2 || cy !== height / 2) this.#move(this.#x + width / 2 - cx, this.#y + height / 2 - cy);
   }
 
   /** Fit the whole image in the viewport, centred. */
@@ -58,31 +72,52 @@ export class ViewTransform {
     this.zoomAt(scale / this.#scale, this.#vw / 2, this.#vh / 2);
   }
 
-  /** Zoom by `factor` keeping the content under viewport point (px, py) still. */
+  /** To the next zoom step up (+1) or down (−1), keeping the point (px, py) still (default: the centre). */
+  zoomStep(direction: 1 | -1, px = this.#vw / 2, py = this.#vh / 2): void {
+    const s = this.#scale;
+    const next = direction > 0 ? ZOOM_STEPS.find((z) => z > s * 1.001) : [...ZOOM_STEPS].reverse().find((z) => z < s / 1.001);
+    this.zoomAt((next ?? s) / s, px, py);
+  }
+
+  /** Zoom by `factor` keeping the content under viewport point (px, py), in device pixels, still. */
   zoomAt(factor: number, px: number, py: number): void {
     const next = Math.min(MAX, Math.max(MIN, this.#scale * factor));
     const k = next / this.#scale;
-    this.#x = px - (px - this.#x) * k;
-    this.#y = py - (py - this.#y) * k;
     this.#scale = next;
-    this.#fitted = false;
+    this.#move(px - (px - this.#x) * k, py - (py - this.#y) * k);
   }
 
+  /** Pan by device pixels. */
   panBy(dx: number, dy: number): void {
-    this.#x += dx;
-    this.#y += dy;
+    this.#move(this.#x + dx, this.#y + dy);
+  }
+
+  /** Keeps some of the image in view: it can be pushed to the edge but not out of sight. */
+  #move(x: number, y: number): void {
+    const w = this.#cw * this.#scale;
+    const h = this.#ch * this.#scale;
+    const keep = (v: number, size: number, view: number) => {
+      const margin = Math.min(size, view) / 2;
+      return Math.min(view - margin, Math.max(margin - size, v));
+    };
+    this.#x = keep(x, w, this.#vw);
+    this.#y = keep(y, h, this.#vh);
     this.#fitted = false;
   }
 
-  /** Wheel zooms around the cursor, dragging pans, arrow keys and +/−/0 work once focused. */
+  /** Wheel zooms around the cursor, dragging pans, arrow keys, +/−, 0 (fit) and 1 (1:1) work once focused. */
   readonly control: Attachment<HTMLElement> = (el) => {
-    const ro = new ResizeObserver(() => this.setViewport(el.clientWidth, el.clientHeight));
+    const dpr = () => window.devicePixelRatio || 1;
+    const ro = new ResizeObserver(() => this.setViewport(el.clientWidth, el.clientHeight, dpr()));
     ro.observe(el);
+    const at = (e: { clientX: number; clientY: number }) => {
+      const r = el.getBoundingClientRect();
+      return [(e.clientX - r.left) * dpr(), (e.clientY - r.top) * dpr()] as const;
+    };
     const onwheel = (e: WheelEvent) => {
       e.preventDefault();
-      const r = el.getBoundingClientRect();
       const delta = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
-      this.zoomAt(Math.exp(-delta * 0.0015), e.clientX - r.left, e.clientY - r.top);
+      this.zoomAt(Math.exp(-delta * 0.0015), ...at(e));
     };
     let last: { x: number; y: number } | null = null;
     const ondown = (e: PointerEvent) => {
@@ -92,20 +127,20 @@ export class ViewTransform {
     };
     const onmove = (e: PointerEvent) => {
       if (!last) return;
-      this.panBy(e.clientX - last.x, e.clientY - last.y);
+      this.panBy((e.clientX - last.x) * dpr(), (e.clientY - last.y) * dpr());
       last = { x: e.clientX, y: e.clientY };
     };
     const onup = () => (last = null);
     const onkey = (e: KeyboardEvent) => {
-      const step = 40;
+      const step = 40 * dpr();
       const keys: Record<string, () => void> = {
         ArrowLeft: () => this.panBy(step, 0),
         ArrowRight: () => this.panBy(-step, 0),
         ArrowUp: () => this.panBy(0, step),
         ArrowDown: () => this.panBy(0, -step),
-        '+': () => this.zoomAt(1.25, el.clientWidth / 2, el.clientHeight / 2),
-        '=': () => this.zoomAt(1.25, el.clientWidth / 2, el.clientHeight / 2),
-        '-': () => this.zoomAt(0.8, el.clientWidth / 2, el.clientHeight / 2),
+        '+': () => this.zoomStep(1),
+        '=': () => this.zoomStep(1),
+        '-': () => this.zoomStep(-1),
         '0': () => this.fit(),
         '1': () => this.zoomTo(1),
       };

@@ -6,9 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { EngineHost } from '../../../main/host/engine-host.ts';
 import type { JobResult } from '../../../main/api.ts';
-import { COFFEE, DATA, EventLog, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, DATA, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
 
 /** The job's typed result, of the kind expected. */
 function resultOf<K extends JobResult['kind']>(payload: unknown, kind: K): Extract<JobResult, { kind: K }> {
@@ -95,6 +96,9 @@ describe('engine jobs', () => {
     assert.deepEqual(result.acts, ['swish', 'tanhexp']);
     assert.equal(result.runs.length, 2);
     assert.equal(result.dir, out);
+    // The first seed's trained models, for the whole-image panes.
+    assert.deepEqual(Object.keys(result.models), ['swish', 'tanhexp']);
+    for (const m of Object.values(result.models)) await fs.access(m);
     for (const f of ['report.md', 'report.json', 'contact_sheet.png']) await fs.access(path.join(out, f));
   });
 
@@ -114,17 +118,40 @@ describe('engine jobs', () => {
     await assert.rejects(host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 9, maxSide: 32 } }), /Layer 9 does not exist/);
   });
 
-  test('compare-models upscales the same crop with both models', async () => {
+  test('compare-models upscales the whole image with both models into files, or its reduction against it as ground truth', async () => {
     const a = await tinyModel(path.join(dir, 'c.safetensors'), 2, 'tanhexp', 2);
     const b = await tinyModel(path.join(dir, 'd.safetensors'), 2, 'swish', 2);
-    const jobId = host.startJob({ type: 'compare-models', spec: { modelA: a, modelB: b, image: COFFEE, maxSide: 48 } });
-    const end = await log.end(jobId);
-    assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
-    const r = resultOf(end.payload, 'compare-models');
-    assert.equal(r.crop.width, 48);
-    assert.equal(r.bicubic.width, 96);
-    assert.equal(r.a.image.width, 96);
-    assert.equal(r.b.activation, 'swish');
+    const run = async (groundTruth: boolean, outDir: string) => {
+      const jobId = host.startJob({ type: 'compare-models', spec: { modelA: a, modelB: b, image: MOTORCYCLE, groundTruth, outDir } });
+      const end = await log.end(jobId);
+      assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
+      return resultOf(end.payload, 'compare-models');
+    };
+    const plain = await run(false, path.join(dir, 'cm1'));
+    assert.deepEqual(Object.keys(plain), ['kind', 'a', 'b', 'scale', 'input', 'truth', 'bicubic']);
+    assert.deepEqual(plain.input, { file: MOTORCYCLE, width: 200, height: 150 });
+    assert.equal(plain.truth, null);
+    assert.equal(plain.b.activation, 'swish');
+    for (const o of [plain.a, plain.b]) {
+      assert.deepEqual([o.width, o.height], [400, 300]);
+      assert.deepEqual([(await sharp(o.file).metadata()).width, (await sharp(o.file).metadata()).height], [400, 300]);
+      assert.equal(o.psnrY, undefined);
+    }
+    // The output is the Upscale view's for the same model.
+    const out = path.join(dir, 'cm-up');
+    await fs.mkdir(out);
+    const up = host.startJob({ type: 'upscale', spec: { files: [MOTORCYCLE], modelPath: a, format: 'png', outputDir: out, overwrite: false } });
+    assert.equal((await log.end(up)).channel, 'job:done');
+    assert.deepEqual(await sharp(plain.a.file).raw().toBuffer(), await sharp(path.join(out, 'motorcycle_200x150_x2.png')).raw().toBuffer());
+
+    const truth = await run(true, path.join(dir, 'cm2'));
+    assert.deepEqual([truth.input.width, truth.input.height, truth.truth?.width, truth.truth?.height], [100, 75, 200, 150]);
+    assert.deepEqual([(await sharp(truth.truth!.file).metadata()).width, (await sharp(truth.input.file).metadata()).width], [200, 100]);
+    for (const o of [truth.a, truth.b]) {
+      assert.deepEqual([o.width, o.height], [200, 150]);
+      assert.ok(o.psnrY! > 10 && o.psnrY! < 60 && o.ssimY! > 0 && o.ssimY! <= 1, JSON.stringify(o));
+    }
+    assert.ok(truth.bicubic!.psnrY > 20, JSON.stringify(truth.bicubic));
   });
 
   test('a worker that dies gets job:error for its job and is restarted', async () => {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { RequestChannel } from '../../../main/api.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
@@ -14,7 +15,7 @@ import { MAX_NAME_BYTES, uploadName } from '../../../main/host/validate.ts';
 import { loadModelFile } from '../../../ml/node/models.ts';
 import { VERSION } from '../../../ml/node/version.ts';
 import { exportOnnx } from '../../../ml/onnx/export.ts';
-import { COFFEE, DATA, StubEngine, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, DATA, MOTORCYCLE, StubEngine, tempDir, tinyModel } from '../helpers.ts';
 
 let dir = '';
 let host: Host;
@@ -36,6 +37,8 @@ before(async () => {
 });
 
 after(async () => {
+  await host.close();
+  await browser.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -210,5 +213,48 @@ describe('request validation', () => {
     assert.match(thumb.dataUrl, /^data:image\/png;base64,/);
     assert.deepEqual(await call('dialog:open-images'), ['/x.png']);
     await refused('dialog:open-folder', { title: 7 }, /title must be text/);
+  });
+
+  test('the viewer’s tile pyramids: checked sources, levels and tiles', async () => {
+    const info = (await call('image:info', { path: MOTORCYCLE })) as { width: number; height: number; tileSize: number; levels: number; version: string };
+    assert.deepEqual([info.width, info.height, info.tileSize, info.levels], [200, 150, 512, 1]);
+    const big = { path: MOTORCYCLE, enlarge: { width: 800, height: 600, filter: 'bicubic' } };
+    assert.deepEqual((await call('image:info', big)) as object, { ...info, width: 800, height: 600, levels: 2 });
+    const tile = (await call('image:tile', { ...big, level: 0, col: 1, row: 1 })) as { dataUrl: string; width: number; height: number };
+    assert.deepEqual([tile.width, tile.height], [800 - 512, 600 - 512]);
+    const png = Buffer.from(tile.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
+    assert.deepEqual([(await sharp(png).metadata()).width, (await sharp(png).metadata()).height], [288, 88]);
+    await refused('image:info', { path: 'relative.png' }, /must be an absolute path/);
+    await refused('image:info', { path: path.join(dir, 'mine.safetensors') }, /must be a \.jpg/);
+    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 300, height: 225, filter: 'bicubic' } }, /whole multiple/);
+    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'lanczos' } }, /enlarge\.filter must be one of nearest, bicubic/);
+    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300 } }, /enlarge\.filter must be one of/);
+    await refused('image:info', { path: MOTORCYCLE, enlarge: 'x2' }, /enlarge must be an object/);
+    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'nearest', x: 1 } }, /does not take a field "x"/);
+    await refused('image:tile', { path: MOTORCYCLE, level: 0, col: 0 }, /row must be a number/);
+    await refused('image:tile', { path: MOTORCYCLE, level: -1, col: 0, row: 0 }, /level must be between 0 and 64/);
+    await refused('image:tile', { path: MOTORCYCLE, level: 1, col: 0, row: 0 }, /level must be a whole number from 0 to 0, not 1/);
+    await refused('image:tile', { ...big, level: 0, col: 2, row: 0 }, /no tile \(2, 0\)/);
+  });
+  test('compare-models: run models by path inside the runs folder only, the outputs in a folder of their own', async () => {
+    const runModel = path.join(host.context.runsDir, 'compare_x', 'seed_0', 'swish', 'model_best.safetensors');
+    await tinyModel(runModel);
+    const job = { modelA: `run:${runModel}`, modelB: 'user:own.safetensors', image: COFFEE };
+    await refused('job:compare-models', { ...job, modelA: `run:${path.join(dir, 'mine.safetensors')}` }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: `run:${host.context.runsDir}/../mine.safetensors` }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: 'run:relative/model_best.safetensors' }, /is not a model in the app's runs folder/);
+    await refused('job:compare-models', { ...job, modelA: `run:${path.join(host.context.runsDir, 'gone.safetensors')}` }, /is not there/);
+    await refused('job:compare-models', { ...job, groundTruth: 'yes' }, /groundTruth must be true or false/);
+    const outDirs: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await call('job:compare-models', { ...job, groundTruth: i === 0 });
+      const spec = engine.jobs.at(-1)!.spec as { modelA: string; modelB: string; groundTruth: boolean; outDir: string };
+      assert.deepEqual([spec.modelA, spec.modelB, spec.groundTruth], [runModel, path.join(dir, 'models', 'own.safetensors'), i === 0]);
+      assert.equal(path.dirname(spec.outDir), host.context.viewsDir);
+      await fs.mkdir(spec.outDir); // as the worker would
+      outDirs.push(path.basename(spec.outDir));
+    }
+    assert.equal(new Set(outDirs).size, 5, 'a new folder each time');
+    assert.deepEqual((await fs.readdir(host.context.viewsDir)).sort(), outDirs.slice(-3).sort(), 'older outputs are removed');
   });
 });
