@@ -4,6 +4,7 @@ import { isActivationName, type ActivationName } from '../activations.ts';
 import { errors, fsError } from '../errors.ts';
 import { writeFileAtomic } from '../node/atomic.ts';
 import { initBackend } from '../node/backends.ts';
+import { sharpJpeg } from '../node/jpeg.ts';
 import { writeImage } from '../node/image-io.ts';
 import { RunFolder } from '../node/run-folder.ts';
 import { loadTrainingData } from '../node/training-data.ts';
@@ -67,6 +68,7 @@ export const runCompare: Command = {
         storeFor: (seed, act) => RunFolder.create(path.join(out, `seed_${seed}`, act), 1),
         control,
         helpers,
+        jpeg: sharpJpeg,
         backend: `${selection.name} (${selection.device})`,
       })) {
         if (ev.type === 'run') {

@@ -16,17 +16,20 @@ Commands:
           [--overwrite] [--json]
       Upscale image files and folders. Outputs are named NAME_x2.png (etc.) next to
       each input, or in OUTDIR. Inputs are never overwritten. Without --model, the
-      bundled TanhExp model of the scale (default 2). auto runs on a GPU when there is
-      one, else on ONNX Runtime (CPU), else on WebAssembly.
+      best model of the scale (default 2) trained for photos (train --degrade), else
+      the best TanhExp one. auto runs on a GPU when there is one, else on ONNX
+      Runtime (CPU), else on WebAssembly.
   train --data DIR [--val DIR] [--scale 2|3|4] [--act tanhexp|swish|mish|relu]
         [--preset tiny|light|standard] [--iters N] [--batch N] [--patch N] [--lr X]
         [--seed N] [--backend B] [--out DIR] [--resume DIR] [--val-every N]
-        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--threads N] [--json]
+        [--val-max-side N] [--ema DECAY] [--loss l1|charbonnier] [--threads N]
+        [--degrade none|photo|photo-heavy] [--json]
       Train a network on a folder of photos; the best model is saved as
       OUT/model_best.safetensors. Ctrl-C saves a checkpoint; --resume OUT continues.
+      --degrade photo makes the inputs look like real photos (blur, noise, JPEG).
   compare --data DIR --val DIR [--acts swish,tanhexp] [--iters N] [--seed N]
           [--seeds K] [--preset P] [--scale N] [--batch N] [--patch N] [--lr X]
-          [--backend B] [--out DIR] [--json]
+          [--degrade NAME] [--backend B] [--out DIR] [--json]
       Train each activation identically (same initial weights, batches, order,
       iterations and learning rate) and report which wins: report.md, report.json
       and contact_sheet.png in OUT.

@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
 import { BACKEND_NAMES } from '../backend-choice.ts';
+import { DEGRADE_NAMES } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { PRESET_NAMES } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { exists } from '../node/files.ts';
+import { sharpJpeg } from '../node/jpeg.ts';
 import { RunFolder } from '../node/run-folder.ts';
 import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
 import { loadTrainingData } from '../node/training-data.ts';
@@ -32,6 +34,7 @@ export const TRAIN_OPTIONS = {
   ema: { type: 'string' },
   loss: { type: 'string' },
   threads: { type: 'string' },
+  degrade: { type: 'string' },
 } as const;
 
 /** The training settings the user gave (unset ones stay undefined, for defaults or a resumed run). */
@@ -54,6 +57,7 @@ export function trainSettings(values: Record<string, unknown>) {
     valMaxSide: intOption(values, 'val-max-side', 0, 100_000),
     emaDecay: ema,
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
+    degrade: choiceOption(values, 'degrade', DEGRADE_NAMES),
   };
 }
 
@@ -91,7 +95,8 @@ export const runTrain: Command = {
       const clash =
         (s.scale !== undefined && s.scale !== n.scale && `scale ${n.scale}`) ||
         (s.activation !== undefined && s.activation !== n.activation && `activation ${n.activation}`) ||
-        (s.preset !== undefined && s.preset !== config.preset && `preset ${config.preset ?? 'custom'}`);
+        (s.preset !== undefined && s.preset !== config.preset && `preset ${config.preset ?? 'custom'}`) ||
+        (s.degrade !== undefined && s.degrade !== config.degrade && `--degrade ${config.degrade}`);
       if (clash) throw errors.badArgument(`The run in ${JSON.stringify(values.resume)} was trained with ${clash}; resume it without changing the architecture, or start a new run.`);
       if (s.iterations !== undefined) config = { ...config, iterations: s.iterations };
     } else {
@@ -140,6 +145,7 @@ export const runTrain: Command = {
         control,
         resume,
         helpers,
+        jpeg: sharpJpeg,
         summary: { data: path.resolve(dataDir), backend: `${selection.name} (${selection.device})`, command: `sr-studio train ${process.argv.slice(3).join(' ')}` },
       });
       return await consume(events, report, runFolder, config);
@@ -212,7 +218,8 @@ export async function consume(events: AsyncIterable<TrainEvent>, report: Reporte
 }
 
 export function describe(c: TrainConfig): string {
-  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches, lr ${c.lr}, seed ${c.seed}`;
+  const degrade = c.degrade === 'none' ? '' : `, ${c.degrade} degradations`;
+  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches${degrade}, lr ${c.lr}, seed ${c.seed}`;
 }
 
 export function duration(ms: number): string {
