@@ -5,6 +5,7 @@
  */
 import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
+import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
@@ -66,6 +67,8 @@ export interface TrainJob {
   readonly activation: ActivationName;
   readonly iterations: number;
   readonly outDir: string | null;
+  /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
+  readonly degrade?: DegradeName | undefined;
 }
 
 export interface CompareJob {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
 import { exists } from '../../ml/node/files.ts';
+import { sharpJpeg } from '../../ml/node/jpeg.ts';
 import { RunFolder } from '../../ml/node/run-folder.ts';
 import { loadTrainingData } from '../../ml/node/training-data.ts';
 import type { Checkpoint } from '../../ml/train/checkpoint.ts';
@@ -22,19 +23,21 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
   let config: TrainConfig;
   let folder: RunFolder;
   let resume: Checkpoint | undefined;
+  const degrade = spec.degrade ?? 'none';
   if (await exists(path.join(spec.outDir, 'config.json'))) {
     const opened = await RunFolder.open(spec.outDir);
     const n = opened.config.network;
     const clash =
       (n.scale !== spec.scale && `scale ${n.scale}`) ||
       (n.activation !== spec.activation && `activation ${n.activation}`) ||
-      (opened.config.preset !== spec.preset && `preset ${opened.config.preset ?? 'custom'}`);
+      (opened.config.preset !== spec.preset && `preset ${opened.config.preset ?? 'custom'}`) ||
+      (opened.config.degrade !== degrade && `the ${opened.config.degrade} training inputs`);
     if (clash) throw errors.badArgument(`The run in ${JSON.stringify(spec.outDir)} was trained with ${clash}; choose the same settings to continue it, or another output folder.`);
     config = { ...opened.config, iterations: spec.iterations };
     folder = opened.folder;
     resume = opened.checkpoint;
   } else {
-    config = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, ...spec.tweaks });
+    config = makeTrainConfig({ preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, degrade, ...spec.tweaks });
     folder = await RunFolder.create(spec.outDir, config.keepCheckpoints);
   }
   const message = (m: string) => post({ type: 'progress', id, fraction: 0, message: m });
@@ -56,6 +59,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     store: folder,
     control: ctx.control,
     resume,
+    jpeg: sharpJpeg,
     summary: { data: path.resolve(spec.data), backend: `${ctx.backend.name} (${ctx.backend.device})`, command: 'SR Studio app' },
   });
   const forward = trainEventForwarder(ctx, config.iterations);

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../../ml/activations.ts';
+import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
 import { PRESET_NAMES, SCALES } from '../../ml/network.ts';
@@ -43,16 +44,17 @@ export function jobHandlers(ctx: HostContext): Pick<
       return { jobId };
     },
     async 'job:train'(arg) {
-      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir']);
+      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'degrade']);
       const data = await existingDir(o.data, 'data');
       const val = o.val === null ? null : await existingDir(o.val, 'val');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
       const scale = oneOf(o.scale, 'scale', SCALES);
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
       const iterations = int(o.iterations, 'iterations', 1, MAX_ITERATIONS);
-      const outDir = o.outDir === null ? path.join(ctx.runsDir, runName(makeTrainConfig({ preset, scale, activation, iterations }))) : await outFolder(o.outDir, 'outDir');
+      const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
+      const outDir = o.outDir === null ? path.join(ctx.runsDir, runName(makeTrainConfig({ preset, scale, activation, iterations, degrade }))) : await outFolder(o.outDir, 'outDir');
       await fs.mkdir(path.dirname(outDir), { recursive: true });
-      return { jobId: ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, outDir } }) };
+      return { jobId: ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, outDir, degrade } }) };
     },
     async 'job:compare'(arg) {
       const o = obj(arg, 'job:compare', ['data', 'val', 'acts', 'preset', 'scale', 'iterations', 'seeds']);

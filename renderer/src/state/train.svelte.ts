@@ -1,5 +1,5 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, ImageData64, JobId, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, DegradeName, ImageData64, JobId, PresetName, Scale } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { stringField } from '../lib/shapes.ts';
 import type { AppState } from './app.svelte.ts';
@@ -14,13 +14,14 @@ export interface TrainForm {
   scale: Scale;
   activation: ActivationName;
   iterations: number;
+  degrade: DegradeName;
 }
 
 /** The Train view: one training job, its live curves, preview and the model it leaves. */
 export class TrainSession {
   readonly #app: AppState;
   /** The form, bound directly by the view's fields. */
-  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000 });
+  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none' });
   readonly loss = new RunSeries();
   readonly psnr = new RunSeries();
   #jobId = $state<JobId | null>(null);
@@ -107,6 +108,7 @@ export class TrainSession {
         activation: f.activation,
         iterations: Math.round(f.iterations),
         outDir: null,
+        degrade: f.degrade,
       });
       this.#jobId = jobId;
       this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));

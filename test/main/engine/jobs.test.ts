@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EngineHost } from '../../../main/host/engine-host.ts';
+import { decodeModel } from '../../../ml/weights.ts';
 import type { FeaturesResult } from '../../../main/engine/protocol.ts';
 import { COFFEE, DATA, EventLog, tempDir, tinyModel } from '../helpers.ts';
 
@@ -48,6 +49,20 @@ describe('engine jobs', () => {
     const result = (end.payload as { result: { reason: string; modelPath: string } }).result;
     assert.equal(result.reason, 'completed');
     await fs.access(result.modelPath);
+  });
+
+  test('a train job with degraded inputs records them in the run and its model; the folder resumes only with the same setting', async () => {
+    const out = path.join(dir, 'run-photo');
+    const jobId = host.startJob({ type: 'train', spec: { ...trainSpec(out, 4), degrade: 'photo' } });
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
+    assert.equal(JSON.parse(await fs.readFile(path.join(out, 'config.json'), 'utf8')).degrade, 'photo');
+    const { modelPath } = (end.payload as { result: { modelPath: string } }).result;
+    assert.equal(decodeModel(await fs.readFile(modelPath), modelPath).training?.degrade, 'photo');
+    const again = host.startJob({ type: 'train', spec: trainSpec(out, 6) });
+    const refusal = await log.end(again);
+    assert.equal(refusal.channel, 'job:error');
+    assert.match((refusal.payload as { message: string }).message, /trained with the photo training inputs/);
   });
 
   test('cancelling training saves a checkpoint; the same folder resumes', async () => {
