@@ -223,7 +223,7 @@ test('photo-heavy: a second pass about half the time, with its own ranges', asyn
     assert.ok(s.jpeg !== null && s.jpeg >= 30 && s.jpeg <= 95);
   }
   assert.match(describeDegrade('photo-heavy'), /second pass 50%/);
-  assert.match(describeDegrade('photo'), /^photo: blur 40% \(Gaussian σ 0\.1–0\.6 LR px, 50% anisotropic\), downscale bicubic 50% \/ bilinear 25% \/ area 25%, noise 40% .*JPEG 75% \(quality 30–95\)$/);
+  assert.match(describeDegrade('photo'), /^photo: blur 20% \(Gaussian σ 0\.1–0\.4 LR px, 50% anisotropic\), downscale bicubic 60% \/ bilinear 20% \/ area 20%, noise 20% \(Gaussian σ 1–5\/255 or Poisson-like σ 2–6\/255 at white, 60% Gaussian, 40% luma\), JPEG 60% \(quality 30–95\)$/);
   assert.match(describeDegrade('none'), /bicubic/);
 });
 
