@@ -143,7 +143,7 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 | scale | x${c.scale} |
 | training data | \`../shared/data/train\` (41 photos; provenance and licences in \`../shared/data/SOURCES.md\`) |
 | validation data | \`../shared/data/val\` (8 photos, whole images) |
-| training inputs | ${degrade === 'none' ? 'clean: Pillow-exact antialiased bicubic downscaling, quantised to 8 bits' : `\`--degrade ${describeDegrade(degrade)}\` (ml/degrade.ts), quantised to 8 bits`} |
+| training inputs | ${degrade === 'none' ? 'clean: Pillow-exact antialiased bicubic downscaling, quantised to 8 bits' : `\`--degrade ${typeof t.degradations === 'string' ? t.degradations : describeDegrade(degrade)}\` (ml/degrade.ts), quantised to 8 bits`} |
 | validation inputs | Pillow-exact antialiased bicubic downscaling, quantised to 8 bits |
 | iterations | ${last.iteration.toLocaleString('en-US')} (best validation at ${best.iteration.toLocaleString('en-US')}) |
 | batch | ${String(runConfig.batch)} × ${String(runConfig.patch)}² LR patches, 8 flips/rotations |
@@ -163,7 +163,7 @@ ${values.note ? `\n${values.note}\n` : ''}
 | iteration | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y | gain over bicubic |
 |---|---|---|---|---|---|
 ${vals
-  .map((r) => `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | +${(r.val!.psnrY - r.val!.bicubicPsnrY).toFixed(2)} dB |`)
+  .map((r) => `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | ${gain(r.val!.psnrY, r.val!.bicubicPsnrY)} |`)
   .join('\n')}
 
 The weights are those of iteration ${best.iteration}: PSNR-Y **${v.psnrY.toFixed(2)} dB** / SSIM-Y **${v.ssimY.toFixed(4)}** against bicubic ${v.bicubicPsnrY.toFixed(2)} dB / ${v.bicubicSsimY.toFixed(4)}.

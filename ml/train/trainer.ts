@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { PatchSampler, type DatasetSource, type PatchBatch } from '../dataset.ts';
-import { degraderFor, type JpegRoundTrip } from '../degrade.ts';
+import { degraderFor, describeDegrade, type JpegRoundTrip } from '../degrade.ts';
 import type { RgbImage } from '../image.ts';
 import { initialWeights, Network } from '../network.ts';
 import { Rng } from '../random.ts';
@@ -94,6 +94,8 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         seed: cfg.seed,
         preset: cfg.preset,
         degrade: cfg.degrade,
+        // The preset's ranges as they were when the model was trained.
+        ...(cfg.degrade === 'none' ? {} : { degradations: describeDegrade(cfg.degrade) }),
         ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),
         seconds: Math.round(elapsed() / 1000),
         ...o.summary,

@@ -14,6 +14,7 @@ import type { DatasetSource } from '../../../ml/dataset.ts';
 import { errors, UserError } from '../../../ml/errors.ts';
 import { parameterCount } from '../../../ml/network.ts';
 import { loadTrainingData } from '../../../ml/node/training-data.ts';
+import { describeDegrade } from '../../../ml/degrade.ts';
 import { sharpJpeg } from '../../../ml/node/jpeg.ts';
 import { MODEL_FILE, RunFolder } from '../../../ml/node/run-folder.ts';
 import { decodeCheckpoint, type Checkpoint } from '../../../ml/train/checkpoint.ts';
@@ -301,6 +302,7 @@ describe('resume with degradations', () => {
     assert.deepEqual(resumedFinal.state.rng, final.state.rng);
     const model = decodeModel(store.models.at(-1)!, 'model', photo.network);
     assert.equal(model.training?.degrade, 'photo', 'the exported model records its degradations');
+    assert.equal(model.training?.degradations, describeDegrade('photo'), 'and their ranges');
   });
 
   test('a degraded run without a JPEG encoder fails at once, naming what is missing', async () => {
