@@ -5,8 +5,8 @@
  * downscales only. After Real-ESRGAN's "practical degradation model" (Wang et al., 2021), milder.
  *
  * Pure TypeScript with no platform imports. The JPEG step needs an encoder, passed in as a
- * `JpegRoundTrip` (ml/node/jpeg.ts: sharp's, i.e. libjpeg-turbo's, the encoder cameras and most
- * software use).
+ * `JpegRoundTrip` (ml/node/jpeg.ts: sharp's, with the standard libjpeg quantisation tables that
+ * cameras and most software use).
  *
  * One sample, in this order (`degradePatch`), with s the scale and σ in LR pixels:
  *

@@ -1,9 +1,10 @@
 /**
  * The JPEG encoder and decoder the training degradations (ml/degrade.ts) and the JPEG scores of
- * the quality table use: sharp's (libvips with libjpeg-turbo's API), at the given quality with
- * 4:2:0 chroma subsampling and otherwise its defaults (baseline, Huffman tables optimised off), as
- * cameras and most software save photos. Deterministic: the same pixels and quality always give
- * the same bytes back.
+ * the quality table use: sharp's (libvips on mozjpeg), at the given quality with 4:2:0 chroma
+ * subsampling and otherwise sharp's defaults: baseline, the standard (Annex K) quantisation tables
+ * scaled by the quality as libjpeg does, mozjpeg's trellis quantisation and other extras off, so
+ * the pixels are those of an ordinary libjpeg encoder, as cameras and most software save photos.
+ * Deterministic: the same pixels and quality always give the same pixels back.
  */
 import sharp from 'sharp';
 import type { JpegRoundTrip } from '../degrade.ts';
