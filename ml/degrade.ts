@@ -102,7 +102,7 @@ const NO_SECOND: DegradeSpec['second'] = {
 /**
  * The presets. `photo` is meant for models that upscale everyday photos: a mix in which 40% of the
  * samples are not JPEG-compressed and most are neither blurred nor noisy, with mild ranges, so the
- * network still does well on clean input (short pilot runs of the tiny x2 network showed that
+ * network still does well on clean input (2,000-iteration runs of the tiny x2 network showed that
  * twice the blur and noise, and more bilinear downscaling, cost 0.5 dB more on clean input and
  * gained nothing on JPEG input). `photo-heavy` is closer to Real-ESRGAN: everything stronger and
  * more often, and a second pass.
