@@ -5,6 +5,7 @@
  */
 import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
+import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
 import type { TrainJobResult } from '../ml/jobs/train.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
@@ -122,6 +123,8 @@ export interface TrainJob {
   readonly outDir: string | null;
   /** Continue this earlier run (a `runs:list` entry's dir) instead of starting a new one. */
   readonly continueRun?: string | null | undefined;
+  /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
+  readonly degrade?: DegradeName | undefined;
 }
 
 /** An earlier training run, as the Train view lists it. */
@@ -133,6 +136,7 @@ export interface RunInfo {
   readonly scale: number;
   readonly activation: ActivationName;
   readonly iterations: number;
+  readonly degrade: DegradeName;
   /** The training and validation folders it was started with (null when it predates recording them). */
   readonly data: string | null;
   readonly val: string | null;

@@ -25,22 +25,18 @@
  *    photo, and it keeps LR and HR strictly aligned, so it is left as is rather than cropping a
  *    larger HR region first.
  *
- * Optional degradations, all off by default, in this order: Gaussian blur of the HR patch before
- * downscaling (`blurSigma`, in HR pixels), Gaussian noise added to the LR values (`noiseSigma`, in
- * units of the [0, 1] range, independent per value and channel) before the 8-bit quantisation,
- * then the `degradeLr` hook (e.g. a JPEG round trip, which needs a platform encoder: see
- * `jpegDegradation` in ml/node/dataset-folder.ts), whose output is clamped and quantised again.
- * A sigma given as [lo, hi] is drawn uniformly per sample.
+ * With a `degrade` function (ml/degrade.ts: blur, a random downscaling kernel, noise, JPEG), step 4
+ * is replaced by it: it gets the HR patch (which it must not modify) and the Rng, and returns the LR
+ * patch, which is then clamped and quantised to 8 bits as above.
  *
  * Determinism: every random choice comes from the `Rng` passed in, in a fixed order, so the same
  * seed gives bit-identical batches, and the sampler keeps no other state: save `rng.state`
  * between `next()` calls and `new PatchSampler(source, opts, new Rng(saved))` continues exactly
  * where the run stopped. The draws of one `next()` are, in order: `batch` image indices
  * (`rng.int(size)`), then per sample: crop x (`rng.int(W − P·s + 1)`), crop y (likewise with H),
- * the transform (`rng.int(8)`, only with `augment`), the blur sigma (only for a range), the noise
- * sigma (only for a range), one `rng.normal()` per LR value (only with noise), then whatever
- * `degradeLr` draws. Calls to `next()` made without awaiting the previous one are queued, so they
- * still draw in call order.
+ * the transform (`rng.int(8)`, only with `augment`), then whatever `degrade` draws (nothing
+ * without it). Calls to `next()` made without awaiting the previous one are queued, so they still
+ * draw in call order.
  */
 import { Rng } from './random.ts';
 import { resizeBicubic } from './resize.ts';
@@ -62,20 +58,11 @@ export interface DatasetSource {
   get(i: number): Promise<TrainImage>;
 }
 
-/** Degrades an LR patch (width × height × 3 values in [0, 1]) and returns the result. */
-export type LrDegradation = (lr: Float32Array, width: number, height: number, rng: Rng) => Promise<Float32Array>;
-
-/** A fixed value, or a range [lo, hi] drawn uniformly for each sample. */
-export type SigmaSpec = number | readonly [number, number];
-
-export interface DegradationOptions {
-  /** Gaussian blur of the HR patch before downscaling, sigma in HR pixels (0 = off). */
-  readonly blurSigma?: SigmaSpec | undefined;
-  /** Gaussian noise added to LR values, sigma in [0, 1] units, e.g. 5/255 (0 = off). */
-  readonly noiseSigma?: SigmaSpec | undefined;
-  /** Last step on the LR patch, e.g. a JPEG round trip. */
-  readonly degradeLr?: LrDegradation | undefined;
-}
+/**
+ * Makes the LR patch (side/scale a side, 3 values per pixel) of an HR patch (side × side × 3
+ * values in [0, 1], not to be modified), drawing what it needs from `rng`.
+ */
+export type Degrader = (hr: Float32Array, side: number, scale: number, rng: Rng) => Promise<Float32Array>;
 
 export interface PatchSamplerOptions {
   /** Upscaling factor s (integer ≥ 1). */
@@ -85,7 +72,8 @@ export interface PatchSamplerOptions {
   readonly batch: number;
   /** Random flips and 90° rotations (default true). */
   readonly augment?: boolean | undefined;
-  readonly degradation?: DegradationOptions | undefined;
+  /** Replaces the clean bicubic LR (step 4); see ml/degrade.ts. */
+  readonly degrade?: Degrader | undefined;
 }
 
 /** Where one sample came from (for tests, debugging and logs). */
@@ -182,50 +170,7 @@ export function makeLr(hr: Float32Array, width: number, height: number, scale: n
   return quantise8(resizeBicubic(hr, width, height, 3, width / scale, height / scale, { antialias: true }));
 }
 
-/**
- * Separable Gaussian blur of interleaved RGB, radius ceil(3σ); at the edges the weights that fall
- * inside the image are renormalised (nothing outside is read), as `resizeBicubic` does.
- */
-export function gaussianBlur(src: Float32Array, width: number, height: number, sigma: number): Float32Array {
-  if (!(sigma > 0)) return src.slice();
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float64Array(2 * r + 1);
-  for (let i = -r; i <= r; i++) k[i + r] = Math.exp((-i * i) / (2 * sigma * sigma));
-  const pass = (inp: Float32Array, n: number, lines: number, step: number, lineStep: number) => {
-    const out = new Float32Array(inp.length);
-    for (let l = 0; l < lines; l++) {
-      for (let i = 0; i < n; i++) {
-        const lo = Math.max(0, i - r);
-        const hi = Math.min(n - 1, i + r);
-        let wsum = 0;
-        for (let j = lo; j <= hi; j++) wsum += k[j - i + r]!;
-        for (let c = 0; c < 3; c++) {
-          let s = 0;
-          for (let j = lo; j <= hi; j++) s += inp[l * lineStep + j * step + c]! * k[j - i + r]!;
-          out[l * lineStep + i * step + c] = s / wsum;
-        }
-      }
-    }
-    return out;
-  };
-  const h = pass(src, width, height, 3, width * 3);
-  return pass(h, height, width, width * 3, 3);
-}
-
 const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;
-
-function checkSigma(name: string, s: SigmaSpec | undefined): void {
-  if (s === undefined) return;
-  const ok = typeof s === 'number' ? s >= 0 : s.length === 2 && s[0] >= 0 && s[1] >= s[0];
-  if (!ok) throw new Error(`PatchSampler: bad ${name} ${JSON.stringify(s)}`);
-}
-
-/** Whether the option asks for anything (a range always does, even [0, 0], to keep draws fixed). */
-const active = (s: SigmaSpec | undefined) => (typeof s === 'number' ? s > 0 : s !== undefined);
-
-/** The sigma for one sample: the number itself, or a uniform draw from the range. */
-const drawSigma = (s: SigmaSpec | undefined, rng: Rng) =>
-  s === undefined ? 0 : typeof s === 'number' ? s : s[0] + (s[1] - s[0]) * rng.next();
 
 /** Random LR/HR patch pairs from a `DatasetSource`; see the top of this file. */
 export class PatchSampler {
@@ -233,7 +178,7 @@ export class PatchSampler {
   readonly patch: number;
   readonly batch: number;
   readonly augment: boolean;
-  readonly degradation: DegradationOptions;
+  readonly degrade: Degrader | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -250,9 +195,7 @@ export class PatchSampler {
     this.patch = patch;
     this.batch = batch;
     this.augment = opts.augment ?? true;
-    this.degradation = opts.degradation ?? {};
-    checkSigma('blurSigma', this.degradation.blurSigma);
-    checkSigma('noiseSigma', this.degradation.noiseSigma);
+    this.degrade = opts.degrade;
   }
 
   /** Side of the HR patches (patch · scale). */
@@ -268,8 +211,7 @@ export class PatchSampler {
   }
 
   async #next(): Promise<PatchBatch> {
-    const { rng, batch, patch, scale, source } = this;
-    const { blurSigma, noiseSigma, degradeLr } = this.degradation;
+    const { rng, batch, patch, scale, source, degrade } = this;
     const side = this.hrPatch;
     const hrSize = side * side * 3;
     const lrSize = patch * patch * 3;
@@ -292,20 +234,9 @@ export class PatchSampler {
       const hrPatch = hr.subarray(b * hrSize, (b + 1) * hrSize);
       dihedralCrop(img, x, y, side, transform, hrPatch);
 
-      let src: Float32Array = hrPatch;
-      if (active(blurSigma)) src = gaussianBlur(hrPatch, side, side, drawSigma(blurSigma, rng));
-      let low: Float32Array = resizeBicubic(src, side, side, 3, patch, patch, { antialias: true });
-      if (active(noiseSigma)) {
-        const sigma = drawSigma(noiseSigma, rng);
-        for (let i = 0; i < low.length; i++) low[i]! += sigma * rng.normal();
-      }
-      quantise8(low);
-      if (degradeLr) {
-        low = await degradeLr(low, patch, patch, rng);
-        if (low.length !== lrSize) throw new Error(`PatchSampler: degradeLr returned ${low.length} values, not ${lrSize}`);
-        quantise8(low);
-      }
-      lr.set(low, b * lrSize);
+      const low = degrade ? await degrade(hrPatch, side, scale, rng) : resizeBicubic(hrPatch, side, side, 3, patch, patch, { antialias: true });
+      if (low.length !== lrSize) throw new Error(`PatchSampler: the degradation returned ${low.length} values, not ${lrSize}`);
+      lr.set(quantise8(low), b * lrSize);
     }
     return { lr, hr, picks };
   }

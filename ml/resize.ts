@@ -16,18 +16,25 @@
  *   image and the weights that remain are divided by their sum (every output pixel's weights sum
  *   to 1), so constant images stay constant and nothing outside the image is ever read.
  * - Values are neither rounded nor clamped (cubic overshoot is kept): `resizeImage` clamps.
+ * - Other filters (`filter` option), for the training degradations (ml/degrade.ts), are Pillow's
+ *   too, with the same windows, stretching and renormalisation: `bilinear` is the triangle
+ *   k(x) = 1 − |x| for |x| < 1 (support 1), `box` is k(x) = 1 for −0.5 < x ≤ 0.5 (support 0.5),
+ *   which at an integer factor s is the plain mean of each s×s block ("area" downscaling).
  *
  * Pure TypeScript with no platform imports, so it runs in Node and in browser workers alike.
  */
 import { assertImage, type RgbImage } from './image.ts';
 
+export type ResizeFilter = 'bicubic' | 'bilinear' | 'box';
+
 export interface ResizeOptions {
   /** Widen the kernel by the scale factor when downscaling (default true, as Pillow does). */
   readonly antialias?: boolean;
+  /** The kernel (default bicubic). */
+  readonly filter?: ResizeFilter;
 }
 
 const A = -0.5;
-const SUPPORT = 2;
 
 /** The Keys cubic convolution kernel with a = -0.5 (Pillow's `bicubic_filter`). */
 export function cubicKernel(x: number): number {
@@ -36,6 +43,16 @@ export function cubicKernel(x: number): number {
   if (t < 2) return (((t - 5) * t + 8) * t - 4) * A;
   return 0;
 }
+
+/** Pillow's `bilinear_filter` and `box_filter`. */
+const triangleKernel = (x: number) => (Math.abs(x) < 1 ? 1 - Math.abs(x) : 0);
+const boxKernel = (x: number) => (x > -0.5 && x <= 0.5 ? 1 : 0);
+
+const FILTERS: Readonly<Record<ResizeFilter, { kernel: (x: number) => number; support: number }>> = {
+  bicubic: { kernel: cubicKernel, support: 2 },
+  bilinear: { kernel: triangleKernel, support: 1 },
+  box: { kernel: boxKernel, support: 0.5 },
+};
 
 interface Coefficients {
   /** Per output sample: the first input index it reads and how many it reads. */
@@ -51,10 +68,11 @@ interface Coefficients {
  * sample from + k): each sample's weights depend only on its own position, so a range of samples
  * gets exactly the weights the whole image would.
  */
-function coefficients(inSize: number, outSize: number, antialias: boolean, from = 0, to = outSize): Coefficients {
+function coefficients(inSize: number, outSize: number, antialias: boolean, filter: ResizeFilter, from = 0, to = outSize): Coefficients {
+  const { kernel, support: base } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = antialias ? Math.max(scale, 1) : 1;
-  const support = SUPPORT * filterScale;
+  const support = base * filterScale;
   const taps = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(to - from);
   const count = new Int32Array(to - from);
@@ -69,7 +87,7 @@ function coefficients(inSize: number, outSize: number, antialias: boolean, from 
     const row = k * taps;
     let sum = 0;
     for (let j = 0; j < n; j++) {
-      const w = cubicKernel((j + lo - centre + 0.5) * inv);
+      const w = kernel((j + lo - centre + 0.5) * inv);
       weights[row + j] = w;
       sum += w;
     }
@@ -80,8 +98,8 @@ function coefficients(inSize: number, outSize: number, antialias: boolean, from 
   return { first, count, weights, taps };
 }
 
-function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: number, aa: boolean) {
-  const { first, count, weights, taps } = coefficients(w, outW, aa);
+function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: number, aa: boolean, filter: ResizeFilter) {
+  const { first, count, weights, taps } = coefficients(w, outW, aa, filter);
   const out = new Float32Array(outW * h * ch);
   for (let y = 0; y < h; y++) {
     const inRow = y * w * ch;
@@ -100,8 +118,8 @@ function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: n
   return out;
 }
 
-function vertical(src: Float32Array, w: number, h: number, ch: number, outH: number, aa: boolean) {
-  const { first, count, weights, taps } = coefficients(h, outH, aa);
+function vertical(src: Float32Array, w: number, h: number, ch: number, outH: number, aa: boolean, filter: ResizeFilter) {
+  const { first, count, weights, taps } = coefficients(h, outH, aa, filter);
   const stride = w * ch;
   const out = new Float32Array(stride * outH);
   const acc = new Float64Array(stride);
@@ -123,7 +141,7 @@ const isSize = (n: number) => Number.isInteger(n) && n > 0;
 
 /**
  * Resizes interleaved (HWC) float pixels with `channels` values per pixel from w×h to outW×outH
- * by the bicubic method documented at the top of this file. Returns a new array; `src` is unchanged.
+ * by the method documented at the top of this file (bicubic unless `opts.filter` says otherwise). Returns a new array; `src` is unchanged.
  */
 export function resizeBicubic(
   src: Float32Array,
@@ -141,13 +159,15 @@ export function resizeBicubic(
     throw new Error(`resizeBicubic: ${src.length} values for ${w}×${h}×${channels}`);
   }
   const aa = opts.antialias ?? true;
+  const filter = opts.filter ?? 'bicubic';
+  if (!Object.hasOwn(FILTERS, filter)) throw new Error(`resizeBicubic: unknown filter ${String(filter)}`);
   let out = src;
   let curW = w;
   if (outW !== w) {
-    out = horizontal(out, w, h, channels, outW, aa);
+    out = horizontal(out, w, h, channels, outW, aa, filter);
     curW = outW;
   }
-  if (outH !== h) out = vertical(out, curW, h, channels, outH, aa);
+  if (outH !== h) out = vertical(out, curW, h, channels, outH, aa, filter);
   return out === src ? src.slice() : out;
 }
 
@@ -160,9 +180,9 @@ export interface Region {
 }
 
 /** The input samples [lo, hi) that output samples [from, to) of an inSize → outSize pass read. */
-function span(inSize: number, outSize: number, aa: boolean, from: number, to: number): { lo: number; hi: number } {
+function span(inSize: number, outSize: number, aa: boolean, filter: ResizeFilter, from: number, to: number): { lo: number; hi: number } {
   if (inSize === outSize) return { lo: from, hi: to };
-  const { first, count } = coefficients(inSize, outSize, aa, from, to);
+  const { first, count } = coefficients(inSize, outSize, aa, filter, from, to);
   let lo = inSize;
   let hi = 0;
   for (let k = 0; k < first.length; k++) {
@@ -175,8 +195,9 @@ function span(inSize: number, outSize: number, aa: boolean, from: number, to: nu
 /** The rectangle of the w×h input that `resizeBicubicRegion` needs for `region` of the outW×outH output. */
 export function bicubicInputRegion(w: number, h: number, outW: number, outH: number, region: Region, opts: ResizeOptions = {}): Region {
   const aa = opts.antialias ?? true;
-  const cols = span(w, outW, aa, region.x, region.x + region.width);
-  const rows = span(h, outH, aa, region.y, region.y + region.height);
+  const filter = opts.filter ?? 'bicubic';
+  const cols = span(w, outW, aa, filter, region.x, region.x + region.width);
+  const rows = span(h, outH, aa, filter, region.y, region.y + region.height);
   return { x: cols.lo, y: rows.lo, width: cols.hi - cols.lo, height: rows.hi - rows.lo };
 }
 
@@ -197,6 +218,7 @@ export function resizeBicubicRegion(
   opts: ResizeOptions = {},
 ): Float32Array {
   const aa = opts.antialias ?? true;
+  const filter = opts.filter ?? 'bicubic';
   const { x, y, width: rw, height: rh } = region;
   if (![w, h, channels, outW, outH, rw, rh].every(isSize) || x < 0 || y < 0 || x + rw > outW || y + rh > outH) {
     throw new Error(`resizeBicubicRegion: bad region ${rw}×${rh}+${x}+${y} of ${outW}×${outH}`);
@@ -208,7 +230,7 @@ export function resizeBicubicRegion(
   // Horizontal pass over the input rows the region needs: rw columns each.
   let rowsData: Float32Array;
   if (outW !== w) {
-    const { first, count, weights, taps } = coefficients(w, outW, aa, x, x + rw);
+    const { first, count, weights, taps } = coefficients(w, outW, aa, filter, x, x + rw);
     rowsData = new Float32Array(rw * from.height * ch);
     for (let r = 0; r < from.height; r++) {
       const inRow = r * from.width * ch;
@@ -231,7 +253,7 @@ export function resizeBicubicRegion(
   const stride = rw * ch;
   if (outH === h) return rowsData.slice((y - from.y) * stride, (y - from.y + rh) * stride);
   // Vertical pass, as resizeBicubic's: float64 sums in the same order.
-  const { first, count, weights, taps } = coefficients(h, outH, aa, y, y + rh);
+  const { first, count, weights, taps } = coefficients(h, outH, aa, filter, y, y + rh);
   const out = new Float32Array(stride * rh);
   const acc = new Float64Array(stride);
   for (let k = 0; k < rh; k++) {

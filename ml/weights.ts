@@ -19,6 +19,15 @@ export interface TrainingSummary {
   readonly backend?: string;
   readonly seconds?: number;
   readonly command?: string;
+  /** The run's `degrade` setting (absent in files written before it existed: none). */
+  readonly degrade?: string;
+  /** The degradations' ranges when the model was trained (`describeDegrade`), when not none. */
+  readonly degradations?: string;
+  /**
+   * Scores on the validation photos with the LR saved as JPEG, by quality ("75", "90"), beside
+   * bicubic on the same input; written when a model is published (scripts/model-card.ts).
+   */
+  readonly jpeg?: Readonly<Record<string, { readonly psnrY: number; readonly ssimY: number; readonly bicubicPsnrY: number }>>;
   readonly [k: string]: unknown;
 }
 

@@ -2,28 +2,110 @@
  * Publishes a finished training run as a bundled model: copies RUN/model_best.safetensors to
  * assets/models/NAME.safetensors and writes NAME.md beside it, a model card made from the run's own
  * records (the weights file's metadata, config.json and metrics.jsonl), so every figure on the card
- * is the one the trainer logged.
+ * is the one the trainer logged. It also scores the model on the validation photos with the LR
+ * saved as JPEG (qualities 90 and 75, as `npm run quality` does) and records those figures in the
+ * published file's training summary (`jpeg`, beside `degrade`), where the app's Models view reads
+ * them; the weights themselves are copied unchanged.
  *
- *   node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT]
+ *   node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR]
+ *   node --import tsx scripts/model-card.ts --jpeg-only NAME...   (adds the JPEG figures to models
+ *                                                                  published before they existed)
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parameterCount, presetOf } from '../ml/network.ts';
+import { describeDegrade, isDegradeName } from '../ml/degrade.ts';
+import { Network, parameterCount, presetOf } from '../ml/network.ts';
 import { writeFileAtomic } from '../ml/node/atomic.ts';
+import { initBackend } from '../ml/node/backends.ts';
+import { sharpJpeg } from '../ml/node/jpeg.ts';
 import { loadModelFile } from '../ml/node/models.ts';
+import { openValFolder } from '../ml/node/training-data.ts';
+import { validate, withJpegLr } from '../ml/train/validation.ts';
+import { encodeModel, type ModelFile, type TrainingSummary } from '../ml/weights.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { note: { type: 'string' }, hardware: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    note: { type: 'string' },
+    hardware: { type: 'string' },
+    out: { type: 'string' },
+    val: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    'jpeg-only': { type: 'boolean', default: false },
+  },
 });
+const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
+const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
+const valDir = values.val ? path.resolve(values.val) : path.resolve(import.meta.dirname, '../../shared/data/val');
+const QUALITIES = [90, 75] as const;
+
+type JpegScores = NonNullable<TrainingSummary['jpeg']>;
+
+/** PSNR/SSIM-Y on the validation photos with JPEG LR, beside bicubic on the same input. */
+async function scoreJpeg(model: ModelFile): Promise<JpegScores> {
+  const { images } = await openValFolder(valDir, model.config.scale, 0);
+  const net = new Network(model.config, model.weights, false);
+  try {
+    const out: Record<string, JpegScores[string]> = {};
+    for (const q of QUALITIES) {
+      const v = await validate(net, await withJpegLr(images, q, sharpJpeg));
+      out[String(q)] = { psnrY: v.psnrY, ssimY: v.ssimY, bicubicPsnrY: v.bicubicPsnrY };
+    }
+    return out;
+  } finally {
+    net.dispose();
+  }
+}
+
+const gain = (a: number, b: number) => `${a - b >= 0 ? '+' : '−'}${Math.abs(a - b).toFixed(2)} dB`;
+
+function jpegSection(t: TrainingSummary, jpeg: JpegScores): string {
+  const rows = [
+    `| clean LR (the validation above) | ${t.valPsnrY!.toFixed(2)} | ${t.valSsimY!.toFixed(4)} | ${t.bicubicPsnrY!.toFixed(2)} | ${gain(t.valPsnrY!, t.bicubicPsnrY!)} |`,
+    ...QUALITIES.map((q) => {
+      const j = jpeg[String(q)]!;
+      return `| JPEG q${q} | ${j.psnrY.toFixed(2)} | ${j.ssimY.toFixed(4)} | ${j.bicubicPsnrY.toFixed(2)} | ${gain(j.psnrY, j.bicubicPsnrY)} |`;
+    }),
+  ];
+  return `## JPEG input (\`${path.relative(path.resolve(import.meta.dirname, '..'), valDir)}\` with each LR image saved as JPEG by sharp, 4:2:0)
+
+| input | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | gain over bicubic |
+|---|---|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+await initBackend(values.backend!, 'inference');
+
+if (values['jpeg-only']) {
+  if (!positionals.length) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+  for (const name of positionals) {
+    const file = path.join(outDir, `${name}.safetensors`);
+    const model = await loadModelFile(file);
+    const jpeg = await scoreJpeg(model);
+    const training = { ...model.training, degrade: model.training?.degrade ?? 'none', jpeg };
+    await writeFileAtomic(file, encodeModel(model.config, model.weights, training));
+    const cardPath = path.join(outDir, `${name}.md`);
+    const card = await fs.readFile(cardPath, 'utf8');
+    const at = card.indexOf('## JPEG input');
+    const kept = (at >= 0 ? card.slice(0, at) : card).trimEnd();
+    await writeFileAtomic(cardPath, new TextEncoder().encode(`${kept}\n\n${jpegSection(training, jpeg)}`));
+    const j = jpeg['75']!;
+    console.log(`${file}: JPEG q75 PSNR-Y ${j.psnrY.toFixed(2)} dB (bicubic ${j.bicubicPsnrY.toFixed(2)})`);
+  }
+  process.exit(0);
+}
+
 const [runDir, name] = positionals;
 if (!runDir || !name) {
-  console.error('usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT]');
+  console.error(USAGE);
   process.exit(2);
 }
-const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
 const weightsPath = path.join(runDir, 'model_best.safetensors');
 const model = await loadModelFile(weightsPath);
 const c = model.config;
@@ -44,6 +126,9 @@ const hardware = values.hardware ?? `${cpu[0]?.model ?? 'CPU'}, ${cpu.length} co
 const best = vals.reduce((a, b) => (b.val!.psnrY > a.val!.psnrY ? b : a), vals[0]!);
 const v = best.val!;
 const bytes = (await fs.stat(weightsPath)).size;
+const degrade = isDegradeName(runConfig.degrade) ? runConfig.degrade : 'none';
+const jpeg = await scoreJpeg(model);
+const published = { ...t, degrade, jpeg };
 
 const card = `# ${name}
 
@@ -58,7 +143,8 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 | scale | x${c.scale} |
 | training data | \`../shared/data/train\` (41 photos; provenance and licences in \`../shared/data/SOURCES.md\`) |
 | validation data | \`../shared/data/val\` (8 photos, whole images) |
-| LR images | Pillow-exact antialiased bicubic downscaling, quantised to 8 bits |
+| training inputs | ${degrade === 'none' ? 'clean: Pillow-exact antialiased bicubic downscaling, quantised to 8 bits' : `\`--degrade ${typeof t.degradations === 'string' ? t.degradations : describeDegrade(degrade)}\` (ml/degrade.ts), quantised to 8 bits`} |
+| validation inputs | Pillow-exact antialiased bicubic downscaling, quantised to 8 bits |
 | iterations | ${last.iteration.toLocaleString('en-US')} (best validation at ${best.iteration.toLocaleString('en-US')}) |
 | batch | ${String(runConfig.batch)} × ${String(runConfig.patch)}² LR patches, 8 flips/rotations |
 | optimiser | Adam, lr ${String(runConfig.lr)}, ${String(runConfig.warmup)} warm-up steps then cosine to ×${String(runConfig.minLrRatio)}, gradient-norm clip ${String(runConfig.clipNorm)}, ${String(runConfig.loss).toUpperCase()} loss, seed ${String(runConfig.seed)} |
@@ -77,13 +163,18 @@ ${values.note ? `\n${values.note}\n` : ''}
 | iteration | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y | gain over bicubic |
 |---|---|---|---|---|---|
 ${vals
-  .map((r) => `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | +${(r.val!.psnrY - r.val!.bicubicPsnrY).toFixed(2)} dB |`)
+  .map((r) => `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | ${gain(r.val!.psnrY, r.val!.bicubicPsnrY)} |`)
   .join('\n')}
 
 The weights are those of iteration ${best.iteration}: PSNR-Y **${v.psnrY.toFixed(2)} dB** / SSIM-Y **${v.ssimY.toFixed(4)}** against bicubic ${v.bicubicPsnrY.toFixed(2)} dB / ${v.bicubicSsimY.toFixed(4)}.
-`;
+
+${jpegSection(published, jpeg)}`;
 
 await fs.mkdir(outDir, { recursive: true });
-await writeFileAtomic(path.join(outDir, `${name}.safetensors`), await fs.readFile(weightsPath));
+await writeFileAtomic(path.join(outDir, `${name}.safetensors`), encodeModel(model.config, model.weights, published));
 await writeFileAtomic(path.join(outDir, `${name}.md`), new TextEncoder().encode(card));
-console.log(`${path.join(outDir, name)}.safetensors and .md: x${c.scale} ${c.activation}, PSNR-Y ${v.psnrY.toFixed(2)} dB (bicubic ${v.bicubicPsnrY.toFixed(2)})`);
+const j75 = jpeg['75']!;
+console.log(
+  `${path.join(outDir, name)}.safetensors and .md: x${c.scale} ${c.activation}, ${degrade} inputs, PSNR-Y ${v.psnrY.toFixed(2)} dB (bicubic ${v.bicubicPsnrY.toFixed(2)}), ` +
+    `JPEG q75 ${j75.psnrY.toFixed(2)} dB (bicubic ${j75.bicubicPsnrY.toFixed(2)})`,
+);

@@ -3,7 +3,8 @@
  * the validation photos exactly the way training validation scores them.
  *
  *   npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled]
- *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--repeat N] [--json FILE]
+ *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--repeat N]
+ *                      [--jpeg 90,75] [--json FILE]
  *
  * Rows, at each scale:
  * - bicubic: `bicubicBaseline` (Pillow-exact bicubic, clamped), the figure validation prints as
@@ -26,6 +27,11 @@
  * method gets that same LR image, and its output, clamped to [0, 1], is scored with
  * `compareImages` (PSNR-Y and SSIM-Y as BasicSR computes them, border crop = scale), which first
  * quantises both images to 8 bits, for every row alike, just as `validate` does.
+ *
+ * JPEG columns (`--jpeg`, default qualities 90 and 75; `--jpeg none` leaves them out): the same
+ * pairs with each LR image saved as JPEG at that quality and decoded again with sharp (4:2:0, as
+ * cameras save photos; `withJpegLr`), every method upscaling that JPEG input and being scored
+ * against the same HR image; bicubic's row is bicubic on the JPEG input.
  *
  * Time is the mean over the images of the milliseconds per output megapixel of one upscale (the LR
  * pixels in, the SR pixels out, on the chosen tfjs backend; bicubic is plain TypeScript), measured
@@ -50,10 +56,11 @@ import { isScale, Network, parameterCount, presetOf, type NetworkConfig, type Sc
 import { BACKEND_NAMES, initBackend } from '../ml/node/backends.ts';
 import { OnnxUpscaler, probeOnnxRuntime } from '../ml/node/onnx-runtime.ts';
 import { readImage } from '../ml/node/image-io.ts';
+import { sharpJpeg } from '../ml/node/jpeg.ts';
 import { findModels, loadModelFile, modelFolders } from '../ml/node/models.ts';
 import { openValFolder } from '../ml/node/training-data.ts';
 import { upscaleImage } from '../ml/tiling.ts';
-import type { ValImage } from '../ml/train/validation.ts';
+import { withJpegLr, type ValImage } from '../ml/train/validation.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -65,7 +72,7 @@ const UPSCALERJS = [
 /** A failure with one sentence for people; printed without a stack. */
 class Stop extends Error {}
 
-const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--json FILE]`;
+const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--jpeg 90,75|none] [--json FILE]`;
 
 function options() {
   try {
@@ -79,6 +86,7 @@ function options() {
         backend: { type: 'string', default: 'wasm' },
         'val-max-side': { type: 'string', default: '0' },
         repeat: { type: 'string', default: '1' },
+        jpeg: { type: 'string', default: '90,75' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -113,6 +121,8 @@ interface Row {
   readonly ssimY: number;
   readonly msPerMegapixel: number;
   readonly images: ImageResult[];
+  /** By JPEG quality: the mean scores on the JPEG inputs, and per image. */
+  readonly jpeg: Record<string, { psnrY: number; ssimY: number; images: Array<{ name: string; psnrY: number; ssimY: number }> }>;
 }
 
 /** Something that upscales an LR image by the scale; `dispose` releases its weights. */
@@ -270,6 +280,7 @@ async function checkAgainstSample(m: Method, pkg: string, scale: Scale): Promise
 interface OurModel {
   readonly path: string;
   readonly config: NetworkConfig;
+  readonly training?: TrainingSummary | undefined;
 }
 
 /** Row labels: the file name, with its folder where two files share a name. */
@@ -280,7 +291,8 @@ function labels(models: readonly OurModel[]): Map<string, string> {
     const clash = models.some((o) => o.path !== m.path && path.basename(o.path) === base);
     const file = clash ? path.join(path.basename(path.dirname(m.path)), base) : base;
     const preset = presetOf(m.config);
-    out.set(m.path, `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`})`);
+    const degrade = typeof m.training?.degrade === 'string' && m.training.degrade !== 'none' ? `, ${m.training.degrade}` : '';
+    out.set(m.path, `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`}${degrade})`);
   }
   return out;
 }
@@ -326,7 +338,7 @@ const bicubic: Method = {
 // Measuring
 
 /** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
-async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number): Promise<Row> {
+async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number, jpegSets: ReadonlyMap<number, readonly ValImage[]>): Promise<Row> {
   const warm = centreCrop(vals[0]!.lr, 48).image;
   await m.upscale(warm, warm.width * scale, warm.height * scale);
   const images: ImageResult[] = [];
@@ -347,6 +359,16 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
     images.push({ name: v.name, width: v.hr.width, height: v.hr.height, psnrY: q.psnrY, ssimY: q.ssimY, ms, msPerMegapixel: ms / mp });
   }
   const mean = (f: (r: ImageResult) => number) => images.reduce((a, r) => a + f(r), 0) / Math.max(1, images.length);
+  const jpeg: Row['jpeg'] = {};
+  for (const [q, set] of jpegSets) {
+    const per: Array<{ name: string; psnrY: number; ssimY: number }> = [];
+    for (const v of set) {
+      const q2 = compareImages(await m.upscale(v.lr, v.hr.width, v.hr.height), v.hr, scale);
+      per.push({ name: v.name, psnrY: q2.psnrY, ssimY: q2.ssimY });
+    }
+    const avg = (f: (r: (typeof per)[number]) => number) => per.reduce((a, r) => a + f(r), 0) / Math.max(1, per.length);
+    jpeg[String(q)] = { psnrY: avg((r) => r.psnrY), ssimY: avg((r) => r.ssimY), images: per };
+  }
   return {
     method: m.method,
     kind: m.kind,
@@ -358,19 +380,21 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
     ssimY: mean((r) => r.ssimY),
     msPerMegapixel: mean((r) => r.msPerMegapixel),
     images,
+    jpeg,
   };
 }
 
-function table(scale: number, rows: readonly Row[]): string {
+function table(scale: number, rows: readonly Row[], qualities: readonly number[]): string {
   const lines = [
     `### x${scale}`,
     '',
-    '| method | parameters | PSNR-Y (dB) | SSIM-Y | ms per output megapixel |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    `| method | parameters | PSNR-Y (dB) | SSIM-Y |${qualities.map((q) => ` JPEG q${q} PSNR-Y |`).join('')} ms per output megapixel |`,
+    `| --- | ---: | ---: | ---: |${qualities.map(() => ' ---: |').join('')} ---: |`,
   ];
   for (const r of rows) {
     const params = r.parameters === null ? '—' : r.parameters.toLocaleString('en-US');
-    lines.push(`| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} | ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`);
+    const jpeg = qualities.map((q) => ` ${r.jpeg[String(q)]!.psnrY.toFixed(2)} |`).join('');
+    lines.push(`| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} |${jpeg} ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`);
   }
   return lines.join('\n');
 }
@@ -390,6 +414,8 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(maxSide) && maxSide >= 0)) throw new Stop(`--val-max-side takes a whole number of pixels (0 = whole images).`);
   const repeat = Number(values.repeat);
   if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Stop(`--repeat takes a whole number of runs per image (at least 1).`);
+  const qualities = values.jpeg === 'none' ? [] : values.jpeg!.split(',').map((q) => Number(q.trim()));
+  if (qualities.some((q) => !(Number.isInteger(q) && q >= 1 && q <= 100))) throw new Stop(`--jpeg takes a comma-separated list of JPEG qualities from 1 to 100 (or none), not ${JSON.stringify(values.jpeg)}.`);
   // The default is beside the repository (its shared data); a folder given is taken from the working directory.
   const valDir = values.val === undefined ? path.resolve(ROOT, '..', 'shared', 'data', 'val') : path.resolve(values.val);
 
@@ -406,7 +432,7 @@ async function main(): Promise<void> {
     const m = await loadModelFile(file);
     const at = ours.findIndex((o) => path.resolve(o.path) === file);
     if (at >= 0) ours.splice(at, 1);
-    ours.push({ path: file, config: m.config });
+    ours.push({ path: file, config: m.config, training: m.training });
   }
   const names = labels(ours);
 
@@ -435,6 +461,8 @@ async function main(): Promise<void> {
   for (const scale of scales as Scale[]) {
     const vals = (await openValFolder(valDir, scale, maxSide, log)).images;
     log(`x${scale}: ${vals.length} validation images (${vals.map((v) => `${v.name} ${v.hr.width}×${v.hr.height}`).join(', ')})`);
+    const jpegSets = new Map<number, ValImage[]>();
+    for (const q of qualities) jpegSets.set(q, await withJpegLr(vals, q, sharpJpeg));
     const methods: Array<() => Promise<Method>> = [async () => bicubic];
     const mine = ours.filter((m) => m.config.scale === scale);
     if (!mine.length && !values['no-bundled']) log(`x${scale}: no model of ours at this scale; its rows are left out.`);
@@ -451,7 +479,7 @@ async function main(): Promise<void> {
       const m = await load();
       try {
         log(`x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`);
-        const row = await measure(m, vals, scale, repeat);
+        const row = await measure(m, vals, scale, repeat, jpegSets);
         const t = m.training;
         // With the same validation photos the file's bicubic figure equals this run's bicubic row.
         const recorded =
@@ -460,7 +488,8 @@ async function main(): Promise<void> {
             : ` (the file records ${t.valPsnrY.toFixed(4)} dB` +
               `${t.bicubicPsnrY === undefined ? '' : `, bicubic ${t.bicubicPsnrY.toFixed(4)} dB,`} from its training's validation` +
               `${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
-        log(`x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}, ${Math.round(row.msPerMegapixel)} ms/MP`);
+        const jpegNote = qualities.map((q) => `, JPEG q${q} ${row.jpeg[String(q)]!.psnrY.toFixed(4)} dB`).join('');
+        log(`x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}${jpegNote}, ${Math.round(row.msPerMegapixel)} ms/MP`);
         rows.push(row);
       } finally {
         m.dispose();
@@ -470,7 +499,7 @@ async function main(): Promise<void> {
   }
 
   console.log(header);
-  for (const r of results) console.log(`\n${table(r.scale, r.rows)}`);
+  for (const r of results) console.log(`\n${table(r.scale, r.rows, qualities)}`);
 
   if (values.json) {
     const report = {
@@ -486,7 +515,9 @@ async function main(): Promise<void> {
       protocol:
         'HR cropped to a multiple of the scale; LR = antialiased bicubic downscale quantised to 8 bits; ' +
         'outputs clamped, both images quantised to 8 bits; PSNR-Y and SSIM-Y as BasicSR, border crop = scale; ' +
-        'time = ms per output megapixel, mean over the images, after one warm-up, model loading excluded.',
+        'time = ms per output megapixel, mean over the images, after one warm-up, model loading excluded; ' +
+        'jpeg: the same pairs with the LR saved as JPEG (sharp, 4:2:0) at each quality and decoded, bicubic on that input.',
+      jpegQualities: qualities,
       scales: results,
     };
     await fs.writeFile(path.resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);

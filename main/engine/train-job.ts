@@ -18,7 +18,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     {
       data: spec.data,
       val: spec.val,
-      settings: { preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, ...spec.tweaks },
+      settings: { preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, degrade: spec.degrade ?? 'none', ...spec.tweaks },
       run: spec.run,
       backend: ctx.backend,
       threads: ctx.threads,

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../../ml/activations.ts';
+import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
 import { listRuns } from '../../ml/node/runs.ts';
@@ -56,18 +57,19 @@ export function jobHandlers(ctx: HostContext): Pick<
       return { jobId };
     },
     async 'job:train'(arg) {
-      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun']);
+      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade']);
       const data = await existingDir(o.data, 'Training folder');
       const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
       const scale = oneOf(o.scale, 'scale', SCALES);
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
+      const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
       const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
       const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
       const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
-      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, run } });
-      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun });
+      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run } });
+      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade });
       return { jobId };
     },
     async 'job:compare'(arg) {
@@ -123,6 +125,7 @@ export function jobHandlers(ctx: HostContext): Pick<
           scale: r.config.network.scale,
           activation: r.config.network.activation,
           iterations: r.config.iterations,
+          degrade: r.config.degrade,
           data: r.record?.data ?? null,
           val: r.record?.val ?? null,
           state: r.state,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
 import { BACKEND_NAMES, type BackendSelection } from '../backend-choice.ts';
+import { DEGRADE_NAMES } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { duration } from '../format.ts';
 import { trainJob, type TrainJobEvent, type TrainSettings } from '../jobs/train.ts';
@@ -29,6 +30,7 @@ export const TRAIN_OPTIONS = {
   ema: { type: 'string' },
   loss: { type: 'string' },
   threads: { type: 'string' },
+  degrade: { type: 'string' },
 } as const;
 
 /** The most helper threads --threads takes. */
@@ -58,6 +60,7 @@ export function trainSettings(values: Record<string, unknown>): TrainSettings {
     valMaxSide: intOption(values, 'val-max-side', ...r.valMaxSide),
     emaDecay: numberOption(values, 'ema', r.emaDecay, 'a decay'),
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
+    degrade: choiceOption(values, 'degrade', DEGRADE_NAMES),
   };
 }
 
@@ -201,5 +204,6 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
 }
 
 export function describe(c: TrainConfig): string {
-  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches, lr ${c.lr}, seed ${c.seed}`;
+  const degrade = c.degrade === 'none' ? '' : `, ${c.degrade} degradations`;
+  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches${degrade}, lr ${c.lr}, seed ${c.seed}`;
 }

@@ -9,7 +9,8 @@ each input, or under OUTDIR (mirroring sub-folders). Inputs are never overwritte
 
 Options:
   -o, --out OUTDIR        where the results go (default: next to each input)
-  -m, --model FILE        a .safetensors model (default: the bundled TanhExp model of the scale)
+  -m, --model FILE        a .safetensors model (default: the best model of the scale trained for
+                          photos (train --degrade), else the best TanhExp one)
   -s, --scale 2|3|4       pick the bundled model of that scale, or check the given one (default 2)
   -f, --format FMT        png|jpg|webp|tiff|avif (default png)
       --tile N            input pixels per tile (default: by backend and network width)
@@ -30,6 +31,8 @@ Options:
       --act NAME          tanhexp|swish|mish|relu (default tanhexp)
       --preset NAME       tiny|light|standard (default tiny)
       --iters N           iterations (default 2000)
+      --degrade NAME      none|photo|photo-heavy: how the inputs are made (default none: clean
+                          bicubic; photo: blur, noise and JPEG as in real photos)
       --lr X              peak learning rate, 1e-7 to 1 (default 4e-4, Swish and ReLU 5e-4)
       --batch N, --patch N, --seed N, --ema DECAY, --loss l1|charbonnier
       --val-every N       validate every N iterations (default: about ten times a run)
@@ -47,7 +50,7 @@ rate) and report which wins: report.md, report.json and contact_sheet.png in OUT
 Options:
       --acts A,B          activations to compare (default swish,tanhexp)
       --seeds K           repeat with K seeds and report mean ± sd and a paired t (default 1)
-      --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N
+      --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N, --degrade NAME
   -b, --backend B         ${BACKENDS} (default auto)
       --threads N         helper threads for CPU backends
   -o, --out DIR           the comparison folder (must be new or empty)

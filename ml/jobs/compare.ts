@@ -11,6 +11,7 @@ import { errors, fsError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
 import { writeImage } from '../node/image-io.ts';
+import { sharpJpeg } from '../node/jpeg.ts';
 import { MODEL_FILE, RunFolder } from '../node/run-folder.ts';
 import { compare, type CompareReport } from '../train/compare.ts';
 import { markdown } from '../train/compare-report.ts';
@@ -79,6 +80,7 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
       control: spec.control,
       helpers,
       evaluator,
+      jpeg: sharpJpeg,
       backend: `${spec.backend.name} (${spec.backend.device})`,
     })) {
       if (ev.type === 'run') {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ConcreteBackend } from '../backend-choice.ts';
 import { errors } from '../errors.ts';
 import { exists } from '../node/files.ts';
+import { sharpJpeg } from '../node/jpeg.ts';
 import { RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
 import { openData, startRunHelpers } from './common.ts';
@@ -78,6 +79,7 @@ function differences(config: TrainConfig, given: TrainSettings): string[] {
   for (const k of ['batch', 'patch', 'lr', 'seed', 'emaDecay', 'loss'] as const) {
     if (given[k] !== undefined && asked[k] !== config[k]) out.push(`${k} ${config[k]}`);
   }
+  if (given.degrade !== undefined && asked.degrade !== config.degrade) out.push(`the ${config.degrade} training inputs`);
   return out;
 }
 
@@ -144,6 +146,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
       resume,
       helpers,
       evaluator,
+      jpeg: sharpJpeg,
       summary: { data: path.resolve(spec.data), backend, command: spec.command },
     });
     for await (const event of events) {

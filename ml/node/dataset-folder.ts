@@ -16,11 +16,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import type { DatasetSource, LrDegradation, TrainImage } from '../dataset.ts';
+import type { DatasetSource, TrainImage } from '../dataset.ts';
 import { errors, fsError, isUserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
-import type { Rng } from '../random.ts';
 import { collectImages } from './files.ts';
 import { readImage } from './image-io.ts';
 
@@ -247,30 +245,4 @@ class LruCache {
     this.#map.set(i, img);
     this.bytes += img.rgb.length;
   }
-}
-
-/**
- * A `degradeLr` hook (ml/dataset.ts) that round-trips the LR patch through JPEG with sharp
- * (libjpeg-turbo, deterministic): `quality` fixed, or [lo, hi] drawn per sample as an integer
- * (one `rng.int` draw). Chroma is subsampled 4:2:0 below quality 90 and kept 4:4:4 from 90 up, as
- * SR Studio writes JPEGs.
- */
-export function jpegDegradation(quality: number | readonly [number, number]): LrDegradation {
-  const [lo, hi] = typeof quality === 'number' ? [quality, quality] : quality;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 100 && lo <= hi)) {
-    throw new Error(`jpegDegradation: bad quality ${JSON.stringify(quality)}`);
-  }
-  return async (lr, width, height, rng: Rng) => {
-    const q = typeof quality === 'number' ? quality : lo + rng.int(hi - lo + 1);
-    const bytes = new Uint8Array(lr.length);
-    for (let i = 0; i < lr.length; i++) bytes[i] = Math.round(Math.min(Math.max(lr[i]!, 0), 1) * 255);
-    const jpg = await sharp(bytes, { raw: { width, height, channels: 3 } })
-      .jpeg({ quality: q, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' })
-      .toBuffer();
-    const { data, info } = await sharp(jpg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    if (info.width !== width || info.height !== height || info.channels !== 3) {
-      throw new Error(`jpegDegradation: decoded ${info.width}×${info.height}×${info.channels}`);
-    }
-    return Float32Array.from(data, (v) => v / 255);
-  };
 }

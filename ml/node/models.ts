@@ -65,15 +65,23 @@ export async function findModels(folders = modelFolders()): Promise<{ models: Mo
   return { models, problems };
 }
 
+/** Whether a model was trained on degraded inputs (train --degrade), i.e. for real photos. */
+export const forPhotos = (m: Pick<ModelEntry, 'training'>): boolean => {
+  const d = m.training?.degrade;
+  return typeof d === 'string' && d !== 'none';
+};
+
 /**
- * The default among `models` for a scale: a TanhExp model of that scale, best validation first,
- * the first listed (bundled before the user's) on a tie.
+ * The default among `models` for a scale: of the models of that scale, those trained for photos
+ * first, then TanhExp ones, then the best validation; the first listed (bundled before the
+ * user's) on a tie.
  */
 export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(models: readonly M[], scale: number): M | undefined {
   return models
     .filter((m) => m.config.scale === scale)
     .sort(
       (a, b) =>
+        Number(forPhotos(b)) - Number(forPhotos(a)) ||
         Number(b.config.activation === 'tanhexp') - Number(a.config.activation === 'tanhexp') ||
         (b.training?.valPsnrY ?? 0) - (a.training?.valPsnrY ?? 0),
     )[0];

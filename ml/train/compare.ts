@@ -1,5 +1,6 @@
 import type { ActivationName } from '../activations.ts';
 import type { DatasetSource } from '../dataset.ts';
+import type { JpegRoundTrip } from '../degrade.ts';
 import { grid, type RgbImage } from '../image.ts';
 import { bicubicBaseline } from '../metrics.ts';
 import { initialWeights, Network } from '../network.ts';
@@ -29,6 +30,8 @@ export interface CompareOptions {
   readonly backend?: string | undefined;
   readonly helpers?: GradientHelpers | undefined;
   readonly evaluator?: Evaluator | undefined;
+  /** The JPEG encoder the base config's degradations need. */
+  readonly jpeg?: JpegRoundTrip | undefined;
 }
 
 export interface RunResult {
@@ -92,7 +95,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers, evaluator: o.evaluator })) {
+      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers, evaluator: o.evaluator, jpeg: o.jpeg })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'finished') {
@@ -161,6 +164,7 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
     `Each of ${o.acts.join(', ')} was trained from the same initial weights per seed (seeds ${o.seeds.join(', ')}), ` +
     `on the same batches in the same order, for ${o.base.iterations} iterations with the same learning rate ` +
     `(${o.base.lr}, warm-up ${o.base.warmup} then cosine), batch ${o.base.batch} × ${o.base.patch}² LR patches` +
+    `${o.base.degrade === 'none' ? '' : ` with the ${o.base.degrade} degradations`}` +
     `${o.backend ? `, on the ${o.backend} backend` : ''}; only the activation differed.` +
     (cancelled ? ' The comparison was cancelled before it finished, so these figures are incomplete.' : '');
   return { acts: o.acts, seeds: o.seeds, config, backend: o.backend, bicubic, runs, perAct, paired, fairness, cancelled };

@@ -1,4 +1,5 @@
 import { isActivationName, type ActivationName } from '../activations.ts';
+import { DEGRADE_NAMES, isDegradeName, type DegradeName } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { isPresetName, parseNetworkConfig, presetConfig, presetOf, type NetworkConfig, type PresetName } from '../network.ts';
 
@@ -25,6 +26,8 @@ export interface TrainConfig {
   readonly loss: 'l1' | 'charbonnier';
   readonly seed: number;
   readonly augment: boolean;
+  /** How training LR inputs are made: `none` (clean bicubic) or a preset of ml/degrade.ts. */
+  readonly degrade: DegradeName;
   readonly valEvery: number;
   readonly previewEvery: number;
   readonly checkpointEvery: number;
@@ -56,6 +59,7 @@ export const TRAIN_DEFAULTS = {
   loss: 'l1',
   seed: 0,
   augment: true,
+  degrade: 'none',
   valEvery: 250,
   previewEvery: 100,
   checkpointEvery: 250,
@@ -75,7 +79,8 @@ export const SETTING_RANGES = {
   emaDecay: [0, 0.99999],
 } as const satisfies Record<string, readonly [number, number]>;
 
-type Input = Partial<Omit<TrainConfig, 'network'>> & {
+type Input = Partial<Omit<TrainConfig, 'network' | 'degrade'>> & {
+  degrade?: unknown;
   network?: unknown;
   preset?: unknown;
   scale?: unknown;
@@ -108,6 +113,7 @@ export function makeTrainConfig(input: Input): TrainConfig {
     loss: input.loss === 'charbonnier' ? 'charbonnier' : input.loss === undefined || input.loss === 'l1' ? 'l1' : bad('loss', input.loss),
     seed: int('seed', input.seed ?? d.seed, ...SETTING_RANGES.seed),
     augment: input.augment ?? d.augment,
+    degrade: degradeName(input.degrade ?? d.degrade),
     valEvery: int('valEvery', input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery), ...SETTING_RANGES.valEvery),
     previewEvery: int('previewEvery', input.previewEvery ?? cadence(input.iterations ?? d.iterations, 20, d.previewEvery), 1, 10_000_000),
     checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
@@ -127,6 +133,11 @@ export function parseTrainConfig(v: unknown): TrainConfig {
 function cadence(iterations: unknown, times: number, most: number): number {
   const n = typeof iterations === 'number' && iterations > 0 ? iterations : 1;
   return Math.min(most, Math.max(Math.min(10, n), Math.round(n / times)));
+}
+
+function degradeName(v: unknown): DegradeName {
+  if (isDegradeName(v)) return v;
+  throw errors.badArgument(`Unknown degradation ${JSON.stringify(v)}; use ${DEGRADE_NAMES.join(', ')}.`);
 }
 
 function bad(name: string, v: unknown, range?: readonly [number, number], whole = false): never {
@@ -158,5 +169,6 @@ export function learningRateAt(cfg: TrainConfig, iteration: number): number {
 export function runName(cfg: TrainConfig): string {
   const n = cfg.network;
   const shape = cfg.preset ?? `f${n.features}g${n.groups}b${n.blocks}`;
-  return `${shape}_x${n.scale}_${n.activation}_p${cfg.patch}b${cfg.batch}_it${cfg.iterations}_s${cfg.seed}`;
+  const degrade = cfg.degrade === 'none' ? '' : `_${cfg.degrade}`;
+  return `${shape}_x${n.scale}_${n.activation}${degrade}_p${cfg.patch}b${cfg.batch}_it${cfg.iterations}_s${cfg.seed}`;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { PatchSampler, type DatasetSource, type DegradationOptions, type PatchBatch } from '../dataset.ts';
+import { PatchSampler, type DatasetSource, type PatchBatch } from '../dataset.ts';
+import { degraderFor, describeDegrade, type JpegRoundTrip } from '../degrade.ts';
 import type { RgbImage } from '../image.ts';
 import { initialWeights, Network } from '../network.ts';
 import { Rng } from '../random.ts';
@@ -33,8 +34,9 @@ export interface TrainOptions {
   readonly resume?: Checkpoint | undefined;
   /** Initial weights (PyTorch layout); default: from config.seed. */
   readonly initial?: ReadonlyMap<string, Float32Array> | undefined;
-  readonly degradation?: DegradationOptions | undefined;
-  /** Sees (and may replace) every batch before the step: degradations, tests. */
+  /** The JPEG encoder the config's degradations need (ml/node/jpeg.ts in Node). */
+  readonly jpeg?: JpegRoundTrip | undefined;
+  /** Sees (and may replace) every batch before the step (tests). */
   readonly batchHook?: ((iteration: number, batch: PatchBatch) => PatchBatch) | undefined;
   /** Extra facts for the exported model's training summary (data folder, backend, command). */
   readonly summary?: Record<string, unknown> | undefined;
@@ -66,7 +68,8 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const ema = cfg.emaDecay > 0 ? new Network(cfg.network, o.resume?.ema ?? (await net.weights()), false) : undefined;
   const evalNet = ema ?? net;
   const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
-  const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degradation: o.degradation }, rng);
+  const degrade = degraderFor(cfg.degrade, o.jpeg);
+  const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degrade }, rng);
   const preview = o.val[0] ? previewCrop(o.val[0], cfg.network.scale) : undefined;
   let iteration = r?.iteration ?? 0;
   let lrScale = r?.lrScale ?? 1;
@@ -94,6 +97,9 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         iterations: at,
         seed: cfg.seed,
         preset: cfg.preset,
+        degrade: cfg.degrade,
+        // The preset's ranges as they were when the model was trained.
+        ...(cfg.degrade === 'none' ? {} : { degradations: describeDegrade(cfg.degrade) }),
         ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),
         seconds: Math.round(elapsed() / 1000),
         ...o.summary,

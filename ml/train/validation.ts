@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeLr } from '../dataset.ts';
+import type { JpegRoundTrip } from '../degrade.ts';
 import { grid, type RgbImage } from '../image.ts';
 import { bicubicBaseline, compareImages, type QualityScores } from '../metrics.ts';
 import type { Network, NetworkConfig } from '../network.ts';
@@ -32,6 +33,23 @@ export function prepareValImages(images: ReadonlyArray<{ name: string; image: Rg
     const lr: RgbImage = { width: w / scale, height: h / scale, rgb: makeLr(rgb, w, h, scale) };
     return { name, hr, lr, bicubic: compareImages(bicubicBaseline(lr, w, h), hr, scale) };
   });
+}
+
+/**
+ * The same pairs with each LR image saved as JPEG at `quality` and decoded again (what people
+ * upscale most often), and bicubic scored on that input; for the JPEG columns of the quality
+ * table and the model cards. Training validation keeps the clean LR.
+ */
+export async function withJpegLr(vals: readonly ValImage[], quality: number, jpeg: JpegRoundTrip): Promise<ValImage[]> {
+  const out: ValImage[] = [];
+  for (const v of vals) {
+    const { width, height } = v.lr;
+    const bytes = Uint8Array.from(v.lr.rgb, (x) => Math.round(x * 255));
+    const back = await jpeg(bytes, width, height, quality);
+    const lr: RgbImage = { width, height, rgb: Float32Array.from(back, (x) => x / 255) };
+    out.push({ name: v.name, hr: v.hr, lr, bicubic: compareImages(bicubicBaseline(lr, v.hr.width, v.hr.height), v.hr, v.hr.width / width) });
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Network, parameterCount } from '../../ml/network.ts';
 import { defaultModel, loadModelFile } from '../../ml/node/models.ts';
 import { openValFolder } from '../../ml/node/training-data.ts';
-import { validate } from '../../ml/train/validation.ts';
+import { sharpJpeg } from '../../ml/node/jpeg.ts';
+import { validate, withJpegLr } from '../../ml/train/validation.ts';
 import type { ModelFile } from '../../ml/weights.ts';
 import { useBackend } from '../helpers/backends.ts';
 import { DATA } from '../helpers/photos.ts';
@@ -53,6 +54,13 @@ test('each card states the weights file\'s own training record: command, iterati
     assert.ok(card.includes(`iteration ${t.iterations}`), `${name}: the iteration of its weights`);
     assert.ok(card.includes('../shared/data/SOURCES.md'), `${name}: the data's provenance`);
     assert.ok(t.valPsnrY! > t.bicubicPsnrY! + 0.4, `${name}: ${t.valPsnrY} dB is well above bicubic ${t.bicubicPsnrY}`);
+    assert.ok(typeof t.degrade === 'string', `${name}: the file says what it was trained on`);
+    for (const q of ['90', '75']) {
+      const j = t.jpeg?.[q];
+      assert.ok(j, `${name}: JPEG q${q} figures`);
+      assert.ok(card.includes(`| JPEG q${q} | ${j.psnrY.toFixed(2)} | ${j.ssimY.toFixed(4)} | ${j.bicubicPsnrY.toFixed(2)} |`), `${name}: the card's JPEG q${q} row`);
+      assert.ok(j.bicubicPsnrY < t.bicubicPsnrY!, `${name}: JPEG input is harder than clean input for bicubic too`);
+    }
   }
 });
 
@@ -72,7 +80,7 @@ test('upscale without --model uses the bundled TanhExp model of the scale', asyn
   }
 });
 
-test('validating the bundled x2 model again reproduces the figures its file records', async () => {
+test('validating the bundled x2 model again reproduces the figures its file records, on clean and JPEG input', async () => {
   await useBackend('wasm', 'inference');
   const m = models.get('tanhexp_x2')!;
   const { images } = await openValFolder(path.join(DATA, 'val'), 2, 0);
@@ -81,6 +89,10 @@ test('validating the bundled x2 model again reproduces the figures its file reco
     const scores = await validate(net, images);
     assert.ok(Math.abs(scores.psnrY - m.training!.valPsnrY!) < 1e-3, `${scores.psnrY} vs recorded ${m.training!.valPsnrY}`);
     assert.ok(Math.abs(scores.bicubicPsnrY - m.training!.bicubicPsnrY!) < 1e-9);
+    const jpeg = await validate(net, await withJpegLr(images, 75, sharpJpeg));
+    const recorded = m.training!.jpeg!['75']!;
+    assert.ok(Math.abs(jpeg.psnrY - recorded.psnrY) < 1e-3, `JPEG q75: ${jpeg.psnrY} vs recorded ${recorded.psnrY}`);
+    assert.ok(Math.abs(jpeg.bicubicPsnrY - recorded.bicubicPsnrY) < 1e-9);
   } finally {
     net.dispose();
   }

@@ -183,3 +183,52 @@ test('a region of a resize equals the same region of the whole resize, bit for b
   assert.deepEqual(from, { x: 18, y: 13, width: 14, height: 9 });
   assert.throws(() => resizeBicubicRegion(new Float32Array(3), { x: 0, y: 0, width: 1, height: 1 }, w, h, 3, 106, 82, { x: 100, y: 0, width: 10, height: 1 }), /bad region/);
 });
+
+test('box (area) downscaling by an integer factor is the mean of each block', async () => {
+  const src = await photoCrop('val/flower.png', 300, 200, 36, 24);
+  for (const s of [2, 3, 4]) {
+    const ow = 36 / s;
+    const oh = 24 / s;
+    const got = resizeBicubic(src, 36, 24, 3, ow, oh, { filter: 'box' });
+    const mean = new Float64Array(ow * oh * 3);
+    for (let y = 0; y < oh; y++)
+      for (let x = 0; x < ow; x++)
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let dy = 0; dy < s; dy++) for (let dx = 0; dx < s; dx++) sum += src[((s * y + dy) * 36 + s * x + dx) * 3 + c]!;
+          mean[(y * ow + x) * 3 + c] = sum / (s * s);
+        }
+    assert.ok(maxDiff(got, mean) <= 1e-6, `x${s}`);
+  }
+});
+
+test('bilinear downscaling matches a float64 triangle-filter reference, and the three filters differ', async () => {
+  const src = await photoCrop('val/rocket.png', 200, 100, 32, 30);
+  // Pillow's bilinear: triangle of support 1, stretched by the scale, windows clamped and renormalised.
+  const tri = (inSize: number, outSize: number, i: number) => {
+    const scale = inSize / outSize;
+    const fs = Math.max(scale, 1);
+    const centre = (i + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(centre - fs + 0.5));
+    const hi = Math.min(inSize, Math.trunc(centre + fs + 0.5));
+    const ws: [number, number][] = [];
+    for (let j = lo; j < hi; j++) ws.push([j, Math.max(0, 1 - Math.abs((j + 0.5 - centre) / fs))]);
+    const sum = ws.reduce((a, [, w]) => a + w, 0);
+    return ws.map(([j, w]) => [j, w / sum] as const);
+  };
+  const [ow, oh] = [16, 10];
+  const ref = new Float64Array(ow * oh * 3);
+  for (let y = 0; y < oh; y++)
+    for (let x = 0; x < ow; x++)
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (const [sy, ky] of tri(30, oh, y)) for (const [sx, kx] of tri(32, ow, x)) s += src[(sy * 32 + sx) * 3 + c]! * ky * kx;
+        ref[(y * ow + x) * 3 + c] = s;
+      }
+  const bilinear = resizeBicubic(src, 32, 30, 3, ow, oh, { filter: 'bilinear' });
+  assert.ok(maxDiff(bilinear, ref) <= 1e-5);
+  const bicubic = resizeBicubic(src, 32, 30, 3, ow, oh);
+  const box = resizeBicubic(src, 32, 30, 3, ow, oh, { filter: 'box' });
+  assert.ok(maxDiff(bilinear, bicubic) > 1e-3 && maxDiff(box, bicubic) > 1e-3 && maxDiff(box, bilinear) > 1e-3);
+  assert.throws(() => resizeBicubic(src, 32, 30, 3, ow, oh, { filter: 'lanczos' as 'box' }), /unknown filter/);
+});

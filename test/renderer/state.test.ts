@@ -51,7 +51,7 @@ describe('TrainSession', () => {
     t.form.data = '/photos';
     t.form.iterations = 50;
     await t.start();
-    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null }]);
+    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null, degrade: 'none' }]);
     assert.equal(t.state, 'queued');
     api.emit('job:state', { jobId: 'j1', state: 'running', message: 'Starting…' });
     for (let i = 1; i <= 3; i++) api.emit('job:metrics', { jobId: 'j1', iteration: i, loss: 0.1 / i });
@@ -91,6 +91,7 @@ describe('TrainSession', () => {
       scale: 3,
       activation: 'swish',
       iterations: 900,
+      degrade: 'photo',
       data: '/data/train',
       val: '/data/val',
       state: 'stopped',
@@ -101,7 +102,7 @@ describe('TrainSession', () => {
       updated: new Date().toISOString(),
     };
     await a.train.continueRun(run);
-    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3' }]);
+    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3', degrade: 'photo' }]);
   });
 
   test('a reloaded page re-attaches: the form, state and curves come back, and live events go on', async () => {

@@ -2,5 +2,6 @@
 export type * from '../../../main/api.ts';
 export type { ActivationName } from '../../../ml/activations.ts';
 export type { BackendChoice, BackendProbe } from '../../../ml/backend-choice.ts';
+export type { DegradeName } from '../../../ml/degrade.ts';
 export type { NetworkConfig, PresetName, Scale } from '../../../ml/network.ts';
 export type { CompareReport, Stat } from '../../../ml/train/compare.ts';

@@ -1,4 +1,4 @@
-import type { ActivationName, OutputFormat, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, DegradeName, OutputFormat, PresetName, Scale } from '../api/types.ts';
 
 /** Display names; the Record types make the compiler insist on every name the engine knows. */
 export const ACTIVATION_LABELS: Readonly<Record<ActivationName, string>> = {
@@ -22,6 +22,17 @@ export const PRESET_LABELS: Readonly<Record<PresetName, string>> = {
   standard: 'Standard (best quality)',
 };
 export const PRESETS = Object.keys(PRESET_LABELS) as PresetName[];
+
+/** Training inputs (`degrade`): what the network learns to undo. */
+export const DEGRADE_LABELS: Readonly<Record<DegradeName, string>> = {
+  none: 'Clean (bicubic only)',
+  photo: 'Photos (blur, noise, JPEG)',
+  'photo-heavy': 'Heavily degraded photos',
+};
+export const DEGRADES = Object.keys(DEGRADE_LABELS) as DegradeName[];
+
+/** A model's training inputs in a word, from its file's training record. */
+export const trainedOn = (degrade: unknown): string => (typeof degrade === 'string' && degrade !== 'none' ? degrade : 'clean');
 
 const SCALE_LABELS: Readonly<Record<Scale, string>> = { 2: '×2', 3: '×3', 4: '×4' };
 export const SCALES = Object.keys(SCALE_LABELS).map(Number) as Scale[];

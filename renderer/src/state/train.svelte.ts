@@ -1,5 +1,5 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, ImageData64, JobId, JobInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
+import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
@@ -17,13 +17,15 @@ export interface TrainForm {
   scale: Scale;
   activation: ActivationName;
   iterations: number;
+  /** How the training inputs are made: clean, or degraded like real photos. */
+  degrade: DegradeName;
 }
 
 /** The Train view: one training job, its live curves, preview and the model it leaves; earlier runs to continue. */
 export class TrainSession {
   readonly #app: AppState;
   /** The form, bound directly by the view's fields. */
-  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000 });
+  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none' });
   readonly loss = new RunSeries();
   readonly psnr = new RunSeries();
   #jobId = $state<JobId | null>(null);
@@ -146,6 +148,7 @@ export class TrainSession {
       scale: run.scale as Scale,
       activation: run.activation,
       iterations: run.iterations,
+      degrade: run.degrade,
     };
     if (!this.form.data.trim()) {
       this.#app.toasts.show('This run does not record its training folder; type it above, then press Continue again.', 'info');
@@ -168,6 +171,7 @@ export class TrainSession {
       iterations: Math.round(f.iterations),
       outDir: null,
       continueRun,
+      degrade: f.degrade,
     };
     try {
       const { jobId } = await this.#app.api.request('job:train', spec);
@@ -181,7 +185,7 @@ export class TrainSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'train' || this.active) return;
     const s = job.spec as TrainJob;
-    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations };
+    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations, degrade: s.degrade ?? 'none' };
     this.#reset(s.iterations);
     this.#state = job.state;
     this.#own(job.jobId, (l) => this.#app.jobs.attach(job, l));

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { EngineHost } from '../../../main/host/engine-host.ts';
+import { decodeModel } from '../../../ml/weights.ts';
 import type { JobResult } from '../../../main/api.ts';
 import { COFFEE, DATA, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
 
@@ -65,6 +66,19 @@ describe('engine jobs', () => {
     const again = resultOf((await log.end(second)).payload, 'train');
     assert.notEqual(again.runDir, result.runDir);
     assert.equal(log.of('job:metrics', second).filter((m) => m.loss !== undefined).length, 8, 'it trained all 8 iterations anew');
+  });
+
+  test('a train job with degraded inputs records them in the run and its model; the folder resumes only with the same setting', async () => {
+    const jobId = host.startJob({ type: 'train', spec: { ...trainSpec({ kind: 'new', parent: dir }, 4), degrade: 'photo' } });
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
+    const { modelPath, runDir } = resultOf(end.payload, 'train');
+    assert.equal(JSON.parse(await fs.readFile(path.join(runDir, 'config.json'), 'utf8')).degrade, 'photo');
+    assert.equal(decodeModel(await fs.readFile(modelPath!), modelPath!).training?.degrade, 'photo');
+    const again = host.startJob({ type: 'train', spec: trainSpec({ kind: 'continue', dir: runDir }, 6) });
+    const refusal = await log.end(again);
+    assert.equal(refusal.channel, 'job:error');
+    assert.match((refusal.payload as { message: string }).message, /was trained with the photo training inputs/);
   });
 
   test('cancelling training saves a checkpoint; continuing the run goes on from it', async () => {

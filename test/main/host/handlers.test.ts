@@ -89,6 +89,7 @@ describe('request validation', () => {
     await refused('job:train', { ...train, iterations: 0 }, /Iterations must be between 1 and 10000000/);
     await refused('job:train', { ...train, scale: 5 }, /scale must be one of 2, 3, 4/);
     await refused('job:train', { ...train, preset: 'huge' }, /preset must be one of/);
+    await refused('job:train', { ...train, degrade: 'jpeg' }, /degrade must be one of none, photo, photo-heavy, not "jpeg"/);
     await refused('job:train', { ...train, outDir: 'runs/x' }, /^Run folder must be an absolute path/);
     await refused('job:train', { ...train, outDir: '/no/such/parent/run' }, /^Run folder: "\/no\/such\/parent\/run" does not exist/);
     const cmp = { data: DATA, val: DATA, acts: ['swish', 'swish'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 };

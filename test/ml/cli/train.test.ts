@@ -171,6 +171,24 @@ describe('sr-studio train', () => {
     assert.deepEqual(metrics.filter((m) => 'val' in m).map((m) => m.iteration), [3, 6, 9]);
   });
 
+  test('--degrade photo trains on degraded inputs: config.json and the model record it, and a resume cannot change it', async () => {
+    const out = tmp('run-photo');
+    const r = await cli(['train', '--data', TINY, '--iters', '4', '--val-every', '4', '--degrade', 'photo', '--out', out, ...FAST, '--threads', '0', '--json']);
+    assert.equal(r.code, 0, show(r));
+    const started = jsonLines(r).find((x) => x.type === 'started');
+    assert.equal((started?.config as { degrade?: string } | undefined)?.degrade, 'photo');
+    assert.equal(JSON.parse(await fs.readFile(path.join(out, 'config.json'), 'utf8')).degrade, 'photo');
+    const model = decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model');
+    assert.equal(model.training?.degrade, 'photo');
+    assert.match(String(model.training?.command), /--degrade photo/);
+    const before = await snapshot(out);
+    const again = await cli(['train', '--data', TINY, '--resume', out, '--degrade', 'none', '--iters', '8', '--backend', 'wasm']);
+    assertOneError(again, /was trained with the photo training inputs; continue it as it was started/);
+    assert.deepEqual(await snapshot(out), before, 'the run is untouched');
+    const bad = await cli(['train', '--data', TINY, '--degrade', 'jpeg', '--out', tmp('run-bad-degrade'), ...FAST]);
+    assertOneError(bad, /--degrade must be one of none, photo, photo-heavy, not "jpeg"/);
+  });
+
   test('Ctrl-C saves a checkpoint, says how to continue, and exits 130', async () => {
     const out = tmp('run-interrupted');
     let sent = false;

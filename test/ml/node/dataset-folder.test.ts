@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { PatchSampler, type DatasetSource, type TrainImage } from '../../../ml/dataset.ts';
 import { UserError } from '../../../ml/errors.ts';
-import { jpegDegradation, openImageFolder } from '../../../ml/node/dataset-folder.ts';
+import { openImageFolder } from '../../../ml/node/dataset-folder.ts';
 import { Rng } from '../../../ml/random.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
@@ -170,26 +170,4 @@ test('empty, non-image and all-too-small folders are user errors naming the fold
   await rejectsNaming(openImageFolder(missing, { minSide: 64 }), 'missing-path', missing);
   const file = path.join(photos, 'astronaut.png');
   await rejectsNaming(openImageFolder(file, { minSide: 64 }), 'bad-argument', file);
-});
-
-test('jpegDegradation round-trips LR patches through JPEG, deterministically', async () => {
-  const { source } = await openImageFolder(photos, { minSide: 100 });
-  const opts = (q: number | [number, number]) => ({ scale: 2, patch: 32, batch: 4, degradation: { degradeLr: jpegDegradation(q) } });
-  const clean = await new PatchSampler(source, { scale: 2, patch: 32, batch: 4 }, new Rng(8)).next();
-  const q30 = await new PatchSampler(source, opts(30), new Rng(8)).next();
-  assert.ok(Buffer.from(clean.hr.buffer).equals(Buffer.from(q30.hr.buffer)), 'fixed quality draws nothing');
-  let d = 0;
-  for (let i = 0; i < clean.lr.length; i++) d += Math.abs(clean.lr[i]! - q30.lr[i]!);
-  const mean = d / clean.lr.length;
-  assert.ok(mean > 0.003 && mean < 0.1, `mean JPEG error ${mean}`);
-  const q95 = await new PatchSampler(source, opts(95), new Rng(8)).next();
-  let d95 = 0;
-  for (let i = 0; i < clean.lr.length; i++) d95 += Math.abs(clean.lr[i]! - q95.lr[i]!);
-  assert.ok(d95 < d / 2, 'quality 95 changes less than quality 30');
-
-  const r1 = await new PatchSampler(source, opts([20, 80]), new Rng(8)).next();
-  const r2 = await new PatchSampler(source, opts([20, 80]), new Rng(8)).next();
-  assert.ok(Buffer.from(r1.lr.buffer).equals(Buffer.from(r2.lr.buffer)), 'same seed, same JPEG batch');
-  assert.throws(() => jpegDegradation(0), /bad quality/);
-  assert.throws(() => jpegDegradation([80, 20]), /bad quality/);
 });

@@ -173,3 +173,18 @@ test('runName encodes the settings', () => {
   const custom = makeTrainConfig({ network: { scale: 2, features: 8, groups: 2, blocks: 1, activation: 'relu' } });
   assert.match(runName(custom), /^f8g2b1_x2_relu_/);
 });
+
+test('degrade: none by default (also for configs saved before the setting existed), a preset name, or a clear error; in the run name', () => {
+  assert.equal(makeTrainConfig({}).degrade, 'none');
+  const saved = JSON.parse(JSON.stringify(makeTrainConfig({ preset: 'light' }))) as Record<string, unknown>;
+  delete saved.degrade;
+  assert.equal(parseTrainConfig(saved).degrade, 'none');
+  const photo = makeTrainConfig({ preset: 'light', scale: 2, degrade: 'photo', iterations: 500 });
+  assert.equal(photo.degrade, 'photo');
+  assert.equal(parseTrainConfig(JSON.parse(JSON.stringify(photo))).degrade, 'photo');
+  assert.equal(runName(photo), 'light_x2_tanhexp_photo_p32b16_it500_s0');
+  assert.throws(
+    () => makeTrainConfig({ degrade: 'jpeg' }),
+    (e: unknown) => e instanceof UserError && /Unknown degradation "jpeg"; use none, photo, photo-heavy\./.test(e.message),
+  );
+});

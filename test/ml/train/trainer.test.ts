@@ -14,6 +14,8 @@ import type { DatasetSource } from '../../../ml/dataset.ts';
 import { errors, UserError } from '../../../ml/errors.ts';
 import { parameterCount } from '../../../ml/network.ts';
 import { loadTrainingData } from '../../../ml/node/training-data.ts';
+import { describeDegrade } from '../../../ml/degrade.ts';
+import { sharpJpeg } from '../../../ml/node/jpeg.ts';
 import { MODEL_FILE, RunFolder } from '../../../ml/node/run-folder.ts';
 import { decodeCheckpoint, type Checkpoint } from '../../../ml/train/checkpoint.ts';
 import { learningRateAt, makeTrainConfig, type TrainConfig } from '../../../ml/train/config.ts';
@@ -274,6 +276,39 @@ describe('resume', () => {
     assert.equal(model.training?.iterations, 12);
     const metrics = (await fsp.readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(metrics.some((m) => m.iteration === 12 && m.loss === a.losses[11]));
+  });
+});
+
+describe('resume with degradations', () => {
+  test('photo degradations (blur, kernels, noise, JPEG through sharp): cancel at 6 and resume is bit-identical to an unbroken run, and differs from clean training', async () => {
+    const cfg = resumeConfig();
+    const photo = { ...cfg, degrade: 'photo' as const };
+    const store = new MemoryStore();
+    const all = await collect(run({ config: photo, store, jpeg: sharpJpeg }));
+    const losses = ofType(all, 'progress').map((p) => p.loss);
+    assert.equal(losses.length, 12);
+    const clean = await runUnbroken();
+    assert.notDeepEqual(losses, clean.losses, 'the degraded batches are other batches');
+
+    const control = new TrainControl();
+    const storeB = new MemoryStore();
+    await collect(run({ config: photo, store: storeB, control, jpeg: sharpJpeg }), cancelAt(control, 6));
+    const ckpt = decode((await storeB.readLatestCheckpoint())!.bytes);
+    assert.equal(ckpt.state.config.degrade, 'photo', 'the checkpoint carries the setting');
+    const storeC = new MemoryStore();
+    const rest = await collect(run({ config: ckpt.state.config, store: storeC, resume: ckpt, jpeg: sharpJpeg }));
+    assert.deepEqual(ofType(rest, 'progress').map((p) => p.loss), losses.slice(6));
+    const final = decode(store.checkpointAt(12));
+    const resumedFinal = decode(storeC.checkpointAt(12));
+    assertSameArrays(resumedFinal.weights, final.weights, 'final weights');
+    assert.deepEqual(resumedFinal.state.rng, final.state.rng);
+    const model = decodeModel(store.models.at(-1)!, 'model', photo.network);
+    assert.equal(model.training?.degrade, 'photo', 'the exported model records its degradations');
+    assert.equal(model.training?.degradations, describeDegrade('photo'), 'and their ranges');
+  });
+
+  test('a degraded run without a JPEG encoder fails at once, naming what is missing', async () => {
+    await assert.rejects(collect(run({ config: { ...resumeConfig(), degrade: 'photo' } })), /JPEG encoder/);
   });
 });
 
