@@ -7,9 +7,13 @@
  * published file's training summary (`jpeg`, beside `degrade`), where the app's Models view reads
  * them; the weights themselves are copied unchanged.
  *
- *   node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR]
+ *   node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]
  *   node --import tsx scripts/model-card.ts --jpeg-only NAME...   (adds the JPEG figures to models
  *                                                                  published before they existed)
+ *
+ * --command gives the command that trains the run from scratch, for a run that was continued with
+ * `--resume` (whose weights file records the continuing command); it is checked against the run's
+ * config.json, and resuming is bit-identical, so the card's command reproduces the weights.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +33,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     note: { type: 'string' },
+    command: { type: 'string' },
     hardware: { type: 'string' },
     out: { type: 'string' },
     val: { type: 'string' },
@@ -36,7 +41,7 @@ const { values, positionals } = parseArgs({
     'jpeg-only': { type: 'boolean', default: false },
   },
 });
-const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
+const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
 const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
 const valDir = values.val ? path.resolve(values.val) : path.resolve(import.meta.dirname, '../../shared/data/val');
 const QUALITIES = [90, 75] as const;
@@ -127,8 +132,36 @@ const best = vals.reduce((a, b) => (b.val!.psnrY > a.val!.psnrY ? b : a), vals[0
 const v = best.val!;
 const bytes = (await fs.stat(weightsPath)).size;
 const degrade = isDegradeName(runConfig.degrade) ? runConfig.degrade : 'none';
+
+/** The flags of a from-scratch command that must agree with the run's config.json. */
+function checkCommand(command: string): void {
+  const words = command.trim().split(/\s+/);
+  if (words[0] !== 'sr-studio' || words[1] !== 'train' || words.includes('--resume')) {
+    throw new Error(`--command must be a from-scratch "sr-studio train …" command, not ${JSON.stringify(command)}`);
+  }
+  const flag = (name: string) => {
+    const at = words.indexOf(name);
+    return at >= 0 ? words[at + 1] : undefined;
+  };
+  const expect: [string, unknown][] = [
+    ['--preset', runConfig.preset],
+    ['--scale', c.scale],
+    ['--act', c.activation],
+    ['--degrade', degrade === 'none' ? undefined : degrade],
+    ['--lr', runConfig.lr],
+    ['--seed', runConfig.seed],
+    ['--iters', runConfig.iterations],
+    ['--val-every', runConfig.valEvery],
+  ];
+  for (const [name, want] of expect) {
+    const got = flag(name);
+    const same = got === undefined ? want === undefined : want !== undefined && (Number.isFinite(Number(got)) ? Number(got) === Number(want) : got === String(want));
+    if (!same) throw new Error(`--command gives ${name} ${got ?? '(none)'} but the run was trained with ${String(want ?? '(none)')}`);
+  }
+}
+if (values.command) checkCommand(values.command);
 const jpeg = await scoreJpeg(model);
-const published = { ...t, degrade, jpeg };
+const published = { ...t, ...(values.command ? { command: values.command.trim() } : {}), degrade, jpeg };
 
 const card = `# ${name}
 
@@ -155,7 +188,7 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 Command (run from the repository root):
 
 \`\`\`sh
-npx ${t.command ?? 'sr-studio train'}
+npx ${published.command ?? 'sr-studio train'}
 \`\`\`
 ${values.note ? `\n${values.note}\n` : ''}
 ## Validation (\`../shared/data/val\`, PSNR/SSIM on Y, border crop = ${c.scale})
