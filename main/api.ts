@@ -7,6 +7,7 @@ import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
 import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
+import type { CompareModelsJobResult as CompareModelsResult } from '../ml/jobs/compare-models.ts';
 import type { TrainJobResult } from '../ml/jobs/train.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
@@ -176,29 +177,11 @@ export interface CompareModelsJob {
   readonly groundTruth?: boolean | undefined;
 }
 
-/** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
-export interface CompareModelsOutput {
-  readonly model: string;
-  readonly activation: ActivationName;
-  readonly ms: number;
-  readonly file: string;
-  readonly width: number;
-  readonly height: number;
-  /** Against the ground truth, when there is one. */
-  readonly psnrY?: number | undefined;
-  readonly ssimY?: number | undefined;
-}
-
-/** job:done's result of a compare-models job. */
-export interface CompareModelsResult {
-  readonly a: CompareModelsOutput;
-  readonly b: CompareModelsOutput;
-  readonly scale: Scale;
-  /** The image the models enlarged (the original, or its reduction). */
-  readonly input: { readonly file: string; readonly width: number; readonly height: number };
-  readonly truth: { readonly file: string; readonly width: number; readonly height: number } | null;
-  readonly bicubic: { readonly psnrY: number; readonly ssimY: number } | null;
-}
+/** job:done's result of a compare-models job, and one of its two outputs. */
+export type {
+  CompareModelsJobResult as CompareModelsResult,
+  ModelOutput as CompareModelsOutput,
+} from '../ml/jobs/compare-models.ts';
 
 /** What each kind of job leaves, in its job:done event. */
 export interface UpscaleResult {

@@ -28,6 +28,7 @@ export interface CompareModelsJobSpec {
   readonly backend: ConcreteBackend;
 }
 
+/** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
 export interface ModelOutput {
   readonly model: string;
   readonly activation: ActivationName;
@@ -35,6 +36,7 @@ export interface ModelOutput {
   readonly file: string;
   readonly width: number;
   readonly height: number;
+  /** Against the ground truth, when there is one. */
   readonly psnrY?: number | undefined;
   readonly ssimY?: number | undefined;
 }

@@ -25,3 +25,24 @@ export function busyWeights(preset: PresetName, scale: Scale, act: ActivationNam
   }
   return { config, weights };
 }
+
+/** Sum of squared differences between neighbours along x or y: the high-frequency energy. */
+export function energy(a: ArrayLike<number>, w: number, h: number, dir: 'x' | 'y'): number {
+  let e = 0;
+  const step = dir === 'x' ? 3 : w * 3;
+  for (let y = 0; y < h - (dir === 'y' ? 1 : 0); y++) {
+    for (let x = 0; x < w - (dir === 'x' ? 1 : 0); x++) {
+      for (let c = 0; c < 3; c++) {
+        const i = (y * w + x) * 3 + c;
+        e += (a[i + step]! - a[i]!) ** 2;
+      }
+    }
+  }
+  return e;
+}
+
+export const mean = (a: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s / a.length;
+};

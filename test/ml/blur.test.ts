@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blurImage, gaussianBlur } from '../../ml/blur.ts';
 import type { RgbImage } from '../../ml/image.ts';
-import { photo } from '../helpers/photos.ts';
+import { energy, mean, photo } from '../helpers/photos.ts';
 
 const FILES = ['val/coffee.png', 'val/astronaut.png', 'val/chelsea.png'];
 let crops: RgbImage[] = [];
@@ -11,26 +11,6 @@ before(async () => {
   crops = await Promise.all(FILES.map((f) => photo(f, 128, 128, 100, 80)));
 });
 
-/** Sum of squared differences between neighbours along x or y: the high-frequency energy. */
-function energy(a: ArrayLike<number>, w: number, h: number, dir: 'x' | 'y'): number {
-  let e = 0;
-  const step = dir === 'x' ? 3 : w * 3;
-  for (let y = 0; y < h - (dir === 'y' ? 1 : 0); y++) {
-    for (let x = 0; x < w - (dir === 'x' ? 1 : 0); x++) {
-      for (let c = 0; c < 3; c++) {
-        const i = (y * w + x) * 3 + c;
-        e += (a[i + step]! - a[i]!) ** 2;
-      }
-    }
-  }
-  return e;
-}
-
-const mean = (a: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return s / a.length;
-};
 const transpose = (a: Float32Array, n: number) => {
   const out = new Float32Array(a.length);
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) out[(x * n + y) * 3 + c] = a[(y * n + x) * 3 + c]!;

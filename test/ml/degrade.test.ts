@@ -21,7 +21,7 @@ import type { RgbImage } from '../../ml/image.ts';
 import { sharpJpeg } from '../../ml/node/jpeg.ts';
 import { Rng } from '../../ml/random.ts';
 import { resizeBicubic } from '../../ml/resize.ts';
-import { photo } from '../helpers/photos.ts';
+import { energy, mean, photo } from '../helpers/photos.ts';
 
 const FILES = ['val/coffee.png', 'val/astronaut.png', 'val/chelsea.png'];
 let crops: RgbImage[] = [];
@@ -30,27 +30,6 @@ before(async () => {
 });
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
-/** Sum of squared differences between neighbours along x or y: the high-frequency energy. */
-function energy(a: ArrayLike<number>, w: number, h: number, dir: 'x' | 'y'): number {
-  let e = 0;
-  const step = dir === 'x' ? 3 : w * 3;
-  for (let y = 0; y < h - (dir === 'y' ? 1 : 0); y++) {
-    for (let x = 0; x < w - (dir === 'x' ? 1 : 0); x++) {
-      for (let c = 0; c < 3; c++) {
-        const i = (y * w + x) * 3 + c;
-        e += (a[i + step]! - a[i]!) ** 2;
-      }
-    }
-  }
-  return e;
-}
-
-const mean = (a: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return s / a.length;
-};
 
 test('the three downscaling kernels differ as expected: bilinear is the softest, area the sharpest', () => {
   for (const [k, img] of crops.entries()) {
