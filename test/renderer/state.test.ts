@@ -61,13 +61,16 @@ describe('TrainSession', () => {
 
     await t.pause();
     assert.equal(t.state, 'running', 'it pauses after the step in hand, when the engine says so');
+    assert.equal(t.message, 'Pausing after this step…');
     api.emit('job:state', { jobId: 'j1', state: 'paused', message: 'Paused at iteration 3' });
     assert.equal(t.state, 'paused');
+    assert.equal(t.message, '', 'the pausing note goes once it has paused');
     assert.equal(t.stateLabel, 'Paused');
     await t.resume();
     assert.equal(t.state, 'running');
 
     await t.cancel();
+    assert.equal(t.message, 'Stopping: saving a checkpoint…');
     api.emit('job:metrics', { jobId: 'j1', iteration: 4, loss: 0.02 });
     api.emit('job:done', {
       jobId: 'j1',
@@ -77,6 +80,8 @@ describe('TrainSession', () => {
     assert.equal(t.state, 'stopped');
     assert.equal(t.stateLabel, 'Stopped at iteration 4 (checkpoint saved)');
     assert.equal(t.runDir, '/runs/r1');
+    assert.equal(t.message, '', 'no "Stopping…" left beside the stopped state');
+    assert.equal(t.etaMs, null);
     assert.equal(t.active, false);
     await settle();
     assert.ok(api.sent('runs:list').length >= 1, 'the list of runs is read again');

@@ -232,6 +232,7 @@ export class TrainSession {
       case 'job:state':
         this.#state = e.payload.state;
         if (e.payload.state === 'queued') this.#message = e.payload.message;
+        else if (e.payload.state === 'paused') this.#message = '';
         break;
       case 'job:progress':
         this.#fraction = Math.max(this.#fraction, e.payload.fraction);
@@ -261,6 +262,7 @@ export class TrainSession {
           this.#state = r.reason === 'cancelled' ? 'stopped' : 'done';
         } else this.#state = 'stopped'; // cancelled before it started
         this.#etaMs = null;
+        this.#message = '';
         this.#end();
         void this.#app.refreshModels();
         void this.refreshRuns();
@@ -269,6 +271,8 @@ export class TrainSession {
       }
       case 'job:error':
         this.#fail(e.payload.message);
+        this.#etaMs = null;
+        this.#message = '';
         this.#end();
         void this.refreshRuns();
         break;
