@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError, isUserError } from '../errors.ts';
 
@@ -103,13 +103,23 @@ export function writeFileAtomic(target: string, data: Uint8Array, opts: AtomicOp
 
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
-/** Whether a process of this machine with that id is running. */
+/**
+ * Whether a process of this machine with that id is running. A killed process whose parent has not
+ * reaped it yet (a zombie, Linux's state Z or X) still answers signal 0, but runs no more.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as { code?: unknown }).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    // The state follows the command name in parentheses, which may itself hold spaces or ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false; // gone between the two looks
   }
 }
 
