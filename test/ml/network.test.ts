@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_NAMES } from '../../ml/activations.ts';
+import { ACTIVATION_NAMES, ACTIVATIONS } from '../../ml/activations.ts';
 import { UserError } from '../../ml/errors.ts';
 import {
   Network,
@@ -15,10 +15,13 @@ import {
   parseNetworkConfig,
   pixelShuffle,
   presetConfig,
+  tapNames,
   type NetworkConfig,
 } from '../../ml/network.ts';
+import { conv3x3 } from '../../ml/conv.ts';
 import { Rng } from '../../ml/random.ts';
 import { useBackend } from '../helpers/backends.ts';
+import { photo } from '../helpers/photos.ts';
 
 /** The network's shapes, sizes, layout helpers, gradient flow and lifetime, on the cpu backend. */
 
@@ -168,6 +171,58 @@ test('a Network frees every tensor it made, and its forward keeps only the outpu
   net.dispose(); // twice is harmless
   assert.equal(tf.memory().numTensors, tensorsBefore);
   assert.throws(() => net.forward(x), /disposed/);
+});
+
+test('forward with taps: each tapped map equals that layer computed step by step, the output is unchanged, and only the taps are kept', async () => {
+  // Two groups of two blocks, so group skips and block skips both sit between the taps.
+  const config: NetworkConfig = { ...presetConfig('tiny', 2, 'tanhexp'), groups: 2, blocks: 2 };
+  const init = initialWeights(config, 5);
+  // Larger than the initial weights, so every block changes the maps visibly.
+  for (const [k, v] of init) v.forEach((w, i) => (v[i] = k.endsWith('.bias') ? 0.02 * Math.sin(i) : k === 'head.weight' ? w : 4 * w));
+  const net = new Network(config, init);
+  const img = await photo('val/coffee.png', 24, 20, 300, 200);
+  const x = tf.tensor4d(img.rgb, [1, 20, 24, 3]);
+  const plain = net.forward(x);
+  const before = tf.memory().numTensors;
+  const taps = new Map<string, tf.Tensor4D>();
+  const tapped = net.forward(x, { taps });
+  assert.deepEqual([...taps.keys()], tapNames(config));
+  assert.equal(tf.memory().numTensors, before + 1 + taps.size, 'the output and the taps, nothing else');
+  assert.deepEqual(await tapped.data(), await plain.data(), 'tapping changes nothing');
+
+  // The same layers, one at a time, from the parameters.
+  const p = (n: string) => net.params.get(n) as tf.Tensor;
+  const conv = (t: tf.Tensor4D, n: string) => conv3x3(t, p(`${n}.weight`) as tf.Tensor4D, p(`${n}.bias`) as tf.Tensor1D);
+  const act = ACTIVATIONS[config.activation];
+  const expected = new Map<string, tf.Tensor4D>();
+  tf.tidy(() => {
+    const head = conv(x, 'head');
+    expected.set('head', tf.keep(head));
+    let group = head;
+    for (let g = 0; g < config.groups; g++) {
+      let y = group;
+      for (let b = 0; b < config.blocks; b++) {
+        const a = act(conv(y, `body.${g}.body.${b}.c1`)) as tf.Tensor4D;
+        expected.set(`body.${g}.body.${b}.act`, tf.keep(a));
+        y = tf.add(y, conv(a, `body.${g}.body.${b}.c2`));
+      }
+      group = tf.add(group, conv(y, `body.${g}.body.${config.blocks}`));
+    }
+  });
+  for (const [name, t] of taps) {
+    const want = (await expected.get(name)!.data()) as Float32Array;
+    const got = (await t.data()) as Float32Array;
+    assert.deepEqual(t.shape, [1, 20, 24, config.features], name);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-3 + Math.abs(want[i]!)));
+    assert.ok(worst < 1e-5, `${name}: worst relative difference ${worst}`);
+  }
+  // The maps differ from layer to layer, so a tap of the wrong layer would not pass.
+  const first = (await taps.get('body.0.body.0.act')!.data()) as Float32Array;
+  const last = (await taps.get('body.1.body.1.act')!.data()) as Float32Array;
+  assert.ok(first.some((v, i) => Math.abs(v - last[i]!) > 1e-3));
+  tf.dispose([...taps.values(), ...expected.values(), tapped, plain, x]);
+  net.dispose();
 });
 
 describe('parseNetworkConfig', () => {
