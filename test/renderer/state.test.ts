@@ -6,7 +6,8 @@
 import { register } from 'node:module';
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageData64, JobInfo, RunInfo, Settings } from '../../main/api.ts';
+import type { ImageData64, JobInfo, ModelInfo, RunInfo, Settings } from '../../main/api.ts';
+import type { TrainingSummary } from '../../ml/weights.ts';
 import { FakeApi, settle } from './fake-api.ts';
 
 register('./svelte-hooks.mjs', import.meta.url);
@@ -188,6 +189,38 @@ describe('CompareModelsSession', () => {
     api.emit('job:done', { jobId: 'c1', summary: 'done', result });
     assert.deepEqual(s.result, result);
     assert.equal(s.running, false);
+  });
+});
+
+describe('the two-model views', () => {
+  const SHAPES = { tiny: { features: 16, groups: 1, blocks: 3 }, light: { features: 32, groups: 3, blocks: 4 } } as const;
+  const model = (name: string, activation: 'swish' | 'tanhexp', shape: keyof typeof SHAPES, degrade: 'none' | 'photo', isDefault = false): ModelInfo => ({
+    id: `bundled:${name}.safetensors`,
+    path: `/bundled/${name}.safetensors`,
+    name,
+    bundled: true,
+    isDefault,
+    config: { scale: 2, activation, ...SHAPES[shape] },
+    parameters: 1,
+    training: { degrade } as TrainingSummary,
+  });
+  const forms = async (models: ModelInfo[]) => {
+    const { app: a } = app((api) => api.answer('models:list', () => models));
+    await a.refreshModels();
+    return [a.compareModels.form, a.features.form].map((f) => [f.modelA, f.modelB]);
+  };
+
+  test('start with Swish against its TanhExp twin: the default when it has one, else the twin pair at its scale', async () => {
+    const swish = model('swish_x2', 'swish', 'tiny', 'none');
+    const clean = model('tanhexp_x2', 'tanhexp', 'tiny', 'none');
+    const pair = [swish.id, clean.id];
+    // The default is the TanhExp twin itself.
+    assert.deepEqual(await forms([swish, { ...clean, isDefault: true }]), [pair, pair]);
+    // The default (for photos, another size) has no Swish twin: the clean twins are compared, not mismatched models.
+    const photo = model('tanhexp_photo_x2', 'tanhexp', 'light', 'photo', true);
+    assert.deepEqual(await forms([photo, swish, clean]), [pair, pair]);
+    // No twin at all: the forms stay for the user to fill.
+    assert.deepEqual(await forms([photo, swish]), [['', ''], ['', '']]);
   });
 });
 

@@ -128,12 +128,28 @@ export class AppState {
     }
   }
 
-  /** The Swish model trained like the default TanhExp one (same shape and scale), and that default. */
+  /**
+   * A Swish model and the TanhExp model trained like it (same shape, scale and training inputs), at
+   * the default model's scale: the default itself when it has a Swish twin, else the twin pair there.
+   */
   swishVsTanhExp(): [string, string] | [] {
-    const t = this.#models.find((m) => m.isDefault);
-    const same = (m: ModelInfo) => m.config.scale === t?.config.scale && m.config.features === t.config.features && m.config.groups === t.config.groups && m.config.blocks === t.config.blocks;
-    const s = this.#models.find((m) => m.config.activation === 'swish' && same(m) && m.bundled === t?.bundled);
-    return t && s ? [s.id, t.id] : [];
+    const d = this.#models.find((m) => m.isDefault);
+    if (!d) return [];
+    const degrade = (m: ModelInfo) => m.training?.degrade ?? 'none';
+    const twins = (a: ModelInfo, b: ModelInfo) =>
+      a.config.scale === b.config.scale &&
+      a.config.features === b.config.features &&
+      a.config.groups === b.config.groups &&
+      a.config.blocks === b.config.blocks &&
+      a.bundled === b.bundled &&
+      degrade(a) === degrade(b);
+    const swish = this.#models.filter((m) => m.config.activation === 'swish' && m.config.scale === d.config.scale);
+    const tanhexp = [d, ...this.#models.filter((m) => m !== d)].filter((m) => m.config.activation === 'tanhexp');
+    for (const s of [...swish.filter((m) => twins(m, d)), ...swish]) {
+      const t = tanhexp.find((m) => twins(s, m));
+      if (t) return [s.id, t.id];
+    }
+    return [];
   }
 
   async setSettings(patch: Partial<Settings>): Promise<void> {
