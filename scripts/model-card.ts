@@ -170,7 +170,7 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 | | |
 |---|---|
 | file | \`${name}.safetensors\` (${(bytes / 1024).toFixed(0)} KiB) |
-| architecture | residual-in-residual CNN, preset \`${presetOf(c) ?? 'custom'}\`: ${c.features} features, ${c.groups} group × ${c.blocks} blocks, 3×3 convs, pixel shuffle, bilinear global skip |
+| architecture | residual-in-residual CNN, preset \`${presetOf(c) ?? 'custom'}\`: ${c.features} features, ${c.groups} group${c.groups === 1 ? '' : 's'} of ${c.blocks} blocks, 3×3 convs, pixel shuffle, bilinear global skip |
 | parameters | ${parameterCount(c).toLocaleString('en-US')} |
 | activation | ${c.activation} |
 | scale | x${c.scale} |

@@ -386,7 +386,7 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
 
 function table(scale: number, rows: readonly Row[], qualities: readonly number[]): string {
   const lines = [
-    `### x${scale}`,
+    `#### x${scale}`,
     '',
     `| method | parameters | PSNR-Y (dB) | SSIM-Y |${qualities.map((q) => ` JPEG q${q} PSNR-Y |`).join('')} ms per output megapixel |`,
     `| --- | ---: | ---: | ---: |${qualities.map(() => ' ---: |').join('')} ---: |`,

@@ -16,7 +16,8 @@ import { useBackend } from '../helpers/backends.ts';
 import { DATA } from '../helpers/photos.ts';
 
 const DIR = path.resolve(import.meta.dirname, '../../assets/models');
-const EXPECTED = ['swish_x2', 'tanhexp_x2', 'tanhexp_x3', 'tanhexp_x4'];
+const EXPECTED = ['swish_x2', 'tanhexp_photo_x2', 'tanhexp_photo_x3', 'tanhexp_photo_x4', 'tanhexp_x2', 'tanhexp_x3', 'tanhexp_x4'];
+const PHOTO = EXPECTED.filter((n) => n.includes('_photo_'));
 /** @upscalerjs/esrgan-medium's parameter count at x4, its largest: ours may not use more. */
 const ESRGAN_MEDIUM_PARAMS = 704_611;
 
@@ -26,14 +27,15 @@ before(async () => {
   for (const name of EXPECTED) models.set(name, await loadModelFile(path.join(DIR, `${name}.safetensors`)));
 });
 
-test('TanhExp models for x2, x3 and x4 and a Swish twin of x2 ship, lean, each with a card', async () => {
+test('TanhExp models for photos and for clean input at x2, x3 and x4 and a Swish twin of x2 ship, lean, each with a card', async () => {
   const files = (await fs.readdir(DIR)).filter((f) => f.endsWith('.safetensors')).sort();
   assert.deepEqual(files, EXPECTED.map((n) => `${n}.safetensors`));
   let bytes = 0;
   for (const f of await fs.readdir(DIR)) bytes += (await fs.stat(path.join(DIR, f))).size;
   assert.ok(bytes < 20 * 2 ** 20, `${bytes} bytes`);
   for (const [name, m] of models) {
-    const [act, scale] = name.split('_x');
+    const act = name.split('_')[0];
+    const scale = name.split('_x')[1];
     assert.equal(m.config.activation, act);
     assert.equal(m.config.scale, Number(scale));
     assert.ok(parameterCount(m.config) <= ESRGAN_MEDIUM_PARAMS, `${name}: ${parameterCount(m.config)} parameters`);
@@ -73,10 +75,22 @@ test('the Swish twin was trained exactly like the TanhExp x2 model, activation a
   assert.match(a.training!.command!, /--lr [\d.e-]+/, 'one learning rate given explicitly, so both used it');
 });
 
-test('upscale without --model uses the bundled TanhExp model of the scale', async () => {
+test('upscale without --model uses the bundled photo model of the scale', async () => {
   for (const scale of [2, 3, 4]) {
     const m = await defaultModel(scale);
-    assert.equal(m.path, path.join(DIR, `tanhexp_x${scale}.safetensors`));
+    assert.equal(m.path, path.join(DIR, `tanhexp_photo_x${scale}.safetensors`));
+  }
+});
+
+test('the photo models were trained with the photo degradations and beat their clean siblings on JPEG q75 input', async () => {
+  for (const name of PHOTO) {
+    const m = models.get(name)!;
+    const clean = models.get(name.replace('_photo', ''))!;
+    assert.equal(m.training?.degrade, 'photo', name);
+    assert.match(m.training!.command!, /--degrade photo\b/, name);
+    const card = await fs.readFile(path.join(DIR, `${name}.md`), 'utf8');
+    assert.match(card, /\| training inputs \| `--degrade photo: /, `${name}: the card states the degradations`);
+    assert.ok(m.training!.jpeg!['75']!.psnrY > clean.training!.jpeg!['75']!.psnrY, `${name}: JPEG q75 ${m.training!.jpeg!['75']!.psnrY} vs clean ${clean.training!.jpeg!['75']!.psnrY}`);
   }
 });
 

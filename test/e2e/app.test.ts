@@ -129,9 +129,9 @@ describe('SR Studio in the browser, real engine', () => {
   e2e('Upscale: a photo dropped on the window is enlarged, previewed tile by tile and downloadable', 150_000, mainPage, async (page) => {
     await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
     const model = await until('a model to be chosen in the Upscale view', () => page.getByTestId('model-select').inputValue(), (v) => v !== '', 30_000);
-    // A fresh install starts with the bundled TanhExp x2 model, the one `sr-studio upscale` uses.
-    assert.equal(model, 'bundled:tanhexp_x2.safetensors');
-    assert.match(await page.getByTestId('model-select').locator(`option[value="${model}"]`).innerText(), /tanhexp_x2/);
+    // A fresh install starts with the bundled TanhExp x2 model for photos, the one `sr-studio upscale` uses.
+    assert.equal(model, 'bundled:tanhexp_photo_x2.safetensors');
+    assert.match(await page.getByTestId('model-select').locator(`option[value="${model}"]`).innerText(), /tanhexp_photo_x2/);
 
     // Dropped on the view, outside the queue's own drop zone: the window-wide drop handler takes it.
     await drop(page, '[data-testid="view-upscale"]', [await photo(COFFEE)]);

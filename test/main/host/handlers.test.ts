@@ -132,8 +132,8 @@ describe('request validation', () => {
     assert.equal(same.id, 'user:mine.safetensors', 'the same bytes again are not copied twice');
     const list = (await call('models:list')) as Array<{ id: string; bundled: boolean; isDefault: boolean }>;
     assert.deepEqual(list.filter((m) => !m.bundled).map((m) => m.id), ['user:mine.safetensors', 'user:own.safetensors']);
-    // The Upscale view starts with the model `sr-studio upscale` uses: the bundled TanhExp x2.
-    assert.deepEqual(list.filter((m) => m.isDefault).map((m) => m.id), ['bundled:tanhexp_x2.safetensors']);
+    // The Upscale view starts with the model `sr-studio upscale` uses: the bundled TanhExp x2 for photos.
+    assert.deepEqual(list.filter((m) => m.isDefault).map((m) => m.id), ['bundled:tanhexp_photo_x2.safetensors']);
     await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'mine.safetensors') }, /already exists/);
     await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') }, /must end in .safetensors or .onnx/);
     // .onnx exports the network as an ONNX model (the bytes `sr-studio export` writes).
