@@ -109,12 +109,12 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     assert.match(r.stderr, /1 upscaled\.\n?$/);
   });
 
-  test('with no --model and no --backend, the bundled TanhExp model of the scale runs on auto\'s pick', async () => {
+  test('with no --model and no --backend, the bundled TanhExp model for photos of the scale runs on auto\'s pick', async () => {
     for (const scale of [2, 3]) {
       const out = tmp(`out-default-x${scale}`);
       const r = await cli(['upscale', SMALL_CHELSEA, '-o', out, ...(scale === 2 ? [] : ['--scale', String(scale)])]);
       assert.equal(r.code, 0, show(r));
-      assert.match(r.stderr, new RegExp(`^Model: tanhexp_x${scale}\\.safetensors \\(x${scale} tanhexp\\)$`, 'm'));
+      assert.match(r.stderr, new RegExp(`^Model: tanhexp_photo_x${scale}\\.safetensors \\(x${scale} tanhexp\\)$`, 'm'));
       assert.match(r.stderr, /^Backend: (onnx|wasm|webgpu|tensorflow) — /m);
       assert.deepEqual(await size(path.join(out, `chelsea_96x72_x${scale}.png`)), { width: 96 * scale, height: 72 * scale, format: 'png' });
     }
