@@ -1,6 +1,6 @@
 import { chooseBackend } from '../backend-choice.ts';
 import { probeBackends } from '../node/backends.ts';
-import { findModels } from '../node/models.ts';
+import { findModels, pickDefault } from '../node/models.ts';
 import { noPositionals, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
 
@@ -28,10 +28,15 @@ export const runInfo: Command = {
     }
     lines.push('', `auto for upscaling: ${auto.inference.why}`, `auto for training:  ${auto.training.why}`, '', 'Models:');
     if (!models.length) lines.push('  none found (make one with "sr-studio new-model" or train one)');
+    const defaults = new Set([2, 3, 4].map((s) => pickDefault(models, s)));
     for (const m of models) {
       const c = m.config;
-      const val = m.training?.valPsnrY !== undefined ? `, val PSNR-Y ${m.training.valPsnrY.toFixed(2)} dB` : '';
-      lines.push(`  ${m.path}\n    x${c.scale} ${c.activation}, ${c.features} features, ${c.groups}×${c.blocks} blocks, ${m.parameters.toLocaleString('en-US')} parameters${val}`);
+      const t = m.training;
+      const val = t?.valPsnrY !== undefined ? `, val PSNR-Y ${t.valPsnrY.toFixed(2)} dB` : '';
+      const q75 = t?.jpeg?.['75'] ? `, JPEG q75 ${t.jpeg['75'].psnrY.toFixed(2)} dB` : '';
+      const inputs = t?.degrade && t.degrade !== 'none' ? `, trained with the ${t.degrade} degradations` : '';
+      const mark = defaults.has(m) ? ` [default for x${c.scale}]` : '';
+      lines.push(`  ${m.path}${mark}\n    x${c.scale} ${c.activation}, ${c.features} features, ${c.groups}×${c.blocks} blocks, ${m.parameters.toLocaleString('en-US')} parameters${val}${q75}${inputs}`);
     }
     for (const p of problems) lines.push(`  skipped: ${p}`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -34,7 +34,9 @@ export const runUpscale: Command = {
     const model = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
     const selection = await initBackend(backendName, 'inference');
     report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
-    report.event('model', `Model: ${path.basename(modelPath)} (x${model.config.scale} ${model.config.activation})`, { model: path.resolve(modelPath), config: model.config });
+    const degrade = model.training?.degrade;
+    const inputs = degrade && degrade !== 'none' ? `, trained with the ${degrade} degradations` : '';
+    report.event('model', `Model: ${path.basename(modelPath)} (x${model.config.scale} ${model.config.activation}${inputs})`, { model: path.resolve(modelPath), config: model.config });
 
     const controller = new AbortController();
     const onSigint = () => controller.abort();

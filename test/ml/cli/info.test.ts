@@ -162,4 +162,11 @@ test('info lists each backend on one line, truthfully (the same as --json), then
   assert.ok(models.includes(`  ${path.join(modelsDir, 'mine.safetensors')}`), text.stdout);
   assert.ok(models.some((l) => /^ {4}x3 swish, 16 features, 1×3 blocks, 22,923 parameters$/.test(l)), text.stdout);
   assert.ok(models.some((l) => l.startsWith('  skipped: ') && l.includes('broken.safetensors')), text.stdout);
+  // The default of each scale is marked, and a model for photos says so with its JPEG figure.
+  for (const scale of [2, 3, 4]) {
+    const i = models.indexOf(`  ${path.join(BUNDLED, `tanhexp_photo_x${scale}.safetensors`)} [default for x${scale}]`);
+    assert.ok(i > 0, `x${scale} default marked:\n${text.stdout}`);
+    assert.match(models[i + 1]!, /, JPEG q75 \d+\.\d\d dB, trained with the photo degradations$/);
+  }
+  assert.equal(models.filter((l) => l.includes('[default for')).length, 3, text.stdout);
 });

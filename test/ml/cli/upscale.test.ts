@@ -114,7 +114,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
       const out = tmp(`out-default-x${scale}`);
       const r = await cli(['upscale', SMALL_CHELSEA, '-o', out, ...(scale === 2 ? [] : ['--scale', String(scale)])]);
       assert.equal(r.code, 0, show(r));
-      assert.match(r.stderr, new RegExp(`^Model: tanhexp_photo_x${scale}\\.safetensors \\(x${scale} tanhexp\\)$`, 'm'));
+      assert.match(r.stderr, new RegExp(`^Model: tanhexp_photo_x${scale}\\.safetensors \\(x${scale} tanhexp, trained with the photo degradations\\)$`, 'm'));
       assert.match(r.stderr, /^Backend: (onnx|wasm|webgpu|tensorflow) — /m);
       assert.deepEqual(await size(path.join(out, `chelsea_96x72_x${scale}.png`)), { width: 96 * scale, height: 72 * scale, format: 'png' });
     }
