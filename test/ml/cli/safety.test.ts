@@ -44,22 +44,25 @@ async function lossRows(run: string): Promise<number[]> {
     .map((m) => m.iteration);
 }
 
+/**
+ * Starts a 1000-iteration training into `out` and kills it (SIGKILL) when its progress reaches
+ * iteration `at`: plain progress lines come every 10%, so `at` is a multiple of 100.
+ */
+async function trainKilledAt(out: string, at: number): Promise<void> {
+  let killed = false;
+  const r = await cli(['train', '--data', TINY, '--iters', '1000', '--val-every', '100000', '--out', out, ...FAST], (all, child) => {
+    if (!killed && all.includes(`it ${at}/1000`)) {
+      killed = true;
+      child.kill('SIGKILL');
+    }
+  });
+  assert.equal(r.signal, 'SIGKILL', show(r));
+}
+
 describe('runs that were killed', () => {
   test('killed before its first checkpoint: the run continues from iteration 0, with no records left from the first try', async () => {
     const out = tmp('killed-early');
-    let killed = false;
-    const first = await runCli(['train', '--data', TINY, '--iters', '1000', '--val-every', '100000', '--out', out, ...FAST], {
-      cwd: dir,
-      modelsDir,
-      onStderr(all, child) {
-        // Plain progress lines come every 10%: "it 100/1000" is the second.
-        if (!killed && /it 100\/1000/.test(all)) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      },
-    });
-    assert.equal(first.signal, 'SIGKILL', show(first));
+    await trainKilledAt(out, 100);
     assert.ok((await lossRows(out)).includes(90), 'it logged rows before it died');
     assert.deepEqual(await fs.readdir(path.join(out, 'checkpoints')), [], 'no checkpoint yet');
     const r = await cli(['train', '--data', TINY, '--resume', out, '--iters', '120', '--json', ...FAST]);
@@ -71,18 +74,7 @@ describe('runs that were killed', () => {
 
   test('killed after a checkpoint: continuing drops the records made after it', async () => {
     const out = tmp('killed-late');
-    let killed = false;
-    const first = await runCli(['train', '--data', TINY, '--iters', '1000', '--val-every', '100000', '--out', out, ...FAST], {
-      cwd: dir,
-      modelsDir,
-      onStderr(all, child) {
-        if (!killed && /it 300\/1000/.test(all)) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      },
-    });
-    assert.equal(first.signal, 'SIGKILL', show(first));
+    await trainKilledAt(out, 300);
     assert.ok((await lossRows(out)).includes(290), 'rows past the checkpoint at 250 were written');
     const r = await cli(['train', '--data', TINY, '--resume', out, '--iters', '320', '--json', ...FAST]);
     assert.equal(r.code, 0, show(r));
