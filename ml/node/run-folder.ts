@@ -81,18 +81,21 @@ export class RunFolder implements RunStore {
       throw fsError(e, dir, { what: 'training run folder' });
     });
     if (!st.isDirectory()) throw errors.notARun(dir, 'it is a file, not a folder');
-    let config: TrainConfig;
-    const cfgPath = path.join(dir, 'config.json');
-    try {
-      config = parseTrainConfig(JSON.parse(await fs.readFile(cfgPath, 'utf8')));
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') throw errors.notARun(dir, 'it has no config.json');
-      throw errors.notARun(dir, `its config.json cannot be used: ${(e as Error).message.replace(/\.$/, '')}`);
-    }
+    const config = await RunFolder.readConfig(dir);
     const folder = new RunFolder(dir, config.keepCheckpoints);
     for (const d of [dir, path.join(dir, 'checkpoints'), path.join(dir, 'previews')]) await removeStaleTemps(d);
     const latest = await folder.readLatestCheckpoint();
     return { folder, config, checkpoint: latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined, record: await folder.readRecord() };
+  }
+
+  /** The run's config.json, validated; a folder without a usable one is not a run. */
+  static async readConfig(dir: string): Promise<TrainConfig> {
+    try {
+      return parseTrainConfig(JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw errors.notARun(dir, 'it has no config.json');
+      throw errors.notARun(dir, `its config.json cannot be used: ${(e as Error).message.replace(/\.$/, '')}`);
+    }
   }
 
   get modelPath(): string {
@@ -167,6 +170,12 @@ export class RunFolder implements RunStore {
     } catch {
       return [];
     }
+  }
+
+  /** The newest checkpoint's iteration: where a continue starts (0 when there is none). */
+  async latestCheckpointIteration(): Promise<number> {
+    const last = (await this.#checkpointFiles()).at(-1);
+    return last ? Number(/\d+/.exec(last)![0]) : 0;
   }
 
   async readLatestCheckpoint(): Promise<{ bytes: Uint8Array; path: string } | undefined> {

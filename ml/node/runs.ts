@@ -4,18 +4,20 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseTrainConfig, runName, type TrainConfig } from '../train/config.ts';
+import { runName, type TrainConfig } from '../train/config.ts';
 import { alive } from './atomic.ts';
-import { MODEL_FILE, type RunRecord } from './run-folder.ts';
+import { exists } from './files.ts';
+import { RunFolder, type RunRecord } from './run-folder.ts';
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+/** A moment as `YYYYMMDD-HHMMSS` (UTC), for folder names that sort by time. */
+export const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
 /** `<parent>/<settings>_<YYYYMMDD-HHMMSS>` that does not exist yet (a second start in the same second gets -2, -3…). */
 export async function newRunDir(parent: string, config: TrainConfig, now = new Date()): Promise<string> {
   const base = path.join(parent, `${runName(config)}_${stamp(now)}`);
   for (let k = 1; ; k++) {
     const dir = k === 1 ? base : `${base}-${k}`;
-    if (!(await fs.stat(dir).then(() => true, () => false))) return dir;
+    if (!(await exists(dir))) return dir;
   }
 }
 
@@ -34,26 +36,18 @@ export interface RunSummary {
 /** Whether a process is training the run now (run.json says running and its process is alive). */
 export const beingTrained = (r: RunRecord | undefined) => r?.state === 'running' && alive(r.pid);
 
-async function checkpointIteration(dir: string): Promise<number> {
-  const names = await fs.readdir(path.join(dir, 'checkpoints')).catch(() => [] as string[]);
-  const last = names.filter((f) => /^ckpt_\d+\.safetensors$/.test(f)).sort().at(-1);
-  return last ? Number(/\d+/.exec(last)![0]) : 0;
-}
-
 export async function summariseRun(dir: string): Promise<RunSummary | undefined> {
   let config: TrainConfig;
   try {
-    config = parseTrainConfig(JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')));
+    config = await RunFolder.readConfig(dir);
   } catch {
     return undefined; // not a run (or a damaged one, which is not offered)
   }
-  const record = await fs
-    .readFile(path.join(dir, 'run.json'), 'utf8')
-    .then((t) => JSON.parse(t) as RunRecord)
-    .catch(() => undefined);
-  const iteration = await checkpointIteration(dir);
-  const model = path.join(dir, MODEL_FILE);
-  const hasModel = await fs.stat(model).then(() => true, () => false);
+  const folder = new RunFolder(dir, config.keepCheckpoints);
+  const record = await folder.readRecord();
+  const iteration = await folder.latestCheckpointIteration();
+  const model = folder.modelPath;
+  const hasModel = await exists(model);
   const updated = record?.updated ?? (await fs.stat(path.join(dir, 'config.json'))).mtime.toISOString();
   let state: RunSummary['state'];
   if (record?.state === 'running') state = beingTrained(record) ? 'running' : 'interrupted';
