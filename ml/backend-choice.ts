@@ -109,6 +109,11 @@ export async function chooseBackendLazily(choice: BackendChoice, purpose: Purpos
   }
 }
 
+/** A probe as it reads once its backend failed to start (`why`), or as it is. */
+export function withStartFailure(p: BackendProbe, why: string | undefined): BackendProbe {
+  return why ? { ...p, available: false, canTrain: false, reason: why } : p;
+}
+
 /**
  * Chooses and starts: when auto's pick fails to start, it is marked as failed (with why) and auto
  * chooses again, so the next candidate runs and the reason shows among the skipped; a named backend
@@ -121,11 +126,7 @@ export async function chooseAndStart(
   start: (name: ConcreteBackend) => Promise<void>,
   failed: Map<ConcreteBackend, string> = new Map(),
 ): Promise<BackendSelection> {
-  const withFailures: ProbeFn = async (name) => {
-    const p = await probe(name);
-    const why = failed.get(name);
-    return why ? { ...p, available: false, canTrain: false, reason: why } : p;
-  };
+  const withFailures: ProbeFn = async (name) => withStartFailure(await probe(name), failed.get(name));
   for (;;) {
     const selection = await chooseBackendLazily(choice, purpose, withFailures);
     try {

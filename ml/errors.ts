@@ -49,6 +49,11 @@ export class AbortError extends UserError {
 
 export const isUserError = (e: unknown): e is UserError => e instanceof UserError;
 
+/** The first line of what an unexpected error says (at most 200 characters), to quote in a sentence. */
+export function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
+}
+
 const q = (p: string) => JSON.stringify(p);
 
 export const errors = {

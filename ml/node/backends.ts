@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { errors, UserError } from '../errors.ts';
+import { errors, firstLine, UserError } from '../errors.ts';
 import { registerWasmKernels } from '../kernels/wasm/index.ts';
 import { useProjectKernels } from '../kernels/webgpu/index.ts';
 import { probeGpu, type GpuProbe } from './gpu-probe.ts';
@@ -10,6 +10,7 @@ import { probeOnnxRuntime } from './onnx-runtime.ts';
 import {
   BACKEND_NAMES,
   chooseAndStart,
+  withStartFailure,
   type BackendChoice,
   type BackendProbe,
   type BackendSelection,
@@ -65,10 +66,6 @@ async function loadTensorflow(): Promise<{ ok: true; device: string; gpu: boolea
   return { ok: false, reason: missing ? 'the TensorFlow library is not installed' : reasons.join('; ') };
 }
 
-function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
-}
-
 function webgpuProbe(g: GpuProbe): BackendProbe {
   if (!g.ok) return { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: g.reason };
   const software = g.kind === 'software';
@@ -103,13 +100,16 @@ const probed = new Map<ConcreteBackend, Promise<BackendProbe>>();
 /** Backends that were probed as available but then failed to start in this process, and why. */
 const failedToStart = new Map<ConcreteBackend, string>();
 
-/** What one backend would give on this machine, without switching to it (once per process). */
-export async function probeBackend(name: ConcreteBackend): Promise<BackendProbe> {
+/** What one backend offers on this machine, probed once per process. */
+function probeOnce(name: ConcreteBackend): Promise<BackendProbe> {
   let p = probed.get(name);
   if (!p) probed.set(name, (p = PROBERS[name]()));
-  const probe = await p;
-  const failed = failedToStart.get(name);
-  return failed ? { ...probe, available: false, canTrain: false, reason: failed } : probe;
+  return p;
+}
+
+/** What one backend would give on this machine, without switching to it: unavailable if it failed to start. */
+export async function probeBackend(name: ConcreteBackend): Promise<BackendProbe> {
+  return withStartFailure(await probeOnce(name), failedToStart.get(name));
 }
 
 /** Every backend's probe (`sr-studio info`, the app's settings). */
@@ -219,5 +219,5 @@ export async function activateBackend(selected: ConcreteBackend): Promise<void> 
 export async function initBackend(choice: string, purpose: Purpose): Promise<BackendSelection> {
   if (!(BACKEND_NAMES as readonly string[]).includes(choice)) throw errors.unknownBackend(choice, BACKEND_NAMES);
   registerGradients();
-  return chooseAndStart(choice as BackendChoice, purpose, probeBackend, activateBackend, failedToStart);
+  return chooseAndStart(choice as BackendChoice, purpose, probeOnce, activateBackend, failedToStart);
 }

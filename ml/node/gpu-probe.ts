@@ -33,10 +33,10 @@ const MAX_ENTRIES = 8;
 const deviceName = (a: AdapterReport) => `${adapterName(a)} via ${a.api}`;
 
 /** How long the child may take before it counts as a hung driver. */
-export const PROBE_TIMEOUT_MS = 20_000;
+const PROBE_TIMEOUT_MS = 20_000;
 
 /** The user's cache folder for SR Studio: $SR_STUDIO_CACHE, else $XDG_CACHE_HOME/sr-studio, else ~/.cache/sr-studio. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SR_STUDIO_CACHE || path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'sr-studio');
 }
 
@@ -161,26 +161,25 @@ async function readCache(file: string): Promise<CacheFile> {
 /** Whether a result says something about the drivers (worth keeping) or only about this one attempt. */
 const lasting = (p: GpuProbe) => p.ok || !/did not answer|crashed|could not be started|failed \(exit/.test(p.reason);
 
-let inProcess: Promise<GpuProbe & { cached: boolean }> | undefined;
+let inProcess: Promise<GpuProbe> | undefined;
 
 /**
  * The GPU probe, once per process and once per driver fingerprint on this machine. A crash or a
  * timeout is not cached: the next run tries again.
  */
-export function probeGpu(opts: { cache?: boolean } = {}): Promise<GpuProbe & { cached: boolean }> {
+export function probeGpu(): Promise<GpuProbe> {
   inProcess ??= (async () => {
-    const useCache = opts.cache ?? true;
     const file = path.join(cacheDir(), 'gpu-probe.json');
     const fingerprint = await driverFingerprint();
-    const cache = useCache ? await readCache(file) : { version: CACHE_VERSION, entries: [] };
+    const cache = await readCache(file);
     const hit = cache.entries.find((e) => e.fingerprint === fingerprint);
-    if (hit) return { ...hit.probe, ...(hit.probe.ok ? { device: deviceName(hit.probe.adapter) } : {}), cached: true };
+    if (hit) return { ...hit.probe, ...(hit.probe.ok ? { device: deviceName(hit.probe.adapter) } : {}) };
     const probe = await probeGpuUncached();
-    if (useCache && lasting(probe)) {
+    if (lasting(probe)) {
       const entries = [{ fingerprint, at: new Date().toISOString(), probe }, ...cache.entries.filter((e) => e.fingerprint !== fingerprint)].slice(0, MAX_ENTRIES);
       await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify({ version: CACHE_VERSION, entries }, null, 1) + '\n')).catch(() => undefined);
     }
-    return { ...probe, cached: false };
+    return probe;
   })();
   return inProcess;
 }

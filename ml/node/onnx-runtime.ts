@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { errors } from '../errors.ts';
+import { errors, firstLine } from '../errors.ts';
 import { receptiveRadius, type NetworkConfig } from '../network.ts';
 import { exportOnnx } from '../onnx/export.ts';
 import { defaultOverlap, type Rect, type TileModel } from '../tiling.ts';
@@ -13,10 +13,6 @@ type Ort = typeof import('onnxruntime-node');
 
 const require = createRequire(import.meta.url);
 let loaded: Promise<{ ok: true; ort: Ort; version: string } | { ok: false; reason: string }> | undefined;
-
-function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
-}
 
 function loadOrt() {
   loaded ??= (async () => {
