@@ -7,7 +7,8 @@ import { markdown } from '../train/compare-report.ts';
 import { makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
 import { intOption, noPositionals, type Command } from './options.ts';
-import { commonTrainOptions, onInterrupt, reportBackend, reportStart, TRAIN_OPTIONS } from './train.ts';
+import { reportBackend } from './report.ts';
+import { commonTrainOptions, onInterrupt, reportStart, TRAIN_OPTIONS } from './train.ts';
 
 /** `sr-studio compare`: the comparison job, printed. */
 export const runCompare: Command = {

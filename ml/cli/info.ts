@@ -1,6 +1,6 @@
 import { chooseBackend } from '../backend-choice.ts';
 import { probeBackends } from '../node/backends.ts';
-import { findModels, pickDefault } from '../node/models.ts';
+import { findModels, forPhotos, pickDefault } from '../node/models.ts';
 import { noPositionals, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
 
@@ -34,7 +34,7 @@ export const runInfo: Command = {
       const t = m.training;
       const val = t?.valPsnrY !== undefined ? `, val PSNR-Y ${t.valPsnrY.toFixed(2)} dB` : '';
       const q75 = t?.jpeg?.['75'] ? `, JPEG q75 ${t.jpeg['75'].psnrY.toFixed(2)} dB` : '';
-      const inputs = t?.degrade && t.degrade !== 'none' ? `, trained with the ${t.degrade} degradations` : '';
+      const inputs = forPhotos(m) ? `, trained with the ${t!.degrade} degradations` : '';
       const mark = defaults.has(m) ? ` [default for x${c.scale}]` : '';
       lines.push(`  ${m.path}${mark}\n    x${c.scale} ${c.activation}, ${c.features} features, ${c.groups}×${c.blocks} blocks, ${m.parameters.toLocaleString('en-US')} parameters${val}${q75}${inputs}`);
     }

@@ -2,6 +2,8 @@
  * How the CLI talks: a progress bar on a terminal, plain lines otherwise, JSON lines with --json.
  * Messages go to stderr in human modes so stdout stays clean for piping; JSON goes to stdout.
  */
+import type { BackendSelection } from '../backend-choice.ts';
+
 export type ReportMode = 'tty' | 'plain' | 'json';
 
 export interface Reporter {
@@ -62,4 +64,9 @@ export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = pr
       }
     },
   };
+}
+
+/** The backend line every command that computes prints first: the backend, its device and why. */
+export function reportBackend(report: Reporter, selection: BackendSelection): void {
+  report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
 }

@@ -1,16 +1,17 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
-import { BACKEND_NAMES, type BackendSelection } from '../backend-choice.ts';
+import { BACKEND_NAMES } from '../backend-choice.ts';
 import { DEGRADE_NAMES } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { duration } from '../format.ts';
 import { trainJob, type TrainJobEvent, type TrainSettings } from '../jobs/train.ts';
 import { PRESET_NAMES } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
+import { MODEL_FILE } from '../node/run-folder.ts';
 import { SETTING_RANGES, type TrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
 import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
-import type { Reporter } from './report.ts';
+import { reportBackend, type Reporter } from './report.ts';
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string', short: 'd' },
@@ -71,10 +72,6 @@ export function commonTrainOptions(values: Record<string, unknown>) {
   return { backend, threads: intOption(values, 'threads', 0, MAX_THREADS) ?? null, settings: trainSettings(values) };
 }
 
-/** The backend line: what trains, on what, and why. */
-export function reportBackend(report: Reporter, selection: BackendSelection): void {
-  report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
-}
 
 /** The job's start, where the CLIs say the same: helper threads and where validation runs. */
 export function reportStart(report: Reporter, threads: number, evaluator: string | null): void {
@@ -187,7 +184,7 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
         break;
       case 'finished': {
         const best = e.best ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}` : 'no validation';
-        const model = path.join(dir, 'model_best.safetensors');
+        const model = path.join(dir, MODEL_FILE);
         const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${dir}` : `Finished ${e.iteration} iterations`;
         report.event('finished', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`, {
           iteration: e.iteration,

@@ -5,8 +5,9 @@ import { upscaleJob } from '../jobs/upscale.ts';
 import { isScale } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { OUTPUT_FORMATS } from '../node/image-io.ts';
-import { defaultModel, loadModelFile } from '../node/models.ts';
+import { defaultModel, forPhotos, loadModelFile } from '../node/models.ts';
 import { choiceOption, intOption, type Command } from './options.ts';
+import { reportBackend } from './report.ts';
 
 /** `sr-studio upscale`: the upscale job, printed. */
 export const runUpscale: Command = {
@@ -33,9 +34,8 @@ export const runUpscale: Command = {
     const modelPath = (values.model as string | undefined) ?? (await defaultModel(scaleOpt ?? 2)).path;
     const model = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
     const selection = await initBackend(backendName, 'inference');
-    report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
-    const degrade = model.training?.degrade;
-    const inputs = degrade && degrade !== 'none' ? `, trained with the ${degrade} degradations` : '';
+    reportBackend(report, selection);
+    const inputs = forPhotos(model) ? `, trained with the ${model.training!.degrade} degradations` : '';
     report.event('model', `Model: ${path.basename(modelPath)} (x${model.config.scale} ${model.config.activation}${inputs})`, { model: path.resolve(modelPath), config: model.config });
 
     const controller = new AbortController();
