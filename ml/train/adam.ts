@@ -93,6 +93,14 @@ export class Adam {
     }
   }
 
+  /** Back to a fresh optimizer: step 0, both moments zero. */
+  reset(): void {
+    this.step = 0;
+    tf.tidy(() => {
+      for (const v of [...this.#m.values(), ...this.#v.values()]) v.assign(tf.zerosLike(v));
+    });
+  }
+
   dispose(): void {
     for (const v of [...this.#m.values(), ...this.#v.values()]) v.dispose();
   }

@@ -63,7 +63,10 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const cfg = o.config;
   const control = o.control ?? new TrainControl();
   const r = o.resume?.state;
-  const net = new Network(cfg.network, o.resume?.weights ?? o.initial ?? initialWeights(cfg.network, cfg.seed));
+  let initial = o.initial;
+  /** The run's initial weights, made once (for the start, and for going back after a divergence before any checkpoint). */
+  const initialOnce = () => (initial ??= initialWeights(cfg.network, cfg.seed));
+  const net = new Network(cfg.network, o.resume?.weights ?? initialOnce());
   const adam = new Adam(net.params);
   const ema = cfg.emaDecay > 0 ? new Network(cfg.network, o.resume?.ema ?? (await net.weights()), false) : undefined;
   const evalNet = ema ?? net;
@@ -135,7 +138,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         lrScale /= 2;
         if (result.diverged) {
           // The weights that gave this loss are already off course: back to the last good ones.
-          const back = await restoreLastGood(o.store, net, ema, adam, o.initial ?? initialWeights(cfg.network, cfg.seed));
+          const back = await restoreLastGood(o.store, net, ema, adam, initialOnce());
           yield {
             type: 'warning',
             iteration,
@@ -318,10 +321,8 @@ async function restoreLastGood(store: RunStore, net: Network, ema?: Network, ada
   const latest = await store.readLatestCheckpoint();
   const c = latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined;
   if (!c && !initial) return 0;
-  if (adam) {
-    const zeros = new Map([...net.params].flatMap(([name, v]) => [[`m.${name}`, new Float32Array(v.size)], [`v.${name}`, new Float32Array(v.size)]] as const));
-    adam.load(c?.state.adamStep ?? 0, c?.adam ?? zeros);
-  }
+  if (adam && c) adam.load(c.state.adamStep, c.adam);
+  else adam?.reset();
   const weights = c?.weights ?? initial!;
   for (const [target, w] of [[net, weights], [ema, c?.ema ?? weights]] as const) {
     if (!target) continue;
