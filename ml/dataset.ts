@@ -234,9 +234,13 @@ export class PatchSampler {
       const hrPatch = hr.subarray(b * hrSize, (b + 1) * hrSize);
       dihedralCrop(img, x, y, side, transform, hrPatch);
 
-      const low = degrade ? await degrade(hrPatch, side, scale, rng) : resizeBicubic(hrPatch, side, side, 3, patch, patch, { antialias: true });
-      if (low.length !== lrSize) throw new Error(`PatchSampler: the degradation returned ${low.length} values, not ${lrSize}`);
-      lr.set(quantise8(low), b * lrSize);
+      if (degrade) {
+        const low = await degrade(hrPatch, side, scale, rng);
+        if (low.length !== lrSize) throw new Error(`PatchSampler: the degradation returned ${low.length} values, not ${lrSize}`);
+        lr.set(quantise8(low), b * lrSize);
+      } else {
+        lr.set(makeLr(hrPatch, side, side, scale), b * lrSize);
+      }
     }
     return { lr, hr, picks };
   }
