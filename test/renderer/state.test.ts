@@ -88,6 +88,17 @@ describe('TrainSession', () => {
     assert.ok(api.sent('runs:list').length >= 1, 'the list of runs is read again');
   });
 
+  test('a start with no iterations (as the Enter shortcut calls it) sends nothing', async () => {
+    const { app: a, api } = app((api) => api.answer('job:train', () => ({ jobId: 'j0' })));
+    const t = a.train;
+    t.form.data = '/photos';
+    t.form.iterations = 0;
+    assert.equal(t.canStart, false);
+    await t.start();
+    assert.deepEqual(api.sent('job:train'), []);
+    assert.equal(t.state, 'idle');
+  });
+
   test('Continue sends the listed run and takes its settings and folders', async () => {
     const { app: a, api } = app((api) => api.answer('job:train', () => ({ jobId: 'j2' })));
     const run: RunInfo = {
@@ -166,6 +177,33 @@ describe('UpscaleSession', () => {
     await u.start();
     assert.equal(api.sent('job:upscale')[0]!.outputDir, '/typo', 'never silently the saved folder');
     assert.match(u.outputError ?? '', /does not exist/);
+  });
+
+  test('a reloaded batch loads replayed results one at a time, and only for files in the queue', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const thumbnail = async () => {
+      most = Math.max(most, ++inFlight);
+      await settle();
+      inFlight--;
+      return IMAGE;
+    };
+    const done = (file: string, output: string) =>
+      ({ channel: 'job:file-done', payload: { jobId: 'u1', file, output, width: 4, height: 4, result: { dataUrl: '', width: 0, height: 0 } } }) as const;
+    const job: JobInfo = {
+      jobId: 'u1',
+      kind: 'upscale',
+      state: 'running',
+      spec: { files: ['/in/a.png', '/in/b.png'], modelId: 'm', format: 'png', outputDir: null, overwrite: false },
+      events: [done('/in/a.png', '/out/a.png'), done('/in/b.png', '/out/b.png'), done('/elsewhere/x.png', '/out/x.png')],
+    };
+    const { app: a, api } = app((api) => api.answer('jobs:list', () => [job]).answer('image:thumbnail', thumbnail));
+    await a.refresh();
+    for (let i = 0; i < 20; i++) await settle();
+    const outputs = api.sent('image:thumbnail').filter((t) => t.maxSide === 1024).map((t) => t.path);
+    assert.deepEqual(outputs, ['/out/a.png', '/out/b.png'], 'no result is fetched for a file that is not in the queue');
+    assert.equal(most, 1, 'one request at a time');
+    assert.deepEqual(a.upscale.items.map((i) => i.result), [IMAGE, IMAGE]);
   });
 });
 

@@ -2,7 +2,7 @@ import { createContext } from 'svelte';
 import { BrowserClient, type ConnectionState } from '../api/browser-client.ts';
 import { JobRouter } from '../api/jobs.ts';
 import type { PreloadExtras } from '../api/pick.ts';
-import type { ModelInfo, RequestResult, Settings, StudioApi } from '../api/types.ts';
+import type { ModelInfo, RequestResult, Settings, StudioApi, ViewName } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { ActivationsState, FeatureMapsState } from './activations.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
@@ -13,7 +13,7 @@ import { Toasts } from './toasts.svelte.ts';
 import { TrainSession } from './train.svelte.ts';
 import { UpscaleSession } from './upscale.svelte.ts';
 
-export type ViewId = 'upscale' | 'train' | 'compare' | 'activations' | 'models' | 'settings';
+export type ViewId = ViewName;
 export const VIEWS: ReadonlyArray<{ id: ViewId; label: string }> = [
   { id: 'upscale', label: 'Upscale' },
   { id: 'train', label: 'Train' },
@@ -45,6 +45,11 @@ export class AppState {
   #statusError = $state<string | null>(null);
   #models = $state.raw<ModelInfo[]>([]);
   #connection = $state<ConnectionState>('open');
+  /** The models as the lists group them: the user's own, then the bundled ones (either may be empty). */
+  readonly modelGroups = $derived<ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>>([
+    { label: 'Your models', models: this.#models.filter((m) => !m.bundled) },
+    { label: 'Bundled', models: this.#models.filter((m) => m.bundled) },
+  ]);
 
   constructor(api: Api) {
     this.api = api;
@@ -150,10 +155,6 @@ export class AppState {
       if (t) return [s.id, t.id];
     }
     return [];
-  }
-
-  async setSettings(patch: Partial<Settings>): Promise<void> {
-    await this.attempt(this.saveSettings(patch));
   }
 
   /** Saves a settings patch; rejects with the engine's one-sentence reason. */

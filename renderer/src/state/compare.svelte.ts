@@ -1,5 +1,5 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, CompareJob, CompareReport, ImageData64, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, CompareJob, CompareReport, CompareResult, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
@@ -26,9 +26,7 @@ export class CompareSession {
   #run = $state<string | null>(null);
   #fraction = $state(0);
   #message = $state('');
-  #strips = $state.raw<Record<string, ImageData64>>({});
-  #report = $state.raw<CompareReport | null>(null);
-  #models = $state.raw<Readonly<Record<string, string>> | null>(null);
+  #report = $state.raw<CompareResult | null>(null);
   #summary = $state<string | null>(null);
   #error = $state<string | null>(null);
   #release: (() => void) | null = null;
@@ -44,25 +42,22 @@ export class CompareSession {
   get running(): boolean {
     return this.#jobId !== null;
   }
-  get run(): string | null {
-    return this.#run;
-  }
   get fraction(): number {
     return this.#fraction;
   }
   get message(): string {
     return this.#message;
   }
-  /** The latest preview strip (input | output | ground truth) of each run. */
-  get strips(): Readonly<Record<string, ImageData64>> {
-    return this.#strips;
-  }
   get report(): CompareReport | null {
     return this.#report;
   }
   /** Each activation's trained model file (first seed), once the comparison has finished. */
   get models(): Readonly<Record<string, string>> | null {
-    return this.#models;
+    return this.#report?.models ?? null;
+  }
+  /** The two activations compared: the report's once there is one, else the form's. */
+  get acts(): readonly ActivationName[] {
+    return this.#report?.acts ?? [this.form.actA, this.form.actB];
   }
   get summary(): string | null {
     return this.#summary;
@@ -79,8 +74,7 @@ export class CompareSession {
     const f = this.form;
     this.loss.clear();
     this.psnr.clear();
-    this.#strips = {};
-    this.#report = this.#models = null;
+    this.#report = null;
     this.whole.clear();
     this.#summary = this.#error = null;
     this.#run = null;
@@ -135,16 +129,10 @@ export class CompareSession {
         if (m.bicubicPsnrY !== undefined) this.psnr.add('bicubic', m.iteration, m.bicubicPsnrY);
         break;
       }
-      case 'job:preview': {
-        const run = e.payload.run ?? this.#run ?? 'run';
-        this.#strips = { ...this.#strips, [run]: e.payload.image };
-        break;
-      }
       case 'job:done': {
         const r = e.payload.result;
         this.#summary = e.payload.summary;
         this.#report = r.kind === 'compare' ? r : null;
-        this.#models = r.kind === 'compare' ? r.models : null;
         this.#end();
         void this.showWhole();
         this.#app.toasts.show(e.payload.summary, 'success');
@@ -155,6 +143,7 @@ export class CompareSession {
         this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
         break;
+      case 'job:preview':
       case 'job:file-done':
       case 'job:file-error':
         break;
@@ -166,8 +155,8 @@ export class CompareSession {
    * Does nothing until the comparison has finished.
    */
   async showWhole(image?: string): Promise<void> {
-    const models = this.#models;
-    const acts = this.#report?.acts ?? [this.form.actA, this.form.actB];
+    const models = this.models;
+    const acts = this.acts;
     const [a, b] = [models?.[acts[0]!], models?.[acts[1]!]];
     if (!a || !b) return;
     let file = image ?? this.whole.form.image;

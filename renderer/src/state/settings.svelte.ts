@@ -1,4 +1,4 @@
-import type { BackendChoice, BackendPurpose, BackendReport, Settings } from '../api/types.ts';
+import type { BackendChoice, BackendPurpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 
@@ -6,6 +6,12 @@ export const PURPOSE_LABEL: Record<BackendPurpose, string> = {
   upscale: 'Upscaling and comparing models',
   train: 'Training, comparisons and feature maps',
 };
+
+/** The backend a purpose runs on and why (and where validation runs when elsewhere), or why it could not start. */
+export function backendSentence(b: PurposeBackend): string {
+  if (!b.ok) return b.error;
+  return b.validation ? `${b.why}; validation and previews on ${b.validation}` : b.why;
+}
 
 const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'];
 

@@ -56,9 +56,6 @@ export class TrainSession {
   get active(): boolean {
     return this.#state === 'queued' || this.#state === 'running' || this.#state === 'paused';
   }
-  get jobId(): JobId | null {
-    return this.#jobId;
-  }
   get iteration(): number {
     return this.#iteration;
   }
@@ -158,7 +155,7 @@ export class TrainSession {
   }
 
   async #submit(continueRun: string | null): Promise<void> {
-    if (this.active || this.form.data.trim() === '') return;
+    if (!this.canStart) return;
     const f = this.form;
     this.#reset(Math.round(f.iterations));
     this.#state = 'queued';
@@ -261,8 +258,6 @@ export class TrainSession {
           this.#iteration = r.iteration;
           this.#state = r.reason === 'cancelled' ? 'stopped' : 'done';
         } else this.#state = 'stopped'; // cancelled before it started
-        this.#etaMs = null;
-        this.#message = '';
         this.#end();
         void this.#app.refreshModels();
         void this.refreshRuns();
@@ -271,8 +266,6 @@ export class TrainSession {
       }
       case 'job:error':
         this.#fail(e.payload.message);
-        this.#etaMs = null;
-        this.#message = '';
         this.#end();
         void this.refreshRuns();
         break;
@@ -288,7 +281,10 @@ export class TrainSession {
     this.#app.toasts.show(message, 'error');
   }
 
+  /** The job is over: no estimate or progress note is left beside its final state. */
   #end(): void {
+    this.#etaMs = null;
+    this.#message = '';
     this.#release?.();
     this.#release = null;
     this.#jobId = null;

@@ -157,8 +157,13 @@ export class UpscaleSession {
     const found = await this.#app.attempt(this.#app.api.request('files:expand', { paths }));
     if (!found) return;
     for (const p of found.problems) this.#app.toasts.show(p, 'error');
+    this.#addServerFiles(found.files);
+  }
+
+  /** Appends the files on the engine's side not yet in the queue, and queues their thumbnails. */
+  #addServerFiles(files: ReadonlyArray<{ name: string; path: string }>): void {
     const known = new Set(this.#items.map((i) => i.path));
-    const added = found.files.filter((f) => !known.has(f.path)).map((f) => new QueueItem(f.name, f.path));
+    const added = files.filter((f) => !known.has(f.path)).map((f) => new QueueItem(f.name, f.path));
     this.#items = [...this.#items, ...added];
     for (const item of added) this.#enqueue(() => this.#serverThumb(item));
   }
@@ -228,11 +233,8 @@ export class UpscaleSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'upscale' || this.#jobId) return;
     const s = job.spec as UpscaleJob;
-    const known = new Set(this.#items.map((i) => i.path));
-    const items = s.files.filter((f) => !known.has(f)).map((f) => new QueueItem(baseName(f), f));
-    this.#items = [...this.#items, ...items];
+    this.#addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })));
     for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
-    for (const item of items) this.#enqueue(() => this.#serverThumb(item));
     this.#modelId = s.modelId;
     this.#format = s.format;
     this.#overwrite = s.overwrite;
@@ -268,9 +270,14 @@ export class UpscaleSession {
         const item = this.#find(e.payload.file);
         const { output, width, height } = e.payload;
         const finish = (result: ImageData64) => item?.finish(output, result, { width, height });
-        // A result replayed after a reload may come without its preview image: load it.
+        // A result replayed after a reload may come without its preview image: load it, one after
+        // another with the thumbnails (a reload replays every finished file at once).
         if (e.payload.result.dataUrl) finish(e.payload.result);
-        else void this.#app.attempt(this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 })).then((t) => t && finish(t));
+        else if (item)
+          this.#enqueue(async () => {
+            const t = await this.#app.attempt(this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 }));
+            if (t) finish(t);
+          });
         if (item && !this.#pinned) this.#selectedKey = item.key;
         break;
       }

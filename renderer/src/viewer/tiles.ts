@@ -1,4 +1,5 @@
 import type { ImageData64, StudioApi, TilePyramid, TileSourceSpec } from '../api/types.ts';
+import { loadImage } from '../lib/images.ts';
 
 /**
  * What a pane shows: an image of `width` × `height` pixels as a pyramid of tiles (main/api.ts
@@ -16,14 +17,8 @@ export interface ViewSource {
   load(level: number, col: number, row: number): Promise<ImageBitmap>;
 }
 
-export const levelSize = (s: Pick<ViewSource, 'width' | 'height'>, level: number) =>
-  [Math.ceil(s.width / 2 ** level), Math.ceil(s.height / 2 ** level)] as const;
-
 async function decode(dataUrl: string): Promise<ImageBitmap> {
-  const img = new Image();
-  img.src = dataUrl;
-  await img.decode();
-  return createImageBitmap(img);
+  return createImageBitmap(await loadImage(dataUrl));
 }
 
 let nextKey = 0;
@@ -86,13 +81,6 @@ export class TileStore {
   constructor(budgetBytes = 192 * 1024 * 1024, concurrency = 6) {
     this.#budget = budgetBytes;
     this.#concurrency = concurrency;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
-  }
-  get count(): number {
-    return this.#tiles.size;
   }
 
   /** Starts a frame: tiles got from now on count as drawn in it. */

@@ -20,7 +20,6 @@ export class ViewTransform {
   #ch = 1;
   #vw = 1;
   #vh = 1;
-  #dpr = 1;
 
   get scale(): number {
     return this.#scale;
@@ -33,10 +32,6 @@ export class ViewTransform {
   }
   get fitted(): boolean {
     return this.#fitted;
-  }
-  /** Device pixels per CSS pixel. */
-  get dpr(): number {
-    return this.#dpr;
   }
 
   setContent(width: number, height: number): void {
@@ -51,7 +46,6 @@ export class ViewTransform {
     const [width, height] = [Math.round(cssWidth * dpr), Math.round(cssHeight * dpr)];
     const cx = this.#vw / 2;
     const cy = this.#vh / 2;
-    this.#dpr = dpr;
     this.#vw = width;
     this.#vh = height;
     if (this.#fitted) this.fit();
