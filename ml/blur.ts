@@ -74,12 +74,19 @@ export function gaussianBlur(src: Float32Array, width: number, height: number, s
   for (let i = -r; i <= r; i++) k[i + r] = Math.exp((-i * i) / (2 * sigma * sigma));
   const pass = (inp: Float32Array, n: number, lines: number, step: number, lineStep: number) => {
     const out = new Float32Array(inp.length);
+    // The weights inside the line at each position: the same for every line.
+    const wsums = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const hi = Math.min(n - 1, i + r);
+      let wsum = 0;
+      for (let j = Math.max(0, i - r); j <= hi; j++) wsum += k[j - i + r]!;
+      wsums[i] = wsum;
+    }
     for (let l = 0; l < lines; l++) {
       for (let i = 0; i < n; i++) {
         const lo = Math.max(0, i - r);
         const hi = Math.min(n - 1, i + r);
-        let wsum = 0;
-        for (let j = lo; j <= hi; j++) wsum += k[j - i + r]!;
+        const wsum = wsums[i]!;
         for (let c = 0; c < 3; c++) {
           let s = 0;
           for (let j = lo; j <= hi; j++) s += inp[l * lineStep + j * step + c]! * k[j - i + r]!;

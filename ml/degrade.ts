@@ -51,6 +51,18 @@ export const isDegradeName = (v: unknown): v is DegradeName => (DEGRADE_NAMES as
 /** JPEG-compresses 8-bit interleaved RGB at a quality (1–100) and decodes it again. */
 export type JpegRoundTrip = (rgb: Uint8Array, width: number, height: number, quality: number) => Promise<Uint8Array>;
 
+/**
+ * Float RGB (width×height×3 values in [0, 1]) through `codec` at `quality`: rounded to 8 bits,
+ * JPEG-compressed and decoded, and back to floats (v / 255). A new array; `rgb` is unchanged.
+ */
+export async function jpegFloats(rgb: Float32Array, width: number, height: number, quality: number, codec: JpegRoundTrip): Promise<Float32Array> {
+  const bytes = new Uint8Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) bytes[i] = Math.round(rgb[i]! * 255);
+  const back = await codec(bytes, width, height, quality);
+  if (back.length !== rgb.length) throw new Error(`JPEG round trip returned ${back.length} values, not ${rgb.length}`);
+  return Float32Array.from(back, (v) => v / 255);
+}
+
 export type Range = readonly [number, number];
 
 export interface BlurStep {
@@ -203,14 +215,6 @@ export function addNoise(lr: Float32Array, d: NoiseDraw, rng: Rng): void {
   }
 }
 
-async function jpegStep(lr: Float32Array, side: number, quality: number, codec: JpegRoundTrip): Promise<Float32Array> {
-  const bytes = new Uint8Array(lr.length);
-  for (let i = 0; i < lr.length; i++) bytes[i] = Math.round(lr[i]! * 255);
-  const back = await codec(bytes, side, side, quality);
-  if (back.length !== lr.length) throw new Error(`JPEG round trip returned ${back.length} values, not ${lr.length}`);
-  return Float32Array.from(back, (v) => v / 255);
-}
-
 /**
  * The LR patch of an HR patch (side×side×3 values in [0, 1], side a multiple of `scale`; not
  * modified) under `spec`, with what was drawn. The result is quantised to 8 bits.
@@ -237,7 +241,7 @@ export async function degradePatch(
   if (noise) addNoise(lr, noise, rng);
   quantise8(lr);
   const q = drawQuality(spec.jpeg, rng);
-  if (q !== null) lr = await jpegStep(lr, lrSide, q, needJpeg());
+  if (q !== null) lr = await jpegFloats(lr, lrSide, lrSide, q, needJpeg());
   let second: DegradeRecord['second'] = null;
   if (rng.next() < spec.second.p) {
     const b2 = drawBlur(spec.second.blur, rng);
@@ -246,7 +250,7 @@ export async function degradePatch(
     if (n2) addNoise(lr, n2, rng);
     quantise8(lr);
     const q2 = drawQuality(spec.second.jpeg, rng);
-    if (q2 !== null) lr = await jpegStep(lr, lrSide, q2, needJpeg());
+    if (q2 !== null) lr = await jpegFloats(lr, lrSide, lrSide, q2, needJpeg());
     second = { blur: b2, noise: n2, jpeg: q2 };
   }
   return { lr, record: { blur, kernel, noise, jpeg: q, second } };

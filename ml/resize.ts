@@ -98,14 +98,20 @@ function coefficients(inSize: number, outSize: number, antialias: boolean, filte
   return { first, count, weights, taps };
 }
 
-function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: number, aa: boolean, filter: ResizeFilter) {
-  const { first, count, weights, taps } = coefficients(w, outW, aa, filter);
-  const out = new Float32Array(outW * h * ch);
-  for (let y = 0; y < h; y++) {
-    const inRow = y * w * ch;
+/**
+ * The horizontal pass: for each of `rows` rows of `src` (`srcW` pixels of `ch` values each), the
+ * output columns `coeffs` describes. `x0` is the input column of `src`'s first pixel (non-zero when
+ * `src` holds only part of the input's width).
+ */
+function horizontal(src: Float32Array, srcW: number, rows: number, ch: number, coeffs: Coefficients, x0 = 0) {
+  const { first, count, weights, taps } = coeffs;
+  const outW = first.length;
+  const out = new Float32Array(outW * rows * ch);
+  for (let y = 0; y < rows; y++) {
+    const inRow = y * srcW * ch;
     const outRow = y * outW * ch;
     for (let x = 0; x < outW; x++) {
-      const lo = first[x]!;
+      const lo = first[x]! - x0;
       const n = count[x]!;
       const k = x * taps;
       for (let c = 0; c < ch; c++) {
@@ -118,13 +124,17 @@ function horizontal(src: Float32Array, w: number, h: number, ch: number, outW: n
   return out;
 }
 
-function vertical(src: Float32Array, w: number, h: number, ch: number, outH: number, aa: boolean, filter: ResizeFilter) {
-  const { first, count, weights, taps } = coefficients(h, outH, aa, filter);
-  const stride = w * ch;
+/**
+ * The vertical pass over rows of `stride` values: the output rows `coeffs` describes. `y0` is the
+ * input row of `src`'s first row (non-zero when `src` holds only part of the input's height).
+ */
+function vertical(src: Float32Array, stride: number, coeffs: Coefficients, y0 = 0) {
+  const { first, count, weights, taps } = coeffs;
+  const outH = first.length;
   const out = new Float32Array(stride * outH);
   const acc = new Float64Array(stride);
   for (let y = 0; y < outH; y++) {
-    const lo = first[y]!;
+    const lo = first[y]! - y0;
     const n = count[y]!;
     acc.fill(0);
     for (let j = 0; j < n; j++) {
@@ -164,10 +174,10 @@ export function resizeBicubic(
   let out = src;
   let curW = w;
   if (outW !== w) {
-    out = horizontal(out, w, h, channels, outW, aa, filter);
+    out = horizontal(out, w, h, channels, coefficients(w, outW, aa, filter));
     curW = outW;
   }
-  if (outH !== h) out = vertical(out, curW, h, channels, outH, aa, filter);
+  if (outH !== h) out = vertical(out, curW * channels, coefficients(h, outH, aa, filter));
   return out === src ? src.slice() : out;
 }
 
@@ -182,14 +192,12 @@ export interface Region {
 /** The input samples [lo, hi) that output samples [from, to) of an inSize → outSize pass read. */
 function span(inSize: number, outSize: number, aa: boolean, filter: ResizeFilter, from: number, to: number): { lo: number; hi: number } {
   if (inSize === outSize) return { lo: from, hi: to };
-  const { first, count } = coefficients(inSize, outSize, aa, filter, from, to);
-  let lo = inSize;
-  let hi = 0;
-  for (let k = 0; k < first.length; k++) {
-    lo = Math.min(lo, first[k]!);
-    hi = Math.max(hi, first[k]! + count[k]!);
-  }
-  return { lo, hi };
+  if (to <= from) return { lo: inSize, hi: 0 };
+  // A sample's window only moves right as the sample does (its centre grows, trunc and the clamps
+  // keep the order), so the first sample's window starts leftmost and the last's ends rightmost.
+  const a = coefficients(inSize, outSize, aa, filter, from, from + 1);
+  const b = coefficients(inSize, outSize, aa, filter, to - 1, to);
+  return { lo: a.first[0]!, hi: b.first[0]! + b.count[0]! };
 }
 
 /** The rectangle of the w×h input that `resizeBicubicRegion` needs for `region` of the outW×outH output. */
@@ -230,44 +238,14 @@ export function resizeBicubicRegion(
   // Horizontal pass over the input rows the region needs: rw columns each.
   let rowsData: Float32Array;
   if (outW !== w) {
-    const { first, count, weights, taps } = coefficients(w, outW, aa, filter, x, x + rw);
-    rowsData = new Float32Array(rw * from.height * ch);
-    for (let r = 0; r < from.height; r++) {
-      const inRow = r * from.width * ch;
-      const outRow = r * rw * ch;
-      for (let k = 0; k < rw; k++) {
-        const lo = first[k]! - from.x;
-        const n = count[k]!;
-        const kk = k * taps;
-        for (let c = 0; c < ch; c++) {
-          let s = 0;
-          for (let j = 0; j < n; j++) s += src[inRow + (lo + j) * ch + c]! * weights[kk + j]!;
-          rowsData[outRow + k * ch + c] = s;
-        }
-      }
-    }
+    rowsData = horizontal(src, from.width, from.height, ch, coefficients(w, outW, aa, filter, x, x + rw), from.x);
   } else {
     rowsData = new Float32Array(rw * from.height * ch);
     for (let r = 0; r < from.height; r++) rowsData.set(src.subarray((r * from.width + x - from.x) * ch, (r * from.width + x - from.x + rw) * ch), r * rw * ch);
   }
   const stride = rw * ch;
   if (outH === h) return rowsData.slice((y - from.y) * stride, (y - from.y + rh) * stride);
-  // Vertical pass, as resizeBicubic's: float64 sums in the same order.
-  const { first, count, weights, taps } = coefficients(h, outH, aa, filter, y, y + rh);
-  const out = new Float32Array(stride * rh);
-  const acc = new Float64Array(stride);
-  for (let k = 0; k < rh; k++) {
-    const lo = first[k]! - from.y;
-    const n = count[k]!;
-    acc.fill(0);
-    for (let j = 0; j < n; j++) {
-      const wt = weights[k * taps + j]!;
-      const inRow = (lo + j) * stride;
-      for (let i = 0; i < stride; i++) acc[i]! += rowsData[inRow + i]! * wt;
-    }
-    out.set(acc, k * stride);
-  }
-  return out;
+  return vertical(rowsData, stride, coefficients(h, outH, aa, filter, y, y + rh), from.y);
 }
 
 const clamp01 = (a: Float32Array) => {

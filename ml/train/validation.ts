@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeLr } from '../dataset.ts';
-import type { JpegRoundTrip } from '../degrade.ts';
+import { jpegFloats, type JpegRoundTrip } from '../degrade.ts';
 import { grid, type RgbImage } from '../image.ts';
 import { bicubicBaseline, compareImages, type QualityScores } from '../metrics.ts';
 import type { Network, NetworkConfig } from '../network.ts';
@@ -35,6 +35,9 @@ export function prepareValImages(images: ReadonlyArray<{ name: string; image: Rg
   });
 }
 
+/** The JPEG qualities of the quality table's and the model cards' JPEG columns (scripts/quality.ts, scripts/model-card.ts). */
+export const JPEG_QUALITIES = [90, 75] as const;
+
 /**
  * The same pairs with each LR image saved as JPEG at `quality` and decoded again (what people
  * upscale most often), and bicubic scored on that input; for the JPEG columns of the quality
@@ -44,9 +47,7 @@ export async function withJpegLr(vals: readonly ValImage[], quality: number, jpe
   const out: ValImage[] = [];
   for (const v of vals) {
     const { width, height } = v.lr;
-    const bytes = Uint8Array.from(v.lr.rgb, (x) => Math.round(x * 255));
-    const back = await jpeg(bytes, width, height, quality);
-    const lr: RgbImage = { width, height, rgb: Float32Array.from(back, (x) => x / 255) };
+    const lr: RgbImage = { width, height, rgb: await jpegFloats(v.lr.rgb, width, height, quality, jpeg) };
     out.push({ name: v.name, hr: v.hr, lr, bicubic: compareImages(bicubicBaseline(lr, v.hr.width, v.hr.height), v.hr, v.hr.width / width) });
   }
   return out;
