@@ -37,6 +37,9 @@ interface Sample {
   rss: number;
 }
 
+/** The `p` quantile of ascending `sorted` (the element at floor(p·n), at most the last; NaN when empty). */
+const quantile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
 /** Runs `motion` while recording frames and sampling memory every 250 ms. */
 async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   const cdp = await page.context().newCDPSession(page);
@@ -61,18 +64,17 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   await sampler;
   await cdp.detach();
   const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
-  const q = (p: number) => gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))] ?? NaN;
   const drawMs = draws.map((d) => d.ms).sort((a, b) => a - b);
   return {
     /** The page's main thread: its tasks' time (script, style, layout, paint, canvas) per frame. */
     busyPerFrame: busyMs / Math.max(1, gaps.length),
     draws: draws.length,
-    drawMedian: drawMs[Math.floor(drawMs.length / 2)] ?? NaN,
-    drawP95: drawMs[Math.min(drawMs.length - 1, Math.floor(0.95 * drawMs.length))] ?? NaN,
+    drawMedian: quantile(drawMs, 0.5),
+    drawP95: quantile(drawMs, 0.95),
     standIns: draws.filter((d) => !d.complete).length / Math.max(1, draws.length),
     frames: gaps.length,
-    median: q(0.5),
-    p95: q(0.95),
+    median: quantile(gaps, 0.5),
+    p95: quantile(gaps, 0.95),
     worst: gaps.at(-1) ?? NaN,
     long: long.length,
     heap: Math.max(...samples.map((s) => s.heap)),

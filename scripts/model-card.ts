@@ -26,7 +26,7 @@ import { initBackend } from '../ml/node/backends.ts';
 import { sharpJpeg } from '../ml/node/jpeg.ts';
 import { loadModelFile } from '../ml/node/models.ts';
 import { openValFolder } from '../ml/node/training-data.ts';
-import { validate, withJpegLr } from '../ml/train/validation.ts';
+import { JPEG_QUALITIES, validate, withJpegLr } from '../ml/train/validation.ts';
 import { encodeModel, type ModelFile, type TrainingSummary } from '../ml/weights.ts';
 
 const { values, positionals } = parseArgs({
@@ -44,7 +44,6 @@ const { values, positionals } = parseArgs({
 const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
 const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
 const valDir = values.val ? path.resolve(values.val) : path.resolve(import.meta.dirname, '../../shared/data/val');
-const QUALITIES = [90, 75] as const;
 
 type JpegScores = NonNullable<TrainingSummary['jpeg']>;
 
@@ -54,7 +53,7 @@ async function scoreJpeg(model: ModelFile): Promise<JpegScores> {
   const net = new Network(model.config, model.weights, false);
   try {
     const out: Record<string, JpegScores[string]> = {};
-    for (const q of QUALITIES) {
+    for (const q of JPEG_QUALITIES) {
       const v = await validate(net, await withJpegLr(images, q, sharpJpeg));
       out[String(q)] = { psnrY: v.psnrY, ssimY: v.ssimY, bicubicPsnrY: v.bicubicPsnrY };
     }
@@ -69,7 +68,7 @@ const gain = (a: number, b: number) => `${a - b >= 0 ? '+' : '−'}${Math.abs(a 
 function jpegSection(t: TrainingSummary, jpeg: JpegScores): string {
   const rows = [
     `| clean LR (the validation above) | ${t.valPsnrY!.toFixed(2)} | ${t.valSsimY!.toFixed(4)} | ${t.bicubicPsnrY!.toFixed(2)} | ${gain(t.valPsnrY!, t.bicubicPsnrY!)} |`,
-    ...QUALITIES.map((q) => {
+    ...JPEG_QUALITIES.map((q) => {
       const j = jpeg[String(q)]!;
       return `| JPEG q${q} | ${j.psnrY.toFixed(2)} | ${j.ssimY.toFixed(4)} | ${j.bicubicPsnrY.toFixed(2)} | ${gain(j.psnrY, j.bicubicPsnrY)} |`;
     }),

@@ -60,7 +60,7 @@ import { sharpJpeg } from '../ml/node/jpeg.ts';
 import { findModels, loadModelFile, modelFolders } from '../ml/node/models.ts';
 import { openValFolder } from '../ml/node/training-data.ts';
 import { upscaleImage } from '../ml/tiling.ts';
-import { withJpegLr, type ValImage } from '../ml/train/validation.ts';
+import { JPEG_QUALITIES, withJpegLr, type ValImage } from '../ml/train/validation.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -72,7 +72,7 @@ const UPSCALERJS = [
 /** A failure with one sentence for people; printed without a stack. */
 class Stop extends Error {}
 
-const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--jpeg 90,75|none] [--json FILE]`;
+const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--jpeg ${JPEG_QUALITIES.join(',')}|none] [--json FILE]`;
 
 function options() {
   try {
@@ -86,7 +86,7 @@ function options() {
         backend: { type: 'string', default: 'wasm' },
         'val-max-side': { type: 'string', default: '0' },
         repeat: { type: 'string', default: '1' },
-        jpeg: { type: 'string', default: '90,75' },
+        jpeg: { type: 'string', default: JPEG_QUALITIES.join(',') },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -337,6 +337,9 @@ const bicubic: Method = {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
+/** The mean of `f` over `items` (0 for none). */
+const mean = <T>(items: readonly T[], f: (item: T) => number) => items.reduce((a, r) => a + f(r), 0) / Math.max(1, items.length);
+
 /** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
 async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number, jpegSets: ReadonlyMap<number, readonly ValImage[]>): Promise<Row> {
   const warm = centreCrop(vals[0]!.lr, 48).image;
@@ -358,7 +361,6 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
     const mp = (v.hr.width * v.hr.height) / 1e6;
     images.push({ name: v.name, width: v.hr.width, height: v.hr.height, psnrY: q.psnrY, ssimY: q.ssimY, ms, msPerMegapixel: ms / mp });
   }
-  const mean = (f: (r: ImageResult) => number) => images.reduce((a, r) => a + f(r), 0) / Math.max(1, images.length);
   const jpeg: Row['jpeg'] = {};
   for (const [q, set] of jpegSets) {
     const per: Array<{ name: string; psnrY: number; ssimY: number }> = [];
@@ -366,8 +368,7 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
       const q2 = compareImages(await m.upscale(v.lr, v.hr.width, v.hr.height), v.hr, scale);
       per.push({ name: v.name, psnrY: q2.psnrY, ssimY: q2.ssimY });
     }
-    const avg = (f: (r: (typeof per)[number]) => number) => per.reduce((a, r) => a + f(r), 0) / Math.max(1, per.length);
-    jpeg[String(q)] = { psnrY: avg((r) => r.psnrY), ssimY: avg((r) => r.ssimY), images: per };
+    jpeg[String(q)] = { psnrY: mean(per, (r) => r.psnrY), ssimY: mean(per, (r) => r.ssimY), images: per };
   }
   return {
     method: m.method,
@@ -376,9 +377,9 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
     config: m.config,
     training: m.training,
     parameters: m.parameters,
-    psnrY: mean((r) => r.psnrY),
-    ssimY: mean((r) => r.ssimY),
-    msPerMegapixel: mean((r) => r.msPerMegapixel),
+    psnrY: mean(images, (r) => r.psnrY),
+    ssimY: mean(images, (r) => r.ssimY),
+    msPerMegapixel: mean(images, (r) => r.msPerMegapixel),
     images,
     jpeg,
   };

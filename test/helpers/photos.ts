@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../../ml/image.ts';
@@ -45,4 +46,12 @@ export const mean = (a: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]!;
   return s / a.length;
+};
+
+/** The largest absolute difference between two arrays of the same length (asserted). */
+export const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
 };

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blurImage, gaussianBlur } from '../../ml/blur.ts';
 import type { RgbImage } from '../../ml/image.ts';
-import { energy, mean, photo } from '../helpers/photos.ts';
+import { energy, maxDiff, mean, photo } from '../helpers/photos.ts';
 
 const FILES = ['val/coffee.png', 'val/astronaut.png', 'val/chelsea.png'];
 let crops: RgbImage[] = [];
@@ -15,11 +15,6 @@ const transpose = (a: Float32Array, n: number) => {
   const out = new Float32Array(a.length);
   for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) out[(x * n + y) * 3 + c] = a[(y * n + x) * 3 + c]!;
   return out;
-};
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 };
 
 test('blur lowers the high-frequency energy of a photo and keeps its mean; an anisotropic blur does so along its long axis', () => {

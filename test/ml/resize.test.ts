@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
 import { bicubicInputRegion, cubicKernel, resizeBicubic, resizeBicubicRegion, resizeImage, type Region } from '../../ml/resize.ts';
+import { maxDiff } from '../helpers/photos.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
 
@@ -16,35 +17,38 @@ async function photoCrop(file: string, left: number, top: number, w: number, h: 
   return Float32Array.from(buf, (v) => v / 255);
 }
 
+/** The Keys cubic kernel (a = -0.5), written out again for the references below. */
+const keys = (x: number) => {
+  const a = -0.5;
+  const t = Math.abs(x);
+  return t < 1 ? (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1 : t < 2 ? a * (t ** 3 - 5 * t ** 2 + 8 * t - 4) : 0;
+};
+
 /**
- * Independent float64 reference of Pillow's ImagingResample (bicubic, a = -0.5), written from
- * Pillow's description rather than from ml/resize.ts: per output pixel, the 2-D weight is the
- * product of the normalised 1-D weights, summed directly over the window (no separable passes).
+ * Independent float64 reference of Pillow's ImagingResample (bicubic, a = -0.5, unless another
+ * `kernel` of half-width `support` is given), written from Pillow's description rather than from
+ * ml/resize.ts: per output pixel, the 2-D weight is the product of the normalised 1-D weights,
+ * summed directly over the window (no separable passes).
  */
-function weights1d(inSize: number, outSize: number, i: number, antialias: boolean) {
+function weights1d(inSize: number, outSize: number, i: number, antialias: boolean, kernel = keys, support = 2) {
   const scale = inSize / outSize;
   const fs = antialias && scale > 1 ? scale : 1;
-  const support = 2 * fs;
+  const reach = support * fs;
   const centre = (i + 0.5) * scale;
-  const lo = Math.max(0, Math.trunc(centre - support + 0.5));
-  const hi = Math.min(inSize, Math.trunc(centre + support + 0.5));
-  const keys = (x: number) => {
-    const a = -0.5;
-    const t = Math.abs(x);
-    return t < 1 ? (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1 : t < 2 ? a * (t ** 3 - 5 * t ** 2 + 8 * t - 4) : 0;
-  };
+  const lo = Math.max(0, Math.trunc(centre - reach + 0.5));
+  const hi = Math.min(inSize, Math.trunc(centre + reach + 0.5));
   const ws: [number, number][] = [];
-  for (let j = lo; j < hi; j++) ws.push([j, keys((j + 0.5 - centre) / fs)]);
+  for (let j = lo; j < hi; j++) ws.push([j, kernel((j + 0.5 - centre) / fs)]);
   const sum = ws.reduce((s, [, w]) => s + w, 0);
   return ws.map(([j, w]) => [j, w / sum] as const);
 }
 
-function reference(src: Float32Array, w: number, h: number, ch: number, ow: number, oh: number, aa = true) {
+function reference(src: Float32Array, w: number, h: number, ch: number, ow: number, oh: number, aa = true, kernel = keys, support = 2) {
   const out = new Float64Array(ow * oh * ch);
   for (let y = 0; y < oh; y++) {
-    const wy = weights1d(h, oh, y, aa);
+    const wy = weights1d(h, oh, y, aa, kernel, support);
     for (let x = 0; x < ow; x++) {
-      const wx = weights1d(w, ow, x, aa);
+      const wx = weights1d(w, ow, x, aa, kernel, support);
       for (let c = 0; c < ch; c++) {
         let s = 0;
         for (const [sy, ky] of wy) for (const [sx, kx] of wx) s += src[(sy * w + sx) * ch + c]! * ky * kx;
@@ -54,13 +58,6 @@ function reference(src: Float32Array, w: number, h: number, ch: number, ow: numb
   }
   return out;
 }
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
 test('the kernel is Keys cubic convolution with a = -0.5', () => {
   assert.equal(cubicKernel(0), 1);
@@ -205,26 +202,9 @@ test('box (area) downscaling by an integer factor is the mean of each block', as
 test('bilinear downscaling matches a float64 triangle-filter reference, and the three filters differ', async () => {
   const src = await photoCrop('val/rocket.png', 200, 100, 32, 30);
   // Pillow's bilinear: triangle of support 1, stretched by the scale, windows clamped and renormalised.
-  const tri = (inSize: number, outSize: number, i: number) => {
-    const scale = inSize / outSize;
-    const fs = Math.max(scale, 1);
-    const centre = (i + 0.5) * scale;
-    const lo = Math.max(0, Math.trunc(centre - fs + 0.5));
-    const hi = Math.min(inSize, Math.trunc(centre + fs + 0.5));
-    const ws: [number, number][] = [];
-    for (let j = lo; j < hi; j++) ws.push([j, Math.max(0, 1 - Math.abs((j + 0.5 - centre) / fs))]);
-    const sum = ws.reduce((a, [, w]) => a + w, 0);
-    return ws.map(([j, w]) => [j, w / sum] as const);
-  };
+  const triangle = (x: number) => Math.max(0, 1 - Math.abs(x));
   const [ow, oh] = [16, 10];
-  const ref = new Float64Array(ow * oh * 3);
-  for (let y = 0; y < oh; y++)
-    for (let x = 0; x < ow; x++)
-      for (let c = 0; c < 3; c++) {
-        let s = 0;
-        for (const [sy, ky] of tri(30, oh, y)) for (const [sx, kx] of tri(32, ow, x)) s += src[(sy * 32 + sx) * 3 + c]! * ky * kx;
-        ref[(y * ow + x) * 3 + c] = s;
-      }
+  const ref = reference(src, 32, 30, 3, ow, oh, true, triangle, 1);
   const bilinear = resizeBicubic(src, 32, 30, 3, ow, oh, { filter: 'bilinear' });
   assert.ok(maxDiff(bilinear, ref) <= 1e-5);
   const bicubic = resizeBicubic(src, 32, 30, 3, ow, oh);

@@ -16,6 +16,7 @@ import {
   writeImage,
   writeRawImage,
 } from '../../../ml/node/image-io.ts';
+import { maxDiff } from '../../helpers/photos.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
@@ -40,12 +41,6 @@ async function reference(file: string, opts: SharpOptions = {}, rotate = 0) {
   const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, rgb: Float32Array.from(data, (v) => v / 255) };
 }
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 const meanDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   assert.equal(a.length, b.length);
   let s = 0;
