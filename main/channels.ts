@@ -3,7 +3,7 @@
  * allow-list, the IPC registration in main and the browser-mode router all read these arrays.
  * Adding a channel to `Requests` or `Events` without listing it here is a compile error.
  */
-import type { BackendPurpose, EventChannel, RequestChannel, ViewName } from './api.ts';
+import type { EventChannel, RequestChannel, ViewName } from './api.ts';
 
 export const REQUEST_CHANNELS = [
   'app:status',
@@ -49,8 +49,6 @@ export const EVENT_CHANNELS = [
 ] as const satisfies readonly EventChannel[];
 
 export const VIEWS = ['upscale', 'train', 'compare', 'activations', 'models', 'settings'] as const satisfies readonly ViewName[];
-
-export const BACKEND_PURPOSES = ['upscale', 'train'] as const satisfies readonly BackendPurpose[];
 
 // Exhaustiveness: each line fails to compile (naming the channel) if a channel is missing above.
 type MissingRequest = Exclude<RequestChannel, (typeof REQUEST_CHANNELS)[number]>;

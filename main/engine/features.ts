@@ -1,9 +1,9 @@
 /** Feature maps for the UI (ml/jobs/features.ts): the chosen layer's maps as grey images, one per channel. */
 import { featuresJob, type Tap } from '../../ml/jobs/features.ts';
-import type { ImageData64 } from '../api.ts';
+import type { FeatureMapsResult, ImageData64 } from '../api.ts';
 import { greyImageData } from './images.ts';
 import { basename, type JobContext } from './job.ts';
-import type { FeaturesResult, FeaturesSpec } from './protocol.ts';
+import type { FeaturesSpec } from './protocol.ts';
 
 /** One grey PNG per channel, each stretched to its own range. */
 export async function tapImages(tap: Tap): Promise<ImageData64[]> {
@@ -26,7 +26,7 @@ export async function tapImages(tap: Tap): Promise<ImageData64[]> {
 
 export async function runFeatures(spec: FeaturesSpec, ctx: JobContext): Promise<void> {
   const models = await featuresJob(spec, (k, file) => ctx.post({ type: 'progress', id: ctx.id, fraction: k / 2, message: `Feature maps of ${basename(file)}` }));
-  const result: FeaturesResult = [];
+  const result: FeatureMapsResult = [];
   for (const m of models) result.push({ layers: m.layers, maps: await tapImages(m.tap), deadShare: m.deadShare });
   ctx.post({ type: 'answer', id: ctx.id, result });
 }

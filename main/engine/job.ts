@@ -2,7 +2,6 @@
 import { isUserError } from '../../ml/errors.ts';
 import type { TrainControl } from '../../ml/train/events.ts';
 import type { PurposeBackend } from '../api.ts';
-import { wordForApp } from '../host/wording.ts';
 import type { JobError, WorkerEvent } from './protocol.ts';
 
 export interface JobContext {
@@ -42,8 +41,5 @@ export function errorOf(e: unknown): JobError {
   const first = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
   return { code: 'internal', message: `The engine failed unexpectedly: ${first || 'unknown error'}.`.replace(/\.\.$/, '.') };
 }
-
-/** The one sentence the app shows for an error raised in the worker itself (its backends). */
-export const messageOf = (e: unknown): string => wordForApp(errorOf(e));
 
 export const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;

@@ -3,7 +3,8 @@
  * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
-import type { BackendReport, BackendSettings, BackendStatus, CompareJob, Events, FeatureMapsResult, OutputFormat, TrainJob } from '../api.ts';
+import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { BackendPurpose, BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -88,9 +89,16 @@ export interface JobError {
   readonly facts?: Readonly<Record<string, string>> | undefined;
 }
 
+/**
+ * A purpose's backend as the worker reports it (api.ts PurposeBackend), a failure to start with
+ * the engine's error as it is: the host words it, once, for the status and for each job it fails.
+ */
+export type WorkerBackend = Extract<PurposeBackend, { ok: true }> | { readonly ok: false; readonly choice: BackendChoice; readonly error: JobError };
+export type WorkerBackends = { readonly [P in BackendPurpose]: WorkerBackend };
+
 export type WorkerEvent =
-  | { readonly type: 'ready'; readonly backend: BackendStatus }
-  | { readonly type: 'init-error'; readonly message: string }
+  | { readonly type: 'ready'; readonly backend: WorkerBackends }
+  | { readonly type: 'init-error'; readonly error: JobError }
   | ({ readonly type: 'progress' } & WithId<'job:progress'>)
   | ({ readonly type: 'state' } & WithId<'job:state'>)
   | ({ readonly type: 'preview' } & WithId<'job:preview'>)
@@ -120,6 +128,3 @@ export type JobEvent = Extract<WorkerEvent, { id: number }>;
 export function isJobEvent(e: WorkerEvent): e is JobEvent {
   return e.type === 'answer' || Object.hasOwn(EVENT_CHANNEL, e.type);
 }
-
-/** The features job's result, one entry per model (api.ts 'features:maps'). */
-export type FeaturesResult = FeatureMapsResult;

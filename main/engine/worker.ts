@@ -11,11 +11,11 @@ import { isUserError } from '../../ml/errors.ts';
 import { activateBackend, initBackend, probeBackends } from '../../ml/node/backends.ts';
 import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import { TrainControl } from '../../ml/train/events.ts';
-import type { BackendPurpose, BackendStatus, PurposeBackend } from '../api.ts';
+import type { BackendPurpose } from '../api.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
-import { errorOf, messageOf, type JobContext } from './job.ts';
-import type { JobRequest, JobType, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
+import { errorOf, type JobContext } from './job.ts';
+import type { JobRequest, JobType, WorkerBackend, WorkerBackends, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
 import { runUpscale } from './upscale-job.ts';
 
@@ -42,26 +42,27 @@ const port = parentPort;
 const options = workerData as WorkerOptions;
 const post = (e: WorkerEvent) => port.postMessage(e);
 
-async function startPurpose(purpose: BackendPurpose): Promise<PurposeBackend> {
+/** A failure keeps the engine's error (code and facts) for the host to word. */
+async function startPurpose(purpose: BackendPurpose): Promise<WorkerBackend> {
   const choice = options.backends[purpose];
   try {
     const s = await initBackend(choice, PURPOSE[purpose]);
     const evaluator = purpose === 'train' ? await evaluatorFor(s.name) : undefined;
     return { ok: true, choice, name: s.name, device: s.device, why: s.why, validation: evaluator?.name ?? null };
   } catch (e) {
-    return { ok: false, choice, error: messageOf(e) };
+    return { ok: false, choice, error: errorOf(e) };
   }
 }
 
 // One after the other: both switch tfjs's global backend while they start.
-const backends: Promise<BackendStatus> = (async () => {
+const backends: Promise<WorkerBackends> = (async () => {
   const upscale = await startPurpose('upscale');
   const train = await startPurpose('train');
   return { upscale, train };
 })();
 backends.then(
   (b) => post({ type: 'ready', backend: b }),
-  (e: unknown) => post({ type: 'init-error', message: messageOf(e) }),
+  (e: unknown) => post({ type: 'init-error', error: errorOf(e) }),
 );
 
 async function probe(id: number): Promise<void> {
@@ -134,16 +135,16 @@ async function pump(): Promise<void> {
   try {
     const b = (await backends)[JOB_PURPOSE[job.type]];
     if (!b.ok) {
-      post({ type: 'error', id: job.id, error: { code: 'backend-failed', message: b.error } });
+      post({ type: 'error', id: job.id, error: b.error });
       return;
     }
-    post({ type: 'state', id: job.id, state: 'running', message: 'Starting…' });
-    await activateBackend(b.name);
-    // A change of the running job's state changes what the queued ones wait for.
+    // A change of the running job's state changes what the queued ones wait for, and so does its start.
     const postAndAnnounce = (e: WorkerEvent) => {
       post(e);
       if (e.type === 'state') announceQueue();
     };
+    postAndAnnounce({ type: 'state', id: job.id, state: 'running', message: 'Starting…' });
+    await activateBackend(b.name);
     const ctx: JobContext = { id: job.id, post: postAndAnnounce, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
@@ -152,6 +153,5 @@ async function pump(): Promise<void> {
   } finally {
     running = undefined;
   }
-  announceQueue();
   void pump();
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
-import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
 import { wordForApp } from './wording.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
@@ -82,8 +82,8 @@ export class EngineHost implements Engine {
     const started = Date.now();
     this.#worker = worker;
     worker.on('message', (e: WorkerEvent) => {
-      if (e.type === 'ready') ready(e.backend);
-      else if (e.type === 'init-error') failed(new Error(e.message));
+      if (e.type === 'ready') ready(this.#status(e.backend));
+      else if (e.type === 'init-error') failed(new Error(this.#word(e.error)));
       else if (isJobEvent(e)) this.#onJobEvent(e);
     });
     worker.on('error', (e) => console.error('The engine worker failed:', e));
@@ -102,6 +102,12 @@ export class EngineHost implements Engine {
 
   #word(e: JobError): string {
     return (this.#opts.word ?? wordForApp)(e);
+  }
+
+  /** The worker's backends as the app shows them: a backend that failed to start, in one sentence. */
+  #status(b: WorkerBackends): BackendStatus {
+    const one = (p: WorkerBackends[keyof WorkerBackends]) => (p.ok ? p : { ok: false as const, choice: p.choice, error: this.#word(p.error) });
+    return { upscale: one(b.upscale), train: one(b.train) };
   }
 
   #onJobEvent(e: Extract<WorkerEvent, { id: number }>): void {

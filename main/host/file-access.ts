@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
-import type { Handlers, HostContext } from './context.ts';
+import type { Handlers } from './context.ts';
 import { isObj } from './validate.ts';
 
 export type Access = 'read' | 'write';
@@ -131,7 +131,7 @@ const RULES: { readonly [C in keyof Handlers]?: Rule } = {
  * runs, and the folders it chose are granted once it succeeds. Upscaling without an output folder
  * writes next to each input, so then each input's folder must be writable.
  */
-export function guardFileAccess(handlers: Handlers, access: FolderAccess, ctx: Pick<HostContext, 'settings'>): Handlers {
+export function guardFileAccess(handlers: Handlers, access: FolderAccess): Handlers {
   const guarded: Record<string, (arg: unknown) => Promise<unknown>> = { ...handlers };
   for (const [channel, rule] of Object.entries(RULES) as Array<[keyof Handlers, Rule]>) {
     const handler = handlers[channel] as (arg: unknown) => Promise<unknown>;
@@ -140,10 +140,11 @@ export function guardFileAccess(handlers: Handlers, access: FolderAccess, ctx: P
       for (const key of rule.write ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'write', key);
       const chosen = Object.entries(rule.choose ?? {}).flatMap(([key, a]) => paths(field(arg, key)).map((p) => ({ key, p, a })));
       for (const c of chosen) await access.checkChoice(c.p, c.key);
-      if (channel === 'job:upscale' && field(arg, 'outputDir') === null && ctx.settings.get().outputDir === null) {
-        for (const p of paths(field(arg, 'files'))) {
-          await access.check(path.dirname(p), 'write', 'files').catch(() => {
-            throw errors.badArgument(`Results go next to each input when no output folder is set, and SR Studio may not write to ${q(path.dirname(p))} in browser mode; choose an output folder in Settings.`);
+      // The request's own outputDir decides: the handler passes null on to the engine as it is.
+      if (channel === 'job:upscale' && field(arg, 'outputDir') === null) {
+        for (const dir of new Set(paths(field(arg, 'files')).map((p) => path.dirname(p)))) {
+          await access.check(dir, 'write', 'files').catch(() => {
+            throw errors.badArgument(`Results go next to each input when no output folder is set, and SR Studio may not write to ${q(dir)} in browser mode; choose an output folder in Settings.`);
           });
         }
       }

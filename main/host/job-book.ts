@@ -81,6 +81,11 @@ export class JobBook {
     job.losses = job.events.filter(isLoss).length;
   }
 
+  /** Jobs started and not yet ended. */
+  get size(): number {
+    return this.#jobs.size;
+  }
+
   list(): JobInfo[] {
     return [...this.#jobs].map(([jobId, j]) => ({ jobId, kind: j.kind, state: j.state, spec: j.spec, events: [...j.events] }));
   }

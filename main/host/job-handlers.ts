@@ -5,7 +5,7 @@ import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
-import { listRuns } from '../../ml/node/runs.ts';
+import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import type { JobId, RunInfo } from '../api.ts';
@@ -32,8 +32,6 @@ async function viewerFolder(root: string, prefix: string): Promise<string> {
   }
   return path.join(root, `${prefix}-${(taken.at(-1) ?? 0) + 1}`);
 }
-
-const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 
 /** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
 const parentFolder = (v: unknown, label: string) => existingDir(v, label);
@@ -82,7 +80,7 @@ export function jobHandlers(ctx: HostContext): Pick<
       const scale = oneOf(o.scale, 'scale', SCALES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const seeds = int(o.seeds, 'Seeds', 1, 20);
-      const outDir = path.join(ctx.runsDir, `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp()}`);
+      const outDir = path.join(ctx.runsDir, `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp(new Date())}`);
       const acts = [a!, b!] as const;
       const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir } });
       ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });

@@ -11,7 +11,7 @@ import { findModels, loadModelFile, pickDefault, type ModelEntry } from '../../m
 import { parameterCount } from '../../ml/network.ts';
 import { exportOnnx } from '../../ml/onnx/export.ts';
 import type { ModelInfo } from '../api.ts';
-import { absPath, existingDir, existingFile, str } from './validate.ts';
+import { absPath, existingDir, existingFile, pathInside, str } from './validate.ts';
 
 export interface ModelFolders {
   readonly bundled: string;
@@ -64,8 +64,8 @@ export async function resolveModel(v: unknown, field: string, folders: ModelFold
 
 /** `run:PATH`: a model file inside the app's runs folder (a training's or a comparison's), as it is. */
 async function resolveRunModel(id: string, file: string, field: string, folders: ModelFolders): Promise<ModelInfo> {
-  const inside = folders.runs ? path.relative(path.resolve(folders.runs), path.resolve(file)) : '';
-  if (!folders.runs || !path.isAbsolute(file) || !inside || inside.startsWith('..') || path.isAbsolute(inside)) {
+  const inside = folders.runs ? pathInside(folders.runs, file) : null;
+  if (!folders.runs || !path.isAbsolute(file) || !inside) {
     throw errors.badArgument(`${field}: ${JSON.stringify(file)} is not a model in the app's runs folder; pick a model from the list.`);
   }
   let model;

@@ -15,8 +15,13 @@ export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale
 export const MAX_RECENT = 10;
 export const MAX_THREADS = 64;
 const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
-/** Training needs gradient kernels, which ONNX Runtime has not. */
-const TRAIN_BACKENDS = BACKEND_NAMES.filter((b) => b !== 'onnx');
+/**
+ * A backend chosen for both purposes as training takes it: ONNX Runtime only upscales (it lacks the
+ * gradient kernels training needs), so for training it means auto; any other name is kept as it is.
+ */
+export const forTraining = <B extends string>(b: B): Exclude<B, 'onnx'> | 'auto' => (b === 'onnx' ? 'auto' : (b as Exclude<B, 'onnx'>));
+/** The choices training takes: every backend but the one that only upscales. */
+const TRAIN_BACKENDS = BACKEND_NAMES.filter((b) => forTraining(b) === b);
 
 /** Checks a partial settings object from the UI (or the file); paths must be existing folders. */
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
@@ -58,12 +63,11 @@ export class SettingsStore {
         const st = await fs.stat(raw.outputDir).catch(() => undefined);
         if (!st?.isDirectory()) raw.outputDir = null;
       }
-      // Earlier versions kept one backend for everything: it becomes the choice for both purposes
-      // (ONNX Runtime only upscales, so training goes back to auto).
+      // Earlier versions kept one backend for everything: it becomes the choice for both purposes.
       if (isObj(raw) && typeof raw.backend === 'string') {
         const b = raw.backend;
         delete raw.backend;
-        raw.backends ??= { upscale: b, train: b === 'onnx' ? 'auto' : b };
+        raw.backends ??= { upscale: b, train: forTraining(b) };
       }
       const patch = await parseSettingsPatch(raw);
       return new SettingsStore(file, { ...DEFAULT_SETTINGS, ...patch });

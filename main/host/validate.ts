@@ -77,6 +77,15 @@ export function absPath(v: unknown, field: string): string {
   return path.resolve(p);
 }
 
+/**
+ * `p` as a path relative to `dir` ('' for `dir` itself), or null when it lies outside `dir`. Both
+ * are resolved first; a first part that starts with ".." counts as outside.
+ */
+export function pathInside(dir: string, p: string): string | null {
+  const rel = path.relative(dir, p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? null : rel;
+}
+
 async function statOf(p: string, field: string): Promise<Stats> {
   try {
     return await fs.stat(p);

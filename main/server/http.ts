@@ -8,6 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { pathInside } from '../host/validate.ts';
 import { admit, hostName, sessionCookie, type Gate } from './auth.ts';
 import { UPLOAD_PATH, type Uploads } from './uploads.ts';
 
@@ -108,8 +109,7 @@ export function createRequestHandler(o: HttpOptions) {
       return;
     }
     const file = path.resolve(o.rendererDir, '.' + rel);
-    const inside = path.relative(o.rendererDir, file);
-    if (rel.includes('\0') || inside.startsWith('..') || path.isAbsolute(inside)) return send(res, 404, 'Not found.\n');
+    if (rel.includes('\0') || pathInside(o.rendererDir, file) === null) return send(res, 404, 'Not found.\n');
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) return send(res, 404, 'Not found.\n');
     res.writeHead(200, { 'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': st.size, ...SECURITY_HEADERS });

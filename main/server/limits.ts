@@ -5,6 +5,7 @@
  */
 import { errors } from '../../ml/errors.ts';
 import type { Handlers } from '../host/context.ts';
+import type { JobBook } from '../host/job-book.ts';
 
 /** Largest WebSocket message accepted (requests are small JSON; file bytes go over HTTP). */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -20,20 +21,17 @@ export const MAX_JOBS = 8;
 const JOB_CHANNELS = ['job:upscale', 'job:train', 'job:compare', 'job:compare-models'] as const;
 
 /**
- * The handlers with the job limit in front of the channels that start jobs. `ended` is called
- * with each job:done and job:error, which every job ends with.
+ * The handlers with the job limit in front of the channels that start jobs. The host's JobBook
+ * counts the jobs: each from its start until its job:done or job:error, which every job ends with.
  */
-export function limitJobs(handlers: Handlers, max = MAX_JOBS): { handlers: Handlers; ended: (jobId: string) => void } {
-  const running = new Set<string>();
+export function limitJobs(handlers: Handlers, jobs: Pick<JobBook, 'size'>, max = MAX_JOBS): Handlers {
   const limited: Record<string, (arg: unknown) => Promise<unknown>> = { ...handlers };
   for (const channel of JOB_CHANNELS) {
-    const handler = handlers[channel] as (arg: unknown) => Promise<{ jobId: string }>;
+    const handler = handlers[channel] as (arg: unknown) => Promise<unknown>;
     limited[channel] = async (arg: unknown) => {
-      if (running.size >= max) throw errors.badArgument(`${max} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
-      const started = await handler(arg);
-      running.add(started.jobId);
-      return started;
+      if (jobs.size >= max) throw errors.badArgument(`${max} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
+      return handler(arg);
     };
   }
-  return { handlers: limited as unknown as Handlers, ended: (jobId) => void running.delete(jobId) };
+  return limited as unknown as Handlers;
 }

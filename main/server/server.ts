@@ -80,9 +80,7 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const log = o.log ?? ((line: string) => console.error(line));
   const token = randomBytes(32).toString('base64url');
   const sockets = new Set<WebSocket>();
-  let jobEnded: (jobId: string) => void = () => undefined;
   const emit: Emit = (event, payload) => {
-    if (event === 'job:done' || event === 'job:error') jobEnded((payload as { jobId: string }).jobId);
     const text = JSON.stringify({ event, payload } satisfies ServerMessage);
     for (const ws of sockets) {
       if (ws.readyState !== WebSocket.OPEN) continue;
@@ -129,9 +127,7 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const downloadable = async (file: string) =>
     ctx.files.has(file) || (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
 
-  const jobs = limitJobs(guardFileAccess(host.handlers, access, ctx));
-  jobEnded = jobs.ended;
-  const handlers = jobs.handlers;
+  const handlers = limitJobs(guardFileAccess(host.handlers, access), ctx.jobs);
   const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s) });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   wss.on('error', (e) => log(`SR Studio: the WebSocket server reported ${e.message}.`));

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '../../ml/errors.ts';
+import { alive } from '../../ml/node/atomic.ts';
 import type { UploadReply } from '../api.ts';
 import type { UploadInbox } from '../host/context.ts';
 
@@ -54,15 +55,6 @@ export function formatBytes(n: number): string {
     i++;
   }
   return i === 0 ? `${n} bytes` : `${v >= 10 || Number.isInteger(v) ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 /** Removes earlier runs' uploads and partial files (not those of a server that is still running). */

@@ -134,6 +134,52 @@ describe('engine worker', () => {
     assert.equal(end.channel, 'job:error');
     assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
   });
+
+  test('when the next job starts, the jobs still waiting are told what they wait for now', async () => {
+    const out = path.join(dir, 'out5');
+    await fs.mkdir(out);
+    // 475 tiles: still running when the other two arrive.
+    const first = upscale([MOTORCYCLE], out, 8);
+    const second = host.startJob({ type: 'compare-models', spec: { modelA: model, modelB: model, image: COFFEE, groundTruth: false, outDir: path.join(dir, 'compare-models') } });
+    const third = upscale([COFFEE], out, 64);
+    await log.wait((e) => e.channel === 'job:preview' && e.payload.jobId === first);
+    const waits = () => log.of('job:state', third).filter((s) => s.state === 'queued').map((s) => s.message);
+    assert.equal(waits().at(-1), 'Waiting for the running upscaling to finish…');
+    host.control(first, 'cancel');
+    assert.equal((await log.end(first)).channel, 'job:done');
+    assert.equal((await log.end(second)).channel, 'job:done');
+    assert.equal(waits().at(-1), 'Waiting for the running model comparison to finish…', waits().join(' | '));
+    assert.equal((await log.end(third)).channel, 'job:done');
+  });
+});
+
+describe('engine worker with a backend that cannot start', () => {
+  test('the status and every job for it name the backend and the reason, worded once', async () => {
+    const failLog = new EventLog();
+    // ONNX Runtime only upscales, so as the training backend it cannot start (installed or not).
+    const failing = new EngineHost({ backends: { upscale: 'wasm', train: 'onnx' }, threads: 0, emit: failLog.emit, previewIntervalMs: 0 });
+    try {
+      const sentence = /^The onnx backend could not start \((?!undefined\)).+\); choose another backend in Settings\.$/;
+      const b = await failing.backend();
+      assert.ok(b.upscale.ok, JSON.stringify(b.upscale));
+      assert.ok(!b.train.ok, JSON.stringify(b.train));
+      const status = b.train.error;
+      assert.match(status, sentence);
+      const spec = { data: dir, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 1, degrade: 'none', run: { kind: 'new', parent: dir } } as const;
+      for (let i = 0; i < 2; i++) {
+        const jobId = failing.startJob({ type: 'train', spec });
+        const end = await failLog.end(jobId);
+        assert.equal(end.channel, 'job:error');
+        const message = (end.payload as { message: string }).message;
+        assert.match(message, sentence);
+        assert.doesNotMatch(message, /undefined/);
+        assert.equal(message, status, 'the same sentence as the status');
+      }
+      await assert.rejects(failing.call({ type: 'features', spec: { models: [model, model], image: COFFEE, layer: 0, maxSide: 64 } }), (e: Error) => e.message === status);
+    } finally {
+      await failing.close();
+    }
+  });
 });
 
 describe('engine worker on ONNX Runtime', { skip: !process.env.CI && !(await import('onnxruntime-node').then(() => true, () => false)) && 'onnxruntime-node is not installed' }, () => {

@@ -55,3 +55,18 @@ test("an upscale: each file's result, with the images of the newest few only; ti
   assert.equal(job!.events.filter((e) => e.channel === 'job:preview').length, 0);
   assert.equal(job!.events.at(-1)!.channel, 'job:file-error');
 });
+
+test('size: the jobs started and not yet ended (job:done or job:error)', () => {
+  const book = new JobBook();
+  assert.equal(book.size, 0);
+  book.start('a', 'train', spec);
+  book.start('b', 'train', spec);
+  book.start('c', 'train', spec);
+  book.record('job:state', { jobId: 'a', state: 'running', message: 'Starting…' });
+  book.record('job:done', { jobId: 'other', summary: 'Finished', result: { kind: 'cancelled' } });
+  assert.equal(book.size, 3);
+  book.record('job:done', { jobId: 'a', summary: 'Finished', result: { kind: 'cancelled' } });
+  book.record('job:error', { jobId: 'b', message: 'failed' });
+  assert.equal(book.size, 1);
+  assert.deepEqual(book.list().map((j) => j.jobId), ['c']);
+});

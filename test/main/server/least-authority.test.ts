@@ -153,6 +153,33 @@ describe('least authority in browser mode', () => {
     await call('job:upscale', { ...job, files: [path.join(server.inbox, 'dropped.png')] });
   });
 
+  test('with an output folder saved, an upscale that names none still writes next to its inputs, so a reading-only folder is refused', async () => {
+    const photos = path.join(dir, 'read-only-photos');
+    await fs.mkdir(photos);
+    await fs.copyFile(COFFEE, path.join(photos, 'a.png'));
+    await fs.copyFile(COFFEE, path.join(photos, 'b.png'));
+    await call('job:train', { data: photos, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null });
+    const out = path.join(dir, 'saved-output');
+    await fs.mkdir(out);
+    await call('settings:set', { outputDir: out });
+    try {
+      const before = engine.jobs.length;
+      const files = [path.join(photos, 'a.png'), path.join(photos, 'b.png')];
+      const job = { files, modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      await assert.rejects(call('job:upscale', job), (e: Error) => {
+        assert.match(e.message, /no output folder is set, and SR Studio may not write to .* in browser mode; choose an output folder in Settings\.$/);
+        assert.ok(e.message.includes(JSON.stringify(photos)), e.message);
+        return true;
+      });
+      assert.equal(engine.jobs.length, before, 'nothing reached the engine');
+      // Naming the saved folder in the request is how its results go there.
+      await call('job:upscale', { ...job, outputDir: out });
+      assert.equal(engine.jobs.length, before + 1);
+    } finally {
+      await call('settings:set', { outputDir: null });
+    }
+  });
+
   test("the disk's root and system folders can never be chosen, also not through a symlink", async () => {
     const own = path.join(dir, 'own');
     await fs.mkdir(own);
