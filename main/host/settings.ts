@@ -8,12 +8,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BACKEND_NAMES } from '../../ml/backend-choice.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
+import { SETTING_RANGES } from '../../ml/train/config.ts';
 import type { Settings } from '../api.ts';
 import { existingDir, int, isObj, list, obj, oneOf, str } from './validate.ts';
 
 export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
 export const MAX_RECENT = 10;
-export const MAX_THREADS = 64;
 const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
 /**
  * A backend chosen for both purposes as training takes it: ONNX Runtime only upscales (it lacks the
@@ -32,7 +32,7 @@ export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>>
     const b = obj(o.backends, 'backends', ['upscale', 'train']);
     out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', TRAIN_BACKENDS) };
   }
-  if (o.threads !== undefined) out.threads = o.threads === null ? null : int(o.threads, 'threads', 0, MAX_THREADS);
+  if (o.threads !== undefined) out.threads = o.threads === null ? null : int(o.threads, 'threads', ...SETTING_RANGES.threads);
   if (o.recentModels !== undefined) {
     out.recentModels = list(o.recentModels, 'recentModels', 0, MAX_RECENT).map((m, i) => str(m, `recentModels[${i}]`, { max: 1024 }));
   }

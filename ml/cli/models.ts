@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
 import { errors } from '../errors.ts';
 import { initialWeights, parameterCount, PRESET_NAMES, presetConfig, SCALES, type Scale } from '../network.ts';
+import { SETTING_RANGES } from '../train/config.ts';
 import { exists } from '../node/files.ts';
 import { saveModelFile } from '../node/models.ts';
 import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
@@ -25,7 +26,7 @@ export const runNewModel: Command = {
     const scale = (intOption(values, 'scale', 2, 4) ?? 2) as Scale;
     if (!SCALES.includes(scale)) throw errors.badArgument('--scale must be 2, 3 or 4.');
     const act = choiceOption(values, 'act', ACTIVATION_NAMES) ?? 'tanhexp';
-    const seed = intOption(values, 'seed', 0, 2 ** 31 - 1) ?? 0;
+    const seed = intOption(values, 'seed', ...SETTING_RANGES.seed) ?? 0;
     const config = presetConfig(preset, scale, act);
     await saveModelFile(out, config, initialWeights(config, seed), { iterations: 0, seed, preset });
     report.event(

@@ -35,7 +35,6 @@ export const TRAIN_OPTIONS = {
 } as const;
 
 /** The most helper threads --threads takes. */
-export const MAX_THREADS = 64;
 
 function numberOption(values: Record<string, unknown>, name: string, [lo, hi]: readonly [number, number], what: string): number | undefined {
   const v = values[name];
@@ -69,7 +68,7 @@ export function trainSettings(values: Record<string, unknown>): TrainSettings {
 export function commonTrainOptions(values: Record<string, unknown>) {
   const backend = (values.backend as string | undefined) ?? 'auto';
   if (!(BACKEND_NAMES as readonly string[]).includes(backend)) throw errors.unknownBackend(backend, BACKEND_NAMES);
-  return { backend, threads: intOption(values, 'threads', 0, MAX_THREADS) ?? null, settings: trainSettings(values) };
+  return { backend, threads: intOption(values, 'threads', ...SETTING_RANGES.threads) ?? null, settings: trainSettings(values) };
 }
 
 
