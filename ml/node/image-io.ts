@@ -80,7 +80,8 @@ export function imageFormatFromPath(p: string): ImageFormat | undefined {
   return EXT_FORMAT[ext] ?? (ext as ImageFormat);
 }
 
-const INPUT = { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS, autoOrient: true, pages: 1 } as const;
+/** How every file is decoded: strict, upright, the first page, within the pixel limit. */
+export const INPUT = { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS, autoOrient: true, pages: 1 } as const;
 
 const READ_FAILURES: readonly (readonly [RegExp, string])[] = [
   [/pixel limit/i, `it has more than ${MAX_INPUT_PIXELS / 1e6} megapixels`],

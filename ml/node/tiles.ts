@@ -18,7 +18,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { errors } from '../errors.ts';
 import { bicubicInputRegion, resizeBicubicRegion, type Region } from '../resize.ts';
-import { readError } from './image-io.ts';
+import { INPUT, readError } from './image-io.ts';
 
 export const TILE_SIZE = 512;
 export type EnlargeFilter = 'nearest' | 'bicubic';
@@ -178,7 +178,7 @@ export class TileCache {
       const out = path.join(e.dir, 'L0.v');
       try {
         // Upright and in sRGB, 8 bits, as the engine reads it (readPixels).
-        const info = await sharp(file, { ...VIPS, failOn: 'error', autoOrient: true, pages: 1 }).toColourspace('srgb').toFile(out);
+        const info = await sharp(file, { ...INPUT, ...VIPS }).toColourspace('srgb').toFile(out);
         Object.assign(e, { width: info.width, height: info.height, channels: info.channels });
       } catch (err) {
         throw readError(err, file);
