@@ -18,17 +18,18 @@ import {
   imageSize,
   imagesLoaded,
   dataTransfer,
+  e2eTest,
   launchBrowser,
   liveCanvases,
   openPage,
   photo,
   pngSize,
-  saveFailure,
   SCREENSHOTS,
   startStudio,
   trainPreviews,
   until,
   type DropFile,
+  type Session,
   type Studio,
 } from './harness.ts';
 
@@ -44,7 +45,6 @@ const SWISH: [number, number, number] = [0x4e, 0x79, 0xa7];
 const TRAIN_ITERATIONS = 110;
 const STACK = /\n|\bat .+:\d+:\d+|\b(?:Type|Reference|Range)?Error:|node:internal|\.ts:\d+/;
 
-type Session = Awaited<ReturnType<typeof openPage>>;
 let studio: Studio | undefined;
 let browser: Browser | undefined;
 let main: Session | undefined;
@@ -78,18 +78,8 @@ async function secondPage(): Promise<Session> {
 }
 
 /** A test whose failure leaves a screenshot, the page's console and the server's output behind. */
-function e2e(name: string, timeout: number, session: () => Session | Promise<Session>, body: (page: Page) => Promise<void>): void {
-  test(name, { timeout }, async () => {
-    let s: Session | undefined;
-    try {
-      s = await session();
-      await body(s.page);
-    } catch (e) {
-      await saveFailure(name, s?.page, s?.log ?? [], studio?.output() ?? '');
-      throw e;
-    }
-  });
-}
+const e2e = (name: string, timeout: number, session: () => Session | Promise<Session>, body: (page: Page) => Promise<void>) =>
+  e2eTest(name, timeout, session, () => studio, body);
 
 const row = (page: Page, name: string) => page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
 

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
 
@@ -137,6 +138,32 @@ export async function openPage(browser: Browser, url: string, viewport: { width:
   await page.addInitScript({ path: path.join(import.meta.dirname, 'page-probe.js') });
   await page.goto(url);
   return { page, log, errors };
+}
+
+export type Session = Awaited<ReturnType<typeof openPage>>;
+
+/**
+ * A test of the page `session` gives; when it fails, the page's screenshot and console and the
+ * server's output are saved (saveFailure).
+ */
+export function e2eTest(
+  name: string,
+  timeout: number,
+  session: () => Session | undefined | Promise<Session | undefined>,
+  studio: () => Studio | undefined,
+  body: (page: Page) => Promise<void>,
+): void {
+  test(name, { timeout }, async () => {
+    let s: Session | undefined;
+    try {
+      s = await session();
+      if (!s) throw new Error('the page did not open (see the before hook)');
+      await body(s.page);
+    } catch (e) {
+      await saveFailure(name, s?.page, s?.log ?? [], studio()?.output() ?? '');
+      throw e;
+    }
+  });
 }
 
 /** Saves a screenshot, the page's console and the server's output for a failed test. */

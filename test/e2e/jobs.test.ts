@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { DATA, drop, launchBrowser, openPage, photo, saveFailure, SCREENSHOTS, startStudio, until, type Studio } from './harness.ts';
+import { DATA, drop, e2eTest, launchBrowser, openPage, photo, SCREENSHOTS, startStudio, until, type Session, type Studio } from './harness.ts';
 
 const TINY = path.join(DATA, 'tiny');
 let studio: Studio | undefined;
 let browser: Browser | undefined;
-let session: Awaited<ReturnType<typeof openPage>> | undefined;
+let session: Session | undefined;
 /** A second training folder with other photos than TINY's. */
 let other = '';
 
@@ -39,16 +39,7 @@ after(
   { timeout: 60_000 },
 );
 
-function e2e(name: string, timeout: number, body: (page: Page) => Promise<void>): void {
-  test(name, { timeout }, async () => {
-    try {
-      await body(session!.page);
-    } catch (e) {
-      await saveFailure(name, session?.page, session?.log ?? [], studio?.output() ?? '');
-      throw e;
-    }
-  });
-}
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
 
 const state = (page: Page) => page.getByTestId('train-state').getAttribute('data-state');
 const iteration = async (page: Page) => Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);

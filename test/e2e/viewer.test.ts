@@ -14,12 +14,11 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { readImage } from '../../ml/node/image-io.ts';
 import { resizeImage } from '../../ml/resize.ts';
-import { ARTIFACTS, DATA, drag, dropAndUpscale, frames, largerThan, launchBrowser, openPage, saveFailure, SCREENSHOTS, startStudio, until, type Studio } from './harness.ts';
+import { ARTIFACTS, DATA, drag, dropAndUpscale, e2eTest, frames, largerThan, launchBrowser, openPage, SCREENSHOTS, startStudio, until, type Session, type Studio } from './harness.ts';
 
 const PHOTO = path.join(DATA, 'train/mate_Aqua.jpg'); // 1600×1000
 const LARGE_FROM = path.join(DATA, 'train/mate_Wood.jpg'); // 1600×1200, enlarged to 4000×3000 for a 48 MP result
 
-type Session = Awaited<ReturnType<typeof openPage>>;
 const TINY_X2 = 'bundled:tanhexp_x2.safetensors';
 let studio: Studio | undefined;
 let browser: Browser | undefined;
@@ -46,17 +45,7 @@ after(
   { timeout: 60_000 },
 );
 
-function e2e(name: string, timeout: number, body: (page: Page) => Promise<void>): void {
-  test(name, { timeout }, async () => {
-    try {
-      if (!session) throw new Error('the page did not open (see the before hook)');
-      await body(session.page);
-    } catch (e) {
-      await saveFailure(name, session?.page, session?.log ?? [], studio?.output() ?? '');
-      throw e;
-    }
-  });
-}
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
 
 interface Pixels {
   readonly data: Buffer;
