@@ -17,8 +17,8 @@ export type JobId = string;
 
 /**
  * The engine picks a backend per purpose: `upscale` (upscaling, comparing models) and `train`
- * (training, comparisons, feature maps). On a machine without a GPU, auto upscales on ONNX Runtime
- * and trains on WebAssembly.
+ * (training, comparisons, feature maps). On a machine without a GPU, auto does both on ONNX Runtime
+ * (where it is installed; else on WebAssembly).
  */
 export type BackendPurpose = 'upscale' | 'train';
 export type BackendSettings = { readonly [P in BackendPurpose]: BackendChoice };

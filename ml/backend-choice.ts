@@ -2,8 +2,8 @@ import { errors } from './errors.ts';
 
 /**
  * Which backend to use, decided from what a platform adapter found. Pure: no imports of backends.
- * `onnx` is ONNX Runtime on the CPU: it only upscales (tensor work besides upscaling, such as
- * training, runs on the best CPU tfjs backend beside it).
+ * `onnx` is ONNX Runtime on the CPU: it upscales, and trains with the whole step as one ONNX graph
+ * (ml/node/onnx-trainer.ts); the other tensor work (feature maps) runs on wasm beside it.
  */
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
@@ -33,15 +33,16 @@ export interface BackendSelection {
 }
 
 /**
- * auto's order of preference (wasm trains through ml/conv.ts). Upscaling-only backends are not
- * considered for training at all, so they do not clutter its explanation. webgpu on a software
+ * auto's order of preference, for upscaling and training alike: a hardware GPU, then ONNX Runtime's
+ * native CPU kernels (several times faster than WebAssembly for both: `npm run bench -- --mode cpu`
+ * and `--mode train-cpu`), then wasm (which trains through ml/conv.ts). webgpu on a software
  * adapter (Mesa's lavapipe/llvmpipe) comes after wasm, which is faster on CPUs, and before the cpu
  * backend, which it beats by far (`npm run bench -- --mode train --backends wasm,webgpu,cpu`).
  */
-const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean; upscalingOnly?: boolean }> = [
+const PREFERENCE: ReadonlyArray<{ name: ConcreteBackend; needGpu: boolean }> = [
   { name: 'tensorflow', needGpu: true },
   { name: 'webgpu', needGpu: true },
-  { name: 'onnx', needGpu: false, upscalingOnly: true },
+  { name: 'onnx', needGpu: false },
   { name: 'wasm', needGpu: false },
   { name: 'webgpu', needGpu: false },
   { name: 'cpu', needGpu: false },
@@ -56,8 +57,7 @@ export type ProbeFn = (name: ConcreteBackend) => Promise<BackendProbe>;
  */
 function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | undefined): BackendSelection | { need: ConcreteBackend } {
   const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
-  for (const { name, needGpu, upscalingOnly } of PREFERENCE) {
-    if (upscalingOnly && purpose === 'training') continue;
+  for (const { name, needGpu } of PREFERENCE) {
     const p = get(name);
     if (!p) return { need: name };
     // A backend skipped as a GPU backend is tried again, as a CPU one, further down: say so once.

@@ -3,7 +3,7 @@ import type { GradientWorkers } from '../ml/node/grad-workers.ts';
 import type { Network } from '../ml/network.ts';
 import { Adam } from '../ml/train/adam.ts';
 import { makeTrainConfig } from '../ml/train/config.ts';
-import { trainStep } from '../ml/train/trainer.ts';
+import { trainStep } from '../ml/train/step.ts';
 
 /** Timing helpers shared by the benchmark's modes (scripts/bench.ts). */
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

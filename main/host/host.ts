@@ -16,7 +16,7 @@ import { JobBook } from './job-book.ts';
 import { wordForApp } from './wording.ts';
 import type { JobError } from '../engine/protocol.ts';
 import type { ModelFolders } from './models.ts';
-import { forTraining, SettingsStore } from './settings.ts';
+import { SettingsStore } from './settings.ts';
 
 export interface HostOptions {
   /** Electron: app.getPath('userData'); browser mode: defaultDataDir(). */
@@ -77,7 +77,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
   // A backend given on the command line (npm run serve -- --backend B) is used for both purposes
   // (as training takes it) and is not saved.
   const saved = settings.get();
-  const backends = o.backend ? { upscale: o.backend, train: forTraining(o.backend) } : saved.backends;
+  const backends = o.backend ? { upscale: o.backend, train: o.backend } : saved.backends;
   const config = { backends, threads: saved.threads };
   const engine = o.engine ? o.engine(emit, config) : new EngineHost({ ...config, emit, word, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
   const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };

@@ -15,13 +15,6 @@ import { existingDir, int, isObj, list, obj, oneOf, str } from './validate.ts';
 export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
 export const MAX_RECENT = 10;
 const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
-/**
- * A backend chosen for both purposes as training takes it: ONNX Runtime only upscales (it lacks the
- * gradient kernels training needs), so for training it means auto; any other name is kept as it is.
- */
-export const forTraining = <B extends string>(b: B): Exclude<B, 'onnx'> | 'auto' => (b === 'onnx' ? 'auto' : (b as Exclude<B, 'onnx'>));
-/** The choices training takes: every backend but the one that only upscales. */
-const TRAIN_BACKENDS = BACKEND_NAMES.filter((b) => forTraining(b) === b);
 
 /** Checks a partial settings object from the UI (or the file); paths must be existing folders. */
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
@@ -30,7 +23,7 @@ export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>>
   if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
   if (o.backends !== undefined) {
     const b = obj(o.backends, 'backends', ['upscale', 'train']);
-    out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', TRAIN_BACKENDS) };
+    out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', BACKEND_NAMES) };
   }
   if (o.threads !== undefined) out.threads = o.threads === null ? null : int(o.threads, 'threads', ...SETTING_RANGES.threads);
   if (o.recentModels !== undefined) {
@@ -67,7 +60,7 @@ export class SettingsStore {
       if (isObj(raw) && typeof raw.backend === 'string') {
         const b = raw.backend;
         delete raw.backend;
-        raw.backends ??= { upscale: b, train: forTraining(b) };
+        raw.backends ??= { upscale: b, train: b };
       }
       const patch = await parseSettingsPatch(raw);
       return new SettingsStore(file, { ...DEFAULT_SETTINGS, ...patch });

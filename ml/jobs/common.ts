@@ -2,8 +2,10 @@
 import type { ConcreteBackend } from '../backend-choice.ts';
 import { evaluatorFor } from '../node/evaluator.ts';
 import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
+import { onnxEngine } from '../node/onnx-trainer.ts';
 import { loadTrainingData, type TrainingData } from '../node/training-data.ts';
 import type { TrainConfig } from '../train/config.ts';
+import { tfjsEngine, type StepEngineFactory } from '../train/engine.ts';
 import type { Evaluator } from '../train/validation.ts';
 
 export type DataEvent = { readonly type: 'note'; readonly message: string } | { readonly type: 'data-warning'; readonly message: string };
@@ -28,13 +30,19 @@ export async function openData(
 }
 
 /**
- * Helper threads for CPU backends (`threads`, default one per core beyond the first) and where
- * validation runs; `close` ends the threads.
+ * What computes a run's steps, and where validation runs: on onnx the ONNX Runtime engine, with its
+ * own threads (1 + `threads` when given, else one per core); on the tfjs CPU backends the tfjs
+ * engine with helper threads (`threads`, default one per core beyond the first), each taking a
+ * shard of every batch; elsewhere the tfjs engine alone. `close` ends the helper threads.
  */
 export async function startRunHelpers(backend: ConcreteBackend, threads: number | null, config: TrainConfig) {
+  const evaluator: Evaluator | undefined = await evaluatorFor(backend);
+  if (backend === 'onnx') {
+    const engine: StepEngineFactory = onnxEngine({ threads: threads === null ? undefined : threads + 1 });
+    return { engine, helpers: undefined, evaluator, threads: 1, close: async () => undefined };
+  }
   const n = threads ?? defaultThreads(backend);
   const cpu = backend === 'wasm' || backend === 'cpu';
-  const evaluator: Evaluator | undefined = await evaluatorFor(backend);
   const helpers = n > 0 && cpu ? await GradientWorkers.start(n, backend, config) : undefined;
-  return { helpers, evaluator, threads: (helpers?.count ?? 0) + 1, close: () => helpers?.close() };
+  return { engine: tfjsEngine(helpers), helpers, evaluator, threads: (helpers?.count ?? 0) + 1, close: async () => helpers?.close() };
 }

@@ -67,7 +67,7 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
     throw fsError(e, out);
   });
   if (present.some((n) => !n.startsWith('.'))) throw errors.folderNotEmpty(out);
-  const { helpers, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, base);
+  const { engine, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, base);
   await emit({ type: 'start', base, threads, evaluator: evaluator?.name ?? null });
   try {
     for await (const ev of compare({
@@ -78,7 +78,7 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
       val: data.val,
       storeFor: (seed, act) => RunFolder.create(runDir(out, seed, act), 1),
       control: spec.control,
-      helpers,
+      engine,
       evaluator,
       jpeg: sharpJpeg,
       backend: `${spec.backend.name} (${spec.backend.device})`,

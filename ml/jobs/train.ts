@@ -132,7 +132,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
     best: resume?.state.best ?? null,
     message: null,
   });
-  const { helpers, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
+  const { engine, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
   await emit({ type: 'run', dir, config, from, continued: earlier !== undefined, threads, evaluator: evaluator?.name ?? null });
   let iteration = from;
   let result: TrainJobResult | undefined;
@@ -144,7 +144,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
       store: folder,
       control: spec.control,
       resume,
-      helpers,
+      engine,
       evaluator,
       jpeg: sharpJpeg,
       summary: { data: path.resolve(spec.data), backend, command: spec.command },

@@ -85,7 +85,7 @@ const PROBERS: Record<ConcreteBackend, () => Promise<BackendProbe>> = {
   async onnx() {
     const o = await probeOnnxRuntime();
     return o.ok
-      ? { name: 'onnx', available: true, gpu: false, canTrain: false, device: o.device }
+      ? { name: 'onnx', available: true, gpu: false, canTrain: true, device: o.device }
       : { name: 'onnx', available: false, gpu: false, canTrain: false, reason: o.reason };
   },
   async wasm() {
@@ -172,7 +172,7 @@ async function switchTo(name: Exclude<ConcreteBackend, 'onnx'>): Promise<void> {
 
 const started = new Set<string>();
 
-/** Makes `selected` the active tfjs backend (for onnx: wasm, beside ONNX Runtime), starting it once. */
+/** Makes `selected` the active tfjs backend (for onnx: wasm, for the tensor work beside ONNX Runtime), starting it once. */
 export async function activateBackend(selected: ConcreteBackend): Promise<void> {
   registerGradients();
   if (selected === 'onnx') {

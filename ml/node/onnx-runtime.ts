@@ -9,12 +9,13 @@ import { defaultOverlap, type Rect, type TileModel } from '../tiling.ts';
  * exported in memory by ml/onnx/export.ts. It is an optional dependency: when it is missing or
  * fails to load, `probeOnnxRuntime` says why and the tfjs backends are used instead.
  */
-type Ort = typeof import('onnxruntime-node');
+export type Ort = typeof import('onnxruntime-node');
 
 const require = createRequire(import.meta.url);
 let loaded: Promise<{ ok: true; ort: Ort; version: string } | { ok: false; reason: string }> | undefined;
 
-function loadOrt() {
+/** onnxruntime-node, loaded once; or why it cannot be. */
+export function loadOrt() {
   loaded ??= (async () => {
     try {
       require.resolve('onnxruntime-node');

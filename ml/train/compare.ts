@@ -8,7 +8,7 @@ import { upscaleImage } from '../tiling.ts';
 import { decodeModel } from '../weights.ts';
 import { makeTrainConfig, type TrainConfig } from './config.ts';
 import type { TrainControl, TrainEvent } from './events.ts';
-import type { GradientHelpers } from './shards.ts';
+import type { StepEngineFactory } from './engine.ts';
 import { train, type RunStore } from './trainer.ts';
 import { previewCrop, type Evaluator, type ValImage } from './validation.ts';
 
@@ -28,7 +28,8 @@ export interface CompareOptions {
   readonly storeFor: (seed: number, act: ActivationName) => Promise<RunStore>;
   readonly control?: TrainControl | undefined;
   readonly backend?: string | undefined;
-  readonly helpers?: GradientHelpers | undefined;
+  /** What computes each step (default: tfjs on the active backend). */
+  readonly engine?: StepEngineFactory | undefined;
   readonly evaluator?: Evaluator | undefined;
   /** The JPEG encoder the base config's degradations need. */
   readonly jpeg?: JpegRoundTrip | undefined;
@@ -95,7 +96,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, helpers: o.helpers, evaluator: o.evaluator, jpeg: o.jpeg })) {
+      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, engine: o.engine, evaluator: o.evaluator, jpeg: o.jpeg })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'finished') {

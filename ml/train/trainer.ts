@@ -1,17 +1,16 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { PatchSampler, type DatasetSource, type PatchBatch } from '../dataset.ts';
 import { degraderFor, describeDegrade, type JpegRoundTrip } from '../degrade.ts';
 import type { RgbImage } from '../image.ts';
-import { initialWeights, Network } from '../network.ts';
+import { initialWeights, type Network } from '../network.ts';
 import { Rng } from '../random.ts';
 import type { TileModel } from '../tiling.ts';
 import { encodeModel } from '../weights.ts';
-import { Adam } from './adam.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.ts';
 import { learningRateAt, type TrainConfig } from './config.ts';
 import { TrainControl, type TrainEvent, type ValidationScores } from './events.ts';
-import { lossAndGrads, splitBatch, type GradientHelpers, type Shard } from './shards.ts';
-import { gradSquaredNorm, previewCrop, previewStrip, validate, type Evaluator, type ValImage } from './validation.ts';
+import { tfjsEngine, type StepEngine, type StepEngineFactory } from './engine.ts';
+import type { GradientHelpers } from './shards.ts';
+import { previewCrop, previewStrip, validate, type Evaluator, type ValImage } from './validation.ts';
 
 /** Where a run's files go; the Node adapter writes a run folder, tests may keep them in memory. */
 export interface RunStore {
@@ -44,8 +43,10 @@ export interface TrainOptions {
   readonly maxBadSteps?: number | undefined;
   /** Progress records in metrics.jsonl every this many iterations (default 10). */
   readonly logEvery?: number | undefined;
-  /** Other threads that compute shards of each batch (data-parallel training on several cores). */
+  /** Other threads that compute shards of each batch (data-parallel training on several cores; tfjs engine only). */
   readonly helpers?: GradientHelpers | undefined;
+  /** What computes each step (default: tfjs on the active backend, with `helpers`). */
+  readonly engine?: StepEngineFactory | undefined;
   /** Runs validation and previews on another runtime (default: the training network itself). */
   readonly evaluator?: Evaluator | undefined;
 }
@@ -66,10 +67,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   let initial = o.initial;
   /** The run's initial weights, made once (for the start, and for going back after a divergence before any checkpoint). */
   const initialOnce = () => (initial ??= initialWeights(cfg.network, cfg.seed));
-  const net = new Network(cfg.network, o.resume?.weights ?? initialOnce());
-  const adam = new Adam(net.params);
-  const ema = cfg.emaDecay > 0 ? new Network(cfg.network, o.resume?.ema ?? (await net.weights()), false) : undefined;
-  const evalNet = ema ?? net;
+  const weights = o.resume?.weights ?? initialOnce();
+  const engine: StepEngine = await (o.engine ?? tfjsEngine(o.helpers))({
+    config: cfg,
+    weights,
+    ema: cfg.emaDecay > 0 ? (o.resume?.ema ?? weights) : undefined,
+    adam: r ? { step: r.adamStep, moments: o.resume!.adam } : null,
+  });
+  const evalWeights = async () => (await engine.emaWeights()) ?? (await engine.weights());
   const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
   const degrade = degraderFor(cfg.degrade, o.jpeg);
   const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degrade }, rng);
@@ -87,16 +92,16 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const maxBad = o.maxBadSteps ?? 5;
   const recentLoss = new RecentLevel();
   const logEvery = o.logEvery ?? 10;
-  if (r) adam.load(r.adamStep, o.resume!.adam);
 
-  const state = (): CheckpointState => ({ iteration, rng: rng.state, adamStep: adam.step, lrScale, best, elapsedMs: elapsed(), config: cfg });
   const checkpoint = async (isBest: boolean) => {
-    const bytes = encodeCheckpoint({ state: state(), weights: await net.weights(), adam: await adam.state(), ema: await ema?.weights() });
+    const adam = await engine.adamState();
+    const state: CheckpointState = { iteration, rng: rng.state, adamStep: adam.step, lrScale, best, elapsedMs: elapsed(), config: cfg };
+    const bytes = encodeCheckpoint({ state, weights: await engine.weights(), adam: new Map(adam.moments), ema: await engine.emaWeights() });
     return o.store.writeCheckpoint(iteration, bytes, isBest);
   };
   const exportModel = async (scores: ValidationScores | null, at = iteration) =>
     o.store.writeModel(
-      encodeModel(cfg.network, await evalNet.weights(), {
+      encodeModel(cfg.network, await evalWeights(), {
         iterations: at,
         seed: cfg.seed,
         preset: cfg.preset,
@@ -110,14 +115,17 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     );
 
   const openScorer = async (): Promise<{ model: Network | TileModel; close(): void | Promise<void> }> => {
-    if (!o.evaluator) return { model: evalNet, close: () => undefined };
-    const model = await o.evaluator.open(cfg.network, await evalNet.weights());
+    if (!o.evaluator) {
+      if (!engine.evalNetwork) throw new Error('this training engine validates through an evaluator, and none was given');
+      return { model: engine.evalNetwork, close: () => undefined };
+    }
+    const model = await o.evaluator.open(cfg.network, await evalWeights());
     return { model, close: () => model.dispose() };
   };
 
   try {
     if (!r) await o.store.writeConfig(cfg);
-    yield { type: 'started', config: cfg, parameters: net.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
+    yield { type: 'started', config: cfg, parameters: engine.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
     let itPerSec = 0;
     while (iteration < cfg.iterations) {
       if (control.paused) {
@@ -131,14 +139,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       if (o.batchHook) batch = o.batchHook(iteration, batch);
       const lr = learningRateAt(cfg, iteration) * lrScale;
       const level = recentLoss.level();
-      const result = await trainStep(net, adam, batch, cfg, lr, o.helpers, level * DIVERGENCE_FACTOR);
+      const result = await engine.step(batch, lr, level * DIVERGENCE_FACTOR);
       iteration++;
       if (!result.ok) {
         badSteps++;
         lrScale /= 2;
         if (result.diverged) {
           // The weights that gave this loss are already off course: back to the last good ones.
-          const back = await restoreLastGood(o.store, net, ema, adam, initialOnce());
+          const back = await restoreLastGood(o.store, engine, { initial: initialOnce() });
           yield {
             type: 'warning',
             iteration,
@@ -152,7 +160,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
           };
         }
         if (badSteps >= maxBad) {
-          const kept = await restoreLastGood(o.store, net, ema);
+          const kept = await restoreLastGood(o.store, engine);
           const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
           if (kept) await exportModel(null, kept);
           yield {
@@ -166,7 +174,6 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       }
       badSteps = 0;
       recentLoss.add(result.loss);
-      if (ema) updateEma(ema, net, cfg.emaDecay);
       const dt = performance.now() - tStep;
       stepMs += dt;
       steps++;
@@ -221,9 +228,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       msPerIteration: steps ? stepMs / steps : 0,
     };
   } finally {
-    net.dispose();
-    ema?.dispose();
-    adam.dispose();
+    await engine.dispose();
   }
 }
 
@@ -257,80 +262,17 @@ class RecentLevel {
 }
 
 /**
- * One optimisation step; returns ok: false (weights untouched) when anything is not finite. With
- * helpers, the batch is split into shards: this thread computes the first while the helpers compute
- * the rest at the same weights, and the size-weighted sum is the whole batch's gradient.
+ * Loads the newest checkpoint's weights (and EMA weights, which is what gets exported then) into
+ * the engine; returns its iteration, or 0 if there is none. With `initial` (going back after a
+ * divergence), the optimizer state goes back too, and a run without a checkpoint goes back to its
+ * initial weights with a fresh optimizer; without it (the run stops), the optimizer is left alone.
  */
-export async function trainStep(
-  net: Network,
-  adam: Adam,
-  batch: PatchBatch,
-  cfg: TrainConfig,
-  lr: number,
-  helpers: GradientHelpers | undefined,
-  maxLoss = Infinity,
-): Promise<{ ok: boolean; loss: number; diverged?: boolean }> {
-  const shards = splitBatch(batch.lr, batch.hr, cfg.batch, 1 + (helpers?.count ?? 0));
-  const [own, ...rest] = shards as [Shard, ...Shard[]];
-  const remote = rest.length && helpers ? helpers.compute(await variableData(net), rest) : Promise.resolve([]);
-  const { value, grads } = lossAndGrads(net, cfg, own);
-  const combined: Record<string, tf.Tensor> = {};
-  try {
-    const others = await remote;
-    const w0 = own.n / cfg.batch;
-    let loss = (await value.data())[0]! * w0;
-    others.forEach((r, k) => (loss += r.loss * (rest[k]!.n / cfg.batch)));
-    for (const [name, v] of net.params) {
-      combined[v.name] = tf.tidy(() =>
-        others.reduce((acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads.get(name)!, v.shape), rest[k]!.n / cfg.batch)), tf.mul(grads[v.name]!, w0)),
-      );
-    }
-    const sq = gradSquaredNorm(combined);
-    const sqNorm = (await sq.data())[0]!;
-    sq.dispose();
-    if (!Number.isFinite(loss) || !Number.isFinite(sqNorm)) return { ok: false, loss };
-    if (loss > maxLoss) return { ok: false, loss, diverged: true };
-    const norm = Math.sqrt(sqNorm);
-    adam.apply(net.params, combined, lr, norm > cfg.clipNorm ? cfg.clipNorm / norm : 1);
-    return { ok: true, loss };
-  } finally {
-    tf.dispose([value, ...Object.values(grads), ...Object.values(combined)]);
-  }
-}
-
-/** Every parameter's current values, by name, in the variables' own layout. */
-async function variableData(net: Network): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const [name, v] of net.params) out.set(name, (await v.data()) as Float32Array);
-  return out;
-}
-
-function updateEma(ema: Network, net: Network, decay: number): void {
-  tf.tidy(() => {
-    for (const [name, e] of ema.params) e.assign(tf.add(tf.mul(e, decay), tf.mul(net.params.get(name)!, 1 - decay)));
-  });
-}
-
-/**
- * Loads the newest checkpoint's weights into `net` (and its EMA weights into `ema`, which is what
- * gets exported then; with `adam`, its optimizer state too); returns its iteration, or 0 if there
- * is none. With `initial`, a run without a checkpoint goes back to its initial weights (and a fresh
- * optimizer) instead.
- */
-async function restoreLastGood(store: RunStore, net: Network, ema?: Network, adam?: Adam, initial?: ReadonlyMap<string, Float32Array>): Promise<number> {
+async function restoreLastGood(store: RunStore, engine: StepEngine, o: { initial?: ReadonlyMap<string, Float32Array> } = {}): Promise<number> {
   const latest = await store.readLatestCheckpoint();
   const c = latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined;
-  if (!c && !initial) return 0;
-  if (adam && c) adam.load(c.state.adamStep, c.adam);
-  else adam?.reset();
-  const weights = c?.weights ?? initial!;
-  for (const [target, w] of [[net, weights], [ema, c?.ema ?? weights]] as const) {
-    if (!target) continue;
-    const fresh = new Network(target.config, w, false);
-    tf.tidy(() => {
-      for (const [name, v] of target.params) v.assign(fresh.params.get(name)!);
-    });
-    fresh.dispose();
-  }
+  if (!c && !o.initial) return 0;
+  const weights = c?.weights ?? o.initial!;
+  const adam = o.initial ? (c ? { step: c.state.adamStep, moments: c.adam } : null) : await engine.adamState();
+  await engine.load(weights, c?.ema ?? weights, adam);
   return c?.state.iteration ?? 0;
 }

@@ -53,9 +53,9 @@ export class SettingsSession {
     return this.#saved;
   }
 
-  /** The choices offered for a purpose: training cannot use an upscaling-only backend. */
-  choices(purpose: BackendPurpose): readonly BackendChoice[] {
-    return purpose === 'train' ? CHOICES.filter((c) => c !== 'onnx') : CHOICES;
+  /** The choices offered for a purpose: every backend serves both (one that cannot train here says so in its line). */
+  choices(_purpose: BackendPurpose): readonly BackendChoice[] {
+    return CHOICES;
   }
 
   /** One line per choice: whether it is there, and on what. */
