@@ -19,8 +19,10 @@ export interface ActivationForward {
 
 export function activationForward(g: GraphBuilder, act: ActivationName, x: string, dims: Dims): ActivationForward {
   switch (act) {
-    case 'relu':
-      return { y: g.add('Relu', [x], dims), saved: [] };
+    case 'relu': {
+      const y = g.add('Relu', [x], dims);
+      return { y, saved: [y] };
+    }
     case 'swish': {
       const s = g.add('Sigmoid', [x], dims);
       return { y: g.add('Mul', [x, s], dims, [], 'swish'), saved: [s] };
@@ -43,8 +45,11 @@ const U_CAP = 1e4;
 export function activationBackward(g: GraphBuilder, act: ActivationName, x: string, saved: readonly string[], gy: string, dims: Dims): string {
   const one = g.scalar(1);
   switch (act) {
-    case 'relu':
-      return g.add('Where', [g.add('Greater', [x, g.scalar(0)], dims), gy, g.scalar(0)], dims);
+    case 'relu': {
+      // The slope is 1 where the output is positive, else 0 (at 0 too, as tfjs has it).
+      const [y] = saved as [string];
+      return g.add('Mul', [gy, g.add('Sign', [y], dims)], dims);
+    }
     case 'swish': {
       // σ·(1 + x·(1 − σ))
       const [s] = saved as [string];
@@ -62,8 +67,9 @@ export function activationBackward(g: GraphBuilder, act: ActivationName, x: stri
       // t + x·u·sech²(u)
       const [u, t] = saved as [string, string];
       const sech2 = g.add('Sub', [one, g.add('Mul', [t, t], dims)], dims);
-      const xu = g.add('Mul', [x, g.add('Min', [u, g.scalar(U_CAP)], dims)], dims);
-      const slope = g.add('Add', [t, g.add('Mul', [xu, sech2], dims)], dims);
+      // u·sech²(u) first: it is 0 wherever t rounds to 1, so x·(…) stays finite for any finite x.
+      const us = g.add('Mul', [g.add('Min', [u, g.scalar(U_CAP)], dims), sech2], dims);
+      const slope = g.add('Add', [t, g.add('Mul', [x, us], dims)], dims);
       return g.add('Mul', [gy, slope], dims);
     }
   }
