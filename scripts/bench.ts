@@ -28,6 +28,14 @@
  *       machine and adds the ratios to PyTorch (fp32 eager) per activation (scripts/gpu-bundle.ts
  *       packs both for a GPU machine without Node.js).
  *
+ *   npm run bench -- --mode train-cpu [--presets tiny,light,standard] [--acts swish,tanhexp] [--batch 16]
+ *                                     [--patch 48] [--budget 8] [--threads N] [--json]
+ *       one training step on the CPU per preset and activation on ONNX Runtime's training engine,
+ *       on tfjs-wasm and on PyTorch (scripts/torch-train-step.py, when a python3 has torch), every
+ *       engine on 1 + N threads (default one per core), each configuration in its own child process:
+ *       medians, the ratios between the engines, effective GFLOP/s, each one's peak RSS and the
+ *       TanhExp/Swish ratio (scripts/bench-train-cpu.ts);
+ *
  *   npm run bench -- --mode viewer [--rounds 3]
  *       the image viewer in Chromium on a 48-megapixel result: frame intervals while panning and
  *       zooming, the page's JS heap and the server's memory (scripts/bench-viewer.ts);
@@ -59,7 +67,7 @@ const { values } = parseArgs({
     backends: { type: 'string' },
     presets: { type: 'string' },
     size: { type: 'string', default: '256' },
-    budget: { type: 'string', default: '10' },
+    budget: { type: 'string' },
     mode: { type: 'string', default: 'infer' },
     threads: { type: 'string' },
     batch: { type: 'string', default: '16' },
@@ -80,13 +88,28 @@ if (values.mode === 'viewer') {
   await ((await import(viewer)) as typeof import('./bench-viewer.ts')).benchViewer();
   process.exit(0);
 }
+if (values.mode === 'train-cpu') {
+  // Named at run time, so the GPU bundle leaves it out: it runs scripts/bench-train-cpu.ts itself
+  // through tsx as its child processes.
+  const trainCpuFile = './bench-train-cpu.ts';
+  await ((await import(trainCpuFile)) as typeof import('./bench-train-cpu.ts')).trainCpu({
+    presets: (values.presets ?? 'tiny,light,standard').split(',') as PresetName[],
+    acts: (values.acts ?? 'swish,tanhexp').split(',') as ActivationName[],
+    batch: Number(values.batch),
+    patch: Number(values.patch),
+    budgetMs: Number(values.budget ?? '8') * 1000,
+    threads: values.threads === undefined ? defaultThreads('wasm') : Number(values.threads),
+    json: Boolean(values.json),
+  });
+  process.exit(0);
+}
 const size = Number(values.size);
 const mode = values.mode === 'train' || values.mode === 'cpu' || values.mode === 'cpu-speed' ? values.mode : 'infer';
 const batch = Number(values.batch);
 const patch = Number(values.patch);
 /** Helper threads for data-parallel training steps (default: one per extra core on CPU backends). */
 const threads = (b: string) => (values.threads === undefined ? defaultThreads(b) : Number(values.threads));
-const budgetMs = Number(values.budget) * 1000;
+const budgetMs = Number(values.budget ?? '10') * 1000;
 const presets = (values.presets ?? (mode === 'train' ? 'standard' : PRESET_NAMES.join(','))).split(',') as PresetName[];
 const acts = (values.acts ?? (mode === 'train' ? 'relu,swish,mish,tanhexp' : 'swish,tanhexp')).split(',') as ActivationName[];
 const inferSize = Number(values['infer-size']);

@@ -37,8 +37,11 @@ Options:
       --batch N, --patch N, --seed N, --ema DECAY, --loss l1|charbonnier
       --val-every N       validate every N iterations (default: about ten times a run)
       --val-max-side N    centre-crop validation images to N pixels a side (0: whole images)
-  -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else WebAssembly)
-      --threads N         helper threads for CPU backends (default: one per extra core)
+  -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else ONNX
+                          Runtime on the CPU, else WebAssembly)
+      --threads N         extra threads on CPU backends (default: one per extra core): on onnx,
+                          ONNX Runtime runs each step on 1 + N threads; on wasm and cpu, each
+                          batch is split across 1 + N threads
   -o, --out DIR           the run folder (default runs/<settings>)
   -r, --resume DIR        continue the run in DIR
       --json              JSON lines on stdout`,
@@ -52,7 +55,7 @@ Options:
       --seeds K           repeat with K seeds and report mean ± sd and a paired t (default 1)
       --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N, --degrade NAME
   -b, --backend B         ${BACKENDS} (default auto)
-      --threads N         helper threads for CPU backends
+      --threads N         extra threads on CPU backends (as for train)
   -o, --out DIR           the comparison folder (must be new or empty)
       --json              JSON lines on stdout`,
   info: `Usage: sr-studio info [--json]

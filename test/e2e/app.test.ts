@@ -290,8 +290,8 @@ describe('SR Studio in the browser, real engine', () => {
   });
 
   e2e('Every view, screenshotted; the status line names the backend of each purpose', 90_000, mainPage, async (page) => {
-    // Without a GPU, a fresh install upscales on ONNX Runtime (or wasm without it) and trains on wasm.
-    assert.match(await page.getByTestId('status-backend').innerText(), /^Upscaling on (onnx|wasm) \(.*\) · training on wasm \(WebAssembly/);
+    // Without a GPU, a fresh install upscales and trains on ONNX Runtime (or wasm without it).
+    assert.match(await page.getByTestId('status-backend').innerText(), /^Upscaling on (onnx|wasm) \(.*\) · training on (onnx \(ONNX Runtime|wasm \(WebAssembly)/);
 
     await page.getByTestId('nav-upscale').click();
     assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
@@ -326,8 +326,8 @@ describe('SR Studio in the browser, real engine', () => {
     assert.equal(await page.getByTestId('settings-backend-upscale').inputValue(), 'auto');
     assert.equal(await page.getByTestId('settings-backend-train').inputValue(), 'auto');
     assert.equal(await page.getByTestId('probe-wasm').getAttribute('data-available'), 'true');
-    assert.match(await page.getByTestId('settings-auto-train').innerText(), /wasm — WebAssembly/);
-    assert.match(await page.getByTestId('settings-now-train').innerText(), /^Now: wasm — /);
+    assert.match(await page.getByTestId('settings-auto-train').innerText(), /onnx — ONNX Runtime|wasm — WebAssembly/);
+    assert.match(await page.getByTestId('settings-now-train').innerText(), /^Now: (onnx|wasm) — /);
     await screenshot(page, 'settings');
   });
 

@@ -24,10 +24,7 @@ test('auto on a machine without a GPU: wasm for upscaling and training, with the
   for (const purpose of ['inference', 'training'] as const) {
     const s = chooseBackend('auto', purpose, cpuOnlyMachine);
     assert.equal(s.name, 'wasm');
-    assert.deepEqual(
-      s.skipped.map((k) => k.name),
-      purpose === 'inference' ? ['tensorflow', 'webgpu', 'onnx'] : ['tensorflow', 'webgpu'],
-    );
+    assert.deepEqual(s.skipped.map((k) => k.name), ['tensorflow', 'webgpu', 'onnx']);
     assert.match(s.skipped[0]!.reason, /not installed/);
     assert.match(s.skipped[1]!.reason, /no hardware GPU \(llvmpipe via Vulkan\)/);
     assert.match(s.why, /^wasm — wasm device; skipped tensorflow: .*; webgpu: no hardware GPU/);
@@ -40,14 +37,14 @@ test('auto falls back to webgpu on a software adapter before the cpu backend, fo
     const s = chooseBackend('auto', purpose, noWasm);
     assert.equal(s.name, 'webgpu');
     assert.equal(s.device, 'llvmpipe via Vulkan');
-    assert.deepEqual(s.skipped.map((k) => k.name), purpose === 'inference' ? ['tensorflow', 'onnx', 'wasm'] : ['tensorflow', 'wasm']);
+    assert.deepEqual(s.skipped.map((k) => k.name), ['tensorflow', 'onnx', 'wasm']);
     assert.match(s.why, /^webgpu — llvmpipe via Vulkan; skipped tensorflow: .*; wasm: its WebAssembly module failed to load$/);
   }
   // Without any webgpu adapter either, the cpu backend, and webgpu is named once among the skipped.
   const bare = noWasm.map((p) => (p.name === 'webgpu' ? probe('webgpu', { available: false, canTrain: false, reason: 'no GPU adapter found' }) : p));
   const s = chooseBackend('auto', 'training', bare);
   assert.equal(s.name, 'cpu');
-  assert.deepEqual(s.skipped.map((k) => k.name), ['tensorflow', 'webgpu', 'wasm']);
+  assert.deepEqual(s.skipped.map((k) => k.name), ['tensorflow', 'webgpu', 'onnx', 'wasm']);
 });
 
 test('auto prefers tensorflow with a GPU, then webgpu on a hardware GPU', () => {
@@ -74,17 +71,22 @@ test('a backend named explicitly is used or reported, never swapped', () => {
   assert.equal(chooseBackend('auto', 'training', noTrain).name, 'cpu');
 });
 
-test('ONNX Runtime upscales on machines without a GPU, never trains, and yields to a GPU', () => {
-  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx', { canTrain: false, device: 'ONNX Runtime 1.30.0 (CPU)' }) : p));
-  const up = chooseBackend('auto', 'inference', withOnnx);
-  assert.equal(up.name, 'onnx');
-  assert.match(up.why, /^onnx — ONNX Runtime 1\.30\.0 \(CPU\); skipped tensorflow: .*; webgpu: no hardware GPU/);
-  const tr = chooseBackend('auto', 'training', withOnnx);
+test('ONNX Runtime upscales and trains on machines without a GPU, and yields to a GPU', () => {
+  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx', { device: 'ONNX Runtime 1.30.0 (CPU)' }) : p));
+  for (const purpose of ['inference', 'training'] as const) {
+    const s = chooseBackend('auto', purpose, withOnnx);
+    assert.equal(s.name, 'onnx');
+    assert.match(s.why, /^onnx — ONNX Runtime 1\.30\.0 \(CPU\); skipped tensorflow: .*; webgpu: no hardware GPU/);
+    assert.equal(chooseBackend('onnx', purpose, withOnnx).name, 'onnx');
+    const gpu = withOnnx.map((p) => (p.name === 'webgpu' ? { ...p, gpu: true } : p));
+    assert.equal(chooseBackend('auto', purpose, gpu).name, 'webgpu');
+  }
+  // An ONNX Runtime that cannot train is named as such, and auto trains on wasm instead.
+  const upscaleOnly = withOnnx.map((p) => (p.name === 'onnx' ? { ...p, canTrain: false } : p));
+  assert.throws(() => chooseBackend('onnx', 'training', upscaleOnly), (e) => isUserError(e) && /onnx backend could not start \(it cannot train/.test(e.message));
+  const tr = chooseBackend('auto', 'training', upscaleOnly);
   assert.equal(tr.name, 'wasm');
-  assert.deepEqual(tr.skipped.map((k) => k.name), ['tensorflow', 'webgpu'], 'an upscaling-only backend is not a skipped training choice');
-  assert.throws(() => chooseBackend('onnx', 'training', withOnnx), (e) => isUserError(e) && /onnx backend could not start \(it cannot train/.test(e.message));
-  const gpu = withOnnx.map((p) => (p.name === 'webgpu' ? { ...p, gpu: true } : p));
-  assert.equal(chooseBackend('auto', 'inference', gpu).name, 'webgpu');
+  assert.match(tr.why, /; onnx: cannot train$/);
   // Without onnxruntime-node, upscaling falls back to wasm and says why.
   assert.match(chooseBackend('auto', 'inference', cpuOnlyMachine).why, /^wasm .*; onnx: onnxruntime-node is not installed$/);
 });
@@ -100,7 +102,7 @@ function counting(machine: readonly BackendProbe[]) {
 }
 
 test('lazily: a named backend probes only itself; auto stops at the first that fits', async () => {
-  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx', { canTrain: false }) : p));
+  const withOnnx = cpuOnlyMachine.map((p) => (p.name === 'onnx' ? probe('onnx') : p));
   for (const name of ['wasm', 'cpu', 'onnx'] as const) {
     const c = counting(withOnnx);
     assert.equal((await chooseBackendLazily(name, 'inference', c.fn)).name, name);
@@ -110,8 +112,8 @@ test('lazily: a named backend probes only itself; auto stops at the first that f
   assert.equal((await chooseBackendLazily('auto', 'inference', up.fn)).name, 'onnx');
   assert.deepEqual(up.asked, ['tensorflow', 'webgpu', 'onnx'], 'neither wasm nor cpu is probed once onnx fits');
   const tr = counting(withOnnx);
-  assert.equal((await chooseBackendLazily('auto', 'training', tr.fn)).name, 'wasm');
-  assert.deepEqual(tr.asked, ['tensorflow', 'webgpu', 'wasm'], 'training never asks about an upscaling-only backend');
+  assert.equal((await chooseBackendLazily('auto', 'training', tr.fn)).name, 'onnx');
+  assert.deepEqual(tr.asked, ['tensorflow', 'webgpu', 'onnx'], 'neither wasm nor cpu is probed once onnx fits, for training too');
   const gpuBox = counting([probe('tensorflow', { available: false, reason: 'missing' }), probe('webgpu', { gpu: true }), probe('onnx'), probe('wasm'), probe('cpu')]);
   assert.equal((await chooseBackendLazily('auto', 'inference', gpuBox.fn)).name, 'webgpu');
   assert.deepEqual(gpuBox.asked, ['tensorflow', 'webgpu']);
@@ -134,8 +136,8 @@ test("auto's pick that fails to start: the next candidate starts, and the reason
     if (name === 'webgpu') throw errors.backendFailed('webgpu', 'requestDevice failed: out of memory');
   };
   const s = await chooseAndStart('auto', 'training', counting(gpuBox).fn, start);
-  assert.equal(s.name, 'wasm');
-  assert.deepEqual(started, ['webgpu', 'wasm']);
+  assert.equal(s.name, 'onnx');
+  assert.deepEqual(started, ['webgpu', 'onnx']);
   assert.match(s.why, /webgpu: it failed to start \(requestDevice failed: out of memory\)/);
   // A named backend that fails is reported, not swapped.
   await assert.rejects(chooseAndStart('webgpu', 'training', counting(gpuBox).fn, start), (e) => isUserError(e) && /webgpu backend could not start \(requestDevice failed/.test(e.message));

@@ -147,11 +147,11 @@ describe('request validation', () => {
 
   test('settings are checked, saved atomically and read back; backends and threads go to the engine', async () => {
     await refused('settings:set', { backends: { upscale: 'cuda', train: 'auto' } }, /backends\.upscale must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
-    await refused('settings:set', { backends: { upscale: 'auto', train: 'onnx' } }, /backends\.train must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    await refused('settings:set', { backends: { upscale: 'auto', train: 'cuda' } }, /backends\.train must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
     await refused('settings:set', { threads: 65 }, /threads must be between 0 and 64/);
     await refused('settings:set', { outputDir: 'out' }, /Output folder must be an absolute path/);
     await refused('settings:set', { theme: 'dark' }, /does not take a field "theme"/);
-    const backends = { upscale: 'onnx', train: 'wasm' } as const;
+    const backends = { upscale: 'wasm', train: 'onnx' } as const;
     const s = await call('settings:set', { backends, threads: 1, outputDir: dir });
     assert.deepEqual(s, { ...host.context.settings.get(), backends, threads: 1, outputDir: dir });
     assert.deepEqual(engine.config, { backends, threads: 1 });

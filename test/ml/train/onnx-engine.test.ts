@@ -25,7 +25,7 @@ const skip = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.r
 
 let source: DatasetSource;
 
-function config(over: Partial<Record<keyof TrainConfig, unknown>> = {}): TrainConfig {
+function config(over: Partial<Record<keyof TrainConfig | 'activation', unknown>> = {}): TrainConfig {
   return makeTrainConfig({ preset: 'tiny', scale: 2, iterations: 12, batch: 4, patch: 12, lr: 2e-3, warmup: 2, seed: 7, checkpointEvery: 1000, ...over } as Parameters<typeof makeTrainConfig>[0]);
 }
 
