@@ -29,20 +29,11 @@ export interface TrainGraphOptions {
   readonly beta1?: number;
   readonly beta2?: number;
   readonly epsilon?: number;
-  /**
-   * How each 3×3 filter gradient is computed (all exact; they differ in speed only): `rows`
-   * (default), one matrix product of the input's nine shifted copies stacked channel-major
-   * (each a contiguous window of the padded, flattened input) with the output gradient;
-   * `im2col`, the same product over channel-last copies; `shifts`, nine products, one per tap.
-   */
-  readonly filterGrad?: FilterGradForm;
   /** Adds the output `grad` [P]: the flat gradient before clipping (for checking it). */
   readonly gradientOutput?: boolean;
 }
 
 export const CHARBONNIER_EPS = 1e-3;
-
-export type FilterGradForm = 'rows' | 'rows9' | 'im2col' | 'shifts';
 
 /** The flat parameter vector's layout: each parameter's name, shape, offset and size. */
 export function flatLayout(network: NetworkConfig): Array<{ name: string; shape: number[]; offset: number; size: number }> {
@@ -222,42 +213,15 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
  */
 export function convBackward(
   g: GraphBuilder,
-  a: { input: string; dy: string; weight: string; n: number; cin: number; cout: number; p: number; needInput?: boolean; form?: FilterGradForm },
+  a: { input: string; dy: string; weight: string; n: number; cin: number; cout: number; p: number; needInput?: boolean },
 ): { dw: string; db: string; dx: string | undefined } {
   const { n, cin, cout, p } = a;
   const db = g.add('ReduceSum', [a.dy, g.ints([0, 2, 3])], [cout], [{ name: 'keepdims', i: 0 }], 'dbias');
-  const dw = filterGrad(g, a.input, a.dy, n, cin, cout, p, a.form ?? 'rows');
+  const dw = filterGrad(g, a.input, a.dy, n, cin, cout, p);
   if (a.needInput === false) return { dw, db, dx: undefined };
   const swapped = g.add('Transpose', [a.weight], [cin, cout, 3, 3], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'wt');
   const rotated = g.add('Slice', [swapped, g.ints([2, 2]), g.ints([-1000, -1000]), g.ints([2, 3]), g.ints([-1, -1])], [cin, cout, 3, 3], [], 'wrot');
   return { dw, db, dx: g.add('Conv', [a.dy, rotated], [n, cin, p, p], CONV_ATTRS, 'dinput') };
-}
-
-/**
- * dW[o, c, ky, kx] = Σ over batch and pixels of dy[n, o, y, x] · xpad[n, c, y + ky, x + kx], as
- * matrix products over channel-last copies of the padded input shifted by each tap.
- */
-function filterGrad(g: GraphBuilder, input: string, dy: string, n: number, cin: number, cout: number, p: number, form: FilterGradForm): string {
-  if (form === 'rows' || form === 'rows9') return filterGradRows(g, input, dy, n, cin, cout, p, form === 'rows9');
-  const padded = g.add('Pad', [input, g.ints([0, 0, 1, 1, 0, 0, 1, 1])], [n, cin, p + 2, p + 2], [], 'xpad');
-  const last = g.add('Transpose', [padded], [n, p + 2, p + 2, cin], [{ name: 'perm', ints: [0, 2, 3, 1] }], 'xpadt');
-  const dyT = g.add('Reshape', [g.add('Transpose', [dy], [cout, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }]), g.ints([cout, n * p * p])], [cout, n * p * p], [], 'dyt');
-  const shifted: string[] = [];
-  for (let ky = 0; ky < 3; ky++) {
-    for (let kx = 0; kx < 3; kx++) {
-      shifted.push(g.add('Slice', [last, g.ints([ky, kx]), g.ints([ky + p, kx + p]), g.ints([1, 2])], [n, p, p, cin], [], 'shift'));
-    }
-  }
-  let byTap: string; // [cout, 9·cin], (tap, channel) order
-  if (form === 'im2col') {
-    const cols = g.add('Concat', shifted, [n, p, p, 9 * cin], [{ name: 'axis', i: 3 }], 'cols');
-    byTap = g.add('MatMul', [dyT, g.add('Reshape', [cols, g.ints([n * p * p, 9 * cin])], [n * p * p, 9 * cin])], [cout, 9 * cin], [], 'dw');
-  } else {
-    const parts = shifted.map((sh) => g.add('MatMul', [dyT, g.add('Reshape', [sh, g.ints([n * p * p, cin])], [n * p * p, cin])], [cout, cin], [], 'dwk'));
-    byTap = g.add('Concat', parts, [cout, 9 * cin], [{ name: 'axis', i: 1 }], 'dw');
-  }
-  const t = g.add('Transpose', [g.add('Reshape', [byTap, g.ints([cout, 9, cin])], [cout, 9, cin])], [cout, cin, 9], [{ name: 'perm', ints: [0, 2, 1] }]);
-  return g.add('Reshape', [t, g.ints([cout, cin, 3, 3])], [cout, cin, 3, 3], [], 'dweight');
 }
 
 /**
@@ -270,7 +234,7 @@ function filterGrad(g: GraphBuilder, input: string, dy: string, n: number, cin: 
  * is one matrix product (Gemm with B transposed, the form ONNX Runtime runs fastest here) of the
  * nine windows stacked and the gradient.
  */
-function filterGradRows(g: GraphBuilder, input: string, dy: string, n: number, cin: number, cout: number, p: number, perTap = false): string {
+function filterGrad(g: GraphBuilder, input: string, dy: string, n: number, cin: number, cout: number, p: number): string {
   const w = p + 2;
   const len = n * w * w;
   const xc = g.add('Transpose', [input], [cin, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'xc');
@@ -286,9 +250,8 @@ function filterGradRows(g: GraphBuilder, input: string, dy: string, n: number, c
   const dyc = g.add('Transpose', [dy], [cout, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'dyc');
   const dypad = g.add('Pad', [dyc, g.ints([0, 0, 0, 0, 0, 0, 2, 2])], [cout, n, w, w], [], 'dypad');
   const dyflat = g.add('Reshape', [dypad, g.ints([cout, len])], [cout, len], [], 'dyflat');
-  const dwT = perTap
-    ? g.add('Concat', windows.map((wk) => g.add('Gemm', [wk, dyflat], [cin, cout], [{ name: 'transB', i: 1 }], 'dwk')), [9 * cin, cout], [{ name: 'axis', i: 0 }], 'dwt')
-    : g.add('Gemm', [g.add('Concat', windows, [9 * cin, len], [{ name: 'axis', i: 0 }], 'cols'), dyflat], [9 * cin, cout], [{ name: 'transB', i: 1 }], 'dwt');
+  const cols = g.add('Concat', windows, [9 * cin, len], [{ name: 'axis', i: 0 }], 'cols');
+  const dwT = g.add('Gemm', [cols, dyflat], [9 * cin, cout], [{ name: 'transB', i: 1 }], 'dwt');
   const r = g.add('Reshape', [dwT, g.ints([3, 3, cin, cout])], [3, 3, cin, cout]);
   return g.add('Transpose', [r], [cout, cin, 3, 3], [{ name: 'perm', ints: [3, 2, 0, 1] }], 'dweight');
 }
@@ -311,9 +274,9 @@ export function activationGradModel(act: ActivationName): Uint8Array {
 }
 
 /** One 3×3 conv's gradients as a model (inputs `x` [n, cin, p, p], `w`, `dy`; outputs `dx`, `dw`, `db`). */
-export function convGradModel(n: number, cin: number, cout: number, p: number, form: FilterGradForm = 'rows'): Uint8Array {
+export function convGradModel(n: number, cin: number, cout: number, p: number): Uint8Array {
   const g = new GraphBuilder();
-  const r = convBackward(g, { input: 'x', dy: 'dy', weight: 'w', n, cin, cout, p, form });
+  const r = convBackward(g, { input: 'x', dy: 'dy', weight: 'w', n, cin, cout, p });
   g.rename(r.dx!, 'dx');
   g.rename(r.dw, 'dw');
   g.rename(r.db, 'db');
@@ -323,3 +286,4 @@ export function convGradModel(n: number, cin: number, cout: number, p: number, f
     outputs: [{ name: 'dx', dims: [n, cin, p, p] }, { name: 'dw', dims: [cout, cin, 3, 3] }, { name: 'db', dims: [cout] }],
   });
 }
+
