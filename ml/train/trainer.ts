@@ -58,7 +58,8 @@ export const dataSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
  * Trains a network and yields what happens. A non-finite loss or gradient never reaches the
  * weights: the step is skipped and the learning rate halved; after `maxBadSteps` in a row the last
  * good checkpoint is restored as the model and the run fails with a clear message. Cancelling saves
- * a checkpoint first. All tensors are released when the generator ends, however it ends.
+ * a checkpoint first. The engine (its tensors, or its ONNX Runtime session) is released when the
+ * generator ends, however it ends.
  */
 export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const cfg = o.config;
@@ -67,14 +68,6 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   let initial = o.initial;
   /** The run's initial weights, made once (for the start, and for going back after a divergence before any checkpoint). */
   const initialOnce = () => (initial ??= initialWeights(cfg.network, cfg.seed));
-  const weights = o.resume?.weights ?? initialOnce();
-  const engine: StepEngine = await (o.engine ?? tfjsEngine(o.helpers))({
-    config: cfg,
-    weights,
-    ema: cfg.emaDecay > 0 ? (o.resume?.ema ?? weights) : undefined,
-    adam: r ? { step: r.adamStep, moments: o.resume!.adam } : null,
-  });
-  const evalWeights = async () => (await engine.emaWeights()) ?? (await engine.weights());
   const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
   const degrade = degraderFor(cfg.degrade, o.jpeg);
   const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degrade }, rng);
@@ -92,6 +85,15 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const maxBad = o.maxBadSteps ?? 5;
   const recentLoss = new RecentLevel();
   const logEvery = o.logEvery ?? 10;
+  // Made last, so nothing above can throw with an engine to release.
+  const weights = o.resume?.weights ?? initialOnce();
+  const engine: StepEngine = await (o.engine ?? tfjsEngine(o.helpers))({
+    config: cfg,
+    weights,
+    ema: cfg.emaDecay > 0 ? (o.resume?.ema ?? weights) : undefined,
+    adam: r ? { step: r.adamStep, moments: o.resume!.adam } : null,
+  });
+  const evalWeights = async () => (await engine.emaWeights()) ?? (await engine.weights());
 
   const checkpoint = async (isBest: boolean) => {
     const adam = await engine.adamState();
