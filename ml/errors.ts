@@ -138,6 +138,15 @@ export const errors = {
       undefined,
       { scale: String(scale) },
     ),
+  /** A model named by name that is neither a file nor among the installed models. */
+  unknownModel: (name: string) =>
+    new UserError(
+      'no-model',
+      `There is no model named ${q(name)} among the bundled and your own models, nor a file of that name; pass a model's name ("sr-studio info" lists them) or a .safetensors file.`,
+      name,
+    ),
+  /** A model to start a run from (train --init) whose network differs from the run's; `why` is the whole sentence. */
+  initMismatch: (model: string, why: string) => new UserError('weights-mismatch', why, model),
   /** A new run asked to go where a run already is. */
   runExists: (dir: string) =>
     new UserError('run-exists', `${q(dir)} already holds a training run; continue it with --resume ${q(dir)}, or choose another --out.`, dir),

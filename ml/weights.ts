@@ -23,6 +23,8 @@ export interface TrainingSummary {
   readonly degrade?: string;
   /** The degradations' ranges when the model was trained (`describeDegrade`), when not none. */
   readonly degradations?: string;
+  /** The model the run started from (train --init): its name or path, what was loaded, its SHA-256. */
+  readonly init?: { readonly model: string; readonly loaded: string; readonly sha256?: string };
   /**
    * Scores on the validation photos with the LR saved as JPEG, by quality ("75", "90"), beside
    * bicubic on the same input; written when a model is published (scripts/model-card.ts).

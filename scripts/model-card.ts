@@ -131,6 +131,11 @@ const best = vals.reduce((a, b) => (b.val!.psnrY > a.val!.psnrY ? b : a), vals[0
 const v = best.val!;
 const bytes = (await fs.stat(weightsPath)).size;
 const degrade = isDegradeName(runConfig.degrade) ? runConfig.degrade : 'none';
+/** The model the run started from (train --init), as its config and the file's summary record it. */
+const init = (runConfig.init ?? t.init) as { model: string; loaded: string; sha256?: string } | undefined;
+const startedFrom = init
+  ? `\nStarted from: \`${path.basename(init.model).replace(/\.safetensors$/, '')}\` (${init.loaded === 'all' ? 'every weight' : 'every layer but the upsampler'}${init.sha256 ? `; SHA-256 ${init.sha256}` : ''}).\n`
+  : '';
 
 /** The flags of a from-scratch command that must agree with the run's config.json. */
 function checkCommand(command: string): void {
@@ -183,7 +188,7 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 | wall time | ${hours(last.elapsedMs ?? (t.seconds ?? 0) * 1000)} |
 | hardware | ${hardware} |
 | backend | ${t.backend ?? 'unknown'} |
-
+${startedFrom}
 Command (run from the repository root):
 
 \`\`\`sh

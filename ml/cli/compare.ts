@@ -10,9 +10,23 @@ import { intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
 import { commonTrainOptions, onInterrupt, reportStart, TRAIN_OPTIONS } from './train.ts';
 
+/** `--init swish=MODEL,tanhexp=MODEL`: each activation's model to start from. */
+function initOption(v: string): Partial<Record<ActivationName, string>> {
+  const out: Partial<Record<ActivationName, string>> = {};
+  for (const part of v.split(',')) {
+    const at = part.indexOf('=');
+    const act = part.slice(0, at).trim();
+    if (at < 1 || !isActivationName(act) || !part.slice(at + 1).trim() || out[act]) {
+      throw errors.badArgument(`--init takes one model per activation, as swish=MODEL,tanhexp=MODEL, not "${v}".`);
+    }
+    out[act] = part.slice(at + 1).trim();
+  }
+  return out;
+}
+
 /** `sr-studio compare`: the comparison job, printed. */
 export const runCompare: Command = {
-  options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' } },
+  options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' }, init: { type: 'string' } },
   async run(values, positionals, report) {
     noPositionals('compare', positionals, 'use --data DIR');
     if (!values.data) throw errors.badArgument('compare needs a folder of training photos: --data DIR (and ideally --val DIR).');
@@ -22,6 +36,7 @@ export const runCompare: Command = {
     if (acts.length < 2 || new Set(acts).size !== acts.length) throw errors.badArgument('--acts needs at least two different activations, e.g. swish,tanhexp.');
     const { backend, threads, settings } = commonTrainOptions(values);
     const seeds = intOption(values, 'seeds', 1, 100) ?? 1;
+    const init = values.init === undefined ? undefined : initOption(String(values.init));
     const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
     const dir = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
     const selection = await initBackend(backend, 'training');
@@ -30,7 +45,7 @@ export const runCompare: Command = {
     const release = onInterrupt(report, control);
     try {
       const { report: r } = await compareJob(
-        { data: values.data as string, val: values.val as string | undefined, acts: acts as ActivationName[], settings, seeds, dir, backend: selection, threads, control },
+        { data: values.data as string, val: values.val as string | undefined, acts: acts as ActivationName[], settings, seeds, init, dir, backend: selection, threads, control },
         (e) => {
           if (e.type === 'note') return report.event('note', e.message, { message: e.message });
           if (e.type === 'data-warning') return report.event('warning', `warning: ${e.message}`, { message: e.message });

@@ -92,7 +92,7 @@ export function onInterrupt(report: Reporter, control: TrainControl): () => void
 }
 
 export const runTrain: Command = {
-  options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' } },
+  options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' }, init: { type: 'string' } },
   async run(values, positionals, report) {
     noPositionals('train', positionals, 'use --data DIR');
     const { backend, threads, settings } = commonTrainOptions(values);
@@ -100,6 +100,8 @@ export const runTrain: Command = {
     const resume = values.resume as string | undefined;
     if (!data) throw errors.badArgument(resume ? '--resume also needs the training folder: --data DIR (and --val DIR if the run used one).' : 'train needs a folder of training photos: --data DIR.');
     if (resume && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
+    const init = values.init as string | undefined;
+    if (init === '') throw errors.badArgument('--init needs a model: a bundled model\'s name (e.g. tanhexp_photo_x2) or a .safetensors file.');
     const selection = await initBackend(backend, 'training');
     reportBackend(report, selection);
     const control = new TrainControl();
@@ -110,6 +112,7 @@ export const runTrain: Command = {
           data,
           val: values.val as string | undefined,
           settings,
+          init,
           run: resume ? { kind: 'continue', dir: resume } : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
           backend: selection,
           threads,

@@ -33,7 +33,13 @@ Options:
       --iters N           iterations (default 2000)
       --degrade NAME      none|photo|photo-heavy: how the inputs are made (default none: clean
                           bicubic; photo: blur, noise and JPEG as in real photos)
-      --lr X              peak learning rate, 1e-7 to 1 (default 4e-4, Swish and ReLU 5e-4)
+      --init MODEL        start from a trained model (a bundled model's name, e.g. tanhexp_photo_x2,
+                          or a .safetensors file) instead of from scratch; its preset, scale and
+                          activation are the run's defaults. Another --scale loads all but the
+                          upsampler; another preset or activation is refused
+      --lr X              peak learning rate, 1e-7 to 1 (default 4e-4, Swish and ReLU 5e-4; with
+                          --init 1e-4: the weights are already near a good solution, and the full
+                          rate would first undo part of what they learned)
       --batch N, --patch N, --seed N, --ema DECAY, --loss l1|charbonnier
       --val-every N       validate every N iterations (default: about ten times a run)
       --val-max-side N    centre-crop validation images to N pixels a side (0: whole images)
@@ -53,6 +59,8 @@ rate) and report which wins: report.md, report.json and contact_sheet.png in OUT
 Options:
       --acts A,B          activations to compare (default swish,tanhexp)
       --seeds K           repeat with K seeds and report mean ± sd and a paired t (default 1)
+      --init A=MODEL,B=MODEL  start each activation from its own trained model of the same shape
+                          and scale (e.g. swish=swish_x2,tanhexp=tanhexp_x2; default lr then 1e-4)
       --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N, --degrade NAME
   -b, --backend B         ${BACKENDS} (default auto)
       --threads N         extra threads on CPU backends (as for train)

@@ -13,9 +13,11 @@ import { ensureDir, writeFileAtomic } from '../node/atomic.ts';
 import { writeImage } from '../node/image-io.ts';
 import { sharpJpeg } from '../node/jpeg.ts';
 import { MODEL_FILE, RunFolder } from '../node/run-folder.ts';
-import { compare, type CompareReport } from '../train/compare.ts';
+import { loadNamedModel } from '../node/models.ts';
+import { compare, type CompareReport, type StartModel } from '../train/compare.ts';
+import { initMismatch } from '../train/init.ts';
 import { markdown } from '../train/compare-report.ts';
-import { DEFAULT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import { DEFAULT_LR, INIT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { openData, startRunHelpers } from './common.ts';
 import type { TrainSettings } from './train.ts';
@@ -27,6 +29,11 @@ export interface CompareJobSpec {
   /** Everything but the activation; one learning rate for all (the lowest default unless set). */
   readonly settings: TrainSettings;
   readonly seeds: number;
+  /**
+   * Each activation's own model to start from (a model's name or a weights file), one for every
+   * activation, all of one shape; their preset and scale are the comparison's unless set.
+   */
+  readonly init?: Readonly<Partial<Record<ActivationName, string>>> | null | undefined;
   /** A new or empty folder for the runs and the report. */
   readonly dir: string;
   readonly backend: { readonly name: ConcreteBackend; readonly device: string };
@@ -49,6 +56,19 @@ export interface CompareJobResult {
   readonly models: Record<string, string>;
 }
 
+/** Every activation's model to start from, loaded; one is needed for each activation compared. */
+async function startModels(init: Readonly<Partial<Record<ActivationName, string>>>, acts: readonly ActivationName[]): Promise<Map<ActivationName, StartModel>> {
+  const named = Object.keys(init).filter((a) => init[a as ActivationName]);
+  const missing = acts.filter((a) => !init[a]);
+  const extra = named.filter((a) => !acts.includes(a as ActivationName));
+  if (missing.length || extra.length) {
+    throw errors.badArgument(`--init needs one model for each activation compared (${acts.map((a) => `${a}=MODEL`).join(',')}), so each starts from its own twin.`);
+  }
+  const out = new Map<ActivationName, StartModel>();
+  for (const act of acts) out.set(act, await loadNamedModel(init[act]!));
+  return out;
+}
+
 const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_${seed}`, act);
 
 /** The name of one run of a comparison, in events and the UI. */
@@ -56,8 +76,17 @@ export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${se
 
 export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
   if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length) throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
-  const lr = spec.settings.lr ?? Math.min(...spec.acts.map((a) => DEFAULT_LR[a]));
-  const base = makeTrainConfig({ ...spec.settings, activation: spec.acts[0], lr, iterations: spec.settings.iterations ?? 1000 });
+  const twins = spec.init ? await startModels(spec.init, spec.acts) : undefined;
+  const lr = spec.settings.lr ?? (twins ? INIT_LR : Math.min(...spec.acts.map((a) => DEFAULT_LR[a])));
+  const first = twins?.get(spec.acts[0]!)?.config;
+  const s = spec.settings;
+  const base = first
+    ? makeTrainConfig({ ...s, activation: spec.acts[0], lr, iterations: s.iterations ?? 1000, ...(s.preset === undefined ? { network: { ...first, scale: s.scale ?? first.scale } } : { scale: s.scale ?? first.scale }) })
+    : makeTrainConfig({ ...s, activation: spec.acts[0], lr, iterations: s.iterations ?? 1000 });
+  for (const [act, twin] of twins ?? []) {
+    const why = initMismatch(twin.name, twin.config, { ...base.network, activation: act });
+    if (why) throw errors.initMismatch(twin.name, why);
+  }
   const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
   const out = path.resolve(spec.dir);
   const data = await openData(spec, base, emit);
@@ -76,6 +105,7 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
       seeds,
       data: data.train,
       val: data.val,
+      init: twins,
       storeFor: (seed, act) => RunFolder.create(runDir(out, seed, act), 1),
       control: spec.control,
       engine,

@@ -11,11 +11,14 @@ import type { ConcreteBackend } from '../backend-choice.ts';
 import { errors } from '../errors.ts';
 import { exists } from '../node/files.ts';
 import { sharpJpeg } from '../node/jpeg.ts';
+import { loadNamedModel, resolveModelName } from '../node/models.ts';
 import { RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
+import { presetOf, type NetworkConfig } from '../network.ts';
 import { openData, startRunHelpers } from './common.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import { initFromModel, initMismatch } from '../train/init.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { train } from '../train/trainer.ts';
 
@@ -27,6 +30,12 @@ export interface TrainJobSpec {
   readonly val?: string | null | undefined;
   /** For a new run; when continuing, only `iterations` may differ from the run's own. */
   readonly settings: TrainSettings;
+  /**
+   * A trained model a new run starts from (a model's name or a weights file); its preset, scale
+   * and activation are the run's unless the settings name them. A continued run keeps its own
+   * start (its checkpoint's weights), and one given must be the same.
+   */
+  readonly init?: string | null | undefined;
   readonly run:
     | { readonly kind: 'new'; /** The run's own folder (new or empty). */ readonly dir?: string | undefined; /** Else a new folder in here. */ readonly parent: string }
     | { readonly kind: 'continue'; readonly dir: string };
@@ -69,7 +78,7 @@ export interface TrainJobResult {
 }
 
 /** The settings given for a continue that differ from the run's, in words ("scale 2, batch 16"). */
-function differences(config: TrainConfig, given: TrainSettings): string[] {
+function differences(config: TrainConfig, given: TrainSettings, init?: string): string[] {
   const asked = makeTrainConfig({ ...given, iterations: config.iterations });
   const out: string[] = [];
   const n = config.network;
@@ -80,6 +89,7 @@ function differences(config: TrainConfig, given: TrainSettings): string[] {
     if (given[k] !== undefined && asked[k] !== config[k]) out.push(`${k} ${config[k]}`);
   }
   if (given.degrade !== undefined && asked.degrade !== config.degrade) out.push(`the ${config.degrade} training inputs`);
+  if (init !== undefined && init !== config.init?.model) out.push(`weights started from ${config.init?.model ?? 'scratch'}`);
   return out;
 }
 
@@ -88,17 +98,42 @@ interface Prepared {
   readonly dir: string;
   /** An earlier run's folder, checkpoint and record; none for a new run (its folder is made later). */
   readonly earlier?: { readonly folder: RunFolder; readonly resume: Checkpoint | undefined; readonly record: RunRecord | undefined };
+  /** A new run's initial weights when it starts from a model, and the line that says what was loaded. */
+  readonly start?: { readonly weights: ReadonlyMap<string, Float32Array>; readonly note: string };
+}
+
+/**
+ * A new run that starts from a model: the run's network is the model's, with the preset, scale and
+ * activation the settings name; a model of another shape or activation is refused in one sentence.
+ */
+async function startFrom(given: string, s: TrainSettings): Promise<{ config: TrainConfig; weights: ReadonlyMap<string, Float32Array>; note: string }> {
+  const model = await loadNamedModel(given);
+  const m = model.config;
+  // Validates the settings given, with the model's preset, scale and activation for those not given.
+  const asked = makeTrainConfig({ ...s, preset: s.preset ?? presetOf(m) ?? 'tiny', scale: s.scale ?? m.scale, activation: s.activation ?? m.activation });
+  const network: NetworkConfig = s.preset === undefined ? { ...asked.network, features: m.features, groups: m.groups, blocks: m.blocks } : asked.network;
+  const why = initMismatch(model.name, m, network);
+  if (why) throw errors.initMismatch(model.name, why);
+  const { weights, loaded } = initFromModel(model, network, asked.seed);
+  const config = makeTrainConfig({ ...s, network, init: { model: model.name, loaded, sha256: model.sha256 } });
+  const note =
+    loaded === 'all'
+      ? `Starting from ${model.name}: every weight is loaded.`
+      : `Starting from ${model.name} (x${m.scale}) for this x${network.scale} run: every layer but the upsampler is loaded; the upsampler starts fresh from seed ${config.seed}.`;
+  return { config, weights, note };
 }
 
 async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
   if (spec.run.kind === 'new') {
-    const config = makeTrainConfig(spec.settings);
-    return { config, dir: spec.run.dir ? path.resolve(spec.run.dir) : await newRunDir(spec.run.parent, config) };
+    const start = spec.init ? await startFrom(spec.init, spec.settings) : undefined;
+    const config = start?.config ?? makeTrainConfig(spec.settings);
+    const dir = spec.run.dir ? path.resolve(spec.run.dir) : await newRunDir(spec.run.parent, config);
+    return { config, dir, ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
   }
   const dir = path.resolve(spec.run.dir);
   const opened = await RunFolder.open(dir);
   if (beingTrained(opened.record)) throw errors.badArgument(`The run in ${JSON.stringify(dir)} is being trained now (process ${opened.record!.pid}); wait for it or stop it first.`);
-  const diff = differences(opened.config, spec.settings);
+  const diff = differences(opened.config, spec.settings, spec.init ? (await resolveModelName(spec.init)).name : undefined);
   const rec = opened.record;
   if (rec && path.resolve(rec.data) !== path.resolve(spec.data)) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
   if (rec && (rec.val ? path.resolve(rec.val) : null) !== (spec.val ? path.resolve(spec.val) : null)) {
@@ -111,7 +146,8 @@ async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
 }
 
 export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
-  const { config, dir, earlier } = await prepareRun(spec);
+  const { config, dir, earlier, start } = await prepareRun(spec);
+  if (start) await emit({ type: 'note', message: start.note });
   const data = await openData(spec, config, emit);
   // The folder is made only once the settings and the data are known to be usable.
   const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints));
@@ -131,6 +167,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
     iteration: from,
     best: resume?.state.best ?? null,
     message: null,
+    init: config.init ?? null,
   });
   const { engine, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
   await emit({ type: 'run', dir, config, from, continued: earlier !== undefined, threads, evaluator: evaluator?.name ?? null });
@@ -144,6 +181,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
       store: folder,
       control: spec.control,
       resume,
+      initial: start?.weights,
       engine,
       evaluator,
       jpeg: sharpJpeg,

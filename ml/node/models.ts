@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +64,39 @@ export async function findModels(folders = modelFolders()): Promise<{ models: Mo
     }
   }
   return { models, problems };
+}
+
+/**
+ * A model as the user names it: a weights file's path, or the name of a bundled or user model
+ * (the file name, with or without `.safetensors`, as `info` lists them). `name` is how a run
+ * records it: the name as given without the extension, or the file's absolute path.
+ */
+export async function resolveModelName(given: string, folders = modelFolders()): Promise<{ name: string; path: string }> {
+  const isFile = await fs.stat(given).then((s) => s.isFile(), () => false);
+  if (isFile) return { name: path.resolve(given), path: path.resolve(given) };
+  const bare = /^[^/\\]+$/.test(given);
+  if (bare) {
+    const file = given.endsWith('.safetensors') ? given : `${given}.safetensors`;
+    for (const dir of folders) {
+      const p = path.join(dir, file);
+      if (await fs.stat(p).then((s) => s.isFile(), () => false)) return { name: file.replace(/\.safetensors$/, ''), path: p };
+    }
+    throw errors.unknownModel(given);
+  }
+  throw errors.missingPath(given);
+}
+
+/** A named model (resolveModelName), loaded and checked, with its file's SHA-256. */
+export async function loadNamedModel(given: string, folders = modelFolders()): Promise<ModelFile & { name: string; path: string; sha256: string }> {
+  const where = await resolveModelName(given, folders);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(where.path);
+  } catch (e) {
+    throw fsError(e, where.path, { what: 'weights file (.safetensors)' });
+  }
+  if (bytes.length === 0) throw errors.badWeights(where.path, 'the file is empty');
+  return { ...decodeModel(bytes, where.path), ...where, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Whether a model was trained on degraded inputs (train --degrade), i.e. for real photos. */

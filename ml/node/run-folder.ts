@@ -3,7 +3,7 @@ import path from 'node:path';
 import { errors, fsError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
-import { parseTrainConfig, type TrainConfig } from '../train/config.ts';
+import { parseTrainConfig, type TrainConfig, type TrainInit } from '../train/config.ts';
 import type { RunStore } from '../train/trainer.ts';
 import { ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { writeImage } from './image-io.ts';
@@ -35,6 +35,8 @@ export interface RunRecord {
   readonly iteration: number;
   readonly best: { readonly iteration: number; readonly psnrY: number } | null;
   readonly message: string | null;
+  /** The model the run's weights started from (train --init); null or absent: from scratch. */
+  readonly init?: TrainInit | null;
 }
 
 export interface OpenedRun {

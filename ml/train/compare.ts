@@ -7,6 +7,7 @@ import { initialWeights, Network } from '../network.ts';
 import { upscaleImage } from '../tiling.ts';
 import { decodeModel } from '../weights.ts';
 import { makeTrainConfig, type TrainConfig } from './config.ts';
+import { initFromModel } from './init.ts';
 import type { TrainControl, TrainEvent } from './events.ts';
 import type { StepEngineFactory } from './engine.ts';
 import { train, type RunStore } from './trainer.ts';
@@ -33,6 +34,19 @@ export interface CompareOptions {
   readonly evaluator?: Evaluator | undefined;
   /** The JPEG encoder the base config's degradations need. */
   readonly jpeg?: JpegRoundTrip | undefined;
+  /**
+   * Each activation's own trained model to start from (compare --init), of the base's shape, in
+   * place of the shared initial weights; `name` is how its runs record it.
+   */
+  readonly init?: ReadonlyMap<ActivationName, StartModel> | undefined;
+}
+
+/** A trained model a comparison's run starts from. */
+export interface StartModel {
+  readonly name: string;
+  readonly sha256?: string | undefined;
+  readonly config: TrainConfig['network'];
+  readonly weights: ReadonlyMap<string, Float32Array>;
 }
 
 export interface RunResult {
@@ -85,7 +99,11 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
     // The shapes do not depend on the activation, so one set of initial weights serves them all.
     const initial = initialWeights(o.base.network, seed);
     for (const act of o.acts) {
-      const config = makeTrainConfig({ ...o.base, network: { ...o.base.network, activation: act }, seed });
+      const network = { ...o.base.network, activation: act };
+      const twin = o.init?.get(act);
+      const start = twin ? initFromModel(twin, network, seed) : undefined;
+      const init = twin && start ? { model: twin.name, loaded: start.loaded, ...(twin.sha256 ? { sha256: twin.sha256 } : {}) } : undefined;
+      const config = makeTrainConfig({ ...o.base, network, seed, init });
       const inner = await o.storeFor(seed, act);
       const store: RunStore = {
         ...bind(inner),
@@ -96,7 +114,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial, engine: o.engine, evaluator: o.evaluator, jpeg: o.jpeg })) {
+      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial: start?.weights ?? initial, engine: o.engine, evaluator: o.evaluator, jpeg: o.jpeg })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'finished') {
@@ -162,7 +180,9 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
     ssimY: v.reduce((s, x) => s + x.bicubic.ssimY, 0) / Math.max(1, v.length),
   };
   const fairness =
-    `Each of ${o.acts.join(', ')} was trained from the same initial weights per seed (seeds ${o.seeds.join(', ')}), ` +
+    (o.init
+      ? `Each of ${o.acts.join(', ')} was trained from its own model of the same shape (${o.acts.map((a) => `${a} from ${o.init!.get(a)?.name}`).join(', ')}; seeds ${o.seeds.join(', ')}), `
+      : `Each of ${o.acts.join(', ')} was trained from the same initial weights per seed (seeds ${o.seeds.join(', ')}), `) +
     `on the same batches in the same order, for ${o.base.iterations} iterations with the same learning rate ` +
     `(${o.base.lr}, warm-up ${o.base.warmup} then cosine), batch ${o.base.batch} × ${o.base.patch}² LR patches` +
     `${o.base.degrade === 'none' ? '' : ` with the ${o.base.degrade} degradations`}` +

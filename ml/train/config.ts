@@ -34,7 +34,21 @@ export interface TrainConfig {
   readonly keepCheckpoints: number;
   /** Validation images are centre-cropped to at most this many HR pixels a side (0: whole). */
   readonly valMaxSide: number;
+  /** The trained model the run's weights started from (train --init); absent: from scratch. */
+  readonly init?: TrainInit | undefined;
 }
+
+/** Where a run started from a trained model: its name or path, and how much of it was loaded. */
+export interface TrainInit {
+  /** A bundled or user model's name, or a weights file's absolute path. */
+  readonly model: string;
+  /** Another scale loads every layer but the upsampler, whose shape depends on the scale. */
+  readonly loaded: 'all' | 'all but the upsampler';
+  /** SHA-256 of the weights file, in hex. */
+  readonly sha256?: string | undefined;
+}
+
+export const INIT_LOADED = ['all', 'all but the upsampler'] as const;
 
 /**
  * Default peak learning rate per activation. TanhExp's is lower than Swish's: it is steeper near 0
@@ -46,6 +60,13 @@ export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
   mish: 4e-4,
   tanhexp: 4e-4,
 };
+
+/**
+ * The default peak learning rate of a run that starts from a trained model, for every activation:
+ * a quarter to a fifth of the from-scratch rates, since the weights are already near a good
+ * solution and the full rate first undoes part of what they learned.
+ */
+export const INIT_LR = 1e-4;
 
 /** Defaults; valEvery and previewEvery are the caps of the per-run cadence (about 10 and 20 a run). */
 export const TRAIN_DEFAULTS = {
@@ -81,8 +102,9 @@ export const SETTING_RANGES = {
   threads: [0, 64],
 } as const satisfies Record<string, readonly [number, number]>;
 
-type Input = Partial<Omit<TrainConfig, 'network' | 'degrade'>> & {
+type Input = Partial<Omit<TrainConfig, 'network' | 'degrade' | 'init'>> & {
   degrade?: unknown;
+  init?: unknown;
   network?: unknown;
   preset?: unknown;
   scale?: unknown;
@@ -107,7 +129,7 @@ export function makeTrainConfig(input: Input): TrainConfig {
     iterations: int('iterations', input.iterations ?? d.iterations, ...SETTING_RANGES.iterations),
     batch: int('batch', input.batch ?? d.batch, ...SETTING_RANGES.batch),
     patch: int('patch', input.patch ?? d.patch, ...SETTING_RANGES.patch),
-    lr: num('lr', input.lr ?? DEFAULT_LR[network.activation], ...SETTING_RANGES.lr),
+    lr: num('lr', input.lr ?? (input.init != null ? INIT_LR : DEFAULT_LR[network.activation]), ...SETTING_RANGES.lr),
     warmup: int('warmup', input.warmup ?? d.warmup, 0, 10_000_000),
     minLrRatio: num('minLrRatio', input.minLrRatio ?? d.minLrRatio, 0, 1),
     clipNorm: num('clipNorm', input.clipNorm ?? d.clipNorm, 1e-6, 1e6),
@@ -121,6 +143,7 @@ export function makeTrainConfig(input: Input): TrainConfig {
     checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
     keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
     valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, ...SETTING_RANGES.valMaxSide),
+    ...(input.init != null ? { init: trainInit(input.init) } : {}),
   };
   return cfg;
 }
@@ -135,6 +158,15 @@ export function parseTrainConfig(v: unknown): TrainConfig {
 function cadence(iterations: unknown, times: number, most: number): number {
   const n = typeof iterations === 'number' && iterations > 0 ? iterations : 1;
   return Math.min(most, Math.max(Math.min(10, n), Math.round(n / times)));
+}
+
+function trainInit(v: unknown): TrainInit {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const { model, loaded, sha256 } = o;
+  if (typeof model !== 'string' || model === '' || model.length > 4096) bad('init.model', model);
+  if (!(INIT_LOADED as readonly unknown[]).includes(loaded)) bad('init.loaded', loaded);
+  if (sha256 !== undefined && (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256))) bad('init.sha256', sha256);
+  return { model: model as string, loaded: loaded as TrainInit['loaded'], ...(sha256 !== undefined ? { sha256: sha256 as string } : {}) };
 }
 
 function degradeName(v: unknown): DegradeName {

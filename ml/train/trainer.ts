@@ -108,6 +108,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         seed: cfg.seed,
         preset: cfg.preset,
         degrade: cfg.degrade,
+        ...(cfg.init ? { init: cfg.init } : {}),
         // The preset's ranges as they were when the model was trained.
         ...(cfg.degrade === 'none' ? {} : { degradations: describeDegrade(cfg.degrade) }),
         ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),

@@ -10,12 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { assertNoStack, assertOneError, errorLines, jsonLines, runCli, show, type CliOptions } from '../../helpers/cli.ts';
 import sharp from 'sharp';
+import { createHash } from 'node:crypto';
+import { initialWeights, presetConfig } from '../../../ml/network.ts';
 import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const TINY = path.join(DATA, 'tiny');
 const SMALL_COFFEE = path.join(TINY, 'coffee_64x64.png');
+const VAL = path.join(DATA, 'val');
+const BUNDLED = path.resolve(import.meta.dirname, '../../../assets/models');
 
 let dir = '';
 let modelsDir = '';
@@ -262,5 +266,101 @@ describe('sr-studio train', () => {
       assertOneError(r, /already holds a training run; continue it with --resume/);
       assert.deepEqual(await snapshot(RUN()), before, 'the run is untouched');
     });
+  });
+});
+
+describe('sr-studio train --init', () => {
+  const bundled = async (name: string) => {
+    const bytes = await fs.readFile(path.join(BUNDLED, `${name}.safetensors`));
+    return { model: decodeModel(bytes, name), sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+  /** Largest absolute difference between two arrays of the same length. */
+  const maxDiff = (a: Float32Array, b: Float32Array) => {
+    assert.equal(a.length, b.length);
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    return d;
+  };
+
+  test('a bundled model by name: the run starts at its quality, and config.json, run.json, the model file and --resume record where it started', async () => {
+    const { model: x2, sha256 } = await bundled('tanhexp_x2');
+    const out = tmp('run-init');
+    // At 1e-7 (1e-9 in the first warm-up step) the weights barely move: the first validation scores the bundled model.
+    const r = await cli(['train', '--data', TINY, '--val', VAL, '--init', 'tanhexp_x2', '--iters', '1', '--lr', '1e-7', '--val-every', '1', '--out', out, ...FAST, '--json']);
+    assert.equal(r.code, 0, show(r));
+    const records = jsonLines(r);
+    assert.ok(records.some((x) => x.type === 'note' && x.message === 'Starting from tanhexp_x2: every weight is loaded.'), show(r));
+    const val = records.find((x) => x.type === 'validation')!;
+    assert.ok(Math.abs((val.psnrY as number) - x2.training!.valPsnrY!) < 0.01, `${val.psnrY} vs the model's own ${x2.training!.valPsnrY}`);
+
+    const init = { model: 'tanhexp_x2', loaded: 'all', sha256 };
+    const config = JSON.parse(await fs.readFile(path.join(out, 'config.json'), 'utf8'));
+    assert.deepEqual(config.init, init);
+    assert.deepEqual(config.network, x2.config, "the model's preset, scale and activation are the run's");
+    assert.equal(config.lr, 1e-7, 'the given --lr wins');
+    assert.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'run.json'), 'utf8')).init, init);
+    assert.deepEqual(decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init, init);
+
+    // --resume continues from the checkpoint and keeps the start; another --init is refused.
+    const before = await snapshot(out);
+    const other = await cli(['train', '--data', TINY, '--val', VAL, '--resume', out, '--init', 'tanhexp_photo_x2', '--iters', '2', '--backend', 'wasm']);
+    assertOneError(other, /was trained with weights started from tanhexp_x2; continue it as it was started/, 2);
+    assert.deepEqual(await snapshot(out), before, 'the run is untouched');
+    const resumed = await cli(['train', '--data', TINY, '--val', VAL, '--resume', out, '--init', 'tanhexp_x2.safetensors', '--iters', '2', '--backend', 'wasm', '--json']);
+    assert.equal(resumed.code, 0, show(resumed));
+    assert.ok(!jsonLines(resumed).some((x) => x.type === 'note' && /Starting from/.test(String(x.message))), 'a resumed run does not load the model again');
+    const ckpt = decodeCheckpoint(await fs.readFile(path.join(out, 'checkpoints/ckpt_0000002.safetensors')), 'ckpt');
+    assert.deepEqual(ckpt.state.config.init, init);
+    assert.deepEqual(decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init, init);
+  });
+
+  test('an x2 model into an x4 run: every layer but the upsampler is loaded, the upsampler is the seed\'s, and the default peak rate is 1e-4', async () => {
+    const { model: x2 } = await bundled('tanhexp_x2');
+    const file = path.join(BUNDLED, 'tanhexp_x2.safetensors');
+    const out = tmp('run-init-x4');
+    const r = await cli(['train', '--data', TINY, '--init', file, '--scale', '4', '--iters', '1', '--seed', '7', '--out', out, ...FAST, '--json']);
+    assert.equal(r.code, 0, show(r));
+    const note = jsonLines(r).find((x) => x.type === 'note' && /^Starting from/.test(String(x.message)));
+    assert.equal(note?.message, `Starting from ${file} (x2) for this x4 run: every layer but the upsampler is loaded; the upsampler starts fresh from seed 7.`);
+    const config = JSON.parse(await fs.readFile(path.join(out, 'config.json'), 'utf8'));
+    assert.deepEqual(config.network, { ...x2.config, scale: 4 });
+    assert.equal(config.lr, 1e-4);
+    assert.equal(config.init.model, file);
+    assert.equal(config.init.loaded, 'all but the upsampler');
+    // One step of Adam at 1e-4 / 100 (the first warm-up step) moves each weight by about 1e-6 at most.
+    const ckpt = decodeCheckpoint(await fs.readFile(path.join(out, 'checkpoints/ckpt_0000001.safetensors')), 'ckpt');
+    const fresh = initialWeights(presetConfig('tiny', 4, 'tanhexp'), 7);
+    for (const [name, w] of ckpt.weights) {
+      const want = name.startsWith('up.0.') ? fresh.get(name)! : x2.weights.get(name)!;
+      assert.ok(maxDiff(w, want) < 1e-5, `${name} is ${name.startsWith('up.0.') ? "the seed's" : "the file's"}`);
+    }
+    assert.ok(maxDiff(ckpt.weights.get('head.weight')!, fresh.get('head.weight')!) > 1e-2, 'the body is not a fresh init');
+  });
+
+  test('a model of another preset or activation is refused in one sentence, before anything is written', async () => {
+    const shape = await cli(['train', '--data', TINY, '--init', 'tanhexp_x2', '--preset', 'light', '--iters', '1', ...FAST]);
+    assertOneError(shape, 'tanhexp_x2 has 16 features in 1 group of 3 blocks (tiny), but this run is light (32 features, 3 groups of 4 blocks); pick a model of the same preset, or start from scratch.', 1);
+    const act = await cli(['train', '--data', TINY, '--init', 'swish_x2', '--act', 'tanhexp', '--iters', '1', '--out', tmp('run-init-act'), ...FAST]);
+    assertOneError(act, 'swish_x2 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.', 1);
+    const unknown = await cli(['train', '--data', TINY, '--init', 'no_such_model', '--iters', '1', ...FAST]);
+    assertOneError(unknown, /no model named "no_such_model"/, 1);
+    assert.deepEqual(await listAll(tmp('runs')), [], 'no run folder was made');
+    assert.deepEqual(await listAll(tmp('run-init-act')), []);
+  });
+
+  test('compare --init starts each activation from its own twin and says so in the fairness line', async () => {
+    const out = tmp('compare-init');
+    const r = await cli(['compare', '--data', TINY, '--init', 'swish=swish_x2,tanhexp=tanhexp_x2', '--iters', '1', '--out', out, ...FAST]);
+    assert.equal(r.code, 0, show(r));
+    const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8'));
+    assert.match(report.fairness, /^Each of swish, tanhexp was trained from its own model of the same shape \(swish from swish_x2, tanhexp from tanhexp_x2; seeds 0\)/);
+    for (const act of ['swish', 'tanhexp']) {
+      const config = JSON.parse(await fs.readFile(path.join(out, 'seed_0', act, 'config.json'), 'utf8'));
+      assert.equal(config.init.model, `${act}_x2`);
+      assert.equal(config.init.loaded, 'all');
+      assert.equal(config.lr, 1e-4);
+    }
+    const one = await cli(['compare', '--data', TINY, '--init', 'swish=swish_x2', '--iters', '1', '--out', tmp('compare-init-one'), ...FAST]);
+    assertOneError(one, /--init needs one model for each activation compared \(swish=MODEL,tanhexp=MODEL\)/, 2);
   });
 });

@@ -9,6 +9,7 @@ import { UserError } from '../../../ml/errors.ts';
 import { PRESETS, presetConfig } from '../../../ml/network.ts';
 import {
   DEFAULT_LR,
+  INIT_LR,
   TRAIN_DEFAULTS,
   learningRateAt,
   makeTrainConfig,
@@ -122,6 +123,21 @@ describe('makeTrainConfig validation', () => {
     rejects({ activation: 'gelu' }, /activation "gelu".*tanhexp/);
     rejects({ scale: 5 }, /scale 5/);
     rejects({ network: { scale: 2, features: 0, groups: 1, blocks: 1, activation: 'relu' } }, /feature count/);
+  });
+
+  test('init: absent from scratch, kept through JSON, checked, and a run started from a model defaults to the lower peak rate', () => {
+    assert.equal('init' in makeTrainConfig({}), false);
+    const init = { model: 'tanhexp_x2', loaded: 'all', sha256: 'ab'.repeat(32) } as const;
+    for (const activation of ACTIVATION_NAMES) assert.equal(makeTrainConfig({ activation, init }).lr, INIT_LR, activation);
+    assert.equal(INIT_LR, 1e-4);
+    assert.equal(makeTrainConfig({ init, lr: 3e-4 }).lr, 3e-4, 'an explicit lr wins');
+    const c = makeTrainConfig({ init: { model: '/m/x.safetensors', loaded: 'all but the upsampler' } });
+    assert.deepEqual(c.init, { model: '/m/x.safetensors', loaded: 'all but the upsampler' });
+    assert.deepEqual(parseTrainConfig(JSON.parse(JSON.stringify(makeTrainConfig({ init })))).init, init);
+    rejects({ init: { model: '', loaded: 'all' } }, /init\.model/);
+    rejects({ init: { model: 'm', loaded: 'some' } }, /init\.loaded/);
+    rejects({ init: { model: 'm', loaded: 'all', sha256: 'xyz' } }, /init\.sha256/);
+    rejects({ init: 'tanhexp_x2' }, /init\.model/);
   });
 
   test('parseTrainConfig refuses what is not an object', () => {
