@@ -126,6 +126,11 @@ export interface TrainJob {
   readonly continueRun?: string | null | undefined;
   /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
   readonly degrade?: DegradeName | undefined;
+  /**
+   * Start from this model (a `models:list` id; `sr-studio train --init`) instead of from scratch
+   * (null or absent); it must have the preset and activation asked for. Ignored when continuing.
+   */
+  readonly init?: string | null | undefined;
 }
 
 /** An earlier training run, as the Train view lists it. */

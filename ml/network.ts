@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv3x3 } from './conv.ts';
 import { ACTIVATIONS, isActivationName, type ActivationName } from './activations.ts';
 import { errors } from './errors.ts';
+import { PRESETS, type PresetName } from './presets.ts';
 import { Rng } from './random.ts';
+
+export { PRESETS, PRESET_NAMES, isPresetName, presetOf, type PresetName } from './presets.ts';
 
 /**
  * The residual-in-residual super-resolution network:
@@ -25,32 +28,12 @@ export interface NetworkConfig {
   readonly activation: ActivationName;
 }
 
-export const PRESETS = {
-  standard: { features: 64, groups: 4, blocks: 4 },
-  light: { features: 32, groups: 3, blocks: 4 },
-  tiny: { features: 16, groups: 1, blocks: 3 },
-} as const satisfies Record<string, Pick<NetworkConfig, 'features' | 'groups' | 'blocks'>>;
-export type PresetName = keyof typeof PRESETS;
-export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
-
-export function isPresetName(s: unknown): s is PresetName {
-  return typeof s === 'string' && Object.hasOwn(PRESETS, s);
-}
-
 export function isScale(n: unknown): n is Scale {
   return typeof n === 'number' && (SCALES as readonly number[]).includes(n);
 }
 
 export function presetConfig(preset: PresetName, scale: Scale, activation: ActivationName): NetworkConfig {
   return { ...PRESETS[preset], scale, activation };
-}
-
-/** The preset whose shape matches the config, if any. */
-export function presetOf(config: NetworkConfig): PresetName | undefined {
-  return PRESET_NAMES.find((p) => {
-    const s = PRESETS[p];
-    return s.features === config.features && s.groups === config.groups && s.blocks === config.blocks;
-  });
 }
 
 const intIn = (v: unknown, lo: number, hi: number): v is number =>

@@ -27,7 +27,9 @@ export interface UpscaleSpec {
 }
 
 /** A training job as the UI asks for it, with the run's folder the host resolved. */
-export interface TrainSpec extends Omit<TrainJob, 'outDir' | 'continueRun'> {
+export interface TrainSpec extends Omit<TrainJob, 'outDir' | 'continueRun' | 'init'> {
+  /** The weights file of the model to start from (the host resolved the id), or null. */
+  readonly init?: string | null | undefined;
   /** A new run in a new folder inside `parent`, or an earlier run continued. */
   readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string };
   /** Overrides for short runs (tests); the engine's defaults otherwise. */

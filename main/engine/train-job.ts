@@ -19,6 +19,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
       data: spec.data,
       val: spec.val,
       settings: { preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, degrade: spec.degrade ?? 'none', ...spec.tweaks },
+      init: spec.init ?? null,
       run: spec.run,
       backend: ctx.backend,
       threads: ctx.threads,

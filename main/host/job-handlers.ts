@@ -6,8 +6,9 @@ import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
-import { PRESET_NAMES, SCALES } from '../../ml/network.ts';
+import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
+import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { resolveModel } from './models.ts';
@@ -55,7 +56,7 @@ export function jobHandlers(ctx: HostContext): Pick<
       return { jobId };
     },
     async 'job:train'(arg) {
-      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade']);
+      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade', 'init']);
       const data = await existingDir(o.data, 'Training folder');
       const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
@@ -66,8 +67,13 @@ export function jobHandlers(ctx: HostContext): Pick<
       const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
       const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
       const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
-      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run } });
-      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade });
+      // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
+      const model = o.init === undefined || o.init === null || continueRun ? null : await resolveModel(o.init, 'init', ctx.models);
+      const misfit = model && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
+      if (model && misfit) throw errors.initMismatch(model.name, misfit);
+      const init = model?.path ?? null;
+      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run, init } });
+      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
       return { jobId };
     },
     async 'job:compare'(arg) {

@@ -1,6 +1,7 @@
 import { isActivationName, type ActivationName } from '../activations.ts';
 import { DEGRADE_NAMES, isDegradeName, type DegradeName } from '../degrade.ts';
 import { errors } from '../errors.ts';
+import { INIT_LR } from './init-mismatch.ts';
 import { isPresetName, parseNetworkConfig, presetConfig, presetOf, type NetworkConfig, type PresetName } from '../network.ts';
 
 /**
@@ -61,12 +62,7 @@ export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
   tanhexp: 4e-4,
 };
 
-/**
- * The default peak learning rate of a run that starts from a trained model, for every activation:
- * a quarter to a fifth of the from-scratch rates, since the weights are already near a good
- * solution and the full rate first undoes part of what they learned.
- */
-export const INIT_LR = 1e-4;
+export { INIT_LR };
 
 /** Defaults; valEvery and previewEvery are the caps of the per-run cadence (about 10 and 20 a run). */
 export const TRAIN_DEFAULTS = {

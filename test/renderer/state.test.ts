@@ -52,7 +52,7 @@ describe('TrainSession', () => {
     t.form.data = '/photos';
     t.form.iterations = 50;
     await t.start();
-    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null, degrade: 'none' }]);
+    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null, degrade: 'none', init: null }]);
     assert.equal(t.state, 'queued');
     api.emit('job:state', { jobId: 'j1', state: 'running', message: 'Starting…' });
     for (let i = 1; i <= 3; i++) api.emit('job:metrics', { jobId: 'j1', iteration: i, loss: 0.1 / i });
@@ -119,7 +119,7 @@ describe('TrainSession', () => {
       updated: new Date().toISOString(),
     };
     await a.train.continueRun(run);
-    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3', degrade: 'photo' }]);
+    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3', degrade: 'photo', init: null }]);
   });
 
   test('a reloaded page re-attaches: the form, state and curves come back, and live events go on', async () => {
@@ -148,6 +148,61 @@ describe('TrainSession', () => {
     api.emit('job:metrics', { jobId: 'live', iteration: 3, loss: 0.03 });
     assert.equal(t.iteration, 3);
     assert.deepEqual(t.loss.aligned(['loss'])[0], [1, 2, 3]);
+  });
+});
+
+describe('TrainSession: Start from', () => {
+  const tiny = { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' } as const;
+  const models: ModelInfo[] = [
+    { id: 'bundled:tanhexp_x2.safetensors', path: '/b/tanhexp_x2.safetensors', name: 'tanhexp_x2', bundled: true, isDefault: false, config: tiny, parameters: 1 },
+    { id: 'user:mine_x3.safetensors', path: '/u/mine_x3.safetensors', name: 'mine_x3', bundled: false, isDefault: false, config: { scale: 3, features: 32, groups: 3, blocks: 4, activation: 'swish' }, parameters: 2 },
+  ];
+
+  test('scratch, a bundled model or one of mine; a pick takes its preset, scale and activation and the lower learning rate; a misfit is refused at the field in the CLI\'s words', async () => {
+    const { app: a, api } = app((api) => api.answer('models:list', () => models).answer('job:train', () => ({ jobId: 't1' })));
+    await a.refresh();
+    const t = a.train;
+    assert.deepEqual(
+      t.initGroups.map((g) => [g.label, g.models.map((m) => m.name)]),
+      [
+        ['A bundled model', ['tanhexp_x2']],
+        ['One of my models', ['mine_x3']],
+      ],
+    );
+    assert.equal(t.form.init, null, 'from scratch by default');
+    assert.equal(t.learningRate, null);
+    t.form.data = '/photos';
+    t.form.iterations = 40;
+
+    t.startFrom('user:mine_x3.safetensors');
+    assert.deepEqual([t.form.preset, t.form.scale, t.form.activation], ['light', 3, 'swish']);
+    assert.equal(t.learningRate, 1e-4);
+    assert.equal(t.initError, null);
+
+    // The size or activation changed after the pick: refused under the field, and Start is off.
+    t.form.preset = 'tiny';
+    assert.equal(t.initError, 'mine_x3 has 32 features in 3 groups of 4 blocks (light), but this run is tiny (16 features, 1 group of 3 blocks); pick a model of the same preset, or start from scratch.');
+    assert.equal(t.canStart, false);
+    t.form.preset = 'light';
+    t.form.activation = 'tanhexp';
+    assert.equal(t.initError, 'mine_x3 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.');
+    await t.start();
+    assert.deepEqual(api.sent('job:train'), [], 'nothing is sent while the pick does not fit');
+
+    // Another scale is fine: all but the upsampler is loaded.
+    t.startFrom('bundled:tanhexp_x2.safetensors');
+    t.form.scale = 4;
+    assert.equal(t.initError, null);
+    await t.start();
+    assert.deepEqual(api.sent('job:train'), [
+      { data: '/photos', val: null, preset: 'tiny', scale: 4, activation: 'tanhexp', iterations: 40, outDir: null, continueRun: null, degrade: 'none', init: 'bundled:tanhexp_x2.safetensors' },
+    ]);
+
+    api.emit('job:error', { jobId: 't1', message: 'stopped' });
+    t.startFrom(null);
+    assert.equal(t.form.init, null);
+    assert.equal(t.learningRate, null);
+    assert.deepEqual([t.form.preset, t.form.scale, t.form.activation], ['tiny', 4, 'tanhexp'], 'scratch keeps the settings');
   });
 });
 

@@ -1,5 +1,7 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
+import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, ModelInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
+import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
+import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { plainError } from '../lib/errors.ts';
 import type { AppState } from './app.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
@@ -19,13 +21,15 @@ export interface TrainForm {
   iterations: number;
   /** How the training inputs are made: clean, or degraded like real photos. */
   degrade: DegradeName;
+  /** Start from: null for scratch, else a model's id (bundled or the user's). */
+  init: string | null;
 }
 
 /** The Train view: one training job, its live curves, preview and the model it leaves; earlier runs to continue. */
 export class TrainSession {
   readonly #app: AppState;
   /** The form, bound directly by the view's fields. */
-  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none' });
+  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none', init: null });
   readonly loss = new RunSeries();
   readonly psnr = new RunSeries();
   #jobId = $state<JobId | null>(null);
@@ -112,7 +116,32 @@ export class TrainSession {
         return '';
     }
   }
-  readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.form.iterations > 0);
+  /** The model the run starts from, as the app lists it (null: from scratch). */
+  readonly initModel = $derived.by<ModelInfo | null>(() => (this.form.init === null ? null : (this.#app.models.find((m) => m.id === this.form.init) ?? null)));
+  /** Why the picked model cannot start this run (its preset or activation differs), in the CLI's words; null when it can. */
+  readonly initError = $derived.by(() => {
+    const m = this.initModel;
+    return m ? (initMismatch(m.name, m.config, { ...PRESETS[this.form.preset], activation: this.form.activation }) ?? null) : null;
+  });
+  /** What the run can start from besides scratch: a bundled model or one of the user's. */
+  readonly initGroups = $derived.by<ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>>(() => [
+    { label: 'A bundled model', models: this.#app.models.filter((m) => m.bundled) },
+    { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled) },
+  ]);
+  /** The default peak learning rate the run gets: lower when it starts from a model. */
+  readonly learningRate = $derived<number | null>(this.form.init === null ? null : INIT_LR);
+  readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.form.iterations > 0 && this.initError === null);
+
+  /** Start from a model (its preset, scale and activation become the form's, as `train --init` takes them) or from scratch (null). */
+  startFrom(id: string | null): void {
+    this.form.init = id;
+    const m = id === null ? undefined : this.#app.models.find((x) => x.id === id);
+    if (!m) return;
+    const preset = presetOf(m.config);
+    if (preset) this.form.preset = preset;
+    this.form.scale = m.config.scale;
+    this.form.activation = m.config.activation;
+  }
   /** The finished model as the app lists it, for export. */
   readonly model = $derived.by(() =>
     this.#app.models.find((m) => (this.#modelId !== null && m.id === this.#modelId) || (this.#modelPath !== null && m.path === this.#modelPath)),
@@ -146,6 +175,8 @@ export class TrainSession {
       activation: run.activation,
       iterations: run.iterations,
       degrade: run.degrade,
+      // A continued run goes on from its checkpoint, whatever it started from.
+      init: null,
     };
     if (!this.form.data.trim()) {
       this.#app.toasts.show('This run does not record its training folder; type it above, then press Continue again.', 'info');
@@ -169,6 +200,7 @@ export class TrainSession {
       outDir: null,
       continueRun,
       degrade: f.degrade,
+      init: continueRun ? null : f.init,
     };
     try {
       const { jobId } = await this.#app.api.request('job:train', spec);
@@ -182,7 +214,7 @@ export class TrainSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'train' || this.active) return;
     const s = job.spec as TrainJob;
-    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations, degrade: s.degrade ?? 'none' };
+    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations, degrade: s.degrade ?? 'none', init: s.init ?? null };
     this.#reset(s.iterations);
     this.#state = job.state;
     this.#own(job.jobId, (l) => this.#app.jobs.attach(job, l));

@@ -92,6 +92,13 @@ describe('request validation', () => {
     await refused('job:train', { ...train, degrade: 'jpeg' }, /degrade must be one of none, photo, photo-heavy, not "jpeg"/);
     await refused('job:train', { ...train, outDir: 'runs/x' }, /^Run folder must be an absolute path/);
     await refused('job:train', { ...train, outDir: '/no/such/parent/run' }, /^Run folder: "\/no\/such\/parent\/run" does not exist/);
+    await refused('job:train', { ...train, init: '/etc/passwd' }, /^init "\/etc\/passwd" is not a model id; pick a model from the list/);
+    await refused('job:train', { ...train, init: 'bundled:gone.safetensors' }, /^init: the model "bundled:gone.safetensors" is not installed/);
+    await refused(
+      'job:train',
+      { ...train, preset: 'light', init: 'bundled:tanhexp_x2.safetensors' },
+      /^tanhexp_x2 has 16 features in 1 group of 3 blocks \(tiny\), but this run is light \(32 features, 3 groups of 4 blocks\); pick a model of the same preset, or start from scratch\.$/,
+    );
     const cmp = { data: DATA, val: DATA, acts: ['swish', 'swish'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 };
     await refused('job:compare', cmp, /two different activations/);
     await refused('job:compare', { ...cmp, acts: ['swish', 'tanhexp'], seeds: 100 }, /Seeds must be between 1 and 20/);
