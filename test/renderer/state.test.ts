@@ -324,10 +324,10 @@ describe('SettingsSession', () => {
         .answer('backends:probe', () => ({
           probes: [
             { name: 'webgpu', available: true, gpu: false, canTrain: true, device: 'llvmpipe via OpenGL' },
-            { name: 'onnx', available: true, gpu: false, canTrain: false, device: 'ONNX Runtime' },
+            { name: 'onnx', available: true, gpu: false, canTrain: true, device: 'ONNX Runtime' },
             { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: 'not installed' },
           ],
-          auto: { upscale: { name: 'onnx', why: 'onnx' }, train: { name: 'wasm', why: 'wasm' } },
+          auto: { upscale: { name: 'onnx', why: 'onnx' }, train: { name: 'onnx', why: 'onnx' } },
         }))
         .answer('settings:set', (patch) => ({ ...SETTINGS, ...patch })),
     );
@@ -338,7 +338,9 @@ describe('SettingsSession', () => {
     assert.equal(s.describe('upscale', 'auto'), 'auto (now onnx)');
     assert.equal(s.describe('train', 'webgpu'), 'webgpu — software adapter');
     assert.equal(s.describe('upscale', 'tensorflow'), 'tensorflow — not available');
-    assert.deepEqual(s.choices('train'), ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'], 'no upscaling-only backend for training');
+    assert.deepEqual(s.choices('train'), ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'], 'every backend is offered for training');
+    assert.equal(s.describe('train', 'auto'), 'auto (now onnx)');
+    assert.equal(s.describe('train', 'onnx'), 'onnx — CPU');
     s.threads = '99';
     await s.save();
     assert.match(s.error ?? '', /from 0 to 64/);

@@ -97,7 +97,7 @@ export class SettingsSession {
     const t = this.threads.trim();
     const threads = t === '' ? null : Number(t);
     if (threads !== null && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
-      this.#error = 'Helper threads must be a whole number from 0 to 64, or empty for automatic.';
+      this.#error = 'Extra threads must be a whole number from 0 to 64, or empty for automatic.';
       return null;
     }
     const dir = this.outputDir.trim();
