@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
 import { initBackend, probeBackends, type ConcreteBackend, type Purpose } from '../../ml/node/backends.ts';
 
 /**
@@ -47,3 +48,13 @@ export async function useBackend(name: ConcreteBackend, purpose: Purpose = 'trai
   await initBackend(name, name === 'wasm' ? 'inference' : purpose);
   if (tf.getBackend() !== name) throw new Error(`asked for the ${name} backend but tfjs is on ${tf.getBackend()}`);
 }
+
+/** Whether TensorFlow's Node bindings are installed (they cannot be offline: their C library is a download). */
+export const tensorflowInstalled = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+});

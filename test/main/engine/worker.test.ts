@@ -2,7 +2,6 @@
  * The engine worker for real: EngineHost starts main/engine/worker-entry.mjs on the wasm backend and
  * runs upscale jobs of real photos with a freshly initialised tiny model (as `new-model` makes).
  */
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -10,6 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EngineHost } from '../../../main/host/engine-host.ts';
 import { COFFEE, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
+import { tensorflowInstalled } from '../../helpers/backends.ts';
 
 let dir = '';
 let model = '';
@@ -155,14 +155,6 @@ describe('engine worker', () => {
   });
 });
 
-const tensorflowInstalled = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
-  try {
-    createRequire(import.meta.url).resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
-});
 
 describe('engine worker with a backend that cannot start', { skip: tensorflowInstalled && 'the TensorFlow library is installed here' }, () => {
   test('the status and every job for it name the backend and the reason, worded once', async () => {

@@ -42,10 +42,10 @@ describe('settings store', () => {
     assert.deepEqual((await SettingsStore.open(d)).get(), { outputDir: null, backends, threads: 1, recentModels: ['user:a.safetensors'] });
   });
 
-  test("an earlier version's single backend becomes the choice for both purposes (onnx upscales only)", async () => {
+  test("an earlier version's single backend becomes the choice for both purposes", async () => {
     for (const [old, backends] of [
       ['wasm', { upscale: 'wasm', train: 'wasm' }],
-      ['onnx', { upscale: 'onnx', train: 'auto' }],
+      ['onnx', { upscale: 'onnx', train: 'onnx' }],
     ] as const) {
       const d = path.join(dir, `old-${old}`);
       await fs.mkdir(d);

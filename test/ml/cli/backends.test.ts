@@ -43,7 +43,7 @@ after(async () => {
 });
 
 describe('with Vulkan hidden (a machine with only OpenGL, or none)', () => {
-  test('info marks what webgpu finds as no GPU, auto upscales on ONNX Runtime and trains on wasm, and Dawn stays silent', async () => {
+  test('info marks what webgpu finds as no GPU, auto upscales and trains on ONNX Runtime, and Dawn stays silent', async () => {
     const [json, text] = await Promise.all([cli(['info', '--json'], HIDE_VULKAN), cli(['info'], HIDE_VULKAN)]);
     assert.equal(json.code, 0, show(json));
     const info = infoOf(json.stdout);
@@ -51,15 +51,16 @@ describe('with Vulkan hidden (a machine with only OpenGL, or none)', () => {
     if (process.env.SR_TEST_NO_VULKAN || (!existsSync('/dev/nvidia0') && !existsSync('/dev/dri'))) assert.ok(!webgpu.available || !webgpu.gpu, JSON.stringify(webgpu));
     if (webgpu.available && !webgpu.gpu) assert.match(text.stdout, /^ {2}webgpu .*\[software: .*CPU rasteriser.*\]$/m);
     if (!webgpu.gpu) {
-      assert.equal(info.auto.inference.name, (await onnxThere()) ? 'onnx' : 'wasm');
-      assert.equal(info.auto.training.name, 'wasm');
+      const cpu = (await onnxThere()) ? 'onnx' : 'wasm';
+      assert.equal(info.auto.inference.name, cpu);
+      assert.equal(info.auto.training.name, cpu);
       assert.match(info.auto.training.why, /webgpu: (no hardware GPU|no GPU adapter found)/);
     }
     for (const r of [json, text]) assertNoDawnText(r);
     assert.doesNotMatch(text.stdout, /webgpu .*\[GPU\]/);
   });
 
-  test('upscale and train with no backend option pick ONNX Runtime and wasm, printing only their own lines', async () => {
+  test('upscale and train with no backend option pick ONNX Runtime, printing only their own lines', async () => {
     const out = path.join(dir, 'hidden-up');
     const up = await cli(['upscale', PHOTO, '-o', out], HIDE_VULKAN);
     assert.equal(up.code, 0, show(up));
@@ -67,7 +68,7 @@ describe('with Vulkan hidden (a machine with only OpenGL, or none)', () => {
     assertNoDawnText(up);
     const tr = await cli(['train', '--data', path.join(dir, 'photos'), '--iters', '2', '--batch', '4', '--patch', '16', '--out', path.join(dir, 'hidden-run')], HIDE_VULKAN);
     assert.equal(tr.code, 0, show(tr));
-    assert.match(tr.stderr, /^Backend: wasm — WebAssembly/m);
+    assert.match(tr.stderr, (await onnxThere()) ? /^Backend: onnx — ONNX Runtime/m : /^Backend: wasm — WebAssembly/m);
     assertNoDawnText(tr);
     assertNoStack(tr);
   });
