@@ -1,5 +1,6 @@
 import type { ActivationName } from '../activations.ts';
 import { convSpecs, parameterShapes, type NetworkConfig } from '../network.ts';
+import { CHARBONNIER_EPS } from '../train/config.ts';
 import { activationBackward, activationForward } from './activation-ops.ts';
 import { CONV_ATTRS, GraphBuilder, writeModel, type Dims, type ValueSpec } from './graph.ts';
 
@@ -33,7 +34,6 @@ export interface TrainGraphOptions {
   readonly gradientOutput?: boolean;
 }
 
-export const CHARBONNIER_EPS = 1e-3;
 
 /** The flat parameter vector's layout: each parameter's name, shape, offset and size. */
 export function flatLayout(network: NetworkConfig): Array<{ name: string; shape: number[]; offset: number; size: number }> {

@@ -64,6 +64,9 @@ export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
 
 export { INIT_LR };
 
+/** ε of the Charbonnier loss √(d² + ε²) (`--loss charbonnier`). */
+export const CHARBONNIER_EPS = 1e-3;
+
 /** Defaults; valEvery and previewEvery are the caps of the per-run cadence (about 10 and 20 a run). */
 export const TRAIN_DEFAULTS = {
   iterations: 2000,

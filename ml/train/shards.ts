@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../network.ts';
-import type { TrainConfig } from './config.ts';
+import { CHARBONNIER_EPS, type TrainConfig } from './config.ts';
 
 /**
  * Data-parallel training: a batch is split into shards whose losses and gradients are computed
@@ -27,7 +27,6 @@ export interface GradientHelpers {
   close(): Promise<void>;
 }
 
-const CHARBONNIER_EPS = 1e-3;
 
 /** The mean loss of a shard and its gradients by tfjs variable name. The caller disposes them. */
 export function lossAndGrads(net: Network, cfg: TrainConfig, shard: Shard): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {

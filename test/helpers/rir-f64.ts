@@ -1,5 +1,6 @@
 import { ACTIVATIONS_F64 } from '../../ml/activations.ts';
 import { convSpecs, type NetworkConfig } from '../../ml/network.ts';
+import { CHARBONNIER_EPS } from '../../ml/train/config.ts';
 
 /**
  * The network's forward and backward pass in float64, written out directly (NCHW, OIHW weights),
@@ -38,7 +39,8 @@ function conv(x: F64, s: Shape4, w: F64, b: F64, cout: number): F64 {
   return y;
 }
 
-function convBack(x: F64, s: Shape4, w: F64, dy: F64, cout: number): { dx: F64; dw: F64; db: F64 } {
+/** A 3×3 conv's (pad 1) input, filter and bias gradients, NCHW / OIHW. */
+export function convBack(x: ArrayLike<number>, s: Shape4, w: ArrayLike<number>, dy: ArrayLike<number>, cout: number): { dx: F64; dw: F64; db: F64 } {
   const { n, c: cin, h, w: wd } = s;
   const dx = new Float64Array(x.length);
   const dw = new Float64Array(w.length);
@@ -106,7 +108,6 @@ function shuffle(x: F64, n: number, c: number, h: number, w: number, r: number, 
   return out;
 }
 
-export const CHARBONNIER_EPS = 1e-3;
 
 /**
  * Loss and gradient by parameter name (OIHW) of one batch: `lr` [n, 3, p, p] and `hr`
