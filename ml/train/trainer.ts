@@ -126,9 +126,40 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     return { model, close: () => model.dispose() };
   };
 
+  /** Validates and/or draws the preview on one model, records the scores and keeps the best model. */
+  async function* evaluate(validating: boolean, previewing: boolean): AsyncGenerator<TrainEvent, { isBest: boolean; image?: RgbImage }> {
+    let scores: ValidationScores | undefined;
+    let image: RgbImage | undefined;
+    // Validation and the preview share one model on the evaluator's runtime.
+    const scorer = await openScorer();
+    try {
+      if (validating) scores = await validate(scorer.model, o.val);
+      if (previewing) image = await previewStrip(scorer.model, preview!);
+    } finally {
+      await scorer.close();
+    }
+    if (!scores) return { isBest: false, ...(image ? { image } : {}) };
+    last = scores;
+    const { images: _, ...summary } = scores;
+    await o.store.appendMetrics({ iteration, val: summary, elapsedMs: Math.round(elapsed()) });
+    yield { type: 'validation', iteration, ...scores };
+    const isBest = !best || scores.psnrY > best.psnrY;
+    if (isBest) {
+      best = { iteration, psnrY: scores.psnrY, ssimY: scores.ssimY };
+      await exportModel(scores);
+    }
+    return { isBest, ...(image ? { image } : {}) };
+  }
+
   try {
     if (!r) await o.store.writeConfig(cfg);
     yield { type: 'started', config: cfg, parameters: engine.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
+    if (!r && cfg.init && o.val.length > 0) {
+      // A run that starts from a model is first scored as it starts, so its first validation is the
+      // starting model's quality, and the model it ends with is never worse than that on this set.
+      const e = yield* evaluate(true, preview !== undefined);
+      if (e.image) yield { type: 'preview', iteration, image: e.image, path: await o.store.writePreview(iteration, e.image) };
+    }
     let itPerSec = 0;
     while (iteration < cfg.iterations) {
       if (control.paused) {
@@ -186,31 +217,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       if (iteration % logEvery === 0 || iteration === cfg.iterations) {
         await o.store.appendMetrics({ iteration, loss: result.loss, lr, itPerSec: round(itPerSec, 3), elapsedMs: Math.round(elapsed()) });
       }
-      let isBest = false;
       const validating = o.val.length > 0 && (iteration % cfg.valEvery === 0 || iteration === cfg.iterations);
       const previewing = preview !== undefined && (iteration % cfg.previewEvery === 0 || iteration === cfg.iterations);
-      let scores: ValidationScores | undefined;
+      let isBest = false;
       let image: RgbImage | undefined;
       if (validating || previewing) {
-        // Validation and the preview share one model on the evaluator's runtime.
-        const scorer = await openScorer();
-        try {
-          if (validating) scores = await validate(scorer.model, o.val);
-          if (previewing) image = await previewStrip(scorer.model, preview!);
-        } finally {
-          await scorer.close();
-        }
-      }
-      if (scores) {
-        last = scores;
-        const { images: _, ...summary } = scores;
-        await o.store.appendMetrics({ iteration, val: summary, elapsedMs: Math.round(elapsed()) });
-        yield { type: 'validation', iteration, ...scores };
-        if (!best || scores.psnrY > best.psnrY) {
-          best = { iteration, psnrY: scores.psnrY, ssimY: scores.ssimY };
-          isBest = true;
-          await exportModel(scores);
-        }
+        const e = yield* evaluate(validating, previewing);
+        isBest = e.isBest;
+        image = e.image;
       }
       if (image) yield { type: 'preview', iteration, image, path: await o.store.writePreview(iteration, image) };
       if (isBest || iteration % cfg.checkpointEvery === 0 || iteration === cfg.iterations) {
