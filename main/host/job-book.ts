@@ -22,6 +22,22 @@ const isLoss = (e: ReplayedEvent) => e.channel === 'job:metrics' && e.payload.lo
 
 export class JobBook {
   readonly #jobs = new Map<JobId, Entry>();
+  /** Places held by requests that are still checking their job before starting it. */
+  #reserved = 0;
+
+  /**
+   * Holds a place for a job whose request is still being checked, so that requests arriving
+   * meanwhile count it; the returned function gives the place back (once the job is started and
+   * in the book, or its start failed).
+   */
+  reserve(): () => void {
+    this.#reserved++;
+    let held = true;
+    return () => {
+      if (held) this.#reserved--;
+      held = false;
+    };
+  }
 
   start(jobId: JobId, kind: JobKind, spec: JobInfo['spec']): void {
     this.#jobs.set(jobId, { kind, spec, state: 'queued', events: [], losses: 0 });
@@ -81,9 +97,9 @@ export class JobBook {
     job.losses = job.events.filter(isLoss).length;
   }
 
-  /** Jobs started and not yet ended. */
+  /** Jobs started and not yet ended, and places reserved for jobs about to start. */
   get size(): number {
-    return this.#jobs.size;
+    return this.#jobs.size + this.#reserved;
   }
 
   list(): JobInfo[] {

@@ -23,14 +23,21 @@ const JOB_CHANNELS = ['job:upscale', 'job:train', 'job:compare', 'job:compare-mo
 /**
  * The handlers with the job limit in front of the channels that start jobs. The host's JobBook
  * counts the jobs: each from its start until its job:done or job:error, which every job ends with.
+ * A request holds its place from the moment it arrives (checked and taken in one step, before its
+ * checks await the disk), so requests arriving together cannot all pass the count.
  */
-export function limitJobs(handlers: Handlers, jobs: Pick<JobBook, 'size'>, max = MAX_JOBS): Handlers {
+export function limitJobs(handlers: Handlers, jobs: Pick<JobBook, 'size' | 'reserve'>, max = MAX_JOBS): Handlers {
   const limited: Record<string, (arg: unknown) => Promise<unknown>> = { ...handlers };
   for (const channel of JOB_CHANNELS) {
     const handler = handlers[channel] as (arg: unknown) => Promise<unknown>;
     limited[channel] = async (arg: unknown) => {
       if (jobs.size >= max) throw errors.badArgument(`${max} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
-      return handler(arg);
+      const release = jobs.reserve();
+      try {
+        return await handler(arg);
+      } finally {
+        release();
+      }
     };
   }
   return limited as unknown as Handlers;

@@ -54,6 +54,11 @@ async function open() {
   return { ws, got, answer, send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })) };
 }
 
+/** Ends every job the host holds, as the engine would once they finish. */
+function endAll(): void {
+  for (const j of server.host.context.jobs.list()) engine.emit('job:done', { jobId: j.jobId, summary: 'done', result: { kind: 'cancelled' } });
+}
+
 describe('session limits', () => {
   test(`at most ${MAX_JOBS} jobs at once over all connections; a finished one makes room`, async () => {
     const [a, b] = [await open(), await open()];
@@ -80,6 +85,43 @@ describe('session limits', () => {
     } finally {
       a.ws.close();
       b.ws.close();
+    }
+  });
+
+  test(`a burst of simultaneous job requests over several connections gets exactly ${MAX_JOBS} accepted`, async () => {
+    endAll();
+    const conns = [await open(), await open(), await open()];
+    try {
+      const photo = path.join(server.inbox, 'burst.png');
+      await fs.writeFile(photo, 'x');
+      const upscale = { files: [photo], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const train = { data: server.inbox, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
+      const n = 60;
+      // All sent before any answer: each request's checks await the disk, so none is started when the next arrives.
+      for (let i = 1; i <= n; i++) conns[i % 3]!.send(i, i % 2 ? 'job:train' : 'job:upscale', i % 2 ? train : upscale);
+      const answers = await Promise.all(Array.from({ length: n }, (_, k) => conns[(k + 1) % 3]!.answer(k + 1)));
+      const accepted = answers.filter((m) => m.ok) as Array<{ ok: true; result: { jobId: string } }>;
+      assert.equal(accepted.length, MAX_JOBS, `${accepted.length} of ${n} accepted`);
+      for (const m of answers.filter((x) => !x.ok)) {
+        assert.equal((m as { error: string }).error, `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
+      }
+      for (const m of accepted) engine.emit('job:done', { jobId: m.result.jobId, summary: 'done', result: { kind: 'cancelled' } });
+      assert.equal(server.host.context.jobs.size, 0, 'every slot is free again');
+    } finally {
+      for (const c of conns) c.ws.close();
+    }
+  });
+
+  test('a job whose start fails frees its place', async () => {
+    endAll();
+    const c = await open();
+    try {
+      const missing = { files: [path.join(server.inbox, 'missing.png')], modelId: 'bundled:no-such-model.safetensors', format: 'png', outputDir: null, overwrite: false };
+      for (let i = 1; i <= MAX_JOBS + 4; i++) c.send(i, 'job:upscale', missing);
+      for (let i = 1; i <= MAX_JOBS + 4; i++) assert.equal((await c.answer(i)).ok, false);
+      assert.equal(server.host.context.jobs.size, 0);
+    } finally {
+      c.ws.close();
     }
   });
 
