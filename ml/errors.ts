@@ -24,6 +24,7 @@ export type UserErrorCode =
   | 'run-exists'
   | 'folder-not-empty'
   | 'not-a-run'
+  | 'file-failed'
   | 'run-mismatch'
   | 'cancelled';
 
@@ -155,6 +156,26 @@ export const errors = {
     new UserError('folder-not-empty', `${q(dir)} already holds other files, which a training run would mix with its own; choose an empty or new folder with --out.`, dir),
   notARun: (dir: string, why: string) =>
     new UserError('not-a-run', `${q(dir)} is not a training run folder (${why}); name the folder a run was started in.`, dir, { why }),
+  /** A folder whose training was stopped before it saved its settings: there is nothing to continue. */
+  runNotStarted: (dir: string) =>
+    new UserError('not-a-run', `${q(dir)} holds no training yet (it was stopped before its settings were saved); start the run again with --out ${q(dir)} instead of --resume.`, dir, { why: 'it was stopped before its settings were saved' }),
+  /** A run that a live process is training. */
+  runBusy: (dir: string, pid: number) =>
+    new UserError('bad-argument', `The run in ${q(dir)} is being trained now (process ${pid}); wait for it or stop it first.`, dir, { pid: String(pid) }),
+  /** A file name longer than the file system takes (most take 255 bytes). */
+  nameTooLong: (p: string) =>
+    new UserError(
+      'unwritable-output',
+      `Cannot write to ${q(p)} (its name is longer than the file system allows); give the input a shorter name and try again.`,
+      p,
+      { why: 'its name is longer than the file system allows' },
+    ),
+  /** A path to read that is a pipe, a device or a socket: reading it could block or never end. */
+  notARegularFile: (p: string, kind: string) =>
+    new UserError('unreadable-image', `${q(p)} is not a regular file (it is a ${kind}); save the image to a file and name that file instead.`, p, { why: `it is a ${kind}` }),
+  /** One file of a batch failed in a way SR Studio did not foresee; the others go on. */
+  fileFailed: (p: string, why: string) =>
+    new UserError('file-failed', `${q(p)} could not be upscaled because of an unexpected error (${why}); try it again, and report it if it repeats.`, p, { why }),
   /** Continuing a run with other settings or data than it was started with. */
   runMismatch: (dir: string, what: string) =>
     new UserError('run-mismatch', `The run in ${q(dir)} was trained with ${what}; continue it as it was started, or start a new run.`, dir, { what }),
@@ -205,6 +226,8 @@ export function fsError(e: unknown, p: string, reading?: { what: string }): Erro
       return errors.unwritableOutput(p, 'a part of the path is a file, not a folder');
     case 'EISDIR':
       return errors.unwritableOutput(p, 'it is a folder');
+    case 'ENAMETOOLONG':
+      return errors.nameTooLong(p);
     default:
       return e instanceof Error ? e : new Error(String(e));
   }

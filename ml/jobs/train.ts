@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { ConcreteBackend } from '../backend-choice.ts';
-import { errors } from '../errors.ts';
+import { errors, firstLine, isUserError } from '../errors.ts';
 import { exists } from '../node/files.ts';
 import { sharpJpeg } from '../node/jpeg.ts';
 import { loadNamedModel, resolveModelName } from '../node/models.ts';
@@ -123,6 +123,32 @@ async function startFrom(given: string, s: TrainSettings): Promise<{ config: Tra
   return { config, weights, note };
 }
 
+type Best = { readonly iteration: number; readonly psnrY: number };
+
+/**
+ * The best validation so far, as run.json shows it: the trainer's (from the checkpoint, then by
+ * each validation, with the trainer's rule), and, until a continued run gets past it, the better
+ * one that a stopped process recorded after its last checkpoint (its model file is still there).
+ */
+class BestSoFar {
+  #trainer: Best | null;
+  readonly #recorded: Best | null;
+
+  constructor(trainer: Best | null, recorded: Best | null, from: number) {
+    this.#trainer = trainer && { iteration: trainer.iteration, psnrY: trainer.psnrY };
+    this.#recorded = recorded && recorded.iteration > from ? recorded : null;
+  }
+
+  scored(iteration: number, psnrY: number): void {
+    if (!this.#trainer || psnrY > this.#trainer.psnrY) this.#trainer = { iteration, psnrY };
+  }
+
+  shown(iteration: number): Best | null {
+    const r = this.#recorded;
+    return r && iteration < r.iteration && (!this.#trainer || r.psnrY > this.#trainer.psnrY) ? r : this.#trainer;
+  }
+}
+
 async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
   if (spec.run.kind === 'new') {
     const start = spec.init ? await startFrom(spec.init, spec.settings) : undefined;
@@ -132,7 +158,7 @@ async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
   }
   const dir = path.resolve(spec.run.dir);
   const opened = await RunFolder.open(dir);
-  if (beingTrained(opened.record)) throw errors.badArgument(`The run in ${JSON.stringify(dir)} is being trained now (process ${opened.record!.pid}); wait for it or stop it first.`);
+  if (beingTrained(opened.record)) throw errors.runBusy(dir, opened.record!.pid);
   const diff = differences(opened.config, spec.settings, spec.init ? (await resolveModelName(spec.init)).name : undefined);
   const rec = opened.record;
   if (rec && path.resolve(rec.data) !== path.resolve(spec.data)) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
@@ -150,9 +176,10 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
   if (start) await emit({ type: 'note', message: start.note });
   const data = await openData(spec, config, emit);
   // The folder is made only once the settings and the data are known to be usable.
-  const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints));
+  const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints, config));
   const resume = earlier?.resume;
   const from = resume?.state.iteration ?? 0;
+  const best = new BestSoFar(resume?.state.best ?? null, earlier?.record?.best ?? null, from);
   if (earlier) await folder.rewindTo(from);
   const backend = `${spec.backend.name} (${spec.backend.device})`;
   const started = new Date().toISOString();
@@ -165,7 +192,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
     state: 'running',
     pid: process.pid,
     iteration: from,
-    best: resume?.state.best ?? null,
+    best: best.shown(from),
     message: null,
     init: config.init ?? null,
   });
@@ -173,6 +200,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
   await emit({ type: 'run', dir, config, from, continued: earlier !== undefined, threads, evaluator: evaluator?.name ?? null });
   let iteration = from;
   let result: TrainJobResult | undefined;
+  let stopped: string | null = null;
   try {
     const events = train({
       config,
@@ -189,7 +217,10 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
     });
     for await (const event of events) {
       if ('iteration' in event) iteration = event.iteration;
+      if (event.type === 'validation') best.scored(event.iteration, event.psnrY);
       await emit({ type: 'train', event });
+      // The record follows each checkpoint, so even a run killed later says where it stood.
+      if (event.type === 'checkpoint') await folder.writeRecord({ iteration, best: best.shown(iteration) });
       const modelPath = async () => ((await exists(folder.modelPath)) ? folder.modelPath : null);
       if (event.type === 'failed') {
         result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: event.message };
@@ -197,11 +228,16 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
         result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
       }
     }
+  } catch (e) {
+    stopped = isUserError(e)
+      ? `Stopped at iteration ${iteration}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`
+      : `Stopped at iteration ${iteration} by an unexpected error (${firstLine(e)}).`;
+    throw e;
   } finally {
     await close();
     const state = !result ? 'failed' : result.reason === 'completed' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
-    const best = result?.best ? { iteration: result.best.iteration, psnrY: result.best.psnrY } : (resume?.state.best ?? null);
-    await folder.writeRecord({ state, iteration, best, message: result?.message ?? (result ? null : 'The run ended with an error.') }).catch(() => undefined);
+    const message = result?.message ?? (result ? null : (stopped ?? 'The run ended with an error.'));
+    await folder.writeRecord({ state, iteration, best: best.shown(iteration), message }).catch(() => undefined);
   }
   if (!result) throw new Error('the training ended without saying how');
   return result;

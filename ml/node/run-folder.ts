@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errors, fsError } from '../errors.ts';
+import { errors, fsError, isUserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { parseTrainConfig, type TrainConfig, type TrainInit } from '../train/config.ts';
 import type { RunStore } from '../train/trainer.ts';
-import { ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
+import { alive, ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { writeImage } from './image-io.ts';
 
 /**
@@ -54,27 +54,47 @@ export class RunFolder implements RunStore {
   ) {}
 
   /**
-   * A folder for a new run. It must be new or empty: a folder with a run in it is continued, not
-   * restarted, and one with other files in it is never written into.
+   * A folder for a new run, with its config.json written before anything else, so that a process
+   * killed at any later moment leaves a run that --resume continues. The folder must be new, empty,
+   * or hold only what a run killed before its config.json leaves (see `unstarted`), which it then
+   * starts anew; a folder with a run in it is continued, not restarted, and one with other files in
+   * it is never written into. Of two processes creating the same run, only one gets it.
    */
-  static async create(dir: string, keep: number): Promise<RunFolder> {
+  static async create(dir: string, keep: number, config?: TrainConfig): Promise<RunFolder> {
     const names = await fs.readdir(dir).catch((e: { code?: string }) => {
       if (e.code === 'ENOENT') return [] as string[];
       if (e.code === 'ENOTDIR') throw errors.unwritableOutput(dir, 'it is a file, not a folder');
       throw fsError(e, dir);
     });
     if (names.includes('config.json')) throw errors.runExists(dir);
-    if (names.some((n) => !n.startsWith('.'))) throw errors.folderNotEmpty(dir);
+    const visible = names.filter((n) => !n.startsWith('.'));
+    if (visible.length && !(await unstarted(dir, visible))) throw errors.folderNotEmpty(dir);
+    // What a killed start left goes; the empty folders stay.
+    if (visible.includes(RECORD_FILE)) {
+      await fs.rm(path.join(dir, RECORD_FILE)).catch((e: unknown) => {
+        throw fsError(e, dir);
+      });
+    }
+    await removeStaleTemps(dir);
+    await ensureDir(dir);
+    const folder = new RunFolder(dir, keep);
+    if (config) {
+      // Never replaces: a second process racing for the same folder is told a run is there.
+      await writeFileAtomic(path.join(dir, 'config.json'), configBytes(config), { replace: false }).catch((e: unknown) => {
+        throw isUserError(e) && e.code === 'output-exists' ? errors.runExists(dir) : e;
+      });
+    } else {
+      try {
+        const probe = path.join(dir, `.write-test-${process.pid}`);
+        await fs.writeFile(probe, '');
+        await fs.rm(probe);
+      } catch (e) {
+        throw fsError(e, dir);
+      }
+    }
     await ensureDir(path.join(dir, 'checkpoints'));
     await ensureDir(path.join(dir, 'previews'));
-    try {
-      const probe = path.join(dir, `.write-test-${process.pid}`);
-      await fs.writeFile(probe, '');
-      await fs.rm(probe);
-    } catch (e) {
-      throw fsError(e, dir);
-    }
-    return new RunFolder(dir, keep);
+    return folder;
   }
 
   /** An earlier run's config, record and newest checkpoint (to continue it). */
@@ -83,6 +103,9 @@ export class RunFolder implements RunStore {
       throw fsError(e, dir, { what: 'training run folder' });
     });
     if (!st.isDirectory()) throw errors.notARun(dir, 'it is a file, not a folder');
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    const visible = names.filter((n) => !n.startsWith('.'));
+    if (!names.includes('config.json') && (await unstarted(dir, visible))) throw errors.runNotStarted(dir);
     const config = await RunFolder.readConfig(dir);
     const folder = new RunFolder(dir, config.keepCheckpoints);
     for (const d of [dir, path.join(dir, 'checkpoints'), path.join(dir, 'previews')]) await removeStaleTemps(d);
@@ -105,7 +128,7 @@ export class RunFolder implements RunStore {
   }
 
   async writeConfig(config: TrainConfig): Promise<void> {
-    await writeFileAtomic(path.join(this.dir, 'config.json'), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
+    await writeFileAtomic(path.join(this.dir, 'config.json'), configBytes(config));
   }
 
   async readRecord(): Promise<RunRecord | undefined> {
@@ -119,7 +142,15 @@ export class RunFolder implements RunStore {
   /** Updates run.json (atomically); the first call must give every field. */
   async writeRecord(patch: Partial<RunRecord>): Promise<RunRecord> {
     const record = { ...(await this.readRecord()), ...patch, updated: new Date().toISOString() } as RunRecord;
-    await writeFileAtomic(path.join(this.dir, RECORD_FILE), new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+    const file = path.join(this.dir, RECORD_FILE);
+    const bytes = new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n');
+    try {
+      await writeFileAtomic(file, bytes);
+    } catch (e) {
+      // A full disk has no room for a temp file, but the record rewritten in place keeps its own
+      // block: better that than a record that still says the run is going, without its end.
+      if (!(isUserError(e) && e.code === 'disk-full') || !(await overwriteInPlace(file, bytes))) throw e;
+    }
     return record;
   }
 
@@ -203,4 +234,44 @@ export class RunFolder implements RunStore {
     await writeFileAtomic(this.modelPath, bytes);
     return this.modelPath;
   }
+}
+
+/** Rewrites an existing small file where it is (no new file, so no new block); false when that fails. */
+async function overwriteInPlace(file: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    const fh = await fs.open(file, 'r+');
+    try {
+      await fh.write(bytes, 0, bytes.length, 0);
+      await fh.truncate(bytes.length);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const configBytes = (config: TrainConfig) => new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n');
+
+/**
+ * Whether `visible` (a folder's entries, hidden ones left out) is only what a training killed
+ * before writing its config.json leaves: empty checkpoints/ and previews/ folders (hidden temp
+ * files aside) and a run.json. Nothing of value, so a new run may start there; a run.json of a
+ * process that is still training is refused.
+ */
+async function unstarted(dir: string, visible: readonly string[]): Promise<boolean> {
+  for (const n of visible) {
+    const p = path.join(dir, n);
+    const st = await fs.stat(p).catch(() => undefined);
+    if (n === RECORD_FILE && st?.isFile()) continue;
+    if (!(n === 'checkpoints' || n === 'previews') || !st?.isDirectory()) return false;
+    if ((await fs.readdir(p).catch(() => ['?'])).some((f) => !f.startsWith('.'))) return false;
+  }
+  if (visible.includes(RECORD_FILE)) {
+    const record = await new RunFolder(dir, 1).readRecord();
+    if (record?.state === 'running' && record.pid !== process.pid && alive(record.pid)) throw errors.runBusy(dir, record.pid);
+  }
+  return true;
 }
