@@ -5,7 +5,7 @@ import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { parseTrainConfig, type TrainConfig, type TrainInit } from '../train/config.ts';
 import type { RunStore } from '../train/trainer.ts';
-import { alive, ensureDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
+import { alive, ensureDir, removeStaleTemps, tempPathFor, writeFileAtomic } from './atomic.ts';
 import { writeImage } from './image-io.ts';
 
 /**
@@ -85,7 +85,7 @@ export class RunFolder implements RunStore {
       });
     } else {
       try {
-        const probe = path.join(dir, `.write-test-${process.pid}`);
+        const probe = tempPathFor(path.join(dir, 'write-test'));
         await fs.writeFile(probe, '');
         await fs.rm(probe);
       } catch (e) {
