@@ -66,7 +66,7 @@ test('whatever moment a start was killed, its folder is started anew (before con
   }
   // Once config.json is there, --resume continues the run from iteration 0.
   const json = JSON.stringify(config);
-  for (const files of [{ 'config.json': json }, { 'config.json': json, 'checkpoints/': '', 'previews/': '', 'run.json': record(dead) }]) {
+  for (const files of [{ 'config.json': json }, { 'config.json': json, 'checkpoints/': '', 'previews/': '', 'run.json': record(dead) }] as Record<string, string>[]) {
     const dir = await folderWith(files);
     const opened = await RunFolder.open(dir);
     assert.deepEqual(opened.config, config);
@@ -76,7 +76,7 @@ test('whatever moment a start was killed, its folder is started anew (before con
 });
 
 test('anything of value is never taken over: a file of the user, a checkpoint, a run another process trains', async () => {
-  for (const files of [{ 'notes.txt': 'mine' }, { 'checkpoints/': '', 'checkpoints/ckpt_0000002.safetensors': 'x' }, { 'previews/': '', 'previews/0000002.png': 'x' }]) {
+  for (const files of [{ 'notes.txt': 'mine' }, { 'checkpoints/': '', 'checkpoints/ckpt_0000002.safetensors': 'x' }, { 'previews/': '', 'previews/0000002.png': 'x' }] as Record<string, string>[]) {
     const dir = await folderWith(files);
     assert.equal(await code(RunFolder.create(dir, config.keepCheckpoints, config)), 'folder-not-empty', JSON.stringify(Object.keys(files)));
     assert.equal(await code(RunFolder.open(dir)), 'not-a-run');
