@@ -6,8 +6,10 @@
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
 import { modelFolders } from '../../ml/node/models.ts';
+import { ownedTempDir } from '../../ml/node/owned-dirs.ts';
 import { TileCache } from '../../ml/node/tiles.ts';
 import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell, type UploadInbox } from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
@@ -65,8 +67,10 @@ export async function createHost(o: HostOptions): Promise<Host> {
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
   const jobs = new JobBook();
-  const tiles = new TileCache({ dir: await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-tiles-')) });
-  const viewsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-views-'));
+  // Temp folders named for this process: a later start removes them if it was killed meanwhile.
+  // The tile threads' entry is found from the app's root, which a bundled main process also knows.
+  const tiles = new TileCache({ dir: await ownedTempDir('sr-studio-tiles-'), workerUrl: pathToFileURL(path.join(o.appRoot, 'ml', 'node', 'tile-worker-entry.mjs')) });
+  const viewsDir = await ownedTempDir('sr-studio-views-');
   // Results may be downloaded in browser mode: remember each one the engine writes.
   const emit: Emit = (channel, payload) => {
     if (channel === 'job:file-done') files.add((payload as { output: string }).output);

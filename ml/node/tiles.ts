@@ -8,23 +8,31 @@
  * sRGB, into an uncompressed cache file (its own `.v` format, memory-mapped when read), and each
  * smaller level is made from the one above when it is first asked for; a tile is cut from the
  * level's file. The full-size level of an enlargement is computed tile by tile from the input
- * pixels around the tile: nearest neighbour, or the engine's bicubic (ml/resize.ts, Pillow's
- * method, exactly the values a whole-image resize gives), so "before" lines up pixel for pixel
- * with a network's output; its smaller levels are the input resized by libvips. The cache folder
- * stays under a byte budget: the sources used least recently are deleted first.
+ * pixels around the tile, in tile threads (enlarge-tile.ts, tile-workers.ts), so "before" lines up
+ * pixel for pixel with a network's output; its smaller levels are the input resized by libvips.
+ *
+ * The cache's disk is bounded (tile-budget.ts): the sources used least recently are deleted first
+ * to keep it under its budget, and a cache file that would take one source, the whole cache or the
+ * disk's free space past their limits is refused before it is written. A write that fails anyway
+ * (a full disk) leaves no partial file. An enlargement is at most MAX_ENLARGE times its source and
+ * no larger than a result the engine writes: the viewer shows an input at its result's size.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { errors } from '../errors.ts';
-import { bicubicInputRegion, resizeBicubicRegion, type Region } from '../resize.ts';
+import type { Region } from '../resize.ts';
 import { INPUT, readError } from './image-io.ts';
+import { CACHE_LIMITS, freeBytes, refusals, vFileBytes, writeFailure, type CacheLimits } from './tile-budget.ts';
+import { TileWorkers } from './tile-workers.ts';
 
 export const TILE_SIZE = 512;
 export type EnlargeFilter = 'nearest' | 'bicubic';
 export const ENLARGE_FILTERS: readonly EnlargeFilter[] = ['nearest', 'bicubic'];
-/** The largest enlargement factor a source may ask for. */
-export const MAX_ENLARGE = 16;
+/** The largest enlargement factor a source may ask for: the largest scale of the networks (SCALES). */
+export const MAX_ENLARGE = 4;
+/** An enlargement's bytes at most: those of the largest result the engine writes (upscale-file's MAX_OUTPUT_BYTES). */
+export const MAX_ENLARGED_BYTES = 3 * 1024 ** 3;
 
 /** What to show: a file, or the file enlarged to `width` × `height` (a whole multiple of its size). */
 export interface TileSource {
@@ -42,12 +50,14 @@ export interface PyramidInfo {
   readonly version: string;
 }
 
-export interface TileCacheOptions {
+export interface TileCacheOptions extends Partial<CacheLimits> {
   /** A folder of its own: it is created, filled and, on close, removed. */
   readonly dir: string;
   readonly tileSize?: number | undefined;
-  /** The cache files' budget in bytes (default 2 GiB); one source larger than that is still made. */
-  readonly maxBytes?: number | undefined;
+  /** The tile threads' entry (tile-worker-entry.mjs; a bundled app gives its path). */
+  readonly workerUrl?: URL | undefined;
+  /** How many tile threads (default: one per core beyond the first, at most 4). */
+  readonly threads?: number | undefined;
 }
 
 export const levelCount = (width: number, height: number, tile: number) =>
@@ -69,6 +79,7 @@ interface Entry {
   channels: number;
   /** Cache files by name (L0, L1, … and E<w>x<h>L<k> for enlargements), each made once. */
   readonly files: Map<string, Promise<string>>;
+  /** Its cache files' bytes, with those of files being written. */
   bytes: number;
   used: number;
   busy: number;
@@ -77,19 +88,27 @@ interface Entry {
 export class TileCache {
   readonly tileSize: number;
   readonly #dir: string;
-  readonly #maxBytes: number;
+  readonly #limits: CacheLimits;
   readonly #entries = new Map<string, Entry>();
+  readonly #workers: TileWorkers;
   #made: Promise<void> | undefined;
+  /** Bytes of the cache files being written now (not yet on the disk's free space). */
+  #writing = 0;
   #next = 0;
   #clock = 0;
 
   constructor(o: TileCacheOptions) {
     this.#dir = o.dir;
     this.tileSize = o.tileSize ?? TILE_SIZE;
-    this.#maxBytes = o.maxBytes ?? 2 * 1024 ** 3;
+    this.#limits = {
+      maxBytes: o.maxBytes ?? CACHE_LIMITS.maxBytes,
+      maxSourceBytes: o.maxSourceBytes ?? CACHE_LIMITS.maxSourceBytes,
+      keepFreeBytes: o.keepFreeBytes ?? CACHE_LIMITS.keepFreeBytes,
+    };
+    this.#workers = new TileWorkers({ url: o.workerUrl, threads: o.threads });
   }
 
-  /** Bytes of cache files on disk now. */
+  /** Bytes of cache files on disk now (and of those being written). */
   get bytes(): number {
     let n = 0;
     for (const e of this.#entries.values()) n += e.bytes;
@@ -118,15 +137,19 @@ export class TileCache {
         throw errors.badArgument(`Level ${level} has tiles 0–${cols - 1} across and 0–${rows - 1} down; there is no tile (${col}, ${row}).`);
       }
       const r: Region = { x: col * T, y: row * T, width: Math.min(T, lw - col * T), height: Math.min(T, lh - row * T) };
-      if (src.enlarge && level === 0) return this.#enlargedTile(e, src.enlarge, r);
+      if (src.enlarge && level === 0) {
+        const input = await this.#level(e, { path: e.file }, 0);
+        return this.#workers.run({ input, width: e.width, height: e.height, channels: e.channels, to: src.enlarge, region: r });
+      }
       const file = await this.#level(e, src, level);
       return sharp(file, VIPS).extract({ left: r.x, top: r.y, width: r.width, height: r.height }).png(PNG).toBuffer();
     });
   }
 
-  /** Deletes every cache file and the folder. */
+  /** Deletes every cache file and the folder, and ends the tile threads. */
   async close(): Promise<void> {
     this.#entries.clear();
+    await this.#workers.close();
     await fs.rm(this.#dir, { recursive: true, force: true });
   }
 
@@ -136,8 +159,12 @@ export class TileCache {
     const k = g.width / e.width;
     if (!Number.isInteger(k) || k < 1 || k > MAX_ENLARGE || g.height !== e.height * k) {
       throw errors.badArgument(
-        `${JSON.stringify(e.file)} is ${e.width}×${e.height}; it can be enlarged to a whole multiple of that (up to ${MAX_ENLARGE}×), not to ${g.width}×${g.height}.`,
+        `${JSON.stringify(e.file)} is ${e.width}×${e.height}; it can be enlarged to a whole multiple of that (up to ${MAX_ENLARGE}×, as a result is), not to ${g.width}×${g.height}.`,
       );
+    }
+    if (g.width * g.height * e.channels > MAX_ENLARGED_BYTES) {
+      const mpx = Math.floor(MAX_ENLARGED_BYTES / e.channels / 1e6);
+      throw errors.badArgument(`Enlarged to ${g.width}×${g.height}, ${JSON.stringify(e.file)} would be larger than any result SR Studio makes (at most ${mpx} megapixels), so the viewer does not show it that large.`);
     }
     return [g.width, g.height];
   }
@@ -175,16 +202,16 @@ export class TileCache {
       this.#made ??= fs.mkdir(this.#dir, { recursive: true }).then(() => undefined);
       await this.#made;
       await fs.mkdir(e.dir);
-      const out = path.join(e.dir, 'L0.v');
-      try {
-        // Upright and in sRGB, 8 bits, as the engine reads it (readPixels).
-        const info = await sharp(file, { ...INPUT, ...VIPS }).toColourspace('srgb').toFile(out);
-        Object.assign(e, { width: info.width, height: info.height, channels: info.channels });
-      } catch (err) {
+      // Upright and in sRGB, 8 bits, as the engine reads it (readPixels); its size from the header first.
+      const input = sharp(file, { ...INPUT, ...VIPS });
+      const m = await input.metadata().catch((err: unknown) => {
         throw readError(err, file);
-      }
-      await this.#account(e, out);
-      return out;
+      });
+      const expected = vFileBytes(m.autoOrient.width, m.autoOrient.height, m.hasAlpha ? 4 : 3);
+      return this.#write(e, 'L0', expected, async (out) => {
+        const info = await input.toColourspace('srgb').toFile(out);
+        Object.assign(e, { width: info.width, height: info.height, channels: info.channels });
+      });
     })();
     e.files.set('L0', made);
     try {
@@ -224,80 +251,63 @@ export class TileCache {
         }
       }
       const input = await this.#level(e, { path: e.file }, from);
-      const out = path.join(e.dir, `${name}.v`);
-      await sharp(input, VIPS).resize(lw, lh, { fit: 'fill' }).toFile(out);
-      await this.#account(e, out);
-      return out;
+      return this.#write(e, name, vFileBytes(lw, lh, e.channels), (out) => sharp(input, VIPS).resize(lw, lh, { fit: 'fill' }).toFile(out));
     })();
     e.files.set(name, made);
     made.catch(() => e.files.delete(name));
     return made;
   }
 
-  /** A tile of an enlargement's full-size level, computed from the input pixels it needs. */
-  async #enlargedTile(e: Entry, g: NonNullable<TileSource['enlarge']>, r: Region): Promise<Buffer> {
-    const s = g.width / e.width;
-    const ch = e.channels;
-    const from: Region =
-      g.filter === 'nearest'
-        ? { x: Math.floor(r.x / s), y: Math.floor(r.y / s), width: Math.floor((r.x + r.width - 1) / s) - Math.floor(r.x / s) + 1, height: Math.floor((r.y + r.height - 1) / s) - Math.floor(r.y / s) + 1 }
-        : bicubicInputRegion(e.width, e.height, g.width, g.height, r);
-    const l0 = await this.#level(e, { path: e.file }, 0);
-    const input = await sharp(l0, VIPS).extract({ left: from.x, top: from.y, width: from.width, height: from.height }).raw().toBuffer();
-    const out = Buffer.alloc(r.width * r.height * ch);
-    if (g.filter === 'nearest') {
-      const cols = Int32Array.from({ length: r.width }, (_, x) => (Math.floor((r.x + x) / s) - from.x) * ch);
-      const rowBytes = r.width * ch;
-      for (let y = 0; y < r.height; y++) {
-        const sy = Math.floor((r.y + y) / s) - from.y;
-        if (y > 0 && sy === Math.floor((r.y + y - 1) / s) - from.y) {
-          out.copyWithin(y * rowBytes, (y - 1) * rowBytes, y * rowBytes);
-          continue;
-        }
-        const src = sy * from.width * ch;
-        let o = y * rowBytes;
-        for (let x = 0; x < r.width; x++) for (let c = 0; c < ch; c++) out[o++] = input[src + cols[x]! + c]!;
-      }
-    } else {
-      bicubicInto(out, input, from, e.width, e.height, ch, g.width, g.height, r);
+  /**
+   * Writes cache file `name` of `e`, `expected` bytes at most: checked against the limits and held
+   * before it is written (room made by deleting the sources used least recently), written under a
+   * temp name and renamed, so a failed write leaves nothing behind and nothing half-written is read.
+   */
+  async #write(e: Entry, name: string, expected: number, make: (out: string) => Promise<unknown>): Promise<string> {
+    const { maxBytes, maxSourceBytes, keepFreeBytes } = this.#limits;
+    if (e.bytes + expected > maxSourceBytes) throw refusals.sourceTooLarge(e.file, e.bytes + expected, maxSourceBytes);
+    // Checked and held in one step, so writes that start together cannot all pass.
+    const evicted = this.#evict(e, maxBytes - expected);
+    const cap = Math.max(maxBytes, maxSourceBytes);
+    const held = this.bytes;
+    if (held + expected > cap) {
+      await evicted;
+      throw refusals.cacheFull(e.file, held, cap);
     }
-    return sharp(out, { raw: { width: r.width, height: r.height, channels: ch as 3 | 4 } }).png(PNG).toBuffer();
+    e.bytes += expected;
+    this.#writing += expected;
+    const tmp = path.join(e.dir, `${name}.part.v`);
+    const out = path.join(e.dir, `${name}.v`);
+    try {
+      await evicted;
+      const free = await freeBytes(e.dir);
+      // Other writes under way take their bytes from what is free now.
+      const left = free - (this.#writing - expected);
+      if (left - expected < keepFreeBytes) throw refusals.lowDisk(e.file, this.#dir, expected, Math.max(0, left), keepFreeBytes);
+      await make(tmp);
+      await fs.rename(tmp, out);
+    } catch (err) {
+      e.bytes -= expected;
+      await fs.rm(tmp, { force: true });
+      throw writeFailure(err, e.file, this.#dir) ?? (name === 'L0' ? readError(err, e.file) : err);
+    } finally {
+      this.#writing -= expected;
+    }
+    e.bytes += (await fs.stat(out)).size - expected;
+    return out;
   }
 
-  async #account(e: Entry, file: string): Promise<void> {
-    e.bytes += (await fs.stat(file)).size;
+  /** Deletes the sources used least recently (not `keep`, nor one in use) until the cache holds at most `target` bytes. */
+  async #evict(keep: Entry, target: number): Promise<void> {
     let total = this.bytes;
-    const idle = [...this.#entries.values()].filter((x) => x !== e && x.busy === 0).sort((a, b) => a.used - b.used);
+    const idle = [...this.#entries.values()].filter((x) => x !== keep && x.busy === 0).sort((a, b) => a.used - b.used);
+    const gone: Entry[] = [];
     for (const old of idle) {
-      if (total <= this.#maxBytes) break;
+      if (total <= target) break;
       this.#entries.delete(old.key);
       total -= old.bytes;
-      await fs.rm(old.dir, { recursive: true, force: true });
+      gone.push(old);
     }
-  }
-}
-
-/**
- * Bicubic (ml/resize.ts) of 8-bit pixels into 8-bit pixels; with alpha, colours are resized
- * premultiplied and divided back, as resizeImage does.
- */
-function bicubicInto(out: Buffer, input: Buffer, from: Region, w: number, h: number, ch: number, W: number, H: number, r: Region): void {
-  const n = from.width * from.height;
-  const m = r.width * r.height;
-  const alpha = ch === 4;
-  const rgbIn = new Float32Array(n * 3);
-  const aIn = alpha ? new Float32Array(n) : undefined;
-  for (let i = 0; i < n; i++) {
-    const a = alpha ? input[i * 4 + 3]! / 255 : 1;
-    if (aIn) aIn[i] = a;
-    for (let c = 0; c < 3; c++) rgbIn[i * 3 + c] = (input[i * ch + c]! / 255) * (alpha ? a : 1);
-  }
-  const rgb = resizeBicubicRegion(rgbIn, from, w, h, 3, W, H, r);
-  const a = aIn ? resizeBicubicRegion(aIn, from, w, h, 1, W, H, r) : undefined;
-  const q = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
-  for (let i = 0; i < m; i++) {
-    const ap = a ? Math.min(1, Math.max(0, a[i]!)) : 1;
-    for (let c = 0; c < 3; c++) out[i * ch + c] = q(a ? (ap > 0 ? rgb[i * 3 + c]! / ap : 0) : rgb[i * 3 + c]!);
-    if (a) out[i * 4 + 3] = q(ap);
+    await Promise.all(gone.map((old) => fs.rm(old.dir, { recursive: true, force: true })));
   }
 }

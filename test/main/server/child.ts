@@ -26,11 +26,12 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(args: readonly string[] = []): Promise<ServerProcess> {
+/** `env`: more environment variables (TMPDIR for a temp folder of the test's own). */
+export async function startServerProcess(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
   const dir = await tempDir('sr-studio-server-');
   const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: path.join(dir, 'models'), SR_STUDIO_CACHE: path.join(dir, 'cache') },
+    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: path.join(dir, 'models'), SR_STUDIO_CACHE: path.join(dir, 'cache'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -51,7 +52,8 @@ export async function startServerProcess(args: readonly string[] = []): Promise<
   const stop = async () => {
     if (exit === null) {
       kill('SIGTERM');
-      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(r, 15_000, true))]);
+      // unref: a server that stops at once does not keep the test waiting for the timer.
+      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(r, 15_000, true).unref())]);
       if (late) kill('SIGKILL');
       await closed;
     }

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,12 @@ import { resizeImage } from '../../../ml/resize.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
+const CHELSEA = path.join(DATA, 'val/chelsea.png'); // 444×300
 const MOTORCYCLE = path.join(DATA, 'tiny/motorcycle_200x150.png');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+/** One sentence: no line breaks, ends with a full stop, none of libvips' own words. */
+const oneSentence = (m: string) => !m.includes('\n') && /\.$/.test(m) && !/vips|wbuffer|unix error|system error/i.test(m);
 
 interface Raw {
   data: Buffer;
@@ -177,6 +183,75 @@ describe('tile pyramids', () => {
     } finally {
       await small.close();
     }
+  });
+
+  test('enlargements larger than a result are refused in one sentence, before anything is written', async () => {
+    const c = new TileCache({ dir: path.join(dir, 'huge'), tileSize: 128 });
+    try {
+      // 16×: far larger than any result (the networks enlarge 2×, 3× or 4×).
+      const huge = { path: COFFEE, enlarge: { width: 9600, height: 6336, filter: 'nearest' as const } };
+      await assert.rejects(c.info(huge), (e: Error) => /600×396; it can be enlarged to a whole multiple of that \(up to 4×/.test(e.message) && oneSentence(e.message));
+      await assert.rejects(c.tile(huge, 1, 0, 0), /up to 4×/);
+      assert.deepEqual(await fs.readdir(path.join(dir, 'huge', '0')), ['L0.v'], 'only the file itself was decoded');
+      assert.ok(c.bytes < 1_000_000);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('cache files are checked against the limits before they are written', async () => {
+    // One image may use at most maxSourceBytes.
+    const perSource = new TileCache({ dir: path.join(dir, 'per-source'), tileSize: 128, maxSourceBytes: 500_000 });
+    try {
+      await assert.rejects(perSource.info({ path: COFFEE }), (e: Error) => /coffee\.png" is too large for the viewer: showing it needs 1 MB of cache files, more than the 1 MB one image may use; open a smaller or cropped image\.$/.test(e.message));
+      assert.deepEqual(await fs.readdir(path.join(dir, 'per-source')), [], 'nothing written');
+      assert.equal(perSource.bytes, 0);
+    } finally {
+      await perSource.close();
+    }
+    // The disk keeps keepFreeBytes free.
+    const disk = new TileCache({ dir: path.join(dir, 'disk'), tileSize: 128, keepFreeBytes: 2 ** 60 });
+    try {
+      await assert.rejects(disk.info({ path: COFFEE }), (e: Error) => /There is not enough free disk space to show ".*coffee\.png": its cache files need 1 MB in ".*disk", where .* is free and .* is kept free; free some space there, then open the image again\.$/.test(e.message) && oneSentence(e.message));
+      assert.deepEqual(await fs.readdir(path.join(dir, 'disk')), []);
+    } finally {
+      await disk.close();
+    }
+    // Images opened together cannot all pass the whole cache's bound: each holds its bytes before writing.
+    const together = new TileCache({ dir: path.join(dir, 'together'), tileSize: 128, maxBytes: 1_000_000, maxSourceBytes: 1_000_000 });
+    try {
+      const files = [path.join(dir, 'one.png'), path.join(dir, 'two.png')];
+      for (const f of files) await fs.copyFile(COFFEE, f);
+      const got = await Promise.allSettled(files.map((f) => together.info({ path: f })));
+      assert.equal(got.filter((g) => g.status === 'fulfilled').length, 1, JSON.stringify(got));
+      const refused = got.find((g) => g.status === 'rejected')!.reason as Error;
+      assert.match(refused.message, /^The viewer's cache cannot take ".*\.png" now: the images being shown hold 1 MB of the 1 MB it may use; wait until they have loaded, then open this one again\.$/);
+      assert.ok(together.bytes <= 1_000_000, `${together.bytes} bytes`);
+      // Once the first is shown (no longer in use), the other takes its place.
+      const other = files[got.findIndex((g) => g.status === 'rejected')]!;
+      assert.equal((await together.info({ path: other })).width, 600);
+      assert.ok(together.bytes <= 1_000_000);
+      assert.equal((await fs.readdir(path.join(dir, 'together'))).length, 1);
+    } finally {
+      await together.close();
+    }
+  });
+
+  test('a cache write that fails (the disk is full) leaves no partial file and breaks nothing else', { skip: process.platform === 'win32' }, async () => {
+    const cacheDir = path.join(dir, 'fault');
+    // Files may not grow past 2 MiB in the child: the enlargement's level 1 (2.9 MB) fails midway, as on a full disk.
+    const script = `ulimit -f 2048; exec "${process.execPath}" --import tsx test/ml/node/tile-cache-child.ts "$@"`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('bash', ['-c', script, 'bash', cacheDir, COFFEE, CHELSEA], { cwd: ROOT, timeout: 60_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+    );
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { failed: string; files: string[]; again: string; later: string; same: string; bytes: number };
+    assert.match(r.failed, /^The viewer could not write its cache for ".*coffee\.png" to ".*fault" \(the file would be larger than the system allows\); free some space there, then open the image again\.$/);
+    assert.ok(oneSentence(r.failed), r.failed);
+    assert.deepEqual(r.files, ['0', '0/L0.v'], 'no partial file is left');
+    assert.equal(r.again, r.failed, 'asking again fails the same way, without a stale file');
+    assert.equal(r.later, 'ok', 'another image still opens');
+    assert.equal(r.same, 'ok', 'the same image still shows at the levels that fit');
+    assert.ok(r.bytes < 2_000_000, `${r.bytes} bytes held`);
   });
 
   test('concurrent requests for a new file decode it once', async () => {
