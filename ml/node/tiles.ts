@@ -151,6 +151,7 @@ export class TileCache {
     this.#entries.clear();
     await this.#workers.close();
     await fs.rm(this.#dir, { recursive: true, force: true });
+    releaseFiles();
   }
 
   #size(e: Entry, src: TileSource): readonly [number, number] {
@@ -309,5 +310,16 @@ export class TileCache {
       gone.push(old);
     }
     await Promise.all(gone.map((old) => fs.rm(old.dir, { recursive: true, force: true })));
+    if (gone.length) releaseFiles();
   }
+}
+
+/**
+ * libvips keeps the files it read lately open (its operation cache), and a deleted file's disk
+ * space is freed only once it is closed: emptying the cache closes them (the limits stay as set).
+ */
+function releaseFiles(): void {
+  const c = sharp.cache();
+  sharp.cache(false);
+  sharp.cache({ memory: c.memory.max, files: c.files.max, items: c.items.max });
 }

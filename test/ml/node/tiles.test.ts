@@ -254,6 +254,25 @@ describe('tile pyramids', () => {
     assert.ok(r.bytes < 2_000_000, `${r.bytes} bytes held`);
   });
 
+  test('deleted cache files are let go, so their disk space is freed', { skip: process.platform !== 'linux' }, async () => {
+    const c = new TileCache({ dir: path.join(dir, 'released'), tileSize: 128, maxBytes: 1 });
+    // Files this process holds open that were deleted (Linux lists them in /proc/self/fd).
+    const heldDeleted = async () => {
+      const links = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return links.filter((l) => l.startsWith(path.join(dir, 'released')) && l.endsWith('(deleted)'));
+    };
+    try {
+      for (const f of [COFFEE, CHELSEA, MOTORCYCLE]) {
+        await c.tile({ path: f }, 0, 0, 0);
+        await c.tile({ path: f }, 1, 0, 0);
+      }
+      assert.equal((await fs.readdir(path.join(dir, 'released'))).length, 1, 'the earlier sources were deleted');
+      assert.deepEqual(await heldDeleted(), []);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('concurrent requests for a new file decode it once', async () => {
     const file = path.join(dir, 'once.png');
     await fs.copyFile(COFFEE, file);
