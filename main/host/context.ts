@@ -54,7 +54,7 @@ export interface HostContext {
   /** Where training runs and comparisons go when the UI names no folder. */
   readonly runsDir: string;
   readonly files: FileRegistry;
-  /** Images made for the viewer (compare-models outputs): a temp folder, removed on close. */
+  /** Files made for the page (compare-models outputs, models for download): a temp folder, removed on close. */
   readonly viewsDir: string;
   /** The viewer's tile pyramids (cache files in a temp folder of their own, removed on close). */
   readonly tiles: TileCache;
@@ -66,5 +66,20 @@ export interface HostContext {
   readonly jobs: JobBook;
 }
 
-export type Handler<C extends RequestChannel> = (arg: unknown) => Promise<RequestResult<C>>;
+export type Access = 'read' | 'write';
+
+/**
+ * What a browser-mode request may reach (host/file-access.ts), handed to each handler with the
+ * request; the desktop app passes none (there the user picks files in native dialogs).
+ */
+export interface RequestAccess {
+  /** Whether `real` (a path with its symlinks resolved) lies in a folder the session may use for `access`. */
+  admits(real: string, access: Access): boolean;
+  /** The one refusal for `p`, as the request named it. */
+  refusal(p: string, access: Access, field: string): Error;
+  /** The folders this request chose are taken back if the job it started fails (`failed` resolves true). */
+  until(failed: Promise<boolean>): void;
+}
+
+export type Handler<C extends RequestChannel> = (arg: unknown, access?: RequestAccess) => Promise<RequestResult<C>>;
 export type Handlers = { readonly [C in RequestChannel]: Handler<C> };

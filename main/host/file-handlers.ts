@@ -3,17 +3,46 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { collectImages } from '../../ml/node/files.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
-import { errors } from '../../ml/errors.ts';
+import { errors, isUserError } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
-import type { Handlers, HostContext } from './context.ts';
-import { absPath, existingFile, existingPath, int, list, none, obj, str, uploadName } from './validate.ts';
+import type { Handlers, HostContext, RequestAccess } from './context.ts';
+import { asGiven, realPath, withOpened, type Opened } from './opened.ts';
+import { absPath, existingPath, int, list, none, obj, openFile, openPath, str, uploadName } from './validate.ts';
 
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors'];
 
-async function entry(p: string): Promise<FileEntry> {
-  const st = await fs.stat(p);
-  return { path: p, name: path.basename(p), bytes: st.size };
+/**
+ * The images a file or folder holds, listed through the folder opened once (opened.ts) and named
+ * as the request named it. In browser mode a file whose real path has left the session's folders
+ * by the time it is listed (a sub-folder swapped for a symlink) is left out.
+ */
+async function expand(p: string, field: string, access: RequestAccess | undefined): Promise<{ files: FileEntry[]; problems: string[] }> {
+  let top: Opened;
+  try {
+    top = await openPath(p, field, { access, missing: () => errors.missingPath(p) });
+  } catch (e) {
+    if (isUserError(e) && e.code === 'missing-path') return { files: [], problems: [e.message] };
+    throw e;
+  }
+  try {
+    const { files, problems } = await collectImages([top.use]);
+    const entries: FileEntry[] = [];
+    const more: string[] = [];
+    for (const f of files) {
+      const named = top.given + f.path.slice(top.use.length);
+      const real = access ? await realPath(f.path) : named;
+      if (real === null || (access && !access.admits(real, 'read'))) continue;
+      try {
+        entries.push({ path: named, name: path.basename(named), bytes: (await fs.stat(f.path)).size });
+      } catch {
+        more.push(`${JSON.stringify(named)} disappeared while it was being listed.`);
+      }
+    }
+    return { files: entries, problems: [...problems.map((e) => (asGiven(e, [top]) as Error).message), ...more] };
+  } finally {
+    await top.close();
+  }
 }
 
 export function fileHandlers(ctx: HostContext): Pick<
@@ -29,29 +58,26 @@ export function fileHandlers(ctx: HostContext): Pick<
       const o = obj(arg, 'dialog:open-folder', ['title']);
       return ctx.dialogs.openFolder(str(o.title, 'title', { max: 200 }));
     },
-    async 'files:expand'(arg) {
+    async 'files:expand'(arg, access) {
       const o = obj(arg, 'files:expand', ['paths']);
       const paths = list(o.paths, 'paths', 0, 10_000).map((p, i) => absPath(p, `paths[${i}]`));
-      const { files, problems } = await collectImages(paths);
-      const entries: FileEntry[] = [];
-      const more: string[] = [];
-      for (const f of files) {
-        try {
-          entries.push(await entry(f.path));
-        } catch {
-          more.push(`${JSON.stringify(f.path)} disappeared while it was being listed.`);
-        }
+      const entries = new Map<string, FileEntry>();
+      const problems: string[] = [];
+      for (const [i, p] of paths.entries()) {
+        const found = await expand(p, `paths[${i}]`, access);
+        for (const f of found.files) if (!entries.has(f.path)) entries.set(f.path, f);
+        problems.push(...found.problems);
       }
-      return { files: entries, problems: [...problems.map((p) => p.message), ...more] };
+      return { files: [...entries.values()], problems };
     },
-    async 'image:thumbnail'(arg) {
+    async 'image:thumbnail'(arg, access) {
       const o = obj(arg, 'image:thumbnail', ['path', 'maxSide']);
-      const p = await existingFile(o.path, 'path', IMAGE_EXTENSIONS);
-      return fileImageData(p, int(o.maxSide, 'maxSide', 16, 4096));
+      const maxSide = int(o.maxSide, 'maxSide', 16, 4096);
+      return withOpened(openFile(o.path, 'path', IMAGE_EXTENSIONS, { access }), (f) => fileImageData(f.use, maxSide));
     },
-    async 'image:load'(arg) {
+    async 'image:load'(arg, access) {
       const o = obj(arg, 'image:load', ['path']);
-      return fileImageData(await existingFile(o.path, 'path', IMAGE_EXTENSIONS));
+      return withOpened(openFile(o.path, 'path', IMAGE_EXTENSIONS, { access }), (f) => fileImageData(f.use));
     },
     async 'shell:reveal'(arg) {
       const o = obj(arg, 'shell:reveal', ['path']);

@@ -2,20 +2,21 @@
 import { errors } from '../../ml/errors.ts';
 import { ENLARGE_FILTERS, type TileSource } from '../../ml/node/tiles.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
-import type { Handlers, HostContext } from './context.ts';
-import { existingFile, int, isObj, obj, oneOf } from './validate.ts';
+import type { Handlers, HostContext, RequestAccess } from './context.ts';
+import { withOpened, type Opened } from './opened.ts';
+import { int, isObj, obj, oneOf, openFile } from './validate.ts';
 
 /** Enlargements are at most this many pixels a side (the largest output the engine writes is smaller). */
 export const MAX_VIEW_SIDE = 1 << 20;
 const MAX_TILE_INDEX = 1 << 20;
 
-async function source(o: Record<string, unknown>): Promise<TileSource> {
-  const path = await existingFile(o.path, 'path', IMAGE_EXTENSIONS);
-  if (o.enlarge === undefined || o.enlarge === null) return { path };
+/** The source as the tile cache takes it: the file's real path, checked through the file opened once. */
+function source(file: Opened, o: Record<string, unknown>): TileSource {
+  if (o.enlarge === undefined || o.enlarge === null) return { path: file.real };
   if (!isObj(o.enlarge)) throw errors.badArgument('enlarge must be an object with width, height and filter.');
   const g = obj(o.enlarge, 'enlarge', ['width', 'height', 'filter']);
   return {
-    path,
+    path: file.real,
     enlarge: {
       width: int(g.width, 'enlarge.width', 1, MAX_VIEW_SIDE),
       height: int(g.height, 'enlarge.height', 1, MAX_VIEW_SIDE),
@@ -24,18 +25,25 @@ async function source(o: Record<string, unknown>): Promise<TileSource> {
   };
 }
 
+/**
+ * The tile cache keeps each file's pyramid by its path, so it is given the real path that the
+ * open file was checked to have (an open file's /proc name would be shared by later files); the
+ * file stays open while it decodes.
+ */
+const open = (o: Record<string, unknown>, access: RequestAccess | undefined) => openFile(o.path, 'path', IMAGE_EXTENSIONS, { access });
+
 export function imageHandlers(ctx: HostContext): Pick<Handlers, 'image:info' | 'image:tile'> {
   return {
-    async 'image:info'(arg) {
+    async 'image:info'(arg, access) {
       const o = obj(arg, 'image:info', ['path', 'enlarge']);
-      return ctx.tiles.info(await source(o));
+      return withOpened(open(o, access), (f) => ctx.tiles.info(source(f, o)));
     },
-    async 'image:tile'(arg) {
+    async 'image:tile'(arg, access) {
       const o = obj(arg, 'image:tile', ['path', 'enlarge', 'level', 'col', 'row']);
       const level = int(o.level, 'level', 0, 64);
       const col = int(o.col, 'col', 0, MAX_TILE_INDEX);
       const row = int(o.row, 'row', 0, MAX_TILE_INDEX);
-      const png = await ctx.tiles.tile(await source(o), level, col, row);
+      const png = await withOpened(open(o, access), (f) => ctx.tiles.tile(source(f, o), level, col, row));
       // The tile's size is in its PNG header (IHDR: width and height at bytes 16–23).
       return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
     },

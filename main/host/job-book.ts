@@ -22,6 +22,7 @@ const isLoss = (e: ReplayedEvent) => e.channel === 'job:metrics' && e.payload.lo
 
 export class JobBook {
   readonly #jobs = new Map<JobId, Entry>();
+  readonly #waiting = new Map<JobId, Array<(failed: boolean) => void>>();
   /** Places held by requests that are still checking their job before starting it. */
   #reserved = 0;
 
@@ -41,6 +42,12 @@ export class JobBook {
 
   start(jobId: JobId, kind: JobKind, spec: JobInfo['spec']): void {
     this.#jobs.set(jobId, { kind, spec, state: 'queued', events: [], losses: 0 });
+  }
+
+  /** Resolves once the job ends: true when it failed (job:error); a job not held counts as failed. */
+  failed(jobId: JobId): Promise<boolean> {
+    if (!this.#jobs.has(jobId)) return Promise.resolve(true);
+    return new Promise((resolve) => this.#waiting.set(jobId, [...(this.#waiting.get(jobId) ?? []), resolve]));
   }
 
   /** Sees every event the host sends to the page. */
@@ -81,7 +88,11 @@ export class JobBook {
         job.events.push(e);
         return;
     }
-    if (channel === 'job:done' || channel === 'job:error') this.#jobs.delete(jobId!);
+    if (channel === 'job:done' || channel === 'job:error') {
+      this.#jobs.delete(jobId!);
+      for (const resolve of this.#waiting.get(jobId!) ?? []) resolve(channel === 'job:error');
+      this.#waiting.delete(jobId!);
+    }
   }
 
   #replace(job: Entry, e: ReplayedEvent, same: (x: ReplayedEvent) => boolean): void {

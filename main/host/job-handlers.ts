@@ -42,20 +42,21 @@ export function jobHandlers(ctx: HostContext): Pick<
   'job:upscale' | 'job:train' | 'job:compare' | 'job:compare-models' | 'job:pause' | 'job:resume' | 'job:cancel' | 'runs:list' | 'jobs:list'
 > {
   return {
-    async 'job:upscale'(arg) {
+    async 'job:upscale'(arg, access) {
       const o = obj(arg, 'job:upscale', ['files', 'modelId', 'format', 'outputDir', 'overwrite']);
       const files = list(o.files, 'files', 1, MAX_FILES).map((f, i) => absPath(f, `files[${i}]`));
       const format = oneOf(o.format, 'format', OUTPUT_FORMATS);
       const overwrite = bool(o.overwrite, 'overwrite');
       // A folder the user typed must be there: it is an error at the field, never silently replaced.
       const outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
-      const model = await resolveModel(o.modelId, 'modelId', ctx.models);
+      const model = await resolveModel(o.modelId, 'modelId', ctx.models, access);
       const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite } });
       ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
+      access?.until(ctx.jobs.failed(jobId));
       await ctx.settings.useModel(model.id).catch(() => undefined);
       return { jobId };
     },
-    async 'job:train'(arg) {
+    async 'job:train'(arg, access) {
       const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade', 'init']);
       const data = await existingDir(o.data, 'Training folder');
       const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
@@ -68,15 +69,17 @@ export function jobHandlers(ctx: HostContext): Pick<
       const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
       const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
       // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
-      const model = o.init === undefined || o.init === null || continueRun ? null : await resolveModel(o.init, 'init', ctx.models);
+      const model = o.init === undefined || o.init === null || continueRun ? null : await resolveModel(o.init, 'init', ctx.models, access);
       const misfit = model && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
       if (model && misfit) throw errors.initMismatch(model.name, misfit);
       const init = model?.path ?? null;
       const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run, init } });
       ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
+      // The folders it names are the session's only while it does not fail (file-access.ts).
+      access?.until(ctx.jobs.failed(jobId));
       return { jobId };
     },
-    async 'job:compare'(arg) {
+    async 'job:compare'(arg, access) {
       const o = obj(arg, 'job:compare', ['data', 'val', 'acts', 'preset', 'scale', 'iterations', 'seeds']);
       const data = await existingDir(o.data, 'Training folder');
       const val = await existingDir(o.val, 'Validation folder');
@@ -90,12 +93,13 @@ export function jobHandlers(ctx: HostContext): Pick<
       const acts = [a!, b!] as const;
       const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir } });
       ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
+      access?.until(ctx.jobs.failed(jobId));
       return { jobId };
     },
-    async 'job:compare-models'(arg) {
+    async 'job:compare-models'(arg, access) {
       const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image', 'groundTruth']);
-      const a = await resolveModel(o.modelA, 'modelA', ctx.models);
-      const b = await resolveModel(o.modelB, 'modelB', ctx.models);
+      const a = await resolveModel(o.modelA, 'modelA', ctx.models, access);
+      const b = await resolveModel(o.modelB, 'modelB', ctx.models, access);
       const image = await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
       const groundTruth = o.groundTruth === undefined ? false : bool(o.groundTruth, 'groundTruth');
       const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir: await viewerFolder(ctx.viewsDir, 'compare-models') };

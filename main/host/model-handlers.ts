@@ -3,40 +3,48 @@ import { ACTIVATION_NAMES, ACTIVATIONS_F64, type ActivationName } from '../../ml
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
 import type { Handlers, HostContext } from './context.ts';
-import { exportModel, importModel, listModels, modelBytes, resolveModel } from './models.ts';
-import { randomUUID } from 'node:crypto';
+import { keptDownload } from './downloads.ts';
+import { exportModel, importModel, listModels, modelBytes, openModel } from './models.ts';
 import path from 'node:path';
-import { writeFileAtomic } from '../../ml/node/atomic.ts';
-import { existingFile, int, list, none, num, obj, oneOf } from './validate.ts';
+import { asGiven, type Opened } from './opened.ts';
+import { int, list, none, num, obj, oneOf, openFile } from './validate.ts';
 
 /** The centre crop (input pixels a side) the feature maps are computed on. */
 export const FEATURES_MAX_SIDE = 256;
 
 export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:import' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
   return {
-    async 'models:list'(arg) {
+    async 'models:list'(arg, access) {
       none(arg, 'models:list');
-      return listModels(ctx.models);
+      return listModels(ctx.models, access);
     },
-    async 'models:import'(arg) {
+    async 'models:import'(arg, access) {
       const o = obj(arg, 'models:import', ['path']);
-      return importModel(o.path, ctx.models);
+      return importModel(o.path, ctx.models, access);
     },
-    async 'models:export'(arg) {
+    async 'models:export'(arg, access) {
       const o = obj(arg, 'models:export', ['modelId', 'to']);
-      await exportModel(await resolveModel(o.modelId, 'modelId', ctx.models), o.to, ctx.version);
+      const model = await openModel(o.modelId, 'modelId', ctx.models, access);
+      try {
+        await exportModel(model, o.to, ctx.version, access);
+      } finally {
+        await model.file.close();
+      }
     },
-    async 'models:download'(arg) {
+    async 'models:download'(arg, access) {
       const o = obj(arg, 'models:download', ['modelId', 'format']);
       if (!ctx.uploads) throw errors.badArgument('Downloads are for browser mode; in the desktop app, Export saves the model where you choose.');
-      const model = await resolveModel(o.modelId, 'modelId', ctx.models);
       const format = oneOf(o.format, 'format', ['safetensors', 'onnx'] as const);
-      const name = `${path.basename(model.path, '.safetensors')}.${format}`;
-      // A file written for this request, in the session's own folder, then served to this session only.
-      const file = path.join(ctx.uploads.dir, 'downloads', `${randomUUID()}`, name);
-      await writeFileAtomic(file, await modelBytes(model, format, ctx.version));
-      ctx.files.add(file, name);
-      return { path: file, name };
+      const model = await openModel(o.modelId, 'modelId', ctx.models, access);
+      try {
+        const name = `${path.basename(model.info.path, '.safetensors')}.${format}`;
+        // Made once per model and format in the host's temp folder, then served to this session only.
+        const file = await keptDownload(path.join(ctx.viewsDir, 'downloads'), model.bytes, format, name, () => modelBytes(model, format, ctx.version));
+        ctx.files.add(file, name);
+        return { path: file, name };
+      } finally {
+        await model.file.close();
+      }
     },
     async 'activations:curves'(arg) {
       const o = obj(arg, 'activations:curves', ['names', 'xMin', 'xMax', 'points']);
@@ -48,15 +56,28 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
       const points = int(o.points, 'points', 2, 10_000);
       return curves(names, xMin, xMax, points);
     },
-    async 'features:maps'(arg) {
+    async 'features:maps'(arg, access) {
       const o = obj(arg, 'features:maps', ['modelIds', 'image', 'layer']);
       const ids = list(o.modelIds, 'modelIds', 2, 2);
       const layer = int(o.layer, 'layer', 0, 10_000);
-      const image = await existingFile(o.image, 'image', IMAGE_EXTENSIONS);
-      const a = await resolveModel(ids[0], 'modelIds[0]', ctx.models);
-      const b = await resolveModel(ids[1], 'modelIds[1]', ctx.models);
-      const spec = { models: [a.path, b.path] as const, image, layer, maxSide: FEATURES_MAX_SIDE };
-      return ctx.engine.call({ type: 'features', spec });
+      // The engine reads the very files checked here, through their open handles.
+      const opened: Opened[] = [];
+      try {
+        const image = await openFile(o.image, 'image', IMAGE_EXTENSIONS, { access });
+        opened.push(image);
+        const models: string[] = [];
+        for (const [i, id] of ids.entries()) {
+          const m = await openModel(id, `modelIds[${i}]`, ctx.models, access);
+          opened.push(m.file);
+          models.push(m.file.use);
+        }
+        const spec = { models: [models[0]!, models[1]!] as const, image: image.use, layer, maxSide: FEATURES_MAX_SIDE };
+        return await ctx.engine.call({ type: 'features', spec });
+      } catch (e) {
+        throw asGiven(e, opened);
+      } finally {
+        for (const f of opened) await f.close();
+      }
     },
   };
 }

@@ -2,16 +2,20 @@
  * Models for the UI: the bundled ones (assets/models) and the user's folder, found with the
  * engine's findModels. A model's id is `bundled:NAME` or `user:NAME` (its file name), so the UI
  * can only name models that are in those folders; importing copies a checked file into the user's.
+ * Each model file is opened once and read through its handle (opened.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errors, fsError } from '../../ml/errors.ts';
+import { errors } from '../../ml/errors.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
-import { findModels, loadModelFile, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
+import { findModels, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
 import { exportOnnx } from '../../ml/onnx/export.ts';
+import { decodeModel } from '../../ml/weights.ts';
 import type { ModelInfo } from '../api.ts';
-import { absPath, existingDir, existingFile, pathInside, str } from './validate.ts';
+import type { RequestAccess } from './context.ts';
+import { realPath, withOpened, type Opened } from './opened.ts';
+import { absPath, openDir, openFile, pathInside, str } from './validate.ts';
 
 export interface ModelFolders {
   readonly bundled: string;
@@ -37,89 +41,122 @@ function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
   };
 }
 
-export async function listModels(folders: ModelFolders): Promise<ModelInfo[]> {
+/**
+ * The models of both folders. In browser mode (`access` given) a file that leads outside its
+ * folder through a symlink is not listed: its id would be refused.
+ */
+export async function listModels(folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo[]> {
   const [b, u] = await Promise.all([findModels([folders.bundled]), findModels([folders.user])]);
-  const chosen = pickDefault([...b.models, ...u.models], 2);
-  return [...b.models.map((m) => info(m, true, m === chosen)), ...u.models.map((m) => info(m, false, m === chosen))];
+  const own = async (list: ModelEntry[], dir: string) => {
+    if (!access) return list;
+    const folder = (await realPath(dir)) ?? dir;
+    const real = await Promise.all(list.map((m) => realPath(m.path)));
+    return list.filter((_, i) => real[i] !== null && pathInside(folder, real[i]!) !== null);
+  };
+  const [bundled, user] = await Promise.all([own(b.models, folders.bundled), own(u.models, folders.user)]);
+  const chosen = pickDefault([...bundled, ...user], 2);
+  return [...bundled.map((m) => info(m, true, m === chosen)), ...user.map((m) => info(m, false, m === chosen))];
 }
 
-/** The model an id names; throws a one-sentence error for a malformed or unknown id. */
-export async function resolveModel(v: unknown, field: string, folders: ModelFolders): Promise<ModelInfo> {
+/** A model opened once (opened.ts): what it is, its bytes, and its open file (the caller closes it). */
+export interface OpenModel {
+  readonly info: ModelInfo;
+  readonly bytes: Uint8Array;
+  readonly file: Opened;
+}
+
+/**
+ * Opens the model an id names: `bundled:NAME` or `user:NAME` in those folders, `run:PATH` a model
+ * file inside the app's runs folder. In browser mode (`access` given) the file must really lie in
+ * its folder and where the session may read, not reached through a symlink leading out. Throws a
+ * one-sentence error for a malformed, unknown or refused id.
+ */
+export async function openModel(v: unknown, field: string, folders: ModelFolders, access?: RequestAccess): Promise<OpenModel> {
   const id = str(v, field, { max: 4096 });
   const run = RUN.exec(id);
-  if (run) return resolveRunModel(id, run[1]!, field, folders);
   const m = ID.exec(id);
-  if (!m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`);
-  const bundled = m[1] === 'bundled';
-  const file = path.join(bundled ? folders.bundled : folders.user, m[2]!);
-  let model;
+  if (!run && !m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`);
+  const notRun = (f: string) => errors.badArgument(`${JSON.stringify(f)} is not a model in the app's runs folder; pick a model from the list.`);
+  const runFile = run?.[1];
+  if (runFile !== undefined && (!folders.runs || !path.isAbsolute(runFile) || !pathInside(folders.runs, path.resolve(runFile)))) throw notRun(runFile);
+  const folder = runFile !== undefined ? folders.runs! : m![1] === 'bundled' ? folders.bundled : folders.user;
+  const file = runFile !== undefined ? path.resolve(runFile) : path.join(folder, m![2]!);
+  const gone = () =>
+    errors.badArgument(
+      runFile !== undefined
+        ? `${field}: the run's model ${JSON.stringify(runFile)} is not there (any more); run it again.`
+        : `${field}: the model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`,
+    );
+  const outside = () =>
+    runFile !== undefined ? notRun(runFile) : errors.badArgument(`The model ${JSON.stringify(id)} leads outside the models folder; copy the file into the folder instead of linking to it.`);
+  const within = access ? ((await realPath(folder)) ?? folder) : undefined;
+  const opened = await openFile(file, field, ['safetensors'], { access, within, refusal: outside, missing: gone });
   try {
-    model = await loadModelFile(file);
-  } catch {
-    throw errors.badArgument(`${field}: the model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`);
+    const bytes = await opened.handle.readFile();
+    let model;
+    try {
+      model = decodeModel(bytes, file);
+    } catch {
+      throw gone();
+    }
+    const entry = { path: opened.real, config: model.config, parameters: parameterCount(model.config), training: model.training };
+    const shown = runFile !== undefined ? { ...info(entry, false), id, name: path.basename(path.dirname(file)) } : info(entry, m![1] === 'bundled');
+    return { info: shown, bytes, file: opened };
+  } catch (e) {
+    await opened.close();
+    throw e;
   }
-  const parameters = parameterCount(model.config);
-  return info({ path: file, config: model.config, parameters, training: model.training }, bundled);
 }
 
-/** `run:PATH`: a model file inside the app's runs folder (a training's or a comparison's), as it is. */
-async function resolveRunModel(id: string, file: string, field: string, folders: ModelFolders): Promise<ModelInfo> {
-  const inside = folders.runs ? pathInside(folders.runs, file) : null;
-  if (!folders.runs || !path.isAbsolute(file) || !inside) {
-    throw errors.badArgument(`${field}: ${JSON.stringify(file)} is not a model in the app's runs folder; pick a model from the list.`);
-  }
-  let model;
-  try {
-    model = await loadModelFile(path.resolve(file));
-  } catch {
-    throw errors.badArgument(`${field}: the run's model ${JSON.stringify(file)} is not there (any more); run it again.`);
-  }
-  return { ...info({ path: path.resolve(file), config: model.config, parameters: parameterCount(model.config), training: model.training }, false), id, name: path.basename(path.dirname(file)) };
+/** The model an id names (openModel), its file closed again: for jobs, which read it later by its real path. */
+export async function resolveModel(v: unknown, field: string, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
+  const m = await openModel(v, field, folders, access);
+  await m.file.close();
+  return m.info;
 }
 
 /** Copies a checked weights file into the user's models folder (same bytes already there: reused). */
-export async function importModel(v: unknown, folders: ModelFolders): Promise<ModelInfo> {
-  const src = await existingFile(v, 'path', ['safetensors']);
-  const model = await loadModelFile(src); // names what is wrong with a bad file
-  const bytes = await fs.readFile(src);
-  const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
-  if (path.dirname(src) === path.resolve(folders.user)) return info(entry(src), false);
-  // A run's best model is named after its run folder (which encodes the settings), not "model_best".
-  const base = path.basename(src, path.extname(src));
-  const stem = base === 'model_best' ? path.basename(path.dirname(src)) : base;
-  for (let k = 1; k < 1000; k++) {
-    const dest = path.join(folders.user, `${k === 1 ? stem : `${stem}_${k}`}.safetensors`);
-    const existing = await fs.readFile(dest).catch(() => undefined);
-    if (existing && !existing.equals(bytes)) continue;
-    if (!existing) await writeFileAtomic(dest, bytes);
-    return info(entry(dest), false);
-  }
-  throw errors.badArgument(`The models folder already holds too many copies named ${JSON.stringify(stem)}; rename the file first.`);
+export async function importModel(v: unknown, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
+  return withOpened(openFile(v, 'path', ['safetensors'], { access }), async (src) => {
+    const bytes = await src.handle.readFile();
+    if (bytes.length === 0) throw errors.badWeights(src.given, 'the file is empty');
+    const model = decodeModel(bytes, src.given); // names what is wrong with a bad file
+    const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
+    if (path.dirname(src.real) === ((await realPath(folders.user)) ?? path.resolve(folders.user))) return info(entry(src.real), false);
+    // A run's best model is named after its run folder (which encodes the settings), not "model_best".
+    const base = path.basename(src.given, path.extname(src.given));
+    const stem = base === 'model_best' ? path.basename(path.dirname(src.given)) : base;
+    for (let k = 1; k < 1000; k++) {
+      const dest = path.join(folders.user, `${k === 1 ? stem : `${stem}_${k}`}.safetensors`);
+      const existing = await fs.readFile(dest).catch(() => undefined);
+      if (existing && !existing.equals(bytes)) continue;
+      if (!existing) await writeFileAtomic(dest, bytes);
+      return info(entry(dest), false);
+    }
+    throw errors.badArgument(`The models folder already holds too many copies named ${JSON.stringify(stem)}; rename the file first.`);
+  });
 }
 
-/** Saves a copy of a model to `to` (a new .safetensors file in an existing folder). */
 /**
- * Writes a model to `to`: the weights file itself for `.safetensors`, or the network as an ONNX
- * model for `.onnx` (as `sr-studio export --format onnx`). Never replaces an existing file.
+ * Writes a model to `to` (a new file in an existing folder): the weights file itself for
+ * `.safetensors`, or the network as an ONNX model for `.onnx` (as `sr-studio export --format onnx`).
+ * The folder is opened once and written through (opened.ts); an existing file is never replaced.
  */
-export async function exportModel(model: ModelInfo, toArg: unknown, version: string): Promise<void> {
+export async function exportModel(model: OpenModel, toArg: unknown, version: string, access?: RequestAccess): Promise<void> {
   const to = absPath(toArg, 'to');
   const ext = path.extname(to).toLowerCase();
   if (ext !== '.safetensors' && ext !== '.onnx') throw errors.badArgument(`to must end in .safetensors or .onnx, not ${JSON.stringify(path.basename(to))}.`);
-  await existingDir(path.dirname(to), 'the destination folder');
-  if (await fs.stat(to).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
-  await writeFileAtomic(to, await modelBytes(model, ext === '.onnx' ? 'onnx' : 'safetensors', version), { replace: false });
+  const refusal = access && (() => access.refusal(to, 'write', 'to'));
+  await withOpened(openDir(path.dirname(to), 'the destination folder', { access, use: 'write', refusal }), async (dir) => {
+    const target = path.join(dir.use, path.basename(to));
+    if (await fs.lstat(target).then(() => true, () => false)) throw errors.badArgument(`${JSON.stringify(to)} already exists; choose another name.`);
+    await writeFileAtomic(target, await modelBytes(model, ext === '.onnx' ? 'onnx' : 'safetensors', version), { replace: false });
+  });
 }
 
 /** A model's file as it is, or exported to ONNX. */
-export async function modelBytes(model: ModelInfo, format: 'safetensors' | 'onnx', version: string): Promise<Uint8Array> {
-  if (format === 'onnx') {
-    const m = await loadModelFile(model.path);
-    return exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version });
-  }
-  try {
-    return await fs.readFile(model.path);
-  } catch (e) {
-    throw fsError(e, model.path, { what: 'weights file (.safetensors)' });
-  }
+export async function modelBytes(model: OpenModel, format: 'safetensors' | 'onnx', version: string): Promise<Uint8Array> {
+  if (format === 'safetensors') return model.bytes;
+  const m = decodeModel(model.bytes, model.file.given);
+  return exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version });
 }

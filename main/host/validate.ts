@@ -5,6 +5,8 @@
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
+import type { Access, RequestAccess } from './context.ts';
+import { openChecked, type Opened } from './opened.ts';
 
 export type Obj = Record<string, unknown>;
 
@@ -113,6 +115,54 @@ export async function existingPath(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
   await statOf(p, field);
   return p;
+}
+
+export interface OpenOptions {
+  /** Browser mode's policy for the request; absent in the desktop app. */
+  readonly access?: RequestAccess | undefined;
+  /** How the request uses the path (default read). */
+  readonly use?: Access;
+  /** A folder (its real path) the file must really lie in, whatever the policy allows. */
+  readonly within?: string | undefined;
+  /** The refusal, when not the policy's own for the path. */
+  readonly refusal?: (() => Error) | undefined;
+  /** The sentence for a path that is not there, when not the usual one. */
+  readonly missing?: (() => Error) | undefined;
+}
+
+function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: OpenOptions): Promise<Opened> {
+  const use = o.use ?? 'read';
+  const q = JSON.stringify(p);
+  return openChecked(p, {
+    kind,
+    admits: (real) => (o.within === undefined || pathInside(o.within, real) !== null) && (o.access?.admits(real, use) ?? true),
+    refusal: () => o.refusal?.() ?? o.access?.refusal(p, use, field) ?? bad(`${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`),
+    missing: (why) =>
+      o.missing?.() ??
+      bad(why === 'missing' ? `${field}: ${q} does not exist; check the path and try again.` : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`),
+  });
+}
+
+/**
+ * An existing file, opened once and checked through the handle (opened.ts): read it through
+ * `use`, then close it (withOpened does both).
+ */
+export async function openFile(v: unknown, field: string, exts: readonly string[] | undefined, o: OpenOptions = {}): Promise<Opened> {
+  const p = absPath(v, field);
+  if (exts && !exts.includes(path.extname(p).slice(1).toLowerCase())) {
+    throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`);
+  }
+  return open(p, field, 'file', o);
+}
+
+/** An existing folder, opened once: a file NAME in it is `${opened.use}/NAME`. */
+export function openDir(v: unknown, field: string, o: OpenOptions = {}): Promise<Opened> {
+  return open(absPath(v, field), field, 'folder', o);
+}
+
+/** An existing file or folder, opened once. */
+export function openPath(v: unknown, field: string, o: OpenOptions = {}): Promise<Opened> {
+  return open(absPath(v, field), field, 'any', o);
 }
 
 /** Longest upload name kept, in UTF-8 bytes: room under the usual 255-byte limit for "_x4" and " (99)". */

@@ -1,0 +1,144 @@
+/**
+ * Browser mode opens each path once and checks what it opened: while another thread keeps
+ * swapping a name inside a chosen folder between a real file (or folder) and a symlink leading
+ * outside, no answer shows the outside file, no write lands outside, and no temp file is left.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RequestChannel } from '../../../main/api.ts';
+import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
+
+/** Requests per race, and the most time one may take. */
+const ROUNDS = 600;
+const MAX_MS = 5000;
+const AT_ONCE = 8;
+
+let dir = '';
+let outside = '';
+let server: StudioServer;
+
+before(async () => {
+  dir = await tempDir();
+  outside = path.join(dir, 'outside');
+  await fs.mkdir(outside);
+  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: () => undefined });
+});
+
+after(async () => {
+  await server.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+
+/**
+ * Swaps in another thread until stopped. file: `name` is by turns a hard link to `inside` and a
+ * symlink to `outside` (each renamed into place, so it always exists). folder: `name` is by turns
+ * the real folder and a symlink to `outside`.
+ */
+function swapper(kind: 'file' | 'folder', name: string, inside: string, target: string) {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const code = `
+    const fs = require('node:fs');
+    const { workerData: w } = require('node:worker_threads');
+    const stop = new Int32Array(w.stop);
+    const away = w.name + '.away';
+    // Each state holds a moment, so requests meet both.
+    const hold = () => Atomics.wait(stop, 0, 0, 0.05);
+    for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
+      try {
+        if (w.kind === 'file') {
+          fs.rmSync(away, { force: true });
+          if (i % 2) fs.symlinkSync(w.target, away); else fs.linkSync(w.inside, away);
+          fs.renameSync(away, w.name);
+          hold();
+        } else {
+          fs.renameSync(w.name, away);
+          fs.symlinkSync(w.target, w.name);
+          hold();
+          fs.unlinkSync(w.name);
+          fs.renameSync(away, w.name);
+          hold();
+        }
+      } catch {}
+    }
+    if (w.kind === 'folder' && !fs.existsSync(w.name)) fs.renameSync(away, w.name);`;
+  const worker = new Worker(code, { eval: true, workerData: { kind, name, inside, target, stop: stop.buffer } });
+  return async () => {
+    Atomics.store(stop, 0, 1);
+    await new Promise((r) => worker.once('exit', r));
+  };
+}
+
+/** Runs `once(i)` ROUNDS times (AT_ONCE at a time) or for MAX_MS, whichever ends first; returns how many ran. */
+async function race(once: (i: number) => Promise<void>): Promise<number> {
+  const end = Date.now() + MAX_MS;
+  let next = 0;
+  const lane = async () => {
+    while (next < ROUNDS && Date.now() < end) await once(next++);
+  };
+  await Promise.all(Array.from({ length: AT_ONCE }, lane));
+  return next;
+}
+
+const temps = async (d: string) => (await fs.readdir(d)).filter((n) => n.endsWith('.tmp'));
+
+describe('browser mode opens each path once and checks what it opened', () => {
+  test('reads: image:thumbnail and image:load never show the file a swapped symlink leads to', async () => {
+    // Inside: 64×64; outside: 200×150. An answer 200 wide came from outside.
+    const inside = path.join(server.inbox, 'inside.png');
+    await fs.copyFile(COFFEE, inside);
+    await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
+    const name = path.join(server.inbox, 'race.png');
+    await fs.link(inside, name);
+    const stop = swapper('file', name, inside, path.join(outside, 'secret.png'));
+    let leaked = 0;
+    let shown = 0;
+    let ran = 0;
+    try {
+      ran = await race(async (i) => {
+        const answer = await (i % 2 ? call('image:load', { path: name }) : call('image:thumbnail', { path: name, maxSide: 256 })).catch(() => undefined);
+        if (!answer) return;
+        shown++;
+        if ((answer as { width: number }).width !== 64) leaked++;
+      });
+    } finally {
+      await stop();
+    }
+    console.log(`reads: ${leaked} of ${ran} answers showed the outside file (${shown} answered)`);
+    assert.ok(ran >= 100, `only ${ran} requests ran`);
+    assert.ok(shown > 0, 'some requests were answered');
+    assert.equal(leaked, 0, `${leaked} of ${ran} answers showed the outside file`);
+  });
+
+  test('writes: models:export never writes through a folder swapped for a symlink, and leaves no temp files', async () => {
+    const out = path.join(dir, 'out');
+    const sub = path.join(out, 'sub');
+    const elsewhere = path.join(outside, 'exports');
+    await fs.mkdir(sub, { recursive: true });
+    await fs.mkdir(elsewhere);
+    await call('settings:set', { outputDir: out });
+    const stop = swapper('folder', sub, '', elsewhere);
+    let written = 0;
+    let ran = 0;
+    try {
+      ran = await race(async (i) => {
+        await call('models:export', { modelId: 'bundled:tanhexp_x2.safetensors', to: path.join(sub, `m${i}.safetensors`) }).then(() => written++, () => undefined);
+      });
+    } finally {
+      await stop();
+      await call('settings:set', { outputDir: null });
+    }
+    const leaked = (await fs.readdir(elsewhere)).filter((n) => !n.endsWith('.tmp'));
+    const left = [...(await temps(sub)), ...(await temps(elsewhere)), ...(await temps(out))];
+    console.log(`writes: ${leaked.length} of ${ran} exports went outside, ${left.length} temp files left (${written} written)`);
+    assert.ok(ran >= 100, `only ${ran} requests ran`);
+    assert.ok(written > 0, 'some exports were written');
+    assert.equal(leaked.length, 0, `${leaked.length} of ${ran} exports went outside`);
+    assert.deepEqual(left, [], 'no temp files are left');
+  });
+});
