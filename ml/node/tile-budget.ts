@@ -4,6 +4,7 @@
  * written (its pixels, uncompressed), so each is checked, and its bytes held, before libvips starts.
  */
 import { promises as fs } from 'node:fs';
+import sharp from 'sharp';
 import { UserError } from '../errors.ts';
 
 const GiB = 1024 ** 3;
@@ -31,6 +32,16 @@ const q = (p: string) => JSON.stringify(p);
 export function formatBytes(n: number): string {
   if (n >= GiB) return `${(n / GiB).toFixed(1)} GB`;
   return `${Math.ceil(n / 1024 ** 2)} MB`;
+}
+
+/**
+ * libvips keeps the files it read lately open (its operation cache), and a deleted file's disk
+ * space is freed only once it is closed: emptying the cache closes them (the limits stay as set).
+ */
+export function releaseFiles(): void {
+  const c = sharp.cache();
+  sharp.cache(false);
+  sharp.cache({ memory: c.memory.max, files: c.files.max, items: c.items.max });
 }
 
 /** Bytes free for this user on the disk holding `dir`. */

@@ -23,7 +23,7 @@ import sharp from 'sharp';
 import { errors } from '../errors.ts';
 import type { Region } from '../resize.ts';
 import { INPUT, readError } from './image-io.ts';
-import { CACHE_LIMITS, freeBytes, refusals, vFileBytes, writeFailure, type CacheLimits } from './tile-budget.ts';
+import { CACHE_LIMITS, freeBytes, refusals, releaseFiles, vFileBytes, writeFailure, type CacheLimits } from './tile-budget.ts';
 import { TileWorkers } from './tile-workers.ts';
 
 export const TILE_SIZE = 512;
@@ -314,12 +314,3 @@ export class TileCache {
   }
 }
 
-/**
- * libvips keeps the files it read lately open (its operation cache), and a deleted file's disk
- * space is freed only once it is closed: emptying the cache closes them (the limits stay as set).
- */
-function releaseFiles(): void {
-  const c = sharp.cache();
-  sharp.cache(false);
-  sharp.cache({ memory: c.memory.max, files: c.files.max, items: c.items.max });
-}
