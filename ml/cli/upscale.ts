@@ -63,6 +63,7 @@ export const runUpscale: Command = {
                 height: e.height,
                 seconds: +e.seconds.toFixed(3),
               });
+              if (e.warning) report.event('warning', `warning: ${e.warning}`, { file: e.input, message: e.warning });
               break;
             case 'file-error':
               report.error(e.error.message, { code: e.error.code, file: e.error.file ?? e.input });
@@ -84,7 +85,7 @@ export const runUpscale: Command = {
       return 1;
     }
     const failed = result.failed ? `, ${result.failed} failed (${result.failures.map((f) => path.basename(f.file)).join(', ')})` : '';
-    report.event('summary', `${result.upscaled} upscaled${failed}.`, { done: result.upscaled, failed: result.failed, failures });
+    report.event('summary', `${result.upscaled} upscaled${failed}.`, { done: result.upscaled, failed: result.failed, failures, ...(result.warnings.length ? { warnings: result.warnings } : {}) });
     return result.failed ? 1 : 0;
   },
 };

@@ -2,12 +2,12 @@
  * The upscale job, the same for `sr-studio upscale` and the app: expand the inputs (files and
  * folders), name every output (collisions inside the batch get distinct names), refuse to replace
  * inputs or existing outputs without `overwrite`, and upscale file by file on an opened upscaler.
- * A bad file is an event and the batch goes on; cancelling stops at the next tile and leaves no
- * partial file. Front ends print or post the events; the result is typed.
+ * A bad file is an event and the batch goes on, whatever its failure; cancelling stops at the next
+ * tile and leaves no partial file. Front ends print or post the events; the result is typed.
  */
 import path from 'node:path';
 import type { ConcreteBackend } from '../backend-choice.ts';
-import { isUserError, type UserError } from '../errors.ts';
+import { errors, firstLine, isUserError, type UserError } from '../errors.ts';
 import { removeStaleTemps } from '../node/atomic.ts';
 import { checkOutputPath, collectImages, outputPathsFor } from '../node/files.ts';
 import type { OutputFormat } from '../node/image-io.ts';
@@ -45,7 +45,18 @@ export type UpscaleJobEvent =
       readonly width: number;
       readonly height: number;
     }
-  | { readonly type: 'file-done'; readonly index: number; readonly total: number; readonly input: string; readonly output: string; readonly width: number; readonly height: number; readonly seconds: number }
+  | {
+      readonly type: 'file-done';
+      readonly index: number;
+      readonly total: number;
+      readonly input: string;
+      readonly output: string;
+      readonly width: number;
+      readonly height: number;
+      readonly seconds: number;
+      /** What the user should know of this file's result (only the first frame of an animation was upscaled). */
+      readonly warning?: string | undefined;
+    }
   | { readonly type: 'file-error'; readonly index: number; readonly total: number; readonly input: string; readonly error: UserError };
 
 export interface UpscaleJobResult {
@@ -58,6 +69,8 @@ export interface UpscaleJobResult {
   readonly failures: ReadonlyArray<{ readonly file: string; readonly error: UserError }>;
   /** Inputs found (after expanding folders). */
   readonly files: number;
+  /** Files upscaled with a warning (see file-done). */
+  readonly warnings: ReadonlyArray<{ readonly file: string; readonly message: string }>;
 }
 
 /**
@@ -69,8 +82,9 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({ file: error.file ?? '', error }));
   for (const error of problems) await emit({ type: 'problem', error });
   const outputs: string[] = [];
+  const warnings: Array<{ file: string; message: string }> = [];
   let cancelled = false;
-  if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0 };
+  if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0, warnings };
   const scale = spec.model.config.scale;
   const targets = outputPathsFor(files, { outDir: spec.outDir, scale, format: spec.format });
   // Temp files left by writes that were killed before (their process is gone) are cleared first.
@@ -100,19 +114,22 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
           onProgress: (fraction, tile) => void emit({ type: 'progress', index, total, input: f.path, fraction, tile, width, height }),
         });
         outputs.push(output);
-        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds: (performance.now() - t0) / 1000 });
+        if (r.warning) warnings.push({ file: f.path, message: r.warning });
+        const seconds = (performance.now() - t0) / 1000;
+        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds, ...(r.warning ? { warning: r.warning } : {}) });
       } catch (e) {
-        if (!isUserError(e)) throw e;
-        if (e.code === 'cancelled') {
+        if (isUserError(e) && e.code === 'cancelled') {
           cancelled = true;
           break;
         }
-        failures.push({ file: f.path, error: e });
-        await emit({ type: 'file-error', index, total, input: f.path, error: e });
+        // One file's failure, even one not foreseen, never stops the batch.
+        const error = isUserError(e) ? e : errors.fileFailed(f.path, firstLine(e));
+        failures.push({ file: f.path, error });
+        await emit({ type: 'file-error', index, total, input: f.path, error });
       }
     }
   } finally {
     await upscaler.dispose();
   }
-  return { upscaled: outputs.length, failed: failures.length, cancelled, outputs, failures, files: files.length };
+  return { upscaled: outputs.length, failed: failures.length, cancelled, outputs, failures, files: files.length, warnings };
 }

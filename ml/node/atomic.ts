@@ -9,7 +9,21 @@ import { errors, fsError, isUserError } from '../errors.ts';
  * a partial one; on any failure the temp file is removed and the target is untouched.
  */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tail = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // A name that would pass the file system's limit is cut short: the rename gives the real one.
+  return path.join(path.dirname(target), `.${clipBytes(path.basename(target), NAME_MAX - 1 - tail.length)}${tail}`);
+}
+
+/** The longest file name most file systems take, in bytes (ext4, XFS, Btrfs, APFS; NTFS in UTF-16 units). */
+export const NAME_MAX = 255;
+
+/** `name` cut to at most `max` bytes of UTF-8, never inside a character. */
+function clipBytes(name: string, max: number): string {
+  const bytes = Buffer.from(name);
+  if (bytes.length <= max) return name;
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // a continuation byte: back to the character's start
+  return bytes.subarray(0, end).toString();
 }
 
 /**

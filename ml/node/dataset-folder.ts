@@ -4,7 +4,8 @@
  * - The folder is scanned once, recursively (`collectImages`: files with an image extension,
  *   hidden files and folders skipped), and each file is checked once by decoding it with
  *   `readImage`. Files that cannot be read are skipped and reported in one warning; images
- *   smaller than `minSide` (the HR patch side) on either side are skipped and reported in another.
+ *   smaller than `minSide` (the HR patch side) on either side are skipped and reported in another;
+ *   animations and multi-page files give their first frame, and a third warning lists them.
  * - Indices follow the paths relative to the folder, '/'-separated, sorted by code unit (not by
  *   locale), so the same folder gives the same indices on every machine.
  * - Pixels are kept as compact 8-bit RGB (`TrainImage`): 16-bit files are rounded to 8 bits, and
@@ -20,7 +21,7 @@ import type { DatasetSource, TrainImage } from '../dataset.ts';
 import { errors, fsError, isUserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { collectImages } from './files.ts';
-import { readImage } from './image-io.ts';
+import { framesOf, readImage } from './image-io.ts';
 
 export const DEFAULT_MEMORY_BUDGET = 1024 ** 3;
 
@@ -30,8 +31,9 @@ export interface OpenImageFolderOptions {
   /** Bytes of decoded pixels to keep in memory (default 1 GiB). */
   readonly memoryBudgetBytes?: number | undefined;
   /**
-   * Called at most twice: once listing the unreadable files, once listing the too-small ones
-   * (not when every image is too small: the error thrown then says so).
+   * Called at most three times: listing the unreadable files, the too-small ones (not when every
+   * image is too small: the error thrown then says so), and those of which only the first frame
+   * or page is used.
    */
   readonly onWarning?: ((msg: string) => void) | undefined;
 }
@@ -102,6 +104,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   const entries: Entry[] = [];
   const unreadable: SkippedFile[] = [];
   const tooSmall: SkippedFile[] = [];
+  const firstFrames: string[] = [];
   let largest = { width: 0, height: 0 };
   let totalBytes = 0;
 
@@ -109,7 +112,8 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   // on every run.
   const decode = async (c: { file: string; name: string }) => {
     try {
-      return { ...c, image: toTrainImage(c.name, (await readImage(c.file)).image) };
+      const { image, info } = await readImage(c.file);
+      return { ...c, image: toTrainImage(c.name, image), frames: framesOf(info) };
     } catch (e) {
       // A bug (not a user error) is rethrown by `commit`, so no decode promise ever rejects.
       return { ...c, error: isUserError(e) ? e.message : undefined, bug: e };
@@ -128,6 +132,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
       tooSmall.push({ file: d.file, reason: `only ${width}×${height} pixels, smaller than the ${minSide}×${minSide} patch` });
       return;
     }
+    if (d.frames) firstFrames.push(`${d.name} (${d.frames})`);
     cache.putIfRoom(entries.length, d.image);
     totalBytes += d.image.rgb.length;
     entries.push({ file: d.file, name: d.name, width, height });
@@ -154,6 +159,10 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
     );
   }
   if (!entries.length) throw tooSmall.length ? errors.allImagesTooSmall(dir, minSide, largest) : errors.noImages(dir);
+  if (firstFrames.length) {
+    const n = firstFrames.length;
+    onWarning?.(`Only the first frame or page is used of ${n} file${n > 1 ? 's' : ''} in ${JSON.stringify(dir)}: ${list(firstFrames)}`);
+  }
 
   const inflight = new Map<number, Promise<TrainImage>>();
   const load = async (i: number): Promise<TrainImage> => {

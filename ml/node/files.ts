@@ -1,7 +1,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError, isUserError, type UserError } from '../errors.ts';
-import { ensureDir } from './atomic.ts';
+import { ensureDir, NAME_MAX } from './atomic.ts';
 import { imageFormatFromPath, type OutputFormat } from './image-io.ts';
 
 /** File access for the engine in Node: finding inputs and naming outputs. */
@@ -100,11 +100,12 @@ export function outputPathsFor(inputs: readonly InputFile[], opts: OutputNaming)
 }
 
 /**
- * Before any work: refuses to overwrite an input, or an existing output without `overwrite`, and
- * makes sure the output's folder exists and can be written to.
+ * Before any work: refuses to overwrite an input, an existing output without `overwrite`, or a
+ * name longer than file systems take, and makes sure the output's folder exists and can be written to.
  */
 export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, overwrite: boolean): Promise<void> {
   if (inputs.has(path.resolve(out))) throw errors.wouldOverwriteInput(out);
+  if (Buffer.byteLength(path.basename(out)) > NAME_MAX) throw errors.nameTooLong(out);
   if (!overwrite && (await exists(out))) throw errors.outputExists(out);
   const dir = path.dirname(out);
   await ensureDir(dir);

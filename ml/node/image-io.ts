@@ -52,6 +52,8 @@ export interface SourceInfo {
   readonly iptc?: Buffer | undefined;
   /** Pixels per inch. */
   readonly density?: number | undefined;
+  /** Frames of an animation or pages of a multi-page file; only the first is read. */
+  readonly pages?: number | undefined;
 }
 
 export interface DecodedImage {
@@ -106,8 +108,22 @@ async function checkFile(p: string): Promise<void> {
   const st = await fs.stat(p).catch((e: unknown) => {
     throw readError(e, p);
   });
-  if (!st.isFile()) throw errors.unreadableImage(p, 'it is a folder, not a file');
+  if (st.isDirectory()) throw errors.unreadableImage(p, 'it is a folder, not a file');
+  // Never opened: reading a pipe waits for a writer, and a device may never end.
+  if (!st.isFile()) throw errors.notARegularFile(p, st.isFIFO() ? 'pipe' : st.isSocket() ? 'socket' : 'device');
   if (st.size === 0) throw errors.emptyFile(p);
+}
+
+/** "2 frames" (an animation) or "3 pages" (a multi-page TIFF); undefined when the file holds one image. */
+export function framesOf(info: SourceInfo): string | undefined {
+  const n = info.pages ?? 1;
+  return n > 1 ? `${n} ${info.format === 'tiff' ? 'pages' : 'frames'}` : undefined;
+}
+
+/** The sentence that says only the first frame (or page) of a file was `done` ("upscaled"). */
+export function firstFrameOnly(info: SourceInfo, done: string): string | undefined {
+  const frames = framesOf(info);
+  return frames && `${JSON.stringify(info.path)} has ${frames}; only the first was ${done}.`;
 }
 
 const formatName = (m: Metadata): string =>
@@ -175,6 +191,7 @@ export async function readPixels(p: string): Promise<DecodedPixels> {
       xmp: m.xmp,
       iptc: m.iptc,
       density: m.density,
+      pages: m.pages ?? 1,
     };
     return { pixels: { width, height, channels: channels as 3 | 4, data: px }, hasAlpha, info: sourceInfo };
   } catch (e) {

@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import sharp from 'sharp';
 import { AbortError, errors } from '../errors.ts';
 import { upscaleTiles, type PixelSink, type PixelSource, type TileDone, type TileModel } from '../tiling.ts';
-import { readPixels, writeRawImage, type OutputFormat, type RawPixels } from './image-io.ts';
+import { firstFrameOnly, readPixels, writeRawImage, type OutputFormat, type RawPixels } from './image-io.ts';
 
 /** The output buffer's limit (typed arrays stop at 4 GiB; the encoder needs room too). */
 export const MAX_OUTPUT_BYTES = 3 * 1024 ** 3;
@@ -30,9 +30,10 @@ export interface UpscaleFileOptions {
 /**
  * Reads one image, upscales it tile by tile into an 8- or 16-bit buffer (so a large photo costs
  * its output bytes, not floats), upscales its alpha separately (bicubic), and writes the result
- * atomically with the source's metadata. Nothing is written if it fails or is cancelled.
+ * atomically with the source's metadata. Nothing is written if it fails or is cancelled. An
+ * animation or a multi-page file gives its first frame, and a warning that says so.
  */
-export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: number; height: number }> {
+export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: number; height: number; warning: string | null }> {
   const { pixels, hasAlpha, info } = await readPixels(o.input);
   if (pixels.width < MIN_SIDE || pixels.height < MIN_SIDE) {
     throw errors.imageTooSmall(o.input, pixels.width, pixels.height, MIN_SIDE);
@@ -58,7 +59,7 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   }
   if (o.signal?.aborted) throw new AbortError('Upscaling');
   await writeRawImage(o.output, raw, { format: o.format, source: info, replace: o.overwrite ?? false });
-  return { width, height };
+  return { width, height, warning: firstFrameOnly(info, 'upscaled') ?? null };
 }
 
 /** Reads regions of 8- or 16-bit pixels as the float RGB the network takes, one tile at a time. */

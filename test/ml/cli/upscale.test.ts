@@ -227,6 +227,80 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     assert.equal(r.stderr.split('could not be read as an image').length, 2, `the reason is printed once:\n${show(r)}`);
   });
 
+  test('odd files in one batch: a 245-byte name is upscaled, an output name too long fails alone, a pipe and a device are named as such', async () => {
+    const src = tmp('odd');
+    const out = tmp('out-odd');
+    await fs.mkdir(src);
+    const long = `${'é'.repeat(122)}x`; // 245 bytes: its temp file's name would pass 255
+    const tooLong = 'l'.repeat(250); // its output, tooLong_x2.png, would be 257 bytes
+    assert.equal(Buffer.byteLength(long), 245);
+    await fs.copyFile(SMALL_COFFEE, path.join(src, `${long}.png`));
+    await fs.copyFile(SMALL_COFFEE, path.join(src, `${tooLong}.png`));
+    await fs.copyFile(SMALL_CHELSEA, path.join(src, 'z-last.png'));
+    const pipes = tmp('odd-special');
+    await fs.mkdir(pipes);
+    const made = await new Promise<number | null>((resolve) => spawn('mkfifo', [path.join(pipes, 'fifo.png')]).on('close', resolve));
+    assert.equal(made, 0, 'mkfifo made the pipe');
+    await fs.symlink('/dev/zero', path.join(pipes, 'zero.png'));
+    // The pipe has no writer: opening it would block for ever, so the test would time out.
+    const r = await cli(['upscale', src, path.join(pipes, 'fifo.png'), path.join(pipes, 'zero.png'), '-o', out, '--model', tinyX2, '--backend', 'wasm']);
+    assert.equal(r.code, 1, show(r));
+    assertNoStack(r);
+    const errs = errorLines(r);
+    assert.equal(errs.length, 3, show(r));
+    assert.match(errs[0]!, new RegExp(`^error: Cannot write to "[^"]*${tooLong}_x2\\.png" \\(its name is longer than the file system allows\\); give the input a shorter name`));
+    assert.match(errs[1]!, /^error: "[^"]*fifo\.png" is not a regular file \(it is a pipe\); save the image to a file/);
+    assert.match(errs[2]!, /^error: "[^"]*zero\.png" is not a regular file \(it is a device\); save the image to a file/);
+    assert.deepEqual(await listAll(out), [`${long}_x2.png`, 'z-last_x2.png'].sort());
+    assert.deepEqual(await size(path.join(out, `${long}_x2.png`)), { width: 128, height: 128, format: 'png' });
+    await assertNoTemp(out);
+    assert.match(r.stderr, /\n2 upscaled, 3 failed \([^)]*fifo\.png, zero\.png\)\.\n$/, show(r));
+  });
+
+  test('a write that fails in a way not foreseen fails that file alone, in one sentence, and the batch goes on', async () => {
+    const src = tmp('unforeseen');
+    const out = tmp('out-unforeseen');
+    await fs.mkdir(src);
+    for (const n of ['a', 'b', 'c']) await fs.copyFile(SMALL_COFFEE, path.join(src, `${n}.png`));
+    const r = await runCli(['upscale', src, '-o', out, '--model', tinyX2, '--backend', 'wasm'], {
+      cwd: dir,
+      modelsDir,
+      nodeArgs: ['--import', path.resolve(import.meta.dirname, '../../fixtures/disk-full.mjs')],
+      env: { SR_TEST_DISK_FULL: '/\\.b_x2\\.png\\.', SR_TEST_WRITE_ERROR: 'ESTALE' },
+    });
+    const line = assertOneError(r, /^error: "[^"]*b\.png" could not be upscaled because of an unexpected error \(ESTALE: .*\); try it again, and report it if it repeats\.$/, 1);
+    assert.doesNotMatch(line, /internal error/);
+    assert.deepEqual(await listAll(out), ['a_x2.png', 'c_x2.png']);
+    assert.match(r.stderr, /\n2 upscaled, 1 failed \(b\.png\)\.\n$/, show(r));
+  });
+
+  test('an animated GIF and WebP and a 2-page TIFF: the first frame is upscaled, with one warning for each', async () => {
+    const src = tmp('frames');
+    const out = tmp('out-frames');
+    await fs.mkdir(src);
+    const second = await sharp(SMALL_CHELSEA).resize(64, 64).png().toBuffer();
+    for (const f of ['gif', 'webp', 'tiff'] as const) await sharp([SMALL_COFFEE, second], { join: { animated: true } })[f]().toFile(path.join(src, `two.${f}`));
+    await fs.copyFile(SMALL_COFFEE, path.join(src, 'one.png'));
+    const r = await cli(['upscale', src, '-o', out, '--model', tinyX2, '--backend', 'wasm']);
+    assert.equal(r.code, 0, show(r));
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    assert.deepEqual(warnings.map((l) => l.replace(/"[^"]*\//, '"')), [
+      'warning: "two.gif" has 2 frames; only the first was upscaled.',
+      'warning: "two.tiff" has 2 pages; only the first was upscaled.',
+      'warning: "two.webp" has 2 frames; only the first was upscaled.',
+    ]);
+    // The output is the first frame, upscaled: its size, and closer to that frame than to the second.
+    const first = await sharp(SMALL_COFFEE).resize(128, 128).raw().toBuffer();
+    const other = await sharp(second).resize(128, 128).raw().toBuffer();
+    for (const f of ['gif', 'tiff', 'webp']) {
+      const file = path.join(out, `two.${f}_x2.png`);
+      assert.deepEqual(await size(file), { width: 128, height: 128, format: 'png' }, f);
+      const px = await sharp(file).removeAlpha().raw().toBuffer();
+      const dist = (a: Buffer) => px.reduce((sum, v, i) => sum + Math.abs(v - a[i]!), 0);
+      assert.ok(dist(first) < dist(other) / 2, `${f}: the first frame was upscaled`);
+    }
+  });
+
   test('never overwrites an input: a.png → a_x2.png is refused while a_x2.png → a_x2_x2.png next to it', async () => {
     const src = tmp('overwrite-input');
     await fs.mkdir(src);

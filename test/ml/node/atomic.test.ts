@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alive, removeStaleTemps, writeFileAtomic } from '../../../ml/node/atomic.ts';
+import { alive, removeStaleTemps, tempPathFor, writeFileAtomic } from '../../../ml/node/atomic.ts';
 import { isUserError } from '../../../ml/errors.ts';
 
 let dir = '';
@@ -60,4 +60,23 @@ test('removeStaleTemps removes the temp files of writers that are gone and keeps
   assert.equal(await removeStaleTemps(sub), 1);
   assert.deepEqual((await fs.readdir(sub)).sort(), [mine, other].sort());
   assert.equal(await removeStaleTemps(path.join(dir, 'no-such-folder')), 0);
+});
+
+test('a target whose temp name would pass 255 bytes is still written: the temp name is cut short, on a character boundary', async () => {
+  const sub = await fs.mkdtemp(path.join(dir, 'long-'));
+  const name = `${'é'.repeat(122)}x_x2.png`; // 252 bytes; ".NAME.PID.HEX.tmp" would be about 275
+  assert.equal(Buffer.byteLength(name), 252);
+  const target = path.join(sub, name);
+  const tmp = tempPathFor(target);
+  const base = path.basename(tmp);
+  assert.ok(Buffer.byteLength(base) <= 255, `${Buffer.byteLength(base)} bytes`);
+  assert.equal(Buffer.from(base).toString(), base, 'valid UTF-8: no character cut in two');
+  assert.ok(base.startsWith('.éé') && base.endsWith('.tmp'));
+  await writeFileAtomic(target, Buffer.from('done'));
+  assert.equal(await fs.readFile(target, 'utf8'), 'done');
+  assert.deepEqual(await fs.readdir(sub), [name]);
+  // A cut-short temp file of a writer that is gone is still cleared.
+  await fs.writeFile(tmp.replace(`.${process.pid}.`, `.${await deadPid()}.`), 'x');
+  assert.equal(await removeStaleTemps(sub), 1);
+  assert.deepEqual(await fs.readdir(sub), [name]);
 });

@@ -171,3 +171,21 @@ test('empty, non-image and all-too-small folders are user errors naming the fold
   const file = path.join(photos, 'astronaut.png');
   await rejectsNaming(openImageFolder(file, { minSide: 64 }), 'bad-argument', file);
 });
+
+test('animations and multi-page files are trained on by their first frame, and one warning lists them', async () => {
+  const folder = path.join(tmp, 'frames');
+  await fs.mkdir(folder);
+  const first = path.join(DATA, 'tiny/astronaut_128x128.png');
+  const second = await sharp(path.join(DATA, 'tiny/motorcycle_200x150.png')).resize(128, 128).png().toBuffer();
+  await sharp([first, second], { join: { animated: true } }).gif().toFile(path.join(folder, 'anim.gif'));
+  await sharp([first, second], { join: { animated: true } }).tiff().toFile(path.join(folder, 'pages.tiff'));
+  await fs.copyFile(first, path.join(folder, 'still.png'));
+  const warnings: string[] = [];
+  const { source } = await openImageFolder(folder, { minSide: 64, onWarning: (m) => warnings.push(m) });
+  assert.equal(source.size, 3);
+  assert.deepEqual(warnings, [`Only the first frame or page is used of 2 files in ${JSON.stringify(folder)}: anim.gif (2 frames); pages.tiff (2 pages)`]);
+  const tiff = await source.get(1);
+  assert.deepEqual([tiff.name, tiff.width, tiff.height], ['pages.tiff', 128, 128]);
+  assert.ok(Buffer.from(tiff.rgb).equals(Buffer.from((await reference(path.join(folder, 'pages.tiff'))).rgb)), 'the first page, as sharp decodes it');
+  assert.ok(!Buffer.from(tiff.rgb).equals(await sharp(second).removeAlpha().raw().toBuffer()), 'not the second');
+});

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import sharp, { type SharpOptions } from 'sharp';
 import { UserError } from '../../../ml/errors.ts';
 import type { RgbImage } from '../../../ml/image.ts';
 import {
+  firstFrameOnly,
   IMAGE_EXTENSIONS,
   imageFormatFromPath,
   readImage,
@@ -182,6 +184,38 @@ test('damaged, empty, missing and oversized inputs give one clear user error', a
   png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
   await fs.writeFile(tmp('huge.png'), png);
   await assert.rejects(readImage(tmp('huge.png')), /megapixels/);
+});
+
+test('a pipe or a device is refused as not a regular file, without being opened', async () => {
+  const fifo = tmp('fifo.png');
+  const made = await new Promise<number | null>((resolve) => spawn('mkfifo', [fifo]).on('close', resolve));
+  assert.equal(made, 0, 'mkfifo made the pipe');
+  await fs.symlink('/dev/zero', tmp('zero.png'));
+  // Opening the pipe (it has no writer) would block for ever, and /dev/zero never ends.
+  for (const [file, kind] of [[fifo, 'pipe'], [tmp('zero.png'), 'device']] as const) {
+    for (const read of [readImage, readImageSize]) {
+      await assert.rejects(read(file), isUserError('unreadable-image'));
+      await assert.rejects(read(file), new RegExp(`"[^"]*${path.basename(file)}" is not a regular file \\(it is a ${kind}\\); save the image to a file`));
+    }
+  }
+  await assert.rejects(readImage(dir), /it is a folder, not a file/);
+});
+
+test('an animation or a multi-page file gives its first frame, with its number of frames or pages', async () => {
+  const second = await sharp(CHELSEA).resize(64, 64).png().toBuffer();
+  const first = await sharp(COFFEE).resize(64, 64).png().toBuffer();
+  for (const [format, what] of [['gif', 'frames'], ['webp', 'frames'], ['tiff', 'pages']] as const) {
+    const file = tmp(`two.${format}`);
+    await sharp([first, second], { join: { animated: true } })[format]().toFile(file);
+    const { image, info } = await readImage(file);
+    assert.deepEqual([image.width, image.height, info.pages], [64, 64, 2], format);
+    const ref = await reference(file, { pages: 1 });
+    assert.ok(meanDiff(image.rgb, ref.rgb) < 0.01, `${format}: the first frame`);
+    assert.equal(firstFrameOnly(info, 'upscaled'), `${JSON.stringify(file)} has 2 ${what}; only the first was upscaled.`);
+  }
+  const one = await readImage(COFFEE);
+  assert.equal(one.info.pages, 1);
+  assert.equal(firstFrameOnly(one.info, 'upscaled'), undefined);
 });
 
 test('a 60-megapixel photo is read', async () => {
