@@ -29,7 +29,7 @@ type Arg<C extends RequestChannel> = Exclude<RequestArg<C>, void | undefined>;
 type PathField<A> = { [K in keyof A]-?: Exclude<A[K], null | undefined> extends string | readonly string[] ? K : never }[keyof A] & string;
 
 /** What a channel's argument may touch. */
-interface Rule<A> {
+export interface Rule<A> {
   /** Files or folders the request reads. */
   readonly read?: readonly PathField<A>[];
   /** Files the request writes (or folders it writes into). */
@@ -39,6 +39,9 @@ interface Rule<A> {
   /** Results go next to `files` when `unless` is null, so then their folders must be writable. */
   readonly beside?: { readonly files: PathField<A>; readonly unless: PathField<A> };
 }
+
+/** Each channel's rule, its fields checked against the channel's argument type. */
+export type ChannelRules = { readonly [C in RequestChannel]?: Rule<Arg<C>> };
 
 const RULES = {
   'files:expand': { read: ['paths'] },
@@ -55,15 +58,18 @@ const RULES = {
   'job:train': { write: ['continueRun'], choose: { data: 'read', val: 'read', outDir: 'write' } },
   'job:compare': { choose: { data: 'read', val: 'read' } },
   'settings:set': { choose: { outputDir: 'write' } },
-} as const satisfies { readonly [C in RequestChannel]?: Rule<Arg<C>> };
+} as const satisfies ChannelRules;
 
-/** Answers the policy trims: runs whose folder or model leads outside the granted folders are left out. */
+/**
+ * Answers the policy trims: a run is listed only when it really lies in the folder it is listed in
+ * (not reached through a symlink leading out), and its model only when it lies in the run.
+ */
 const ANSWERS: { readonly [C in RequestChannel]?: (result: RequestResult<C>, access: FolderAccess) => Promise<RequestResult<C>> } = {
   async 'runs:list'(runs, access) {
     const kept = await Promise.all(
       runs.map(async (r) => {
-        const dir = await realPath(r.dir);
-        if (dir === null || !access.admits(dir, 'read')) return null;
+        const [dir, parent] = await Promise.all([realPath(r.dir), realPath(path.dirname(r.dir))]);
+        if (dir === null || parent === null || dir === parent || !inside(dir, parent) || !access.admits(dir, 'read')) return null;
         const model = r.modelPath === null ? null : await realPath(r.modelPath);
         return { ...r, modelPath: model !== null && inside(model, dir) ? r.modelPath : null };
       }),

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
-import { FolderAccess } from '../../../main/host/file-access.ts';
+import { FolderAccess, type ChannelRules } from '../../../main/host/file-access.ts';
 import { startServer, type StudioServer } from '../../../main/server/server.ts';
 import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
 
@@ -40,6 +40,17 @@ async function photos(name: string): Promise<{ folder: string; photo: string }> 
 }
 
 describe('grants a person would give', () => {
+  test("the policy names each path field by its channel argument's type", () => {
+    const rules: ChannelRules = { 'models:export': { write: ['to'] }, 'job:train': { choose: { data: 'read' } } };
+    // @ts-expect-error models:export has no field "dest": a renamed field is a type error.
+    const renamed: ChannelRules = { 'models:export': { write: ['dest'] } };
+    // @ts-expect-error job:compare has no field "folder".
+    const unknown: ChannelRules = { 'job:compare': { choose: { folder: 'read' } } };
+    // @ts-expect-error "layer" holds a number, not a path.
+    const notAPath: ChannelRules = { 'features:maps': { read: ['layer'] } };
+    assert.ok(rules && renamed && unknown && notAPath);
+  });
+
   test('system and top-level folders, the home and temp folders themselves are never chosen', async () => {
     const folders = ['/', '/root', '/var', '/var/log', '/var/tmp/x', '/opt', '/home', '/home/someone', '/tmp', '/srv', '/mnt', '/media', '/etc', '/usr/lib', os.homedir(), os.tmpdir()];
     for (const p of folders) {

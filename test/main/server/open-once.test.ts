@@ -16,6 +16,9 @@ import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
 const ROUNDS = 600;
 const MAX_MS = 5000;
 const AT_ONCE = 8;
+/** How long the swapped name stays each way. */
+const INSIDE_MS = 1;
+const OUTSIDE_MS = 0.1;
 
 let dir = '';
 let outside = '';
@@ -47,27 +50,27 @@ function swapper(kind: 'file' | 'folder', name: string, inside: string, target: 
     const { workerData: w } = require('node:worker_threads');
     const stop = new Int32Array(w.stop);
     const away = w.name + '.away';
-    // Each state holds a moment, so requests meet both.
-    const hold = () => Atomics.wait(stop, 0, 0, 0.05);
+    // Each state holds a moment, so requests meet both (the inside one longer, so that many are answered).
+    const hold = (ms) => Atomics.wait(stop, 0, 0, ms);
     for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
       try {
         if (w.kind === 'file') {
           fs.rmSync(away, { force: true });
           if (i % 2) fs.symlinkSync(w.target, away); else fs.linkSync(w.inside, away);
           fs.renameSync(away, w.name);
-          hold();
+          hold(i % 2 ? w.outsideMs : w.insideMs);
         } else {
           fs.renameSync(w.name, away);
           fs.symlinkSync(w.target, w.name);
-          hold();
+          hold(w.outsideMs);
           fs.unlinkSync(w.name);
           fs.renameSync(away, w.name);
-          hold();
+          hold(w.insideMs);
         }
       } catch {}
     }
     if (w.kind === 'folder' && !fs.existsSync(w.name)) fs.renameSync(away, w.name);`;
-  const worker = new Worker(code, { eval: true, workerData: { kind, name, inside, target, stop: stop.buffer } });
+  const worker = new Worker(code, { eval: true, workerData: { kind, name, inside, target, stop: stop.buffer, insideMs: INSIDE_MS, outsideMs: OUTSIDE_MS } });
   return async () => {
     Atomics.store(stop, 0, 1);
     await new Promise((r) => worker.once('exit', r));
