@@ -294,7 +294,7 @@ export interface Events {
     itPerSec?: number | undefined;
     etaMs?: number | undefined;
   };
-  'job:file-done': { jobId: JobId; file: string; output: string; width: number; height: number; result: ImageData64 };
+  'job:file-done': { jobId: JobId; file: string; output: string; width: number; height: number; result: ImageData64; warning?: string };
   'job:file-error': { jobId: JobId; file: string; message: string };
   'job:done': { jobId: JobId; summary: string; result: JobResult };
   'job:error': { jobId: JobId; message: string };

@@ -42,7 +42,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
         case 'file-done':
           // Previews of a file always come before its file-done.
           await previews?.flush();
-          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await fileImageData(e.output, RESULT_MAX_SIDE) });
+          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await fileImageData(e.output, RESULT_MAX_SIDE), ...(e.warning ? { warning: e.warning } : {}) });
           break;
         case 'file-error':
           await previews?.flush().catch(() => undefined);

@@ -260,6 +260,30 @@ describe('UpscaleSession', () => {
     assert.equal(most, 1, 'one request at a time');
     assert.deepEqual(a.upscale.items.map((i) => i.result), [IMAGE, IMAGE]);
   });
+
+  test("a result made with a caveat (an animation's first frame) keeps the engine's sentence on its item until it is queued again", async () => {
+    const { app: a, api } = app((api) =>
+      api
+        .answer('job:upscale', () => ({ jobId: 'u1' }))
+        .answer('files:expand', ({ paths }) => ({ files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })), problems: [] }))
+        .answer('image:thumbnail', () => IMAGE)
+        .answer('models:list', () => [
+          { id: 'bundled:m', path: '/m.safetensors', name: 'm', bundled: true, isDefault: true, config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' }, parameters: 1 },
+        ]),
+    );
+    await a.refresh();
+    const u = a.upscale;
+    await u.addPaths(['/in/anim.gif', '/in/still.png']);
+    await settle();
+    await u.start();
+    const warning = '"/in/anim.gif" has 2 frames; only the first was upscaled.';
+    const result = { dataUrl: 'data:image/png;base64,', width: 4, height: 4 };
+    api.emit('job:file-done', { jobId: 'u1', file: '/in/anim.gif', output: '/out/anim_x2.png', width: 4, height: 4, result, warning });
+    api.emit('job:file-done', { jobId: 'u1', file: '/in/still.png', output: '/out/still_x2.png', width: 4, height: 4, result });
+    assert.deepEqual(u.items.map((i) => [i.status, i.warning]), [['done', warning], ['done', null]]);
+    u.items[0]!.queue();
+    assert.equal(u.items[0]!.warning, null);
+  });
 });
 
 describe('CompareModelsSession', () => {

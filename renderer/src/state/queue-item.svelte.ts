@@ -15,6 +15,7 @@ export class QueueItem {
   #status = $state<ItemStatus>('ready');
   #fraction = $state(0);
   #error = $state<string | null>(null);
+  #warning = $state<string | null>(null);
   #output = $state<string | null>(null);
   #result = $state.raw<ImageData64 | null>(null);
   #outputSize = $state.raw<{ width: number; height: number } | null>(null);
@@ -45,6 +46,10 @@ export class QueueItem {
   get error(): string | null {
     return this.#error;
   }
+  /** Said of a result made with a caveat (e.g. only the first frame of an animation was used). */
+  get warning(): string | null {
+    return this.#warning;
+  }
   get output(): string | null {
     return this.#output;
   }
@@ -73,13 +78,15 @@ export class QueueItem {
     this.#status = 'queued';
     this.#fraction = 0;
     this.#error = null;
+    this.#warning = null;
   }
   progress(fraction: number): void {
     this.#status = 'working';
     this.#fraction = fraction;
   }
-  finish(output: string, result: ImageData64, outputSize: { width: number; height: number }): void {
+  finish(output: string, result: ImageData64, outputSize: { width: number; height: number }, warning: string | null = null): void {
     this.#status = 'done';
+    this.#warning = warning;
     this.#fraction = 1;
     this.#output = output;
     this.#result = result;

@@ -269,7 +269,7 @@ export class UpscaleSession {
       case 'job:file-done': {
         const item = this.#find(e.payload.file);
         const { output, width, height } = e.payload;
-        const finish = (result: ImageData64) => item?.finish(output, result, { width, height });
+        const finish = (result: ImageData64) => item?.finish(output, result, { width, height }, e.payload.warning ?? null);
         // A result replayed after a reload may come without its preview image: load it, one after
         // another with the thumbnails (a reload replays every finished file at once).
         if (e.payload.result.dataUrl) finish(e.payload.result);

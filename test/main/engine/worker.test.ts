@@ -85,6 +85,21 @@ describe('engine worker', () => {
     assert.match(done.result.dataUrl, /^data:image\/png;base64,/);
   });
 
+  test("an animated GIF is upscaled from its first frame, and its file-done says so; a still photo's says nothing", async () => {
+    const out = path.join(dir, 'out-anim');
+    await fs.mkdir(out);
+    const anim = path.join(dir, 'anim.gif');
+    const second = await sharp(COFFEE).negate().png().toBuffer();
+    await sharp([COFFEE, second], { join: { animated: true } }).gif().toFile(anim);
+    assert.equal((await sharp(anim).metadata()).pages, 2, 'the fixture has two frames');
+    const jobId = upscale([anim, COFFEE], out);
+    assert.equal((await log.end(jobId)).channel, 'job:done');
+    const done = log.of('job:file-done', jobId);
+    assert.equal(done.length, 2);
+    assert.match(done.find((d) => d.file === anim)!.warning ?? '', /anim\.gif.*first/);
+    assert.equal(done.find((d) => d.file === COFFEE)!.warning, undefined);
+  });
+
   test('a corrupt file gives file-error and the rest of the batch completes', async () => {
     const out = path.join(dir, 'out2');
     await fs.mkdir(out);
