@@ -273,11 +273,14 @@ describe('SR Studio in the browser, real engine', () => {
     }
     assert.match(await page.getByTestId('compare-pane-a').innerText(), /Swish · \d+\.\d{2} dB/);
     assert.match(await page.getByTestId('compare-pane-b').innerText(), /TanhExp · \d+\.\d{2} dB/);
-    // One zoom for all four: a wheel turn over the first pane moves every pane's view alike.
+    // One zoom for all four: a Ctrl + wheel turn over the first pane moves every pane's view alike
+    // (the view scrolls, so a plain wheel scrolls it: test/e2e/compare-flow.test.ts).
     const views = () => Promise.all(['a', 'b', 'truth', 'bicubic'].map((p) => page.getByTestId(`compare-pane-${p}`).getAttribute('data-view')));
     const before = (await views())[0];
     await page.getByTestId('compare-pane-a').hover();
+    await page.keyboard.down('Control');
     await page.mouse.wheel(0, -400);
+    await page.keyboard.up('Control');
     const after = await until('the wheel zoom to reach every pane', views, (v) => v[0] !== before && v.every((x) => x === v[0]), 10_000);
     assert.ok(Number(after[0]!.split(' ')[2]) > Number(before!.split(' ')[2]), `zoomed in: ${before} → ${after[0]}`);
     // Both runs are on the loss chart. Within 20 iterations of the warm-up their losses agree to about

@@ -1,4 +1,5 @@
 import type { Attachment } from 'svelte/attachments';
+import { pageScrollsAround, wheelZooms } from './wheel.ts';
 
 /** Zoom levels the +/− buttons and keys step through (1 = one image pixel per screen pixel). */
 export const ZOOM_STEPS = [1 / 64, 1 / 32, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
@@ -16,6 +17,7 @@ export class ViewTransform {
   #x = $state(0);
   #y = $state(0);
   #fitted = $state(true);
+  #wheelScrolls = $state(false);
   #cw = 1;
   #ch = 1;
   #vw = 1;
@@ -32,6 +34,10 @@ export class ViewTransform {
   }
   get fitted(): boolean {
     return this.#fitted;
+  }
+  /** A plain wheel over the panes scrolls the page around them (Ctrl/⌘ + wheel zooms): say so. */
+  get wheelScrollsPage(): boolean {
+    return this.#wheelScrolls;
   }
 
   setContent(width: number, height: number): void {
@@ -99,16 +105,30 @@ export class ViewTransform {
     this.#fitted = false;
   }
 
-  /** Wheel zooms around the cursor, dragging pans, arrow keys, +/−, 0 (fit) and 1 (1:1) work once focused. */
+  /**
+   * Wheel zooms around the cursor (in a page that scrolls: with Ctrl/⌘ or once focused, see
+   * wheel.ts), dragging pans, arrow keys, +/−, 0 (fit) and 1 (1:1) work once focused.
+   */
   readonly control: Attachment<HTMLElement> = (el) => {
     const dpr = () => window.devicePixelRatio || 1;
-    const ro = new ResizeObserver(() => this.setViewport(el.clientWidth, el.clientHeight, dpr()));
+    const place = () => ({ focused: document.activeElement === el, pageScrolls: pageScrollsAround(el) });
+    const judge = () => {
+      const p = place();
+      this.#wheelScrolls = p.pageScrolls && !p.focused;
+      return p;
+    };
+    const ro = new ResizeObserver(() => {
+      this.setViewport(el.clientWidth, el.clientHeight, dpr());
+      judge();
+    });
     ro.observe(el);
     const at = (e: { clientX: number; clientY: number }) => {
       const r = el.getBoundingClientRect();
       return [(e.clientX - r.left) * dpr(), (e.clientY - r.top) * dpr()] as const;
     };
     const onwheel = (e: WheelEvent) => {
+      // Left alone, the event scrolls the page.
+      if (!wheelZooms(e, judge())) return;
       e.preventDefault();
       const delta = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
       this.zoomAt(Math.exp(-delta * 0.0015), ...at(e));
@@ -145,6 +165,9 @@ export class ViewTransform {
       }
     };
     el.addEventListener('wheel', onwheel, { passive: false });
+    el.addEventListener('pointerenter', judge);
+    el.addEventListener('focus', judge);
+    el.addEventListener('blur', judge);
     el.addEventListener('pointerdown', ondown);
     el.addEventListener('pointermove', onmove);
     el.addEventListener('pointerup', onup);
@@ -153,6 +176,9 @@ export class ViewTransform {
     return () => {
       ro.disconnect();
       el.removeEventListener('wheel', onwheel);
+      el.removeEventListener('pointerenter', judge);
+      el.removeEventListener('focus', judge);
+      el.removeEventListener('blur', judge);
       el.removeEventListener('pointerdown', ondown);
       el.removeEventListener('pointermove', onmove);
       el.removeEventListener('pointerup', onup);
