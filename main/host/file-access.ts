@@ -78,6 +78,21 @@ const ANSWERS: { readonly [C in RequestChannel]?: (result: RequestResult<C>, acc
   },
 };
 
+/** How the app's controls name each path field: messages meant for people never show a field's code name. */
+const LABELS: Readonly<Record<string, string>> = {
+  outputDir: 'Output folder',
+  data: 'Training folder',
+  val: 'Validation folder',
+  outDir: 'Run folder',
+  continueRun: 'Run folder',
+  files: 'Image',
+  paths: 'Image',
+  path: 'File',
+  image: 'Image',
+  to: 'Export file',
+};
+const label = (key: string) => LABELS[key] ?? key;
+
 /** Strings that look like absolute paths; anything else is left for the handler to refuse. */
 const paths = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).filter((p): p is string => typeof p === 'string' && path.isAbsolute(p) && !p.includes('\0'));
 const field = (arg: unknown, key: string): unknown => (isObj(arg) ? arg[key] : undefined);
@@ -85,10 +100,10 @@ const q = (p: string) => JSON.stringify(p);
 
 /** Checks the paths a request names against its channel's rule; returns the folders it chooses. */
 async function checkPaths(rule: Rule<Record<string, unknown>>, arg: unknown, access: FolderAccess): Promise<Array<{ p: string; a: Access }>> {
-  for (const key of rule.read ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'read', key);
-  for (const key of rule.write ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'write', key);
+  for (const key of rule.read ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'read', label(key));
+  for (const key of rule.write ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'write', label(key));
   const chosen = Object.entries(rule.choose ?? {}).flatMap(([key, a]) => paths(field(arg, key)).map((p) => ({ key, p, a: a as Access })));
-  for (const c of chosen) await access.checkChoice(c.p, c.key, c.a);
+  for (const c of chosen) await access.checkChoice(c.p, label(c.key), c.a);
   // The request's own field decides: the handler passes null on to the engine as it is.
   if (rule.beside && field(arg, rule.beside.unless) === null) {
     for (const dir of new Set(paths(field(arg, rule.beside.files)).map((p) => path.dirname(p)))) {

@@ -3,7 +3,7 @@
  * after resolving symlinks; a path outside gives the same refusal whether or not it exists, and
  * paths that are not inside a granted folder as written are refused without touching the disk.
  */
-import { realpathSync } from 'node:fs';
+import { promises as fs, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
@@ -104,6 +104,8 @@ export class FolderAccess {
     const real = (await realPath(abs)) ?? abs;
     const mine = access === 'write' && (this.#inApp(abs) || this.#inApp(real));
     if (mine || isForbiddenFolder(abs) || isForbiddenFolder(real)) {
+      // A file typed where a folder goes is said as such: the fix is another path, not another place.
+      if ((await fs.stat(real).catch(() => undefined))?.isFile()) throw errors.badArgument(`${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`);
       throw errors.badArgument(`${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`);
     }
   }
