@@ -47,7 +47,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  const r = await compareModelsJob({ ...spec, backend: ctx.backend.name }, (message, fraction) => post({ type: 'progress', id, fraction, message }), ctx.signal);
+  const r = await compareModelsJob({ ...spec, backend: ctx.backend.name, threads: ctx.inferenceThreads }, (message, fraction) => post({ type: 'progress', id, fraction, message }), ctx.signal);
   post({ type: 'progress', id, fraction: 1, message: 'Done' });
   const { width, height } = r.input;
   post({

@@ -17,6 +17,8 @@ export interface JobContext {
   readonly backend: Extract<PurposeBackend, { ok: true }>;
   /** Helper threads for training (the setting; null: one per extra core on CPU backends). */
   readonly threads: number | null;
+  /** ONNX Runtime threads for upscaling: fewer while a training runs beside (undefined: one per core). */
+  readonly inferenceThreads?: number | undefined;
 }
 
 /** Lets through at most one call per `ms`; `force` always passes (and restarts the interval). */

@@ -14,6 +14,11 @@ export interface WorkerOptions {
   readonly threads: number | null;
   /** The shortest time between two live previews of one job, in ms (0: every tile). */
   readonly previewIntervalMs: number;
+  /**
+   * Start both purposes' backends at once and report them (`ready`): the thread that answers the
+   * status. Otherwise each starts with the first job that needs it (the training thread).
+   */
+  readonly report: boolean;
 }
 
 export interface UpscaleSpec {
@@ -74,7 +79,13 @@ export type ControlRequest = { readonly type: 'pause' | 'resume' | 'cancel'; rea
 /** Answered at once, beside any running job, with a done event whose result is a BackendReport. */
 export type ProbeRequest = { readonly type: 'probe'; readonly id: number };
 
-export type WorkerRequest = JobRequest | ControlRequest | ProbeRequest;
+/**
+ * Whether a training runs in the other engine thread: upscaling started meanwhile takes fewer
+ * ONNX Runtime threads, leaving cores to the training.
+ */
+export type BesideRequest = { readonly type: 'beside'; readonly training: boolean };
+
+export type WorkerRequest = JobRequest | ControlRequest | ProbeRequest | BesideRequest;
 export type JobType = JobRequest['type'];
 
 /** An api.ts event payload with the job id replaced by the worker request id. */

@@ -22,7 +22,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
   const progress = new Throttle(50);
   let previews: TilePreviews | undefined;
   const result = await upscaleJob(
-    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile },
+    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile, threads: ctx.inferenceThreads },
     async (e) => {
       switch (e.type) {
         case 'problem':

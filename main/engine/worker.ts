@@ -1,10 +1,13 @@
 /**
- * The engine worker (worker_threads): starts a backend per purpose (upscaling; training and the
- * rest of the tensor work), reports both, then runs jobs one at a time in arrival order, switching
- * tfjs to the job's purpose first. Controls act at once: pause/resume on the running job's
- * TrainControl, cancel on its AbortController and TrainControl (a queued job is dropped with a done
- * event). A probe request is answered beside any running job.
+ * An engine worker (worker_threads): the host runs two, one for trainings and comparisons and one
+ * for the short jobs (upscaling, model comparison, feature maps), so neither waits for the other.
+ * Each starts a backend per purpose (upscaling; training and the rest of the tensor work), all at
+ * once when it reports them (`report`), else with the first job that needs it; then it runs jobs
+ * one at a time in arrival order, switching tfjs to the job's purpose first. Controls act at once:
+ * pause/resume on the running job's TrainControl, cancel on its AbortController and TrainControl
+ * (a queued job is dropped with a done event). A probe request is answered beside any running job.
  */
+import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { chooseBackend, type Purpose } from '../../ml/backend-choice.ts';
 import { isUserError } from '../../ml/errors.ts';
@@ -15,7 +18,7 @@ import type { BackendPurpose } from '../api.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
 import { errorOf, type JobContext } from './job.ts';
-import type { JobRequest, JobType, WorkerBackend, WorkerBackends, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
+import type { JobRequest, JobType, WorkerBackend, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
 import { runUpscale } from './upscale-job.ts';
 
@@ -54,16 +57,28 @@ async function startPurpose(purpose: BackendPurpose): Promise<WorkerBackend> {
   }
 }
 
-// One after the other: both switch tfjs's global backend while they start.
-const backends: Promise<WorkerBackends> = (async () => {
-  const upscale = await startPurpose('upscale');
-  const train = await startPurpose('train');
-  return { upscale, train };
-})();
-backends.then(
-  (b) => post({ type: 'ready', backend: b }),
-  (e: unknown) => post({ type: 'init-error', error: errorOf(e) }),
-);
+// One after the other: each switches tfjs's global backend while it starts.
+const started = new Map<BackendPurpose, Promise<WorkerBackend>>();
+let starting: Promise<unknown> = Promise.resolve();
+function backendFor(purpose: BackendPurpose): Promise<WorkerBackend> {
+  let b = started.get(purpose);
+  if (!b) {
+    b = starting.then(() => startPurpose(purpose));
+    starting = b;
+    started.set(purpose, b);
+  }
+  return b;
+}
+if (options.report) {
+  Promise.all([backendFor('upscale'), backendFor('train')]).then(
+    ([upscale, train]) => post({ type: 'ready', backend: { upscale, train } }),
+    (e: unknown) => post({ type: 'init-error', error: errorOf(e) }),
+  );
+}
+
+/** A training runs in the other engine thread (the host says so): upscaling leaves it half the cores. */
+let trainingBeside = false;
+const besideThreads = () => Math.max(1, Math.floor(availableParallelism() / 2));
 
 async function probe(id: number): Promise<void> {
   try {
@@ -118,6 +133,9 @@ port.on('message', (m: WorkerRequest) => {
     case 'probe':
       void probe(m.id);
       break;
+    case 'beside':
+      trainingBeside = m.training;
+      break;
     default:
       queue.push(m);
       announceQueue();
@@ -133,7 +151,7 @@ async function pump(): Promise<void> {
   const control = new TrainControl();
   running = { job, abort, control };
   try {
-    const b = (await backends)[JOB_PURPOSE[job.type]];
+    const b = await backendFor(JOB_PURPOSE[job.type]);
     if (!b.ok) {
       post({ type: 'error', id: job.id, error: b.error });
       return;
@@ -145,7 +163,7 @@ async function pump(): Promise<void> {
     };
     postAndAnnounce({ type: 'state', id: job.id, state: 'running', message: 'Starting…' });
     await activateBackend(b.name);
-    const ctx: JobContext = { id: job.id, post: postAndAnnounce, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads };
+    const ctx: JobContext = { id: job.id, post: postAndAnnounce, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads, inferenceThreads: trainingBeside ? besideThreads() : undefined };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
     if (isUserError(e) && e.code === 'cancelled') post({ type: 'done', id: job.id, summary: e.message, result: { kind: 'cancelled' } });

@@ -1,12 +1,18 @@
 /**
- * Owns the engine worker: starts it, turns jobs into worker requests (job id ↔ request id), turns
- * worker events into api.ts events, restarts the worker if it dies (each job it was running gets a
+ * Owns the engine workers: one for the short jobs (upscaling, model comparison, feature maps), which
+ * also reports the backends and answers probes, started with the host; and one for trainings and
+ * comparisons, started with the first and ended when none has come for a while. So an upscale
+ * never waits for a training: both share the CPU, and the training's progress says so
+ * (cpu-sharing.ts). Jobs of one thread still run one at a time, the others told what they wait for.
+ * Turns jobs into worker requests (job id ↔ request id) and worker events into api.ts events,
+ * restarts the short jobs' worker if it dies (each job a dying worker was running gets a
  * job:error), and on close cancels every job and waits, so a training run saves its checkpoint.
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
-import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type JobType, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import { CpuSharing, TRAINING_JOBS } from './cpu-sharing.ts';
 import { wordForApp } from './wording.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
@@ -39,14 +45,21 @@ export interface EngineHostOptions extends EngineConfig {
   /** Shortest time between two tile previews of a job (default 150 ms). */
   readonly previewIntervalMs?: number | undefined;
   readonly workerUrl?: URL | undefined;
+  /** How long the training worker stays after its last job ends (default 120 s). */
+  readonly keepWarmMs?: number | undefined;
   /** How long close() waits for jobs to stop (default 120 s). */
   readonly closeTimeoutMs?: number | undefined;
   /** Words the engine's errors for the user (default: the app's wording with paths as they are). */
   readonly word?: ((e: JobError) => string) | undefined;
 }
 
+/** The short jobs' worker, or the training one. */
+type Lane = 'short' | 'training';
+const laneOf = (type: JobType | 'probe'): Lane => (type !== 'probe' && TRAINING_JOBS.has(type) ? 'training' : 'short');
+
 interface Pending {
   readonly jobId: JobId;
+  readonly type: JobType | 'probe';
   readonly resolve?: (result: unknown) => void;
   readonly reject?: (e: Error) => void;
 }
@@ -57,30 +70,45 @@ const MAX_QUICK_RESTARTS = 3;
 export class EngineHost implements Engine {
   readonly #opts: EngineHostOptions;
   #config: EngineConfig;
-  #worker: Worker | undefined;
+  readonly #workers: { [L in Lane]?: Worker } = {};
   #backend!: Promise<BackendStatus>;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #ids = new Map<JobId, number>();
+  readonly #sharing: CpuSharing;
   #closed = false;
   #quickRestarts = 0;
   #idle: (() => void) | undefined;
+  #cooling: NodeJS.Timeout | undefined;
 
   constructor(opts: EngineHostOptions) {
     this.#opts = opts;
     this.#config = { backends: opts.backends, threads: opts.threads };
-    this.#start();
+    this.#sharing = new CpuSharing({
+      progress: (e) => this.#emitJobEvent(e),
+      trainingRuns: (training) => this.#workers.short?.postMessage({ type: 'beside', training } satisfies WorkerRequest),
+    });
+    this.#start('short');
   }
 
-  #start(): void {
-    let ready!: (b: BackendStatus) => void;
-    let failed!: (e: Error) => void;
-    this.#backend = new Promise<BackendStatus>((res, rej) => ((ready = res), (failed = rej)));
-    this.#backend.catch(() => undefined);
-    const data: WorkerOptions = { ...this.#config, previewIntervalMs: this.#opts.previewIntervalMs ?? 150 };
+  /** Engine worker threads alive now: the short jobs' one, and the training one while it is warm. */
+  get threadCount(): number {
+    return Object.values(this.#workers).length;
+  }
+
+  #start(lane: Lane): Worker {
+    const report = lane === 'short';
+    let ready: (b: BackendStatus) => void = () => undefined;
+    let failed: (e: Error) => void = () => undefined;
+    if (report) {
+      this.#backend = new Promise<BackendStatus>((res, rej) => ((ready = res), (failed = rej)));
+      this.#backend.catch(() => undefined);
+    }
+    const data: WorkerOptions = { ...this.#config, previewIntervalMs: this.#opts.previewIntervalMs ?? 150, report };
     const worker = new Worker(this.#opts.workerUrl ?? DEFAULT_WORKER, { workerData: data, execArgv: [] });
     const started = Date.now();
-    this.#worker = worker;
+    this.#workers[lane] = worker;
+    if (report && this.#sharing.trainingRuns) worker.postMessage({ type: 'beside', training: true } satisfies WorkerRequest);
     worker.on('message', (e: WorkerEvent) => {
       if (e.type === 'ready') ready(this.#status(e.backend));
       else if (e.type === 'init-error') failed(new Error(this.#word(e.error)));
@@ -88,16 +116,18 @@ export class EngineHost implements Engine {
     });
     worker.on('error', (e) => console.error('The engine worker failed:', e));
     worker.on('exit', (code) => {
-      if (this.#worker !== worker) return; // replaced on purpose
-      this.#worker = undefined;
+      if (this.#workers[lane] !== worker) return; // replaced or ended on purpose
+      delete this.#workers[lane];
       failed(new Error('The engine stopped before it was ready.'));
       const why = `The engine stopped unexpectedly (exit code ${code})`;
-      for (const [id, p] of this.#pending) this.#finish(id, p, { error: `${why}; it has been restarted, so start the job again.` });
-      if (this.#closed) return;
+      for (const [id, p] of this.#pending) if (laneOf(p.type) === lane) this.#finish(id, p, { error: `${why}; it has been restarted, so start the job again.` });
+      // The training worker starts again with the next training.
+      if (this.#closed || lane === 'training') return;
       this.#quickRestarts = Date.now() - started < 10_000 ? this.#quickRestarts + 1 : 0;
-      if (this.#quickRestarts <= MAX_QUICK_RESTARTS) this.#start();
+      if (this.#quickRestarts <= MAX_QUICK_RESTARTS) this.#start(lane);
       else console.error(`${why} ${this.#quickRestarts} times in a row; not restarting it.`);
     });
+    return worker;
   }
 
   #word(e: JobError): string {
@@ -111,6 +141,13 @@ export class EngineHost implements Engine {
   }
 
   #onJobEvent(e: Extract<WorkerEvent, { id: number }>): void {
+    const p = this.#pending.get(e.id);
+    if (!p) return;
+    if (p.type === 'probe') this.#emitJobEvent(e);
+    else this.#sharing.see(p.type, e, (x) => this.#emitJobEvent(x));
+  }
+
+  #emitJobEvent(e: Extract<WorkerEvent, { id: number }>): void {
     const p = this.#pending.get(e.id);
     if (!p) return;
     const jobId = p.jobId;
@@ -138,16 +175,35 @@ export class EngineHost implements Engine {
       else this.#opts.emit('job:error', { jobId: p.jobId, message: how.error });
     } else if (p.resolve) p.resolve(how.result);
     else if (how.event) this.#opts.emit('job:done', how.event);
+    this.#sharing.ended(id);
+    if (laneOf(p.type) === 'training') this.#coolDown();
     if (!this.#pending.size) this.#idle?.();
   }
 
-  #post(job: JobInput | { type: 'probe' }, pending: Omit<Pending, 'jobId'>): JobId {
-    if (this.#closed || !this.#worker) throw new Error('The engine is not running; restart SR Studio.');
+  /** Ends the training worker once no training has come for keepWarmMs (its memory goes with it). */
+  #coolDown(): void {
+    clearTimeout(this.#cooling);
+    if ([...this.#pending.values()].some((p) => laneOf(p.type) === 'training')) return;
+    this.#cooling = setTimeout(() => this.#end('training'), this.#opts.keepWarmMs ?? 120_000);
+    this.#cooling.unref();
+  }
+
+  #end(lane: Lane): Promise<number> | undefined {
+    const worker = this.#workers[lane];
+    delete this.#workers[lane];
+    return worker?.terminate();
+  }
+
+  #post(job: JobInput | { type: 'probe' }, pending: Omit<Pending, 'jobId' | 'type'>): JobId {
+    const lane = laneOf(job.type);
+    if (lane === 'training') clearTimeout(this.#cooling);
+    const worker = this.#closed ? undefined : (this.#workers[lane] ?? (lane === 'training' ? this.#start(lane) : undefined));
+    if (!worker) throw new Error('The engine is not running; restart SR Studio.');
     const id = this.#nextId++;
     const jobId = randomUUID();
-    this.#pending.set(id, { jobId, ...pending });
+    this.#pending.set(id, { jobId, type: job.type, ...pending });
     this.#ids.set(jobId, id);
-    this.#worker.postMessage({ ...job, id } as WorkerRequest);
+    worker.postMessage({ ...job, id } as WorkerRequest);
     return jobId;
   }
 
@@ -173,8 +229,9 @@ export class EngineHost implements Engine {
 
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void {
     const id = this.#ids.get(jobId);
-    if (id === undefined) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
-    this.#worker?.postMessage({ type: action, id } satisfies WorkerRequest);
+    const p = id === undefined ? undefined : this.#pending.get(id);
+    if (id === undefined || !p) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
+    this.#workers[laneOf(p.type)]?.postMessage({ type: action, id } satisfies WorkerRequest);
   }
 
   async configure(config: EngineConfig): Promise<void> {
@@ -182,25 +239,24 @@ export class EngineHost implements Engine {
     if (same(config, this.#config)) return;
     if (this.busy) throw new Error('A job is running; wait for it to finish (or cancel it) before changing the backends or threads.');
     this.#config = config;
-    const old = this.#worker;
-    this.#worker = undefined;
-    this.#start();
-    await old?.terminate();
+    clearTimeout(this.#cooling);
+    const old = [this.#end('short'), this.#end('training')];
+    this.#start('short');
+    await Promise.all(old);
   }
 
-  /** Cancels every job (training saves a checkpoint), waits for them to stop, then ends the worker. */
+  /** Cancels every job (training saves a checkpoint), waits for them to stop, then ends the workers. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const worker = this.#worker;
-    if (this.#pending.size && worker) {
+    clearTimeout(this.#cooling);
+    if (this.#pending.size) {
       const stopped = new Promise<void>((r) => (this.#idle = r));
-      for (const id of this.#pending.keys()) worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+      for (const [id, p] of this.#pending) this.#workers[laneOf(p.type)]?.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, this.#opts.closeTimeoutMs ?? 120_000)))]);
       clearTimeout(timer);
     }
-    this.#worker = undefined;
-    await worker?.terminate();
+    await Promise.all([this.#end('short'), this.#end('training')]);
   }
 }

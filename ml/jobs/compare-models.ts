@@ -26,6 +26,8 @@ export interface CompareModelsJobSpec {
   /** Where the outputs (and the reduction and ground truth) go. */
   readonly outDir: string;
   readonly backend: ConcreteBackend;
+  /** ONNX Runtime's threads (its default: one per core). */
+  readonly threads?: number | undefined;
 }
 
 /** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
@@ -71,7 +73,7 @@ export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (messag
   const outputs: ModelOutput[] = [];
   for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
     say?.(`Upscaling with ${path.basename(model)}`, k / 2);
-    const upscaler = await openUpscaler(spec.backend, m);
+    const upscaler = await openUpscaler(spec.backend, m, spec.threads);
     const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();

@@ -28,6 +28,8 @@ export interface UpscaleJobSpec {
   readonly overwrite: boolean;
   readonly tile?: number | undefined;
   readonly overlap?: number | undefined;
+  /** ONNX Runtime's threads (its default: one per core). */
+  readonly threads?: number | undefined;
 }
 
 export type UpscaleJobEvent =
@@ -90,7 +92,7 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   // Temp files left by writes that were killed before (their process is gone) are cleared first.
   for (const dir of new Set(targets.map((t) => path.dirname(t)))) await removeStaleTemps(dir);
   const inputs = new Set(files.map((f) => f.path));
-  const upscaler = await openUpscaler(spec.backend, spec.model);
+  const upscaler = await openUpscaler(spec.backend, spec.model, spec.threads);
   try {
     for (const [index, f] of files.entries()) {
       const total = files.length;
