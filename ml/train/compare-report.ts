@@ -1,6 +1,7 @@
 /** The comparison's report as Markdown (report.md), the same from the CLI and the app. */
 import { duration } from '../format.ts';
 import type { CompareReport } from './compare.ts';
+import { compareVerdict, VISIBLE_NOTE } from './compare-verdict.ts';
 
 const f2 = (x: number) => x.toFixed(2);
 const f4 = (x: number) => x.toFixed(4);
@@ -19,9 +20,10 @@ export function markdown(r: CompareReport): string {
       '',
       `${p.b} − ${p.a}, paired by seed (n = ${p.psnrY.n}): PSNR-Y ${p.psnrY.mean >= 0 ? '+' : ''}${pm(p.psnrY.mean, p.psnrY.sd, p.psnrY.n, (x) => x.toFixed(3))} dB, ` +
         `SSIM-Y ${p.ssimY.mean >= 0 ? '+' : ''}${pm(p.ssimY.mean, p.ssimY.sd, p.ssimY.n, (x) => x.toFixed(4))}` +
-        (p.tPsnr !== null ? `, t = ${p.tPsnr.toFixed(2)}` : ' (one seed: run with --seeds 3 or more to tell a real gap from noise)') +
+        (p.tPsnr !== null ? `, t = ${p.tPsnr.toFixed(2)}` : '') +
         `; time per iteration ${p.b}/${p.a} = ${p.msRatio.toFixed(3)}.`,
     );
+    if (p.psnrY.n > 0) lines.push('', `**${compareVerdict(p).text}** ${VISIBLE_NOTE}`);
   }
   const totalMs = r.runs.reduce((s, x) => s + x.msPerIteration * (x.losses.at(-1)?.iteration ?? 0), 0);
   lines.push('', `Training time (steps only): ${duration(totalMs)} over ${r.runs.length} runs.`, '');
