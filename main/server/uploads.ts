@@ -3,8 +3,9 @@
  * in two steps: `files:upload` (name and size) reserves room and answers a one-time address, and a
  * PUT to it streams the body to a hidden `.part` file that is then linked to its final name (never
  * replacing a file). Limits: a size per file, a total per session, a number of uploads at once.
- * At start, the uploads of earlier runs (and any `.part` left by a crash) are removed; results that
- * upscaling wrote beside them stay.
+ * At start, the uploads of earlier runs (and any `.part` left by a crash) are removed, and so are
+ * the copies for download that earlier versions made in session folders; results that upscaling
+ * wrote beside them stay.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createWriteStream, promises as fs } from 'node:fs';
@@ -57,16 +58,34 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${v >= 10 || Number.isInteger(v) ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
+/** Model files earlier versions made for download in a session folder: `downloads/<uuid>/<name>`. */
+const DOWNLOADS = 'downloads';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Removes the copies for download an earlier version made in `dir` (downloads are now made in the
+ * host's temp folder); a `downloads` folder holding anything else is someone's own and stays.
+ */
+async function removeOldDownloads(dir: string): Promise<number> {
+  const folder = path.join(dir, DOWNLOADS);
+  const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => undefined);
+  if (!entries || !entries.every((e) => e.isDirectory() && UUID.test(e.name))) return 0;
+  await fs.rm(folder, { recursive: true, force: true });
+  return entries.length;
+}
+
 /** Removes earlier runs' uploads and partial files (not those of a server that is still running). */
 async function cleanEarlier(root: string, log: (line: string) => void): Promise<void> {
   let removed = 0;
+  let downloads = 0;
   for (const name of await fs.readdir(root).catch(() => [] as string[])) {
     if (!name.startsWith('session-')) continue;
     const dir = path.join(root, name);
     if (OPEN.has(dir)) continue;
     const owner = await fs.readFile(path.join(dir, OWNER), 'utf8').then((t) => JSON.parse(t) as { pid?: unknown }, () => undefined);
+    if (typeof owner?.pid === 'number' && owner.pid !== process.pid && alive(owner.pid)) continue;
+    downloads += await removeOldDownloads(dir).catch(() => 0);
     if (owner === undefined) continue; // from a version that kept no list of its uploads: left alone
-    if (typeof owner.pid === 'number' && owner.pid !== process.pid && alive(owner.pid)) continue;
     const listed = await fs.readFile(path.join(dir, MANIFEST), 'utf8').catch(() => '');
     const entries = await fs.readdir(dir).catch(() => [] as string[]);
     const doomed = new Set([...listed.split('\n').filter((n) => n && n === path.basename(n)), ...entries.filter((n) => n.endsWith('.part'))]);
@@ -76,6 +95,7 @@ async function cleanEarlier(root: string, log: (line: string) => void): Promise<
     else await fs.rm(path.join(dir, MANIFEST), { force: true }).catch(() => undefined);
   }
   if (removed) log(`SR Studio: removed ${removed} upload(s) left from earlier runs.`);
+  if (downloads) log(`SR Studio: removed ${downloads} model file(s) made for download by an earlier version.`);
 }
 
 function reply(res: ServerResponse, status: number, body: UploadReply): void {

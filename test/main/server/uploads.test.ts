@@ -2,7 +2,8 @@
  * Uploads: announced by name and size over the socket (refused in one sentence before any byte is
  * sent when too large, beyond the session's total or beyond the number at once), then streamed
  * as one PUT to a one-time address; names made plain; broken, short or stalled uploads leave
- * nothing behind; and at start the uploads of earlier runs are removed while their results stay.
+ * nothing behind; and at start the uploads of earlier runs (and earlier versions' copies for
+ * download) are removed while their results stay.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -182,6 +183,33 @@ describe('uploads', () => {
     }
     // A session that received nothing leaves no folder behind.
     await assert.rejects(fs.access(second.inbox));
+  });
+
+  test('at start, the copies for download earlier versions made in session folders are removed', async () => {
+    const data = path.join(dir, 'data-downloads');
+    const inbox = path.join(data, 'inbox');
+    // Earlier versions wrote downloads/<uuid>/<model file> in the session's folder, with or without a list of uploads.
+    const copy = (session: string, uuid: string) => path.join(inbox, session, 'downloads', uuid, 'tanhexp_x2.onnx');
+    const old = [copy('session-listed', '0b7d2c1e-3f7a-4a3e-9c55-1d2e3f4a5b6c'), copy('session-listed', '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b'), copy('session-unlisted', '11111111-2222-4333-8444-555555555555')];
+    for (const f of old) await fs.mkdir(path.dirname(f), { recursive: true }).then(() => fs.writeFile(f, 'model bytes'));
+    await fs.writeFile(path.join(inbox, 'session-listed', '.session.json'), JSON.stringify({ pid: 1 << 22 }));
+    await fs.writeFile(path.join(inbox, 'session-listed', 'photo_x2.png'), 'a result the engine wrote beside the uploads');
+    // A folder named downloads that holds something else is someone's own.
+    const own = path.join(inbox, 'session-unlisted', 'sub', 'downloads', 'mine.png');
+    const other = path.join(inbox, 'session-other', 'downloads', 'mine.png');
+    for (const f of [own, other]) await fs.mkdir(path.dirname(f), { recursive: true }).then(() => fs.writeFile(f, 'x'));
+    const lines: string[] = [];
+    const next = await open(data, limits, (l) => lines.push(l));
+    try {
+      for (const f of old) await assert.rejects(fs.access(f), `${f} is gone`);
+      await assert.rejects(fs.access(path.join(inbox, 'session-listed', 'downloads')));
+      await fs.access(path.join(inbox, 'session-listed', 'photo_x2.png'));
+      await fs.access(own);
+      await fs.access(other);
+      assert.deepEqual(lines, ['SR Studio: removed 3 model file(s) made for download by an earlier version.']);
+    } finally {
+      await next.close();
+    }
   });
 
   test('the upload channel is the only way in: the socket takes no file bytes', async () => {
