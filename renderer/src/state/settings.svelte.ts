@@ -1,5 +1,6 @@
-import type { BackendChoice, BackendPurpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
+import type { BackendChoice, BackendProbe, BackendPurpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
+import { fieldText, wholeNumber } from '../lib/fields.ts';
 import type { AppState } from './app.svelte.ts';
 
 export const PURPOSE_LABEL: Record<BackendPurpose, string> = {
@@ -11,6 +12,29 @@ export const PURPOSE_LABEL: Record<BackendPurpose, string> = {
 export function backendSentence(b: PurposeBackend): string {
   if (!b.ok) return b.error;
   return b.validation ? `${b.why}; validation and previews on ${b.validation}` : b.why;
+}
+
+/** The backend a purpose runs on, in a few words (the table of backends says why others are not used). */
+export function backendShort(b: PurposeBackend): string {
+  if (!b.ok) return b.error;
+  const on = `${b.name} — ${b.device}`;
+  return b.validation ? `${on}; validation and previews on ${b.validation}` : on;
+}
+
+/** What auto picks for a purpose, and why in plain words. */
+export function autoSentence(report: BackendReport, purpose: BackendPurpose): string {
+  const { name } = report.auto[purpose];
+  const picked = report.probes.find((p) => p.name === name);
+  const what = `${name} (${picked?.device ?? name})`;
+  if (picked?.gpu) return `${what}: it runs on this machine's GPU.`;
+  const gpu = report.probes.some((p) => p.available && p.gpu && (purpose !== 'train' || p.canTrain));
+  return gpu ? `${what}.` : `${what}: this machine has no GPU that SR Studio can use, and it is the fastest here on the processor.`;
+}
+
+/** A plain word on a backend whose line alone would puzzle: a GPU backend that only has a software stand-in. */
+export function probeNote(p: BackendProbe): string | null {
+  if (!p.available || p.gpu || p.name !== 'webgpu') return null;
+  return 'A software stand-in for a GPU: it runs on the processor, more slowly than onnx and wasm, so auto uses those first.';
 }
 
 const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'];
@@ -26,8 +50,8 @@ export class SettingsSession {
   #saved = $state(false);
   upscale = $state<BackendChoice>('auto');
   train = $state<BackendChoice>('auto');
-  /** '' is auto. */
-  threads = $state('');
+  /** As the field holds it: text, a number, or null once emptied; empty is auto. */
+  threads = $state<string | number | null>('');
   outputDir = $state('');
 
   constructor(app: AppState) {
@@ -94,22 +118,22 @@ export class SettingsSession {
 
   /** Checks the form; returns the patch, or sets the error and returns null. */
   #patch(): Partial<Settings> | null {
-    const t = this.threads.trim();
-    const threads = t === '' ? null : Number(t);
-    if (threads !== null && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
+    const t = fieldText(this.threads);
+    const threads = t === '' ? null : wholeNumber(t, 'Extra threads', 0, 64).value;
+    if (t !== '' && threads === null) {
       this.#error = 'Extra threads must be a whole number from 0 to 64, or empty for automatic.';
       return null;
     }
-    const dir = this.outputDir.trim();
+    const dir = fieldText(this.outputDir);
     return { backends: { upscale: this.upscale, train: this.train }, threads, outputDir: dir === '' ? null : dir };
   }
 
   async save(): Promise<void> {
+    this.#saved = false;
     const patch = this.#patch();
     if (!patch) return;
     this.#saving = true;
     this.#error = null;
-    this.#saved = false;
     try {
       await this.#app.saveSettings(patch);
       this.#saved = true;
