@@ -24,6 +24,7 @@ import type { FileRegistry, Handlers } from '../host/context.ts';
 import { FolderAccess, guardFileAccess } from '../host/file-access.ts';
 import { createHost, type Host, type HostOptions } from '../host/host.ts';
 import { createRouter, type Router } from '../host/router.ts';
+import type { SettingsStore } from '../host/settings.ts';
 import { admit, allowedHosts, type Gate } from './auth.ts';
 import { createRequestHandler } from './http.ts';
 import { limitJobs, MAX_MESSAGE_BYTES, MAX_REQUESTS_PER_SOCKET, MAX_SOCKETS, MAX_UNREAD_BYTES } from './limits.ts';
@@ -119,8 +120,7 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   await access.allow(ctx.models.bundled, 'read');
   // What the app itself writes for the viewer (compare-models' outputs).
   await access.allow(ctx.viewsDir, 'read');
-  const saved = ctx.settings.get().outputDir;
-  if (saved) await access.allow(saved, 'write');
+  await grantSavedOutput(ctx.settings, access, log);
   const models = new FolderAccess();
   await models.allow(ctx.models.user, 'read');
   await models.allow(ctx.models.bundled, 'read');
@@ -198,6 +198,22 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
       await host.close();
     },
   };
+}
+
+/**
+ * Grants the saved output folder as a folder typed in Settings is granted: one that no one may
+ * choose (saved by an earlier version, such as /root) is not granted but reset, and the log says
+ * why, once.
+ */
+async function grantSavedOutput(settings: SettingsStore, access: FolderAccess, log: (line: string) => void): Promise<void> {
+  const saved = settings.get().outputDir;
+  if (!saved) return;
+  const ok = await access.checkChoice(saved, 'Output folder', 'write').then(() => true, () => false);
+  if (ok) return access.allow(saved, 'write');
+  await settings.update({ outputDir: null });
+  log(
+    `SR Studio: the saved output folder ${JSON.stringify(saved)} was reset, because browser mode never writes to the disk's root, system and top-level folders, the home folder itself or the app's own folder; choose a folder of your own in Settings.`,
+  );
 }
 
 /** Requests waiting for their answer, per connection. */

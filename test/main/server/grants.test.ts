@@ -126,4 +126,40 @@ describe('grants a person would give', () => {
       await call('settings:set', { outputDir: null });
     }
   });
+
+  test('a saved output folder no one may choose (from an earlier version) is not granted at start, and is reset once with why', async () => {
+    const data = path.join(dir, 'data-saved');
+    await fs.mkdir(data);
+    await fs.writeFile(path.join(data, 'settings.json'), JSON.stringify({ outputDir: '/root' }));
+    const start = async () => {
+      const lines: string[] = [];
+      const s = await startServer({ appRoot: APP, dataDir: data, userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: (l) => lines.push(l) });
+      return { s, lines };
+    };
+    const first = await start();
+    try {
+      assert.ok(!first.s.access.admits('/root/x.png', 'write'), '/root is not writable');
+      assert.ok(!first.s.access.folders.some((f) => f.path === '/root'), 'no grant of /root');
+      assert.equal(first.s.host.context.settings.get().outputDir, null);
+      assert.deepEqual(first.lines.filter((l) => /output folder/.test(l)), [
+        `SR Studio: the saved output folder "/root" was reset, because browser mode never writes to the disk's root, system and top-level folders, the home folder itself or the app's own folder; choose a folder of your own in Settings.`,
+      ]);
+    } finally {
+      await first.s.close();
+    }
+    assert.equal((JSON.parse(await fs.readFile(path.join(data, 'settings.json'), 'utf8')) as { outputDir: unknown }).outputDir, null);
+    const second = await start();
+    await second.s.close();
+    assert.deepEqual(second.lines.filter((l) => /output folder/.test(l)), [], 'said once');
+    // A saved folder of one's own is granted as before.
+    const own = await photos('saved-own');
+    await fs.writeFile(path.join(data, 'settings.json'), JSON.stringify({ outputDir: own.folder }));
+    const third = await start();
+    try {
+      assert.ok(third.s.access.admits(path.join(own.folder, 'x.png'), 'write'));
+      assert.equal(third.s.host.context.settings.get().outputDir, own.folder);
+    } finally {
+      await third.s.close();
+    }
+  });
 });
