@@ -282,10 +282,14 @@ export interface Events {
   /** A tile of an upscale (x, y in output pixels), or a training preview strip. */
   /** `run` names the run of a comparison a training preview belongs to ("tanhexp seed 0"). */
   'job:preview': { jobId: JobId; file?: string | undefined; run?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
-  /** Training/compare metrics: loss points and validation points. */
+  /**
+   * Training/compare metrics: loss points and validation points. A comparison's points name their
+   * run's activation and seed; its etaMs is the whole comparison's time left.
+   */
   'job:metrics': {
     jobId: JobId;
-    run?: string | undefined;
+    act?: ActivationName | undefined;
+    seed?: number | undefined;
     iteration: number;
     loss?: number | undefined;
     psnrY?: number | undefined;

@@ -3,6 +3,7 @@
  * metrics and previews. Cancelling goes through TrainControl, so the trainer saves a checkpoint
  * before it stops.
  */
+import type { ActivationName } from '../../ml/activations.ts';
 import { trainJob, type TrainJobEvent } from '../../ml/jobs/train.ts';
 import type { TrainEvent } from '../../ml/train/events.ts';
 import type { TrainResult } from '../api.ts';
@@ -46,14 +47,22 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
   post({ type: 'done', id, summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
 }
 
+/** One run of a comparison: its name in messages and previews ("tanhexp seed 0"), activation and seed. */
+export interface ComparedRun {
+  readonly label: string;
+  readonly act: ActivationName;
+  readonly seed: number;
+}
+
 /**
  * Maps one run's TrainEvents onto worker events. `run` names the run among several (compare), and
  * `span` places its progress within the whole job.
  */
-export function trainEventForwarder(ctx: JobContext, iterations: number, run?: string, span = { start: 0, width: 1 }) {
+export function trainEventForwarder(ctx: JobContext, iterations: number, run?: ComparedRun, span = { start: 0, width: 1 }) {
   const { id, post } = ctx;
   const progress = new Throttle(100);
-  const tag = run ? `${run}: ` : '';
+  const tag = run ? `${run.label}: ` : '';
+  const which = run ? { act: run.act, seed: run.seed } : {};
   const fraction = (it: number) => span.start + (span.width * Math.min(it, iterations)) / iterations;
   return async (e: TrainEvent): Promise<void> => {
     switch (e.type) {
@@ -61,16 +70,16 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: s
         post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.resumed ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
         break;
       case 'progress':
-        post({ type: 'metrics', id, run, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
+        post({ type: 'metrics', id, ...which, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
         if (progress.ready(e.iteration === iterations)) {
           post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}iteration ${e.iteration} of ${iterations}, loss ${e.loss.toFixed(4)}` });
         }
         break;
       case 'validation':
-        post({ type: 'metrics', id, run, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
+        post({ type: 'metrics', id, ...which, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
         break;
       case 'preview':
-        post({ type: 'preview', id, run, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
+        post({ type: 'preview', id, run: run?.label, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
         break;
       case 'warning':
         post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });

@@ -104,8 +104,14 @@ describe('engine jobs', () => {
     const jobId = host.startJob({ type: 'compare', spec });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
-    const runs = new Set(log.of('job:metrics', jobId).map((m) => m.run));
-    assert.deepEqual([...runs].sort(), ['swish seed 0', 'tanhexp seed 0']);
+    // Each point names its run's activation and seed as fields.
+    const metrics = log.of('job:metrics', jobId);
+    const runs = new Set(metrics.map((m) => `${m.act}/${m.seed}`));
+    assert.deepEqual([...runs].sort(), ['swish/0', 'tanhexp/0']);
+    // The time left is the whole comparison's: the first run's last step still has the second run to go.
+    const losses = (act: string) => metrics.filter((m) => m.act === act && m.loss !== undefined);
+    assert.ok(losses('swish').at(-1)!.etaMs! > 0, JSON.stringify(losses('swish')));
+    assert.equal(losses('tanhexp').at(-1)!.etaMs, 0);
     const result = resultOf(end.payload, 'compare');
     assert.deepEqual(result.acts, ['swish', 'tanhexp']);
     assert.equal(result.runs.length, 2);
