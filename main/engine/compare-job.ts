@@ -5,6 +5,7 @@
  */
 import { compareJob } from '../../ml/jobs/compare.ts';
 import { compareModelsJob } from '../../ml/jobs/compare-models.ts';
+import { CompareClock } from '../../ml/train/compare-eta.ts';
 import { imageData } from './images.ts';
 import { basename, type JobContext } from './job.ts';
 import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
@@ -14,6 +15,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
   const { id, post } = ctx;
   const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
+  const clock = new CompareClock(spec.acts.length * spec.seeds);
   const { report: r, dir, sheet, models } = await compareJob(
     {
       data: spec.data,
@@ -30,8 +32,15 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
       if (e.type === 'start') return say(`Comparing ${spec.acts.join(' and ')}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
       let forward = forwarders.get(e.run);
-      if (!forward) forwarders.set(e.run, (forward = trainEventForwarder(ctx, spec.iterations, e.run, { start: e.index / e.total, width: 1 / e.total })));
-      await forward(e.event);
+      if (!forward) {
+        const run = { label: e.run, act: e.act, seed: e.seed };
+        forwarders.set(e.run, (forward = trainEventForwarder(ctx, spec.iterations, run, { start: e.index / e.total, width: 1 / e.total })));
+      }
+      const ev = e.event;
+      if (ev.type === 'started') clock.started();
+      if (ev.type === 'finished') clock.finished();
+      // The time left is the whole comparison's, not this run's.
+      await forward(ev.type === 'progress' ? { ...ev, etaMs: clock.etaMs(e.index, ev.etaMs) } : ev);
       if (e.event.type === 'failed') post({ type: 'progress', id, fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });
     },
   );
