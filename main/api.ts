@@ -219,6 +219,19 @@ export type JobResult =
   /** Cancelled while it waited in the queue. */
   | { readonly kind: 'cancelled' };
 
+/** An upscaled photo in the history (results:list), as the Results list shows it. */
+export interface ResultInfo {
+  readonly output: string;
+  /** The input's name as the user knows it (an upload's dropped name). */
+  readonly name: string;
+  /** The input, while it is still there to compare against (uploads go when SR Studio restarts). */
+  readonly input: string | null;
+  readonly width: number;
+  readonly height: number;
+  /** When it was written (ISO 8601). */
+  readonly at: string;
+}
+
 /** A job the engine holds (running, paused or queued), for a page that reconnects. */
 export interface JobInfo {
   readonly jobId: JobId;
@@ -239,6 +252,8 @@ export interface Requests {
   'dialog:open-folder': [{ title: string }, string | null];
   'files:expand': [{ paths: string[] }, { files: FileEntry[]; problems: string[] }];
   'image:thumbnail': [{ path: string; maxSide: number }, ImageData64];
+  /** Whether an image can be upscaled: its size, or a one-sentence refusal (empty, not an image, too small). */
+  'image:check': [{ path: string }, { width: number; height: number }];
   'image:load': [{ path: string }, ImageData64];
   /** The tile pyramid of an image for the viewer (made on demand, the first time a little slower). */
   'image:info': [TileSourceSpec, TilePyramid];
@@ -256,6 +271,13 @@ export interface Requests {
   'features:maps': [{ modelIds: [string, string]; image: string; layer: number }, FeatureMapsResult];
   /** Earlier training runs in the app's runs folder, newest first. */
   'runs:list': [void, RunInfo[]];
+  /**
+   * Upscaled photos that are still there, newest first (kept across restarts), and browser mode's
+   * results folder, where upscales go when no output folder is typed (null in the desktop app).
+   */
+  'results:list': [void, { folder: string | null; results: ResultInfo[] }];
+  /** Forgets the list of results; the files stay. */
+  'results:clear': [void, void];
   /** The jobs the engine holds now (a reloaded page re-attaches to them). */
   'jobs:list': [void, JobInfo[]];
   'job:upscale': [UpscaleJob, { jobId: JobId }];

@@ -5,6 +5,7 @@ import type { TileCache } from '../../ml/node/tiles.ts';
 import type { Engine } from './engine-host.ts';
 import type { ModelFolders } from './models.ts';
 import type { JobBook } from './job-book.ts';
+import type { ResultsBook } from './results.ts';
 import type { SettingsStore } from './settings.ts';
 
 /** Native dialogs (Electron); browser mode has none and says what to do instead. */
@@ -64,6 +65,8 @@ export interface HostContext {
   readonly uploads?: UploadInbox | undefined;
   /** The jobs the engine holds, for pages that re-attach. */
   readonly jobs: JobBook;
+  /** Every upscaled photo, kept across restarts (and browser mode's results folder). */
+  readonly results: ResultsBook;
 }
 
 export type Access = 'read' | 'write';

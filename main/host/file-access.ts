@@ -46,6 +46,7 @@ export type ChannelRules = { readonly [C in RequestChannel]?: Rule<Arg<C>> };
 const RULES = {
   'files:expand': { read: ['paths'] },
   'image:thumbnail': { read: ['path'] },
+  'image:check': { read: ['path'] },
   'image:load': { read: ['path'] },
   'image:info': { read: ['path'] },
   'image:tile': { read: ['path'] },

@@ -2,13 +2,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { collectImages } from '../../ml/node/files.ts';
-import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
-import { errors, isUserError } from '../../ml/errors.ts';
+import { IMAGE_EXTENSIONS, readImageSize } from '../../ml/node/image-io.ts';
+import { MIN_SIDE } from '../../ml/node/upscale-file.ts';
+import { errors, isUserError, UserError } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
 import type { Handlers, HostContext, RequestAccess } from './context.ts';
 import { asGiven, realPath, withOpened, type Opened } from './opened.ts';
 import { absPath, existingPath, int, list, none, obj, openFile, openPath, str, uploadName } from './validate.ts';
+import { wordForApp } from './wording.ts';
 
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors'];
 
@@ -47,7 +49,7 @@ async function expand(p: string, field: string, access: RequestAccess | undefine
 
 export function fileHandlers(ctx: HostContext): Pick<
   Handlers,
-  'dialog:open-images' | 'dialog:open-folder' | 'files:expand' | 'image:thumbnail' | 'image:load' | 'shell:reveal' | 'files:upload'
+  'dialog:open-images' | 'dialog:open-folder' | 'files:expand' | 'image:thumbnail' | 'image:check' | 'image:load' | 'shell:reveal' | 'files:upload'
 > {
   return {
     async 'dialog:open-images'(arg) {
@@ -74,6 +76,19 @@ export function fileHandlers(ctx: HostContext): Pick<
       const o = obj(arg, 'image:thumbnail', ['path', 'maxSide']);
       const maxSide = int(o.maxSide, 'maxSide', 16, 4096);
       return withOpened(openFile(o.path, 'path', IMAGE_EXTENSIONS, { access }), (f) => fileImageData(f.use, maxSide));
+    },
+    async 'image:check'(arg, access) {
+      const o = obj(arg, 'image:check', ['path']);
+      // The engine's own checks, said when a file is added rather than when its batch runs.
+      try {
+        return await withOpened(openFile(o.path, 'Image', IMAGE_EXTENSIONS, { access }), async (f) => {
+          const size = await readImageSize(f.use);
+          if (size.width < MIN_SIDE || size.height < MIN_SIDE) throw errors.imageTooSmall(f.use, size.width, size.height, MIN_SIDE);
+          return size;
+        });
+      } catch (e) {
+        throw isUserError(e) ? new UserError(e.code, wordForApp(e, ctx.files.displayName), e.file, e.facts) : e;
+      }
     },
     async 'image:load'(arg, access) {
       const o = obj(arg, 'image:load', ['path']);

@@ -4,6 +4,7 @@ import { fileHandlers } from './file-handlers.ts';
 import { imageHandlers } from './image-handlers.ts';
 import { jobHandlers } from './job-handlers.ts';
 import { modelHandlers } from './model-handlers.ts';
+import { resultHandlers } from './results.ts';
 import { parseSettingsPatch } from './settings.ts';
 import { none } from './validate.ts';
 
@@ -27,5 +28,6 @@ export function createHandlers(ctx: HostContext): Handlers {
     ...imageHandlers(ctx),
     ...modelHandlers(ctx),
     ...jobHandlers(ctx),
+    ...resultHandlers(ctx),
   };
 }

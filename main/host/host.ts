@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { Events } from '../api.ts';
 import { modelFolders } from '../../ml/node/models.ts';
 import { ownedTempDir } from '../../ml/node/owned-dirs.ts';
 import { TileCache } from '../../ml/node/tiles.ts';
@@ -18,6 +19,7 @@ import { JobBook } from './job-book.ts';
 import { wordForApp } from './wording.ts';
 import type { JobError } from '../engine/protocol.ts';
 import type { ModelFolders } from './models.ts';
+import { ResultsBook } from './results.ts';
 import { SettingsStore } from './settings.ts';
 
 export interface HostOptions {
@@ -67,13 +69,18 @@ export async function createHost(o: HostOptions): Promise<Host> {
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
   const jobs = new JobBook();
+  const results = await ResultsBook.open(o.dataDir);
   // Temp folders named for this process: a later start removes them if it was killed meanwhile.
   // The tile threads' entry is found from the app's root, which a bundled main process also knows.
   const tiles = new TileCache({ dir: await ownedTempDir('sr-studio-tiles-'), workerUrl: pathToFileURL(path.join(o.appRoot, 'ml', 'node', 'tile-worker-entry.mjs')) });
   const viewsDir = await ownedTempDir('sr-studio-views-');
-  // Results may be downloaded in browser mode: remember each one the engine writes.
+  // Results may be downloaded in browser mode: remember each one the engine writes, also for later runs.
   const emit: Emit = (channel, payload) => {
-    if (channel === 'job:file-done') files.add((payload as { output: string }).output);
+    if (channel === 'job:file-done') {
+      const done = payload as Events['job:file-done'];
+      files.add(done.output);
+      results.record(done, path.basename(files.displayName(done.file)));
+    }
     jobs.record(channel, payload);
     o.emit(channel, payload);
   };
@@ -98,12 +105,14 @@ export async function createHost(o: HostOptions): Promise<Host> {
     shell: o.shell,
     uploads: o.uploads,
     jobs,
+    results,
   };
   return {
     context,
     handlers: createHandlers(context),
     close: async () => {
       await engine.close();
+      await results.flush();
       await tiles.close();
       await fs.rm(viewsDir, { recursive: true, force: true });
     },

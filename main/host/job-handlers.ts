@@ -12,7 +12,7 @@ import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { resolveModel } from './models.ts';
-import { absPath, bool, existingDir, existingFile, int, list, none, obj, oneOf, str } from './validate.ts';
+import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, str } from './validate.ts';
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
@@ -47,9 +47,10 @@ export function jobHandlers(ctx: HostContext): Pick<
       const files = list(o.files, 'files', 1, MAX_FILES).map((f, i) => absPath(f, `files[${i}]`));
       const format = oneOf(o.format, 'format', OUTPUT_FORMATS);
       const overwrite = bool(o.overwrite, 'overwrite');
-      // A folder the user typed must be there: it is an error at the field, never silently replaced.
-      const outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
+      // A folder the user typed is used as typed (never silently replaced), and made if it is not there yet.
+      const typed = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
       const model = await resolveModel(o.modelId, 'modelId', ctx.models, access);
+      const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
       const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite } });
       ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
       access?.until(ctx.jobs.failed(jobId));

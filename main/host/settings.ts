@@ -10,17 +10,17 @@ import { BACKEND_NAMES } from '../../ml/backend-choice.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import type { Settings } from '../api.ts';
-import { existingDir, int, isObj, list, obj, oneOf, str } from './validate.ts';
+import { folderOrNew, int, isObj, list, obj, oneOf, str } from './validate.ts';
 
 export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
 export const MAX_RECENT = 10;
 const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
 
-/** Checks a partial settings object from the UI (or the file); paths must be existing folders. */
+/** Checks a partial settings object from the UI (or the file); the output folder is a folder or not there yet (an upscale makes it). */
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
   const o = obj(v, 'settings:set', FIELDS);
   const out: { -readonly [K in keyof Settings]?: Settings[K] } = {};
-  if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await existingDir(o.outputDir, 'Output folder');
+  if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
   if (o.backends !== undefined) {
     const b = obj(o.backends, 'backends', ['upscale', 'train']);
     out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', BACKEND_NAMES) };

@@ -111,6 +111,24 @@ export async function existingDir(v: unknown, field: string): Promise<string> {
   return p;
 }
 
+/** A folder to write into that may not be there yet (it is made when a job writes to it); not a file. */
+export async function folderOrNew(v: unknown, field: string): Promise<string> {
+  const p = absPath(v, field);
+  const st = await fs.stat(p).catch(() => undefined);
+  if (st && !st.isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`);
+  return p;
+}
+
+/** A folder to write into, made with its parents when it is not there yet (as the command line does). */
+export async function madeDir(v: unknown, field: string): Promise<string> {
+  const p = await folderOrNew(v, field);
+  await fs.mkdir(p, { recursive: true }).catch((e: { code?: string }) => {
+    const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of the path is a file' : (e.code ?? 'it failed');
+    throw bad(`${field}: ${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`);
+  });
+  return p;
+}
+
 export async function existingPath(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
   await statOf(p, field);

@@ -116,7 +116,9 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   registry = ctx.files;
   const access = new FolderAccess();
   await fs.mkdir(ctx.runsDir, { recursive: true });
-  for (const dir of [uploads.dir, ctx.runsDir, ctx.models.user]) await access.allow(dir, 'write');
+  // Upscales go to the results folder when no output folder is typed (results.ts).
+  await fs.mkdir(ctx.results.folder, { recursive: true });
+  for (const dir of [uploads.dir, ctx.runsDir, ctx.models.user, ctx.results.folder]) await access.allow(dir, 'write');
   await access.allow(ctx.models.bundled, 'read');
   // What the app itself writes for the viewer (compare-models' outputs).
   await access.allow(ctx.viewsDir, 'read');
@@ -125,7 +127,9 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   await models.allow(ctx.models.user, 'read');
   await models.allow(ctx.models.bundled, 'read');
   const downloadable = async (file: string) =>
-    ctx.files.has(file) || (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
+    ctx.files.has(file) ||
+    (ctx.results.has(file) && (await access.check(file, 'read', 'path').then(() => true, () => false))) ||
+    (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
 
   const handlers = limitJobs(guardFileAccess(host.handlers, access), ctx.jobs);
   const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s) });
@@ -150,7 +154,8 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const port = (server.address() as { port: number }).port;
   const gate: Gate = { token, port, scheme: o.tls ? 'https' : 'http', hosts: allowedHosts(o.host) };
   const rendererDir = path.resolve(o.rendererDir ?? path.join(o.appRoot, 'renderer', 'dist'));
-  const handler = createRequestHandler({ gate, rendererDir, downloadable, uploads });
+  // What /file opens must really lie where the session may read (a name swapped for a symlink sends nothing).
+  const handler = createRequestHandler({ gate, rendererDir, downloadable, readable: (real) => access.admits(real, 'read'), uploads });
   server.on('request', (req, res) => {
     req.on('error', () => undefined); // a client that goes away mid-request only ends its own request
     res.on('error', () => undefined);

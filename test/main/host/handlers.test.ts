@@ -118,7 +118,7 @@ describe('request validation', () => {
     const job = { files: [COFFEE], modelId: model.id, format: 'png', outputDir: null, overwrite: false };
     await refused('job:upscale', { ...job, format: 'bmp' }, /format must be one of png, jpg, webp, tiff, avif/);
     await refused('job:upscale', { ...job, overwrite: 'yes' }, /overwrite must be true or false/);
-    await refused('job:upscale', { ...job, outputDir: path.join(dir, 'missing') }, /does not exist/);
+    await refused('job:upscale', { ...job, outputDir: COFFEE }, /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/);
     const { jobId } = (await call('job:upscale', { ...job, outputDir: dir })) as { jobId: string };
     assert.equal(jobId, 'job-1');
     assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], modelPath: model.path, format: 'png', outputDir: dir, overwrite: false } });
