@@ -2,6 +2,7 @@ import { isActivationName, type ActivationName } from '../activations.ts';
 import { DEGRADE_NAMES, isDegradeName, type DegradeName } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { INIT_LR } from './init-mismatch.ts';
+import { SETTING_RANGES } from './ranges.ts';
 import { isPresetName, parseNetworkConfig, presetConfig, presetOf, type NetworkConfig, type PresetName } from '../network.ts';
 
 /**
@@ -87,19 +88,7 @@ export const TRAIN_DEFAULTS = {
   valMaxSide: 0,
 } as const;
 
-/** The allowed range of each numeric setting, for every front end's checks and help. */
-export const SETTING_RANGES = {
-  iterations: [1, 10_000_000],
-  batch: [1, 1024],
-  patch: [8, 512],
-  lr: [1e-7, 1],
-  seed: [0, 2 ** 31 - 1],
-  valEvery: [1, 10_000_000],
-  valMaxSide: [0, 100_000],
-  emaDecay: [0, 0.99999],
-  /** Helper threads for training on CPU backends (not part of a run's config). */
-  threads: [0, 64],
-} as const satisfies Record<string, readonly [number, number]>;
+export { SETTING_RANGES };
 
 type Input = Partial<Omit<TrainConfig, 'network' | 'degrade' | 'init'>> & {
   degrade?: unknown;

@@ -2,7 +2,9 @@ import type { JobEvent } from '../api/jobs.ts';
 import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, ModelInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
 import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
 import { PRESETS, presetOf } from '../../../ml/presets.ts';
+import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
+import { wholeNumber } from '../lib/fields.ts';
 import type { AppState } from './app.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
@@ -18,7 +20,8 @@ export interface TrainForm {
   preset: PresetName;
   scale: Scale;
   activation: ActivationName;
-  iterations: number;
+  /** As the field holds it (text, or a number); checked by `iterationsError`. */
+  iterations: number | string | null;
   /** How the training inputs are made: clean, or degraded like real photos. */
   degrade: DegradeName;
   /** Start from: null for scratch, else a model's id (bundled or the user's). */
@@ -130,7 +133,13 @@ export class TrainSession {
   ]);
   /** The default peak learning rate the run gets: lower when it starts from a model. */
   readonly learningRate = $derived<number | null>(this.form.init === null ? null : INIT_LR);
-  readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.form.iterations > 0 && this.initError === null);
+  /** The iterations asked for, as the command line reads `--iters`, or why they cannot be used. */
+  readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
+  /** Why the Iterations field cannot be used, in one sentence; null when it can. */
+  get iterationsError(): string | null {
+    return this.#iterations.error;
+  }
+  readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.#iterations.value !== null && this.initError === null);
 
   /** Start from a model (its preset, scale and activation become the form's, as `train --init` takes them) or from scratch (null). */
   startFrom(id: string | null): void {
@@ -188,7 +197,8 @@ export class TrainSession {
   async #submit(continueRun: string | null): Promise<void> {
     if (!this.canStart) return;
     const f = this.form;
-    this.#reset(Math.round(f.iterations));
+    const iterations = this.#iterations.value!;
+    this.#reset(iterations);
     this.#state = 'queued';
     const spec: TrainJob = {
       data: f.data.trim(),
@@ -196,7 +206,7 @@ export class TrainSession {
       preset: f.preset,
       scale: f.scale,
       activation: f.activation,
-      iterations: Math.round(f.iterations),
+      iterations,
       outDir: null,
       continueRun,
       degrade: f.degrade,
