@@ -8,6 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { openChecked, type Opened } from '../host/opened.ts';
 import { pathInside } from '../host/validate.ts';
 import { admit, hostName, sessionCookie, type Gate } from './auth.ts';
 import { UPLOAD_PATH, type Uploads } from './uploads.ts';
@@ -15,8 +16,10 @@ import { UPLOAD_PATH, type Uploads } from './uploads.ts';
 export interface HttpOptions {
   readonly gate: Gate;
   readonly rendererDir: string;
-  /** Whether `/file` may send this (absolute) file. */
+  /** Whether `/file` may send this (absolute) file, by the name it is asked for. */
   readonly downloadable: (file: string) => Promise<boolean>;
+  /** Whether the file `/file` opened may be sent, by where it really is (its symlinks resolved). */
+  readonly readable: (real: string) => boolean;
   readonly uploads: Uploads;
 }
 
@@ -89,7 +92,7 @@ export function createRequestHandler(o: HttpOptions) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith(UPLOAD_PATH)) return o.uploads.receive(url.pathname.slice(UPLOAD_PATH.length), req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n', { Allow: 'GET, HEAD' });
-    if (url.pathname === '/file') return sendFile(req, res, url, o.downloadable);
+    if (url.pathname === '/file') return sendFile(req, res, url, o);
     let rel: string;
     try {
       rel = decodeURIComponent(url.pathname);
@@ -118,23 +121,38 @@ export function createRequestHandler(o: HttpOptions) {
   };
 }
 
-/** `/file?path=…`: only files this session wrote or received, and models; `&download=1` asks for a save. */
-async function sendFile(req: IncomingMessage, res: ServerResponse, url: URL, downloadable: (file: string) => Promise<boolean>): Promise<void> {
+const NOT_SERVED = 'Not found: only files this session produced or uploaded, and models, can be downloaded.\n';
+
+/**
+ * `/file?path=…`: only files this session wrote or received, and models; `&download=1` asks for a
+ * save. The file is opened once, without following a final symlink, and sent from that open file
+ * only if it really lies where the session may read (host/opened.ts), so a name swapped for a
+ * symlink meanwhile sends nothing.
+ */
+async function sendFile(req: IncomingMessage, res: ServerResponse, url: URL, o: HttpOptions): Promise<void> {
   const p = url.searchParams.get('path') ?? '';
-  if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await downloadable(path.resolve(p)))) {
-    return send(res, 404, 'Not found: only files this session produced or uploaded, and models, can be downloaded.\n');
+  if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await o.downloadable(path.resolve(p)))) return send(res, 404, NOT_SERVED);
+  const gone = new Error('Not found: the file is no longer there.\n');
+  const refused = new Error(NOT_SERVED);
+  let file: Opened;
+  try {
+    file = await openChecked(path.resolve(p), { kind: 'file', admits: o.readable, refusal: () => refused, missing: () => gone });
+  } catch (e) {
+    return send(res, 404, e === gone ? gone.message : NOT_SERVED);
   }
-  const st = await fs.stat(p).catch(() => undefined);
-  if (!st?.isFile()) return send(res, 404, 'Not found: the file is no longer there.\n');
-  const name = path.basename(p).replace(/["\\\r\n]/g, '_');
-  const disposition = url.searchParams.get('download') === '1' ? 'attachment' : 'inline';
-  res.writeHead(200, {
-    'Content-Type': TYPES[path.extname(p).toLowerCase()] ?? 'application/octet-stream',
-    'Content-Length': st.size,
-    'Content-Disposition': `${disposition}; filename="${name}"; filename*=UTF-8''${encodeURIComponent(path.basename(p))}`,
-    'Cache-Control': 'no-store',
-    ...SECURITY_HEADERS,
-  });
-  if (req.method === 'HEAD') return void res.end();
-  await stream(res, p);
+  try {
+    const name = path.basename(p).replace(/["\\\r\n]/g, '_');
+    const disposition = url.searchParams.get('download') === '1' ? 'attachment' : 'inline';
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(p).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': file.stats.size,
+      'Content-Disposition': `${disposition}; filename="${name}"; filename*=UTF-8''${encodeURIComponent(path.basename(p))}`,
+      'Cache-Control': 'no-store',
+      ...SECURITY_HEADERS,
+    });
+    if (req.method === 'HEAD') return void res.end();
+    await pipeline(file.handle.createReadStream({ autoClose: false }), res).catch(() => res.destroy());
+  } finally {
+    await file.close();
+  }
 }

@@ -154,7 +154,8 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const port = (server.address() as { port: number }).port;
   const gate: Gate = { token, port, scheme: o.tls ? 'https' : 'http', hosts: allowedHosts(o.host) };
   const rendererDir = path.resolve(o.rendererDir ?? path.join(o.appRoot, 'renderer', 'dist'));
-  const handler = createRequestHandler({ gate, rendererDir, downloadable, uploads });
+  // What /file opens must really lie where the session may read (a name swapped for a symlink sends nothing).
+  const handler = createRequestHandler({ gate, rendererDir, downloadable, readable: (real) => access.admits(real, 'read'), uploads });
   server.on('request', (req, res) => {
     req.on('error', () => undefined); // a client that goes away mid-request only ends its own request
     res.on('error', () => undefined);

@@ -7,18 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { RequestChannel } from '../../../main/api.ts';
 import { startServer, type StudioServer } from '../../../main/server/server.ts';
 import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
-
-/** Requests per race, and the most time one may take. */
-const ROUNDS = 600;
-const MAX_MS = 5000;
-const AT_ONCE = 8;
-/** How long the swapped name stays each way. */
-const INSIDE_MS = 1;
-const OUTSIDE_MS = 0.1;
+import { race, swapper } from './swap.ts';
 
 let dir = '';
 let outside = '';
@@ -37,56 +29,6 @@ after(async () => {
 });
 
 const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
-
-/**
- * Swaps in another thread until stopped. file: `name` is by turns a hard link to `inside` and a
- * symlink to `outside` (each renamed into place, so it always exists). folder: `name` is by turns
- * the real folder and a symlink to `outside`.
- */
-function swapper(kind: 'file' | 'folder', name: string, inside: string, target: string) {
-  const stop = new Int32Array(new SharedArrayBuffer(4));
-  const code = `
-    const fs = require('node:fs');
-    const { workerData: w } = require('node:worker_threads');
-    const stop = new Int32Array(w.stop);
-    const away = w.name + '.away';
-    // Each state holds a moment, so requests meet both (the inside one longer, so that many are answered).
-    const hold = (ms) => Atomics.wait(stop, 0, 0, ms);
-    for (let i = 0; Atomics.load(stop, 0) === 0; i++) {
-      try {
-        if (w.kind === 'file') {
-          fs.rmSync(away, { force: true });
-          if (i % 2) fs.symlinkSync(w.target, away); else fs.linkSync(w.inside, away);
-          fs.renameSync(away, w.name);
-          hold(i % 2 ? w.outsideMs : w.insideMs);
-        } else {
-          fs.renameSync(w.name, away);
-          fs.symlinkSync(w.target, w.name);
-          hold(w.outsideMs);
-          fs.unlinkSync(w.name);
-          fs.renameSync(away, w.name);
-          hold(w.insideMs);
-        }
-      } catch {}
-    }
-    if (w.kind === 'folder' && !fs.existsSync(w.name)) fs.renameSync(away, w.name);`;
-  const worker = new Worker(code, { eval: true, workerData: { kind, name, inside, target, stop: stop.buffer, insideMs: INSIDE_MS, outsideMs: OUTSIDE_MS } });
-  return async () => {
-    Atomics.store(stop, 0, 1);
-    await new Promise((r) => worker.once('exit', r));
-  };
-}
-
-/** Runs `once(i)` ROUNDS times (AT_ONCE at a time) or for MAX_MS, whichever ends first; returns how many ran. */
-async function race(once: (i: number) => Promise<void>): Promise<number> {
-  const end = Date.now() + MAX_MS;
-  let next = 0;
-  const lane = async () => {
-    while (next < ROUNDS && Date.now() < end) await once(next++);
-  };
-  await Promise.all(Array.from({ length: AT_ONCE }, lane));
-  return next;
-}
 
 const temps = async (d: string) => (await fs.readdir(d)).filter((n) => n.endsWith('.tmp'));
 

@@ -1,0 +1,73 @@
+/**
+ * What browser mode serves goes through the file it opened and checked: while another thread
+ * keeps swapping a name inside the session's folders between a real file (or folder) and a
+ * symlink leading outside, `/file`, the viewer's tiles and the listing of a folder never show
+ * the outside file, its name or its size.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { RequestChannel } from '../../../main/api.ts';
+import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
+import { race, swapper } from './swap.ts';
+
+let dir = '';
+let outside = '';
+let server: StudioServer;
+
+before(async () => {
+  dir = await tempDir();
+  outside = path.join(dir, 'outside');
+  await fs.mkdir(outside);
+  await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
+  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: () => undefined });
+});
+
+after(async () => {
+  await server.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+
+/** `name` in the inbox, first a hard link to a copy of the 64×64 photo (the outside one is 200×150). */
+async function racedFile(name: string): Promise<{ file: string; inside: string }> {
+  const inside = path.join(server.inbox, `inside-${name}`);
+  await fs.copyFile(COFFEE, inside);
+  const file = path.join(server.inbox, name);
+  await fs.link(inside, file);
+  return { file, inside };
+}
+
+describe('browser mode serves what it opened and checked', () => {
+  test('/file never sends the file a swapped symlink leads to', async () => {
+    const { file, inside } = await racedFile('served.png');
+    server.host.context.files.add(file);
+    const own = await fs.readFile(inside);
+    const url = `http://127.0.0.1:${server.port}/file?path=${encodeURIComponent(file)}&token=${server.token}`;
+    const stop = swapper('file', file, inside, path.join(outside, 'secret.png'));
+    let leaked = 0;
+    let sent = 0;
+    let ran = 0;
+    try {
+      ran = await race(async () => {
+        // A response cut short (its file changed while it was sent) counts as nothing sent.
+        const body = await fetch(url, { signal: AbortSignal.timeout(1000) })
+          .then(async (r) => (r.ok ? Buffer.from(await r.arrayBuffer()) : undefined))
+          .catch(() => undefined);
+        if (!body) return;
+        sent++;
+        // Anything but the inside file's bytes came (in part, or whole) from outside.
+        if (!body.equals(own)) leaked++;
+      });
+    } finally {
+      await stop();
+    }
+    console.log(`/file: ${leaked} of ${ran} responses sent the outside file (${sent} sent)`);
+    assert.ok(ran >= 100, `only ${ran} requests ran`);
+    assert.ok(sent > 0, 'some files were sent');
+    assert.equal(leaked, 0, `${leaked} of ${ran} responses sent the outside file`);
+  });
+});
