@@ -116,6 +116,24 @@ function capped(max: number): Transform & { seen: () => number } {
   return Object.assign(t, { seen: () => n });
 }
 
+/** Whether two plain files hold the same bytes (read side by side, a MiB at a time). */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fs.lstat(a), fs.lstat(b).catch(() => undefined)]);
+  if (!sb?.isFile() || sa.size !== sb.size) return false;
+  const [ha, hb] = await Promise.all([fs.open(a, 'r'), fs.open(b, 'r')]);
+  try {
+    const [ba, bb] = [Buffer.alloc(1 << 20), Buffer.alloc(1 << 20)];
+    for (let at = 0; at < sa.size; ) {
+      const [ra, rb] = await Promise.all([ha.read(ba, 0, ba.length, at), hb.read(bb, 0, bb.length, at)]);
+      if (ra.bytesRead === 0 || ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      at += ra.bytesRead;
+    }
+    return true;
+  } finally {
+    await Promise.all([ha.close(), hb.close()]);
+  }
+}
+
 export class Uploads implements UploadInbox {
   readonly dir: string;
   readonly limits: UploadLimits;
@@ -201,7 +219,11 @@ export class Uploads implements UploadInbox {
     else res.destroy();
   }
 
-  /** Gives the received file its name, or `name (2)`, `name (3)`…; a link never replaces a file. */
+  /**
+   * Gives the received file its name, or `name (2)`, `name (3)`…; a link never replaces a file. The
+   * same bytes under a name already taken are that file (added twice, it is one file, and its result
+   * one result).
+   */
   async #link(part: string, name: string): Promise<string> {
     const ext = path.extname(name);
     const stem = name.slice(0, name.length - ext.length);
@@ -216,6 +238,7 @@ export class Uploads implements UploadInbox {
         return dest;
       } catch (e) {
         if ((e as { code?: string }).code !== 'EEXIST') throw e;
+        if (await sameBytes(part, dest)) return dest;
       }
     }
     throw errors.badArgument(`Too many uploads are named ${JSON.stringify(name)}; rename the file first.`);

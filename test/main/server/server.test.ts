@@ -168,8 +168,11 @@ describe('browser-mode server', () => {
       assert.equal(path.dirname(up.file.path), server.inbox);
       assert.ok(server.inbox.startsWith(path.join(dir, 'data', 'inbox', 'session-')), server.inbox);
       assert.deepEqual(await fs.readFile(up.file.path), bytes);
-      const again = (await upload('coffee.png', bytes)) as { file: { name: string } };
-      assert.equal(again.file.name, 'coffee (2).png');
+      const again = (await upload('coffee.png', bytes)) as { file: { name: string; path: string } };
+      assert.equal(again.file.path, up.file.path, 'the same bytes under the same name are the file received before');
+      const other = (await upload('coffee.png', Buffer.concat([bytes, Buffer.from([0])]))) as { file: { name: string } };
+      assert.equal(other.file.name, 'coffee (2).png', 'another file of that name is kept beside it');
+      assert.deepEqual(await fs.readFile(up.file.path), bytes, 'never replaced');
       const evil = await upload('../../evil.png', Buffer.from('AAAA'));
       assert.ok('ok' in evil && !evil.ok && /plain file name/.test((evil as { error: string }).error));
 
