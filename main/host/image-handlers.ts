@@ -10,13 +10,14 @@ import { int, isObj, obj, oneOf, openFile } from './validate.ts';
 export const MAX_VIEW_SIDE = 1 << 20;
 const MAX_TILE_INDEX = 1 << 20;
 
-/** The source as the tile cache takes it: the file's real path, checked through the file opened once. */
+/** The source as the tile cache takes it: read through the file opened once, named as the request named it. */
 function source(file: Opened, o: Record<string, unknown>): TileSource {
-  if (o.enlarge === undefined || o.enlarge === null) return { path: file.real };
+  if (o.enlarge === undefined || o.enlarge === null) return { path: file.given, read: file.use };
   if (!isObj(o.enlarge)) throw errors.badArgument('enlarge must be an object with width, height and filter.');
   const g = obj(o.enlarge, 'enlarge', ['width', 'height', 'filter']);
   return {
-    path: file.real,
+    path: file.given,
+    read: file.use,
     enlarge: {
       width: int(g.width, 'enlarge.width', 1, MAX_VIEW_SIDE),
       height: int(g.height, 'enlarge.height', 1, MAX_VIEW_SIDE),
@@ -26,9 +27,8 @@ function source(file: Opened, o: Record<string, unknown>): TileSource {
 }
 
 /**
- * The tile cache keeps each file's pyramid by its path, so it is given the real path that the
- * open file was checked to have (an open file's /proc name would be shared by later files); the
- * file stays open while it decodes.
+ * The tile cache decodes through the open file (it keeps each pyramid by the file's device, inode,
+ * size and time, not by a name), so the file stays open while the request is answered.
  */
 const open = (o: Record<string, unknown>, access: RequestAccess | undefined) => openFile(o.path, 'path', IMAGE_EXTENSIONS, { access });
 

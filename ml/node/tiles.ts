@@ -36,7 +36,10 @@ export const MAX_ENLARGED_BYTES = 3 * 1024 ** 3;
 
 /** What to show: a file, or the file enlarged to `width` × `height` (a whole multiple of its size). */
 export interface TileSource {
+  /** The file, as messages name it. */
   readonly path: string;
+  /** Where its bytes are read when not at `path`: a file the caller holds open (/proc/self/fd/N). */
+  readonly read?: string | undefined;
   readonly enlarge?: { readonly width: number; readonly height: number; readonly filter: EnlargeFilter } | undefined;
 }
 
@@ -172,7 +175,7 @@ export class TileCache {
 
   /** Runs `fn` on the source's entry (decoding the file first if needed), keeping it from eviction meanwhile. */
   async #with<T>(src: TileSource, fn: (e: Entry) => Promise<T>): Promise<T> {
-    const e = await this.#entry(src.path);
+    const e = await this.#entry(src.path, src.read ?? src.path);
     e.busy++;
     e.used = ++this.#clock;
     try {
@@ -182,16 +185,21 @@ export class TileCache {
     }
   }
 
-  async #entry(file: string): Promise<Entry> {
+  /**
+   * The entry of the file `read` (named `file` in messages). Entries are kept by the file itself
+   * (device, inode, size and modification time), not by a name, so a name that comes to name
+   * another file never finds the pyramid of the one it named before.
+   */
+  async #entry(file: string, read: string): Promise<Entry> {
     let st;
     try {
-      st = await fs.stat(file);
+      st = await fs.stat(read);
     } catch (e) {
       throw readError(e, file);
     }
     if (!st.isFile()) throw errors.unreadableImage(file, 'it is a folder, not a file');
     const version = `${st.size}-${Math.round(st.mtimeMs)}`;
-    const key = `${path.resolve(file)}\0${version}`;
+    const key = `${st.dev}:${st.ino}\0${version}`;
     const known = this.#entries.get(key);
     if (known) {
       await known.files.get('L0');
@@ -204,7 +212,7 @@ export class TileCache {
       await this.#made;
       await fs.mkdir(e.dir);
       // Upright and in sRGB, 8 bits, as the engine reads it (readPixels); its size from the header first.
-      const input = sharp(file, { ...INPUT, ...VIPS });
+      const input = sharp(read, { ...INPUT, ...VIPS });
       const m = await input.metadata().catch((err: unknown) => {
         throw readError(err, file);
       });

@@ -70,4 +70,30 @@ describe('browser mode serves what it opened and checked', () => {
     assert.ok(sent > 0, 'some files were sent');
     assert.equal(leaked, 0, `${leaked} of ${ran} responses sent the outside file`);
   });
+
+  test('image:info and image:tile never show the file a swapped symlink leads to', async () => {
+    const { file, inside } = await racedFile('viewed.png');
+    // The cache reads a name a moment after it was checked: the outside state holds as long as the inside one.
+    const stop = swapper('file', file, inside, path.join(outside, 'secret.png'), { insideMs: 1, outsideMs: 1 });
+    let leaked = 0;
+    let shown = 0;
+    let ran = 0;
+    try {
+      ran = await race(async (i) => {
+        const width = await (i % 2
+          ? call('image:info', { path: file }).then((r) => (r as { width: number }).width)
+          : call('image:tile', { path: file, level: 0, col: 0, row: 0 }).then((r) => (r as { width: number }).width)
+        ).catch(() => undefined);
+        if (width === undefined) return;
+        shown++;
+        if (width !== 64) leaked++;
+      });
+    } finally {
+      await stop();
+    }
+    console.log(`tiles: ${leaked} of ${ran} answers showed the outside file (${shown} answered)`);
+    assert.ok(ran >= 100, `only ${ran} requests ran`);
+    assert.ok(shown > 0, 'some requests were answered');
+    assert.equal(leaked, 0, `${leaked} of ${ran} answers showed the outside file`);
+  });
 });
