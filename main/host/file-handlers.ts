@@ -1,51 +1,17 @@
 /** Handlers for dialogs, files, images and uploads. */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { collectImages } from '../../ml/node/files.ts';
 import { IMAGE_EXTENSIONS, readImageSize } from '../../ml/node/image-io.ts';
 import { MIN_SIDE } from '../../ml/node/upscale-file.ts';
 import { errors, isUserError, UserError } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
-import type { Handlers, HostContext, RequestAccess } from './context.ts';
-import { asGiven, realPath, withOpened, type Opened } from './opened.ts';
-import { absPath, existingPath, int, list, none, obj, openFile, openPath, str, uploadName } from './validate.ts';
+import type { Handlers, HostContext } from './context.ts';
+import { listImages } from './listing.ts';
+import { withOpened } from './opened.ts';
+import { absPath, existingPath, int, list, none, obj, openFile, str, uploadName } from './validate.ts';
 import { wordForApp } from './wording.ts';
 
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors'];
-
-/**
- * The images a file or folder holds, listed through the folder opened once (opened.ts) and named
- * as the request named it. In browser mode a file whose real path has left the session's folders
- * by the time it is listed (a sub-folder swapped for a symlink) is left out.
- */
-async function expand(p: string, field: string, access: RequestAccess | undefined): Promise<{ files: FileEntry[]; problems: string[] }> {
-  let top: Opened;
-  try {
-    top = await openPath(p, field, { access, missing: () => errors.missingPath(p) });
-  } catch (e) {
-    if (isUserError(e) && e.code === 'missing-path') return { files: [], problems: [e.message] };
-    throw e;
-  }
-  try {
-    const { files, problems } = await collectImages([top.use]);
-    const entries: FileEntry[] = [];
-    const more: string[] = [];
-    for (const f of files) {
-      const named = top.given + f.path.slice(top.use.length);
-      const real = access ? await realPath(f.path) : named;
-      if (real === null || (access && !access.admits(real, 'read'))) continue;
-      try {
-        entries.push({ path: named, name: path.basename(named), bytes: (await fs.stat(f.path)).size });
-      } catch {
-        more.push(`${JSON.stringify(named)} disappeared while it was being listed.`);
-      }
-    }
-    return { files: entries, problems: [...problems.map((e) => (asGiven(e, [top]) as Error).message), ...more] };
-  } finally {
-    await top.close();
-  }
-}
 
 export function fileHandlers(ctx: HostContext): Pick<
   Handlers,
@@ -66,7 +32,7 @@ export function fileHandlers(ctx: HostContext): Pick<
       const entries = new Map<string, FileEntry>();
       const problems: string[] = [];
       for (const [i, p] of paths.entries()) {
-        const found = await expand(p, `paths[${i}]`, access);
+        const found = await listImages(p, `paths[${i}]`, access);
         for (const f of found.files) if (!entries.has(f.path)) entries.set(f.path, f);
         problems.push(...found.problems);
       }

@@ -101,6 +101,23 @@ export async function openChecked(given: string, rules: OpenRules): Promise<Open
   }
 }
 
+/**
+ * The folder `name` inside an opened folder (`dir`: its `use`), opened through the folder's own
+ * handle without following a symlink, so it lies inside whatever happens to names meanwhile; null
+ * when it is no longer a folder there (gone, or swapped for a symlink). Without /proc the name is
+ * opened under the folder's real path and must still be the same folder as the handle.
+ */
+export async function openSubfolder(dir: string, name: string): Promise<{ use: string; handle: FileHandle } | null> {
+  const p = path.join(dir, name);
+  const h = await fs.open(p, FLAGS | (constants.O_DIRECTORY ?? 0)).catch(() => null);
+  if (!h) return null;
+  if (PROC) return { use: `/proc/self/fd/${h.fd}`, handle: h };
+  const [a, b] = await Promise.all([h.stat(), fs.lstat(p).catch(() => undefined)]);
+  if (b?.isDirectory() && a.dev === b.dev && a.ino === b.ino) return { use: p, handle: h };
+  await h.close();
+  return null;
+}
+
 const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `e` with every `use` (or a path under it) in its message named as the request named it. */

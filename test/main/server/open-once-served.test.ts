@@ -96,4 +96,35 @@ describe('browser mode serves what it opened and checked', () => {
     assert.ok(shown > 0, 'some requests were answered');
     assert.equal(leaked, 0, `${leaked} of ${ran} answers showed the outside file`);
   });
+
+  test('files:expand never lists a name or size from where a swapped sub-folder leads', async () => {
+    const tree = path.join(server.inbox, 'tree');
+    const sub = path.join(tree, 'sub');
+    await fs.mkdir(sub, { recursive: true });
+    await fs.copyFile(COFFEE, path.join(sub, 'a.png'));
+    const secrets = path.join(outside, 'secrets');
+    await fs.mkdir(secrets);
+    await fs.copyFile(MOTORCYCLE, path.join(secrets, 'secret-name.png'));
+    const own = (await fs.stat(COFFEE)).size;
+    // The walk reads a sub-folder's name a moment after listing it: the outside state holds as long as the inside one.
+    const stop = swapper('folder', sub, '', secrets, { insideMs: 1, outsideMs: 1 });
+    let leaked = 0;
+    let listed = 0;
+    let ran = 0;
+    try {
+      ran = await race(async () => {
+        const r = (await call('files:expand', { paths: [tree] }).catch(() => undefined)) as { files: Array<{ name: string; bytes: number }>; problems: string[] } | undefined;
+        if (!r) return;
+        listed += r.files.length;
+        const seen = [...r.files.map((f) => `${f.name} ${f.bytes}`), ...r.problems].join('\n');
+        if (/secret/.test(seen) || r.files.some((f) => f.bytes !== own)) leaked++;
+      });
+    } finally {
+      await stop();
+    }
+    console.log(`listing: ${leaked} of ${ran} answers named or sized a file from outside (${listed} files listed)`);
+    assert.ok(ran >= 100, `only ${ran} requests ran`);
+    assert.ok(listed > 0, 'some files were listed');
+    assert.equal(leaked, 0, `${leaked} of ${ran} answers named or sized a file from outside`);
+  });
 });
