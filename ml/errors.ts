@@ -26,6 +26,7 @@ export type UserErrorCode =
   | 'not-a-run'
   | 'file-failed'
   | 'run-mismatch'
+  | 'run-trained'
   | 'cancelled';
 
 export class UserError extends Error {
@@ -176,6 +177,17 @@ export const errors = {
   /** One file of a batch failed in a way SR Studio did not foresee; the others go on. */
   fileFailed: (p: string, why: string) =>
     new UserError('file-failed', `${q(p)} could not be upscaled because of an unexpected error (${why}); try it again, and report it if it repeats.`, p, { why }),
+  /** A continued run whose recorded training or validation folder is not there any more. */
+  runFolderGone: (dir: string, what: 'training' | 'validation', folder: string) =>
+    new UserError(
+      'missing-path',
+      `The ${what} folder ${q(folder)} that the run in ${q(dir)} was trained on is not there any more; name where it is now with ${what === 'training' ? '--data' : '--val'} DIR.`,
+      folder,
+      { what, run: dir },
+    ),
+  /** Continuing a run to no more iterations than it has trained. */
+  runTrained: (dir: string, done: number) =>
+    new UserError('run-trained', `The run in ${q(dir)} has trained ${done} iterations already; to train it further, pass --iters with more than ${done}.`, dir, { done: String(done) }),
   /** Continuing a run with other settings or data than it was started with. */
   runMismatch: (dir: string, what: string) =>
     new UserError('run-mismatch', `The run in ${q(dir)} was trained with ${what}; continue it as it was started, or start a new run.`, dir, { what }),

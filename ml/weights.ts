@@ -11,8 +11,13 @@ import { decodeSafeTensors, encodeSafeTensors, type SafeTensor } from './safeten
 export const WEIGHTS_FORMAT = 'sr-studio/1';
 
 export interface TrainingSummary {
+  /** The iteration these weights are from (a run keeps its best validation's). */
   readonly iterations?: number;
+  /** How many iterations the run had trained when it last stopped or finished. */
+  readonly trainedIterations?: number;
   readonly data?: string;
+  /** The validation photos the scores below are on (absent: a held-out share of `data`, or not recorded). */
+  readonly val?: string;
   readonly valPsnrY?: number;
   readonly valSsimY?: number;
   readonly bicubicPsnrY?: number;

@@ -133,7 +133,7 @@ export function jobHandlers(ctx: HostContext): Pick<
           preset: r.config.preset ?? null,
           scale: r.config.network.scale,
           activation: r.config.network.activation,
-          iterations: r.config.iterations,
+          iterations: r.iterations,
           degrade: r.config.degrade,
           data: r.record?.data ?? null,
           val: r.record?.val ?? null,

@@ -27,6 +27,8 @@ export function wordForApp(e: JobError, name: DisplayName = (p) => p): string {
       return `${q(file)} already holds a training run; continue it from the list of runs, or choose another folder.`;
     case 'folder-not-empty':
       return `${q(file)} already holds other files, which a training run would mix with its own; choose an empty or new folder.`;
+    case 'run-trained':
+      return `The run in ${q(file)} has trained ${f.done} iterations already; to train it further, ask for more than ${f.done}.`;
     case 'run-mismatch':
       return `The run in ${q(file)} was trained with ${f.what}; continue it with the same settings and folders, or start a new run.`;
     default:

@@ -98,7 +98,8 @@ export const runTrain: Command = {
     const { backend, threads, settings } = commonTrainOptions(values);
     const data = values.data as string | undefined;
     const resume = values.resume as string | undefined;
-    if (!data) throw errors.badArgument(resume ? '--resume also needs the training folder: --data DIR (and --val DIR if the run used one).' : 'train needs a folder of training photos: --data DIR.');
+    // A continued run trains on the folders its run.json records, unless they are given.
+    if (!data && !resume) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
     if (resume && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
     const init = values.init as string | undefined;
     if (init === '') throw errors.badArgument('--init needs a model: a bundled model\'s name (e.g. tanhexp_photo_x2) or a .safetensors file.');

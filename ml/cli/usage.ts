@@ -22,7 +22,7 @@ Options:
   train: `Usage: sr-studio train --data DIR [options]
 
 Train a network on a folder of photos. The best model is saved as OUT/model_best.safetensors.
-Ctrl-C saves a checkpoint; --resume OUT continues where it stopped.
+Ctrl-C saves a checkpoint; --resume OUT continues where it stopped, or further with more --iters.
 
 Options:
   -d, --data DIR          training photos (required)
@@ -49,7 +49,8 @@ Options:
                           ONNX Runtime runs each step on 1 + N threads; on wasm and cpu, each
                           batch is split across 1 + N threads
   -o, --out DIR           the run folder (default runs/<settings>)
-  -r, --resume DIR        continue the run in DIR
+  -r, --resume DIR        continue the run in DIR, on the folders it records (--data and --val only
+                          where they moved); --iters N beyond its end trains a finished run further
       --json              JSON lines on stdout`,
   compare: `Usage: sr-studio compare --data DIR --val DIR [options]
 

@@ -6,12 +6,13 @@
  * evaluator started; and the trainer's events passed on. The run's record (run.json) says where it
  * stands at every end, so the app can list and continue it.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ConcreteBackend } from '../backend-choice.ts';
 import { errors, firstLine, isUserError } from '../errors.ts';
 import { exists } from '../node/files.ts';
 import { sharpJpeg } from '../node/jpeg.ts';
-import { loadNamedModel, resolveModelName } from '../node/models.ts';
+import { annotateModel, loadNamedModel, resolveModelName } from '../node/models.ts';
 import { RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
 import { presetOf, type NetworkConfig } from '../network.ts';
@@ -26,9 +27,14 @@ import { train } from '../train/trainer.ts';
 export type TrainSettings = Parameters<typeof makeTrainConfig>[0];
 
 export interface TrainJobSpec {
-  readonly data: string;
+  /** The training photos; a continued run takes the folders its run.json records when this is absent. */
+  readonly data?: string | undefined;
+  /** The validation photos (null: a held-out share of the training photos; absent with `data` absent: as recorded). */
   readonly val?: string | null | undefined;
-  /** For a new run; when continuing, only `iterations` may differ from the run's own. */
+  /**
+   * For a new run; when continuing, only `iterations` may differ from the run's own: more than it
+   * has trained takes a finished run further (absent: the run's own end).
+   */
   readonly settings: TrainSettings;
   /**
    * A trained model a new run starts from (a model's name or a weights file); its preset, scale
@@ -96,6 +102,9 @@ function differences(config: TrainConfig, given: TrainSettings, init?: string): 
 interface Prepared {
   readonly config: TrainConfig;
   readonly dir: string;
+  /** The folders it trains and validates on. */
+  readonly data: string;
+  readonly val: string | null;
   /** An earlier run's folder, checkpoint and record; none for a new run (its folder is made later). */
   readonly earlier?: { readonly folder: RunFolder; readonly resume: Checkpoint | undefined; readonly record: RunRecord | undefined };
   /** A new run's initial weights when it starts from a model, and the line that says what was loaded. */
@@ -149,32 +158,55 @@ class BestSoFar {
   }
 }
 
+const resolved = (p: string | null | undefined) => (p ? path.resolve(p) : null);
+const isDir = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () => false);
+
+/**
+ * The folders a continued run trains on: those given, or else those its run.json records, which
+ * must still be there. A recorded folder that is gone may be given anew (it was moved).
+ */
+async function continuedFolders(dir: string, rec: RunRecord | undefined, spec: TrainJobSpec): Promise<{ data: string; val: string | null; moved: { data: boolean; val: boolean } }> {
+  const gone = async (p: string | null | undefined) => p != null && !(await isDir(p));
+  const moved = { data: await gone(rec?.data), val: await gone(rec?.val) };
+  if (spec.data !== undefined) return { data: path.resolve(spec.data), val: resolved(spec.val), moved };
+  if (!rec?.data) throw errors.badArgument(`The run in ${JSON.stringify(dir)} does not record its training folder; name it with --data DIR (and --val DIR if the run used one).`);
+  if (moved.data) throw errors.runFolderGone(dir, 'training', rec.data);
+  const val = spec.val === undefined ? rec.val : spec.val;
+  if (spec.val === undefined && moved.val) throw errors.runFolderGone(dir, 'validation', rec.val!);
+  return { data: rec.data, val: resolved(val), moved };
+}
+
 async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
   if (spec.run.kind === 'new') {
+    if (spec.data === undefined) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
     const start = spec.init ? await startFrom(spec.init, spec.settings) : undefined;
     const config = start?.config ?? makeTrainConfig(spec.settings);
     const dir = spec.run.dir ? path.resolve(spec.run.dir) : await newRunDir(spec.run.parent, config);
-    return { config, dir, ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
+    return { config, dir, data: path.resolve(spec.data), val: resolved(spec.val), ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
   }
   const dir = path.resolve(spec.run.dir);
   const opened = await RunFolder.open(dir);
   if (beingTrained(opened.record)) throw errors.runBusy(dir, opened.record!.pid);
   const diff = differences(opened.config, spec.settings, spec.init ? (await resolveModelName(spec.init)).name : undefined);
   const rec = opened.record;
-  if (rec && path.resolve(rec.data) !== path.resolve(spec.data)) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
-  if (rec && (rec.val ? path.resolve(rec.val) : null) !== (spec.val ? path.resolve(spec.val) : null)) {
-    diff.push(rec.val ? `the validation folder ${JSON.stringify(rec.val)}` : 'no validation folder');
-  }
+  const { data, val, moved } = await continuedFolders(dir, rec, spec);
+  // A recorded folder that is gone was moved: the one given for it now is taken.
+  if (rec && !moved.data && path.resolve(rec.data) !== data) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
+  if (rec && !(moved.val && val !== null) && resolved(rec.val) !== val) diff.push(rec.val ? `the validation folder ${JSON.stringify(rec.val)}` : 'no validation folder');
   if (diff.length) throw errors.runMismatch(dir, diff.join(', '));
-  const iterations = spec.settings.iterations ?? opened.config.iterations;
+  // The run's own end is the one its newest checkpoint trains to (a continue may have raised it).
+  const from = opened.checkpoint?.state.iteration ?? 0;
+  const iterations = spec.settings.iterations ?? opened.checkpoint?.state.config.iterations ?? rec?.iterations ?? opened.config.iterations;
+  // Asking for no more than it has trained does nothing, except finish a run whose end was never recorded.
+  if (iterations < from || (iterations === from && rec?.state === 'finished')) throw errors.runTrained(dir, from);
   const config = makeTrainConfig({ ...opened.config, iterations });
-  return { config, dir, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
+  return { config, dir, data, val, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
 }
 
 export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
-  const { config, dir, earlier, start } = await prepareRun(spec);
+  const { config, dir, earlier, start, ...folders } = await prepareRun(spec);
   if (start) await emit({ type: 'note', message: start.note });
-  const data = await openData(spec, config, emit);
+  const data = await openData(folders, config, emit);
   // The folder is made only once the settings and the data are known to be usable.
   const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints, config));
   const resume = earlier?.resume;
@@ -184,8 +216,9 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
   const backend = `${spec.backend.name} (${spec.backend.device})`;
   const started = new Date().toISOString();
   await folder.writeRecord({
-    data: path.resolve(spec.data),
-    val: spec.val ? path.resolve(spec.val) : null,
+    data: folders.data,
+    val: folders.val,
+    iterations: config.iterations,
     command: spec.command,
     backend,
     created: earlier?.record?.created ?? started,
@@ -213,7 +246,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
       engine,
       evaluator,
       jpeg: sharpJpeg,
-      summary: { data: path.resolve(spec.data), backend, command: spec.command },
+      summary: { data: folders.data, ...(folders.val ? { val: folders.val } : {}), backend, command: spec.command },
     });
     for await (const event of events) {
       if ('iteration' in event) iteration = event.iteration;
@@ -238,6 +271,8 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
     const state = !result ? 'failed' : result.reason === 'completed' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
     const message = result?.message ?? (result ? null : (stopped ?? 'The run ended with an error.'));
     await folder.writeRecord({ state, iteration, best: best.shown(iteration), message }).catch(() => undefined);
+    // The model says how far its run got, beside the iteration its weights are from.
+    if (await exists(folder.modelPath)) await annotateModel(folder.modelPath, { trainedIterations: iteration }).catch(() => undefined);
   }
   if (!result) throw new Error('the training ended without saying how');
   return result;

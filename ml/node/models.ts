@@ -29,6 +29,12 @@ export async function saveModelFile(
   await writeFileAtomic(file, encodeModel(config, weights, training));
 }
 
+/** Adds facts to a weights file's training record; the weights stay as they are (rewritten atomically). */
+export async function annotateModel(file: string, facts: Partial<TrainingSummary>): Promise<void> {
+  const m = await loadModelFile(file);
+  await saveModelFile(file, m.config, m.weights, { ...m.training, ...facts });
+}
+
 /** The bundled models (in the app's assets) and the user's own (SR_STUDIO_MODELS, or the data folder). */
 export function modelFolders(): string[] {
   const bundled = path.resolve(import.meta.dirname, '../../assets/models');

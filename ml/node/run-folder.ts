@@ -25,6 +25,8 @@ const RECORD_FILE = 'run.json';
 export interface RunRecord {
   readonly data: string;
   readonly val: string | null;
+  /** The iterations the run trains to (a continue may raise it past config.json's); absent in older runs. */
+  readonly iterations?: number;
   readonly command: string;
   readonly backend: string;
   readonly created: string;

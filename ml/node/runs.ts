@@ -27,6 +27,8 @@ export interface RunSummary {
   readonly config: TrainConfig;
   readonly record: RunRecord | undefined;
   readonly state: 'finished' | 'stopped' | 'failed' | 'interrupted' | 'running';
+  /** The iterations it trains to: as run.json records (a continue may raise them), else config.json's. */
+  readonly iterations: number;
   /** Where a continue starts: the newest checkpoint's iteration (0 when there is none). */
   readonly iteration: number;
   readonly modelPath: string | null;
@@ -49,11 +51,12 @@ export async function summariseRun(dir: string): Promise<RunSummary | undefined>
   const model = folder.modelPath;
   const hasModel = await exists(model);
   const updated = record?.updated ?? (await fs.stat(path.join(dir, 'config.json'))).mtime.toISOString();
+  const iterations = record?.iterations ?? config.iterations;
   let state: RunSummary['state'];
   if (record?.state === 'running') state = beingTrained(record) ? 'running' : 'interrupted';
   else if (record) state = record.state;
-  else state = iteration >= config.iterations ? 'finished' : 'stopped';
-  return { dir, name: path.basename(dir), config, record, state, iteration, modelPath: hasModel ? model : null, updated };
+  else state = iteration >= iterations ? 'finished' : 'stopped';
+  return { dir, name: path.basename(dir), config, record, state, iterations, iteration, modelPath: hasModel ? model : null, updated };
 }
 
 /** The runs directly inside `parent`, most recently updated first. */

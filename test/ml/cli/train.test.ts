@@ -255,9 +255,12 @@ describe('sr-studio train', () => {
       assert.deepEqual(await listAll(tmp('bad/not-a-run')), ['readme.txt']);
     });
 
-    test('--resume without --data', async () => {
-      const r = await cli(['train', '--resume', RUN(), '--backend', 'wasm']);
-      assertOneError(r, /--data DIR/);
+    test('--resume without --data of a run that does not record its training folder', async () => {
+      const copy = tmp('run-unrecorded');
+      await fs.cp(RUN(), copy, { recursive: true });
+      await fs.rm(path.join(copy, 'run.json'));
+      const r = await cli(['train', '--resume', copy, '--iters', '12', '--backend', 'wasm']);
+      assertOneError(r, /"[^"]*run-unrecorded" does not record its training folder; name it with --data DIR/);
     });
 
     test('a second train --out into an existing run without --resume is refused', async () => {
