@@ -9,6 +9,7 @@ import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
 import type { CompareModelsJobResult as CompareModelsResult } from '../ml/jobs/compare-models.ts';
 import type { TrainJobResult } from '../ml/jobs/train.ts';
+import type { RunPoint } from '../ml/node/runs.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
@@ -132,6 +133,9 @@ export interface TrainJob {
    */
   readonly init?: string | null | undefined;
 }
+
+/** One point a listed run recorded (ml/node/runs.ts): a loss, or a validation's scores. */
+export type { RunPoint };
 
 /** An earlier training run, as the Train view lists it. */
 export interface RunInfo {
@@ -271,6 +275,8 @@ export interface Requests {
   'features:maps': [{ modelIds: [string, string]; image: string; layer: number }, FeatureMapsResult];
   /** Earlier training runs in the app's runs folder, newest first. */
   'runs:list': [void, RunInfo[]];
+  /** What a listed run recorded (its metrics.jsonl), in order, for the charts of a run that goes on. */
+  'runs:metrics': [{ dir: string }, RunPoint[]];
   /**
    * Upscaled photos that are still there, newest first (kept across restarts), and browser mode's
    * results folder, where upscales go when no output folder is typed (null in the desktop app).

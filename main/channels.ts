@@ -24,6 +24,7 @@ export const REQUEST_CHANNELS = [
   'activations:curves',
   'features:maps',
   'runs:list',
+  'runs:metrics',
   'results:list',
   'results:clear',
   'jobs:list',

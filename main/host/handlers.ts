@@ -5,6 +5,7 @@ import { imageHandlers } from './image-handlers.ts';
 import { jobHandlers } from './job-handlers.ts';
 import { modelHandlers } from './model-handlers.ts';
 import { resultHandlers } from './results.ts';
+import { runHandlers } from './run-handlers.ts';
 import { parseSettingsPatch } from './settings.ts';
 import { none } from './validate.ts';
 
@@ -28,6 +29,7 @@ export function createHandlers(ctx: HostContext): Handlers {
     ...imageHandlers(ctx),
     ...modelHandlers(ctx),
     ...jobHandlers(ctx),
+    ...runHandlers(ctx),
     ...resultHandlers(ctx),
   };
 }

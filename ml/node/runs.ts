@@ -65,3 +65,43 @@ export async function listRuns(parent: string): Promise<RunSummary[]> {
   const runs = (await Promise.all(names.map((n) => summariseRun(path.join(parent, n))))).filter((r): r is RunSummary => r !== undefined);
   return runs.sort((a, b) => b.updated.localeCompare(a.updated));
 }
+
+/** One point of metrics.jsonl: a training loss, or a validation's scores. */
+export interface RunPoint {
+  readonly iteration: number;
+  readonly loss?: number;
+  readonly psnrY?: number;
+  readonly bicubicPsnrY?: number;
+}
+
+/** The most loss points `runPoints` gives; beyond, they are thinned evenly (validations are all kept). */
+export const MAX_LOSS_POINTS = 2000;
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A run's metrics.jsonl as chart points, in order: each progress record's loss and each
+ * validation's scores. Lines cut short by a crash, and anything else that is not a record, are
+ * skipped; the losses of a long run are thinned to MAX_LOSS_POINTS, keeping the last.
+ */
+export function runPoints(text: string): RunPoint[] {
+  const losses: RunPoint[] = [];
+  const vals: RunPoint[] = [];
+  for (const line of text.split('\n')) {
+    let r: { iteration?: unknown; loss?: unknown; val?: { psnrY?: unknown; bicubicPsnrY?: unknown } };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      continue;
+    }
+    if (typeof r !== 'object' || r === null || !Number.isInteger(r.iteration)) continue;
+    const iteration = r.iteration as number;
+    if (finite(r.loss)) losses.push({ iteration, loss: r.loss });
+    else if (typeof r.val === 'object' && r.val !== null && finite(r.val.psnrY)) {
+      vals.push({ iteration, psnrY: r.val.psnrY, ...(finite(r.val.bicubicPsnrY) ? { bicubicPsnrY: r.val.bicubicPsnrY } : {}) });
+    }
+  }
+  const step = Math.ceil(losses.length / MAX_LOSS_POINTS);
+  const kept = step <= 1 ? losses : losses.filter((_, i) => i % step === 0 || i === losses.length - 1);
+  return [...kept, ...vals].sort((a, b) => a.iteration - b.iteration);
+}
