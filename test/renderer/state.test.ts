@@ -22,6 +22,7 @@ function app(setup: (api: FakeApi) => void = () => undefined): { app: App; api: 
     .answer('models:list', () => [])
     .answer('runs:list', () => [])
     .answer('jobs:list', () => [])
+    .answer('image:check', () => ({ width: 64, height: 64 }))
     .answer('app:status', () => ({
       version: '0.0.0',
       settings: SETTINGS,

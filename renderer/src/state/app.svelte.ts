@@ -99,7 +99,7 @@ export class AppState {
   }
 
   async refresh(): Promise<void> {
-    await Promise.all([this.refreshStatus(), this.refreshModels()]);
+    await Promise.all([this.refreshStatus(), this.refreshModels(), this.upscale.results.load()]);
     await this.reattach();
   }
 

@@ -15,6 +15,8 @@ export class QueueItem {
   #status = $state<ItemStatus>('ready');
   #fraction = $state(0);
   #error = $state<string | null>(null);
+  /** Known not to be upscalable (empty, not an image, too small, not uploaded): never started. */
+  #unusable = $state(false);
   #warning = $state<string | null>(null);
   #output = $state<string | null>(null);
   #result = $state.raw<ImageData64 | null>(null);
@@ -61,9 +63,17 @@ export class QueueItem {
   get outputSize(): { width: number; height: number } | null {
     return this.#outputSize;
   }
-  /** Can go into the next job. */
+  get unusable(): boolean {
+    return this.#unusable;
+  }
+  /** Can go into the next job: ready, or failed in a batch for a reason that may since be fixed (a folder, Replace). */
   get startable(): boolean {
-    return this.#path !== null && (this.#status === 'ready' || this.#status === 'error');
+    return this.#path !== null && (this.#status === 'ready' || (this.#status === 'error' && !this.#unusable));
+  }
+  /** Whether `file` is the very file this item was added from (same name, size and time). */
+  isFile(file: File): boolean {
+    const f = this.file;
+    return f !== null && f.name === file.name && f.size === file.size && f.lastModified === file.lastModified;
   }
 
   uploaded(entry: FileEntry): void {
@@ -95,6 +105,19 @@ export class QueueItem {
   fail(message: string): void {
     this.#status = 'error';
     this.#error = message;
+  }
+  /** Marks the file as one that cannot be upscaled, with the sentence that says why. */
+  reject(message: string): void {
+    this.fail(message);
+    this.#unusable = true;
+  }
+  /** Added again: a finished or failed file is ready for the next batch (to replace its result, say); false if it was not. */
+  again(): boolean {
+    if (this.#unusable || (this.#status !== 'done' && this.#status !== 'error')) return false;
+    this.#status = 'ready';
+    this.#error = null;
+    this.#fraction = 0;
+    return true;
   }
   /** Back to waiting after a cancelled or failed job. */
   unqueue(): void {

@@ -1,17 +1,14 @@
 import type { JobEvent } from '../api/jobs.ts';
-import { localPathOf } from '../api/pick.ts';
-import { uploadFile } from '../api/upload.ts';
-import type { Events, ImageData64, JobId, JobInfo, OutputFormat, UpscaleJob } from '../api/types.ts';
-import { IMAGE_EXTENSIONS } from '../lib/choices.ts';
-import { droppedItems, imagesFrom } from '../lib/drop.ts';
+import type { Events, ImageData64, JobId, JobInfo, OutputFormat, ResultInfo, UpscaleJob } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { baseName } from '../lib/format.ts';
-import { thumbnailOf } from '../lib/images.ts';
 import type { AppState } from './app.svelte.ts';
-import { QueueItem } from './queue-item.svelte.ts';
+import { QueueFeed } from './queue-feed.svelte.ts';
+import type { QueueItem } from './queue-item.svelte.ts';
+import { ResultsList, shownOf, type ShownResult } from './results.svelte.ts';
 
 export type PreviewTile = Events['job:preview'];
-const THUMB = 96;
+export type ViewMode = 'slider' | 'side';
 
 /** The Upscale view: the queue, one job at a time, its live tiles and the finished results. */
 export class UpscaleSession {
@@ -31,11 +28,29 @@ export class UpscaleSession {
   #tiles = $state.raw<PreviewTile[]>([]);
   #selectedKey = $state<number | null>(null);
   #pinned = $state(false);
+  /** A result opened from the Results list (shown instead of the selected queue item). */
+  #opened = $state.raw<ResultInfo | null>(null);
+  /** The viewer's layout, kept while the user moves from image to image. */
+  #viewMode = $state<ViewMode>('slider');
+  /** The list beside the controls: the queue, or the results kept across restarts. */
+  #panel = $state<'queue' | 'results'>('queue');
   #release: (() => void) | null = null;
-  #work: Promise<unknown> = Promise.resolve();
+  readonly #feed: QueueFeed;
+  /** Upscaled photos kept across restarts, and where results go when no output folder is typed. */
+  readonly results: ResultsList;
 
   constructor(app: AppState) {
     this.#app = app;
+    this.results = new ResultsList(app.api);
+    this.#feed = new QueueFeed(app, {
+      items: () => this.#items,
+      append: (added) => {
+        this.#items = [...this.#items, ...added];
+        // Files being added are seen being added.
+        if (added.length) this.#panel = 'queue';
+      },
+      drop: (item) => (this.#items = this.#items.filter((i) => i !== item)),
+    });
   }
 
   get items(): readonly QueueItem[] {
@@ -74,6 +89,23 @@ export class UpscaleSession {
   get outputError(): string | null {
     return this.#outputError;
   }
+  /** Where results go when the field is empty: the results folder in browser mode (null: next to each photo). */
+  get defaultOutput(): string | null {
+    return this.#app.browser ? this.results.folder : null;
+  }
+  get panel(): 'queue' | 'results' {
+    return this.#panel;
+  }
+  set panel(p: 'queue' | 'results') {
+    this.#panel = p;
+    if (p === 'results') void this.results.load();
+  }
+  get viewMode(): ViewMode {
+    return this.#viewMode;
+  }
+  set viewMode(m: ViewMode) {
+    this.#viewMode = m;
+  }
   /** Keeps what was typed and saves it as the default for next time when it is a usable folder. */
   async setOutputDir(v: string): Promise<void> {
     this.#outputDir = v;
@@ -105,13 +137,25 @@ export class UpscaleSession {
   readonly selected = $derived(this.#items.find((i) => i.key === this.#selectedKey) ?? null);
   /** Show the selected result rather than the live tiles. */
   readonly showResult = $derived(this.selected?.status === 'done' && (this.#pinned || this.#jobId === null));
+  /** What the result viewer shows: a result opened from the list, else the selected finished item. */
+  readonly shown = $derived<ShownResult | null>(this.#opened ? shownOf(this.#opened) : this.showResult ? this.selected : null);
   readonly startable = $derived(this.#items.filter((i) => i.startable));
   readonly canStart = $derived(this.#jobId === null && this.startable.length > 0 && this.modelIdEffective !== '');
   readonly doneCount = $derived(this.#items.filter((i) => i.status === 'done').length);
+  /** Files known not to be upscalable (each says why in its row). */
+  readonly unusableCount = $derived(this.#items.filter((i) => i.unusable).length);
 
   select(key: number | null): void {
     this.#selectedKey = key;
     this.#pinned = key !== null;
+    this.#opened = null;
+  }
+
+  /** Shows a result from the Results list in the viewer. */
+  openResult(r: ResultInfo): void {
+    this.#opened = r;
+    this.#selectedKey = null;
+    this.#pinned = true;
   }
 
   remove(key: number): void {
@@ -121,84 +165,27 @@ export class UpscaleSession {
   clear(): void {
     this.#items = this.#items.filter((i) => i.status === 'queued' || i.status === 'working');
     if (!this.selected) this.#selectedKey = null;
+    // What the last batch showed goes with it: its live tiles and its summary.
+    if (this.#jobId === null) {
+      this.#tiles = [];
+      this.#fraction = 0;
+      this.#summary = this.#error = null;
+    }
   }
 
   /** Ctrl+O: the native dialog in Electron, the browser's file picker otherwise. */
-  async open(): Promise<void> {
-    if (this.#app.browser) {
-      const input = document.createElement('input');
-      input.type = 'file';
-      input.multiple = true;
-      input.accept = IMAGE_EXTENSIONS.join(',');
-      input.onchange = () => this.addFiles([...(input.files ?? [])]);
-      input.click();
-      return;
-    }
-    const paths = await this.#app.attempt(this.#app.api.request('dialog:open-images', undefined));
-    if (paths?.length) await this.addPaths(paths);
+  open(): Promise<void> {
+    return this.#feed.open();
   }
-
-  /** A drop anywhere in the window: local paths in Electron (folders expand there), uploads in the browser. */
+  /** A drop anywhere in the window. */
   drop(dt: DataTransfer): void {
-    const files = [...dt.files];
-    const paths = files.map((f) => localPathOf(this.#app.api, f));
-    if (files.length > 0 && paths.every((p) => p !== null)) {
-      void this.addPaths(paths as string[]);
-      return;
-    }
-    void imagesFrom(droppedItems(dt)).then(({ files: images, skipped }) => {
-      if (skipped.length) this.#app.toasts.show(`Skipped ${skipped.length} file(s) that are not images: ${skipped.slice(0, 3).join(', ')}.`);
-      if (images.length === 0 && !skipped.length) this.#app.toasts.show('Nothing to add: drop image files or folders of images.');
-      this.addFiles(images);
-    });
+    this.#feed.drop(dt);
   }
-
-  async addPaths(paths: string[]): Promise<void> {
-    const found = await this.#app.attempt(this.#app.api.request('files:expand', { paths }));
-    if (!found) return;
-    for (const p of found.problems) this.#app.toasts.show(p, 'error');
-    this.#addServerFiles(found.files);
+  addPaths(paths: string[]): Promise<void> {
+    return this.#feed.addPaths(paths);
   }
-
-  /** Appends the files on the engine's side not yet in the queue, and queues their thumbnails. */
-  #addServerFiles(files: ReadonlyArray<{ name: string; path: string }>): void {
-    const known = new Set(this.#items.map((i) => i.path));
-    const added = files.filter((f) => !known.has(f.path)).map((f) => new QueueItem(f.name, f.path));
-    this.#items = [...this.#items, ...added];
-    for (const item of added) this.#enqueue(() => this.#serverThumb(item));
-  }
-
   addFiles(files: File[]): void {
-    const added = files.map((f) => new QueueItem(f.name, null, f));
-    this.#items = [...this.#items, ...added];
-    for (const item of added) {
-      void thumbnailOf(item.file!, THUMB).then((url) => item.setThumb(url));
-      this.#enqueue(() => this.#upload(item));
-    }
-  }
-
-  /** Runs tasks one after another so uploads and thumbnails do not flood the connection. */
-  #enqueue(task: () => Promise<void>): void {
-    this.#work = this.#work.then(task, task);
-  }
-
-  async #serverThumb(item: QueueItem): Promise<void> {
-    if (!item.path) return;
-    try {
-      const t = await this.#app.api.request('image:thumbnail', { path: item.path, maxSide: THUMB });
-      item.setThumb(t.dataUrl);
-    } catch (e) {
-      item.fail(plainError(e));
-    }
-  }
-
-  async #upload(item: QueueItem): Promise<void> {
-    try {
-      item.uploaded(await uploadFile(this.#app.api, item.file!));
-      if (!item.thumb) await this.#serverThumb(item);
-    } catch (e) {
-      item.fail(plainError(e));
-    }
+    this.#feed.addFiles(files);
   }
 
   async start(): Promise<void> {
@@ -211,21 +198,23 @@ export class UpscaleSession {
     this.#tiles = [];
     this.#pinned = false;
     this.#selectedKey = null;
+    this.#opened = null;
     try {
       const { jobId } = await this.#app.api.request('job:upscale', {
         files: items.map((i) => i.path!),
         modelId: this.modelIdEffective,
         format: this.#format,
-        outputDir: this.outputDir.trim() || null,
+        outputDir: this.outputDir.trim() || this.defaultOutput,
         overwrite: this.#overwrite,
       });
       this.#jobId = jobId;
       this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
     } catch (e) {
       for (const i of items) i.unqueue();
-      this.#error = plainError(e);
-      if (/^Output folder/.test(this.#error)) this.#outputError = this.#error;
-      this.#app.toasts.error(e);
+      // Said once, where it is fixed: at the output folder's field, else in the view's status line.
+      const message = plainError(e);
+      if (/^Output folder/.test(message)) this.#outputError = message;
+      else this.#error = message;
     }
   }
 
@@ -233,7 +222,7 @@ export class UpscaleSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'upscale' || this.#jobId) return;
     const s = job.spec as UpscaleJob;
-    this.#addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })));
+    this.#feed.addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })), true);
     for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
     this.#modelId = s.modelId;
     this.#format = s.format;
@@ -274,7 +263,7 @@ export class UpscaleSession {
         // another with the thumbnails (a reload replays every finished file at once).
         if (e.payload.result.dataUrl) finish(e.payload.result);
         else if (item)
-          this.#enqueue(async () => {
+          this.#feed.enqueue(async () => {
             const t = await this.#app.attempt(this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 }));
             if (t) finish(t);
           });
@@ -285,17 +274,27 @@ export class UpscaleSession {
         this.#find(e.payload.file)?.fail(e.payload.message);
         break;
       case 'job:done':
-        this.#summary = e.payload.summary;
+        this.#summary = this.#summaryOf(e.payload);
         this.#end();
+        void this.results.load();
         break;
       case 'job:error':
         this.#error = e.payload.message;
-        this.#app.toasts.show(e.payload.message, 'error');
+        // The view's status line says it; a toast only when another view is showing.
+        if (this.#app.view !== 'upscale') this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
         break;
       case 'job:metrics':
         break;
     }
+  }
+
+  /** The engine's summary, counting as failed the files in the queue known not to be upscalable (as the command line would). */
+  #summaryOf(done: Events['job:done']): string {
+    const r = done.result;
+    const unusable = this.unusableCount;
+    if (r.kind !== 'upscale' || r.cancelled || unusable === 0) return done.summary;
+    return `${r.upscaled} upscaled, ${r.failed + unusable} failed.`;
   }
 
   #end(): void {
