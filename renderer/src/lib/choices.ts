@@ -51,17 +51,5 @@ export function isActivation(s: string): s is ActivationName {
   return Object.hasOwn(ACTIVATION_LABELS, s);
 }
 
-/** The activation a run label such as "swish/seed1" names, if any. */
-export function activationOfRun(run: string): ActivationName | null {
-  return ACTIVATIONS.find((a) => run.toLowerCase().includes(a)) ?? null;
-}
-
-/** Colour for a run: its activation's colour, dimmed for later seeds. */
-export function runColor(run: string, index: number): string {
-  const act = activationOfRun(run);
-  const palette = ['#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7'];
-  return act ? ACTIVATION_COLORS[act] : (palette[index % palette.length] ?? '#888');
-}
-
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.avif', '.gif'];
 export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e));

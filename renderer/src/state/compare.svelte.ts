@@ -1,9 +1,12 @@
+import { compareVerdict, type Verdict } from '../../../ml/train/compare-verdict.ts';
 import type { JobEvent } from '../api/jobs.ts';
 import type { ActivationName, CompareJob, CompareReport, CompareResult, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
+import { ACTIVATION_LABELS } from '../lib/choices.ts';
 import { plainError } from '../lib/errors.ts';
+import { bucketWidth, differenceBand, meanBand, type BandPoint } from '../lib/seed-bands.ts';
 import type { AppState } from './app.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
-import { RunSeries } from './series.svelte.ts';
+import { SeedSeries } from './seed-series.svelte.ts';
 
 export interface CompareForm {
   data: string;
@@ -16,14 +19,50 @@ export interface CompareForm {
   seeds: number;
 }
 
-/** The Compare view's experiment: two activations trained alike, curves overlaid, a report at the end. */
+/**
+ * A and B keep these colours whichever activations they are: blue and orange stay apart for every
+ * kind of colour blindness (and are Swish's and TanhExp's own colours elsewhere in the app).
+ */
+export const COMPARE_COLORS = { a: '#4e79a7', b: '#f28e2b', difference: '#c9ccd3' } as const;
+/** About this many points per curve, whatever the number of iterations. */
+const CURVE_POINTS = 150;
+
+/** One activation's curve: its mean over seeds and the band from the lowest to the highest seed. */
+export interface CompareCurve {
+  readonly act: ActivationName;
+  readonly role: 'A' | 'B';
+  readonly label: string;
+  readonly color: string;
+  /** B is dashed, so that it never hides A where the two agree. */
+  readonly dashed: boolean;
+  readonly points: readonly BandPoint[];
+}
+
+/** The legend: one entry per activation. */
+export interface LegendEntry {
+  readonly act: ActivationName;
+  readonly role: 'A' | 'B';
+  readonly label: string;
+  readonly color: string;
+  readonly dashed: boolean;
+  /** Seeds with points so far. */
+  readonly seeds: number;
+  /** The latest mean validation PSNR (dB), once there is one. */
+  readonly psnr: number | undefined;
+}
+
+/** The Compare view's experiment: two activations trained alike, mean curves with seed bands, a verdict at the end. */
 export class CompareSession {
   readonly #app: AppState;
   form = $state<CompareForm>({ data: '', val: '', actA: 'swish', actB: 'tanhexp', preset: 'tiny', scale: 2, iterations: 1000, seeds: 1 });
-  readonly loss = new RunSeries();
-  readonly psnr = new RunSeries();
+  readonly loss = new SeedSeries();
+  readonly psnr = new SeedSeries();
+  #bicubic = $state<number | null>(null);
+  /** The iterations each run of the comparison shown trains for. */
+  #span = $state(1000);
+  #itPerSec = $state<number | null>(null);
+  #etaMs = $state<number | null>(null);
   #jobId = $state<JobId | null>(null);
-  #run = $state<string | null>(null);
   #fraction = $state(0);
   #message = $state('');
   #report = $state.raw<CompareResult | null>(null);
@@ -62,6 +101,51 @@ export class CompareSession {
   get summary(): string | null {
     return this.#summary;
   }
+  /** Training speed of the run going on (iterations per second). */
+  get itPerSec(): number | null {
+    return this.#itPerSec;
+  }
+  /** The whole comparison's time left, while it runs. */
+  get etaMs(): number | null {
+    return this.#etaMs;
+  }
+  /** The iterations each run of the comparison shown trains for (the charts' x range). */
+  get span(): number {
+    return this.#span;
+  }
+  /** The bicubic baseline's validation PSNR (dB). */
+  get bicubic(): number | null {
+    return this.#bicubic;
+  }
+  /** Whether the gap is beyond seed noise and large enough to see, once there is a report. */
+  readonly verdict = $derived.by((): Verdict | null => {
+    const p = this.#report?.paired;
+    return p && p.psnrY.n > 0 ? compareVerdict(p, (a) => ACTIVATION_LABELS[a as ActivationName] ?? a) : null;
+  });
+  readonly lossCurves = $derived.by(() => this.#curves(this.loss));
+  readonly psnrCurves = $derived.by(() => this.#curves(this.psnr));
+  /** B − A in validation PSNR, seed by seed, with its band. */
+  readonly psnrDifference = $derived.by(() => {
+    const [a, b] = this.acts;
+    return differenceBand(this.psnr.runs(), a!, b!, bucketWidth(this.#span, CURVE_POINTS));
+  });
+  readonly legend = $derived.by((): LegendEntry[] => {
+    const seeds = (act: string) => new Set([...this.loss.runs(), ...this.psnr.runs()].filter((r) => r.act === act).map((r) => r.seed)).size;
+    return this.psnrCurves.map((c) => ({ act: c.act, role: c.role, label: c.label, color: c.color, dashed: c.dashed, seeds: seeds(c.act), psnr: c.points.at(-1)?.mean }));
+  });
+
+  #curves(series: SeedSeries): CompareCurve[] {
+    const runs = series.runs();
+    const width = bucketWidth(this.#span, CURVE_POINTS);
+    return this.acts.slice(0, 2).map((act, i) => ({
+      act,
+      role: i === 0 ? 'A' : 'B',
+      label: ACTIVATION_LABELS[act],
+      color: i === 0 ? COMPARE_COLORS.a : COMPARE_COLORS.b,
+      dashed: i === 1,
+      points: meanBand(runs, act, width),
+    }));
+  }
   get error(): string | null {
     return this.#error;
   }
@@ -74,10 +158,11 @@ export class CompareSession {
     const f = this.form;
     this.loss.clear();
     this.psnr.clear();
+    this.#bicubic = this.#itPerSec = this.#etaMs = null;
+    this.#span = Math.round(f.iterations);
     this.#report = null;
     this.whole.clear();
     this.#summary = this.#error = null;
-    this.#run = null;
     this.#fraction = 0;
     this.#message = 'Starting…';
     try {
@@ -107,6 +192,7 @@ export class CompareSession {
     if (job.kind !== 'compare' || this.#jobId) return;
     const s = job.spec as CompareJob;
     this.form = { data: s.data, val: s.val, actA: s.acts[0], actB: s.acts[1], preset: s.preset, scale: s.scale, iterations: s.iterations, seeds: s.seeds };
+    this.#span = s.iterations;
     this.#jobId = job.jobId;
     this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
   }
@@ -122,11 +208,12 @@ export class CompareSession {
         break;
       case 'job:metrics': {
         const m = e.payload;
-        const run = m.run ?? this.#run ?? 'run';
-        this.#run = run;
-        if (m.loss !== undefined) this.loss.add(run, m.iteration, m.loss);
-        if (m.psnrY !== undefined) this.psnr.add(run, m.iteration, m.psnrY);
-        if (m.bicubicPsnrY !== undefined) this.psnr.add('bicubic', m.iteration, m.bicubicPsnrY);
+        if (m.itPerSec !== undefined) this.#itPerSec = m.itPerSec;
+        if (m.etaMs !== undefined) this.#etaMs = m.etaMs;
+        if (m.bicubicPsnrY !== undefined) this.#bicubic = m.bicubicPsnrY;
+        if (m.act === undefined || m.seed === undefined) break;
+        if (m.loss !== undefined) this.loss.add(m.act, m.seed, m.iteration, m.loss);
+        if (m.psnrY !== undefined) this.psnr.add(m.act, m.seed, m.iteration, m.psnrY);
         break;
       }
       case 'job:done': {
@@ -169,6 +256,7 @@ export class CompareSession {
   }
 
   #end(): void {
+    this.#etaMs = null;
     this.#release?.();
     this.#release = null;
     this.#jobId = null;
