@@ -69,3 +69,133 @@ describe('the Iterations field', () => {
     }
   });
 });
+
+const STOPPED: RunInfo = {
+  dir: '/runs/tiny_x2',
+  name: 'tiny_x2',
+  preset: 'tiny',
+  scale: 2,
+  activation: 'tanhexp',
+  iterations: 600,
+  degrade: 'none',
+  data: '/photos',
+  val: '/checks',
+  state: 'stopped',
+  iteration: 147,
+  best: { iteration: 140, psnrY: 30 },
+  modelPath: '/runs/tiny_x2/model_best.safetensors',
+  message: null,
+  updated: '2025-01-01T00:00:00.000Z',
+};
+const FINISHED: RunInfo = { ...STOPPED, state: 'finished', iteration: 600 };
+
+/** A run's record as runs:metrics gives it: a loss every 10 iterations and a validation every 70, to 150 (three after its checkpoint at 147). */
+const RECORDED = [
+  ...Array.from({ length: 15 }, (_, i) => ({ iteration: (i + 1) * 10, loss: 0.3 - i / 100 })),
+  { iteration: 70, psnrY: 29.5, bicubicPsnrY: 30.1 },
+  { iteration: 140, psnrY: 30.4, bicubicPsnrY: 30.1 },
+].sort((a, b) => a.iteration - b.iteration);
+
+describe('continuing a run', () => {
+  test('the charts start with what the run recorded up to its checkpoint, and the run is listed as training at once', async () => {
+    const lists: RunInfo[][] = [[STOPPED], [{ ...STOPPED, state: 'running' }]];
+    const { app, api } = studio((api) => api.answer('runs:list', () => lists.shift() ?? [{ ...STOPPED, state: 'running' }]).answer('runs:metrics', () => RECORDED));
+    const t = app.train;
+    await t.refreshRuns();
+    await t.continueRun(STOPPED);
+    assert.deepEqual(api.sent('runs:metrics'), [{ dir: '/runs/tiny_x2' }]);
+    assert.equal(api.sent('job:train')[0]?.continueRun, '/runs/tiny_x2');
+    assert.equal(t.runs[0]?.state, 'running', 'the list says so before the engine does');
+    await settle();
+    // Live points from the continue arrive after the record.
+    api.emit('job:state', { jobId: 'j1', state: 'running', message: '' });
+    api.emit('job:metrics', { jobId: 'j1', iteration: 148, loss: 0.1 });
+    const [x, loss] = t.loss.aligned(['loss']);
+    assert.deepEqual([...x!], [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 148], 'the loss goes on from the record, without what came after the checkpoint');
+    assert.equal(loss![0], 0.3);
+    assert.deepEqual([...t.psnr.aligned(['network'])[0]!], [70, 140], 'every validation before the checkpoint');
+    assert.equal(t.psnr.last('bicubic'), 30.1);
+    assert.equal(t.iteration, 148);
+    await settle();
+    assert.ok(api.sent('runs:list').length >= 2, 'the list is asked again once the run trains');
+  });
+
+  test('a record that arrives after the first live points still goes in front of them', async () => {
+    let answer: (v: typeof RECORDED) => void = () => undefined;
+    const { app, api } = studio((api) => api.answer('runs:metrics', () => new Promise((r) => (answer = r))));
+    const t = app.train;
+    await t.continueRun(STOPPED);
+    api.emit('job:metrics', { jobId: 'j1', iteration: 148, loss: 0.1 });
+    api.emit('job:metrics', { jobId: 'j1', iteration: 150, loss: 0.09 });
+    answer(RECORDED);
+    await settle();
+    assert.deepEqual([...t.loss.aligned(['loss'])[0]!].slice(-3), [140, 148, 150]);
+    assert.equal(t.loss.aligned(['loss'])[0]!.length, 16);
+  });
+
+  test('a page reloaded during a continued training shows the whole run again', async () => {
+    const job = {
+      jobId: 'j9',
+      kind: 'train' as const,
+      state: 'running' as const,
+      spec: { data: '/photos', val: '/checks', preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations: 600, outDir: null, continueRun: '/runs/tiny_x2', degrade: 'none' as const, init: null },
+      events: [{ channel: 'job:metrics' as const, payload: { jobId: 'j9', iteration: 160, loss: 0.08 } }],
+    };
+    const { app, api } = studio((api) => api.answer('jobs:list', () => [job]).answer('runs:metrics', () => [...RECORDED, { iteration: 160, loss: 0.08 }]));
+    await app.refresh();
+    await settle();
+    assert.deepEqual(api.sent('runs:metrics'), [{ dir: '/runs/tiny_x2' }]);
+    const x = [...app.train.loss.aligned(['loss'])[0]!];
+    assert.equal(x[0], 10);
+    assert.equal(x.at(-1), 160);
+    assert.equal(x.length, 16);
+  });
+
+  test('a finished run trains further: more iterations than it has, from its checkpoint; as many or fewer are refused in one sentence', async () => {
+    const { app, api } = studio((api) => api.answer('runs:metrics', () => RECORDED));
+    const t = app.train;
+    assert.equal(t.furtherError(FINISHED, '600'), 'Iterations must be at least 601, not 600.');
+    assert.equal(t.furtherError(FINISHED, '1200'), null);
+    await t.continueRun(FINISHED);
+    assert.deepEqual(api.sent('job:train'), [], 'its own end again would do nothing');
+    assert.match(app.toasts.items.at(-1)?.text ?? '', /^Iterations must be at least 601, not 600\.$/);
+    await t.continueRun(FINISHED, '1200');
+    const spec = api.sent('job:train')[0];
+    assert.equal(spec?.continueRun, '/runs/tiny_x2');
+    assert.equal(spec?.iterations, 1200);
+    assert.equal(spec?.data, '/photos');
+    assert.equal(t.total, 1200);
+    assert.equal(t.iteration, 600);
+  });
+});
+
+describe('a finished run', () => {
+  const done = (api: FakeApi, best: number, bicubic: number) => {
+    api.emit('job:state', { jobId: 'j1', state: 'running', message: '' });
+    api.emit('job:metrics', { jobId: 'j1', iteration: 50, psnrY: best, bicubicPsnrY: bicubic });
+    api.emit('job:done', {
+      jobId: 'j1',
+      summary: 'Finished 50 iterations.',
+      result: { kind: 'train', reason: 'completed', iteration: 50, iterations: 50, runDir: '/runs/r', modelPath: '/runs/r/model_best.safetensors', best: null },
+    });
+  };
+
+  test('below bicubic says in one sentence that the model is worse so far and to train longer', async () => {
+    const { app, api } = studio();
+    app.train.form.data = '/photos';
+    await app.train.start();
+    done(api, 29.4, 31.16);
+    assert.equal(
+      app.train.verdict,
+      'So far the model is worse than plain bicubic enlargement on the validation photos (best 29.40 dB against 31.16 dB); train it longer before using it, e.g. with Train further in the list of runs.',
+    );
+  });
+
+  test('above bicubic says nothing more', async () => {
+    const { app, api } = studio();
+    app.train.form.data = '/photos';
+    await app.train.start();
+    done(api, 31.5, 31.16);
+    assert.equal(app.train.verdict, null);
+  });
+});

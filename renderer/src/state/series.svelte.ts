@@ -36,6 +36,25 @@ export class RunSeries {
     this.#version++;
   }
 
+  /**
+   * Points from before those here (a run's record, read while its new points may already arrive):
+   * each one earlier than the first point here goes in front, in order; the others are known.
+   */
+  history(run: string, points: ReadonlyArray<readonly [number, number]>): void {
+    let r = this.#runs.get(run);
+    if (!r) {
+      this.#runs.set(run, (r = { x: [], y: [] }));
+      this.#names = [...this.#names, run];
+    }
+    const first = r.x[0] ?? Infinity;
+    const earlier = points.filter(([x, y]) => x < first && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
+    const unique = earlier.filter((p, i) => i === earlier.length - 1 || earlier[i + 1]![0] !== p[0]);
+    if (!unique.length) return;
+    r.x.unshift(...unique.map((p) => p[0]));
+    r.y.unshift(...unique.map((p) => p[1]));
+    this.#version++;
+  }
+
   clear(): void {
     this.#runs.clear();
     this.#names = [];
@@ -45,6 +64,12 @@ export class RunSeries {
   last(run: string): number | undefined {
     const r = this.#runs.get(run);
     return r ? r.y[r.y.length - 1] : undefined;
+  }
+
+  /** The run's highest value so far. */
+  max(run: string): number | undefined {
+    const r = this.#runs.get(run);
+    return r && r.y.length ? Math.max(...r.y) : undefined;
   }
 
   /** uPlot's aligned table: one x column, one y column per run (gaps as null). */

@@ -1,11 +1,12 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, ModelInfo, PresetName, RunInfo, Scale, TrainJob } from '../api/types.ts';
+import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, ModelInfo, PresetName, RunInfo, RunPoint, Scale, TrainJob } from '../api/types.ts';
 import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
 import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
 import { wholeNumber } from '../lib/fields.ts';
 import type { AppState } from './app.svelte.ts';
+import { furtherError, RunList } from './runs.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
 /**
@@ -50,11 +51,16 @@ export class TrainSession {
   /** The finished model's id once it is among the user's models. */
   #modelId = $state<string | null>(null);
   #error = $state<string | null>(null);
-  #runs = $state.raw<RunInfo[]>([]);
+  readonly #list: RunList;
   #release: (() => void) | null = null;
+  /** Counts starts, so a run's record that arrives after another start is left out. */
+  #generation = 0;
+  /** Whether the run list has been asked again since this job's first point (its run is then listed as training). */
+  #listed = false;
 
   constructor(app: AppState) {
     this.#app = app;
+    this.#list = new RunList(app);
   }
 
   get state(): RunState {
@@ -98,7 +104,7 @@ export class TrainSession {
   }
   /** Earlier runs, newest first. */
   get runs(): readonly RunInfo[] {
-    return this.#runs;
+    return this.#list.items;
   }
   /** What the state line says. */
   get stateLabel(): string {
@@ -118,6 +124,18 @@ export class TrainSession {
       default:
         return '';
     }
+  }
+  /**
+   * A run that ended with its best validation still below bicubic enlargement says so, and what to
+   * do, in one sentence; null otherwise.
+   */
+  get verdict(): string | null {
+    if (this.#state !== 'done' && this.#state !== 'stopped') return null;
+    void this.psnr.version; // re-read as points arrive
+    const best = this.psnr.max('network');
+    const bicubic = this.psnr.last('bicubic');
+    if (best === undefined || bicubic === undefined || best >= bicubic) return null;
+    return `So far the model is worse than plain bicubic enlargement on the validation photos (best ${best.toFixed(2)} dB against ${bicubic.toFixed(2)} dB); train it longer before using it, e.g. with Train further in the list of runs.`;
   }
   /** The model the run starts from, as the app lists it (null: from scratch). */
   readonly initModel = $derived.by<ModelInfo | null>(() => (this.form.init === null ? null : (this.#app.models.find((m) => m.id === this.form.init) ?? null)));
@@ -157,6 +175,8 @@ export class TrainSession {
   );
 
   #reset(total: number): void {
+    this.#generation++;
+    this.#listed = false;
     this.loss.clear();
     this.psnr.clear();
     this.#preview = null;
@@ -173,16 +193,25 @@ export class TrainSession {
     return this.#submit(null);
   }
 
-  /** Continues an earlier run: the form takes its settings and folders, and training goes on from its checkpoint. */
-  async continueRun(run: RunInfo): Promise<void> {
+  /**
+   * Continues an earlier run: the form takes its settings and folders, the charts what it recorded
+   * so far, and training goes on from its checkpoint, to its own end or to `iterations` beyond it
+   * (a finished run trained further, as `sr-studio train --resume RUN --iters N`).
+   */
+  async continueRun(run: RunInfo, iterations: number | string = run.iterations): Promise<void> {
     if (this.active) return;
+    const further = this.furtherError(run, iterations);
+    if (run.state === 'finished' && further) {
+      this.#app.toasts.show(further, 'error');
+      return;
+    }
     this.form = {
       data: run.data ?? this.form.data,
       val: run.val ?? '',
       preset: run.preset ?? this.form.preset,
       scale: run.scale as Scale,
       activation: run.activation,
-      iterations: run.iterations,
+      iterations,
       degrade: run.degrade,
       // A continued run goes on from its checkpoint, whatever it started from.
       init: null,
@@ -191,15 +220,40 @@ export class TrainSession {
       this.#app.toasts.show('This run does not record its training folder; type it above, then press Continue again.', 'info');
       return;
     }
-    await this.#submit(run.dir);
+    await this.#submit(run);
   }
 
-  async #submit(continueRun: string | null): Promise<void> {
+  /** Why `iterations` cannot take a run further (they must be more than it has trained); null when they can. */
+  furtherError(run: RunInfo, iterations: unknown): string | null {
+    return furtherError(run, iterations);
+  }
+
+  /** Puts what a run recorded up to `upTo` (all of it when absent) in front of the charts' points. */
+  async #loadHistory(dir: string, upTo = Infinity): Promise<void> {
+    const generation = this.#generation;
+    const points = await this.#list.record(dir);
+    if (!points || generation !== this.#generation) return;
+    const of = (key: 'loss' | 'psnrY' | 'bicubicPsnrY') =>
+      points.filter((p: RunPoint) => p.iteration <= upTo && p[key] !== undefined).map((p) => [p.iteration, p[key]!] as const);
+    this.loss.history('loss', of('loss'));
+    this.psnr.history('network', of('psnrY'));
+    this.psnr.history('bicubic', of('bicubicPsnrY'));
+  }
+
+  async #submit(continued: RunInfo | null): Promise<void> {
     if (!this.canStart) return;
     const f = this.form;
     const iterations = this.#iterations.value!;
+    const continueRun = continued?.dir ?? null;
     this.#reset(iterations);
     this.#state = 'queued';
+    if (continued) {
+      this.#iteration = continued.iteration;
+      this.#fraction = Math.min(1, continued.iteration / iterations);
+      this.#list.markTraining(continued.dir);
+      // Only what the checkpoint holds: anything recorded after it goes when the run goes on.
+      void this.#loadHistory(continued.dir, continued.iteration);
+    }
     const spec: TrainJob = {
       data: f.data.trim(),
       val: f.val.trim() || null,
@@ -228,6 +282,7 @@ export class TrainSession {
     this.#reset(s.iterations);
     this.#state = job.state;
     this.#own(job.jobId, (l) => this.#app.jobs.attach(job, l));
+    if (s.continueRun) void this.#loadHistory(s.continueRun);
   }
 
   #own(jobId: JobId, listen: (l: (e: JobEvent) => void) => () => void): void {
@@ -235,9 +290,8 @@ export class TrainSession {
     this.#release = listen((e) => this.#onEvent(e));
   }
 
-  async refreshRuns(): Promise<void> {
-    const runs = await this.#app.attempt(this.#app.api.request('runs:list', undefined));
-    if (runs) this.#runs = runs;
+  refreshRuns(): Promise<void> {
+    return this.#list.refresh();
   }
 
   /** Copies the finished model into the user's models, so Upscale and Export can use it. */
@@ -269,6 +323,7 @@ export class TrainSession {
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:state':
+        if (e.payload.state !== this.#state) void this.refreshRuns();
         this.#state = e.payload.state;
         if (e.payload.state === 'queued') this.#message = e.payload.message;
         else if (e.payload.state === 'paused') this.#message = '';
@@ -279,6 +334,11 @@ export class TrainSession {
         break;
       case 'job:metrics': {
         const m = e.payload;
+        // By its first point the run's folder says it is training: the list shows it so.
+        if (!this.#listed) {
+          this.#listed = true;
+          void this.refreshRuns();
+        }
         this.#iteration = Math.max(this.#iteration, m.iteration);
         if (m.loss !== undefined) this.loss.add('loss', m.iteration, m.loss);
         if (m.psnrY !== undefined) this.psnr.add('network', m.iteration, m.psnrY);
