@@ -199,3 +199,28 @@ describe('a finished run', () => {
     assert.equal(app.train.verdict, null);
   });
 });
+
+describe('a page reloaded during a training', () => {
+  const job = {
+    jobId: 'j5',
+    kind: 'train' as const,
+    state: 'running' as const,
+    spec: { data: '/photos', val: null, preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations: 600, outDir: null, continueRun: null, degrade: 'none' as const, init: null },
+    events: [],
+  };
+
+  test('opens the Train view, where the training goes on', async () => {
+    const { app } = studio((api) => api.answer('jobs:list', () => [job]));
+    assert.equal(app.view, 'upscale');
+    await app.refresh();
+    assert.equal(app.view, 'train');
+    assert.equal(app.train.active, true);
+  });
+
+  test('stays where the user went meanwhile', async () => {
+    const { app } = studio((api) => api.answer('jobs:list', () => [job]));
+    app.view = 'models';
+    await app.refresh();
+    assert.equal(app.view, 'models');
+  });
+});

@@ -41,6 +41,8 @@ export class AppState {
   readonly settingsForm: SettingsSession;
 
   #view = $state<ViewId>('upscale');
+  /** Whether a view was chosen since the page opened (a training found running then opens Train only if not). */
+  #chosen = false;
   #status = $state.raw<AppStatus | null>(null);
   #statusError = $state<string | null>(null);
   #models = $state.raw<ModelInfo[]>([]);
@@ -77,6 +79,7 @@ export class AppState {
     return this.#view;
   }
   set view(v: ViewId) {
+    this.#chosen = true;
     this.#view = v;
   }
   get status(): AppStatus | null {
@@ -111,6 +114,8 @@ export class AppState {
       else if (job.kind === 'compare') this.compare.attach(job);
       else if (job.kind === 'upscale') this.upscale.attach(job);
     }
+    // A page reloaded during a training opens where it goes on, unless there is an upscale to watch.
+    if (!this.#chosen && jobs?.some((j) => j.kind === 'train') && !jobs.some((j) => j.kind === 'upscale')) this.#view = 'train';
   }
 
   async refreshStatus(): Promise<void> {

@@ -1,0 +1,45 @@
+/** A model's facts as the Models table says them: its size in words, where its scores are from, how far it was trained. */
+import type { ModelInfo, NetworkConfig } from '../api/types.ts';
+import { presetOf } from '../../../ml/presets.ts';
+import { baseName, count } from './format.ts';
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "16 features, 1 group of 3 blocks": the network's shape in words. */
+export const shapeWords = (c: Pick<NetworkConfig, 'features' | 'groups' | 'blocks'>): string =>
+  `${plural(c.features, 'feature')}, ${plural(c.groups, 'group')} of ${plural(c.blocks, 'block')}`;
+
+/** The size preset's name ("Tiny"), or the shape in words for a network of no preset. */
+export function sizeLabel(c: NetworkConfig): string {
+  const p = presetOf(c);
+  return p ? p.charAt(0).toUpperCase() + p.slice(1) : shapeWords(c);
+}
+
+/**
+ * The folder of validation photos a model's scores are on, as its training record names it
+ * (recorded since runs keep it; before, only in the command that trained it), or null when unknown.
+ */
+export function validatedOn(training: ModelInfo['training']): string | null {
+  if (training?.valPsnrY === undefined) return null;
+  if (typeof training.val === 'string') return training.val;
+  const m = typeof training.command === 'string' ? /(?:^|\s)--val[ =](\S+)/.exec(training.command) : null;
+  return m ? m[1]! : null;
+}
+
+/** The last part of a folder's path, for a narrow column ("val"). */
+export const folderName = (dir: string): string => baseName(dir.replace(/[\\/]+$/, ''));
+
+/** "600" or, when the weights are from an earlier iteration than the run reached, "600 (best at 240)". */
+export function iterationsLabel(training: ModelInfo['training']): string {
+  const at = training?.iterations;
+  const trained = training?.trainedIterations;
+  if (at === undefined) return trained === undefined ? '—' : count(trained);
+  return trained !== undefined && trained !== at ? `${count(trained)} (best at ${count(at)})` : count(at);
+}
+
+/** A feature-map tap in words: "first layer", "group 1, block 2, activation" (the engine's names are PyTorch's). */
+export function layerLabel(name: string): string {
+  if (name === 'head') return 'first layer';
+  const m = /^body\.(\d+)\.body\.(\d+)\.act$/.exec(name);
+  return m ? `group ${Number(m[1]) + 1}, block ${Number(m[2]) + 1}, activation` : name;
+}
