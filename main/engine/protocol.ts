@@ -4,6 +4,7 @@
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
 import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { ThroughMap } from '../../ml/node/through.ts';
 import type { BackendPurpose, BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
@@ -29,6 +30,8 @@ export interface UpscaleSpec {
   readonly overwrite: boolean;
   /** Input pixels per tile (the engine's default when absent). */
   readonly tile?: number | undefined;
+  /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
+  readonly through?: ThroughMap | undefined;
 }
 
 /** A training job as the UI asks for it, with the run's folder the host resolved. */
@@ -57,6 +60,8 @@ export interface CompareModelsSpec {
   readonly groundTruth: boolean;
   /** A folder for the outputs (made if missing). */
   readonly outDir: string;
+  /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
+  readonly through?: ThroughMap | undefined;
 }
 
 export interface FeaturesSpec {

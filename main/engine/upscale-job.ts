@@ -4,6 +4,7 @@
  */
 import { upscaleJob } from '../../ml/jobs/upscale.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
+import { through, withFileAt } from '../../ml/node/through.ts';
 import type { TileDone } from '../../ml/tiling.ts';
 import type { UpscaleResult } from '../api.ts';
 import { fileImageData, rgbImageData } from './images.ts';
@@ -18,11 +19,14 @@ export const RESULT_MAX_SIDE = 512;
 
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
-  const model = await loadModelFile(spec.modelPath);
+  const t = through(spec.through);
+  const model = await loadModelFile(t.use(spec.modelPath)).catch((e: unknown) => {
+    throw t.named(e);
+  });
   const progress = new Throttle(50);
   let previews: TilePreviews | undefined;
   const result = await upscaleJob(
-    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile, threads: ctx.inferenceThreads },
+    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile, threads: ctx.inferenceThreads, through: spec.through },
     async (e) => {
       switch (e.type) {
         case 'problem':
@@ -42,7 +46,7 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
         case 'file-done':
           // Previews of a file always come before its file-done.
           await previews?.flush();
-          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await fileImageData(e.output, RESULT_MAX_SIDE), ...(e.warning ? { warning: e.warning } : {}) });
+          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await withFileAt(t.use(e.output), (f) => fileImageData(f, RESULT_MAX_SIDE)), ...(e.warning ? { warning: e.warning } : {}) });
           break;
         case 'file-error':
           await previews?.flush().catch(() => undefined);

@@ -82,6 +82,10 @@ export interface RequestAccess {
   refusal(p: string, access: Access, field: string): Error;
   /** The folders this request chose are taken back if the job it started fails (`failed` resolves true). */
   until(failed: Promise<boolean>): void;
+  /** Whether `real` may be chosen for `access` (a folder typed in the UI, granted once the request succeeds). */
+  choosable(real: string, access: Access): boolean;
+  /** The handler opened the chosen folder `given` and found it really is `real`: that is the folder granted. */
+  chose(given: string, real: string): void;
 }
 
 export type Handler<C extends RequestChannel> = (arg: unknown, access?: RequestAccess) => Promise<RequestResult<C>>;

@@ -130,14 +130,18 @@ export function guardFileAccess(handlers: Handlers, access: FolderAccess): Handl
     guarded[channel] = async (arg: unknown) => {
       const chosen = await checkPaths(rule, arg, access);
       let failed: Promise<boolean> | undefined;
+      const opened = new Map<string, string>();
       const request: RequestAccess = {
         admits: (real, a) => access.admits(real, a),
         refusal: (p, a, f) => access.refusal(p, a, f),
         until: (f) => void (failed = f),
+        choosable: (real, a) => access.choosable(real, a),
+        chose: (given, real) => void opened.set(path.resolve(given), real),
       };
       const result = await handler(arg, request);
       const owner = failed ? {} : undefined;
-      for (const c of chosen) await access.allow(c.p, c.a, owner);
+      // A chosen folder the handler opened is granted as it found it, not as its name leads now.
+      for (const c of chosen) await access.allow(c.p, c.a, owner, opened.get(path.resolve(c.p)));
       if (owner) void failed!.then((f) => f && access.revoke(owner));
       return answer ? answer(result, access) : result;
     };

@@ -58,11 +58,11 @@ export class FolderAccess {
 
   /**
    * Lets the session use `dir` (absolute; it need not exist yet): read, or read and write. With
-   * `owner`, the grant lasts until `revoke(owner)`.
+   * `owner`, the grant lasts until `revoke(owner)`; `real`: where `dir` was found to be once opened.
    */
-  async allow(dir: string, access: Access, owner?: object): Promise<void> {
+  async allow(dir: string, access: Access, owner?: object, real?: string): Promise<void> {
     const given = path.resolve(dir);
-    const real = (await realPath(given)) ?? given;
+    real ??= (await realPath(given)) ?? given;
     if (this.#roots.some((r) => r.owner === owner && r.real === real && (r.access === access || r.access === 'write'))) return;
     this.#roots.push({ given, real, access, owner });
   }
@@ -92,6 +92,11 @@ export class FolderAccess {
       : errors.badArgument(
           `${field}: ${q(abs)} is outside the folders SR Studio may write to in browser mode (the output folder, run folders and the models folder); choose one of those instead.`,
         );
+  }
+
+  /** Whether `real` (resolved) is a folder a request may choose for `access` (checkChoice's rule). */
+  choosable(real: string, access: Access): boolean {
+    return !isForbiddenFolder(real) && !(access === 'write' && this.#inApp(real));
   }
 
   /**

@@ -11,8 +11,9 @@ import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
+import { Held, holdModel, holdUpscale } from './held.ts';
 import { resolveModel } from './models.ts';
-import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, str } from './validate.ts';
+import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
@@ -49,13 +50,22 @@ export function jobHandlers(ctx: HostContext): Pick<
       const overwrite = bool(o.overwrite, 'overwrite');
       // A folder the user typed is used as typed (never silently replaced), and made if it is not there yet.
       const typed = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
-      const model = await resolveModel(o.modelId, 'modelId', ctx.models, access);
-      const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
-      const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite } });
-      ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
-      access?.until(ctx.jobs.failed(jobId));
-      await ctx.settings.useModel(model.id).catch(() => undefined);
-      return { jobId };
+      // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
+      const held = access && new Held();
+      try {
+        const model = await holdModel(held, o.modelId, 'modelId', ctx.models, access);
+        const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
+        if (held && access) await holdUpscale(held, files, outputDir, access);
+        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite, ...(held && { through: held.through }) } });
+        ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
+        access?.until(ctx.jobs.failed(jobId));
+        held?.until(ctx.jobs.failed(jobId));
+        await ctx.settings.useModel(model.id).catch(() => undefined);
+        return { jobId };
+      } catch (e) {
+        await held?.release();
+        throw e;
+      }
     },
     async 'job:train'(arg, access) {
       const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade', 'init']);
@@ -99,14 +109,25 @@ export function jobHandlers(ctx: HostContext): Pick<
     },
     async 'job:compare-models'(arg, access) {
       const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image', 'groundTruth']);
-      const a = await resolveModel(o.modelA, 'modelA', ctx.models, access);
-      const b = await resolveModel(o.modelB, 'modelB', ctx.models, access);
-      const image = await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
       const groundTruth = o.groundTruth === undefined ? false : bool(o.groundTruth, 'groundTruth');
-      const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir: await viewerFolder(ctx.viewsDir, 'compare-models') };
-      const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
-      ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
-      return { jobId };
+      // Browser mode: the job reads the image and models through what was opened and checked here (held.ts).
+      const held = access && new Held();
+      try {
+        const a = await holdModel(held, o.modelA, 'modelA', ctx.models, access);
+        const b = await holdModel(held, o.modelB, 'modelB', ctx.models, access);
+        const image = held ? (await held.open(absPath(o.image, 'Image'), () => openFile(o.image, 'Image', IMAGE_EXTENSIONS, { access }))).given : await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
+        const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
+        // The app's own folder for the viewer: made here, so that it too is held.
+        if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
+        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...(held && { through: held.through }) };
+        const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
+        ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
+        held?.until(ctx.jobs.failed(jobId));
+        return { jobId };
+      } catch (e) {
+        await held?.release();
+        throw e;
+      }
     },
     async 'job:pause'(arg) {
       const jobId = jobIdOf(arg, 'job:pause');

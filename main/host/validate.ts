@@ -146,6 +146,8 @@ export interface OpenOptions {
   readonly refusal?: (() => Error) | undefined;
   /** The sentence for a path that is not there, when not the usual one. */
   readonly missing?: (() => Error) | undefined;
+  /** A folder the request chooses (granted once it succeeds): one that may be chosen will do, granted or not. */
+  readonly chosen?: boolean | undefined;
 }
 
 function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: OpenOptions): Promise<Opened> {
@@ -153,7 +155,9 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
   const q = JSON.stringify(p);
   return openChecked(p, {
     kind,
-    admits: (real) => (o.within === undefined || pathInside(o.within, real) !== null) && (o.access?.admits(real, use) ?? true),
+    admits: (real) =>
+      (o.within === undefined || pathInside(o.within, real) !== null) &&
+      (!o.access || o.access.admits(real, use) || (o.chosen === true && o.access.choosable(real, use))),
     refusal: () => o.refusal?.() ?? o.access?.refusal(p, use, field) ?? bad(`${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`),
     missing: (why) =>
       o.missing?.() ??

@@ -14,6 +14,7 @@ import { ensureDir } from '../node/atomic.ts';
 import { readImage, readImageSize, writeImage } from '../node/image-io.ts';
 import { loadModelFile } from '../node/models.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
+import { through, type Through, type ThroughMap } from '../node/through.ts';
 import { openUpscaler } from '../node/upscaler.ts';
 import type { Scale } from '../network.ts';
 import { prepareValImages, type ValImage } from '../train/validation.ts';
@@ -28,6 +29,8 @@ export interface CompareModelsJobSpec {
   readonly backend: ConcreteBackend;
   /** ONNX Runtime's threads (its default: one per core). */
   readonly threads?: number | undefined;
+  /** The image, models and output folder a front end opened already: read and written only through them (through.ts). */
+  readonly through?: ThroughMap | undefined;
 }
 
 /** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
@@ -54,21 +57,31 @@ export interface CompareModelsJobResult {
 }
 
 export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
-  const [ma, mb] = [await loadModelFile(spec.modelA), await loadModelFile(spec.modelB)];
+  const t = through(spec.through);
+  try {
+    return await compareModels(spec, t, say, signal);
+  } catch (e) {
+    throw t.named(e);
+  }
+}
+
+/** The job, every file reached through `t` and named as given. */
+async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
+  const [ma, mb] = [await loadModelFile(t.use(spec.modelA)), await loadModelFile(t.use(spec.modelB))];
   if (ma.config.scale !== mb.config.scale) {
     throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
   }
   const s = ma.config.scale;
-  await ensureDir(spec.outDir);
+  await ensureDir(t.use(spec.outDir));
   const file = (name: string) => path.join(spec.outDir, name);
   let val: ValImage | undefined;
   let input = spec.image;
   if (spec.groundTruth) {
     say?.(`Reducing ${path.basename(spec.image)} by ${s}`, 0);
-    const { image } = await readImage(spec.image);
+    const { image } = await readImage(t.use(spec.image));
     val = prepareValImages([{ name: path.basename(spec.image), image }], s)[0]!;
-    await writeImage(file('truth.png'), val.hr, { format: 'png' });
-    await writeImage((input = file('input.png')), val.lr, { format: 'png' });
+    await writeImage(t.use(file('truth.png')), val.hr, { format: 'png' });
+    await writeImage(t.use((input = file('input.png'))), val.lr, { format: 'png' });
   }
   const outputs: ModelOutput[] = [];
   for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
@@ -77,15 +90,16 @@ export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (messag
     const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();
-      const size = await upscaleFile({ model: upscaler, input, output, format: 'png', overwrite: true, signal });
+      const done = await upscaleFile({ model: upscaler, input: t.use(input), output: t.use(output), format: 'png', overwrite: true, signal });
+      const size = { ...done, warning: done.warning && t.named(done.warning) };
       const ms = Math.round(performance.now() - t0);
-      const scores = val ? compareImages((await readImage(output)).image, val.hr, s) : undefined;
+      const scores = val ? compareImages((await readImage(t.use(output))).image, val.hr, s) : undefined;
       outputs.push({ model, activation: m.config.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
     } finally {
       await upscaler.dispose();
     }
   }
-  const { width, height } = await readImageSize(input);
+  const { width, height } = await readImageSize(t.use(input));
   return {
     a: outputs[0]!,
     b: outputs[1]!,

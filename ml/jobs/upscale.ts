@@ -11,6 +11,7 @@ import { errors, firstLine, isUserError, type UserError } from '../errors.ts';
 import { removeStaleTemps } from '../node/atomic.ts';
 import { checkOutputPath, collectImages, outputPathsFor } from '../node/files.ts';
 import type { OutputFormat } from '../node/image-io.ts';
+import { through, type ThroughMap } from '../node/through.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
 import { openUpscaler } from '../node/upscaler.ts';
 import type { TileDone } from '../tiling.ts';
@@ -30,6 +31,8 @@ export interface UpscaleJobSpec {
   readonly overlap?: number | undefined;
   /** ONNX Runtime's threads (its default: one per core). */
   readonly threads?: number | undefined;
+  /** The inputs and output folders a front end opened already: read and written only through them (through.ts). */
+  readonly through?: ThroughMap | undefined;
 }
 
 export type UpscaleJobEvent =
@@ -80,7 +83,8 @@ export interface UpscaleJobResult {
  * on keeps its events in order), except for progress, which comes from inside the tile loop.
  */
 export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent) => void | Promise<void>, signal?: AbortSignal): Promise<UpscaleJobResult> {
-  const { files, problems } = await collectImages(spec.inputs);
+  const t = through(spec.through);
+  const { files, problems } = await collectImages(spec.inputs, t);
   const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({ file: error.file ?? '', error }));
   for (const error of problems) await emit({ type: 'problem', error });
   const outputs: string[] = [];
@@ -90,7 +94,7 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   const scale = spec.model.config.scale;
   const targets = outputPathsFor(files, { outDir: spec.outDir, scale, format: spec.format });
   // Temp files left by writes that were killed before (their process is gone) are cleared first.
-  for (const dir of new Set(targets.map((t) => path.dirname(t)))) await removeStaleTemps(dir);
+  for (const dir of new Set(targets.map((p) => path.dirname(p)))) await removeStaleTemps(t.use(dir)).catch(() => 0);
   const inputs = new Set(files.map((f) => f.path));
   const upscaler = await openUpscaler(spec.backend, spec.model, spec.threads);
   try {
@@ -99,14 +103,14 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
       const output = targets[index]!;
       await emit({ type: 'file', index, total, input: f.path, output });
       try {
-        await checkOutputPath(output, inputs, spec.overwrite);
+        await checkOutputPath(output, inputs, spec.overwrite, t.use(output));
         const t0 = performance.now();
         let width = 0;
         let height = 0;
         const r = await upscaleFile({
           model: upscaler,
-          input: f.path,
-          output,
+          input: t.use(f.path),
+          output: t.use(output),
           format: spec.format,
           overwrite: spec.overwrite,
           tile: spec.tile,
@@ -116,16 +120,17 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
           onProgress: (fraction, tile) => void emit({ type: 'progress', index, total, input: f.path, fraction, tile, width, height }),
         });
         outputs.push(output);
-        if (r.warning) warnings.push({ file: f.path, message: r.warning });
+        const warning = r.warning && t.named(r.warning);
+        if (warning) warnings.push({ file: f.path, message: warning });
         const seconds = (performance.now() - t0) / 1000;
-        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds, ...(r.warning ? { warning: r.warning } : {}) });
+        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds, ...(warning ? { warning } : {}) });
       } catch (e) {
         if (isUserError(e) && e.code === 'cancelled') {
           cancelled = true;
           break;
         }
         // One file's failure, even one not foreseen, never stops the batch.
-        const error = isUserError(e) ? e : errors.fileFailed(f.path, firstLine(e));
+        const error = isUserError(e) ? t.named(e) : errors.fileFailed(f.path, firstLine(t.named(e)));
         failures.push({ file: f.path, error });
         await emit({ type: 'file-error', index, total, input: f.path, error });
       }

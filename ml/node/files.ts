@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errors, fsError, isUserError, type UserError } from '../errors.ts';
 import { ensureDir, NAME_MAX } from './atomic.ts';
 import { imageFormatFromPath, type OutputFormat } from './image-io.ts';
+import { through, type Through } from './through.ts';
 
 /** File access for the engine in Node: finding inputs and naming outputs. */
 
@@ -17,9 +18,10 @@ export interface InputFile {
 
 /**
  * Expands files and folders (recursively) into image files. A missing path or a folder without
- * images is a problem to report, not a reason to stop the batch.
+ * images is a problem to report, not a reason to stop the batch. With `t`, each input is reached
+ * through what was opened for it (through.ts) and everything found is named as the user named it.
  */
-export async function collectImages(inputs: readonly string[]): Promise<{ files: InputFile[]; problems: UserError[] }> {
+export async function collectImages(inputs: readonly string[], t: Through = through(undefined)): Promise<{ files: InputFile[]; problems: UserError[] }> {
   const files: InputFile[] = [];
   const problems: UserError[] = [];
   const seen = new Set<string>();
@@ -32,10 +34,12 @@ export async function collectImages(inputs: readonly string[]): Promise<{ files:
   for (const input of inputs) {
     const abs = path.resolve(input);
     let st;
+    let at;
     try {
-      st = await fs.stat(abs);
+      at = t.use(abs);
+      st = await fs.stat(at);
     } catch (e) {
-      problems.push(asUserError(fsError(e, input), input));
+      problems.push(asUserError(t.named(fsError(e, input)), input));
       continue;
     }
     if (!st.isDirectory()) {
@@ -44,12 +48,12 @@ export async function collectImages(inputs: readonly string[]): Promise<{ files:
     }
     let found = 0;
     try {
-      for await (const f of walk(abs)) {
+      for await (const f of walk(at)) {
         found++;
-        add({ path: f, root: abs });
+        add({ path: abs + f.slice(at.length), root: abs });
       }
     } catch (e) {
-      problems.push(asUserError(fsError(e, input), input));
+      problems.push(asUserError(t.named(fsError(e, input)), input));
       continue;
     }
     if (!found) problems.push(errors.noImages(input));
@@ -101,13 +105,14 @@ export function outputPathsFor(inputs: readonly InputFile[], opts: OutputNaming)
 
 /**
  * Before any work: refuses to overwrite an input, an existing output without `overwrite`, or a
- * name longer than file systems take, and makes sure the output's folder exists and can be written to.
+ * name longer than file systems take, and makes sure the output's folder exists and can be written
+ * to; `at` is where the output is reached (through.ts), `out` how it is named.
  */
-export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, overwrite: boolean): Promise<void> {
+export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, overwrite: boolean, at = out): Promise<void> {
   if (inputs.has(path.resolve(out))) throw errors.wouldOverwriteInput(out);
   if (Buffer.byteLength(path.basename(out)) > NAME_MAX) throw errors.nameTooLong(out);
-  if (!overwrite && (await exists(out))) throw errors.outputExists(out);
-  const dir = path.dirname(out);
+  if (!overwrite && (await exists(at))) throw errors.outputExists(out);
+  const dir = path.dirname(at);
   await ensureDir(dir);
   try {
     await fs.access(dir, fsConstants.W_OK);
