@@ -65,7 +65,7 @@ export function compareVerdict(p: PairedGap, name: (act: string) => string = (a)
   const tText = t === Infinity ? `the same gap in each of ${n} seeds` : `paired t = ${(t ?? 0).toFixed(1)} over ${n} seeds`;
   let text: string;
   if (level) {
-    text = `${lead}${n > 1 ? ` (over ${n} seeds)` : ''}: ${equal}`;
+    text = `${lead} (less than 0.001 dB apart${n > 1 ? ` over ${n} seeds` : ' over one seed'}), far below the ${VISIBLE_PSNR_DB} dB a person could see: ${equal}`;
   } else if (noise === 'unknown') {
     text = visible
       ? `${lead} over one seed, ${above}; but one seed cannot tell a real gap from seed noise: run 3 seeds or more to know.`

@@ -74,7 +74,8 @@ test('two seeds need a large t (12.7); the same gap in every seed is beyond nois
   assert.match(same.text, /the same gap in each of 3 seeds/);
   const level = verdictOf([0, 0, 0]);
   assert.deepEqual([level.leader, level.noise, level.visible], [null, 'within', false]);
-  assert.equal(level.text, 'Swish and TanhExp score the same in validation PSNR (over 3 seeds): for photos, the two are equal.');
+  assert.equal(level.text, 'Swish and TanhExp score the same in validation PSNR (less than 0.001 dB apart over 3 seeds), far below the 0.1 dB a person could see: for photos, the two are equal.');
+  assert.match(verdictOf([0.0003]).text, /less than 0\.001 dB apart over one seed/);
 });
 
 test('the threshold is 0.1 dB: a gap just under it is not visible, one at it is', () => {
