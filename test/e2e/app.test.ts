@@ -263,7 +263,8 @@ describe('SR Studio in the browser, real engine', () => {
     assert.match(bicubic ?? '', /^\d+\.\d{2}$/);
     const [diff] = await cells('compare-row-difference');
     assert.match(diff ?? '', /^[+−]\d+\.\d{2}$/);
-    assert.match(await page.getByTestId('compare-verdict').innerText(), /TanhExp is [+−]\d+\.\d{2} dB against Swish/);
+    // One seed cannot tell a gap from seed noise; the verdict says so and how the gap compares with what can be seen.
+    assert.match(await page.getByTestId('compare-verdict').innerText(), /over one seed.*0\.1 dB a person could see/);
 
     // Both trained networks on the whole first validation image (astronaut, 128×128), its reduction
     // enlarged, beside the ground truth and bicubic, all at the same size and fully drawn.
@@ -284,12 +285,10 @@ describe('SR Studio in the browser, real engine', () => {
     const after = await until('the wheel zoom to reach every pane', views, (v) => v[0] !== before && v.every((x) => x === v[0]), 10_000);
     assert.ok(Number(after[0]!.split(' ')[2]) > Number(before!.split(' ')[2]), `zoomed in: ${before} → ${after[0]}`);
     // Both runs are on the loss chart. Within 20 iterations of the warm-up their losses agree to about
-    // 1e-6, so TanhExp's line (drawn last) covers Swish's: check the legend names both and a line is drawn.
-    const legend = await page.getByTestId('compare-loss-chart').innerText();
-    assert.match(legend, /swish/i);
-    assert.match(legend, /tanhexp/i);
-    const [swishLine, tanhexpLine] = await colourCounts(page, 'compare-loss-chart', [SWISH, TANHEXP]);
-    assert.ok(swishLine! + tanhexpLine! > 20, `the loss curves are drawn (swish ${swishLine}, tanhexp ${tanhexpLine} pixels)`);
+    // 1e-6: TanhExp's line is dashed over Swish's, in another colour, so both show (test/e2e/compare-flow.test.ts).
+    assert.equal(await page.getByTestId('compare-legend').locator('li').count(), 2);
+    const stroke = (act: string) => page.getByTestId(`compare-loss-chart-line-${act}`).getAttribute('stroke');
+    assert.deepEqual([await stroke('swish'), await stroke('tanhexp')], ['#4e79a7', '#f28e2b']);
   });
 
   e2e('Every view, screenshotted; the status line names the backend of each purpose', 90_000, mainPage, async (page) => {
