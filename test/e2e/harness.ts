@@ -29,7 +29,8 @@ export interface Studio {
   /** The server's process id (its engine worker is a thread of it). */
   readonly pid: number;
   output(): string;
-  stop(): Promise<void>;
+  /** Ends the server; its folder goes too unless `keep` (to start again on the same data with `startStudio(args, { dir })`). */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
 /** Kills a detached child's whole process group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
@@ -54,21 +55,24 @@ async function killGroup(child: ChildProcess, exited: Promise<unknown>, graceMs 
  * `node --import tsx main/server/cli.ts --port 0 --no-open` with SR_STUDIO_DATA, SR_STUDIO_MODELS,
  * SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it go) in a fresh
  * folder, as on a fresh install (default settings, the backends auto chooses, the GPU probed anew),
- * and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds server options.
+ * and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds server options; `dir`
+ * starts again on the folder of a server stopped with `keep` (a restart: the same data).
  */
-export async function startStudio(args: readonly string[] = []): Promise<Studio> {
+export async function startStudio(args: readonly string[] = [], opts: { dir?: string } = {}): Promise<Studio> {
   if (!existsSync(path.join(ROOT, 'renderer', 'dist', 'index.html'))) {
     throw new Error('renderer/dist is missing: build the user interface first (npm run build).');
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-e2e-'));
+  const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-e2e-')));
   const models = path.join(dir, 'models');
   const tmp = path.join(dir, 'tmp');
   await fs.mkdir(models, { recursive: true });
   await fs.mkdir(tmp, { recursive: true });
-  await promisify(execFile)(process.execPath, ['bin/sr-studio.mjs', 'new-model', '-o', path.join(models, 'e2e_tiny_x2.safetensors'), '--preset', 'tiny', '--scale', '2'], {
-    cwd: ROOT,
-    timeout: 90_000,
-  });
+  if (!opts.dir) {
+    await promisify(execFile)(process.execPath, ['bin/sr-studio.mjs', 'new-model', '-o', path.join(models, 'e2e_tiny_x2.safetensors'), '--preset', 'tiny', '--scale', '2'], {
+      cwd: ROOT,
+      timeout: 90_000,
+    });
+  }
   const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args], {
     cwd: ROOT,
     env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: models, SR_STUDIO_CACHE: path.join(dir, 'cache'), TMPDIR: tmp },
@@ -88,10 +92,10 @@ export async function startStudio(args: readonly string[] = []): Promise<Studio>
   process.once('exit', onExit);
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const stop = async () => {
+  const stop = async ({ keep = false }: { keep?: boolean } = {}) => {
     await killGroup(child, exited);
     process.off('exit', onExit);
-    await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (!keep) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {

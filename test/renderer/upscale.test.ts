@@ -133,7 +133,7 @@ describe('UpscaleSession: a file added twice', () => {
     u.addFiles([coffee]);
     await drain();
     assert.deepEqual(u.items.map((i) => i.status), ['ready'], 'one item, ready to be upscaled again');
-    assert.match(a.toasts.items.at(-1)?.text ?? '', /already in the queue; ready to be upscaled again \(tick "Replace existing outputs"/);
+    assert.equal(a.toasts.items.at(-1)?.text, 'coffee.png is already in the queue; it is ready to be upscaled again (tick "Replace existing outputs" to replace the earlier result).');
   });
 
   test('a copy of the same file (the server keeps it as the file it has) is merged into the item; another file of that name says why it is renamed', async () => {

@@ -101,12 +101,15 @@ export class QueueFeed {
   #sayKnown(known: readonly QueueItem[]): void {
     if (known.length === 0) return;
     const again = known.filter((i) => i.again());
-    const names = known.map((i) => i.name);
-    const list = names.length === 1 ? names[0]! : `${names.length} files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
-    const verb = names.length === 1 ? 'is' : 'are';
-    this.#app.toasts.show(
-      again.length ? `${list} ${verb} already in the queue; ready to be upscaled again (tick "Replace existing outputs" to replace the earlier result).` : `${list} ${verb} already in the queue.`,
-    );
+    const list = (items: readonly QueueItem[]) => {
+      const names = items.map((i) => i.name);
+      return names.length === 1 ? names[0]! : `${names.length} files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
+    };
+    const is = (items: readonly QueueItem[]) => (items.length === 1 ? 'is' : 'are');
+    const ready = again.length
+      ? `; ${again.length === known.length ? (again.length === 1 ? 'it' : 'they') : list(again)} ${is(again)} ready to be upscaled again (tick "Replace existing outputs" to replace the earlier result)`
+      : '';
+    this.#app.toasts.show(`${list(known)} ${is(known)} already in the queue${ready}.`);
   }
 
   async #upload(item: QueueItem): Promise<void> {
