@@ -44,6 +44,8 @@ export class ResultsBook {
   readonly file: string;
   #entries: Stored[];
   #saving: Promise<void> = Promise.resolve();
+  /** A write is waiting to start: later changes go with it (a long batch is not one write per file). */
+  #queued = false;
 
   private constructor(dataDir: string, entries: Stored[]) {
     this.folder = path.join(dataDir, 'results');
@@ -100,12 +102,15 @@ export class ResultsBook {
   }
 
   #save(): Promise<void> {
-    const text = JSON.stringify(this.#entries, null, 1) + '\n';
-    this.#saving = this.#saving.then(() =>
-      writeFileAtomic(this.file, new TextEncoder().encode(text)).catch((e: unknown) => {
+    if (this.#queued) return this.#saving;
+    this.#queued = true;
+    this.#saving = this.#saving.then(async () => {
+      this.#queued = false;
+      const text = JSON.stringify(this.#entries, null, 1) + '\n';
+      await writeFileAtomic(this.file, new TextEncoder().encode(text)).catch((e: unknown) => {
         console.error(`SR Studio: the list of results could not be saved to ${this.file} (${(e as Error).message}).`);
-      }),
-    );
+      });
+    });
     return this.#saving;
   }
 }
