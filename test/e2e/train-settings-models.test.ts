@@ -14,6 +14,8 @@ import type { Browser, Page } from 'playwright-core';
 import { DATA, e2eTest, launchBrowser, openPage, pngSize, SCREENSHOTS, startStudio, until, type Session, type Studio } from './harness.ts';
 
 const SIZE = { width: 1280, height: 800 };
+/** The app's accent (--accent in app.css), as computed styles give it. */
+const ACCENT = 'rgb(242, 163, 58)';
 const TINY = path.join(DATA, 'tiny');
 /** A user model named as a run's model is: long, without spaces. */
 const LONG_NAME = 'tiny_x2_tanhexp_p48b16_it600_s0_20250101-120000_model_best_copy';
@@ -49,11 +51,14 @@ async function screenshot(page: Page, name: string): Promise<void> {
   assert.deepEqual(pngSize(await fs.readFile(file)), SIZE, file);
 }
 
+/** The page's window, typed here because this project's TypeScript has no DOM library. */
+type PageWindow = { innerWidth: number; getComputedStyle(e: unknown): { backgroundColor: string } };
+
 /** How far the element reaches past the window and past its own box (0, 0 when it fits). */
 const overflow = (page: Page, selector: string) =>
   page.locator(selector).first().evaluate((el) => {
     const r = el.getBoundingClientRect();
-    return { right: Math.max(0, Math.ceil(r.right - innerWidth)), inside: Math.max(0, el.scrollWidth - el.clientWidth) };
+    return { right: Math.max(0, Math.ceil(r.right - (globalThis as unknown as PageWindow).innerWidth)), inside: Math.max(0, el.scrollWidth - el.clientWidth) };
   });
 
 const runRow = (page: Page) => page.getByTestId('run-row').first();
@@ -101,7 +106,7 @@ describe('Settings, Models and Train at 1280×800', () => {
     await page.getByTestId('nav-models').click();
     await page.getByTestId('model-row').filter({ hasText: LONG_NAME }).waitFor({ timeout: 10_000 });
     assert.deepEqual(await overflow(page, '[data-testid="view-models"]'), { right: 0, inside: 0 }, 'no sideways scrolling');
-    const width = await page.evaluate(() => innerWidth);
+    const width = await page.evaluate(() => (globalThis as unknown as PageWindow).innerWidth);
     for (const box of await page.getByRole('button', { name: /^Show / }).evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
       assert.ok(box <= width, `a Show button reaches ${box} px of ${width}`);
     }
@@ -117,10 +122,9 @@ describe('Settings, Models and Train at 1280×800', () => {
   e2e('Train: each bad Iterations value gets its own sentence at the field; 105 is taken; disabled buttons look it; legends wait for the pointer', 60_000, async (page) => {
     await page.getByTestId('nav-train').click();
     const start = page.getByTestId('train-start');
-    const accent = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--accent').trim());
+    const background = () => start.evaluate((b) => (globalThis as unknown as PageWindow).getComputedStyle(b).backgroundColor);
     assert.equal(await start.isDisabled(), true);
-    const bg = await start.evaluate((b) => getComputedStyle(b).backgroundColor);
-    assert.notEqual(bg, 'rgb(242, 163, 58)', `a disabled Start is not the accent colour ${accent}`);
+    assert.notEqual(await background(), ACCENT, 'a disabled Start is not the accent colour');
     assert.doesNotMatch(await page.getByTestId('loss-chart').innerText(), /--/, 'no "--" in the legend');
 
     await page.getByTestId('train-data').fill(TINY);
@@ -138,8 +142,7 @@ describe('Settings, Models and Train at 1280×800', () => {
     assert.equal(await page.getByTestId('train-iterations-error').count(), 0);
     assert.equal(await page.getByTestId('train-iterations').evaluate((i) => (i as unknown as { validity: { valid: boolean } }).validity.valid), true);
     assert.equal(await start.isDisabled(), false);
-    const enabledBg = await start.evaluate((b) => getComputedStyle(b).backgroundColor);
-    assert.equal(enabledBg, 'rgb(242, 163, 58)');
+    assert.equal(await background(), ACCENT);
   });
 
   e2e('a stopped run continues with its curves and is listed as training at once; a reload opens Train; a finished run trains further', 420_000, async (page) => {
