@@ -12,8 +12,13 @@
  *   default rate for a start from a model; its validation at iteration 0 is the bundled model's own
  *   score on the held-out half;
  * - from scratch: the same preset at the default rate for a fresh start.
- * The table gives each one's PSNR-Y/SSIM-Y on the held-out half at the end and at its best
- * validation, beside bicubic. The runs go to `--out` (default a fresh temporary folder).
+ * Each run's weights at its end (its last checkpoint, the EMA when the run keeps one) are then scored
+ * with `npm run quality` on the held-out half, beside the model as bundled and bicubic, on clean
+ * input and on JPEG q75 input (the input photo models are made for). The held-out validations
+ * during the runs (clean input) give each run's best iteration too, but choosing a model by its
+ * score on the held-out photos would flatter it, so the table's figures are the ends of the runs.
+ * The runs go to `--out` (default a fresh temporary folder); given again, its finished runs are
+ * scored again without training them again.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -21,7 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveModelName } from '../ml/node/models.ts';
-import { decodeModel } from '../ml/weights.ts';
+import { decodeCheckpoint } from '../ml/train/checkpoint.ts';
+import { decodeModel, encodeModel } from '../ml/weights.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'sr-studio.mjs');
@@ -58,8 +64,24 @@ function options() {
   return { ...values, iters };
 }
 
+/**
+ * A finished run already in `out` (from an earlier call with the same --out) is scored again, not
+ * trained again: its validations come from its metrics.jsonl, its wall time from its last record.
+ */
+async function finished(label: string, out: string, args: string[]): Promise<RunResult | undefined> {
+  const run = await fs.readFile(path.join(out, 'run.json'), 'utf8').then((t) => JSON.parse(t) as { state?: string; command?: string }, () => undefined);
+  if (run?.state !== 'finished') return undefined;
+  const records = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { iteration: number; val?: Omit<Validation, 'iteration'>; elapsedMs?: number });
+  const validations = records.filter((r) => r.val).map((r) => ({ iteration: r.iteration, ...r.val! }));
+  console.error(`${label}: finished earlier in ${out}; scoring it again`);
+  return { label, command: `sr-studio train ${args.join(' ')}`, validations, seconds: (records.at(-1)?.elapsedMs ?? 0) / 1000 };
+}
+
 /** Runs `sr-studio train ARGS --json` and collects its validations; progress lines go to stderr. */
-function train(label: string, args: string[]): Promise<RunResult> {
+async function train(label: string, args: string[]): Promise<RunResult> {
+  const out = args[args.indexOf('--out') + 1]!;
+  const earlier = await finished(label, out, args);
+  if (earlier) return earlier;
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'train', ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -86,6 +108,52 @@ function train(label: string, args: string[]): Promise<RunResult> {
   });
 }
 
+/** The run's weights at its end as a model file beside it: its last checkpoint's (the EMA's if it keeps one). */
+async function finalModel(run: string, label: string): Promise<string> {
+  const dir = path.join(run, 'checkpoints');
+  const last = (await fs.readdir(dir)).filter((n) => /^ckpt_\d+\.safetensors$/.test(n)).sort().at(-1);
+  if (!last) throw new Error(`${label}: the run left no checkpoint in ${dir}.`);
+  const c = decodeCheckpoint(await fs.readFile(path.join(dir, last)), last);
+  const cfg = c.state.config;
+  const file = path.join(run, `${label}_end.safetensors`);
+  await fs.writeFile(file, encodeModel(cfg.network, c.ema ?? c.weights, { iterations: c.state.iteration, seed: cfg.seed, preset: cfg.preset, degrade: cfg.degrade }));
+  return file;
+}
+
+interface Score {
+  psnrY: number;
+  ssimY: number;
+  jpeg75: number;
+}
+
+/** Scores bicubic and each model file on `val` with `npm run quality` (ONNX Runtime's rows where it ran them). */
+async function quality(val: string, scale: number, models: string[], json: string): Promise<Map<string, Score>> {
+  const args = ['--import', 'tsx', path.join(ROOT, 'scripts', 'quality.ts'), '--val', val, '--scales', String(scale), '--no-bundled', '--no-upscalerjs', '--jpeg', '75', '--json', json];
+  for (const m of models) args.push('--model', m);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run quality exited ${code}`))));
+  });
+  interface Row {
+    method: string;
+    kind: string;
+    source?: string;
+    psnrY: number;
+    ssimY: number;
+    jpeg: Record<string, { psnrY: number }>;
+  }
+  const report = JSON.parse(await fs.readFile(json, 'utf8')) as { scales: Array<{ rows: Row[] }> };
+  const out = new Map<string, Score>();
+  for (const r of report.scales[0]!.rows) {
+    const key = r.kind === 'bicubic' ? 'bicubic' : r.source;
+    // The same scores on either runtime; the first row of each model is kept.
+    if (key && !out.has(key)) out.set(key, { psnrY: r.psnrY, ssimY: r.ssimY, jpeg75: r.jpeg['75']!.psnrY });
+  }
+  for (const m of models) if (!out.has(m)) throw new Error(`npm run quality gave no row for ${m}.`);
+  return out;
+}
+
 async function main(): Promise<void> {
   const o = options();
   const data = path.resolve(o.data);
@@ -95,9 +163,13 @@ async function main(): Promise<void> {
   const heldOut = names.filter((_, i) => i % 2 === 0);
 
   const work = o.out ? path.resolve(o.out) : await fs.mkdtemp(path.join(os.tmpdir(), 'sr-finetune-'));
-  if (o.out && existsSync(work) && (await fs.readdir(work)).length) throw new Error(`${work} is not empty; give a new --out folder.`);
   const half = async (name: string, files: string[]) => {
     const dir = path.join(work, name);
+    if (existsSync(dir)) {
+      const had = (await fs.readdir(dir)).sort();
+      if (had.join('\n') !== [...files].sort().join('\n')) throw new Error(`${dir} holds other photos than this split; give a new --out folder.`);
+      return dir;
+    }
     await fs.mkdir(dir, { recursive: true });
     for (const f of files) await fs.copyFile(path.join(data, f), path.join(dir, f));
     return dir;
@@ -120,27 +192,30 @@ async function main(): Promise<void> {
 
   const start = fineTuned.validations.find((v) => v.iteration === 0);
   if (!start) throw new Error('the fine-tuning run did not validate the starting model.');
+  const finals = { fineTuned: await finalModel(path.join(work, 'fine-tuned'), 'fine-tuned'), scratch: await finalModel(path.join(work, 'scratch'), 'scratch') };
+  const scores = await quality(heldDir, net.scale, [modelFile, finals.fineTuned, finals.scratch], path.join(work, 'quality.json'));
   const best = (r: RunResult) => r.validations.reduce((a, b) => (b.psnrY > a.psnrY ? b : a));
-  const end = (r: RunResult) => r.validations.at(-1)!;
   const rows = [
-    { label: 'bicubic', end: { psnrY: start.bicubicPsnrY, ssimY: start.bicubicSsimY }, best: undefined, seconds: undefined },
-    { label: `${o.model} as bundled`, end: start, best: undefined, seconds: undefined },
-    { label: `from scratch, ${o.iters} iterations`, end: end(scratch), best: best(scratch), seconds: scratch.seconds },
-    { label: `${o.model} fine-tuned, ${o.iters} iterations`, end: end(fineTuned), best: best(fineTuned), seconds: fineTuned.seconds },
+    { label: 'bicubic', score: scores.get('bicubic')!, run: undefined },
+    { label: `${o.model} as bundled`, score: scores.get(modelFile)!, run: undefined },
+    { label: `from scratch, ${o.iters} iterations`, score: scores.get(finals.scratch)!, run: scratch },
+    { label: `${o.model} fine-tuned, ${o.iters} iterations`, score: scores.get(finals.fineTuned)!, run: fineTuned },
   ];
-  const dB = (v: number) => `${v.toFixed(2)}`;
-  const gain = (v: number) => `${v - start.bicubicPsnrY >= 0 ? '+' : ''}${(v - start.bicubicPsnrY).toFixed(2)}`;
-  console.log(`\nFine-tuning ${o.model} (${preset} x${net.scale} ${net.activation}, --degrade ${degrade}) on ${tune.length} photos, validated on the other ${heldOut.length} (PSNR-Y/SSIM-Y, border crop = scale)\n`);
-  console.log('| model | PSNR-Y (dB) at the end | SSIM-Y | gain over bicubic | best PSNR-Y (iteration) | wall time |');
-  console.log('|---|---|---|---|---|---|');
+  const f2 = (v: number) => v.toFixed(2);
+  const gain = (v: number, b: number) => `${v - b >= 0 ? '+' : ''}${(v - b).toFixed(2)}`;
+  const bic = scores.get('bicubic')!;
+  console.log(`\nFine-tuning ${o.model} (${preset} x${net.scale} ${net.activation}, --degrade ${degrade}) on ${tune.length} of the training photos, scored on the other ${heldOut.length} (PSNR-Y/SSIM-Y, border crop = scale)\n`);
+  console.log('| model | clean input: PSNR-Y (dB) | SSIM-Y | gain over bicubic | JPEG q75 input: PSNR-Y (dB) | gain over bicubic | best held-out validation (iteration) | wall time |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const b = r.best ? `${dB(r.best.psnrY)} (${r.best.iteration})` : '—';
-    const s = r.seconds === undefined ? '—' : `${Math.round(r.seconds)} s`;
-    console.log(`| ${r.label} | ${dB(r.end.psnrY)} | ${r.end.ssimY.toFixed(4)} | ${r.label === 'bicubic' ? '—' : `${gain(r.end.psnrY)} dB`} | ${b} | ${s} |`);
+    const b = r.run ? `${f2(best(r.run).psnrY)} (${best(r.run).iteration})` : '—';
+    const t = r.run ? `${Math.round(r.run.seconds)} s` : '—';
+    const g = (v: number, base: number) => (r.label === 'bicubic' ? '—' : `${gain(v, base)} dB`);
+    console.log(`| ${r.label} | ${f2(r.score.psnrY)} | ${r.score.ssimY.toFixed(4)} | ${g(r.score.psnrY, bic.psnrY)} | ${f2(r.score.jpeg75)} | ${g(r.score.jpeg75, bic.jpeg75)} | ${b} | ${t} |`);
   }
   console.log(`\nCommands:\n  ${fineTuned.command}\n  ${scratch.command}`);
   if (o.json) {
-    const record = { model: o.model, modelFile, tune, heldOut, iters: o.iters, runs: [fineTuned, scratch], node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
+    const record = { model: o.model, modelFile, tune, heldOut, iters: o.iters, runs: [fineTuned, scratch], scores: Object.fromEntries(scores), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
     await fs.writeFile(o.json, JSON.stringify(record, null, 1) + '\n');
   }
 }

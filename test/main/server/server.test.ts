@@ -184,9 +184,14 @@ describe('browser-mode server', () => {
       assert.equal((await get(COFFEE)).status, 404, 'a file the session did not produce');
       assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404);
       assert.equal((await get('relative.png')).status, 404);
-      // An output the engine reports becomes downloadable.
+      // An output the engine reports becomes downloadable where the session may read it, and only there.
+      const output = path.join(server.host.context.results.folder, 'coffee_x2.png');
+      await fs.writeFile(output, bytes);
+      assert.equal((await get(output)).status, 404, 'not before the engine reports it');
+      engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output, width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
+      assert.equal((await get(output)).status, 200);
       engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output: path.join(dir, 'secret.txt'), width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
-      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 200);
+      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404, 'a reported output outside the folders the session may read is not served');
       // Models can be downloaded (the Models view's Download), other files of their folders not.
       const model = await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
       assert.equal(model.status, 200);
