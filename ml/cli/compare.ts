@@ -6,6 +6,7 @@ import { initBackend } from '../node/backends.ts';
 import { markdown } from '../train/compare-report.ts';
 import { makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
+import { SETTING_RANGES } from '../train/ranges.ts';
 import { intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
 import { commonTrainOptions, onInterrupt, reportStart, TRAIN_OPTIONS } from './train.ts';
@@ -35,7 +36,7 @@ export const runCompare: Command = {
     for (const a of acts) if (!isActivationName(a)) throw errors.badArgument(`--acts: unknown activation "${a}"; use tanhexp, swish, mish or relu.`);
     if (acts.length < 2 || new Set(acts).size !== acts.length) throw errors.badArgument('--acts needs at least two different activations, e.g. swish,tanhexp.');
     const { backend, threads, settings } = commonTrainOptions(values);
-    const seeds = intOption(values, 'seeds', 1, 100) ?? 1;
+    const seeds = intOption(values, 'seeds', ...SETTING_RANGES.seeds) ?? 1;
     const init = values.init === undefined ? undefined : initOption(String(values.init));
     const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
     const dir = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));

@@ -69,6 +69,34 @@ async function started() {
 }
 
 describe('CompareSession', () => {
+  test('Iterations and Seeds are read as the command line reads --iters and --seeds: any whole number in range, one sentence otherwise', async () => {
+    const { app: a, api } = app();
+    const s = a.compare;
+    const cases: Array<[string, string, RegExp | null]> = [
+      ['105', '2', null],
+      ['1', '1', null],
+      ['0', '1', /^Iterations must be at least 1, not 0\.$/],
+      ['-5', '1', /^Iterations must be at least 1, not -5\.$/],
+      ['abc', '1', /^Iterations must be a number, not "abc"\.$/],
+      ['', '1', /^Iterations: type a whole number from 1 to 10,000,000\.$/],
+      ['100', '0', /^Seeds must be at least 1, not 0\.$/],
+      ['100', '2.5', /^Seeds must be a whole number, not 2\.5\.$/],
+      ['100', '101', /^Seeds can be at most 100, not 101\.$/],
+    ];
+    for (const [iterations, seeds, error] of cases) {
+      s.form = { ...s.form, data: '/photos', val: '/val', iterations, seeds };
+      if (error) assert.match(s.numbersError ?? '', error, `${iterations} / ${seeds}`);
+      else assert.equal(s.numbersError, null, `${iterations} / ${seeds}`);
+      assert.equal(s.canStart, error === null, `${iterations} / ${seeds}`);
+    }
+    s.form = { ...s.form, iterations: 'abc', seeds: '1' };
+    await s.start();
+    assert.equal(api.sent('job:compare').length, 0, 'nothing is sent while a field is wrong');
+    s.form = { ...s.form, iterations: '105', seeds: '2' };
+    await s.start();
+    assert.deepEqual(api.sent('job:compare').map((r) => [r.iterations, r.seeds]), [[105, 2]]);
+  });
+
   test('three seeds give one mean curve per activation with a band, in two colours that stay apart', async () => {
     const { s, api } = await started();
     threeSeeds(api);

@@ -2,7 +2,9 @@ import { compareVerdict, type Verdict } from '../../../ml/train/compare-verdict.
 import type { JobEvent } from '../api/jobs.ts';
 import type { ActivationName, CompareJob, CompareReport, CompareResult, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
 import { ACTIVATION_LABELS } from '../lib/choices.ts';
+import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
+import { wholeNumber } from '../lib/fields.ts';
 import { bucketWidth, differenceBand, meanBand, type BandPoint } from '../lib/seed-bands.ts';
 import type { AppState } from './app.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
@@ -15,8 +17,9 @@ export interface CompareForm {
   actB: ActivationName;
   preset: PresetName;
   scale: Scale;
-  iterations: number;
-  seeds: number;
+  /** As the fields hold them (text, or a number); checked as the command line checks --iters and --seeds. */
+  iterations: string | number;
+  seeds: string | number;
 }
 
 /**
@@ -149,17 +152,30 @@ export class CompareSession {
   get error(): string | null {
     return this.#error;
   }
+  readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
+  readonly #seeds = $derived(wholeNumber(this.form.seeds, 'Seeds', ...SETTING_RANGES.seeds));
+  /** Why the Iterations or Seeds field cannot be used, in one sentence; null when both can. */
+  get numbersError(): string | null {
+    return this.#iterations.error ?? this.#seeds.error;
+  }
   readonly canStart = $derived(
-    this.#jobId === null && this.form.data.trim() !== '' && this.form.val.trim() !== '' && this.form.actA !== this.form.actB,
+    this.#jobId === null &&
+      this.form.data.trim() !== '' &&
+      this.form.val.trim() !== '' &&
+      this.form.actA !== this.form.actB &&
+      this.#iterations.value !== null &&
+      this.#seeds.value !== null,
   );
 
   async start(): Promise<void> {
-    if (!this.canStart) return;
+    const iterations = this.#iterations.value;
+    const seeds = this.#seeds.value;
+    if (!this.canStart || iterations === null || seeds === null) return;
     const f = this.form;
     this.loss.clear();
     this.psnr.clear();
     this.#bicubic = this.#itPerSec = this.#etaMs = null;
-    this.#span = Math.round(f.iterations);
+    this.#span = iterations;
     this.#report = null;
     this.whole.clear();
     this.#summary = this.#error = null;
@@ -172,8 +188,8 @@ export class CompareSession {
         acts: [f.actA, f.actB],
         preset: f.preset,
         scale: f.scale,
-        iterations: Math.round(f.iterations),
-        seeds: Math.max(1, Math.round(f.seeds)),
+        iterations,
+        seeds,
       });
       this.#jobId = jobId;
       this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
