@@ -299,4 +299,25 @@ describe('jobs read and write through what the request opened and checked', () =
     assert.ok((await fs.readdir(out)).includes('report.json'), 'the report is in the folder named');
     assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
   });
+
+  test('job:train starts from a model and continues a run through what it opened, and names both as given', async () => {
+    const f = await trainFolders('train-continue');
+    const model = path.join(dir, 'models', 'tiny.safetensors');
+    const arg = { ...trainArg(f.data, null), activation: 'tanhexp', init: 'user:tiny.safetensors' };
+    const first = await trained(((await call('job:train', arg)) as { jobId: string }).jobId);
+    assert.ok(!first.failed, JSON.stringify(first));
+    const run = (JSON.parse(first.summary) as { result: { runDir: string; modelPath: string } }).result;
+    assert.equal(path.dirname(run.runDir), path.join(dir, 'data', 'runs'), first.summary);
+    assert.equal(run.modelPath, path.join(run.runDir, 'model_best.safetensors'));
+    const record = JSON.parse(await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8')) as { data: string; init: { model: string } };
+    assert.equal(record.data, f.data);
+    assert.equal(record.init.model, model, 'the start model is named as given');
+    const again = await trained(((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string }).jobId);
+    assert.ok(!again.failed, JSON.stringify(again));
+    assert.ok(again.messages.some((m) => m.startsWith(`Continuing from iteration 2 in ${run.runDir}`)), JSON.stringify(again.messages));
+    for (const text of [first.summary, again.summary, ...first.messages, ...again.messages, await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8'), await fs.readFile(path.join(run.runDir, 'config.json'), 'utf8')]) {
+      assert.doesNotMatch(text, /\/proc\//, 'named as given');
+    }
+    assert.equal(heldCount(), 0, 'every file and folder held for a job is let go once it ends');
+  });
 });
