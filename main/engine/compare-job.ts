@@ -27,6 +27,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
       backend: ctx.backend,
       threads: ctx.threads,
       control: ctx.control,
+      through: spec.through,
     },
     async (e) => {
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);

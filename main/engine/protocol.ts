@@ -42,6 +42,8 @@ export interface TrainSpec extends Omit<TrainJob, 'outDir' | 'continueRun' | 'in
   readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string };
   /** Overrides for short runs (tests); the engine's defaults otherwise. */
   readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
+  /** Browser mode: the folders and model the host opened and checked, to be read and written through (ml/node/through.ts). */
+  readonly through?: ThroughMap | undefined;
 }
 
 /** A compare job as the UI asks for it, with the output folder the host resolved. */
@@ -50,6 +52,8 @@ export interface CompareSpec extends CompareJob {
   readonly outDir: string;
   /** Overrides for short runs (tests). */
   readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
+  /** Browser mode: the folders the host opened and checked (the runs folder for `outDir`), to be read and written through. */
+  readonly through?: ThroughMap | undefined;
 }
 
 export interface CompareModelsSpec {

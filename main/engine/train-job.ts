@@ -26,6 +26,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
       threads: ctx.threads,
       command: 'SR Studio app',
       control: ctx.control,
+      through: spec.through,
     },
     async (e: TrainJobEvent) => {
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);

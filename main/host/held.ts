@@ -97,6 +97,26 @@ export async function holdUpscale(h: Held, files: readonly string[], outputDir: 
   }
 }
 
+/**
+ * A training's (or comparison's) folders: the photos and validation photos read, and the run's
+ * folder written: an earlier run's own folder, or for a new run the folder it is made in.
+ * `chosen`: the folder typed as the new run's parent (granted as it was opened).
+ */
+export async function holdTrain(
+  h: Held,
+  job: { readonly data: string; readonly val: string | null; readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string }; readonly chosen: string | null },
+  access: RequestAccess,
+): Promise<void> {
+  for (const [p, label] of [[job.data, 'Training folder'], [job.val, 'Validation folder']] as const) {
+    if (p === null) continue;
+    const o = await h.open(p, () => openDir(p, label, { access, chosen: true }));
+    access.chose(p, o.real);
+  }
+  const dir = job.run.kind === 'new' ? job.run.parent : job.run.dir;
+  const o = await h.open(dir, () => openDir(dir, 'Run folder', { access, use: 'write', chosen: dir === job.chosen }));
+  if (dir === job.chosen) access.chose(dir, o.real);
+}
+
 /** The model an id names (models.ts); with `held` (browser mode) its file is held for the job, else closed. */
 export async function holdModel(held: Held | undefined, id: unknown, field: string, folders: ModelFolders, access: RequestAccess | undefined): Promise<ModelInfo> {
   const m = await openModel(id, field, folders, access);

@@ -11,8 +11,7 @@ import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
-import { Held, holdModel, holdUpscale } from './held.ts';
-import { resolveModel } from './models.ts';
+import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
@@ -79,16 +78,25 @@ export function jobHandlers(ctx: HostContext): Pick<
       const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
       const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
       const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
-      // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
-      const model = o.init === undefined || o.init === null || continueRun ? null : await resolveModel(o.init, 'init', ctx.models, access);
-      const misfit = model && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
-      if (model && misfit) throw errors.initMismatch(model.name, misfit);
-      const init = model?.path ?? null;
-      const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run, init } });
-      ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
-      // The folders it names are the session's only while it does not fail (file-access.ts).
-      access?.until(ctx.jobs.failed(jobId));
-      return { jobId };
+      // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
+      const held = access && new Held();
+      try {
+        // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
+        const model = o.init === undefined || o.init === null || continueRun ? null : await holdModel(held, o.init, 'init', ctx.models, access);
+        const misfit = model && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
+        if (model && misfit) throw errors.initMismatch(model.name, misfit);
+        const init = model?.path ?? null;
+        if (held && access) await holdTrain(held, { data, val, run, chosen: outDir }, access);
+        const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run, init, ...(held && { through: held.through }) } });
+        ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
+        // The folders it names are the session's only while it does not fail (file-access.ts).
+        access?.until(ctx.jobs.failed(jobId));
+        held?.until(ctx.jobs.failed(jobId));
+        return { jobId };
+      } catch (e) {
+        await held?.release();
+        throw e;
+      }
     },
     async 'job:compare'(arg, access) {
       const o = obj(arg, 'job:compare', ['data', 'val', 'acts', 'preset', 'scale', 'iterations', 'seeds']);
@@ -102,10 +110,19 @@ export function jobHandlers(ctx: HostContext): Pick<
       const seeds = int(o.seeds, 'Seeds', 1, 20);
       const outDir = path.join(ctx.runsDir, `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp(new Date())}`);
       const acts = [a!, b!] as const;
-      const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir } });
-      ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
-      access?.until(ctx.jobs.failed(jobId));
-      return { jobId };
+      const held = access && new Held();
+      try {
+        // The comparison's folder is made by the job, through the runs folder held here.
+        if (held && access) await holdTrain(held, { data, val, run: { kind: 'new', parent: ctx.runsDir }, chosen: null }, access);
+        const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir, ...(held && { through: held.through }) } });
+        ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
+        access?.until(ctx.jobs.failed(jobId));
+        held?.until(ctx.jobs.failed(jobId));
+        return { jobId };
+      } catch (e) {
+        await held?.release();
+        throw e;
+      }
     },
     async 'job:compare-models'(arg, access) {
       const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image', 'groundTruth']);

@@ -5,6 +5,8 @@ import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
 import { onnxEngine } from '../node/onnx-trainer.ts';
 import { loadTrainingData, type TrainingData } from '../node/training-data.ts';
 import type { TrainConfig } from '../train/config.ts';
+import type { TrainEvent } from '../train/events.ts';
+import type { Through } from '../node/through.ts';
 import { tfjsEngine, type StepEngineFactory } from '../train/engine.ts';
 import type { Evaluator } from '../train/validation.ts';
 
@@ -12,7 +14,8 @@ export type DataEvent = { readonly type: 'note'; readonly message: string } | { 
 
 /** The training photos (and validation photos, or a held-out tenth) for a run's config, each note passed on. */
 export async function openData(
-  folders: { readonly data: string; readonly val?: string | null | undefined },
+  /** opened: the folders name handles a front end opened (through.ts), read only through them. */
+  folders: { readonly data: string; readonly val?: string | null | undefined; readonly opened?: boolean | undefined },
   config: TrainConfig,
   emit: (e: DataEvent) => void | Promise<void>,
 ): Promise<TrainingData> {
@@ -24,6 +27,7 @@ export async function openData(
     seed: config.seed,
     valMaxSide: config.valMaxSide,
     onWarning: (message) => void emit({ type: 'data-warning', message }),
+    opened: folders.opened,
   });
   for (const message of data.notes) await emit({ type: 'note', message });
   return data;
@@ -45,4 +49,21 @@ export async function startRunHelpers(backend: ConcreteBackend, threads: number 
   const cpu = backend === 'wasm' || backend === 'cpu';
   const helpers = n > 0 && cpu ? await GradientWorkers.start(n, backend, config) : undefined;
   return { engine: tfjsEngine(helpers), helpers, evaluator, threads: (helpers?.count ?? 0) + 1, close: async () => helpers?.close() };
+}
+
+/** A trainer's event with the paths and messages in it named as the user named them (through.ts). */
+export function namedTrainEvent(e: TrainEvent, t: Through): TrainEvent {
+  switch (e.type) {
+    case 'checkpoint':
+      return { ...e, path: t.named(e.path) };
+    case 'preview':
+      return e.path === undefined ? e : { ...e, path: t.named(e.path) };
+    case 'warning':
+    case 'failed':
+      return { ...e, message: t.named(e.message) };
+    case 'finished':
+      return e.modelPath === undefined ? e : { ...e, modelPath: t.named(e.modelPath) };
+    default:
+      return e;
+  }
 }

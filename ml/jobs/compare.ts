@@ -19,7 +19,8 @@ import { initMismatch } from '../train/init.ts';
 import { markdown } from '../train/compare-report.ts';
 import { DEFAULT_LR, INIT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
-import { openData, startRunHelpers } from './common.ts';
+import { through, type ThroughMap } from '../node/through.ts';
+import { namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { TrainSettings } from './train.ts';
 
 export interface CompareJobSpec {
@@ -39,6 +40,11 @@ export interface CompareJobSpec {
   readonly backend: { readonly name: ConcreteBackend; readonly device: string };
   readonly threads: number | null;
   readonly control: TrainControl;
+  /**
+   * The folders a front end opened already (through.ts): the photos, and the folder `dir` is made
+   * in, are reached only through them; `dir` is made and held open, and everything is named as given.
+   */
+  readonly through?: ThroughMap | undefined;
 }
 
 export type CompareJobEvent =
@@ -74,7 +80,30 @@ const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_
 /** The name of one run of a comparison, in events and the UI. */
 export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${seed}`;
 
-export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
+export async function compareJob(spec: CompareJobSpec, emitRaw: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
+  // The comparison's folder, made and held open when its parent came opened (closed however the job ends).
+  let t = through(spec.through);
+  let close = async () => undefined as void;
+  const emit = (e: CompareJobEvent) =>
+    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: t.named(e.message) } : e.type === 'train' ? { ...e, event: namedTrainEvent(e.event, t) } : e);
+  try {
+    const r = await compareIn(spec, emit, async (out) => {
+      if (spec.through === undefined) return out;
+      const held = await RunFolder.hold(t.use(out));
+      close = held.close;
+      t = through({ ...spec.through, [out]: held.use });
+      return held.use;
+    });
+    return { ...r, dir: t.named(r.dir), models: Object.fromEntries(Object.entries(r.models).map(([a, m]) => [a, t.named(m)])) };
+  } catch (e) {
+    throw t.named(e);
+  } finally {
+    await close().catch(() => undefined);
+  }
+}
+
+/** The comparison; `hold` gives where to reach its (new) folder once the photos are known to be usable. */
+async function compareIn(spec: CompareJobSpec, emit: (e: CompareJobEvent) => void | Promise<void>, hold: (out: string) => Promise<string>): Promise<CompareJobResult> {
   if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length) throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
   const twins = spec.init ? await startModels(spec.init, spec.acts) : undefined;
   const lr = spec.settings.lr ?? (twins ? INIT_LR : Math.min(...spec.acts.map((a) => DEFAULT_LR[a])));
@@ -88,9 +117,11 @@ export async function compareJob(spec: CompareJobSpec, emit: (e: CompareJobEvent
     if (why) throw errors.initMismatch(twin.name, why);
   }
   const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
-  const out = path.resolve(spec.dir);
-  const data = await openData(spec, base, emit);
+  const t = through(spec.through);
+  const at = (p: string) => (spec.through ? t.use(path.resolve(p)) : p);
+  const data = await openData({ data: at(spec.data), val: spec.val && at(spec.val), opened: spec.through !== undefined }, base, emit);
   if (!data.val.length) throw errors.badArgument('A comparison needs validation images; choose a validation folder, or a training folder with at least two photos.');
+  const out = await hold(path.resolve(spec.dir));
   await ensureDir(out);
   const present = await fs.readdir(out).catch((e: unknown) => {
     throw fsError(e, out);

@@ -16,7 +16,8 @@ import { annotateModel, loadNamedModel, resolveModelName } from '../node/models.
 import { RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
 import { presetOf, type NetworkConfig } from '../network.ts';
-import { openData, startRunHelpers } from './common.ts';
+import { through, type Through, type ThroughMap } from '../node/through.ts';
+import { namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { makeTrainConfig, type TrainConfig } from '../train/config.ts';
 import { initFromModel, initMismatch } from '../train/init.ts';
@@ -52,6 +53,11 @@ export interface TrainJobSpec {
   /** How the run was started, for its model card. */
   readonly command: string;
   readonly control: TrainControl;
+  /**
+   * The folders and model a front end opened already (through.ts): the photos, the run's folder (a
+   * new run's parent folder) and the start model are reached only through them, and named as given.
+   */
+  readonly through?: ThroughMap | undefined;
 }
 
 export type TrainJobEvent =
@@ -101,7 +107,9 @@ function differences(config: TrainConfig, given: TrainSettings, init?: string): 
 
 interface Prepared {
   readonly config: TrainConfig;
+  /** The run's folder as the user names it, and where it is reached (the same without a front end's map). */
   readonly dir: string;
+  readonly at: string;
   /** The folders it trains and validates on. */
   readonly data: string;
   readonly val: string | null;
@@ -115,8 +123,10 @@ interface Prepared {
  * A new run that starts from a model: the run's network is the model's, with the preset, scale and
  * activation the settings name; a model of another shape or activation is refused in one sentence.
  */
-async function startFrom(given: string, s: TrainSettings): Promise<{ config: TrainConfig; weights: ReadonlyMap<string, Float32Array>; note: string }> {
-  const model = await loadNamedModel(given);
+async function startFrom(given: string, s: TrainSettings, t: Through): Promise<{ config: TrainConfig; weights: ReadonlyMap<string, Float32Array>; note: string }> {
+  const use = t.use(given);
+  const file = await loadNamedModel(use);
+  const model = use === given ? file : { ...file, name: path.resolve(given), path: path.resolve(given) };
   const m = model.config;
   // Validates the settings given, with the model's preset, scale and activation for those not given.
   const asked = makeTrainConfig({ ...s, preset: s.preset ?? presetOf(m) ?? 'tiny', scale: s.scale ?? m.scale, activation: s.activation ?? m.activation });
@@ -176,16 +186,18 @@ async function continuedFolders(dir: string, rec: RunRecord | undefined, spec: T
   return { data: rec.data, val: resolved(val), moved };
 }
 
-async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
+async function prepareRun(spec: TrainJobSpec, t: Through): Promise<Prepared> {
   if (spec.run.kind === 'new') {
     if (spec.data === undefined) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
-    const start = spec.init ? await startFrom(spec.init, spec.settings) : undefined;
+    const start = spec.init ? await startFrom(spec.init, spec.settings, t) : undefined;
     const config = start?.config ?? makeTrainConfig(spec.settings);
-    const dir = spec.run.dir ? path.resolve(spec.run.dir) : await newRunDir(spec.run.parent, config);
-    return { config, dir, data: path.resolve(spec.data), val: resolved(spec.val), ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
+    const at = spec.run.dir ? t.use(path.resolve(spec.run.dir)) : await newRunDir(t.use(spec.run.parent), config);
+    const dir = t.named(at);
+    return { config, dir, at, data: path.resolve(spec.data), val: resolved(spec.val), ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
   }
   const dir = path.resolve(spec.run.dir);
-  const opened = await RunFolder.open(dir);
+  const at = t.use(dir);
+  const opened = await RunFolder.open(at);
   if (beingTrained(opened.record)) throw errors.runBusy(dir, opened.record!.pid);
   const diff = differences(opened.config, spec.settings, spec.init ? (await resolveModelName(spec.init)).name : undefined);
   const rec = opened.record;
@@ -200,15 +212,38 @@ async function prepareRun(spec: TrainJobSpec): Promise<Prepared> {
   // Asking for no more than it has trained does nothing, except finish a run whose end was never recorded.
   if (iterations < from || (iterations === from && rec?.state === 'finished')) throw errors.runTrained(dir, from);
   const config = makeTrainConfig({ ...opened.config, iterations });
-  return { config, dir, data, val, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
+  return { config, dir, at, data, val, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
 }
 
 export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
-  const { config, dir, earlier, start, ...folders } = await prepareRun(spec);
+  // A new run's folder, made and held open when its parent came opened (closed however the run ends).
+  const run = { t: through(spec.through), close: async () => undefined as void };
+  try {
+    return await trainIn(spec, run, emit);
+  } catch (e) {
+    throw run.t.named(e);
+  } finally {
+    await run.close().catch(() => undefined);
+  }
+}
+
+async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promise<void> }, emitRaw: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
+  // Everything the user sees names folders and files as they named them.
+  const emit = (e: TrainJobEvent) =>
+    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: run.t.named(e.message) } : e.type === 'train' ? { ...e, event: namedTrainEvent(e.event, run.t) } : e);
+  const { config, dir, at, earlier, start, ...folders } = await prepareRun(spec, run.t);
   if (start) await emit({ type: 'note', message: start.note });
-  const data = await openData(folders, config, emit);
+  const opened = spec.through !== undefined;
+  const data = await openData({ data: run.t.use(folders.data), val: folders.val && run.t.use(folders.val), opened }, config, emit);
   // The folder is made only once the settings and the data are known to be usable.
-  const folder = earlier?.folder ?? (await RunFolder.create(dir, config.keepCheckpoints, config));
+  let home = at;
+  if (opened && !earlier) {
+    const held = await RunFolder.hold(at);
+    run.close = held.close;
+    run.t = through({ ...spec.through, [dir]: held.use });
+    home = held.use;
+  }
+  const folder = earlier?.folder ?? (await RunFolder.create(home, config.keepCheckpoints, config));
   const resume = earlier?.resume;
   const from = resume?.state.iteration ?? 0;
   const best = new BestSoFar(resume?.state.best ?? null, earlier?.record?.best ?? null, from);
@@ -254,14 +289,15 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
       await emit({ type: 'train', event });
       // The record follows each checkpoint, so even a run killed later says where it stood.
       if (event.type === 'checkpoint') await folder.writeRecord({ iteration, best: best.shown(iteration) });
-      const modelPath = async () => ((await exists(folder.modelPath)) ? folder.modelPath : null);
+      const modelPath = async () => ((await exists(folder.modelPath)) ? run.t.named(folder.modelPath) : null);
       if (event.type === 'failed') {
-        result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: event.message };
+        result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: run.t.named(event.message) };
       } else if (event.type === 'finished') {
         result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
       }
     }
   } catch (e) {
+    e = run.t.named(e);
     stopped = isUserError(e)
       ? `Stopped at iteration ${iteration}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`
       : `Stopped at iteration ${iteration} by an unexpected error (${firstLine(e)}).`;

@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { DatasetSource, TrainImage } from '../dataset.ts';
 import { errors, fsError, isUserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
+import { imagesBelow, withFileBelow } from './below.ts';
 import { collectImages } from './files.ts';
 import { framesOf, readImage } from './image-io.ts';
 
@@ -36,6 +37,11 @@ export interface OpenImageFolderOptions {
    * or page is used.
    */
   readonly onWarning?: ((msg: string) => void) | undefined;
+  /**
+   * `dir` names a folder opened already (through.ts): it is listed through that handle, and
+   * nothing below it is reached through a symlink (below.ts), for the scan and every later read.
+   */
+  readonly opened?: boolean | undefined;
 }
 
 export interface SkippedFile {
@@ -94,12 +100,11 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   if (!st.isDirectory()) {
     throw errors.badArgument(`${JSON.stringify(dir)} is a file, not a folder; choose a folder of training photos.`);
   }
-  const { files, problems } = await collectImages([root]);
-  if (!files.length) throw problems.some((p) => p.code === 'no-images') || !problems[0] ? errors.noImages(dir) : problems[0];
   const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
-  const candidates = files.map((f) => ({ file: f.path, name: rel(f.path) }));
+  const candidates = opts.opened ? await listOpened(root, dir) : await listNamed(root, dir, rel);
   candidates.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
+  const read = opts.opened ? (file: string) => withFileBelow(root, rel(file), readImage) : readImage;
   const cache = new LruCache(budget);
   const entries: Entry[] = [];
   const unreadable: SkippedFile[] = [];
@@ -112,7 +117,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   // on every run.
   const decode = async (c: { file: string; name: string }) => {
     try {
-      const { image, info } = await readImage(c.file);
+      const { image, info } = await read(c.file);
       return { ...c, image: toTrainImage(c.name, image), frames: framesOf(info) };
     } catch (e) {
       // A bug (not a user error) is rethrown by `commit`, so no decode promise ever rejects.
@@ -167,7 +172,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   const inflight = new Map<number, Promise<TrainImage>>();
   const load = async (i: number): Promise<TrainImage> => {
     const e = entries[i]!;
-    const img = toTrainImage(e.name, (await readImage(e.file)).image);
+    const img = toTrainImage(e.name, (await read(e.file)).image);
     if (img.width < minSide || img.height < minSide) throw errors.imageTooSmall(e.file, img.width, img.height, minSide);
     cache.put(i, img);
     return img;
@@ -205,6 +210,25 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
     (notes.length ? ` (skipped ${notes.join(', ')})` : '') +
     `; ${mb(totalBytes)} decoded, ${cached}.`;
   return { source, skipped, summary };
+}
+
+/** The images in a folder named by its path (symlinks followed, as the user's own tools do). */
+async function listNamed(root: string, dir: string, rel: (f: string) => string): Promise<Array<{ file: string; name: string }>> {
+  const { files, problems } = await collectImages([root]);
+  if (!files.length) throw problems.some((p) => p.code === 'no-images') || !problems[0] ? errors.noImages(dir) : problems[0];
+  return files.map((f) => ({ file: f.path, name: rel(f.path) }));
+}
+
+/** The images in an opened folder, listed through its handle (below.ts). */
+async function listOpened(root: string, dir: string): Promise<Array<{ file: string; name: string }>> {
+  const out: Array<{ file: string; name: string }> = [];
+  try {
+    for await (const name of imagesBelow(root)) out.push({ file: path.join(root, ...name.split('/')), name });
+  } catch (e) {
+    throw fsError(e, dir);
+  }
+  if (!out.length) throw errors.noImages(dir);
+  return out;
 }
 
 /** The cause in a catalogue message about a file, e.g. "the file is cut short or damaged". */

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors, fsError, isUserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
@@ -97,6 +97,22 @@ export class RunFolder implements RunStore {
     await ensureDir(path.join(dir, 'checkpoints'));
     await ensureDir(path.join(dir, 'previews'));
     return folder;
+  }
+
+  /**
+   * A new run's folder `dir` (its parent a folder opened already, through.ts) made if it is not
+   * there and opened without following a symlink: `use` names the open folder, so the run is
+   * written into it whatever happens to its name meanwhile. Close it when the run ends.
+   */
+  static async hold(dir: string): Promise<{ use: string; close: () => Promise<void> }> {
+    await fs.mkdir(dir).catch((e: { code?: string }) => {
+      if (e.code !== 'EEXIST') throw fsError(e, dir);
+    });
+    const h = await fs.open(dir, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_DIRECTORY ?? 0)).catch((e: { code?: string }) => {
+      // ELOOP or ENOTDIR: a symlink or a file took its name since it was made.
+      throw e.code === 'ENOENT' ? fsError(e, dir) : errors.unwritableOutput(dir, 'it is not a folder of its own');
+    });
+    return { use: process.platform === 'linux' ? `/proc/self/fd/${h.fd}` : dir, close: () => h.close() };
   }
 
   /** An earlier run's config, record and newest checkpoint (to continue it). */

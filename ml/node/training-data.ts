@@ -22,12 +22,14 @@ export async function loadTrainingData(opts: {
   seed: number;
   valMaxSide: number;
   onWarning?: ((msg: string) => void) | undefined;
+  /** The folders are opened already: read through their handles only (dataset-folder.ts). */
+  opened?: boolean | undefined;
 }): Promise<TrainingData> {
   const notes: string[] = [];
-  const train = await openImageFolder(opts.data, { minSide: opts.patch * opts.scale, onWarning: opts.onWarning });
+  const train = await openImageFolder(opts.data, { minSide: opts.patch * opts.scale, onWarning: opts.onWarning, opened: opts.opened });
   notes.push(train.summary);
   if (opts.val) {
-    const val = await openValFolder(opts.val, opts.scale, opts.valMaxSide, opts.onWarning);
+    const val = await openValFolder(opts.val, opts.scale, opts.valMaxSide, opts.onWarning, opts.opened);
     notes.push(val.summary);
     return { train: train.source, val: val.images, notes };
   }
@@ -46,8 +48,9 @@ export async function openValFolder(
   scale: number,
   valMaxSide: number,
   onWarning?: (msg: string) => void,
+  opened?: boolean,
 ): Promise<{ images: ValImage[]; summary: string }> {
-  const val = await openImageFolder(dir, { minSide: scale * 12, onWarning });
+  const val = await openImageFolder(dir, { minSide: scale * 12, onWarning, opened });
   const images = await valImages(val.source, range(val.source.size), { scale, valMaxSide });
   return { images, summary: val.summary.replace('training images', 'validation images') };
 }

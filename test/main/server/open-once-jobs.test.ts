@@ -2,12 +2,14 @@
  * Browser mode's jobs read and write through what the request opened and checked, on the real
  * engine: while another thread keeps swapping an input (or the folder results go to) between the
  * real one and a symlink leading outside, no upscale reads the outside photo and none writes
- * outside; the files held for a job are let go when it ends.
+ * outside; no training or comparison lists or reads a photo from outside (its folder, a sub-folder
+ * or a photo swapped) nor makes its run outside; the files held for a job are let go when it ends.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { WebSocket } from 'ws';
 import type { RequestChannel, ServerMessage } from '../../../main/api.ts';
 import { heldCount } from '../../../main/host/held.ts';
@@ -22,6 +24,8 @@ const TIMES = { insideMs: 1, outsideMs: 1 };
 
 let dir = '';
 let outside = '';
+/** Where a symlink leads out of what the session may choose (a system tree: never granted, never choosable). */
+let shm = '';
 let server: StudioServer;
 let ws: WebSocket;
 const events: Array<Extract<ServerMessage, { event: string }>> = [];
@@ -30,6 +34,7 @@ before(async () => {
   dir = await tempDir();
   outside = path.join(dir, 'outside');
   await fs.mkdir(outside);
+  shm = await fs.mkdtemp('/dev/shm/sr-studio-held-');
   await tinyModel(path.join(dir, 'models', 'tiny.safetensors'));
   server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), backend: 'wasm', previewIntervalMs: 1000, log: () => undefined });
   ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
@@ -44,6 +49,7 @@ after(async () => {
   ws.close();
   await server.close();
   await fs.rm(dir, { recursive: true, force: true });
+  await fs.rm(shm, { recursive: true, force: true });
 });
 
 const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
@@ -57,6 +63,51 @@ async function ended(jobId: string): Promise<{ widths: number[]; failed: boolean
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`job ${jobId} did not end`);
+}
+
+/** Trainings per race (the engine runs one at a time, the next queued), and the most time they may take. */
+const TRAIN_LIMITS = { rounds: 8, maxMs: 9_000, atOnce: 2 };
+
+/** A tiny training of `data`, validated on the same photos (so each training lists and reads them twice). */
+const trainArg = (data: string, outDir: string | null) => ({ data, val: data, preset: 'tiny', scale: 2, activation: 'relu', iterations: 2, outDir, continueRun: null });
+/** The line that says which photos a training uses ("5 training images in …; 0.1 MB decoded, …"). */
+const listedOf = (r: { messages: string[] }) => r.messages.find((m) => / training images? in /.test(m));
+/** Whether those are inside photos only: at most 0.1 MB of them (nine of 64×64; the outside ones are 0.27 MB each). */
+const isInside = (listed: string) => Number(/; ([0-9.]+) MB decoded/.exec(listed)?.[1] ?? 'NaN') <= 0.1;
+
+/** What a training said: its messages, and whether it ended in an error. */
+async function trained(jobId: string): Promise<{ messages: string[]; failed: boolean; summary: string }> {
+  const { failed } = await ended(jobId);
+  const mine = events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
+  const messages = mine.filter((e) => e.event === 'job:progress' || e.event === 'job:error').map((e) => (e.payload as { message: string }).message);
+  const done = mine.find((e) => e.event === 'job:done');
+  return { messages, failed, summary: JSON.stringify(done?.payload ?? null) };
+}
+
+/**
+ * Trains a tiny model on `data` again and again (into `outDir`, or the runs folder) while `stop`
+ * swaps; counts the trainings whose photos came from outside (isInside).
+ */
+async function trainRace(data: string, outDir: string | null, stop: () => Promise<void>): Promise<{ ran: number; trained: number; leaked: string[]; shown: string[] }> {
+  let ran = 0;
+  let done = 0;
+  const leaked: string[] = [];
+  const shown: string[] = [];
+  try {
+    ran = await race(async () => {
+      const started = (await call('job:train', trainArg(data, outDir)).catch(() => undefined)) as { jobId: string } | undefined;
+      if (!started) return;
+      const r = await trained(started.jobId);
+      const listed = listedOf(r);
+      if (!listed) return; // refused or stopped before listing (a name gone for a moment)
+      done++;
+      leaked.push(...r.messages.filter((m) => / images? in /.test(m) && !isInside(m)));
+      shown.push(...r.messages.filter((m) => m.includes('/proc/')), ...(r.summary.includes('/proc/') ? [r.summary] : []));
+    }, TRAIN_LIMITS);
+  } finally {
+    await stop();
+  }
+  return { ran, trained: done, leaked, shown };
 }
 
 /** Upscales `file` again and again (x2: 128 wide from inside, 400 from outside) while `stop` swaps; counts what came from outside. */
@@ -141,5 +192,132 @@ describe('jobs read and write through what the request opened and checked', () =
     assert.match(errors[0]!, /broken\.png/);
     assert.doesNotMatch(errors[0]!, /\/proc\//);
     assert.equal(heldCount(), 0);
+  });
+
+  /**
+   * The training folder: eight small photos in a sub-folder, then one more as z.png (read last, so
+   * a while after the listing); outside, the same names as large photos (300×300: a training that
+   * decodes any says more than 0.1 MB).
+   */
+  async function trainFolders(name: string): Promise<{ data: string; sub: string; away: string; secret: string }> {
+    const data = path.join(server.inbox, name);
+    const sub = path.join(data, 'more');
+    await fs.mkdir(sub, { recursive: true });
+    const away = path.join(shm, name);
+    await fs.mkdir(away);
+    const big = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    for (let i = 1; i <= 8; i++) {
+      const n = `c${i}`;
+      await fs.copyFile(COFFEE, path.join(sub, `${n}.png`));
+      await fs.writeFile(path.join(away, `${n}.png`), big);
+    }
+    await fs.copyFile(COFFEE, path.join(data, 'z.png'));
+    await fs.writeFile(path.join(away, 'z.png'), big);
+    const secret = path.join(shm, `${name}-secret.png`);
+    await fs.writeFile(secret, big);
+    return { data, sub, away, secret };
+  }
+
+  function noLeaks(what: string, r: Awaited<ReturnType<typeof trainRace>>): void {
+    console.log(`train ${what}: ${r.leaked.length} of ${r.trained} trainings used outside photos (${r.ran} requests)`);
+    assert.deepEqual(r.leaked, [], `${what}: trainings used photos from outside`);
+    assert.ok(r.trained >= 3, `${what}: only ${r.trained} trainings listed their photos`);
+    assert.deepEqual(r.shown, [], `${what}: messages name folders as given`);
+    assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
+  }
+
+  test('job:train lists its photos through the folder it opened: the folder swapped for a symlink after the check leads nowhere', async () => {
+    const f = await trainFolders('train-top');
+    const blocker = await trainFolders('train-first');
+    // The first training keeps the engine busy, so the second lists its folder after the swap.
+    const first = (await call('job:train', trainArg(blocker.data, null))) as { jobId: string };
+    const second = (await call('job:train', trainArg(f.data, null))) as { jobId: string };
+    await fs.rename(f.data, `${f.data}.away`);
+    await fs.symlink(f.away, f.data);
+    const r = [await trained(first.jobId), await trained(second.jobId)].map(listedOf);
+    await fs.unlink(f.data);
+    await fs.rename(`${f.data}.away`, f.data);
+    console.log(`train data folder: ${JSON.stringify(r)}`);
+    assert.equal(r.filter((m) => m && isInside(m)).length, 2, 'both trainings used the photos their folders held when checked');
+    assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
+  });
+
+  test('job:train walks its sub-folders through handles: one swapped for a symlink leads nowhere', async () => {
+    const f = await trainFolders('train-sub');
+    noLeaks('sub-folder', await trainRace(f.data, null, swapper('folder', f.sub, '', f.away, { insideMs: 1, outsideMs: 1 })));
+  });
+
+  test('job:train reads each photo without following a symlink: a photo swapped for one leads nowhere', async () => {
+    const f = await trainFolders('train-photo');
+    // Three photos swapped at once, each read a while after the listing.
+    const stops: Array<() => Promise<void>> = [];
+    for (const n of ['x', 'y', 'z']) {
+      const inside = path.join(dir, `train-photo-${n}.png`);
+      await fs.copyFile(COFFEE, inside);
+      if (n !== 'z') await fs.copyFile(COFFEE, path.join(f.data, `${n}.png`));
+      stops.push(swapper('file', path.join(f.data, `${n}.png`), inside, f.secret, { insideMs: 1, outsideMs: 1 }));
+    }
+    noLeaks('photo', await trainRace(f.data, null, async () => void (await Promise.all(stops.map((stop) => stop())))));
+  });
+
+  test("job:train makes its run in the folder it opened: a run folder's parent swapped for a symlink gets nothing written outside", async () => {
+    const { data } = await trainFolders('train-out');
+    const runs = path.join(dir, 'my-runs');
+    await fs.mkdir(runs);
+    const away = path.join(shm, 'runs');
+    await fs.mkdir(away);
+    const r = await trainRace(data, runs, swapper('folder', runs, '', away, { insideMs: 3, outsideMs: 1 }));
+    const written = await fs.readdir(away);
+    const made = (await fs.readdir(runs)).filter((n) => !n.endsWith('.away'));
+    console.log(`train run folders: ${written.length} written outside, ${made.length} inside (${r.ran} requests, ${r.trained} trained)`);
+    assert.ok(r.trained >= 3, `only ${r.trained} trainings ran`);
+    assert.deepEqual(written, [], 'nothing was written outside');
+    assert.ok(made.length >= 3, 'the runs are where the request was checked');
+    assert.deepEqual(r.shown, [], 'messages and results name the run as given');
+    assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
+  });
+
+  test('job:compare reads its photos through the folders it opened and names its folder as given', async () => {
+    const f = await trainFolders('compare-top');
+    const blocker = await trainFolders('compare-first');
+    const first = (await call('job:train', trainArg(blocker.data, null))) as { jobId: string };
+    const arg = { data: f.data, val: f.data, acts: ['relu', 'swish'], preset: 'tiny', scale: 2, iterations: 2, seeds: 1 };
+    const second = (await call('job:compare', arg)) as { jobId: string };
+    await fs.rename(f.data, `${f.data}.away`);
+    await fs.symlink(f.away, f.data);
+    await trained(first.jobId);
+    const r = await trained(second.jobId);
+    await fs.unlink(f.data);
+    await fs.rename(`${f.data}.away`, f.data);
+    const listed = listedOf(r);
+    console.log(`compare data folder: ${listed}`);
+    assert.ok(!r.failed && listed && isInside(listed), JSON.stringify(r));
+    assert.doesNotMatch(JSON.stringify(r), /\/proc\//, 'messages and results name folders as given');
+    const done = events.find((e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === second.jobId);
+    const out = (done!.payload as { result: { dir: string } }).result.dir;
+    assert.equal(path.dirname(out), path.join(dir, 'data', 'runs'), JSON.stringify(out));
+    assert.ok((await fs.readdir(out)).includes('report.json'), 'the report is in the folder named');
+    assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
+  });
+
+  test('job:train starts from a model and continues a run through what it opened, and names both as given', async () => {
+    const f = await trainFolders('train-continue');
+    const model = path.join(dir, 'models', 'tiny.safetensors');
+    const arg = { ...trainArg(f.data, null), activation: 'tanhexp', init: 'user:tiny.safetensors' };
+    const first = await trained(((await call('job:train', arg)) as { jobId: string }).jobId);
+    assert.ok(!first.failed, JSON.stringify(first));
+    const run = (JSON.parse(first.summary) as { result: { runDir: string; modelPath: string } }).result;
+    assert.equal(path.dirname(run.runDir), path.join(dir, 'data', 'runs'), first.summary);
+    assert.equal(run.modelPath, path.join(run.runDir, 'model_best.safetensors'));
+    const record = JSON.parse(await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8')) as { data: string; init: { model: string } };
+    assert.equal(record.data, f.data);
+    assert.equal(record.init.model, model, 'the start model is named as given');
+    const again = await trained(((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string }).jobId);
+    assert.ok(!again.failed, JSON.stringify(again));
+    assert.ok(again.messages.some((m) => m.startsWith(`Continuing from iteration 2 in ${run.runDir}`)), JSON.stringify(again.messages));
+    for (const text of [first.summary, again.summary, ...first.messages, ...again.messages, await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8'), await fs.readFile(path.join(run.runDir, 'config.json'), 'utf8')]) {
+      assert.doesNotMatch(text, /\/proc\//, 'named as given');
+    }
+    assert.equal(heldCount(), 0, 'every file and folder held for a job is let go once it ends');
   });
 });
