@@ -15,6 +15,7 @@ export type UserErrorCode =
   | 'would-overwrite-input'
   | 'disk-full'
   | 'bad-weights'
+  | 'bad-model'
   | 'weights-mismatch'
   | 'unknown-backend'
   | 'backend-failed'
@@ -116,6 +117,22 @@ export const errors = {
       'bad-weights',
       `${q(p)} is not a valid SR Studio weights file (${why}); choose a .safetensors file saved by SR Studio.`,
       p,
+    ),
+  /** An ONNX file that cannot be run as a super-resolution model; `why` names what is wrong. */
+  badOnnxModel: (p: string, why: string) =>
+    new UserError(
+      'bad-model',
+      `${q(p)} cannot be used as a super-resolution model (${why}); choose an ONNX model that takes one RGB image and gives one.`,
+      p,
+      { why },
+    ),
+  /** Imported models run as they are: training would need their network in SR Studio's own form. */
+  importedNotTrainable: (p: string) =>
+    new UserError(
+      'bad-model',
+      `${q(p)} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from a .safetensors model made by SR Studio.`,
+      p,
+      { why: 'imported models cannot be trained' },
     ),
   weightsMismatch: (p: string, why: string) =>
     new UserError(

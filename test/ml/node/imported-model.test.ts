@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fromHalf, toHalf } from '../../../ml/half.ts';
+import { declaredRange, ImportedOnnx } from '../../../ml/node/imported-model.ts';
+import { upscaleImage } from '../../../ml/tiling.ts';
+import { photo } from '../../helpers/photos.ts';
+import { customOpModel, declared255Model, greyOutputModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
+const fixture = (name: string) => path.join(FIXTURES, name);
+
+const maxDiff = (a: Float32Array, b: Float32Array) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(Math.min(1, Math.max(0, a[i]!)) - Math.min(1, Math.max(0, b[i]!))));
+  return m;
+};
+
+test('float16 conversion rounds to nearest and keeps what half floats hold exactly', () => {
+  const v = Float32Array.of(0, 1, -2, 0.5, 0.1, 65504, 1e6, 2 ** -24, 1 / 3);
+  assert.deepEqual([...fromHalf(toHalf(v))], [0, 1, -2, 0.5, 0.0999755859375, 65504, Infinity, 2 ** -24, 0.333251953125]);
+});
+
+test('each fixture declares and probes as made: scale, range, input type and size, parameters', async () => {
+  const expect = {
+    'sr_studio_swish_x2.onnx': { scale: 2, range: 1, dtype: 'float32', fixedSize: null, parameters: 20752, producer: 'sr-studio' },
+    'srvgg_x4_fp16.onnx': { scale: 4, range: 1, dtype: 'float16', fixedSize: null, parameters: 16704, producer: 'pytorch' },
+    'rrdb_x2_255.onnx': { scale: 2, range: 255, dtype: 'float32', fixedSize: { width: 64, height: 64 }, parameters: 26035, producer: 'pytorch' },
+  } as const;
+  for (const [name, want] of Object.entries(expect)) {
+    const m = await ImportedOnnx.open(fixture(name));
+    try {
+      const f = m.facts;
+      assert.deepEqual({ scale: f.scale, range: f.range, dtype: f.dtype, fixedSize: f.fixedSize, parameters: f.parameters, producer: f.producer }, want, name);
+      assert.equal(f.opset, 17);
+      assert.ok(f.marginFound && f.margin >= 2 && f.margin <= 28, `${name}: margin ${f.margin}`);
+      assert.equal(f.bytes, (await fs.stat(fixture(name))).size);
+      assert.match(f.sha256, /^[0-9a-f]{64}$/);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
+test('tiled output equals the whole-image output within 1/255 on a real photo (dynamic float32, float16)', async () => {
+  const img = await photo('tiny/chelsea_96x72.png', 60, 44);
+  for (const name of ['sr_studio_swish_x2.onnx', 'srvgg_x4_fp16.onnx']) {
+    const m = await ImportedOnnx.open(fixture(name));
+    try {
+      const whole = await upscaleImage(m, img, { tile: 4096 });
+      const tiled = await upscaleImage(m, img, { tile: 20 });
+      assert.equal(whole.width, 60 * m.scale);
+      const d = maxDiff(whole.rgb, tiled.rgb);
+      assert.ok(d <= 1 / 255, `${name}: max |tiled − whole| = ${d}`);
+      // The model changes the photo (it is not just the input repeated), so the check has teeth.
+      let moved = 0;
+      for (let i = 0; i < whole.rgb.length; i += 97) moved = Math.max(moved, Math.abs(whole.rgb[i]! - img.rgb[Math.floor(i / 3 / whole.width / m.scale) * img.width * 3 + (Math.floor((i / 3) % whole.width) / m.scale | 0) * 3 + (i % 3)]!));
+      assert.ok(moved > 0.01, `${name}: output differs from the input by ${moved}`);
+    } finally {
+      await m.dispose();
+    }
+  }
+});
+
+test('a fixed-size 0–255 model: padded edge tiles equal one full-size pass, and tiles larger than its input are split', async () => {
+  const m = await ImportedOnnx.open(fixture('rrdb_x2_255.onnx'));
+  try {
+    const img = await photo('tiny/coffee_64x64.png', 64, 64, 0, 0);
+    const whole = await upscaleImage(m, img, { tile: 64 });
+    const tiled = await upscaleImage(m, img, { tile: 16 });
+    assert.ok(maxDiff(whole.rgb, tiled.rgb) <= 1 / 255, `max |tiled − whole| = ${maxDiff(whole.rgb, tiled.rgb)}`);
+    // Output in 0–1 like the input: a 0–255 model read as 0–1 would be all white.
+    let mean = 0;
+    for (const v of whole.rgb) mean += v / whole.rgb.length;
+    let inMean = 0;
+    for (const v of img.rgb) inMean += v / img.rgb.length;
+    assert.ok(Math.abs(mean - inMean) < 0.05, `mean ${mean} vs input ${inMean}`);
+    const big = await photo('tiny/motorcycle_200x150.png', 150, 100);
+    const a = await upscaleImage(m, big, { tile: 150 });
+    const b = await upscaleImage(m, big, { tile: 24 });
+    assert.ok(maxDiff(a.rgb, b.rgb) <= 1 / 255, `max |big tiles − small tiles| = ${maxDiff(a.rgb, b.rgb)}`);
+  } finally {
+    await m.dispose();
+  }
+});
+
+test('what cannot be an SR model is refused in one sentence naming the file and what is wrong', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-onnx-'));
+  try {
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['rank3.onnx', rank3Model(), /its input has 3 dimensions, not 4/],
+      ['two.onnx', twoInputModel(), /it takes 2 inputs, not one image/],
+      ['grey.onnx', greyOutputModel(), /its output has 1 channels, not 3|its output is 1×1×16×16, not one RGB image/],
+      ['odd.onnx', oddScaleModel(), /not a whole scale/],
+      ['custom.onnx', customOpModel(), /custom operator Sharpen from "com.example.sr"/],
+      ['text.onnx', new TextEncoder().encode('not a model at all'), /it is not an ONNX model file/],
+    ];
+    for (const [name, bytes, why] of cases) {
+      const p = path.join(dir, name);
+      await fs.writeFile(p, bytes);
+      await assert.rejects(ImportedOnnx.open(p), (e: Error) => {
+        assert.equal(e.name, 'UserError', e.message);
+        assert.match(e.message, why);
+        assert.ok(e.message.startsWith(JSON.stringify(p)), e.message);
+        assert.equal(e.message.split(/[.;] /).length <= 2 && !e.message.includes('\n'), true, e.message);
+        return true;
+      });
+    }
+    await assert.rejects(ImportedOnnx.open(path.join(dir, 'missing.onnx')), /does not exist/);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a range declared in the metadata wins over the probe; a given range wins over both', async () => {
+  assert.equal(declaredRange(new Map([['sr-studio.input', 'RGB, float in [0, 1], NCHW']])), 1);
+  assert.equal(declaredRange(new Map([['input_range', '0-255']])), 255);
+  assert.equal(declaredRange(new Map([['author', 'someone 0-255']])), undefined);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-onnx-'));
+  try {
+    const p = path.join(dir, 'nearest.onnx');
+    await fs.writeFile(p, declared255Model());
+    const m = await ImportedOnnx.open(p);
+    assert.equal(m.facts.range, 255);
+    assert.equal(m.facts.scale, 2);
+    await m.dispose();
+    const given = await ImportedOnnx.open(p, { range: 1, overlap: 20 });
+    assert.equal(given.facts.range, 1);
+    assert.equal(given.receptiveRadius, 20);
+    await given.dispose();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
