@@ -1,5 +1,6 @@
 import { chooseBackend } from '../backend-choice.ts';
 import { probeBackends } from '../node/backends.ts';
+import { describeFacts, findImported } from '../node/imported-models.ts';
 import { findModels, forPhotos, pickDefault } from '../node/models.ts';
 import { noPositionals, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
@@ -13,10 +14,12 @@ export const runInfo: Command = {
       inference: chooseBackend('auto', 'inference', probes),
       training: chooseBackend('auto', 'training', probes),
     };
-    const { models, problems } = await findModels();
+    const { models, problems: found } = await findModels();
+    const imported = await findImported();
+    const problems = [...found, ...imported.problems];
     if (report.mode === 'json') {
       process.stdout.write(
-        JSON.stringify({ type: 'info', version: VERSION, node: process.versions.node, backends: probes, auto, models, problems }) + '\n',
+        JSON.stringify({ type: 'info', version: VERSION, node: process.versions.node, backends: probes, auto, models, imported: imported.models, problems }) + '\n',
       );
       return 0;
     }
@@ -37,6 +40,11 @@ export const runInfo: Command = {
       const inputs = forPhotos(m) ? `, trained with the ${t!.degrade} degradations` : '';
       const mark = defaults.has(m) ? ` [default for x${c.scale}]` : '';
       lines.push(`  ${m.path}${mark}\n    x${c.scale} ${c.activation}, ${c.features} features, ${c.groups}×${c.blocks} blocks, ${m.parameters.toLocaleString('en-US')} parameters${val}${q75}${inputs}`);
+    }
+    if (imported.models.length) lines.push('', 'Imported ONNX models (upscaling only; they cannot be trained):');
+    for (const m of imported.models) {
+      const from = m.record.source !== m.path ? `\n    from ${m.record.source}` : '';
+      lines.push(`  ${m.path}\n    ${describeFacts(m.record)}${from}`);
     }
     for (const p of problems) lines.push(`  skipped: ${p}`);
     process.stdout.write(lines.join('\n') + '\n');

@@ -23,6 +23,7 @@ const LOADERS: Record<Name, () => Promise<Command>> = {
   info: async () => (await import('./info.ts')).runInfo,
   'new-model': async () => (await import('./models.ts')).runNewModel,
   export: async () => (await import('./export.ts')).runExport,
+  models: async () => (await import('./imported.ts')).runModels,
 };
 
 const isName = (n: string): n is Name => Object.hasOwn(COMMAND_USAGE, n);

@@ -5,7 +5,11 @@ import { upscaleJob } from '../jobs/upscale.ts';
 import { isScale } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { OUTPUT_FORMATS } from '../node/image-io.ts';
+import { ImportedOnnx } from '../node/imported-model.ts';
+import { describeFacts, RANGES, readSidecar, resolveImported } from '../node/imported-models.ts';
 import { defaultModel, forPhotos, loadModelFile } from '../node/models.ts';
+import type { ImportedModelRef } from '../node/upscaler.ts';
+import type { ModelFile } from '../weights.ts';
 import { choiceOption, intOption, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
 
@@ -20,6 +24,7 @@ export const runUpscale: Command = {
     format: { type: 'string', short: 'f' },
     backend: { type: 'string', short: 'b' },
     overwrite: { type: 'boolean' },
+    range: { type: 'string' },
   },
   async run(values, positionals, report) {
     if (!positionals.length) throw errors.badArgument('upscale needs at least one image or folder, e.g. "sr-studio upscale photo.jpg".');
@@ -31,12 +36,32 @@ export const runUpscale: Command = {
     const backendName = (values.backend as string | undefined) ?? 'auto';
     if (!(BACKEND_NAMES as readonly string[]).includes(backendName)) throw errors.unknownBackend(backendName, BACKEND_NAMES);
 
-    const modelPath = (values.model as string | undefined) ?? (await defaultModel(scaleOpt ?? 2)).path;
-    const model = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
-    const selection = await initBackend(backendName, 'inference');
-    reportBackend(report, selection);
-    const inputs = forPhotos(model) ? `, trained with the ${model.training!.degrade} degradations` : '';
-    report.event('model', `Model: ${path.basename(modelPath)} (x${model.config.scale} ${model.config.activation}${inputs})`, { model: path.resolve(modelPath), config: model.config });
+    const rangeName = choiceOption(values, 'range', Object.keys(RANGES) as Array<keyof typeof RANGES>);
+    const given = values.model as string | undefined;
+    const onnx = given === undefined ? undefined : await resolveImported(given);
+    let model: ModelFile | ImportedModelRef;
+    let selection;
+    if (onnx) {
+      if (backendName !== 'auto' && backendName !== 'onnx') throw errors.badArgument('Imported ONNX models run on ONNX Runtime; leave out --backend or pass --backend onnx.');
+      const range = rangeName && RANGES[rangeName];
+      // Probed once here (unless its import recorded it) so the facts can be shown; the job reuses them.
+      const sidecar = range ? undefined : await readSidecar(onnx);
+      const opened = await ImportedOnnx.open(onnx, { known: sidecar, range, overlap });
+      await opened.dispose();
+      model = { onnx, known: opened.facts, range, overlap, scale: scaleOpt };
+      selection = await initBackend('onnx', 'inference');
+      reportBackend(report, selection);
+      report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})`, { model: path.resolve(onnx), imported: opened.facts });
+    } else {
+      if (rangeName) throw errors.badArgument('--range is for imported ONNX models; SR Studio models take RGB in 0–1.');
+      const modelPath = given ?? (await defaultModel(scaleOpt ?? 2)).path;
+      const m = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
+      model = m;
+      selection = await initBackend(backendName, 'inference');
+      reportBackend(report, selection);
+      const inputs = forPhotos(m) ? `, trained with the ${m.training!.degrade} degradations` : '';
+      report.event('model', `Model: ${path.basename(modelPath)} (x${m.config.scale} ${m.config.activation}${inputs})`, { model: path.resolve(modelPath), config: m.config });
+    }
 
     const controller = new AbortController();
     const onSigint = () => controller.abort();

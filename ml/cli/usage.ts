@@ -9,12 +9,15 @@ each input, or under OUTDIR (mirroring sub-folders). Inputs are never overwritte
 
 Options:
   -o, --out OUTDIR        where the results go (default: next to each input)
-  -m, --model FILE        a .safetensors model (default: the best model of the scale trained for
-                          photos (train --degrade), else the best TanhExp one)
+  -m, --model FILE        a .safetensors model, an ONNX model (.onnx, run as it is: see "models"),
+                          or a model's name as "info" lists it (default: the best model of the
+                          scale trained for photos (train --degrade), else the best TanhExp one)
   -s, --scale 2|3|4       pick the bundled model of that scale, or check the given one (default 2)
   -f, --format FMT        png|jpg|webp|tiff|avif (default png)
       --tile N            input pixels per tile (default: by backend and network width)
-      --overlap N         context margin per tile (default: the network's receptive radius)
+      --overlap N         context margin per tile (default: the network's receptive radius; for
+                          an ONNX model, the margin its probe found)
+      --range 0-1|0-255   the values an ONNX model takes (default: its metadata, else a probe)
   -b, --backend B         ${BACKENDS} (default auto: a GPU when there is one, else ONNX
                           Runtime on the CPU, else WebAssembly)
       --overwrite         replace existing outputs
@@ -86,6 +89,18 @@ Options:
 Write the weights file as an ONNX model (opset 17, input [N, 3, H, W] RGB in 0-1, any height and
 width) for ONNX Runtime, chaiNNer and other tools. The default output is NAME.onnx in the current
 folder.`,
+  models: `Usage: sr-studio models import FILE.onnx [--overlap N] [--range 0-1|0-255] [--overwrite] [--json]
+
+Import an ONNX super-resolution model (Real-ESRGAN, compact VGG-style, SPAN, RRDB, …) into your
+models folder, where "upscale --model NAME" and the app find it. It must take one RGB image
+[N, 3, H, W] (float32 or float16, any or a fixed size) and give one; its scale, input range and the
+context a tile needs are found by running it on small tiles and recorded beside it (NAME.onnx.json,
+with its source and checksum). Imported models can upscale but cannot be trained or fine-tuned.
+
+Options:
+      --overlap N         context margin per tile instead of the one found (16-512)
+      --range 0-1|0-255   the values it takes, when its metadata does not say and the probe guesses wrong
+      --overwrite         replace an imported model of the same name`,
 } as const;
 
 export const USAGE = `Usage: sr-studio <command> [options]
@@ -97,5 +112,6 @@ Commands:
   info                 backends, devices and models found
   new-model -o FILE    save an untrained network
   export MODEL         write a model as ONNX
+  models import FILE   import an ONNX super-resolution model
 
 Run "sr-studio COMMAND --help" for a command's options, "sr-studio --version" for the version.`;

@@ -13,14 +13,14 @@ import { checkOutputPath, collectImages, outputPathsFor } from '../node/files.ts
 import type { OutputFormat } from '../node/image-io.ts';
 import { through, type ThroughMap } from '../node/through.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
-import { openUpscaler } from '../node/upscaler.ts';
+import { openUpscaler, type UpscaleModel } from '../node/upscaler.ts';
 import type { TileDone } from '../tiling.ts';
-import type { ModelFile } from '../weights.ts';
 
 export interface UpscaleJobSpec {
   /** Image files and folders (recursively). */
   readonly inputs: readonly string[];
-  readonly model: ModelFile;
+  /** An SR Studio model, or an imported ONNX model (whose scale is known once it is opened). */
+  readonly model: UpscaleModel;
   /** The backend that computes the tiles (already started). */
   readonly backend: ConcreteBackend;
   /** Where the results go (mirroring sub-folders of a named folder); next to each input without. */
@@ -91,13 +91,12 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   const warnings: Array<{ file: string; message: string }> = [];
   let cancelled = false;
   if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0, warnings };
-  const scale = spec.model.config.scale;
-  const targets = outputPathsFor(files, { outDir: spec.outDir, scale, format: spec.format });
-  // Temp files left by writes that were killed before (their process is gone) are cleared first.
-  for (const dir of new Set(targets.map((p) => path.dirname(p)))) await removeStaleTemps(t.use(dir)).catch(() => 0);
-  const inputs = new Set(files.map((f) => f.path));
   const upscaler = await openUpscaler(spec.backend, spec.model, spec.threads);
   try {
+    const targets = outputPathsFor(files, { outDir: spec.outDir, scale: upscaler.scale, format: spec.format });
+    // Temp files left by writes that were killed before (their process is gone) are cleared first.
+    for (const dir of new Set(targets.map((p) => path.dirname(p)))) await removeStaleTemps(t.use(dir)).catch(() => 0);
+    const inputs = new Set(files.map((f) => f.path));
     for (const [index, f] of files.entries()) {
       const total = files.length;
       const output = targets[index]!;

@@ -148,7 +148,9 @@ export class ImportedOnnx implements TileModel {
         sha256: createHash('sha256').update(bytes).digest('hex'),
       };
       const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true });
-      const facts = options.known ?? (await probe.#probe(base, summary.metadata, options.range));
+      // Facts recorded for another file (the model was replaced since) are found again.
+      const k = options.known?.sha256 === base.sha256 ? options.known : undefined;
+      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound } : await probe.#probe(base, summary.metadata, options.range);
       return new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range } : {}) }, options.overlap);
     } catch (e) {
       await session.release();

@@ -78,15 +78,18 @@ export async function findModels(folders = modelFolders()): Promise<{ models: Mo
  * records it: the name as given without the extension, or the file's absolute path.
  */
 export async function resolveModelName(given: string, folders = modelFolders()): Promise<{ name: string; path: string }> {
-  const isFile = await fs.stat(given).then((s) => s.isFile(), () => false);
-  if (isFile) return { name: path.resolve(given), path: path.resolve(given) };
+  const isFile = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);
+  // Imported ONNX models run as they are; nothing here (training, comparison) can start from one.
+  if (/\.onnx$/i.test(given)) throw errors.importedNotTrainable(given);
+  if (await isFile(given)) return { name: path.resolve(given), path: path.resolve(given) };
   const bare = /^[^/\\]+$/.test(given);
   if (bare) {
     const file = given.endsWith('.safetensors') ? given : `${given}.safetensors`;
     for (const dir of folders) {
       const p = path.join(dir, file);
-      if (await fs.stat(p).then((s) => s.isFile(), () => false)) return { name: file.replace(/\.safetensors$/, ''), path: p };
+      if (await isFile(p)) return { name: file.replace(/\.safetensors$/, ''), path: p };
     }
+    for (const dir of folders) if (await isFile(path.join(dir, `${given}.onnx`))) throw errors.importedNotTrainable(path.join(dir, `${given}.onnx`));
     throw errors.unknownModel(given);
   }
   throw errors.missingPath(given);
