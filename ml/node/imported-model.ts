@@ -47,6 +47,8 @@ export interface OpenImportedOptions {
   readonly range?: InputRange | undefined;
   /** Facts recorded at import: no probes are run. */
   readonly known?: ImportedFacts | undefined;
+  /** How messages name the file, when it is read by another path (an open file's /proc/self/fd/N). */
+  readonly shownAs?: string | undefined;
 }
 
 type Session = import('onnxruntime-node').InferenceSession;
@@ -99,14 +101,21 @@ export class ImportedOnnx implements TileModel {
   }
 
   static async open(file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
+    const shown = options.shownAs ?? file;
     let bytes: Uint8Array;
     try {
       const st = await fs.stat(file);
-      if (st.isFile() && st.size > MAX_MODEL_BYTES) throw errors.badOnnxModel(file, `it is ${(st.size / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
+      if (st.isFile() && st.size > MAX_MODEL_BYTES) throw errors.badOnnxModel(shown, `it is ${(st.size / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
       bytes = await fs.readFile(file);
     } catch (e) {
-      throw e instanceof Error && e.name === 'UserError' ? e : fsError(e, file, { what: 'ONNX model (.onnx)' });
+      throw e instanceof Error && e.name === 'UserError' ? e : fsError(e, shown, { what: 'ONNX model (.onnx)' });
     }
+    return ImportedOnnx.fromBytes(bytes, shown, options);
+  }
+
+  /** The model in `bytes`; `file` is how messages name it. */
+  static async fromBytes(bytes: Uint8Array, file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
+    if (bytes.length > MAX_MODEL_BYTES) throw errors.badOnnxModel(file, `it is ${(bytes.length / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
     let summary: OnnxSummary;
     try {
       summary = readOnnxSummary(bytes);

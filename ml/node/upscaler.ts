@@ -19,6 +19,8 @@ export interface ImportedModelRef {
   readonly known?: ImportedFacts | undefined;
   readonly range?: InputRange | undefined;
   readonly overlap?: number | undefined;
+  /** How messages name the model, when `onnx` is another path to it (an open file's). */
+  readonly shownAs?: string | undefined;
   /** The scale the caller asked for, checked once the model is opened. */
   readonly scale?: number | undefined;
 }
@@ -40,10 +42,10 @@ export async function loadUpscaleModel(file: string, expect: Partial<NetworkConf
  */
 export async function openUpscaler(backend: ConcreteBackend, model: UpscaleModel, threads?: number): Promise<Upscaler> {
   if (isImportedRef(model)) {
-    const m = await ImportedOnnx.open(model.onnx, { threads, known: model.known, range: model.range, overlap: model.overlap });
+    const m = await ImportedOnnx.open(model.onnx, { threads, known: model.known, range: model.range, overlap: model.overlap, shownAs: model.shownAs });
     if (model.scale !== undefined && model.scale !== m.scale) {
       await m.dispose();
-      throw errors.badArgument(`${JSON.stringify(model.onnx)} upscales x${m.scale}, not x${model.scale}; leave out --scale or choose a model of that scale.`);
+      throw errors.badArgument(`${JSON.stringify(model.shownAs ?? model.onnx)} upscales x${m.scale}, not x${model.scale}; leave out --scale or choose a model of that scale.`);
     }
     return m;
   }
