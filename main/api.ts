@@ -53,9 +53,27 @@ export interface ModelInfo {
   readonly bundled: boolean;
   /** The model the Upscale view starts with: the one `sr-studio upscale` uses at x2. */
   readonly isDefault: boolean;
-  readonly config: NetworkConfig;
+  /** The network of an SR Studio model; absent for an imported ONNX model (see `imported`). */
+  readonly config?: NetworkConfig | undefined;
+  /** Counted from the weights (an imported model: from its initialisers). */
   readonly parameters: number;
   readonly training?: TrainingSummary | undefined;
+  /** An ONNX model brought from elsewhere: it upscales but cannot be trained. */
+  readonly imported?: ImportedModelSummary | undefined;
+}
+
+export interface ImportedModelSummary {
+  readonly scale: number;
+  /** The values it takes: 1 for 0–1, 255 for 0–255. */
+  readonly range: 1 | 255;
+  readonly dtype: 'float32' | 'float16';
+  /** Context margin a tile needs, in input pixels. */
+  readonly margin: number;
+  /** The model file's size in bytes. */
+  readonly bytes: number;
+  /** The file it was imported from. */
+  readonly source: string;
+  readonly producer: string;
 }
 
 export interface FileEntry {

@@ -3,6 +3,8 @@
  * (throttled), each file's result or its error, and a typed result.
  */
 import { upscaleJob } from '../../ml/jobs/upscale.ts';
+import { isOnnxPath } from '../../ml/node/imported-model.ts';
+import { readSidecar } from '../../ml/node/imported-models.ts';
 import { loadModelFile } from '../../ml/node/models.ts';
 import { through, withFileAt } from '../../ml/node/through.ts';
 import type { TileDone } from '../../ml/tiling.ts';
@@ -20,9 +22,12 @@ export const RESULT_MAX_SIDE = 512;
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
   const t = through(spec.through);
-  const model = await loadModelFile(t.use(spec.modelPath)).catch((e: unknown) => {
-    throw t.named(e);
-  });
+  // An imported model is opened by the job; its record is read only where files are read by name (the desktop app).
+  const model = isOnnxPath(spec.modelPath)
+    ? { onnx: t.use(spec.modelPath), shownAs: spec.modelPath, known: spec.through ? undefined : await readSidecar(spec.modelPath) }
+    : await loadModelFile(t.use(spec.modelPath)).catch((e: unknown) => {
+        throw t.named(e);
+      });
   const progress = new Throttle(50);
   let previews: TilePreviews | undefined;
   const result = await upscaleJob(

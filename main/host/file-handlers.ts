@@ -11,7 +11,7 @@ import { withOpened } from './opened.ts';
 import { absPath, existingPath, int, list, none, obj, openFile, str, uploadName } from './validate.ts';
 import { wordForApp } from './wording.ts';
 
-const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors'];
+const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors', 'onnx'];
 
 export function fileHandlers(ctx: HostContext): Pick<
   Handlers,
@@ -69,7 +69,7 @@ export function fileHandlers(ctx: HostContext): Pick<
       if (!ctx.uploads) throw errors.badArgument('Uploads are only used in browser mode; open the file by its path instead.');
       const name = uploadName(o.name, 'name');
       const ext = path.extname(name).slice(1).toLowerCase();
-      if (!UPLOAD_EXTENSIONS.includes(ext)) throw errors.badArgument(`${JSON.stringify(name)} is neither an image (JPEG, PNG, WebP, TIFF, AVIF, GIF) nor a .safetensors model.`);
+      if (!UPLOAD_EXTENSIONS.includes(ext)) throw errors.badArgument(`${JSON.stringify(name)} is neither an image (JPEG, PNG, WebP, TIFF, AVIF, GIF) nor a model (.safetensors or .onnx).`);
       const bytes = int(o.bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER);
       if (bytes === 0) throw errors.emptyFile(name);
       return ctx.uploads.begin(name, bytes);

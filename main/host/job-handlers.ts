@@ -83,7 +83,8 @@ export function jobHandlers(ctx: HostContext): Pick<
       try {
         // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
         const model = o.init === undefined || o.init === null || continueRun ? null : await holdModel(held, o.init, 'init', ctx.models, access);
-        const misfit = model && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
+        if (model && !model.config) throw errors.importedNotTrainable(model.name);
+        const misfit = model?.config && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
         if (model && misfit) throw errors.initMismatch(model.name, misfit);
         const init = model?.path ?? null;
         if (held && access) await holdTrain(held, { data, val, run, chosen: outDir }, access);

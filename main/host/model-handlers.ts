@@ -37,7 +37,7 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
       const format = oneOf(o.format, 'format', ['safetensors', 'onnx'] as const);
       const model = await openModel(o.modelId, 'modelId', ctx.models, access);
       try {
-        const name = `${path.basename(model.info.path, '.safetensors')}.${format}`;
+        const name = `${path.basename(model.info.path, path.extname(model.info.path))}.${format}`;
         // Made once per model and format in the host's temp folder, then served to this session only.
         const file = await keptDownload(path.join(ctx.viewsDir, 'downloads'), model.bytes, format, name, () => modelBytes(model, format, ctx.version));
         ctx.files.add(file, name);

@@ -2,12 +2,16 @@
  * Models for the UI: the bundled ones (assets/models) and the user's folder, found with the
  * engine's findModels. A model's id is `bundled:NAME` or `user:NAME` (its file name), so the UI
  * can only name models that are in those folders; importing copies a checked file into the user's.
+ * Imported ONNX models (`user:NAME.onnx`, with the record their import wrote beside them) are
+ * listed and run as the app's own are, but cannot be trained or exported to another format.
  * Each model file is opened once and read through its handle (opened.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
+import { ImportedOnnx } from '../../ml/node/imported-model.ts';
+import { findImported, importRecord, readSidecar, writeSidecar, type ImportedEntry, type ImportedRecord } from '../../ml/node/imported-models.ts';
 import { findModels, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
 import { exportOnnx } from '../../ml/onnx/export.ts';
@@ -24,7 +28,7 @@ export interface ModelFolders {
   readonly runs?: string | undefined;
 }
 
-const ID = /^(bundled|user):([^/\\\0]+\.safetensors)$/;
+const ID = /^(bundled|user):([^/\\\0]+\.(?:safetensors|onnx))$/;
 const RUN = /^run:(.+\.safetensors)$/;
 
 function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
@@ -41,21 +45,27 @@ function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
   };
 }
 
+function importedInfo(p: string, r: ImportedRecord): ModelInfo {
+  const file = path.basename(p);
+  const imported = { scale: r.scale, range: r.range, dtype: r.dtype, margin: r.margin, bytes: r.bytes, source: r.source, producer: r.producer };
+  return { id: `user:${file}`, path: p, name: file.replace(/\.onnx$/i, ''), bundled: false, isDefault: false, parameters: r.parameters, imported };
+}
+
 /**
  * The models of both folders. In browser mode (`access` given) a file that leads outside its
  * folder through a symlink is not listed: its id would be refused.
  */
 export async function listModels(folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo[]> {
-  const [b, u] = await Promise.all([findModels([folders.bundled]), findModels([folders.user])]);
-  const own = async (list: ModelEntry[], dir: string) => {
+  const [b, u, i] = await Promise.all([findModels([folders.bundled]), findModels([folders.user]), findImported([folders.user])]);
+  const own = async <M extends { path: string }>(list: M[], dir: string) => {
     if (!access) return list;
     const folder = (await realPath(dir)) ?? dir;
     const real = await Promise.all(list.map((m) => realPath(m.path)));
     return list.filter((_, i) => real[i] !== null && pathInside(folder, real[i]!) !== null);
   };
-  const [bundled, user] = await Promise.all([own(b.models, folders.bundled), own(u.models, folders.user)]);
+  const [bundled, user, imported] = await Promise.all([own(b.models, folders.bundled), own(u.models, folders.user), own<ImportedEntry>(i.models, folders.user)]);
   const chosen = pickDefault([...bundled, ...user], 2);
-  return [...bundled.map((m) => info(m, true, m === chosen)), ...user.map((m) => info(m, false, m === chosen))];
+  return [...bundled.map((m) => info(m, true, m === chosen)), ...user.map((m) => info(m, false, m === chosen)), ...imported.map((m) => importedInfo(m.path, m.record))];
 }
 
 /** A model opened once (opened.ts): what it is, its bytes, and its open file (the caller closes it). */
@@ -90,9 +100,10 @@ export async function openModel(v: unknown, field: string, folders: ModelFolders
   const outside = () =>
     runFile !== undefined ? notRun(runFile) : errors.badArgument(`The model ${JSON.stringify(id)} leads outside the models folder; copy the file into the folder instead of linking to it.`);
   const within = access ? ((await realPath(folder)) ?? folder) : undefined;
-  const opened = await openFile(file, field, ['safetensors'], { access, within, refusal: outside, missing: gone });
+  const opened = await openFile(file, field, ['safetensors', 'onnx'], { access, within, refusal: outside, missing: gone });
   try {
     const bytes = await opened.handle.readFile();
+    if (/\.onnx$/i.test(file)) return { info: importedInfo(opened.real, await importedRecord(bytes, file)), bytes, file: opened };
     let model;
     try {
       model = decodeModel(bytes, file);
@@ -108,6 +119,14 @@ export async function openModel(v: unknown, field: string, folders: ModelFolders
   }
 }
 
+/** What an imported model's record says, checked against its bytes (run as they are: a bad file is refused). */
+async function importedRecord(bytes: Uint8Array, file: string): Promise<ImportedRecord> {
+  const known = await readSidecar(file);
+  const m = await ImportedOnnx.fromBytes(bytes, file, { known });
+  await m.dispose();
+  return known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(file, '.onnx'), m.facts, file);
+}
+
 /** The model an id names (openModel), its file closed again: for jobs, which read it later by its real path. */
 export async function resolveModel(v: unknown, field: string, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
   const m = await openModel(v, field, folders, access);
@@ -117,8 +136,9 @@ export async function resolveModel(v: unknown, field: string, folders: ModelFold
 
 /** Copies a checked weights file into the user's models folder (same bytes already there: reused). */
 export async function importModel(v: unknown, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
-  return withOpened(openFile(v, 'path', ['safetensors'], { access }), async (src) => {
+  return withOpened(openFile(v, 'path', ['safetensors', 'onnx'], { access }), async (src) => {
     const bytes = await src.handle.readFile();
+    if (/\.onnx$/i.test(src.given)) return importOnnx(bytes, src.given, src.real, folders);
     if (bytes.length === 0) throw errors.badWeights(src.given, 'the file is empty');
     const model = decodeModel(bytes, src.given); // names what is wrong with a bad file
     const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
@@ -135,6 +155,25 @@ export async function importModel(v: unknown, folders: ModelFolders, access?: Re
     }
     throw errors.badArgument(`The models folder already holds too many copies named ${JSON.stringify(stem)}; rename the file first.`);
   });
+}
+
+/** An ONNX model checked and probed, copied with its record into the user's folder (same bytes there: reused). */
+async function importOnnx(bytes: Uint8Array, given: string, real: string, folders: ModelFolders): Promise<ModelInfo> {
+  const m = await ImportedOnnx.fromBytes(bytes, given);
+  await m.dispose();
+  const stem = path.basename(given, path.extname(given));
+  const inFolder = path.dirname(real) === ((await realPath(folders.user)) ?? path.resolve(folders.user));
+  for (let k = 1; k < 1000; k++) {
+    const dest = inFolder ? real : path.join(folders.user, `${k === 1 ? stem : `${stem}_${k}`}.onnx`);
+    const existing = inFolder ? bytes : await fs.readFile(dest).catch(() => undefined);
+    if (existing && !Buffer.from(existing).equals(bytes)) continue;
+    const known = await readSidecar(dest);
+    const record = known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(dest, '.onnx'), m.facts, given);
+    if (!existing) await writeFileAtomic(dest, bytes);
+    if (record !== known) await writeSidecar(dest, record);
+    return importedInfo(dest, record);
+  }
+  throw errors.badArgument(`The models folder already holds too many copies named ${JSON.stringify(stem)}; rename the file first.`);
 }
 
 /**
@@ -156,6 +195,10 @@ export async function exportModel(model: OpenModel, toArg: unknown, version: str
 
 /** A model's file as it is, or exported to ONNX. */
 export async function modelBytes(model: OpenModel, format: 'safetensors' | 'onnx', version: string): Promise<Uint8Array> {
+  if (model.info.imported) {
+    if (format === 'onnx') return model.bytes;
+    throw errors.badArgument(`${model.info.name} is an imported ONNX model; it can be saved only as .onnx.`);
+  }
   if (format === 'safetensors') return model.bytes;
   const m = decodeModel(model.bytes, model.file.given);
   return exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version });

@@ -12,11 +12,11 @@ import { errors } from '../errors.ts';
 import { compareImages } from '../metrics.ts';
 import { ensureDir } from '../node/atomic.ts';
 import { readImage, readImageSize, writeImage } from '../node/image-io.ts';
+import { ImportedOnnx, isOnnxPath } from '../node/imported-model.ts';
 import { loadModelFile } from '../node/models.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
-import { openUpscaler } from '../node/upscaler.ts';
-import type { Scale } from '../network.ts';
+import { openUpscaler, type UpscaleModel } from '../node/upscaler.ts';
 import { prepareValImages, type ValImage } from '../train/validation.ts';
 
 export interface CompareModelsJobSpec {
@@ -36,7 +36,8 @@ export interface CompareModelsJobSpec {
 /** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
 export interface ModelOutput {
   readonly model: string;
-  readonly activation: ActivationName;
+  /** Null for an imported ONNX model. */
+  readonly activation: ActivationName | null;
   readonly ms: number;
   readonly file: string;
   readonly width: number;
@@ -49,7 +50,7 @@ export interface ModelOutput {
 export interface CompareModelsJobResult {
   readonly a: ModelOutput;
   readonly b: ModelOutput;
-  readonly scale: Scale;
+  readonly scale: number;
   /** What the models enlarged: the image, or its reduction. */
   readonly input: { readonly file: string; readonly width: number; readonly height: number };
   readonly truth: { readonly file: string; readonly width: number; readonly height: number } | null;
@@ -67,11 +68,11 @@ export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (messag
 
 /** The job, every file reached through `t` and named as given. */
 async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
-  const [ma, mb] = [await loadModelFile(t.use(spec.modelA)), await loadModelFile(t.use(spec.modelB))];
-  if (ma.config.scale !== mb.config.scale) {
-    throw errors.badArgument(`The two models upscale by different factors (x${ma.config.scale} and x${mb.config.scale}); choose two models of the same scale.`);
+  const [ma, mb] = [await loadCompared(spec.modelA, t), await loadCompared(spec.modelB, t)];
+  if (ma.scale !== mb.scale) {
+    throw errors.badArgument(`The two models upscale by different factors (x${ma.scale} and x${mb.scale}); choose two models of the same scale.`);
   }
-  const s = ma.config.scale;
+  const s = ma.scale;
   await ensureDir(t.use(spec.outDir));
   const file = (name: string) => path.join(spec.outDir, name);
   let val: ValImage | undefined;
@@ -86,7 +87,7 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
   const outputs: ModelOutput[] = [];
   for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
     say?.(`Upscaling with ${path.basename(model)}`, k / 2);
-    const upscaler = await openUpscaler(spec.backend, m, spec.threads);
+    const upscaler = await openUpscaler(spec.backend, m.model, spec.threads);
     const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();
@@ -94,7 +95,7 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
       const size = { ...done, warning: done.warning && t.named(done.warning) };
       const ms = Math.round(performance.now() - t0);
       const scores = val ? compareImages((await readImage(t.use(output))).image, val.hr, s) : undefined;
-      outputs.push({ model, activation: m.config.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
+      outputs.push({ model, activation: m.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
     } finally {
       await upscaler.dispose();
     }
@@ -108,4 +109,15 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
     truth: val ? { file: file('truth.png'), width: val.hr.width, height: val.hr.height } : null,
     bicubic: val ? { psnrY: val.bicubic.psnrY, ssimY: val.bicubic.ssimY } : null,
   };
+}
+
+/** A model to compare: SR Studio's, or an imported ONNX model (opened once here to find its scale). */
+async function loadCompared(given: string, t: Through): Promise<{ model: UpscaleModel; scale: number; activation: ActivationName | null }> {
+  if (!isOnnxPath(given)) {
+    const m = await loadModelFile(t.use(given));
+    return { model: m, scale: m.config.scale, activation: m.config.activation };
+  }
+  const opened = await ImportedOnnx.open(t.use(given), { shownAs: given });
+  await opened.dispose();
+  return { model: { onnx: t.use(given), shownAs: given, known: opened.facts }, scale: opened.scale, activation: null };
 }

@@ -49,6 +49,19 @@ export async function readSidecar(model: string): Promise<ImportedRecord | undef
   }
 }
 
+export const importRecord = (name: string, facts: ImportedFacts, source: string): ImportedRecord => ({
+  format: 'sr-studio.imported-onnx',
+  name,
+  ...facts,
+  source,
+  importedAt: new Date().toISOString(),
+});
+
+/** Writes the record beside its model. */
+export function writeSidecar(model: string, record: ImportedRecord): Promise<void> {
+  return writeFileAtomic(sidecarPath(model), new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+}
+
 export const userModelsFolder = (): string => modelFolders()[1]!;
 
 export interface ImportOptions {
@@ -69,14 +82,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   const name = importedName(file);
   const folder = opts.folder ?? userModelsFolder();
   const target = path.join(folder, `${name}.onnx`);
-  const record: ImportedRecord = {
-    format: 'sr-studio.imported-onnx',
-    name,
-    ...model.facts,
-    ...(opts.overlap !== undefined ? { margin: opts.overlap } : {}),
-    source: path.resolve(file),
-    importedAt: new Date().toISOString(),
-  };
+  const record = importRecord(name, { ...model.facts, ...(opts.overlap !== undefined ? { margin: opts.overlap } : {}) }, path.resolve(file));
   const there = await readSidecar(target);
   if (there && there.sha256 === record.sha256 && !opts.overwrite) return { path: target, name, record: there, already: true };
   if (path.resolve(file) !== path.resolve(target)) {
@@ -88,7 +94,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
     }
     await writeFileAtomic(target, bytes, { replace: Boolean(opts.overwrite) });
   }
-  await writeFileAtomic(sidecarPath(target), new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+  await writeSidecar(target, record);
   return { path: target, name, record, already: false };
 }
 

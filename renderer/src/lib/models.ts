@@ -1,7 +1,7 @@
 /** A model's facts as the Models table says them: its size in words, where its scores are from, how far it was trained. */
 import type { ModelInfo, NetworkConfig } from '../api/types.ts';
 import { presetOf } from '../../../ml/presets.ts';
-import { baseName, count } from './format.ts';
+import { baseName, bytes, count } from './format.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -43,3 +43,13 @@ export function layerLabel(name: string): string {
   const m = /^body\.(\d+)\.body\.(\d+)\.act$/.exec(name);
   return m ? `group ${Number(m[1]) + 1}, block ${Number(m[2]) + 1}, activation` : name;
 }
+
+/** "×4": a model's scale, whether SR Studio's or imported (any whole scale). */
+export const modelScaleLabel = (m: Pick<ModelInfo, 'config' | 'imported'>): string => `×${m.config?.scale ?? m.imported?.scale ?? '?'}`;
+
+/** Its activation's name, or "Imported ONNX" for a model brought from elsewhere. */
+export const modelKind = (m: Pick<ModelInfo, 'config'>, labels: Readonly<Record<string, string>>): string =>
+  m.config ? (labels[m.config.activation] ?? m.config.activation) : 'Imported ONNX';
+
+/** An imported model's file in words: "38 KB, float16, RGB 0–1". */
+export const importedWords = (i: NonNullable<ModelInfo['imported']>): string => `${bytes(i.bytes)}, ${i.dtype}, RGB ${i.range === 255 ? '0–255' : '0–1'}`;

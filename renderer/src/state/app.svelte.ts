@@ -147,14 +147,16 @@ export class AppState {
     if (!d) return [];
     const degrade = (m: ModelInfo) => m.training?.degrade ?? 'none';
     const twins = (a: ModelInfo, b: ModelInfo) =>
+      !!a.config &&
+      !!b.config &&
       a.config.scale === b.config.scale &&
       a.config.features === b.config.features &&
       a.config.groups === b.config.groups &&
       a.config.blocks === b.config.blocks &&
       a.bundled === b.bundled &&
       degrade(a) === degrade(b);
-    const swish = this.#models.filter((m) => m.config.activation === 'swish' && m.config.scale === d.config.scale);
-    const tanhexp = [d, ...this.#models.filter((m) => m !== d)].filter((m) => m.config.activation === 'tanhexp');
+    const swish = this.#models.filter((m) => m.config?.activation === 'swish' && m.config.scale === d.config?.scale);
+    const tanhexp = [d, ...this.#models.filter((m) => m !== d)].filter((m) => m.config?.activation === 'tanhexp');
     for (const s of [...swish.filter((m) => twins(m, d)), ...swish]) {
       const t = tanhexp.find((m) => twins(s, m));
       if (t) return [s.id, t.id];

@@ -142,12 +142,13 @@ export class TrainSession {
   /** Why the picked model cannot start this run (its preset or activation differs), in the CLI's words; null when it can. */
   readonly initError = $derived.by(() => {
     const m = this.initModel;
-    return m ? (initMismatch(m.name, m.config, { ...PRESETS[this.form.preset], activation: this.form.activation }) ?? null) : null;
+    if (m && !m.config) return `${m.name} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from one of SR Studio's own models.`;
+    return m?.config ? (initMismatch(m.name, m.config, { ...PRESETS[this.form.preset], activation: this.form.activation }) ?? null) : null;
   });
-  /** What the run can start from besides scratch: a bundled model or one of the user's. */
+  /** What the run can start from besides scratch: a bundled model or one of the user's (imported ONNX models cannot be trained). */
   readonly initGroups = $derived.by<ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>>(() => [
-    { label: 'A bundled model', models: this.#app.models.filter((m) => m.bundled) },
-    { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled) },
+    { label: 'A bundled model', models: this.#app.models.filter((m) => m.bundled && m.config) },
+    { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled && m.config) },
   ]);
   /** The default peak learning rate the run gets: lower when it starts from a model. */
   readonly learningRate = $derived<number | null>(this.form.init === null ? null : INIT_LR);
@@ -163,7 +164,7 @@ export class TrainSession {
   startFrom(id: string | null): void {
     this.form.init = id;
     const m = id === null ? undefined : this.#app.models.find((x) => x.id === id);
-    if (!m) return;
+    if (!m?.config) return;
     const preset = presetOf(m.config);
     if (preset) this.form.preset = preset;
     this.form.scale = m.config.scale;

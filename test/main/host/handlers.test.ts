@@ -73,7 +73,7 @@ describe('request validation', () => {
     await refused('image:load', { path: '/etc/passwd' }, /must be a .jpg, .jpeg, .png/);
     await refused('files:expand', { paths: ['relative/dir'] }, /paths\[0\] must be an absolute path/);
     await refused('job:train', { data: COFFEE, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null }, /is a file, not a folder/);
-    await refused('models:import', { path: COFFEE }, /must be a .safetensors file/);
+    await refused('models:import', { path: COFFEE }, /must be a .safetensors, .onnx file/);
     await refused('shell:reveal', { path: '/no/such/thing' }, /does not exist/);
   });
 
