@@ -93,6 +93,8 @@ async function upscaleAlpha(p: RawPixels, outW: number, outH: number): Promise<U
   for (let i = 0; i < n; i++) bytes[i] = p.data[i * 4 + 3]! >> shift;
   const out = await sharp(bytes, { raw: { width: p.width, height: p.height, channels: 1 }, limitInputPixels: false })
     .resize(outW, outH, { kernel: 'cubic', fit: 'fill' })
+    // One channel out as it came in (sharp would otherwise hand back three).
+    .toColourspace('b-w')
     .raw()
     .toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
