@@ -3,7 +3,11 @@ import type { ModelInfo } from '../api/types.ts';
 import { uploadFile } from '../api/upload.ts';
 import type { AppState } from './app.svelte.ts';
 
-/** Importing a weights file: by path, or dropped (its path on the desktop, uploaded in the browser). */
+/**
+ * Importing a model: an SR Studio weights file, or an ONNX super-resolution model from elsewhere
+ * (run as it is: it cannot be trained); by path, or dropped (its path on the desktop, uploaded in
+ * the browser).
+ */
 export class ModelImport {
   readonly #app: AppState;
   path = $state('');
@@ -23,7 +27,8 @@ export class ModelImport {
     try {
       const model = await this.#app.attempt(this.#app.api.request('models:import', { path }));
       if (model) {
-        this.#app.toasts.show(`Imported ${model.name}.`, 'success');
+        const note = model.imported ? ` (ONNX ×${model.imported.scale}; it can upscale but not be trained)` : '';
+        this.#app.toasts.show(`Imported ${model.name}${note}.`, 'success');
         this.path = '';
         await this.#app.refreshModels();
       }
@@ -34,8 +39,8 @@ export class ModelImport {
   }
 
   async importFile(file: File): Promise<void> {
-    if (!file.name.toLowerCase().endsWith('.safetensors')) {
-      this.#app.toasts.show(`${file.name} is not a model; SR Studio models are .safetensors files.`, 'error');
+    if (!/\.(safetensors|onnx)$/i.test(file.name)) {
+      this.#app.toasts.show(`${file.name} is not a model; import a .safetensors file made by SR Studio or an .onnx super-resolution model.`, 'error');
       return;
     }
     const local = localPathOf(this.#app.api, file);

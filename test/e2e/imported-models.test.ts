@@ -1,0 +1,76 @@
+/**
+ * An ONNX model from outside SR Studio's exporter, in the app as a user brings it (browser mode,
+ * Chromium at 1280×800): dropped on the Models view's import panel (uploaded, checked, probed), the
+ * table lists it with its scale, parameters, file, source and that it cannot be trained, and the
+ * Upscale view upscales a real photo with it. A screenshot of the Models view goes to
+ * test-artifacts/screenshots/.
+ */
+import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { DATA, dataTransfer, dropAndUpscale, e2eTest, launchBrowser, openPage, pngSize, ROOT, SCREENSHOTS, type Session, startStudio, type Studio } from './harness.ts';
+
+const SIZE = { width: 1280, height: 800 };
+const SRVGG = path.join(ROOT, 'test/fixtures/onnx/srvgg_x4_fp16.onnx');
+const ID = 'user:srvgg_x4_fp16.onnx';
+
+let studio: Studio | undefined;
+let browser: Browser | undefined;
+let session: Session | undefined;
+
+before(
+  async () => {
+    studio = await startStudio();
+    browser = await launchBrowser();
+    session = await openPage(browser, studio.url, SIZE);
+  },
+  { timeout: 200_000 },
+);
+after(
+  async () => {
+    await browser?.close().catch(() => undefined);
+    await studio?.stop();
+  },
+  { timeout: 60_000 },
+);
+
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
+
+describe('imported ONNX models', () => {
+  e2e('Models: a dropped .onnx model is imported and listed with its scale, parameters, file, source and "cannot be trained"', 90_000, async (page) => {
+    await page.getByTestId('nav-models').click();
+    const dt = await dataTransfer(page, [{ name: 'srvgg_x4_fp16.onnx', type: 'application/octet-stream', bytes: await fs.readFile(SRVGG) }]);
+    const panel = page.getByTestId('model-import');
+    await panel.dispatchEvent('dragover', { dataTransfer: dt });
+    await panel.dispatchEvent('drop', { dataTransfer: dt });
+    await dt.dispose();
+    const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
+    await row.waitFor({ timeout: 60_000 });
+    assert.equal(await row.getByTestId('model-kind').innerText(), 'Imported ONNX');
+    assert.equal(await row.getByTestId('model-scale').innerText(), '×4');
+    assert.equal(await row.getByTestId('model-parameters').innerText(), '16,704');
+    assert.match(await row.getByTestId('model-size').innerText(), /^3\d(\.\d)? KB, float16, RGB 0–1$/);
+    assert.equal(await row.getByTestId('model-degrade').innerText(), 'cannot be trained');
+    assert.match(await row.getByTestId('model-source').innerText(), /^from .*srvgg_x4_fp16\.onnx$/);
+    assert.equal(await row.getByRole('button', { name: /^(Download|Export) / }).count(), 0, 'no export to SR Studio\'s format');
+    const copied = path.join(studio!.models, 'srvgg_x4_fp16.onnx');
+    assert.deepEqual(await fs.readFile(copied), await fs.readFile(SRVGG));
+    const right = await page.getByTestId('models-table').evaluate((el) => el.getBoundingClientRect().right);
+    assert.ok(right <= SIZE.width, `the table reaches ${right} px`);
+    await fs.mkdir(SCREENSHOTS, { recursive: true });
+    const shot = path.join(SCREENSHOTS, 'models-imported-1280.png');
+    await page.screenshot({ path: shot });
+    assert.deepEqual(pngSize(await fs.readFile(shot)), SIZE);
+  });
+
+  e2e('Upscale: the imported model upscales a real photo x4', 120_000, async (page) => {
+    await page.getByTestId('nav-upscale').click();
+    await page.getByTestId('model-select').selectOption(ID);
+    const out = await dropAndUpscale(page, path.join(DATA, 'tiny/chelsea_96x72.png'), 'chelsea.jpg', 60_000);
+    const meta = await sharp(out).metadata();
+    assert.deepEqual([meta.width, meta.height], [96 * 4, 72 * 4]);
+  });
+});
