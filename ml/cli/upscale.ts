@@ -50,7 +50,7 @@ export const runUpscale: Command = {
       await opened.dispose();
       model = { onnx, known: opened.facts, range, overlap, scale: scaleOpt };
       selection = await initBackend('onnx', 'inference');
-      reportBackend(report, selection);
+      reportBackend(report, { ...selection, why: selection.why.replace(/ \(as requested\)$/, '') + ' (imported ONNX models run on it)' });
       report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})`, { model: path.resolve(onnx), imported: opened.facts });
     } else {
       if (rangeName) throw errors.badArgument('--range is for imported ONNX models; SR Studio models take RGB in 0–1.');

@@ -5,7 +5,7 @@ import { errors, firstLine, fsError } from '../errors.ts';
 import { fromHalf, toHalf } from '../half.ts';
 import { readOnnxSummary, type OnnxSummary } from '../onnx/read.ts';
 import { DEFAULT_TILE, MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
-import { probeMargin, probeRange, probeScale, ProbeRefusal, type InputRange } from './imported-probe.ts';
+import { probeMargin, probeMultiple, probeRange, probeScale, ProbeRefusal, type InputRange } from './imported-probe.ts';
 import { loadOrt, type Ort } from './onnx-runtime.ts';
 
 /**
@@ -29,6 +29,8 @@ export interface ImportedFacts {
   readonly dtype: 'float32' | 'float16';
   /** The only input size it takes, or null when any size goes. */
   readonly fixedSize: { readonly width: number; readonly height: number } | null;
+  /** Input sides must be multiples of this (1: any); tiles are padded up to it. */
+  readonly multiple: number;
   readonly producer: string;
   readonly bytes: number;
   readonly sha256: string;
@@ -85,6 +87,8 @@ export class ImportedOnnx implements TileModel {
   readonly defaultTile: number;
   readonly #ort: Ort;
   readonly #session: Session;
+  /** facts.multiple, known to the probe before the rest of the facts. */
+  #multiple: number;
 
   get scale(): number {
     return this.facts.scale;
@@ -94,6 +98,7 @@ export class ImportedOnnx implements TileModel {
     this.#ort = ort;
     this.#session = session;
     this.facts = facts;
+    this.#multiple = facts.multiple;
     this.receptiveRadius = overlap ?? facts.margin;
     const f = facts.fixedSize;
     // A fixed input size is filled exactly by a tile and its margins.
@@ -131,6 +136,8 @@ export class ImportedOnnx implements TileModel {
       session = await o.ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
+        // A probe's tile that the model does not take is an answer, not something to print.
+        logSeverityLevel: 4,
         ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
       });
     } catch (e) {
@@ -156,10 +163,10 @@ export class ImportedOnnx implements TileModel {
         bytes: bytes.length,
         sha256: createHash('sha256').update(bytes).digest('hex'),
       };
-      const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true });
+      const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true, multiple: 1 });
       // Facts recorded for another file (the model was replaced since) are found again.
       const k = options.known?.sha256 === base.sha256 ? options.known : undefined;
-      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound } : await probe.#probe(base, summary.metadata, options.range);
+      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1 } : await probe.#probe(base, summary.metadata, options.range);
       return new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range } : {}) }, options.overlap);
     } catch (e) {
       await session.release();
@@ -169,26 +176,29 @@ export class ImportedOnnx implements TileModel {
     }
   }
 
-  async #probe(base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound'>, metadata: ReadonlyMap<string, string>, given?: InputRange): Promise<ImportedFacts> {
+  async #probe(base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound' | 'multiple'>, metadata: ReadonlyMap<string, string>, given?: InputRange): Promise<ImportedFacts> {
     const side = base.fixedSize ?? { width: PROBE_SIDE, height: PROBE_SIDE };
     const infer = this.#infer.bind(this);
     const scale = await probeScale(infer, side);
+    const multiple = base.fixedSize ? 1 : await probeMultiple(infer, scale);
+    this.#multiple = multiple;
     const range = given ?? declaredRange(metadata) ?? (await probeRange(infer, base.fixedSize ?? { width: 32, height: 32 }));
     const most = base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : undefined;
     const { margin, found } = await probeMargin(infer, scale, range, most);
     if (base.fixedSize && margin > most! - 4) throw new ProbeRefusal(`its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`);
-    return { ...base, scale, range, margin, marginFound: found };
+    return { ...base, scale, range, margin, marginFound: found, multiple };
   }
 
   /**
-   * Runs one tile as it is; RGB in [0, 1] in and out. A fixed input size is filled by repeating the
+   * Runs one tile as it is; RGB in [0, 1] in and out. A fixed input size (or one a multiple of
+   * `multiple`) is filled by repeating the
    * tile's edge pixels on the side `end` does not name: a tile that ends at the image's right or
    * bottom edge sits at that edge of the input, where the model sees the image's border as it would.
    */
   async #infer(rgb: Float32Array, w: number, h: number, range: InputRange = this.facts.range, end = { right: false, bottom: false }) {
     const f = this.facts.fixedSize;
-    const W = f?.width ?? w;
-    const H = f?.height ?? h;
+    const W = f?.width ?? Math.ceil(w / this.#multiple) * this.#multiple;
+    const H = f?.height ?? Math.ceil(h / this.#multiple) * this.#multiple;
     const ox = end.right ? W - w : 0;
     const oy = end.bottom ? H - h : 0;
     const plane = W * H;
@@ -214,9 +224,9 @@ export class ImportedOnnx implements TileModel {
     if (dims.length !== 4 || dims[1] !== 3) throw new ProbeRefusal(`its output is ${dims.join('×')}, not one RGB image`);
     const OH = dims[2]!;
     const OW = dims[3]!;
-    // Without padding the output is what it is; with it, the part that belongs to the tile.
-    const ow = f ? (OW / W) * w : OW;
-    const oh = f ? (OH / H) * h : OH;
+    // The part of the output that belongs to the tile (all of it without padding).
+    const ow = (OW / W) * w;
+    const oh = (OH / H) * h;
     const op = OW * OH;
     const s = OW / W;
     const y = new Float32Array(ow * oh * 3);

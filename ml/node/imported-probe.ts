@@ -44,6 +44,23 @@ export async function probeScale(infer: Infer, side: { width: number; height: nu
   return sx;
 }
 
+/**
+ * The smallest multiple (1, 2, 4 or 8; else 16, which the scale probe's tile was) the input's sides
+ * must be: models that fold 2×2 pixels into channels first (pixel unshuffle) take even sides only.
+ */
+export async function probeMultiple(infer: Infer, scale: number): Promise<number> {
+  for (const m of [1, 2, 4, 8]) {
+    // 17, 18, 20, 24: a multiple of m and of no larger power of two.
+    const side = 16 + m;
+    const fits = await infer(noise(side, side), side, side, 1).then(
+      (y) => y.width === side * scale && y.height === side * scale,
+      () => false,
+    );
+    if (fits) return m;
+  }
+  return 16;
+}
+
 const meanOfCentre = (rgb: Float32Array, width: number, height: number): number => {
   let sum = 0;
   let n = 0;

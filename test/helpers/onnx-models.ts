@@ -70,3 +70,19 @@ export function customOpModel(): Uint8Array {
     .message(8, (o) => o.string(1, 'com.example.sr').int(2, 1))
     .finish();
 }
+
+/**
+ * Folds 2×2 pixels into channels and back (as pixel-unshuffle models start), then nearest x2: takes
+ * even sides only, and its output is the input's nearest-neighbour enlargement.
+ */
+export const evenSidesModel = () =>
+  model(
+    (g) => {
+      const folded = g.add('SpaceToDepth', ['input'], [1, 12, 'h2', 'w2'], [{ name: 'blocksize', i: 2 }]);
+      const back = g.add('DepthToSpace', [folded], [1, 3, 'h', 'w'], [{ name: 'blocksize', i: 2 }, { name: 'mode', s: 'DCR' }]);
+      const scales = g.constant('scales', [4], Float32Array.of(1, 1, 2, 2));
+      g.rename(g.add('Resize', [back, '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
+    },
+    [{ name: 'input', dims: rgb }],
+    [{ name: 'output', dims: [1, 3, 'H', 'W'] }],
+  );

@@ -7,7 +7,7 @@ import { fromHalf, toHalf } from '../../../ml/half.ts';
 import { declaredRange, ImportedOnnx } from '../../../ml/node/imported-model.ts';
 import { upscaleImage } from '../../../ml/tiling.ts';
 import { photo } from '../../helpers/photos.ts';
-import { customOpModel, declared255Model, greyOutputModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
+import { customOpModel, declared255Model, evenSidesModel, greyOutputModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -131,6 +131,35 @@ test('a range declared in the metadata wins over the probe; a given range wins o
     assert.equal(given.facts.range, 1);
     assert.equal(given.receptiveRadius, 20);
     await given.dispose();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model that takes even sides only gets tiles padded to even sides: odd images and tiles come out whole and exact', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-onnx-'));
+  try {
+    const p = path.join(dir, 'even.onnx');
+    await fs.writeFile(p, evenSidesModel());
+    const m = await ImportedOnnx.open(p);
+    try {
+      assert.deepEqual([m.facts.scale, m.facts.multiple], [2, 2]);
+      const img = await photo('tiny/chelsea_96x72.png', 61, 45);
+      for (const tile of [4096, 21]) {
+        const out = await upscaleImage(m, img, { tile });
+        assert.deepEqual([out.width, out.height], [122, 90]);
+        // Nearest-neighbour x2 of the input, exactly: padding never reaches a kept pixel.
+        let worst = 0;
+        for (let y = 0; y < 90; y++) {
+          for (let x = 0; x < 122; x++) {
+            for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(out.rgb[(y * 122 + x) * 3 + c]! - img.rgb[((y >> 1) * 61 + (x >> 1)) * 3 + c]!));
+          }
+        }
+        assert.ok(worst < 1e-6, `tile ${tile}: off by ${worst}`);
+      }
+    } finally {
+      await m.dispose();
+    }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
