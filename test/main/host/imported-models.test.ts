@@ -49,6 +49,10 @@ test('an ONNX model is imported with what its probe found, listed, and runs wher
   await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
   assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], modelPath: copy, format: 'png', outputDir: dir, overwrite: false } });
 
+  await call('job:compare-models', { modelA: m.id, modelB: 'bundled:tanhexp_x4.safetensors', image: COFFEE, groundTruth: true });
+  const cmp = engine.jobs.at(-1) as { type: string; spec: { modelA: string; modelB: string } };
+  assert.deepEqual([cmp.type, cmp.spec.modelA, path.basename(cmp.spec.modelB)], ['compare-models', copy, 'tanhexp_x4.safetensors']);
+
   await assert.rejects(
     call('job:train', { data: DATA, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null, init: m.id }),
     /srvgg_x4_fp16" is an imported ONNX model, which SR Studio can run but not train or fine-tune/,
