@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errors, firstLine, fsError } from '../errors.ts';
+import { errors, firstLine, fsError, isUserError } from '../errors.ts';
 import { fromHalf, toHalf } from '../half.ts';
 import { readOnnxSummary, type OnnxSummary } from '../onnx/read.ts';
 import { DEFAULT_TILE, MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
@@ -73,12 +73,15 @@ function ioProblem(what: 'input' | 'output', meta: { isTensor: boolean; type?: s
   if (meta.type !== 'float32' && meta.type !== 'float16') return `its ${what} is ${meta.type}, not float32 or float16`;
   if (meta.shape.length !== 4) return `its ${what} has ${meta.shape.length} dimensions, not 4 (batch, RGB, height, width)`;
   const [n, c] = meta.shape;
-  if (typeof c === 'number' && c !== 3) return `its ${what} has ${c} channels, not 3 (RGB)`;
+  if (typeof c === 'number' && c !== 3) return `its ${what} has ${c} channel${c === 1 ? '' : 's'}, not 3 (RGB)`;
   if (typeof n === 'number' && n > 1) return `its ${what} holds ${n} images at once, not one`;
   return null;
 }
 
 const fixedDim = (d: Dim | undefined): number | null => (typeof d === 'number' && d > 0 ? d : null);
+
+/** Input pixels a tile keeps in a fixed input size once its margins are taken (the tiler keeps at least 8). */
+const room = (f: { width: number; height: number }, margin: number): number => Math.min(f.width, f.height) - 2 * Math.max(MIN_OVERLAP, margin);
 
 export class ImportedOnnx implements TileModel {
   readonly clamped = false;
@@ -113,7 +116,7 @@ export class ImportedOnnx implements TileModel {
       if (st.isFile() && st.size > MAX_MODEL_BYTES) throw errors.badOnnxModel(shown, `it is ${(st.size / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
       bytes = await fs.readFile(file);
     } catch (e) {
-      throw e instanceof Error && e.name === 'UserError' ? e : fsError(e, shown, { what: 'ONNX model (.onnx)' });
+      throw isUserError(e) ? e : fsError(e, shown, { what: 'ONNX model (.onnx)' });
     }
     return ImportedOnnx.fromBytes(bytes, shown, options);
   }
@@ -167,11 +170,15 @@ export class ImportedOnnx implements TileModel {
       // Facts recorded for another file (the model was replaced since) are found again.
       const k = options.known?.sha256 === base.sha256 ? options.known : undefined;
       const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1 } : await probe.#probe(base, summary.metadata, options.range);
+      const f = facts.fixedSize;
+      if (f && options.overlap !== undefined && room(f, options.overlap) < 8) {
+        throw errors.badArgument(`${JSON.stringify(file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${options.overlap}; use --overlap ${Math.floor((Math.min(f.width, f.height) - 8) / 2)} or less.`);
+      }
       return new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range } : {}) }, options.overlap);
     } catch (e) {
       await session.release();
       if (e instanceof ProbeRefusal) throw errors.badOnnxModel(file, e.message);
-      if (e instanceof Error && e.name === 'UserError') throw e;
+      if (isUserError(e)) throw e;
       throw errors.badOnnxModel(file, `it failed on a test tile: ${firstLine(e).replace(/\.$/, '')}`);
     }
   }
@@ -185,7 +192,7 @@ export class ImportedOnnx implements TileModel {
     const range = given ?? declaredRange(metadata) ?? (await probeRange(infer, base.fixedSize ?? { width: 32, height: 32 }));
     const most = base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : undefined;
     const { margin, found } = await probeMargin(infer, scale, range, most);
-    if (base.fixedSize && margin > most! - 4) throw new ProbeRefusal(`its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`);
+    if (base.fixedSize && room(base.fixedSize, margin) < 8) throw new ProbeRefusal(`its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`);
     return { ...base, scale, range, margin, marginFound: found, multiple };
   }
 

@@ -85,6 +85,7 @@ test('a fixed-size 0–255 model: padded edge tiles equal one full-size pass, an
   } finally {
     await m.dispose();
   }
+  await assert.rejects(ImportedOnnx.open(fixture('rrdb_x2_255.onnx'), { overlap: 40 }), /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\.$/);
 });
 
 test('what cannot be an SR model is refused in one sentence naming the file and what is wrong', async () => {
@@ -93,7 +94,7 @@ test('what cannot be an SR model is refused in one sentence naming the file and 
     const cases: Array<[string, Uint8Array, RegExp]> = [
       ['rank3.onnx', rank3Model(), /its input has 3 dimensions, not 4/],
       ['two.onnx', twoInputModel(), /it takes 2 inputs, not one image/],
-      ['grey.onnx', greyOutputModel(), /its output has 1 channels, not 3|its output is 1×1×16×16, not one RGB image/],
+      ['grey.onnx', greyOutputModel(), /its output has 1 channel, not 3 \(RGB\)/],
       ['odd.onnx', oddScaleModel(), /not a whole scale/],
       ['custom.onnx', customOpModel(), /custom operator Sharpen from "com.example.sr"/],
       ['text.onnx', new TextEncoder().encode('not a model at all'), /it is not an ONNX model file/],
