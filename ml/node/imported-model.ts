@@ -4,9 +4,9 @@ import path from 'node:path';
 import { errors, firstLine, fsError, isUserError } from '../errors.ts';
 import { fromHalf, toHalf } from '../half.ts';
 import { readOnnxSummary, type OnnxSummary } from '../onnx/read.ts';
-import { DEFAULT_TILE, MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
+import { MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
 import { probeMargin, probeMultiple, probeRange, probeScale, ProbeRefusal, type InputRange } from './imported-probe.ts';
-import { loadOrt, type Ort } from './onnx-runtime.ts';
+import { loadOrt, onnxTileSize, type Ort } from './onnx-runtime.ts';
 
 /**
  * An ONNX super-resolution model someone brings (Real-ESRGAN, SPAN, compact VGG-style nets, …), run
@@ -29,6 +29,8 @@ export interface ImportedFacts {
   readonly dtype: 'float32' | 'float16';
   /** The only input size it takes, or null when any size goes. */
   readonly fixedSize: { readonly width: number; readonly height: number } | null;
+  /** The most channels a convolution takes or gives (what a tile's memory grows with). */
+  readonly channels: number;
   /** Input sides must be multiples of this (1: any); tiles are padded up to it. */
   readonly multiple: number;
   readonly producer: string;
@@ -105,7 +107,9 @@ export class ImportedOnnx implements TileModel {
     this.receptiveRadius = overlap ?? facts.margin;
     const f = facts.fixedSize;
     // A fixed input size is filled exactly by a tile and its margins.
-    this.defaultTile = f ? Math.min(f.width, f.height) - 2 * Math.max(MIN_OVERLAP, this.receptiveRadius) : DEFAULT_TILE;
+    // Otherwise tiles hold about as many values as SR Studio's own networks' do on ONNX Runtime
+    // (onnxTileSize: ~250 MB), by the widest feature map; at most 512 pixels a side.
+    this.defaultTile = f ? room(f, this.receptiveRadius) : Math.min(512, onnxTileSize(Math.max(16, facts.channels), Math.max(MIN_OVERLAP, this.receptiveRadius)));
   }
 
   static async open(file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
@@ -157,6 +161,7 @@ export class ImportedOnnx implements TileModel {
       const fixedSize = h && w ? { width: w, height: h } : null;
       const base = {
         parameters: summary.parameters,
+        channels: summary.widest,
         initialisers: summary.initialisers,
         opset: summary.opsets.get('') ?? summary.opsets.get('ai.onnx') ?? 0,
         ops: summary.ops.map((x) => (x.domain ? `${x.domain}.${x.op}` : x.op)),

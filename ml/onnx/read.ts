@@ -16,6 +16,8 @@ export interface OnnxSummary {
   readonly initialisers: number;
   /** Elements in all initialisers together. */
   readonly parameters: number;
+  /** The most channels a convolution weight (a 4-D initialiser) takes or gives: the widest feature map. */
+  readonly widest: number;
   /** Whether some weights live in files beside the model (external data). */
   readonly externalData: boolean;
   /** Graph inputs that are not initialisers. */
@@ -53,13 +55,13 @@ function ints(fields: readonly Field[], field: number): number[] {
   return out;
 }
 
-function tensorSummary(bytes: Uint8Array): { name: string; elements: number; external: boolean } {
+function tensorSummary(bytes: Uint8Array): { name: string; elements: number; external: boolean; channels: number } {
   const fields = readFields(bytes);
   const dims = ints(fields, 1);
   const name = text(fields.find((f) => f.field === 8) ?? { field: 8, wire: 0, value: 0n });
   // data_location (14) = 1 is EXTERNAL.
   const external = fields.some((f) => f.field === 14 && int(f) === 1);
-  return { name, elements: dims.reduce((a, b) => a * b, 1), external };
+  return { name, elements: dims.reduce((a, b) => a * b, 1), external, channels: dims.length === 4 ? Math.max(dims[0]!, dims[1]!) : 0 };
 }
 
 const nameOf = (bytes: Uint8Array): string => {
@@ -98,6 +100,7 @@ export function readOnnxSummary(bytes: Uint8Array): OnnxSummary {
   const ops = new Map<string, { domain: string; op: string }>();
   const initNames = new Set<string>();
   let parameters = 0;
+  let widest = 0;
   let initialisers = 0;
   let externalData = false;
   const inputs: string[] = [];
@@ -113,6 +116,7 @@ export function readOnnxSummary(bytes: Uint8Array): OnnxSummary {
       const t = tensorSummary(bytesOf(f));
       initialisers++;
       parameters += t.elements;
+      widest = Math.max(widest, t.channels);
       externalData ||= t.external;
       initNames.add(t.name);
     } else if (f.field === 11) inputs.push(nameOf(bytesOf(f)));
@@ -127,6 +131,7 @@ export function readOnnxSummary(bytes: Uint8Array): OnnxSummary {
     ops: sorted,
     initialisers,
     parameters,
+    widest,
     externalData,
     inputs: inputs.filter((n) => !initNames.has(n)),
     outputs,
