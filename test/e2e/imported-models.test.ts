@@ -2,7 +2,8 @@
  * An ONNX model from outside SR Studio's exporter, in the app as a user brings it (browser mode,
  * Chromium at 1280×800): dropped on the Models view's import panel (uploaded, checked, probed), the
  * table lists it with its scale, parameters, file, source and that it cannot be trained, and the
- * Upscale view upscales a real photo with it. A screenshot of the Models view goes to
+ * Upscale view upscales a real photo with it, and "Compare two models" runs it beside a bundled
+ * model on a whole image. A screenshot of the Models view goes to
  * test-artifacts/screenshots/.
  */
 import { after, before, describe } from 'node:test';
@@ -20,6 +21,8 @@ const ID = 'user:srvgg_x4_fp16.onnx';
 let studio: Studio | undefined;
 let browser: Browser | undefined;
 let session: Session | undefined;
+/** The photo the upscale flow wrote (in the results folder the session may read). */
+let upscaled = '';
 
 before(
   async () => {
@@ -72,5 +75,22 @@ describe('imported ONNX models', () => {
     const out = await dropAndUpscale(page, path.join(DATA, 'tiny/chelsea_96x72.png'), 'chelsea.jpg', 60_000);
     const meta = await sharp(out).metadata();
     assert.deepEqual([meta.width, meta.height], [96 * 4, 72 * 4]);
+    upscaled = out;
+  });
+
+  e2e('Compare two models: the imported model beside a bundled x4 one, scored on a whole image', 120_000, async (page) => {
+    assert.ok(upscaled, 'the upscale flow made an image to compare on');
+    await page.getByTestId('nav-compare').click();
+    await page.getByTestId('compare-model-a').selectOption(ID);
+    await page.getByTestId('compare-model-b').selectOption('bundled:tanhexp_x4.safetensors');
+    await page.getByTestId('compare-models-image').fill(upscaled);
+    await page.getByTestId('compare-models-truth').check();
+    await page.getByTestId('compare-models-start').click();
+    const summary = page.getByTestId('compare-models-summary');
+    await summary.waitFor({ timeout: 90_000 });
+    assert.match(await summary.innerText(), /^Reduced chelsea_x4\.png to 96×72 and enlarged it with both models\.$/);
+    await page.locator('[data-testid="models-pane-a"][data-complete="true"]').waitFor({ timeout: 30_000 });
+    // Each pane is labelled with its model and its score against the original.
+    assert.match(await page.getByTestId('compare-models').innerText(), /A: srvgg_x4_fp16[^\n]*\d+\.\d+ dB/);
   });
 });
