@@ -4,7 +4,7 @@
  * these maps; the renderer only ever sees `StudioApi`. Types only: no runtime code here.
  */
 import type { ActivationName } from '../ml/activations.ts';
-import type { BackendChoice, BackendProbe, ConcreteBackend } from '../ml/backend-choice.ts';
+import type { BackendChoice, BackendProbe, ConcreteBackend, Purpose } from '../ml/backend-choice.ts';
 import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
 import type { CompareModelsJobResult as CompareModelsResult } from '../ml/jobs/compare-models.ts';
@@ -13,16 +13,19 @@ import type { RunPoint } from '../ml/node/runs.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 
-export type OutputFormat = 'png' | 'jpg' | 'webp' | 'tiff' | 'avif';
+import type { OutputFormat } from '../ml/node/image-io.ts';
+import type { EnlargeFilter, TileSource as EngineTileSource } from '../ml/node/tiles.ts';
+import type { VIEWS } from './channels.ts';
+
+export type { OutputFormat, EnlargeFilter, Purpose };
 export type JobId = string;
 
 /**
- * The engine picks a backend per purpose: `upscale` (upscaling, comparing models) and `train`
- * (training, comparisons, feature maps). On a machine without a GPU, auto does both on ONNX Runtime
- * (where it is installed; else on WebAssembly).
+ * The engine picks a backend per purpose (ml/backend-choice.ts): `upscale` (upscaling, comparing
+ * models) and `train` (training, comparisons, feature maps). On a machine without a GPU, auto does
+ * both on ONNX Runtime (where it is installed; else on WebAssembly).
  */
-export type BackendPurpose = 'upscale' | 'train';
-export type BackendSettings = { readonly [P in BackendPurpose]: BackendChoice };
+export type BackendSettings = { readonly [P in Purpose]: BackendChoice };
 
 /** What one purpose runs on, or why its backend could not start. */
 export type PurposeBackend =
@@ -38,12 +41,12 @@ export type PurposeBackend =
     }
   | { readonly ok: false; readonly choice: BackendChoice; readonly error: string };
 
-export type BackendStatus = { readonly [P in BackendPurpose]: PurposeBackend };
+export type BackendStatus = { readonly [P in Purpose]: PurposeBackend };
 
 /** Everything the engine found on this machine (the Settings view), and auto's pick per purpose. */
 export interface BackendReport {
   readonly probes: readonly BackendProbe[];
-  readonly auto: { readonly [P in BackendPurpose]: { readonly name: ConcreteBackend; readonly why: string } };
+  readonly auto: { readonly [P in Purpose]: { readonly name: ConcreteBackend; readonly why: string } };
 }
 
 export interface ModelInfo {
@@ -97,18 +100,13 @@ export interface ImageData64 {
   readonly height: number;
 }
 
-/** How the viewer enlarges an input to its result's size: each pixel repeated, or the engine's bicubic. */
-export type EnlargeFilter = 'nearest' | 'bicubic';
-
 /**
- * An image for the viewer, served as a tile pyramid: a file, or the file enlarged to `width` ×
- * `height` (a whole multiple of its own size) with a named filter, aligned pixel for pixel with a
- * network's output of that size.
+ * An image for the viewer, served as a tile pyramid (ml/node/tiles.ts): a file, or the file enlarged
+ * to `width` × `height` (a whole multiple of its own size) with a named filter (each pixel repeated,
+ * or the engine's bicubic), aligned pixel for pixel with a network's output of that size. The page
+ * names files by path only; where the host reads them is its own business.
  */
-export interface TileSourceSpec {
-  readonly path: string;
-  readonly enlarge?: { readonly width: number; readonly height: number; readonly filter: EnlargeFilter } | undefined;
-}
+export type TileSource = Omit<EngineTileSource, 'read'>;
 
 /**
  * A source's pyramid: level 0 is `width` × `height`, level k is ceil(width / 2^k) × ceil(height / 2^k),
@@ -278,9 +276,9 @@ export interface Requests {
   'image:check': [{ path: string }, { width: number; height: number }];
   'image:load': [{ path: string }, ImageData64];
   /** The tile pyramid of an image for the viewer (made on demand, the first time a little slower). */
-  'image:info': [TileSourceSpec, TilePyramid];
+  'image:info': [TileSource, TilePyramid];
   /** One tile of a source's pyramid as PNG. */
-  'image:tile': [TileSourceSpec & { level: number; col: number; row: number }, ImageData64];
+  'image:tile': [TileSource & { level: number; col: number; row: number }, ImageData64];
   'models:list': [void, ModelInfo[]];
   'models:import': [{ path: string }, ModelInfo];
   'models:export': [{ modelId: string; to: string }, void];
@@ -358,7 +356,8 @@ export interface Events {
 export type ReplayedChannel = 'job:state' | 'job:progress' | 'job:metrics' | 'job:preview' | 'job:file-done' | 'job:file-error';
 export type ReplayedEvent = { [C in ReplayedChannel]: { readonly channel: C; readonly payload: Events[C] } }[ReplayedChannel];
 
-export type ViewName = 'upscale' | 'train' | 'compare' | 'activations' | 'models' | 'settings';
+/** One of the app's views (main/channels.ts VIEWS). */
+export type ViewName = (typeof VIEWS)[number]['id'];
 
 export type RequestChannel = keyof Requests;
 export type EventChannel = keyof Events;

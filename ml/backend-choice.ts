@@ -8,7 +8,8 @@ import { errors } from './errors.ts';
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
-export type Purpose = 'inference' | 'training';
+/** What a backend is chosen for: upscaling (and comparing models), or training (and the rest of the tensor work). */
+export type Purpose = 'upscale' | 'train';
 
 export interface BackendProbe {
   readonly name: ConcreteBackend;
@@ -66,7 +67,7 @@ function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | u
       skipped.push({ name, reason: p.reason ?? 'not available' });
     } else if (needGpu && !p.gpu) {
       skipped.push({ name, reason: `no hardware GPU (${p.device ?? 'software only'}${p.detail ? `: ${p.detail}` : ''})` });
-    } else if (purpose === 'training' && !p.canTrain) {
+    } else if (purpose === 'train' && !p.canTrain) {
       skipped.push({ name, reason: 'cannot train' });
     } else {
       const passed = skipped.filter((k) => k.name !== name);
@@ -81,7 +82,7 @@ function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | u
 
 function named(choice: ConcreteBackend, purpose: Purpose, p: BackendProbe | undefined): BackendSelection {
   if (p && !p.available) throw errors.backendFailed(choice, p.reason ?? 'it is not available');
-  if (p && purpose === 'training' && !p.canTrain) {
+  if (p && purpose === 'train' && !p.canTrain) {
     throw errors.backendFailed(choice, 'it cannot train: it lacks the gradient kernels, so use it for upscaling only');
   }
   return { name: choice, device: p?.device ?? choice, why: `${choice} — ${p?.device ?? choice} (as requested)`, skipped: [] };

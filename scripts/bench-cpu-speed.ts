@@ -31,7 +31,7 @@ type Pair = { swish: number; tanhexp: number; bestSwish: number; bestTanhexp: nu
 
 export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
   const log = (s: string) => o.json || console.error(s);
-  const device = (await initBackend('wasm', 'training')).device;
+  const device = (await initBackend('wasm', 'train')).device;
   const onnx = await probeOnnxRuntime();
   const img = Float32Array.from({ length: o.size * o.size * 3 }, (_, i) => (Math.sin(i * 0.01) + 1) / 2);
   const rows: Array<{ preset: PresetName; params: number; train: Pair; wasm: Pair; onnx?: Pair }> = [];

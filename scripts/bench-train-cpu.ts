@@ -195,7 +195,7 @@ async function one(engine: Engine, preset: PresetName, act: ActivationName, batc
     step = async () => (await e.step({ lr, hr, picks: [] }, 1e-4, Infinity)).loss;
     dispose = async () => e.dispose();
   } else if (engine === 'wasm') {
-    await initBackend('wasm', 'training');
+    await initBackend('wasm', 'train');
     const net = new Network(config.network, initialWeights(config.network, 0));
     const x = tf.zeros([batch, patch, patch, 3]) as tf.Tensor4D;
     const helpers = threads ? await GradientWorkers.start(threads, 'wasm', config) : undefined;

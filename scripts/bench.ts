@@ -50,7 +50,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ActivationName } from '../ml/activations.ts';
 import { initialWeights, Network, PRESET_NAMES, presetConfig, type PresetName } from '../ml/network.ts';
-import { chooseBackend } from '../ml/backend-choice.ts';
+import { chooseBackend, type Purpose } from '../ml/backend-choice.ts';
 import { initBackend, probeBackends } from '../ml/node/backends.ts';
 import { OnnxUpscaler } from '../ml/node/onnx-runtime.ts';
 import { openUpscaler } from '../ml/node/upscaler.ts';
@@ -151,8 +151,8 @@ const timeAlternating = (runs: ReadonlyArray<() => Promise<unknown>>, maxRounds 
  * tiling and layout conversion), ONNX Runtime's bare session.run, and the tfjs wasm network.
  */
 async function cpuPaths(): Promise<void> {
-  const ours = chooseBackend('auto', 'inference', probes);
-  await initBackend('wasm', 'inference');
+  const ours = chooseBackend('auto', 'upscale', probes);
+  await initBackend('wasm', 'upscale');
   const ort = await import('onnxruntime-node');
   const img = { width: size, height: size, rgb: Float32Array.from({ length: size * size * 3 }, (_, i) => (Math.sin(i * 0.01) + 1) / 2) };
   const chw = Float32Array.from({ length: size * size * 3 }, (_, i) => img.rgb[(i % (size * size)) * 3 + Math.floor(i / (size * size))]!);
@@ -209,7 +209,7 @@ if (mode === 'cpu') {
 }
 
 /** Switches to backend `b` and returns its device, or says why it is skipped and returns undefined. */
-async function start(b: string, purpose: 'training' | 'inference'): Promise<string | undefined> {
+async function start(b: string, purpose: Purpose): Promise<string | undefined> {
   try {
     return (await initBackend(b, purpose)).device;
   } catch (e) {
@@ -225,7 +225,7 @@ async function start(b: string, purpose: 'training' | 'inference'): Promise<stri
 async function trainMode(): Promise<void> {
   const out: Array<{ backend: string; kernels: string; device: string; preset: string; act: string; params: number; stepMs: number; stepRuns: number; inferMs?: number; loss: number }> = [];
   for (const b of backends) {
-    const device = await start(b, 'training');
+    const device = await start(b, 'train');
     if (device === undefined) continue;
     // webgpu: the project's kernels in the adapter's style (or those named), then tfjs's own.
     const adapterStyle = projectKernels().style;
@@ -366,7 +366,7 @@ if (mode === 'train') {
 }
 
 for (const b of backends) {
-  const device = await start(b, 'inference');
+  const device = await start(b, 'upscale');
   if (device === undefined) continue;
   for (const preset of presets) {
     for (const act of acts) {

@@ -81,7 +81,7 @@ ${rows.join('\n')}
 `;
 }
 
-await initBackend(values.backend!, 'inference');
+await initBackend(values.backend!, 'upscale');
 
 if (values['jpeg-only']) {
   if (!positionals.length) {

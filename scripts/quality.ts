@@ -443,7 +443,7 @@ async function main(): Promise<void> {
     for (const u of UPSCALERJS) packages.set(u.name, await upscalerjsPackage(u.name, u.version, cache));
   }
 
-  const selection = await initBackend(values.backend!, 'inference');
+  const selection = await initBackend(values.backend!, 'upscale');
   if (tf.getBackend() !== selection.name) {
     throw new Stop(`--backend ${selection.name} does not run tfjs models; choose a tfjs backend, so that every row runs on the same one.`);
   }

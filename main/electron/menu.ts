@@ -4,17 +4,7 @@
  */
 import type { Emit } from '../host/engine-host.ts';
 import { VIEWS } from '../channels.ts';
-import type { ViewName } from '../api.ts';
 import type { MenuItemOptions } from './electron-api.ts';
-
-const VIEW_LABELS: Record<ViewName, string> = {
-  upscale: 'Upscale',
-  train: 'Train',
-  compare: 'Compare',
-  activations: 'Activations',
-  models: 'Models',
-  settings: 'Settings',
-};
 
 export interface MenuActions {
   readonly emit: Emit;
@@ -46,7 +36,7 @@ export function menuTemplate(a: MenuActions): MenuItemOptions[] {
   const view: MenuItemOptions = {
     label: 'View',
     submenu: [
-      ...VIEWS.map((v, i): MenuItemOptions => ({ label: VIEW_LABELS[v], accelerator: `CmdOrCtrl+${i + 1}`, click: () => a.emit('app:view', { view: v }) })),
+      ...VIEWS.map((v, i): MenuItemOptions => ({ label: v.label, accelerator: `CmdOrCtrl+${i + 1}`, click: () => a.emit('app:view', { view: v.id }) })),
       { type: 'separator' },
       { role: 'resetZoom' },
       { role: 'zoomIn' },

@@ -39,7 +39,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
       }
       const ev = e.event;
       if (ev.type === 'started') clock.started();
-      if (ev.type === 'finished') clock.finished();
+      if (ev.type === 'end') clock.finished();
       // The time left is the whole comparison's, not this run's.
       await forward(ev.type === 'progress' ? { ...ev, etaMs: clock.etaMs(e.index, ev.etaMs) } : ev);
       if (e.event.type === 'failed') post({ type: 'progress', id, fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });

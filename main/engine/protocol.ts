@@ -3,9 +3,9 @@
  * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
-import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { BackendChoice, Purpose } from '../../ml/backend-choice.ts';
 import type { ThroughMap } from '../../ml/node/through.ts';
-import type { BackendPurpose, BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
+import type { BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -116,7 +116,7 @@ export interface JobError {
  * the engine's error as it is: the host words it, once, for the status and for each job it fails.
  */
 export type WorkerBackend = Extract<PurposeBackend, { ok: true }> | { readonly ok: false; readonly choice: BackendChoice; readonly error: JobError };
-export type WorkerBackends = { readonly [P in BackendPurpose]: WorkerBackend };
+export type WorkerBackends = { readonly [P in Purpose]: WorkerBackend };
 
 export type WorkerEvent =
   | { readonly type: 'ready'; readonly backend: WorkerBackends }

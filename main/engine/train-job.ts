@@ -68,7 +68,7 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: C
   return async (e: TrainEvent): Promise<void> => {
     switch (e.type) {
       case 'started':
-        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.resumed ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
+        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.continued ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
         break;
       case 'progress':
         post({ type: 'metrics', id, ...which, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
@@ -90,7 +90,7 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: C
         post({ type: 'state', id, state: e.type === 'paused' ? 'paused' : 'running', message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}` });
         break;
       case 'checkpoint':
-      case 'finished':
+      case 'end':
       case 'failed':
         break;
     }

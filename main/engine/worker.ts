@@ -14,7 +14,6 @@ import { isUserError } from '../../ml/errors.ts';
 import { activateBackend, initBackend, probeBackends } from '../../ml/node/backends.ts';
 import { evaluatorFor } from '../../ml/node/evaluator.ts';
 import { TrainControl } from '../../ml/train/events.ts';
-import type { BackendPurpose } from '../api.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
 import { errorOf, type JobContext } from './job.ts';
@@ -31,14 +30,13 @@ const RUNNERS: { [T in JobType]: Runner<T> } = {
   features: runFeatures,
 };
 /** Which backend each job runs on. */
-export const JOB_PURPOSE: { [T in JobType]: BackendPurpose } = {
+export const JOB_PURPOSE: { [T in JobType]: Purpose } = {
   upscale: 'upscale',
   'compare-models': 'upscale',
   train: 'train',
   compare: 'train',
   features: 'train',
 };
-const PURPOSE: Record<BackendPurpose, Purpose> = { upscale: 'inference', train: 'training' };
 
 if (!parentPort) throw new Error('main/engine/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -46,10 +44,10 @@ const options = workerData as WorkerOptions;
 const post = (e: WorkerEvent) => port.postMessage(e);
 
 /** A failure keeps the engine's error (code and facts) for the host to word. */
-async function startPurpose(purpose: BackendPurpose): Promise<WorkerBackend> {
+async function startPurpose(purpose: Purpose): Promise<WorkerBackend> {
   const choice = options.backends[purpose];
   try {
-    const s = await initBackend(choice, PURPOSE[purpose]);
+    const s = await initBackend(choice, purpose);
     const evaluator = purpose === 'train' ? await evaluatorFor(s.name) : undefined;
     return { ok: true, choice, name: s.name, device: s.device, why: s.why, validation: evaluator?.name ?? null };
   } catch (e) {
@@ -58,9 +56,9 @@ async function startPurpose(purpose: BackendPurpose): Promise<WorkerBackend> {
 }
 
 // One after the other: each switches tfjs's global backend while it starts.
-const started = new Map<BackendPurpose, Promise<WorkerBackend>>();
+const started = new Map<Purpose, Promise<WorkerBackend>>();
 let starting: Promise<unknown> = Promise.resolve();
-function backendFor(purpose: BackendPurpose): Promise<WorkerBackend> {
+function backendFor(purpose: Purpose): Promise<WorkerBackend> {
   let b = started.get(purpose);
   if (!b) {
     b = starting.then(() => startPurpose(purpose));
@@ -83,8 +81,8 @@ const besideThreads = () => Math.max(1, Math.floor(availableParallelism() / 2));
 async function probe(id: number): Promise<void> {
   try {
     const probes = await probeBackends();
-    const auto = (p: BackendPurpose) => {
-      const s = chooseBackend('auto', PURPOSE[p], probes);
+    const auto = (p: Purpose) => {
+      const s = chooseBackend('auto', p, probes);
       return { name: s.name, why: s.why };
     };
     post({ type: 'answer', id, result: { probes, auto: { upscale: auto('upscale'), train: auto('train') } } });

@@ -26,7 +26,7 @@ function initOption(v: string): Partial<Record<ActivationName, string>> {
 }
 
 /** `sr-studio compare`: the comparison job, printed. */
-export const runCompare: Command = {
+export const compareCommand: Command = {
   options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' }, init: { type: 'string' } },
   async run(values, positionals, report) {
     noPositionals('compare', positionals, 'use --data DIR');
@@ -40,7 +40,7 @@ export const runCompare: Command = {
     const init = values.init === undefined ? undefined : initOption(String(values.init));
     const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
     const dir = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
-    const selection = await initBackend(backend, 'training');
+    const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);

@@ -11,7 +11,7 @@ import { VERSION } from '../node/version.ts';
 export const EXPORT_FORMATS = ['onnx'] as const;
 
 /** `sr-studio export MODEL --format onnx [-o FILE]`: the weights file as a standard ONNX model. */
-export const runExport: Command = {
+export const exportCommand: Command = {
   options: {
     format: { type: 'string', short: 'f' },
     out: { type: 'string', short: 'o' },

@@ -4,7 +4,7 @@ import { describeFacts, importModel, RANGES } from '../node/imported-models.ts';
 import { choiceOption, intOption, type Command } from './options.ts';
 
 /** `sr-studio models import FILE`: an ONNX model checked, probed and copied into the user's models folder. */
-export const runModels: Command = {
+export const modelsCommand: Command = {
   options: {
     overlap: { type: 'string' },
     range: { type: 'string' },

@@ -5,14 +5,14 @@ import { findModels, forPhotos, pickDefault } from '../node/models.ts';
 import { noPositionals, type Command } from './options.ts';
 import { VERSION } from '../node/version.ts';
 
-export const runInfo: Command = {
+export const infoCommand: Command = {
   options: {},
   async run(_values, positionals, report) {
     noPositionals('info', positionals);
     const probes = await probeBackends();
     const auto = {
-      inference: chooseBackend('auto', 'inference', probes),
-      training: chooseBackend('auto', 'training', probes),
+      inference: chooseBackend('auto', 'upscale', probes),
+      training: chooseBackend('auto', 'train', probes),
     };
     const { models, problems: found } = await findModels();
     const imported = await findImported();

@@ -17,13 +17,13 @@ import { COMMAND_USAGE, USAGE } from './usage.ts';
 type Name = keyof typeof COMMAND_USAGE;
 
 const LOADERS: Record<Name, () => Promise<Command>> = {
-  upscale: async () => (await import('./upscale.ts')).runUpscale,
-  train: async () => (await import('./train.ts')).runTrain,
-  compare: async () => (await import('./compare.ts')).runCompare,
-  info: async () => (await import('./info.ts')).runInfo,
-  'new-model': async () => (await import('./models.ts')).runNewModel,
-  export: async () => (await import('./export.ts')).runExport,
-  models: async () => (await import('./imported.ts')).runModels,
+  upscale: async () => (await import('./upscale.ts')).upscaleCommand,
+  train: async () => (await import('./train.ts')).trainCommand,
+  compare: async () => (await import('./compare.ts')).compareCommand,
+  info: async () => (await import('./info.ts')).infoCommand,
+  'new-model': async () => (await import('./models.ts')).newModelCommand,
+  export: async () => (await import('./export.ts')).exportCommand,
+  models: async () => (await import('./imported.ts')).modelsCommand,
 };
 
 const isName = (n: string): n is Name => Object.hasOwn(COMMAND_USAGE, n);

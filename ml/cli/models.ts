@@ -7,7 +7,7 @@ import { exists } from '../node/files.ts';
 import { saveModelFile } from '../node/models.ts';
 import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
 
-export const runNewModel: Command = {
+export const newModelCommand: Command = {
   options: {
     out: { type: 'string', short: 'o' },
     preset: { type: 'string' },

@@ -91,19 +91,20 @@ export function onInterrupt(report: Reporter, control: TrainControl): () => void
   return () => process.off('SIGINT', handler);
 }
 
-export const runTrain: Command = {
+export const trainCommand: Command = {
   options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' }, init: { type: 'string' } },
   async run(values, positionals, report) {
     noPositionals('train', positionals, 'use --data DIR');
     const { backend, threads, settings } = commonTrainOptions(values);
     const data = values.data as string | undefined;
-    const resume = values.resume as string | undefined;
+    // --resume RUN continues a stopped (or finished) run: the flag keeps its name; the idea is "continue".
+    const continued = values.resume as string | undefined;
     // A continued run trains on the folders its run.json records, unless they are given.
-    if (!data && !resume) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
-    if (resume && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
+    if (!data && !continued) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
+    if (continued && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
     const init = values.init as string | undefined;
     if (init === '') throw errors.badArgument('--init needs a model: a bundled model\'s name (e.g. tanhexp_photo_x2) or a .safetensors file.');
-    const selection = await initBackend(backend, 'training');
+    const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);
@@ -114,7 +115,7 @@ export const runTrain: Command = {
           val: values.val as string | undefined,
           settings,
           init,
-          run: resume ? { kind: 'continue', dir: resume } : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
+          run: continued ? { kind: 'continue', dir: continued } : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
           backend: selection,
           threads,
           command: `sr-studio train ${process.argv.slice(3).join(' ')}`,
@@ -122,7 +123,7 @@ export const runTrain: Command = {
         },
         printer(report),
       );
-      return result.reason === 'completed' ? 0 : result.reason === 'cancelled' ? 130 : 1;
+      return result.reason === 'finished' ? 0 : result.reason === 'cancelled' ? 130 : 1;
     } finally {
       release();
     }
@@ -146,7 +147,7 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
     const c = config!;
     switch (e.type) {
       case 'started':
-        report.event('started', `${e.resumed ? `Continuing from iteration ${e.iteration}:` : 'Training'} ${describe(c)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${dir}`, {
+        report.event('started', `${e.continued ? `Continuing from iteration ${e.iteration}:` : 'Training'} ${describe(c)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${dir}`, {
           dir: path.resolve(dir),
           config: e.config,
           iteration: e.iteration,
@@ -185,11 +186,11 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
       case 'failed':
         report.error(e.message, { iteration: e.iteration });
         break;
-      case 'finished': {
+      case 'end': {
         const best = e.best ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}` : 'no validation';
         const model = path.join(dir, MODEL_FILE);
         const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${dir}` : `Finished ${e.iteration} iterations`;
-        report.event('finished', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`, {
+        report.event('end', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`, {
           iteration: e.iteration,
           reason: e.reason,
           elapsedMs: Math.round(e.elapsedMs),

@@ -14,7 +14,7 @@ import { choiceOption, intOption, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
 
 /** `sr-studio upscale`: the upscale job, printed. */
-export const runUpscale: Command = {
+export const upscaleCommand: Command = {
   options: {
     out: { type: 'string', short: 'o' },
     model: { type: 'string', short: 'm' },
@@ -49,7 +49,7 @@ export const runUpscale: Command = {
       const opened = await ImportedOnnx.open(onnx, { known: sidecar, range, overlap });
       await opened.dispose();
       model = { onnx, known: opened.facts, range, overlap, scale: scaleOpt };
-      selection = await initBackend('onnx', 'inference');
+      selection = await initBackend('onnx', 'upscale');
       reportBackend(report, { ...selection, why: selection.why.replace(/ \(as requested\)$/, '') + ' (imported ONNX models run on it)' });
       report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})`, { model: path.resolve(onnx), imported: opened.facts });
     } else {
@@ -57,7 +57,7 @@ export const runUpscale: Command = {
       const modelPath = given ?? (await defaultModel(scaleOpt ?? 2)).path;
       const m = await loadModelFile(modelPath, scaleOpt ? { scale: scaleOpt } : {});
       model = m;
-      selection = await initBackend(backendName, 'inference');
+      selection = await initBackend(backendName, 'upscale');
       reportBackend(report, selection);
       const inputs = forPhotos(m) ? `, trained with the ${m.training!.degrade} degradations` : '';
       report.event('model', `Model: ${path.basename(modelPath)} (x${m.config.scale} ${m.config.activation}${inputs})`, { model: path.resolve(modelPath), config: m.config });

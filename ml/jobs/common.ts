@@ -61,7 +61,7 @@ export function namedTrainEvent(e: TrainEvent, t: Through): TrainEvent {
     case 'warning':
     case 'failed':
       return { ...e, message: t.named(e.message) };
-    case 'finished':
+    case 'end':
       return e.modelPath === undefined ? e : { ...e, modelPath: t.named(e.modelPath) };
     default:
       return e;

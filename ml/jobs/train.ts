@@ -77,7 +77,7 @@ export type TrainJobEvent =
   | { readonly type: 'train'; readonly event: TrainEvent };
 
 export interface TrainJobResult {
-  readonly reason: 'completed' | 'cancelled' | 'failed';
+  readonly reason: 'finished' | 'cancelled' | 'failed';
   readonly iteration: number;
   readonly iterations: number;
   readonly runDir: string;
@@ -114,7 +114,7 @@ interface Prepared {
   readonly data: string;
   readonly val: string | null;
   /** An earlier run's folder, checkpoint and record; none for a new run (its folder is made later). */
-  readonly earlier?: { readonly folder: RunFolder; readonly resume: Checkpoint | undefined; readonly record: RunRecord | undefined };
+  readonly earlier?: { readonly folder: RunFolder; readonly checkpoint: Checkpoint | undefined; readonly record: RunRecord | undefined };
   /** A new run's initial weights when it starts from a model, and the line that says what was loaded. */
   readonly start?: { readonly weights: ReadonlyMap<string, Float32Array>; readonly note: string };
 }
@@ -212,7 +212,7 @@ async function prepareRun(spec: TrainJobSpec, t: Through): Promise<Prepared> {
   // Asking for no more than it has trained does nothing, except finish a run whose end was never recorded.
   if (iterations < from || (iterations === from && rec?.state === 'finished')) throw errors.runTrained(dir, from);
   const config = makeTrainConfig({ ...opened.config, iterations });
-  return { config, dir, at, data, val, earlier: { folder: opened.folder, resume: opened.checkpoint, record: rec } };
+  return { config, dir, at, data, val, earlier: { folder: opened.folder, checkpoint: opened.checkpoint, record: rec } };
 }
 
 export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
@@ -244,9 +244,9 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
     home = held.use;
   }
   const folder = earlier?.folder ?? (await RunFolder.create(home, config.keepCheckpoints, config));
-  const resume = earlier?.resume;
-  const from = resume?.state.iteration ?? 0;
-  const best = new BestSoFar(resume?.state.best ?? null, earlier?.record?.best ?? null, from);
+  const checkpoint = earlier?.checkpoint;
+  const from = checkpoint?.state.iteration ?? 0;
+  const best = new BestSoFar(checkpoint?.state.best ?? null, earlier?.record?.best ?? null, from);
   if (earlier) await folder.rewindTo(from);
   const backend = `${spec.backend.name} (${spec.backend.device})`;
   const started = new Date().toISOString();
@@ -276,7 +276,7 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
       val: data.val,
       store: folder,
       control: spec.control,
-      resume,
+      from: checkpoint,
       initial: start?.weights,
       engine,
       evaluator,
@@ -292,7 +292,7 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
       const modelPath = async () => ((await exists(folder.modelPath)) ? run.t.named(folder.modelPath) : null);
       if (event.type === 'failed') {
         result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: run.t.named(event.message) };
-      } else if (event.type === 'finished') {
+      } else if (event.type === 'end') {
         result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
       }
     }
@@ -304,7 +304,7 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
     throw e;
   } finally {
     await close();
-    const state = !result ? 'failed' : result.reason === 'completed' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
+    const state = !result ? 'failed' : result.reason === 'finished' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
     const message = result?.message ?? (result ? null : (stopped ?? 'The run ended with an error.'));
     await folder.writeRecord({ state, iteration, best: best.shown(iteration), message }).catch(() => undefined);
     // The model says how far its run got, beside the iteration its weights are from.

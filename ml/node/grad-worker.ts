@@ -14,7 +14,7 @@ const port = parentPort!;
 port.on('message', async (m: GradRequest) => {
   try {
     if (m.type === 'init') {
-      await initBackend(m.backend, 'training');
+      await initBackend(m.backend, 'train');
       config = parseTrainConfig(m.config);
       net = new Network(config.network, initialWeights(config.network, 0));
       port.postMessage({ type: 'ready' } satisfies GradResponse);

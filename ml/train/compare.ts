@@ -117,7 +117,7 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial: start?.weights ?? initial, engine: o.engine, evaluator: o.evaluator, jpeg: o.jpeg })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
-        if (event.type === 'finished') {
+        if (event.type === 'end') {
           mutable.msPerIteration = event.msPerIteration;
           mutable.final = event.last ? { psnrY: event.last.psnrY, ssimY: event.last.ssimY } : null;
           cancelled ||= event.reason === 'cancelled';

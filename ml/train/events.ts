@@ -11,7 +11,7 @@ export interface ValidationScores {
 }
 
 export type TrainEvent =
-  | { type: 'started'; config: TrainConfig; parameters: number; iteration: number; resumed: boolean; trainImages: number; valImages: number }
+  | { type: 'started'; config: TrainConfig; parameters: number; iteration: number; continued: boolean; trainImages: number; valImages: number }
   | { type: 'progress'; iteration: number; loss: number; lr: number; itPerSec: number; elapsedMs: number; etaMs: number }
   | ({ type: 'validation'; iteration: number } & ValidationScores)
   | { type: 'preview'; iteration: number; image: RgbImage; path?: string | undefined }
@@ -20,9 +20,10 @@ export type TrainEvent =
   | { type: 'paused'; iteration: number }
   | { type: 'resumed'; iteration: number }
   | {
-      type: 'finished';
+      /** The run ended: it trained all its iterations (finished), or was cancelled (stopped, with a checkpoint). */
+      type: 'end';
       iteration: number;
-      reason: 'completed' | 'cancelled';
+      reason: 'finished' | 'cancelled';
       elapsedMs: number;
       best: { iteration: number; psnrY: number; ssimY: number } | null;
       last: ValidationScores | null;
@@ -33,7 +34,10 @@ export type TrainEvent =
 
 export type TrainEventType = TrainEvent['type'];
 
-/** Pause, resume and cancel a running training from outside (CLI signal, worker message, button). */
+/**
+ * Pause, resume (un-pause) and cancel a running training from outside (CLI signal, worker message,
+ * button). Resuming is not continuing: a run is continued from its checkpoint by a new job.
+ */
 export class TrainControl {
   #paused = false;
   #cancelled = false;

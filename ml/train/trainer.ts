@@ -30,7 +30,8 @@ export interface TrainOptions {
   readonly val: readonly ValImage[];
   readonly store: RunStore;
   readonly control?: TrainControl | undefined;
-  readonly resume?: Checkpoint | undefined;
+  /** An earlier run's checkpoint to continue from (the run goes on exactly as if it had never stopped). */
+  readonly from?: Checkpoint | undefined;
   /** Initial weights (PyTorch layout); default: from config.seed. */
   readonly initial?: ReadonlyMap<string, Float32Array> | undefined;
   /** The JPEG encoder the config's degradations need (ml/node/jpeg.ts in Node). */
@@ -64,7 +65,7 @@ export const dataSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
 export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const cfg = o.config;
   const control = o.control ?? new TrainControl();
-  const r = o.resume?.state;
+  const r = o.from?.state;
   let initial = o.initial;
   /** The run's initial weights, made once (for the start, and for going back after a divergence before any checkpoint). */
   const initialOnce = () => (initial ??= initialWeights(cfg.network, cfg.seed));
@@ -86,12 +87,12 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const recentLoss = new RecentLevel();
   const logEvery = o.logEvery ?? 10;
   // Made last, so nothing above can throw with an engine to release.
-  const weights = o.resume?.weights ?? initialOnce();
+  const weights = o.from?.weights ?? initialOnce();
   const engine: StepEngine = await (o.engine ?? tfjsEngine(o.helpers))({
     config: cfg,
     weights,
-    ema: cfg.emaDecay > 0 ? (o.resume?.ema ?? weights) : undefined,
-    adam: r ? { step: r.adamStep, moments: o.resume!.adam } : null,
+    ema: cfg.emaDecay > 0 ? (o.from?.ema ?? weights) : undefined,
+    adam: r ? { step: r.adamStep, moments: o.from!.adam } : null,
   });
   const evalWeights = async () => (await engine.emaWeights()) ?? (await engine.weights());
 
@@ -153,7 +154,7 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 
   try {
     if (!r) await o.store.writeConfig(cfg);
-    yield { type: 'started', config: cfg, parameters: engine.parameterCount, iteration, resumed: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
+    yield { type: 'started', config: cfg, parameters: engine.parameterCount, iteration, continued: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
     if (!r && cfg.init && o.val.length > 0) {
       // A run that starts from a model is first scored as it starts, so its first validation is the
       // starting model's quality, and the model it ends with is never worse than that on this set.
@@ -235,9 +236,9 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     if (cancelled) yield { type: 'checkpoint', iteration, path: await checkpoint(false), best: false };
     const modelPath = o.val.length && best ? undefined : await exportModel(null);
     yield {
-      type: 'finished',
+      type: 'end',
       iteration,
-      reason: cancelled ? 'cancelled' : 'completed',
+      reason: cancelled ? 'cancelled' : 'finished',
       elapsedMs: elapsed(),
       best,
       last,

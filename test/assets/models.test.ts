@@ -95,7 +95,7 @@ test('the photo models were trained with the photo degradations and beat their c
 });
 
 test('validating the bundled x2 model again reproduces the figures its file records, on clean and JPEG input', async () => {
-  await useBackend('wasm', 'inference');
+  await useBackend('wasm', 'upscale');
   const m = models.get('tanhexp_x2')!;
   const { images } = await openValFolder(path.join(DATA, 'val'), 2, 0);
   const net = new Network(m.config, m.weights, false);

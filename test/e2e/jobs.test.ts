@@ -53,8 +53,8 @@ async function startTraining(page: Page, data: string, iterations: number): Prom
 }
 
 async function finish(page: Page, timeoutMs: number): Promise<void> {
-  const s = await until('the training to end', () => state(page), (v) => v === 'done' || v === 'failed' || v === 'stopped', timeoutMs, 250);
-  assert.equal(s, 'done', (await page.getByTestId('train-error').innerText().catch(() => '')) || `ended as ${s}`);
+  const s = await until('the training to end', () => state(page), (v) => v === 'finished' || v === 'failed' || v === 'stopped', timeoutMs, 250);
+  assert.equal(s, 'finished', (await page.getByTestId('train-error').innerText().catch(() => '')) || `ended as ${s}`);
 }
 
 describe('job flows in the app', () => {

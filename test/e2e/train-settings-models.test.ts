@@ -70,7 +70,7 @@ const chart = async (page: Page, testid: string) => {
 const iteration = async (page: Page) => Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
 
 async function ended(page: Page, timeoutMs: number): Promise<string | null> {
-  return until('the training to end', () => trainState(page), (s) => s === 'done' || s === 'stopped' || s === 'failed', timeoutMs, 250);
+  return until('the training to end', () => trainState(page), (s) => s === 'finished' || s === 'stopped' || s === 'failed', timeoutMs, 250);
 }
 
 describe('Settings, Models and Train at 1280×800', () => {
@@ -170,7 +170,7 @@ describe('Settings, Models and Train at 1280×800', () => {
     await page.getByTestId('view-train').waitFor({ timeout: 30_000 });
     await page.getByTestId('nav-busy-train').waitFor({ timeout: 10_000 });
     assert.ok((await chart(page, 'loss-chart')).first <= 10, 'the reloaded page shows the whole run');
-    assert.equal(await ended(page, 240_000), 'done');
+    assert.equal(await ended(page, 240_000), 'finished');
     await screenshot(page, 'train-1280');
     await until('the run listed as finished', () => runRow(page).getAttribute('data-state'), (s) => s === 'finished', 10_000);
     assert.equal(await page.getByTestId('nav-busy-train').count(), 0);
@@ -179,7 +179,7 @@ describe('Settings, Models and Train at 1280×800', () => {
     assert.match(await runRow(page).getByTestId('run-further-error').innerText(), /^Iterations must be at least 101, not 100\.$/);
     await runRow(page).getByTestId('run-further-iterations').fill('120');
     await runRow(page).getByTestId('run-further').click();
-    assert.equal(await ended(page, 180_000), 'done');
+    assert.equal(await ended(page, 180_000), 'finished');
     assert.match(await page.getByTestId('view-train').innerText(), /iteration 120 \/ 120/);
     await until('the run listed with its new end', () => runRow(page).innerText(), (t) => /120 \/ 120/.test(t), 10_000);
     assert.equal(await page.getByTestId('run-row').count(), 1, 'trained further in its own folder');

@@ -18,7 +18,7 @@ export async function availableBackends(purpose: Purpose): Promise<ConcreteBacke
     const p = probes.find((q) => q.name === name);
     if (!p) throw new Error(`probeBackends() did not report ${name}`);
     if (!p.available) return { ok: false, why: p.reason ?? 'not available' };
-    if (purpose === 'training' && !p.canTrain) return { ok: false, why: 'cannot train' };
+    if (purpose === 'train' && !p.canTrain) return { ok: false, why: 'cannot train' };
     return { ok: true, why: '' };
   };
   const pinned = process.env.SR_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -30,7 +30,7 @@ export async function availableBackends(purpose: Purpose): Promise<ConcreteBacke
     return pinned as ConcreteBackend[];
   }
   // cpu always, wasm always for inference: if the probes ever say otherwise, that is a failure.
-  const always: ConcreteBackend[] = purpose === 'training' ? ['cpu'] : ['cpu', 'wasm'];
+  const always: ConcreteBackend[] = purpose === 'train' ? ['cpu'] : ['cpu', 'wasm'];
   for (const name of always) {
     const f = fits(name);
     if (!f.ok) throw new Error(`the ${name} backend must always be available for ${purpose}, but: ${f.why}`);
@@ -44,8 +44,8 @@ export async function availableBackends(purpose: Purpose): Promise<ConcreteBacke
  * when it cannot start. wasm has no training kernels, so it is started for inference; tf.grad of
  * elementwise ops still works there.
  */
-export async function useBackend(name: ConcreteBackend, purpose: Purpose = 'training'): Promise<void> {
-  await initBackend(name, name === 'wasm' ? 'inference' : purpose);
+export async function useBackend(name: ConcreteBackend, purpose: Purpose = 'train'): Promise<void> {
+  await initBackend(name, name === 'wasm' ? 'upscale' : purpose);
   if (tf.getBackend() !== name) throw new Error(`asked for the ${name} backend but tfjs is on ${tf.getBackend()}`);
 }
 

@@ -81,7 +81,7 @@ async function forward(name: ActivationName, xs: readonly number[]): Promise<Flo
   return out;
 }
 
-const backends = await availableBackends('inference');
+const backends = await availableBackends('upscale');
 
 test('the run covers cpu and wasm', (t) => {
   t.diagnostic(`backends covered: ${backends.join(', ')}`);

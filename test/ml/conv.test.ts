@@ -58,7 +58,7 @@ test('conv3x3 value and gradients match tfjs reference kernels on every backend'
   }));
   await useBackend('cpu');
   const expected = await Promise.all(cases.map((c) => gradsOf(reference, c.inputs, c.s)));
-  for (const backend of await availableBackends('training')) {
+  for (const backend of await availableBackends('train')) {
     await useBackend(backend);
     const before = tf.memory().numTensors;
     for (const [k, c] of cases.entries()) {

@@ -17,7 +17,7 @@ const skip = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.r
 const ort = probe.ok ? await import('onnxruntime-node') : undefined;
 
 before(async () => {
-  await useBackend('cpu', 'inference');
+  await useBackend('cpu', 'upscale');
 });
 
 /** The engine's own forward pass on a whole image (tfjs cpu backend). */

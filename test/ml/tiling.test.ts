@@ -14,7 +14,7 @@ function busyNetwork(preset: 'tiny' | 'light', seed: number): Network {
 }
 
 before(async () => {
-  await useBackend('wasm', 'inference');
+  await useBackend('wasm', 'upscale');
 });
 
 test('the tile grid covers the image exactly once', () => {

@@ -176,7 +176,7 @@ describe('a finished run', () => {
     api.emit('job:done', {
       jobId: 'j1',
       summary: 'Finished 50 iterations.',
-      result: { kind: 'train', reason: 'completed', iteration: 50, iterations: 50, runDir: '/runs/r', modelPath: '/runs/r/model_best.safetensors', best: null },
+      result: { kind: 'train', reason: 'finished', iteration: 50, iterations: 50, runDir: '/runs/r', modelPath: '/runs/r/model_best.safetensors', best: null },
     });
   };
 

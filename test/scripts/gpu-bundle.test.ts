@@ -14,7 +14,7 @@ import { availableBackends } from '../helpers/backends.ts';
  * webgpu adapter, with the PyTorch figures measured on the H100 standing in for torch_ref.py's output.
  */
 const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/reference');
-const webgpu = (await availableBackends('training')).includes('webgpu');
+const webgpu = (await availableBackends('train')).includes('webgpu');
 const hasXz = spawnSync('xz', ['--version'], { stdio: 'ignore' }).status === 0;
 
 test('the GPU bundle runs the training benchmark on its own and prints the ratios to PyTorch', { skip: !webgpu ? 'no webgpu backend here' : !hasXz ? 'xz is not installed' : false }, async () => {

@@ -13,15 +13,7 @@ import { Toasts } from './toasts.svelte.ts';
 import { TrainSession } from './train.svelte.ts';
 import { UpscaleSession } from './upscale.svelte.ts';
 
-export type ViewId = ViewName;
-export const VIEWS: ReadonlyArray<{ id: ViewId; label: string }> = [
-  { id: 'upscale', label: 'Upscale' },
-  { id: 'train', label: 'Train' },
-  { id: 'compare', label: 'Compare' },
-  { id: 'activations', label: 'Activations' },
-  { id: 'models', label: 'Models' },
-  { id: 'settings', label: 'Settings' },
-];
+export { VIEWS } from '../../../main/channels.ts';
 
 export type AppStatus = RequestResult<'app:status'>;
 export type Api = StudioApi & PreloadExtras;
@@ -40,7 +32,7 @@ export class AppState {
   readonly modelImport: ModelImport;
   readonly settingsForm: SettingsSession;
 
-  #view = $state<ViewId>('upscale');
+  #view = $state<ViewName>('upscale');
   /** Whether a view was chosen since the page opened (a training found running then opens Train only if not). */
   #chosen = false;
   #status = $state.raw<AppStatus | null>(null);
@@ -75,10 +67,10 @@ export class AppState {
     }
   }
 
-  get view(): ViewId {
+  get view(): ViewName {
     return this.#view;
   }
-  set view(v: ViewId) {
+  set view(v: ViewName) {
     this.#chosen = true;
     this.#view = v;
   }

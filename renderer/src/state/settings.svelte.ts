@@ -1,9 +1,9 @@
-import type { BackendChoice, BackendProbe, BackendPurpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
+import type { BackendChoice, BackendProbe, Purpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { fieldText, wholeNumber } from '../lib/fields.ts';
 import type { AppState } from './app.svelte.ts';
 
-export const PURPOSE_LABEL: Record<BackendPurpose, string> = {
+export const PURPOSE_LABEL: Record<Purpose, string> = {
   upscale: 'Upscaling and comparing models',
   train: 'Training, comparisons and feature maps',
 };
@@ -22,7 +22,7 @@ export function backendShort(b: PurposeBackend): string {
 }
 
 /** What auto picks for a purpose, and why in plain words. */
-export function autoSentence(report: BackendReport, purpose: BackendPurpose): string {
+export function autoSentence(report: BackendReport, purpose: Purpose): string {
   const { name } = report.auto[purpose];
   const picked = report.probes.find((p) => p.name === name);
   const what = `${name} (${picked?.device ?? name})`;
@@ -78,12 +78,12 @@ export class SettingsSession {
   }
 
   /** The choices offered for a purpose: every backend serves both (one that cannot train here says so in its line). */
-  choices(_purpose: BackendPurpose): readonly BackendChoice[] {
+  choices(_purpose: Purpose): readonly BackendChoice[] {
     return CHOICES;
   }
 
   /** One line per choice: whether it is there, and on what. */
-  describe(purpose: BackendPurpose, choice: BackendChoice): string {
+  describe(purpose: Purpose, choice: BackendChoice): string {
     const r = this.#report;
     if (choice === 'auto') {
       const a = r?.auto[purpose];

@@ -10,10 +10,10 @@ import { furtherError, RunList } from './runs.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
 
 /**
- * idle: nothing yet; queued: waiting behind another job; running / paused; done: all iterations;
+ * idle: nothing yet; queued: waiting behind another job; running / paused; finished: all iterations;
  * stopped: cancelled with a checkpoint (it can be continued); failed.
  */
-export type RunState = 'idle' | 'queued' | 'running' | 'paused' | 'done' | 'stopped' | 'failed';
+export type RunState = 'idle' | 'queued' | 'running' | 'paused' | 'finished' | 'stopped' | 'failed';
 
 export interface TrainForm {
   data: string;
@@ -115,7 +115,7 @@ export class TrainSession {
         return 'Training';
       case 'paused':
         return 'Paused';
-      case 'done':
+      case 'finished':
         return 'Finished';
       case 'stopped':
         return `Stopped at iteration ${this.#iteration} (checkpoint saved)`;
@@ -130,7 +130,7 @@ export class TrainSession {
    * do, in one sentence; null otherwise.
    */
   get verdict(): string | null {
-    if (this.#state !== 'done' && this.#state !== 'stopped') return null;
+    if (this.#state !== 'finished' && this.#state !== 'stopped') return null;
     void this.psnr.version; // re-read as points arrive
     const best = this.psnr.max('network');
     const bicubic = this.psnr.last('bicubic');
@@ -359,7 +359,7 @@ export class TrainSession {
           this.#modelPath = r.modelPath;
           this.#runDir = r.runDir;
           this.#iteration = r.iteration;
-          this.#state = r.reason === 'cancelled' ? 'stopped' : 'done';
+          this.#state = r.reason === 'cancelled' ? 'stopped' : 'finished';
         } else this.#state = 'stopped'; // cancelled before it started
         this.#end();
         void this.#app.refreshModels();

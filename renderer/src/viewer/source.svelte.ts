@@ -1,10 +1,10 @@
 import { untrack } from 'svelte';
-import type { ImageData64, StudioApi, TileSourceSpec } from '../api/types.ts';
+import type { ImageData64, StudioApi, TileSource } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { pictureSource, pyramidSource, type ViewSource } from './tiles.ts';
 
 /** What a pane shows: a file through the host's tile pyramid (with a preview to show meanwhile), or an image already in the page. */
-export type SourceSpec = { readonly file: TileSourceSpec; readonly preview?: ImageData64 | undefined } | { readonly image: ImageData64 };
+export type SourceSpec = { readonly file: TileSource; readonly preview?: ImageData64 | undefined } | { readonly image: ImageData64 };
 
 const keyOf = (s: SourceSpec | null) => (s === null ? '' : 'file' in s ? JSON.stringify(s.file) : `${s.image.width}x${s.image.height}:${s.image.dataUrl.length}:${s.image.dataUrl.slice(-48)}`);
 

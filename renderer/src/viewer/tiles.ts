@@ -1,4 +1,4 @@
-import type { ImageData64, StudioApi, TilePyramid, TileSourceSpec } from '../api/types.ts';
+import type { ImageData64, StudioApi, TilePyramid, TileSource } from '../api/types.ts';
 import { loadImage } from '../lib/images.ts';
 
 /**
@@ -24,7 +24,7 @@ async function decode(dataUrl: string): Promise<ImageBitmap> {
 let nextKey = 0;
 
 /** A file (or a file enlarged with a named filter) served tile by tile by the host. */
-export async function pyramidSource(api: StudioApi, spec: TileSourceSpec, preview?: ImageData64): Promise<ViewSource> {
+export async function pyramidSource(api: StudioApi, spec: TileSource, preview?: ImageData64): Promise<ViewSource> {
   const p: TilePyramid = await api.request('image:info', spec);
   return {
     key: `${JSON.stringify(spec)}@${p.version}`,

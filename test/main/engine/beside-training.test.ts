@@ -66,7 +66,7 @@ describe('short jobs beside a training', () => {
 
     const end = await log.end(training);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
-    assert.equal((end.payload as { result: { reason: string } }).result.reason, 'completed');
+    assert.equal((end.payload as { result: { reason: string } }).result.reason, 'finished');
     assert.equal(iterationsOf(training), 300);
 
     const messages = log.of('job:progress', training).map((p) => p.message);

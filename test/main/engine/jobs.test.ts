@@ -57,7 +57,7 @@ describe('engine jobs', () => {
     assert.ok(metrics.some((m) => m.psnrY !== undefined && m.bicubicPsnrY !== undefined), 'validation metrics');
     assert.ok(log.of('job:preview', jobId).length >= 1, 'a training preview');
     const result = resultOf(end.payload, 'train');
-    assert.equal(result.reason, 'completed');
+    assert.equal(result.reason, 'finished');
     assert.equal(path.dirname(result.runDir), parent, 'a new folder in the parent');
     assert.match(path.basename(result.runDir), /^tiny_x2_tanhexp_p12b2_it8_s0_\d{8}-\d{6}$/);
     await fs.access(result.modelPath!);

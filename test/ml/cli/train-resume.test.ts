@@ -46,7 +46,7 @@ describe('sr-studio train --resume', () => {
     const lines = jsonLines(further);
     assert.equal(lines.find((x) => x.type === 'started')?.iteration, 4, 'it goes on from its last checkpoint');
     assert.deepEqual(lines.filter((x) => x.type === 'progress').map((x) => x.iteration), [5, 6, 7]);
-    assert.equal(lines.at(-1)?.reason, 'completed');
+    assert.equal(lines.at(-1)?.reason, 'finished');
 
     const rec = await record(run);
     assert.equal(rec.state, 'finished');

@@ -159,9 +159,9 @@ describe('sr-studio train', () => {
     assert.equal(started?.iteration, 6, 'it starts from the last checkpoint');
     assert.deepEqual(records.filter((x) => x.type === 'progress').map((x) => x.iteration), [7, 8, 9]);
     const finished = records.at(-1)!;
-    assert.equal(finished.type, 'finished');
+    assert.equal(finished.type, 'end');
     assert.equal(finished.iteration, 9);
-    assert.equal(finished.reason, 'completed');
+    assert.equal(finished.reason, 'finished');
     assert.equal(finished.model, tmp('run/model_best.safetensors'));
     assert.ok(records.some((x) => x.type === 'checkpoint' && x.iteration === 9));
 

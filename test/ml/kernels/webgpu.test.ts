@@ -16,7 +16,7 @@ import { MemoryStore, photoSource } from '../train/memory-store.ts';
  * and float64 formulas, in both styles (`tiled` for GPUs, `direct` for software adapters), on the
  * adapter this machine has (Mesa's software Vulkan in CI).
  */
-const webgpu = (await availableBackends('training')).includes('webgpu');
+const webgpu = (await availableBackends('train')).includes('webgpu');
 const skip = webgpu ? false : 'the webgpu backend is not available on this machine';
 const STYLES: KernelStyle[] = ['tiled', 'direct'];
 

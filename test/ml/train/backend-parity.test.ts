@@ -48,7 +48,7 @@ test('50 training steps give the cpu backend\'s losses on every backend that tra
   for (const act of ['tanhexp', 'swish'] as const) {
     const reference = await losses('cpu', source, act);
     assert.equal(reference.length, 50);
-    for (const backend of (await availableBackends('training')).filter((b) => b !== 'cpu')) {
+    for (const backend of (await availableBackends('train')).filter((b) => b !== 'cpu')) {
       const got = await losses(backend, source, act);
       const worst = Math.max(...got.map((l, i) => Math.abs(l - reference[i]!) / Math.abs(reference[i]!)));
       assert.ok(worst <= 1e-4, `${backend} ${act}: worst relative loss difference ${worst}`);

@@ -13,7 +13,7 @@ import { useBackend } from '../../helpers/backends.ts';
 import { MemoryStore, TINY, collect, mean, ofType } from './memory-store.ts';
 
 before(async () => {
-  await useBackend('wasm', 'training');
+  await useBackend('wasm', 'train');
 });
 
 test('150 iterations on the tiny photos lower the training loss and raise validation PSNR-Y past bicubic (wasm)', async () => {
@@ -23,7 +23,7 @@ test('150 iterations on the tiny photos lower the training loss and raise valida
   assert.equal(data.val.length, 1, 'one tiny photo is held out for validation');
   const store = new MemoryStore();
   const events = await collect(train({ config: cfg, data: data.train, val: data.val, store }));
-  assert.equal(events.at(-1)?.type, 'finished');
+  assert.equal(events.at(-1)?.type, 'end');
 
   const losses = ofType(events, 'progress').map((p) => p.loss);
   assert.equal(losses.length, 150);
@@ -42,6 +42,6 @@ test('150 iterations on the tiny photos lower the training loss and raise valida
 
   // The exported best model records the best validation score.
   const end = events.at(-1)!;
-  assert.ok(end.type === 'finished' && end.best);
+  assert.ok(end.type === 'end' && end.best);
   assert.equal(end.best.psnrY, Math.max(...vals.map((v) => v.psnrY)));
 });

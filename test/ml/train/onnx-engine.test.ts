@@ -71,7 +71,7 @@ describe('the ONNX Runtime engine', { skip }, () => {
     }
   });
 
-  test('cancel at 6 and resume: iterations 7–12 and the final weights, moments and EMA are bit-identical to an unbroken run', async () => {
+  test('cancel at 6 and from: iterations 7–12 and the final weights, moments and EMA are bit-identical to an unbroken run', async () => {
     const cfg = config({ checkpointEvery: 6, emaDecay: 0.9 });
     const storeA = new MemoryStore();
     const a = ofType(await collect(run({ config: cfg, store: storeA })), 'progress').map((p) => p.loss);
@@ -81,7 +81,7 @@ describe('the ONNX Runtime engine', { skip }, () => {
     const ckpt = decode((await storeB.readLatestCheckpoint())!.bytes);
     assert.equal(ckpt.state.iteration, 6);
     const storeC = new MemoryStore();
-    const rest = ofType(await collect(run({ config: cfg, store: storeC, resume: ckpt })), 'progress');
+    const rest = ofType(await collect(run({ config: cfg, store: storeC, from: ckpt })), 'progress');
     assert.deepEqual(rest.map((p) => p.iteration), [7, 8, 9, 10, 11, 12]);
     assert.deepEqual(rest.map((p) => p.loss), a.slice(6));
     const [x, y] = [decode(storeA.checkpointAt(12)), decode(storeC.checkpointAt(12))];
@@ -99,7 +99,7 @@ describe('the ONNX Runtime engine', { skip }, () => {
       const store = new MemoryStore();
       await collect(run({ config: cfg, store, control, engine: first }), cancelAt(control, 6));
       const ckpt = decode((await store.readLatestCheckpoint())!.bytes);
-      const rest = ofType(await collect(run({ config: cfg, resume: ckpt, engine: second })), 'progress').map((p) => p.loss);
+      const rest = ofType(await collect(run({ config: cfg, from: ckpt, engine: second })), 'progress').map((p) => p.loss);
       assert.equal(rest.length, 6);
       const worst = worstRel(rest, unbroken.slice(6));
       assert.ok(worst <= 1e-3, `${first ? 'onnx → wasm' : 'wasm → onnx'}: worst relative difference ${worst}`);

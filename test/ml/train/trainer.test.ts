@@ -110,7 +110,7 @@ describe('event stream', () => {
     assert.equal(first.type, 'started');
     assert.ok(first.type === 'started');
     assert.equal(first.iteration, 0);
-    assert.equal(first.resumed, false);
+    assert.equal(first.continued, false);
     assert.equal(first.trainImages, trainSource.size);
     assert.equal(first.valImages, 1);
     assert.equal(first.parameters, parameterCount(cfg.network));
@@ -118,10 +118,10 @@ describe('event stream', () => {
     assert.equal(ofType(events, 'started').length, 1);
 
     const last = events.at(-1)!;
-    assert.ok(last.type === 'finished', `last event is ${last.type}`);
-    assert.equal(last.reason, 'completed');
+    assert.ok(last.type === 'end', `last event is ${last.type}`);
+    assert.equal(last.reason, 'finished');
     assert.equal(last.iteration, 6);
-    assert.equal(ofType(events, 'finished').length, 1);
+    assert.equal(ofType(events, 'end').length, 1);
     assert.ok(last.msPerIteration > 0);
     assert.ok(last.best && last.best.iteration >= 3, 'a best score is reported');
     assert.equal(last.last?.psnrY, ofType(events, 'validation').at(-1)!.psnrY);
@@ -196,7 +196,7 @@ function runUnbroken() {
   unbroken ??= (async () => {
     const store = new MemoryStore();
     const events = await collect(run({ config: resumeConfig(), store }));
-    assert.equal(events.at(-1)?.type, 'finished');
+    assert.equal(events.at(-1)?.type, 'end');
     return { losses: ofType(events, 'progress').map((p) => p.loss), final: decode(store.checkpointAt(12)), store };
   })();
   return unbroken;
@@ -219,7 +219,7 @@ describe('resume', () => {
     const first = await collect(run({ config: resumeConfig(), store: storeB, control }), cancelAt(control, 6));
     assert.deepEqual(ofType(first, 'progress').map((p) => p.loss), a.losses.slice(0, 6), 'the first 6 iterations already match');
     const stop = first.at(-1)!;
-    assert.ok(stop.type === 'finished' && stop.reason === 'cancelled' && stop.iteration === 6);
+    assert.ok(stop.type === 'end' && stop.reason === 'cancelled' && stop.iteration === 6);
 
     const ckpt = decode((await storeB.readLatestCheckpoint())!.bytes);
     assert.equal(ckpt.state.iteration, 6);
@@ -231,15 +231,15 @@ describe('resume', () => {
     assert.deepEqual(ckpt.state.rng, a6.state.rng);
 
     const storeC = new MemoryStore();
-    const rest = await collect(run({ config: ckpt.state.config, store: storeC, resume: ckpt }));
+    const rest = await collect(run({ config: ckpt.state.config, store: storeC, from: ckpt }));
     const started = rest[0]!;
-    assert.ok(started.type === 'started' && started.resumed && started.iteration === 6);
+    assert.ok(started.type === 'started' && started.continued && started.iteration === 6);
     assert.equal(storeC.configs.length, 0, 'a resumed run does not rewrite its config');
     const losses = ofType(rest, 'progress');
     assert.deepEqual(losses.map((p) => p.iteration), [7, 8, 9, 10, 11, 12]);
     for (let i = 0; i < 6; i++) assert.equal(losses[i]!.loss, a.losses[6 + i], `loss at iteration ${7 + i}`);
     const end = rest.at(-1)!;
-    assert.ok(end.type === 'finished' && end.reason === 'completed' && end.iteration === 12);
+    assert.ok(end.type === 'end' && end.reason === 'finished' && end.iteration === 12);
 
     const finalB = decode(storeC.checkpointAt(12));
     assertSameArrays(finalB.weights, a.final.weights, 'final weights');
@@ -257,13 +257,13 @@ describe('resume', () => {
     const folder = await RunFolder.create(dir, cfg.keepCheckpoints);
     const control = new TrainControl();
     const first = await collect(run({ config: cfg, store: folder, control }), cancelAt(control, 6));
-    assert.equal(first.at(-1)?.type, 'finished');
+    assert.equal(first.at(-1)?.type, 'end');
     assert.deepEqual(JSON.parse(await fsp.readFile(path.join(dir, 'config.json'), 'utf8')), JSON.parse(JSON.stringify(cfg)));
 
     const opened = await RunFolder.open(dir);
     assert.deepEqual(opened.config, cfg);
     assert.equal(opened.checkpoint?.state.iteration, 6);
-    const rest = await collect(run({ config: opened.config, store: opened.folder, resume: opened.checkpoint }));
+    const rest = await collect(run({ config: opened.config, store: opened.folder, from: opened.checkpoint }));
     const losses = ofType(rest, 'progress').map((p) => p.loss);
     assert.deepEqual(losses, a.losses.slice(6));
 
@@ -296,7 +296,7 @@ describe('resume with degradations', () => {
     const ckpt = decode((await storeB.readLatestCheckpoint())!.bytes);
     assert.equal(ckpt.state.config.degrade, 'photo', 'the checkpoint carries the setting');
     const storeC = new MemoryStore();
-    const rest = await collect(run({ config: ckpt.state.config, store: storeC, resume: ckpt, jpeg: sharpJpeg }));
+    const rest = await collect(run({ config: ckpt.state.config, store: storeC, from: ckpt, jpeg: sharpJpeg }));
     assert.deepEqual(ofType(rest, 'progress').map((p) => p.loss), losses.slice(6));
     const final = decode(store.checkpointAt(12));
     const resumedFinal = decode(storeC.checkpointAt(12));
@@ -363,7 +363,7 @@ describe('non-finite steps', () => {
       assert.equal(p.lr, learningRateAt(cfg, p.iteration - 1) * scale, `lr at iteration ${p.iteration}`);
     }
     const end = events.at(-1)!;
-    assert.ok(end.type === 'finished' && end.reason === 'completed' && end.iteration === 6);
+    assert.ok(end.type === 'end' && end.reason === 'finished' && end.iteration === 6);
 
     // The checkpoints agree: nothing written for the skipped step, Adam counted only real steps.
     assert.ok(!store.checkpointWrites.some((c) => c.iteration === k));
@@ -440,11 +440,11 @@ describe('control', () => {
     const control = new TrainControl();
     const store = new MemoryStore();
     const events = await collect(run({ config: cfg, store, control }), cancelAt(control, 3));
-    assert.deepEqual(events.slice(-3).map((e) => e.type), ['progress', 'checkpoint', 'finished']);
+    assert.deepEqual(events.slice(-3).map((e) => e.type), ['progress', 'checkpoint', 'end']);
     const [p, c, f] = events.slice(-3);
     assert.ok(p?.type === 'progress' && p.iteration === 3);
     assert.ok(c?.type === 'checkpoint' && c.iteration === 3 && !c.best);
-    assert.ok(f?.type === 'finished' && f.reason === 'cancelled' && f.iteration === 3);
+    assert.ok(f?.type === 'end' && f.reason === 'cancelled' && f.iteration === 3);
     const saved = decode(store.checkpointAt(3));
     assert.equal(saved.state.iteration, 3);
     assert.equal(saved.state.adamStep, 3);
@@ -479,7 +479,7 @@ describe('control', () => {
     const resumed = events[ip + 1]!;
     assert.ok(resumed.type === 'resumed' && resumed.iteration === 2);
     assert.deepEqual(ofType(events, 'progress').map((p) => p.iteration), [1, 2, 3, 4]);
-    assert.ok(events.at(-1)?.type === 'finished');
+    assert.ok(events.at(-1)?.type === 'end');
   });
 
   test('cancel while paused ends the run with a checkpoint and no resumed event', async () => {
@@ -490,9 +490,9 @@ describe('control', () => {
       if (e.type === 'progress' && e.iteration === 1) control.pause();
       if (e.type === 'paused') setTimeout(() => control.cancel(), 50);
     });
-    assert.deepEqual(events.map((e) => e.type), ['started', 'progress', 'paused', 'checkpoint', 'finished']);
+    assert.deepEqual(events.map((e) => e.type), ['started', 'progress', 'paused', 'checkpoint', 'end']);
     const f = events.at(-1)!;
-    assert.ok(f.type === 'finished' && f.reason === 'cancelled' && f.iteration === 1);
+    assert.ok(f.type === 'end' && f.reason === 'cancelled' && f.iteration === 1);
     assert.equal(decode(store.checkpointAt(1)).state.iteration, 1);
   });
 });
@@ -505,7 +505,7 @@ describe('tensor hygiene', () => {
     const events = await collect(run({ config: cfg, val: smallVal }), (e) => {
       if (e.type === 'progress') counts.set(e.iteration, tf.memory().numTensors);
     });
-    assert.equal(events.at(-1)?.type, 'finished');
+    assert.equal(events.at(-1)?.type, 'end');
     assert.ok(counts.get(3)! > before, 'the network and optimizer are alive during the run');
     assert.equal(counts.get(5), counts.get(3), 'no growth per step (validation, previews and checkpoints in between)');
     assert.equal(tf.memory().numTensors, before);
