@@ -7,8 +7,11 @@ import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend, Purpose } from '../ml/backend-choice.ts';
 import type { DegradeName } from '../ml/degrade.ts';
 import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
-import type { CompareModelsJobResult as CompareModelsResult } from '../ml/jobs/compare-models.ts';
-import type { TrainJobResult } from '../ml/jobs/train.ts';
+import type { CompareJobSpec } from '../ml/jobs/compare.ts';
+import type { CompareModelsJobResult as CompareModelsResult, CompareModelsJobSpec } from '../ml/jobs/compare-models.ts';
+import type { FeaturesJobSpec } from '../ml/jobs/features.ts';
+import type { TrainJobResult, TrainJobSpec, ViewSettings } from '../ml/jobs/train.ts';
+import type { UpscaleJobSpec } from '../ml/jobs/upscale.ts';
 import type { RunPoint } from '../ml/node/runs.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
@@ -122,32 +125,25 @@ export interface TilePyramid {
   readonly version: string;
 }
 
-export interface UpscaleJob {
-  readonly files: readonly string[];
-  readonly modelId: string;
-  readonly format: OutputFormat;
-  readonly outputDir: string | null;
-  readonly overwrite: boolean;
-}
+/*
+ * Each job's request is its spec in ml/jobs, less what the host and the engine fill in (the
+ * backend, threads, the files opened for it); models are named by a `models:list` id. A field
+ * added to a spec there is a field of the request here.
+ */
 
-export interface TrainJob {
-  readonly data: string;
-  readonly val: string | null;
-  readonly preset: PresetName;
-  readonly scale: Scale;
-  readonly activation: ActivationName;
-  readonly iterations: number;
+/** ml/jobs/upscale.ts: image files, the model's id, the output format and folder (null: next to each photo). */
+export type UpscaleJob = Omit<UpscaleJobSpec<string>, 'backend' | 'threads' | 'through' | 'tile' | 'overlap'>;
+
+/**
+ * ml/jobs/train.ts: the Train view's settings, the photos, and the model to start from (`init`, a
+ * `models:list` id; null: from scratch; ignored when continuing). The app names the run's place as
+ * two fields, resolved by the host into the spec's `run`.
+ */
+export interface TrainJob extends ViewSettings, Required<Pick<TrainJobSpec, 'data' | 'val'>>, Pick<TrainJobSpec, 'init'> {
   /** A new run goes into a new folder under this one (null: the app's runs folder). */
   readonly outDir: string | null;
   /** Continue this earlier run (a `runs:list` entry's dir) instead of starting a new one. */
   readonly continueRun?: string | null | undefined;
-  /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
-  readonly degrade?: DegradeName | undefined;
-  /**
-   * Start from this model (a `models:list` id; `sr-studio train --init`) instead of from scratch
-   * (null or absent); it must have the preset and activation asked for. Ignored when continuing.
-   */
-  readonly init?: string | null | undefined;
 }
 
 /** One point a listed run recorded (ml/node/runs.ts): a loss, or a validation's scores. */
@@ -180,14 +176,10 @@ export interface RunInfo {
   readonly updated: string;
 }
 
-export interface CompareJob {
-  readonly data: string;
+/** ml/jobs/compare.ts: two activations trained alike with the Compare view's settings; the host picks the folder. */
+export interface CompareJob extends Omit<ViewSettings, 'activation' | 'degrade'>, Pick<CompareJobSpec, 'data' | 'seeds'> {
   readonly val: string;
   readonly acts: readonly [ActivationName, ActivationName];
-  readonly preset: PresetName;
-  readonly scale: Scale;
-  readonly iterations: number;
-  readonly seeds: number;
 }
 
 /**
@@ -195,12 +187,10 @@ export interface CompareJob {
  * path of a model file the app's own runs wrote (a comparison's `models`). With `groundTruth` the
  * image is taken as the original: the models enlarge its reduction and are scored against it.
  */
-export interface CompareModelsJob {
-  readonly modelA: string;
-  readonly modelB: string;
-  readonly image: string;
-  readonly groundTruth?: boolean | undefined;
-}
+export type CompareModelsJob = Pick<CompareModelsJobSpec, 'modelA' | 'modelB' | 'image'> & Partial<Pick<CompareModelsJobSpec, 'groundTruth'>>;
+
+/** ml/jobs/features.ts: two models' feature maps of one layer on the centre crop of an image (the host sets the crop). */
+export type FeaturesJob = Omit<FeaturesJobSpec, 'models' | 'maxSide'> & { readonly models: readonly [string, string] };
 
 /** job:done's result of a compare-models job, and one of its two outputs. */
 export type {
@@ -288,7 +278,7 @@ export interface Requests {
    */
   'models:download': [{ modelId: string; format: 'safetensors' | 'onnx' }, { path: string; name: string }];
   'activations:curves': [{ names: ActivationName[]; xMin: number; xMax: number; points: number }, Record<string, { x: number[]; f: number[]; df: number[] }>];
-  'features:maps': [{ modelIds: [string, string]; image: string; layer: number }, FeatureMapsResult];
+  'features:maps': [FeaturesJob, FeatureMapsResult];
   /** Earlier training runs in the app's runs folder, newest first. */
   'runs:list': [void, RunInfo[]];
   /** What a listed run recorded (its metrics.jsonl), in order, for the charts of a run that goes on. */

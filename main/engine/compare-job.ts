@@ -16,26 +16,20 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
   const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
   const clock = new CompareClock(spec.acts.length * spec.seeds);
+  /** Each run's iterations, as the comparison's settings make them. */
+  let iterations = 1;
   const { report: r, dir, sheet, models } = await compareJob(
-    {
-      data: spec.data,
-      val: spec.val,
-      acts: spec.acts,
-      settings: { preset: spec.preset, scale: spec.scale, iterations: spec.iterations, ...spec.tweaks },
-      seeds: spec.seeds,
-      dir: spec.outDir,
-      backend: ctx.backend,
-      threads: ctx.threads,
-      control: ctx.control,
-      through: spec.through,
-    },
+    { ...spec, backend: ctx.backend, threads: ctx.threads, control: ctx.control },
     async (e) => {
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
-      if (e.type === 'start') return say(`Comparing ${spec.acts.join(' and ')}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
+      if (e.type === 'start') {
+        iterations = e.base.iterations;
+        return say(`Comparing ${spec.acts.join(' and ')}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
+      }
       let forward = forwarders.get(e.run);
       if (!forward) {
         const run = { label: e.run, act: e.act, seed: e.seed };
-        forwarders.set(e.run, (forward = trainEventForwarder(ctx, spec.iterations, run, { start: e.index / e.total, width: 1 / e.total })));
+        forwarders.set(e.run, (forward = trainEventForwarder(ctx, iterations, run, { start: e.index / e.total, width: 1 / e.total })));
       }
       const ev = e.event;
       if (ev.type === 'started') clock.started();

@@ -4,8 +4,12 @@
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
 import type { BackendChoice, Purpose } from '../../ml/backend-choice.ts';
-import type { ThroughMap } from '../../ml/node/through.ts';
-import type { BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
+import type { CompareJobSpec } from '../../ml/jobs/compare.ts';
+import type { CompareModelsJobSpec } from '../../ml/jobs/compare-models.ts';
+import type { FeaturesJobSpec } from '../../ml/jobs/features.ts';
+import type { TrainJobSpec } from '../../ml/jobs/train.ts';
+import type { UpscaleJobSpec } from '../../ml/jobs/upscale.ts';
+import type { BackendReport, BackendSettings, Events, FeatureMapsResult, PurposeBackend } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -22,58 +26,24 @@ export interface WorkerOptions {
   readonly report: boolean;
 }
 
-export interface UpscaleSpec {
-  readonly files: readonly string[];
-  readonly modelPath: string;
-  readonly format: OutputFormat;
-  readonly outputDir: string | null;
-  readonly overwrite: boolean;
-  /** Input pixels per tile (the engine's default when absent). */
-  readonly tile?: number | undefined;
-  /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
-  readonly through?: ThroughMap | undefined;
-}
+/**
+ * What the worker fills in itself for every job: the started backend, its threads, the pause and
+ * cancel control, and how the run was started. A job's request is its ml/jobs spec without these;
+ * paths are absolute, and in browser mode `through` names what the host opened and checked, to be
+ * read and written through (ml/node/through.ts).
+ */
+type FilledByWorker = 'backend' | 'threads' | 'control' | 'command';
 
-/** A training job as the UI asks for it, with the run's folder the host resolved. */
-export interface TrainSpec extends Omit<TrainJob, 'outDir' | 'continueRun' | 'init'> {
-  /** The weights file of the model to start from (the host resolved the id), or null. */
-  readonly init?: string | null | undefined;
-  /** A new run in a new folder inside `parent`, or an earlier run continued. */
-  readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string };
-  /** Overrides for short runs (tests); the engine's defaults otherwise. */
-  readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
-  /** Browser mode: the folders and model the host opened and checked, to be read and written through (ml/node/through.ts). */
-  readonly through?: ThroughMap | undefined;
-}
-
-/** A compare job as the UI asks for it, with the output folder the host resolved. */
-export interface CompareSpec extends CompareJob {
-  /** An empty (or new) folder for the runs and the report. */
-  readonly outDir: string;
-  /** Overrides for short runs (tests). */
-  readonly tweaks?: { batch?: number; patch?: number; valEvery?: number; previewEvery?: number } | undefined;
-  /** Browser mode: the folders the host opened and checked (the runs folder for `outDir`), to be read and written through. */
-  readonly through?: ThroughMap | undefined;
-}
-
-export interface CompareModelsSpec {
-  readonly modelA: string;
-  readonly modelB: string;
-  readonly image: string;
-  /** The image is an original: the models enlarge its reduction, scored against it. */
-  readonly groundTruth: boolean;
-  /** A folder for the outputs (made if missing). */
-  readonly outDir: string;
-  /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
-  readonly through?: ThroughMap | undefined;
-}
-
-export interface FeaturesSpec {
-  readonly models: readonly [string, string];
-  readonly image: string;
-  readonly layer: number;
-  readonly maxSide: number;
-}
+/** ml/jobs/upscale.ts, the model named by its file. */
+export type UpscaleSpec = Omit<UpscaleJobSpec<string>, FilledByWorker>;
+/** ml/jobs/train.ts, the model to start from (`init`) named by its weights file. */
+export type TrainSpec = Omit<TrainJobSpec, FilledByWorker>;
+/** ml/jobs/compare.ts. */
+export type CompareSpec = Omit<CompareJobSpec, FilledByWorker>;
+/** ml/jobs/compare-models.ts, the models named by their files. */
+export type CompareModelsSpec = Omit<CompareModelsJobSpec, FilledByWorker>;
+/** ml/jobs/features.ts, the models named by their files. */
+export type FeaturesSpec = FeaturesJobSpec;
 
 export type JobRequest =
   | { readonly type: 'upscale'; readonly id: number; readonly spec: UpscaleSpec }

@@ -16,18 +16,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
   let forward: ((e: TrainEvent) => Promise<void>) | undefined;
   const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
   const result = await trainJob(
-    {
-      data: spec.data,
-      val: spec.val,
-      settings: { preset: spec.preset, scale: spec.scale, activation: spec.activation, iterations: spec.iterations, degrade: spec.degrade ?? 'none', ...spec.tweaks },
-      init: spec.init ?? null,
-      run: spec.run,
-      backend: ctx.backend,
-      threads: ctx.threads,
-      command: 'SR Studio app',
-      control: ctx.control,
-      through: spec.through,
-    },
+    { ...spec, backend: ctx.backend, threads: ctx.threads, command: 'SR Studio app', control: ctx.control },
     async (e: TrainJobEvent) => {
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
       if (e.type === 'run') {

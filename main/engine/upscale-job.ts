@@ -23,15 +23,15 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
   const { id, post } = ctx;
   const t = through(spec.through);
   // An imported model is opened by the job; its record is read only where files are read by name (the desktop app).
-  const model = isOnnxPath(spec.modelPath)
-    ? { onnx: t.use(spec.modelPath), shownAs: spec.modelPath, known: spec.through ? undefined : await readSidecar(spec.modelPath) }
-    : await loadModelFile(t.use(spec.modelPath)).catch((e: unknown) => {
+  const model = isOnnxPath(spec.model)
+    ? { onnx: t.use(spec.model), shownAs: spec.model, known: spec.through ? undefined : await readSidecar(spec.model) }
+    : await loadModelFile(t.use(spec.model)).catch((e: unknown) => {
         throw t.named(e);
       });
   const progress = new Throttle(50);
   let previews: TilePreviews | undefined;
   const result = await upscaleJob(
-    { inputs: spec.files, model, backend: ctx.backend.name, outDir: spec.outputDir ?? undefined, format: spec.format, overwrite: spec.overwrite, tile: spec.tile, threads: ctx.inferenceThreads, through: spec.through },
+    { ...spec, model, backend: ctx.backend.name, threads: ctx.inferenceThreads },
     async (e) => {
       switch (e.type) {
         case 'problem':

@@ -9,7 +9,7 @@ import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
-import type { JobId, RunInfo } from '../api.ts';
+import type { JobId, RunInfo, UpscaleJob } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
@@ -43,7 +43,7 @@ export function jobHandlers(ctx: HostContext): Pick<
 > {
   return {
     async 'job:upscale'(arg, access) {
-      const o = obj(arg, 'job:upscale', ['files', 'modelId', 'format', 'outputDir', 'overwrite']);
+      const o = obj(arg, 'job:upscale', ['files', 'model', 'format', 'outputDir', 'overwrite']);
       const files = list(o.files, 'files', 1, MAX_FILES).map((f, i) => absPath(f, `files[${i}]`));
       const format = oneOf(o.format, 'format', OUTPUT_FORMATS);
       const overwrite = bool(o.overwrite, 'overwrite');
@@ -52,11 +52,13 @@ export function jobHandlers(ctx: HostContext): Pick<
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
       const held = access && new Held();
       try {
-        const model = await holdModel(held, o.modelId, 'modelId', ctx.models, access);
+        const model = await holdModel(held, o.model, 'model', ctx.models, access);
         const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
         if (held && access) await holdUpscale(held, files, outputDir, access);
-        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite, ...(held && { through: held.through }) } });
-        ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
+        const job: UpscaleJob = { files, model: model.id, format, outputDir, overwrite };
+        // The engine gets the same job, the model named by its file.
+        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { ...job, model: model.path, ...(held && { through: held.through }) } });
+        ctx.jobs.start(jobId, 'upscale', job);
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
         await ctx.settings.useModel(model.id).catch(() => undefined);
@@ -88,7 +90,8 @@ export function jobHandlers(ctx: HostContext): Pick<
         if (model && misfit) throw errors.initMismatch(model.name, misfit);
         const init = model?.path ?? null;
         if (held && access) await holdTrain(held, { data, val, run, chosen: outDir }, access);
-        const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, preset, scale, activation, iterations, degrade, run, init, ...(held && { through: held.through }) } });
+        const settings = { preset, scale, activation, iterations, degrade };
+        const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, settings, run, init, ...(held && { through: held.through }) } });
         ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
         // The folders it names are the session's only while it does not fail (file-access.ts).
         access?.until(ctx.jobs.failed(jobId));
@@ -115,7 +118,7 @@ export function jobHandlers(ctx: HostContext): Pick<
       try {
         // The comparison's folder is made by the job, through the runs folder held here.
         if (held && access) await holdTrain(held, { data, val, run: { kind: 'new', parent: ctx.runsDir }, chosen: null }, access);
-        const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, preset, scale, iterations, seeds, outDir, ...(held && { through: held.through }) } });
+        const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, settings: { preset, scale, iterations }, seeds, dir: outDir, ...(held && { through: held.through }) } });
         ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));

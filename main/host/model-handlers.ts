@@ -57,8 +57,8 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
       return curves(names, xMin, xMax, points);
     },
     async 'features:maps'(arg, access) {
-      const o = obj(arg, 'features:maps', ['modelIds', 'image', 'layer']);
-      const ids = list(o.modelIds, 'modelIds', 2, 2);
+      const o = obj(arg, 'features:maps', ['models', 'image', 'layer']);
+      const ids = list(o.models, 'models', 2, 2);
       const layer = int(o.layer, 'layer', 0, 10_000);
       // The engine reads the very files checked here, through their open handles.
       const opened: Opened[] = [];
@@ -67,7 +67,7 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
         opened.push(image);
         const models: string[] = [];
         for (const [i, id] of ids.entries()) {
-          const m = await openModel(id, `modelIds[${i}]`, ctx.models, access);
+          const m = await openModel(id, `models[${i}]`, ctx.models, access);
           opened.push(m.file);
           models.push(m.file.use);
         }

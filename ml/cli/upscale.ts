@@ -68,7 +68,7 @@ export const upscaleCommand: Command = {
     process.once('SIGINT', onSigint);
     let result;
     try {
-      const spec = { inputs: positionals, model, backend: selection.name, outDir: values.out as string | undefined, format, overwrite: Boolean(values.overwrite), tile, overlap };
+      const spec = { files: positionals, model, backend: selection.name, outputDir: values.out as string | undefined, format, overwrite: Boolean(values.overwrite), tile, overlap };
       result = await upscaleJob(
         spec,
         (e) => {

@@ -15,7 +15,9 @@ import { sharpJpeg } from '../node/jpeg.ts';
 import { annotateModel, loadNamedModel, resolveModelName } from '../node/models.ts';
 import { RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
-import { presetOf, type NetworkConfig } from '../network.ts';
+import type { ActivationName } from '../activations.ts';
+import type { DegradeName } from '../degrade.ts';
+import { presetOf, type NetworkConfig, type PresetName, type Scale } from '../network.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
 import { namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
@@ -27,6 +29,21 @@ import { train } from '../train/trainer.ts';
 /** What a new run is made from: any subset of the settings (the rest are the defaults). */
 export type TrainSettings = Parameters<typeof makeTrainConfig>[0];
 
+/** The settings the app's Train view sets, by their types (a subset of TrainSettings; the rest keep their defaults). */
+export interface ViewSettings {
+  readonly preset: PresetName;
+  readonly scale: Scale;
+  readonly activation: ActivationName;
+  readonly iterations: number;
+  /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
+  readonly degrade?: DegradeName | undefined;
+}
+
+/**
+ * A training, the one definition every layer uses: the engine worker's request
+ * (main/engine/protocol.ts) is this without what the worker fills in; the app's (main/api.ts
+ * TrainJob) names the same folders, ViewSettings for `settings`, and `run` as the Train view does.
+ */
 export interface TrainJobSpec {
   /** The training photos; a continued run takes the folders its run.json records when this is absent. */
   readonly data?: string | undefined;

@@ -16,19 +16,25 @@ import { upscaleFile } from '../node/upscale-file.ts';
 import { openUpscaler, type UpscaleModel } from '../node/upscaler.ts';
 import type { TileDone } from '../tiling.ts';
 
-export interface UpscaleJobSpec {
-  /** Image files and folders (recursively). */
-  readonly inputs: readonly string[];
+/**
+ * An upscale, the one definition every layer uses: the app's request (main/api.ts UpscaleJob) and
+ * the engine worker's (main/engine/protocol.ts) are this with fewer fields. `Model` is how the layer
+ * names the model: the app by a models:list id, the worker by its file, this job by the opened model.
+ */
+export interface UpscaleJobSpec<Model = UpscaleModel> {
+  /** Image files, and folders of them (recursively). */
+  readonly files: readonly string[];
   /** An SR Studio model, or an imported ONNX model (whose scale is known once it is opened). */
-  readonly model: UpscaleModel;
-  /** The backend that computes the tiles (already started). */
-  readonly backend: ConcreteBackend;
-  /** Where the results go (mirroring sub-folders of a named folder); next to each input without. */
-  readonly outDir?: string | undefined;
+  readonly model: Model;
   readonly format: OutputFormat;
+  /** Where the results go (mirroring sub-folders of a named folder); next to each input without (null). */
+  readonly outputDir?: string | null | undefined;
   readonly overwrite: boolean;
+  /** Input pixels per tile (the engine's default when absent). */
   readonly tile?: number | undefined;
   readonly overlap?: number | undefined;
+  /** The backend that computes the tiles (already started). */
+  readonly backend: ConcreteBackend;
   /** ONNX Runtime's threads (its default: one per core). */
   readonly threads?: number | undefined;
   /** The inputs and output folders a front end opened already: read and written only through them (through.ts). */
@@ -84,7 +90,7 @@ export interface UpscaleJobResult {
  */
 export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent) => void | Promise<void>, signal?: AbortSignal): Promise<UpscaleJobResult> {
   const t = through(spec.through);
-  const { files, problems } = await collectImages(spec.inputs, t);
+  const { files, problems } = await collectImages(spec.files, t);
   const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({ file: error.file ?? '', error }));
   for (const error of problems) await emit({ type: 'problem', error });
   const outputs: string[] = [];
@@ -93,7 +99,7 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0, warnings };
   const upscaler = await openUpscaler(spec.backend, spec.model, spec.threads);
   try {
-    const targets = outputPathsFor(files, { outDir: spec.outDir, scale: upscaler.scale, format: spec.format });
+    const targets = outputPathsFor(files, { outDir: spec.outputDir ?? undefined, scale: upscaler.scale, format: spec.format });
     // Temp files left by writes that were killed before (their process is gone) are cleared first.
     for (const dir of new Set(targets.map((p) => path.dirname(p)))) await removeStaleTemps(t.use(dir)).catch(() => 0);
     const inputs = new Set(files.map((f) => f.path));

@@ -250,7 +250,7 @@ describe('UpscaleSession', () => {
       jobId: 'u1',
       kind: 'upscale',
       state: 'running',
-      spec: { files: ['/in/a.png', '/in/b.png'], modelId: 'm', format: 'png', outputDir: null, overwrite: false },
+      spec: { files: ['/in/a.png', '/in/b.png'], model: 'm', format: 'png', outputDir: null, overwrite: false },
       events: [done('/in/a.png', '/out/a.png'), done('/in/b.png', '/out/b.png'), done('/elsewhere/x.png', '/out/x.png')],
     };
     const { app: a, api } = app((api) => api.answer('jobs:list', () => [job]).answer('image:thumbnail', thumbnail));

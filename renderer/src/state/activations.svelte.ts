@@ -123,7 +123,7 @@ export class FeatureMapsState {
     this.#busy = true;
     try {
       this.#result = await this.#app.api.request('features:maps', {
-        modelIds: [this.form.modelA, this.form.modelB],
+        models: [this.form.modelA, this.form.modelB],
         image: this.form.image.trim(),
         layer: this.form.layer,
       });

@@ -202,7 +202,7 @@ export class UpscaleSession {
     try {
       const { jobId } = await this.#app.api.request('job:upscale', {
         files: items.map((i) => i.path!),
-        modelId: this.modelIdEffective,
+        model: this.modelIdEffective,
         format: this.#format,
         outputDir: this.outputDir.trim() || this.defaultOutput,
         overwrite: this.#overwrite,
@@ -224,7 +224,7 @@ export class UpscaleSession {
     const s = job.spec as UpscaleJob;
     this.#feed.addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })), true);
     for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
-    this.#modelId = s.modelId;
+    this.#modelId = s.model;
     this.#format = s.format;
     this.#overwrite = s.overwrite;
     this.#jobId = job.jobId;

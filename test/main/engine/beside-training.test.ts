@@ -33,12 +33,8 @@ const train = (iterations: number) =>
     spec: {
       data: path.join(DATA, 'tiny'),
       val: null,
-      preset: 'tiny',
-      scale: 2,
-      activation: 'tanhexp',
-      iterations,
+      settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations, batch: 2, patch: 12, valEvery: 100, previewEvery: 100 },
       run: { kind: 'new', parent: dir },
-      tweaks: { batch: 2, patch: 12, valEvery: 100, previewEvery: 100 },
     },
   });
 
@@ -53,7 +49,7 @@ describe('short jobs beside a training', () => {
     await fs.mkdir(out);
     const training = train(300);
     await trained(training, 5);
-    const upscale = host.startJob({ type: 'upscale', spec: { files: [COFFEE], modelPath: model, format: 'png', outputDir: out, overwrite: false, tile: 32 } });
+    const upscale = host.startJob({ type: 'upscale', spec: { files: [COFFEE], model: model, format: 'png', outputDir: out, overwrite: false, tile: 32 } });
     assert.equal((await log.end(upscale, 20_000)).channel, 'job:done');
     assert.equal(log.of('job:done', training).length, 0, 'the training still runs when the upscale is done');
     assert.ok(iterationsOf(training) < 300, `${iterationsOf(training)} iterations trained when the upscale ended`);

@@ -34,15 +34,11 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const trainSpec = (run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string }, iterations: number) => ({
+const trainSpec = (run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string }, iterations: number, degrade?: 'photo' | 'none') => ({
   data: path.join(DATA, 'tiny'),
   val: null,
-  preset: 'tiny' as const,
-  scale: 2 as const,
-  activation: 'tanhexp' as const,
-  iterations,
+  settings: { preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations, batch: 2, patch: 12, valEvery: 4, previewEvery: 4, degrade: degrade ?? 'none' },
   run,
-  tweaks: { batch: 2, patch: 12, valEvery: 4, previewEvery: 4 },
 });
 
 describe('engine jobs', () => {
@@ -69,7 +65,7 @@ describe('engine jobs', () => {
   });
 
   test('a train job with degraded inputs records them in the run and its model; the folder resumes only with the same setting', async () => {
-    const jobId = host.startJob({ type: 'train', spec: { ...trainSpec({ kind: 'new', parent: dir }, 4), degrade: 'photo' } });
+    const jobId = host.startJob({ type: 'train', spec: trainSpec({ kind: 'new', parent: dir }, 4, 'photo') });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     const { modelPath, runDir } = resultOf(end.payload, 'train');
@@ -100,7 +96,7 @@ describe('engine jobs', () => {
 
   test('compare trains both activations and reports, with the report files written', async () => {
     const out = path.join(dir, 'cmp');
-    const spec = { data: path.join(DATA, 'tiny'), val: path.join(DATA, 'tiny'), acts: ['swish', 'tanhexp'] as const, preset: 'tiny' as const, scale: 2 as const, iterations: 2, seeds: 1, outDir: out };
+    const spec = { data: path.join(DATA, 'tiny'), val: path.join(DATA, 'tiny'), acts: ['swish', 'tanhexp'] as const, settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 2 }, seeds: 1, dir: out };
     const jobId = host.startJob({ type: 'compare', spec });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
@@ -160,7 +156,7 @@ describe('engine jobs', () => {
     // The output is the Upscale view's for the same model.
     const out = path.join(dir, 'cm-up');
     await fs.mkdir(out);
-    const up = host.startJob({ type: 'upscale', spec: { files: [MOTORCYCLE], modelPath: a, format: 'png', outputDir: out, overwrite: false } });
+    const up = host.startJob({ type: 'upscale', spec: { files: [MOTORCYCLE], model: a, format: 'png', outputDir: out, overwrite: false } });
     assert.equal((await log.end(up)).channel, 'job:done');
     assert.deepEqual(await sharp(plain.a.file).raw().toBuffer(), await sharp(path.join(out, 'motorcycle_200x150_x2.png')).raw().toBuffer());
 
@@ -179,7 +175,7 @@ describe('engine jobs', () => {
     const crashy = new EngineHost({ backends: { upscale: 'cpu', train: 'cpu' }, threads: 0, emit: crashLog.emit, workerUrl: new URL('./crash-worker.mjs', import.meta.url) });
     try {
       await crashy.backend();
-      const jobId = crashy.startJob({ type: 'upscale', spec: { files: [COFFEE], modelPath: 'x', format: 'png', outputDir: null, overwrite: false } });
+      const jobId = crashy.startJob({ type: 'upscale', spec: { files: [COFFEE], model: 'x', format: 'png', outputDir: null, overwrite: false } });
       const end = await crashLog.end(jobId, 10_000);
       assert.equal(end.channel, 'job:error');
       assert.match((end.payload as { message: string }).message, /stopped unexpectedly.*restarted/);

@@ -29,7 +29,7 @@ after(async () => {
 });
 
 const upscale = (files: string[], outputDir: string, tile = 32) =>
-  host.startJob({ type: 'upscale', spec: { files, modelPath: model, format: 'png', outputDir, overwrite: false, tile } });
+  host.startJob({ type: 'upscale', spec: { files, model: model, format: 'png', outputDir, overwrite: false, tile } });
 
 describe('engine worker', () => {
   test('reports the backend it started for each purpose, and probes on request', async () => {
@@ -146,7 +146,7 @@ describe('engine worker', () => {
   test('a bad model file is one job:error', async () => {
     const bad = path.join(dir, 'bad.safetensors');
     await fs.writeFile(bad, 'not weights');
-    const jobId = host.startJob({ type: 'upscale', spec: { files: [COFFEE], modelPath: bad, format: 'png', outputDir: dir, overwrite: false } });
+    const jobId = host.startJob({ type: 'upscale', spec: { files: [COFFEE], model: bad, format: 'png', outputDir: dir, overwrite: false } });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:error');
     assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
@@ -183,7 +183,7 @@ describe('engine worker with a backend that cannot start', { skip: tensorflowIns
       assert.ok(!b.train.ok, JSON.stringify(b.train));
       const status = b.train.error;
       assert.match(status, sentence);
-      const spec = { data: dir, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 1, degrade: 'none', run: { kind: 'new', parent: dir } } as const;
+      const spec = { data: dir, val: null, settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 1, degrade: 'none' }, run: { kind: 'new', parent: dir } } as const;
       for (let i = 0; i < 2; i++) {
         const jobId = failing.startJob({ type: 'train', spec });
         const end = await failLog.end(jobId);
@@ -210,7 +210,7 @@ describe('engine worker on ONNX Runtime', { skip: !process.env.CI && !(await imp
       assert.match(b.device, /ONNX Runtime/);
       const outs = [path.join(dir, 'ort-onnx'), path.join(dir, 'ort-wasm')];
       for (const o of outs) await fs.mkdir(o);
-      const spec = (outputDir: string) => ({ files: [MOTORCYCLE], modelPath: model, format: 'png' as const, outputDir, overwrite: false, tile: 48 });
+      const spec = (outputDir: string) => ({ files: [MOTORCYCLE], model: model, format: 'png' as const, outputDir, overwrite: false, tile: 48 });
       const a = onnx.startJob({ type: 'upscale', spec: spec(outs[0]!) });
       assert.equal((await onnxLog.end(a)).channel, 'job:done');
       assert.equal(onnxLog.of('job:file-done', a).length, 1);

@@ -50,7 +50,7 @@ describe('an upscale beside a training, at the host', () => {
     await log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === trainId, 60_000);
     const out = path.join(dir, 'out');
     await fs.mkdir(out);
-    ({ jobId: upscaleId } = (await call('job:upscale', { files: [COFFEE], modelId: 'user:own.safetensors', format: 'png', outputDir: out, overwrite: false })) as { jobId: string });
+    ({ jobId: upscaleId } = (await call('job:upscale', { files: [COFFEE], model: 'user:own.safetensors', format: 'png', outputDir: out, overwrite: false })) as { jobId: string });
     const end = await log.end(upscaleId, 20_000);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     assert.equal(log.of('job:done', trainId).length + log.of('job:error', trainId).length, 0, 'the training still runs');

@@ -62,7 +62,7 @@ describe('request validation', () => {
     await refused('image:thumbnail', { path: 42, maxSide: 64 }, /path must be text/);
     await refused('image:thumbnail', { path: COFFEE, maxSide: '64' }, /maxSide must be a number/);
     await refused('app:status', { please: true }, /takes no argument/);
-    await refused('job:upscale', { files: COFFEE, modelId: 'user:own.safetensors', format: 'png', outputDir: null, overwrite: false }, /files must be a list/);
+    await refused('job:upscale', { files: COFFEE, model: 'user:own.safetensors', format: 'png', outputDir: null, overwrite: false }, /files must be a list/);
   });
 
   test('paths: relative, NUL bytes, missing, wrong kind, wrong extension', async () => {
@@ -102,26 +102,26 @@ describe('request validation', () => {
     const cmp = { data: DATA, val: DATA, acts: ['swish', 'swish'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 };
     await refused('job:compare', cmp, /two different activations/);
     await refused('job:compare', { ...cmp, acts: ['swish', 'tanhexp'], seeds: 100 }, /Seeds must be between 1 and 20/);
-    await refused('features:maps', { modelIds: ['user:own.safetensors'], image: COFFEE, layer: 0 }, /modelIds must have 2 entries/);
-    await refused('features:maps', { modelIds: ['user:own.safetensors', 'user:own.safetensors'], image: COFFEE, layer: -1 }, /layer must be between 0/);
+    await refused('features:maps', { models: ['user:own.safetensors'], image: COFFEE, layer: 0 }, /models must have 2 entries/);
+    await refused('features:maps', { models: ['user:own.safetensors', 'user:own.safetensors'], image: COFFEE, layer: -1 }, /layer must be between 0/);
   });
 
   test('model ids name installed models only', async () => {
     const job = { files: [COFFEE], format: 'png', outputDir: null, overwrite: false };
-    await refused('job:upscale', { ...job, modelId: '/tmp/evil.safetensors' }, /is not a model id/);
-    await refused('job:upscale', { ...job, modelId: 'user:../../evil.safetensors' }, /is not a model id/);
-    await refused('job:upscale', { ...job, modelId: 'user:missing.safetensors' }, /is not installed/);
+    await refused('job:upscale', { ...job, model: '/tmp/evil.safetensors' }, /is not a model id/);
+    await refused('job:upscale', { ...job, model: 'user:../../evil.safetensors' }, /is not a model id/);
+    await refused('job:upscale', { ...job, model: 'user:missing.safetensors' }, /is not installed/);
   });
 
   test('a good upscale request reaches the engine with absolute paths', async () => {
     const model = { id: 'user:own.safetensors', path: path.join(dir, 'models', 'own.safetensors') };
-    const job = { files: [COFFEE], modelId: model.id, format: 'png', outputDir: null, overwrite: false };
+    const job = { files: [COFFEE], model: model.id, format: 'png', outputDir: null, overwrite: false };
     await refused('job:upscale', { ...job, format: 'bmp' }, /format must be one of png, jpg, webp, tiff, avif/);
     await refused('job:upscale', { ...job, overwrite: 'yes' }, /overwrite must be true or false/);
     await refused('job:upscale', { ...job, outputDir: COFFEE }, /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/);
     const { jobId } = (await call('job:upscale', { ...job, outputDir: dir })) as { jobId: string };
     assert.equal(jobId, 'job-1');
-    assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], modelPath: model.path, format: 'png', outputDir: dir, overwrite: false } });
+    assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], model: model.path, format: 'png', outputDir: dir, overwrite: false } });
     assert.equal(host.context.settings.get().recentModels[0], model.id, 'remembered as recent');
     await call('job:cancel', { jobId });
     assert.deepEqual(engine.controls.at(-1), { jobId, action: 'cancel' });

@@ -46,8 +46,8 @@ test('an ONNX model is imported with what its probe found, listed, and runs wher
   const listed = list.find((x) => x.id === m.id);
   assert.deepEqual(listed?.imported, m.imported);
 
-  await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
-  assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], modelPath: copy, format: 'png', outputDir: dir, overwrite: false } });
+  await call('job:upscale', { files: [COFFEE], model: m.id, format: 'png', outputDir: dir, overwrite: false });
+  assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], model: copy, format: 'png', outputDir: dir, overwrite: false } });
 
   await call('job:compare-models', { modelA: m.id, modelB: 'bundled:tanhexp_x4.safetensors', image: COFFEE, groundTruth: true });
   const cmp = engine.jobs.at(-1) as { type: string; spec: { modelA: string; modelB: string } };

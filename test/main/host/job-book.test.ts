@@ -41,7 +41,7 @@ test('a training: the latest state, progress and preview, every validation point
 
 test("an upscale: each file's result, with the images of the newest few only; tiles are not kept", () => {
   const book = new JobBook();
-  book.start('u', 'upscale', { files: ['/a.png'], modelId: 'm', format: 'png', outputDir: null, overwrite: false });
+  book.start('u', 'upscale', { files: ['/a.png'], model: 'm', format: 'png', outputDir: null, overwrite: false });
   for (let i = 0; i < IMAGES_KEPT + 5; i++) {
     book.record('job:preview', { jobId: 'u', file: `/in${i}.png`, x: 0, y: 0, width: 2, height: 2, image: IMAGE });
     book.record('job:file-done', { jobId: 'u', file: `/in${i}.png`, output: `/out${i}.png`, width: 4, height: 4, result: IMAGE });

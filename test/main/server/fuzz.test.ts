@@ -203,7 +203,7 @@ describe('the server survives any client', () => {
       const put = await fetch(`http://127.0.0.1:${server.port}${url}`, { method: 'PUT', body: photo, headers: { cookie: `sr-studio-token-${server.port}=${server.token}` } });
       const saved = (await put.json()) as { ok: true; file: { path: string } };
       assert.ok(saved.ok, JSON.stringify(saved));
-      const { jobId } = (await request('job:upscale', { files: [saved.file.path], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
+      const { jobId } = (await request('job:upscale', { files: [saved.file.path], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
       let end: ServerMessage | undefined;
       for (let i = 0; i < 2400 && !end; i++) {
         end = got.find((m) => 'event' in m && (m.event === 'job:done' || m.event === 'job:error') && (m.payload as { jobId: string }).jobId === jobId);

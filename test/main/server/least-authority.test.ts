@@ -54,9 +54,9 @@ const READS: Array<[RequestChannel, (p: string) => unknown]> = [
   ['image:thumbnail', (p) => ({ path: p, maxSide: 32 })],
   ['shell:reveal', (p) => ({ path: p })],
   ['models:import', (p) => ({ path: p })],
-  ['features:maps', (p) => ({ modelIds: ['bundled:tanhexp_x2.safetensors', 'bundled:swish_x2.safetensors'], image: p, layer: 0 })],
+  ['features:maps', (p) => ({ models: ['bundled:tanhexp_x2.safetensors', 'bundled:swish_x2.safetensors'], image: p, layer: 0 })],
   ['job:compare-models', (p) => ({ modelA: 'bundled:tanhexp_x2.safetensors', modelB: 'bundled:swish_x2.safetensors', image: p })],
-  ['job:upscale', (p) => ({ files: [p], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })],
+  ['job:upscale', (p) => ({ files: [p], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })],
 ];
 
 describe('least authority in browser mode', () => {
@@ -141,7 +141,7 @@ describe('least authority in browser mode', () => {
     const img = (await call('image:load', { path: photo })) as { width: number };
     assert.equal(img.width, 64);
     // Upscaling needs somewhere to write: next to inputs in a reading-only folder it is refused…
-    const job = { files: [photo], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+    const job = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
     await assert.rejects(call('job:upscale', job), /no output folder is set.*choose an output folder in Settings\.$/);
     // …and with an output folder named in the request it starts (and that folder is now writable).
     const out = path.join(dir, 'upscaled');
@@ -165,7 +165,7 @@ describe('least authority in browser mode', () => {
     try {
       const before = engine.jobs.length;
       const files = [path.join(photos, 'a.png'), path.join(photos, 'b.png')];
-      const job = { files, modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const job = { files, model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
       await assert.rejects(call('job:upscale', job), (e: Error) => {
         assert.match(e.message, /no output folder is set, and SR Studio may not write to .* in browser mode; choose an output folder in Settings\.$/);
         assert.ok(e.message.includes(JSON.stringify(photos)), e.message);

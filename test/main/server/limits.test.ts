@@ -65,7 +65,7 @@ describe('session limits', () => {
     try {
       const photo = path.join(server.inbox, 'p.png');
       await fs.writeFile(photo, 'x');
-      const job = { files: [photo], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const job = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
       for (let i = 1; i <= MAX_JOBS; i++) {
         const c = i % 2 ? a : b;
         c.send(i, 'job:upscale', job);
@@ -94,7 +94,7 @@ describe('session limits', () => {
     try {
       const photo = path.join(server.inbox, 'burst.png');
       await fs.writeFile(photo, 'x');
-      const upscale = { files: [photo], modelId: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const upscale = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
       const train = { data: server.inbox, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
       const n = 60;
       // All sent before any answer: each request's checks await the disk, so none is started when the next arrives.
@@ -116,7 +116,7 @@ describe('session limits', () => {
     endAll();
     const c = await open();
     try {
-      const missing = { files: [path.join(server.inbox, 'missing.png')], modelId: 'bundled:no-such-model.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const missing = { files: [path.join(server.inbox, 'missing.png')], model: 'bundled:no-such-model.safetensors', format: 'png', outputDir: null, overwrite: false };
       for (let i = 1; i <= MAX_JOBS + 4; i++) c.send(i, 'job:upscale', missing);
       for (let i = 1; i <= MAX_JOBS + 4; i++) assert.equal((await c.answer(i)).ok, false);
       assert.equal(server.host.context.jobs.size, 0);

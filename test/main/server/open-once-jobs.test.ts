@@ -117,7 +117,7 @@ async function upscaleRace(file: string, outputDir: string | null, stop: () => P
   let ran = 0;
   try {
     ran = await race(async () => {
-      const started = (await call('job:upscale', { files: [file], modelId: 'user:tiny.safetensors', format: 'png', outputDir, overwrite: true }).catch(() => undefined)) as { jobId: string } | undefined;
+      const started = (await call('job:upscale', { files: [file], model: 'user:tiny.safetensors', format: 'png', outputDir, overwrite: true }).catch(() => undefined)) as { jobId: string } | undefined;
       if (!started) return;
       const { widths } = await ended(started.jobId);
       upscaled += widths.length;
@@ -185,7 +185,7 @@ describe('jobs read and write through what the request opened and checked', () =
   test("a job's errors name each file as the request named it", async () => {
     const broken = path.join(server.inbox, 'broken.png');
     await fs.writeFile(broken, 'not a photo');
-    const { jobId } = (await call('job:upscale', { files: [broken], modelId: 'user:tiny.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
+    const { jobId } = (await call('job:upscale', { files: [broken], model: 'user:tiny.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
     await ended(jobId);
     const errors = events.filter((e) => e.event === 'job:file-error' && (e.payload as { jobId: string }).jobId === jobId).map((e) => (e.payload as { message: string }).message);
     assert.equal(errors.length, 1, JSON.stringify(errors));

@@ -31,7 +31,7 @@ after(async () => {
 });
 
 const call = (s: StudioServer, channel: RequestChannel, arg?: unknown) => (s.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
-const upscale = (files: string[], outputDir: string | null) => ({ files, modelId: 'bundled:tanhexp_photo_x2.safetensors', format: 'png', outputDir, overwrite: false });
+const upscale = (files: string[], outputDir: string | null) => ({ files, model: 'bundled:tanhexp_photo_x2.safetensors', format: 'png', outputDir, overwrite: false });
 
 describe('the output folder in plain words', () => {
   test('a folder no one may choose is refused once, named "Output folder", never by its code name', async () => {

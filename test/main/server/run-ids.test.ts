@@ -74,8 +74,8 @@ describe('models in browser mode', () => {
       await assert.rejects(call('models:download', { modelId: id, format: 'safetensors' }), refused, file);
       await assert.rejects(call('models:download', { modelId: id, format: 'onnx' }), refused, file);
       await assert.rejects(call('models:export', { modelId: id, to: path.join(out, 'x.safetensors') }), refused, file);
-      await assert.rejects(call('features:maps', { modelIds: [id, bundled], image, layer: 0 }), refused, file);
-      await assert.rejects(call('features:maps', { modelIds: [bundled, id], image, layer: 0 }), refused, file);
+      await assert.rejects(call('features:maps', { models: [id, bundled], image, layer: 0 }), refused, file);
+      await assert.rejects(call('features:maps', { models: [bundled, id], image, layer: 0 }), refused, file);
       await assert.rejects(call('job:compare-models', { modelA: id, modelB: bundled, image }), refused, file);
     }
     assert.equal(engine.jobs.length, jobs, 'nothing reached the engine');
@@ -84,7 +84,7 @@ describe('models in browser mode', () => {
     const real = `run:${path.join(runs, 'real', 'model_best.safetensors')}`;
     await call('models:export', { modelId: real, to: path.join(out, 'real.safetensors') });
     assert.deepEqual(await fs.readFile(path.join(out, 'real.safetensors')), await fs.readFile(path.join(runs, 'real', 'model_best.safetensors')));
-    await call('features:maps', { modelIds: [real, bundled], image, layer: 0 });
+    await call('features:maps', { models: [real, bundled], image, layer: 0 });
     assert.equal(engine.jobs.length, jobs + 1);
   });
 

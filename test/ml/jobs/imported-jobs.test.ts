@@ -37,7 +37,7 @@ after(async () => {
 
 test('the upscale job runs an imported model over a batch: alpha upscaled beside it, ICC profile and EXIF kept', async () => {
   const out = path.join(dir, 'out');
-  const r = await upscaleJob({ inputs: [path.join(dir, 'alpha.png'), path.join(dir, 'p3.jpg')], model: { onnx: SRVGG }, backend: 'wasm', outDir: out, format: 'png', overwrite: false }, () => undefined);
+  const r = await upscaleJob({ files: [path.join(dir, 'alpha.png'), path.join(dir, 'p3.jpg')], model: { onnx: SRVGG }, backend: 'wasm', outputDir: out, format: 'png', overwrite: false }, () => undefined);
   assert.deepEqual([r.upscaled, r.failed, r.cancelled], [2, 0, false]);
   const a = await sharp(path.join(out, 'alpha_x4.png')).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([a.info.width, a.info.height, a.info.channels], [256, 256, 4]);
@@ -52,7 +52,7 @@ test('cancelling the job stops at the next tile and writes nothing for that file
   const out = path.join(dir, 'cancelled');
   const controller = new AbortController();
   const r = await upscaleJob(
-    { inputs: [path.join(DATA, 'tiny/motorcycle_200x150.png')], model: { onnx: RRDB }, backend: 'wasm', outDir: out, format: 'png', overwrite: false, tile: 32 },
+    { files: [path.join(DATA, 'tiny/motorcycle_200x150.png')], model: { onnx: RRDB }, backend: 'wasm', outputDir: out, format: 'png', overwrite: false, tile: 32 },
     (e) => {
       if (e.type === 'progress') controller.abort();
     },
