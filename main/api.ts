@@ -342,9 +342,12 @@ export interface Events {
   'app:view': { view: ViewName };
 }
 
+/** The channels of a job's events: each payload names its job by `jobId`. */
+export type JobChannel = Extract<EventChannel, `job:${string}`>;
+/** One event of a job, as the engine makes it and the page gets it: its channel and payload. */
+export type JobEvent = { [C in JobChannel]: { readonly channel: C; readonly payload: Events[C] } }[JobChannel];
 /** The job events a reconnecting page is given again (job:done and job:error end a job instead). */
-export type ReplayedChannel = 'job:state' | 'job:progress' | 'job:metrics' | 'job:preview' | 'job:file-done' | 'job:file-error';
-export type ReplayedEvent = { [C in ReplayedChannel]: { readonly channel: C; readonly payload: Events[C] } }[ReplayedChannel];
+export type ReplayedEvent = Exclude<JobEvent, { channel: 'job:done' | 'job:error' }>;
 
 /** One of the app's views (main/channels.ts VIEWS). */
 export type ViewName = (typeof VIEWS)[number]['id'];

@@ -12,8 +12,8 @@ import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
 import { trainEventForwarder } from './train-job.ts';
 
 export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<void> {
-  const { id, post } = ctx;
-  const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
+  const { jobId, post, emit } = ctx;
+  const say = (message: string) => emit('job:progress', { fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
   const clock = new CompareClock(spec.acts.length * spec.seeds);
   /** Each run's iterations, as the comparison's settings make them. */
@@ -36,27 +36,23 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
       if (ev.type === 'end') clock.finished();
       // The time left is the whole comparison's, not this run's.
       await forward(ev.type === 'progress' ? { ...ev, etaMs: clock.etaMs(e.index, ev.etaMs) } : ev);
-      if (e.event.type === 'failed') post({ type: 'progress', id, fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });
+      if (e.event.type === 'failed') emit('job:progress', { fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });
     },
   );
   const [a, b] = spec.acts;
   const gap = r.paired ? ` ${b} − ${a}: ${r.paired.psnrY.mean >= 0 ? '+' : ''}${r.paired.psnrY.mean.toFixed(3)} dB PSNR-Y.` : '';
-  post({
-    type: 'done',
-    id,
+  emit('job:done', {
     summary: `${r.cancelled ? 'Comparison cancelled; partial report' : 'Comparison finished; report'} written to ${dir}.${gap}`,
     result: { kind: 'compare', ...r, dir, sheet: sheet ? await imageData(sheet) : null, models },
   });
 }
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
-  const { id, post } = ctx;
-  const r = await compareModelsJob({ ...spec, backend: ctx.backend.name, threads: ctx.inferenceThreads }, (message, fraction) => post({ type: 'progress', id, fraction, message }), ctx.signal);
-  post({ type: 'progress', id, fraction: 1, message: 'Done' });
+  const { jobId, post, emit } = ctx;
+  const r = await compareModelsJob({ ...spec, backend: ctx.backend.name, threads: ctx.inferenceThreads }, (message, fraction) => emit('job:progress', { fraction, message }), ctx.signal);
+  emit('job:progress', { fraction: 1, message: 'Done' });
   const { width, height } = r.input;
-  post({
-    type: 'done',
-    id,
+  emit('job:done', {
     summary: spec.groundTruth ? `Reduced ${basename(spec.image)} to ${width}×${height} and enlarged it with both models.` : `Upscaled ${basename(spec.image)} (${width}×${height}) with both models.`,
     result: { kind: 'compare-models', ...r },
   });

@@ -1,13 +1,15 @@
 /** What every job in the worker gets, and small helpers the jobs share. */
 import { isUserError } from '../../ml/errors.ts';
 import type { TrainControl } from '../../ml/train/events.ts';
-import type { PurposeBackend } from '../api.ts';
+import type { Events, JobChannel, JobId, PurposeBackend } from '../api.ts';
 import type { JobError, WorkerEvent } from './protocol.ts';
 
 export interface JobContext {
-  /** The request id every event of this job carries. */
-  readonly id: number;
+  /** The job's id (the host's, the one the page knows it by), which every event of it carries. */
+  readonly jobId: JobId;
   readonly post: (e: WorkerEvent) => void;
+  /** Posts one of this job's events for the page, as the page gets it. */
+  readonly emit: <C extends JobChannel>(channel: C, payload: Omit<Events[C], 'jobId'>) => void;
   /** Aborted by a cancel request (upscaling and other tiled work). */
   readonly signal: AbortSignal;
   /** Pause, resume and cancel for training (cancel saves a checkpoint). */

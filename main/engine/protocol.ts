@@ -1,6 +1,6 @@
 /**
- * The engine worker's protocol: requests from the host and events from the worker, each a
- * discriminated union on `type`, tied together by the request `id` the host picks. Paths here are
+ * The engine worker's protocol: requests from the host and events from the worker, tied together
+ * by the job id the host picks (the one the page knows the job by). Paths here are
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
 import type { BackendChoice, Purpose } from '../../ml/backend-choice.ts';
@@ -9,7 +9,7 @@ import type { CompareModelsJobSpec } from '../../ml/jobs/compare-models.ts';
 import type { FeaturesJobSpec } from '../../ml/jobs/features.ts';
 import type { TrainJobSpec } from '../../ml/jobs/train.ts';
 import type { UpscaleJobSpec } from '../../ml/jobs/upscale.ts';
-import type { BackendReport, BackendSettings, Events, FeatureMapsResult, PurposeBackend } from '../api.ts';
+import type { BackendReport, BackendSettings, FeatureMapsResult, JobEvent, JobId, PurposeBackend } from '../api.ts';
 
 /** Passed as `workerData` when the worker starts. */
 export interface WorkerOptions {
@@ -45,18 +45,18 @@ export type CompareModelsSpec = Omit<CompareModelsJobSpec, FilledByWorker>;
 /** ml/jobs/features.ts, the models named by their files. */
 export type FeaturesSpec = FeaturesJobSpec;
 
+/** Every request names its job by the id the host gave it, the id the page knows it by. */
 export type JobRequest =
-  | { readonly type: 'upscale'; readonly id: number; readonly spec: UpscaleSpec }
-  | { readonly type: 'train'; readonly id: number; readonly spec: TrainSpec }
-  | { readonly type: 'compare'; readonly id: number; readonly spec: CompareSpec }
-  | { readonly type: 'compare-models'; readonly id: number; readonly spec: CompareModelsSpec }
-  | { readonly type: 'features'; readonly id: number; readonly spec: FeaturesSpec };
+  | { readonly type: 'upscale'; readonly jobId: JobId; readonly spec: UpscaleSpec }
+  | { readonly type: 'train'; readonly jobId: JobId; readonly spec: TrainSpec }
+  | { readonly type: 'compare'; readonly jobId: JobId; readonly spec: CompareSpec }
+  | { readonly type: 'compare-models'; readonly jobId: JobId; readonly spec: CompareModelsSpec }
+  | { readonly type: 'features'; readonly jobId: JobId; readonly spec: FeaturesSpec };
 
-/** Controls name the job they act on by its request id. */
-export type ControlRequest = { readonly type: 'pause' | 'resume' | 'cancel'; readonly id: number };
+export type ControlRequest = { readonly type: 'pause' | 'resume' | 'cancel'; readonly jobId: JobId };
 
-/** Answered at once, beside any running job, with a done event whose result is a BackendReport. */
-export type ProbeRequest = { readonly type: 'probe'; readonly id: number };
+/** Answered at once, beside any running job, with an answer whose result is a BackendReport. */
+export type ProbeRequest = { readonly type: 'probe'; readonly jobId: JobId };
 
 /**
  * Whether a training runs in the other engine thread: upscaling started meanwhile takes fewer
@@ -66,9 +66,6 @@ export type BesideRequest = { readonly type: 'beside'; readonly training: boolea
 
 export type WorkerRequest = JobRequest | ControlRequest | ProbeRequest | BesideRequest;
 export type JobType = JobRequest['type'];
-
-/** An api.ts event payload with the job id replaced by the worker request id. */
-type WithId<C extends keyof Events> = Omit<Events[C], 'jobId'> & { readonly id: number };
 
 /**
  * An error as the engine reports it: its code and facts (the file, the backend, the reason), and
@@ -88,35 +85,21 @@ export interface JobError {
 export type WorkerBackend = Extract<PurposeBackend, { ok: true }> | { readonly ok: false; readonly choice: BackendChoice; readonly error: JobError };
 export type WorkerBackends = { readonly [P in Purpose]: WorkerBackend };
 
+/**
+ * What the worker posts. A job's events are the page's own (api.ts JobEvent, with the job's id),
+ * passed on by the host as they are; only its errors come as the engine's, for the host to word.
+ */
 export type WorkerEvent =
   | { readonly type: 'ready'; readonly backend: WorkerBackends }
   | { readonly type: 'init-error'; readonly error: JobError }
-  | ({ readonly type: 'progress' } & WithId<'job:progress'>)
-  | ({ readonly type: 'state' } & WithId<'job:state'>)
-  | ({ readonly type: 'preview' } & WithId<'job:preview'>)
-  | ({ readonly type: 'metrics' } & WithId<'job:metrics'>)
-  | ({ readonly type: 'file-done' } & WithId<'job:file-done'>)
-  | { readonly type: 'file-error'; readonly id: number; readonly file: string; readonly error: JobError }
-  | ({ readonly type: 'done' } & WithId<'job:done'>)
-  | { readonly type: 'error'; readonly id: number; readonly error: JobError }
+  | Exclude<JobEvent, { channel: 'job:error' | 'job:file-error' }>
+  | { readonly type: 'file-error'; readonly jobId: JobId; readonly file: string; readonly error: JobError }
+  | { readonly type: 'error'; readonly jobId: JobId; readonly error: JobError }
   /** The answer to a request that is not a job (a probe, feature maps). */
-  | { readonly type: 'answer'; readonly id: number; readonly result: BackendReport | FeatureMapsResult };
+  | { readonly type: 'answer'; readonly jobId: JobId; readonly result: BackendReport | FeatureMapsResult };
 
-/** Worker event type → the api.ts event channel it becomes. */
-export const EVENT_CHANNEL = {
-  progress: 'job:progress',
-  state: 'job:state',
-  preview: 'job:preview',
-  metrics: 'job:metrics',
-  'file-done': 'job:file-done',
-  'file-error': 'job:file-error',
-  done: 'job:done',
-  error: 'job:error',
-} as const satisfies Record<Exclude<WorkerEvent['type'], 'ready' | 'init-error' | 'answer'>, keyof Events>;
+/** The worker's events that belong to one request (all but ready and init-error). */
+export type RequestEvent = Exclude<WorkerEvent, { type: 'ready' | 'init-error' }>;
 
-/** Every event that belongs to a request (a job's events, and answers). */
-export type JobEvent = Extract<WorkerEvent, { id: number }>;
-
-export function isJobEvent(e: WorkerEvent): e is JobEvent {
-  return e.type === 'answer' || Object.hasOwn(EVENT_CHANNEL, e.type);
-}
+/** The request a worker event belongs to. */
+export const jobIdOf = (e: RequestEvent): JobId => ('channel' in e ? e.payload.jobId : e.jobId);

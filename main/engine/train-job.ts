@@ -12,9 +12,9 @@ import { Throttle, type JobContext } from './job.ts';
 import type { TrainSpec } from './protocol.ts';
 
 export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> {
-  const { id, post } = ctx;
+  const { jobId, post, emit } = ctx;
   let forward: ((e: TrainEvent) => Promise<void>) | undefined;
-  const say = (message: string) => post({ type: 'progress', id, fraction: 0, message });
+  const say = (message: string) => emit('job:progress', { fraction: 0, message });
   const result = await trainJob(
     { ...spec, backend: ctx.backend, threads: ctx.threads, command: 'SR Studio app', control: ctx.control },
     async (e: TrainJobEvent) => {
@@ -24,17 +24,17 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
         const how = e.continued ? (e.from ? `Continuing from iteration ${e.from}` : 'Starting the run again from the beginning (it had no checkpoint yet)') : 'Starting a new run';
         return say(`${how} in ${e.dir}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
       }
-      await forward!(e.event);
+      await forward!(e);
     },
   );
   if (result.reason === 'failed') {
-    post({ type: 'error', id, error: { code: 'training-failed', message: result.message ?? 'The training failed.' } });
+    post({ type: 'error', jobId, error: { code: 'training-failed', message: result.message ?? 'The training failed.' } });
     return;
   }
   const best = result.best ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}` : 'no validation';
   const what = result.reason === 'cancelled' ? `Stopped at iteration ${result.iteration} (checkpoint saved); continue it from the list of runs` : `Finished ${result.iteration} iterations`;
   const typed: TrainResult = { reason: result.reason, iteration: result.iteration, iterations: result.iterations, runDir: result.runDir, modelPath: result.modelPath, best: result.best };
-  post({ type: 'done', id, summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
+  emit('job:done', { summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
 }
 
 /** One run of a comparison: its name in messages and previews ("tanhexp seed 0"), activation and seed. */
@@ -49,7 +49,7 @@ export interface ComparedRun {
  * `span` places its progress within the whole job.
  */
 export function trainEventForwarder(ctx: JobContext, iterations: number, run?: ComparedRun, span = { start: 0, width: 1 }) {
-  const { id, post } = ctx;
+  const { jobId, post, emit } = ctx;
   const progress = new Throttle(100);
   const tag = run ? `${run.label}: ` : '';
   const which = run ? { act: run.act, seed: run.seed } : {};
@@ -57,26 +57,26 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: C
   return async (e: TrainEvent): Promise<void> => {
     switch (e.type) {
       case 'started':
-        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}${e.continued ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
+        emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}${e.continued ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
         break;
       case 'progress':
-        post({ type: 'metrics', id, ...which, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
+        emit('job:metrics', { ...which, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
         if (progress.ready(e.iteration === iterations)) {
-          post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}iteration ${e.iteration} of ${iterations}, loss ${e.loss.toFixed(4)}` });
+          emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}iteration ${e.iteration} of ${iterations}, loss ${e.loss.toFixed(4)}` });
         }
         break;
       case 'validation':
-        post({ type: 'metrics', id, ...which, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
+        emit('job:metrics', { ...which, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
         break;
       case 'preview':
-        post({ type: 'preview', id, run: run?.label, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
+        emit('job:preview', { run: run?.label, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
         break;
       case 'warning':
-        post({ type: 'progress', id, fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });
+        emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });
         break;
       case 'paused':
       case 'resumed':
-        post({ type: 'state', id, state: e.type === 'paused' ? 'paused' : 'running', message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}` });
+        emit('job:state', { state: e.type === 'paused' ? 'paused' : 'running', message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}` });
         break;
       case 'checkpoint':
       case 'end':

@@ -20,7 +20,7 @@ import type { UpscaleSpec } from './protocol.ts';
 export const RESULT_MAX_SIDE = 512;
 
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
-  const { id, post } = ctx;
+  const { jobId, post, emit } = ctx;
   const t = through(spec.through);
   // An imported model is opened by the job; its record is read only where files are read by name (the desktop app).
   const model = isOnnxPath(spec.model)
@@ -35,27 +35,27 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
     async (e) => {
       switch (e.type) {
         case 'problem':
-          post({ type: 'file-error', id, file: e.error.file ?? '', error: errorOf(e.error) });
+          post({ type: 'file-error', jobId, file: e.error.file ?? '', error: errorOf(e.error) });
           break;
         case 'file':
           previews = undefined;
-          post({ type: 'progress', id, fraction: e.index / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: 0 });
+          emit('job:progress', { fraction: e.index / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: 0 });
           break;
         case 'progress':
           previews ??= new TilePreviews(ctx, e.input, e.width, e.height);
           previews.offer(e.tile);
           if (progress.ready(e.fraction === 1)) {
-            post({ type: 'progress', id, fraction: (e.index + e.fraction) / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: e.fraction });
+            emit('job:progress', { fraction: (e.index + e.fraction) / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: e.fraction });
           }
           break;
         case 'file-done':
           // Previews of a file always come before its file-done.
           await previews?.flush();
-          post({ type: 'file-done', id, file: e.input, output: e.output, width: e.width, height: e.height, result: await withFileAt(t.use(e.output), (f) => fileImageData(f, RESULT_MAX_SIDE)), ...(e.warning ? { warning: e.warning } : {}) });
+          emit('job:file-done', { file: e.input, output: e.output, width: e.width, height: e.height, result: await withFileAt(t.use(e.output), (f) => fileImageData(f, RESULT_MAX_SIDE)), ...(e.warning ? { warning: e.warning } : {}) });
           break;
         case 'file-error':
           await previews?.flush().catch(() => undefined);
-          post({ type: 'file-error', id, file: e.input, error: errorOf(e.error) });
+          post({ type: 'file-error', jobId, file: e.input, error: errorOf(e.error) });
           break;
       }
     },
@@ -68,9 +68,9 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
     : result.failed
       ? `${n} upscaled, ${result.failed} failed.`
       : `${n} upscaled.`;
-  if (!result.cancelled) post({ type: 'progress', id, fraction: 1, message: summary });
+  if (!result.cancelled) emit('job:progress', { fraction: 1, message: summary });
   const typed: UpscaleResult = { upscaled: n, failed: result.failed, cancelled: result.cancelled, outputs: result.outputs };
-  post({ type: 'done', id, summary, result: { kind: 'upscale', ...typed } });
+  emit('job:done', { summary, result: { kind: 'upscale', ...typed } });
 }
 
 /**
@@ -94,7 +94,7 @@ class TilePreviews {
     const { out, rgb } = t;
     this.#chain = this.#chain.then(async () => {
       const image = await rgbImageData(rgb, out.w, out.h);
-      this.ctx.post({ type: 'preview', id: this.ctx.id, file: this.file, x: out.x, y: out.y, width: out.w, height: out.h, image, fullWidth: this.fullWidth, fullHeight: this.fullHeight });
+      this.ctx.emit('job:preview', { file: this.file, x: out.x, y: out.y, width: out.w, height: out.h, image, fullWidth: this.fullWidth, fullHeight: this.fullHeight });
     });
   }
 

@@ -17,6 +17,7 @@ import { TrainControl } from '../../ml/train/events.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
 import { errorOf, type JobContext } from './job.ts';
+import type { JobId } from '../api.ts';
 import type { JobRequest, JobType, WorkerBackend, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
 import { runUpscale } from './upscale-job.ts';
@@ -78,16 +79,16 @@ if (options.report) {
 let trainingBeside = false;
 const besideThreads = () => Math.max(1, Math.floor(availableParallelism() / 2));
 
-async function probe(id: number): Promise<void> {
+async function probe(jobId: JobId): Promise<void> {
   try {
     const probes = await probeBackends();
     const auto = (p: Purpose) => {
       const s = chooseBackend('auto', p, probes);
       return { name: s.name, why: s.why };
     };
-    post({ type: 'answer', id, result: { probes, auto: { upscale: auto('upscale'), train: auto('train') } } });
+    post({ type: 'answer', jobId, result: { probes, auto: { upscale: auto('upscale'), train: auto('train') } } });
   } catch (e) {
-    post({ type: 'error', id, error: errorOf(e) });
+    post({ type: 'error', jobId, error: errorOf(e) });
   }
 }
 
@@ -103,7 +104,7 @@ function announceQueue(): void {
   const message = running.control.paused
     ? `Waiting for the paused ${what}: resume or cancel it to go on.`
     : `Waiting for the running ${what} to finish…`;
-  for (const q of queue) post({ type: 'state', id: q.id, state: 'queued', message });
+  for (const q of queue) post({ channel: 'job:state', payload: { jobId: q.jobId, state: 'queued', message } });
 }
 
 port.on('message', (m: WorkerRequest) => {
@@ -111,25 +112,25 @@ port.on('message', (m: WorkerRequest) => {
     case 'pause':
     case 'resume':
       // The training says when it has really paused (after the step in hand) or resumed.
-      if (running?.job.id === m.id) {
+      if (running?.job.jobId === m.jobId) {
         if (m.type === 'pause') running.control.pause();
         else running.control.resume();
       }
       break;
     case 'cancel': {
-      if (running?.job.id === m.id) {
+      if (running?.job.jobId === m.jobId) {
         running.abort.abort();
         running.control.cancel();
       }
-      const i = queue.findIndex((q) => q.id === m.id);
+      const i = queue.findIndex((q) => q.jobId === m.jobId);
       if (i >= 0) {
         queue.splice(i, 1);
-        post({ type: 'done', id: m.id, summary: 'Cancelled before it started.', result: { kind: 'cancelled' } });
+        post({ channel: 'job:done', payload: { jobId: m.jobId, summary: 'Cancelled before it started.', result: { kind: 'cancelled' } } });
       }
       break;
     }
     case 'probe':
-      void probe(m.id);
+      void probe(m.jobId);
       break;
     case 'beside':
       trainingBeside = m.training;
@@ -151,21 +152,22 @@ async function pump(): Promise<void> {
   try {
     const b = await backendFor(JOB_PURPOSE[job.type]);
     if (!b.ok) {
-      post({ type: 'error', id: job.id, error: b.error });
+      post({ type: 'error', jobId: job.jobId, error: b.error });
       return;
     }
     // A change of the running job's state changes what the queued ones wait for, and so does its start.
     const postAndAnnounce = (e: WorkerEvent) => {
       post(e);
-      if (e.type === 'state') announceQueue();
+      if ('channel' in e && e.channel === 'job:state') announceQueue();
     };
-    postAndAnnounce({ type: 'state', id: job.id, state: 'running', message: 'Starting…' });
+    postAndAnnounce({ channel: 'job:state', payload: { jobId: job.jobId, state: 'running', message: 'Starting…' } });
     await activateBackend(b.name);
-    const ctx: JobContext = { id: job.id, post: postAndAnnounce, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads, inferenceThreads: trainingBeside ? besideThreads() : undefined };
+    const emit: JobContext['emit'] = (channel, payload) => postAndAnnounce({ channel, payload: { ...payload, jobId: job.jobId } } as never);
+    const ctx: JobContext = { jobId: job.jobId, post: postAndAnnounce, emit, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads, inferenceThreads: trainingBeside ? besideThreads() : undefined };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
-    if (isUserError(e) && e.code === 'cancelled') post({ type: 'done', id: job.id, summary: e.message, result: { kind: 'cancelled' } });
-    else post({ type: 'error', id: job.id, error: errorOf(e) });
+    if (isUserError(e) && e.code === 'cancelled') post({ channel: 'job:done', payload: { jobId: job.jobId, summary: e.message, result: { kind: 'cancelled' } } });
+    else post({ type: 'error', jobId: job.jobId, error: errorOf(e) });
   } finally {
     running = undefined;
   }

@@ -5,9 +5,10 @@
  * (so a page that re-attaches sees it too). It also says whether a training runs, for the short
  * jobs' thread count.
  */
-import type { JobEvent, JobType } from '../engine/protocol.ts';
+import type { JobId } from '../api.ts';
+import type { JobType, RequestEvent } from '../engine/protocol.ts';
 
-type Progress = Extract<JobEvent, { type: 'progress' }>;
+type Progress = Extract<RequestEvent, { channel: 'job:progress' }>;
 
 /** Which jobs run in the training thread; the others are short jobs. */
 export const TRAINING_JOBS: ReadonlySet<JobType> = new Set<JobType>(['train', 'compare']);
@@ -28,7 +29,7 @@ function withNote(message: string, label: string): string {
 }
 
 interface Training {
-  readonly id: number;
+  readonly jobId: JobId;
   running: boolean;
   last: { fraction: number; message: string } | undefined;
 }
@@ -43,7 +44,7 @@ export interface SharingOutput {
 export class CpuSharing {
   readonly #out: SharingOutput;
   #training: Training | undefined;
-  #short: { readonly id: number; readonly label: string } | undefined;
+  #short: { readonly jobId: JobId; readonly label: string } | undefined;
   /** The short job named in the training's progress now. */
   #noted: string | undefined;
 
@@ -56,26 +57,29 @@ export class CpuSharing {
   }
 
   /** Passes on a job's event (a training's progress with the note while it shares), then any change. */
-  see(type: JobType, e: JobEvent, pass: (e: JobEvent) => void): void {
+  see(type: JobType, e: RequestEvent, pass: (e: RequestEvent) => void): void {
     const was = this.trainingRuns;
-    if (e.type === 'state' && e.state !== 'queued') {
+    if (!('channel' in e)) {
+      // answers and errors say nothing of the sharing
+    } else if (e.channel === 'job:state' && e.payload.state !== 'queued') {
+      const { jobId, state } = e.payload;
       if (TRAINING_JOBS.has(type)) {
-        const last = this.#training?.id === e.id ? this.#training.last : undefined;
-        this.#training = { id: e.id, running: e.state === 'running', last };
-      } else if (e.state === 'running') this.#short = { id: e.id, label: SHORT_LABEL[type] };
-    } else if (e.type === 'progress' && this.#training?.id === e.id) {
-      this.#training.last = { fraction: e.fraction, message: e.message };
-      if (this.#noted) e = { ...e, message: withNote(e.message, this.#noted) };
+        const last = this.#training?.jobId === jobId ? this.#training.last : undefined;
+        this.#training = { jobId, running: state === 'running', last };
+      } else if (state === 'running') this.#short = { jobId, label: SHORT_LABEL[type] };
+    } else if (e.channel === 'job:progress' && this.#training && this.#training.jobId === e.payload.jobId) {
+      this.#training.last = { fraction: e.payload.fraction, message: e.payload.message };
+      if (this.#noted) e = { channel: 'job:progress', payload: { ...e.payload, message: withNote(e.payload.message, this.#noted) } };
     }
     pass(e);
     this.#update(was);
   }
 
   /** The job ended (done, error, answer, or its thread stopped). */
-  ended(id: number): void {
+  ended(jobId: JobId): void {
     const was = this.trainingRuns;
-    if (this.#training?.id === id) this.#training = undefined;
-    if (this.#short?.id === id) this.#short = undefined;
+    if (this.#training?.jobId === jobId) this.#training = undefined;
+    if (this.#short?.jobId === jobId) this.#short = undefined;
     this.#update(was);
   }
 
@@ -88,6 +92,6 @@ export class CpuSharing {
     // A paused training says so itself; it hears of the sharing again when it resumes.
     if (!t?.running) return;
     const last = t.last ?? { fraction: 0, message: '' };
-    this.#out.progress({ type: 'progress', id: t.id, fraction: last.fraction, message: note ? withNote(last.message, note) : last.message || 'Training' });
+    this.#out.progress({ channel: 'job:progress', payload: { jobId: t.jobId, fraction: last.fraction, message: note ? withNote(last.message, note) : last.message || 'Training' } });
   }
 }

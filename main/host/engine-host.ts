@@ -4,20 +4,20 @@
  * comparisons, started with the first and ended when none has come for a while. So an upscale
  * never waits for a training: both share the CPU, and the training's progress says so
  * (cpu-sharing.ts). Jobs of one thread still run one at a time, the others told what they wait for.
- * Turns jobs into worker requests (job id ↔ request id) and worker events into api.ts events,
+ * Passes jobs to the workers under the job id it gives them, and their events on to the page as they are,
  * restarts the short jobs' worker if it dies (each job a dying worker was running gets a
  * job:error), and on close cancels every job and waits, so a training run saves its checkpoint.
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
-import { EVENT_CHANNEL, isJobEvent, type JobError, type JobRequest, type JobType, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import { jobIdOf, type JobError, type JobRequest, type JobType, type RequestEvent, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
 import { CpuSharing, TRAINING_JOBS } from './cpu-sharing.ts';
 import { wordForApp } from './wording.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
-/** A job as the host submits it: a request without its id. */
-export type JobInput = JobRequest extends infer R ? (R extends JobRequest ? Omit<R, 'id'> : never) : never;
+/** A job as the host submits it: a request without its id (the host gives it one). */
+export type JobInput = JobRequest extends infer R ? (R extends JobRequest ? Omit<R, 'jobId'> : never) : never;
 
 /** What the request handlers need from the engine (tests substitute their own). */
 export interface Engine {
@@ -58,7 +58,6 @@ type Lane = 'short' | 'training';
 const laneOf = (type: JobType | 'probe'): Lane => (type !== 'probe' && TRAINING_JOBS.has(type) ? 'training' : 'short');
 
 interface Pending {
-  readonly jobId: JobId;
   readonly type: JobType | 'probe';
   readonly resolve?: (result: unknown) => void;
   readonly reject?: (e: Error) => void;
@@ -72,9 +71,7 @@ export class EngineHost implements Engine {
   #config: EngineConfig;
   readonly #workers: { [L in Lane]?: Worker } = {};
   #backend!: Promise<BackendStatus>;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-  readonly #ids = new Map<JobId, number>();
+  readonly #pending = new Map<JobId, Pending>();
   readonly #sharing: CpuSharing;
   #closed = false;
   #quickRestarts = 0;
@@ -110,9 +107,10 @@ export class EngineHost implements Engine {
     this.#workers[lane] = worker;
     if (report && this.#sharing.trainingRuns) worker.postMessage({ type: 'beside', training: true } satisfies WorkerRequest);
     worker.on('message', (e: WorkerEvent) => {
-      if (e.type === 'ready') ready(this.#status(e.backend));
+      if ('channel' in e) this.#onJobEvent(e);
+      else if (e.type === 'ready') ready(this.#status(e.backend));
       else if (e.type === 'init-error') failed(new Error(this.#word(e.error)));
-      else if (isJobEvent(e)) this.#onJobEvent(e);
+      else this.#onJobEvent(e);
     });
     worker.on('error', (e) => console.error('The engine worker failed:', e));
     worker.on('exit', (code) => {
@@ -120,7 +118,7 @@ export class EngineHost implements Engine {
       delete this.#workers[lane];
       failed(new Error('The engine stopped before it was ready.'));
       const why = `The engine stopped unexpectedly (exit code ${code})`;
-      for (const [id, p] of this.#pending) if (laneOf(p.type) === lane) this.#finish(id, p, { error: `${why}; it has been restarted, so start the job again.` });
+      for (const [jobId, p] of this.#pending) if (laneOf(p.type) === lane) this.#finish(jobId, p, { error: `${why}; it has been restarted, so start the job again.` });
       // The training worker starts again with the next training.
       if (this.#closed || lane === 'training') return;
       this.#quickRestarts = Date.now() - started < 10_000 ? this.#quickRestarts + 1 : 0;
@@ -140,42 +138,41 @@ export class EngineHost implements Engine {
     return { upscale: one(b.upscale), train: one(b.train) };
   }
 
-  #onJobEvent(e: Extract<WorkerEvent, { id: number }>): void {
-    const p = this.#pending.get(e.id);
+  #onJobEvent(e: RequestEvent): void {
+    const p = this.#pending.get(jobIdOf(e));
     if (!p) return;
     if (p.type === 'probe') this.#emitJobEvent(e);
     else this.#sharing.see(p.type, e, (x) => this.#emitJobEvent(x));
   }
 
-  #emitJobEvent(e: Extract<WorkerEvent, { id: number }>): void {
-    const p = this.#pending.get(e.id);
+  /** A job's events go to the page as they are; its errors are worded first, and its end ends it here. */
+  #emitJobEvent(e: RequestEvent): void {
+    const jobId = jobIdOf(e);
+    const p = this.#pending.get(jobId);
     if (!p) return;
-    const jobId = p.jobId;
+    if ('channel' in e) {
+      if (e.channel === 'job:done') return this.#finish(jobId, p, { event: e.payload });
+      if (!p.resolve) this.#opts.emit(e.channel, e.payload as never);
+      return;
+    }
     switch (e.type) {
       case 'answer':
-        return this.#finish(e.id, p, { result: e.result });
-      case 'done':
-        return this.#finish(e.id, p, { event: { jobId, summary: e.summary, result: e.result } });
+        return this.#finish(jobId, p, { result: e.result });
       case 'error':
-        return this.#finish(e.id, p, { error: this.#word(e.error) });
+        return this.#finish(jobId, p, { error: this.#word(e.error) });
       case 'file-error':
         return this.#opts.emit('job:file-error', { jobId, file: e.file, message: this.#word({ ...e.error, file: e.error.file ?? e.file }) });
-      default: {
-        const { type, id: _, ...rest } = e;
-        if (!p.resolve) this.#opts.emit(EVENT_CHANNEL[type], { ...rest, jobId } as never);
-      }
     }
   }
 
-  #finish(id: number, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: string }): void {
-    this.#pending.delete(id);
-    this.#ids.delete(p.jobId);
+  #finish(jobId: JobId, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: string }): void {
+    this.#pending.delete(jobId);
     if (how.error !== undefined) {
       if (p.reject) p.reject(new Error(how.error));
-      else this.#opts.emit('job:error', { jobId: p.jobId, message: how.error });
+      else this.#opts.emit('job:error', { jobId, message: how.error });
     } else if (p.resolve) p.resolve(how.result);
     else if (how.event) this.#opts.emit('job:done', how.event);
-    this.#sharing.ended(id);
+    this.#sharing.ended(jobId);
     if (laneOf(p.type) === 'training') this.#coolDown();
     if (!this.#pending.size) this.#idle?.();
   }
@@ -199,11 +196,9 @@ export class EngineHost implements Engine {
     if (lane === 'training') clearTimeout(this.#cooling);
     const worker = this.#closed ? undefined : (this.#workers[lane] ?? (lane === 'training' ? this.#start(lane) : undefined));
     if (!worker) throw new Error('The engine is not running; restart SR Studio.');
-    const id = this.#nextId++;
     const jobId = randomUUID();
-    this.#pending.set(id, { jobId, type: job.type, ...pending });
-    this.#ids.set(jobId, id);
-    worker.postMessage({ ...job, id } as WorkerRequest);
+    this.#pending.set(jobId, { type: job.type, ...pending });
+    worker.postMessage({ ...job, jobId } as WorkerRequest);
     return jobId;
   }
 
@@ -228,10 +223,9 @@ export class EngineHost implements Engine {
   }
 
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void {
-    const id = this.#ids.get(jobId);
-    const p = id === undefined ? undefined : this.#pending.get(id);
-    if (id === undefined || !p) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
-    this.#workers[laneOf(p.type)]?.postMessage({ type: action, id } satisfies WorkerRequest);
+    const p = this.#pending.get(jobId);
+    if (!p) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
+    this.#workers[laneOf(p.type)]?.postMessage({ type: action, jobId } satisfies WorkerRequest);
   }
 
   async configure(config: EngineConfig): Promise<void> {
@@ -252,7 +246,7 @@ export class EngineHost implements Engine {
     clearTimeout(this.#cooling);
     if (this.#pending.size) {
       const stopped = new Promise<void>((r) => (this.#idle = r));
-      for (const [id, p] of this.#pending) this.#workers[laneOf(p.type)]?.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+      for (const [jobId, p] of this.#pending) this.#workers[laneOf(p.type)]?.postMessage({ type: 'cancel', jobId } satisfies WorkerRequest);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, this.#opts.closeTimeoutMs ?? 120_000)))]);
       clearTimeout(timer);

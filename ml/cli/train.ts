@@ -143,7 +143,7 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
       dir = je.dir;
       return reportStart(report, je.threads, je.evaluator);
     }
-    const e = je.event;
+    const e = je;
     const c = config!;
     switch (e.type) {
       case 'started':

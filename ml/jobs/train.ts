@@ -91,7 +91,8 @@ export type TrainJobEvent =
       /** Where validation runs when not on the training backend. */
       readonly evaluator: string | null;
     }
-  | { readonly type: 'train'; readonly event: TrainEvent };
+  /** The trainer's own events, as they are. */
+  | TrainEvent;
 
 export interface TrainJobResult {
   readonly reason: 'finished' | 'cancelled' | 'failed';
@@ -247,7 +248,7 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
 async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promise<void> }, emitRaw: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
   // Everything the user sees names folders and files as they named them.
   const emit = (e: TrainJobEvent) =>
-    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: run.t.named(e.message) } : e.type === 'train' ? { ...e, event: namedTrainEvent(e.event, run.t) } : e);
+    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: run.t.named(e.message) } : e.type === 'run' ? e : namedTrainEvent(e, run.t));
   const { config, dir, at, earlier, start, ...folders } = await prepareRun(spec, run.t);
   if (start) await emit({ type: 'note', message: start.note });
   const opened = spec.through !== undefined;
@@ -303,7 +304,7 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
     for await (const event of events) {
       if ('iteration' in event) iteration = event.iteration;
       if (event.type === 'validation') best.scored(event.iteration, event.psnrY);
-      await emit({ type: 'train', event });
+      await emit(event);
       // The record follows each checkpoint, so even a run killed later says where it stood.
       if (event.type === 'checkpoint') await folder.writeRecord({ iteration, best: best.shown(iteration) });
       const modelPath = async () => ((await exists(folder.modelPath)) ? run.t.named(folder.modelPath) : null);

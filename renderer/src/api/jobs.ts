@@ -1,10 +1,10 @@
-import type { Events, JobId, JobInfo, StudioApi } from './types.ts';
+import { EVENT_CHANNELS } from '../../../main/channels.ts';
+import type { JobChannel, JobEvent, JobId, JobInfo, StudioApi } from './types.ts';
 
-type JobChannel = 'job:progress' | 'job:state' | 'job:preview' | 'job:metrics' | 'job:file-done' | 'job:file-error' | 'job:done' | 'job:error';
-
-/** One job event, discriminated by channel. */
-export type JobEvent = { [C in JobChannel]: { channel: C; payload: Events[C] } }[JobChannel];
+export type { JobEvent };
 export type JobListener = (event: JobEvent) => void;
+
+const JOB_CHANNELS = EVENT_CHANNELS.filter((c): c is JobChannel => c.startsWith('job:'));
 
 const EARLY_LIMIT = 2000;
 
@@ -19,14 +19,7 @@ export class JobRouter {
   #earlyCount = 0;
 
   constructor(api: StudioApi) {
-    api.on('job:progress', (payload) => this.#route({ channel: 'job:progress', payload }));
-    api.on('job:state', (payload) => this.#route({ channel: 'job:state', payload }));
-    api.on('job:preview', (payload) => this.#route({ channel: 'job:preview', payload }));
-    api.on('job:metrics', (payload) => this.#route({ channel: 'job:metrics', payload }));
-    api.on('job:file-done', (payload) => this.#route({ channel: 'job:file-done', payload }));
-    api.on('job:file-error', (payload) => this.#route({ channel: 'job:file-error', payload }));
-    api.on('job:done', (payload) => this.#route({ channel: 'job:done', payload }));
-    api.on('job:error', (payload) => this.#route({ channel: 'job:error', payload }));
+    for (const channel of JOB_CHANNELS) api.on(channel, (payload) => this.#route({ channel, payload } as JobEvent));
   }
 
   /**
@@ -34,7 +27,7 @@ export class JobRouter {
    * to `listener`, then its live events follow, as for a job this page started.
    */
   attach(job: JobInfo, listener: JobListener): () => void {
-    for (const e of job.events) listener(e as JobEvent);
+    for (const e of job.events) listener(e);
     return this.claim(job.jobId, listener);
   }
 
