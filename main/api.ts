@@ -313,9 +313,8 @@ export interface Events {
   'job:progress': { jobId: JobId; fraction: number; message: string; file?: string | undefined; fileFraction?: number | undefined };
   /** A job's state changed: queued (waiting behind another job; the message says for what), running, paused. */
   'job:state': { jobId: JobId; state: 'queued' | 'running' | 'paused'; message: string };
-  /** A tile of an upscale (x, y in output pixels), or a training preview strip. */
-  /** `run` names the run of a comparison a training preview belongs to ("tanhexp seed 0"). */
-  'job:preview': { jobId: JobId; file?: string | undefined; run?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
+  /** A tile of an upscale (x, y in output pixels), or a training preview strip (a comparison sends none). */
+  'job:preview': { jobId: JobId; file?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
   /**
    * Training/compare metrics: loss points and validation points. A comparison's points name their
    * run's activation and seed; its etaMs is the whole comparison's time left.

@@ -3,7 +3,7 @@
  * files written) and `compare-models` (ml/jobs/compare-models.ts: a whole photo with two models,
  * into files for the side-by-side viewer).
  */
-import { compareJob } from '../../ml/jobs/compare.ts';
+import { compareJob, runLabel } from '../../ml/jobs/compare.ts';
 import { compareModelsJob } from '../../ml/jobs/compare-models.ts';
 import { CompareClock } from '../../ml/train/compare-eta.ts';
 import { imageData } from './images.ts';
@@ -26,17 +26,15 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
         iterations = e.base.iterations;
         return say(`Comparing ${spec.acts.join(' and ')}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
       }
-      let forward = forwarders.get(e.run);
-      if (!forward) {
-        const run = { label: e.run, act: e.act, seed: e.seed };
-        forwarders.set(e.run, (forward = trainEventForwarder(ctx, iterations, run, { start: e.index / e.total, width: 1 / e.total })));
-      }
+      const key = runLabel(e.act, e.seed);
+      let forward = forwarders.get(key);
+      if (!forward) forwarders.set(key, (forward = trainEventForwarder(ctx, iterations, { act: e.act, seed: e.seed }, { start: e.index / e.total, width: 1 / e.total })));
       const ev = e.event;
       if (ev.type === 'started') clock.started();
       if (ev.type === 'end') clock.finished();
       // The time left is the whole comparison's, not this run's.
       await forward(ev.type === 'progress' ? { ...ev, etaMs: clock.etaMs(e.index, ev.etaMs) } : ev);
-      if (e.event.type === 'failed') emit('job:progress', { fraction: e.index / e.total, message: `${e.run}: ${e.event.message}` });
+      if (e.event.type === 'failed') emit('job:progress', { fraction: e.index / e.total, message: `${key}: ${e.event.message}` });
     },
   );
   const [a, b] = spec.acts;

@@ -4,6 +4,7 @@
  * before it stops.
  */
 import type { ActivationName } from '../../ml/activations.ts';
+import { runLabel } from '../../ml/jobs/compare.ts';
 import { trainJob, type TrainJobEvent } from '../../ml/jobs/train.ts';
 import type { TrainEvent } from '../../ml/train/events.ts';
 import type { TrainResult } from '../api.ts';
@@ -37,21 +38,21 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
   emit('job:done', { summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
 }
 
-/** One run of a comparison: its name in messages and previews ("tanhexp seed 0"), activation and seed. */
+/** One run of a comparison: its activation and seed. */
 export interface ComparedRun {
-  readonly label: string;
   readonly act: ActivationName;
   readonly seed: number;
 }
 
 /**
- * Maps one run's TrainEvents onto worker events. `run` names the run among several (compare), and
- * `span` places its progress within the whole job.
+ * Maps one run's TrainEvents onto the job's events. `run` is the run among several (compare): its
+ * metrics carry its activation and seed, its messages name it, and its previews are not sent (the
+ * Compare view shows curves, not previews). `span` places its progress within the whole job.
  */
 export function trainEventForwarder(ctx: JobContext, iterations: number, run?: ComparedRun, span = { start: 0, width: 1 }) {
   const { jobId, post, emit } = ctx;
   const progress = new Throttle(100);
-  const tag = run ? `${run.label}: ` : '';
+  const tag = run ? `${runLabel(run.act, run.seed)}: ` : '';
   const which = run ? { act: run.act, seed: run.seed } : {};
   const fraction = (it: number) => span.start + (span.width * Math.min(it, iterations)) / iterations;
   return async (e: TrainEvent): Promise<void> => {
@@ -69,7 +70,8 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: C
         emit('job:metrics', { ...which, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
         break;
       case 'preview':
-        emit('job:preview', { run: run?.label, x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
+        if (run) break;
+        emit('job:preview', { x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
         break;
       case 'warning':
         emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });

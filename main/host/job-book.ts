@@ -2,7 +2,7 @@
  * What the host remembers of each job it holds, so that a page that reloads (or a second window)
  * can re-attach: its kind and spec, its state, and the events a view draws it from. Training keeps
  * every validation point and up to MAX_LOSS_POINTS loss points (thinned evenly beyond that), the
- * latest preview per run and the latest progress; an upscale keeps each file's result, with the
+ * latest preview and the latest progress; an upscale keeps each file's result, with the
  * images of the newest IMAGES_KEPT only. A job is forgotten when it ends (job:done or job:error).
  */
 import type { Events, JobId, JobInfo, JobKind, ReplayedEvent } from '../api.ts';
@@ -65,10 +65,9 @@ export class JobBook {
         this.#replace(job, e, (x) => x.channel === 'job:progress');
         return;
       case 'job:preview': {
-        // Upscale tiles are not kept (the file's result follows); a training preview replaces the last of its run.
+        // Upscale tiles are not kept (the file's result follows); a training preview replaces the last.
         if (e.payload.file !== undefined) return;
-        const run = e.payload.run;
-        this.#replace(job, e, (x) => x.channel === 'job:preview' && x.payload.run === run);
+        this.#replace(job, e, (x) => x.channel === 'job:preview');
         return;
       }
       case 'job:metrics':

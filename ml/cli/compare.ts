@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { isActivationName, type ActivationName } from '../activations.ts';
 import { errors } from '../errors.ts';
-import { compareJob } from '../jobs/compare.ts';
+import { compareJob, runLabel } from '../jobs/compare.ts';
 import { initBackend } from '../node/backends.ts';
 import { markdown } from '../train/compare-report.ts';
 import { makeTrainConfig } from '../train/config.ts';
@@ -52,7 +52,7 @@ export const compareCommand: Command = {
           if (e.type === 'data-warning') return report.event('warning', `warning: ${e.message}`, { message: e.message });
           if (e.type === 'start') return reportStart(report, e.threads, e.evaluator);
           const ev = e.event;
-          const tag = `[${e.index + 1}/${e.total}] ${e.run}`;
+          const tag = `[${e.index + 1}/${e.total}] ${runLabel(e.act, e.seed)}`;
           const at = { seed: e.seed, act: e.act };
           if (ev.type === 'progress') report.progress(`${tag} it ${ev.iteration}/${base.iterations} loss ${ev.loss.toFixed(4)}`, ev.iteration / base.iterations, { ...at, iteration: ev.iteration, loss: ev.loss });
           else if (ev.type === 'validation')

@@ -51,8 +51,8 @@ export type CompareJobEvent =
   | { readonly type: 'note'; readonly message: string }
   | { readonly type: 'data-warning'; readonly message: string }
   | { readonly type: 'start'; readonly base: TrainConfig; readonly threads: number; readonly evaluator: string | null }
-  /** One run's event; `run` names it ("tanhexp seed 0"), index/total place it in the whole. */
-  | { readonly type: 'train'; readonly run: string; readonly act: ActivationName; readonly seed: number; readonly index: number; readonly total: number; readonly event: TrainEvent };
+  /** One run's event: the run is its activation and seed; index/total place it in the whole. */
+  | { readonly type: 'train'; readonly act: ActivationName; readonly seed: number; readonly index: number; readonly total: number; readonly event: TrainEvent };
 
 export interface CompareJobResult {
   readonly report: CompareReport;
@@ -77,7 +77,7 @@ async function startModels(init: Readonly<Partial<Record<ActivationName, string>
 
 const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_${seed}`, act);
 
-/** The name of one run of a comparison, in events and the UI. */
+/** The name of one run of a comparison, in messages ("tanhexp seed 0"); events carry `act` and `seed` instead. */
 export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${seed}`;
 
 export async function compareJob(spec: CompareJobSpec, emitRaw: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
@@ -145,7 +145,7 @@ async function compareIn(spec: CompareJobSpec, emit: (e: CompareJobEvent) => voi
       backend: `${spec.backend.name} (${spec.backend.device})`,
     })) {
       if (ev.type === 'run') {
-        await emit({ type: 'train', run: runLabel(ev.act, ev.seed), act: ev.act, seed: ev.seed, index: ev.index, total: ev.total, event: ev.event });
+        await emit({ type: 'train', act: ev.act, seed: ev.seed, index: ev.index, total: ev.total, event: ev.event });
         continue;
       }
       const r = ev.report;

@@ -96,7 +96,7 @@ describe('engine jobs', () => {
 
   test('compare trains both activations and reports, with the report files written', async () => {
     const out = path.join(dir, 'cmp');
-    const spec = { data: path.join(DATA, 'tiny'), val: path.join(DATA, 'tiny'), acts: ['swish', 'tanhexp'] as const, settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 2 }, seeds: 1, dir: out };
+    const spec = { data: path.join(DATA, 'tiny'), val: path.join(DATA, 'tiny'), acts: ['swish', 'tanhexp'] as const, settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 2, previewEvery: 1 }, seeds: 1, dir: out };
     const jobId = host.startJob({ type: 'compare', spec });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
@@ -104,6 +104,8 @@ describe('engine jobs', () => {
     const metrics = log.of('job:metrics', jobId);
     const runs = new Set(metrics.map((m) => `${m.act}/${m.seed}`));
     assert.deepEqual([...runs].sort(), ['swish/0', 'tanhexp/0']);
+    // Its runs' previews are made by the trainer but not sent: the Compare view does not show them.
+    assert.equal(log.of('job:preview', jobId).length, 0);
     // The time left is the whole comparison's: the first run's last step still has the second run to go.
     const losses = (act: string) => metrics.filter((m) => m.act === act && m.loss !== undefined);
     assert.ok(losses('swish').at(-1)!.etaMs! > 0, JSON.stringify(losses('swish')));
