@@ -1,13 +1,13 @@
 import type { ActivationName, RequestResult } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
-import type { AppState } from './app.svelte.ts';
+import type { Services } from './services.ts';
 
 export type Curves = RequestResult<'activations:curves'>;
 export type FeatureMaps = RequestResult<'features:maps'>;
 
 /** f and f′ of the chosen activations over a movable x range. */
-export class ActivationsState {
-  readonly #app: AppState;
+export class ActivationsSession {
+  readonly #app: Pick<Services, 'api'>;
   #names = $state<ActivationName[]>(['tanhexp', 'swish']);
   #xMin = $state(-6);
   #xMax = $state(4);
@@ -16,7 +16,7 @@ export class ActivationsState {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #asked = 0;
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api'>) {
     this.#app = app;
   }
 
@@ -92,8 +92,8 @@ export class ActivationsState {
 }
 
 /** Two models' activation maps for one image and layer, with each layer's share of dead units. */
-export class FeatureMapsState {
-  readonly #app: AppState;
+export class FeatureMapsSession {
+  readonly #app: Pick<Services, 'api'>;
   form = $state({ modelA: '', modelB: '', image: '', layer: 0 });
   /** The map (channel) shown large, both models side by side. */
   selected = $state(0);
@@ -101,7 +101,7 @@ export class FeatureMapsState {
   #busy = $state(false);
   #error = $state<string | null>(null);
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api'>) {
     this.#app = app;
   }
 

@@ -1,13 +1,13 @@
 import { createContext } from 'svelte';
 import { BrowserClient, type ConnectionState } from '../api/browser-client.ts';
 import { JobRouter } from '../api/jobs.ts';
-import type { PreloadExtras } from '../api/pick.ts';
-import type { ModelInfo, RequestResult, Settings, StudioApi, ViewName } from '../api/types.ts';
+import type { ModelInfo, RequestResult, Settings, ViewName } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
-import { ActivationsState, FeatureMapsState } from './activations.svelte.ts';
+import { ActivationsSession, FeatureMapsSession } from './activations.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
 import { CompareSession } from './compare.svelte.ts';
-import { ModelImport } from './models.svelte.ts';
+import { ModelImportSession } from './models.svelte.ts';
+import type { Api, Services } from './services.ts';
 import { SettingsSession } from './settings.svelte.ts';
 import { Toasts } from './toasts.svelte.ts';
 import { TrainSession } from './train.svelte.ts';
@@ -16,10 +16,13 @@ import { UpscaleSession } from './upscale.svelte.ts';
 export { VIEWS } from '../../../main/channels.ts';
 
 export type AppStatus = RequestResult<'app:status'>;
-export type Api = StudioApi & PreloadExtras;
+export type { Api };
 
-/** The app's shared state: the API, job routing, status, models, toasts and one session per view. */
-export class AppState {
+/**
+ * The app's shared state: the API, job routing, status, models, toasts and one session per view.
+ * It is the Services each session takes a part of (services.ts); no session knows AppState.
+ */
+export class AppState implements Services {
   readonly api: Api;
   readonly jobs: JobRouter;
   readonly toasts = new Toasts();
@@ -27,9 +30,9 @@ export class AppState {
   readonly train: TrainSession;
   readonly compare: CompareSession;
   readonly compareModels: CompareModelsSession;
-  readonly curves: ActivationsState;
-  readonly features: FeatureMapsState;
-  readonly modelImport: ModelImport;
+  readonly curves: ActivationsSession;
+  readonly features: FeatureMapsSession;
+  readonly modelImport: ModelImportSession;
   readonly settingsForm: SettingsSession;
 
   #view = $state<ViewName>('upscale');
@@ -52,9 +55,9 @@ export class AppState {
     this.train = new TrainSession(this);
     this.compare = new CompareSession(this);
     this.compareModels = new CompareModelsSession(this);
-    this.curves = new ActivationsState(this);
-    this.features = new FeatureMapsState(this);
-    this.modelImport = new ModelImport(this);
+    this.curves = new ActivationsSession(this);
+    this.features = new FeatureMapsSession(this);
+    this.modelImport = new ModelImportSession(this);
     this.settingsForm = new SettingsSession(this);
     if (api instanceof BrowserClient) {
       this.#connection = api.state;
@@ -181,6 +184,10 @@ export class AppState {
       this.toasts.show(`${plainError(e)} Type the folder's path instead.`, 'info');
       return null;
     }
+  }
+
+  importModel(path: string): Promise<ModelInfo | null> {
+    return this.modelImport.importPath(path);
   }
 
   modelById(id: string): ModelInfo | undefined {

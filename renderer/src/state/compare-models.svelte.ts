@@ -1,7 +1,8 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { CompareModelsResult, JobId } from '../api/types.ts';
+import type { CompareModelsResult } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
-import type { AppState } from './app.svelte.ts';
+import { JobTracker } from './job-tracker.svelte.ts';
+import type { Services } from './services.ts';
 
 export interface CompareModelsForm {
   modelA: string;
@@ -13,54 +14,49 @@ export interface CompareModelsForm {
 
 /** Two models enlarge the same whole image; the outputs are files the viewer shows side by side. */
 export class CompareModelsSession {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'jobs' | 'attempt'>;
+  readonly #job: JobTracker;
   form = $state<CompareModelsForm>({ modelA: '', modelB: '', image: '', groundTruth: false });
-  #jobId = $state<JobId | null>(null);
-  #fraction = $state(0);
-  #message = $state('');
   #result = $state.raw<CompareModelsResult | null>(null);
-  #summary = $state<string | null>(null);
-  #error = $state<string | null>(null);
-  #release: (() => void) | null = null;
 
-  constructor(app: AppState, form: Partial<CompareModelsForm> = {}) {
+  constructor(app: Pick<Services, 'api' | 'jobs' | 'attempt'>, form: Partial<CompareModelsForm> = {}) {
     this.#app = app;
+    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
     this.form = { ...this.form, ...form };
   }
 
   get running(): boolean {
-    return this.#jobId !== null;
+    return this.#job.running;
   }
   get fraction(): number {
-    return this.#fraction;
+    return this.#job.fraction;
   }
   get message(): string {
-    return this.#message;
+    return this.#job.message;
   }
   get result(): CompareModelsResult | null {
     return this.#result;
   }
   get summary(): string | null {
-    return this.#summary;
+    return this.#job.summary;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#job.error;
   }
-  readonly canStart = $derived(
-    this.#jobId === null && !!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '',
-  );
+  get canStart(): boolean {
+    return !this.#job.running && !!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '';
+  }
 
   /** Forgets the last result (e.g. when the models it came from are replaced). */
   clear(): void {
     this.#result = null;
-    this.#summary = this.#error = null;
+    this.#job.summary = this.#job.error = null;
   }
 
   async start(): Promise<void> {
     if (!this.canStart) return;
-    this.clear();
-    this.#fraction = 0;
-    this.#message = 'Starting…';
+    this.#result = null;
+    this.#job.reset();
     try {
       const { jobId } = await this.#app.api.request('job:compare-models', {
         modelA: this.form.modelA,
@@ -68,31 +64,29 @@ export class CompareModelsSession {
         image: this.form.image.trim(),
         groundTruth: this.form.groundTruth,
       });
-      this.#jobId = jobId;
-      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+      this.#job.follow(jobId);
     } catch (e) {
-      this.#error = plainError(e);
+      this.#job.error = plainError(e);
     }
   }
 
   async cancel(): Promise<void> {
-    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+    await this.#job.control('cancel');
   }
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:progress':
-        this.#fraction = e.payload.fraction;
-        this.#message = e.payload.message;
+        this.#job.progress(e.payload);
         break;
       case 'job:done':
         this.#result = e.payload.result.kind === 'compare-models' ? e.payload.result : null;
-        this.#summary = e.payload.summary;
-        this.#end();
+        this.#job.summary = e.payload.summary;
+        this.#job.end();
         break;
       case 'job:error':
-        this.#error = e.payload.message;
-        this.#end();
+        this.#job.error = e.payload.message;
+        this.#job.end();
         break;
       case 'job:file-done':
       case 'job:file-error':
@@ -101,11 +95,5 @@ export class CompareModelsSession {
       case 'job:state':
         break;
     }
-  }
-
-  #end(): void {
-    this.#release?.();
-    this.#release = null;
-    this.#jobId = null;
   }
 }

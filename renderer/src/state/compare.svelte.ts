@@ -1,14 +1,15 @@
 import { compareVerdict, type Verdict } from '../../../ml/train/compare-verdict.ts';
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, CompareJob, CompareReport, CompareResult, JobId, JobInfo, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, CompareJob, CompareReport, CompareResult, JobInfo, PresetName, Scale } from '../api/types.ts';
 import { ACTIVATION_LABELS } from '../lib/choices.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
 import { wholeNumber } from '../lib/fields.ts';
 import { bucketWidth, differenceBand, meanBand, type BandPoint } from '../lib/seed-bands.ts';
-import type { AppState } from './app.svelte.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
+import { JobTracker } from './job-tracker.svelte.ts';
 import { SeedSeries } from './seed-series.svelte.ts';
+import type { Services } from './services.ts';
 
 export interface CompareForm {
   data: string;
@@ -56,7 +57,8 @@ export interface LegendEntry {
 
 /** The Compare view's experiment: two activations trained alike, mean curves with seed bands, a verdict at the end. */
 export class CompareSession {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt'>;
+  readonly #job: JobTracker;
   form = $state<CompareForm>({ data: '', val: '', actA: 'swish', actB: 'tanhexp', preset: 'tiny', scale: 2, iterations: 1000, seeds: 1 });
   readonly loss = new SeedSeries();
   readonly psnr = new SeedSeries();
@@ -65,30 +67,25 @@ export class CompareSession {
   #span = $state(1000);
   #itPerSec = $state<number | null>(null);
   #etaMs = $state<number | null>(null);
-  #jobId = $state<JobId | null>(null);
-  #fraction = $state(0);
-  #message = $state('');
   #report = $state.raw<CompareResult | null>(null);
-  #summary = $state<string | null>(null);
-  #error = $state<string | null>(null);
-  #release: (() => void) | null = null;
 
   /** Both activations' trained models (the first seed) on a whole image, the ground truth beside them. */
   readonly whole: CompareModelsSession;
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt'>) {
     this.#app = app;
+    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
     this.whole = new CompareModelsSession(app, { groundTruth: true });
   }
 
   get running(): boolean {
-    return this.#jobId !== null;
+    return this.#job.running;
   }
   get fraction(): number {
-    return this.#fraction;
+    return this.#job.fraction;
   }
   get message(): string {
-    return this.#message;
+    return this.#job.message;
   }
   get report(): CompareReport | null {
     return this.#report;
@@ -102,7 +99,7 @@ export class CompareSession {
     return this.#report?.acts ?? [this.form.actA, this.form.actB];
   }
   get summary(): string | null {
-    return this.#summary;
+    return this.#job.summary;
   }
   /** Training speed of the run going on (iterations per second). */
   get itPerSec(): number | null {
@@ -150,7 +147,7 @@ export class CompareSession {
     }));
   }
   get error(): string | null {
-    return this.#error;
+    return this.#job.error;
   }
   readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
   readonly #seeds = $derived(wholeNumber(this.form.seeds, 'Seeds', ...SETTING_RANGES.seeds));
@@ -158,14 +155,16 @@ export class CompareSession {
   get numbersError(): string | null {
     return this.#iterations.error ?? this.#seeds.error;
   }
-  readonly canStart = $derived(
-    this.#jobId === null &&
+  get canStart(): boolean {
+    return (
+      !this.#job.running &&
       this.form.data.trim() !== '' &&
       this.form.val.trim() !== '' &&
       this.form.actA !== this.form.actB &&
       this.#iterations.value !== null &&
-      this.#seeds.value !== null,
-  );
+      this.#seeds.value !== null
+    );
+  }
 
   async start(): Promise<void> {
     const iterations = this.#iterations.value;
@@ -178,9 +177,7 @@ export class CompareSession {
     this.#span = iterations;
     this.#report = null;
     this.whole.clear();
-    this.#summary = this.#error = null;
-    this.#fraction = 0;
-    this.#message = 'Starting…';
+    this.#job.reset();
     try {
       const { jobId } = await this.#app.api.request('job:compare', {
         data: f.data.trim(),
@@ -191,36 +188,33 @@ export class CompareSession {
         iterations,
         seeds,
       });
-      this.#jobId = jobId;
-      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+      this.#job.follow(jobId);
     } catch (e) {
-      this.#error = plainError(e);
+      this.#job.error = plainError(e);
       this.#app.toasts.error(e);
     }
   }
 
   async cancel(): Promise<void> {
-    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+    await this.#job.control('cancel');
   }
 
   /** Takes over a comparison the engine is running (after a reload). */
   attach(job: JobInfo): void {
-    if (job.kind !== 'compare' || this.#jobId) return;
+    if (job.kind !== 'compare' || this.#job.running) return;
     const s = job.spec as CompareJob;
     this.form = { data: s.data, val: s.val, actA: s.acts[0], actB: s.acts[1], preset: s.preset, scale: s.scale, iterations: s.iterations, seeds: s.seeds };
     this.#span = s.iterations;
-    this.#jobId = job.jobId;
-    this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
+    this.#job.attach(job);
   }
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:state':
-        if (e.payload.state === 'queued') this.#message = e.payload.message;
+        if (e.payload.state === 'queued') this.#job.message = e.payload.message;
         break;
       case 'job:progress':
-        this.#fraction = e.payload.fraction;
-        this.#message = e.payload.message;
+        this.#job.progress(e.payload);
         break;
       case 'job:metrics': {
         const m = e.payload;
@@ -234,7 +228,7 @@ export class CompareSession {
       }
       case 'job:done': {
         const r = e.payload.result;
-        this.#summary = e.payload.summary;
+        this.#job.summary = e.payload.summary;
         this.#report = r.kind === 'compare' ? r : null;
         this.#end();
         void this.showWhole();
@@ -242,7 +236,7 @@ export class CompareSession {
         break;
       }
       case 'job:error':
-        this.#error = e.payload.message;
+        this.#job.error = e.payload.message;
         this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
         break;
@@ -273,8 +267,6 @@ export class CompareSession {
 
   #end(): void {
     this.#etaMs = null;
-    this.#release?.();
-    this.#release = null;
-    this.#jobId = null;
+    this.#job.end();
   }
 }

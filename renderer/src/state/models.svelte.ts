@@ -1,19 +1,19 @@
 import { localPathOf } from '../api/pick.ts';
 import type { ModelInfo } from '../api/types.ts';
 import { uploadFile } from '../api/upload.ts';
-import type { AppState } from './app.svelte.ts';
+import type { Services } from './services.ts';
 
 /**
  * Importing a model: an SR Studio weights file, or an ONNX super-resolution model from elsewhere
  * (run as it is: it cannot be trained); by path, or dropped (its path on the desktop, uploaded in
  * the browser).
  */
-export class ModelImport {
-  readonly #app: AppState;
+export class ModelImportSession {
+  readonly #app: Pick<Services, 'api' | 'toasts' | 'attempt' | 'refreshModels'>;
   path = $state('');
   #busy = $state(false);
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'toasts' | 'attempt' | 'refreshModels'>) {
     this.#app = app;
   }
 

@@ -4,7 +4,7 @@ import { IMAGE_EXTENSIONS } from '../lib/choices.ts';
 import { droppedItems, imagesFrom } from '../lib/drop.ts';
 import { plainError } from '../lib/errors.ts';
 import { thumbnailOf } from '../lib/images.ts';
-import type { AppState } from './app.svelte.ts';
+import type { Services } from './services.ts';
 import { QueueItem } from './queue-item.svelte.ts';
 
 const THUMB = 96;
@@ -24,11 +24,11 @@ export interface QueueList {
 }
 
 export class QueueFeed {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'toasts' | 'attempt' | 'browser'>;
   readonly #queue: QueueList;
   #work: Promise<unknown> = Promise.resolve();
 
-  constructor(app: AppState, queue: QueueList) {
+  constructor(app: Pick<Services, 'api' | 'toasts' | 'attempt' | 'browser'>, queue: QueueList) {
     this.#app = app;
     this.#queue = queue;
   }

@@ -1,17 +1,17 @@
 import type { RunInfo, RunPoint } from '../api/types.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { wholeNumber } from '../lib/fields.ts';
-import type { AppState } from './app.svelte.ts';
+import type { Services } from './services.ts';
 
 /**
  * The Train view's earlier runs: asked again whenever a run's state changes, a continued run shown
  * as training from the moment it is continued, and what each recorded (for the charts).
  */
 export class RunList {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'attempt'>;
   #runs = $state.raw<RunInfo[]>([]);
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'attempt'>) {
     this.#app = app;
   }
 

@@ -1,7 +1,7 @@
 import type { BackendChoice, BackendProbe, Purpose, BackendReport, PurposeBackend, Settings } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { fieldText, wholeNumber } from '../lib/fields.ts';
-import type { AppState } from './app.svelte.ts';
+import type { Services } from './services.ts';
 
 export const PURPOSE_LABEL: Record<Purpose, string> = {
   upscale: 'Upscaling and comparing models',
@@ -41,7 +41,7 @@ const CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'onnx
 
 /** The Settings view: the form (a draft of the saved settings), what the engine found, and saving. */
 export class SettingsSession {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'saveSettings' | 'refreshStatus'>;
   #report = $state.raw<BackendReport | null>(null);
   #probeError = $state<string | null>(null);
   #probing = $state(false);
@@ -54,7 +54,7 @@ export class SettingsSession {
   threads = $state<string | number | null>('');
   outputDir = $state('');
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'saveSettings' | 'refreshStatus'>) {
     this.#app = app;
   }
 

@@ -5,9 +5,10 @@ import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
 import { wholeNumber } from '../lib/fields.ts';
-import type { AppState } from './app.svelte.ts';
+import { JobTracker } from './job-tracker.svelte.ts';
 import { furtherError, RunList } from './runs.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
+import type { Services } from './services.ts';
 
 /**
  * idle: nothing yet; queued: waiting behind another job; running / paused; finished: all iterations;
@@ -31,35 +32,31 @@ export interface TrainForm {
 
 /** The Train view: one training job, its live curves, preview and the model it leaves; earlier runs to continue. */
 export class TrainSession {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'refreshModels' | 'importModel'>;
+  readonly #job: JobTracker;
   /** The form, bound directly by the view's fields. */
   form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none', init: null });
   readonly loss = new RunSeries();
   readonly psnr = new RunSeries();
-  #jobId = $state<JobId | null>(null);
   #state = $state<RunState>('idle');
   #iteration = $state(0);
   #total = $state(0);
-  #fraction = $state(0);
-  #message = $state('');
   #itPerSec = $state<number | null>(null);
   #etaMs = $state<number | null>(null);
   #preview = $state.raw<ImageData64 | null>(null);
-  #summary = $state<string | null>(null);
   #modelPath = $state<string | null>(null);
   #runDir = $state<string | null>(null);
   /** The finished model's id once it is among the user's models. */
   #modelId = $state<string | null>(null);
-  #error = $state<string | null>(null);
   readonly #list: RunList;
-  #release: (() => void) | null = null;
   /** Counts starts, so a run's record that arrives after another start is left out. */
   #generation = 0;
   /** Whether the run list has been asked again since this job's first point (its run is then listed as training). */
   #listed = false;
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'refreshModels' | 'importModel'>) {
     this.#app = app;
+    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
     this.#list = new RunList(app);
   }
 
@@ -76,10 +73,10 @@ export class TrainSession {
     return this.#total;
   }
   get fraction(): number {
-    return this.#fraction;
+    return this.#job.fraction;
   }
   get message(): string {
-    return this.#message;
+    return this.#job.message;
   }
   get itPerSec(): number | null {
     return this.#itPerSec;
@@ -91,7 +88,7 @@ export class TrainSession {
     return this.#preview;
   }
   get summary(): string | null {
-    return this.#summary;
+    return this.#job.summary;
   }
   get modelPath(): string | null {
     return this.#modelPath;
@@ -100,7 +97,7 @@ export class TrainSession {
     return this.#runDir;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#job.error;
   }
   /** Earlier runs, newest first. */
   get runs(): readonly RunInfo[] {
@@ -181,12 +178,11 @@ export class TrainSession {
     this.loss.clear();
     this.psnr.clear();
     this.#preview = null;
-    this.#summary = this.#modelPath = this.#modelId = this.#error = this.#runDir = null;
+    this.#modelPath = this.#modelId = this.#runDir = null;
     this.#iteration = 0;
     this.#total = total;
-    this.#fraction = 0;
     this.#itPerSec = this.#etaMs = null;
-    this.#message = 'Starting…';
+    this.#job.reset();
   }
 
   /** Starts a new run from the form (always a new run folder). */
@@ -250,7 +246,7 @@ export class TrainSession {
     this.#state = 'queued';
     if (continued) {
       this.#iteration = continued.iteration;
-      this.#fraction = Math.min(1, continued.iteration / iterations);
+      this.#job.fraction = Math.min(1, continued.iteration / iterations);
       this.#list.markTraining(continued.dir);
       // Only what the checkpoint holds: anything recorded after it goes when the run goes on.
       void this.#loadHistory(continued.dir, continued.iteration);
@@ -269,7 +265,7 @@ export class TrainSession {
     };
     try {
       const { jobId } = await this.#app.api.request('job:train', spec);
-      this.#own(jobId, (l) => this.#app.jobs.claim(jobId, l));
+      this.#job.follow(jobId);
     } catch (e) {
       this.#fail(plainError(e));
     }
@@ -282,13 +278,8 @@ export class TrainSession {
     this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations, degrade: s.degrade ?? 'none', init: s.init ?? null };
     this.#reset(s.iterations);
     this.#state = job.state;
-    this.#own(job.jobId, (l) => this.#app.jobs.attach(job, l));
+    this.#job.attach(job);
     if (s.continueRun) void this.#loadHistory(s.continueRun);
-  }
-
-  #own(jobId: JobId, listen: (l: (e: JobEvent) => void) => () => void): void {
-    this.#jobId = jobId;
-    this.#release = listen((e) => this.#onEvent(e));
   }
 
   refreshRuns(): Promise<void> {
@@ -298,27 +289,26 @@ export class TrainSession {
   /** Copies the finished model into the user's models, so Upscale and Export can use it. */
   async addModel(): Promise<void> {
     if (!this.#modelPath) return;
-    const model = await this.#app.modelImport.importPath(this.#modelPath);
+    const model = await this.#app.importModel(this.#modelPath);
     if (model) this.#modelId = model.id;
   }
 
   async pause(): Promise<void> {
-    if (!this.#jobId || this.#state !== 'running') return;
-    const r = await this.#app.attempt(this.#app.api.request('job:pause', { jobId: this.#jobId }));
+    if (this.#state !== 'running') return;
+    const r = await this.#job.control('pause');
     // It pauses after the step in hand; job:state says when.
-    if (r) this.#message = 'Pausing after this step…';
+    if (r) this.#job.message = 'Pausing after this step…';
   }
 
   async resume(): Promise<void> {
-    if (!this.#jobId || this.#state !== 'paused') return;
-    const r = await this.#app.attempt(this.#app.api.request('job:resume', { jobId: this.#jobId }));
+    if (this.#state !== 'paused') return;
+    const r = await this.#job.control('resume');
     if (r) this.#state = r.state;
   }
 
   async cancel(): Promise<void> {
-    if (!this.#jobId) return;
-    const r = await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
-    if (r) this.#message = 'Stopping: saving a checkpoint…';
+    const r = await this.#job.control('cancel');
+    if (r) this.#job.message = 'Stopping: saving a checkpoint…';
   }
 
   #onEvent(e: JobEvent): void {
@@ -326,12 +316,11 @@ export class TrainSession {
       case 'job:state':
         if (e.payload.state !== this.#state) void this.refreshRuns();
         this.#state = e.payload.state;
-        if (e.payload.state === 'queued') this.#message = e.payload.message;
-        else if (e.payload.state === 'paused') this.#message = '';
+        if (e.payload.state === 'queued') this.#job.message = e.payload.message;
+        else if (e.payload.state === 'paused') this.#job.message = '';
         break;
       case 'job:progress':
-        this.#fraction = Math.max(this.#fraction, e.payload.fraction);
-        this.#message = e.payload.message;
+        this.#job.progress({ ...e.payload, fraction: Math.max(this.#job.fraction, e.payload.fraction) });
         break;
       case 'job:metrics': {
         const m = e.payload;
@@ -346,7 +335,7 @@ export class TrainSession {
         if (m.bicubicPsnrY !== undefined) this.psnr.add('bicubic', m.iteration, m.bicubicPsnrY);
         if (m.itPerSec !== undefined) this.#itPerSec = m.itPerSec;
         if (m.etaMs !== undefined) this.#etaMs = m.etaMs;
-        if (this.#total > 0) this.#fraction = Math.max(this.#fraction, m.iteration / this.#total);
+        if (this.#total > 0) this.#job.fraction = Math.max(this.#job.fraction, m.iteration / this.#total);
         break;
       }
       case 'job:preview':
@@ -354,7 +343,7 @@ export class TrainSession {
         break;
       case 'job:done': {
         const r = e.payload.result;
-        this.#summary = e.payload.summary;
+        this.#job.summary = e.payload.summary;
         if (r.kind === 'train') {
           this.#modelPath = r.modelPath;
           this.#runDir = r.runDir;
@@ -380,16 +369,14 @@ export class TrainSession {
 
   #fail(message: string): void {
     this.#state = 'failed';
-    this.#error = message;
+    this.#job.error = message;
     this.#app.toasts.show(message, 'error');
   }
 
   /** The job is over: no estimate or progress note is left beside its final state. */
   #end(): void {
     this.#etaMs = null;
-    this.#message = '';
-    this.#release?.();
-    this.#release = null;
-    this.#jobId = null;
+    this.#job.message = '';
+    this.#job.end();
   }
 }

@@ -1,18 +1,20 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { Events, ImageData64, JobId, JobInfo, OutputFormat, ResultInfo, UpscaleJob } from '../api/types.ts';
+import type { Events, ImageData64, JobInfo, OutputFormat, ResultInfo, UpscaleJob } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import { baseName } from '../lib/format.ts';
-import type { AppState } from './app.svelte.ts';
+import { JobTracker } from './job-tracker.svelte.ts';
 import { QueueFeed } from './queue-feed.svelte.ts';
 import type { QueueItem } from './queue-item.svelte.ts';
 import { ResultsList, shownOf, type ShownResult } from './results.svelte.ts';
+import type { Services } from './services.ts';
 
 export type PreviewTile = Events['job:preview'];
 export type ViewMode = 'slider' | 'side';
 
 /** The Upscale view: the queue, one job at a time, its live tiles and the finished results. */
 export class UpscaleSession {
-  readonly #app: AppState;
+  readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'>;
+  readonly #job: JobTracker;
   #items = $state.raw<QueueItem[]>([]);
   #modelId = $state('');
   #format = $state<OutputFormat>('png');
@@ -20,11 +22,6 @@ export class UpscaleSession {
   /** The output folder as typed (null: as saved in the settings); checked when an upscale starts. */
   #outputDir = $state<string | null>(null);
   #outputError = $state<string | null>(null);
-  #jobId = $state<JobId | null>(null);
-  #fraction = $state(0);
-  #message = $state('');
-  #summary = $state<string | null>(null);
-  #error = $state<string | null>(null);
   #tiles = $state.raw<PreviewTile[]>([]);
   #selectedKey = $state<number | null>(null);
   #pinned = $state(false);
@@ -34,13 +31,13 @@ export class UpscaleSession {
   #viewMode = $state<ViewMode>('slider');
   /** The list beside the controls: the queue, or the results kept across restarts. */
   #panel = $state<'queue' | 'results'>('queue');
-  #release: (() => void) | null = null;
   readonly #feed: QueueFeed;
   /** Upscaled photos kept across restarts, and where results go when no output folder is typed. */
   readonly results: ResultsList;
 
-  constructor(app: AppState) {
+  constructor(app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'>) {
     this.#app = app;
+    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
     this.results = new ResultsList(app.api);
     this.#feed = new QueueFeed(app, {
       items: () => this.#items,
@@ -117,30 +114,34 @@ export class UpscaleSession {
     }
   }
   get running(): boolean {
-    return this.#jobId !== null;
+    return this.#job.running;
   }
   get fraction(): number {
-    return this.#fraction;
+    return this.#job.fraction;
   }
   get message(): string {
-    return this.#message;
+    return this.#job.message;
   }
   get summary(): string | null {
-    return this.#summary;
+    return this.#job.summary;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#job.error;
   }
   get tiles(): readonly PreviewTile[] {
     return this.#tiles;
   }
   readonly selected = $derived(this.#items.find((i) => i.key === this.#selectedKey) ?? null);
   /** Show the selected result rather than the live tiles. */
-  readonly showResult = $derived(this.selected?.status === 'done' && (this.#pinned || this.#jobId === null));
+  get showResult(): boolean {
+    return this.selected?.status === 'done' && (this.#pinned || !this.#job.running);
+  }
   /** What the result viewer shows: a result opened from the list, else the selected finished item. */
   readonly shown = $derived<ShownResult | null>(this.#opened ? shownOf(this.#opened) : this.showResult ? this.selected : null);
   readonly startable = $derived(this.#items.filter((i) => i.startable));
-  readonly canStart = $derived(this.#jobId === null && this.startable.length > 0 && this.modelIdEffective !== '');
+  get canStart(): boolean {
+    return !this.#job.running && this.startable.length > 0 && this.modelIdEffective !== '';
+  }
   readonly doneCount = $derived(this.#items.filter((i) => i.status === 'done').length);
   /** Files known not to be upscalable (each says why in its row). */
   readonly unusableCount = $derived(this.#items.filter((i) => i.unusable).length);
@@ -166,10 +167,10 @@ export class UpscaleSession {
     this.#items = this.#items.filter((i) => i.status === 'queued' || i.status === 'working');
     if (!this.selected) this.#selectedKey = null;
     // What the last batch showed goes with it: its live tiles and its summary.
-    if (this.#jobId === null) {
+    if (!this.#job.running) {
       this.#tiles = [];
-      this.#fraction = 0;
-      this.#summary = this.#error = null;
+      this.#job.fraction = 0;
+      this.#job.summary = this.#job.error = null;
     }
   }
 
@@ -192,9 +193,7 @@ export class UpscaleSession {
     if (!this.canStart) return;
     const items = this.startable;
     for (const i of items) i.queue();
-    this.#fraction = 0;
-    this.#message = 'Starting…';
-    this.#summary = this.#error = null;
+    this.#job.reset();
     this.#tiles = [];
     this.#pinned = false;
     this.#selectedKey = null;
@@ -207,32 +206,30 @@ export class UpscaleSession {
         outputDir: this.outputDir.trim() || this.defaultOutput,
         overwrite: this.#overwrite,
       });
-      this.#jobId = jobId;
-      this.#release = this.#app.jobs.claim(jobId, (e) => this.#onEvent(e));
+      this.#job.follow(jobId);
     } catch (e) {
       for (const i of items) i.unqueue();
       // Said once, where it is fixed: at the output folder's field, else in the view's status line.
       const message = plainError(e);
       if (/^Output folder/.test(message)) this.#outputError = message;
-      else this.#error = message;
+      else this.#job.error = message;
     }
   }
 
   /** Takes over an upscale batch the engine is running (after a reload): its files, then its events. */
   attach(job: JobInfo): void {
-    if (job.kind !== 'upscale' || this.#jobId) return;
+    if (job.kind !== 'upscale' || this.#job.running) return;
     const s = job.spec as UpscaleJob;
     this.#feed.addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })), true);
     for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
     this.#modelId = s.model;
     this.#format = s.format;
     this.#overwrite = s.overwrite;
-    this.#jobId = job.jobId;
-    this.#release = this.#app.jobs.attach(job, (e) => this.#onEvent(e));
+    this.#job.attach(job);
   }
 
   async cancel(): Promise<void> {
-    if (this.#jobId) await this.#app.attempt(this.#app.api.request('job:cancel', { jobId: this.#jobId }));
+    await this.#job.control('cancel');
   }
 
   #find(file: string | undefined): QueueItem | undefined {
@@ -243,11 +240,10 @@ export class UpscaleSession {
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:state':
-        if (e.payload.state === 'queued') this.#message = e.payload.message;
+        if (e.payload.state === 'queued') this.#job.message = e.payload.message;
         break;
       case 'job:progress':
-        this.#fraction = e.payload.fraction;
-        this.#message = e.payload.message;
+        this.#job.progress(e.payload);
         this.#find(e.payload.file)?.progress(e.payload.fileFraction ?? 0);
         break;
       case 'job:preview': {
@@ -274,12 +270,12 @@ export class UpscaleSession {
         this.#find(e.payload.file)?.fail(e.payload.message);
         break;
       case 'job:done':
-        this.#summary = this.#summaryOf(e.payload);
+        this.#job.summary = this.#summaryOf(e.payload);
         this.#end();
         void this.results.load();
         break;
       case 'job:error':
-        this.#error = e.payload.message;
+        this.#job.error = e.payload.message;
         // The view's status line says it; a toast only when another view is showing.
         if (this.#app.view !== 'upscale') this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
@@ -298,9 +294,7 @@ export class UpscaleSession {
   }
 
   #end(): void {
-    this.#release?.();
-    this.#release = null;
-    this.#jobId = null;
+    this.#job.end();
     for (const i of this.#items) i.unqueue();
   }
 }
