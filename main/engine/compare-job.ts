@@ -12,7 +12,7 @@ import type { CompareModelsSpec, CompareSpec } from './protocol.ts';
 import { trainEventForwarder } from './train-job.ts';
 
 export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<void> {
-  const { jobId, post, emit } = ctx;
+  const { emit } = ctx;
   const say = (message: string) => emit('job:progress', { fraction: 0, message });
   const forwarders = new Map<string, ReturnType<typeof trainEventForwarder>>();
   const clock = new CompareClock(spec.acts.length * spec.seeds);
@@ -46,7 +46,7 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
 }
 
 export async function runCompareModels(spec: CompareModelsSpec, ctx: JobContext): Promise<void> {
-  const { jobId, post, emit } = ctx;
+  const { emit } = ctx;
   const r = await compareModelsJob({ ...spec, backend: ctx.backend.name, threads: ctx.inferenceThreads }, (message, fraction) => emit('job:progress', { fraction, message }), ctx.signal);
   emit('job:progress', { fraction: 1, message: 'Done' });
   const { width, height } = r.input;

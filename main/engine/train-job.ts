@@ -50,7 +50,7 @@ export interface ComparedRun {
  * Compare view shows curves, not previews). `span` places its progress within the whole job.
  */
 export function trainEventForwarder(ctx: JobContext, iterations: number, run?: ComparedRun, span = { start: 0, width: 1 }) {
-  const { jobId, post, emit } = ctx;
+  const { emit } = ctx;
   const progress = new Throttle(100);
   const tag = run ? `${runLabel(run.act, run.seed)}: ` : '';
   const which = run ? { act: run.act, seed: run.seed } : {};
