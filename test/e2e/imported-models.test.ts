@@ -97,7 +97,7 @@ describe('imported ONNX models', () => {
 
   e2e('Activations: feature maps leave the imported model out of their lists and say why', 30_000, async (page) => {
     await page.getByTestId('nav-activations').click();
-    const options = await page.getByTestId('features-model-a').locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    const options = await page.getByTestId('features-model-a').locator('option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
     assert.ok(options.includes('bundled:swish_x2.safetensors'), options.join(', '));
     assert.ok(!options.includes(ID), 'the imported model is not offered');
     assert.equal(await page.getByTestId('features-left-out').innerText(), "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.");
