@@ -259,3 +259,23 @@ test('a range and margin set after import are kept in its record and used when i
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a trained Real-ESRGAN compact model (converted from its ncnn release): declared and probed as it is, tiles equal to the whole image on a real photo', async () => {
+  const m = await ImportedOnnx.open(fixture('realesr_animevideov3_x4.onnx'));
+  try {
+    const f = m.facts;
+    assert.deepEqual(
+      { scale: f.scale, range: f.range, rangeFrom: f.rangeFrom, dtype: f.dtype, fixedSize: f.fixedSize, parameters: f.parameters, channels: f.channels, producer: f.producer, multiple: f.multiple },
+      { scale: 4, range: 1, rangeFrom: 'probe', dtype: 'float32', fixedSize: null, parameters: 621428, channels: 64, producer: 'ncnn2onnx', multiple: 1 },
+    );
+    assert.deepEqual([...f.ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'PRelu', 'Resize']);
+    assert.ok(f.marginFound && f.margin >= 8, `margin ${f.margin}`);
+    const img = await photo('val/astronaut.png', 72, 56, 200, 80);
+    const whole = await upscaleImage(m, img, { tile: 4096 });
+    const tiled = await upscaleImage(m, img, { tile: 24 });
+    assert.deepEqual([whole.width, whole.height], [288, 224]);
+    assert.ok(maxDiff(whole.rgb, tiled.rgb) <= 1 / 255, `max |tiled − whole| = ${maxDiff(whole.rgb, tiled.rgb)}`);
+  } finally {
+    await m.dispose();
+  }
+});
