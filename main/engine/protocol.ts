@@ -4,6 +4,7 @@
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
 import type { BackendChoice } from '../../ml/backend-choice.ts';
+import type { ImportedRuns } from '../../ml/node/imported-models.ts';
 import type { ThroughMap } from '../../ml/node/through.ts';
 import type { BackendPurpose, BackendReport, BackendSettings, CompareJob, Events, FeatureMapsResult, OutputFormat, PurposeBackend, TrainJob } from '../api.ts';
 
@@ -30,6 +31,8 @@ export interface UpscaleSpec {
   readonly overwrite: boolean;
   /** Input pixels per tile (the engine's default when absent). */
   readonly tile?: number | undefined;
+  /** How an imported ONNX model runs (its range and tile margin, as kept with it), by model path. */
+  readonly imported?: ImportedRuns | undefined;
   /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
   readonly through?: ThroughMap | undefined;
 }
@@ -64,6 +67,8 @@ export interface CompareModelsSpec {
   readonly groundTruth: boolean;
   /** A folder for the outputs (made if missing). */
   readonly outDir: string;
+  /** How imported ONNX models among the two run (their range and tile margin, as kept with them), by model path. */
+  readonly imported?: ImportedRuns | undefined;
   /** Browser mode: what the host opened and checked, to be read and written through (ml/node/through.ts). */
   readonly through?: ThroughMap | undefined;
 }

@@ -22,9 +22,11 @@ export const RESULT_MAX_SIDE = 512;
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { id, post } = ctx;
   const t = through(spec.through);
-  // An imported model is opened by the job; its record is read only where files are read by name (the desktop app).
+  // An imported model is opened by the job; its record is read only where files are read by name (the desktop app),
+  // and its range and margin (as chosen) come with the spec.
+  const run = spec.imported?.[spec.modelPath];
   const model = isOnnxPath(spec.modelPath)
-    ? { onnx: t.use(spec.modelPath), shownAs: spec.modelPath, known: spec.through ? undefined : await readSidecar(spec.modelPath) }
+    ? { onnx: t.use(spec.modelPath), shownAs: spec.modelPath, known: spec.through ? undefined : await readSidecar(spec.modelPath), range: run?.range, overlap: run?.margin }
     : await loadModelFile(t.use(spec.modelPath)).catch((e: unknown) => {
         throw t.named(e);
       });

@@ -5,11 +5,12 @@ import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
+import type { ImportedRuns } from '../../ml/node/imported-models.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
-import type { JobId, RunInfo } from '../api.ts';
+import type { JobId, ModelInfo, RunInfo } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
@@ -34,6 +35,12 @@ async function viewerFolder(root: string, prefix: string): Promise<string> {
   return path.join(root, `${prefix}-${(taken.at(-1) ?? 0) + 1}`);
 }
 
+/** How the imported ONNX models among `models` run (range and tile margin, as kept with them), for a job's spec. */
+function importedRuns(...models: ModelInfo[]): { imported?: ImportedRuns } {
+  const runs = models.flatMap((m) => (m.imported ? [[m.path, { range: m.imported.range, margin: m.imported.margin }] as const] : []));
+  return runs.length ? { imported: Object.fromEntries(runs) } : {};
+}
+
 /** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
 const parentFolder = (v: unknown, label: string) => existingDir(v, label);
 
@@ -55,7 +62,7 @@ export function jobHandlers(ctx: HostContext): Pick<
         const model = await holdModel(held, o.modelId, 'modelId', ctx.models, access);
         const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
         if (held && access) await holdUpscale(held, files, outputDir, access);
-        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite, ...(held && { through: held.through }) } });
+        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { files, modelPath: model.path, format, outputDir, overwrite, ...importedRuns(model), ...(held && { through: held.through }) } });
         ctx.jobs.start(jobId, 'upscale', { files, modelId: model.id, format, outputDir, overwrite });
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -137,7 +144,7 @@ export function jobHandlers(ctx: HostContext): Pick<
         const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
         // The app's own folder for the viewer: made here, so that it too is held.
         if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
-        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...(held && { through: held.through }) };
+        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...importedRuns(a, b), ...(held && { through: held.through }) };
         const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
         ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
         held?.until(ctx.jobs.failed(jobId));
