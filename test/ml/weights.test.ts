@@ -31,6 +31,7 @@ function assertBitIdentical(got: ReadonlyMap<string, Float32Array>, want: Readon
 }
 
 /** A file's parts, parsed by hand: the header length, the JSON header and the data section. */
+// biome-ignore lint/suspicious/noExplicitAny: the header is edited as free JSON, broken on purpose
 function split(bytes: Uint8Array): { n: number; header: Record<string, any>; data: Uint8Array } {
   const n = Number(Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0));
   const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8'));
@@ -194,6 +195,7 @@ describe('mismatch errors name the file and the offending tensor or property', (
   });
 
   test('tensor data out of bounds, an unknown dtype, a metadata value that is not a string', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the header is edited as free JSON, broken on purpose
     const edit = (f: (h: Record<string, any>) => void) => {
       const { header, data } = split(bytes);
       f(header);
