@@ -198,7 +198,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
         const args = c.args();
         // Later options win with parseArgs, so a case's own -o, --model or --backend replaces these.
         const r = await cli(['upscale', '--model', tinyX2, '--backend', 'wasm', '-o', out, ...args]);
-        const line = assertOneError(r, c.names(), c.code);
+        assertOneError(r, c.names(), c.code);
         assert.deepEqual(await listFiles(out), [], `nothing written to ${out}`);
         await assertNoTemp(out);
         await assertNoTemp(tmp('bad'));
