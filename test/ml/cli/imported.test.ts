@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { assertOneError, jsonLines, runCli, show } from '../../helpers/cli.ts';
 import { rank3Model } from '../../helpers/onnx-models.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 const SRVGG = path.join(FIXTURES, 'srvgg_x4_fp16.onnx');
 const RRDB = path.join(FIXTURES, 'rrdb_x2_255.onnx');

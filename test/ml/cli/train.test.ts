@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of `sr-studio train`: the real CLI in a child process, on the tiny photos in
- * ../shared/data, on the wasm backend, a few iterations at a time. One run is trained, inspected,
+ * photos/tiny, on the wasm backend, a few iterations at a time. One run is trained, inspected,
  * used by `upscale --model`, resumed, interrupted, and every bad input gets one clear line.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { initialWeights, presetConfig } from '../../../ml/network.ts';
 import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const TINY = path.join(DATA, 'tiny');
 const SMALL_COFFEE = path.join(TINY, 'coffee_64x64.png');
 const VAL = path.join(DATA, 'val');

@@ -9,7 +9,7 @@ import { UserError } from '../../../ml/errors.ts';
 import { openImageFolder } from '../../../ml/node/dataset-folder.ts';
 import { Rng } from '../../../ml/random.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 
 let tmp = '';
 let photos = ''; // the mixed folder

@@ -20,7 +20,7 @@ import {
 } from '../../../ml/node/image-io.ts';
 import { maxDiff } from '../../helpers/photos.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const CHELSEA = path.join(DATA, 'val/chelsea.png'); // 444×300
 const XMP =
@@ -166,7 +166,9 @@ test('EXIF orientation 6 is applied: sizes swap and pixels move', async () => {
 });
 
 test('damaged, empty, missing and oversized inputs give one clear user error', async () => {
-  const jpg = await fs.readFile(path.join(DATA, 'train/mate_Aqua.jpg'));
+  // A real photo saved as the training photos are (JPEG q95, 4:4:4), then cut in half.
+  await sharp(path.join(DATA, 'val/motorcycle_left.png')).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(tmp('photo.jpg'));
+  const jpg = await fs.readFile(tmp('photo.jpg'));
   await fs.writeFile(tmp('half.jpg'), jpg.subarray(0, jpg.length >> 1));
   await assert.rejects(readImage(tmp('half.jpg')), isUserError('unreadable-image'));
   await assert.rejects(readImage(tmp('half.jpg')), /cut short/);
@@ -220,7 +222,7 @@ test('an animation or a multi-page file gives its first frame, with its number o
 
 test('a 60-megapixel photo is read', async () => {
   const file = tmp('60mp.jpg');
-  await sharp(path.join(DATA, 'train/mate_Aqua.jpg')).resize(10000, 6000, { kernel: 'nearest' }).jpeg().toFile(file);
+  await sharp(path.join(DATA, 'val/motorcycle_left.png')).resize(10000, 6000, { kernel: 'nearest' }).jpeg().toFile(file);
   const { image } = await readImage(file);
   assert.deepEqual([image.width, image.height, image.rgb.length], [10000, 6000, 180e6]);
 });

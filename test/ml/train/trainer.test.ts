@@ -1,6 +1,6 @@
 /**
  * The training loop (`train()` in ml/train/trainer.ts) on the cpu backend, on real photos from
- * ../shared/data/tiny: its event stream, exact resume, the non-finite-step guard, cancel and
+ * photos/tiny: its event stream, exact resume, the non-finite-step guard, cancel and
  * pause, tensor hygiene, and what a full disk leaves behind. Kept small (tiny preset, batch 4,
  * 12×12 LR patches, a few iterations) so the file runs in well under a minute on 2 cores.
  */
