@@ -6,7 +6,7 @@
 import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend, Purpose } from '../ml/backend-choice.ts';
 import type { DegradeName } from '../ml/degrade.ts';
-import type { NetworkConfig, PresetName, Scale } from '../ml/network.ts';
+import type { NetworkConfig, PresetName, } from '../ml/network.ts';
 import type { CompareJobSpec } from '../ml/jobs/compare.ts';
 import type { CompareModelsJobResult as CompareModelsResult, CompareModelsJobSpec } from '../ml/jobs/compare-models.ts';
 import type { FeaturesJobSpec } from '../ml/jobs/features.ts';
@@ -80,6 +80,37 @@ export interface ImportedModelSummary {
   /** The file it was imported from. */
   readonly source: string;
   readonly producer: string;
+  /** Where its range came from: chosen (given), its metadata, the probe, or a guess (the probe could not tell). */
+  readonly rangeFrom?: 'given' | 'metadata' | 'probe' | 'guess' | undefined;
+  /** The margin was chosen rather than found by the probe. */
+  readonly marginGiven?: boolean | undefined;
+}
+
+/** What checking and probing an ONNX model found, before it is imported (models:probe). */
+export interface ImportProbe {
+  /** The name it would be imported as. */
+  readonly name: string;
+  readonly scale: number;
+  /** The range it was found to take; with rangeFrom 'guess', only a guess, for the user to choose. */
+  readonly range: 1 | 255;
+  readonly rangeFrom: 'given' | 'metadata' | 'probe' | 'guess';
+  /** The tile margin the probe found, in input pixels. */
+  readonly margin: number;
+  /** False when even the largest margin tried left a tile's centre different. */
+  readonly marginFound: boolean;
+  /** The largest margin that can be set (a fixed input size leaves room for only so much). */
+  readonly maxMargin: number;
+  readonly fixedSize: { readonly width: number; readonly height: number } | null;
+  readonly dtype: 'float32' | 'float16';
+  readonly parameters: number;
+  readonly bytes: number;
+  readonly producer: string;
+}
+
+/** How an imported ONNX model runs, chosen at import or later: the values it takes and the tile margin. */
+export interface ImportedModelSettings {
+  readonly range: 1 | 255;
+  readonly margin: number;
 }
 
 export interface FileEntry {
@@ -270,7 +301,12 @@ export interface Requests {
   /** One tile of a source's pyramid as PNG. */
   'image:tile': [TileSource & { level: number; col: number; row: number }, ImageData64];
   'models:list': [void, ModelInfo[]];
-  'models:import': [{ path: string }, ModelInfo];
+  /** An ONNX model checked and probed, not imported: what was found, for the user to confirm or change. */
+  'models:probe': [{ path: string }, ImportProbe];
+  /** Imports a model; an ONNX model's range and tile margin may be chosen (else as found). */
+  'models:import': [{ path: string; range?: 1 | 255 | undefined; margin?: number | undefined }, ModelInfo];
+  /** Changes how an imported ONNX model runs (kept with it, for every later upscale). */
+  'models:adjust': [{ modelId: string } & ImportedModelSettings, ModelInfo];
   'models:export': [{ modelId: string; to: string }, void];
   /**
    * Browser mode: writes the model as a file for this request (weights as they are, or exported to

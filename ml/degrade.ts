@@ -8,35 +8,9 @@
  * `JpegRoundTrip` (ml/node/jpeg.ts: sharp's, with the standard libjpeg quantisation tables that
  * cameras and most software use).
  *
- * One sample, in this order (`degradePatch`), with s the scale and σ in LR pixels:
- *
- * 1. Blur the HR patch (probability `blur.p`): a Gaussian, isotropic or (share `anisotropic`)
- *    anisotropic with two standard deviations drawn independently from `blur.sigma` and a uniform
- *    angle in [0, π); in HR pixels the deviations are σ·s. Radius ceil(3·max σ·s), weights that fall
- *    outside the patch are dropped and the rest renormalised.
- * 2. Downscale by s with a kernel drawn by the weights of `downscale`: `bicubic` (the clean
- *    protocol's Pillow-exact antialiased bicubic), `bilinear` (antialiased triangle) or `area`
- *    (mean of each s×s block); see ml/resize.ts.
- * 3. Add noise (probability `noise.p`) to the LR values: Gaussian (share `gaussian`) with σ drawn
- *    from `noise.sigma`, or Poisson-like, signal-dependent Gaussian with σ(v) = σ₁·√v, σ₁ (the
- *    deviation at white) drawn from `noise.poisson`; both in 8-bit levels (1 = 1/255). Luma noise
- *    (share `luma`): one value per pixel added to R, G and B (for Poisson-like noise σ follows the
- *    pixel's luma Y); otherwise colour noise: one value per channel.
- * 4. Clamp to [0, 1] and quantise to 8 bits.
- * 5. JPEG (probability `jpeg.p`): encode and decode at a whole quality drawn uniformly from
- *    `jpeg.quality`, 4:2:0 chroma subsampling.
- * 6. Optionally a second pass (probability `second.p`), on the LR patch: blur (σ in LR pixels),
- *    noise, quantisation and JPEG again, each with its own probability and ranges, as an image
- *    that was resized, shared and re-saved.
- *
- * Determinism: every draw comes from the run's `Rng`, in this fixed order: for the blur one
- * `next()` (whether it happens), then, if it does, one `next()` (anisotropic?), one per deviation
- * and for an anisotropic blur one for the angle; one `next()` for the kernel; for the noise one
- * `next()` (whether), then, if it does, one (Gaussian?), one for σ, one (luma?) and one `normal()`
- * per pixel (luma) or per value (colour); for the JPEG one `next()` (whether) and one `int()` for
- * the quality; then one `next()` for the second pass and, if it happens, its blur, noise and JPEG
- * draws as above. The JPEG codec itself is deterministic, so a seed fixes every LR patch and a
- * saved Rng state resumes the stream exactly.
+ * `degradePatch` makes one sample. The steps, their order, the order of the random draws (which
+ * makes a seed fix every LR patch and a checkpoint resume the stream exactly) and the presets are
+ * specified once, in docs/training.md ("Degradations"); `DEGRADE_PRESETS` below holds the numbers.
  */
 import type { Degrader } from './dataset.ts';
 import { quantise8 } from './dataset.ts';
@@ -111,14 +85,7 @@ const NO_SECOND: DegradeSpec['second'] = {
   jpeg: { p: 0, quality: [95, 95] },
 };
 
-/**
- * The presets. `photo` is meant for models that upscale everyday photos: a mix in which 40% of the
- * samples are not JPEG-compressed and most are neither blurred nor noisy, with mild ranges, so the
- * network still does well on clean input (2,000-iteration runs of the tiny x2 network showed that
- * twice the blur and noise, and more bilinear downscaling, cost 0.5 dB more on clean input and
- * gained nothing on JPEG input). `photo-heavy` is closer to Real-ESRGAN: everything stronger and
- * more often, and a second pass.
- */
+/** The presets, and why each is as it is: docs/training.md ("Degradations"). */
 export const DEGRADE_PRESETS: Readonly<Record<Exclude<DegradeName, 'none'>, DegradeSpec>> = {
   photo: {
     blur: { p: 0.2, sigma: [0.1, 0.4], anisotropic: 0.5 },

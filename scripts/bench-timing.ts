@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { GradientWorkers } from '../ml/node/grad-workers.ts';
 import type { Network } from '../ml/network.ts';
 import { Adam } from '../ml/train/adam.ts';

@@ -1,7 +1,9 @@
 /**
- * `npm run bench -- --mode viewer [--rounds 3] [--side 4000x3000]`: the viewer on a 48-megapixel
- * result, in Debian's Chromium as the end-to-end tests drive it (browser mode, 1280×800, device
- * pixel ratio 1). A 4000×3000 photo (a real one from ../shared/data/train, enlarged with sharp) is
+ * `npm run bench -- --mode viewer [--rounds 3] [--side 4000x3000] [--photo FILE]`: the viewer on a
+ * 48-megapixel result, in Debian's Chromium as the end-to-end tests drive it (browser mode, 1280×800,
+ * device pixel ratio 1). A 4000×3000 photo (a real one enlarged with sharp: --photo, else the
+ * training photos' mate_Wood.jpg as the recorded figures used, when `npm run photos` has put it there,
+ * else photos/val/motorcycle_left.png) is
  * dropped on the window and upscaled ×2 by the default model; its 8000×6000 result is then panned
  * at 1:1 by a scripted drag (one mouse move every 16 ms, 5 px each, there and back; and 15 px each) and zoomed by a
  * scripted wheel, side by side (two panes, the before pane computed by bicubic) and with the
@@ -18,9 +20,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { DATA, dropAndUpscale, launchBrowser, openPage, startStudio, type ProbeWindow } from '../test/e2e/harness.ts';
+import { dropAndUpscale, launchBrowser, openPage, startStudio, type ProbeWindow } from '../test/e2e/harness.ts';
+import { trainingPhotos, VAL_PHOTOS } from './photo-folders.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, side: { type: 'string', default: '4000x3000' } }, strict: false });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, side: { type: 'string', default: '4000x3000' }, photo: { type: 'string' } }, strict: false });
 const rounds = Number(values.rounds);
 const [inW, inH] = String(values.side).split('x').map(Number) as [number, number];
 
@@ -120,13 +123,26 @@ const fmt = (r: Awaited<ReturnType<typeof measure>>) =>
   ` · ${String(r.draws).padStart(4)} draws: median ${r.drawMedian.toFixed(2)} ms, p95 ${r.drawP95.toFixed(2)}, ${(r.standIns * 100).toFixed(0).padStart(2)}% with stand-ins` +
   ` · JS heap ≤ ${r.heap.toFixed(1)} MiB · server RSS ≤ ${r.rss.toFixed(0)} MiB`;
 
+/** The training photos' mate_Wood.jpg (1600×1200) when it is there, else a validation photo. */
+async function defaultPhoto(): Promise<string> {
+  try {
+    const wood = path.join(trainingPhotos(), 'mate_Wood.jpg');
+    await fs.access(wood);
+    return wood;
+  } catch {
+    return path.join(VAL_PHOTOS, 'motorcycle_left.png');
+  }
+}
+
 export async function benchViewer(): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-bench-viewer-'));
   const studio = await startStudio();
   const browser = await launchBrowser();
   try {
-    const photo = path.join(tmp, `wood_${inW}x${inH}.jpg`);
-    await sharp(path.join(DATA, 'train/mate_Wood.jpg')).resize(inW, inH).jpeg({ quality: 92 }).toFile(photo);
+    const from = typeof values.photo === 'string' ? path.resolve(values.photo) : await defaultPhoto();
+    const photo = path.join(tmp, `${path.parse(from).name}_${inW}x${inH}.jpg`);
+    await sharp(from).resize(inW, inH).jpeg({ quality: 92 }).toFile(photo);
+    console.log(`Photo: ${path.basename(from)} enlarged to ${inW}×${inH}`);
     const { page, log } = await openPage(browser, studio.url, { width: 1280, height: 800 });
     page.on('crash', () => console.error(`The page crashed; its console:\n${log.slice(-20).join('\n')}`));
     await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });

@@ -22,7 +22,7 @@
  *       measured with the project's kernels and with tfjs's own, and their ratio printed;
  *       `--kernels project,tfjs` (default) picks the sets: `project` is the adapter's style (`tiled`
  *       on a GPU, `direct` on a software adapter), and `tiled`/`direct` name one.
- *       The defaults are the reference configuration (../shared/reference: standard preset,
+ *       The defaults are the reference configuration (reference/: standard preset,
  *       batch 16 × 48², 512² inference); `--json` prints one JSON object for scripts.
  *       `--torch FILE` reads the JSON lines torch_ref.py printed in the same session on the same
  *       machine and adds the ratios to PyTorch (fp32 eager) per activation (scripts/gpu-bundle.ts
@@ -36,7 +36,7 @@
  *       medians, the ratios between the engines, effective GFLOP/s, each one's peak RSS and the
  *       TanhExp/Swish ratio (scripts/bench-train-cpu.ts);
  *
- *   npm run bench -- --mode viewer [--rounds 3]
+ *   npm run bench -- --mode viewer [--rounds 3] [--photo FILE]
  *       the image viewer in Chromium on a 48-megapixel result: frame intervals while panning and
  *       zooming, the page's JS heap and the server's memory (scripts/bench-viewer.ts);
  *
@@ -79,6 +79,7 @@ const { values } = parseArgs({
     kernels: { type: 'string' },
     rounds: { type: 'string' },
     side: { type: 'string' },
+    photo: { type: 'string' },
   },
 });
 if (values.mode === 'viewer') {

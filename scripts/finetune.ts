@@ -3,8 +3,9 @@
  *
  *   npm run finetune -- [--data DIR] [--model NAME] [--iters N] [--out DIR] [--backend B] [--json FILE]
  *
- * The photos of `--data` (default ../shared/data/train beside the repository) are sorted by file
- * name and dealt alternately into two disjoint halves: the odd ones ("tune") to train on, the even
+ * The photos of `--data` (default: $SR_STUDIO_TRAIN_PHOTOS, else photos/train as `npm run photos`
+ * makes it, else ../shared/data/train beside the repository) are sorted by file name and dealt
+ * alternately into two disjoint halves: the odd ones ("tune") to train on, the even
  * ones ("held out") to validate on. Two runs of `sr-studio train`, with the same seed, iterations
  * and training inputs (the model's own preset, scale, activation and degradations), each validated on
  * the held-out half only:
@@ -28,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { resolveModelName } from '../ml/node/models.ts';
 import { decodeCheckpoint } from '../ml/train/checkpoint.ts';
 import { decodeModel, encodeModel } from '../ml/weights.ts';
+import { trainingPhotos } from './photo-folders.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'sr-studio.mjs');
@@ -51,7 +53,7 @@ interface RunResult {
 function options() {
   const { values } = parseArgs({
     options: {
-      data: { type: 'string', default: path.join(ROOT, '..', 'shared', 'data', 'train') },
+      data: { type: 'string' },
       model: { type: 'string', default: 'tanhexp_photo_x2' },
       iters: { type: 'string', default: '1000' },
       out: { type: 'string' },
@@ -61,7 +63,7 @@ function options() {
   });
   const iters = Number(values.iters);
   if (!Number.isInteger(iters) || iters < 1) throw new Error(`--iters must be a whole number of at least 1, not ${values.iters}.`);
-  return { ...values, iters };
+  return { ...values, data: trainingPhotos(values.data), iters };
 }
 
 /**

@@ -138,7 +138,7 @@ if (isEntry(import.meta.filename)) {
     options: {
       out: { type: 'string', default: path.join(root, '.cache', 'gpu-bench') },
       'no-system': { type: 'boolean' },
-      'torch-ref': { type: 'string', default: path.resolve(root, '..', 'shared', 'reference', 'torch_ref.py') },
+      'torch-ref': { type: 'string', default: path.join(root, 'reference', 'torch_ref.py') },
     },
   });
   const out = path.resolve(values.out!);

@@ -15,7 +15,7 @@
  * `--resume` (whose weights file records the continuing command); it is checked against the run's
  * config.json, and resuming is bit-identical, so the card's command reproduces the weights.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ import { loadModelFile } from '../ml/node/models.ts';
 import { openValFolder } from '../ml/node/training-data.ts';
 import { JPEG_QUALITIES, validate, withJpegLr } from '../ml/train/validation.ts';
 import { encodeModel, type ModelFile, type TrainingSummary } from '../ml/weights.ts';
+import { ROOT, VAL_PHOTOS } from './photo-folders.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,7 +44,7 @@ const { values, positionals } = parseArgs({
 });
 const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
 const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
-const valDir = values.val ? path.resolve(values.val) : path.resolve(import.meta.dirname, '../../shared/data/val');
+const valDir = values.val ? path.resolve(values.val) : VAL_PHOTOS;
 
 type JpegScores = NonNullable<TrainingSummary['jpeg']>;
 
@@ -73,7 +74,7 @@ function jpegSection(t: TrainingSummary, jpeg: JpegScores): string {
       return `| JPEG q${q} | ${j.psnrY.toFixed(2)} | ${j.ssimY.toFixed(4)} | ${j.bicubicPsnrY.toFixed(2)} | ${gain(j.psnrY, j.bicubicPsnrY)} |`;
     }),
   ];
-  return `## JPEG input (\`${path.relative(path.resolve(import.meta.dirname, '..'), valDir)}\` with each LR image saved as JPEG by sharp, 4:2:0)
+  return `## JPEG input (\`${path.relative(ROOT, valDir)}\` with each LR image saved as JPEG by sharp, 4:2:0)
 
 | input | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | gain over bicubic |
 |---|---|---|---|---|
@@ -166,6 +167,17 @@ function checkCommand(command: string): void {
 if (values.command) checkCommand(values.command);
 const jpeg = await scoreJpeg(model);
 const published = { ...t, ...(values.command ? { command: values.command.trim() } : {}), degrade, jpeg };
+/** The training photos' folder as the command names it (relative to the repository root). */
+const trainData = /--data (\S+)/.exec(published.command ?? '')?.[1] ?? 'photos/train';
+/** "N photos; " for a folder (relative to the repository root) that is here, else nothing. */
+function photoCount(dir: string): string {
+  try {
+    const n = readdirSync(path.resolve(ROOT, dir)).filter((f) => /\.(jpe?g|png|webp|tiff?)$/i.test(f)).length;
+    return n ? `${n} photos; ` : '';
+  } catch {
+    return '';
+  }
+}
 
 const card = `# ${name}
 
@@ -178,8 +190,8 @@ Bundled SR Studio model: x${c.scale} super-resolution, **${c.activation}** activ
 | parameters | ${parameterCount(c).toLocaleString('en-US')} |
 | activation | ${c.activation} |
 | scale | x${c.scale} |
-| training data | \`../shared/data/train\` (41 photos; provenance and licences in \`../shared/data/SOURCES.md\`) |
-| validation data | \`../shared/data/val\` (8 photos, whole images) |
+| training data | \`${trainData}\` (${photoCount(trainData)}provenance and licences in \`${path.posix.join(path.posix.dirname(trainData), 'SOURCES.md')}\`) |
+| validation data | \`${path.relative(ROOT, valDir)}\` (${photoCount(path.relative(ROOT, valDir))}whole images) |
 | training inputs | ${degrade === 'none' ? 'clean: Pillow-exact antialiased bicubic downscaling, quantised to 8 bits' : `\`--degrade ${typeof t.degradations === 'string' ? t.degradations : describeDegrade(degrade)}\` (ml/degrade.ts), quantised to 8 bits`} |
 | validation inputs | Pillow-exact antialiased bicubic downscaling, quantised to 8 bits |
 | iterations | ${last.iteration.toLocaleString('en-US')} (best validation at ${best.iteration.toLocaleString('en-US')}) |
@@ -195,7 +207,7 @@ Command (run from the repository root):
 npx ${published.command ?? 'sr-studio train'}
 \`\`\`
 ${values.note ? `\n${values.note}\n` : ''}
-## Validation (\`../shared/data/val\`, PSNR/SSIM on Y, border crop = ${c.scale})
+## Validation (\`${path.relative(ROOT, valDir)}\`, PSNR/SSIM on Y, border crop = ${c.scale})
 
 | iteration | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y | gain over bicubic |
 |---|---|---|---|---|---|

@@ -37,8 +37,7 @@
  * pixels in, the SR pixels out, on the chosen tfjs backend; bicubic is plain TypeScript), measured
  * in this run after one warm-up upscale of a small crop; loading the models is not counted. With
  * `--repeat N` each image's time is the fastest of N upscales, which steadies it on a busy machine.
- * `--val DIR` is taken from the working directory; the default is ../shared/data/val beside the
- * repository.
+ * `--val DIR` is taken from the working directory; the default is the repository's photos/val.
  *
  * Progress goes to stderr, the Markdown tables to stdout, every number (per image too) to --json.
  */
@@ -62,6 +61,7 @@ import { openValFolder } from '../ml/node/training-data.ts';
 import { upscaleImage } from '../ml/tiling.ts';
 import { JPEG_QUALITIES, withJpegLr, type ValImage } from '../ml/train/validation.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
+import { VAL_PHOTOS } from './photo-folders.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const UPSCALERJS = [
@@ -417,8 +417,8 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Stop(`--repeat takes a whole number of runs per image (at least 1).`);
   const qualities = values.jpeg === 'none' ? [] : values.jpeg!.split(',').map((q) => Number(q.trim()));
   if (qualities.some((q) => !(Number.isInteger(q) && q >= 1 && q <= 100))) throw new Stop(`--jpeg takes a comma-separated list of JPEG qualities from 1 to 100 (or none), not ${JSON.stringify(values.jpeg)}.`);
-  // The default is beside the repository (its shared data); a folder given is taken from the working directory.
-  const valDir = values.val === undefined ? path.resolve(ROOT, '..', 'shared', 'data', 'val') : path.resolve(values.val);
+  // The default is the repository's own validation photos; a folder given is taken from the working directory.
+  const valDir = values.val === undefined ? VAL_PHOTOS : path.resolve(values.val);
 
   // Our models: found ones (unless --no-bundled), then --model files; a file given twice counts once.
   const ours: OurModel[] = [];

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch parity check for SR Studio weights files, with the real reference module.
 
-Loads a weights file into shared/reference/torch_ref.py's RIR with load_state_dict(strict=True),
+Loads a weights file into reference/torch_ref.py's RIR with load_state_dict(strict=True),
 runs it on an input, and compares with the output SR Studio's tfjs network gave for the same input.
 Prints the max absolute difference; exits 1 above the tolerance (1e-4), 2 if the file does not load.
 
@@ -12,7 +12,7 @@ On any machine (Node, numpy not needed) — write a standard x2 file, a photo cr
 
 then on a machine with PyTorch (and numpy):
 
-    python3 scripts/torch-parity.py --ref ../shared/reference/torch_ref.py \
+    python3 scripts/torch-parity.py --ref reference/torch_ref.py \
         --weights /tmp/parity/m.safetensors --input /tmp/parity/in.npy --expected /tmp/parity/out.npy
 
 in.npy is float32 NCHW (1, 3, H, W) in [0, 1]; out.npy is float32 NCHW (1, 3, s·H, s·W). The network's

@@ -22,9 +22,11 @@ export const RESULT_MAX_SIDE = 512;
 export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<void> {
   const { jobId, post, emit } = ctx;
   const t = through(spec.through);
-  // An imported model is opened by the job; its record is read only where files are read by name (the desktop app).
+  // An imported model is opened by the job; its record is read only where files are read by name (the desktop app),
+  // and its range and margin (as chosen) come with the spec.
+  const run = spec.imported?.[spec.model];
   const model = isOnnxPath(spec.model)
-    ? { onnx: t.use(spec.model), shownAs: spec.model, known: spec.through ? undefined : await readSidecar(spec.model) }
+    ? { onnx: t.use(spec.model), shownAs: spec.model, known: spec.through ? undefined : await readSidecar(spec.model), range: run?.range, overlap: run?.margin }
     : await loadModelFile(t.use(spec.model)).catch((e: unknown) => {
         throw t.named(e);
       });

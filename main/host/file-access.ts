@@ -51,6 +51,7 @@ const RULES = {
   'image:info': { read: ['path'] },
   'image:tile': { read: ['path'] },
   'shell:reveal': { read: ['path'] },
+  'models:probe': { read: ['path'] },
   'models:import': { read: ['path'] },
   'models:export': { write: ['to'] },
   'features:maps': { read: ['image'] },

@@ -5,11 +5,12 @@ import { ACTIVATION_NAMES } from '../../ml/activations.ts';
 import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
+import type { ImportedRuns } from '../../ml/node/imported-models.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
-import type { JobId, RunInfo, UpscaleJob } from '../api.ts';
+import type { JobId, ModelInfo, RunInfo, UpscaleJob } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
@@ -32,6 +33,12 @@ async function viewerFolder(root: string, prefix: string): Promise<string> {
     await fs.rm(path.join(root, `${prefix}-${n}`), { recursive: true, force: true });
   }
   return path.join(root, `${prefix}-${(taken.at(-1) ?? 0) + 1}`);
+}
+
+/** How the imported ONNX models among `models` run (range and tile margin, as kept with them), for a job's spec. */
+function importedRuns(...models: ModelInfo[]): { imported?: ImportedRuns } {
+  const runs = models.flatMap((m) => (m.imported ? [[m.path, { range: m.imported.range, margin: m.imported.margin }] as const] : []));
+  return runs.length ? { imported: Object.fromEntries(runs) } : {};
 }
 
 /** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
@@ -57,7 +64,7 @@ export function jobHandlers(ctx: HostContext): Pick<
         if (held && access) await holdUpscale(held, files, outputDir, access);
         const job: UpscaleJob = { files, model: model.id, format, outputDir, overwrite };
         // The engine gets the same job, the model named by its file.
-        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { ...job, model: model.path, ...(held && { through: held.through }) } });
+        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { ...job, model: model.path, ...importedRuns(model), ...(held && { through: held.through }) } });
         ctx.jobs.start(jobId, 'upscale', job);
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -140,7 +147,7 @@ export function jobHandlers(ctx: HostContext): Pick<
         const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
         // The app's own folder for the viewer: made here, so that it too is held.
         if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
-        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...(held && { through: held.through }) };
+        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...importedRuns(a, b), ...(held && { through: held.through }) };
         const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
         ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
         held?.until(ctx.jobs.failed(jobId));

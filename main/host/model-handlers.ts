@@ -4,7 +4,7 @@ import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { keptDownload } from './downloads.ts';
-import { exportModel, importModel, listModels, modelBytes, openModel } from './models.ts';
+import { adjustModel, exportModel, importedSettings, importModel, listModels, modelBytes, openModel, probeImport } from './models.ts';
 import path from 'node:path';
 import { asGiven, type Opened } from './opened.ts';
 import { int, list, none, num, obj, oneOf, openFile } from './validate.ts';
@@ -12,15 +12,25 @@ import { int, list, none, num, obj, oneOf, openFile } from './validate.ts';
 /** The centre crop (input pixels a side) the feature maps are computed on. */
 export const FEATURES_MAX_SIDE = 256;
 
-export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:import' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
+export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:probe' | 'models:import' | 'models:adjust' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
   return {
     async 'models:list'(arg, access) {
       none(arg, 'models:list');
       return listModels(ctx.models, access);
     },
+    async 'models:probe'(arg, access) {
+      const o = obj(arg, 'models:probe', ['path']);
+      return probeImport(o.path, access);
+    },
     async 'models:import'(arg, access) {
-      const o = obj(arg, 'models:import', ['path']);
-      return importModel(o.path, ctx.models, access);
+      const o = obj(arg, 'models:import', ['path', 'range', 'margin']);
+      return importModel(o.path, ctx.models, access, importedSettings(o));
+    },
+    async 'models:adjust'(arg, access) {
+      const o = obj(arg, 'models:adjust', ['modelId', 'range', 'margin']);
+      const s = importedSettings(o);
+      if (s.range === undefined || s.margin === undefined) throw errors.badArgument('models:adjust needs both range (1 or 255) and margin (input pixels).');
+      return adjustModel(o.modelId, { range: s.range, margin: s.margin }, ctx.models, access);
     },
     async 'models:export'(arg, access) {
       const o = obj(arg, 'models:export', ['modelId', 'to']);
@@ -69,6 +79,7 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
         for (const [i, id] of ids.entries()) {
           const m = await openModel(id, `models[${i}]`, ctx.models, access);
           opened.push(m.file);
+          if (m.info.imported) throw errors.badArgument(`${m.info.name} is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those as Model ${i === 0 ? 'A' : 'B'}.`);
           models.push(m.file.use);
         }
         const spec = { models: [models[0]!, models[1]!] as const, image: image.use, layer, maxSide: FEATURES_MAX_SIDE };

@@ -11,15 +11,15 @@ import path from 'node:path';
 import { errors } from '../../ml/errors.ts';
 import { writeFileAtomic } from '../../ml/node/atomic.ts';
 import { ImportedOnnx } from '../../ml/node/imported-model.ts';
-import { findImported, importRecord, readSidecar, writeSidecar, type ImportedEntry, type ImportedRecord } from '../../ml/node/imported-models.ts';
+import { adjustImported, findImported, importRecord, MAX_MARGIN, readSidecar, writeSidecar, type ImportedEntry, type ImportedRecord, type ImportedSettings } from '../../ml/node/imported-models.ts';
 import { findModels, pickDefault, type ModelEntry } from '../../ml/node/models.ts';
 import { parameterCount } from '../../ml/network.ts';
 import { exportOnnx } from '../../ml/onnx/export.ts';
 import { decodeModel } from '../../ml/weights.ts';
-import type { ModelInfo } from '../api.ts';
+import type { ImportProbe, ModelInfo } from '../api.ts';
 import type { RequestAccess } from './context.ts';
 import { realPath, withOpened, type Opened } from './opened.ts';
-import { absPath, openDir, openFile, pathInside, str } from './validate.ts';
+import { absPath, int, oneOf, openDir, openFile, pathInside, str } from './validate.ts';
 
 export interface ModelFolders {
   readonly bundled: string;
@@ -47,7 +47,17 @@ function info(m: ModelEntry, bundled: boolean, isDefault = false): ModelInfo {
 
 function importedInfo(p: string, r: ImportedRecord): ModelInfo {
   const file = path.basename(p);
-  const imported = { scale: r.scale, range: r.range, dtype: r.dtype, margin: r.margin, bytes: r.bytes, source: r.source, producer: r.producer };
+  const imported = {
+    scale: r.scale,
+    range: r.range,
+    dtype: r.dtype,
+    margin: r.margin,
+    bytes: r.bytes,
+    source: r.source,
+    producer: r.producer,
+    ...(r.rangeFrom && { rangeFrom: r.rangeFrom }),
+    ...(r.marginGiven && { marginGiven: true }),
+  };
   return { id: `user:${file}`, path: p, name: file.replace(/\.onnx$/i, ''), bundled: false, isDefault: false, parameters: r.parameters, imported };
 }
 
@@ -134,11 +144,49 @@ export async function resolveModel(v: unknown, field: string, folders: ModelFold
   return m.info;
 }
 
-/** Copies a checked weights file into the user's models folder (same bytes already there: reused). */
-export async function importModel(v: unknown, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
+/** The most margin a fixed input size leaves room for (tiles keep at least 8 pixels), or MAX_MARGIN. */
+const maxMargin = (f: { width: number; height: number } | null): number => (f ? Math.max(0, Math.floor((Math.min(f.width, f.height) - 8) / 2)) : MAX_MARGIN);
+
+/** An ONNX model checked and probed as an import would, without copying it: what was found, to confirm or change. */
+export async function probeImport(v: unknown, access?: RequestAccess): Promise<ImportProbe> {
+  return withOpened(openFile(v, 'path', ['onnx'], { access }), async (src) => {
+    const m = await ImportedOnnx.fromBytes(await src.handle.readFile(), src.given);
+    await m.dispose();
+    const f = m.facts;
+    return {
+      name: path.basename(src.given, path.extname(src.given)),
+      scale: f.scale,
+      range: f.range,
+      rangeFrom: f.rangeFrom ?? 'probe',
+      margin: f.margin,
+      marginFound: f.marginFound,
+      maxMargin: maxMargin(f.fixedSize),
+      fixedSize: f.fixedSize,
+      dtype: f.dtype,
+      parameters: f.parameters,
+      bytes: f.bytes,
+      producer: f.producer,
+    };
+  });
+}
+
+/** An imported model's range and margin as a request gives them (either may be left out). */
+export function importedSettings(o: { range?: unknown; margin?: unknown }): Partial<ImportedSettings> {
+  return {
+    ...(o.range !== undefined && { range: oneOf(o.range, 'range', [1, 255] as const) }),
+    ...(o.margin !== undefined && { margin: int(o.margin, 'margin', 0, MAX_MARGIN) }),
+  };
+}
+
+/**
+ * Copies a checked weights file into the user's models folder (same bytes already there: reused).
+ * An ONNX model's range and tile margin may be given (chosen in the app); else as its probe found.
+ */
+export async function importModel(v: unknown, folders: ModelFolders, access?: RequestAccess, settings: Partial<ImportedSettings> = {}): Promise<ModelInfo> {
   return withOpened(openFile(v, 'path', ['safetensors', 'onnx'], { access }), async (src) => {
     const bytes = await src.handle.readFile();
-    if (/\.onnx$/i.test(src.given)) return importOnnx(bytes, src.given, src.real, folders);
+    if (/\.onnx$/i.test(src.given)) return importOnnx(bytes, src.given, src.real, folders, settings);
+    if (settings.range !== undefined || settings.margin !== undefined) throw errors.badArgument('range and margin are for ONNX models; SR Studio models take RGB in 0–1 and know their own margin.');
     if (bytes.length === 0) throw errors.badWeights(src.given, 'the file is empty');
     const model = decodeModel(bytes, src.given); // names what is wrong with a bad file
     const entry = (p: string): ModelEntry => ({ path: p, config: model.config, parameters: parameterCount(model.config), training: model.training });
@@ -157,10 +205,17 @@ export async function importModel(v: unknown, folders: ModelFolders, access?: Re
   });
 }
 
-/** An ONNX model checked and probed, copied with its record into the user's folder (same bytes there: reused). */
-async function importOnnx(bytes: Uint8Array, given: string, real: string, folders: ModelFolders): Promise<ModelInfo> {
-  const m = await ImportedOnnx.fromBytes(bytes, given);
+/**
+ * An ONNX model checked and probed, copied with its record into the user's folder (same bytes there:
+ * reused, its record updated with the range and margin given).
+ */
+async function importOnnx(bytes: Uint8Array, given: string, real: string, folders: ModelFolders, settings: Partial<ImportedSettings>): Promise<ModelInfo> {
+  const m = await ImportedOnnx.fromBytes(bytes, given, { range: settings.range, overlap: settings.margin });
   await m.dispose();
+  const chosen = {
+    ...(settings.range !== undefined && { range: settings.range, rangeFrom: 'given' as const }),
+    ...(settings.margin !== undefined && settings.margin !== m.facts.margin && { margin: settings.margin, marginGiven: true }),
+  };
   const stem = path.basename(given, path.extname(given));
   const inFolder = path.dirname(real) === ((await realPath(folders.user)) ?? path.resolve(folders.user));
   for (let k = 1; k < 1000; k++) {
@@ -168,7 +223,8 @@ async function importOnnx(bytes: Uint8Array, given: string, real: string, folder
     const existing = inFolder ? bytes : await fs.readFile(dest).catch(() => undefined);
     if (existing && !Buffer.from(existing).equals(bytes)) continue;
     const known = await readSidecar(dest);
-    const record = known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(dest, '.onnx'), m.facts, given);
+    const kept = known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(dest, '.onnx'), m.facts, given);
+    const record = Object.keys(chosen).length ? { ...kept, ...chosen } : kept;
     if (!existing) await writeFileAtomic(dest, bytes);
     if (record !== known) await writeSidecar(dest, record);
     return importedInfo(dest, record);
@@ -202,4 +258,20 @@ export async function modelBytes(model: OpenModel, format: 'safetensors' | 'onnx
   if (format === 'safetensors') return model.bytes;
   const m = decodeModel(model.bytes, model.file.given);
   return exportOnnx(m.config, m.weights, { training: m.training, producerVersion: version });
+}
+
+/**
+ * Sets how an imported model (an id from the list) runs: its range and tile margin, kept in its
+ * record for every later upscale. Refused for SR Studio's own models.
+ */
+export async function adjustModel(id: unknown, settings: ImportedSettings, folders: ModelFolders, access?: RequestAccess): Promise<ModelInfo> {
+  const m = await openModel(id, 'modelId', folders, access);
+  try {
+    if (!m.info.imported) throw errors.badArgument(`${m.info.name} is one of SR Studio's own models; only imported ONNX models take a range and tile margin.`);
+    // The record beside the model in its folder (the file itself was checked as opened).
+    const record = await adjustImported(m.info.path, settings, m.info.name, m.bytes);
+    return importedInfo(m.info.path, record);
+  } finally {
+    await m.file.close();
+  }
 }

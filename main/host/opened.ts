@@ -118,7 +118,7 @@ export async function openSubfolder(dir: string, name: string): Promise<{ use: s
   return null;
 }
 
-const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `e` with every `use` (or a path under it) in its message named as the request named it. */
 export function asGiven(e: unknown, opened: readonly Opened[]): unknown {
@@ -127,7 +127,7 @@ export function asGiven(e: unknown, opened: readonly Opened[]): unknown {
   let file = e instanceof UserError ? e.file : undefined;
   for (const o of opened) {
     if (o.use === o.real) continue;
-    const pattern = new RegExp(`${escape(o.use)}(?![0-9])`, 'g');
+    const pattern = new RegExp(`${escapeRegExp(o.use)}(?![0-9])`, 'g');
     message = message.replace(pattern, o.given);
     file = file?.replace(pattern, o.given);
   }

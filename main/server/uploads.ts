@@ -69,7 +69,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function removeOldDownloads(dir: string): Promise<number> {
   const folder = path.join(dir, DOWNLOADS);
   const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => undefined);
-  if (!entries || !entries.every((e) => e.isDirectory() && UUID.test(e.name))) return 0;
+  if (!entries?.every((e) => e.isDirectory() && UUID.test(e.name))) return 0;
   await fs.rm(folder, { recursive: true, force: true });
   return entries.length;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { errors } from '../errors.ts';
-import { describeFacts, importModel, RANGES } from '../node/imported-models.ts';
+import { describeFacts, importModel, RANGES, rangeGuessNote } from '../node/imported-models.ts';
 import { choiceOption, intOption, type Command } from './options.ts';
 
 /** `sr-studio models import FILE`: an ONNX model checked, probed and copied into the user's models folder. */
@@ -19,11 +19,12 @@ export const modelsCommand: Command = {
     const rangeName = choiceOption(values, 'range', Object.keys(RANGES) as Array<keyof typeof RANGES>);
     const r = await importModel(file, { overlap, range: rangeName && RANGES[rangeName], overwrite: Boolean(values.overwrite) });
     const what = describeFacts(r.record);
+    const guess = rangeGuessNote(r.record, `import it again with --range 0-255 --overwrite`);
     report.event(
       'imported',
-      r.already
+      (r.already
         ? `${path.basename(file)} is already imported as ${r.name} (${what}), in ${r.path}.`
-        : `Imported ${path.basename(file)} as ${r.name} (${what}) into ${r.path}; it can upscale but not be trained.`,
+        : `Imported ${path.basename(file)} as ${r.name} (${what}) into ${r.path}; it can upscale but not be trained.`) + (guess && ` ${guess}`),
       { path: r.path, name: r.name, already: r.already, record: r.record },
     );
     return 0;

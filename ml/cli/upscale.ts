@@ -6,7 +6,7 @@ import { isScale } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { OUTPUT_FORMATS } from '../node/image-io.ts';
 import { ImportedOnnx } from '../node/imported-model.ts';
-import { describeFacts, RANGES, readSidecar, resolveImported } from '../node/imported-models.ts';
+import { describeFacts, RANGES, rangeGuessNote, readSidecar, resolveImported } from '../node/imported-models.ts';
 import { defaultModel, forPhotos, loadModelFile } from '../node/models.ts';
 import type { ImportedModelRef } from '../node/upscaler.ts';
 import type { ModelFile } from '../weights.ts';
@@ -51,7 +51,8 @@ export const upscaleCommand: Command = {
       model = { onnx, known: opened.facts, range, overlap, scale: scaleOpt };
       selection = await initBackend('onnx', 'upscale');
       reportBackend(report, { ...selection, why: selection.why.replace(/ \(as requested\)$/, '') + ' (imported ONNX models run on it)' });
-      report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})`, { model: path.resolve(onnx), imported: opened.facts });
+      const guess = rangeGuessNote(opened.facts, 'pass --range 0-255');
+      report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})${guess && `. ${guess}`}`, { model: path.resolve(onnx), imported: opened.facts });
     } else {
       if (rangeName) throw errors.badArgument('--range is for imported ONNX models; SR Studio models take RGB in 0–1.');
       const modelPath = given ?? (await defaultModel(scaleOpt ?? 2)).path;

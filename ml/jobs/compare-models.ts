@@ -13,6 +13,7 @@ import { compareImages } from '../metrics.ts';
 import { ensureDir } from '../node/atomic.ts';
 import { readImage, readImageSize, writeImage } from '../node/image-io.ts';
 import { ImportedOnnx, isOnnxPath } from '../node/imported-model.ts';
+import type { ImportedRuns, ImportedSettings } from '../node/imported-models.ts';
 import { loadModelFile } from '../node/models.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
@@ -31,6 +32,8 @@ export interface CompareModelsJobSpec {
   readonly threads?: number | undefined;
   /** The image, models and output folder a front end opened already: read and written only through them (through.ts). */
   readonly through?: ThroughMap | undefined;
+  /** How imported ONNX models among the two run (range and tile margin, as chosen for them), by model path. */
+  readonly imported?: ImportedRuns | undefined;
 }
 
 /** One output of a compare-models job: a PNG file the viewer shows through image:info/tile. */
@@ -68,7 +71,7 @@ export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (messag
 
 /** The job, every file reached through `t` and named as given. */
 async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
-  const [ma, mb] = [await loadCompared(spec.modelA, t), await loadCompared(spec.modelB, t)];
+  const [ma, mb] = [await loadCompared(spec.modelA, t, spec.imported?.[spec.modelA]), await loadCompared(spec.modelB, t, spec.imported?.[spec.modelB])];
   if (ma.scale !== mb.scale) {
     throw errors.badArgument(`The two models upscale by different factors (x${ma.scale} and x${mb.scale}); choose two models of the same scale.`);
   }
@@ -112,12 +115,12 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
 }
 
 /** A model to compare: SR Studio's, or an imported ONNX model (opened once here to find its scale). */
-async function loadCompared(given: string, t: Through): Promise<{ model: UpscaleModel; scale: number; activation: ActivationName | null }> {
+async function loadCompared(given: string, t: Through, run?: ImportedSettings): Promise<{ model: UpscaleModel; scale: number; activation: ActivationName | null }> {
   if (!isOnnxPath(given)) {
     const m = await loadModelFile(t.use(given));
     return { model: m, scale: m.config.scale, activation: m.config.activation };
   }
-  const opened = await ImportedOnnx.open(t.use(given), { shownAs: given });
+  const opened = await ImportedOnnx.open(t.use(given), { shownAs: given, range: run?.range, overlap: run?.margin });
   await opened.dispose();
-  return { model: { onnx: t.use(given), shownAs: given, known: opened.facts }, scale: opened.scale, activation: null };
+  return { model: { onnx: t.use(given), shownAs: given, known: opened.facts, overlap: run?.margin }, scale: opened.scale, activation: null };
 }

@@ -314,8 +314,8 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
         result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
       }
     }
-  } catch (e) {
-    e = run.t.named(e);
+  } catch (caught) {
+    const e = run.t.named(caught);
     stopped = isUserError(e)
       ? `Stopped at iteration ${iteration}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`
       : `Stopped at iteration ${iteration} by an unexpected error (${firstLine(e)}).`;

@@ -11,6 +11,7 @@ import { errors, firstLine, isUserError, type UserError } from '../errors.ts';
 import { removeStaleTemps } from '../node/atomic.ts';
 import { checkOutputPath, collectImages, outputPathsFor } from '../node/files.ts';
 import type { OutputFormat } from '../node/image-io.ts';
+import type { ImportedRuns } from '../node/imported-models.ts';
 import { through, type ThroughMap } from '../node/through.ts';
 import { upscaleFile } from '../node/upscale-file.ts';
 import { openUpscaler, type UpscaleModel } from '../node/upscaler.ts';
@@ -39,6 +40,8 @@ export interface UpscaleJobSpec<Model = UpscaleModel> {
   readonly threads?: number | undefined;
   /** The inputs and output folders a front end opened already: read and written only through them (through.ts). */
   readonly through?: ThroughMap | undefined;
+  /** How an imported ONNX model runs (its range and tile margin, as chosen for it), by model file. */
+  readonly imported?: ImportedRuns | undefined;
 }
 
 export type UpscaleJobEvent =

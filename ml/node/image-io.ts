@@ -19,9 +19,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata } from 'sharp';
-import { errors, fsError, UserError } from '../errors.ts';
+import { errors, UserError } from '../errors.ts';
 import { assertImage, type RgbImage } from '../image.ts';
 import { jpegWithSegments, pngWithChunk, uprightExif, uprightXmp, webpWithExif } from './metadata.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -158,7 +158,7 @@ export async function readPixels(p: string): Promise<DecodedPixels> {
     const m = await sharp(p, INPUT).metadata();
     const deep = m.depth !== 'uchar' && m.depth !== 'char';
     // Our own 16-bit output is tagged with the built-in sRGB profile: skip the colour transform.
-    const srgb = deep && m.icc !== undefined && m.icc.equals(await srgbProfile());
+    const srgb = deep && m.icc?.equals(await srgbProfile()) === true;
     let pipe = sharp(p, { ...INPUT, ignoreIcc: srgb }).toColourspace(deep ? 'rgb16' : 'srgb');
     // sharp converts 16-bit RGB with a profile to Display P3, not sRGB: finish the trip to sRGB.
     if (deep && m.hasProfile && !srgb && m.space !== 'grey16') pipe = pipe.withIccProfile('srgb');

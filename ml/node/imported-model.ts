@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { errors, firstLine, fsError, isUserError } from '../errors.ts';
+import { errors, firstLine, fsError, isUserError, UserError } from '../errors.ts';
 import { fromHalf, toHalf } from '../half.ts';
 import { readOnnxSummary, type OnnxSummary } from '../onnx/read.ts';
 import { MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
@@ -18,6 +19,14 @@ export interface ImportedFacts {
   readonly scale: number;
   /** 1: takes and gives RGB in 0–1; 255: in 0–255. */
   readonly range: InputRange;
+  /**
+   * Where the range came from: given (--range, or chosen in the app), declared in the model's
+   * metadata, found by the probe, or a guess of 0–1 (the probe could not tell). Absent in records
+   * written before this was kept: the probe's.
+   */
+  readonly rangeFrom?: RangeSource | undefined;
+  /** The margin was given (--overlap, or set in the app) instead of found by the probe. */
+  readonly marginGiven?: boolean | undefined;
   /** Context in input pixels around a tile that its centre needs. */
   readonly margin: number;
   /** False when even the largest margin tried left the centre different. */
@@ -44,6 +53,47 @@ export const MAX_MODEL_BYTES = 1024 ** 3;
 const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'com.microsoft']);
 const PROBE_SIDE = 16;
 
+export type RangeSource = 'given' | 'metadata' | 'probe' | 'guess';
+
+/** Share of the machine's memory one tile of an imported model may use. */
+export const MEMORY_SHARE = 1 / 4;
+/** Feature maps counted as alive at once while a tile runs. */
+const LIVE_MAPS = 4;
+/** The smallest tile worth running: input pixels a side that a tile keeps, its margins aside. */
+export const MIN_TILE = 16;
+
+/** Bytes one tile of an imported model may use on this machine: a share of its memory. */
+export const memoryBudget = (): number => Math.floor(os.totalmem() * MEMORY_SHARE);
+
+/**
+ * Bytes a tile of w×h input pixels (margins and padding included) takes while it runs: its widest
+ * feature map (float32, at input resolution) LIVE_MAPS times over, and its input and output images.
+ */
+export const tileBytes = (f: Pick<ImportedFacts, 'channels' | 'scale'>, w: number, h: number): number =>
+  4 * w * h * (LIVE_MAPS * Math.max(3, f.channels) + 3 + 3 * f.scale * f.scale);
+
+/**
+ * The largest tile (kept input pixels a side, at most `want`) whose memory with its margins and
+ * padding fits `budget`; 0 when not even MIN_TILE does.
+ */
+export function fitTile(f: Pick<ImportedFacts, 'channels' | 'scale' | 'multiple'>, margin: number, want: number, budget: number): number {
+  const side = Math.floor(Math.sqrt(budget / tileBytes(f, 1, 1))) - (f.multiple - 1) - 2 * margin;
+  if (side < MIN_TILE) return 0;
+  return Math.min(want, side >= 32 ? side - (side % 8) : side);
+}
+
+/** "1.5 GB", "46 MB": sizes as people read them. */
+const inWords = (n: number): string =>
+  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GB` : n >= 10 * 1024 ** 2 ? `${Math.round(n / 1024 ** 2)} MB` : `${(n / 1024 ** 2).toFixed(1)} MB`;
+
+/** A model none of whose tiles fits in the memory a tile may use, in one sentence naming it and what it would need. */
+export const memoryRefusal = (file: string, tile: string, need: number, budget: number): UserError =>
+  new UserError(
+    'bad-model',
+    `${JSON.stringify(file)} needs about ${inWords(need)} of memory for ${tile}, more than the ${inWords(budget)} one tile may use on this machine${budget === memoryBudget() ? ` (${Math.round(MEMORY_SHARE * 100)}% of its ${inWords(os.totalmem())})` : ''}; run it on a machine with more memory, or choose a smaller model.`,
+    file,
+  );
+
 export interface OpenImportedOptions {
   readonly threads?: number | undefined;
   /** Context margin to use instead of the probe's (--overlap). */
@@ -53,6 +103,8 @@ export interface OpenImportedOptions {
   readonly known?: ImportedFacts | undefined;
   /** How messages name the file, when it is read by another path (an open file's /proc/self/fd/N). */
   readonly shownAs?: string | undefined;
+  /** Bytes one tile may use (default: memoryBudget()). */
+  readonly memoryBudget?: number | undefined;
 }
 
 type Session = import('onnxruntime-node').InferenceSession;
@@ -92,6 +144,7 @@ export class ImportedOnnx implements TileModel {
   readonly defaultTile: number;
   readonly #ort: Ort;
   readonly #session: Session;
+  readonly #budget: number;
   /** facts.multiple, known to the probe before the rest of the facts. */
   #multiple: number;
 
@@ -99,17 +152,33 @@ export class ImportedOnnx implements TileModel {
     return this.facts.scale;
   }
 
-  private constructor(ort: Ort, session: Session, facts: ImportedFacts, overlap?: number) {
+  private constructor(ort: Ort, session: Session, facts: ImportedFacts, overlap?: number, budget = Infinity) {
     this.#ort = ort;
     this.#session = session;
     this.facts = facts;
     this.#multiple = facts.multiple;
+    this.#budget = budget;
     this.receptiveRadius = overlap ?? facts.margin;
     const f = facts.fixedSize;
+    const margin = Math.max(MIN_OVERLAP, this.receptiveRadius);
     // A fixed input size is filled exactly by a tile and its margins.
     // Otherwise tiles hold about as many values as SR Studio's own networks' do on ONNX Runtime
-    // (onnxTileSize: ~250 MB), by the widest feature map; at most 512 pixels a side.
-    this.defaultTile = f ? room(f, this.receptiveRadius) : Math.min(512, onnxTileSize(Math.max(16, facts.channels), Math.max(MIN_OVERLAP, this.receptiveRadius)));
+    // (onnxTileSize: ~250 MB), by the widest feature map; at most 512 pixels a side, and smaller
+    // where that would not fit in the memory a tile may use.
+    this.defaultTile = f ? room(f, this.receptiveRadius) : Math.max(MIN_TILE, fitTile(facts, margin, Math.min(512, onnxTileSize(Math.max(16, facts.channels), margin)), budget));
+  }
+
+  /** A refusal when even the smallest tile (or a fixed input) needs more memory than a tile may use. */
+  #memoryProblem(file: string): UserError | null {
+    const f = this.facts.fixedSize;
+    const margin = Math.max(MIN_OVERLAP, this.receptiveRadius);
+    if (f) {
+      const need = tileBytes(this.facts, f.width, f.height);
+      return need > this.#budget ? memoryRefusal(file, `its fixed ${f.width}×${f.height} input`, need, this.#budget) : null;
+    }
+    if (fitTile(this.facts, margin, Infinity, this.#budget) > 0) return null;
+    const side = MIN_TILE + 2 * margin + this.facts.multiple - 1;
+    return memoryRefusal(file, `even its smallest tile (${MIN_TILE}×${MIN_TILE} pixels with a margin of ${margin})`, tileBytes(this.facts, side, side), this.#budget);
   }
 
   static async open(file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
@@ -171,15 +240,23 @@ export class ImportedOnnx implements TileModel {
         bytes: bytes.length,
         sha256: createHash('sha256').update(bytes).digest('hex'),
       };
-      const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true, multiple: 1 });
+      const budget = options.memoryBudget ?? memoryBudget();
+      const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true, multiple: 1 }, MIN_OVERLAP, budget);
       // Facts recorded for another file (the model was replaced since) are found again.
       const k = options.known?.sha256 === base.sha256 ? options.known : undefined;
-      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1 } : await probe.#probe(base, summary.metadata, options.range);
+      const kept = k && { rangeFrom: k.rangeFrom, marginGiven: k.marginGiven };
+      // Before any probe: a model too wide for the smallest tile is refused without running it.
+      const early = k ? null : probe.#memoryProblem(file);
+      if (early) throw early;
+      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1, ...kept } : await probe.#probe(base, summary.metadata, options.range, budget);
       const f = facts.fixedSize;
       if (f && options.overlap !== undefined && room(f, options.overlap) < 8) {
         throw errors.badArgument(`${JSON.stringify(file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${options.overlap}; use --overlap ${Math.floor((Math.min(f.width, f.height) - 8) / 2)} or less.`);
       }
-      return new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range } : {}) }, options.overlap);
+      const model = new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range, rangeFrom: 'given' as const } : {}) }, options.overlap, budget);
+      const tooBig = model.#memoryProblem(file);
+      if (tooBig) throw tooBig;
+      return model;
     } catch (e) {
       await session.release();
       if (e instanceof ProbeRefusal) throw errors.badOnnxModel(file, e.message);
@@ -188,17 +265,22 @@ export class ImportedOnnx implements TileModel {
     }
   }
 
-  async #probe(base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound' | 'multiple'>, metadata: ReadonlyMap<string, string>, given?: InputRange): Promise<ImportedFacts> {
+  async #probe(base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound' | 'multiple'>, metadata: ReadonlyMap<string, string>, given: InputRange | undefined, budget: number): Promise<ImportedFacts> {
     const side = base.fixedSize ?? { width: PROBE_SIDE, height: PROBE_SIDE };
     const infer = this.#infer.bind(this);
     const scale = await probeScale(infer, side);
     const multiple = base.fixedSize ? 1 : await probeMultiple(infer, scale);
     this.#multiple = multiple;
-    const range = given ?? declaredRange(metadata) ?? (await probeRange(infer, base.fixedSize ?? { width: 32, height: 32 }));
-    const most = base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : undefined;
-    const { margin, found } = await probeMargin(infer, scale, range, most);
+    const declared = declaredRange(metadata);
+    const probed = given ?? declared ?? (await probeRange(infer, base.fixedSize ?? { width: 32, height: 32 }));
+    const { range, rangeFrom } =
+      typeof probed === 'object' ? { range: probed.range, rangeFrom: probed.sure ? ('probe' as const) : ('guess' as const) } : { range: probed, rangeFrom: given ? ('given' as const) : ('metadata' as const) };
+    // The margin probe's largest window must fit in the memory a tile may use.
+    const fits = Math.floor((Math.sqrt(budget / tileBytes({ channels: base.channels, scale }, 1, 1)) - multiple - 8) / 2);
+    const most = Math.min(base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : Infinity, fits);
+    const { margin, found } = await probeMargin(infer, scale, range, Number.isFinite(most) ? most : undefined);
     if (base.fixedSize && room(base.fixedSize, margin) < 8) throw new ProbeRefusal(`its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`);
-    return { ...base, scale, range, margin, marginFound: found, multiple };
+    return { ...base, scale, range, rangeFrom, margin, marginFound: found, multiple };
   }
 
   /**
@@ -258,8 +340,9 @@ export class ImportedOnnx implements TileModel {
     const f = this.facts.fixedSize;
     const s = this.scale;
     let y: Float32Array;
-    if (f && (w > f.width || h > f.height)) {
-      // A tile larger than the model's input is itself upscaled in tiles of that size.
+    // A tile larger than the model's fixed input, or than the memory a tile may use holds (a --tile
+    // asked for), is itself upscaled in tiles that fit.
+    if (f ? w > f.width || h > f.height : tileBytes(this.facts, w, h) > this.#budget) {
       const overlap = Math.max(MIN_OVERLAP, this.receptiveRadius);
       const inner: TileModel = {
         scale: s,
@@ -268,7 +351,7 @@ export class ImportedOnnx implements TileModel {
         clamped: false,
         run: async (r, ww, hh, k) => crop((await this.#infer(r, ww, hh, undefined, endsAt(ww, hh, k))).rgb, ww * s, k, s),
       };
-      y = (await upscaleImage(inner, { width: w, height: h, rgb }, { tile: Math.min(f.width, f.height) - 2 * overlap, overlap })).rgb;
+      y = (await upscaleImage(inner, { width: w, height: h, rgb }, { tile: f ? Math.min(f.width, f.height) - 2 * overlap : this.defaultTile, overlap })).rgb;
     } else y = (await this.#infer(rgb, w, h, undefined, endsAt(w, h, keep))).rgb;
     return crop(y, w * s, keep, s);
   }

@@ -19,6 +19,22 @@ export interface ImportedRecord extends ImportedFacts {
   readonly importedAt: string;
 }
 
+/**
+ * How an imported model is run, as the user may set it at import or later: the range of values it
+ * takes and the context a tile needs. Stored in its record, so every later upscale uses them.
+ */
+export interface ImportedSettings {
+  readonly range: InputRange;
+  /** Context in input pixels around a tile (the tile margin). */
+  readonly margin: number;
+}
+
+/** How the imported models a job runs are to run, by model path. */
+export type ImportedRuns = Readonly<Record<string, ImportedSettings>>;
+
+/** The most context a tile margin may ask for (as --overlap). */
+export const MAX_MARGIN = 512;
+
 export interface ImportedEntry {
   readonly path: string;
   readonly name: string;
@@ -82,7 +98,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   const name = importedName(file);
   const folder = opts.folder ?? userModelsFolder();
   const target = path.join(folder, `${name}.onnx`);
-  const record = importRecord(name, { ...model.facts, ...(opts.overlap !== undefined ? { margin: opts.overlap } : {}) }, path.resolve(file));
+  const record = importRecord(name, { ...model.facts, ...(opts.overlap !== undefined ? { margin: opts.overlap, marginGiven: true } : {}) }, path.resolve(file));
   const there = await readSidecar(target);
   if (there && there.sha256 === record.sha256 && !opts.overwrite) return { path: target, name, record: there, already: true };
   if (path.resolve(file) !== path.resolve(target)) {
@@ -128,6 +144,28 @@ export async function findImported(folders = modelFolders()): Promise<{ models: 
   return { models, problems };
 }
 
+/**
+ * Sets how an imported model runs (its range and tile margin) in the record beside it, checked
+ * against the model (a fixed input size leaves room for only so much margin); every later upscale
+ * uses them. `shownAs` names the model in messages; `bytes`, the model's as already read.
+ */
+export async function adjustImported(model: string, settings: ImportedSettings, shownAs = importedName(model), bytes?: Uint8Array): Promise<ImportedRecord> {
+  const known = await readSidecar(model);
+  const options = { known, range: settings.range, overlap: settings.margin, shownAs };
+  const m = await (bytes ? ImportedOnnx.fromBytes(bytes, shownAs, options) : ImportedOnnx.open(model, options));
+  await m.dispose();
+  const base = known?.sha256 === m.facts.sha256 ? known : importRecord(importedName(model), m.facts, model);
+  const record: ImportedRecord = {
+    ...base,
+    range: settings.range,
+    rangeFrom: 'given',
+    margin: settings.margin,
+    marginGiven: settings.margin !== m.facts.margin || base.marginGiven === true,
+  };
+  await writeSidecar(model, record);
+  return record;
+}
+
 /** The facts to run an imported model with: its sidecar's, when it still matches the file. */
 export async function knownFacts(model: string): Promise<ImportedFacts | undefined> {
   return readSidecar(model);
@@ -157,5 +195,12 @@ export const RANGES = { '0-1': 1, '0-255': 255 } as const;
 /** How an imported model's facts read in one line: "x4, float16, RGB 0–1, 16,704 parameters, tile margin 16". */
 export function describeFacts(f: ImportedFacts): string {
   const size = f.fixedSize ? `, fixed ${f.fixedSize.width}×${f.fixedSize.height} input` : '';
-  return `x${f.scale}, ${f.dtype}, RGB ${f.range === 255 ? '0–255' : '0–1'}${size}, ${f.parameters.toLocaleString('en-US')} parameters, tile margin ${f.margin}${f.marginFound ? '' : ' (its context reaches further: tiles may differ slightly; pass a larger --overlap)'}`;
+  return `x${f.scale}, ${f.dtype}, RGB ${f.range === 255 ? '0–255' : '0–1'}${size}, ${f.parameters.toLocaleString('en-US')} parameters, tile margin ${f.margin}${f.marginFound || f.marginGiven ? '' : ' (its context reaches further: tiles may differ slightly; pass a larger --overlap)'}`;
 }
+
+/**
+ * When the probe could not tell an imported model's input range: a sentence saying that 0–1 is a
+ * guess and, in `hint`, how to set it; else ''.
+ */
+export const rangeGuessNote = (f: ImportedFacts, hint: string): string =>
+  f.rangeFrom === 'guess' ? `The probe could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: ${hint} if its results look wrong.` : '';

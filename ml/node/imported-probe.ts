@@ -75,10 +75,11 @@ const meanOfCentre = (rgb: Float32Array, width: number, height: number): number 
 
 /**
  * The input range: a mid-grey tile is given at both scalings; an SR model returns about the same
- * grey in the range it was made for. 0–1 unless 0–255 fits clearly better (a model made for 0–1
- * often keeps a flat grey in either range).
+ * grey in the range it was made for. `sure` is false when neither fits clearly better (a model made
+ * for 0–1 often keeps a flat grey in either range, as does a plain resize): then 0–1 is only a guess,
+ * and the range is for the user to choose.
  */
-export async function probeRange(infer: Infer, side: { width: number; height: number }): Promise<InputRange> {
+export async function probeRange(infer: Infer, side: { width: number; height: number }): Promise<{ range: InputRange; sure: boolean }> {
   const grey = new Float32Array(side.width * side.height * 3).fill(0.5);
   const miss = async (range: InputRange) => {
     const y = await infer(grey, side.width, side.height, range);
@@ -87,7 +88,8 @@ export async function probeRange(infer: Infer, side: { width: number; height: nu
   };
   const one = await miss(1);
   const byte = await miss(255);
-  return byte * 4 < one && one > 2 * AGREE ? 255 : 1;
+  if (byte * 4 < one && one > 2 * AGREE) return { range: 255, sure: true };
+  return { range: 1, sure: one * 4 < byte && byte > 2 * AGREE };
 }
 
 /** Centre tile of `src` (size w×h) around its middle with `m` pixels of context each side. */

@@ -21,7 +21,7 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Whether the process that made a folder of that id and start is still running. */
 function ownerRuns(pid: number, start: string): boolean {
@@ -32,7 +32,7 @@ function ownerRuns(pid: number, start: string): boolean {
 
 /** Removes the `prefix` folders in `root` whose owner is gone; returns their paths. */
 export async function removeOrphanDirs(prefix: string, root = os.tmpdir()): Promise<string[]> {
-  const name = new RegExp(`^${escape(prefix)}(\\d+)-(\\d+|x)-[A-Za-z0-9]{6}$`);
+  const name = new RegExp(`^${escapeRegExp(prefix)}(\\d+)-(\\d+|x)-[A-Za-z0-9]{6}$`);
   const uid = process.getuid?.();
   const removed: string[] = [];
   for (const n of await fs.readdir(root).catch(() => [] as string[])) {

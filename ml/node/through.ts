@@ -21,7 +21,7 @@ export interface Through {
   named<T>(e: T): T;
 }
 
-const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Paths as they are: for the command line and the desktop app, which open by name. */
 const AS_NAMED: Through = { use: (p) => p, named: (e) => e };
@@ -31,7 +31,7 @@ export function through(map: ThroughMap | undefined): Through {
   const back = new Map(Object.entries(map).map(([given, use]) => [use, given]));
   // Longest first, and never a prefix of a longer number (/proc/self/fd/1 in /proc/self/fd/12).
   const uses = [...back.keys()].filter((u) => u !== back.get(u)).sort((a, b) => b.length - a.length);
-  const pattern = uses.length ? new RegExp(`(${uses.map(escape).join('|')})(?![0-9])`, 'g') : null;
+  const pattern = uses.length ? new RegExp(`(${uses.map(escapeRegExp).join('|')})(?![0-9])`, 'g') : null;
   const text = (t: string) => (pattern ? t.replace(pattern, (u) => back.get(u) ?? u) : t);
   return {
     use(p) {

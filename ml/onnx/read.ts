@@ -76,7 +76,7 @@ const nameOf = (bytes: Uint8Array): string => {
 export function readOnnxSummary(bytes: Uint8Array): OnnxSummary {
   const model = readFields(bytes);
   const graphField = model.find((f) => f.field === 7);
-  if (!graphField || graphField.wire !== 2) throw new Error('no graph');
+  if (graphField?.wire !== 2) throw new Error('no graph');
   const opsets = new Map<string, number>();
   const metadata = new Map<string, string>();
   let producer = '';

@@ -54,7 +54,8 @@ test('each card states the weights file\'s own training record: command, iterati
     assert.ok(card.includes(`**${t.valPsnrY!.toFixed(2)} dB**`) && card.includes(`**${t.valSsimY!.toFixed(4)}**`), `${name}: validation figures`);
     assert.ok(card.includes(`bicubic ${t.bicubicPsnrY!.toFixed(2)} dB`), `${name}: the bicubic figure beside it`);
     assert.ok(card.includes(`iteration ${t.iterations}`), `${name}: the iteration of its weights`);
-    assert.ok(card.includes('../shared/data/SOURCES.md'), `${name}: the data's provenance`);
+    const data = /--data (\S+)/.exec(t.command!)?.[1];
+    assert.ok(data && card.includes(`\`${path.posix.join(path.posix.dirname(data), 'SOURCES.md')}\``), `${name}: the provenance of its training photos (${data})`);
     assert.ok(t.valPsnrY! > t.bicubicPsnrY! + 0.4, `${name}: ${t.valPsnrY} dB is well above bicubic ${t.bicubicPsnrY}`);
     assert.ok(typeof t.degrade === 'string', `${name}: the file says what it was trained on`);
     for (const q of ['90', '75']) {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const DATA = path.resolve(ROOT, '../shared/data');
+export const DATA = path.resolve(ROOT, 'photos');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = path.join(ARTIFACTS, 'screenshots');
 const FAILURES = path.join(ARTIFACTS, 'e2e');

@@ -1,10 +1,11 @@
 /**
  * An ONNX model from outside SR Studio's exporter, in the app as a user brings it (browser mode,
- * Chromium at 1280×800): dropped on the Models view's import panel (uploaded, checked, probed), the
- * table lists it with its scale, parameters, file, source and that it cannot be trained, and the
- * Upscale view upscales a real photo with it, and "Compare two models" runs it beside a bundled
- * model on a whole image. A screenshot of the Models view goes to
- * test-artifacts/screenshots/.
+ * Chromium at 1280×800): dropped on the Models view's import panel (uploaded, checked, probed), what
+ * the probe found is shown and the input range it could not tell is asked for before the import,
+ * the table lists it with its scale, parameters, file, source and that it cannot be trained, its
+ * range and margin can be changed there, the feature maps leave it out and say why, the Upscale
+ * view upscales a real photo with it, and "Compare two models" runs it beside a bundled model on a
+ * whole image. Screenshots of the Models view go to test-artifacts/screenshots/.
  */
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,11 +46,24 @@ const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>)
 describe('imported ONNX models', () => {
   e2e('Models: a dropped .onnx model is imported and listed with its scale, parameters, file, source and "cannot be trained"', 90_000, async (page) => {
     await page.getByTestId('nav-models').click();
+    await fs.mkdir(SCREENSHOTS, { recursive: true });
     const dt = await dataTransfer(page, [{ name: 'srvgg_x4_fp16.onnx', type: 'application/octet-stream', bytes: await fs.readFile(SRVGG) }]);
     const panel = page.getByTestId('model-import');
     await panel.dispatchEvent('dragover', { dataTransfer: dt });
     await panel.dispatchEvent('drop', { dataTransfer: dt });
     await dt.dispose();
+    // What the probe found, before anything is imported; the range it could not tell is asked for.
+    const found = page.getByTestId('import-found');
+    await found.waitFor({ timeout: 60_000 });
+    assert.match(await found.getByTestId('import-found-facts').innerText(), /^Found: ×4, float16, 16,704 parameters, 3\d KB; input range unknown \(the probe could not tell\), tile margin \d+\.$/);
+    assert.match(await found.getByTestId('import-range-ask').innerText(), /could not tell whether this model takes RGB values in 0–1 or in 0–255; choose/);
+    assert.equal(await found.getByTestId('import-confirm').isDisabled(), true, 'no import until a range is chosen');
+    assert.equal(await found.getByTestId('import-range-1').isChecked(), false);
+    assert.equal(await found.getByTestId('import-range-255').isChecked(), false);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'models-import-found-1280.png') });
+    assert.equal(await page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`).count(), 0);
+    await found.getByTestId('import-range-1').check();
+    await found.getByTestId('import-confirm').click();
     const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
     await row.waitFor({ timeout: 60_000 });
     assert.equal(await row.getByTestId('model-kind').innerText(), 'Imported ONNX');
@@ -63,10 +77,30 @@ describe('imported ONNX models', () => {
     assert.deepEqual(await fs.readFile(copied), await fs.readFile(SRVGG));
     const right = await page.getByTestId('models-table').evaluate((el) => el.getBoundingClientRect().right);
     assert.ok(right <= SIZE.width, `the table reaches ${right} px`);
-    await fs.mkdir(SCREENSHOTS, { recursive: true });
+    assert.equal(await page.getByTestId('import-found').count(), 0, 'the panel closes once imported');
     const shot = path.join(SCREENSHOTS, 'models-imported-1280.png');
     await page.screenshot({ path: shot });
     assert.deepEqual(pngSize(await fs.readFile(shot)), SIZE);
+  });
+
+  e2e('Models: the imported model\'s range and tile margin are changed in the table and kept with it', 60_000, async (page) => {
+    await page.getByTestId('nav-models').click();
+    const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
+    await row.getByTestId('model-adjust').locator('summary').click();
+    assert.equal(await row.getByTestId('adjust-range-1').isChecked(), true, 'the range chosen at import');
+    await row.getByTestId('adjust-margin').fill('20');
+    await row.getByTestId('adjust-save').click();
+    await page.getByText('srvgg_x4_fp16 now takes RGB 0–1 with a tile margin of 20 pixels.').waitFor({ timeout: 30_000 });
+    const record = JSON.parse(await fs.readFile(path.join(studio!.models, 'srvgg_x4_fp16.onnx.json'), 'utf8')) as { range: number; rangeFrom: string; margin: number; marginGiven: boolean };
+    assert.deepEqual([record.range, record.rangeFrom, record.margin, record.marginGiven], [1, 'given', 20, true]);
+  });
+
+  e2e('Activations: feature maps leave the imported model out of their lists and say why', 30_000, async (page) => {
+    await page.getByTestId('nav-activations').click();
+    const options = await page.getByTestId('features-model-a').locator('option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    assert.ok(options.includes('bundled:swish_x2.safetensors'), options.join(', '));
+    assert.ok(!options.includes(ID), 'the imported model is not offered');
+    assert.equal(await page.getByTestId('features-left-out').innerText(), "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.");
   });
 
   e2e('Upscale: the imported model upscales a real photo x4', 120_000, async (page) => {

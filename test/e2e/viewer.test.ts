@@ -16,8 +16,9 @@ import { readImage } from '../../ml/node/image-io.ts';
 import { resizeImage } from '../../ml/resize.ts';
 import { ARTIFACTS, DATA, drag, dropAndUpscale, e2eTest, frames, largerThan, launchBrowser, openPage, SCREENSHOTS, startStudio, until, type Session, type Studio } from './harness.ts';
 
-const PHOTO = path.join(DATA, 'train/mate_Aqua.jpg'); // 1600×1000
-const LARGE_FROM = path.join(DATA, 'train/mate_Wood.jpg'); // 1600×1200, enlarged to 4000×3000 for a 48 MP result
+/** A real photo enlarged to 1600×1000 and saved as JPEG (q95, 4:4:4, as the training photos are) by before(). */
+const PHOTO = () => path.join(tmp, 'motorcycle_1600x1000.jpg');
+const LARGE_FROM = path.join(DATA, 'val/motorcycle_left.png'); // 732×492, enlarged to 4000×3000 for a 48 MP result
 
 const TINY_X2 = 'bundled:tanhexp_x2.safetensors';
 let studio: Studio | undefined;
@@ -29,6 +30,7 @@ before(
   async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-viewer-'));
     await fs.mkdir(SCREENSHOTS, { recursive: true });
+    await sharp(path.join(DATA, 'val/motorcycle_left.png')).resize(1600, 1000).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(PHOTO());
     studio = await startStudio();
     browser = await launchBrowser();
     session = await openPage(browser, studio.url, { width: 1280, height: 800 });
@@ -112,10 +114,10 @@ describe('the viewer shows the real pixels', () => {
     await until('a model to be chosen', () => page.getByTestId('model-select').inputValue(), (v) => v !== '', 30_000);
     // The viewer is what is tested here: the smallest bundled x2 model keeps the upscales short.
     await page.getByTestId('model-select').selectOption(TINY_X2);
-    const output = await dropAndUpscale(page, PHOTO, 'mate_Aqua.jpg', 150_000);
+    const output = await dropAndUpscale(page, PHOTO(), 'motorcycle_1600x1000.jpg', 150_000);
     assert.equal((await page.getByTestId('result-width').innerText()).trim(), '3200×2000');
     const result = await rawOf(output);
-    const input = await rawOf(PHOTO);
+    const input = await rawOf(PHOTO());
     assert.deepEqual([result.width, result.height, input.width, input.height], [3200, 2000, 1600, 1000]);
 
     // Fit: the whole result in view, its percentage meaning output pixels.
@@ -149,7 +151,7 @@ describe('the viewer shows the real pixels', () => {
     // Bicubic is the engine's (ml/resize.ts, Pillow's) on the whole image.
     await page.getByTestId('before-filter').selectOption('bicubic');
     await until('the bicubic panes', () => page.getByTestId('pane-before').getAttribute('data-complete'), (v) => v === 'true', 30_000);
-    const whole = resizeImage((await readImage(PHOTO)).image, 3200, 2000);
+    const whole = resizeImage((await readImage(PHOTO())).image, 3200, 2000);
     await check('pane-before', (cx, cy, c) => Math.round(whole.rgb[(cy * 3200 + cx) * 3 + c]! * 255), 1, 'before (bicubic) at 1:1');
 
     // Dragging one pane pans both, by exactly the drag.
@@ -192,10 +194,10 @@ describe('the viewer shows the real pixels', () => {
   });
 
   e2e('a 48-megapixel result opens and pans, the page holding only tiles', 420_000, async (page) => {
-    const large = path.join(tmp, 'wood_4000x3000.jpg');
+    const large = path.join(tmp, 'motorcycle_4000x3000.jpg');
     await sharp(LARGE_FROM).resize(4000, 3000).jpeg({ quality: 92 }).toFile(large);
     await page.getByTestId('model-select').selectOption(TINY_X2);
-    const output = await dropAndUpscale(page, large, 'wood_4000x3000.jpg', 360_000);
+    const output = await dropAndUpscale(page, large, 'motorcycle_4000x3000.jpg', 360_000);
     assert.equal((await page.getByTestId('result-width').innerText()).trim(), '8000×6000');
     await page.locator('[data-testid="slider-view"][data-complete="true"]').waitFor({ timeout: 60_000 });
     await page.getByTestId('mode-side').click();

@@ -50,6 +50,17 @@ export const declared255Model = () =>
     { input_range: '0-255' },
   );
 
+/** Nearest x2 with nothing declared: a flat grey comes out the same in either range, so the probe cannot tell which it takes. */
+export const nearestModel = () =>
+  model(
+    (g) => {
+      const scales = g.constant('scales', [4], Float32Array.of(1, 1, 2, 2));
+      g.rename(g.add('Resize', ['input', '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
+    },
+    [{ name: 'input', dims: rgb }],
+    [{ name: 'output', dims: [1, 3, 'H', 'W'] }],
+  );
+
 /** One node from a custom operator domain (written by hand: the graph builder knows only the standard one). */
 export function customOpModel(): Uint8Array {
   const valueInfo = (w: ProtoWriter, name: string) =>

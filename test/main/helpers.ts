@@ -8,7 +8,7 @@ import { initialWeights, presetConfig, type Scale } from '../../ml/network.ts';
 import type { ActivationName } from '../../ml/activations.ts';
 import { saveModelFile } from '../../ml/node/models.ts';
 
-export const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+export const DATA = path.resolve(import.meta.dirname, '../../photos');
 export const COFFEE = path.join(DATA, 'tiny/coffee_64x64.png');
 export const MOTORCYCLE = path.join(DATA, 'tiny/motorcycle_200x150.png');
 

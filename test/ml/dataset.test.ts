@@ -17,7 +17,7 @@ import {
 import { Rng } from '../../ml/random.ts';
 import { resizeBicubic } from '../../ml/resize.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../photos');
 
 /** 8-bit RGB of a real photo, as sharp decodes it. */
 async function decode(file: string): Promise<TrainImage> {

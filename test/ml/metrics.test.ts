@@ -19,7 +19,7 @@ import {
   ssimY,
 } from '../../ml/metrics.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../photos');
 const REFERENCE = path.resolve(import.meta.dirname, '../fixtures/basicsr_metrics.py');
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 

@@ -1,4 +1,4 @@
-import { before, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_NAMES, ACTIVATIONS_F64 } from '../../ml/activations.ts';
@@ -85,19 +85,15 @@ const fields = (bytes: Uint8Array, n: number) => readFields(bytes).filter((f) =>
 const text = (v: ProtoValue) => new TextDecoder().decode(v.value as Uint8Array);
 const sub = (v: ProtoValue) => v.value as Uint8Array;
 
-test('the file is a standard ONNX model: opset 17, NCHW input with dynamic batch, height and width', () => {
-  const { config, weights } = busyWeights('tiny', 2, 'tanhexp', 1);
-  const bytes = exportOnnx(config, weights);
-  assert.equal(fields(bytes, 1)[0]!.value, 8n); // IR version for opset 17
-  const opset = readFields(sub(fields(bytes, 8)[0]!));
-  assert.deepEqual(
-    opset.map((f) => [f.field, f.field === 1 ? text(f) : f.value]),
-    [
-      [1, ''],
-      [2, BigInt(ONNX_OPSET)],
-    ],
-  );
-  const graph = sub(fields(bytes, 7)[0]!);
+describe('the file is a standard ONNX model: opset 17, NCHW input with dynamic batch, height and width', () => {
+  /** A tiny x2 TanhExp model exported, and the parts of its graph the tests read. */
+  const exported = () => {
+    const { config, weights } = busyWeights('tiny', 2, 'tanhexp', 1);
+    const bytes = exportOnnx(config, weights);
+    const graph = sub(fields(bytes, 7)[0]!);
+    const nodes = fields(graph, 1).map((n) => sub(n));
+    return { config, weights, bytes, graph, nodes };
+  };
   const dims = (valueInfo: Uint8Array) => {
     const tensorType = readFields(sub(fields(sub(fields(valueInfo, 2)[0]!), 1)[0]!));
     const shape = sub(tensorType.find((f) => f.field === 2)!);
@@ -106,38 +102,68 @@ test('the file is a standard ONNX model: opset 17, NCHW input with dynamic batch
       return f.field === 1 ? Number(f.value) : text(f);
     });
   };
-  const input = sub(fields(graph, 11)[0]!);
-  assert.equal(text(fields(input, 1)[0]!), 'input');
-  assert.deepEqual(dims(input), ['batch', 3, 'height', 'width']);
-  assert.deepEqual(dims(sub(fields(graph, 12)[0]!)), ['batch', 3, 'height*2', 'width*2']);
-  // Every op is a standard one of the default domain.
-  const nodes = fields(graph, 1).map((n) => sub(n));
   const opOf = (n: Uint8Array) => text(fields(n, 4)[0]!);
-  const ops = new Set(nodes.map(opOf));
-  assert.deepEqual([...ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'Exp', 'Mul', 'Resize', 'Tanh']);
-  // TanhExp is three ops per activation: Exp, Tanh, Mul.
-  const blocks = config.groups * config.blocks;
-  for (const op of ['Exp', 'Tanh', 'Mul']) assert.equal(nodes.filter((n) => opOf(n) === op).length, blocks, op);
-  // Every intermediate value's shape is declared, the feature maps with the input's symbolic size.
-  const declared = new Map(fields(graph, 13).map((v) => [text(fields(sub(v), 1)[0]!), dims(sub(v))]));
-  const outputs = nodes.map((n) => text(fields(n, 2)[0]!)).filter((o) => o !== 'output');
-  assert.deepEqual([...declared.keys()].sort(), [...outputs].sort());
-  const exp = nodes.find((n) => opOf(n) === 'Exp')!;
-  assert.deepEqual(declared.get(text(fields(exp, 2)[0]!)), ['batch', config.features, 'height', 'width']);
-  const d2s = nodes.find((n) => opOf(n) === 'DepthToSpace')!;
-  assert.deepEqual(declared.get(text(fields(d2s, 2)[0]!)), ['batch', 3, 'height*2', 'width*2']);
-  // Each weight is stored once, with its PyTorch name, as raw float32.
-  const inits = fields(graph, 5).map((t) => text(fields(sub(t), 8)[0]!));
-  assert.equal(inits.length, new Set(inits).size);
-  for (const name of weights.keys()) assert.ok(inits.includes(name), `missing initializer ${name}`);
-  // The metadata says what the network is.
-  const meta = Object.fromEntries(
-    fields(bytes, 14).map((e) => {
-      const kv = readFields(sub(e));
-      return [text(kv[0]!), text(kv[1]!)];
-    }),
-  );
-  assert.deepEqual(JSON.parse(meta['sr-studio.config']!), config);
+
+  test('IR version 8 and opset 17 of the default domain', () => {
+    const { bytes } = exported();
+    assert.equal(fields(bytes, 1)[0]!.value, 8n); // IR version for opset 17
+    const opset = readFields(sub(fields(bytes, 8)[0]!));
+    assert.deepEqual(
+      opset.map((f) => [f.field, f.field === 1 ? text(f) : f.value]),
+      [
+        [1, ''],
+        [2, BigInt(ONNX_OPSET)],
+      ],
+    );
+  });
+
+  test('the input is NCHW with a dynamic batch, height and width; the output is twice as high and wide', () => {
+    const { graph } = exported();
+    const input = sub(fields(graph, 11)[0]!);
+    assert.equal(text(fields(input, 1)[0]!), 'input');
+    assert.deepEqual(dims(input), ['batch', 3, 'height', 'width']);
+    assert.deepEqual(dims(sub(fields(graph, 12)[0]!)), ['batch', 3, 'height*2', 'width*2']);
+  });
+
+  test('every op is a standard one of the default domain; TanhExp is Exp, Tanh and Mul per block', () => {
+    const { config, nodes } = exported();
+    // Every op is a standard one of the default domain.
+    const ops = new Set(nodes.map(opOf));
+    assert.deepEqual([...ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'Exp', 'Mul', 'Resize', 'Tanh']);
+    // TanhExp is three ops per activation: Exp, Tanh, Mul.
+    const blocks = config.groups * config.blocks;
+    for (const op of ['Exp', 'Tanh', 'Mul']) assert.equal(nodes.filter((n) => opOf(n) === op).length, blocks, op);
+  });
+
+  test("every intermediate value's shape is declared, the feature maps with the input's symbolic size", () => {
+    const { config, graph, nodes } = exported();
+    const declared = new Map(fields(graph, 13).map((v) => [text(fields(sub(v), 1)[0]!), dims(sub(v))]));
+    const outputs = nodes.map((n) => text(fields(n, 2)[0]!)).filter((o) => o !== 'output');
+    assert.deepEqual([...declared.keys()].sort(), [...outputs].sort());
+    const exp = nodes.find((n) => opOf(n) === 'Exp')!;
+    assert.deepEqual(declared.get(text(fields(exp, 2)[0]!)), ['batch', config.features, 'height', 'width']);
+    const d2s = nodes.find((n) => opOf(n) === 'DepthToSpace')!;
+    assert.deepEqual(declared.get(text(fields(d2s, 2)[0]!)), ['batch', 3, 'height*2', 'width*2']);
+  });
+
+  test('each weight is stored once, with its PyTorch name', () => {
+    const { weights, graph } = exported();
+    // Each weight is stored once, with its PyTorch name, as raw float32.
+    const inits = fields(graph, 5).map((t) => text(fields(sub(t), 8)[0]!));
+    assert.equal(inits.length, new Set(inits).size);
+    for (const name of weights.keys()) assert.ok(inits.includes(name), `missing initializer ${name}`);
+  });
+
+  test('the metadata says what the network is', () => {
+    const { config, bytes } = exported();
+    const meta = Object.fromEntries(
+      fields(bytes, 14).map((e) => {
+        const kv = readFields(sub(e));
+        return [text(kv[0]!), text(kv[1]!)];
+      }),
+    );
+    assert.deepEqual(JSON.parse(meta['sr-studio.config']!), config);
+  });
 });
 
 test('ONNX Runtime evaluates each exported activation as the float64 reference does, extreme inputs included', { skip }, async () => {

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { bicubicInputRegion, cubicKernel, resizeBicubic, resizeBicubicRegion, resizeImage, type Region } from '../../ml/resize.ts';
 import { maxDiff } from '../helpers/photos.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../photos');
 
 /** A w×h crop of a real photo as interleaved floats in [0, 1]. */
 async function photoCrop(file: string, left: number, top: number, w: number, h: number) {

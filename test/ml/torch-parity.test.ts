@@ -15,16 +15,15 @@ import { useBackend } from '../helpers/backends.ts';
 
 /**
  * PyTorch parity without torch: the tfjs network (cpu backend) against a float64 numpy twin of
- * shared/reference/torch_ref.py's RIR (test/fixtures/rir_numpy.py), on a real photo crop, with the
+ * reference/torch_ref.py's RIR (test/fixtures/rir_numpy.py), on a real photo crop, with the
  * weights passed through an SR Studio weights file that the twin loads as load_state_dict(strict=True)
  * would. scripts/torch-parity.py runs the same check against real PyTorch; set
  * SR_TORCH_PARITY_DIR=DIR to write its inputs (a standard x2 file, in.npy, out.npy) to DIR
  * (SR_TORCH_PARITY_ACTIVATION picks the activation, tanhexp by default).
  */
 
-const SHARED = path.resolve(import.meta.dirname, '../../../shared');
 const TWIN = path.resolve(import.meta.dirname, '../fixtures/rir_numpy.py');
-const PHOTO = path.join(SHARED, 'data/val/coffee.png');
+const PHOTO = path.resolve(import.meta.dirname, '../../photos/val/coffee.png');
 const TOLERANCE = 1e-4;
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;

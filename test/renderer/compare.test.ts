@@ -7,14 +7,12 @@
 import { register } from 'node:module';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Events, JobInfo, Settings } from '../../main/api.ts';
+import type { Events, JobInfo } from '../../main/api.ts';
 import type { CompareReport } from '../../ml/train/compare.ts';
 import { FakeApi } from './fake-api.ts';
 
 register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
-
-const SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
 
 function app() {
   const api = new FakeApi()

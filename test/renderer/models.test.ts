@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { folderName, iterationsLabel, layerLabel, shapeWords, sizeLabel, validatedOn } from '../../renderer/src/lib/models.ts';
+import { folderName, importedWords, iterationsLabel, layerLabel, shapeWords, sizeLabel, validatedOn } from '../../renderer/src/lib/models.ts';
 
 describe('Models table words', () => {
   test('a preset by its name; another shape in words', () => {
@@ -28,6 +28,13 @@ describe('Models table words', () => {
     assert.equal(iterationsLabel({ iterations: 4000 }), '4,000');
     assert.equal(iterationsLabel({ iterations: 600, trainedIterations: 600 }), '600');
     assert.equal(iterationsLabel(undefined), '—');
+  });
+
+  test('an imported model\'s file, type and range, and when its range is only a guess', () => {
+    const i = { scale: 4, range: 1, dtype: 'float16', margin: 8, bytes: 38440, source: '/m/a.onnx', producer: 'pytorch' } as const;
+    assert.equal(importedWords(i), '38 KB, float16, RGB 0–1');
+    assert.equal(importedWords({ ...i, range: 255, rangeFrom: 'metadata' }), '38 KB, float16, RGB 0–255');
+    assert.equal(importedWords({ ...i, rangeFrom: 'guess' }), '38 KB, float16, RGB 0–1 (a guess)');
   });
 
   test('layers by where they sit', () => {

@@ -13,7 +13,7 @@ import { availableBackends } from '../helpers/backends.ts';
  * debs) into a temporary folder, unpacked as run.sh unpacks it, and run from there on this machine's
  * webgpu adapter, with the PyTorch figures measured on the H100 standing in for torch_ref.py's output.
  */
-const REFERENCE = path.resolve(import.meta.dirname, '../../../shared/reference');
+const REFERENCE = path.resolve(import.meta.dirname, '../../reference');
 const webgpu = (await availableBackends('train')).includes('webgpu');
 const hasXz = spawnSync('xz', ['--version'], { stdio: 'ignore' }).status === 0;
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64 } from './bytes.ts';
 
 /**

@@ -55,7 +55,7 @@ function exp(dst: string, x: E, atMost = Infinity): E[] {
   return [
     // (the upper clamp is left out where x is known to be at most 89 already)
     set('ez', maxKeepNaN(atMost <= 89 ? x : minKeepNaN(x, k(89)), k(-87))),
-    set('en', add(mul(get('ez'), k(1.44269504088896341)), k(MAGIC))),
+    set('en', add(mul(get('ez'), k(Math.LOG2E)), k(MAGIC))),
     set('ef', sub(get('en'), k(MAGIC))),
     // r = x − n·ln2, with ln2 split into 0.693359375 (n times it is exact) and a small correction.
     set('er', sub(sub(get('ez'), mul(get('ef'), k(0.693359375))), mul(get('ef'), k(-2.12194440e-4)))),

@@ -51,5 +51,6 @@ export const modelScaleLabel = (m: Pick<ModelInfo, 'config' | 'imported'>): stri
 export const modelKind = (m: Pick<ModelInfo, 'config'>, labels: Readonly<Record<string, string>>): string =>
   m.config ? (labels[m.config.activation] ?? m.config.activation) : 'Imported ONNX';
 
-/** An imported model's file in words: "38 KB, float16, RGB 0–1". */
-export const importedWords = (i: NonNullable<ModelInfo['imported']>): string => `${bytes(i.bytes)}, ${i.dtype}, RGB ${i.range === 255 ? '0–255' : '0–1'}`;
+/** An imported model's file in words: "38 KB, float16, RGB 0–1", with "(a guess)" when the probe could not tell the range. */
+export const importedWords = (i: NonNullable<ModelInfo['imported']>): string =>
+  `${bytes(i.bytes)}, ${i.dtype}, RGB ${i.range === 255 ? '0–255' : '0–1'}${i.rangeFrom === 'guess' ? ' (a guess)' : ''}`;

@@ -1,4 +1,4 @@
-import type { ActivationName, RequestResult } from '../api/types.ts';
+import type { ActivationName, ModelInfo, RequestResult } from '../api/types.ts';
 import { plainError } from '../lib/errors.ts';
 import type { Services } from './services.ts';
 
@@ -93,7 +93,7 @@ export class ActivationsSession {
 
 /** Two models' activation maps for one image and layer, with each layer's share of dead units. */
 export class FeatureMapsSession {
-  readonly #app: Pick<Services, 'api'>;
+  readonly #app: Pick<Services, 'api' | 'models' | 'modelGroups' | 'modelById'>;
   form = $state({ modelA: '', modelB: '', image: '', layer: 0 });
   /** The map (channel) shown large, both models side by side. */
   selected = $state(0);
@@ -101,7 +101,7 @@ export class FeatureMapsSession {
   #busy = $state(false);
   #error = $state<string | null>(null);
 
-  constructor(app: Pick<Services, 'api'>) {
+  constructor(app: Pick<Services, 'api' | 'models' | 'modelGroups' | 'modelById'>) {
     this.#app = app;
   }
 
@@ -116,9 +116,33 @@ export class FeatureMapsSession {
   }
   /** Layer names, once a first request has told them. */
   readonly layers = $derived(this.#result?.[0]?.layers ?? []);
-  readonly canShow = $derived(!!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '');
+  /**
+   * The models whose feature maps can be shown: SR Studio's own networks, grouped as the app groups
+   * them. Imported ONNX models are left out (their layers are not SR Studio's to tap).
+   */
+  get modelGroups(): ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }> {
+    return this.#app.modelGroups.map((g) => ({ label: g.label, models: g.models.filter((m) => !m.imported) }));
+  }
+  /** How many imported models the lists leave out, and why, in a sentence ('' when none). */
+  get leftOut(): string {
+    const n = this.#app.models.filter((m) => m.imported).length;
+    return n === 0 ? '' : `Feature maps are shown only for SR Studio's own networks, so ${n === 1 ? 'the imported ONNX model is' : `the ${n} imported ONNX models are`} not listed here.`;
+  }
+  get canShow(): boolean {
+    return !!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '' && !this.#imported(this.form.modelA) && !this.#imported(this.form.modelB);
+  }
+
+  #imported(id: string): ModelInfo | undefined {
+    const m = this.#app.modelById(id);
+    return m?.imported ? m : undefined;
+  }
 
   async show(): Promise<void> {
+    const chosen = this.#imported(this.form.modelA) ?? this.#imported(this.form.modelB);
+    if (chosen) {
+      this.#error = `${chosen.name} is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those.`;
+      return;
+    }
     if (!this.canShow || this.#busy) return;
     this.#busy = true;
     try {

@@ -69,7 +69,7 @@ export class RunSeries {
   /** The run's highest value so far. */
   max(run: string): number | undefined {
     const r = this.#runs.get(run);
-    return r && r.y.length ? Math.max(...r.y) : undefined;
+    return r?.y.length ? Math.max(...r.y) : undefined;
   }
 
   /** uPlot's aligned table: one x column, one y column per run (gaps as null). */

@@ -17,6 +17,9 @@ export interface Services {
   readonly toasts: Toasts;
   /** The models as listed (models:list), and asking for them again. */
   readonly models: readonly ModelInfo[];
+  /** The models grouped as the app lists them (your models, bundled). */
+  readonly modelGroups: ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>;
+  modelById(id: string): ModelInfo | undefined;
   refreshModels(): Promise<void>;
   /** The saved settings (null until the status has come), saving a patch, and asking for the status again. */
   readonly settings: Settings | null;

@@ -1,5 +1,5 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, DegradeName, ImageData64, JobId, JobInfo, ModelInfo, PresetName, RunInfo, RunPoint, Scale, TrainJob } from '../api/types.ts';
+import type { ActivationName, DegradeName, ImageData64, JobInfo, ModelInfo, PresetName, RunInfo, RunPoint, Scale, TrainJob } from '../api/types.ts';
 import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
 import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';

@@ -12,6 +12,7 @@ export interface Layer {
 export const DRAW_MEASURE = 'sr-viewer-draw';
 
 const pending = new Set<TileCanvas>();
+// biome-ignore lint/correctness/noUnusedVariables: read by `frame ||=` below
 let frame = 0;
 
 /** All panes that need it are drawn in one animation frame, then the wanted tiles are fetched. */

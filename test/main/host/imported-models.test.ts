@@ -7,12 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelInfo, RequestChannel } from '../../../main/api.ts';
+import type { ImportProbe, ModelInfo, RequestChannel } from '../../../main/api.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
 import { COFFEE, DATA, StubEngine, tempDir } from '../helpers.ts';
 import { rank3Model } from '../../helpers/onnx-models.ts';
 
-const SRVGG = path.resolve(import.meta.dirname, '../../fixtures/onnx/srvgg_x4_fp16.onnx');
+const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
+const SRVGG = path.join(FIXTURES, 'srvgg_x4_fp16.onnx');
+const RRDB = path.join(FIXTURES, 'rrdb_x2_255.onnx');
+const SWISH = path.join(FIXTURES, 'sr_studio_swish_x2.onnx');
 let dir = '';
 let host: Host;
 const engine = new StubEngine();
@@ -36,7 +39,8 @@ test('an ONNX model is imported with what its probe found, listed, and runs wher
   assert.equal(m.path, copy);
   assert.equal(m.config, undefined);
   assert.equal(m.parameters, 16704);
-  assert.deepEqual({ ...m.imported, margin: 0 }, { scale: 4, range: 1, dtype: 'float16', margin: 0, bytes: (await fs.stat(SRVGG)).size, source: SRVGG, producer: 'pytorch' });
+  // Its random weights keep a grey tile grey in either range: the probe cannot tell, and says so.
+  assert.deepEqual({ ...m.imported, margin: 0 }, { scale: 4, range: 1, dtype: 'float16', margin: 0, bytes: (await fs.stat(SRVGG)).size, source: SRVGG, producer: 'pytorch', rangeFrom: 'guess' });
   assert.ok((await fs.stat(`${copy}.json`)).isFile(), 'its record is kept beside it');
   const again = (await call('models:import', { path: SRVGG })) as ModelInfo;
   assert.equal(again.id, m.id, 'the same bytes again are not copied twice');
@@ -47,7 +51,7 @@ test('an ONNX model is imported with what its probe found, listed, and runs wher
   assert.deepEqual(listed?.imported, m.imported);
 
   await call('job:upscale', { files: [COFFEE], model: m.id, format: 'png', outputDir: dir, overwrite: false });
-  assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], model: copy, format: 'png', outputDir: dir, overwrite: false } });
+  assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], model: copy, format: 'png', outputDir: dir, overwrite: false, imported: { [copy]: { range: 1, margin: m.imported!.margin } } } });
 
   await call('job:compare-models', { modelA: m.id, modelB: 'bundled:tanhexp_x4.safetensors', image: COFFEE, groundTruth: true });
   const cmp = engine.jobs.at(-1) as { type: string; spec: { modelA: string; modelB: string } };
@@ -71,4 +75,52 @@ test('an ONNX file that cannot be an SR model is refused in one sentence and not
     return true;
   });
   assert.ok(!(await fs.readdir(path.join(dir, 'models'))).includes('flat.onnx'));
+});
+
+test('models:probe shows what an import would find, without importing: scale, range and where it came from, margin and how much fits', async () => {
+  const before = await fs.readdir(path.join(dir, 'models'));
+  const srvgg = (await call('models:probe', { path: SRVGG })) as ImportProbe;
+  assert.deepEqual(
+    { ...srvgg, margin: 0 },
+    { name: 'srvgg_x4_fp16', scale: 4, range: 1, rangeFrom: 'guess', margin: 0, marginFound: true, maxMargin: 512, fixedSize: null, dtype: 'float16', parameters: 16704, bytes: (await fs.stat(SRVGG)).size, producer: 'pytorch' },
+  );
+  const rrdb = (await call('models:probe', { path: RRDB })) as ImportProbe;
+  assert.deepEqual([rrdb.scale, rrdb.range, rrdb.rangeFrom, rrdb.fixedSize, rrdb.maxMargin], [2, 255, 'probe', { width: 64, height: 64 }, 28]);
+  const swish = (await call('models:probe', { path: SWISH })) as ImportProbe;
+  assert.deepEqual([swish.scale, swish.range, swish.rangeFrom], [2, 1, 'metadata']);
+  assert.deepEqual(await fs.readdir(path.join(dir, 'models')), before, 'nothing is copied');
+  await assert.rejects(call('models:probe', { path: path.join(dir, 'missing.onnx') }), /does not exist/);
+});
+
+test('a range and margin chosen at import, or changed later, are kept with the model and reach every upscale and comparison', async () => {
+  const m = (await call('models:import', { path: RRDB, range: 255, margin: 20 })) as ModelInfo;
+  const copy = path.join(dir, 'models', 'rrdb_x2_255.onnx');
+  assert.deepEqual([m.imported?.range, m.imported?.rangeFrom, m.imported?.margin, m.imported?.marginGiven], [255, 'given', 20, true]);
+  const side = JSON.parse(await fs.readFile(`${copy}.json`, 'utf8')) as { range: number; margin: number };
+  assert.deepEqual([side.range, side.margin], [255, 20]);
+  await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
+  assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 255, margin: 20 } });
+
+  const changed = (await call('models:adjust', { modelId: m.id, range: 1, margin: 12 })) as ModelInfo;
+  assert.deepEqual([changed.imported?.range, changed.imported?.rangeFrom, changed.imported?.margin], [1, 'given', 12]);
+  const listed = ((await call('models:list')) as ModelInfo[]).find((x) => x.id === m.id);
+  assert.deepEqual([listed?.imported?.range, listed?.imported?.margin], [1, 12]);
+  await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
+  assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 1, margin: 12 } });
+  await call('job:compare-models', { modelA: m.id, modelB: 'bundled:swish_x2.safetensors', image: COFFEE, groundTruth: false });
+  assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 1, margin: 12 } });
+
+  await assert.rejects(call('models:adjust', { modelId: m.id, range: 1, margin: 40 }), /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\./);
+  await assert.rejects(call('models:adjust', { modelId: m.id, range: 100, margin: 8 }), /range must be one of 1, 255, not 100\./);
+  await assert.rejects(call('models:adjust', { modelId: m.id, range: 1 }), /models:adjust needs both range \(1 or 255\) and margin/);
+  await assert.rejects(call('models:adjust', { modelId: 'bundled:swish_x2.safetensors', range: 1, margin: 8 }), /swish_x2 is one of SR Studio's own models; only imported ONNX models take a range and tile margin\./);
+  await assert.rejects(call('models:import', { path: path.resolve(import.meta.dirname, '../../../assets/models/swish_x2.safetensors'), range: 255 }), /range and margin are for ONNX models/);
+});
+
+test('feature maps refuse an imported model in one sentence: they are only for SR Studio\'s own networks', async () => {
+  const m = (await call('models:import', { path: SRVGG })) as ModelInfo;
+  await assert.rejects(call('features:maps', { modelIds: ['bundled:swish_x2.safetensors', m.id], image: COFFEE, layer: 0 }), (e: Error) => {
+    assert.equal(e.message, "srvgg_x4_fp16 is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those as Model B.");
+    return true;
+  });
 });

@@ -12,10 +12,11 @@ import sharp from 'sharp';
 import { assertOneError, jsonLines, runCli, show } from '../../helpers/cli.ts';
 import { rank3Model } from '../../helpers/onnx-models.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 const SRVGG = path.join(FIXTURES, 'srvgg_x4_fp16.onnx');
 const RRDB = path.join(FIXTURES, 'rrdb_x2_255.onnx');
+const REAL = path.join(FIXTURES, 'realesr_animevideov3_x4.onnx');
 const CHELSEA = path.join(DATA, 'tiny/chelsea_96x72.png');
 
 let dir = '';
@@ -84,4 +85,36 @@ test('imported models cannot be trained, run only on ONNX Runtime, and what is n
   await fs.writeFile(bad, rank3Model());
   assertOneError(await cli(['models', 'import', bad]), /"[^"]*flat\.onnx" cannot be used as a super-resolution model \(its input has 3 dimensions, not 4/, 1);
   assertOneError(await cli(['upscale', '--model', bad, CHELSEA]), /its input has 3 dimensions, not 4/, 1);
+});
+
+test('a trained Real-ESRGAN compact model from outside SR Studio: imported, and a real photo upscaled x4 with tiles equal to the whole image', async () => {
+  const r = await cli(['models', 'import', REAL]);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout + r.stderr, /Imported realesr_animevideov3_x4\.onnx as realesr_animevideov3_x4 \(x4, float32, RGB 0–1, 621,428 parameters, tile margin \d+\)/);
+  // A crop of a held-out photo, kept small so the test stays quick on two cores.
+  const photo = path.join(dir, 'astronaut_crop.png');
+  await sharp(path.join(DATA, 'val/astronaut.png')).extract({ left: 180, top: 60, width: 120, height: 90 }).toFile(photo);
+  const out = (t: string) => path.join(dir, `out-real-${t}`);
+  for (const tile of ['40', '4096']) {
+    const u = await cli(['upscale', '--model', 'realesr_animevideov3_x4', '--tile', tile, '-o', out(tile), photo]);
+    assert.equal(u.code, 0, show(u));
+  }
+  const name = 'astronaut_crop_x4.png';
+  const meta = await sharp(path.join(out('40'), name)).metadata();
+  assert.deepEqual([meta.width, meta.height], [480, 360]);
+  const d = await maxDiff(path.join(out('40'), name), path.join(out('4096'), name));
+  assert.ok(d <= 1, `tiled and whole outputs differ by ${d} levels`);
+  // A trained model is not a resize: it differs from the photo's plain nearest enlargement.
+  const nearest = path.join(dir, 'nearest.png');
+  await sharp(photo).resize(480, 360, { kernel: 'nearest' }).toFile(nearest);
+  assert.ok((await maxDiff(path.join(out('4096'), name), nearest)) > 32);
+});
+
+test('a range and margin recorded at import are used by every later upscale', async () => {
+  const r = await cli(['models', 'import', RRDB, '--range', '0-255', '--overlap', '20']);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout + r.stderr, /as rrdb_x2_255 \(x2, float32, RGB 0–255, fixed 64×64 input, 26,035 parameters, tile margin 20\)/);
+  const u = await cli(['upscale', '--model', 'rrdb_x2_255', '-o', path.join(dir, 'out-rrdb-kept'), CHELSEA]);
+  assert.equal(u.code, 0, show(u));
+  assert.match(u.stdout + u.stderr, /Model: rrdb_x2_255\.onnx \(imported ONNX: x2, float32, RGB 0–255, fixed 64×64 input, 26,035 parameters, tile margin 20\)/);
 });

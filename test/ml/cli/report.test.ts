@@ -20,6 +20,7 @@ function sink(): Writable & { text: string; columns: number; isTTY: boolean } {
 /** What a terminal shows: \r returns to the line's start and ESC[2K clears it. */
 function screen(raw: string): string[] {
   const lines = [''];
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC[2K is what is looked for
   for (const part of raw.split(/(\r|\n|\x1b\[2K)/)) {
     if (part === '\n') lines.push('');
     else if (part === '\r' || part === '\x1b[2K') lines[lines.length - 1] = '';

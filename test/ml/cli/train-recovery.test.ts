@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { assertOneError, BIN, runCli, show } from '../../helpers/cli.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const TINY = path.join(DATA, 'tiny');
 const DISK_FULL = path.resolve(import.meta.dirname, '../../fixtures/disk-full.mjs');
 const FAST = ['--batch', '4', '--patch', '12', '--backend', 'wasm'];

@@ -13,7 +13,7 @@ import { assertOneError, jsonLines, runCli, show } from '../../helpers/cli.ts';
 import { summariseRun } from '../../../ml/node/runs.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 
-const TINY = path.resolve(import.meta.dirname, '../../../../shared/data/tiny');
+const TINY = path.resolve(import.meta.dirname, '../../../photos/tiny');
 const FAST = ['--batch', '2', '--patch', '12', '--backend', 'wasm', '--threads', '0'];
 
 let dir = '';

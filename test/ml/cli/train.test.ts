@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of `sr-studio train`: the real CLI in a child process, on the tiny photos in
- * ../shared/data, on the wasm backend, a few iterations at a time. One run is trained, inspected,
+ * photos/tiny, on the wasm backend, a few iterations at a time. One run is trained, inspected,
  * used by `upscale --model`, resumed, interrupted, and every bad input gets one clear line.
  */
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,7 @@ import { initialWeights, presetConfig } from '../../../ml/network.ts';
 import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const TINY = path.join(DATA, 'tiny');
 const SMALL_COFFEE = path.join(TINY, 'coffee_64x64.png');
 const VAL = path.join(DATA, 'val');
@@ -83,71 +83,90 @@ after(async () => {
 });
 
 describe('sr-studio train', () => {
-  test('trains a run folder: config.json, metrics.jsonl, checkpoints, preview.png and a model that upscale accepts', async () => {
-    const r = await cli(['train', '--data', TINY, '--iters', '6', '--val-every', '3', '--out', RUN(), ...FAST]);
-    assert.equal(r.code, 0, show(r));
-    assert.deepEqual(errorLines(r), []);
-    assertNoStack(r);
-    assert.equal(r.stdout, '', 'human output goes to stderr');
-    assert.match(r.stderr, /Finished 6 iterations/);
-    assert.match(r.stderr, /holding out 1 of 4 training images/);
+  describe('trains a run folder: config.json, metrics.jsonl, checkpoints, preview.png and a model that upscale accepts', () => {
+    let r: Awaited<ReturnType<typeof cli>>;
+    before(async () => {
+      r = await cli(['train', '--data', TINY, '--iters', '6', '--val-every', '3', '--out', RUN(), ...FAST]);
+    });
+    const readConfig = async () => JSON.parse(await fs.readFile(tmp('run/config.json'), 'utf8'));
 
-    const files = await listAll(RUN());
-    for (const f of ['config.json', 'metrics.jsonl', 'model_best.safetensors', 'preview.png', 'checkpoints/ckpt_0000006.safetensors', 'checkpoints/best.safetensors', 'previews/0000006.png']) {
-      assert.ok(files.includes(f), `${f} is in the run folder: ${files.join(', ')}`);
-    }
-    assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+    test('exits 0 and tells how it went on stderr: finished, with the held-out image; no error or stack', () => {
+      assert.equal(r.code, 0, show(r));
+      assert.deepEqual(errorLines(r), []);
+      assertNoStack(r);
+      assert.equal(r.stdout, '', 'human output goes to stderr');
+      assert.match(r.stderr, /Finished 6 iterations/);
+      assert.match(r.stderr, /holding out 1 of 4 training images/);
+    });
 
-    const config = JSON.parse(await fs.readFile(tmp('run/config.json'), 'utf8'));
-    assert.deepEqual(config.network, { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' });
-    assert.equal(config.preset, 'tiny');
-    assert.equal(config.iterations, 6);
-    assert.equal(config.batch, 4);
-    assert.equal(config.patch, 12);
-    assert.equal(config.valEvery, 3);
+    test('the run folder holds the config, metrics, checkpoints, previews and best model, and no temp file', async () => {
+      const files = await listAll(RUN());
+      for (const f of ['config.json', 'metrics.jsonl', 'model_best.safetensors', 'preview.png', 'checkpoints/ckpt_0000006.safetensors', 'checkpoints/best.safetensors', 'previews/0000006.png']) {
+        assert.ok(files.includes(f), `${f} is in the run folder: ${files.join(', ')}`);
+      }
+      assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+    });
 
-    const metrics = await readMetrics(RUN());
-    const progress = metrics.filter((m) => 'loss' in m);
-    const vals = metrics.filter((m) => 'val' in m);
-    assert.equal(progress.length + vals.length, metrics.length, 'every record is a progress or a validation record');
-    assert.deepEqual(progress.map((m) => m.iteration), [6]);
-    for (const m of progress) {
-      assert.deepEqual(Object.keys(m).sort(), ['elapsedMs', 'itPerSec', 'iteration', 'loss', 'lr']);
-      assert.ok(typeof m.loss === 'number' && m.loss > 0 && m.loss < 1);
-      assert.ok(typeof m.lr === 'number' && m.lr > 0);
-      assert.ok(typeof m.itPerSec === 'number' && m.itPerSec > 0);
-      assert.ok(Number.isInteger(m.elapsedMs));
-    }
-    assert.deepEqual(vals.map((m) => m.iteration), [3, 6]);
-    for (const m of vals) {
-      const v = m.val as Record<string, number>;
-      assert.deepEqual(Object.keys(v).sort(), ['bicubicPsnrY', 'bicubicSsimY', 'psnrY', 'ssimY']);
-      assert.ok(v.psnrY! > 15 && v.psnrY! < 60 && v.ssimY! > 0 && v.ssimY! <= 1, JSON.stringify(v));
-      assert.ok(v.bicubicPsnrY! > 15 && v.bicubicSsimY! > 0 && v.bicubicSsimY! <= 1);
-      assert.ok(Number.isInteger(m.elapsedMs));
-    }
+    test('config.json records the network, preset, iterations, batch, patch and validation interval', async () => {
+      const config = await readConfig();
+      assert.deepEqual(config.network, { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' });
+      assert.equal(config.preset, 'tiny');
+      assert.equal(config.iterations, 6);
+      assert.equal(config.batch, 4);
+      assert.equal(config.patch, 12);
+      assert.equal(config.valEvery, 3);
+    });
 
-    const ckpt = decodeCheckpoint(await fs.readFile(tmp('run/checkpoints/ckpt_0000006.safetensors')), 'ckpt');
-    assert.equal(ckpt.state.iteration, 6);
-    assert.equal(ckpt.state.adamStep, 6);
-    assert.deepEqual(JSON.parse(JSON.stringify(ckpt.state.config)), config);
+    test('metrics.jsonl: a progress record at the end and validations at 3 and 6, each with exactly its fields', async () => {
+      const metrics = await readMetrics(RUN());
+      const progress = metrics.filter((m) => 'loss' in m);
+      const vals = metrics.filter((m) => 'val' in m);
+      assert.equal(progress.length + vals.length, metrics.length, 'every record is a progress or a validation record');
+      assert.deepEqual(progress.map((m) => m.iteration), [6]);
+      for (const m of progress) {
+        assert.deepEqual(Object.keys(m).sort(), ['elapsedMs', 'itPerSec', 'iteration', 'loss', 'lr']);
+        assert.ok(typeof m.loss === 'number' && m.loss > 0 && m.loss < 1);
+        assert.ok(typeof m.lr === 'number' && m.lr > 0);
+        assert.ok(typeof m.itPerSec === 'number' && m.itPerSec > 0);
+        assert.ok(Number.isInteger(m.elapsedMs));
+      }
+      assert.deepEqual(vals.map((m) => m.iteration), [3, 6]);
+      for (const m of vals) {
+        const v = m.val as Record<string, number>;
+        assert.deepEqual(Object.keys(v).sort(), ['bicubicPsnrY', 'bicubicSsimY', 'psnrY', 'ssimY']);
+        assert.ok(v.psnrY! > 15 && v.psnrY! < 60 && v.ssimY! > 0 && v.ssimY! <= 1, JSON.stringify(v));
+        assert.ok(v.bicubicPsnrY! > 15 && v.bicubicSsimY! > 0 && v.bicubicSsimY! <= 1);
+        assert.ok(Number.isInteger(m.elapsedMs));
+      }
+    });
 
-    // preview.png: a real PNG, bicubic | network | ground truth of a 48-pixel LR crop at x2.
-    const png = await fs.readFile(tmp('run/preview.png'));
-    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    const meta = await sharp(png).metadata();
-    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 3 * 96 + 8, 96]);
+    test("the last checkpoint is at iteration 6, with Adam's step and the run's config", async () => {
+      const config = await readConfig();
+      const ckpt = decodeCheckpoint(await fs.readFile(tmp('run/checkpoints/ckpt_0000006.safetensors')), 'ckpt');
+      assert.equal(ckpt.state.iteration, 6);
+      assert.equal(ckpt.state.adamStep, 6);
+      assert.deepEqual(JSON.parse(JSON.stringify(ckpt.state.config)), config);
+    });
 
-    const model = decodeModel(await fs.readFile(tmp('run/model_best.safetensors')), 'model', { scale: 2 });
-    assert.equal(model.training?.iterations, 6);
-    assert.equal(model.training?.data, TINY);
-    assert.match(String(model.training?.backend), /^wasm/);
-    assert.equal(typeof model.training?.valPsnrY, 'number');
+    test('preview.png is a real PNG: bicubic | network | ground truth of a 48-pixel LR crop at x2', async () => {
+      const png = await fs.readFile(tmp('run/preview.png'));
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      const meta = await sharp(png).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 3 * 96 + 8, 96]);
+    });
 
-    const up = await cli(['upscale', SMALL_COFFEE, '--model', tmp('run/model_best.safetensors'), '-o', tmp('up'), '--backend', 'wasm']);
-    assert.equal(up.code, 0, show(up));
-    const out = await sharp(tmp('up/coffee_64x64_x2.png')).metadata();
-    assert.deepEqual([out.format, out.width, out.height], ['png', 128, 128]);
+    test('the best model records its training, and upscale accepts it', async () => {
+      const model = decodeModel(await fs.readFile(tmp('run/model_best.safetensors')), 'model', { scale: 2 });
+      assert.equal(model.training?.iterations, 6);
+      assert.equal(model.training?.data, TINY);
+      assert.match(String(model.training?.backend), /^wasm/);
+      assert.equal(typeof model.training?.valPsnrY, 'number');
+
+      const up = await cli(['upscale', SMALL_COFFEE, '--model', tmp('run/model_best.safetensors'), '-o', tmp('up'), '--backend', 'wasm']);
+      assert.equal(up.code, 0, show(up));
+      const out = await sharp(tmp('up/coffee_64x64_x2.png')).metadata();
+      assert.deepEqual([out.format, out.width, out.height], ['png', 128, 128]);
+    });
   });
 
   test('--resume DIR continues the run to a larger --iters', async () => {

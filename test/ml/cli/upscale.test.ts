@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of `sr-studio upscale`: the real CLI in a child process, on real photos from
- * ../shared/data, with bad inputs built from them in a temp folder. Every spawn gets a fresh, empty
+ * photos/, with bad inputs built from them in a temp folder. Every spawn gets a fresh, empty
  * SR_STUDIO_MODELS so the user's own models never leak in.
  */
 import { after, before, describe, test } from 'node:test';
@@ -12,13 +12,14 @@ import path from 'node:path';
 import { assertNoStack, assertOneError, errorLines, runCli, show, type CliOptions } from '../../helpers/cli.ts';
 import sharp from 'sharp';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const SMALL_COFFEE = path.join(DATA, 'tiny/coffee_64x64.png');
 const SMALL_CHELSEA = path.join(DATA, 'tiny/chelsea_96x72.png');
 const SMALL_ASTRONAUT = path.join(DATA, 'tiny/astronaut_128x128.png');
-const BIG_JPEG = path.join(DATA, 'train/lomiri_Dragonfly_by_Bolly.jpg'); // 1600×1200
-const TRAIN_JPEG = path.join(DATA, 'train/lomiri_Bridge_by_Sander_Klootwijk.jpg');
+/** Real photos saved as JPEG (q95, 4:4:4, as the training photos are) in the temp folder by before(). */
+const BIG_JPEG = () => tmp('photos/motorcycle_1600x1200.jpg'); // 1600×1200
+const PHOTO_JPEG = () => tmp('photos/china.jpg'); // 636×420
 
 let dir = '';
 let modelsDir = '';
@@ -76,6 +77,10 @@ before(async () => {
   await fs.mkdir(modelsDir);
   await fs.mkdir(tmp('models'));
   tinyX2 = tmp('models/tiny_x2.safetensors');
+  await fs.mkdir(tmp('photos'));
+  const asJpeg = { quality: 95, chromaSubsampling: '4:4:4' } as const;
+  await sharp(path.join(DATA, 'val/motorcycle_left.png')).resize(1600, 1200).jpeg(asJpeg).toFile(BIG_JPEG());
+  await sharp(path.join(DATA, 'val/china.png')).jpeg(asJpeg).toFile(PHOTO_JPEG());
   const made = await cli(['new-model', '-o', tinyX2, '--preset', 'tiny', '--scale', '2']);
   assert.equal(made.code, 0, show(made));
 
@@ -83,7 +88,7 @@ before(async () => {
   await fs.mkdir(tmp('bad/text-only'), { recursive: true });
   await fs.writeFile(tmp('bad/text-only/notes.txt'), 'no pictures here\n');
   await fs.writeFile(tmp('bad/empty.jpg'), '');
-  const jpeg = await fs.readFile(TRAIN_JPEG);
+  const jpeg = await fs.readFile(PHOTO_JPEG());
   await fs.writeFile(tmp('bad/truncated.jpg'), jpeg.subarray(0, jpeg.length >> 1));
   await fs.writeFile(tmp('bad/letter.png'), 'Dear reader, this is not a PNG.\n');
   await sharp(SMALL_COFFEE).resize(1, 1).png().toFile(tmp('bad/one-pixel.png'));
@@ -198,7 +203,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
         const args = c.args();
         // Later options win with parseArgs, so a case's own -o, --model or --backend replaces these.
         const r = await cli(['upscale', '--model', tinyX2, '--backend', 'wasm', '-o', out, ...args]);
-        const line = assertOneError(r, c.names(), c.code);
+        assertOneError(r, c.names(), c.code);
         assert.deepEqual(await listFiles(out), [], `nothing written to ${out}`);
         await assertNoTemp(out);
         await assertNoTemp(tmp('bad'));
@@ -344,7 +349,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     const out = tmp('out-album');
     await fs.mkdir(path.join(src, 'trip/day 2'), { recursive: true });
     await fs.copyFile(SMALL_COFFEE, path.join(src, 'coffee.png'));
-    await sharp(TRAIN_JPEG).resize(80, 45).jpeg().toFile(path.join(src, 'trip/bridge.jpg'));
+    await sharp(PHOTO_JPEG()).resize(80, 45).jpeg().toFile(path.join(src, 'trip/bridge.jpg'));
     await fs.copyFile(SMALL_CHELSEA, path.join(src, 'trip/day 2/cat.PNG'));
     await fs.writeFile(path.join(src, 'trip/notes.txt'), 'not an image\n');
     const r = await cli(['upscale', src, '-o', out, '--model', tinyX2, '--backend', 'wasm']);
@@ -360,7 +365,7 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     let sent = false;
     // 63 tiles of ~0.3 s each with tiny on wasm: long enough to interrupt, short enough to stop
     // promptly (light on cpu takes about a minute per tile on 2 cores, and aborts between tiles).
-    const r = await cli(['upscale', BIG_JPEG, '--model', tinyX2, '--backend', 'wasm', '-o', out], {
+    const r = await cli(['upscale', BIG_JPEG(), '--model', tinyX2, '--backend', 'wasm', '-o', out], {
       onStderr(all, child) {
         if (!sent && /: \d+%\n/.test(all)) {
           sent = true;

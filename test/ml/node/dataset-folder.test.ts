@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { UserError } from '../../../ml/errors.ts';
 import { openImageFolder } from '../../../ml/node/dataset-folder.ts';
 import { Rng } from '../../../ml/random.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 
 let tmp = '';
 let photos = ''; // the mixed folder
@@ -49,50 +49,73 @@ const allImages = async (s: DatasetSource) => Promise.all(Array.from({ length: s
 const sameImage = (a: TrainImage, b: TrainImage) =>
   a.name === b.name && a.width === b.width && a.height === b.height && Buffer.from(a.rgb).equals(Buffer.from(b.rgb));
 
-test('a mixed folder: usable images in stable order, the rest skipped and warned about once', async () => {
+describe('a mixed folder: usable images in stable order, the rest skipped and warned about once', () => {
   const warnings: string[] = [];
-  const { source, skipped, summary } = await openImageFolder(photos, { minSide: 100, onWarning: (m) => warnings.push(m) });
-  assert.equal(source.size, 5);
-  assert.deepEqual(Array.from({ length: source.size }, (_, i) => source.name(i)), ORDER);
+  let opened: Awaited<ReturnType<typeof openImageFolder>>;
+  before(async () => {
+    opened = await openImageFolder(photos, { minSide: 100, onWarning: (m) => warnings.push(m) });
+  });
 
-  const rel = (f: string) => path.relative(photos, f).split(path.sep).join('/');
-  assert.deepEqual(
-    skipped.map((s) => rel(s.file)),
-    ['empty.jpg', 'notes.png', 'small/chelsea_96.png', 'small/coffee_64.png'],
-  );
-  assert.match(skipped[0]!.reason, /empty \(0 bytes\)/);
-  assert.match(skipped[1]!.reason, /could not be read as an image/);
-  assert.match(skipped[2]!.reason, /96×72/);
-  assert.match(skipped[3]!.reason, /64×64/);
+  test('the usable images, in a stable order: the same when the folder is opened again', async () => {
+    const { source } = opened;
+    assert.equal(source.size, 5);
+    assert.deepEqual(Array.from({ length: source.size }, (_, i) => source.name(i)), ORDER);
+    // Opening again gives the same order.
+    const again = await openImageFolder(photos, { minSide: 100 });
+    assert.deepEqual(Array.from({ length: again.source.size }, (_, i) => again.source.name(i)), ORDER);
+  });
 
-  assert.equal(warnings.length, 2, warnings.join('\n'));
-  assert.match(warnings[0]!, /^Skipped 2 unreadable files in .*empty\.jpg.*notes\.png/);
-  assert.match(warnings[1]!, /^Skipped 2 images in .* smaller than 100×100 pixels: .*chelsea_96\.png \(only 96×72 pixels\).*coffee_64\.png/);
-  assert.match(summary, /^5 training images in ".*photos" \(skipped 2 unreadable, 2 smaller than 100×100\); [\d.]+ MB decoded, all cached\.$/);
+  test('each skipped file with why: empty, not an image, or smaller than the minimum side', () => {
+    const { skipped } = opened;
+    const rel = (f: string) => path.relative(photos, f).split(path.sep).join('/');
+    assert.deepEqual(
+      skipped.map((s) => rel(s.file)),
+      ['empty.jpg', 'notes.png', 'small/chelsea_96.png', 'small/coffee_64.png'],
+    );
+    assert.match(skipped[0]!.reason, /empty \(0 bytes\)/);
+    assert.match(skipped[1]!.reason, /could not be read as an image/);
+    assert.match(skipped[2]!.reason, /96×72/);
+    assert.match(skipped[3]!.reason, /64×64/);
+  });
 
-  // Pixels are the file's 8-bit pixels.
-  for (const i of [0, 2, 3, 4]) {
-    const img = await source.get(i);
-    const ref = await reference(path.join(photos, ORDER[i]!));
-    assert.equal(img.name, ORDER[i]);
-    assert.deepEqual([img.width, img.height], [ref.width, ref.height]);
-    assert.ok(Buffer.from(img.rgb).equals(Buffer.from(ref.rgb)), `pixels of ${ORDER[i]}`);
-  }
-  // Alpha is flattened on black.
-  const alpha = await source.get(1);
-  for (const p of [0, 1, 77, 255, 256, 14399]) {
-    const a = p % 256;
-    const expected = [200, (p * 7) % 256, 90].map((v) => Math.round((v * a) / 255));
-    assert.deepEqual(Array.from(alpha.rgb.subarray(p * 3, p * 3 + 3)), expected, `pixel ${p}`);
-  }
-  // Cached: the same object comes back.
-  assert.equal(await source.get(3), await source.get(3));
+  test('one warning for the unreadable files and one for the small images, and a one-line summary', () => {
+    const { summary } = opened;
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    assert.match(warnings[0]!, /^Skipped 2 unreadable files in .*empty\.jpg.*notes\.png/);
+    assert.match(warnings[1]!, /^Skipped 2 images in .* smaller than 100×100 pixels: .*chelsea_96\.png \(only 96×72 pixels\).*coffee_64\.png/);
+    assert.match(summary, /^5 training images in ".*photos" \(skipped 2 unreadable, 2 smaller than 100×100\); [\d.]+ MB decoded, all cached\.$/);
+  });
 
-  // Opening again gives the same order.
-  const again = await openImageFolder(photos, { minSide: 100 });
-  assert.deepEqual(Array.from({ length: again.source.size }, (_, i) => again.source.name(i)), ORDER);
-  assert.throws(() => source.name(5), /out of range/);
-  await assert.rejects(source.get(-1), /out of range/);
+  test("pixels are the file's 8-bit pixels", async () => {
+    const { source } = opened;
+    for (const i of [0, 2, 3, 4]) {
+      const img = await source.get(i);
+      const ref = await reference(path.join(photos, ORDER[i]!));
+      assert.equal(img.name, ORDER[i]);
+      assert.deepEqual([img.width, img.height], [ref.width, ref.height]);
+      assert.ok(Buffer.from(img.rgb).equals(Buffer.from(ref.rgb)), `pixels of ${ORDER[i]}`);
+    }
+  });
+
+  test('alpha is flattened on black', async () => {
+    const alpha = await opened.source.get(1);
+    for (const p of [0, 1, 77, 255, 256, 14399]) {
+      const a = p % 256;
+      const expected = [200, (p * 7) % 256, 90].map((v) => Math.round((v * a) / 255));
+      assert.deepEqual(Array.from(alpha.rgb.subarray(p * 3, p * 3 + 3)), expected, `pixel ${p}`);
+    }
+  });
+
+  test('a decoded image is cached: the same object comes back', async () => {
+    const { source } = opened;
+    assert.equal(await source.get(3), await source.get(3));
+  });
+
+  test('an index out of range is refused', async () => {
+    const { source } = opened;
+    assert.throws(() => source.name(5), /out of range/);
+    await assert.rejects(source.get(-1), /out of range/);
+  });
 });
 
 test('a memory budget smaller than the images still gives the right pixels (LRU re-decoding)', async () => {

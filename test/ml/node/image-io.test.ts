@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -20,7 +20,7 @@ import {
 } from '../../../ml/node/image-io.ts';
 import { maxDiff } from '../../helpers/photos.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const CHELSEA = path.join(DATA, 'val/chelsea.png'); // 444×300
 const XMP =
@@ -166,7 +166,9 @@ test('EXIF orientation 6 is applied: sizes swap and pixels move', async () => {
 });
 
 test('damaged, empty, missing and oversized inputs give one clear user error', async () => {
-  const jpg = await fs.readFile(path.join(DATA, 'train/mate_Aqua.jpg'));
+  // A real photo saved as the training photos are (JPEG q95, 4:4:4), then cut in half.
+  await sharp(path.join(DATA, 'val/motorcycle_left.png')).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(tmp('photo.jpg'));
+  const jpg = await fs.readFile(tmp('photo.jpg'));
   await fs.writeFile(tmp('half.jpg'), jpg.subarray(0, jpg.length >> 1));
   await assert.rejects(readImage(tmp('half.jpg')), isUserError('unreadable-image'));
   await assert.rejects(readImage(tmp('half.jpg')), /cut short/);
@@ -220,7 +222,7 @@ test('an animation or a multi-page file gives its first frame, with its number o
 
 test('a 60-megapixel photo is read', async () => {
   const file = tmp('60mp.jpg');
-  await sharp(path.join(DATA, 'train/mate_Aqua.jpg')).resize(10000, 6000, { kernel: 'nearest' }).jpeg().toFile(file);
+  await sharp(path.join(DATA, 'val/motorcycle_left.png')).resize(10000, 6000, { kernel: 'nearest' }).jpeg().toFile(file);
   const { image } = await readImage(file);
   assert.deepEqual([image.width, image.height, image.rgb.length], [10000, 6000, 180e6]);
 });
@@ -270,48 +272,65 @@ test('alpha survives a round trip; JPEG flattens it on white', async () => {
   assert.ok(maxDiff(pixel(flat.image, 599, 200), pixel(image, 599, 200)) < 0.05, 'opaque stays');
 });
 
-test('metadata is carried over, orientation reset, colours converted to sRGB', async () => {
-  const src = tmp('tagged.jpg');
-  await sharp(CHELSEA)
-    .withExif({ IFD0: { Make: 'SRTestCam' } })
-    .withMetadata({ orientation: 6 })
-    .withXmp(XMP)
-    .withIccProfile('p3')
-    .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
-    .toFile(src);
-  const { image, info } = await readImage(src);
-  assert.ok(info.exif && info.xmp && info.icc && !info.icc.equals(await srgbProfile()));
-  // P3 pixels were converted back to sRGB: close to the photo, unlike the file's raw values.
-  const photo = await reference(CHELSEA, {}, 90);
-  const p3 = await reference(src, { ignoreIcc: true });
-  assert.deepEqual([p3.width, p3.height, photo.width, photo.height], [300, 444, 300, 444]);
-  assert.ok(meanDiff(image.rgb, photo.rgb) < 0.005, `sRGB ${meanDiff(image.rgb, photo.rgb)}`);
-  assert.ok(meanDiff(p3.rgb, photo.rgb) > 0.01, `P3 ${meanDiff(p3.rgb, photo.rgb)}`);
-  const iptc = Buffer.from([0x1c, 0x02, 0x78, 0x00, 0x07, ...Buffer.from('caption')]);
+describe('metadata is carried over, orientation reset, colours converted to sRGB', () => {
+  // A JPEG with EXIF, XMP, an orientation and a Display P3 profile, read once.
+  let read: Awaited<ReturnType<typeof readImage>>;
+  let photo: Awaited<ReturnType<typeof reference>>;
+  let p3: Awaited<ReturnType<typeof reference>>;
+  before(async () => {
+    const src = tmp('tagged.jpg');
+    await sharp(CHELSEA)
+      .withExif({ IFD0: { Make: 'SRTestCam' } })
+      .withMetadata({ orientation: 6 })
+      .withXmp(XMP)
+      .withIccProfile('p3')
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toFile(src);
+    read = await readImage(src);
+    photo = await reference(CHELSEA, {}, 90);
+    p3 = await reference(src, { ignoreIcc: true });
+  });
+
+  test('a P3 file is read with its metadata and its pixels converted to sRGB', async () => {
+    const { image, info } = read;
+    assert.ok(info.exif && info.xmp && info.icc && !info.icc.equals(await srgbProfile()));
+    // P3 pixels were converted back to sRGB: close to the photo, unlike the file's raw values.
+    assert.deepEqual([p3.width, p3.height, photo.width, photo.height], [300, 444, 300, 444]);
+    assert.ok(meanDiff(image.rgb, photo.rgb) < 0.005, `sRGB ${meanDiff(image.rgb, photo.rgb)}`);
+    assert.ok(meanDiff(p3.rgb, photo.rgb) > 0.01, `P3 ${meanDiff(p3.rgb, photo.rgb)}`);
+  });
+
   for (const format of ['jpg', 'png', 'webp', 'tiff', 'avif'] as const) {
-    const file = tmp(`meta.${format}`);
-    await writeImage(file, image, { format, source: { ...info, iptc } });
-    const m = await sharp(file).metadata();
-    assert.ok(m.orientation === undefined || m.orientation === 1, format);
-    assert.ok(await hasSrgbProfile(file), `${format} is tagged sRGB`);
-    assert.match(m.xmp?.toString() ?? '', /XmpModel/);
-    assert.match(m.xmp?.toString() ?? '', /tiff:Orientation="1"/);
-    if (format === 'jpg' || format === 'png' || format === 'webp') {
-      assert.ok(m.exif?.includes('SRTestCam'), `${format} keeps EXIF`);
-    }
-    if (format === 'jpg') assert.ok(m.iptc?.includes('caption'), 'JPEG keeps IPTC');
+    test(`${format}: written upright and tagged sRGB, with the XMP (and EXIF and IPTC where the format keeps them)`, async () => {
+      const { image, info } = read;
+      const iptc = Buffer.from([0x1c, 0x02, 0x78, 0x00, 0x07, ...Buffer.from('caption')]);
+      const file = tmp(`meta.${format}`);
+      await writeImage(file, image, { format, source: { ...info, iptc } });
+      const m = await sharp(file).metadata();
+      assert.ok(m.orientation === undefined || m.orientation === 1, format);
+      assert.ok(await hasSrgbProfile(file), `${format} is tagged sRGB`);
+      assert.match(m.xmp?.toString() ?? '', /XmpModel/);
+      assert.match(m.xmp?.toString() ?? '', /tiff:Orientation="1"/);
+      if (format === 'jpg' || format === 'png' || format === 'webp') {
+        assert.ok(m.exif?.includes('SRTestCam'), `${format} keeps EXIF`);
+      }
+      if (format === 'jpg') assert.ok(m.iptc?.includes('caption'), 'JPEG keeps IPTC');
+    });
   }
-  // A 16-bit P3 file is converted to sRGB too.
-  const deep = Uint16Array.from(p3.rgb, (v) => Math.round(v * 65535));
-  await sharp(deep, { raw: { width: 300, height: 444, channels: 3 } })
-    .toColourspace('rgb16')
-    .withIccProfile('p3')
-    .png()
-    .toFile(tmp('p3-16.png'));
-  const read16 = await readImage(tmp('p3-16.png'));
-  assert.equal(read16.info.bitDepth, 16);
-  assert.ok(meanDiff(read16.image.rgb, image.rgb) < 0.002, `16-bit ${meanDiff(read16.image.rgb, image.rgb)}`);
-  assert.ok(meanDiff(read16.image.rgb, photo.rgb) < 0.005);
+
+  test('a 16-bit P3 file is converted to sRGB too', async () => {
+    const { image } = read;
+    const deep = Uint16Array.from(p3.rgb, (v) => Math.round(v * 65535));
+    await sharp(deep, { raw: { width: 300, height: 444, channels: 3 } })
+      .toColourspace('rgb16')
+      .withIccProfile('p3')
+      .png()
+      .toFile(tmp('p3-16.png'));
+    const read16 = await readImage(tmp('p3-16.png'));
+    assert.equal(read16.info.bitDepth, 16);
+    assert.ok(meanDiff(read16.image.rgb, image.rgb) < 0.002, `16-bit ${meanDiff(read16.image.rgb, image.rgb)}`);
+    assert.ok(meanDiff(read16.image.rgb, photo.rgb) < 0.005);
+  });
 });
 
 test('writes are atomic: failures leave no temporary file and give user errors', async () => {

@@ -4,10 +4,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fromHalf, toHalf } from '../../../ml/half.ts';
-import { declaredRange, ImportedOnnx } from '../../../ml/node/imported-model.ts';
-import { upscaleImage } from '../../../ml/tiling.ts';
+import { declaredRange, ImportedOnnx, memoryBudget, MIN_TILE, tileBytes, type OpenImportedOptions } from '../../../ml/node/imported-model.ts';
+import { adjustImported, importModel, rangeGuessNote, readSidecar } from '../../../ml/node/imported-models.ts';
+import { MIN_OVERLAP, upscaleImage } from '../../../ml/tiling.ts';
 import { photo } from '../../helpers/photos.ts';
-import { customOpModel, declared255Model, evenSidesModel, greyOutputModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
+import { customOpModel, declared255Model, evenSidesModel, greyOutputModel, nearestModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -166,5 +167,115 @@ test('a model that takes even sides only gets tiles padded to even sides: odd im
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('where the range came from is kept: metadata, a probe that could tell, a guess when it could not, or given', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-onnx-'));
+  try {
+    const nearest = path.join(dir, 'nearest.onnx');
+    const declared = path.join(dir, 'declared.onnx');
+    await fs.writeFile(nearest, nearestModel());
+    await fs.writeFile(declared, declared255Model());
+    const cases: Array<[string, OpenImportedOptions, number, string]> = [
+      [declared, {}, 255, 'metadata'],
+      [fixture('sr_studio_swish_x2.onnx'), {}, 1, 'metadata'],
+      [fixture('rrdb_x2_255.onnx'), {}, 255, 'probe'],
+      // A plain resize keeps a grey tile grey in either range: the probe cannot tell, 0–1 is a guess.
+      [nearest, {}, 1, 'guess'],
+      [nearest, { range: 255 }, 255, 'given'],
+    ];
+    for (const [file, options, range, from] of cases) {
+      const m = await ImportedOnnx.open(file, options);
+      assert.deepEqual([m.facts.range, m.facts.rangeFrom], [range, from], path.basename(file));
+      await m.dispose();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tiles fit the memory a tile may use: smaller tiles under a small budget, the same output, and a refusal naming the model and what it needs', async () => {
+  const file = fixture('srvgg_x4_fp16.onnx');
+  const roomy = await ImportedOnnx.open(file);
+  const tight = await ImportedOnnx.open(file, { memoryBudget: 8e6 });
+  try {
+    assert.ok(memoryBudget() > 0 && memoryBudget() <= os.totalmem() / 2, `budget ${memoryBudget()} of ${os.totalmem()}`);
+    assert.ok(tight.defaultTile < roomy.defaultTile, `${tight.defaultTile} < ${roomy.defaultTile}`);
+    const side = tight.defaultTile + 2 * Math.max(MIN_OVERLAP, tight.receptiveRadius);
+    assert.ok(tileBytes(tight.facts, side, side) <= 8e6, `a default tile takes ${tileBytes(tight.facts, side, side)} bytes`);
+    // A tile asked for that is larger than the budget holds is run in pieces that fit, with the same result.
+    const img = await photo('tiny/chelsea_96x72.png', 86, 64);
+    const whole = await upscaleImage(roomy, img, { tile: 4096 });
+    const asked = await upscaleImage(tight, img, { tile: 4096 });
+    assert.ok(tileBytes(tight.facts, 86 + 32, 64 + 32) > 3e6, 'the whole image is more than the smallest budget holds');
+    const small = await ImportedOnnx.open(file, { memoryBudget: 3e6 });
+    try {
+      assert.ok(small.defaultTile >= MIN_TILE && small.defaultTile < 64, `tile ${small.defaultTile}`);
+      const pieces = await upscaleImage(small, img, { tile: 4096 });
+      assert.ok(maxDiff(whole.rgb, pieces.rgb) <= 1 / 255, `max |pieces − whole| = ${maxDiff(whole.rgb, pieces.rgb)}`);
+    } finally {
+      await small.dispose();
+    }
+    assert.ok(maxDiff(whole.rgb, asked.rgb) <= 1 / 255, `max |budgeted − whole| = ${maxDiff(whole.rgb, asked.rgb)}`);
+  } finally {
+    await roomy.dispose();
+    await tight.dispose();
+  }
+  for (const [name, what] of [
+    ['srvgg_x4_fp16.onnx', /needs about [\d.]+ MB of memory for even its smallest tile \(16×16 pixels with a margin of \d+\), more than the 0\.5 MB one tile may use on this machine; /],
+    ['rrdb_x2_255.onnx', /needs about [\d.]+ MB of memory for its fixed 64×64 input, more than the 0\.5 MB one tile may use on this machine; /],
+  ] as const) {
+    await assert.rejects(ImportedOnnx.open(fixture(name), { memoryBudget: 5e5 }), (e: Error) => {
+      assert.equal(e.name, 'UserError');
+      assert.ok(e.message.startsWith(JSON.stringify(fixture(name))), e.message);
+      assert.match(e.message, what);
+      assert.match(e.message, /run it on a machine with more memory, or choose a smaller model\.$/);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    });
+  }
+});
+
+test('a range and margin set after import are kept in its record and used when it is opened again', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-onnx-'));
+  try {
+    const r = await importModel(fixture('srvgg_x4_fp16.onnx'), { folder: dir });
+    assert.equal(r.record.rangeFrom, 'guess');
+    assert.match(rangeGuessNote(r.record, 'pass --range 0-255'), /could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: pass --range 0-255 if its results look wrong\.$/);
+    const changed = await adjustImported(r.path, { range: 255, margin: 24 });
+    assert.deepEqual([changed.range, changed.rangeFrom, changed.margin, changed.marginGiven], [255, 'given', 24, true]);
+    assert.equal(rangeGuessNote(changed, 'x'), '');
+    const known = await readSidecar(r.path);
+    assert.deepEqual([known?.range, known?.margin, known?.sha256], [255, 24, r.record.sha256]);
+    const m = await ImportedOnnx.open(r.path, { known });
+    assert.deepEqual([m.facts.range, m.receptiveRadius], [255, 24]);
+    await m.dispose();
+    // A fixed input size leaves room for only so much margin.
+    const fixed = await importModel(fixture('rrdb_x2_255.onnx'), { folder: dir });
+    await assert.rejects(adjustImported(fixed.path, { range: 255, margin: 40 }), /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\./);
+    assert.equal((await readSidecar(fixed.path))?.margin, fixed.record.margin, 'a refused change leaves the record');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a trained Real-ESRGAN compact model (converted from its ncnn release): declared and probed as it is, tiles equal to the whole image on a real photo', async () => {
+  const m = await ImportedOnnx.open(fixture('realesr_animevideov3_x4.onnx'));
+  try {
+    const f = m.facts;
+    assert.deepEqual(
+      { scale: f.scale, range: f.range, rangeFrom: f.rangeFrom, dtype: f.dtype, fixedSize: f.fixedSize, parameters: f.parameters, channels: f.channels, producer: f.producer, multiple: f.multiple },
+      { scale: 4, range: 1, rangeFrom: 'probe', dtype: 'float32', fixedSize: null, parameters: 621428, channels: 64, producer: 'ncnn2onnx', multiple: 1 },
+    );
+    assert.deepEqual([...f.ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'PRelu', 'Resize']);
+    assert.ok(f.marginFound && f.margin >= 8, `margin ${f.margin}`);
+    const img = await photo('val/astronaut.png', 72, 56, 200, 80);
+    const whole = await upscaleImage(m, img, { tile: 4096 });
+    const tiled = await upscaleImage(m, img, { tile: 24 });
+    assert.deepEqual([whole.width, whole.height], [288, 224]);
+    assert.ok(maxDiff(whole.rgb, tiled.rgb) <= 1 / 255, `max |tiled − whole| = ${maxDiff(whole.rgb, tiled.rgb)}`);
+  } finally {
+    await m.dispose();
   }
 });

@@ -9,7 +9,7 @@ import { readImage } from '../../../ml/node/image-io.ts';
 import { levelCount, levelSize, TileCache, type TileSource } from '../../../ml/node/tiles.ts';
 import { resizeImage } from '../../../ml/resize.ts';
 
-const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+const DATA = path.resolve(import.meta.dirname, '../../../photos');
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const CHELSEA = path.join(DATA, 'val/chelsea.png'); // 444×300
 const MOTORCYCLE = path.join(DATA, 'tiny/motorcycle_200x150.png');

@@ -1,5 +1,5 @@
 /**
- * Does training learn? A short run on the real photos in ../shared/data/tiny (three for training,
+ * Does training learn? A short run on the real photos in photos/tiny (three for training,
  * one held out for validation, as the CLI splits them) must lower the training loss and raise the
  * validation PSNR-Y. This one runs on the wasm backend: the same run on cpu takes ten times as long.
  */

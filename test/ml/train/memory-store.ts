@@ -6,8 +6,8 @@ import type { TrainConfig } from '../../../ml/train/config.ts';
 import type { TrainEvent } from '../../../ml/train/events.ts';
 import type { RunStore } from '../../../ml/train/trainer.ts';
 
-/** The shared photos (../shared beside the repo, as in CI). */
-export const DATA = path.resolve(import.meta.dirname, '../../../../shared/data');
+/** The photos in the repository (photos/). */
+export const DATA = path.resolve(import.meta.dirname, '../../../photos');
 export const TINY = path.join(DATA, 'tiny');
 
 /** A RunStore that keeps everything in memory, for tests: every write is a copy, in order. */

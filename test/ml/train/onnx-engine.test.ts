@@ -2,7 +2,7 @@
  * The ONNX Runtime training engine (ml/node/onnx-trainer.ts) behind the one trainer: the same
  * losses as the tfjs trainer on wasm from the same weights and batches, exact resume on its own,
  * checkpoints that continue on the other engine, refused steps that change nothing, the EMA, and no
- * leaked tensors or sessions, however the run ends. Real photos from ../shared/data/tiny.
+ * leaked tensors or sessions, however the run ends. Real photos from photos/tiny.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

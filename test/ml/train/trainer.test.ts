@@ -1,6 +1,6 @@
 /**
  * The training loop (`train()` in ml/train/trainer.ts) on the cpu backend, on real photos from
- * ../shared/data/tiny: its event stream, exact resume, the non-finite-step guard, cancel and
+ * photos/tiny: its event stream, exact resume, the non-finite-step guard, cancel and
  * pause, tensor hygiene, and what a full disk leaves behind. Kept small (tiny preset, batch 4,
  * 12×12 LR patches, a few iterations) so the file runs in well under a minute on 2 cores.
  */
@@ -101,11 +101,16 @@ after(async () => {
 });
 
 describe('event stream', () => {
-  test('started first, then per-iteration progress, validation, preview and checkpoint events, finished last', async () => {
-    const cfg = config({ iterations: 6, valEvery: 3, previewEvery: 3, checkpointEvery: 3 });
-    const store = new MemoryStore();
-    const events = await collect(run({ config: cfg, val: previewVal, store }));
+  // One 6-iteration run with validation, a preview and a checkpoint every 3 iterations; each test
+  // below checks one kind of event, or what reached the store.
+  const cfg = config({ iterations: 6, valEvery: 3, previewEvery: 3, checkpointEvery: 3 });
+  const store = new MemoryStore();
+  let events: TrainEvent[] = [];
+  before(async () => {
+    events = await collect(run({ config: cfg, val: previewVal, store }));
+  });
 
+  test('started first, once: iteration 0, not resumed, the image counts, parameters and config', () => {
     const first = events[0]!;
     assert.equal(first.type, 'started');
     assert.ok(first.type === 'started');
@@ -116,7 +121,9 @@ describe('event stream', () => {
     assert.equal(first.parameters, parameterCount(cfg.network));
     assert.deepEqual(first.config, cfg);
     assert.equal(ofType(events, 'started').length, 1);
+  });
 
+  test('finished last, once: completed at iteration 6 with its speed, best and last scores; no warning or failure', () => {
     const last = events.at(-1)!;
     assert.ok(last.type === 'end', `last event is ${last.type}`);
     assert.equal(last.reason, 'finished');
@@ -126,7 +133,9 @@ describe('event stream', () => {
     assert.ok(last.best && last.best.iteration >= 3, 'a best score is reported');
     assert.equal(last.last?.psnrY, ofType(events, 'validation').at(-1)!.psnrY);
     assert.equal(ofType(events, 'warning').length + ofType(events, 'failed').length, 0);
+  });
 
+  test('progress every iteration: a finite loss, the scheduled learning rate, speed, and an ETA of 0 at the end', () => {
     const progress = ofType(events, 'progress');
     assert.deepEqual(progress.map((p) => p.iteration), [1, 2, 3, 4, 5, 6]);
     for (const p of progress) {
@@ -135,7 +144,9 @@ describe('event stream', () => {
       assert.ok(p.itPerSec > 0 && p.elapsedMs > 0 && p.etaMs >= 0);
     }
     assert.equal(progress.at(-1)!.etaMs, 0);
+  });
 
+  test('validation at 3 and 6: PSNR-Y and SSIM-Y of the network and of bicubic, per image', () => {
     const vals = ofType(events, 'validation');
     assert.deepEqual(vals.map((v) => v.iteration), [3, 6]);
     for (const v of vals) {
@@ -147,7 +158,9 @@ describe('event stream', () => {
       assert.equal(v.images[0]!.psnrY, v.psnrY);
       assert.equal(v.bicubicPsnrY, previewVal[0]!.bicubic.psnrY);
     }
+  });
 
+  test('previews at 3 and 6: bicubic | network | ground truth, the last third the HR crop itself, stored', () => {
     const previews = ofType(events, 'preview');
     assert.deepEqual(previews.map((p) => p.iteration), [3, 6]);
     const side = 48;
@@ -165,17 +178,22 @@ describe('event stream', () => {
       for (let c = 0; c < 3; c++) assert.equal(strip.rgb[(y * strip.width + gtX + x) * 3 + c], hr.rgb[(y * 96 + x) * 3 + c]);
     }
     assert.deepEqual(store.previews.map((p) => p.iteration), [3, 6]);
+  });
 
+  test('checkpoints at 3 and 6, in the store; the last one is at iteration 6', () => {
     const ckpts = ofType(events, 'checkpoint');
     assert.deepEqual([...new Set(ckpts.map((c) => c.iteration))], [3, 6]);
     for (const c of ckpts) assert.match(c.path, /^memory:ckpt_/);
     assert.equal(decode(store.checkpointAt(6)).state.iteration, 6);
+  });
 
-    // Within an iteration: progress, then validation, preview, checkpoint.
+  test('within an iteration: progress, then validation, preview, checkpoint', () => {
     const order = events.filter((e) => 'iteration' in e && e.iteration === 3 && e.type !== 'started').map((e) => e.type);
     assert.deepEqual(order, ['progress', 'validation', 'preview', 'checkpoint']);
+  });
 
-    // What reached the store.
+  test('the store gets the config, every validation, progress every 10 iterations and at the end, and the best model', () => {
+    const progress = ofType(events, 'progress');
     assert.equal(store.configs.length, 1);
     assert.deepEqual(store.configs[0], cfg);
     const valRecords = store.metrics.filter((m) => 'val' in m);
