@@ -98,14 +98,14 @@ test('a range and margin chosen at import, or changed later, are kept with the m
   assert.deepEqual([m.imported?.range, m.imported?.rangeFrom, m.imported?.margin, m.imported?.marginGiven], [255, 'given', 20, true]);
   const side = JSON.parse(await fs.readFile(`${copy}.json`, 'utf8')) as { range: number; margin: number };
   assert.deepEqual([side.range, side.margin], [255, 20]);
-  await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
+  await call('job:upscale', { files: [COFFEE], model: m.id, format: 'png', outputDir: dir, overwrite: false });
   assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 255, margin: 20 } });
 
   const changed = (await call('models:adjust', { modelId: m.id, range: 1, margin: 12 })) as ModelInfo;
   assert.deepEqual([changed.imported?.range, changed.imported?.rangeFrom, changed.imported?.margin], [1, 'given', 12]);
   const listed = ((await call('models:list')) as ModelInfo[]).find((x) => x.id === m.id);
   assert.deepEqual([listed?.imported?.range, listed?.imported?.margin], [1, 12]);
-  await call('job:upscale', { files: [COFFEE], modelId: m.id, format: 'png', outputDir: dir, overwrite: false });
+  await call('job:upscale', { files: [COFFEE], model: m.id, format: 'png', outputDir: dir, overwrite: false });
   assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 1, margin: 12 } });
   await call('job:compare-models', { modelA: m.id, modelB: 'bundled:swish_x2.safetensors', image: COFFEE, groundTruth: false });
   assert.deepEqual((engine.jobs.at(-1) as { spec: { imported?: unknown } }).spec.imported, { [copy]: { range: 1, margin: 12 } });
@@ -119,7 +119,7 @@ test('a range and margin chosen at import, or changed later, are kept with the m
 
 test('feature maps refuse an imported model in one sentence: they are only for SR Studio\'s own networks', async () => {
   const m = (await call('models:import', { path: SRVGG })) as ModelInfo;
-  await assert.rejects(call('features:maps', { modelIds: ['bundled:swish_x2.safetensors', m.id], image: COFFEE, layer: 0 }), (e: Error) => {
+  await assert.rejects(call('features:maps', { models: ['bundled:swish_x2.safetensors', m.id], image: COFFEE, layer: 0 }), (e: Error) => {
     assert.equal(e.message, "srvgg_x4_fp16 is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those as Model B.");
     return true;
   });
