@@ -1,4 +1,4 @@
-import { errors } from './errors.ts';
+import { errors, firstLine, isUserError } from './errors.ts';
 
 /**
  * Which backend to use, decided from what a platform adapter found. Pure: no imports of backends.
@@ -135,8 +135,8 @@ export async function chooseAndStart(
       return selection;
     } catch (e) {
       if (choice !== 'auto' || failed.has(selection.name)) throw e;
-      const facts = (e as { facts?: { why?: string } }).facts;
-      failed.set(selection.name, `it failed to start (${facts?.why ?? String((e as Error)?.message ?? e).split('\n')[0]})`);
+      const why = isUserError(e) ? (e.facts as { why?: string }).why : undefined;
+      failed.set(selection.name, `it failed to start (${why ?? firstLine(e)})`);
     }
   }
 }

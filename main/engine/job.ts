@@ -1,5 +1,5 @@
 /** What every job in the worker gets, and small helpers the jobs share. */
-import { isUserError } from '../../ml/errors.ts';
+import { firstLine, isUserError } from '../../ml/errors.ts';
 import type { TrainControl } from '../../ml/train/events.ts';
 import type { Events, JobChannel, JobId, PurposeBackend } from '../api.ts';
 import type { JobError, WorkerEvent } from './protocol.ts';
@@ -40,10 +40,9 @@ export class Throttle {
  * its first line, with the stack logged to stderr for whoever debugs it.
  */
 export function errorOf(e: unknown): JobError {
-  if (isUserError(e)) return { code: e.code, message: e.message, file: e.file, facts: e.facts };
+  if (isUserError(e)) return e.data;
   console.error(e);
-  const first = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-  return { code: 'internal', message: `The engine failed unexpectedly: ${first || 'unknown error'}.`.replace(/\.\.$/, '.') };
+  return { code: 'internal', facts: { why: firstLine(e) } };
 }
 
 export const basename = (p: string) => p.split(/[\\/]/).pop() ?? p;

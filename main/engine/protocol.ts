@@ -4,6 +4,7 @@
  * absolute and already validated by the host; the worker re-checks only what the engine checks.
  */
 import type { BackendChoice, Purpose } from '../../ml/backend-choice.ts';
+import type { ErrorData } from '../../ml/errors.ts';
 import type { CompareJobSpec } from '../../ml/jobs/compare.ts';
 import type { CompareModelsJobSpec } from '../../ml/jobs/compare-models.ts';
 import type { FeaturesJobSpec } from '../../ml/jobs/features.ts';
@@ -68,15 +69,10 @@ export type WorkerRequest = JobRequest | ControlRequest | ProbeRequest | BesideR
 export type JobType = JobRequest['type'];
 
 /**
- * An error as the engine reports it: its code and facts (the file, the backend, the reason), and
- * the command line's wording; the host words it for the app (main/host/wording.ts).
+ * An error as the engine reports it: its code and facts (the file, the backend, the reason), no
+ * sentence; the host words it for the app (main/host/wording.ts).
  */
-export interface JobError {
-  readonly code: string;
-  readonly message: string;
-  readonly file?: string | undefined;
-  readonly facts?: Readonly<Record<string, string>> | undefined;
-}
+export type JobError = ErrorData;
 
 /**
  * A purpose's backend as the worker reports it (api.ts PurposeBackend), a failure to start with

@@ -29,7 +29,7 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     },
   );
   if (result.reason === 'failed') {
-    post({ type: 'error', jobId, error: { code: 'training-failed', message: result.message ?? 'The training failed.' } });
+    post({ type: 'error', jobId, error: { code: 'training-failed', facts: { why: result.message ?? 'The training failed.' } } });
     return;
   }
   const best = result.best ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}` : 'no validation';

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { UserError } from '../../ml/errors.ts';
 import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
 import { jobIdOf, type JobError, type JobRequest, type JobType, type RequestEvent, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
 import { CpuSharing, TRAINING_JOBS } from './cpu-sharing.ts';
@@ -109,7 +110,7 @@ export class EngineHost implements Engine {
     worker.on('message', (e: WorkerEvent) => {
       if ('channel' in e) this.#onJobEvent(e);
       else if (e.type === 'ready') ready(this.#status(e.backend));
-      else if (e.type === 'init-error') failed(new Error(this.#word(e.error)));
+      else if (e.type === 'init-error') failed(this.#error(e.error));
       else this.#onJobEvent(e);
     });
     worker.on('error', (e) => console.error('The engine worker failed:', e));
@@ -130,6 +131,13 @@ export class EngineHost implements Engine {
 
   #word(e: JobError): string {
     return (this.#opts.word ?? wordForApp)(e);
+  }
+
+  /** The engine's error to throw in the host: its code and facts, said in the app's words. */
+  #error(e: JobError): UserError {
+    const error = new UserError(e.code, e.facts);
+    error.message = this.#word(e);
+    return error;
   }
 
   /** The worker's backends as the app shows them: a backend that failed to start, in one sentence. */
@@ -159,17 +167,19 @@ export class EngineHost implements Engine {
       case 'answer':
         return this.#finish(jobId, p, { result: e.result });
       case 'error':
-        return this.#finish(jobId, p, { error: this.#word(e.error) });
+        return this.#finish(jobId, p, { error: e.error });
       case 'file-error':
-        return this.#opts.emit('job:file-error', { jobId, file: e.file, message: this.#word({ ...e.error, file: e.error.file ?? e.file }) });
+        return this.#opts.emit('job:file-error', { jobId, file: e.file, message: this.#word(e.error) });
     }
   }
 
-  #finish(jobId: JobId, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: string }): void {
+  /** `error`: the engine's, or the host's own sentence (the engine stopped). */
+  #finish(jobId: JobId, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: JobError | string }): void {
     this.#pending.delete(jobId);
     if (how.error !== undefined) {
-      if (p.reject) p.reject(new Error(how.error));
-      else this.#opts.emit('job:error', { jobId, message: how.error });
+      const error = typeof how.error === 'string' ? new Error(how.error) : this.#error(how.error);
+      if (p.reject) p.reject(error);
+      else this.#opts.emit('job:error', { jobId, message: error.message });
     } else if (p.resolve) p.resolve(how.result);
     else if (how.event) this.#opts.emit('job:done', how.event);
     this.#sharing.ended(jobId);

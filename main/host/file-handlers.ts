@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { IMAGE_EXTENSIONS, readImageSize } from '../../ml/node/image-io.ts';
 import { MIN_SIDE } from '../../ml/node/upscale-file.ts';
-import { errors, isUserError, UserError } from '../../ml/errors.ts';
+import { errors, isUserError } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
 import type { Handlers, HostContext } from './context.ts';
@@ -53,7 +53,8 @@ export function fileHandlers(ctx: HostContext): Pick<
           return size;
         });
       } catch (e) {
-        throw isUserError(e) ? new UserError(e.code, wordForApp(e, ctx.files.displayName), e.file, e.facts) : e;
+        if (isUserError(e)) e.message = wordForApp(e.data, ctx.files.displayName);
+        throw e;
       }
     },
     async 'image:load'(arg, access) {

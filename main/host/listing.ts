@@ -7,12 +7,13 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errors, fsError, isUserError } from '../../ml/errors.ts';
+import { errors, firstLine, fsError, isUserError } from '../../ml/errors.ts';
 import { isImagePath } from '../../ml/node/files.ts';
 import type { FileEntry } from '../api.ts';
 import type { RequestAccess } from './context.ts';
 import { openSubfolder, type Opened } from './opened.ts';
 import { openPath } from './validate.ts';
+import { wordForApp } from './wording.ts';
 
 interface Found {
   /** The path below the listed folder, with '/' between its parts. */
@@ -49,7 +50,7 @@ export async function listImages(p: string, field: string, access: RequestAccess
   try {
     top = await openPath(p, field, { access, missing: () => errors.missingPath(p) });
   } catch (e) {
-    if (isUserError(e) && e.code === 'missing-path') return { files: [], problems: [e.message] };
+    if (isUserError(e) && e.code === 'missing-path') return { files: [], problems: [wordForApp(e.data)] };
     throw e;
   }
   try {
@@ -63,10 +64,11 @@ export async function listImages(p: string, field: string, access: RequestAccess
         files.push({ path: named, name: path.basename(named), bytes: f.bytes });
       }
     } catch (e) {
-      problems.push(fsError(e, top.given).message);
+      const error = fsError(e, top.given);
+      problems.push(isUserError(error) ? wordForApp(error.data) : firstLine(error));
     }
     problems.push(...gone.map((rel) => `${JSON.stringify(path.join(top.given, rel))} disappeared while it was being listed.`));
-    if (!files.length && !problems.length) problems.push(errors.noImages(top.given).message);
+    if (!files.length && !problems.length) problems.push(wordForApp(errors.noImages(top.given).data));
     return { files, problems };
   } finally {
     await top.close();

@@ -11,7 +11,7 @@
 import { constants, existsSync, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../ml/errors.ts';
+import { UserError, withPaths } from '../../ml/errors.ts';
 
 /** Whether this system names open files as /proc/self/fd/N. */
 const PROC = process.platform === 'linux' && existsSync('/proc/self/fd');
@@ -124,15 +124,11 @@ const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function asGiven(e: unknown, opened: readonly Opened[]): unknown {
   if (!(e instanceof Error)) return e;
   let { message } = e;
-  let file = e instanceof UserError ? e.file : undefined;
-  for (const o of opened) {
-    if (o.use === o.real) continue;
-    const pattern = new RegExp(`${escapeRegExp(o.use)}(?![0-9])`, 'g');
-    message = message.replace(pattern, o.given);
-    file = file?.replace(pattern, o.given);
-  }
+  const patterns = opened.filter((o) => o.use !== o.real).map((o) => [new RegExp(`${escapeRegExp(o.use)}(?![0-9])`, 'g'), o.given] as const);
+  const given = (t: string) => patterns.reduce((s, [pattern, name]) => s.replace(pattern, name), t);
+  if (e instanceof UserError) return patterns.length ? withPaths(e, given) : e;
+  message = given(message);
   if (message === e.message) return e;
-  if (e instanceof UserError) return new UserError(e.code, message, file, e.facts);
   const copy = new Error(message);
   copy.stack = e.stack;
   return copy;

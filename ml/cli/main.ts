@@ -8,7 +8,7 @@
  * 70 an internal error (a bug).
  */
 import { parseArgs } from 'node:util';
-import { errors, isUserError, type UserError } from '../errors.ts';
+import { errors, firstLine, isUserError, type ErrorCode, type UserError } from '../errors.ts';
 import { VERSION } from '../node/version.ts';
 import type { Command } from './options.ts';
 import { createReporter, pickMode } from './report.ts';
@@ -30,14 +30,20 @@ const isName = (n: string): n is Name => Object.hasOwn(COMMAND_USAGE, n);
 
 export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70, cancelled: 130 } as const;
 
+/** Errors that a different command line fixes (exit 2, as for a mistyped flag). */
+const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'bad-argument', 'unknown-backend', 'run-mismatch', 'run-busy', 'scale-mismatch', 'overlap-too-large',
+  'init-per-activation', 'run-records-no-data', 'no-training-folder',
+]);
+
 export function exitCodeFor(e: UserError): number {
   if (e.code === 'cancelled') return EXIT.cancelled;
-  return e.code === 'bad-argument' || e.code === 'unknown-backend' || e.code === 'run-mismatch' ? EXIT.usage : EXIT.userError;
+  return USAGE_ERRORS.has(e.code) ? EXIT.usage : EXIT.userError;
 }
 
 /** A module that failed to load, in one sentence with what to do. */
 export function loadFailure(e: unknown): string {
-  const first = String((e as Error)?.message ?? e).split('\n').find((l) => l.trim())?.trim() ?? 'unknown error';
+  const first = firstLine(e) || 'unknown error';
   if (/sharp/i.test(String((e as Error)?.message)) || /libvips/i.test(first)) {
     return `SR Studio could not load sharp, which reads and writes images (${first}); run "npm install" (or "npm rebuild sharp") in SR Studio's folder.`;
   }

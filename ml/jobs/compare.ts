@@ -68,7 +68,7 @@ async function startModels(init: Readonly<Partial<Record<ActivationName, string>
   const missing = acts.filter((a) => !init[a]);
   const extra = named.filter((a) => !acts.includes(a as ActivationName));
   if (missing.length || extra.length) {
-    throw errors.badArgument(`--init needs one model for each activation compared (${acts.map((a) => `${a}=MODEL`).join(',')}), so each starts from its own twin.`);
+    throw errors.initPerActivation(acts);
   }
   const out = new Map<ActivationName, StartModel>();
   for (const act of acts) out.set(act, await loadNamedModel(init[act]!));

@@ -197,7 +197,7 @@ async function continuedFolders(dir: string, rec: RunRecord | undefined, spec: T
   const gone = async (p: string | null | undefined) => p != null && !(await isDir(p));
   const moved = { data: await gone(rec?.data), val: await gone(rec?.val) };
   if (spec.data !== undefined) return { data: path.resolve(spec.data), val: resolved(spec.val), moved };
-  if (!rec?.data) throw errors.badArgument(`The run in ${JSON.stringify(dir)} does not record its training folder; name it with --data DIR (and --val DIR if the run used one).`);
+  if (!rec?.data) throw errors.runRecordsNoData(dir);
   if (moved.data) throw errors.runFolderGone(dir, 'training', rec.data);
   const val = spec.val === undefined ? rec.val : spec.val;
   if (spec.val === undefined && moved.val) throw errors.runFolderGone(dir, 'validation', rec.val!);
@@ -206,7 +206,7 @@ async function continuedFolders(dir: string, rec: RunRecord | undefined, spec: T
 
 async function prepareRun(spec: TrainJobSpec, t: Through): Promise<Prepared> {
   if (spec.run.kind === 'new') {
-    if (spec.data === undefined) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
+    if (spec.data === undefined) throw errors.noTrainingFolder();
     const start = spec.init ? await startFrom(spec.init, spec.settings, t) : undefined;
     const config = start?.config ?? makeTrainConfig(spec.settings);
     const at = spec.run.dir ? t.use(path.resolve(spec.run.dir)) : await newRunDir(t.use(spec.run.parent), config);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { errors, firstLine, UserError } from '../errors.ts';
+import { errors, firstLine } from '../errors.ts';
 import { registerWasmKernels } from '../kernels/wasm/index.ts';
 import { useProjectKernels } from '../kernels/webgpu/index.ts';
 import { probeGpu, type GpuProbe } from './gpu-probe.ts';
@@ -36,7 +36,7 @@ function registerGradients(): void {
   try {
     require('./generated/tfjs-gradients.cjs');
   } catch {
-    throw new UserError('broken-install', `SR Studio's generated file ${path.join(import.meta.dirname, 'generated', 'tfjs-gradients.cjs')} is missing; run "npm install" in SR Studio's folder.`);
+    throw errors.brokenInstall(path.join(import.meta.dirname, 'generated', 'tfjs-gradients.cjs'));
   }
   gradientsRegistered = true;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errors, firstLine, fsError, isUserError, UserError } from '../errors.ts';
+import { errors, firstLine, fsError, isUserError, type UserError } from '../errors.ts';
 import { fromHalf, toHalf } from '../half.ts';
 import { readOnnxSummary, type OnnxSummary } from '../onnx/read.ts';
 import { MIN_OVERLAP, upscaleImage, type Rect, type TileModel } from '../tiling.ts';
@@ -82,17 +82,9 @@ export function fitTile(f: Pick<ImportedFacts, 'channels' | 'scale' | 'multiple'
   return Math.min(want, side >= 32 ? side - (side % 8) : side);
 }
 
-/** "1.5 GB", "46 MB": sizes as people read them. */
-const inWords = (n: number): string =>
-  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GB` : n >= 10 * 1024 ** 2 ? `${Math.round(n / 1024 ** 2)} MB` : `${(n / 1024 ** 2).toFixed(1)} MB`;
-
-/** A model none of whose tiles fits in the memory a tile may use, in one sentence naming it and what it would need. */
+/** A model none of whose tiles fits in the memory a tile may use: the file, the tile and what it would need. */
 export const memoryRefusal = (file: string, tile: string, need: number, budget: number): UserError =>
-  new UserError(
-    'bad-model',
-    `${JSON.stringify(file)} needs about ${inWords(need)} of memory for ${tile}, more than the ${inWords(budget)} one tile may use on this machine${budget === memoryBudget() ? ` (${Math.round(MEMORY_SHARE * 100)}% of its ${inWords(os.totalmem())})` : ''}; run it on a machine with more memory, or choose a smaller model.`,
-    file,
-  );
+  errors.modelNeedsMemory(file, tile, need, budget, budget === memoryBudget() ? { share: MEMORY_SHARE, total: os.totalmem() } : undefined);
 
 export interface OpenImportedOptions {
   readonly threads?: number | undefined;
@@ -251,7 +243,7 @@ export class ImportedOnnx implements TileModel {
       const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1, ...kept } : await probe.#probe(base, summary.metadata, options.range, budget);
       const f = facts.fixedSize;
       if (f && options.overlap !== undefined && room(f, options.overlap) < 8) {
-        throw errors.badArgument(`${JSON.stringify(file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${options.overlap}; use --overlap ${Math.floor((Math.min(f.width, f.height) - 8) / 2)} or less.`);
+        throw errors.overlapTooLarge(file, f.width, f.height, options.overlap, Math.floor((Math.min(f.width, f.height) - 8) / 2));
       }
       const model = new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range, rangeFrom: 'given' as const } : {}) }, options.overlap, budget);
       const tooBig = model.#memoryProblem(file);

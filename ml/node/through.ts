@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { constants, promises as fs } from 'node:fs';
-import { errors, UserError } from '../errors.ts';
+import { errors, UserError, withPaths } from '../errors.ts';
 
 /** Each path as the user named it (absolute) → where to reach what was opened for it. */
 export type ThroughMap = Readonly<Record<string, string>>;
@@ -44,11 +44,8 @@ export function through(map: ThroughMap | undefined): Through {
     named<T>(e: T): T {
       if (typeof e === 'string') return text(e) as T;
       if (!(e instanceof Error)) return e;
+      if (e instanceof UserError) return withPaths(e, text) as T;
       const message = text(e.message);
-      if (e instanceof UserError) {
-        const facts = e.facts && Object.fromEntries(Object.entries(e.facts).map(([k, v]) => [k, text(v)]));
-        return new UserError(e.code, message, e.file === undefined ? undefined : text(e.file), facts) as T;
-      }
       if (message === e.message) return e;
       const copy = new Error(message);
       copy.stack = e.stack;

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { UserError } from '../errors.ts';
+import { errors, type UserError } from '../errors.ts';
 
 const GiB = 1024 ** 3;
 
@@ -26,13 +26,7 @@ export const CACHE_LIMITS: CacheLimits = { maxBytes: 2 * GiB, maxSourceBytes: 4 
 /** A `.v` file's bytes: its pixels and, at most, this much header and metadata. */
 export const vFileBytes = (width: number, height: number, channels: number) => width * height * channels + 64 * 1024;
 
-const q = (p: string) => JSON.stringify(p);
 
-/** "1.2 GB", "46 MB": sizes as people read them (powers of 1024, as file managers show). */
-export function formatBytes(n: number): string {
-  if (n >= GiB) return `${(n / GiB).toFixed(1)} GB`;
-  return `${Math.ceil(n / 1024 ** 2)} MB`;
-}
 
 /**
  * libvips keeps the files it read lately open (its operation cache), and a deleted file's disk
@@ -51,16 +45,9 @@ export async function freeBytes(dir: string): Promise<number> {
 }
 
 export const refusals = {
-  sourceTooLarge: (file: string, need: number, max: number) =>
-    new UserError('image-too-large', `${q(file)} is too large for the viewer: showing it needs ${formatBytes(need)} of cache files, more than the ${formatBytes(max)} one image may use; open a smaller or cropped image.`, file),
-  cacheFull: (file: string, held: number, max: number) =>
-    new UserError('disk-full', `The viewer's cache cannot take ${q(file)} now: the images being shown hold ${formatBytes(held)} of the ${formatBytes(max)} it may use; wait until they have loaded, then open this one again.`, file),
-  lowDisk: (file: string, dir: string, need: number, free: number, keep: number) =>
-    new UserError(
-      'disk-full',
-      `There is not enough free disk space to show ${q(file)}: its cache files need ${formatBytes(need)} in ${q(dir)}, where ${formatBytes(free)} is free and ${formatBytes(keep)} is kept free; free some space there, then open the image again.`,
-      file,
-    ),
+  sourceTooLarge: (file: string, need: number, max: number) => errors.viewerTooLarge(file, need, max),
+  cacheFull: (file: string, held: number, max: number) => errors.viewerBusy(file, held, max),
+  lowDisk: (file: string, dir: string, need: number, free: number, keep: number) => errors.viewerLowDisk(file, dir, need, free, keep),
 };
 
 /**
@@ -81,5 +68,5 @@ export function writeFailure(e: unknown, file: string, dir: string): UserError |
             ? 'the disk reported an error'
             : undefined;
   if (!why) return undefined;
-  return new UserError('disk-full', `The viewer could not write its cache for ${q(file)} to ${q(dir)} (${why}); free some space there, then open the image again.`, file);
+  return errors.viewerWriteFailed(file, dir, why);
 }

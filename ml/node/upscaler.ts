@@ -45,7 +45,7 @@ export async function openUpscaler(backend: ConcreteBackend, model: UpscaleModel
     const m = await ImportedOnnx.open(model.onnx, { threads, known: model.known, range: model.range, overlap: model.overlap, shownAs: model.shownAs });
     if (model.scale !== undefined && model.scale !== m.scale) {
       await m.dispose();
-      throw errors.badArgument(`${JSON.stringify(model.shownAs ?? model.onnx)} upscales x${m.scale}, not x${model.scale}; leave out --scale or choose a model of that scale.`);
+      throw errors.scaleMismatch(model.shownAs ?? model.onnx, m.scale, model.scale);
     }
     return m;
   }
