@@ -15,6 +15,7 @@ import type { UpscaleJobSpec } from '../ml/jobs/upscale.ts';
 import type { RunPoint } from '../ml/node/runs.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
+import type { ErrorCode, Facts } from '../ml/errors.ts';
 
 import type { OutputFormat } from '../ml/node/image-io.ts';
 import type { EnlargeFilter, TileSource as EngineTileSource } from '../ml/node/tiles.ts';
@@ -404,6 +405,12 @@ export interface StudioApi {
 export type UploadReply = { readonly ok: true; readonly file: FileEntry } | { readonly ok: false; readonly error: string };
 
 /**
+ * A failed request as the UI gets it: one sentence (`error`) and, for the errors a user can cause,
+ * their code and facts (the file, the field), by which the UI places the error beside its control.
+ */
+export type RequestFailure = { readonly error: string; readonly code?: ErrorCode | undefined; readonly facts?: Facts | undefined };
+
+/**
  * The browser-mode wire format over the WebSocket `/ws` (JSON text frames). The page's session
  * cookie authenticates it (set from the printed address's `?token=…` on first load); other clients
  * may pass `?token=…` instead.
@@ -411,5 +418,5 @@ export type UploadReply = { readonly ok: true; readonly file: FileEntry } | { re
 export type ClientMessage = { id: number; channel: RequestChannel; arg: unknown };
 export type ServerMessage =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string }
+  | ({ id: number; ok: false } & RequestFailure)
   | { event: EventChannel; payload: unknown };

@@ -88,9 +88,11 @@ export class FolderAccess {
     return access === 'read'
       ? errors.badArgument(
           `${field}: ${q(abs)} is outside the folders SR Studio may open in browser mode (dropped files, the output, training and models folders); drop the file onto the window instead.`,
+          field,
         )
       : errors.badArgument(
           `${field}: ${q(abs)} is outside the folders SR Studio may write to in browser mode (the output folder, run folders and the models folder); choose one of those instead.`,
+          field,
         );
   }
 
@@ -110,8 +112,8 @@ export class FolderAccess {
     const mine = access === 'write' && (this.#inApp(abs) || this.#inApp(real));
     if (mine || isForbiddenFolder(abs) || isForbiddenFolder(real)) {
       // A file typed where a folder goes is said as such: the fix is another path, not another place.
-      if ((await fs.stat(real).catch(() => undefined))?.isFile()) throw errors.badArgument(`${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`);
-      throw errors.badArgument(`${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`);
+      if ((await fs.stat(real).catch(() => undefined))?.isFile()) throw errors.badArgument(`${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`, field);
+      throw errors.badArgument(`${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`, field);
     }
   }
 

@@ -85,7 +85,7 @@ export async function holdUpscale(h: Held, files: readonly string[], outputDir: 
   };
   for (const f of new Set(files)) {
     const o = await h.open(f, () => openPath(f, 'Image', { access, missing: () => NOT_THERE })).catch(skipMissing);
-    if (o?.stats.isDirectory()) throw errors.badArgument(`Image: ${q(f)} is a folder; in browser mode, add the images in it to the list instead.`);
+    if (o?.stats.isDirectory()) throw errors.badArgument(`Image: ${q(f)} is a folder; in browser mode, add the images in it to the list instead.`, 'Image');
   }
   if (outputDir !== null) {
     const o = await h.open(outputDir, () => openDir(outputDir, 'Output folder', { access, use: 'write', chosen: true }));

@@ -16,8 +16,8 @@ import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
 import { JobBook } from './job-book.ts';
-import { wordForApp } from './wording.ts';
-import type { JobError } from '../engine/protocol.ts';
+import { wordForApp, type DisplayName } from './wording.ts';
+import type { ErrorData } from '../../ml/errors.ts';
 import type { ModelFolders } from './models.ts';
 import { ResultsBook } from './results.ts';
 import { SettingsStore } from './settings.ts';
@@ -43,6 +43,8 @@ export interface HostOptions {
 export interface Host {
   readonly context: HostContext;
   readonly handlers: Handlers;
+  /** Shows a path as the user knows it (an upload: by the name it was dropped with), in errors. */
+  readonly displayName: DisplayName;
   /** Cancels running jobs (training saves a checkpoint) and stops the worker. */
   close(): Promise<void>;
 }
@@ -84,7 +86,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
     jobs.record(channel, payload);
     o.emit(channel, payload);
   };
-  const word = (e: JobError) => wordForApp(e, files.displayName);
+  const word = (e: ErrorData) => wordForApp(e, files.displayName);
   // A backend given on the command line (npm run serve -- --backend B) is used for both purposes
   // (as training takes it) and is not saved.
   const saved = settings.get();
@@ -110,6 +112,7 @@ export async function createHost(o: HostOptions): Promise<Host> {
   return {
     context,
     handlers: createHandlers(context),
+    displayName: (p) => files.displayName(p),
     close: async () => {
       await engine.close();
       await results.flush();

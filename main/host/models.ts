@@ -95,7 +95,7 @@ export async function openModel(v: unknown, field: string, folders: ModelFolders
   const id = str(v, field, { max: 4096 });
   const run = RUN.exec(id);
   const m = ID.exec(id);
-  if (!run && !m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`);
+  if (!run && !m) throw errors.badArgument(`${field} ${JSON.stringify(id)} is not a model id; pick a model from the list.`, field);
   const notRun = (f: string) => errors.badArgument(`${JSON.stringify(f)} is not a model in the app's runs folder; pick a model from the list.`);
   const runFile = run?.[1];
   if (runFile !== undefined && (!folders.runs || !path.isAbsolute(runFile) || !pathInside(folders.runs, path.resolve(runFile)))) throw notRun(runFile);

@@ -1,13 +1,17 @@
 /**
  * The one entry for requests, shared by Electron's IPC and the browser mode's WebSocket: it drops
  * requests from senders that are not the app's own window (or an authenticated socket), refuses
- * unknown channels, runs the handler and turns any failure into one sentence for the UI.
+ * unknown channels, runs the handler and turns any failure into one sentence for the UI, with the
+ * error's code and facts beside it (the UI places an error by them, never by its words).
  */
-import { isUserError } from '../../ml/errors.ts';
+import { firstLine, isUserError } from '../../ml/errors.ts';
+import type { RequestFailure } from '../api.ts';
 import { isRequestChannel } from '../channels.ts';
 import type { Handlers } from './context.ts';
+import { shownAs, wordForApp, type DisplayName } from './wording.ts';
 
-export type Reply = { ok: true; result: unknown } | { ok: false; error: string };
+export type FailedReply = { ok: false } & RequestFailure;
+export type Reply = { ok: true; result: unknown } | FailedReply;
 
 export interface Router {
   /** undefined: the sender is not trusted and the request was dropped unanswered. */
@@ -18,12 +22,20 @@ export interface RouterOptions {
   readonly isTrustedSender: (sender: unknown) => boolean;
   /** Where dropped requests and unexpected errors are logged (default: console.error). */
   readonly log?: ((message: string, error?: unknown) => void) | undefined;
+  /** Shows a path as the user knows it, in an error's sentence and facts (default: as it is). */
+  readonly name?: DisplayName | undefined;
 }
 
 /** A failure as the UI shows it: the message's first line, never a stack. */
 export function errorMessage(e: unknown): string {
-  const line = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
-  return line || 'Something went wrong.';
+  return firstLine(e) || 'Something went wrong.';
+}
+
+/** A failure as the reply carries it: one sentence, and a user error's code and facts, paths shown by `name`. */
+export function failedReply(e: unknown, name: DisplayName = (p) => p): FailedReply {
+  if (!isUserError(e)) return { ok: false, error: errorMessage(e) };
+  const shown = shownAs(e.data, name);
+  return { ok: false, error: wordForApp(shown), ...shown };
 }
 
 export function createRouter(handlers: Handlers, opts: RouterOptions): Router {
@@ -44,7 +56,7 @@ export function createRouter(handlers: Handlers, opts: RouterOptions): Router {
       } catch (e) {
         // Our own checks throw one-sentence errors; anything else is a bug worth a stack in the log.
         if (!isUserError(e) && !(e instanceof Error && e.constructor === Error)) log(`SR Studio: ${channel} failed:`, e);
-        return { ok: false, error: errorMessage(e) };
+        return failedReply(e, opts.name);
       }
     },
   };

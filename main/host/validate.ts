@@ -10,7 +10,8 @@ import { openChecked, type Opened } from './opened.ts';
 
 export type Obj = Record<string, unknown>;
 
-const bad = (message: string) => errors.badArgument(message);
+/** A refusal in one sentence; `field`: the control or argument it is about, by which the UI places it. */
+const bad = (message: string, field?: string) => errors.badArgument(message, field);
 /** A value as an error message shows it: short strings quoted, containers by kind. */
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
@@ -37,45 +38,45 @@ export function none(v: unknown, what: string): void {
 }
 
 export function str(v: unknown, field: string, opts: { max?: number; min?: number } = {}): string {
-  if (typeof v !== 'string') throw bad(`${field} must be text, not ${show(v)}.`);
-  if (v.includes('\0')) throw bad(`${field} must not contain NUL characters.`);
-  if (v.length < (opts.min ?? 1)) throw bad(`${field} must not be empty.`);
-  if (v.length > (opts.max ?? 4096)) throw bad(`${field} is longer than ${opts.max ?? 4096} characters.`);
+  if (typeof v !== 'string') throw bad(`${field} must be text, not ${show(v)}.`, field);
+  if (v.includes('\0')) throw bad(`${field} must not contain NUL characters.`, field);
+  if (v.length < (opts.min ?? 1)) throw bad(`${field} must not be empty.`, field);
+  if (v.length > (opts.max ?? 4096)) throw bad(`${field} is longer than ${opts.max ?? 4096} characters.`, field);
   return v;
 }
 
 export function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') throw bad(`${field} must be true or false, not ${show(v)}.`);
+  if (typeof v !== 'boolean') throw bad(`${field} must be true or false, not ${show(v)}.`, field);
   return v;
 }
 
 export function num(v: unknown, field: string, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${field} must be a number, not ${show(v)}.`);
-  if (v < lo || v > hi) throw bad(`${field} must be between ${lo} and ${hi}, not ${v}.`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${field} must be a number, not ${show(v)}.`, field);
+  if (v < lo || v > hi) throw bad(`${field} must be between ${lo} and ${hi}, not ${v}.`, field);
   return v;
 }
 
 export function int(v: unknown, field: string, lo: number, hi: number): number {
   num(v, field, lo, hi);
-  if (!Number.isInteger(v)) throw bad(`${field} must be a whole number, not ${v as number}.`);
+  if (!Number.isInteger(v)) throw bad(`${field} must be a whole number, not ${v as number}.`, field);
   return v as number;
 }
 
 export function oneOf<T extends string | number>(v: unknown, field: string, choices: readonly T[]): T {
-  if (!(choices as readonly unknown[]).includes(v)) throw bad(`${field} must be one of ${choices.join(', ')}, not ${show(v)}.`);
+  if (!(choices as readonly unknown[]).includes(v)) throw bad(`${field} must be one of ${choices.join(', ')}, not ${show(v)}.`, field);
   return v as T;
 }
 
 export function list(v: unknown, field: string, min: number, max: number): unknown[] {
-  if (!Array.isArray(v)) throw bad(`${field} must be a list, not ${show(v)}.`);
-  if (v.length < min || v.length > max) throw bad(`${field} must have ${min === max ? min : `${min} to ${max}`} entries, not ${v.length}.`);
+  if (!Array.isArray(v)) throw bad(`${field} must be a list, not ${show(v)}.`, field);
+  if (v.length < min || v.length > max) throw bad(`${field} must have ${min === max ? min : `${min} to ${max}`} entries, not ${v.length}.`, field);
   return v;
 }
 
 /** An absolute, normalised path (no NUL bytes, no `..` segments left after normalising). */
 export function absPath(v: unknown, field: string): string {
   const p = str(v, field);
-  if (!path.isAbsolute(p)) throw bad(`${field} must be an absolute path, not ${show(p)}.`);
+  if (!path.isAbsolute(p)) throw bad(`${field} must be an absolute path, not ${show(p)}.`, field);
   return path.resolve(p);
 }
 
@@ -92,22 +93,22 @@ async function statOf(p: string, field: string): Promise<Stats> {
   try {
     return await fs.stat(p);
   } catch {
-    throw bad(`${field}: ${JSON.stringify(p)} does not exist; check the path and try again.`);
+    throw bad(`${field}: ${JSON.stringify(p)} does not exist; check the path and try again.`, field);
   }
 }
 
 export async function existingFile(v: unknown, field: string, exts?: readonly string[]): Promise<string> {
   const p = absPath(v, field);
   if (exts && !exts.includes(path.extname(p).slice(1).toLowerCase())) {
-    throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`);
+    throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`, field);
   }
-  if (!(await statOf(p, field)).isFile()) throw bad(`${field}: ${JSON.stringify(p)} is a folder, not a file.`);
+  if (!(await statOf(p, field)).isFile()) throw bad(`${field}: ${JSON.stringify(p)} is a folder, not a file.`, field);
   return p;
 }
 
 export async function existingDir(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
-  if (!(await statOf(p, field)).isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`);
+  if (!(await statOf(p, field)).isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
   return p;
 }
 
@@ -115,7 +116,7 @@ export async function existingDir(v: unknown, field: string): Promise<string> {
 export async function folderOrNew(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
   const st = await fs.stat(p).catch(() => undefined);
-  if (st && !st.isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`);
+  if (st && !st.isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
   return p;
 }
 
@@ -124,7 +125,7 @@ export async function madeDir(v: unknown, field: string): Promise<string> {
   const p = await folderOrNew(v, field);
   await fs.mkdir(p, { recursive: true }).catch((e: { code?: string }) => {
     const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of the path is a file' : (e.code ?? 'it failed');
-    throw bad(`${field}: ${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`);
+    throw bad(`${field}: ${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`, field);
   });
   return p;
 }
@@ -158,10 +159,10 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
     admits: (real) =>
       (o.within === undefined || pathInside(o.within, real) !== null) &&
       (!o.access || o.access.admits(real, use) || (o.chosen === true && o.access.choosable(real, use))),
-    refusal: () => o.refusal?.() ?? o.access?.refusal(p, use, field) ?? bad(`${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`),
+    refusal: () => o.refusal?.() ?? o.access?.refusal(p, use, field) ?? bad(`${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`, field),
     missing: (why) =>
       o.missing?.() ??
-      bad(why === 'missing' ? `${field}: ${q} does not exist; check the path and try again.` : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`),
+      bad(why === 'missing' ? `${field}: ${q} does not exist; check the path and try again.` : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`, field),
   });
 }
 
@@ -172,7 +173,7 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
 export async function openFile(v: unknown, field: string, exts: readonly string[] | undefined, o: OpenOptions = {}): Promise<Opened> {
   const p = absPath(v, field);
   if (exts && !exts.includes(path.extname(p).slice(1).toLowerCase())) {
-    throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`);
+    throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`, field);
   }
   return open(p, field, 'file', o);
 }
@@ -207,20 +208,20 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
  */
 export function uploadName(v: unknown, field: string): string {
   const raw = str(v, field, { max: 1024 });
-  if (/[/\\]/.test(raw) || raw === '.' || raw === '..') throw bad(`${field} must be a plain file name without folders, not ${show(raw)}.`);
+  if (/[/\\]/.test(raw) || raw === '.' || raw === '..') throw bad(`${field} must be a plain file name without folders, not ${show(raw)}.`, field);
   const clean = raw.normalize('NFC').replace(INVISIBLE, '').replace(/[<>:"|?*]/g, '_').trim().replace(/[. ]+$/, '');
-  if (raw.trim().startsWith('.')) throw bad(`${field} must not be a hidden file name (starting with a dot), not ${show(raw)}.`);
+  if (raw.trim().startsWith('.')) throw bad(`${field} must not be a hidden file name (starting with a dot), not ${show(raw)}.`, field);
   const dot = clean.lastIndexOf('.');
   const ext = dot > 0 ? clean.slice(dot) : '';
   const stem = (dot > 0 ? clean.slice(0, dot) : clean).trim();
-  if (!stem || clean.startsWith('.')) throw bad(`${field} ${show(raw)} has no letters or digits left once invisible characters are removed; rename the file and try again.`);
+  if (!stem || clean.startsWith('.')) throw bad(`${field} ${show(raw)} has no letters or digits left once invisible characters are removed; rename the file and try again.`, field);
   const bytes = (t: string) => Buffer.byteLength(t, 'utf8');
-  if (bytes(ext) > 32) throw bad(`${field} has an extension longer than 32 bytes; rename the file and try again.`);
+  if (bytes(ext) > 32) throw bad(`${field} has an extension longer than 32 bytes; rename the file and try again.`, field);
   let kept = '';
   for (const { segment } of graphemes.segment(stem)) {
     if (bytes(kept + segment) + bytes(ext) > MAX_NAME_BYTES) break;
     kept += segment;
   }
-  if (!kept.trim()) throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`);
+  if (!kept.trim()) throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`, field);
   return kept.trimEnd() + ext;
 }

@@ -132,7 +132,7 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
     (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
 
   const handlers = limitJobs(guardFileAccess(host.handlers, access), ctx.jobs);
-  const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s) });
+  const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s), name: host.displayName });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   wss.on('error', (e) => log(`SR Studio: the WebSocket server reported ${e.message}.`));
   const server: Server = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }) : createServer();

@@ -1,5 +1,6 @@
 /** A StudioApi for the renderer's state classes: requests answered by the test, events pushed by it. */
 import type { EventChannel, Events, RequestArg, RequestChannel, RequestResult, StudioApi } from '../../main/api.ts';
+import { requestError } from '../../renderer/src/api/request-error.ts';
 
 type Answer<C extends RequestChannel> = (arg: RequestArg<C>) => RequestResult<C> | Promise<RequestResult<C>>;
 
@@ -36,6 +37,14 @@ export class FakeApi implements StudioApi {
   emit<C extends EventChannel>(channel: C, payload: Events[C]): void {
     for (const l of this.#listeners.get(channel) ?? []) l(payload as never);
   }
+}
+
+/**
+ * A request refused by one of the host's checks, as the real clients deliver it: an Error whose
+ * message is the sentence, with the code and facts (`field`: the control it is about) beside it.
+ */
+export function refusal(said: string, field?: string): Error {
+  return requestError({ error: said, code: 'bad-argument', facts: field === undefined ? { said } : { said, field } }) as Error;
 }
 
 /** Lets pending promise callbacks run. */

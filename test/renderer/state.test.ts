@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageData64, JobInfo, ModelInfo, RunInfo, Settings } from '../../main/api.ts';
 import type { TrainingSummary } from '../../ml/weights.ts';
-import { FakeApi, settle } from './fake-api.ts';
+import { FakeApi, refusal, settle } from './fake-api.ts';
 
 register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
@@ -210,7 +210,7 @@ describe('TrainSession: Start from', () => {
 describe('UpscaleSession', () => {
   test('a typed output folder is used as typed; when it is not a folder the error stays at the field', async () => {
     const refuse = () => {
-      throw new Error('Output folder: "/typo" does not exist; check the path and try again.');
+      throw refusal('Output folder: "/typo" does not exist; check the path and try again.', 'Output folder');
     };
     const { app: a, api } = app((api) =>
       api

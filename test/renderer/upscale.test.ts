@@ -8,7 +8,8 @@ import { register } from 'node:module';
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageData64, ModelInfo, ResultInfo, Settings } from '../../main/api.ts';
-import { FakeApi, settle } from './fake-api.ts';
+import { FakeApi, refusal, settle } from './fake-api.ts';
+import { requestError } from '../../renderer/src/api/request-error.ts';
 
 register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
@@ -187,7 +188,7 @@ describe('UpscaleSession: the view', () => {
     const sentence = 'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
     const { app: a } = app((api) =>
       api.answer('job:upscale', () => {
-        throw new Error(sentence);
+        throw refusal(sentence, 'Output folder');
       }),
     );
     await a.refresh();
@@ -198,6 +199,30 @@ describe('UpscaleSession: the view', () => {
     assert.equal(u.outputError, sentence);
     assert.equal(u.error, null, 'not again in the status line');
     assert.deepEqual(a.toasts.items, [], 'nor in a toast');
+  });
+
+  test('where an error is said follows its facts, never its words', async () => {
+    const cases: Array<[string, Error, 'field' | 'status']> = [
+      // The field a check named places the error, whatever its sentence begins with.
+      ['a refusal naming the output folder', refusal('SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.', 'Output folder'), 'field'],
+      // A sentence that merely begins with the field's label, from an error about something else, is not the field's.
+      ['a sentence that begins like the field', refusal('Output folder names are kept in the settings file, which could not be read.'), 'status'],
+      ['an error without facts', new Error('Output folder: something went wrong.'), 'status'],
+      ['an engine error about another file', requestError({ error: '"/in/a.png" is empty (0 bytes); re-export or re-download the image.', code: 'empty-file', facts: { file: '/in/a.png' } }) as Error, 'status'],
+    ];
+    for (const [what, error, where] of cases) {
+      const { app: a } = app((api) =>
+        api.answer('job:upscale', () => {
+          throw error;
+        }),
+      );
+      await a.refresh();
+      const u = a.upscale;
+      await u.addPaths(['/in/a.png']);
+      await drain();
+      await u.start();
+      assert.deepEqual([u.outputError, u.error], where === 'field' ? [error.message, null] : [null, error.message], what);
+    }
   });
 });
 

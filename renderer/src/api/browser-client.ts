@@ -8,6 +8,7 @@ import type {
   ServerMessage,
   StudioApi,
 } from './types.ts';
+import { requestError } from './request-error.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
@@ -131,7 +132,7 @@ export class BrowserClient implements StudioApi {
     if (!pending) return;
     this.#pending.delete(message.id);
     if (message.ok) pending.resolve(message.result);
-    else pending.reject(new Error(message.error));
+    else pending.reject(requestError(message) as Error);
   }
 }
 

@@ -1,4 +1,5 @@
 import { BrowserClient, connectBrowser } from './browser-client.ts';
+import { requestError } from './request-error.ts';
 import type { StudioApi } from './types.ts';
 
 /**
@@ -16,7 +17,11 @@ declare global {
 }
 
 export function pickApi(): StudioApi & PreloadExtras {
-  return window.studio ?? connectBrowser();
+  const studio = window.studio;
+  if (!studio) return connectBrowser();
+  // The preload's failures arrive as plain objects (see main/electron/preload.ts): Errors again here.
+  const request: StudioApi['request'] = (channel, arg) => studio.request(channel, arg).catch((e: unknown) => Promise.reject(requestError(e)));
+  return { ...studio, request };
 }
 
 /** The local path of a dropped file when the app can know it (Electron), else null. */

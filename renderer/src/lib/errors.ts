@@ -1,3 +1,5 @@
+import { errorData } from '../api/request-error.ts';
+
 /**
  * One plain sentence from a failed request. Electron wraps handler errors as
  * "Error invoking remote method 'channel': Error: message"; the wrapping is dropped.
@@ -11,3 +13,15 @@ export function plainError(e: unknown): string {
   const first = text[0]!.toUpperCase() + text.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
+
+/**
+ * The control a failed request is about, as the check that refused it named it (its label, such
+ * as "Output folder"), from the error's facts; undefined when the error names none.
+ */
+export function fieldOf(e: unknown): string | undefined {
+  const facts = errorData(e)?.facts as { field?: unknown } | undefined;
+  return typeof facts?.field === 'string' ? facts.field : undefined;
+}
+
+/** The label of the Upscale view's output folder field, as the host's checks name it. */
+export const OUTPUT_FOLDER = 'Output folder';

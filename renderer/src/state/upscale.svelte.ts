@@ -1,6 +1,6 @@
 import type { JobEvent } from '../api/jobs.ts';
 import type { Events, ImageData64, JobInfo, OutputFormat, ResultInfo, UpscaleJob } from '../api/types.ts';
-import { plainError } from '../lib/errors.ts';
+import { fieldOf, OUTPUT_FOLDER, plainError } from '../lib/errors.ts';
 import { baseName } from '../lib/format.ts';
 import { JobTracker } from './job-tracker.svelte.ts';
 import { QueueFeed } from './queue-feed.svelte.ts';
@@ -210,9 +210,8 @@ export class UpscaleSession {
     } catch (e) {
       for (const i of items) i.unqueue();
       // Said once, where it is fixed: at the output folder's field, else in the view's status line.
-      const message = plainError(e);
-      if (/^Output folder/.test(message)) this.#outputError = message;
-      else this.#job.error = message;
+      if (fieldOf(e) === OUTPUT_FOLDER) this.#outputError = plainError(e);
+      else this.#job.error = plainError(e);
     }
   }
 

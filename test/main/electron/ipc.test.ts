@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { EVENT_CHANNELS, REQUEST_CHANNELS } from '../../../main/channels.ts';
 import type { BrowserWindow, IpcMainInvokeEvent, IpcRendererLike } from '../../../main/electron/electron-api.ts';
 import { isExternalLink, isFromMainWindow, registerIpc } from '../../../main/electron/ipc.ts';
-import { createStudioApi } from '../../../main/electron/studio-api.ts';
+import { createStudioApi, crossing } from '../../../main/electron/studio-api.ts';
+import { errorData, RequestError, requestError } from '../../../renderer/src/api/request-error.ts';
+import { fieldOf } from '../../../renderer/src/lib/errors.ts';
 import type { Handlers } from '../../../main/host/context.ts';
 import { createRouter } from '../../../main/host/router.ts';
 
@@ -78,6 +80,30 @@ describe('window.studio (preload)', () => {
     await assert.rejects(api.request('shell:exec' as 'models:list', undefined), /Unknown request channel "shell:exec"/);
     assert.deepEqual(invoked.map(([c]) => c), ['activations:curves', 'models:list']);
     assert.ok(Object.isFrozen(api));
+  });
+
+  test("a failure reaches the page with its code and facts, though contextBridge copies only an Error's message", async () => {
+    const said = 'Output folder: "/etc" is a file, not a folder.';
+    const ipc: IpcRendererLike = {
+      invoke: async () => ({ ok: false, error: said, code: 'bad-argument', facts: { said, field: 'Output folder' } }),
+      on: () => undefined,
+      removeListener: () => undefined,
+    };
+    const api = createStudioApi(ipc);
+    const e = await api.request('settings:set', { outputDir: '/etc' }).then(() => assert.fail('refused'), (x: unknown) => x as Error & { code?: string; facts?: object });
+    assert.equal(e.message, said);
+    assert.deepEqual([e.code, e.facts], ['bad-argument', { said, field: 'Output folder' }]);
+    // What the preload hands over is plain data (structured-clone safe), made an Error again in the page.
+    const crossed = structuredClone(crossing(e));
+    assert.deepEqual(crossed, { error: said, code: 'bad-argument', facts: { said, field: 'Output folder' } });
+    const again = requestError(crossed);
+    assert.ok(again instanceof RequestError);
+    assert.equal(again.message, said);
+    assert.deepEqual(errorData(again), { code: 'bad-argument', facts: { said, field: 'Output folder' } });
+    assert.equal(fieldOf(again), 'Output folder');
+    // A bug's failure crosses as its sentence alone.
+    assert.deepEqual(crossing(new Error('Something broke.')), { error: 'Something broke.' });
+    assert.equal(errorData(requestError(crossing(new Error('Something broke.')))), undefined);
   });
 
   test('on subscribes to listed events, passes the payload only, and unsubscribes', () => {

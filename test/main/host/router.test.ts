@@ -49,10 +49,38 @@ describe('router', () => {
 
   test('failures become one line: user errors as they are, bugs without their stack', async () => {
     const { r, logged } = router(failing);
-    assert.deepEqual(await r.handle(TRUSTED, 'models:list', undefined), { ok: false, error: 'The models folder is gone; restart SR Studio.' });
+    assert.deepEqual(await r.handle(TRUSTED, 'models:list', undefined), {
+      ok: false,
+      error: 'The models folder is gone; restart SR Studio.',
+      code: 'bad-argument',
+      facts: { said: 'The models folder is gone; restart SR Studio.' },
+    });
     assert.equal(logged.length, 0);
     const bug = await r.handle(TRUSTED, 'app:status', undefined);
     assert.deepEqual(bug, { ok: false, error: "Cannot read properties of undefined (reading 'x')" });
     assert.equal(logged.length, 1, 'the bug is logged for whoever debugs it');
+  });
+
+  test("an engine error is said in the app's words, with its code and facts beside the sentence for the UI to place it by, paths as the user knows them", async () => {
+    const engine = {
+      ...handlers,
+      'job:upscale': async () => {
+        throw errors.outputExists('/data/uploads/3f2a/photo_x2.png');
+      },
+      'settings:set': async () => {
+        throw errors.badArgument('Output folder: "/etc/passwd" is a file, not a folder.', 'Output folder');
+      },
+    } as unknown as Handlers;
+    const name = (p: string) => (p.startsWith('/data/uploads/3f2a/') ? p.slice('/data/uploads/3f2a/'.length) : p);
+    const r = createRouter(engine, { isTrustedSender: (s) => s === TRUSTED, name });
+    assert.deepEqual(await r.handle(TRUSTED, 'job:upscale', {}), {
+      ok: false,
+      error: '"photo_x2.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.',
+      code: 'output-exists',
+      facts: { file: 'photo_x2.png' },
+    });
+    const refused = await r.handle(TRUSTED, 'settings:set', {});
+    assert.equal(refused?.ok, false);
+    assert.deepEqual(refused && !refused.ok && [refused.code, refused.facts], ['bad-argument', { said: 'Output folder: "/etc/passwd" is a file, not a folder.', field: 'Output folder' }]);
   });
 });
