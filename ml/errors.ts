@@ -1,11 +1,11 @@
 /**
  * The errors a user can cause, as data: a code and the facts behind it (the file or folder, the
  * field and the value, the reason). Nothing here is worded: each front end words each code once
- * (the command line in ml/cli/wording.ts, naming its flags; the app in main/host/wording.ts,
+ * (the command line in ml/wording.ts, naming its flags; the app in main/host/wording.ts,
  * naming its controls). A UserError's `message` is the command line's sentence, so the library
  * reads the same when its errors are printed or logged. Anything that is not a UserError is a bug.
  */
-import { wordForCli } from './cli/wording.ts';
+import { wordForCli } from './wording.ts';
 
 type Path = string;
 

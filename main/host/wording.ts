@@ -1,7 +1,7 @@
 /**
  * The engine's errors in the app's words: one sentence for each code, naming the app's controls
  * ("Replace existing outputs", Settings, the Train view) where the command line names its flags
- * (ml/cli/wording.ts), and each path the user knows by another name (an uploaded file: by the
+ * (ml/wording.ts), and each path the user knows by another name (an uploaded file: by the
  * name it was dropped with) by that name.
  */
 import { formatBytes, formatMemory } from '../../ml/bytes.ts';

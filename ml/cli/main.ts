@@ -8,7 +8,8 @@
  * 70 an internal error (a bug).
  */
 import { parseArgs } from 'node:util';
-import { errors, firstLine, isUserError, type ErrorCode, type UserError } from '../errors.ts';
+import { errors, firstLine, isUserError, word, type ErrorCode, type UserError } from '../errors.ts';
+import { wordForCli } from '../wording.ts';
 import { VERSION } from '../node/version.ts';
 import type { Command } from './options.ts';
 import { createReporter, pickMode } from './report.ts';
@@ -113,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals, report);
   } catch (e) {
     if (isUserError(e)) {
-      report.error(e.message, { code: e.code, ...(e.file ? { file: e.file } : {}) });
+      report.error(word(wordForCli, e.data), { code: e.code, ...(e.file ? { file: e.file } : {}) });
       return exitCodeFor(e);
     }
     report.error(`internal error: ${(e as Error)?.message ?? String(e)} (set SR_STUDIO_DEBUG=1 for details and please report it)`);

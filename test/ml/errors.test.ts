@@ -1,10 +1,10 @@
 /**
  * Errors as data: the engine raises a code and its facts, and the command line words every code
- * in one sentence that names the file and what to do (ml/cli/wording.ts).
+ * in one sentence that names the file and what to do (ml/wording.ts).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { wordForCli } from '../../ml/cli/wording.ts';
+import { wordForCli } from '../../ml/wording.ts';
 import { ERROR_CODES, errors, fsError, isUserError, type UserError, withPaths, word, type ErrorData } from '../../ml/errors.ts';
 import { pathOf, SAMPLE_FACTS } from '../helpers/error-facts.ts';
 

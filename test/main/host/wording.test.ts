@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { wordForCli } from '../../../ml/cli/wording.ts';
+import { wordForCli } from '../../../ml/wording.ts';
 import { ERROR_CODES, errors, word, type ErrorData } from '../../../ml/errors.ts';
 import { APP_WORDING, wordForApp } from '../../../main/host/wording.ts';
 import { FILE, pathOf, SAMPLE_FACTS } from '../../helpers/error-facts.ts';

@@ -1,10 +1,12 @@
 /**
  * The engine's errors in the command line's words: one sentence for each code, naming the file
- * and the flag that fixes it (--overwrite, -o, --backend, --resume). The app words the same codes
- * for its controls in main/host/wording.ts.
+ * and the flag that fixes it (--overwrite, -o, --backend, --resume). It sits beside errors.ts
+ * rather than in ml/cli/ because it is also every UserError's message (what the library says when
+ * an error is printed or logged), and the core imports nothing above it. The app words the same
+ * codes for its controls in main/host/wording.ts.
  */
-import { formatBytes, formatMemory } from '../bytes.ts';
-import type { Wording } from '../errors.ts';
+import { formatBytes, formatMemory } from './bytes.ts';
+import type { Wording } from './errors.ts';
 
 const q = (p: string) => JSON.stringify(p);
 const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
