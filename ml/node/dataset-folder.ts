@@ -18,7 +18,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DatasetSource, TrainImage } from '../dataset.ts';
-import { errors, fsError, isUserError } from '../errors.ts';
+import { errors, fsError, isUserError, type UserError } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { imagesBelow, withFileBelow } from './below.ts';
 import { collectImages } from './files.ts';
@@ -107,8 +107,9 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   const read = opts.opened ? (file: string) => withFileBelow(root, rel(file), readImage) : readImage;
   const cache = new LruCache(budget);
   const entries: Entry[] = [];
-  const unreadable: SkippedFile[] = [];
-  const tooSmall: SkippedFile[] = [];
+  /** Each with its cause in a few words for the warning (`short`). */
+  const unreadable: Array<SkippedFile & { short: string }> = [];
+  const tooSmall: Array<SkippedFile & { short: string }> = [];
   const firstFrames: string[] = [];
   let largest = { width: 0, height: 0 };
   let totalBytes = 0;
@@ -121,20 +122,21 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
       return { ...c, image: toTrainImage(c.name, image), frames: framesOf(info) };
     } catch (e) {
       // A bug (not a user error) is rethrown by `commit`, so no decode promise ever rejects.
-      return { ...c, error: isUserError(e) ? e.message : undefined, bug: e };
+      return { ...c, error: isUserError(e) ? e : undefined, bug: e };
     }
   };
   type Decoded = Awaited<ReturnType<typeof decode>>;
   const commit = (d: Decoded) => {
     if (!('image' in d)) {
       if (d.error === undefined) throw d.bug;
-      unreadable.push({ file: d.file, reason: d.error });
+      unreadable.push({ file: d.file, reason: d.error.message, short: shortReason(d.error) });
       return;
     }
     const { width, height } = d.image;
     if (Math.min(width, height) > Math.min(largest.width, largest.height)) largest = { width, height };
     if (width < minSide || height < minSide) {
-      tooSmall.push({ file: d.file, reason: `only ${width}×${height} pixels, smaller than the ${minSide}×${minSide} patch` });
+      const size = `only ${width}×${height} pixels`;
+      tooSmall.push({ file: d.file, reason: `${size}, smaller than the ${minSide}×${minSide} patch`, short: size });
       return;
     }
     if (d.frames) firstFrames.push(`${d.name} (${d.frames})`);
@@ -152,7 +154,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   if (unreadable.length) {
     onWarning?.(
       `Skipped ${unreadable.length} unreadable file${unreadable.length > 1 ? 's' : ''} in ${JSON.stringify(dir)}: ` +
-        list(unreadable.map((s) => `${rel(s.file)} (${shortReason(s.reason)})`)),
+        list(unreadable.map((s) => `${rel(s.file)} (${s.short})`)),
     );
   }
   // When nothing is left, the error below says it all.
@@ -160,7 +162,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
     onWarning?.(
       `Skipped ${tooSmall.length} image${tooSmall.length > 1 ? 's' : ''} in ${JSON.stringify(dir)} smaller than ` +
         `${minSide}×${minSide} pixels: ` +
-        list(tooSmall.map((s) => `${rel(s.file)} (${s.reason.replace(/, smaller.*/, '')})`)),
+        list(tooSmall.map((s) => `${rel(s.file)} (${s.short})`)),
     );
   }
   if (!entries.length) throw tooSmall.length ? errors.allImagesTooSmall(dir, minSide, largest) : errors.noImages(dir);
@@ -199,7 +201,7 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
     },
   };
 
-  const skipped = [...unreadable, ...tooSmall].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const skipped = [...unreadable, ...tooSmall].map(({ file, reason }) => ({ file, reason })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const notes = [
     unreadable.length ? `${unreadable.length} unreadable` : '',
     tooSmall.length ? `${tooSmall.length} smaller than ${minSide}×${minSide}` : '',
@@ -231,10 +233,11 @@ async function listOpened(root: string, dir: string): Promise<Array<{ file: stri
   return out;
 }
 
-/** The cause in a catalogue message about a file, e.g. "the file is cut short or damaged". */
-function shortReason(message: string): string {
-  if (/ is empty \(0 bytes\)/.test(message)) return 'empty file';
-  return /could not be read as an image \((.*)\); check/.exec(message)?.[1] ?? message;
+/** An unreadable file's cause in a few words, from its error's facts, e.g. "the file is cut short or damaged". */
+function shortReason(e: UserError): string {
+  if (e.code === 'empty-file') return 'empty file';
+  const why = (e.facts as { why?: string }).why;
+  return e.code === 'unreadable-image' && why !== undefined ? why : e.message;
 }
 
 function entryAt(entries: readonly Entry[], i: number): Entry {
