@@ -113,7 +113,7 @@ async function onReady(): Promise<void> {
     dialogs: { openImages, openFolder },
     shell: { reveal: async (p) => shell.showItemInFolder(p) },
   });
-  registerIpc(ipcMain, createRouter(host.handlers, { isTrustedSender: isFromMainWindow(() => win), name: host.displayName }));
+  registerIpc(ipcMain, createRouter(host.handlers, { isTrustedSender: isFromMainWindow(() => win) }));
   const template = menuTemplate({ emit, openImages, openFolder: () => openFolder(), isMac: process.platform === 'darwin', devTools: !app.isPackaged });
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
   win = createWindow();

@@ -2,13 +2,14 @@
 import path from 'node:path';
 import { IMAGE_EXTENSIONS, readImageSize } from '../../ml/node/image-io.ts';
 import { MIN_SIDE } from '../../ml/node/upscale-file.ts';
-import { errors } from '../../ml/errors.ts';
+import { errors, isUserError } from '../../ml/errors.ts';
 import type { FileEntry } from '../api.ts';
 import { fileImageData } from '../engine/images.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { listImages } from './listing.ts';
 import { withOpened } from './opened.ts';
 import { absPath, existingPath, int, list, none, obj, openFile, str, uploadName } from './validate.ts';
+import { wordForApp } from './wording.ts';
 
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors', 'onnx'];
 
@@ -45,11 +46,17 @@ export function fileHandlers(ctx: HostContext): Pick<
     async 'image:check'(arg, access) {
       const o = obj(arg, 'image:check', ['path']);
       // The engine's own checks, said when a file is added rather than when its batch runs.
-      return withOpened(openFile(o.path, 'Image', IMAGE_EXTENSIONS, { access }), async (f) => {
-        const size = await readImageSize(f.use);
-        if (size.width < MIN_SIDE || size.height < MIN_SIDE) throw errors.imageTooSmall(f.use, size.width, size.height, MIN_SIDE);
-        return size;
-      });
+      try {
+        return await withOpened(openFile(o.path, 'Image', IMAGE_EXTENSIONS, { access }), async (f) => {
+          const size = await readImageSize(f.use);
+          if (size.width < MIN_SIDE || size.height < MIN_SIDE) throw errors.imageTooSmall(f.use, size.width, size.height, MIN_SIDE);
+          return size;
+        });
+      } catch (e) {
+        // Said here in the app's words, with the name the file was dropped with (the router would too).
+        if (isUserError(e)) e.message = wordForApp(e.data, ctx.files.displayName);
+        throw e;
+      }
     },
     async 'image:load'(arg, access) {
       const o = obj(arg, 'image:load', ['path']);

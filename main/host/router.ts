@@ -31,11 +31,15 @@ export function errorMessage(e: unknown): string {
   return firstLine(e) || 'Something went wrong.';
 }
 
-/** A failure as the reply carries it: one sentence, and a user error's code and facts, paths shown by `name`. */
+/**
+ * A failure as the reply carries it: one sentence, and a user error's code and facts, paths shown
+ * by `name`. A check's own refusal that names no field is its sentence alone: its facts say no more.
+ */
 export function failedReply(e: unknown, name: DisplayName = (p) => p): FailedReply {
   if (!isUserError(e)) return { ok: false, error: errorMessage(e) };
   const shown = shownAs(e.data, name);
-  return { ok: false, error: wordForApp(shown), ...shown };
+  const error = wordForApp(shown);
+  return shown.code === 'bad-argument' && shown.facts.field === undefined ? { ok: false, error } : { ok: false, error, ...shown };
 }
 
 export function createRouter(handlers: Handlers, opts: RouterOptions): Router {

@@ -73,7 +73,9 @@ describe('Electron main bundle', () => {
     assert.deepEqual([...report.channels].sort(), [...REQUEST_CHANNELS].sort());
     assert.deepEqual(report.replies.curves.result.relu.f, [0, 0, 1]);
     assert.equal(report.replies.stranger, null, 'IPC from another webContents is dropped');
-    assert.deepEqual(report.replies.bad, { ok: false, error: 'path must be an absolute path, not "relative.png".' });
+    const said = 'path must be an absolute path, not "relative.png".';
+    // The sentence, with the refusal's code and facts beside it (the field it is about).
+    assert.deepEqual(report.replies.bad, { ok: false, error: said, code: 'bad-argument', facts: { said, field: 'path' } });
     assert.equal(report.replies.status.ok, true, JSON.stringify(report.replies.status));
     assert.equal(report.replies.status.result.backend.upscale.name, 'cpu');
     assert.equal(report.replies.status.result.backend.train.name, 'cpu');

@@ -129,7 +129,9 @@ describe('browser-mode server', () => {
       assert.ok('ok' in curves && curves.ok);
       assert.deepEqual((curves.result as Record<string, { x: number[] }>).tanhexp!.x, [-1, 0, 1]);
       const bad = await c.request('activations:curves', { names: ['tanhexp'], xMin: -1, xMax: 1, points: 1e9 });
-      assert.deepEqual(bad, { id: 3, ok: false, error: 'points must be between 2 and 10000, not 1000000000.' });
+      const said = 'points must be between 2 and 10000, not 1000000000.';
+      // The sentence, with the refusal's code and facts beside it (the field it is about).
+      assert.deepEqual(bad, { id: 3, ok: false, error: said, code: 'bad-argument', facts: { said, field: 'points' } });
       const unknown = await c.request('fs:delete-everything', {});
       assert.ok('ok' in unknown && !unknown.ok && /Unknown request channel/.test(unknown.error));
       c.raw('not json');
