@@ -6,7 +6,7 @@
 import type { ActivationName } from '../ml/activations.ts';
 import type { BackendChoice, BackendProbe, ConcreteBackend, Purpose } from '../ml/backend-choice.ts';
 import type { DegradeName } from '../ml/degrade.ts';
-import type { NetworkConfig, PresetName, } from '../ml/network.ts';
+import type { NetworkConfig, PresetName } from '../ml/network.ts';
 import type { CompareJobSpec } from '../ml/jobs/compare.ts';
 import type { CompareModelsJobResult as CompareModelsResult, CompareModelsJobSpec } from '../ml/jobs/compare-models.ts';
 import type { FeaturesJobSpec } from '../ml/jobs/features.ts';
@@ -171,7 +171,10 @@ export type UpscaleJob = Omit<UpscaleJobSpec<string>, 'backend' | 'threads' | 't
  * `models:list` id; null: from scratch; ignored when continuing). The app names the run's place as
  * two fields, resolved by the host into the spec's `run`.
  */
-export interface TrainJob extends ViewSettings, Required<Pick<TrainJobSpec, 'data' | 'val'>>, Pick<TrainJobSpec, 'init'> {
+export interface TrainJob
+  extends ViewSettings,
+    Required<Pick<TrainJobSpec, 'data' | 'val'>>,
+    Pick<TrainJobSpec, 'init'> {
   /** A new run goes into a new folder under this one (null: the app's runs folder). */
   readonly outDir: string | null;
   /** Continue this earlier run (a `runs:list` entry's dir) instead of starting a new one. */
@@ -209,7 +212,9 @@ export interface RunInfo {
 }
 
 /** ml/jobs/compare.ts: two activations trained alike with the Compare view's settings; the host picks the folder. */
-export interface CompareJob extends Omit<ViewSettings, 'activation' | 'degrade'>, Pick<CompareJobSpec, 'data' | 'seeds'> {
+export interface CompareJob
+  extends Omit<ViewSettings, 'activation' | 'degrade'>,
+    Pick<CompareJobSpec, 'data' | 'seeds'> {
   readonly val: string;
   readonly acts: readonly [ActivationName, ActivationName];
 }
@@ -219,7 +224,8 @@ export interface CompareJob extends Omit<ViewSettings, 'activation' | 'degrade'>
  * path of a model file the app's own runs wrote (a comparison's `models`). With `groundTruth` the
  * image is taken as the original: the models enlarge its reduction and are scored against it.
  */
-export type CompareModelsJob = Pick<CompareModelsJobSpec, 'modelA' | 'modelB' | 'image'> & Partial<Pick<CompareModelsJobSpec, 'groundTruth'>>;
+export type CompareModelsJob = Pick<CompareModelsJobSpec, 'modelA' | 'modelB' | 'image'> &
+  Partial<Pick<CompareModelsJobSpec, 'groundTruth'>>;
 
 /** ml/jobs/features.ts: two models' feature maps of one layer on the centre crop of an image (the host sets the crop). */
 export type FeaturesJob = Omit<FeaturesJobSpec, 'models' | 'maxSide'> & { readonly models: readonly [string, string] };
@@ -314,7 +320,10 @@ export interface Requests {
    * ONNX) and answers with what to download.
    */
   'models:download': [{ modelId: string; format: 'safetensors' | 'onnx' }, { path: string; name: string }];
-  'activations:curves': [{ names: ActivationName[]; xMin: number; xMax: number; points: number }, Record<string, { x: number[]; f: number[]; df: number[] }>];
+  'activations:curves': [
+    { names: ActivationName[]; xMin: number; xMax: number; points: number },
+    Record<string, { x: number[]; f: number[]; df: number[] }>,
+  ];
   'features:maps': [FeaturesJob, FeatureMapsResult];
   /** Earlier training runs in the app's runs folder, newest first. */
   'runs:list': [void, RunInfo[]];
@@ -347,11 +356,27 @@ export interface Requests {
 
 /** Events pushed to the UI: channel → payload. */
 export interface Events {
-  'job:progress': { jobId: JobId; fraction: number; message: string; file?: string | undefined; fileFraction?: number | undefined };
+  'job:progress': {
+    jobId: JobId;
+    fraction: number;
+    message: string;
+    file?: string | undefined;
+    fileFraction?: number | undefined;
+  };
   /** A job's state changed: queued (waiting behind another job; the message says for what), running, paused. */
   'job:state': { jobId: JobId; state: 'queued' | 'running' | 'paused'; message: string };
   /** A tile of an upscale (x, y in output pixels), or a training preview strip (a comparison sends none). */
-  'job:preview': { jobId: JobId; file?: string | undefined; x: number; y: number; width: number; height: number; image: ImageData64; fullWidth?: number; fullHeight?: number };
+  'job:preview': {
+    jobId: JobId;
+    file?: string | undefined;
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    image: ImageData64;
+    fullWidth?: number;
+    fullHeight?: number;
+  };
   /**
    * Training/compare metrics: loss points and validation points. A comparison's points name their
    * run's activation and seed; its etaMs is the whole comparison's time left.
@@ -368,7 +393,15 @@ export interface Events {
     itPerSec?: number | undefined;
     etaMs?: number | undefined;
   };
-  'job:file-done': { jobId: JobId; file: string; output: string; width: number; height: number; result: ImageData64; warning?: string };
+  'job:file-done': {
+    jobId: JobId;
+    file: string;
+    output: string;
+    width: number;
+    height: number;
+    result: ImageData64;
+    warning?: string;
+  };
   'job:file-error': { jobId: JobId; file: string; message: string };
   'job:done': { jobId: JobId; summary: string; result: JobResult };
   'job:error': { jobId: JobId; message: string };
@@ -402,13 +435,19 @@ export interface StudioApi {
 }
 
 /** The answer to an upload's PUT: the file as saved in the session's inbox, or why not in one sentence. */
-export type UploadReply = { readonly ok: true; readonly file: FileEntry } | { readonly ok: false; readonly error: string };
+export type UploadReply =
+  | { readonly ok: true; readonly file: FileEntry }
+  | { readonly ok: false; readonly error: string };
 
 /**
  * A failed request as the UI gets it: one sentence (`error`) and, for the errors a user can cause,
  * their code and facts (the file, the field), by which the UI places the error beside its control.
  */
-export type RequestFailure = { readonly error: string; readonly code?: ErrorCode | undefined; readonly facts?: Facts | undefined };
+export type RequestFailure = {
+  readonly error: string;
+  readonly code?: ErrorCode | undefined;
+  readonly facts?: Facts | undefined;
+};
 
 /**
  * The browser-mode wire format over the WebSocket `/ws` (JSON text frames). The page's session

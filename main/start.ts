@@ -22,12 +22,20 @@ export function findElectronBinary(root: string, env: NodeJS.ProcessEnv = proces
   try {
     dir = path.dirname(createRequire(path.join(root, 'package.json')).resolve('electron/package.json'));
   } catch {
-    return { ok: false, why: 'the electron package is not installed: it needs Node.js 22.12 or later, then "npm install"' };
+    return {
+      ok: false,
+      why: 'the electron package is not installed: it needs Node.js 22.12 or later, then "npm install"',
+    };
   }
   const pathFile = path.join(dir, 'path.txt');
   const rel = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : '';
-  const binary = env.ELECTRON_OVERRIDE_DIST_PATH ? path.join(env.ELECTRON_OVERRIDE_DIST_PATH, rel || 'electron') : rel ? path.join(dir, 'dist', rel) : '';
-  if (!binary || !existsSync(binary)) return { ok: false, why: 'download it with "npx install-electron", which needs access to github.com' };
+  const binary = env.ELECTRON_OVERRIDE_DIST_PATH
+    ? path.join(env.ELECTRON_OVERRIDE_DIST_PATH, rel || 'electron')
+    : rel
+      ? path.join(dir, 'dist', rel)
+      : '';
+  if (!binary || !existsSync(binary))
+    return { ok: false, why: 'download it with "npx install-electron", which needs access to github.com' };
   return { ok: true, binary };
 }
 

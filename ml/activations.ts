@@ -33,7 +33,14 @@ tf.registerGradient({
   kernelName: ACTIVATION_KERNEL,
   inputsToSave: ['x'],
   gradFunc: (dy, saved, attrs) => ({
-    x: () => tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { x: saved[0]!, dy: dy as tf.Tensor }, attrs as tf.NamedAttrMap) as tf.Tensor,
+    x: () =>
+      tf
+        .engine()
+        .runKernel(
+          ACTIVATION_GRAD_KERNEL,
+          { x: saved[0]!, dy: dy as tf.Tensor },
+          attrs as tf.NamedAttrMap,
+        ) as tf.Tensor,
   }),
 });
 
@@ -42,7 +49,10 @@ function withSlope(activation: SmoothActivation): Activation {
   return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
-    const [value, slope] = tf.engine().runKernel(ACTIVATION_SLOPE_KERNEL, { x }, { activation }) as [tf.Tensor, tf.Tensor];
+    const [value, slope] = tf.engine().runKernel(ACTIVATION_SLOPE_KERNEL, { x }, { activation }) as [
+      tf.Tensor,
+      tf.Tensor,
+    ];
     save([slope]);
     slope.dispose(); // what save() keeps is its own clone
     return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
@@ -55,7 +65,9 @@ function oneKernelWhereRegistered(activation: SmoothActivation, composed: Activa
   return (x) => {
     const backend = tf.getBackend();
     if (tf.engine().isTapeOn() && tf.getKernel(ACTIVATION_SLOPE_KERNEL, backend)) return training(x);
-    return tf.getKernel(ACTIVATION_KERNEL, backend) ? (tf.engine().runKernel(ACTIVATION_KERNEL, { x }, { activation }) as tf.Tensor) : composed(x);
+    return tf.getKernel(ACTIVATION_KERNEL, backend)
+      ? (tf.engine().runKernel(ACTIVATION_KERNEL, { x }, { activation }) as tf.Tensor)
+      : composed(x);
   };
 }
 

@@ -41,7 +41,8 @@ const SOFTWARE: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /** Vendors that make GPUs (Dawn's vendor names through Vulkan, and words in GL renderer strings). */
-const HARDWARE = /\b(nvidia|geforce|quadro|tesla|rtx|amd|ati|radeon|intel|iris|arc|apple|qualcomm|adreno|arm|mali|imgtec|imagination|powervr|broadcom|videocore|samsung|xclipse|huawei|maleoon|vivante|moore\s*threads)\b/i;
+const HARDWARE =
+  /\b(nvidia|geforce|quadro|tesla|rtx|amd|ati|radeon|intel|iris|arc|apple|qualcomm|adreno|arm|mali|imgtec|imagination|powervr|broadcom|videocore|samsung|xclipse|huawei|maleoon|vivante|moore\s*threads)\b/i;
 
 /** Splits slugs like "nvidia-geforce-rtx-4090" into words so the patterns above see them. */
 const words = (s: string) => s.replace(/[-_]+/g, ' ');

@@ -56,7 +56,10 @@ export type ProbeFn = (name: ConcreteBackend) => Promise<BackendProbe>;
  * auto's walk down the preference order. `get` answers a probe, or undefined for one not made
  * yet: then the walk stops and says which it needs (the lazy caller probes it and walks again).
  */
-function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | undefined): BackendSelection | { need: ConcreteBackend } {
+function walk(
+  purpose: Purpose,
+  get: (name: ConcreteBackend) => BackendProbe | undefined,
+): BackendSelection | { need: ConcreteBackend } {
   const skipped: Array<{ name: ConcreteBackend; reason: string }> = [];
   for (const { name, needGpu } of PREFERENCE) {
     const p = get(name);
@@ -66,7 +69,10 @@ function walk(purpose: Purpose, get: (name: ConcreteBackend) => BackendProbe | u
     if (!p.available) {
       skipped.push({ name, reason: p.reason ?? 'not available' });
     } else if (needGpu && !p.gpu) {
-      skipped.push({ name, reason: `no hardware GPU (${p.device ?? 'software only'}${p.detail ? `: ${p.detail}` : ''})` });
+      skipped.push({
+        name,
+        reason: `no hardware GPU (${p.device ?? 'software only'}${p.detail ? `: ${p.detail}` : ''})`,
+      });
     } else if (purpose === 'train' && !p.canTrain) {
       skipped.push({ name, reason: 'cannot train' });
     } else {
@@ -85,14 +91,26 @@ function named(choice: ConcreteBackend, purpose: Purpose, p: BackendProbe | unde
   if (p && purpose === 'train' && !p.canTrain) {
     throw errors.backendFailed(choice, 'it cannot train: it lacks the gradient kernels, so use it for upscaling only');
   }
-  return { name: choice, device: p?.device ?? choice, why: `${choice} — ${p?.device ?? choice} (as requested)`, skipped: [] };
+  return {
+    name: choice,
+    device: p?.device ?? choice,
+    why: `${choice} — ${p?.device ?? choice} (as requested)`,
+    skipped: [],
+  };
 }
 
 /** The choice from a full set of probes (`sr-studio info`, tests). */
-export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: readonly BackendProbe[]): BackendSelection {
+export function chooseBackend(
+  choice: BackendChoice,
+  purpose: Purpose,
+  probes: readonly BackendProbe[],
+): BackendSelection {
   const byName = new Map(probes.map((p) => [p.name, p]));
   if (choice !== 'auto') return named(choice, purpose, byName.get(choice));
-  const s = walk(purpose, (name) => byName.get(name) ?? { name, available: false, gpu: false, canTrain: false, reason: 'not probed' });
+  const s = walk(
+    purpose,
+    (name) => byName.get(name) ?? { name, available: false, gpu: false, canTrain: false, reason: 'not probed' },
+  );
   return s as BackendSelection;
 }
 
@@ -100,7 +118,11 @@ export function chooseBackend(choice: BackendChoice, purpose: Purpose, probes: r
  * The choice, probing only what it needs: a named backend probes itself alone, and auto goes down
  * its order and stops at the first backend that fits.
  */
-export async function chooseBackendLazily(choice: BackendChoice, purpose: Purpose, probe: ProbeFn): Promise<BackendSelection> {
+export async function chooseBackendLazily(
+  choice: BackendChoice,
+  purpose: Purpose,
+  probe: ProbeFn,
+): Promise<BackendSelection> {
   if (choice !== 'auto') return named(choice, purpose, await probe(choice));
   const seen = new Map<ConcreteBackend, BackendProbe>();
   for (;;) {

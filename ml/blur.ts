@@ -30,7 +30,8 @@ export function blurImage(src: Float32Array, width: number, height: number, b: G
   const a12 = c * s * (ix - iy);
   const k = new Float64Array(n * n);
   for (let dy = -r; dy <= r; dy++) {
-    for (let dx = -r; dx <= r; dx++) k[(dy + r) * n + dx + r] = Math.exp(-0.5 * (a11 * dx * dx + 2 * a12 * dx * dy + a22 * dy * dy));
+    for (let dx = -r; dx <= r; dx++)
+      k[(dy + r) * n + dx + r] = Math.exp(-0.5 * (a11 * dx * dx + 2 * a12 * dx * dy + a22 * dy * dy));
   }
   const out = new Float32Array(src.length);
   for (let y = 0; y < height; y++) {

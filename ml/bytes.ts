@@ -8,4 +8,8 @@ export function formatBytes(n: number): string {
 
 /** "1.5 GB", "46 MB", "0.5 MB": memory as people read it (one decimal below 10 MB). */
 export const formatMemory = (n: number): string =>
-  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GB` : n >= 10 * 1024 ** 2 ? `${Math.round(n / 1024 ** 2)} MB` : `${(n / 1024 ** 2).toFixed(1)} MB`;
+  n >= 1024 ** 3
+    ? `${(n / 1024 ** 3).toFixed(1)} GB`
+    : n >= 10 * 1024 ** 2
+      ? `${Math.round(n / 1024 ** 2)} MB`
+      : `${(n / 1024 ** 2).toFixed(1)} MB`;

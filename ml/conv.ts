@@ -35,7 +35,8 @@ const registered = (name: string) => tf.getKernel(name, tf.getBackend()) !== und
 
 export const conv3x3: Conv = (x, w, b) => {
   if (KERNEL_GRADIENTS.has(tf.getBackend())) return tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' });
-  if (registered(CONV3X3_KERNEL)) return tf.engine().runKernel(CONV3X3_KERNEL, { x, filter: w, bias: b }) as tf.Tensor4D;
+  if (registered(CONV3X3_KERNEL))
+    return tf.engine().runKernel(CONV3X3_KERNEL, { x, filter: w, bias: b }) as tf.Tensor4D;
   return viaForwardConvs(x, w, b);
 };
 
@@ -58,11 +59,7 @@ const viaForwardConvs: Conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradS
   const value = tf.fused.conv2d({ x, filter: w, bias: b, strides: 1, pad: 'same' });
   const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
     const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-    return [
-      conv3x3InputGrad(dy as tf.Tensor4D, ws),
-      conv3x3FilterGrad(xs, dy as tf.Tensor4D),
-      tf.sum(dy, [0, 1, 2]),
-    ];
+    return [conv3x3InputGrad(dy as tf.Tensor4D, ws), conv3x3FilterGrad(xs, dy as tf.Tensor4D), tf.sum(dy, [0, 1, 2])];
   };
   return { value, gradFunc };
 }) as unknown as Conv;
@@ -90,7 +87,13 @@ const KERNEL_FILTER_GRADIENT = new Set(['wasm']);
  */
 export function conv3x3FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
   if (KERNEL_FILTER_GRADIENT.has(tf.getBackend())) {
-    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, x.shape[3], dy.shape[3]] };
+    const attrs = {
+      strides: 1,
+      pad: 'same',
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      filterShape: [3, 3, x.shape[3], dy.shape[3]],
+    };
     return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   }
   return tf.tidy(() => {

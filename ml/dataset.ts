@@ -225,7 +225,9 @@ export class PatchSampler {
       const img = images[b]!;
       const index = indices[b]!;
       if (img.width < side || img.height < side) {
-        throw new Error(`PatchSampler: image ${index} (${source.name(index)}) is ${img.width}×${img.height}, smaller than the ${side}×${side} patch`);
+        throw new Error(
+          `PatchSampler: image ${index} (${source.name(index)}) is ${img.width}×${img.height}, smaller than the ${side}×${side} patch`,
+        );
       }
       const x = rng.int(img.width - side + 1);
       const y = rng.int(img.height - side + 1);
@@ -236,7 +238,8 @@ export class PatchSampler {
 
       if (degrade) {
         const low = await degrade(hrPatch, side, scale, rng);
-        if (low.length !== lrSize) throw new Error(`PatchSampler: the degradation returned ${low.length} values, not ${lrSize}`);
+        if (low.length !== lrSize)
+          throw new Error(`PatchSampler: the degradation returned ${low.length} values, not ${lrSize}`);
         lr.set(quantise8(low), b * lrSize);
       } else {
         lr.set(makeLr(hrPatch, side, side, scale), b * lrSize);

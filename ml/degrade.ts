@@ -29,7 +29,13 @@ export type JpegRoundTrip = (rgb: Uint8Array, width: number, height: number, qua
  * Float RGB (width×height×3 values in [0, 1]) through `codec` at `quality`: rounded to 8 bits,
  * JPEG-compressed and decoded, and back to floats (v / 255). A new array; `rgb` is unchanged.
  */
-export async function jpegFloats(rgb: Float32Array, width: number, height: number, quality: number, codec: JpegRoundTrip): Promise<Float32Array> {
+export async function jpegFloats(
+  rgb: Float32Array,
+  width: number,
+  height: number,
+  quality: number,
+  codec: JpegRoundTrip,
+): Promise<Float32Array> {
   const bytes = new Uint8Array(rgb.length);
   for (let i = 0; i < rgb.length; i++) bytes[i] = Math.round(rgb[i]! * 255);
   const back = await codec(bytes, width, height, quality);
@@ -67,7 +73,11 @@ export interface JpegStep {
 
 export type DownscaleKernel = 'bicubic' | 'bilinear' | 'area';
 export const DOWNSCALE_KERNELS: readonly DownscaleKernel[] = ['bicubic', 'bilinear', 'area'];
-const FILTER_OF: Readonly<Record<DownscaleKernel, ResizeFilter>> = { bicubic: 'bicubic', bilinear: 'bilinear', area: 'box' };
+const FILTER_OF: Readonly<Record<DownscaleKernel, ResizeFilter>> = {
+  bicubic: 'bicubic',
+  bilinear: 'bilinear',
+  area: 'box',
+};
 
 export interface DegradeSpec {
   readonly blur: BlurStep;
@@ -195,13 +205,16 @@ export async function degradePatch(
   jpeg: JpegRoundTrip | undefined,
 ): Promise<{ lr: Float32Array; record: DegradeRecord }> {
   const lrSide = side / scale;
-  if (!Number.isInteger(lrSide) || hr.length !== side * side * 3) throw new Error(`degradePatch: a ${side}×${side} patch at scale ${scale} with ${hr.length} values`);
+  if (!Number.isInteger(lrSide) || hr.length !== side * side * 3)
+    throw new Error(`degradePatch: a ${side}×${side} patch at scale ${scale} with ${hr.length} values`);
   const needJpeg = () => {
     if (!jpeg) throw new Error('degradePatch: this degradation needs a JPEG encoder (JpegRoundTrip)');
     return jpeg;
   };
   const blur = drawBlur(spec.blur, rng);
-  const src = blur ? blurImage(hr, side, side, { ...blur, sigmaX: blur.sigmaX * scale, sigmaY: blur.sigmaY * scale }) : hr;
+  const src = blur
+    ? blurImage(hr, side, side, { ...blur, sigmaX: blur.sigmaX * scale, sigmaY: blur.sigmaY * scale })
+    : hr;
   const kernel = drawKernel(spec.downscale, rng);
   let lr = resizeBicubic(src, side, side, 3, lrSide, lrSide, { filter: FILTER_OF[kernel] });
   const noise = drawNoiseKind(spec.noise, rng);
@@ -234,7 +247,8 @@ export function degraderFor(name: DegradeName, jpeg: JpegRoundTrip | undefined):
   if (name === 'none') return undefined;
   const spec = DEGRADE_PRESETS[name];
   if (!spec) throw new Error(`Unknown degradation ${JSON.stringify(name)}`);
-  if (usesJpeg(spec) && !jpeg) throw new Error(`The ${name} degradations need a JPEG encoder; pass one to the trainer (ml/node/jpeg.ts).`);
+  if (usesJpeg(spec) && !jpeg)
+    throw new Error(`The ${name} degradations need a JPEG encoder; pass one to the trainer (ml/node/jpeg.ts).`);
   return async (hr, side, scale, rng) => (await degradePatch(hr, side, scale, spec, rng, jpeg)).lr;
 }
 
@@ -243,7 +257,9 @@ const range = (r: Range, unit = '') => (r[0] === r[1] ? `${r[0]}${unit}` : `${r[
 
 function describePass(blur: BlurStep, noise: NoiseStep, jpeg: JpegStep): string[] {
   return [
-    blur.p > 0 ? `blur ${pct(blur.p)} (Gaussian σ ${range(blur.sigma)} LR px, ${pct(blur.anisotropic)} anisotropic)` : '',
+    blur.p > 0
+      ? `blur ${pct(blur.p)} (Gaussian σ ${range(blur.sigma)} LR px, ${pct(blur.anisotropic)} anisotropic)`
+      : '',
     noise.p > 0
       ? `noise ${pct(noise.p)} (Gaussian σ ${range(noise.sigma)}/255 or Poisson-like σ ${range(noise.poisson)}/255 at white, ${pct(noise.gaussian)} Gaussian, ${pct(noise.luma)} luma)`
       : '',
@@ -260,6 +276,9 @@ export function describeDegrade(name: DegradeName): string {
     .join(' / ');
   const first = describePass(s.blur, s.noise, s.jpeg);
   first.splice(s.blur.p > 0 ? 1 : 0, 0, `downscale ${kernels}`);
-  const second = s.second.p > 0 ? `; second pass ${pct(s.second.p)}: ${describePass(s.second.blur, s.second.noise, s.second.jpeg).join(', ')}` : '';
+  const second =
+    s.second.p > 0
+      ? `; second pass ${pct(s.second.p)}: ${describePass(s.second.blur, s.second.noise, s.second.jpeg).join(', ')}`
+      : '';
   return `${name}: ${first.join(', ')}${second}`;
 }

@@ -19,7 +19,9 @@ export interface FactsOf {
   /** An image that cannot be decoded (`why`), or a path that is not a regular file (`kind`: pipe, socket, device). */
   'unreadable-image': { file: Path; why: string } | { file: Path; kind: string };
   /** One image smaller than `min`, or (`folder`) every image of a training folder, the largest being width×height. */
-  'image-too-small': { file: Path; width: number; height: number; min: number } | { folder: Path; width: number; height: number; min: number };
+  'image-too-small':
+    | { file: Path; width: number; height: number; min: number }
+    | { folder: Path; width: number; height: number; min: number };
   /** Upscaling `file` would make a width×height image, more than fits in memory. */
   'image-too-large': { file: Path; width: number; height: number };
   /** An image too large for the viewer's cache (`need` bytes, more than `max`). */
@@ -87,7 +89,7 @@ export interface FactsOf {
   'training-failed': { why: string };
   /** A bug: the engine failed in a way nothing foresaw (`why`: the first line of what it said). */
   internal: { why: string };
-  'cancelled': { what: string };
+  cancelled: { what: string };
   /**
    * A request or setting refused by a check of the front end or the library that made it, which
    * words it where the check is (`said`); `field` names the setting or control when there is one.
@@ -98,18 +100,56 @@ export interface FactsOf {
 export type ErrorCode = keyof FactsOf;
 export type Facts<C extends ErrorCode = ErrorCode> = Readonly<FactsOf[C]>;
 /** An error as it travels between processes: its code and facts, no sentence. */
-export type ErrorData<C extends ErrorCode = ErrorCode> = { readonly [K in C]: { readonly code: K; readonly facts: Facts<K> } }[C];
+export type ErrorData<C extends ErrorCode = ErrorCode> = {
+  readonly [K in C]: { readonly code: K; readonly facts: Facts<K> };
+}[C];
 
 /** Every code, to check that each front end words each. */
 export const ERROR_CODES = Object.keys({
-  'missing-path': 1, 'no-images': 1, 'empty-file': 1, 'unreadable-image': 1, 'image-too-small': 1, 'image-too-large': 1,
-  'viewer-too-large': 1, 'viewer-busy': 1, 'viewer-low-disk': 1, 'viewer-write-failed': 1, 'unwritable-output': 1,
-  'name-too-long': 1, 'unreadable-file': 1, 'output-exists': 1, 'would-overwrite-input': 1, 'disk-full': 1,
-  'bad-weights': 1, 'bad-model': 1, 'model-needs-memory': 1, 'imported-not-trainable': 1, 'weights-mismatch': 1,
-  'init-mismatch': 1, 'scale-mismatch': 1, 'overlap-too-large': 1, 'unknown-backend': 1, 'backend-failed': 1,
-  'no-model': 1, 'unknown-model': 1, 'broken-install': 1, 'run-exists': 1, 'folder-not-empty': 1, 'not-a-run': 1,
-  'run-busy': 1, 'run-records-no-data': 1, 'run-folder-gone': 1, 'no-training-folder': 1, 'init-per-activation': 1,
-  'run-trained': 1, 'run-mismatch': 1, 'file-failed': 1, 'training-failed': 1, internal: 1, cancelled: 1, 'bad-argument': 1,
+  'missing-path': 1,
+  'no-images': 1,
+  'empty-file': 1,
+  'unreadable-image': 1,
+  'image-too-small': 1,
+  'image-too-large': 1,
+  'viewer-too-large': 1,
+  'viewer-busy': 1,
+  'viewer-low-disk': 1,
+  'viewer-write-failed': 1,
+  'unwritable-output': 1,
+  'name-too-long': 1,
+  'unreadable-file': 1,
+  'output-exists': 1,
+  'would-overwrite-input': 1,
+  'disk-full': 1,
+  'bad-weights': 1,
+  'bad-model': 1,
+  'model-needs-memory': 1,
+  'imported-not-trainable': 1,
+  'weights-mismatch': 1,
+  'init-mismatch': 1,
+  'scale-mismatch': 1,
+  'overlap-too-large': 1,
+  'unknown-backend': 1,
+  'backend-failed': 1,
+  'no-model': 1,
+  'unknown-model': 1,
+  'broken-install': 1,
+  'run-exists': 1,
+  'folder-not-empty': 1,
+  'not-a-run': 1,
+  'run-busy': 1,
+  'run-records-no-data': 1,
+  'run-folder-gone': 1,
+  'no-training-folder': 1,
+  'init-per-activation': 1,
+  'run-trained': 1,
+  'run-mismatch': 1,
+  'file-failed': 1,
+  'training-failed': 1,
+  internal: 1,
+  cancelled: 1,
+  'bad-argument': 1,
 } satisfies Record<ErrorCode, 1>) as ErrorCode[];
 
 /** A table of sentences, one for each code: what a front end says for each error. */
@@ -172,7 +212,8 @@ export const errors = {
   noImages: (dir: string) => make('no-images', { folder: dir }),
   emptyFile: (p: string) => make('empty-file', { file: p }),
   unreadableImage: (p: string, why: string) => make('unreadable-image', { file: p, why }),
-  imageTooSmall: (p: string, w: number, h: number, min: number) => make('image-too-small', { file: p, width: w, height: h, min }),
+  imageTooSmall: (p: string, w: number, h: number, min: number) =>
+    make('image-too-small', { file: p, width: w, height: h, min }),
   outputTooLarge: (p: string, w: number, h: number) => make('image-too-large', { file: p, width: w, height: h }),
   unwritableOutput: (p: string, why: string) => make('unwritable-output', { file: p, why }),
   outputExists: (p: string) => make('output-exists', { file: p }),
@@ -184,12 +225,24 @@ export const errors = {
   /** An ONNX file that cannot be run as a super-resolution model; `why` names what is wrong. */
   badOnnxModel: (p: string, why: string) => make('bad-model', { file: p, why }),
   /** An imported model whose tiles need more memory than one tile may use (`machine`: where the budget comes from). */
-  modelNeedsMemory: (p: string, tile: string, need: number, budget: number, machine?: { share: number; total: number }) =>
-    make('model-needs-memory', machine ? { file: p, tile, need, budget, share: machine.share, total: machine.total } : { file: p, tile, need, budget }),
+  modelNeedsMemory: (
+    p: string,
+    tile: string,
+    need: number,
+    budget: number,
+    machine?: { share: number; total: number },
+  ) =>
+    make(
+      'model-needs-memory',
+      machine
+        ? { file: p, tile, need, budget, share: machine.share, total: machine.total }
+        : { file: p, tile, need, budget },
+    ),
   /** Imported models run as they are: training would need their network in SR Studio's own form. */
   importedNotTrainable: (p: string) => make('imported-not-trainable', { file: p }),
   weightsMismatch: (p: string, why: string) => make('weights-mismatch', { file: p, why }),
-  unknownBackend: (name: string, known: readonly string[]) => make('unknown-backend', { value: name, known: known.join(', ') }),
+  unknownBackend: (name: string, known: readonly string[]) =>
+    make('unknown-backend', { value: name, known: known.join(', ') }),
   backendFailed: (name: string, why: string) => make('backend-failed', { backend: name, why }),
   /** A request or setting refused by a check that words it itself; `field`: the setting it is about. */
   badArgument: (said: string, field?: string) => make('bad-argument', field === undefined ? { said } : { said, field }),
@@ -200,7 +253,8 @@ export const errors = {
   /** A model to start a run from (train --init) whose network differs from the run's; `why` is the whole sentence. */
   initMismatch: (model: string, why: string) => make('init-mismatch', { file: model, why }),
   /** A model asked to upscale by another factor than its own. */
-  scaleMismatch: (model: string, modelScale: number, scale: number) => make('scale-mismatch', { file: model, modelScale, scale }),
+  scaleMismatch: (model: string, modelScale: number, scale: number) =>
+    make('scale-mismatch', { file: model, modelScale, scale }),
   /** An imported model whose fixed input leaves no room for the overlap asked for. */
   overlapTooLarge: (model: string, width: number, height: number, overlap: number, max: number) =>
     make('overlap-too-large', { file: model, width, height, overlap, max }),
@@ -210,7 +264,8 @@ export const errors = {
   folderNotEmpty: (dir: string) => make('folder-not-empty', { folder: dir }),
   notARun: (dir: string, why: string) => make('not-a-run', { folder: dir, why }),
   /** A folder whose training was stopped before it saved its settings: there is nothing to continue. */
-  runNotStarted: (dir: string) => make('not-a-run', { folder: dir, why: 'it was stopped before its settings were saved', notStarted: true }),
+  runNotStarted: (dir: string) =>
+    make('not-a-run', { folder: dir, why: 'it was stopped before its settings were saved', notStarted: true }),
   /** A run that a live process is training. */
   runBusy: (dir: string, pid: number) => make('run-busy', { folder: dir, pid }),
   /** A file name longer than the file system takes (most take 255 bytes). */
@@ -222,7 +277,8 @@ export const errors = {
   /** A continued run that does not record its training folder. */
   runRecordsNoData: (dir: string) => make('run-records-no-data', { run: dir }),
   /** A continued run whose recorded training or validation folder is not there any more. */
-  runFolderGone: (dir: string, what: 'training' | 'validation', folder: string) => make('run-folder-gone', { folder, run: dir, what }),
+  runFolderGone: (dir: string, what: 'training' | 'validation', folder: string) =>
+    make('run-folder-gone', { folder, run: dir, what }),
   /** A new run without a folder of training photos. */
   noTrainingFolder: () => make('no-training-folder', {}),
   /** A comparison that starts from trained models, given fewer than one per activation. */
@@ -237,7 +293,8 @@ export const errors = {
   /** The viewer's refusals: an image too large for its cache, a full cache, too little disk, a failed write. */
   viewerTooLarge: (file: string, need: number, max: number) => make('viewer-too-large', { file, need, max }),
   viewerBusy: (file: string, held: number, max: number) => make('viewer-busy', { file, held, max }),
-  viewerLowDisk: (file: string, folder: string, need: number, free: number, keep: number) => make('viewer-low-disk', { file, folder, need, free, keep }),
+  viewerLowDisk: (file: string, folder: string, need: number, free: number, keep: number) =>
+    make('viewer-low-disk', { file, folder, need, free, keep }),
   viewerWriteFailed: (file: string, folder: string, why: string) => make('viewer-write-failed', { file, folder, why }),
 };
 

@@ -28,7 +28,8 @@ export function grid(rows: RgbImage[][], gap: number): RgbImage {
   for (const [ri, row] of rows.entries()) {
     let x0 = 0;
     for (const [ci, img] of row.entries()) {
-      for (let y = 0; y < img.height; y++) rgb.set(img.rgb.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y0 + y) * W + x0) * 3);
+      for (let y = 0; y < img.height; y++)
+        rgb.set(img.rgb.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y0 + y) * W + x0) * 3);
       x0 += colW[ci]! + gap;
     }
     y0 += rowH[ri]! + gap;

@@ -122,16 +122,14 @@ export function initialWeights(c: NetworkConfig, seed: number): Map<string, Floa
 export function oihwToHwio(w: Float32Array, cout: number, cin: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let o = 0; o < cout; o++)
-    for (let i = 0; i < cin; i++)
-      for (let k = 0; k < 9; k++) out[(k * cin + i) * cout + o] = w[(o * cin + i) * 9 + k]!;
+    for (let i = 0; i < cin; i++) for (let k = 0; k < 9; k++) out[(k * cin + i) * cout + o] = w[(o * cin + i) * 9 + k]!;
   return out;
 }
 
 export function hwioToOihw(w: Float32Array, cout: number, cin: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let o = 0; o < cout; o++)
-    for (let i = 0; i < cin; i++)
-      for (let k = 0; k < 9; k++) out[(o * cin + i) * 9 + k] = w[(k * cin + i) * cout + o]!;
+    for (let i = 0; i < cin; i++) for (let k = 0; k < 9; k++) out[(o * cin + i) * 9 + k] = w[(k * cin + i) * cout + o]!;
   return out;
 }
 
@@ -165,7 +163,10 @@ export class Network {
       const w = weights.get(`${s.name}.weight`);
       const b = weights.get(`${s.name}.bias`);
       if (!w || !b) throw new Error(`missing parameter ${s.name}`);
-      params.set(`${s.name}.weight`, toVariable(tf.tensor4d(oihwToHwio(w, s.cout, s.cin), [3, 3, s.cin, s.cout]), trainable));
+      params.set(
+        `${s.name}.weight`,
+        toVariable(tf.tensor4d(oihwToHwio(w, s.cout, s.cin), [3, 3, s.cin, s.cout]), trainable),
+      );
       params.set(`${s.name}.bias`, toVariable(tf.tensor1d(b), trainable));
     }
     this.params = params;

@@ -68,7 +68,14 @@ interface Coefficients {
  * sample from + k): each sample's weights depend only on its own position, so a range of samples
  * gets exactly the weights the whole image would.
  */
-function coefficients(inSize: number, outSize: number, antialias: boolean, filter: ResizeFilter, from = 0, to = outSize): Coefficients {
+function coefficients(
+  inSize: number,
+  outSize: number,
+  antialias: boolean,
+  filter: ResizeFilter,
+  from = 0,
+  to = outSize,
+): Coefficients {
   const { kernel, support: base } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = antialias ? Math.max(scale, 1) : 1;
@@ -190,7 +197,14 @@ export interface Region {
 }
 
 /** The input samples [lo, hi) that output samples [from, to) of an inSize → outSize pass read. */
-function span(inSize: number, outSize: number, aa: boolean, filter: ResizeFilter, from: number, to: number): { lo: number; hi: number } {
+function span(
+  inSize: number,
+  outSize: number,
+  aa: boolean,
+  filter: ResizeFilter,
+  from: number,
+  to: number,
+): { lo: number; hi: number } {
   if (inSize === outSize) return { lo: from, hi: to };
   if (to <= from) return { lo: inSize, hi: 0 };
   // A sample's window only moves right as the sample does (its centre grows, trunc and the clamps
@@ -201,7 +215,14 @@ function span(inSize: number, outSize: number, aa: boolean, filter: ResizeFilter
 }
 
 /** The rectangle of the w×h input that `resizeBicubicRegion` needs for `region` of the outW×outH output. */
-export function bicubicInputRegion(w: number, h: number, outW: number, outH: number, region: Region, opts: ResizeOptions = {}): Region {
+export function bicubicInputRegion(
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  region: Region,
+  opts: ResizeOptions = {},
+): Region {
   const aa = opts.antialias ?? true;
   const filter = opts.filter ?? 'bicubic';
   const cols = span(w, outW, aa, filter, region.x, region.x + region.width);
@@ -241,7 +262,11 @@ export function resizeBicubicRegion(
     rowsData = horizontal(src, from.width, from.height, ch, coefficients(w, outW, aa, filter, x, x + rw), from.x);
   } else {
     rowsData = new Float32Array(rw * from.height * ch);
-    for (let r = 0; r < from.height; r++) rowsData.set(src.subarray((r * from.width + x - from.x) * ch, (r * from.width + x - from.x + rw) * ch), r * rw * ch);
+    for (let r = 0; r < from.height; r++)
+      rowsData.set(
+        src.subarray((r * from.width + x - from.x) * ch, (r * from.width + x - from.x + rw) * ch),
+        r * rw * ch,
+      );
   }
   const stride = rw * ch;
   if (outH === h) return rowsData.slice((y - from.y) * stride, (y - from.y + rh) * stride);

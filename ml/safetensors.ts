@@ -54,7 +54,8 @@ export function decodeSafeTensors(bytes: Uint8Array): SafeTensorsFile {
   } catch {
     throw new Error('the header is not valid JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('the header is not an object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new Error('the header is not an object');
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};

@@ -196,7 +196,8 @@ export function imageSink(width: number, height: number): PixelSink & { readonly
         return;
       }
       const out = image();
-      for (let row = 0; row < h; row++) out.set(data.subarray(row * w * 3, (row + 1) * w * 3), ((y + row) * width + x) * 3);
+      for (let row = 0; row < h; row++)
+        out.set(data.subarray(row * w * 3, (row + 1) * w * 3), ((y + row) * width + x) * 3);
     },
   };
 }

@@ -34,7 +34,9 @@ export interface TrainingSummary {
    * Scores on the validation photos with the LR saved as JPEG, by quality ("75", "90"), beside
    * bicubic on the same input; written when a model is published (scripts/model-card.ts).
    */
-  readonly jpeg?: Readonly<Record<string, { readonly psnrY: number; readonly ssimY: number; readonly bicubicPsnrY: number }>>;
+  readonly jpeg?: Readonly<
+    Record<string, { readonly psnrY: number; readonly ssimY: number; readonly bicubicPsnrY: number }>
+  >;
   readonly [k: string]: unknown;
 }
 
@@ -113,7 +115,10 @@ export function decodeModel(bytes: Uint8Array, file: string, expect: Partial<Net
   return { config, weights, training, metadata };
 }
 
-function inferConfig(tensors: ReadonlyMap<string, SafeTensor>, metadata: Readonly<Record<string, string>>): NetworkConfig {
+function inferConfig(
+  tensors: ReadonlyMap<string, SafeTensor>,
+  metadata: Readonly<Record<string, string>>,
+): NetworkConfig {
   const head = tensors.get('head.weight');
   const up = tensors.get('up.0.weight');
   if (!head || !up) throw new Error('it has no head.weight or up.0.weight tensor');

@@ -31,33 +31,42 @@ export const wordForCli: Wording = {
     `The viewer's cache cannot take ${q(f.file)} now: the images being shown hold ${formatBytes(f.held)} of the ${formatBytes(f.max)} it may use; wait until they have loaded, then open this one again.`,
   'viewer-low-disk': (f) =>
     `There is not enough free disk space to show ${q(f.file)}: its cache files need ${formatBytes(f.need)} in ${q(f.folder)}, where ${formatBytes(f.free)} is free and ${formatBytes(f.keep)} is kept free; free some space there, then open the image again.`,
-  'viewer-write-failed': (f) => `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
-  'unwritable-output': (f) => `Cannot write to ${q(f.file)} (${f.why}); choose another output folder with -o or fix its permissions.`,
+  'viewer-write-failed': (f) =>
+    `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
+  'unwritable-output': (f) =>
+    `Cannot write to ${q(f.file)} (${f.why}); choose another output folder with -o or fix its permissions.`,
   'name-too-long': (f) =>
     `Cannot write to ${q(f.file)} (its name is longer than the file system allows); give the input a shorter name and try again.`,
   'unreadable-file': (f) => `${q(f.file)} cannot be read (${f.why}); choose a readable ${f.what}.`,
-  'output-exists': (f) => `${q(f.file)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
-  'would-overwrite-input': (f) => `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
+  'output-exists': (f) =>
+    `${q(f.file)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
+  'would-overwrite-input': (f) =>
+    `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
   'disk-full': (f) => `The disk is full while writing ${q(f.file)}; free some space and try again.`,
-  'bad-weights': (f) => `${q(f.file)} is not a valid SR Studio weights file (${f.why}); choose a .safetensors file saved by SR Studio.`,
+  'bad-weights': (f) =>
+    `${q(f.file)} is not a valid SR Studio weights file (${f.why}); choose a .safetensors file saved by SR Studio.`,
   'bad-model': (f) =>
     `${q(f.file)} cannot be used as a super-resolution model (${f.why}); choose an ONNX model that takes one RGB image and gives one.`,
   'model-needs-memory': (f) =>
     `${q(f.file)} needs about ${formatMemory(f.need)} of memory for ${f.tile}, more than the ${formatMemory(f.budget)} one tile may use on this machine${f.share !== undefined && f.total !== undefined ? ` (${Math.round(f.share * 100)}% of its ${formatMemory(f.total)})` : ''}; run it on a machine with more memory, or choose a smaller model.`,
   'imported-not-trainable': (f) =>
     `${q(f.file)} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from a .safetensors model made by SR Studio.`,
-  'weights-mismatch': (f) => `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
+  'weights-mismatch': (f) =>
+    `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
   'init-mismatch': (f) => f.why,
-  'scale-mismatch': (f) => `${q(f.file)} upscales x${f.modelScale}, not x${f.scale}; leave out --scale or choose a model of that scale.`,
+  'scale-mismatch': (f) =>
+    `${q(f.file)} upscales x${f.modelScale}, not x${f.scale}; leave out --scale or choose a model of that scale.`,
   'overlap-too-large': (f) =>
     `${q(f.file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${f.overlap}; use --overlap ${f.max} or less.`,
   'unknown-backend': (f) => `Unknown backend ${q(f.value)}; use one of ${f.known}.`,
-  'backend-failed': (f) => `The ${f.backend} backend could not start (${f.why}); choose another with --backend or run "sr-studio info".`,
+  'backend-failed': (f) =>
+    `The ${f.backend} backend could not start (${f.why}); choose another with --backend or run "sr-studio info".`,
   'no-model': (f) => `No x${f.scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
   'unknown-model': (f) =>
     `There is no model named ${q(f.value)} among the bundled and your own models, nor a file of that name; pass a model's name ("sr-studio info" lists them) or a .safetensors file.`,
   'broken-install': (f) => `SR Studio's generated file ${f.file} is missing; run "npm install" in SR Studio's folder.`,
-  'run-exists': (f) => `${q(f.folder)} already holds a training run; continue it with --resume ${q(f.folder)}, or choose another --out.`,
+  'run-exists': (f) =>
+    `${q(f.folder)} already holds a training run; continue it with --resume ${q(f.folder)}, or choose another --out.`,
   'folder-not-empty': (f) =>
     `${q(f.folder)} already holds other files, which a training run would mix with its own; choose an empty or new folder with --out.`,
   'not-a-run': (f) =>
@@ -71,10 +80,16 @@ export const wordForCli: Wording = {
     `The ${f.what} folder ${q(f.folder)} that the run in ${q(f.run)} was trained on is not there any more; name where it is now with ${f.what === 'training' ? '--data' : '--val'} DIR.`,
   'no-training-folder': () => 'train needs a folder of training photos: --data DIR.',
   'init-per-activation': (f) =>
-    `--init needs one model for each activation compared (${f.acts.split(',').map((a) => `${a}=MODEL`).join(',')}), so each starts from its own twin.`,
-  'run-trained': (f) => `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, pass --iters with more than ${f.done}.`,
-  'run-mismatch': (f) => `The run in ${q(f.run)} was trained with ${f.what}; continue it as it was started, or start a new run.`,
-  'file-failed': (f) => `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
+    `--init needs one model for each activation compared (${f.acts
+      .split(',')
+      .map((a) => `${a}=MODEL`)
+      .join(',')}), so each starts from its own twin.`,
+  'run-trained': (f) =>
+    `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, pass --iters with more than ${f.done}.`,
+  'run-mismatch': (f) =>
+    `The run in ${q(f.run)} was trained with ${f.what}; continue it as it was started, or start a new run.`,
+  'file-failed': (f) =>
+    `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
   'training-failed': (f) => f.why,
   internal: (f) => `SR Studio failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
   cancelled: (f) => `${f.what} was cancelled; nothing was written.`,

@@ -21,7 +21,10 @@ const server = process.env['SR_STUDIO_SERVER'] ? new URL(process.env['SR_STUDIO_
 const toServer = server && {
   target: server.origin,
   changeOrigin: true,
-  headers: { origin: server.origin, cookie: `sr-studio-token-${server.port}=${server.searchParams.get('token') ?? ''}` },
+  headers: {
+    origin: server.origin,
+    cookie: `sr-studio-token-${server.port}=${server.searchParams.get('token') ?? ''}`,
+  },
 };
 
 export default defineConfig({

@@ -38,15 +38,30 @@ export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
   for (const preset of o.presets) {
     const nets = ACTS.map((act) => Network.create(presetConfig(preset, 2, act), 1));
     const helpers = await Promise.all(
-      nets.map((net) => (o.threads ? GradientWorkers.start(o.threads, 'wasm', makeTrainConfig({ network: net.config, batch: o.batch, patch: o.patch })) : undefined)),
+      nets.map((net) =>
+        o.threads
+          ? GradientWorkers.start(
+              o.threads,
+              'wasm',
+              makeTrainConfig({ network: net.config, batch: o.batch, patch: o.patch }),
+            )
+          : undefined,
+      ),
     );
     const x = tf.randomUniform([o.batch, o.patch, o.patch, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const steps = nets.map((net, i) => trainStepTimer(net, x, helpers[i]));
-    const train = await timeAlternating(steps.map((s) => s.run), o.budgetMs, 7, 3);
+    const train = await timeAlternating(
+      steps.map((s) => s.run),
+      o.budgetMs,
+      7,
+      3,
+    );
     for (const s of steps) s.dispose();
     await Promise.all(helpers.map((h) => h?.close()));
     x.dispose();
-    log(`${preset}: training step ${ACTS.map((a, i) => `${a} ${train[i]!.ms.toFixed(1)} ms (${train[i]!.runs})`).join(', ')}`);
+    log(
+      `${preset}: training step ${ACTS.map((a, i) => `${a} ${train[i]!.ms.toFixed(1)} ms (${train[i]!.runs})`).join(', ')}`,
+    );
 
     const z = tf.tensor4d(img, [1, o.size, o.size, 3]);
     const wasm = await timeAlternating(
@@ -75,8 +90,19 @@ export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
       await Promise.all(ups.map((u) => u.dispose()));
       log(`${preset}: onnx upscaling ${ACTS.map((a, i) => `${a} ${ort![i]!.ms.toFixed(1)} ms`).join(', ')}`);
     }
-    const pair = (t: Array<{ ms: number; best: number }>): Pair => ({ swish: t[0]!.ms, tanhexp: t[1]!.ms, bestSwish: t[0]!.best, bestTanhexp: t[1]!.best });
-    rows.push({ preset, params: nets[0]!.parameterCount, train: pair(train), wasm: pair(wasm), ...(ort ? { onnx: pair(ort) } : {}) });
+    const pair = (t: Array<{ ms: number; best: number }>): Pair => ({
+      swish: t[0]!.ms,
+      tanhexp: t[1]!.ms,
+      bestSwish: t[0]!.best,
+      bestTanhexp: t[1]!.best,
+    });
+    rows.push({
+      preset,
+      params: nets[0]!.parameterCount,
+      train: pair(train),
+      wasm: pair(wasm),
+      ...(ort ? { onnx: pair(ort) } : {}),
+    });
     for (const net of nets) net.dispose();
   }
 
@@ -85,7 +111,12 @@ export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
   const simd = await wasmSimdPeak(threads);
   const xnn = await backendMatMul();
   const native = onnx.ok ? await nativeMatMul(threads) : undefined;
-  const peak = { wasmSimd: simd.reduce((a, b) => a + b, 0), wasmSimdPerThread: simd, xnnpackMatMul1Thread: xnn, nativeMatMul: native };
+  const peak = {
+    wasmSimd: simd.reduce((a, b) => a + b, 0),
+    wasmSimdPerThread: simd,
+    xnnpackMatMul1Thread: xnn,
+    nativeMatMul: native,
+  };
   const gflops = rows.map((r) => ({
     preset: r.preset,
     swish: trainGflops(r.params, o.batch, o.patch, r.train.swish),
@@ -95,7 +126,19 @@ export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
   }));
 
   if (o.json) {
-    console.log(JSON.stringify({ mode: 'cpu-speed', batch: o.batch, patch: o.patch, size: o.size, threads, device, rows, gflops, peak }));
+    console.log(
+      JSON.stringify({
+        mode: 'cpu-speed',
+        batch: o.batch,
+        patch: o.patch,
+        size: o.size,
+        threads,
+        device,
+        rows,
+        gflops,
+        peak,
+      }),
+    );
     return;
   }
   const f = (v: number | undefined, d: number, w: number) => (v === undefined ? '—' : v.toFixed(d)).padStart(w);
@@ -104,19 +147,34 @@ export async function cpuSpeed(o: CpuSpeedOptions): Promise<void> {
   console.log(
     `\nTanhExp against Swish on the CPU paths, medians (ms) measured in this run (${os.cpus()[0]?.model.trim() ?? 'CPU'}, ${os.availableParallelism()} cores):`,
   );
-  console.log(`training on wasm: one step of batch ${o.batch} × ${o.patch}² LR patches at x2 on ${threads} thread(s); upscaling: one ${o.size}² image at x2;`);
+  console.log(
+    `training on wasm: one step of batch ${o.batch} × ${o.patch}² LR patches at x2 on ${threads} thread(s); upscaling: one ${o.size}² image at x2;`,
+  );
   console.log('ratio: TanhExp/Swish of the medians; best: of the fastest runs\n');
-  console.log(`           ${'training on wasm'.padEnd(34)} ${'upscaling on ONNX Runtime'.padEnd(34)} upscaling on wasm`);
+  console.log(
+    `           ${'training on wasm'.padEnd(34)} ${'upscaling on ONNX Runtime'.padEnd(34)} upscaling on wasm`,
+  );
   console.log(`preset     ${'    swish   tanhexp  ratio  best  '.repeat(3)}`);
   for (const r of rows) console.log(`${r.preset.padEnd(10)} ${cell(r.train)}   ${cell(r.onnx)}   ${cell(r.wasm)}`);
-  console.log('\nTraining step, effective GFLOP/s (6 × parameters × batch × LR pixels per step), median (fastest step):');
-  for (const g of gflops) console.log(`  ${g.preset.padEnd(9)} swish ${f(g.swish, 1, 6)} (${g.bestSwish.toFixed(1)})   tanhexp ${f(g.tanhexp, 1, 6)} (${g.bestTanhexp.toFixed(1)})`);
+  console.log(
+    '\nTraining step, effective GFLOP/s (6 × parameters × batch × LR pixels per step), median (fastest step):',
+  );
+  for (const g of gflops)
+    console.log(
+      `  ${g.preset.padEnd(9)} swish ${f(g.swish, 1, 6)} (${g.bestSwish.toFixed(1)})   tanhexp ${f(g.tanhexp, 1, 6)} (${g.bestTanhexp.toFixed(1)})`,
+    );
   const std = gflops.find((g) => g.preset === 'standard') ?? gflops.at(-1)!;
   const share = (peakValue: number | undefined) =>
-    peakValue ? `; TanhExp training (${std.preset}) at ${((100 * std.tanhexp) / peakValue).toFixed(0)}% of it (fastest step: ${((100 * std.bestTanhexp) / peakValue).toFixed(0)}%)` : '';
+    peakValue
+      ? `; TanhExp training (${std.preset}) at ${((100 * std.tanhexp) / peakValue).toFixed(0)}% of it (fastest step: ${((100 * std.bestTanhexp) / peakValue).toFixed(0)}%)`
+      : '';
   console.log(`\nThis machine's peak, measured in this run on ${threads} thread(s) at once:`);
-  console.log(`  WebAssembly SIMD multiply-add loop ${f(peak.wasmSimd, 1, 7)} GFLOP/s (${simd.map((v) => v.toFixed(1)).join(' + ')}): the most any wasm code can do${share(peak.wasmSimd)}`);
-  console.log(`  native matrix product (ONNX Runtime) ${f(native, 1, 5)} GFLOP/s (fused multiply-add, full vector width)${share(native)}`);
+  console.log(
+    `  WebAssembly SIMD multiply-add loop ${f(peak.wasmSimd, 1, 7)} GFLOP/s (${simd.map((v) => v.toFixed(1)).join(' + ')}): the most any wasm code can do${share(peak.wasmSimd)}`,
+  );
+  console.log(
+    `  native matrix product (ONNX Runtime) ${f(native, 1, 5)} GFLOP/s (fused multiply-add, full vector width)${share(native)}`,
+  );
   console.log(`  XNNPACK's matrix product on wasm, one thread: ${xnn.toFixed(1)} GFLOP/s`);
   console.log(`\nDevice: wasm: ${device}; ONNX Runtime: ${onnx.ok ? onnx.device : `unavailable (${onnx.reason})`}`);
 }

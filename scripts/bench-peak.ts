@@ -40,7 +40,8 @@ export async function wasmSimdPeak(threads: number, ms = 1000): Promise<number[]
   const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
   const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { bytes, ms } }));
   try {
-    const next = (w: Worker) => new Promise<unknown>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)));
+    const next = (w: Worker) =>
+      new Promise<unknown>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)));
     await Promise.all(workers.map(next));
     const results = workers.map(next);
     for (const w of workers) w.postMessage('go');
@@ -76,7 +77,15 @@ function matMulModel(n: number): Uint8Array {
     const data = new Float32Array(n * n).map((_, i) => Math.sin(i) * 0.01);
     g.message(5, (t) => t.int(1, n).int(1, n).int(2, 1).string(8, 'b').bytes(9, new Uint8Array(data.buffer)));
     const info = (field: number, name: string) =>
-      g.message(field, (v) => v.string(1, name).message(2, (ty) => ty.message(1, (tt) => tt.int(1, 1).message(2, (s) => s.message(1, (d) => d.int(1, n)).message(1, (d) => d.int(1, n))))));
+      g.message(field, (v) =>
+        v
+          .string(1, name)
+          .message(2, (ty) =>
+            ty.message(1, (tt) =>
+              tt.int(1, 1).message(2, (s) => s.message(1, (d) => d.int(1, n)).message(1, (d) => d.int(1, n))),
+            ),
+          ),
+      );
     info(11, 'a');
     info(12, 'c');
   });
@@ -92,8 +101,16 @@ export async function nativeMatMul(threads: number, n = 2048): Promise<number | 
   } catch {
     return undefined;
   }
-  const session = await ort.InferenceSession.create(matMulModel(n), { executionProviders: ['cpu'], intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
-  const a = new ort.Tensor('float32', new Float32Array(n * n).map((_, i) => Math.cos(i)), [n, n]);
+  const session = await ort.InferenceSession.create(matMulModel(n), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: 'all',
+  });
+  const a = new ort.Tensor(
+    'float32',
+    new Float32Array(n * n).map((_, i) => Math.cos(i)),
+    [n, n],
+  );
   let best = Infinity;
   for (let i = 0; i < 6; i++) {
     const t = performance.now();

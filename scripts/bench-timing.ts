@@ -66,4 +66,5 @@ export function trainStepTimer(net: Network, x: tf.Tensor4D, helpers: GradientWo
 }
 
 /** Effective training rate: 6 × parameters × batch × LR pixels per step (forward, input and weight gradients). */
-export const trainGflops = (params: number, batch: number, patch: number, stepMs: number) => (6 * params * batch * patch * patch) / (stepMs / 1000) / 1e9;
+export const trainGflops = (params: number, batch: number, patch: number, stepMs: number) =>
+  (6 * params * batch * patch * patch) / (stepMs / 1000) / 1e9;

@@ -54,12 +54,27 @@ export async function trainCpu(o: TrainCpuOptions): Promise<void> {
   const threads = 1 + o.threads;
   const ort = await loadOrt();
   const torch = await findTorch();
-  if (!torch) console.error('PyTorch is missing (no python3 here imports torch; `apt-get install python3-torch` brings it): no ratios to it.');
-  const common = ['--batch', String(o.batch), '--patch', String(o.patch), '--budget', String(o.budgetMs / 1000), '--threads', String(o.threads)];
+  if (!torch)
+    console.error(
+      'PyTorch is missing (no python3 here imports torch; `apt-get install python3-torch` brings it): no ratios to it.',
+    );
+  const common = [
+    '--batch',
+    String(o.batch),
+    '--patch',
+    String(o.patch),
+    '--budget',
+    String(o.budgetMs / 1000),
+    '--threads',
+    String(o.threads),
+  ];
 
-  const rows: Array<{ preset: PresetName; act: ActivationName; params: number } & Partial<Record<Engine, Measure>>> = [];
+  const rows: Array<{ preset: PresetName; act: ActivationName; params: number } & Partial<Record<Engine, Measure>>> =
+    [];
   for (const preset of o.presets) {
-    const mine = o.acts.map((act) => ({ preset, act, params: parameterCount(presetConfig(preset, 2, act)) }) as (typeof rows)[number]);
+    const mine = o.acts.map(
+      (act) => ({ preset, act, params: parameterCount(presetConfig(preset, 2, act)) }) as (typeof rows)[number],
+    );
     rows.push(...mine);
     for (const engine of ENGINES) {
       if (engine === 'torch' && !torch) continue;
@@ -67,13 +82,24 @@ export async function trainCpu(o: TrainCpuOptions): Promise<void> {
         const m =
           engine === 'torch'
             ? await runTorch(torch!.python, row.preset, row.act, o)
-            : await runChild(process.execPath, ['--import', 'tsx', import.meta.filename, '--one', engine, row.preset, row.act, ...common]);
+            : await runChild(process.execPath, [
+                '--import',
+                'tsx',
+                import.meta.filename,
+                '--one',
+                engine,
+                row.preset,
+                row.act,
+                ...common,
+              ]);
         if ('error' in m) {
           console.error(`${engine} ${preset} ${row.act}: failed (${m.error})`);
           continue;
         }
         row[engine] = m;
-        log(`${engine.padEnd(5)} ${preset.padEnd(8)} ${row.act.padEnd(8)} ${m.ms.toFixed(1).padStart(8)} ms (median of ${m.steps}), peak RSS ${m.peakRssMb.toFixed(0)} MB`);
+        log(
+          `${engine.padEnd(5)} ${preset.padEnd(8)} ${row.act.padEnd(8)} ${m.ms.toFixed(1).padStart(8)} ms (median of ${m.steps}), peak RSS ${m.peakRssMb.toFixed(0)} MB`,
+        );
       }
     }
   }
@@ -85,19 +111,35 @@ export async function trainCpu(o: TrainCpuOptions): Promise<void> {
     wasmOverTorch: ratio(r.wasm, r.torch),
     /** How many times faster ONNX Runtime's step is than wasm's. */
     onnxSpeedup: ratio(r.wasm, r.onnx),
-    gflops: Object.fromEntries(ENGINES.map((e) => [e, r[e] && trainGflops(r.params, o.batch, o.patch, r[e].ms)])) as Record<Engine, number | undefined>,
+    gflops: Object.fromEntries(
+      ENGINES.map((e) => [e, r[e] && trainGflops(r.params, o.batch, o.patch, r[e].ms)]),
+    ) as Record<Engine, number | undefined>,
   }));
   const find = (preset: string, act: string) => rows.find((r) => r.preset === preset && r.act === act);
   const tanhexpOverSwish = o.presets.map((preset) => ({
     preset,
-    ...(Object.fromEntries(ENGINES.map((e) => [e, ratio(find(preset, 'tanhexp')?.[e], find(preset, 'swish')?.[e])])) as Record<Engine, number | undefined>),
+    ...(Object.fromEntries(
+      ENGINES.map((e) => [e, ratio(find(preset, 'tanhexp')?.[e], find(preset, 'swish')?.[e])]),
+    ) as Record<Engine, number | undefined>),
   }));
   const machine = { cpu: cpuModel(), cores: os.availableParallelism() };
   const versions = { node: process.version, onnxruntime: ort.ok ? ort.version : null, torch: torch?.version ?? null };
   const ortLabel = ort.ok ? ort.version : `unavailable (${ort.reason})`;
 
   if (o.json) {
-    console.log(JSON.stringify({ mode: 'train-cpu', machine, ...versions, batch: o.batch, patch: o.patch, scale: 2, threads, rows: table, tanhexpOverSwish }));
+    console.log(
+      JSON.stringify({
+        mode: 'train-cpu',
+        machine,
+        ...versions,
+        batch: o.batch,
+        patch: o.patch,
+        scale: 2,
+        threads,
+        rows: table,
+        tanhexpOverSwish,
+      }),
+    );
     return;
   }
   const f = (v: number | undefined, d: number, w: number) => (v === undefined ? '—' : v.toFixed(d)).padStart(w);
@@ -111,14 +153,28 @@ export async function trainCpu(o: TrainCpuOptions): Promise<void> {
   console.log(
     `\nOne training step on the CPU, batch ${o.batch} × ${o.patch}² LR patches at x2, every engine on ${threads} thread(s), medians measured in this run`,
   );
-  console.log(`${machine.cpu}, ${machine.cores} cores; Node ${versions.node}; ONNX Runtime ${ortLabel}; PyTorch ${versions.torch ?? 'missing'}\n`);
+  console.log(
+    `${machine.cpu}, ${machine.cores} cores; Node ${versions.node}; ONNX Runtime ${ortLabel}; PyTorch ${versions.torch ?? 'missing'}\n`,
+  );
   const groupLabels = ['step ms', 'step time ratio', 'GFLOP/s (effective)', 'peak RSS MB'];
   const groupWidths = [names.length, ratioNames.length, names.length, names.length];
-  console.log(line(''.padEnd(19), groupLabels.map((l, i) => l.padEnd(groupWidths[i]!))).trimEnd());
+  console.log(
+    line(
+      ''.padEnd(19),
+      groupLabels.map((l, i) => l.padEnd(groupWidths[i]!)),
+    ).trimEnd(),
+  );
   console.log(line(`${'preset'.padEnd(10)} ${'act'.padEnd(8)}`, [names, ratioNames, names, names]));
   for (const r of table) {
     const ratios = [r.onnxOverTorch, r.wasmOverTorch, r.onnxSpeedup].map((v, i) => f(v, 2, ratioWidths[i]!)).join(' ');
-    console.log(line(`${r.preset.padEnd(10)} ${r.act.padEnd(8)}`, [three((e) => r[e]?.ms, 1), ratios, three((e) => r.gflops[e], 1), three((e) => r[e]?.peakRssMb, 0)]));
+    console.log(
+      line(`${r.preset.padEnd(10)} ${r.act.padEnd(8)}`, [
+        three((e) => r[e]?.ms, 1),
+        ratios,
+        three((e) => r.gflops[e], 1),
+        three((e) => r[e]?.peakRssMb, 0),
+      ]),
+    );
   }
   console.log('\nspeed-up: wasm step time / onnx step time; GFLOP/s: 6 × parameters × batch × LR pixels per step');
   console.log('\nTanhExp/Swish step time:');
@@ -149,7 +205,11 @@ async function findTorch(): Promise<{ python: string; version: string } | undefi
 }
 
 /** Runs a command to its end: exit code and stdout (its stderr goes to ours, or nowhere). */
-function run(cmd: string, args: readonly string[], stderr: 'inherit' | 'ignore' = 'inherit'): Promise<{ code: number; stdout: string; error?: string }> {
+function run(
+  cmd: string,
+  args: readonly string[],
+  stderr: 'inherit' | 'ignore' = 'inherit',
+): Promise<{ code: number; stdout: string; error?: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', stderr] });
     let stdout = '';
@@ -170,9 +230,27 @@ async function runChild(cmd: string, args: readonly string[]): Promise<Measure |
   return JSON.parse(line) as Measure;
 }
 
-async function runTorch(python: string, preset: PresetName, act: ActivationName, o: TrainCpuOptions): Promise<Measure | { error: string }> {
+async function runTorch(
+  python: string,
+  preset: PresetName,
+  act: ActivationName,
+  o: TrainCpuOptions,
+): Promise<Measure | { error: string }> {
   const script = path.join(import.meta.dirname, 'torch-train-step.py');
-  const args = ['--presets', preset, '--acts', act, '--batch', String(o.batch), '--patch', String(o.patch), '--budget', String(o.budgetMs / 1000), '--threads', String(1 + o.threads)];
+  const args = [
+    '--presets',
+    preset,
+    '--acts',
+    act,
+    '--batch',
+    String(o.batch),
+    '--patch',
+    String(o.patch),
+    '--budget',
+    String(o.budgetMs / 1000),
+    '--threads',
+    String(1 + o.threads),
+  ];
   const m = await runChild(python, [script, ...args]);
   if ('error' in m) return m;
   const t = m as unknown as { step_ms: number; steps: number; peak_rss_mb: number };
@@ -183,12 +261,25 @@ async function runTorch(python: string, preset: PresetName, act: ActivationName,
  * The child's side: times one engine's step for one preset and activation and prints one JSON line
  * (median ms, steps, this process's peak RSS in MB).
  */
-async function one(engine: Engine, preset: PresetName, act: ActivationName, batch: number, patch: number, budgetMs: number, threads: number): Promise<Measure> {
+async function one(
+  engine: Engine,
+  preset: PresetName,
+  act: ActivationName,
+  batch: number,
+  patch: number,
+  budgetMs: number,
+  threads: number,
+): Promise<Measure> {
   const config = makeTrainConfig({ network: presetConfig(preset, 2, act), batch, patch, iterations: 1000, warmup: 10 });
   let step: () => Promise<number>;
   let dispose: () => Promise<void>;
   if (engine === 'onnx') {
-    const e = await onnxEngine({ threads: 1 + threads })({ config, weights: initialWeights(config.network, 0), ema: undefined, adam: null });
+    const e = await onnxEngine({ threads: 1 + threads })({
+      config,
+      weights: initialWeights(config.network, 0),
+      ema: undefined,
+      adam: null,
+    });
     // The same fixed patches as the wasm step (scripts/bench-timing.ts), values in [0, 1].
     const lr = Float32Array.from({ length: batch * patch * patch * 3 }, (_, i) => (Math.cos(i) + 1) / 2);
     const hr = Float32Array.from({ length: batch * 4 * patch * patch * 3 }, (_, i) => (Math.sin(i) + 1) / 2);
@@ -221,7 +312,8 @@ async function one(engine: Engine, preset: PresetName, act: ActivationName, batc
   };
   const times: number[] = [];
   const start = performance.now();
-  while (times.length < MIN_STEPS || (times.length < MAX_STEPS && performance.now() - start < budgetMs)) times.push(await time());
+  while (times.length < MIN_STEPS || (times.length < MAX_STEPS && performance.now() - start < budgetMs))
+    times.push(await time());
   await dispose();
   return { ms: median(times), steps: times.length, peakRssMb: process.resourceUsage().maxRSS / 1024, loss };
 }
@@ -239,8 +331,18 @@ if (isEntry(import.meta.filename)) {
   });
   const [engine, preset, act] = positionals;
   if (!values.one || !isPresetName(preset) || !isActivationName(act)) {
-    throw new Error('usage: bench-train-cpu.ts --one onnx|wasm PRESET ACT [--batch 16] [--patch 48] [--budget 8] [--threads N]');
+    throw new Error(
+      'usage: bench-train-cpu.ts --one onnx|wasm PRESET ACT [--batch 16] [--patch 48] [--budget 8] [--threads N]',
+    );
   }
-  const m = await one(engine as Engine, preset, act, Number(values.batch), Number(values.patch), Number(values.budget) * 1000, Number(values.threads));
+  const m = await one(
+    engine as Engine,
+    preset,
+    act,
+    Number(values.batch),
+    Number(values.patch),
+    Number(values.budget) * 1000,
+    Number(values.threads),
+  );
   process.stdout.write(`${JSON.stringify(m)}\n`, () => process.exit(0));
 }

@@ -23,7 +23,14 @@ import sharp from 'sharp';
 import { dropAndUpscale, launchBrowser, openPage, startStudio, type ProbeWindow } from '../test/e2e/harness.ts';
 import { trainingPhotos, VAL_PHOTOS } from './photo-folders.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, side: { type: 'string', default: '4000x3000' }, photo: { type: 'string' } }, strict: false });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    side: { type: 'string', default: '4000x3000' },
+    photo: { type: 'string' },
+  },
+  strict: false,
+});
 const rounds = Number(values.rounds);
 const [inW, inH] = String(values.side).split('x').map(Number) as [number, number];
 
@@ -41,7 +48,8 @@ interface Sample {
 }
 
 /** The `p` quantile of ascending `sorted` (the element at floor(p·n), at most the last; NaN when empty). */
-const quantile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+const quantile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 /** Runs `motion` while recording frames and sampling memory every 250 ms. */
 async function measure(page: Page, pid: number, motion: () => Promise<void>) {
@@ -52,12 +60,16 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   const sampler = (async () => {
     while (on) {
       const { metrics } = await cdp.send('Performance.getMetrics');
-      samples.push({ heap: (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20, rss: await rssMiB(pid) });
+      samples.push({
+        heap: (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20,
+        rss: await rssMiB(pid),
+      });
       await sleep(250);
     }
   })();
   void sampler.catch(() => undefined);
-  const busy = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
+  const busy = async () =>
+    (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN;
   const busy0 = await busy();
   await page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.startFrames());
   await motion();
@@ -66,7 +78,10 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   on = false;
   await sampler;
   await cdp.detach();
-  const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
+  const gaps = times
+    .slice(1)
+    .map((t, i) => t - times[i]!)
+    .sort((a, b) => a - b);
   const drawMs = draws.map((d) => d.ms).sort((a, b) => a - b);
   return {
     /** The page's main thread: its tasks' time (script, style, layout, paint, canvas) per frame. */
@@ -85,7 +100,8 @@ async function measure(page: Page, pid: number, motion: () => Promise<void>) {
   };
 }
 
-const viewOf = async (page: Page, testid: string) => ((await page.getByTestId(testid).getAttribute('data-view')) ?? '').split(' ').map(Number);
+const viewOf = async (page: Page, testid: string) =>
+  ((await page.getByTestId(testid).getAttribute('data-view')) ?? '').split(' ').map(Number);
 
 /** Drags there and back: 120 moves of (4·speed, 3·speed) px up and left, one every 16 ms, then back. */
 async function pan(page: Page, testid: string, speed = 1): Promise<void> {
@@ -102,7 +118,8 @@ async function pan(page: Page, testid: string, speed = 1): Promise<void> {
     if (i === 120) {
       const [x1, y1] = await viewOf(page, testid);
       // The last move may not be drawn yet: within one move of the drag.
-      if (Math.abs(x1! - (x0! - 480 * speed)) > 4 * speed || Math.abs(y1! - (y0! - 360 * speed)) > 3 * speed) throw new Error(`the pan did not move the view as dragged: (${x0}, ${y0}) → (${x1}, ${y1})`);
+      if (Math.abs(x1! - (x0! - 480 * speed)) > 4 * speed || Math.abs(y1! - (y0! - 360 * speed)) > 3 * speed)
+        throw new Error(`the pan did not move the view as dragged: (${x0}, ${y0}) → (${x1}, ${y1})`);
     }
   }
   await page.mouse.up();
@@ -146,12 +163,19 @@ export async function benchViewer(): Promise<void> {
     const { page, log } = await openPage(browser, studio.url, { width: 1280, height: 800 });
     page.on('crash', () => console.error(`The page crashed; its console:\n${log.slice(-20).join('\n')}`));
     await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-    console.log(`Chromium ${browser.version()} (software rendering, as the tests run it) on ${os.cpus()[0]?.model ?? 'a CPU'}, ${os.cpus().length} cores; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `Chromium ${browser.version()} (software rendering, as the tests run it) on ${os.cpus()[0]?.model ?? 'a CPU'}, ${os.cpus().length} cores; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log(`Server RSS at the start: ${(await rssMiB(studio.pid)).toFixed(0)} MiB`);
     const t0 = performance.now();
     await dropAndUpscale(page, photo, path.basename(photo), 900_000);
     console.log(`Server RSS after upscaling: ${(await rssMiB(studio.pid)).toFixed(0)} MiB`);
-    console.log(`Upscaled ${inW}×${inH} → ${(await page.getByTestId('result-width').innerText()).trim()} in ${((performance.now() - t0) / 1000).toFixed(0)} s (upload included).`);
+    console.log(
+      `Upscaled ${inW}×${inH} → ${(await page.getByTestId('result-width').innerText()).trim()} in ${((performance.now() - t0) / 1000).toFixed(0)} s (upload included).`,
+    );
     await page.locator('[data-testid="slider-view"][data-complete="true"]').waitFor({ timeout: 120_000 });
     for (let round = 1; round <= rounds; round++) {
       console.log(`Round ${round} (load average ${os.loadavg()[0]!.toFixed(1)}):`);

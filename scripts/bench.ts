@@ -60,7 +60,13 @@ import { defaultThreads, GradientWorkers } from '../ml/node/grad-workers.ts';
 import { makeTrainConfig } from '../ml/train/config.ts';
 import { projectKernels, useProjectKernels, type KernelStyle } from '../ml/kernels/webgpu/index.ts';
 import { cpuSpeed } from './bench-cpu-speed.ts';
-import { median, timeAlternating as timeAlternating_, timeIt as timeIt_, trainGflops, trainStepTimer } from './bench-timing.ts';
+import {
+  median,
+  timeAlternating as timeAlternating_,
+  timeIt as timeIt_,
+  trainGflops,
+  trainStepTimer,
+} from './bench-timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -112,11 +118,14 @@ const patch = Number(values.patch);
 const threads = (b: string) => (values.threads === undefined ? defaultThreads(b) : Number(values.threads));
 const budgetMs = Number(values.budget ?? '10') * 1000;
 const presets = (values.presets ?? (mode === 'train' ? 'standard' : PRESET_NAMES.join(','))).split(',') as PresetName[];
-const acts = (values.acts ?? (mode === 'train' ? 'relu,swish,mish,tanhexp' : 'swish,tanhexp')).split(',') as ActivationName[];
+const acts = (values.acts ?? (mode === 'train' ? 'relu,swish,mish,tanhexp' : 'swish,tanhexp')).split(
+  ',',
+) as ActivationName[];
 const inferSize = Number(values['infer-size']);
 const kernelsOption = (values.kernels ?? 'project,tfjs').split(',');
 for (const k of kernelsOption) {
-  if (!['project', 'tiled', 'direct', 'tfjs'].includes(k)) throw new Error(`--kernels takes project, tiled, direct and tfjs, not ${k}`);
+  if (!['project', 'tiled', 'direct', 'tfjs'].includes(k))
+    throw new Error(`--kernels takes project, tiled, direct and tfjs, not ${k}`);
 }
 if (mode === 'cpu-speed') {
   await cpuSpeed({
@@ -145,7 +154,8 @@ interface Row {
 
 const rows: Row[] = [];
 const timeIt = (run: () => Promise<unknown>) => timeIt_(run, budgetMs);
-const timeAlternating = (runs: ReadonlyArray<() => Promise<unknown>>, maxRounds = 25) => timeAlternating_(runs, budgetMs, maxRounds);
+const timeAlternating = (runs: ReadonlyArray<() => Promise<unknown>>, maxRounds = 25) =>
+  timeAlternating_(runs, budgetMs, maxRounds);
 
 /**
  * The CPU paths on the same weights: ours (what `upscale` runs here: auto's pick, through the
@@ -155,8 +165,15 @@ async function cpuPaths(): Promise<void> {
   const ours = chooseBackend('auto', 'upscale', probes);
   await initBackend('wasm', 'upscale');
   const ort = await import('onnxruntime-node');
-  const img = { width: size, height: size, rgb: Float32Array.from({ length: size * size * 3 }, (_, i) => (Math.sin(i * 0.01) + 1) / 2) };
-  const chw = Float32Array.from({ length: size * size * 3 }, (_, i) => img.rgb[(i % (size * size)) * 3 + Math.floor(i / (size * size))]!);
+  const img = {
+    width: size,
+    height: size,
+    rgb: Float32Array.from({ length: size * size * 3 }, (_, i) => (Math.sin(i * 0.01) + 1) / 2),
+  };
+  const chw = Float32Array.from(
+    { length: size * size * 3 },
+    (_, i) => img.rgb[(i % (size * size)) * 3 + Math.floor(i / (size * size))]!,
+  );
   const out: Array<Record<string, string | number>> = [];
   if (!values.json) console.error(`our path: ${ours.why}`);
   for (const preset of presets) {
@@ -164,7 +181,10 @@ async function cpuPaths(): Promise<void> {
       const config = presetConfig(preset, 2, act);
       const weights = initialWeights(config, 1);
       const upscaler = await openUpscaler(ours.name, { config, weights });
-      const session = await ort.InferenceSession.create(exportOnnx(config, weights), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+      const session = await ort.InferenceSession.create(exportOnnx(config, weights), {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: 'all',
+      });
       // Ours and ONNX Runtime's own run alternate, so drifts in the machine's speed hit both alike.
       const [oursT, ortT] = (await timeAlternating([
         () => upscaleImage(upscaler, img),
@@ -185,16 +205,29 @@ async function cpuPaths(): Promise<void> {
       });
       x.dispose();
       net.dispose();
-      const row = { preset, act, ours: oursT.ms, onnxruntime: ortT.ms, wasm: wasmT.ms, oursOverOrt: oursT.ms / ortT.ms, wasmOverOrt: wasmT.ms / ortT.ms };
+      const row = {
+        preset,
+        act,
+        ours: oursT.ms,
+        onnxruntime: ortT.ms,
+        wasm: wasmT.ms,
+        oursOverOrt: oursT.ms / ortT.ms,
+        wasmOverOrt: wasmT.ms / ortT.ms,
+      };
       out.push(row);
-      if (!values.json) console.error(`${preset.padEnd(9)} ${act.padEnd(8)} ours ${oursT.ms.toFixed(1)} ms, onnxruntime ${ortT.ms.toFixed(1)} ms, wasm ${wasmT.ms.toFixed(1)} ms`);
+      if (!values.json)
+        console.error(
+          `${preset.padEnd(9)} ${act.padEnd(8)} ours ${oursT.ms.toFixed(1)} ms, onnxruntime ${ortT.ms.toFixed(1)} ms, wasm ${wasmT.ms.toFixed(1)} ms`,
+        );
     }
   }
   if (values.json) {
     console.log(JSON.stringify({ mode, size, scale: 2, ours: ours.name, why: ours.why, rows: out }));
     return;
   }
-  console.log(`\nUpscaling one ${size}×${size} image at x2 on the CPU, same weights (median ms), measured in this run:`);
+  console.log(
+    `\nUpscaling one ${size}×${size} image at x2 on the CPU, same weights (median ms), measured in this run:`,
+  );
   console.log(`our path: ${ours.why}\n`);
   console.log('preset     act        ours ms   onnxruntime ms   tfjs-wasm ms   ours/onnxruntime   wasm/onnxruntime');
   for (const r of out) {
@@ -224,16 +257,27 @@ async function start(b: string, purpose: Purpose): Promise<string | undefined> {
  * this run. The same seed, data and weights everywhere, so only the kernels differ.
  */
 async function trainMode(): Promise<void> {
-  const out: Array<{ backend: string; kernels: string; device: string; preset: string; act: string; params: number; stepMs: number; stepRuns: number; inferMs?: number; loss: number }> = [];
+  const out: Array<{
+    backend: string;
+    kernels: string;
+    device: string;
+    preset: string;
+    act: string;
+    params: number;
+    stepMs: number;
+    stepRuns: number;
+    inferMs?: number;
+    loss: number;
+  }> = [];
   for (const b of backends) {
     const device = await start(b, 'train');
     if (device === undefined) continue;
     // webgpu: the project's kernels in the adapter's style (or those named), then tfjs's own.
     const adapterStyle = projectKernels().style;
-    const kernelSets =
-      b === 'webgpu' ? kernelsOption.map((k) => (k === 'project' ? adapterStyle : k)) : ['default'];
+    const kernelSets = b === 'webgpu' ? kernelsOption.map((k) => (k === 'project' ? adapterStyle : k)) : ['default'];
     for (const kernels of kernelSets) {
-      if (b === 'webgpu') useProjectKernels(kernels !== 'tfjs', kernels === 'tfjs' ? adapterStyle : (kernels as KernelStyle));
+      if (b === 'webgpu')
+        useProjectKernels(kernels !== 'tfjs', kernels === 'tfjs' ? adapterStyle : (kernels as KernelStyle));
       for (const preset of presets) {
         // The activations' steps (then their inferences) alternate round by round, so drifts in
         // the machine's speed hit them alike and their ratio holds.
@@ -241,11 +285,19 @@ async function trainMode(): Promise<void> {
         for (const act of acts) {
           const net = Network.create(presetConfig(preset, 2, act), 1);
           const x = tf.randomUniform([batch, patch, patch, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-          const helpers = threads(b) ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch })) : undefined;
+          const helpers = threads(b)
+            ? await GradientWorkers.start(threads(b), b, makeTrainConfig({ network: net.config, batch, patch }))
+            : undefined;
           items.push({ act, net, x, helpers, step: trainStepTimer(net, x, helpers) });
         }
-        const steps = await timeAlternating(items.map((i) => i.step.run), 5);
-        const z = inferSize > 0 ? (tf.randomUniform([1, inferSize, inferSize, 3], 0, 1, 'float32', 9) as tf.Tensor4D) : undefined;
+        const steps = await timeAlternating(
+          items.map((i) => i.step.run),
+          5,
+        );
+        const z =
+          inferSize > 0
+            ? (tf.randomUniform([1, inferSize, inferSize, 3], 0, 1, 'float32', 9) as tf.Tensor4D)
+            : undefined;
         const infers = z
           ? await timeAlternating(
               items.map((i) => async () => {
@@ -260,7 +312,18 @@ async function trainMode(): Promise<void> {
         for (const [k, i] of items.entries()) {
           const st = steps[k]!;
           const inferMs = infers[k]?.ms;
-          out.push({ backend: b, kernels, device, preset, act: i.act, params: i.net.parameterCount, stepMs: st.ms, stepRuns: st.runs, inferMs, loss: i.step.lastLoss() });
+          out.push({
+            backend: b,
+            kernels,
+            device,
+            preset,
+            act: i.act,
+            params: i.net.parameterCount,
+            stepMs: st.ms,
+            stepRuns: st.runs,
+            inferMs,
+            loss: i.step.lastLoss(),
+          });
           if (!values.json) {
             console.error(
               `${b} ${kernels} ${preset} ${i.act}: step ${st.ms.toFixed(1)} ms (median of ${st.runs})${inferMs === undefined ? '' : `, infer ${inferSize}² ${inferMs.toFixed(1)} ms`}`,
@@ -275,7 +338,13 @@ async function trainMode(): Promise<void> {
     }
   }
   const find = (r: (typeof out)[number], o: Partial<(typeof out)[number]>) =>
-    out.find((q) => q.backend === r.backend && q.preset === r.preset && (o.kernels ?? r.kernels) === q.kernels && (o.act ?? r.act) === q.act);
+    out.find(
+      (q) =>
+        q.backend === r.backend &&
+        q.preset === r.preset &&
+        (o.kernels ?? r.kernels) === q.kernels &&
+        (o.act ?? r.act) === q.act,
+    );
   const table = out.map((r) => {
     const swish = find(r, { act: 'swish' });
     const theirs = r.backend === 'webgpu' && r.kernels !== 'tfjs' ? find(r, { kernels: 'tfjs' }) : undefined;
@@ -294,8 +363,12 @@ async function trainMode(): Promise<void> {
     return;
   }
   const f = (v: number | undefined, d: number, w: number) => (v === undefined ? '—' : v.toFixed(d)).padStart(w);
-  console.log(`\nOne training step (batch ${batch} × ${patch}² LR patches, x2) and the inference of one ${inferSize}² image, medians, measured in this run:\n`);
-  console.log('backend  kernels  preset     act        step ms   step/swish   GFLOP/s   infer ms   infer MP/s   tfjs kernels / ours (step, infer)');
+  console.log(
+    `\nOne training step (batch ${batch} × ${patch}² LR patches, x2) and the inference of one ${inferSize}² image, medians, measured in this run:\n`,
+  );
+  console.log(
+    'backend  kernels  preset     act        step ms   step/swish   GFLOP/s   infer ms   infer MP/s   tfjs kernels / ours (step, infer)',
+  );
   for (const r of table) {
     console.log(
       `${r.backend.padEnd(8)} ${r.kernels.padEnd(8)} ${r.preset.padEnd(10)} ${r.act.padEnd(8)} ${f(r.stepMs, 1, 9)} ${f(r.overSwish, 3, 12)} ${f(r.gflops, 2, 9)} ${f(r.inferMs, 1, 10)} ${f(r.inferMps, 3, 12)}   ${r.tfjsOverProject === undefined ? '' : `${r.tfjsOverProject.toFixed(2)}×, ${r.tfjsOverProjectInfer?.toFixed(2) ?? '—'}×`}`,
@@ -304,14 +377,18 @@ async function trainMode(): Promise<void> {
   const devices = [...new Set(out.map((r) => `${r.backend}: ${r.device}`))];
   console.log(`\nDevices: ${devices.join('; ')}`);
   if (torch) {
-    console.log(`\nAgainst PyTorch ${torch.torch} eager fp32 on ${torch.gpu ?? 'the CPU'} (its own run of torch_ref.py, this session):\n`);
+    console.log(
+      `\nAgainst PyTorch ${torch.torch} eager fp32 on ${torch.gpu ?? 'the CPU'} (its own run of torch_ref.py, this session):\n`,
+    );
     console.log('backend  kernels  act        step ms   torch ms   step/torch   infer ms   torch ms   infer/torch');
     for (const r of torch.rows) {
       console.log(
         `${r.backend.padEnd(8)} ${r.kernels.padEnd(8)} ${r.act.padEnd(8)} ${f(r.stepMs, 1, 9)} ${f(r.torchStepMs, 1, 10)} ${f(r.stepOverTorch, 2, 12)} ${f(r.inferMs, 1, 10)} ${f(r.torchInferMs, 1, 10)} ${f(r.inferOverTorch, 2, 13)}`,
       );
     }
-    console.log(`\nTanhExp/Swish step: ours ${torch.oursTanhexpOverSwish?.toFixed(3) ?? '—'}, PyTorch ${torch.torchTanhexpOverSwish?.toFixed(3) ?? '—'}`);
+    console.log(
+      `\nTanhExp/Swish step: ours ${torch.oursTanhexpOverSwish?.toFixed(3) ?? '—'}, PyTorch ${torch.torchTanhexpOverSwish?.toFixed(3) ?? '—'}`,
+    );
   }
 }
 
@@ -320,7 +397,14 @@ async function trainMode(): Promise<void> {
  * and `gpu`, then one per configuration). Only the reference configuration compares like with like.
  */
 function againstTorch(
-  rows: ReadonlyArray<{ backend: string; kernels: string; preset: string; act: string; stepMs: number; inferMs?: number }>,
+  rows: ReadonlyArray<{
+    backend: string;
+    kernels: string;
+    preset: string;
+    act: string;
+    stepMs: number;
+    inferMs?: number;
+  }>,
   jsonl: string,
 ) {
   const lines = jsonl
@@ -331,7 +415,9 @@ function againstTorch(
   const fp32 = lines.filter((l) => typeof l.act === 'string' && l.tf32 === false && l.amp === false);
   const ref = (act: string) => fp32.find((l) => l.act === act) as { step_ms: number; infer_512_ms: number } | undefined;
   if (batch !== 16 || patch !== 48 || inferSize !== 512 || rows.some((r) => r.preset !== 'standard')) {
-    console.error('warning: torch_ref.py times the standard preset, batch 16 × 48² and 512² inference; these rows differ, so the ratios compare unlike things');
+    console.error(
+      'warning: torch_ref.py times the standard preset, batch 16 × 48² and 512² inference; these rows differ, so the ratios compare unlike things',
+    );
   }
   const out = rows.map((r) => {
     const t = ref(r.act);
@@ -403,7 +489,10 @@ for (const b of backends) {
       net.dispose();
       const row = { backend: b, device, preset, act, ms: median(times), runs: times.length, params };
       rows.push(row);
-      if (!values.json) console.error(`${b.padEnd(7)} ${preset.padEnd(9)} ${act.padEnd(8)} ${row.ms.toFixed(1).padStart(9)} ms  (median of ${row.runs})`);
+      if (!values.json)
+        console.error(
+          `${b.padEnd(7)} ${preset.padEnd(9)} ${act.padEnd(8)} ${row.ms.toFixed(1).padStart(9)} ms  (median of ${row.runs})`,
+        );
     }
   }
 }

@@ -12,4 +12,3 @@ const out = path.join(import.meta.dirname, '../ml/kernels/wasm/bytes.ts');
 const bytes = await assembleKernels();
 await writeFile(out, bytesModule(bytes));
 console.log(`${path.relative(process.cwd(), out)}: ${bytes.length} bytes`);
-

@@ -62,7 +62,8 @@ function options() {
     },
   });
   const iters = Number(values.iters);
-  if (!Number.isInteger(iters) || iters < 1) throw new Error(`--iters must be a whole number of at least 1, not ${values.iters}.`);
+  if (!Number.isInteger(iters) || iters < 1)
+    throw new Error(`--iters must be a whole number of at least 1, not ${values.iters}.`);
   return { ...values, data: trainingPhotos(values.data), iters };
 }
 
@@ -71,12 +72,23 @@ function options() {
  * trained again: its validations come from its metrics.jsonl, its wall time from its last record.
  */
 async function finished(label: string, out: string, args: string[]): Promise<RunResult | undefined> {
-  const run = await fs.readFile(path.join(out, 'run.json'), 'utf8').then((t) => JSON.parse(t) as { state?: string; command?: string }, () => undefined);
+  const run = await fs.readFile(path.join(out, 'run.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { state?: string; command?: string },
+    () => undefined,
+  );
   if (run?.state !== 'finished') return undefined;
-  const records = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { iteration: number; val?: Omit<Validation, 'iteration'>; elapsedMs?: number });
+  const records = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { iteration: number; val?: Omit<Validation, 'iteration'>; elapsedMs?: number });
   const validations = records.filter((r) => r.val).map((r) => ({ iteration: r.iteration, ...r.val! }));
   console.error(`${label}: finished earlier in ${out}; scoring it again`);
-  return { label, command: `sr-studio train ${args.join(' ')}`, validations, seconds: (records.at(-1)?.elapsedMs ?? 0) / 1000 };
+  return {
+    label,
+    command: `sr-studio train ${args.join(' ')}`,
+    validations,
+    seconds: (records.at(-1)?.elapsedMs ?? 0) / 1000,
+  };
 }
 
 /** Runs `sr-studio train ARGS --json` and collects its validations; progress lines go to stderr. */
@@ -96,7 +108,13 @@ async function train(label: string, args: string[]): Promise<RunResult> {
       for (const line of lines) {
         const r = JSON.parse(line) as { type: string; message?: string } & Validation;
         if (r.type === 'validation') {
-          validations.push({ iteration: r.iteration, psnrY: r.psnrY, ssimY: r.ssimY, bicubicPsnrY: r.bicubicPsnrY, bicubicSsimY: r.bicubicSsimY });
+          validations.push({
+            iteration: r.iteration,
+            psnrY: r.psnrY,
+            ssimY: r.ssimY,
+            bicubicPsnrY: r.bicubicPsnrY,
+            bicubicSsimY: r.bicubicSsimY,
+          });
           console.error(`${label}: iteration ${r.iteration}, held-out PSNR-Y ${r.psnrY.toFixed(2)} dB`);
         }
         if (r.type === 'failed') failure = r.message;
@@ -104,8 +122,15 @@ async function train(label: string, args: string[]): Promise<RunResult> {
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0 || failure) reject(new Error(`${label}: sr-studio train exited ${code}${failure ? `: ${failure}` : ''}`));
-      else resolve({ label, command: `sr-studio train ${args.join(' ')}`, validations, seconds: (performance.now() - t0) / 1000 });
+      if (code !== 0 || failure)
+        reject(new Error(`${label}: sr-studio train exited ${code}${failure ? `: ${failure}` : ''}`));
+      else
+        resolve({
+          label,
+          command: `sr-studio train ${args.join(' ')}`,
+          validations,
+          seconds: (performance.now() - t0) / 1000,
+        });
     });
   });
 }
@@ -113,12 +138,23 @@ async function train(label: string, args: string[]): Promise<RunResult> {
 /** The run's weights at its end as a model file beside it: its last checkpoint's (the EMA's if it keeps one). */
 async function finalModel(run: string, label: string): Promise<string> {
   const dir = path.join(run, 'checkpoints');
-  const last = (await fs.readdir(dir)).filter((n) => /^ckpt_\d+\.safetensors$/.test(n)).sort().at(-1);
+  const last = (await fs.readdir(dir))
+    .filter((n) => /^ckpt_\d+\.safetensors$/.test(n))
+    .sort()
+    .at(-1);
   if (!last) throw new Error(`${label}: the run left no checkpoint in ${dir}.`);
   const c = decodeCheckpoint(await fs.readFile(path.join(dir, last)), last);
   const cfg = c.state.config;
   const file = path.join(run, `${label}_end.safetensors`);
-  await fs.writeFile(file, encodeModel(cfg.network, c.ema ?? c.weights, { iterations: c.state.iteration, seed: cfg.seed, preset: cfg.preset, degrade: cfg.degrade }));
+  await fs.writeFile(
+    file,
+    encodeModel(cfg.network, c.ema ?? c.weights, {
+      iterations: c.state.iteration,
+      seed: cfg.seed,
+      preset: cfg.preset,
+      degrade: cfg.degrade,
+    }),
+  );
   return file;
 }
 
@@ -130,7 +166,21 @@ interface Score {
 
 /** Scores bicubic and each model file on `val` with `npm run quality` (ONNX Runtime's rows where it ran them). */
 async function quality(val: string, scale: number, models: string[], json: string): Promise<Map<string, Score>> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'scripts', 'quality.ts'), '--val', val, '--scales', String(scale), '--no-bundled', '--no-upscalerjs', '--jpeg', '75', '--json', json];
+  const args = [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'scripts', 'quality.ts'),
+    '--val',
+    val,
+    '--scales',
+    String(scale),
+    '--no-bundled',
+    '--no-upscalerjs',
+    '--jpeg',
+    '75',
+    '--json',
+    json,
+  ];
   for (const m of models) args.push('--model', m);
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -169,7 +219,8 @@ async function main(): Promise<void> {
     const dir = path.join(work, name);
     if (existsSync(dir)) {
       const had = (await fs.readdir(dir)).sort();
-      if (had.join('\n') !== [...files].sort().join('\n')) throw new Error(`${dir} holds other photos than this split; give a new --out folder.`);
+      if (had.join('\n') !== [...files].sort().join('\n'))
+        throw new Error(`${dir} holds other photos than this split; give a new --out folder.`);
       return dir;
     }
     await fs.mkdir(dir, { recursive: true });
@@ -186,16 +237,59 @@ async function main(): Promise<void> {
   const degrade = t?.degrade ?? 'none';
   const preset = t?.preset;
   if (!preset) throw new Error(`${o.model} does not record its preset; give a model trained by SR Studio.`);
-  const common = ['--data', tuneDir, '--val', heldDir, '--iters', String(o.iters), '--val-every', String(Math.max(1, Math.round(o.iters / 4))), '--seed', '0', '--backend', o.backend];
-  console.error(`${names.length} photos: ${tune.length} to train on, ${heldOut.length} held out; ${o.iters} iterations each; runs in ${work}`);
+  const common = [
+    '--data',
+    tuneDir,
+    '--val',
+    heldDir,
+    '--iters',
+    String(o.iters),
+    '--val-every',
+    String(Math.max(1, Math.round(o.iters / 4))),
+    '--seed',
+    '0',
+    '--backend',
+    o.backend,
+  ];
+  console.error(
+    `${names.length} photos: ${tune.length} to train on, ${heldOut.length} held out; ${o.iters} iterations each; runs in ${work}`,
+  );
 
-  const fineTuned = await train('fine-tuned', ['--init', o.model, '--degrade', degrade, ...common, '--out', path.join(work, 'fine-tuned')]);
-  const scratch = await train('from scratch', ['--preset', String(preset), '--scale', String(net.scale), '--act', net.activation, '--degrade', degrade, ...common, '--out', path.join(work, 'scratch')]);
+  const fineTuned = await train('fine-tuned', [
+    '--init',
+    o.model,
+    '--degrade',
+    degrade,
+    ...common,
+    '--out',
+    path.join(work, 'fine-tuned'),
+  ]);
+  const scratch = await train('from scratch', [
+    '--preset',
+    String(preset),
+    '--scale',
+    String(net.scale),
+    '--act',
+    net.activation,
+    '--degrade',
+    degrade,
+    ...common,
+    '--out',
+    path.join(work, 'scratch'),
+  ]);
 
   const start = fineTuned.validations.find((v) => v.iteration === 0);
   if (!start) throw new Error('the fine-tuning run did not validate the starting model.');
-  const finals = { fineTuned: await finalModel(path.join(work, 'fine-tuned'), 'fine-tuned'), scratch: await finalModel(path.join(work, 'scratch'), 'scratch') };
-  const scores = await quality(heldDir, net.scale, [modelFile, finals.fineTuned, finals.scratch], path.join(work, 'quality.json'));
+  const finals = {
+    fineTuned: await finalModel(path.join(work, 'fine-tuned'), 'fine-tuned'),
+    scratch: await finalModel(path.join(work, 'scratch'), 'scratch'),
+  };
+  const scores = await quality(
+    heldDir,
+    net.scale,
+    [modelFile, finals.fineTuned, finals.scratch],
+    path.join(work, 'quality.json'),
+  );
   const best = (r: RunResult) => r.validations.reduce((a, b) => (b.psnrY > a.psnrY ? b : a));
   const rows = [
     { label: 'bicubic', score: scores.get('bicubic')!, run: undefined },
@@ -206,18 +300,35 @@ async function main(): Promise<void> {
   const f2 = (v: number) => v.toFixed(2);
   const gain = (v: number, b: number) => `${v - b >= 0 ? '+' : ''}${(v - b).toFixed(2)}`;
   const bic = scores.get('bicubic')!;
-  console.log(`\nFine-tuning ${o.model} (${preset} x${net.scale} ${net.activation}, --degrade ${degrade}) on ${tune.length} of the training photos, scored on the other ${heldOut.length} (PSNR-Y/SSIM-Y, border crop = scale)\n`);
-  console.log('| model | clean input: PSNR-Y (dB) | SSIM-Y | gain over bicubic | JPEG q75 input: PSNR-Y (dB) | gain over bicubic | best held-out validation (iteration) | wall time |');
+  console.log(
+    `\nFine-tuning ${o.model} (${preset} x${net.scale} ${net.activation}, --degrade ${degrade}) on ${tune.length} of the training photos, scored on the other ${heldOut.length} (PSNR-Y/SSIM-Y, border crop = scale)\n`,
+  );
+  console.log(
+    '| model | clean input: PSNR-Y (dB) | SSIM-Y | gain over bicubic | JPEG q75 input: PSNR-Y (dB) | gain over bicubic | best held-out validation (iteration) | wall time |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const b = r.run ? `${f2(best(r.run).psnrY)} (${best(r.run).iteration})` : '—';
     const t = r.run ? `${Math.round(r.run.seconds)} s` : '—';
     const g = (v: number, base: number) => (r.label === 'bicubic' ? '—' : `${gain(v, base)} dB`);
-    console.log(`| ${r.label} | ${f2(r.score.psnrY)} | ${r.score.ssimY.toFixed(4)} | ${g(r.score.psnrY, bic.psnrY)} | ${f2(r.score.jpeg75)} | ${g(r.score.jpeg75, bic.jpeg75)} | ${b} | ${t} |`);
+    console.log(
+      `| ${r.label} | ${f2(r.score.psnrY)} | ${r.score.ssimY.toFixed(4)} | ${g(r.score.psnrY, bic.psnrY)} | ${f2(r.score.jpeg75)} | ${g(r.score.jpeg75, bic.jpeg75)} | ${b} | ${t} |`,
+    );
   }
   console.log(`\nCommands:\n  ${fineTuned.command}\n  ${scratch.command}`);
   if (o.json) {
-    const record = { model: o.model, modelFile, tune, heldOut, iters: o.iters, runs: [fineTuned, scratch], scores: Object.fromEntries(scores), node: process.version, cpu: os.cpus()[0]?.model, cores: os.availableParallelism() };
+    const record = {
+      model: o.model,
+      modelFile,
+      tune,
+      heldOut,
+      iters: o.iters,
+      runs: [fineTuned, scratch],
+      scores: Object.fromEntries(scores),
+      node: process.version,
+      cpu: os.cpus()[0]?.model,
+      cores: os.availableParallelism(),
+    };
     await fs.writeFile(o.json, JSON.stringify(record, null, 1) + '\n');
   }
 }

@@ -82,11 +82,21 @@ function xz(src: string, dst: string): void {
   try {
     execFileSync('sh', ['-c', 'xz -T0 -6 -c "$1" > "$2"', 'sh', src, dst], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch {
-    execFileSync('python3', ['-c', 'import lzma,shutil,sys\nwith open(sys.argv[1],"rb") as i, lzma.open(sys.argv[2],"wb") as o: shutil.copyfileobj(i,o)', src, dst]);
+    execFileSync('python3', [
+      '-c',
+      'import lzma,shutil,sys\nwith open(sys.argv[1],"rb") as i, lzma.open(sys.argv[2],"wb") as o: shutil.copyfileobj(i,o)',
+      src,
+      dst,
+    ]);
   }
 }
 
-export async function buildGpuBundle(o: { out: string; system: boolean; torchRef: string; log?: (s: string) => void }): Promise<void> {
+export async function buildGpuBundle(o: {
+  out: string;
+  system: boolean;
+  torchRef: string;
+  log?: (s: string) => void;
+}): Promise<void> {
   const log = o.log ?? (() => {});
   await rm(o.out, { recursive: true, force: true });
   await mkdir(path.join(o.out, 'generated'), { recursive: true });
@@ -100,10 +110,15 @@ export async function buildGpuBundle(o: { out: string; system: boolean; torchRef
     // tfjs's ESM builds (its Node builds register no gradients and pull in optional packages).
     mainFields: ['module', 'main'],
     external: ['webgpu', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp'],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
-  await copyFile(path.join(root, 'ml', 'node', 'generated', 'tfjs-gradients.cjs'), path.join(o.out, 'generated', 'tfjs-gradients.cjs'));
+  await copyFile(
+    path.join(root, 'ml', 'node', 'generated', 'tfjs-gradients.cjs'),
+    path.join(o.out, 'generated', 'tfjs-gradients.cjs'),
+  );
   // The GPU probe runs in a child process from a file of its own, found next to the bundle.
   await copyFile(path.join(root, 'ml', 'node', 'gpu-probe-child.mjs'), path.join(o.out, 'gpu-probe-child.mjs'));
   log('bench.mjs');
@@ -111,11 +126,13 @@ export async function buildGpuBundle(o: { out: string; system: boolean; torchRef
   const webgpu = path.dirname(require.resolve('webgpu/package.json'));
   const dawnDir = path.join(o.out, 'node_modules', 'webgpu', 'dist', 'linux-x64');
   await mkdir(dawnDir, { recursive: true });
-  for (const f of ['index.js', 'package.json']) await copyFile(path.join(webgpu, f), path.join(o.out, 'node_modules', 'webgpu', f));
+  for (const f of ['index.js', 'package.json'])
+    await copyFile(path.join(webgpu, f), path.join(o.out, 'node_modules', 'webgpu', f));
   xz(path.join(webgpu, 'dist', 'linux-x64', 'dawn.node'), path.join(dawnDir, 'dawn.node.xz'));
   log('node_modules/webgpu');
 
-  if (!existsSync(o.torchRef)) throw new Error(`${o.torchRef} is missing: pass --torch-ref with the path of torch_ref.py`);
+  if (!existsSync(o.torchRef))
+    throw new Error(`${o.torchRef} is missing: pass --torch-ref with the path of torch_ref.py`);
   await copyFile(o.torchRef, path.join(o.out, 'torch_ref.py'));
   await writeFile(path.join(o.out, 'run.sh'), RUN_SH, { mode: 0o755 });
 
@@ -128,7 +145,9 @@ export async function buildGpuBundle(o: { out: string; system: boolean; torchRef
       execFileSync('apt-get', ['download', ...VULKAN_DEBS], { cwd: debs, stdio: ['ignore', 'ignore', 'pipe'] });
       log(`debs/ (${(await readdir(debs)).join(', ')})`);
     } catch (e) {
-      throw new Error(`apt-get download ${VULKAN_DEBS.join(' ')} failed (${String((e as Error).message).split('\n')[0]}): run it where Debian's archive is reachable, or pass --no-system`);
+      throw new Error(
+        `apt-get download ${VULKAN_DEBS.join(' ')} failed (${String((e as Error).message).split('\n')[0]}): run it where Debian's archive is reachable, or pass --no-system`,
+      );
     }
   }
 }
@@ -143,10 +162,17 @@ if (isEntry(import.meta.filename)) {
   });
   const out = path.resolve(values.out!);
   try {
-    await buildGpuBundle({ out, system: !values['no-system'], torchRef: path.resolve(values['torch-ref']!), log: (s) => console.error(`  ${s}`) });
+    await buildGpuBundle({
+      out,
+      system: !values['no-system'],
+      torchRef: path.resolve(values['torch-ref']!),
+      log: (s) => console.error(`  ${s}`),
+    });
   } catch (e) {
     console.error((e as Error).message);
     process.exit(1);
   }
-  console.log(`Built ${path.relative(process.cwd(), out) || '.'}: copy it to the GPU machine and run ${path.join(path.relative(process.cwd(), out), 'run.sh')} there.`);
+  console.log(
+    `Built ${path.relative(process.cwd(), out) || '.'}: copy it to the GPU machine and run ${path.join(path.relative(process.cwd(), out), 'run.sh')} there.`,
+  );
 }

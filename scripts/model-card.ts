@@ -42,7 +42,8 @@ const { values, positionals } = parseArgs({
     'jpeg-only': { type: 'boolean', default: false },
   },
 });
-const USAGE = 'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
+const USAGE =
+  'usage: node --import tsx scripts/model-card.ts RUN_DIR NAME [--note TEXT] [--hardware TEXT] [--val DIR] [--command TEXT]\n       node --import tsx scripts/model-card.ts --jpeg-only NAME...';
 const outDir = values.out ?? path.resolve(import.meta.dirname, '../assets/models');
 const valDir = values.val ? path.resolve(values.val) : VAL_PHOTOS;
 
@@ -119,7 +120,14 @@ const runConfig = JSON.parse(await fs.readFile(path.join(runDir, 'config.json'),
 const records = (await fs.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8'))
   .split('\n')
   .filter(Boolean)
-  .map((l) => JSON.parse(l) as { iteration: number; elapsedMs?: number; val?: { psnrY: number; ssimY: number; bicubicPsnrY: number; bicubicSsimY: number } });
+  .map(
+    (l) =>
+      JSON.parse(l) as {
+        iteration: number;
+        elapsedMs?: number;
+        val?: { psnrY: number; ssimY: number; bicubicPsnrY: number; bicubicSsimY: number };
+      },
+  );
 const vals = records.filter((r) => r.val);
 const last = records.at(-1)!;
 const hours = (ms: number) => {
@@ -127,7 +135,9 @@ const hours = (ms: number) => {
   return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`;
 };
 const cpu = os.cpus();
-const hardware = values.hardware ?? `${cpu[0]?.model ?? 'CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU`;
+const hardware =
+  values.hardware ??
+  `${cpu[0]?.model ?? 'CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, no GPU`;
 const best = vals.reduce((a, b) => (b.val!.psnrY > a.val!.psnrY ? b : a), vals[0]!);
 const v = best.val!;
 const bytes = (await fs.stat(weightsPath)).size;
@@ -160,8 +170,14 @@ function checkCommand(command: string): void {
   ];
   for (const [name, want] of expect) {
     const got = flag(name);
-    const same = got === undefined ? want === undefined : want !== undefined && (Number.isFinite(Number(got)) ? Number(got) === Number(want) : got === String(want));
-    if (!same) throw new Error(`--command gives ${name} ${got ?? '(none)'} but the run was trained with ${String(want ?? '(none)')}`);
+    const same =
+      got === undefined
+        ? want === undefined
+        : want !== undefined && (Number.isFinite(Number(got)) ? Number(got) === Number(want) : got === String(want));
+    if (!same)
+      throw new Error(
+        `--command gives ${name} ${got ?? '(none)'} but the run was trained with ${String(want ?? '(none)')}`,
+      );
   }
 }
 if (values.command) checkCommand(values.command);
@@ -212,7 +228,10 @@ ${values.note ? `\n${values.note}\n` : ''}
 | iteration | PSNR-Y (dB) | SSIM-Y | bicubic PSNR-Y | bicubic SSIM-Y | gain over bicubic |
 |---|---|---|---|---|---|
 ${vals
-  .map((r) => `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | ${gain(r.val!.psnrY, r.val!.bicubicPsnrY)} |`)
+  .map(
+    (r) =>
+      `| ${r.iteration} | ${r.val!.psnrY.toFixed(2)} | ${r.val!.ssimY.toFixed(4)} | ${r.val!.bicubicPsnrY.toFixed(2)} | ${r.val!.bicubicSsimY.toFixed(4)} | ${gain(r.val!.psnrY, r.val!.bicubicPsnrY)} |`,
+  )
   .join('\n')}
 
 The weights are those of iteration ${best.iteration}: PSNR-Y **${v.psnrY.toFixed(2)} dB** / SSIM-Y **${v.ssimY.toFixed(4)}** against bicubic ${v.bicubicPsnrY.toFixed(2)} dB / ${v.bicubicSsimY.toFixed(4)}.

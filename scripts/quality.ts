@@ -122,7 +122,10 @@ interface Row {
   readonly msPerMegapixel: number;
   readonly images: ImageResult[];
   /** By JPEG quality: the mean scores on the JPEG inputs, and per image. */
-  readonly jpeg: Record<string, { psnrY: number; ssimY: number; images: Array<{ name: string; psnrY: number; ssimY: number }> }>;
+  readonly jpeg: Record<
+    string,
+    { psnrY: number; ssimY: number; images: Array<{ name: string; psnrY: number; ssimY: number }> }
+  >;
 }
 
 /** Something that upscales an LR image by the scale; `dispose` releases its weights. */
@@ -152,7 +155,10 @@ async function upscalerjsPackage(name: string, version: string, cache: string): 
   const run = promisify(execFile);
   let tarball: string;
   try {
-    const { stdout } = await run('npm', ['pack', spec, '--pack-destination', cache, '--json', '--silent'], { cwd: cache, maxBuffer: 64 << 20 });
+    const { stdout } = await run('npm', ['pack', spec, '--pack-destination', cache, '--json', '--silent'], {
+      cwd: cache,
+      maxBuffer: 64 << 20,
+    });
     const parsed = JSON.parse(stdout) as Array<{ filename?: string }>;
     tarball = path.join(cache, path.basename(parsed[0]?.filename ?? `upscalerjs-${name}-${version}.tgz`));
   } catch {
@@ -176,7 +182,8 @@ async function upscalerjsPackage(name: string, version: string, cache: string): 
     await fs.rm(tarball, { force: true });
   }
   for (const s of [2, 3, 4]) {
-    if (!existsSync(path.join(pkg, 'models', `x${s}`, 'model.json'))) throw new Stop(`${spec} has no models/x${s}/model.json.`);
+    if (!existsSync(path.join(pkg, 'models', `x${s}`, 'model.json')))
+      throw new Stop(`${spec} has no models/x${s}/model.json.`);
   }
   return pkg;
 }
@@ -186,7 +193,10 @@ interface LayersModelJson {
   readonly generatedBy?: string;
   readonly convertedBy?: string | null;
   readonly modelTopology: object;
-  readonly weightsManifest: ReadonlyArray<{ readonly paths: readonly string[]; readonly weights: tf.io.WeightsManifestEntry[] }>;
+  readonly weightsManifest: ReadonlyArray<{
+    readonly paths: readonly string[];
+    readonly weights: tf.io.WeightsManifestEntry[];
+  }>;
 }
 
 /** A tfjs IOHandler over a model.json on disk and its weight shards (paths relative to it). */
@@ -266,12 +276,20 @@ async function checkAgainstSample(m: Method, pkg: string, scale: Scale): Promise
   const ref = (await readImage(expected)).image;
   const sr = await m.upscale(lr, lr.width * scale, lr.height * scale);
   if (sr.width !== ref.width || sr.height !== ref.height) {
-    log(`Warning: ${m.method} x${scale} gives ${sr.width}×${sr.height} for the package's fixture, its sample is ${ref.width}×${ref.height}.`);
+    log(
+      `Warning: ${m.method} x${scale} gives ${sr.width}×${sr.height} for the package's fixture, its sample is ${ref.width}×${ref.height}.`,
+    );
     return;
   }
   const agreement = psnrY(sr, ref);
-  if (agreement >= 60) log(`${m.method} x${scale}: reproduces UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it).`);
-  else log(`Warning: ${m.method} x${scale} does not reproduce UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it); its figures are suspect.`);
+  if (agreement >= 60)
+    log(
+      `${m.method} x${scale}: reproduces UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it).`,
+    );
+  else
+    log(
+      `Warning: ${m.method} x${scale} does not reproduce UpscalerJS's own sample output (PSNR-Y ${agreement.toFixed(1)} dB against it); its figures are suspect.`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,8 +309,12 @@ function labels(models: readonly OurModel[]): Map<string, string> {
     const clash = models.some((o) => o.path !== m.path && path.basename(o.path) === base);
     const file = clash ? path.join(path.basename(path.dirname(m.path)), base) : base;
     const preset = presetOf(m.config);
-    const degrade = typeof m.training?.degrade === 'string' && m.training.degrade !== 'none' ? `, ${m.training.degrade}` : '';
-    out.set(m.path, `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`}${degrade})`);
+    const degrade =
+      typeof m.training?.degrade === 'string' && m.training.degrade !== 'none' ? `, ${m.training.degrade}` : '';
+    out.set(
+      m.path,
+      `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`}${degrade})`,
+    );
   }
   return out;
 }
@@ -338,10 +360,17 @@ const bicubic: Method = {
 // Measuring
 
 /** The mean of `f` over `items` (0 for none). */
-const mean = <T>(items: readonly T[], f: (item: T) => number) => items.reduce((a, r) => a + f(r), 0) / Math.max(1, items.length);
+const mean = <T>(items: readonly T[], f: (item: T) => number) =>
+  items.reduce((a, r) => a + f(r), 0) / Math.max(1, items.length);
 
 /** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
-async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repeat: number, jpegSets: ReadonlyMap<number, readonly ValImage[]>): Promise<Row> {
+async function measure(
+  m: Method,
+  vals: readonly ValImage[],
+  scale: Scale,
+  repeat: number,
+  jpegSets: ReadonlyMap<number, readonly ValImage[]>,
+): Promise<Row> {
   const warm = centreCrop(vals[0]!.lr, 48).image;
   await m.upscale(warm, warm.width * scale, warm.height * scale);
   const images: ImageResult[] = [];
@@ -359,7 +388,15 @@ async function measure(m: Method, vals: readonly ValImage[], scale: Scale, repea
     }
     const q: QualityScores = compareImages(sr, v.hr, scale);
     const mp = (v.hr.width * v.hr.height) / 1e6;
-    images.push({ name: v.name, width: v.hr.width, height: v.hr.height, psnrY: q.psnrY, ssimY: q.ssimY, ms, msPerMegapixel: ms / mp });
+    images.push({
+      name: v.name,
+      width: v.hr.width,
+      height: v.hr.height,
+      psnrY: q.psnrY,
+      ssimY: q.ssimY,
+      ms,
+      msPerMegapixel: ms / mp,
+    });
   }
   const jpeg: Row['jpeg'] = {};
   for (const [q, set] of jpegSets) {
@@ -395,7 +432,9 @@ function table(scale: number, rows: readonly Row[], qualities: readonly number[]
   for (const r of rows) {
     const params = r.parameters === null ? '—' : r.parameters.toLocaleString('en-US');
     const jpeg = qualities.map((q) => ` ${r.jpeg[String(q)]!.psnrY.toFixed(2)} |`).join('');
-    lines.push(`| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} |${jpeg} ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`);
+    lines.push(
+      `| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} |${jpeg} ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -410,13 +449,19 @@ async function main(): Promise<void> {
   }
   const scales = values.scales!.split(',').map((s) => Number(s.trim()));
   const bad = scales.find((s) => !isScale(s));
-  if (bad !== undefined || !scales.length) throw new Stop(`--scales takes a comma-separated list of 2, 3 and 4, not ${JSON.stringify(values.scales)}.`);
+  if (bad !== undefined || !scales.length)
+    throw new Stop(`--scales takes a comma-separated list of 2, 3 and 4, not ${JSON.stringify(values.scales)}.`);
   const maxSide = Number(values['val-max-side']);
-  if (!(Number.isInteger(maxSide) && maxSide >= 0)) throw new Stop(`--val-max-side takes a whole number of pixels (0 = whole images).`);
+  if (!(Number.isInteger(maxSide) && maxSide >= 0))
+    throw new Stop(`--val-max-side takes a whole number of pixels (0 = whole images).`);
   const repeat = Number(values.repeat);
-  if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Stop(`--repeat takes a whole number of runs per image (at least 1).`);
+  if (!(Number.isInteger(repeat) && repeat >= 1))
+    throw new Stop(`--repeat takes a whole number of runs per image (at least 1).`);
   const qualities = values.jpeg === 'none' ? [] : values.jpeg!.split(',').map((q) => Number(q.trim()));
-  if (qualities.some((q) => !(Number.isInteger(q) && q >= 1 && q <= 100))) throw new Stop(`--jpeg takes a comma-separated list of JPEG qualities from 1 to 100 (or none), not ${JSON.stringify(values.jpeg)}.`);
+  if (qualities.some((q) => !(Number.isInteger(q) && q >= 1 && q <= 100)))
+    throw new Stop(
+      `--jpeg takes a comma-separated list of JPEG qualities from 1 to 100 (or none), not ${JSON.stringify(values.jpeg)}.`,
+    );
   // The default is the repository's own validation photos; a folder given is taken from the working directory.
   const valDir = values.val === undefined ? VAL_PHOTOS : path.resolve(values.val);
 
@@ -445,7 +490,9 @@ async function main(): Promise<void> {
 
   const selection = await initBackend(values.backend!, 'upscale');
   if (tf.getBackend() !== selection.name) {
-    throw new Stop(`--backend ${selection.name} does not run tfjs models; choose a tfjs backend, so that every row runs on the same one.`);
+    throw new Stop(
+      `--backend ${selection.name} does not run tfjs models; choose a tfjs backend, so that every row runs on the same one.`,
+    );
   }
   // Our models are also timed as `upscale` runs them on CPUs, through ONNX Runtime, when it is there.
   const onnx = await probeOnnxRuntime();
@@ -458,10 +505,13 @@ async function main(): Promise<void> {
     `; Node ${process.version}, tfjs ${tf.version_core}.`;
   log(header);
 
-  const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> = [];
+  const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> =
+    [];
   for (const scale of scales as Scale[]) {
     const vals = (await openValFolder(valDir, scale, maxSide, log)).images;
-    log(`x${scale}: ${vals.length} validation images (${vals.map((v) => `${v.name} ${v.hr.width}×${v.hr.height}`).join(', ')})`);
+    log(
+      `x${scale}: ${vals.length} validation images (${vals.map((v) => `${v.name} ${v.hr.width}×${v.hr.height}`).join(', ')})`,
+    );
     const jpegSets = new Map<number, ValImage[]>();
     for (const q of qualities) jpegSets.set(q, await withJpegLr(vals, q, sharpJpeg));
     const methods: Array<() => Promise<Method>> = [async () => bicubic];
@@ -479,7 +529,9 @@ async function main(): Promise<void> {
     for (const load of methods) {
       const m = await load();
       try {
-        log(`x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`);
+        log(
+          `x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`,
+        );
         const row = await measure(m, vals, scale, repeat, jpegSets);
         const t = m.training;
         // With the same validation photos the file's bicubic figure equals this run's bicubic row.
@@ -490,7 +542,9 @@ async function main(): Promise<void> {
               `${t.bicubicPsnrY === undefined ? '' : `, bicubic ${t.bicubicPsnrY.toFixed(4)} dB,`} from its training's validation` +
               `${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
         const jpegNote = qualities.map((q) => `, JPEG q${q} ${row.jpeg[String(q)]!.psnrY.toFixed(4)} dB`).join('');
-        log(`x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}${jpegNote}, ${Math.round(row.msPerMegapixel)} ms/MP`);
+        log(
+          `x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}${jpegNote}, ${Math.round(row.msPerMegapixel)} ms/MP`,
+        );
         rows.push(row);
       } finally {
         m.dispose();

@@ -31,22 +31,37 @@ const browser = await launchBrowser().catch(async (e: unknown) => {
 try {
   const { page } = await openPage(browser, studio.url, VIEWPORT);
   await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-  await until('a model to be chosen', () => page.getByTestId('model-select').inputValue(), (v) => v !== '', 30_000);
+  await until(
+    'a model to be chosen',
+    () => page.getByTestId('model-select').inputValue(),
+    (v) => v !== '',
+    30_000,
+  );
   const name = path.basename(input);
   await drop(page, 'body', [await photo(input)]);
-  const row = page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
+  const row = page
+    .getByTestId('queue-row')
+    .filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
   await row.and(page.locator('[data-status="ready"]')).waitFor({ timeout: 60_000 });
   await page.getByTestId('start-upscale').click();
   await row.and(page.locator('[data-status="done"], [data-status="error"]')).waitFor({ timeout: 300_000 });
-  if ((await row.getAttribute('data-status')) !== 'done') throw new Error(`${name} was not upscaled: ${(await row.innerText()).trim()}`);
+  if ((await row.getAttribute('data-status')) !== 'done')
+    throw new Error(`${name} was not upscaled: ${(await row.innerText()).trim()}`);
   await row.getByTestId('queue-select').click();
   await page.getByTestId('slider-view').waitFor();
-  await until('the viewer to draw every tile', () => page.getByTestId('slider-view').getAttribute('data-complete'), (v) => v === 'true', 60_000);
+  await until(
+    'the viewer to draw every tile',
+    () => page.getByTestId('slider-view').getAttribute('data-complete'),
+    (v) => v === 'true',
+    60_000,
+  );
   const png = await page.screenshot();
   const small = await sharp(png).png({ palette: true, quality: 90, effort: 10, compressionLevel: 9 }).toBuffer();
   await fs.mkdir(path.dirname(out), { recursive: true });
   await fs.writeFile(out, small);
-  console.log(`${path.relative(process.cwd(), out)}: ${VIEWPORT.width}×${VIEWPORT.height}, ${Math.round(small.length / 1024)} KB (${name} upscaled with ${await page.getByTestId('model-select').inputValue()})`);
+  console.log(
+    `${path.relative(process.cwd(), out)}: ${VIEWPORT.width}×${VIEWPORT.height}, ${Math.round(small.length / 1024)} KB (${name} upscaled with ${await page.getByTestId('model-select').inputValue()})`,
+  );
 } finally {
   await browser.close().catch(() => undefined);
   await studio.stop();

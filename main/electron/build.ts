@@ -13,7 +13,9 @@ export function electronOutDir(root: string): string {
   return path.join(root, 'main', 'electron', 'dist');
 }
 
-export async function buildElectron(root = findAppRoot(import.meta.dirname)): Promise<{ main: string; preload: string }> {
+export async function buildElectron(
+  root = findAppRoot(import.meta.dirname),
+): Promise<{ main: string; preload: string }> {
   const src = path.join(root, 'main', 'electron');
   const out = electronOutDir(root);
   const main = path.join(out, 'main.cjs');

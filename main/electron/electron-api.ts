@@ -24,7 +24,10 @@ export interface WebContents {
   readonly mainFrame: WebFrameMain;
   send(channel: string, payload: unknown): void;
   setWindowOpenHandler(handler: (details: { url: string }) => { action: 'deny' }): void;
-  on(event: 'will-navigate' | 'will-redirect', listener: (event: { preventDefault(): void }, url: string) => void): void;
+  on(
+    event: 'will-navigate' | 'will-redirect',
+    listener: (event: { preventDefault(): void }, url: string) => void,
+  ): void;
   on(event: 'will-attach-webview', listener: (event: { preventDefault(): void }) => void): void;
   isDestroyed(): boolean;
 }
@@ -99,7 +102,9 @@ export interface ElectronMain {
   };
   readonly session: {
     readonly defaultSession: {
-      setPermissionRequestHandler(handler: (wc: unknown, permission: string, callback: (granted: boolean) => void) => void): void;
+      setPermissionRequestHandler(
+        handler: (wc: unknown, permission: string, callback: (granted: boolean) => void) => void,
+      ): void;
     };
   };
 }

@@ -15,7 +15,15 @@ import type { BrowserWindow, ElectronMain, WebContents, WebPreferences } from '.
 import { isExternalLink, isFromMainWindow, registerIpc } from './ipc.ts';
 import { menuTemplate } from './menu.ts';
 
-const { app, BrowserWindow: Window, dialog, ipcMain, Menu, session, shell } = createRequire(import.meta.url)('electron') as ElectronMain;
+const {
+  app,
+  BrowserWindow: Window,
+  dialog,
+  ipcMain,
+  Menu,
+  session,
+  shell,
+} = createRequire(import.meta.url)('electron') as ElectronMain;
 
 const ROOT = findAppRoot(import.meta.dirname);
 const RENDERER = path.join(ROOT, 'renderer', 'dist', 'index.html');
@@ -114,7 +122,13 @@ async function onReady(): Promise<void> {
     shell: { reveal: async (p) => shell.showItemInFolder(p) },
   });
   registerIpc(ipcMain, createRouter(host.handlers, { isTrustedSender: isFromMainWindow(() => win) }));
-  const template = menuTemplate({ emit, openImages, openFolder: () => openFolder(), isMac: process.platform === 'darwin', devTools: !app.isPackaged });
+  const template = menuTemplate({
+    emit,
+    openImages,
+    openFolder: () => openFolder(),
+    isMac: process.platform === 'darwin',
+    devTools: !app.isPackaged,
+  });
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
   win = createWindow();
 }
@@ -131,8 +145,11 @@ if (!app.requestSingleInstanceLock()) {
     event.preventDefault();
     void stopEngine().finally(() => app.quit());
   });
-  app.whenReady().then(onReady).catch((e: unknown) => {
-    console.error('SR Studio could not start:', e);
-    app.exit(1);
-  });
+  app
+    .whenReady()
+    .then(onReady)
+    .catch((e: unknown) => {
+      console.error('SR Studio could not start:', e);
+      app.exit(1);
+    });
 }

@@ -36,7 +36,13 @@ export function menuTemplate(a: MenuActions): MenuItemOptions[] {
   const view: MenuItemOptions = {
     label: 'View',
     submenu: [
-      ...VIEWS.map((v, i): MenuItemOptions => ({ label: v.label, accelerator: `CmdOrCtrl+${i + 1}`, click: () => a.emit('app:view', { view: v.id }) })),
+      ...VIEWS.map(
+        (v, i): MenuItemOptions => ({
+          label: v.label,
+          accelerator: `CmdOrCtrl+${i + 1}`,
+          click: () => a.emit('app:view', { view: v.id }),
+        }),
+      ),
       { type: 'separator' },
       { role: 'resetZoom' },
       { role: 'zoomIn' },

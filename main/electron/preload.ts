@@ -11,6 +11,11 @@ const { contextBridge, ipcRenderer, webUtils } = require('electron') as Electron
 const api = createStudioApi(ipcRenderer);
 // A failure crosses as a plain object (contextBridge keeps only an Error's message), so the page
 // still gets its code and facts.
-const request: StudioApi['request'] = (channel, arg) => api.request(channel, arg).catch((e: unknown) => Promise.reject(crossing(e)));
+const request: StudioApi['request'] = (channel, arg) =>
+  api.request(channel, arg).catch((e: unknown) => Promise.reject(crossing(e)));
 // Since Electron 32 a dropped File has no .path: webUtils gives the path of a file the user dropped.
-contextBridge.exposeInMainWorld('studio', { ...api, request, getPathForFile: (file: File) => webUtils.getPathForFile(file) });
+contextBridge.exposeInMainWorld('studio', {
+  ...api,
+  request,
+  getPathForFile: (file: File) => webUtils.getPathForFile(file),
+});

@@ -25,7 +25,9 @@ export async function tapImages(tap: Tap): Promise<ImageData64[]> {
 }
 
 export async function runFeatures(spec: FeaturesSpec, ctx: JobContext): Promise<void> {
-  const models = await featuresJob(spec, (k, file) => ctx.emit('job:progress', { fraction: k / 2, message: `Feature maps of ${basename(file)}` }));
+  const models = await featuresJob(spec, (k, file) =>
+    ctx.emit('job:progress', { fraction: k / 2, message: `Feature maps of ${basename(file)}` }),
+  );
   const result: FeatureMapsResult = [];
   for (const m of models) result.push({ layers: m.layers, maps: await tapImages(m.tap), deadShare: m.deadShare });
   ctx.post({ type: 'answer', jobId: ctx.jobId, result });

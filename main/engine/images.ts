@@ -11,7 +11,9 @@ import { readImageSize } from '../../ml/node/image-io.ts';
 export const MAX_LOAD_PIXELS = 64_000_000;
 
 async function pngDataUrl(s: Sharp): Promise<ImageData64> {
-  const { data, info } = await s.png({ compressionLevel: 2, adaptiveFiltering: false }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await s
+    .png({ compressionLevel: 2, adaptiveFiltering: false })
+    .toBuffer({ resolveWithObject: true });
   return { dataUrl: `data:image/png;base64,${data.toString('base64')}`, width: info.width, height: info.height };
 }
 
@@ -35,7 +37,9 @@ export function greyImageData(grey: Uint8Array, width: number, height: number): 
 export async function fileImageData(file: string, maxSide?: number): Promise<ImageData64> {
   const { width, height } = await readImageSize(file);
   if (maxSide === undefined && width * height > MAX_LOAD_PIXELS) {
-    throw new Error(`${JSON.stringify(file)} is ${width}×${height} pixels, too large to show at full size; open it in an image viewer instead.`);
+    throw new Error(
+      `${JSON.stringify(file)} is ${width}×${height} pixels, too large to show at full size; open it in an image viewer instead.`,
+    );
   }
   let s = sharp(file, { limitInputPixels: false, autoOrient: true, pages: 1 });
   if (maxSide !== undefined) s = s.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true });

@@ -78,7 +78,9 @@ export type JobError = ErrorData;
  * A purpose's backend as the worker reports it (api.ts PurposeBackend), a failure to start with
  * the engine's error as it is: the host words it, once, for the status and for each job it fails.
  */
-export type WorkerBackend = Extract<PurposeBackend, { ok: true }> | { readonly ok: false; readonly choice: BackendChoice; readonly error: JobError };
+export type WorkerBackend =
+  | Extract<PurposeBackend, { ok: true }>
+  | { readonly ok: false; readonly choice: BackendChoice; readonly error: JobError };
 export type WorkerBackends = { readonly [P in Purpose]: WorkerBackend };
 
 /**

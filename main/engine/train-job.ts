@@ -22,19 +22,39 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
       if (e.type === 'run') {
         forward = trainEventForwarder(ctx, e.config.iterations);
-        const how = e.continued ? (e.from ? `Continuing from iteration ${e.from}` : 'Starting the run again from the beginning (it had no checkpoint yet)') : 'Starting a new run';
+        const how = e.continued
+          ? e.from
+            ? `Continuing from iteration ${e.from}`
+            : 'Starting the run again from the beginning (it had no checkpoint yet)'
+          : 'Starting a new run';
         return say(`${how} in ${e.dir}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
       }
       await forward!(e);
     },
   );
   if (result.reason === 'failed') {
-    post({ type: 'error', jobId, error: { code: 'training-failed', facts: { why: result.message ?? 'The training failed.' } } });
+    post({
+      type: 'error',
+      jobId,
+      error: { code: 'training-failed', facts: { why: result.message ?? 'The training failed.' } },
+    });
     return;
   }
-  const best = result.best ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}` : 'no validation';
-  const what = result.reason === 'cancelled' ? `Stopped at iteration ${result.iteration} (checkpoint saved); continue it from the list of runs` : `Finished ${result.iteration} iterations`;
-  const typed: TrainResult = { reason: result.reason, iteration: result.iteration, iterations: result.iterations, runDir: result.runDir, modelPath: result.modelPath, best: result.best };
+  const best = result.best
+    ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}`
+    : 'no validation';
+  const what =
+    result.reason === 'cancelled'
+      ? `Stopped at iteration ${result.iteration} (checkpoint saved); continue it from the list of runs`
+      : `Finished ${result.iteration} iterations`;
+  const typed: TrainResult = {
+    reason: result.reason,
+    iteration: result.iteration,
+    iterations: result.iterations,
+    runDir: result.runDir,
+    modelPath: result.modelPath,
+    best: result.best,
+  };
   emit('job:done', { summary: `${what}; ${best}.`, result: { kind: 'train', ...typed } });
 }
 
@@ -49,7 +69,12 @@ export interface ComparedRun {
  * metrics carry its activation and seed, its messages name it, and its previews are not sent (the
  * Compare view shows curves, not previews). `span` places its progress within the whole job.
  */
-export function trainEventForwarder(ctx: JobContext, iterations: number, run?: ComparedRun, span = { start: 0, width: 1 }) {
+export function trainEventForwarder(
+  ctx: JobContext,
+  iterations: number,
+  run?: ComparedRun,
+  span = { start: 0, width: 1 },
+) {
   const { emit } = ctx;
   const progress = new Throttle(100);
   const tag = run ? `${runLabel(run.act, run.seed)}: ` : '';
@@ -58,27 +83,54 @@ export function trainEventForwarder(ctx: JobContext, iterations: number, run?: C
   return async (e: TrainEvent): Promise<void> => {
     switch (e.type) {
       case 'started':
-        emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}${e.continued ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images` });
+        emit('job:progress', {
+          fraction: fraction(e.iteration),
+          message: `${tag}${e.continued ? `continuing from iteration ${e.iteration}` : 'training'} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images`,
+        });
         break;
       case 'progress':
-        emit('job:metrics', { ...which, iteration: e.iteration, loss: e.loss, itPerSec: e.itPerSec, etaMs: Math.round(e.etaMs) });
+        emit('job:metrics', {
+          ...which,
+          iteration: e.iteration,
+          loss: e.loss,
+          itPerSec: e.itPerSec,
+          etaMs: Math.round(e.etaMs),
+        });
         if (progress.ready(e.iteration === iterations)) {
-          emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}iteration ${e.iteration} of ${iterations}, loss ${e.loss.toFixed(4)}` });
+          emit('job:progress', {
+            fraction: fraction(e.iteration),
+            message: `${tag}iteration ${e.iteration} of ${iterations}, loss ${e.loss.toFixed(4)}`,
+          });
         }
         break;
       case 'validation':
-        emit('job:metrics', { ...which, iteration: e.iteration, psnrY: e.psnrY, ssimY: e.ssimY, bicubicPsnrY: e.bicubicPsnrY });
+        emit('job:metrics', {
+          ...which,
+          iteration: e.iteration,
+          psnrY: e.psnrY,
+          ssimY: e.ssimY,
+          bicubicPsnrY: e.bicubicPsnrY,
+        });
         break;
       case 'preview':
         if (run) break;
-        emit('job:preview', { x: 0, y: 0, width: e.image.width, height: e.image.height, image: await imageData(e.image) });
+        emit('job:preview', {
+          x: 0,
+          y: 0,
+          width: e.image.width,
+          height: e.image.height,
+          image: await imageData(e.image),
+        });
         break;
       case 'warning':
         emit('job:progress', { fraction: fraction(e.iteration), message: `${tag}warning: ${e.message}` });
         break;
       case 'paused':
       case 'resumed':
-        emit('job:state', { state: e.type === 'paused' ? 'paused' : 'running', message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}` });
+        emit('job:state', {
+          state: e.type === 'paused' ? 'paused' : 'running',
+          message: `${tag}${e.type === 'paused' ? 'Paused' : 'Resumed'} at iteration ${e.iteration}`,
+        });
         break;
       case 'checkpoint':
       case 'end':

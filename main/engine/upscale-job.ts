@@ -26,7 +26,13 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
   // and its range and margin (as chosen) come with the spec.
   const run = spec.imported?.[spec.model];
   const model = isOnnxPath(spec.model)
-    ? { onnx: t.use(spec.model), shownAs: spec.model, known: spec.through ? undefined : await readSidecar(spec.model), range: run?.range, overlap: run?.margin }
+    ? {
+        onnx: t.use(spec.model),
+        shownAs: spec.model,
+        known: spec.through ? undefined : await readSidecar(spec.model),
+        range: run?.range,
+        overlap: run?.margin,
+      }
     : await loadModelFile(t.use(spec.model)).catch((e: unknown) => {
         throw t.named(e);
       });
@@ -41,19 +47,36 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
           break;
         case 'file':
           previews = undefined;
-          emit('job:progress', { fraction: e.index / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: 0 });
+          emit('job:progress', {
+            fraction: e.index / e.total,
+            message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`,
+            file: e.input,
+            fileFraction: 0,
+          });
           break;
         case 'progress':
           previews ??= new TilePreviews(ctx, e.input, e.width, e.height);
           previews.offer(e.tile);
           if (progress.ready(e.fraction === 1)) {
-            emit('job:progress', { fraction: (e.index + e.fraction) / e.total, message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`, file: e.input, fileFraction: e.fraction });
+            emit('job:progress', {
+              fraction: (e.index + e.fraction) / e.total,
+              message: `Upscaling ${basename(e.input)} (${e.index + 1} of ${e.total})`,
+              file: e.input,
+              fileFraction: e.fraction,
+            });
           }
           break;
         case 'file-done':
           // Previews of a file always come before its file-done.
           await previews?.flush();
-          emit('job:file-done', { file: e.input, output: e.output, width: e.width, height: e.height, result: await withFileAt(t.use(e.output), (f) => fileImageData(f, RESULT_MAX_SIDE)), ...(e.warning ? { warning: e.warning } : {}) });
+          emit('job:file-done', {
+            file: e.input,
+            output: e.output,
+            width: e.width,
+            height: e.height,
+            result: await withFileAt(t.use(e.output), (f) => fileImageData(f, RESULT_MAX_SIDE)),
+            ...(e.warning ? { warning: e.warning } : {}),
+          });
           break;
         case 'file-error':
           await previews?.flush().catch(() => undefined);
@@ -71,7 +94,12 @@ export async function runUpscale(spec: UpscaleSpec, ctx: JobContext): Promise<vo
       ? `${n} upscaled, ${result.failed} failed.`
       : `${n} upscaled.`;
   if (!result.cancelled) emit('job:progress', { fraction: 1, message: summary });
-  const typed: UpscaleResult = { upscaled: n, failed: result.failed, cancelled: result.cancelled, outputs: result.outputs };
+  const typed: UpscaleResult = {
+    upscaled: n,
+    failed: result.failed,
+    cancelled: result.cancelled,
+    outputs: result.outputs,
+  };
   emit('job:done', { summary, result: { kind: 'upscale', ...typed } });
 }
 
@@ -96,7 +124,16 @@ class TilePreviews {
     const { out, rgb } = t;
     this.#chain = this.#chain.then(async () => {
       const image = await rgbImageData(rgb, out.w, out.h);
-      this.ctx.emit('job:preview', { file: this.file, x: out.x, y: out.y, width: out.w, height: out.h, image, fullWidth: this.fullWidth, fullHeight: this.fullHeight });
+      this.ctx.emit('job:preview', {
+        file: this.file,
+        x: out.x,
+        y: out.y,
+        width: out.w,
+        height: out.h,
+        image,
+        fullWidth: this.fullWidth,
+        fullHeight: this.fullHeight,
+      });
     });
   }
 

@@ -92,7 +92,13 @@ async function probe(jobId: JobId): Promise<void> {
   }
 }
 
-const LABEL: { [T in JobType]: string } = { upscale: 'upscaling', train: 'training', compare: 'comparison', 'compare-models': 'model comparison', features: 'feature maps' };
+const LABEL: { [T in JobType]: string } = {
+  upscale: 'upscaling',
+  train: 'training',
+  compare: 'comparison',
+  'compare-models': 'model comparison',
+  features: 'feature maps',
+};
 
 const queue: JobRequest[] = [];
 let running: { job: JobRequest; abort: AbortController; control: TrainControl } | undefined;
@@ -125,7 +131,10 @@ port.on('message', (m: WorkerRequest) => {
       const i = queue.findIndex((q) => q.jobId === m.jobId);
       if (i >= 0) {
         queue.splice(i, 1);
-        post({ channel: 'job:done', payload: { jobId: m.jobId, summary: 'Cancelled before it started.', result: { kind: 'cancelled' } } });
+        post({
+          channel: 'job:done',
+          payload: { jobId: m.jobId, summary: 'Cancelled before it started.', result: { kind: 'cancelled' } },
+        });
       }
       break;
     }
@@ -162,11 +171,23 @@ async function pump(): Promise<void> {
     };
     postAndAnnounce({ channel: 'job:state', payload: { jobId: job.jobId, state: 'running', message: 'Starting…' } });
     await activateBackend(b.name);
-    const emit: JobContext['emit'] = (channel, payload) => postAndAnnounce({ channel, payload: { ...payload, jobId: job.jobId } } as never);
-    const ctx: JobContext = { jobId: job.jobId, post: postAndAnnounce, emit, signal: abort.signal, control, previewIntervalMs: options.previewIntervalMs, backend: b, threads: options.threads, inferenceThreads: trainingBeside ? besideThreads() : undefined };
+    const emit: JobContext['emit'] = (channel, payload) =>
+      postAndAnnounce({ channel, payload: { ...payload, jobId: job.jobId } } as never);
+    const ctx: JobContext = {
+      jobId: job.jobId,
+      post: postAndAnnounce,
+      emit,
+      signal: abort.signal,
+      control,
+      previewIntervalMs: options.previewIntervalMs,
+      backend: b,
+      threads: options.threads,
+      inferenceThreads: trainingBeside ? besideThreads() : undefined,
+    };
     await (RUNNERS[job.type] as Runner<JobType>)(job.spec, ctx);
   } catch (e) {
-    if (isUserError(e) && e.code === 'cancelled') post({ channel: 'job:done', payload: { jobId: job.jobId, summary: e.message, result: { kind: 'cancelled' } } });
+    if (isUserError(e) && e.code === 'cancelled')
+      post({ channel: 'job:done', payload: { jobId: job.jobId, summary: e.message, result: { kind: 'cancelled' } } });
     else post({ type: 'error', jobId: job.jobId, error: errorOf(e) });
   } finally {
     running = undefined;

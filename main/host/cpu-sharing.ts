@@ -69,7 +69,8 @@ export class CpuSharing {
       } else if (state === 'running') this.#short = { jobId, label: SHORT_LABEL[type] };
     } else if (e.channel === 'job:progress' && this.#training && this.#training.jobId === e.payload.jobId) {
       this.#training.last = { fraction: e.payload.fraction, message: e.payload.message };
-      if (this.#noted) e = { channel: 'job:progress', payload: { ...e.payload, message: withNote(e.payload.message, this.#noted) } };
+      if (this.#noted)
+        e = { channel: 'job:progress', payload: { ...e.payload, message: withNote(e.payload.message, this.#noted) } };
     }
     pass(e);
     this.#update(was);
@@ -92,6 +93,13 @@ export class CpuSharing {
     // A paused training says so itself; it hears of the sharing again when it resumes.
     if (!t?.running) return;
     const last = t.last ?? { fraction: 0, message: '' };
-    this.#out.progress({ channel: 'job:progress', payload: { jobId: t.jobId, fraction: last.fraction, message: note ? withNote(last.message, note) : last.message || 'Training' } });
+    this.#out.progress({
+      channel: 'job:progress',
+      payload: {
+        jobId: t.jobId,
+        fraction: last.fraction,
+        message: note ? withNote(last.message, note) : last.message || 'Training',
+      },
+    });
   }
 }

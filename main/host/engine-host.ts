@@ -11,8 +11,26 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../ml/errors.ts';
-import type { BackendReport, BackendSettings, BackendStatus, EventChannel, Events, FeatureMapsResult, JobId } from '../api.ts';
-import { jobIdOf, type JobError, type JobRequest, type JobType, type RequestEvent, type WorkerBackends, type WorkerEvent, type WorkerOptions, type WorkerRequest } from '../engine/protocol.ts';
+import type {
+  BackendReport,
+  BackendSettings,
+  BackendStatus,
+  EventChannel,
+  Events,
+  FeatureMapsResult,
+  JobId,
+} from '../api.ts';
+import {
+  jobIdOf,
+  type JobError,
+  type JobRequest,
+  type JobType,
+  type RequestEvent,
+  type WorkerBackends,
+  type WorkerEvent,
+  type WorkerOptions,
+  type WorkerRequest,
+} from '../engine/protocol.ts';
 import { CpuSharing, TRAINING_JOBS } from './cpu-sharing.ts';
 import { wordForApp } from './wording.ts';
 
@@ -84,7 +102,8 @@ export class EngineHost implements Engine {
     this.#config = { backends: opts.backends, threads: opts.threads };
     this.#sharing = new CpuSharing({
       progress: (e) => this.#emitJobEvent(e),
-      trainingRuns: (training) => this.#workers.short?.postMessage({ type: 'beside', training } satisfies WorkerRequest),
+      trainingRuns: (training) =>
+        this.#workers.short?.postMessage({ type: 'beside', training } satisfies WorkerRequest),
     });
     this.#start('short');
   }
@@ -106,7 +125,8 @@ export class EngineHost implements Engine {
     const worker = new Worker(this.#opts.workerUrl ?? DEFAULT_WORKER, { workerData: data, execArgv: [] });
     const started = Date.now();
     this.#workers[lane] = worker;
-    if (report && this.#sharing.trainingRuns) worker.postMessage({ type: 'beside', training: true } satisfies WorkerRequest);
+    if (report && this.#sharing.trainingRuns)
+      worker.postMessage({ type: 'beside', training: true } satisfies WorkerRequest);
     worker.on('message', (e: WorkerEvent) => {
       if ('channel' in e) this.#onJobEvent(e);
       else if (e.type === 'ready') ready(this.#status(e.backend));
@@ -119,7 +139,9 @@ export class EngineHost implements Engine {
       delete this.#workers[lane];
       failed(new Error('The engine stopped before it was ready.'));
       const why = `The engine stopped unexpectedly (exit code ${code})`;
-      for (const [jobId, p] of this.#pending) if (laneOf(p.type) === lane) this.#finish(jobId, p, { error: `${why}; it has been restarted, so start the job again.` });
+      for (const [jobId, p] of this.#pending)
+        if (laneOf(p.type) === lane)
+          this.#finish(jobId, p, { error: `${why}; it has been restarted, so start the job again.` });
       // The training worker starts again with the next training.
       if (this.#closed || lane === 'training') return;
       this.#quickRestarts = Date.now() - started < 10_000 ? this.#quickRestarts + 1 : 0;
@@ -142,7 +164,8 @@ export class EngineHost implements Engine {
 
   /** The worker's backends as the app shows them: a backend that failed to start, in one sentence. */
   #status(b: WorkerBackends): BackendStatus {
-    const one = (p: WorkerBackends[keyof WorkerBackends]) => (p.ok ? p : { ok: false as const, choice: p.choice, error: this.#word(p.error) });
+    const one = (p: WorkerBackends[keyof WorkerBackends]) =>
+      p.ok ? p : { ok: false as const, choice: p.choice, error: this.#word(p.error) };
     return { upscale: one(b.upscale), train: one(b.train) };
   }
 
@@ -174,7 +197,11 @@ export class EngineHost implements Engine {
   }
 
   /** `error`: the engine's, or the host's own sentence (the engine stopped). */
-  #finish(jobId: JobId, p: Pending, how: { result?: unknown; event?: Events['job:done']; error?: JobError | string }): void {
+  #finish(
+    jobId: JobId,
+    p: Pending,
+    how: { result?: unknown; event?: Events['job:done']; error?: JobError | string },
+  ): void {
     this.#pending.delete(jobId);
     if (how.error !== undefined) {
       const error = typeof how.error === 'string' ? new Error(how.error) : this.#error(how.error);
@@ -204,7 +231,9 @@ export class EngineHost implements Engine {
   #post(job: JobInput | { type: 'probe' }, pending: Omit<Pending, 'jobId' | 'type'>): JobId {
     const lane = laneOf(job.type);
     if (lane === 'training') clearTimeout(this.#cooling);
-    const worker = this.#closed ? undefined : (this.#workers[lane] ?? (lane === 'training' ? this.#start(lane) : undefined));
+    const worker = this.#closed
+      ? undefined
+      : (this.#workers[lane] ?? (lane === 'training' ? this.#start(lane) : undefined));
     if (!worker) throw new Error('The engine is not running; restart SR Studio.');
     const jobId = randomUUID();
     this.#pending.set(jobId, { type: job.type, ...pending });
@@ -225,11 +254,15 @@ export class EngineHost implements Engine {
   }
 
   call(job: Extract<JobInput, { type: 'features' }>): Promise<FeatureMapsResult> {
-    return new Promise((resolve, reject) => this.#post(job, { resolve: (r) => resolve(r as FeatureMapsResult), reject }));
+    return new Promise((resolve, reject) =>
+      this.#post(job, { resolve: (r) => resolve(r as FeatureMapsResult), reject }),
+    );
   }
 
   probe(): Promise<BackendReport> {
-    return new Promise((resolve, reject) => this.#post({ type: 'probe' }, { resolve: (r) => resolve(r as BackendReport), reject }));
+    return new Promise((resolve, reject) =>
+      this.#post({ type: 'probe' }, { resolve: (r) => resolve(r as BackendReport), reject }),
+    );
   }
 
   control(jobId: JobId, action: 'pause' | 'resume' | 'cancel'): void {
@@ -239,9 +272,13 @@ export class EngineHost implements Engine {
   }
 
   async configure(config: EngineConfig): Promise<void> {
-    const same = (a: EngineConfig, b: EngineConfig) => a.threads === b.threads && a.backends.upscale === b.backends.upscale && a.backends.train === b.backends.train;
+    const same = (a: EngineConfig, b: EngineConfig) =>
+      a.threads === b.threads && a.backends.upscale === b.backends.upscale && a.backends.train === b.backends.train;
     if (same(config, this.#config)) return;
-    if (this.busy) throw new Error('A job is running; wait for it to finish (or cancel it) before changing the backends or threads.');
+    if (this.busy)
+      throw new Error(
+        'A job is running; wait for it to finish (or cancel it) before changing the backends or threads.',
+      );
     this.#config = config;
     clearTimeout(this.#cooling);
     const old = [this.#end('short'), this.#end('training')];
@@ -256,9 +293,13 @@ export class EngineHost implements Engine {
     clearTimeout(this.#cooling);
     if (this.#pending.size) {
       const stopped = new Promise<void>((r) => (this.#idle = r));
-      for (const [jobId, p] of this.#pending) this.#workers[laneOf(p.type)]?.postMessage({ type: 'cancel', jobId } satisfies WorkerRequest);
+      for (const [jobId, p] of this.#pending)
+        this.#workers[laneOf(p.type)]?.postMessage({ type: 'cancel', jobId } satisfies WorkerRequest);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise<void>((r) => (timer = setTimeout(r, this.#opts.closeTimeoutMs ?? 120_000)))]);
+      await Promise.race([
+        stopped,
+        new Promise<void>((r) => (timer = setTimeout(r, this.#opts.closeTimeoutMs ?? 120_000))),
+      ]);
       clearTimeout(timer);
     }
     await Promise.all([this.#end('short'), this.#end('training')]);

@@ -26,7 +26,10 @@ export type { Access };
 type Arg<C extends RequestChannel> = Exclude<RequestArg<C>, void | undefined>;
 
 /** The fields of an argument that can hold paths: text, or a list of text (or null). */
-type PathField<A> = { [K in keyof A]-?: Exclude<A[K], null | undefined> extends string | readonly string[] ? K : never }[keyof A] & string;
+type PathField<A> = {
+  [K in keyof A]-?: Exclude<A[K], null | undefined> extends string | readonly string[] ? K : never;
+}[keyof A] &
+  string;
 
 /** What a channel's argument may touch. */
 export interface Rule<A> {
@@ -66,12 +69,15 @@ const RULES = {
  * Answers the policy trims: a run is listed only when it really lies in the folder it is listed in
  * (not reached through a symlink leading out), and its model only when it lies in the run.
  */
-const ANSWERS: { readonly [C in RequestChannel]?: (result: RequestResult<C>, access: FolderAccess) => Promise<RequestResult<C>> } = {
+const ANSWERS: {
+  readonly [C in RequestChannel]?: (result: RequestResult<C>, access: FolderAccess) => Promise<RequestResult<C>>;
+} = {
   async 'runs:list'(runs, access) {
     const kept = await Promise.all(
       runs.map(async (r) => {
         const [dir, parent] = await Promise.all([realPath(r.dir), realPath(path.dirname(r.dir))]);
-        if (dir === null || parent === null || dir === parent || !inside(dir, parent) || !access.admits(dir, 'read')) return null;
+        if (dir === null || parent === null || dir === parent || !inside(dir, parent) || !access.admits(dir, 'read'))
+          return null;
         const model = r.modelPath === null ? null : await realPath(r.modelPath);
         return { ...r, modelPath: model !== null && inside(model, dir) ? r.modelPath : null };
       }),
@@ -96,21 +102,33 @@ const LABELS: Readonly<Record<string, string>> = {
 const label = (key: string) => LABELS[key] ?? key;
 
 /** Strings that look like absolute paths; anything else is left for the handler to refuse. */
-const paths = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).filter((p): p is string => typeof p === 'string' && path.isAbsolute(p) && !p.includes('\0'));
+const paths = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : [v]).filter(
+    (p): p is string => typeof p === 'string' && path.isAbsolute(p) && !p.includes('\0'),
+  );
 const field = (arg: unknown, key: string): unknown => (isObj(arg) ? arg[key] : undefined);
 const q = (p: string) => JSON.stringify(p);
 
 /** Checks the paths a request names against its channel's rule; returns the folders it chooses. */
-async function checkPaths(rule: Rule<Record<string, unknown>>, arg: unknown, access: FolderAccess): Promise<Array<{ p: string; a: Access }>> {
+async function checkPaths(
+  rule: Rule<Record<string, unknown>>,
+  arg: unknown,
+  access: FolderAccess,
+): Promise<Array<{ p: string; a: Access }>> {
   for (const key of rule.read ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'read', label(key));
-  for (const key of rule.write ?? []) for (const p of paths(field(arg, key))) await access.check(p, 'write', label(key));
-  const chosen = Object.entries(rule.choose ?? {}).flatMap(([key, a]) => paths(field(arg, key)).map((p) => ({ key, p, a: a as Access })));
+  for (const key of rule.write ?? [])
+    for (const p of paths(field(arg, key))) await access.check(p, 'write', label(key));
+  const chosen = Object.entries(rule.choose ?? {}).flatMap(([key, a]) =>
+    paths(field(arg, key)).map((p) => ({ key, p, a: a as Access })),
+  );
   for (const c of chosen) await access.checkChoice(c.p, label(c.key), c.a);
   // The request's own field decides: the handler passes null on to the engine as it is.
   if (rule.beside && field(arg, rule.beside.unless) === null) {
     for (const dir of new Set(paths(field(arg, rule.beside.files)).map((p) => path.dirname(p)))) {
       await access.check(dir, 'write', rule.beside.files).catch(() => {
-        throw errors.badArgument(`Results go next to each input when no output folder is set, and SR Studio may not write to ${q(dir)} in browser mode; choose an output folder in Settings.`);
+        throw errors.badArgument(
+          `Results go next to each input when no output folder is set, and SR Studio may not write to ${q(dir)} in browser mode; choose an output folder in Settings.`,
+        );
       });
     }
   }
@@ -126,7 +144,8 @@ export function guardFileAccess(handlers: Handlers, access: FolderAccess): Handl
   const guarded: Record<string, (arg: unknown) => Promise<unknown>> = {};
   for (const channel of Object.keys(handlers) as RequestChannel[]) {
     const handler = handlers[channel] as (arg: unknown, access?: RequestAccess) => Promise<unknown>;
-    const rule = (RULES as unknown as { readonly [C in RequestChannel]?: Rule<Record<string, unknown>> })[channel] ?? {};
+    const rule =
+      (RULES as unknown as { readonly [C in RequestChannel]?: Rule<Record<string, unknown>> })[channel] ?? {};
     const answer = ANSWERS[channel] as ((r: unknown, a: FolderAccess) => Promise<unknown>) | undefined;
     guarded[channel] = async (arg: unknown) => {
       const chosen = await checkPaths(rule, arg, access);

@@ -13,9 +13,18 @@ import { wordForApp } from './wording.ts';
 
 const UPLOAD_EXTENSIONS = [...IMAGE_EXTENSIONS, 'safetensors', 'onnx'];
 
-export function fileHandlers(ctx: HostContext): Pick<
+export function fileHandlers(
+  ctx: HostContext,
+): Pick<
   Handlers,
-  'dialog:open-images' | 'dialog:open-folder' | 'files:expand' | 'image:thumbnail' | 'image:check' | 'image:load' | 'shell:reveal' | 'files:upload'
+  | 'dialog:open-images'
+  | 'dialog:open-folder'
+  | 'files:expand'
+  | 'image:thumbnail'
+  | 'image:check'
+  | 'image:load'
+  | 'shell:reveal'
+  | 'files:upload'
 > {
   return {
     async 'dialog:open-images'(arg) {
@@ -49,7 +58,8 @@ export function fileHandlers(ctx: HostContext): Pick<
       try {
         return await withOpened(openFile(o.path, 'Image', IMAGE_EXTENSIONS, { access }), async (f) => {
           const size = await readImageSize(f.use);
-          if (size.width < MIN_SIDE || size.height < MIN_SIDE) throw errors.imageTooSmall(f.use, size.width, size.height, MIN_SIDE);
+          if (size.width < MIN_SIDE || size.height < MIN_SIDE)
+            throw errors.imageTooSmall(f.use, size.width, size.height, MIN_SIDE);
           return size;
         });
       } catch (e) {
@@ -68,10 +78,14 @@ export function fileHandlers(ctx: HostContext): Pick<
     },
     async 'files:upload'(arg) {
       const o = obj(arg, 'files:upload', ['name', 'bytes']);
-      if (!ctx.uploads) throw errors.badArgument('Uploads are only used in browser mode; open the file by its path instead.');
+      if (!ctx.uploads)
+        throw errors.badArgument('Uploads are only used in browser mode; open the file by its path instead.');
       const name = uploadName(o.name, 'name');
       const ext = path.extname(name).slice(1).toLowerCase();
-      if (!UPLOAD_EXTENSIONS.includes(ext)) throw errors.badArgument(`${JSON.stringify(name)} is neither an image (JPEG, PNG, WebP, TIFF, AVIF, GIF) nor a model (.safetensors or .onnx).`);
+      if (!UPLOAD_EXTENSIONS.includes(ext))
+        throw errors.badArgument(
+          `${JSON.stringify(name)} is neither an image (JPEG, PNG, WebP, TIFF, AVIF, GIF) nor a model (.safetensors or .onnx).`,
+        );
       const bytes = int(o.bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER);
       if (bytes === 0) throw errors.emptyFile(name);
       return ctx.uploads.begin(name, bytes);

@@ -21,13 +21,39 @@ interface Root {
 }
 
 /** Folders no request may choose, nor anything inside them: the whole disk's and the system's own. */
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/run', '/sbin', '/sys', '/usr', '/var'];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/var',
+];
 /** Folders too wide to choose as they are, though a folder inside one may be chosen. */
 const TOO_WIDE = ['/root', '/home', '/tmp', '/opt', '/srv', '/mnt', '/media'];
 
 const q = (p: string) => JSON.stringify(p);
-export const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
-const both = (p: string) => [...new Set([p, (() => { try { return realpathSync(p); } catch { return p; } })()])];
+export const inside = (p: string, dir: string) =>
+  p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+const both = (p: string) => [
+  ...new Set([
+    p,
+    (() => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return p;
+      }
+    })(),
+  ]),
+];
 
 const HOME = both(os.homedir());
 const TEMP = both(os.tmpdir());
@@ -35,7 +61,8 @@ const TEMP = both(os.tmpdir());
 /** Whether `p` (absolute, normalised) is a folder no person would let a browser page use. */
 export function isForbiddenFolder(p: string): boolean {
   if (path.dirname(p) === p) return true; // a file system root (or a Windows drive)
-  if (process.platform === 'win32') return /^[A-Za-z]:\\(windows|program files( \(x86\))?)(\\|$)/i.test(p) || HOME.includes(p);
+  if (process.platform === 'win32')
+    return /^[A-Za-z]:\\(windows|program files( \(x86\))?)(\\|$)/i.test(p) || HOME.includes(p);
   if (TOO_WIDE.includes(p) || HOME.includes(p) || TEMP.includes(p) || path.dirname(p) === '/home') return true;
   // The temp folder may itself lie under /var (macOS); folders in it are fine.
   if (TEMP.some((t) => inside(p, t))) return false;
@@ -63,7 +90,8 @@ export class FolderAccess {
   async allow(dir: string, access: Access, owner?: object, real?: string): Promise<void> {
     const given = path.resolve(dir);
     real ??= (await realPath(given)) ?? given;
-    if (this.#roots.some((r) => r.owner === owner && r.real === real && (r.access === access || r.access === 'write'))) return;
+    if (this.#roots.some((r) => r.owner === owner && r.real === real && (r.access === access || r.access === 'write')))
+      return;
     this.#roots.push({ given, real, access, owner });
   }
 
@@ -79,7 +107,12 @@ export class FolderAccess {
    * written, also not through a chosen folder around it.
    */
   admits(real: string, access: Access): boolean {
-    return this.#roots.some((r) => (access === 'read' || r.access === 'write') && inside(real, r.real) && (access === 'read' || !this.#inApp(real) || this.#inApp(r.real)));
+    return this.#roots.some(
+      (r) =>
+        (access === 'read' || r.access === 'write') &&
+        inside(real, r.real) &&
+        (access === 'read' || !this.#inApp(real) || this.#inApp(r.real)),
+    );
   }
 
   /** The one refusal for a path outside the folders granted for `access`. */
@@ -112,8 +145,15 @@ export class FolderAccess {
     const mine = access === 'write' && (this.#inApp(abs) || this.#inApp(real));
     if (mine || isForbiddenFolder(abs) || isForbiddenFolder(real)) {
       // A file typed where a folder goes is said as such: the fix is another path, not another place.
-      if ((await fs.stat(real).catch(() => undefined))?.isFile()) throw errors.badArgument(`${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`, field);
-      throw errors.badArgument(`${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`, field);
+      if ((await fs.stat(real).catch(() => undefined))?.isFile())
+        throw errors.badArgument(
+          `${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`,
+          field,
+        );
+      throw errors.badArgument(
+        `${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`,
+        field,
+      );
     }
   }
 

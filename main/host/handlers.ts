@@ -22,7 +22,8 @@ export function createHandlers(ctx: HostContext): Handlers {
     async 'settings:set'(arg) {
       const patch = await parseSettingsPatch(arg);
       const next = { ...ctx.settings.get(), ...patch };
-      if (patch.backends !== undefined || patch.threads !== undefined) await ctx.engine.configure({ backends: next.backends, threads: next.threads });
+      if (patch.backends !== undefined || patch.threads !== undefined)
+        await ctx.engine.configure({ backends: next.backends, threads: next.threads });
       return ctx.settings.update(patch);
     },
     ...fileHandlers(ctx),

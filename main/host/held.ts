@@ -35,7 +35,9 @@ export class Held {
   /** Opens one more (with `open`, which checks it) and holds it for `given`, unless the jobs hold too many already. */
   async open(given: string, open: () => Promise<Opened>): Promise<Opened> {
     if (heldNow >= MAX_HELD) {
-      throw errors.badArgument(`Jobs already hold ${MAX_HELD} files open; upscale fewer files at a time, or wait for a batch to finish.`);
+      throw errors.badArgument(
+        `Jobs already hold ${MAX_HELD} files open; upscale fewer files at a time, or wait for a batch to finish.`,
+      );
     }
     heldNow++;
     let o: Opened;
@@ -79,21 +81,34 @@ const NOT_THERE = new Error('not there');
  * An upscale's files (each read through its own handle; one not there is left for the job to
  * report), its output folder, or when results go next to the inputs each input's folder.
  */
-export async function holdUpscale(h: Held, files: readonly string[], outputDir: string | null, access: RequestAccess): Promise<void> {
+export async function holdUpscale(
+  h: Held,
+  files: readonly string[],
+  outputDir: string | null,
+  access: RequestAccess,
+): Promise<void> {
   const skipMissing = (e: unknown) => {
     if (e !== NOT_THERE) throw e;
   };
   for (const f of new Set(files)) {
     const o = await h.open(f, () => openPath(f, 'Image', { access, missing: () => NOT_THERE })).catch(skipMissing);
-    if (o?.stats.isDirectory()) throw errors.badArgument(`Image: ${q(f)} is a folder; in browser mode, add the images in it to the list instead.`, 'Image');
+    if (o?.stats.isDirectory())
+      throw errors.badArgument(
+        `Image: ${q(f)} is a folder; in browser mode, add the images in it to the list instead.`,
+        'Image',
+      );
   }
   if (outputDir !== null) {
-    const o = await h.open(outputDir, () => openDir(outputDir, 'Output folder', { access, use: 'write', chosen: true }));
+    const o = await h.open(outputDir, () =>
+      openDir(outputDir, 'Output folder', { access, use: 'write', chosen: true }),
+    );
     access.chose(outputDir, o.real);
     return;
   }
   for (const dir of new Set(files.map((f) => path.dirname(f)))) {
-    await h.open(dir, () => openDir(dir, 'Image', { access, use: 'write', missing: () => NOT_THERE })).catch(skipMissing);
+    await h
+      .open(dir, () => openDir(dir, 'Image', { access, use: 'write', missing: () => NOT_THERE }))
+      .catch(skipMissing);
   }
 }
 
@@ -104,10 +119,20 @@ export async function holdUpscale(h: Held, files: readonly string[], outputDir: 
  */
 export async function holdTrain(
   h: Held,
-  job: { readonly data: string; readonly val: string | null; readonly run: { readonly kind: 'new'; readonly parent: string } | { readonly kind: 'continue'; readonly dir: string }; readonly chosen: string | null },
+  job: {
+    readonly data: string;
+    readonly val: string | null;
+    readonly run:
+      | { readonly kind: 'new'; readonly parent: string }
+      | { readonly kind: 'continue'; readonly dir: string };
+    readonly chosen: string | null;
+  },
   access: RequestAccess,
 ): Promise<void> {
-  for (const [p, label] of [[job.data, 'Training folder'], [job.val, 'Validation folder']] as const) {
+  for (const [p, label] of [
+    [job.data, 'Training folder'],
+    [job.val, 'Validation folder'],
+  ] as const) {
     if (p === null) continue;
     const o = await h.open(p, () => openDir(p, label, { access, chosen: true }));
     access.chose(p, o.real);
@@ -118,7 +143,13 @@ export async function holdTrain(
 }
 
 /** The model an id names (models.ts); with `held` (browser mode) its file is held for the job, else closed. */
-export async function holdModel(held: Held | undefined, id: unknown, field: string, folders: ModelFolders, access: RequestAccess | undefined): Promise<ModelInfo> {
+export async function holdModel(
+  held: Held | undefined,
+  id: unknown,
+  field: string,
+  folders: ModelFolders,
+  access: RequestAccess | undefined,
+): Promise<ModelInfo> {
   const m = await openModel(id, field, folders, access);
   if (held) held.adopt(m.info.path, m.file);
   else await m.file.close();

@@ -12,7 +12,14 @@ import type { Events } from '../api.ts';
 import { modelFolders } from '../../ml/node/models.ts';
 import { ownedTempDir } from '../../ml/node/owned-dirs.ts';
 import { TileCache } from '../../ml/node/tiles.ts';
-import { FileRegistry, type Dialogs, type Handlers, type HostContext, type Shell, type UploadInbox } from './context.ts';
+import {
+  FileRegistry,
+  type Dialogs,
+  type Handlers,
+  type HostContext,
+  type Shell,
+  type UploadInbox,
+} from './context.ts';
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
 import { JobBook } from './job-book.ts';
@@ -51,14 +58,18 @@ export interface Host {
 
 /** Browser mode's user-data folder: $SR_STUDIO_DATA, else ~/.config/sr-studio. */
 export function defaultDataDir(): string {
-  return process.env.SR_STUDIO_DATA || path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'sr-studio');
+  return (
+    process.env.SR_STUDIO_DATA ||
+    path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'sr-studio')
+  );
 }
 
 /** The folder holding SR Studio's package.json, found upwards from `start` (works from source and bundles). */
 export function findAppRoot(start: string): string {
   for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sr-studio') return dir;
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sr-studio')
+      return dir;
     if (path.dirname(dir) === dir) throw new Error(`SR Studio's package.json was not found above ${start}`);
   }
 }
@@ -67,14 +78,21 @@ export async function createHost(o: HostOptions): Promise<Host> {
   await fs.mkdir(o.dataDir, { recursive: true });
   const settings = await SettingsStore.open(o.dataDir);
   const runsDir = path.join(o.dataDir, 'runs');
-  const models: ModelFolders = { bundled: path.join(o.appRoot, 'assets', 'models'), user: o.userModels ?? modelFolders()[1]!, runs: runsDir };
+  const models: ModelFolders = {
+    bundled: path.join(o.appRoot, 'assets', 'models'),
+    user: o.userModels ?? modelFolders()[1]!,
+    runs: runsDir,
+  };
   await fs.mkdir(models.user, { recursive: true });
   const files = new FileRegistry();
   const jobs = new JobBook();
   const results = await ResultsBook.open(o.dataDir);
   // Temp folders named for this process: a later start removes them if it was killed meanwhile.
   // The tile threads' entry is found from the app's root, which a bundled main process also knows.
-  const tiles = new TileCache({ dir: await ownedTempDir('sr-studio-tiles-'), workerUrl: pathToFileURL(path.join(o.appRoot, 'ml', 'node', 'tile-worker-entry.mjs')) });
+  const tiles = new TileCache({
+    dir: await ownedTempDir('sr-studio-tiles-'),
+    workerUrl: pathToFileURL(path.join(o.appRoot, 'ml', 'node', 'tile-worker-entry.mjs')),
+  });
   const viewsDir = await ownedTempDir('sr-studio-views-');
   // Results may be downloaded in browser mode: remember each one the engine writes, also for later runs.
   const emit: Emit = (channel, payload) => {
@@ -92,7 +110,9 @@ export async function createHost(o: HostOptions): Promise<Host> {
   const saved = settings.get();
   const backends = o.backend ? { upscale: o.backend, train: o.backend } : saved.backends;
   const config = { backends, threads: saved.threads };
-  const engine = o.engine ? o.engine(emit, config) : new EngineHost({ ...config, emit, word, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
+  const engine = o.engine
+    ? o.engine(emit, config)
+    : new EngineHost({ ...config, emit, word, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
   const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };
   const context: HostContext = {
     version: pkg.version,

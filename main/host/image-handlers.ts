@@ -30,7 +30,8 @@ function source(file: Opened, o: Record<string, unknown>): TileSource {
  * The tile cache decodes through the open file (it keeps each pyramid by the file's device, inode,
  * size and time, not by a name), so the file stays open while the request is answered.
  */
-const open = (o: Record<string, unknown>, access: RequestAccess | undefined) => openFile(o.path, 'path', IMAGE_EXTENSIONS, { access });
+const open = (o: Record<string, unknown>, access: RequestAccess | undefined) =>
+  openFile(o.path, 'path', IMAGE_EXTENSIONS, { access });
 
 export function imageHandlers(ctx: HostContext): Pick<Handlers, 'image:info' | 'image:tile'> {
   return {
@@ -45,7 +46,11 @@ export function imageHandlers(ctx: HostContext): Pick<Handlers, 'image:info' | '
       const row = int(o.row, 'row', 0, MAX_TILE_INDEX);
       const png = await withOpened(open(o, access), (f) => ctx.tiles.tile(source(f, o), level, col, row));
       // The tile's size is in its PNG header (IHDR: width and height at bytes 16–23).
-      return { dataUrl: `data:image/png;base64,${png.toString('base64')}`, width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+      return {
+        dataUrl: `data:image/png;base64,${png.toString('base64')}`,
+        width: png.readUInt32BE(16),
+        height: png.readUInt32BE(20),
+      };
     },
   };
 }

@@ -113,6 +113,12 @@ export class JobBook {
   }
 
   list(): JobInfo[] {
-    return [...this.#jobs].map(([jobId, j]) => ({ jobId, kind: j.kind, state: j.state, spec: j.spec, events: [...j.events] }));
+    return [...this.#jobs].map(([jobId, j]) => ({
+      jobId,
+      kind: j.kind,
+      state: j.state,
+      spec: j.spec,
+      events: [...j.events],
+    }));
   }
 }

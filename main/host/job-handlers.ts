@@ -13,7 +13,22 @@ import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, ModelInfo, RunInfo, UpscaleJob } from '../api.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
-import { absPath, bool, existingDir, existingFile, folderOrNew, int, list, madeDir, none, obj, oneOf, openDir, openFile, str } from './validate.ts';
+import {
+  absPath,
+  bool,
+  existingDir,
+  existingFile,
+  folderOrNew,
+  int,
+  list,
+  madeDir,
+  none,
+  obj,
+  oneOf,
+  openDir,
+  openFile,
+  str,
+} from './validate.ts';
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
@@ -37,16 +52,28 @@ async function viewerFolder(root: string, prefix: string): Promise<string> {
 
 /** How the imported ONNX models among `models` run (range and tile margin, as kept with them), for a job's spec. */
 function importedRuns(...models: ModelInfo[]): { imported?: ImportedRuns } {
-  const runs = models.flatMap((m) => (m.imported ? [[m.path, { range: m.imported.range, margin: m.imported.margin }] as const] : []));
+  const runs = models.flatMap((m) =>
+    m.imported ? [[m.path, { range: m.imported.range, margin: m.imported.margin }] as const] : [],
+  );
   return runs.length ? { imported: Object.fromEntries(runs) } : {};
 }
 
 /** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
 const parentFolder = (v: unknown, label: string) => existingDir(v, label);
 
-export function jobHandlers(ctx: HostContext): Pick<
+export function jobHandlers(
+  ctx: HostContext,
+): Pick<
   Handlers,
-  'job:upscale' | 'job:train' | 'job:compare' | 'job:compare-models' | 'job:pause' | 'job:resume' | 'job:cancel' | 'runs:list' | 'jobs:list'
+  | 'job:upscale'
+  | 'job:train'
+  | 'job:compare'
+  | 'job:compare-models'
+  | 'job:pause'
+  | 'job:resume'
+  | 'job:cancel'
+  | 'runs:list'
+  | 'jobs:list'
 > {
   return {
     async 'job:upscale'(arg, access) {
@@ -64,7 +91,10 @@ export function jobHandlers(ctx: HostContext): Pick<
         if (held && access) await holdUpscale(held, files, outputDir, access);
         const job: UpscaleJob = { files, model: model.id, format, outputDir, overwrite };
         // The engine gets the same job, the model named by its file.
-        const jobId = ctx.engine.startJob({ type: 'upscale', spec: { ...job, model: model.path, ...importedRuns(model), ...(held && { through: held.through }) } });
+        const jobId = ctx.engine.startJob({
+          type: 'upscale',
+          spec: { ...job, model: model.path, ...importedRuns(model), ...(held && { through: held.through }) },
+        });
         ctx.jobs.start(jobId, 'upscale', job);
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -76,7 +106,18 @@ export function jobHandlers(ctx: HostContext): Pick<
       }
     },
     async 'job:train'(arg, access) {
-      const o = obj(arg, 'job:train', ['data', 'val', 'preset', 'scale', 'activation', 'iterations', 'outDir', 'continueRun', 'degrade', 'init']);
+      const o = obj(arg, 'job:train', [
+        'data',
+        'val',
+        'preset',
+        'scale',
+        'activation',
+        'iterations',
+        'outDir',
+        'continueRun',
+        'degrade',
+        'init',
+      ]);
       const data = await existingDir(o.data, 'Training folder');
       const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
       const preset = oneOf(o.preset, 'preset', PRESET_NAMES);
@@ -85,21 +126,41 @@ export function jobHandlers(ctx: HostContext): Pick<
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
       const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
-      const continueRun = o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
-      const run = continueRun ? ({ kind: 'continue', dir: continueRun } as const) : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
+      const continueRun =
+        o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
+      const run = continueRun
+        ? ({ kind: 'continue', dir: continueRun } as const)
+        : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
       const held = access && new Held();
       try {
         // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
-        const model = o.init === undefined || o.init === null || continueRun ? null : await holdModel(held, o.init, 'init', ctx.models, access);
+        const model =
+          o.init === undefined || o.init === null || continueRun
+            ? null
+            : await holdModel(held, o.init, 'init', ctx.models, access);
         if (model && !model.config) throw errors.importedNotTrainable(model.name);
         const misfit = model?.config && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
         if (model && misfit) throw errors.initMismatch(model.name, misfit);
         const init = model?.path ?? null;
         if (held && access) await holdTrain(held, { data, val, run, chosen: outDir }, access);
         const settings = { preset, scale, activation, iterations, degrade };
-        const jobId = ctx.engine.startJob({ type: 'train', spec: { data, val, settings, run, init, ...(held && { through: held.through }) } });
-        ctx.jobs.start(jobId, 'train', { data, val, preset, scale, activation, iterations, outDir, continueRun, degrade, init: model?.id ?? null });
+        const jobId = ctx.engine.startJob({
+          type: 'train',
+          spec: { data, val, settings, run, init, ...(held && { through: held.through }) },
+        });
+        ctx.jobs.start(jobId, 'train', {
+          data,
+          val,
+          preset,
+          scale,
+          activation,
+          iterations,
+          outDir,
+          continueRun,
+          degrade,
+          init: model?.id ?? null,
+        });
         // The folders it names are the session's only while it does not fail (file-access.ts).
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -119,13 +180,28 @@ export function jobHandlers(ctx: HostContext): Pick<
       const scale = oneOf(o.scale, 'scale', SCALES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const seeds = int(o.seeds, 'Seeds', 1, 20);
-      const outDir = path.join(ctx.runsDir, `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp(new Date())}`);
+      const outDir = path.join(
+        ctx.runsDir,
+        `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp(new Date())}`,
+      );
       const acts = [a!, b!] as const;
       const held = access && new Held();
       try {
         // The comparison's folder is made by the job, through the runs folder held here.
-        if (held && access) await holdTrain(held, { data, val, run: { kind: 'new', parent: ctx.runsDir }, chosen: null }, access);
-        const jobId = ctx.engine.startJob({ type: 'compare', spec: { data, val, acts, settings: { preset, scale, iterations }, seeds, dir: outDir, ...(held && { through: held.through }) } });
+        if (held && access)
+          await holdTrain(held, { data, val, run: { kind: 'new', parent: ctx.runsDir }, chosen: null }, access);
+        const jobId = ctx.engine.startJob({
+          type: 'compare',
+          spec: {
+            data,
+            val,
+            acts,
+            settings: { preset, scale, iterations },
+            seeds,
+            dir: outDir,
+            ...(held && { through: held.through }),
+          },
+        });
         ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -143,11 +219,22 @@ export function jobHandlers(ctx: HostContext): Pick<
       try {
         const a = await holdModel(held, o.modelA, 'modelA', ctx.models, access);
         const b = await holdModel(held, o.modelB, 'modelB', ctx.models, access);
-        const image = held ? (await held.open(absPath(o.image, 'Image'), () => openFile(o.image, 'Image', IMAGE_EXTENSIONS, { access }))).given : await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
+        const image = held
+          ? (await held.open(absPath(o.image, 'Image'), () => openFile(o.image, 'Image', IMAGE_EXTENSIONS, { access })))
+              .given
+          : await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
         const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
         // The app's own folder for the viewer: made here, so that it too is held.
         if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
-        const spec = { modelA: a.path, modelB: b.path, image, groundTruth, outDir, ...importedRuns(a, b), ...(held && { through: held.through }) };
+        const spec = {
+          modelA: a.path,
+          modelB: b.path,
+          image,
+          groundTruth,
+          outDir,
+          ...importedRuns(a, b),
+          ...(held && { through: held.through }),
+        };
         const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
         ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
         held?.until(ctx.jobs.failed(jobId));

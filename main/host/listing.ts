@@ -37,7 +37,9 @@ async function* walk(use: string, rel: string, gone: string[]): AsyncGenerator<F
         await sub.handle.close();
       }
     } else if (e.isFile() && isImagePath(e.name)) {
-      const st = await fs.lstat(path.join(use, e.name)).catch((err: { code?: string }) => (err.code === 'ENOENT' ? null : undefined));
+      const st = await fs
+        .lstat(path.join(use, e.name))
+        .catch((err: { code?: string }) => (err.code === 'ENOENT' ? null : undefined));
       if (st === null) gone.push(below);
       else if (st?.isFile()) yield { rel: below, bytes: st.size };
     }
@@ -45,7 +47,11 @@ async function* walk(use: string, rel: string, gone: string[]): AsyncGenerator<F
 }
 
 /** What `p` holds: itself when it is a file, the images in it (recursively) when it is a folder. */
-export async function listImages(p: string, field: string, access: RequestAccess | undefined): Promise<{ files: FileEntry[]; problems: string[] }> {
+export async function listImages(
+  p: string,
+  field: string,
+  access: RequestAccess | undefined,
+): Promise<{ files: FileEntry[]; problems: string[] }> {
   let top: Opened;
   try {
     top = await openPath(p, field, { access, missing: () => errors.missingPath(p) });
@@ -54,7 +60,8 @@ export async function listImages(p: string, field: string, access: RequestAccess
     throw e;
   }
   try {
-    if (!top.stats.isDirectory()) return { files: [{ path: top.given, name: path.basename(top.given), bytes: top.stats.size }], problems: [] };
+    if (!top.stats.isDirectory())
+      return { files: [{ path: top.given, name: path.basename(top.given), bytes: top.stats.size }], problems: [] };
     const files: FileEntry[] = [];
     const gone: string[] = [];
     const problems: string[] = [];
@@ -67,7 +74,9 @@ export async function listImages(p: string, field: string, access: RequestAccess
       const error = fsError(e, top.given);
       problems.push(isUserError(error) ? wordForApp(error.data) : firstLine(error));
     }
-    problems.push(...gone.map((rel) => `${JSON.stringify(path.join(top.given, rel))} disappeared while it was being listed.`));
+    problems.push(
+      ...gone.map((rel) => `${JSON.stringify(path.join(top.given, rel))} disappeared while it was being listed.`),
+    );
     if (!files.length && !problems.length) problems.push(wordForApp(errors.noImages(top.given).data));
     return { files, problems };
   } finally {

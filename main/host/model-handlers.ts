@@ -4,7 +4,16 @@ import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS } from '../../ml/node/image-io.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { keptDownload } from './downloads.ts';
-import { adjustModel, exportModel, importedSettings, importModel, listModels, modelBytes, openModel, probeImport } from './models.ts';
+import {
+  adjustModel,
+  exportModel,
+  importedSettings,
+  importModel,
+  listModels,
+  modelBytes,
+  openModel,
+  probeImport,
+} from './models.ts';
 import path from 'node:path';
 import { asGiven, type Opened } from './opened.ts';
 import { int, list, none, num, obj, oneOf, openFile } from './validate.ts';
@@ -12,7 +21,19 @@ import { int, list, none, num, obj, oneOf, openFile } from './validate.ts';
 /** The centre crop (input pixels a side) the feature maps are computed on. */
 export const FEATURES_MAX_SIDE = 256;
 
-export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 'models:probe' | 'models:import' | 'models:adjust' | 'models:export' | 'models:download' | 'activations:curves' | 'features:maps'> {
+export function modelHandlers(
+  ctx: HostContext,
+): Pick<
+  Handlers,
+  | 'models:list'
+  | 'models:probe'
+  | 'models:import'
+  | 'models:adjust'
+  | 'models:export'
+  | 'models:download'
+  | 'activations:curves'
+  | 'features:maps'
+> {
   return {
     async 'models:list'(arg, access) {
       none(arg, 'models:list');
@@ -29,7 +50,8 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     async 'models:adjust'(arg, access) {
       const o = obj(arg, 'models:adjust', ['modelId', 'range', 'margin']);
       const s = importedSettings(o);
-      if (s.range === undefined || s.margin === undefined) throw errors.badArgument('models:adjust needs both range (1 or 255) and margin (input pixels).');
+      if (s.range === undefined || s.margin === undefined)
+        throw errors.badArgument('models:adjust needs both range (1 or 255) and margin (input pixels).');
       return adjustModel(o.modelId, { range: s.range, margin: s.margin }, ctx.models, access);
     },
     async 'models:export'(arg, access) {
@@ -43,13 +65,18 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     },
     async 'models:download'(arg, access) {
       const o = obj(arg, 'models:download', ['modelId', 'format']);
-      if (!ctx.uploads) throw errors.badArgument('Downloads are for browser mode; in the desktop app, Export saves the model where you choose.');
+      if (!ctx.uploads)
+        throw errors.badArgument(
+          'Downloads are for browser mode; in the desktop app, Export saves the model where you choose.',
+        );
       const format = oneOf(o.format, 'format', ['safetensors', 'onnx'] as const);
       const model = await openModel(o.modelId, 'modelId', ctx.models, access);
       try {
         const name = `${path.basename(model.info.path, path.extname(model.info.path))}.${format}`;
         // Made once per model and format in the host's temp folder, then served to this session only.
-        const file = await keptDownload(path.join(ctx.viewsDir, 'downloads'), model.bytes, format, name, () => modelBytes(model, format, ctx.version));
+        const file = await keptDownload(path.join(ctx.viewsDir, 'downloads'), model.bytes, format, name, () =>
+          modelBytes(model, format, ctx.version),
+        );
         ctx.files.add(file, name);
         return { path: file, name };
       } finally {
@@ -58,7 +85,9 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
     },
     async 'activations:curves'(arg) {
       const o = obj(arg, 'activations:curves', ['names', 'xMin', 'xMax', 'points']);
-      const names = list(o.names, 'names', 1, ACTIVATION_NAMES.length).map((n, i) => oneOf(n, `names[${i}]`, ACTIVATION_NAMES));
+      const names = list(o.names, 'names', 1, ACTIVATION_NAMES.length).map((n, i) =>
+        oneOf(n, `names[${i}]`, ACTIVATION_NAMES),
+      );
       if (new Set(names).size !== names.length) throw errors.badArgument('names must not repeat an activation.');
       const xMin = num(o.xMin, 'xMin', -100, 100);
       const xMax = num(o.xMax, 'xMax', -100, 100);
@@ -79,7 +108,10 @@ export function modelHandlers(ctx: HostContext): Pick<Handlers, 'models:list' | 
         for (const [i, id] of ids.entries()) {
           const m = await openModel(id, `models[${i}]`, ctx.models, access);
           opened.push(m.file);
-          if (m.info.imported) throw errors.badArgument(`${m.info.name} is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those as Model ${i === 0 ? 'A' : 'B'}.`);
+          if (m.info.imported)
+            throw errors.badArgument(
+              `${m.info.name} is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those as Model ${i === 0 ? 'A' : 'B'}.`,
+            );
           models.push(m.file.use);
         }
         const spec = { models: [models[0]!, models[1]!] as const, image: image.use, layer, maxSide: FEATURES_MAX_SIDE };

@@ -52,7 +52,13 @@ export async function realPath(p: string): Promise<string | null> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') return null;
-    if (await fs.lstat(p).then(() => true, () => false)) return null; // a dangling symlink
+    if (
+      await fs.lstat(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      return null; // a dangling symlink
     const parent = path.dirname(p);
     if (parent === p) return null;
     const real = await realPath(parent);
@@ -77,7 +83,7 @@ export async function openChecked(given: string, rules: OpenRules): Promise<Open
   if (checked === null || !rules.admits(checked)) throw rules.refusal();
   let h: FileHandle;
   try {
-    h = await fs.open(checked, FLAGS | (rules.kind === 'folder' ? constants.O_DIRECTORY ?? 0 : 0));
+    h = await fs.open(checked, FLAGS | (rules.kind === 'folder' ? (constants.O_DIRECTORY ?? 0) : 0));
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT') throw rules.missing('missing');
@@ -124,7 +130,9 @@ const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export function asGiven(e: unknown, opened: readonly Opened[]): unknown {
   if (!(e instanceof Error)) return e;
   let { message } = e;
-  const patterns = opened.filter((o) => o.use !== o.real).map((o) => [new RegExp(`${escapeRegExp(o.use)}(?![0-9])`, 'g'), o.given] as const);
+  const patterns = opened
+    .filter((o) => o.use !== o.real)
+    .map((o) => [new RegExp(`${escapeRegExp(o.use)}(?![0-9])`, 'g'), o.given] as const);
   const given = (t: string) => patterns.reduce((s, [pattern, name]) => s.replace(pattern, name), t);
   if (e instanceof UserError) return patterns.length ? withPaths(e, given) : e;
   message = given(message);

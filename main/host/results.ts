@@ -71,7 +71,14 @@ export class ResultsBook {
 
   /** Notes a file the engine wrote (an output written again moves to the top); saved in the background. */
   record(done: Events['job:file-done'], name: string, at = new Date()): void {
-    const entry: Stored = { output: done.output, name, input: done.file, width: done.width, height: done.height, at: at.toISOString() };
+    const entry: Stored = {
+      output: done.output,
+      name,
+      input: done.file,
+      width: done.width,
+      height: done.height,
+      at: at.toISOString(),
+    };
     this.#entries = [entry, ...this.#entries.filter((e) => e.output !== done.output)].slice(0, MAX_RESULTS);
     this.#save();
   }
@@ -85,7 +92,11 @@ export class ResultsBook {
   /** The results still there (and, in browser mode, in folders the session may open), newest first. */
   async list(access?: RequestAccess): Promise<ResultInfo[]> {
     const kept = await Promise.all(
-      this.#entries.map(async (e) => ((await reachable(e.output, access)) ? { ...e, input: (await reachable(e.input, access)) ? e.input : null } : null)),
+      this.#entries.map(async (e) =>
+        (await reachable(e.output, access))
+          ? { ...e, input: (await reachable(e.input, access)) ? e.input : null }
+          : null,
+      ),
     );
     return kept.filter((e) => e !== null);
   }

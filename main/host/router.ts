@@ -39,7 +39,9 @@ export function failedReply(e: unknown, name: DisplayName = (p) => p): FailedRep
   if (!isUserError(e)) return { ok: false, error: errorMessage(e) };
   const shown = shownAs(e.data, name);
   const error = wordForApp(shown);
-  return shown.code === 'bad-argument' && shown.facts.field === undefined ? { ok: false, error } : { ok: false, error, ...shown };
+  return shown.code === 'bad-argument' && shown.facts.field === undefined
+    ? { ok: false, error }
+    : { ok: false, error, ...shown };
 }
 
 export function createRouter(handlers: Handlers, opts: RouterOptions): Router {
@@ -47,7 +49,9 @@ export function createRouter(handlers: Handlers, opts: RouterOptions): Router {
   return {
     async handle(sender, channel, arg) {
       if (!opts.isTrustedSender(sender)) {
-        log(`SR Studio: dropped a ${isRequestChannel(channel) ? channel : 'malformed'} request from an unknown sender.`);
+        log(
+          `SR Studio: dropped a ${isRequestChannel(channel) ? channel : 'malformed'} request from an unknown sender.`,
+        );
         return undefined;
       }
       if (!isRequestChannel(channel)) {
@@ -59,7 +63,8 @@ export function createRouter(handlers: Handlers, opts: RouterOptions): Router {
         return { ok: true, result: result ?? null };
       } catch (e) {
         // Our own checks throw one-sentence errors; anything else is a bug worth a stack in the log.
-        if (!isUserError(e) && !(e instanceof Error && e.constructor === Error)) log(`SR Studio: ${channel} failed:`, e);
+        if (!isUserError(e) && !(e instanceof Error && e.constructor === Error))
+          log(`SR Studio: ${channel} failed:`, e);
         return failedReply(e, opts.name);
       }
     },

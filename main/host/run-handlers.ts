@@ -14,7 +14,8 @@ export function runHandlers(ctx: HostContext): Pick<Handlers, 'runs:metrics'> {
   return {
     async 'runs:metrics'(arg, access) {
       const o = obj(arg, 'runs:metrics', ['dir']);
-      const notARun = () => errors.badArgument(`${JSON.stringify(o.dir)} is not one of the training runs listed in the Train view.`);
+      const notARun = () =>
+        errors.badArgument(`${JSON.stringify(o.dir)} is not one of the training runs listed in the Train view.`);
       const runs = (await realPath(ctx.runsDir)) ?? ctx.runsDir;
       const dir = await openDir(o.dir, 'Run folder', { access, within: runs, refusal: notARun, missing: notARun });
       try {

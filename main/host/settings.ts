@@ -12,7 +12,12 @@ import { SETTING_RANGES } from '../../ml/train/config.ts';
 import type { Settings } from '../api.ts';
 import { folderOrNew, int, isObj, list, obj, oneOf, str } from './validate.ts';
 
-export const DEFAULT_SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+export const DEFAULT_SETTINGS: Settings = {
+  outputDir: null,
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 export const MAX_RECENT = 10;
 const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
 
@@ -20,14 +25,21 @@ const FIELDS = ['outputDir', 'backends', 'threads', 'recentModels'] as const;
 export async function parseSettingsPatch(v: unknown): Promise<Partial<Settings>> {
   const o = obj(v, 'settings:set', FIELDS);
   const out: { -readonly [K in keyof Settings]?: Settings[K] } = {};
-  if (o.outputDir !== undefined) out.outputDir = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
+  if (o.outputDir !== undefined)
+    out.outputDir = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
   if (o.backends !== undefined) {
     const b = obj(o.backends, 'backends', ['upscale', 'train']);
-    out.backends = { upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES), train: oneOf(b.train, 'backends.train', BACKEND_NAMES) };
+    out.backends = {
+      upscale: oneOf(b.upscale, 'backends.upscale', BACKEND_NAMES),
+      train: oneOf(b.train, 'backends.train', BACKEND_NAMES),
+    };
   }
-  if (o.threads !== undefined) out.threads = o.threads === null ? null : int(o.threads, 'threads', ...SETTING_RANGES.threads);
+  if (o.threads !== undefined)
+    out.threads = o.threads === null ? null : int(o.threads, 'threads', ...SETTING_RANGES.threads);
   if (o.recentModels !== undefined) {
-    out.recentModels = list(o.recentModels, 'recentModels', 0, MAX_RECENT).map((m, i) => str(m, `recentModels[${i}]`, { max: 1024 }));
+    out.recentModels = list(o.recentModels, 'recentModels', 0, MAX_RECENT).map((m, i) =>
+      str(m, `recentModels[${i}]`, { max: 1024 }),
+    );
   }
   return out;
 }
@@ -65,7 +77,9 @@ export class SettingsStore {
       const patch = await parseSettingsPatch(raw);
       return new SettingsStore(file, { ...DEFAULT_SETTINGS, ...patch });
     } catch (e) {
-      console.error(`SR Studio: ${file} could not be used (${(e as Error).message}); starting from the default settings.`);
+      console.error(
+        `SR Studio: ${file} could not be used (${(e as Error).message}); starting from the default settings.`,
+      );
       await fs.rename(file, `${file}.bad`).catch(() => undefined);
       return new SettingsStore(file, DEFAULT_SETTINGS);
     }

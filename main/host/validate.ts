@@ -28,7 +28,8 @@ export function isObj(v: unknown): v is Obj {
 export function obj(v: unknown, what: string, allowed: readonly string[]): Obj {
   if (!isObj(v)) throw bad(`${what} needs an object argument, not ${show(v)}.`);
   const extra = Object.keys(v).find((k) => !allowed.includes(k));
-  if (extra !== undefined) throw bad(`${what} does not take a field ${JSON.stringify(extra)}; it takes ${allowed.join(', ') || 'none'}.`);
+  if (extra !== undefined)
+    throw bad(`${what} does not take a field ${JSON.stringify(extra)}; it takes ${allowed.join(', ') || 'none'}.`);
   return v;
 }
 
@@ -63,13 +64,15 @@ export function int(v: unknown, field: string, lo: number, hi: number): number {
 }
 
 export function oneOf<T extends string | number>(v: unknown, field: string, choices: readonly T[]): T {
-  if (!(choices as readonly unknown[]).includes(v)) throw bad(`${field} must be one of ${choices.join(', ')}, not ${show(v)}.`, field);
+  if (!(choices as readonly unknown[]).includes(v))
+    throw bad(`${field} must be one of ${choices.join(', ')}, not ${show(v)}.`, field);
   return v as T;
 }
 
 export function list(v: unknown, field: string, min: number, max: number): unknown[] {
   if (!Array.isArray(v)) throw bad(`${field} must be a list, not ${show(v)}.`, field);
-  if (v.length < min || v.length > max) throw bad(`${field} must have ${min === max ? min : `${min} to ${max}`} entries, not ${v.length}.`, field);
+  if (v.length < min || v.length > max)
+    throw bad(`${field} must have ${min === max ? min : `${min} to ${max}`} entries, not ${v.length}.`, field);
   return v;
 }
 
@@ -108,7 +111,8 @@ export async function existingFile(v: unknown, field: string, exts?: readonly st
 
 export async function existingDir(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
-  if (!(await statOf(p, field)).isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
+  if (!(await statOf(p, field)).isDirectory())
+    throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
   return p;
 }
 
@@ -124,7 +128,12 @@ export async function folderOrNew(v: unknown, field: string): Promise<string> {
 export async function madeDir(v: unknown, field: string): Promise<string> {
   const p = await folderOrNew(v, field);
   await fs.mkdir(p, { recursive: true }).catch((e: { code?: string }) => {
-    const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of the path is a file' : (e.code ?? 'it failed');
+    const why =
+      e.code === 'EACCES' || e.code === 'EPERM'
+        ? 'permission denied'
+        : e.code === 'EEXIST' || e.code === 'ENOTDIR'
+          ? 'a part of the path is a file'
+          : (e.code ?? 'it failed');
     throw bad(`${field}: ${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`, field);
   });
   return p;
@@ -159,10 +168,21 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
     admits: (real) =>
       (o.within === undefined || pathInside(o.within, real) !== null) &&
       (!o.access || o.access.admits(real, use) || (o.chosen === true && o.access.choosable(real, use))),
-    refusal: () => o.refusal?.() ?? o.access?.refusal(p, use, field) ?? bad(`${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`, field),
+    refusal: () =>
+      o.refusal?.() ??
+      o.access?.refusal(p, use, field) ??
+      bad(
+        `${q} cannot be opened: it is not a plain file or folder, or it changed while it was being opened; try again.`,
+        field,
+      ),
     missing: (why) =>
       o.missing?.() ??
-      bad(why === 'missing' ? `${field}: ${q} does not exist; check the path and try again.` : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`, field),
+      bad(
+        why === 'missing'
+          ? `${field}: ${q} does not exist; check the path and try again.`
+          : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`,
+        field,
+      ),
   });
 }
 
@@ -170,7 +190,12 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
  * An existing file, opened once and checked through the handle (opened.ts): read it through
  * `use`, then close it (withOpened does both).
  */
-export async function openFile(v: unknown, field: string, exts: readonly string[] | undefined, o: OpenOptions = {}): Promise<Opened> {
+export async function openFile(
+  v: unknown,
+  field: string,
+  exts: readonly string[] | undefined,
+  o: OpenOptions = {},
+): Promise<Opened> {
   const p = absPath(v, field);
   if (exts && !exts.includes(path.extname(p).slice(1).toLowerCase())) {
     throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`, field);
@@ -208,20 +233,33 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
  */
 export function uploadName(v: unknown, field: string): string {
   const raw = str(v, field, { max: 1024 });
-  if (/[/\\]/.test(raw) || raw === '.' || raw === '..') throw bad(`${field} must be a plain file name without folders, not ${show(raw)}.`, field);
-  const clean = raw.normalize('NFC').replace(INVISIBLE, '').replace(/[<>:"|?*]/g, '_').trim().replace(/[. ]+$/, '');
-  if (raw.trim().startsWith('.')) throw bad(`${field} must not be a hidden file name (starting with a dot), not ${show(raw)}.`, field);
+  if (/[/\\]/.test(raw) || raw === '.' || raw === '..')
+    throw bad(`${field} must be a plain file name without folders, not ${show(raw)}.`, field);
+  const clean = raw
+    .normalize('NFC')
+    .replace(INVISIBLE, '')
+    .replace(/[<>:"|?*]/g, '_')
+    .trim()
+    .replace(/[. ]+$/, '');
+  if (raw.trim().startsWith('.'))
+    throw bad(`${field} must not be a hidden file name (starting with a dot), not ${show(raw)}.`, field);
   const dot = clean.lastIndexOf('.');
   const ext = dot > 0 ? clean.slice(dot) : '';
   const stem = (dot > 0 ? clean.slice(0, dot) : clean).trim();
-  if (!stem || clean.startsWith('.')) throw bad(`${field} ${show(raw)} has no letters or digits left once invisible characters are removed; rename the file and try again.`, field);
+  if (!stem || clean.startsWith('.'))
+    throw bad(
+      `${field} ${show(raw)} has no letters or digits left once invisible characters are removed; rename the file and try again.`,
+      field,
+    );
   const bytes = (t: string) => Buffer.byteLength(t, 'utf8');
-  if (bytes(ext) > 32) throw bad(`${field} has an extension longer than 32 bytes; rename the file and try again.`, field);
+  if (bytes(ext) > 32)
+    throw bad(`${field} has an extension longer than 32 bytes; rename the file and try again.`, field);
   let kept = '';
   for (const { segment } of graphemes.segment(stem)) {
     if (bytes(kept + segment) + bytes(ext) > MAX_NAME_BYTES) break;
     kept += segment;
   }
-  if (!kept.trim()) throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`, field);
+  if (!kept.trim())
+    throw bad(`${field} ${show(raw)} is too long to keep anything of its name; rename the file and try again.`, field);
   return kept.trimEnd() + ext;
 }

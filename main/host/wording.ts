@@ -33,22 +33,27 @@ export const APP_WORDING: Wording = {
     `The viewer's cache cannot take ${q(f.file)} now: the images being shown hold ${formatBytes(f.held)} of the ${formatBytes(f.max)} it may use; wait until they have loaded, then open this one again.`,
   'viewer-low-disk': (f) =>
     `There is not enough free disk space to show ${q(f.file)}: its cache files need ${formatBytes(f.need)} in ${q(f.folder)}, where ${formatBytes(f.free)} is free and ${formatBytes(f.keep)} is kept free; free some space there, then open the image again.`,
-  'viewer-write-failed': (f) => `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
+  'viewer-write-failed': (f) =>
+    `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
   'unwritable-output': (f) => `Cannot write to ${q(f.file)} (${f.why}); choose another output folder.`,
   'name-too-long': (f) =>
     `Cannot write to ${q(f.file)} (its name is longer than the file system allows); give the input a shorter name and try again.`,
   'unreadable-file': (f) => `${q(f.file)} cannot be read (${f.why}); choose a readable ${f.what}.`,
-  'output-exists': (f) => `${q(f.file)} already exists; tick "Replace existing outputs" to replace it, or choose another output folder.`,
-  'would-overwrite-input': (f) => `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
+  'output-exists': (f) =>
+    `${q(f.file)} already exists; tick "Replace existing outputs" to replace it, or choose another output folder.`,
+  'would-overwrite-input': (f) =>
+    `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
   'disk-full': (f) => `The disk is full while writing ${q(f.file)}; free some space and try again.`,
-  'bad-weights': (f) => `${q(f.file)} is not a valid SR Studio weights file (${f.why}); choose a .safetensors file saved by SR Studio.`,
+  'bad-weights': (f) =>
+    `${q(f.file)} is not a valid SR Studio weights file (${f.why}); choose a .safetensors file saved by SR Studio.`,
   'bad-model': (f) =>
     `${q(f.file)} cannot be used as a super-resolution model (${f.why}); choose an ONNX model that takes one RGB image and gives one.`,
   'model-needs-memory': (f) =>
     `${q(f.file)} needs about ${formatMemory(f.need)} of memory for ${f.tile}, more than the ${formatMemory(f.budget)} one tile may use on this machine${f.share !== undefined && f.total !== undefined ? ` (${Math.round(f.share * 100)}% of its ${formatMemory(f.total)})` : ''}; run it on a machine with more memory, or choose a smaller model.`,
   'imported-not-trainable': (f) =>
     `${q(f.file)} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from a .safetensors model made by SR Studio.`,
-  'weights-mismatch': (f) => `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
+  'weights-mismatch': (f) =>
+    `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
   'init-mismatch': (f) => f.why,
   'scale-mismatch': (f) => `${q(f.file)} upscales x${f.modelScale}, not x${f.scale}; choose a model of that scale.`,
   'overlap-too-large': (f) =>
@@ -56,9 +61,11 @@ export const APP_WORDING: Wording = {
   'unknown-backend': (f) => `Unknown backend ${q(f.value)}; choose one of ${f.known} in Settings.`,
   'backend-failed': (f) => `The ${f.backend} backend could not start (${f.why}); choose another backend in Settings.`,
   'no-model': (f) => `No x${f.scale} model was found; train one in the Train view, or add one in the Models view.`,
-  'unknown-model': (f) => `There is no model named ${q(f.value)} among the bundled and your own models; pick a model from the list.`,
+  'unknown-model': (f) =>
+    `There is no model named ${q(f.value)} among the bundled and your own models; pick a model from the list.`,
   'broken-install': (f) => `SR Studio's generated file ${f.file} is missing; run "npm install" in SR Studio's folder.`,
-  'run-exists': (f) => `${q(f.folder)} already holds a training run; continue it from the list of runs, or choose another folder.`,
+  'run-exists': (f) =>
+    `${q(f.folder)} already holds a training run; continue it from the list of runs, or choose another folder.`,
   'folder-not-empty': (f) =>
     `${q(f.folder)} already holds other files, which a training run would mix with its own; choose an empty or new folder.`,
   'not-a-run': (f) =>
@@ -66,14 +73,19 @@ export const APP_WORDING: Wording = {
       ? `${q(f.folder)} holds no training yet (it was stopped before its settings were saved); start a new run in that folder instead.`
       : `${q(f.folder)} is not a training run folder (${f.why}); choose the folder a run was started in.`,
   'run-busy': (f) => `The run in ${q(f.folder)} is being trained now (process ${f.pid}); wait for it or stop it first.`,
-  'run-records-no-data': (f) => `The run in ${q(f.run)} does not record its training folder; choose its training folder (and validation folder, if it used one).`,
+  'run-records-no-data': (f) =>
+    `The run in ${q(f.run)} does not record its training folder; choose its training folder (and validation folder, if it used one).`,
   'run-folder-gone': (f) =>
     `The ${f.what} folder ${q(f.folder)} that the run in ${q(f.run)} was trained on is not there any more; choose where it is now as the ${f.what} folder.`,
   'no-training-folder': () => 'Training needs a folder of training photos; choose a training folder.',
-  'init-per-activation': (f) => `Starting a comparison from trained models needs one model for each activation compared (${f.acts.split(',').join(', ')}), so each starts from its own twin.`,
-  'run-trained': (f) => `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, ask for more than ${f.done}.`,
-  'run-mismatch': (f) => `The run in ${q(f.run)} was trained with ${f.what}; continue it with the same settings and folders, or start a new run.`,
-  'file-failed': (f) => `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
+  'init-per-activation': (f) =>
+    `Starting a comparison from trained models needs one model for each activation compared (${f.acts.split(',').join(', ')}), so each starts from its own twin.`,
+  'run-trained': (f) =>
+    `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, ask for more than ${f.done}.`,
+  'run-mismatch': (f) =>
+    `The run in ${q(f.run)} was trained with ${f.what}; continue it with the same settings and folders, or start a new run.`,
+  'file-failed': (f) =>
+    `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
   'training-failed': (f) => f.why,
   internal: (f) => `The engine failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
   cancelled: (f) => `${f.what} was cancelled; nothing was written.`,

@@ -42,7 +42,8 @@ export function allowedHosts(listen: string | undefined): Set<string> {
     hosts.add(bracket(listen.replace(/^\[|\]$/g, '')));
     return hosts;
   }
-  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) hosts.add(bracket(a.address.replace(/%.*$/, '')));
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) hosts.add(bracket(a.address.replace(/%.*$/, '')));
   hosts.add(os.hostname().toLowerCase());
   return hosts;
 }
@@ -89,14 +90,25 @@ function sameToken(given: string | undefined, token: string): boolean {
  */
 export function admit(req: IncomingMessage, gate: Gate): Verdict {
   const host = hostName(req, gate);
-  if (host === null) return { ok: false, status: 421, message: 'Misdirected request: this is not an address SR Studio answers to; open the address it printed when it started.\n' };
+  if (host === null)
+    return {
+      ok: false,
+      status: 421,
+      message:
+        'Misdirected request: this is not an address SR Studio answers to; open the address it printed when it started.\n',
+    };
   const origin = req.headers.origin?.toLowerCase();
   const own = `${gate.scheme}://${host}${gate.port === (gate.scheme === 'https' ? 443 : 80) ? '' : `:${gate.port}`}`;
   const acts = (req.method !== 'GET' && req.method !== 'HEAD') || req.headers.upgrade !== undefined;
-  if (acts && origin !== undefined && origin !== own) return { ok: false, status: 403, message: 'Forbidden: requests from other sites are refused.\n' };
+  if (acts && origin !== undefined && origin !== own)
+    return { ok: false, status: 403, message: 'Forbidden: requests from other sites are refused.\n' };
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined;
   if (sameToken(query, gate.token)) return { ok: true, fromQuery: true };
   const cookies = parseCookies(req.headers.cookie).get(cookieName(gate.port)) ?? [];
   if (cookies.some((c) => sameToken(c, gate.token))) return { ok: true, fromQuery: false };
-  return { ok: false, status: 403, message: 'Forbidden: open the address SR Studio printed when it started (it carries the session token).\n' };
+  return {
+    ok: false,
+    status: 403,
+    message: 'Forbidden: open the address SR Studio printed when it started (it carries the session token).\n',
+  };
 }

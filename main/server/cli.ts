@@ -13,7 +13,8 @@ import { isLoopback } from './auth.ts';
 import { startServer, type StudioServer } from './server.ts';
 import { isEntry } from '../is-entry.ts';
 
-const USAGE = 'Usage: npm run serve -- [--host ADDRESS] [--port N] [--tls-cert FILE --tls-key FILE] [--no-open] [--backend auto|tensorflow|webgpu|onnx|wasm|cpu]';
+const USAGE =
+  'Usage: npm run serve -- [--host ADDRESS] [--port N] [--tls-cert FILE --tls-key FILE] [--no-open] [--backend auto|tensorflow|webgpu|onnx|wasm|cpu]';
 
 /** Parses the options; throws a one-line message for a bad one. */
 export function parseServeArgs(argv: string[]) {
@@ -31,13 +32,23 @@ export function parseServeArgs(argv: string[]) {
     strict: true,
   });
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a whole number from 0 to 65535, not ${JSON.stringify(values.port)}.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a whole number from 0 to 65535, not ${JSON.stringify(values.port)}.`);
   const backend = values.backend;
-  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}.`);
+  if (backend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}.`);
   const [cert, key] = [values['tls-cert'], values['tls-key']];
-  if ((cert === undefined) !== (key === undefined)) throw new Error('--tls-cert and --tls-key go together: give both files (PEM), or neither.');
+  if ((cert === undefined) !== (key === undefined))
+    throw new Error('--tls-cert and --tls-key go together: give both files (PEM), or neither.');
   const tls = cert !== undefined && key !== undefined ? { cert, key } : undefined;
-  return { host: values.host, port, tls, open: !values['no-open'], backend: backend as BackendChoice | undefined, help: Boolean(values.help) };
+  return {
+    host: values.host,
+    port,
+    tls,
+    open: !values['no-open'],
+    backend: backend as BackendChoice | undefined,
+    help: Boolean(values.help),
+  };
 }
 
 /** Reads the PEM files; throws one sentence naming the file that cannot be read. */
@@ -46,7 +57,9 @@ function readTls(files: { cert: string; key: string }): { cert: Buffer; key: Buf
     try {
       return readFileSync(file);
     } catch (e) {
-      throw new Error(`the TLS ${what} ${JSON.stringify(file)} could not be read (${(e as { code?: string }).code ?? 'error'}); check the path given to --tls-${what}`);
+      throw new Error(
+        `the TLS ${what} ${JSON.stringify(file)} could not be read (${(e as { code?: string }).code ?? 'error'}); check the path given to --tls-${what}`,
+      );
     }
   };
   return { cert: read(files.cert, 'cert'), key: read(files.key, 'key') };
@@ -60,7 +73,12 @@ export function startupLine(url: string, host: string | undefined, tls: boolean)
 }
 
 function openBrowser(url: string): void {
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined); // no browser to open: the printed address is enough
@@ -87,7 +105,14 @@ export async function serve(argv: string[]): Promise<StudioServer | undefined> {
   let server: StudioServer;
   try {
     const tls = opts.tls ? readTls(opts.tls) : undefined;
-    server = await startServer({ appRoot: findAppRoot(import.meta.dirname), dataDir: defaultDataDir(), host: opts.host, port: opts.port, tls, backend: opts.backend });
+    server = await startServer({
+      appRoot: findAppRoot(import.meta.dirname),
+      dataDir: defaultDataDir(),
+      host: opts.host,
+      port: opts.port,
+      tls,
+      backend: opts.backend,
+    });
   } catch (e) {
     const code = (e as { code?: string }).code;
     const tlsBad = typeof code === 'string' && /^ERR_OSSL|^ERR_SSL/.test(code);

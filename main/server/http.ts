@@ -71,7 +71,12 @@ export function contentSecurityPolicy(host: string, scheme: 'http' | 'https' = '
 }
 
 function send(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...SECURITY_HEADERS, ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...SECURITY_HEADERS,
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -90,8 +95,10 @@ export function createRequestHandler(o: HttpOptions) {
     const auth = admit(req, gate);
     if (!auth.ok) return send(res, auth.status, auth.message, auth.status === 421 ? { Connection: 'close' } : {});
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith(UPLOAD_PATH)) return o.uploads.receive(url.pathname.slice(UPLOAD_PATH.length), req, res);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n', { Allow: 'GET, HEAD' });
+    if (url.pathname.startsWith(UPLOAD_PATH))
+      return o.uploads.receive(url.pathname.slice(UPLOAD_PATH.length), req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'Method not allowed.\n', { Allow: 'GET, HEAD' });
     if (url.pathname === '/file') return sendFile(req, res, url, o);
     let rel: string;
     try {
@@ -115,7 +122,11 @@ export function createRequestHandler(o: HttpOptions) {
     if (rel.includes('\0') || pathInside(o.rendererDir, file) === null) return send(res, 404, 'Not found.\n');
     const st = await fs.stat(file).catch(() => undefined);
     if (!st?.isFile()) return send(res, 404, 'Not found.\n');
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': st.size, ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Length': st.size,
+      ...SECURITY_HEADERS,
+    });
     if (req.method === 'HEAD') return void res.end();
     await stream(res, file);
   };
@@ -131,12 +142,18 @@ const NOT_SERVED = 'Not found: only files this session produced or uploaded, and
  */
 async function sendFile(req: IncomingMessage, res: ServerResponse, url: URL, o: HttpOptions): Promise<void> {
   const p = url.searchParams.get('path') ?? '';
-  if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await o.downloadable(path.resolve(p)))) return send(res, 404, NOT_SERVED);
+  if (!p || p.includes('\0') || !path.isAbsolute(p) || !(await o.downloadable(path.resolve(p))))
+    return send(res, 404, NOT_SERVED);
   const gone = new Error('Not found: the file is no longer there.\n');
   const refused = new Error(NOT_SERVED);
   let file: Opened;
   try {
-    file = await openChecked(path.resolve(p), { kind: 'file', admits: o.readable, refusal: () => refused, missing: () => gone });
+    file = await openChecked(path.resolve(p), {
+      kind: 'file',
+      admits: o.readable,
+      refusal: () => refused,
+      missing: () => gone,
+    });
   } catch (e) {
     return send(res, 404, e === gone ? gone.message : NOT_SERVED);
   }

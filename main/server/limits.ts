@@ -31,7 +31,10 @@ export function limitJobs(handlers: Handlers, jobs: Pick<JobBook, 'size' | 'rese
   for (const channel of JOB_CHANNELS) {
     const handler = handlers[channel] as (arg: unknown) => Promise<unknown>;
     limited[channel] = async (arg: unknown) => {
-      if (jobs.size >= max) throw errors.badArgument(`${max} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
+      if (jobs.size >= max)
+        throw errors.badArgument(
+          `${max} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`,
+        );
       const release = jobs.reserve();
       try {
         return await handler(arg);

@@ -74,7 +74,9 @@ function closeCode(e: Error): number | undefined {
 }
 
 function refuse(socket: Duplex, status: string, message: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }
 
 export async function startServer(o: ServerOptions): Promise<StudioServer> {
@@ -94,7 +96,11 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
     }
   };
   let registry: FileRegistry | undefined;
-  const uploads = await Uploads.open(path.join(o.dataDir, 'inbox'), { limits: o.uploadLimits, saved: (f, name) => registry?.add(f, name), log });
+  const uploads = await Uploads.open(path.join(o.dataDir, 'inbox'), {
+    limits: o.uploadLimits,
+    saved: (f, name) => registry?.add(f, name),
+    log,
+  });
   const host = await createHost({
     dataDir: o.dataDir,
     appRoot: o.appRoot,
@@ -109,7 +115,12 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
       openFolder: () => Promise.reject(errors.badArgument(NO_DIALOGS)),
     },
     shell: {
-      reveal: (p) => Promise.reject(errors.badArgument(`Showing files in the file manager works in the desktop app only; the file is ${JSON.stringify(p)}.`)),
+      reveal: (p) =>
+        Promise.reject(
+          errors.badArgument(
+            `Showing files in the file manager works in the desktop app only; the file is ${JSON.stringify(p)}.`,
+          ),
+        ),
     },
   });
   const ctx = host.context;
@@ -128,11 +139,22 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   await models.allow(ctx.models.bundled, 'read');
   const downloadable = async (file: string) =>
     ctx.files.has(file) ||
-    (ctx.results.has(file) && (await access.check(file, 'read', 'path').then(() => true, () => false))) ||
-    (path.extname(file) === '.safetensors' && (await models.check(file, 'read', 'path').then(() => true, () => false)));
+    (ctx.results.has(file) &&
+      (await access.check(file, 'read', 'path').then(
+        () => true,
+        () => false,
+      ))) ||
+    (path.extname(file) === '.safetensors' &&
+      (await models.check(file, 'read', 'path').then(
+        () => true,
+        () => false,
+      )));
 
   const handlers = limitJobs(guardFileAccess(host.handlers, access), ctx.jobs);
-  const router = createRouter(handlers, { isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s), name: host.displayName });
+  const router = createRouter(handlers, {
+    isTrustedSender: (s) => s instanceof WebSocket && sockets.has(s),
+    name: host.displayName,
+  });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   wss.on('error', (e) => log(`SR Studio: the WebSocket server reported ${e.message}.`));
   const server: Server = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }) : createServer();
@@ -155,7 +177,13 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   const gate: Gate = { token, port, scheme: o.tls ? 'https' : 'http', hosts: allowedHosts(o.host) };
   const rendererDir = path.resolve(o.rendererDir ?? path.join(o.appRoot, 'renderer', 'dist'));
   // What /file opens must really lie where the session may read (a name swapped for a symlink sends nothing).
-  const handler = createRequestHandler({ gate, rendererDir, downloadable, readable: (real) => access.admits(real, 'read'), uploads });
+  const handler = createRequestHandler({
+    gate,
+    rendererDir,
+    downloadable,
+    readable: (real) => access.admits(real, 'read'),
+    uploads,
+  });
   server.on('request', (req, res) => {
     req.on('error', () => undefined); // a client that goes away mid-request only ends its own request
     res.on('error', () => undefined);
@@ -168,24 +196,33 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const auth = admit(req, gate);
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/ws') return refuse(socket, '404 Not Found', 'Not found.\n');
-    if (!auth.ok) return refuse(socket, auth.status === 421 ? '421 Misdirected Request' : '403 Forbidden', auth.message);
+    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/ws')
+      return refuse(socket, '404 Not Found', 'Not found.\n');
+    if (!auth.ok)
+      return refuse(socket, auth.status === 421 ? '421 Misdirected Request' : '403 Forbidden', auth.message);
     if (sockets.size >= MAX_SOCKETS) {
       log(`SR Studio: refused a connection beyond the ${MAX_SOCKETS} open at once.`);
-      return refuse(socket, '429 Too Many Requests', `SR Studio is already open in ${MAX_SOCKETS} tabs or windows; close one, then reload this page.\n`);
+      return refuse(
+        socket,
+        '429 Too Many Requests',
+        `SR Studio is already open in ${MAX_SOCKETS} tabs or windows; close one, then reload this page.\n`,
+      );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
       ws.on('error', (e) => {
         const code = closeCode(e);
-        log(`SR Studio: closed a connection that sent a bad WebSocket frame (${e.message}${code ? `; close code ${code}` : ''}).`);
+        log(
+          `SR Studio: closed a connection that sent a bad WebSocket frame (${e.message}${code ? `; close code ${code}` : ''}).`,
+        );
       });
       ws.on('message', (data, isBinary) => void onMessage(router, ws, isBinary ? null : data.toString()));
     });
   });
   const scheme = o.tls ? 'https' : 'http';
-  const shown = !o.host || o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
+  const shown =
+    !o.host || o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `${scheme}://${shown}:${port}/?token=${token}`,
     port,
@@ -210,10 +247,17 @@ export async function startServer(o: ServerOptions): Promise<StudioServer> {
  * choose (saved by an earlier version, such as /root) is not granted but reset, and the log says
  * why, once.
  */
-async function grantSavedOutput(settings: SettingsStore, access: FolderAccess, log: (line: string) => void): Promise<void> {
+async function grantSavedOutput(
+  settings: SettingsStore,
+  access: FolderAccess,
+  log: (line: string) => void,
+): Promise<void> {
   const saved = settings.get().outputDir;
   if (!saved) return;
-  const ok = await access.checkChoice(saved, 'Output folder', 'write').then(() => true, () => false);
+  const ok = await access.checkChoice(saved, 'Output folder', 'write').then(
+    () => true,
+    () => false,
+  );
   if (ok) return access.allow(saved, 'write');
   await settings.update({ outputDir: null });
   log(
@@ -234,20 +278,29 @@ async function onMessage(router: Router, ws: WebSocket, text: string | null): Pr
   }
   const m = (typeof msg === 'object' && msg !== null ? msg : {}) as { id?: unknown; channel?: unknown; arg?: unknown };
   if (!Number.isSafeInteger(m.id) || typeof m.channel !== 'string') {
-    const reply: ServerMessage = { id: Number.isSafeInteger(m.id) ? (m.id as number) : -1, ok: false, error: 'Malformed message: expected JSON {"id": number, "channel": string, "arg": …}.' };
+    const reply: ServerMessage = {
+      id: Number.isSafeInteger(m.id) ? (m.id as number) : -1,
+      ok: false,
+      error: 'Malformed message: expected JSON {"id": number, "channel": string, "arg": …}.',
+    };
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
     return;
   }
   const n = waiting.get(ws) ?? 0;
   if (n >= MAX_REQUESTS_PER_SOCKET) {
-    const reply: ServerMessage = { id: m.id as number, ok: false, error: `${MAX_REQUESTS_PER_SOCKET} requests are already waiting for an answer on this connection; wait for them, then try again.` };
+    const reply: ServerMessage = {
+      id: m.id as number,
+      ok: false,
+      error: `${MAX_REQUESTS_PER_SOCKET} requests are already waiting for an answer on this connection; wait for them, then try again.`,
+    };
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
     return;
   }
   waiting.set(ws, n + 1);
   try {
     const reply = await router.handle(ws, m.channel, m.arg);
-    if (reply && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id: m.id as number, ...reply } satisfies ServerMessage));
+    if (reply && ws.readyState === WebSocket.OPEN)
+      ws.send(JSON.stringify({ id: m.id as number, ...reply } satisfies ServerMessage));
   } finally {
     waiting.set(ws, (waiting.get(ws) ?? 1) - 1);
   }

@@ -30,7 +30,12 @@ export interface UploadLimits {
 }
 
 const MiB = 1024 * 1024;
-export const UPLOAD_LIMITS: UploadLimits = { fileBytes: 256 * MiB, sessionBytes: 4096 * MiB, atOnce: 6, idleMs: 60_000 };
+export const UPLOAD_LIMITS: UploadLimits = {
+  fileBytes: 256 * MiB,
+  sessionBytes: 4096 * MiB,
+  atOnce: 6,
+  idleMs: 60_000,
+};
 export const UPLOAD_PATH = '/upload/';
 
 /** Written in each session folder: which server owns it, and which files in it are uploads. */
@@ -82,14 +87,27 @@ async function cleanEarlier(root: string, log: (line: string) => void): Promise<
     if (!name.startsWith('session-')) continue;
     const dir = path.join(root, name);
     if (OPEN.has(dir)) continue;
-    const owner = await fs.readFile(path.join(dir, OWNER), 'utf8').then((t) => JSON.parse(t) as { pid?: unknown }, () => undefined);
+    const owner = await fs.readFile(path.join(dir, OWNER), 'utf8').then(
+      (t) => JSON.parse(t) as { pid?: unknown },
+      () => undefined,
+    );
     if (typeof owner?.pid === 'number' && owner.pid !== process.pid && alive(owner.pid)) continue;
     downloads += await removeOldDownloads(dir).catch(() => 0);
     if (owner === undefined) continue; // from a version that kept no list of its uploads: left alone
     const listed = await fs.readFile(path.join(dir, MANIFEST), 'utf8').catch(() => '');
     const entries = await fs.readdir(dir).catch(() => [] as string[]);
-    const doomed = new Set([...listed.split('\n').filter((n) => n && n === path.basename(n)), ...entries.filter((n) => n.endsWith('.part'))]);
-    for (const f of doomed) if (await fs.rm(path.join(dir, f), { force: true }).then(() => true, () => false)) removed++;
+    const doomed = new Set([
+      ...listed.split('\n').filter((n) => n && n === path.basename(n)),
+      ...entries.filter((n) => n.endsWith('.part')),
+    ]);
+    for (const f of doomed)
+      if (
+        await fs.rm(path.join(dir, f), { force: true }).then(
+          () => true,
+          () => false,
+        )
+      )
+        removed++;
     const left = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n !== OWNER && n !== MANIFEST);
     if (left.length === 0) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     else await fs.rm(path.join(dir, MANIFEST), { force: true }).catch(() => undefined);
@@ -100,7 +118,11 @@ async function cleanEarlier(root: string, log: (line: string) => void): Promise<
 
 function reply(res: ServerResponse, status: number, body: UploadReply): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(status === 200 ? {} : { Connection: 'close' }) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    ...(status === 200 ? {} : { Connection: 'close' }),
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -125,7 +147,12 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
     const [ba, bb] = [Buffer.alloc(1 << 20), Buffer.alloc(1 << 20)];
     for (let at = 0; at < sa.size; ) {
       const [ra, rb] = await Promise.all([ha.read(ba, 0, ba.length, at), hb.read(bb, 0, bb.length, at)]);
-      if (ra.bytesRead === 0 || ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (
+        ra.bytesRead === 0 ||
+        ra.bytesRead !== rb.bytesRead ||
+        !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))
+      )
+        return false;
       at += ra.bytesRead;
     }
     return true;
@@ -150,11 +177,21 @@ export class Uploads implements UploadInbox {
   }
 
   /** Cleans up after earlier runs and makes this run's folder under `root`. */
-  static async open(root: string, opts: { limits?: Partial<UploadLimits> | undefined; saved: (file: string, name: string) => void; log: (line: string) => void }): Promise<Uploads> {
+  static async open(
+    root: string,
+    opts: {
+      limits?: Partial<UploadLimits> | undefined;
+      saved: (file: string, name: string) => void;
+      log: (line: string) => void;
+    },
+  ): Promise<Uploads> {
     await fs.mkdir(root, { recursive: true });
     await cleanEarlier(root, opts.log);
     const dir = await fs.mkdtemp(path.join(root, 'session-'));
-    await fs.writeFile(path.join(dir, OWNER), JSON.stringify({ pid: process.pid, started: new Date().toISOString() }) + '\n');
+    await fs.writeFile(
+      path.join(dir, OWNER),
+      JSON.stringify({ pid: process.pid, started: new Date().toISOString() }) + '\n',
+    );
     OPEN.add(dir);
     return new Uploads(dir, { ...UPLOAD_LIMITS, ...opts.limits }, opts.saved);
   }
@@ -168,12 +205,20 @@ export class Uploads implements UploadInbox {
   begin(name: string, bytes: number): { url: string } {
     const l = this.limits;
     if (bytes > l.fileBytes) {
-      const size = formatBytes(bytes) === formatBytes(l.fileBytes) ? `just over ${formatBytes(bytes)}` : formatBytes(bytes);
-      throw errors.badArgument(`Browser mode takes files of up to ${formatBytes(l.fileBytes)}, and ${name} is ${size}; upscale it with "sr-studio upscale" on the machine that runs SR Studio instead.`);
+      const size =
+        formatBytes(bytes) === formatBytes(l.fileBytes) ? `just over ${formatBytes(bytes)}` : formatBytes(bytes);
+      throw errors.badArgument(
+        `Browser mode takes files of up to ${formatBytes(l.fileBytes)}, and ${name} is ${size}; upscale it with "sr-studio upscale" on the machine that runs SR Studio instead.`,
+      );
     }
-    if (this.#pending.size >= l.atOnce) throw errors.badArgument(`${l.atOnce} uploads are already under way; wait for one to finish, then add ${name} again.`);
+    if (this.#pending.size >= l.atOnce)
+      throw errors.badArgument(
+        `${l.atOnce} uploads are already under way; wait for one to finish, then add ${name} again.`,
+      );
     if (this.#used + this.#reserved() + bytes > l.sessionBytes) {
-      throw errors.badArgument(`The upload folder is full (${formatBytes(l.sessionBytes)} of uploads since SR Studio started, ${name} does not fit); restart SR Studio to clear it.`);
+      throw errors.badArgument(
+        `The upload folder is full (${formatBytes(l.sessionBytes)} of uploads since SR Studio started, ${name} does not fit); restart SR Studio to clear it.`,
+      );
     }
     const id = randomBytes(18).toString('base64url');
     const pending: Pending = { name, bytes, timer: undefined };
@@ -187,12 +232,16 @@ export class Uploads implements UploadInbox {
   async receive(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const p = this.#pending.get(id);
     if (req.method !== 'PUT') return reply(res, 405, { ok: false, error: 'Uploads are sent with PUT.' });
-    if (!p || p.req || this.#closed) return reply(res, 404, { ok: false, error: 'This upload was not announced or has expired; add the file again.' });
+    if (!p || p.req || this.#closed)
+      return reply(res, 404, { ok: false, error: 'This upload was not announced or has expired; add the file again.' });
     const length = Number(req.headers['content-length']);
     if (req.headers['content-length'] === undefined || length !== p.bytes) {
       this.#pending.delete(id);
       clearTimeout(p.timer);
-      return reply(res, 400, { ok: false, error: `The upload of ${p.name} did not come with the size it was announced with; add the file again.` });
+      return reply(res, 400, {
+        ok: false,
+        error: `The upload of ${p.name} did not come with the size it was announced with; add the file again.`,
+      });
     }
     clearTimeout(p.timer);
     p.req = req;
@@ -210,8 +259,18 @@ export class Uploads implements UploadInbox {
       answer = [200, { ok: true, file: { path: dest, name: path.basename(dest), bytes: p.bytes } }];
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') answer = [507, { ok: false, error: `The disk is full, so ${p.name} could not be saved; free some space, then add the file again.` }];
-      else answer = req.destroyed ? null : [400, { ok: false, error: `The upload of ${p.name} was cut short; add the file again.` }];
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        answer = [
+          507,
+          {
+            ok: false,
+            error: `The disk is full, so ${p.name} could not be saved; free some space, then add the file again.`,
+          },
+        ];
+      else
+        answer = req.destroyed
+          ? null
+          : [400, { ok: false, error: `The upload of ${p.name} was cut short; add the file again.` }];
     }
     this.#pending.delete(id);
     await fs.rm(part, { force: true }).catch(() => undefined);
@@ -253,7 +312,9 @@ export class Uploads implements UploadInbox {
       p.req?.destroy();
     }
     this.#pending.clear();
-    const left = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((n) => n !== OWNER && !n.endsWith('.part'));
+    const left = (await fs.readdir(this.dir).catch(() => [] as string[])).filter(
+      (n) => n !== OWNER && !n.endsWith('.part'),
+    );
     if (left.length === 0) await fs.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -30,38 +30,76 @@ export const compareCommand: Command = {
   options: { ...TRAIN_OPTIONS, acts: { type: 'string' }, seeds: { type: 'string' }, init: { type: 'string' } },
   async run(values, positionals, report) {
     noPositionals('compare', positionals, 'use --data DIR');
-    if (!values.data) throw errors.badArgument('compare needs a folder of training photos: --data DIR (and ideally --val DIR).');
-    if (values.act) throw errors.badArgument('compare trains several activations: use --acts swish,tanhexp instead of --act.');
-    const acts = String(values.acts ?? 'swish,tanhexp').split(',').map((a) => a.trim());
-    for (const a of acts) if (!isActivationName(a)) throw errors.badArgument(`--acts: unknown activation "${a}"; use tanhexp, swish, mish or relu.`);
-    if (acts.length < 2 || new Set(acts).size !== acts.length) throw errors.badArgument('--acts needs at least two different activations, e.g. swish,tanhexp.');
+    if (!values.data)
+      throw errors.badArgument('compare needs a folder of training photos: --data DIR (and ideally --val DIR).');
+    if (values.act)
+      throw errors.badArgument('compare trains several activations: use --acts swish,tanhexp instead of --act.');
+    const acts = String(values.acts ?? 'swish,tanhexp')
+      .split(',')
+      .map((a) => a.trim());
+    for (const a of acts)
+      if (!isActivationName(a))
+        throw errors.badArgument(`--acts: unknown activation "${a}"; use tanhexp, swish, mish or relu.`);
+    if (acts.length < 2 || new Set(acts).size !== acts.length)
+      throw errors.badArgument('--acts needs at least two different activations, e.g. swish,tanhexp.');
     const { backend, threads, settings } = commonTrainOptions(values);
     const seeds = intOption(values, 'seeds', ...SETTING_RANGES.seeds) ?? 1;
     const init = values.init === undefined ? undefined : initOption(String(values.init));
     const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
-    const dir = path.resolve((values.out as string | undefined) ?? path.join('runs', `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`));
+    const dir = path.resolve(
+      (values.out as string | undefined) ??
+        path.join(
+          'runs',
+          `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`,
+        ),
+    );
     const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);
     try {
       const { report: r } = await compareJob(
-        { data: values.data as string, val: values.val as string | undefined, acts: acts as ActivationName[], settings, seeds, init, dir, backend: selection, threads, control },
+        {
+          data: values.data as string,
+          val: values.val as string | undefined,
+          acts: acts as ActivationName[],
+          settings,
+          seeds,
+          init,
+          dir,
+          backend: selection,
+          threads,
+          control,
+        },
         (e) => {
           if (e.type === 'note') return report.event('note', e.message, { message: e.message });
-          if (e.type === 'data-warning') return report.event('warning', `warning: ${e.message}`, { message: e.message });
+          if (e.type === 'data-warning')
+            return report.event('warning', `warning: ${e.message}`, { message: e.message });
           if (e.type === 'start') return reportStart(report, e.threads, e.evaluator);
           const ev = e.event;
           const tag = `[${e.index + 1}/${e.total}] ${runLabel(e.act, e.seed)}`;
           const at = { seed: e.seed, act: e.act };
-          if (ev.type === 'progress') report.progress(`${tag} it ${ev.iteration}/${base.iterations} loss ${ev.loss.toFixed(4)}`, ev.iteration / base.iterations, { ...at, iteration: ev.iteration, loss: ev.loss });
+          if (ev.type === 'progress')
+            report.progress(
+              `${tag} it ${ev.iteration}/${base.iterations} loss ${ev.loss.toFixed(4)}`,
+              ev.iteration / base.iterations,
+              { ...at, iteration: ev.iteration, loss: ev.loss },
+            );
           else if (ev.type === 'validation')
-            report.event('validation', `${tag} it ${ev.iteration}: PSNR-Y ${ev.psnrY.toFixed(2)} dB, SSIM-Y ${ev.ssimY.toFixed(4)} (bicubic ${ev.bicubicPsnrY.toFixed(2)} dB)`, { ...at, iteration: ev.iteration, psnrY: ev.psnrY, ssimY: ev.ssimY });
-          else if (ev.type === 'warning') report.event('warning', `${tag} warning: ${ev.message}`, { ...at, message: ev.message });
+            report.event(
+              'validation',
+              `${tag} it ${ev.iteration}: PSNR-Y ${ev.psnrY.toFixed(2)} dB, SSIM-Y ${ev.ssimY.toFixed(4)} (bicubic ${ev.bicubicPsnrY.toFixed(2)} dB)`,
+              { ...at, iteration: ev.iteration, psnrY: ev.psnrY, ssimY: ev.ssimY },
+            );
+          else if (ev.type === 'warning')
+            report.event('warning', `${tag} warning: ${ev.message}`, { ...at, message: ev.message });
           else if (ev.type === 'failed') report.error(`${tag}: ${ev.message}`);
         },
       );
-      report.event('report', markdown(r) + `\nWritten to ${dir} (report.md, report.json, contact_sheet.png).`, { dir, report: r });
+      report.event('report', markdown(r) + `\nWritten to ${dir} (report.md, report.json, contact_sheet.png).`, {
+        dir,
+        report: r,
+      });
       return r.cancelled ? 130 : 0;
     } finally {
       release();

@@ -19,7 +19,9 @@ export const exportCommand: Command = {
   },
   async run(values, positionals, report) {
     if (positionals.length !== 1) {
-      throw errors.badArgument('export needs one weights file, e.g. "sr-studio export model.safetensors --format onnx".');
+      throw errors.badArgument(
+        'export needs one weights file, e.g. "sr-studio export model.safetensors --format onnx".',
+      );
     }
     const format = choiceOption(values, 'format', EXPORT_FORMATS);
     if (!format) throw errors.badArgument('export needs --format onnx.');
@@ -27,7 +29,8 @@ export const exportCommand: Command = {
     const model = await loadModelFile(input);
     const out = (values.out as string | undefined) ?? `${path.basename(input).replace(/\.safetensors$/i, '')}.onnx`;
     if (!out.toLowerCase().endsWith('.onnx')) throw errors.badArgument(`${JSON.stringify(out)} should end in .onnx.`);
-    if (path.resolve(out) === path.resolve(input)) throw errors.badArgument('The export would replace its own weights file; choose another -o.');
+    if (path.resolve(out) === path.resolve(input))
+      throw errors.badArgument('The export would replace its own weights file; choose another -o.');
     if (!values.overwrite && (await exists(out))) throw errors.outputExists(out);
     const c = model.config;
     await writeFileAtomic(out, exportOnnx(c, model.weights, { training: model.training, producerVersion: VERSION }));

@@ -33,8 +33,15 @@ export const EXIT = { ok: 0, userError: 1, usage: 2, internal: 70, cancelled: 13
 
 /** Errors that a different command line fixes (exit 2, as for a mistyped flag). */
 const USAGE_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'bad-argument', 'unknown-backend', 'run-mismatch', 'run-busy', 'scale-mismatch', 'overlap-too-large',
-  'init-per-activation', 'run-records-no-data', 'no-training-folder',
+  'bad-argument',
+  'unknown-backend',
+  'run-mismatch',
+  'run-busy',
+  'scale-mismatch',
+  'overlap-too-large',
+  'init-per-activation',
+  'run-records-no-data',
+  'no-training-folder',
 ]);
 
 export function exitCodeFor(e: UserError): number {
@@ -67,7 +74,9 @@ export function joinNegativeValues(args: readonly string[], options: Command['op
     const a = args[i]!;
     const next = args[i + 1];
     if (next !== undefined && takesValue(a) && /^-(\d|\.\d|Infinity)/.test(next)) {
-      out.push(`${a.startsWith('--') ? a : `--${Object.entries(options).find(([, o]) => o.short === a[1])![0]}`}=${next}`);
+      out.push(
+        `${a.startsWith('--') ? a : `--${Object.entries(options).find(([, o]) => o.short === a[1])![0]}`}=${next}`,
+      );
       i++;
     } else out.push(a);
   }
@@ -92,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const report = createReporter(pickMode(rest.includes('--json')));
   try {
-    if (!isName(name)) throw errors.badArgument(`Unknown command "${name}"; run "sr-studio --help" to see the commands.`);
+    if (!isName(name))
+      throw errors.badArgument(`Unknown command "${name}"; run "sr-studio --help" to see the commands.`);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(COMMAND_USAGE[name] + '\n');
       return EXIT.ok;
@@ -107,9 +117,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: joinNegativeValues(rest, cmd.options), options: { ...cmd.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: joinNegativeValues(rest, cmd.options),
+        options: { ...cmd.options, json: { type: 'boolean' } },
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (e) {
-      throw errors.badArgument(`${(e as Error).message.replace(/\.$/, '')}; run "sr-studio ${name} --help" for its options.`);
+      throw errors.badArgument(
+        `${(e as Error).message.replace(/\.$/, '')}; run "sr-studio ${name} --help" for its options.`,
+      );
     }
     return await cmd.run(parsed.values as Record<string, unknown>, parsed.positionals, report);
   } catch (e) {
@@ -117,7 +134,9 @@ export async function main(argv: string[]): Promise<number> {
       report.error(word(wordForCli, e.data), { code: e.code, ...(e.file ? { file: e.file } : {}) });
       return exitCodeFor(e);
     }
-    report.error(`internal error: ${(e as Error)?.message ?? String(e)} (set SR_STUDIO_DEBUG=1 for details and please report it)`);
+    report.error(
+      `internal error: ${(e as Error)?.message ?? String(e)} (set SR_STUDIO_DEBUG=1 for details and please report it)`,
+    );
     if (process.env.SR_STUDIO_DEBUG) console.error(e);
     return EXIT.internal;
   }

@@ -20,7 +20,11 @@ export function intOption(values: Record<string, unknown>, name: string, lo: num
   return n;
 }
 
-export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, choices: readonly T[]): T | undefined {
+export function choiceOption<T extends string>(
+  values: Record<string, unknown>,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) {
@@ -31,5 +35,6 @@ export function choiceOption<T extends string>(values: Record<string, unknown>, 
 
 /** For commands that take no plain arguments. */
 export function noPositionals(command: string, positionals: readonly string[], hint = ''): void {
-  if (positionals.length) throw errors.badArgument(`${command} takes no plain arguments ("${positionals[0]}")${hint ? `; ${hint}` : ''}.`);
+  if (positionals.length)
+    throw errors.badArgument(`${command} takes no plain arguments ("${positionals[0]}")${hint ? `; ${hint}` : ''}.`);
 }

@@ -19,7 +19,11 @@ export function pickMode(json: boolean, stream: NodeJS.WriteStream = process.std
   return json ? 'json' : stream.isTTY ? 'tty' : 'plain';
 }
 
-export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Reporter {
+export function createReporter(
+  mode: ReportMode,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WriteStream = process.stderr,
+): Reporter {
   let barShown = false;
   let lastPlain = -1;
   const clearBar = () => {
@@ -68,5 +72,9 @@ export function createReporter(mode: ReportMode, out: NodeJS.WritableStream = pr
 
 /** The backend line every command that computes prints first: the backend, its device and why. */
 export function reportBackend(report: Reporter, selection: BackendSelection): void {
-  report.event('backend', `Backend: ${selection.why}`, { backend: selection.name, device: selection.device, why: selection.why });
+  report.event('backend', `Backend: ${selection.why}`, {
+    backend: selection.name,
+    device: selection.device,
+    why: selection.why,
+  });
 }

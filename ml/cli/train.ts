@@ -36,11 +36,17 @@ export const TRAIN_OPTIONS = {
 
 /** The most helper threads --threads takes. */
 
-function numberOption(values: Record<string, unknown>, name: string, [lo, hi]: readonly [number, number], what: string): number | undefined {
+function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  [lo, hi]: readonly [number, number],
+  what: string,
+): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === '' || !Number.isFinite(n) || n < lo || n > hi) throw errors.badArgument(`--${name} must be ${what} from ${lo} to ${hi}, not "${String(v)}".`);
+  if (v === '' || !Number.isFinite(n) || n < lo || n > hi)
+    throw errors.badArgument(`--${name} must be ${what} from ${lo} to ${hi}, not "${String(v)}".`);
   return n;
 }
 
@@ -68,13 +74,17 @@ export function trainSettings(values: Record<string, unknown>): TrainSettings {
 export function commonTrainOptions(values: Record<string, unknown>) {
   const backend = (values.backend as string | undefined) ?? 'auto';
   if (!(BACKEND_NAMES as readonly string[]).includes(backend)) throw errors.unknownBackend(backend, BACKEND_NAMES);
-  return { backend, threads: intOption(values, 'threads', ...SETTING_RANGES.threads) ?? null, settings: trainSettings(values) };
+  return {
+    backend,
+    threads: intOption(values, 'threads', ...SETTING_RANGES.threads) ?? null,
+    settings: trainSettings(values),
+  };
 }
-
 
 /** The job's start, where the CLIs say the same: helper threads and where validation runs. */
 export function reportStart(report: Reporter, threads: number, evaluator: string | null): void {
-  if (threads > 1) report.event('note', `Training on ${threads} threads (each batch is split across them).`, { threads });
+  if (threads > 1)
+    report.event('note', `Training on ${threads} threads (each batch is split across them).`, { threads });
   if (evaluator) report.event('note', `Validation and previews run on ${evaluator}.`, { evaluator });
 }
 
@@ -103,7 +113,10 @@ export const trainCommand: Command = {
     if (!data && !continued) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
     if (continued && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
     const init = values.init as string | undefined;
-    if (init === '') throw errors.badArgument('--init needs a model: a bundled model\'s name (e.g. tanhexp_photo_x2) or a .safetensors file.');
+    if (init === '')
+      throw errors.badArgument(
+        "--init needs a model: a bundled model's name (e.g. tanhexp_photo_x2) or a .safetensors file.",
+      );
     const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
@@ -115,7 +128,9 @@ export const trainCommand: Command = {
           val: values.val as string | undefined,
           settings,
           init,
-          run: continued ? { kind: 'continue', dir: continued } : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
+          run: continued
+            ? { kind: 'continue', dir: continued }
+            : { kind: 'new', dir: values.out as string | undefined, parent: 'runs' },
           backend: selection,
           threads,
           command: `sr-studio train ${process.argv.slice(3).join(' ')}`,
@@ -147,27 +162,39 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
     const c = config!;
     switch (e.type) {
       case 'started':
-        report.event('started', `${e.continued ? `Continuing from iteration ${e.iteration}:` : 'Training'} ${describe(c)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${dir}`, {
-          dir: path.resolve(dir),
-          config: e.config,
-          iteration: e.iteration,
-          parameters: e.parameters,
-        });
+        report.event(
+          'started',
+          `${e.continued ? `Continuing from iteration ${e.iteration}:` : 'Training'} ${describe(c)} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainImages} images, validating on ${e.valImages}; run folder ${dir}`,
+          {
+            dir: path.resolve(dir),
+            config: e.config,
+            iteration: e.iteration,
+            parameters: e.parameters,
+          },
+        );
         break;
       case 'progress':
-        report.progress(`it ${e.iteration}/${c.iterations} loss ${e.loss.toFixed(4)} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`, e.iteration / c.iterations, {
-          iteration: e.iteration,
-          loss: e.loss,
-          lr: e.lr,
-          itPerSec: e.itPerSec,
-          etaMs: Math.round(e.etaMs),
-        });
+        report.progress(
+          `it ${e.iteration}/${c.iterations} loss ${e.loss.toFixed(4)} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`,
+          e.iteration / c.iterations,
+          {
+            iteration: e.iteration,
+            loss: e.loss,
+            lr: e.lr,
+            itPerSec: e.itPerSec,
+            etaMs: Math.round(e.etaMs),
+          },
+        );
         break;
       case 'validation': {
         const gain = e.psnrY - e.bicubicPsnrY;
         lastVal = ` | val ${e.psnrY.toFixed(2)} dB (bicubic ${e.bicubicPsnrY.toFixed(2)}, ${gain >= 0 ? '+' : ''}${gain.toFixed(2)})`;
         const { images, ...scores } = e;
-        report.event('validation', `it ${e.iteration}: val PSNR-Y ${e.psnrY.toFixed(2)} dB / SSIM-Y ${e.ssimY.toFixed(4)}; bicubic ${e.bicubicPsnrY.toFixed(2)} dB / ${e.bicubicSsimY.toFixed(4)}`, { ...scores, images });
+        report.event(
+          'validation',
+          `it ${e.iteration}: val PSNR-Y ${e.psnrY.toFixed(2)} dB / SSIM-Y ${e.ssimY.toFixed(4)}; bicubic ${e.bicubicPsnrY.toFixed(2)} dB / ${e.bicubicSsimY.toFixed(4)}`,
+          { ...scores, images },
+        );
         break;
       }
       case 'checkpoint':
@@ -187,17 +214,26 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
         report.error(e.message, { iteration: e.iteration });
         break;
       case 'end': {
-        const best = e.best ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}` : 'no validation';
+        const best = e.best
+          ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}`
+          : 'no validation';
         const model = path.join(dir, MODEL_FILE);
-        const what = e.reason === 'cancelled' ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${dir}` : `Finished ${e.iteration} iterations`;
-        report.event('end', `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`, {
-          iteration: e.iteration,
-          reason: e.reason,
-          elapsedMs: Math.round(e.elapsedMs),
-          msPerIteration: e.msPerIteration,
-          best: e.best,
-          model,
-        });
+        const what =
+          e.reason === 'cancelled'
+            ? `Stopped at iteration ${e.iteration}; checkpoint saved, continue with --resume ${dir}`
+            : `Finished ${e.iteration} iterations`;
+        report.event(
+          'end',
+          `${what} in ${duration(e.elapsedMs)} (${e.msPerIteration.toFixed(0)} ms/iteration), ${best}. Model: ${model}`,
+          {
+            iteration: e.iteration,
+            reason: e.reason,
+            elapsedMs: Math.round(e.elapsedMs),
+            msPerIteration: e.msPerIteration,
+            best: e.best,
+            model,
+          },
+        );
         break;
       }
     }

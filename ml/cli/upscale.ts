@@ -27,14 +27,16 @@ export const upscaleCommand: Command = {
     range: { type: 'string' },
   },
   async run(values, positionals, report) {
-    if (!positionals.length) throw errors.badArgument('upscale needs at least one image or folder, e.g. "sr-studio upscale photo.jpg".');
+    if (!positionals.length)
+      throw errors.badArgument('upscale needs at least one image or folder, e.g. "sr-studio upscale photo.jpg".');
     const scaleOpt = intOption(values, 'scale', 2, 4);
     if (scaleOpt !== undefined && !isScale(scaleOpt)) throw errors.badArgument('--scale must be 2, 3 or 4.');
     const tile = intOption(values, 'tile', 16, 4096);
     const overlap = intOption(values, 'overlap', 16, 512);
     const format = choiceOption(values, 'format', OUTPUT_FORMATS) ?? 'png';
     const backendName = (values.backend as string | undefined) ?? 'auto';
-    if (!(BACKEND_NAMES as readonly string[]).includes(backendName)) throw errors.unknownBackend(backendName, BACKEND_NAMES);
+    if (!(BACKEND_NAMES as readonly string[]).includes(backendName))
+      throw errors.unknownBackend(backendName, BACKEND_NAMES);
 
     const rangeName = choiceOption(values, 'range', Object.keys(RANGES) as Array<keyof typeof RANGES>);
     const given = values.model as string | undefined;
@@ -42,7 +44,10 @@ export const upscaleCommand: Command = {
     let model: ModelFile | ImportedModelRef;
     let selection;
     if (onnx) {
-      if (backendName !== 'auto' && backendName !== 'onnx') throw errors.badArgument('Imported ONNX models run on ONNX Runtime; leave out --backend or pass --backend onnx.');
+      if (backendName !== 'auto' && backendName !== 'onnx')
+        throw errors.badArgument(
+          'Imported ONNX models run on ONNX Runtime; leave out --backend or pass --backend onnx.',
+        );
       const range = rangeName && RANGES[rangeName];
       // Probed once here (unless its import recorded it) so the facts can be shown; the job reuses them.
       const sidecar = range ? undefined : await readSidecar(onnx);
@@ -50,9 +55,16 @@ export const upscaleCommand: Command = {
       await opened.dispose();
       model = { onnx, known: opened.facts, range, overlap, scale: scaleOpt };
       selection = await initBackend('onnx', 'upscale');
-      reportBackend(report, { ...selection, why: selection.why.replace(/ \(as requested\)$/, '') + ' (imported ONNX models run on it)' });
+      reportBackend(report, {
+        ...selection,
+        why: selection.why.replace(/ \(as requested\)$/, '') + ' (imported ONNX models run on it)',
+      });
       const guess = rangeGuessNote(opened.facts, 'pass --range 0-255');
-      report.event('model', `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})${guess && `. ${guess}`}`, { model: path.resolve(onnx), imported: opened.facts });
+      report.event(
+        'model',
+        `Model: ${path.basename(onnx)} (imported ONNX: ${describeFacts(opened.facts)})${guess && `. ${guess}`}`,
+        { model: path.resolve(onnx), imported: opened.facts },
+      );
     } else {
       if (rangeName) throw errors.badArgument('--range is for imported ONNX models; SR Studio models take RGB in 0–1.');
       const modelPath = given ?? (await defaultModel(scaleOpt ?? 2)).path;
@@ -61,7 +73,10 @@ export const upscaleCommand: Command = {
       selection = await initBackend(backendName, 'upscale');
       reportBackend(report, selection);
       const inputs = forPhotos(m) ? `, trained with the ${m.training!.degrade} degradations` : '';
-      report.event('model', `Model: ${path.basename(modelPath)} (x${m.config.scale} ${m.config.activation}${inputs})`, { model: path.resolve(modelPath), config: m.config });
+      report.event('model', `Model: ${path.basename(modelPath)} (x${m.config.scale} ${m.config.activation}${inputs})`, {
+        model: path.resolve(modelPath),
+        config: m.config,
+      });
     }
 
     const controller = new AbortController();
@@ -69,7 +84,16 @@ export const upscaleCommand: Command = {
     process.once('SIGINT', onSigint);
     let result;
     try {
-      const spec = { files: positionals, model, backend: selection.name, outputDir: values.out as string | undefined, format, overwrite: Boolean(values.overwrite), tile, overlap };
+      const spec = {
+        files: positionals,
+        model,
+        backend: selection.name,
+        outputDir: values.out as string | undefined,
+        format,
+        overwrite: Boolean(values.overwrite),
+        tile,
+        overlap,
+      };
       result = await upscaleJob(
         spec,
         (e) => {
@@ -107,11 +131,22 @@ export const upscaleCommand: Command = {
     const failures = result.failures.map((f) => ({ code: f.error.code, file: f.file, message: f.error.message }));
     if (!result.files) {
       // Nothing to upscale: a lone problem is the whole story (already printed above).
-      report.event('summary', result.failed === 1 ? '' : `Nothing to upscale: ${result.failed} problems above.`, { done: 0, failed: result.failed, failures });
+      report.event('summary', result.failed === 1 ? '' : `Nothing to upscale: ${result.failed} problems above.`, {
+        done: 0,
+        failed: result.failed,
+        failures,
+      });
       return 1;
     }
-    const failed = result.failed ? `, ${result.failed} failed (${result.failures.map((f) => path.basename(f.file)).join(', ')})` : '';
-    report.event('summary', `${result.upscaled} upscaled${failed}.`, { done: result.upscaled, failed: result.failed, failures, ...(result.warnings.length ? { warnings: result.warnings } : {}) });
+    const failed = result.failed
+      ? `, ${result.failed} failed (${result.failures.map((f) => path.basename(f.file)).join(', ')})`
+      : '';
+    report.event('summary', `${result.upscaled} upscaled${failed}.`, {
+      done: result.upscaled,
+      failed: result.failed,
+      failures,
+      ...(result.warnings.length ? { warnings: result.warnings } : {}),
+    });
     return result.failed ? 1 : 0;
   },
 };

@@ -10,7 +10,9 @@ import type { Through } from '../node/through.ts';
 import { tfjsEngine, type StepEngineFactory } from '../train/engine.ts';
 import type { Evaluator } from '../train/validation.ts';
 
-export type DataEvent = { readonly type: 'note'; readonly message: string } | { readonly type: 'data-warning'; readonly message: string };
+export type DataEvent =
+  | { readonly type: 'note'; readonly message: string }
+  | { readonly type: 'data-warning'; readonly message: string };
 
 /** The training photos (and validation photos, or a held-out tenth) for a run's config, each note passed on. */
 export async function openData(
@@ -48,7 +50,13 @@ export async function startRunHelpers(backend: ConcreteBackend, threads: number 
   const n = threads ?? defaultThreads(backend);
   const cpu = backend === 'wasm' || backend === 'cpu';
   const helpers = n > 0 && cpu ? await GradientWorkers.start(n, backend, config) : undefined;
-  return { engine: tfjsEngine(helpers), helpers, evaluator, threads: (helpers?.count ?? 0) + 1, close: async () => helpers?.close() };
+  return {
+    engine: tfjsEngine(helpers),
+    helpers,
+    evaluator,
+    threads: (helpers?.count ?? 0) + 1,
+    close: async () => helpers?.close(),
+  };
 }
 
 /** A trainer's event with the paths and messages in it named as the user named them (through.ts). */

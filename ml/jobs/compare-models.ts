@@ -60,7 +60,11 @@ export interface CompareModelsJobResult {
   readonly bicubic: { readonly psnrY: number; readonly ssimY: number } | null;
 }
 
-export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
+export async function compareModelsJob(
+  spec: CompareModelsJobSpec,
+  say?: (message: string, fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<CompareModelsJobResult> {
   const t = through(spec.through);
   try {
     return await compareModels(spec, t, say, signal);
@@ -70,10 +74,20 @@ export async function compareModelsJob(spec: CompareModelsJobSpec, say?: (messag
 }
 
 /** The job, every file reached through `t` and named as given. */
-async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (message: string, fraction: number) => void, signal?: AbortSignal): Promise<CompareModelsJobResult> {
-  const [ma, mb] = [await loadCompared(spec.modelA, t, spec.imported?.[spec.modelA]), await loadCompared(spec.modelB, t, spec.imported?.[spec.modelB])];
+async function compareModels(
+  spec: CompareModelsJobSpec,
+  t: Through,
+  say?: (message: string, fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<CompareModelsJobResult> {
+  const [ma, mb] = [
+    await loadCompared(spec.modelA, t, spec.imported?.[spec.modelA]),
+    await loadCompared(spec.modelB, t, spec.imported?.[spec.modelB]),
+  ];
   if (ma.scale !== mb.scale) {
-    throw errors.badArgument(`The two models upscale by different factors (x${ma.scale} and x${mb.scale}); choose two models of the same scale.`);
+    throw errors.badArgument(
+      `The two models upscale by different factors (x${ma.scale} and x${mb.scale}); choose two models of the same scale.`,
+    );
   }
   const s = ma.scale;
   await ensureDir(t.use(spec.outDir));
@@ -88,17 +102,36 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
     await writeImage(t.use((input = file('input.png'))), val.lr, { format: 'png' });
   }
   const outputs: ModelOutput[] = [];
-  for (const [k, [model, m]] of ([[spec.modelA, ma], [spec.modelB, mb]] as const).entries()) {
+  for (const [k, [model, m]] of (
+    [
+      [spec.modelA, ma],
+      [spec.modelB, mb],
+    ] as const
+  ).entries()) {
     say?.(`Upscaling with ${path.basename(model)}`, k / 2);
     const upscaler = await openUpscaler(spec.backend, m.model, spec.threads);
     const output = file(k === 0 ? 'a.png' : 'b.png');
     try {
       const t0 = performance.now();
-      const done = await upscaleFile({ model: upscaler, input: t.use(input), output: t.use(output), format: 'png', overwrite: true, signal });
+      const done = await upscaleFile({
+        model: upscaler,
+        input: t.use(input),
+        output: t.use(output),
+        format: 'png',
+        overwrite: true,
+        signal,
+      });
       const size = { ...done, warning: done.warning && t.named(done.warning) };
       const ms = Math.round(performance.now() - t0);
       const scores = val ? compareImages((await readImage(t.use(output))).image, val.hr, s) : undefined;
-      outputs.push({ model, activation: m.activation, ms, file: output, ...size, ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }) });
+      outputs.push({
+        model,
+        activation: m.activation,
+        ms,
+        file: output,
+        ...size,
+        ...(scores && { psnrY: scores.psnrY, ssimY: scores.ssimY }),
+      });
     } finally {
       await upscaler.dispose();
     }
@@ -115,12 +148,20 @@ async function compareModels(spec: CompareModelsJobSpec, t: Through, say?: (mess
 }
 
 /** A model to compare: SR Studio's, or an imported ONNX model (opened once here to find its scale). */
-async function loadCompared(given: string, t: Through, run?: ImportedSettings): Promise<{ model: UpscaleModel; scale: number; activation: ActivationName | null }> {
+async function loadCompared(
+  given: string,
+  t: Through,
+  run?: ImportedSettings,
+): Promise<{ model: UpscaleModel; scale: number; activation: ActivationName | null }> {
   if (!isOnnxPath(given)) {
     const m = await loadModelFile(t.use(given));
     return { model: m, scale: m.config.scale, activation: m.config.activation };
   }
   const opened = await ImportedOnnx.open(t.use(given), { shownAs: given, range: run?.range, overlap: run?.margin });
   await opened.dispose();
-  return { model: { onnx: t.use(given), shownAs: given, known: opened.facts, overlap: run?.margin }, scale: opened.scale, activation: null };
+  return {
+    model: { onnx: t.use(given), shownAs: given, known: opened.facts, overlap: run?.margin },
+    scale: opened.scale,
+    activation: null,
+  };
 }

@@ -52,7 +52,14 @@ export type CompareJobEvent =
   | { readonly type: 'data-warning'; readonly message: string }
   | { readonly type: 'start'; readonly base: TrainConfig; readonly threads: number; readonly evaluator: string | null }
   /** One run's event: the run is its activation and seed; index/total place it in the whole. */
-  | { readonly type: 'train'; readonly act: ActivationName; readonly seed: number; readonly index: number; readonly total: number; readonly event: TrainEvent };
+  | {
+      readonly type: 'train';
+      readonly act: ActivationName;
+      readonly seed: number;
+      readonly index: number;
+      readonly total: number;
+      readonly event: TrainEvent;
+    };
 
 export interface CompareJobResult {
   readonly report: CompareReport;
@@ -63,7 +70,10 @@ export interface CompareJobResult {
 }
 
 /** Every activation's model to start from, loaded; one is needed for each activation compared. */
-async function startModels(init: Readonly<Partial<Record<ActivationName, string>>>, acts: readonly ActivationName[]): Promise<Map<ActivationName, StartModel>> {
+async function startModels(
+  init: Readonly<Partial<Record<ActivationName, string>>>,
+  acts: readonly ActivationName[],
+): Promise<Map<ActivationName, StartModel>> {
   const named = Object.keys(init).filter((a) => init[a as ActivationName]);
   const missing = acts.filter((a) => !init[a]);
   const extra = named.filter((a) => !acts.includes(a as ActivationName));
@@ -80,12 +90,21 @@ const runDir = (out: string, seed: number, act: string) => path.join(out, `seed_
 /** The name of one run of a comparison, in messages ("tanhexp seed 0"); events carry `act` and `seed` instead. */
 export const runLabel = (act: ActivationName, seed: number) => `${act} seed ${seed}`;
 
-export async function compareJob(spec: CompareJobSpec, emitRaw: (e: CompareJobEvent) => void | Promise<void>): Promise<CompareJobResult> {
+export async function compareJob(
+  spec: CompareJobSpec,
+  emitRaw: (e: CompareJobEvent) => void | Promise<void>,
+): Promise<CompareJobResult> {
   // The comparison's folder, made and held open when its parent came opened (closed however the job ends).
   let t = through(spec.through);
   let close = async () => undefined as void;
   const emit = (e: CompareJobEvent) =>
-    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: t.named(e.message) } : e.type === 'train' ? { ...e, event: namedTrainEvent(e.event, t) } : e);
+    emitRaw(
+      e.type === 'note' || e.type === 'data-warning'
+        ? { ...e, message: t.named(e.message) }
+        : e.type === 'train'
+          ? { ...e, event: namedTrainEvent(e.event, t) }
+          : e,
+    );
   try {
     const r = await compareIn(spec, emit, async (out) => {
       if (spec.through === undefined) return out;
@@ -94,7 +113,11 @@ export async function compareJob(spec: CompareJobSpec, emitRaw: (e: CompareJobEv
       t = through({ ...spec.through, [out]: held.use });
       return held.use;
     });
-    return { ...r, dir: t.named(r.dir), models: Object.fromEntries(Object.entries(r.models).map(([a, m]) => [a, t.named(m)])) };
+    return {
+      ...r,
+      dir: t.named(r.dir),
+      models: Object.fromEntries(Object.entries(r.models).map(([a, m]) => [a, t.named(m)])),
+    };
   } catch (e) {
     throw t.named(e);
   } finally {
@@ -103,14 +126,27 @@ export async function compareJob(spec: CompareJobSpec, emitRaw: (e: CompareJobEv
 }
 
 /** The comparison; `hold` gives where to reach its (new) folder once the photos are known to be usable. */
-async function compareIn(spec: CompareJobSpec, emit: (e: CompareJobEvent) => void | Promise<void>, hold: (out: string) => Promise<string>): Promise<CompareJobResult> {
-  if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length) throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
+async function compareIn(
+  spec: CompareJobSpec,
+  emit: (e: CompareJobEvent) => void | Promise<void>,
+  hold: (out: string) => Promise<string>,
+): Promise<CompareJobResult> {
+  if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length)
+    throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
   const twins = spec.init ? await startModels(spec.init, spec.acts) : undefined;
   const lr = spec.settings.lr ?? (twins ? INIT_LR : Math.min(...spec.acts.map((a) => DEFAULT_LR[a])));
   const first = twins?.get(spec.acts[0]!)?.config;
   const s = spec.settings;
   const base = first
-    ? makeTrainConfig({ ...s, activation: spec.acts[0], lr, iterations: s.iterations ?? 1000, ...(s.preset === undefined ? { network: { ...first, scale: s.scale ?? first.scale } } : { scale: s.scale ?? first.scale }) })
+    ? makeTrainConfig({
+        ...s,
+        activation: spec.acts[0],
+        lr,
+        iterations: s.iterations ?? 1000,
+        ...(s.preset === undefined
+          ? { network: { ...first, scale: s.scale ?? first.scale } }
+          : { scale: s.scale ?? first.scale }),
+      })
     : makeTrainConfig({ ...s, activation: spec.acts[0], lr, iterations: s.iterations ?? 1000 });
   for (const [act, twin] of twins ?? []) {
     const why = initMismatch(twin.name, twin.config, { ...base.network, activation: act });
@@ -119,8 +155,15 @@ async function compareIn(spec: CompareJobSpec, emit: (e: CompareJobEvent) => voi
   const seeds = Array.from({ length: spec.seeds }, (_, i) => base.seed + i);
   const t = through(spec.through);
   const at = (p: string) => (spec.through ? t.use(path.resolve(p)) : p);
-  const data = await openData({ data: at(spec.data), val: spec.val && at(spec.val), opened: spec.through !== undefined }, base, emit);
-  if (!data.val.length) throw errors.badArgument('A comparison needs validation images; choose a validation folder, or a training folder with at least two photos.');
+  const data = await openData(
+    { data: at(spec.data), val: spec.val && at(spec.val), opened: spec.through !== undefined },
+    base,
+    emit,
+  );
+  if (!data.val.length)
+    throw errors.badArgument(
+      'A comparison needs validation images; choose a validation folder, or a training folder with at least two photos.',
+    );
   const out = await hold(path.resolve(spec.dir));
   await ensureDir(out);
   const present = await fs.readdir(out).catch((e: unknown) => {

@@ -62,7 +62,10 @@ export async function forwardTaps(net: Network, rgb: Float32Array, width: number
   }
 }
 
-export async function featuresJob(spec: FeaturesJobSpec, onModel?: (index: number, file: string) => void): Promise<FeaturesJobResult[]> {
+export async function featuresJob(
+  spec: FeaturesJobSpec,
+  onModel?: (index: number, file: string) => void,
+): Promise<FeaturesJobResult[]> {
   const { image } = await readImage(spec.image);
   const crop = centreCrop(image, spec.maxSide).image;
   const out: FeaturesJobResult[] = [];
@@ -71,7 +74,9 @@ export async function featuresJob(spec: FeaturesJobSpec, onModel?: (index: numbe
     const m = await loadModelFile(file);
     const layers = tapNames(m.config);
     if (spec.layer >= layers.length) {
-      throw errors.badArgument(`Layer ${spec.layer} does not exist in ${JSON.stringify(file)}, which has ${layers.length} layers (0 to ${layers.length - 1}).`);
+      throw errors.badArgument(
+        `Layer ${spec.layer} does not exist in ${JSON.stringify(file)}, which has ${layers.length} layers (0 to ${layers.length - 1}).`,
+      );
     }
     const net = new Network(m.config, m.weights, false);
     try {

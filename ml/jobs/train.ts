@@ -61,7 +61,11 @@ export interface TrainJobSpec {
    */
   readonly init?: string | null | undefined;
   readonly run:
-    | { readonly kind: 'new'; /** The run's own folder (new or empty). */ readonly dir?: string | undefined; /** Else a new folder in here. */ readonly parent: string }
+    | {
+        readonly kind: 'new' /** The run's own folder (new or empty). */;
+        readonly dir?: string | undefined /** Else a new folder in here. */;
+        readonly parent: string;
+      }
     | { readonly kind: 'continue'; readonly dir: string };
   /** The started tfjs backend that trains. */
   readonly backend: { readonly name: ConcreteBackend; readonly device: string };
@@ -113,13 +117,16 @@ function differences(config: TrainConfig, given: TrainSettings, init?: string): 
   const out: string[] = [];
   const n = config.network;
   if (given.scale !== undefined && asked.network.scale !== n.scale) out.push(`scale ${n.scale}`);
-  if (given.activation !== undefined && asked.network.activation !== n.activation) out.push(`activation ${n.activation}`);
+  if (given.activation !== undefined && asked.network.activation !== n.activation)
+    out.push(`activation ${n.activation}`);
   if (given.preset !== undefined && asked.preset !== config.preset) out.push(`preset ${config.preset ?? 'custom'}`);
   for (const k of ['batch', 'patch', 'lr', 'seed', 'emaDecay', 'loss'] as const) {
     if (given[k] !== undefined && asked[k] !== config[k]) out.push(`${k} ${config[k]}`);
   }
-  if (given.degrade !== undefined && asked.degrade !== config.degrade) out.push(`the ${config.degrade} training inputs`);
-  if (init !== undefined && init !== config.init?.model) out.push(`weights started from ${config.init?.model ?? 'scratch'}`);
+  if (given.degrade !== undefined && asked.degrade !== config.degrade)
+    out.push(`the ${config.degrade} training inputs`);
+  if (init !== undefined && init !== config.init?.model)
+    out.push(`weights started from ${config.init?.model ?? 'scratch'}`);
   return out;
 }
 
@@ -132,7 +139,11 @@ interface Prepared {
   readonly data: string;
   readonly val: string | null;
   /** An earlier run's folder, checkpoint and record; none for a new run (its folder is made later). */
-  readonly earlier?: { readonly folder: RunFolder; readonly checkpoint: Checkpoint | undefined; readonly record: RunRecord | undefined };
+  readonly earlier?: {
+    readonly folder: RunFolder;
+    readonly checkpoint: Checkpoint | undefined;
+    readonly record: RunRecord | undefined;
+  };
   /** A new run's initial weights when it starts from a model, and the line that says what was loaded. */
   readonly start?: { readonly weights: ReadonlyMap<string, Float32Array>; readonly note: string };
 }
@@ -141,14 +152,26 @@ interface Prepared {
  * A new run that starts from a model: the run's network is the model's, with the preset, scale and
  * activation the settings name; a model of another shape or activation is refused in one sentence.
  */
-async function startFrom(given: string, s: TrainSettings, t: Through): Promise<{ config: TrainConfig; weights: ReadonlyMap<string, Float32Array>; note: string }> {
+async function startFrom(
+  given: string,
+  s: TrainSettings,
+  t: Through,
+): Promise<{ config: TrainConfig; weights: ReadonlyMap<string, Float32Array>; note: string }> {
   const use = t.use(given);
   const file = await loadNamedModel(use);
   const model = use === given ? file : { ...file, name: path.resolve(given), path: path.resolve(given) };
   const m = model.config;
   // Validates the settings given, with the model's preset, scale and activation for those not given.
-  const asked = makeTrainConfig({ ...s, preset: s.preset ?? presetOf(m) ?? 'tiny', scale: s.scale ?? m.scale, activation: s.activation ?? m.activation });
-  const network: NetworkConfig = s.preset === undefined ? { ...asked.network, features: m.features, groups: m.groups, blocks: m.blocks } : asked.network;
+  const asked = makeTrainConfig({
+    ...s,
+    preset: s.preset ?? presetOf(m) ?? 'tiny',
+    scale: s.scale ?? m.scale,
+    activation: s.activation ?? m.activation,
+  });
+  const network: NetworkConfig =
+    s.preset === undefined
+      ? { ...asked.network, features: m.features, groups: m.groups, blocks: m.blocks }
+      : asked.network;
   const why = initMismatch(model.name, m, network);
   if (why) throw errors.initMismatch(model.name, why);
   const { weights, loaded } = initFromModel(model, network, asked.seed);
@@ -187,13 +210,21 @@ class BestSoFar {
 }
 
 const resolved = (p: string | null | undefined) => (p ? path.resolve(p) : null);
-const isDir = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () => false);
+const isDir = (p: string) =>
+  fs.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 
 /**
  * The folders a continued run trains on: those given, or else those its run.json records, which
  * must still be there. A recorded folder that is gone may be given anew (it was moved).
  */
-async function continuedFolders(dir: string, rec: RunRecord | undefined, spec: TrainJobSpec): Promise<{ data: string; val: string | null; moved: { data: boolean; val: boolean } }> {
+async function continuedFolders(
+  dir: string,
+  rec: RunRecord | undefined,
+  spec: TrainJobSpec,
+): Promise<{ data: string; val: string | null; moved: { data: boolean; val: boolean } }> {
   const gone = async (p: string | null | undefined) => p != null && !(await isDir(p));
   const moved = { data: await gone(rec?.data), val: await gone(rec?.val) };
   if (spec.data !== undefined) return { data: path.resolve(spec.data), val: resolved(spec.val), moved };
@@ -211,29 +242,49 @@ async function prepareRun(spec: TrainJobSpec, t: Through): Promise<Prepared> {
     const config = start?.config ?? makeTrainConfig(spec.settings);
     const at = spec.run.dir ? t.use(path.resolve(spec.run.dir)) : await newRunDir(t.use(spec.run.parent), config);
     const dir = t.named(at);
-    return { config, dir, at, data: path.resolve(spec.data), val: resolved(spec.val), ...(start ? { start: { weights: start.weights, note: start.note } } : {}) };
+    return {
+      config,
+      dir,
+      at,
+      data: path.resolve(spec.data),
+      val: resolved(spec.val),
+      ...(start ? { start: { weights: start.weights, note: start.note } } : {}),
+    };
   }
   const dir = path.resolve(spec.run.dir);
   const at = t.use(dir);
   const opened = await RunFolder.open(at);
   if (beingTrained(opened.record)) throw errors.runBusy(dir, opened.record!.pid);
-  const diff = differences(opened.config, spec.settings, spec.init ? (await resolveModelName(spec.init)).name : undefined);
+  const diff = differences(
+    opened.config,
+    spec.settings,
+    spec.init ? (await resolveModelName(spec.init)).name : undefined,
+  );
   const rec = opened.record;
   const { data, val, moved } = await continuedFolders(dir, rec, spec);
   // A recorded folder that is gone was moved: the one given for it now is taken.
-  if (rec && !moved.data && path.resolve(rec.data) !== data) diff.push(`the training folder ${JSON.stringify(rec.data)}`);
-  if (rec && !(moved.val && val !== null) && resolved(rec.val) !== val) diff.push(rec.val ? `the validation folder ${JSON.stringify(rec.val)}` : 'no validation folder');
+  if (rec && !moved.data && path.resolve(rec.data) !== data)
+    diff.push(`the training folder ${JSON.stringify(rec.data)}`);
+  if (rec && !(moved.val && val !== null) && resolved(rec.val) !== val)
+    diff.push(rec.val ? `the validation folder ${JSON.stringify(rec.val)}` : 'no validation folder');
   if (diff.length) throw errors.runMismatch(dir, diff.join(', '));
   // The run's own end is the one its newest checkpoint trains to (a continue may have raised it).
   const from = opened.checkpoint?.state.iteration ?? 0;
-  const iterations = spec.settings.iterations ?? opened.checkpoint?.state.config.iterations ?? rec?.iterations ?? opened.config.iterations;
+  const iterations =
+    spec.settings.iterations ??
+    opened.checkpoint?.state.config.iterations ??
+    rec?.iterations ??
+    opened.config.iterations;
   // Asking for no more than it has trained does nothing, except finish a run whose end was never recorded.
   if (iterations < from || (iterations === from && rec?.state === 'finished')) throw errors.runTrained(dir, from);
   const config = makeTrainConfig({ ...opened.config, iterations });
   return { config, dir, at, data, val, earlier: { folder: opened.folder, checkpoint: opened.checkpoint, record: rec } };
 }
 
-export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
+export async function trainJob(
+  spec: TrainJobSpec,
+  emit: (e: TrainJobEvent) => void | Promise<void>,
+): Promise<TrainJobResult> {
   // A new run's folder, made and held open when its parent came opened (closed however the run ends).
   const run = { t: through(spec.through), close: async () => undefined as void };
   try {
@@ -245,14 +296,28 @@ export async function trainJob(spec: TrainJobSpec, emit: (e: TrainJobEvent) => v
   }
 }
 
-async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promise<void> }, emitRaw: (e: TrainJobEvent) => void | Promise<void>): Promise<TrainJobResult> {
+async function trainIn(
+  spec: TrainJobSpec,
+  run: { t: Through; close: () => Promise<void> },
+  emitRaw: (e: TrainJobEvent) => void | Promise<void>,
+): Promise<TrainJobResult> {
   // Everything the user sees names folders and files as they named them.
   const emit = (e: TrainJobEvent) =>
-    emitRaw(e.type === 'note' || e.type === 'data-warning' ? { ...e, message: run.t.named(e.message) } : e.type === 'run' ? e : namedTrainEvent(e, run.t));
+    emitRaw(
+      e.type === 'note' || e.type === 'data-warning'
+        ? { ...e, message: run.t.named(e.message) }
+        : e.type === 'run'
+          ? e
+          : namedTrainEvent(e, run.t),
+    );
   const { config, dir, at, earlier, start, ...folders } = await prepareRun(spec, run.t);
   if (start) await emit({ type: 'note', message: start.note });
   const opened = spec.through !== undefined;
-  const data = await openData({ data: run.t.use(folders.data), val: folders.val && run.t.use(folders.val), opened }, config, emit);
+  const data = await openData(
+    { data: run.t.use(folders.data), val: folders.val && run.t.use(folders.val), opened },
+    config,
+    emit,
+  );
   // The folder is made only once the settings and the data are known to be usable.
   let home = at;
   if (opened && !earlier) {
@@ -283,7 +348,15 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
     init: config.init ?? null,
   });
   const { engine, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
-  await emit({ type: 'run', dir, config, from, continued: earlier !== undefined, threads, evaluator: evaluator?.name ?? null });
+  await emit({
+    type: 'run',
+    dir,
+    config,
+    from,
+    continued: earlier !== undefined,
+    threads,
+    evaluator: evaluator?.name ?? null,
+  });
   let iteration = from;
   let result: TrainJobResult | undefined;
   let stopped: string | null = null;
@@ -309,9 +382,29 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
       if (event.type === 'checkpoint') await folder.writeRecord({ iteration, best: best.shown(iteration) });
       const modelPath = async () => ((await exists(folder.modelPath)) ? run.t.named(folder.modelPath) : null);
       if (event.type === 'failed') {
-        result = { reason: 'failed', iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: null, elapsedMs: 0, msPerIteration: 0, message: run.t.named(event.message) };
+        result = {
+          reason: 'failed',
+          iteration,
+          iterations: config.iterations,
+          runDir: dir,
+          modelPath: await modelPath(),
+          best: null,
+          elapsedMs: 0,
+          msPerIteration: 0,
+          message: run.t.named(event.message),
+        };
       } else if (event.type === 'end') {
-        result = { reason: event.reason, iteration, iterations: config.iterations, runDir: dir, modelPath: await modelPath(), best: event.best, elapsedMs: event.elapsedMs, msPerIteration: event.msPerIteration, message: null };
+        result = {
+          reason: event.reason,
+          iteration,
+          iterations: config.iterations,
+          runDir: dir,
+          modelPath: await modelPath(),
+          best: event.best,
+          elapsedMs: event.elapsedMs,
+          msPerIteration: event.msPerIteration,
+          message: null,
+        };
       }
     }
   } catch (caught) {
@@ -322,11 +415,18 @@ async function trainIn(spec: TrainJobSpec, run: { t: Through; close: () => Promi
     throw e;
   } finally {
     await close();
-    const state = !result ? 'failed' : result.reason === 'finished' ? 'finished' : result.reason === 'cancelled' ? 'stopped' : 'failed';
+    const state = !result
+      ? 'failed'
+      : result.reason === 'finished'
+        ? 'finished'
+        : result.reason === 'cancelled'
+          ? 'stopped'
+          : 'failed';
     const message = result?.message ?? (result ? null : (stopped ?? 'The run ended with an error.'));
     await folder.writeRecord({ state, iteration, best: best.shown(iteration), message }).catch(() => undefined);
     // The model says how far its run got, beside the iteration its weights are from.
-    if (await exists(folder.modelPath)) await annotateModel(folder.modelPath, { trainedIterations: iteration }).catch(() => undefined);
+    if (await exists(folder.modelPath))
+      await annotateModel(folder.modelPath, { trainedIterations: iteration }).catch(() => undefined);
   }
   if (!result) throw new Error('the training ended without saying how');
   return result;

@@ -47,7 +47,13 @@ export interface UpscaleJobSpec<Model = UpscaleModel> {
 export type UpscaleJobEvent =
   /** An input that names nothing usable (missing, a folder without images). */
   | { readonly type: 'problem'; readonly error: UserError }
-  | { readonly type: 'file'; readonly index: number; readonly total: number; readonly input: string; readonly output: string }
+  | {
+      readonly type: 'file';
+      readonly index: number;
+      readonly total: number;
+      readonly input: string;
+      readonly output: string;
+    }
   | {
       readonly type: 'progress';
       readonly index: number;
@@ -71,7 +77,13 @@ export type UpscaleJobEvent =
       /** What the user should know of this file's result (only the first frame of an animation was upscaled). */
       readonly warning?: string | undefined;
     }
-  | { readonly type: 'file-error'; readonly index: number; readonly total: number; readonly input: string; readonly error: UserError };
+  | {
+      readonly type: 'file-error';
+      readonly index: number;
+      readonly total: number;
+      readonly input: string;
+      readonly error: UserError;
+    };
 
 export interface UpscaleJobResult {
   readonly upscaled: number;
@@ -91,10 +103,17 @@ export interface UpscaleJobResult {
  * `emit` may return a promise, which is awaited (a front end that encodes a preview before going
  * on keeps its events in order), except for progress, which comes from inside the tile loop.
  */
-export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent) => void | Promise<void>, signal?: AbortSignal): Promise<UpscaleJobResult> {
+export async function upscaleJob(
+  spec: UpscaleJobSpec,
+  emit: (e: UpscaleJobEvent) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<UpscaleJobResult> {
   const t = through(spec.through);
   const { files, problems } = await collectImages(spec.files, t);
-  const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({ file: error.file ?? '', error }));
+  const failures: Array<{ file: string; error: UserError }> = problems.map((error) => ({
+    file: error.file ?? '',
+    error,
+  }));
   for (const error of problems) await emit({ type: 'problem', error });
   const outputs: string[] = [];
   const warnings: Array<{ file: string; message: string }> = [];
@@ -102,7 +121,11 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   if (!files.length) return { upscaled: 0, failed: failures.length, cancelled, outputs, failures, files: 0, warnings };
   const upscaler = await openUpscaler(spec.backend, spec.model, spec.threads);
   try {
-    const targets = outputPathsFor(files, { outDir: spec.outputDir ?? undefined, scale: upscaler.scale, format: spec.format });
+    const targets = outputPathsFor(files, {
+      outDir: spec.outputDir ?? undefined,
+      scale: upscaler.scale,
+      format: spec.format,
+    });
     // Temp files left by writes that were killed before (their process is gone) are cleared first.
     for (const dir of new Set(targets.map((p) => path.dirname(p)))) await removeStaleTemps(t.use(dir)).catch(() => 0);
     const inputs = new Set(files.map((f) => f.path));
@@ -125,13 +148,24 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
           overlap: spec.overlap,
           signal,
           onStart: (w, h) => ((width = w), (height = h)),
-          onProgress: (fraction, tile) => void emit({ type: 'progress', index, total, input: f.path, fraction, tile, width, height }),
+          onProgress: (fraction, tile) =>
+            void emit({ type: 'progress', index, total, input: f.path, fraction, tile, width, height }),
         });
         outputs.push(output);
         const warning = r.warning && t.named(r.warning);
         if (warning) warnings.push({ file: f.path, message: warning });
         const seconds = (performance.now() - t0) / 1000;
-        await emit({ type: 'file-done', index, total, input: f.path, output, width: r.width, height: r.height, seconds, ...(warning ? { warning } : {}) });
+        await emit({
+          type: 'file-done',
+          index,
+          total,
+          input: f.path,
+          output,
+          width: r.width,
+          height: r.height,
+          seconds,
+          ...(warning ? { warning } : {}),
+        });
       } catch (e) {
         if (isUserError(e) && e.code === 'cancelled') {
           cancelled = true;
@@ -146,5 +180,13 @@ export async function upscaleJob(spec: UpscaleJobSpec, emit: (e: UpscaleJobEvent
   } finally {
     await upscaler.dispose();
   }
-  return { upscaled: outputs.length, failed: failures.length, cancelled, outputs, failures, files: files.length, warnings };
+  return {
+    upscaled: outputs.length,
+    failed: failures.length,
+    cancelled,
+    outputs,
+    failures,
+    files: files.length,
+    warnings,
+  };
 }

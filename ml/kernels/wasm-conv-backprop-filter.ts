@@ -37,13 +37,24 @@ export const MAX_COLUMN_FLOATS = 16 * 2 ** 20;
 const run = (name: string, backend: WasmBackend, inputs: Record<string, Info>, attrs: Record<string, unknown>): Info =>
   runKernel('wasm', name, backend, inputs, attrs);
 
-function conv2dBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): Info {
+function conv2dBackpropFilter({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): Info {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const a = (attrs ?? {}) as unknown as Attrs;
   const [kh, kw] = a.filterShape as [number, number];
-  const ones = (v: number | number[] | undefined) => v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
+  const ones = (v: number | number[] | undefined) =>
+    v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
   if (a.dataFormat !== 'NHWC' || !ones(a.strides) || !ones(a.dilations) || typeof a.pad === 'object') {
-    throw new Error('Conv2DBackpropFilter on wasm supports NHWC, stride 1, dilation 1 and "same"/"valid"/numeric padding only');
+    throw new Error(
+      'Conv2DBackpropFilter on wasm supports NHWC, stride 1, dilation 1 and "same"/"valid"/numeric padding only',
+    );
   }
   const [, h, w] = x.shape as [number, number, number, number];
   const [, oh, ow] = dy.shape as [number, number, number, number];
@@ -71,7 +82,16 @@ export function conv3x3Grads({ inputs, backend }: { inputs: tf.NamedTensorInfoMa
   return [viaForwardConv(b, x, dy, pads), run('Sum', b, { x: dy }, { axis: [0, 1, 2], keepDims: false })];
 }
 
-function viaColumns(k: WasmKernels, b: WasmBackend, x: Info, dy: Info, kh: number, kw: number, pads: { top: number; left: number }, withBias: boolean): Info[] {
+function viaColumns(
+  k: WasmKernels,
+  b: WasmBackend,
+  x: Info,
+  dy: Info,
+  kh: number,
+  kw: number,
+  pads: { top: number; left: number },
+  withBias: boolean,
+): Info[] {
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const [, oh, ow, co] = dy.shape as [number, number, number, number];
   const rows = kh * kw * ci;
@@ -85,9 +105,31 @@ function viaColumns(k: WasmKernels, b: WasmBackend, x: Info, dy: Info, kh: numbe
     for (let n0 = 0; n0 < n; n0 += chunk) {
       const count = Math.min(chunk, n - n0);
       const cols = keep(b.makeOutput([rows + (withBias ? 1 : 0), count * perImage], 'float32'));
-      k.im2colTransposed(offsetOf(b, xt), offsetOf(b, cols), ci, n, h, w, kh, kw, pads.top, pads.left, oh, ow, n0, count);
-      if (withBias) new Float32Array(b.wasm.HEAPU8.buffer, offsetOf(b, cols) + rows * count * perImage * 4, count * perImage).fill(1);
-      const rhs = keep(count === n ? run('Reshape', b, { x: dy }, { shape: [n * perImage, co] }) : rowsOf(b, dy, n0 * perImage * co, count * perImage, co));
+      k.im2colTransposed(
+        offsetOf(b, xt),
+        offsetOf(b, cols),
+        ci,
+        n,
+        h,
+        w,
+        kh,
+        kw,
+        pads.top,
+        pads.left,
+        oh,
+        ow,
+        n0,
+        count,
+      );
+      if (withBias)
+        new Float32Array(b.wasm.HEAPU8.buffer, offsetOf(b, cols) + rows * count * perImage * 4, count * perImage).fill(
+          1,
+        );
+      const rhs = keep(
+        count === n
+          ? run('Reshape', b, { x: dy }, { shape: [n * perImage, co] })
+          : rowsOf(b, dy, n0 * perImage * co, count * perImage, co),
+      );
       const product = keep(run('BatchMatMul', b, { a: cols, b: rhs }, { transposeA: false, transposeB: false }));
       sum = sum ? keep(run('Add', b, { a: sum, b: product }, {})) : product;
     }
@@ -107,15 +149,32 @@ function rowsOf(b: WasmBackend, t: Info, start: number, count: number, width: nu
   return out;
 }
 
-function viaForwardConv(b: WasmBackend, x: Info, dy: Info, pads: { top: number; bottom: number; left: number; right: number }): Info {
+function viaForwardConv(
+  b: WasmBackend,
+  x: Info,
+  dy: Info,
+  pads: { top: number; bottom: number; left: number; right: number },
+): Info {
   const temps: Info[] = [];
   const keep = (t: Info) => (temps.push(t), t);
   try {
-    const paddings = [[0, 0], [pads.top, pads.bottom], [pads.left, pads.right], [0, 0]];
+    const paddings = [
+      [0, 0],
+      [pads.top, pads.bottom],
+      [pads.left, pads.right],
+      [0, 0],
+    ];
     const xp = keep(run('PadV2', b, { x }, { paddings, constantValue: 0 }));
     const xt = keep(run('Transpose', b, { x: xp }, { perm: [3, 1, 2, 0] }));
     const dyt = keep(run('Transpose', b, { x: dy }, { perm: [1, 2, 0, 3] }));
-    const conv = keep(run('Conv2D', b, { x: xt, filter: dyt }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined }));
+    const conv = keep(
+      run(
+        'Conv2D',
+        b,
+        { x: xt, filter: dyt },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined },
+      ),
+    );
     return run('Transpose', b, { x: conv }, { perm: [1, 2, 0, 3] });
   } finally {
     for (const t of temps) b.disposeData(t.dataId);
@@ -127,6 +186,10 @@ let registered = false;
 /** Registers the kernel for wasm once (before or after the wasm backend module is loaded). */
 export function registerWasmConvBackpropFilter(): void {
   if (registered || tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
-  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+  });
   registered = true;
 }

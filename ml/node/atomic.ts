@@ -47,7 +47,10 @@ export async function ensureDir(dir: string): Promise<void> {
       throw fsError(e, target);
     }
     if (st.isDirectory()) break;
-    throw errors.unwritableOutput(target, cur === target ? 'it is a file, not a folder' : `${JSON.stringify(cur)} is a file, not a folder`);
+    throw errors.unwritableOutput(
+      target,
+      cur === target ? 'it is a file, not a folder' : `${JSON.stringify(cur)} is a file, not a folder`,
+    );
   }
   for (const d of missing.reverse()) {
     try {
@@ -78,14 +81,24 @@ async function commit(tmp: string, target: string, replace: boolean): Promise<vo
     const code = (e as { code?: unknown }).code;
     if (code === 'EEXIST') throw errors.outputExists(target);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
-    if (await fs.access(target).then(() => true, () => false)) throw errors.outputExists(target);
+    if (
+      await fs.access(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw errors.outputExists(target);
     return fs.rename(tmp, target);
   }
   await fs.rm(tmp, { force: true });
 }
 
 /** `write` fills the temp path it is given; the folder is created if needed. */
-export async function atomicWrite(target: string, write: (tmp: string) => Promise<unknown>, opts: AtomicOptions = {}): Promise<void> {
+export async function atomicWrite(
+  target: string,
+  write: (tmp: string) => Promise<unknown>,
+  opts: AtomicOptions = {},
+): Promise<void> {
   await ensureDir(path.dirname(target));
   const tmp = tempPathFor(target);
   try {
@@ -153,7 +166,10 @@ export async function removeStaleTemps(dir: string): Promise<number> {
     const m = TEMP_NAME.exec(n);
     const pid = Number(m?.[1]);
     if (!m || pid === process.pid || alive(pid)) continue;
-    await fs.rm(path.join(dir, n), { force: true }).then(() => removed++, () => undefined);
+    await fs.rm(path.join(dir, n), { force: true }).then(
+      () => removed++,
+      () => undefined,
+    );
   }
   return removed;
 }

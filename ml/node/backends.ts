@@ -142,7 +142,8 @@ async function startWebgpu(): Promise<void> {
     const featureLevel = g.api === 'Vulkan' ? 'core' : 'compatibility';
     const gpu = dawn.create([`backend=${g.api === 'Vulkan' ? 'vulkan' : 'opengl'}`]);
     const root = globalThis as { navigator?: object };
-    if (!root.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+    if (!root.navigator)
+      Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
     // tfjs-backend-webgpu looks for navigator.gpu when it is imported, so this comes first.
     const wrapped = {
       requestAdapter: (o?: object) => gpu.requestAdapter({ ...o, featureLevel }),

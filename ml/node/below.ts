@@ -61,9 +61,11 @@ export async function withFileBelow<R>(dir: string, rel: string, fn: (file: stri
     // Errors name the file by its path below `dir`, not by the handle it was read through.
     const named = path.join(dir, rel);
     // Not there, or a symlink put in its place: either way not a photo of this folder.
-    const h = await fs.open(path.join(at, file), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)).catch(() => {
-      throw errors.missingPath(named);
-    });
+    const h = await fs
+      .open(path.join(at, file), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))
+      .catch(() => {
+        throw errors.missingPath(named);
+      });
     held.push(h);
     const f = PROC ? `/proc/self/fd/${h.fd}` : path.join(at, file);
     return await fn(f).catch((e: unknown) => {

@@ -168,7 +168,9 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
   if (!entries.length) throw tooSmall.length ? errors.allImagesTooSmall(dir, minSide, largest) : errors.noImages(dir);
   if (firstFrames.length) {
     const n = firstFrames.length;
-    onWarning?.(`Only the first frame or page is used of ${n} file${n > 1 ? 's' : ''} in ${JSON.stringify(dir)}: ${list(firstFrames)}`);
+    onWarning?.(
+      `Only the first frame or page is used of ${n} file${n > 1 ? 's' : ''} in ${JSON.stringify(dir)}: ${list(firstFrames)}`,
+    );
   }
 
   const inflight = new Map<number, Promise<TrainImage>>();
@@ -201,12 +203,17 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
     },
   };
 
-  const skipped = [...unreadable, ...tooSmall].map(({ file, reason }) => ({ file, reason })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const skipped = [...unreadable, ...tooSmall]
+    .map(({ file, reason }) => ({ file, reason }))
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const notes = [
     unreadable.length ? `${unreadable.length} unreadable` : '',
     tooSmall.length ? `${tooSmall.length} smaller than ${minSide}×${minSide}` : '',
   ].filter(Boolean);
-  const cached = cache.bytes >= totalBytes ? 'all cached' : `${mb(cache.bytes)} cached within the ${mb(budget)} budget, the rest decoded on demand`;
+  const cached =
+    cache.bytes >= totalBytes
+      ? 'all cached'
+      : `${mb(cache.bytes)} cached within the ${mb(budget)} budget, the rest decoded on demand`;
   const summary =
     `${entries.length} training image${entries.length > 1 ? 's' : ''} in ${JSON.stringify(dir)}` +
     (notes.length ? ` (skipped ${notes.join(', ')})` : '') +
@@ -215,9 +222,14 @@ export async function openImageFolder(dir: string, opts: OpenImageFolderOptions)
 }
 
 /** The images in a folder named by its path (symlinks followed, as the user's own tools do). */
-async function listNamed(root: string, dir: string, rel: (f: string) => string): Promise<Array<{ file: string; name: string }>> {
+async function listNamed(
+  root: string,
+  dir: string,
+  rel: (f: string) => string,
+): Promise<Array<{ file: string; name: string }>> {
   const { files, problems } = await collectImages([root]);
-  if (!files.length) throw problems.some((p) => p.code === 'no-images') || !problems[0] ? errors.noImages(dir) : problems[0];
+  if (!files.length)
+    throw problems.some((p) => p.code === 'no-images') || !problems[0] ? errors.noImages(dir) : problems[0];
   return files.map((f) => ({ file: f.path, name: rel(f.path) }));
 }
 

@@ -40,8 +40,23 @@ const MANIFEST_DIRS = [
   path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'vulkan', 'icd.d'),
 ];
 
-const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
-const LIBS = ['libvulkan.so.1', 'libEGL.so.1', 'libEGL_mesa.so.0', 'libGLX_mesa.so.0', 'libEGL_nvidia.so.0', 'libGLX_nvidia.so.0', 'libgallium_dri.so'];
+const LIB_DIRS = [
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib64',
+  '/usr/lib',
+  '/usr/local/lib',
+];
+const LIBS = [
+  'libvulkan.so.1',
+  'libEGL.so.1',
+  'libEGL_mesa.so.0',
+  'libGLX_mesa.so.0',
+  'libEGL_nvidia.so.0',
+  'libGLX_nvidia.so.0',
+  'libgallium_dri.so',
+];
 
 async function stat(p: string): Promise<string> {
   try {
@@ -66,7 +81,12 @@ function dawnFile(): string {
   try {
     const require = createRequire(import.meta.url);
     const dir = path.dirname(require.resolve('webgpu/package.json'));
-    return path.join(dir, 'dist', `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`, 'dawn.node');
+    return path.join(
+      dir,
+      'dist',
+      `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`,
+      'dawn.node',
+    );
   } catch {
     return 'no webgpu package';
   }

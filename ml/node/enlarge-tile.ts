@@ -29,13 +29,23 @@ export async function enlargeTile(s: EnlargeTileSpec): Promise<Buffer> {
   const k = s.to.width / s.width;
   const from: Region =
     s.to.filter === 'nearest'
-      ? { x: Math.floor(r.x / k), y: Math.floor(r.y / k), width: Math.floor((r.x + r.width - 1) / k) - Math.floor(r.x / k) + 1, height: Math.floor((r.y + r.height - 1) / k) - Math.floor(r.y / k) + 1 }
+      ? {
+          x: Math.floor(r.x / k),
+          y: Math.floor(r.y / k),
+          width: Math.floor((r.x + r.width - 1) / k) - Math.floor(r.x / k) + 1,
+          height: Math.floor((r.y + r.height - 1) / k) - Math.floor(r.y / k) + 1,
+        }
       : bicubicInputRegion(s.width, s.height, s.to.width, s.to.height, r);
-  const input = await sharp(s.input, VIPS).extract({ left: from.x, top: from.y, width: from.width, height: from.height }).raw().toBuffer();
+  const input = await sharp(s.input, VIPS)
+    .extract({ left: from.x, top: from.y, width: from.width, height: from.height })
+    .raw()
+    .toBuffer();
   const out = Buffer.alloc(r.width * r.height * ch);
   if (s.to.filter === 'nearest') nearestInto(out, input, from, ch, k, r);
   else bicubicInto(out, input, from, s.width, s.height, ch, s.to.width, s.to.height, r);
-  return sharp(out, { raw: { width: r.width, height: r.height, channels: ch as 3 | 4 } }).png(PNG).toBuffer();
+  return sharp(out, { raw: { width: r.width, height: r.height, channels: ch as 3 | 4 } })
+    .png(PNG)
+    .toBuffer();
 }
 
 /** Each input pixel as a k×k square; a row that repeats the one above is copied whole. */
@@ -58,7 +68,17 @@ function nearestInto(out: Buffer, input: Buffer, from: Region, ch: number, k: nu
  * Bicubic (ml/resize.ts) of 8-bit pixels into 8-bit pixels; with alpha, colours are resized
  * premultiplied and divided back, as resizeImage does.
  */
-function bicubicInto(out: Buffer, input: Buffer, from: Region, w: number, h: number, ch: number, W: number, H: number, r: Region): void {
+function bicubicInto(
+  out: Buffer,
+  input: Buffer,
+  from: Region,
+  w: number,
+  h: number,
+  ch: number,
+  W: number,
+  H: number,
+  r: Region,
+): void {
   const n = from.width * from.height;
   const m = r.width * r.height;
   const alpha = ch === 4;

@@ -21,7 +21,10 @@ export interface InputFile {
  * images is a problem to report, not a reason to stop the batch. With `t`, each input is reached
  * through what was opened for it (through.ts) and everything found is named as the user named it.
  */
-export async function collectImages(inputs: readonly string[], t: Through = through(undefined)): Promise<{ files: InputFile[]; problems: UserError[] }> {
+export async function collectImages(
+  inputs: readonly string[],
+  t: Through = through(undefined),
+): Promise<{ files: InputFile[]; problems: UserError[] }> {
   const files: InputFile[] = [];
   const problems: UserError[] = [];
   const seen = new Set<string>();
@@ -108,7 +111,12 @@ export function outputPathsFor(inputs: readonly InputFile[], opts: OutputNaming)
  * name longer than file systems take, and makes sure the output's folder exists and can be written
  * to; `at` is where the output is reached (through.ts), `out` how it is named.
  */
-export async function checkOutputPath(out: string, inputs: ReadonlySet<string>, overwrite: boolean, at = out): Promise<void> {
+export async function checkOutputPath(
+  out: string,
+  inputs: ReadonlySet<string>,
+  overwrite: boolean,
+  at = out,
+): Promise<void> {
   if (inputs.has(path.resolve(out))) throw errors.wouldOverwriteInput(out);
   if (Buffer.byteLength(path.basename(out)) > NAME_MAX) throw errors.nameTooLong(out);
   if (!overwrite && (await exists(at))) throw errors.outputExists(out);

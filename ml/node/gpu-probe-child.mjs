@@ -20,7 +20,10 @@ const APIS = {
 };
 
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const message = (e) => String(e?.message ?? e).split('\n')[0].slice(0, 300);
+const message = (e) =>
+  String(e?.message ?? e)
+    .split('\n')[0]
+    .slice(0, 300);
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 let dawn;
@@ -34,7 +37,10 @@ Object.assign(globalThis, dawn.globals);
 
 async function open(api) {
   const gpu = dawn.create(APIS[api].flags);
-  const adapter = await gpu.requestAdapter({ featureLevel: APIS[api].featureLevel, powerPreference: 'high-performance' });
+  const adapter = await gpu.requestAdapter({
+    featureLevel: APIS[api].featureLevel,
+    powerPreference: 'high-performance',
+  });
   return { gpu, adapter };
 }
 
@@ -95,7 +101,13 @@ async function timeGpu(api) {
   });
   device.pushErrorScope('validation');
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }, { binding: 1, resource: { buffer: params } }] });
+  const bind = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: out } },
+      { binding: 1, resource: { buffer: params } },
+    ],
+  });
   const invalid = await device.popErrorScope();
   if (invalid) throw new Error(invalid.message);
   const run = async (n) => {

@@ -9,7 +9,13 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { adapterName, classifyAdapter, classifyByTiming, type AdapterClass, type AdapterReport } from '../adapter-class.ts';
+import {
+  adapterName,
+  classifyAdapter,
+  classifyByTiming,
+  type AdapterClass,
+  type AdapterReport,
+} from '../adapter-class.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { driverFingerprint } from './driver-fingerprint.ts';
 
@@ -77,7 +83,11 @@ function runChild(args: string[], timeoutMs: number): Promise<ChildRun> {
 }
 
 const lastJson = (s: string): unknown => {
-  const line = s.trimEnd().split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = s
+    .trimEnd()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (!line) return undefined;
   try {
     return JSON.parse(line);
@@ -88,7 +98,8 @@ const lastJson = (s: string): unknown => {
 
 /** Why the child ended without an answer, in words. */
 function childFailure(r: ChildRun, what: string): string {
-  if (r.timedOut) return `${what} did not answer within ${Math.round(PROBE_TIMEOUT_MS / 1000)} s (the graphics driver may be stuck)`;
+  if (r.timedOut)
+    return `${what} did not answer within ${Math.round(PROBE_TIMEOUT_MS / 1000)} s (the graphics driver may be stuck)`;
   if (r.signal) return `${what} crashed (${r.signal}); the graphics driver may be broken`;
   if (r.code === null) return `${what} could not be started (${r.stderr.split('\n')[0]})`;
   return `${what} failed (exit code ${r.code}); the graphics driver may be broken`;
@@ -99,8 +110,10 @@ export function explainDawn(stderr: string): { Vulkan?: string; OpenGL?: string 
   const out: { Vulkan?: string; OpenGL?: string } = {};
   const noLoader = /Couldn't load Vulkan: ([\w.]+)/.exec(stderr);
   if (noLoader) out.Vulkan = `no Vulkan loader (${noLoader[1]} is not installed)`;
-  else if (/Found no drivers|vkEnumeratePhysicalDevices|VK_ERROR_INCOMPATIBLE_DRIVER/.test(stderr)) out.Vulkan = 'no Vulkan driver';
-  if (/EGL|libEGL|eglGetDisplay|eglInitialize/i.test(stderr) && !/OpenGL version/.test(stderr)) out.OpenGL = 'no OpenGL (EGL) driver';
+  else if (/Found no drivers|vkEnumeratePhysicalDevices|VK_ERROR_INCOMPATIBLE_DRIVER/.test(stderr))
+    out.Vulkan = 'no Vulkan driver';
+  if (/EGL|libEGL|eglGetDisplay|eglInitialize/i.test(stderr) && !/OpenGL version/.test(stderr))
+    out.OpenGL = 'no OpenGL (EGL) driver';
   return out;
 }
 
@@ -135,9 +148,19 @@ export async function probeGpuUncached(timeoutMs = PROBE_TIMEOUT_MS): Promise<Gp
       v =
         timing?.gpuGflops !== undefined && timing.cpuGflops !== undefined
           ? classifyByTiming(timing.gpuGflops, timing.cpuGflops)
-          : { kind: 'software', why: `its class is unknown and ${timing?.error ? `the timed probe failed (${timing.error})` : childFailure(t, 'the timed probe')}, so it is not trusted as a GPU` };
+          : {
+              kind: 'software',
+              why: `its class is unknown and ${timing?.error ? `the timed probe failed (${timing.error})` : childFailure(t, 'the timed probe')}, so it is not trusted as a GPU`,
+            };
     }
-    judged.push({ ok: true, api: a.api, adapter: a, kind: v.kind === 'hardware' ? 'hardware' : 'software', why: v.why, device: deviceName(a) });
+    judged.push({
+      ok: true,
+      api: a.api,
+      adapter: a,
+      kind: v.kind === 'hardware' ? 'hardware' : 'software',
+      why: v.why,
+      device: deviceName(a),
+    });
   }
   // A hardware adapter first; among equals, Vulkan (the order Dawn was asked in).
   return judged.find((j) => j.kind === 'hardware') ?? judged[0]!;
@@ -176,8 +199,14 @@ export function probeGpu(): Promise<GpuProbe> {
     if (hit) return { ...hit.probe, ...(hit.probe.ok ? { device: deviceName(hit.probe.adapter) } : {}) };
     const probe = await probeGpuUncached();
     if (lasting(probe)) {
-      const entries = [{ fingerprint, at: new Date().toISOString(), probe }, ...cache.entries.filter((e) => e.fingerprint !== fingerprint)].slice(0, MAX_ENTRIES);
-      await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify({ version: CACHE_VERSION, entries }, null, 1) + '\n')).catch(() => undefined);
+      const entries = [
+        { fingerprint, at: new Date().toISOString(), probe },
+        ...cache.entries.filter((e) => e.fingerprint !== fingerprint),
+      ].slice(0, MAX_ENTRIES);
+      await writeFileAtomic(
+        file,
+        new TextEncoder().encode(JSON.stringify({ version: CACHE_VERSION, entries }, null, 1) + '\n'),
+      ).catch(() => undefined);
     }
     return probe;
   })();

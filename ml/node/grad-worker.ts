@@ -29,8 +29,15 @@ port.on('message', async (m: GradRequest) => {
     for (const [name, v] of n.params) out[name] = (await grads[v.name]!.data()) as Float32Array;
     const loss = (await value.data())[0]!;
     tf.dispose([value, ...Object.values(grads)]);
-    port.postMessage({ type: 'grads', id: m.id, loss, grads: out } satisfies GradResponse, Object.values(out).map((a) => a.buffer as ArrayBuffer));
+    port.postMessage(
+      { type: 'grads', id: m.id, loss, grads: out } satisfies GradResponse,
+      Object.values(out).map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (e) {
-    port.postMessage({ type: 'error', id: m.type === 'grads' ? m.id : -1, message: (e as Error).message } satisfies GradResponse);
+    port.postMessage({
+      type: 'error',
+      id: m.type === 'grads' ? m.id : -1,
+      message: (e as Error).message,
+    } satisfies GradResponse);
   }
 });

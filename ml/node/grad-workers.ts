@@ -35,14 +35,19 @@ export class GradientWorkers implements GradientHelpers {
   }
 
   static async start(count: number, backend: string, config: TrainConfig): Promise<GradientWorkers> {
-    const workers = Array.from({ length: count }, () => new Worker(new URL('./grad-worker-entry.mjs', import.meta.url)));
+    const workers = Array.from(
+      { length: count },
+      () => new Worker(new URL('./grad-worker-entry.mjs', import.meta.url)),
+    );
     try {
       await Promise.all(
         workers.map(
           (w) =>
             new Promise<void>((resolve, reject) => {
               w.once('error', reject);
-              w.once('message', (m: GradResponse) => (m.type === 'ready' ? resolve() : reject(new Error(m.type === 'error' ? m.message : 'bad reply'))));
+              w.once('message', (m: GradResponse) =>
+                m.type === 'ready' ? resolve() : reject(new Error(m.type === 'error' ? m.message : 'bad reply')),
+              );
               w.postMessage({ type: 'init', backend, config } satisfies GradRequest);
             }),
         ),

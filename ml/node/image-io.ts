@@ -164,7 +164,9 @@ export async function readPixels(p: string): Promise<DecodedPixels> {
     if (deep && m.hasProfile && !srgb && m.space !== 'grey16') pipe = pipe.withIccProfile('srgb');
     const { data, info } = await pipe.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     const aligned = data.byteOffset % 2 === 0 ? data : Uint8Array.from(data);
-    const px = deep ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2) : new Uint8Array(data.buffer, data.byteOffset, data.length);
+    const px = deep
+      ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2)
+      : new Uint8Array(data.buffer, data.byteOffset, data.length);
     const { width, height, channels } = info;
     // toColourspace gives 3 bands, or 4 with alpha.
     let hasAlpha = channels === 4;
@@ -274,7 +276,8 @@ export async function writeImage(p: string, img: RgbImage, opts: WriteOptions): 
  */
 export async function writeRawImage(p: string, raw: RawPixels, opts: WriteOptions): Promise<void> {
   const { width, height, channels } = raw;
-  if (raw.data.length !== width * height * channels) throw new Error(`bad raw buffer for ${width}×${height}×${channels}`);
+  if (raw.data.length !== width * height * channels)
+    throw new Error(`bad raw buffer for ${width}×${height}×${channels}`);
   const max = MAX_SIDE[opts.format];
   if (max && Math.max(width, height) > max) {
     throw errors.badArgument(

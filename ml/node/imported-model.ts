@@ -76,7 +76,12 @@ export const tileBytes = (f: Pick<ImportedFacts, 'channels' | 'scale'>, w: numbe
  * The largest tile (kept input pixels a side, at most `want`) whose memory with its margins and
  * padding fits `budget`; 0 when not even MIN_TILE does.
  */
-export function fitTile(f: Pick<ImportedFacts, 'channels' | 'scale' | 'multiple'>, margin: number, want: number, budget: number): number {
+export function fitTile(
+  f: Pick<ImportedFacts, 'channels' | 'scale' | 'multiple'>,
+  margin: number,
+  want: number,
+  budget: number,
+): number {
   const side = Math.floor(Math.sqrt(budget / tileBytes(f, 1, 1))) - (f.multiple - 1) - 2 * margin;
   if (side < MIN_TILE) return 0;
   return Math.min(want, side >= 32 ? side - (side % 8) : side);
@@ -84,7 +89,13 @@ export function fitTile(f: Pick<ImportedFacts, 'channels' | 'scale' | 'multiple'
 
 /** A model none of whose tiles fits in the memory a tile may use: the file, the tile and what it would need. */
 export const memoryRefusal = (file: string, tile: string, need: number, budget: number): UserError =>
-  errors.modelNeedsMemory(file, tile, need, budget, budget === memoryBudget() ? { share: MEMORY_SHARE, total: os.totalmem() } : undefined);
+  errors.modelNeedsMemory(
+    file,
+    tile,
+    need,
+    budget,
+    budget === memoryBudget() ? { share: MEMORY_SHARE, total: os.totalmem() } : undefined,
+  );
 
 export interface OpenImportedOptions {
   readonly threads?: number | undefined;
@@ -108,16 +119,21 @@ export const isOnnxPath = (p: string): boolean => p.toLowerCase().endsWith('.onn
 function graphProblem(s: OnnxSummary): string | null {
   if (s.externalData) return 'it keeps its weights in separate files; save it as one file';
   const custom = s.ops.find((o) => !KNOWN_DOMAINS.has(o.domain));
-  if (custom) return `it uses the custom operator ${custom.op} from ${JSON.stringify(custom.domain)}, which ONNX Runtime does not have`;
+  if (custom)
+    return `it uses the custom operator ${custom.op} from ${JSON.stringify(custom.domain)}, which ONNX Runtime does not have`;
   if (s.inputs.length !== 1) return `it takes ${s.inputs.length} inputs, not one image`;
   if (s.outputs.length !== 1) return `it gives ${s.outputs.length} outputs, not one image`;
   return null;
 }
 
-function ioProblem(what: 'input' | 'output', meta: { isTensor: boolean; type?: string; shape?: readonly Dim[] }): string | null {
+function ioProblem(
+  what: 'input' | 'output',
+  meta: { isTensor: boolean; type?: string; shape?: readonly Dim[] },
+): string | null {
   if (!meta.isTensor || !meta.shape) return `its ${what} is not a tensor`;
   if (meta.type !== 'float32' && meta.type !== 'float16') return `its ${what} is ${meta.type}, not float32 or float16`;
-  if (meta.shape.length !== 4) return `its ${what} has ${meta.shape.length} dimensions, not 4 (batch, RGB, height, width)`;
+  if (meta.shape.length !== 4)
+    return `its ${what} has ${meta.shape.length} dimensions, not 4 (batch, RGB, height, width)`;
   const [n, c] = meta.shape;
   if (typeof c === 'number' && c !== 3) return `its ${what} has ${c} channel${c === 1 ? '' : 's'}, not 3 (RGB)`;
   if (typeof n === 'number' && n > 1) return `its ${what} holds ${n} images at once, not one`;
@@ -127,7 +143,8 @@ function ioProblem(what: 'input' | 'output', meta: { isTensor: boolean; type?: s
 const fixedDim = (d: Dim | undefined): number | null => (typeof d === 'number' && d > 0 ? d : null);
 
 /** Input pixels a tile keeps in a fixed input size once its margins are taken (the tiler keeps at least 8). */
-const room = (f: { width: number; height: number }, margin: number): number => Math.min(f.width, f.height) - 2 * Math.max(MIN_OVERLAP, margin);
+const room = (f: { width: number; height: number }, margin: number): number =>
+  Math.min(f.width, f.height) - 2 * Math.max(MIN_OVERLAP, margin);
 
 export class ImportedOnnx implements TileModel {
   readonly clamped = false;
@@ -157,7 +174,12 @@ export class ImportedOnnx implements TileModel {
     // Otherwise tiles hold about as many values as SR Studio's own networks' do on ONNX Runtime
     // (onnxTileSize: ~250 MB), by the widest feature map; at most 512 pixels a side, and smaller
     // where that would not fit in the memory a tile may use.
-    this.defaultTile = f ? room(f, this.receptiveRadius) : Math.max(MIN_TILE, fitTile(facts, margin, Math.min(512, onnxTileSize(Math.max(16, facts.channels), margin)), budget));
+    this.defaultTile = f
+      ? room(f, this.receptiveRadius)
+      : Math.max(
+          MIN_TILE,
+          fitTile(facts, margin, Math.min(512, onnxTileSize(Math.max(16, facts.channels), margin)), budget),
+        );
   }
 
   /** A refusal when even the smallest tile (or a fixed input) needs more memory than a tile may use. */
@@ -166,11 +188,18 @@ export class ImportedOnnx implements TileModel {
     const margin = Math.max(MIN_OVERLAP, this.receptiveRadius);
     if (f) {
       const need = tileBytes(this.facts, f.width, f.height);
-      return need > this.#budget ? memoryRefusal(file, `its fixed ${f.width}×${f.height} input`, need, this.#budget) : null;
+      return need > this.#budget
+        ? memoryRefusal(file, `its fixed ${f.width}×${f.height} input`, need, this.#budget)
+        : null;
     }
     if (fitTile(this.facts, margin, Infinity, this.#budget) > 0) return null;
     const side = MIN_TILE + 2 * margin + this.facts.multiple - 1;
-    return memoryRefusal(file, `even its smallest tile (${MIN_TILE}×${MIN_TILE} pixels with a margin of ${margin})`, tileBytes(this.facts, side, side), this.#budget);
+    return memoryRefusal(
+      file,
+      `even its smallest tile (${MIN_TILE}×${MIN_TILE} pixels with a margin of ${margin})`,
+      tileBytes(this.facts, side, side),
+      this.#budget,
+    );
   }
 
   static async open(file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
@@ -178,7 +207,11 @@ export class ImportedOnnx implements TileModel {
     let bytes: Uint8Array;
     try {
       const st = await fs.stat(file);
-      if (st.isFile() && st.size > MAX_MODEL_BYTES) throw errors.badOnnxModel(shown, `it is ${(st.size / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
+      if (st.isFile() && st.size > MAX_MODEL_BYTES)
+        throw errors.badOnnxModel(
+          shown,
+          `it is ${(st.size / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`,
+        );
       bytes = await fs.readFile(file);
     } catch (e) {
       throw isUserError(e) ? e : fsError(e, shown, { what: 'ONNX model (.onnx)' });
@@ -188,7 +221,11 @@ export class ImportedOnnx implements TileModel {
 
   /** The model in `bytes`; `file` is how messages name it. */
   static async fromBytes(bytes: Uint8Array, file: string, options: OpenImportedOptions = {}): Promise<ImportedOnnx> {
-    if (bytes.length > MAX_MODEL_BYTES) throw errors.badOnnxModel(file, `it is ${(bytes.length / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`);
+    if (bytes.length > MAX_MODEL_BYTES)
+      throw errors.badOnnxModel(
+        file,
+        `it is ${(bytes.length / 1024 ** 3).toFixed(1)} GB, more than the 1 GB SR Studio runs`,
+      );
     let summary: OnnxSummary;
     try {
       summary = readOnnxSummary(bytes);
@@ -233,19 +270,47 @@ export class ImportedOnnx implements TileModel {
         sha256: createHash('sha256').update(bytes).digest('hex'),
       };
       const budget = options.memoryBudget ?? memoryBudget();
-      const probe = new ImportedOnnx(o.ort, session, { ...base, scale: 1, range: 1, margin: 0, marginFound: true, multiple: 1 }, MIN_OVERLAP, budget);
+      const probe = new ImportedOnnx(
+        o.ort,
+        session,
+        { ...base, scale: 1, range: 1, margin: 0, marginFound: true, multiple: 1 },
+        MIN_OVERLAP,
+        budget,
+      );
       // Facts recorded for another file (the model was replaced since) are found again.
       const k = options.known?.sha256 === base.sha256 ? options.known : undefined;
       const kept = k && { rangeFrom: k.rangeFrom, marginGiven: k.marginGiven };
       // Before any probe: a model too wide for the smallest tile is refused without running it.
       const early = k ? null : probe.#memoryProblem(file);
       if (early) throw early;
-      const facts = k ? { ...base, scale: k.scale, range: k.range, margin: k.margin, marginFound: k.marginFound, multiple: k.multiple ?? 1, ...kept } : await probe.#probe(base, summary.metadata, options.range, budget);
+      const facts = k
+        ? {
+            ...base,
+            scale: k.scale,
+            range: k.range,
+            margin: k.margin,
+            marginFound: k.marginFound,
+            multiple: k.multiple ?? 1,
+            ...kept,
+          }
+        : await probe.#probe(base, summary.metadata, options.range, budget);
       const f = facts.fixedSize;
       if (f && options.overlap !== undefined && room(f, options.overlap) < 8) {
-        throw errors.overlapTooLarge(file, f.width, f.height, options.overlap, Math.floor((Math.min(f.width, f.height) - 8) / 2));
+        throw errors.overlapTooLarge(
+          file,
+          f.width,
+          f.height,
+          options.overlap,
+          Math.floor((Math.min(f.width, f.height) - 8) / 2),
+        );
       }
-      const model = new ImportedOnnx(o.ort, session, { ...facts, ...(options.range ? { range: options.range, rangeFrom: 'given' as const } : {}) }, options.overlap, budget);
+      const model = new ImportedOnnx(
+        o.ort,
+        session,
+        { ...facts, ...(options.range ? { range: options.range, rangeFrom: 'given' as const } : {}) },
+        options.overlap,
+        budget,
+      );
       const tooBig = model.#memoryProblem(file);
       if (tooBig) throw tooBig;
       return model;
@@ -257,7 +322,12 @@ export class ImportedOnnx implements TileModel {
     }
   }
 
-  async #probe(base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound' | 'multiple'>, metadata: ReadonlyMap<string, string>, given: InputRange | undefined, budget: number): Promise<ImportedFacts> {
+  async #probe(
+    base: Omit<ImportedFacts, 'scale' | 'range' | 'margin' | 'marginFound' | 'multiple'>,
+    metadata: ReadonlyMap<string, string>,
+    given: InputRange | undefined,
+    budget: number,
+  ): Promise<ImportedFacts> {
     const side = base.fixedSize ?? { width: PROBE_SIDE, height: PROBE_SIDE };
     const infer = this.#infer.bind(this);
     const scale = await probeScale(infer, side);
@@ -266,12 +336,22 @@ export class ImportedOnnx implements TileModel {
     const declared = declaredRange(metadata);
     const probed = given ?? declared ?? (await probeRange(infer, base.fixedSize ?? { width: 32, height: 32 }));
     const { range, rangeFrom } =
-      typeof probed === 'object' ? { range: probed.range, rangeFrom: probed.sure ? ('probe' as const) : ('guess' as const) } : { range: probed, rangeFrom: given ? ('given' as const) : ('metadata' as const) };
+      typeof probed === 'object'
+        ? { range: probed.range, rangeFrom: probed.sure ? ('probe' as const) : ('guess' as const) }
+        : { range: probed, rangeFrom: given ? ('given' as const) : ('metadata' as const) };
     // The margin probe's largest window must fit in the memory a tile may use.
-    const fits = Math.floor((Math.sqrt(budget / tileBytes({ channels: base.channels, scale }, 1, 1)) - multiple - 8) / 2);
-    const most = Math.min(base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : Infinity, fits);
+    const fits = Math.floor(
+      (Math.sqrt(budget / tileBytes({ channels: base.channels, scale }, 1, 1)) - multiple - 8) / 2,
+    );
+    const most = Math.min(
+      base.fixedSize ? Math.floor((Math.min(base.fixedSize.width, base.fixedSize.height) - 8) / 2) : Infinity,
+      fits,
+    );
     const { margin, found } = await probeMargin(infer, scale, range, Number.isFinite(most) ? most : undefined);
-    if (base.fixedSize && room(base.fixedSize, margin) < 8) throw new ProbeRefusal(`its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`);
+    if (base.fixedSize && room(base.fixedSize, margin) < 8)
+      throw new ProbeRefusal(
+        `its fixed ${base.fixedSize.width}×${base.fixedSize.height} input leaves no room for the context its tiles need`,
+      );
     return { ...base, scale, range, rangeFrom, margin, marginFound: found, multiple };
   }
 
@@ -281,7 +361,13 @@ export class ImportedOnnx implements TileModel {
    * tile's edge pixels on the side `end` does not name: a tile that ends at the image's right or
    * bottom edge sits at that edge of the input, where the model sees the image's border as it would.
    */
-  async #infer(rgb: Float32Array, w: number, h: number, range: InputRange = this.facts.range, end = { right: false, bottom: false }) {
+  async #infer(
+    rgb: Float32Array,
+    w: number,
+    h: number,
+    range: InputRange = this.facts.range,
+    end = { right: false, bottom: false },
+  ) {
     const f = this.facts.fixedSize;
     const W = f?.width ?? Math.ceil(w / this.#multiple) * this.#multiple;
     const H = f?.height ?? Math.ceil(h / this.#multiple) * this.#multiple;
@@ -307,7 +393,8 @@ export class ImportedOnnx implements TileModel {
     const dims = out.dims;
     const data = half ? fromHalf(out.data as Uint16Array) : (out.data as Float32Array);
     out.dispose();
-    if (dims.length !== 4 || dims[1] !== 3) throw new ProbeRefusal(`its output is ${dims.join('×')}, not one RGB image`);
+    if (dims.length !== 4 || dims[1] !== 3)
+      throw new ProbeRefusal(`its output is ${dims.join('×')}, not one RGB image`);
     const OH = dims[2]!;
     const OW = dims[3]!;
     // The part of the output that belongs to the tile (all of it without padding).
@@ -341,9 +428,16 @@ export class ImportedOnnx implements TileModel {
         receptiveRadius: this.receptiveRadius,
         defaultTile: this.defaultTile,
         clamped: false,
-        run: async (r, ww, hh, k) => crop((await this.#infer(r, ww, hh, undefined, endsAt(ww, hh, k))).rgb, ww * s, k, s),
+        run: async (r, ww, hh, k) =>
+          crop((await this.#infer(r, ww, hh, undefined, endsAt(ww, hh, k))).rgb, ww * s, k, s),
       };
-      y = (await upscaleImage(inner, { width: w, height: h, rgb }, { tile: f ? Math.min(f.width, f.height) - 2 * overlap : this.defaultTile, overlap })).rgb;
+      y = (
+        await upscaleImage(
+          inner,
+          { width: w, height: h, rgb },
+          { tile: f ? Math.min(f.width, f.height) - 2 * overlap : this.defaultTile, overlap },
+        )
+      ).rgb;
     } else y = (await this.#infer(rgb, w, h, undefined, endsAt(w, h, keep))).rgb;
     return crop(y, w * s, keep, s);
   }
@@ -358,7 +452,10 @@ export class ImportedOnnx implements TileModel {
  * ends, so a kept part that reaches the tile's right (bottom) side but not its left (top) one lies
  * at the image's right (bottom) edge.
  */
-const endsAt = (w: number, h: number, keep: Rect) => ({ right: keep.x > 0 && keep.x + keep.w === w, bottom: keep.y > 0 && keep.y + keep.h === h });
+const endsAt = (w: number, h: number, keep: Rect) => ({
+  right: keep.x > 0 && keep.x + keep.w === w,
+  bottom: keep.y > 0 && keep.y + keep.h === h,
+});
 
 /** The `keep` rectangle (in input pixels) of an interleaved RGB output `width` pixels wide. */
 function crop(y: Float32Array, width: number, keep: Rect, s: number): Float32Array {

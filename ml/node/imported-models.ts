@@ -46,11 +46,21 @@ export const sidecarPath = (model: string): string => `${model}.json`;
 function isRecord(v: unknown): v is ImportedRecord {
   const r = v as Partial<ImportedRecord> | null;
   return (
-    typeof r === 'object' && r !== null && r.format === 'sr-studio.imported-onnx' &&
-    typeof r.scale === 'number' && Number.isInteger(r.scale) && r.scale >= 1 &&
-    (r.range === 1 || r.range === 255) && typeof r.margin === 'number' && r.margin >= 0 &&
-    typeof r.sha256 === 'string' && typeof r.bytes === 'number' && typeof r.parameters === 'number' &&
-    (r.dtype === 'float32' || r.dtype === 'float16') && typeof r.source === 'string' && Array.isArray(r.ops)
+    typeof r === 'object' &&
+    r !== null &&
+    r.format === 'sr-studio.imported-onnx' &&
+    typeof r.scale === 'number' &&
+    Number.isInteger(r.scale) &&
+    r.scale >= 1 &&
+    (r.range === 1 || r.range === 255) &&
+    typeof r.margin === 'number' &&
+    r.margin >= 0 &&
+    typeof r.sha256 === 'string' &&
+    typeof r.bytes === 'number' &&
+    typeof r.parameters === 'number' &&
+    (r.dtype === 'float32' || r.dtype === 'float16') &&
+    typeof r.source === 'string' &&
+    Array.isArray(r.ops)
   );
 }
 
@@ -91,16 +101,24 @@ export interface ImportOptions {
  * Checks and probes `file`, then copies it with its sidecar into the user's models folder. The same
  * model imported again (same checksum) is the model already there.
  */
-export async function importModel(file: string, opts: ImportOptions = {}): Promise<ImportedEntry & { already: boolean }> {
+export async function importModel(
+  file: string,
+  opts: ImportOptions = {},
+): Promise<ImportedEntry & { already: boolean }> {
   if (!isOnnxPath(file)) throw errors.badOnnxModel(file, 'its name does not end in .onnx');
   const model = await ImportedOnnx.open(file, { overlap: opts.overlap, range: opts.range });
   await model.dispose();
   const name = importedName(file);
   const folder = opts.folder ?? userModelsFolder();
   const target = path.join(folder, `${name}.onnx`);
-  const record = importRecord(name, { ...model.facts, ...(opts.overlap !== undefined ? { margin: opts.overlap, marginGiven: true } : {}) }, path.resolve(file));
+  const record = importRecord(
+    name,
+    { ...model.facts, ...(opts.overlap !== undefined ? { margin: opts.overlap, marginGiven: true } : {}) },
+    path.resolve(file),
+  );
   const there = await readSidecar(target);
-  if (there && there.sha256 === record.sha256 && !opts.overwrite) return { path: target, name, record: there, already: true };
+  if (there && there.sha256 === record.sha256 && !opts.overwrite)
+    return { path: target, name, record: there, already: true };
   if (path.resolve(file) !== path.resolve(target)) {
     let bytes: Uint8Array;
     try {
@@ -135,7 +153,11 @@ export async function findImported(folders = modelFolders()): Promise<{ models: 
         }
         const m = await ImportedOnnx.open(p);
         await m.dispose();
-        models.push({ path: p, name: importedName(p), record: { format: 'sr-studio.imported-onnx', name: importedName(p), ...m.facts, source: p, importedAt: '' } });
+        models.push({
+          path: p,
+          name: importedName(p),
+          record: { format: 'sr-studio.imported-onnx', name: importedName(p), ...m.facts, source: p, importedAt: '' },
+        });
       } catch (e) {
         problems.push((e as Error).message);
       }
@@ -149,7 +171,12 @@ export async function findImported(folders = modelFolders()): Promise<{ models: 
  * against the model (a fixed input size leaves room for only so much margin); every later upscale
  * uses them. `shownAs` names the model in messages; `bytes`, the model's as already read.
  */
-export async function adjustImported(model: string, settings: ImportedSettings, shownAs = importedName(model), bytes?: Uint8Array): Promise<ImportedRecord> {
+export async function adjustImported(
+  model: string,
+  settings: ImportedSettings,
+  shownAs = importedName(model),
+  bytes?: Uint8Array,
+): Promise<ImportedRecord> {
   const known = await readSidecar(model);
   const options = { known, range: settings.range, overlap: settings.margin, shownAs };
   const m = await (bytes ? ImportedOnnx.fromBytes(bytes, shownAs, options) : ImportedOnnx.open(model, options));
@@ -176,7 +203,11 @@ export async function knownFacts(model: string): Promise<ImportedFacts | undefin
  * or the bare name of an imported model in the model folders (a weights file of that name wins).
  */
 export async function resolveImported(given: string, folders = modelFolders()): Promise<string | undefined> {
-  const isFile = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);
+  const isFile = (p: string) =>
+    fs.stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   if (isOnnxPath(given)) {
     if (!(await isFile(given))) throw errors.missingPath(given);
     return given;
@@ -203,4 +234,6 @@ export function describeFacts(f: ImportedFacts): string {
  * guess and, in `hint`, how to set it; else ''.
  */
 export const rangeGuessNote = (f: ImportedFacts, hint: string): string =>
-  f.rangeFrom === 'guess' ? `The probe could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: ${hint} if its results look wrong.` : '';
+  f.rangeFrom === 'guess'
+    ? `The probe could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: ${hint} if its results look wrong.`
+    : '';

@@ -37,9 +37,14 @@ export async function probeScale(infer: Infer, side: { width: number; height: nu
   const y = await infer(noise(side.width, side.height), side.width, side.height, 1);
   const sx = y.width / side.width;
   const sy = y.height / side.height;
-  if (sx !== sy) throw new ProbeRefusal(`it makes a ${side.width}×${side.height} tile ${y.width}×${y.height}, not the same scale both ways`);
+  if (sx !== sy)
+    throw new ProbeRefusal(
+      `it makes a ${side.width}×${side.height} tile ${y.width}×${y.height}, not the same scale both ways`,
+    );
   if (!Number.isInteger(sx) || sx < 1 || sx > 16) {
-    throw new ProbeRefusal(`it makes a ${side.width}×${side.height} tile ${y.width}×${y.height}, which is not a whole scale from 1 to 16`);
+    throw new ProbeRefusal(
+      `it makes a ${side.width}×${side.height} tile ${y.width}×${y.height}, which is not a whole scale from 1 to 16`,
+    );
   }
   return sx;
 }
@@ -79,7 +84,10 @@ const meanOfCentre = (rgb: Float32Array, width: number, height: number): number 
  * for 0–1 often keeps a flat grey in either range, as does a plain resize): then 0–1 is only a guess,
  * and the range is for the user to choose.
  */
-export async function probeRange(infer: Infer, side: { width: number; height: number }): Promise<{ range: InputRange; sure: boolean }> {
+export async function probeRange(
+  infer: Infer,
+  side: { width: number; height: number },
+): Promise<{ range: InputRange; sure: boolean }> {
   const grey = new Float32Array(side.width * side.height * 3).fill(0.5);
   const miss = async (range: InputRange) => {
     const y = await infer(grey, side.width, side.height, range);
@@ -93,17 +101,29 @@ export async function probeRange(infer: Infer, side: { width: number; height: nu
 }
 
 /** Centre tile of `src` (size w×h) around its middle with `m` pixels of context each side. */
-function window(src: Float32Array, w: number, h: number, m: number): { rgb: Float32Array; x0: number; y0: number; side: number } {
+function window(
+  src: Float32Array,
+  w: number,
+  h: number,
+  m: number,
+): { rgb: Float32Array; x0: number; y0: number; side: number } {
   const side = CENTRE + 2 * m;
   const x0 = Math.floor((w - CENTRE) / 2) - m;
   const y0 = Math.floor((h - CENTRE) / 2) - m;
   const rgb = new Float32Array(side * side * 3);
-  for (let r = 0; r < side; r++) rgb.set(src.subarray(((y0 + r) * w + x0) * 3, ((y0 + r) * w + x0 + side) * 3), r * side * 3);
+  for (let r = 0; r < side; r++)
+    rgb.set(src.subarray(((y0 + r) * w + x0) * 3, ((y0 + r) * w + x0 + side) * 3), r * side * 3);
   return { rgb, x0, y0, side };
 }
 
 /** Largest difference between the output centre of a window and of the whole probe image. */
-function centreDiff(whole: { rgb: Float32Array; width: number }, part: { rgb: Float32Array; width: number }, at: { x: number; y: number }, m: number, s: number): number {
+function centreDiff(
+  whole: { rgb: Float32Array; width: number },
+  part: { rgb: Float32Array; width: number },
+  at: { x: number; y: number },
+  m: number,
+  s: number,
+): number {
   let worst = 0;
   for (let r = 0; r < CENTRE * s; r++) {
     for (let c = 0; c < CENTRE * s * 3; c++) {

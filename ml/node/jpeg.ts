@@ -10,9 +10,12 @@ import sharp from 'sharp';
 import type { JpegRoundTrip } from '../degrade.ts';
 
 export const sharpJpeg: JpegRoundTrip = async (rgb, width, height, quality) => {
-  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new Error(`sharpJpeg: bad quality ${quality}`);
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100))
+    throw new Error(`sharpJpeg: bad quality ${quality}`);
   if (rgb.length !== width * height * 3) throw new Error(`sharpJpeg: ${rgb.length} bytes for ${width}×${height} RGB`);
-  const jpg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer();
+  const jpg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality, chromaSubsampling: '4:2:0' })
+    .toBuffer();
   const { data, info } = await sharp(jpg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3) {
     throw new Error(`sharpJpeg: decoded ${info.width}×${info.height}×${info.channels}`);

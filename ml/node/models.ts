@@ -77,8 +77,15 @@ export async function findModels(folders = modelFolders()): Promise<{ models: Mo
  * (the file name, with or without `.safetensors`, as `info` lists them). `name` is how a run
  * records it: the name as given without the extension, or the file's absolute path.
  */
-export async function resolveModelName(given: string, folders = modelFolders()): Promise<{ name: string; path: string }> {
-  const isFile = (p: string) => fs.stat(p).then((s) => s.isFile(), () => false);
+export async function resolveModelName(
+  given: string,
+  folders = modelFolders(),
+): Promise<{ name: string; path: string }> {
+  const isFile = (p: string) =>
+    fs.stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   // Imported ONNX models run as they are; nothing here (training, comparison) can start from one.
   if (/\.onnx$/i.test(given)) throw errors.importedNotTrainable(given);
   if (await isFile(given)) return { name: path.resolve(given), path: path.resolve(given) };
@@ -89,14 +96,19 @@ export async function resolveModelName(given: string, folders = modelFolders()):
       const p = path.join(dir, file);
       if (await isFile(p)) return { name: file.replace(/\.safetensors$/, ''), path: p };
     }
-    for (const dir of folders) if (await isFile(path.join(dir, `${given}.onnx`))) throw errors.importedNotTrainable(path.join(dir, `${given}.onnx`));
+    for (const dir of folders)
+      if (await isFile(path.join(dir, `${given}.onnx`)))
+        throw errors.importedNotTrainable(path.join(dir, `${given}.onnx`));
     throw errors.unknownModel(given);
   }
   throw errors.missingPath(given);
 }
 
 /** A named model (resolveModelName), loaded and checked, with its file's SHA-256. */
-export async function loadNamedModel(given: string, folders = modelFolders()): Promise<ModelFile & { name: string; path: string; sha256: string }> {
+export async function loadNamedModel(
+  given: string,
+  folders = modelFolders(),
+): Promise<ModelFile & { name: string; path: string; sha256: string }> {
   const where = await resolveModelName(given, folders);
   let bytes: Uint8Array;
   try {
@@ -119,7 +131,10 @@ export const forPhotos = (m: Pick<ModelEntry, 'training'>): boolean => {
  * first, then TanhExp ones, then the best validation; the first listed (bundled before the
  * user's) on a tie.
  */
-export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(models: readonly M[], scale: number): M | undefined {
+export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(
+  models: readonly M[],
+  scale: number,
+): M | undefined {
   return models
     .filter((m) => m.config.scale === scale)
     .sort(

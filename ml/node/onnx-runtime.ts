@@ -80,12 +80,15 @@ export class OnnxUpscaler implements TileModel {
     const o = await loadOrt();
     if (!o.ok) throw errors.backendFailed('onnx', o.reason);
     try {
-      const session = await o.ort.InferenceSession.create(exportOnnx(config, weights, { layout: 'nhwc', clamp: true }), {
-        executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
-      });
+      const session = await o.ort.InferenceSession.create(
+        exportOnnx(config, weights, { layout: 'nhwc', clamp: true }),
+        {
+          executionProviders: ['cpu'],
+          graphOptimizationLevel: 'all',
+          executionMode: 'sequential',
+          ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+        },
+      );
       return new OnnxUpscaler(config, o.ort, session);
     } catch (e) {
       throw errors.backendFailed('onnx', `it could not load the network (${firstLine(e)})`);

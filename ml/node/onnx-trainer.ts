@@ -53,7 +53,16 @@ class OnnxEngine implements StepEngine {
     const o = await loadOrt();
     if (!o.ok) throw errors.backendFailed('onnx', o.reason);
     const c = s.config;
-    const model = trainStepModel({ network: c.network, batch: c.batch, patch: c.patch, loss: c.loss, clipNorm: c.clipNorm, emaDecay: c.emaDecay, beta1: BETA1, beta2: BETA2 });
+    const model = trainStepModel({
+      network: c.network,
+      batch: c.batch,
+      patch: c.patch,
+      loss: c.loss,
+      clipNorm: c.clipNorm,
+      emaDecay: c.emaDecay,
+      beta1: BETA1,
+      beta2: BETA2,
+    });
     let session: Session;
     try {
       session = await o.ort.InferenceSession.create(model, {
@@ -100,7 +109,8 @@ class OnnxEngine implements StepEngine {
       const out = new Float32Array(size);
       for (const e of this.#layout) {
         const data = adam.moments.get(`${prefix}.${e.name}`);
-        if (!data || data.length !== e.size) throw new Error(`optimizer state ${prefix}.${e.name} is missing or the wrong size`);
+        if (!data || data.length !== e.size)
+          throw new Error(`optimizer state ${prefix}.${e.name} is missing or the wrong size`);
         const conv = shapes.get(e.name);
         out.set(conv ? hwioToOihw(data, conv.cout, conv.cin) : data, e.offset);
       }
@@ -159,7 +169,10 @@ class OnnxEngine implements StepEngine {
   async adamState(): Promise<AdamState> {
     const shapes = this.#convShapes();
     const moments = new Map<string, Float32Array>();
-    for (const [prefix, flat] of [['m', this.#m], ['v', this.#v]] as const) {
+    for (const [prefix, flat] of [
+      ['m', this.#m],
+      ['v', this.#v],
+    ] as const) {
       for (const e of this.#layout) {
         const data = flat.slice(e.offset, e.offset + e.size);
         const conv = shapes.get(e.name);
@@ -169,7 +182,11 @@ class OnnxEngine implements StepEngine {
     return { step: this.#step, moments };
   }
 
-  async load(weights: ReadonlyMap<string, Float32Array>, ema: ReadonlyMap<string, Float32Array> | undefined, adam: AdamState | null): Promise<void> {
+  async load(
+    weights: ReadonlyMap<string, Float32Array>,
+    ema: ReadonlyMap<string, Float32Array> | undefined,
+    adam: AdamState | null,
+  ): Promise<void> {
     this.#params = this.#flat(weights);
     if (this.#ema) this.#ema = this.#flat(ema ?? weights);
     [this.#m, this.#v, this.#step] = this.#moments(adam);

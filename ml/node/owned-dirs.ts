@@ -42,7 +42,10 @@ export async function removeOrphanDirs(prefix: string, root = os.tmpdir()): Prom
     // Only real folders of this user: a shared temp folder holds other users' files too.
     const st = await fs.lstat(dir).catch(() => undefined);
     if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-    await fs.rm(dir, { recursive: true, force: true }).then(() => removed.push(dir), () => undefined);
+    await fs.rm(dir, { recursive: true, force: true }).then(
+      () => removed.push(dir),
+      () => undefined,
+    );
   }
   return removed;
 }

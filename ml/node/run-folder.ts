@@ -82,9 +82,11 @@ export class RunFolder implements RunStore {
     const folder = new RunFolder(dir, keep);
     if (config) {
       // Never replaces: a second process racing for the same folder is told a run is there.
-      await writeFileAtomic(path.join(dir, 'config.json'), configBytes(config), { replace: false }).catch((e: unknown) => {
-        throw isUserError(e) && e.code === 'output-exists' ? errors.runExists(dir) : e;
-      });
+      await writeFileAtomic(path.join(dir, 'config.json'), configBytes(config), { replace: false }).catch(
+        (e: unknown) => {
+          throw isUserError(e) && e.code === 'output-exists' ? errors.runExists(dir) : e;
+        },
+      );
     } else {
       try {
         const probe = tempPathFor(path.join(dir, 'write-test'));
@@ -108,10 +110,12 @@ export class RunFolder implements RunStore {
     await fs.mkdir(dir).catch((e: { code?: string }) => {
       if (e.code !== 'EEXIST') throw fsError(e, dir);
     });
-    const h = await fs.open(dir, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_DIRECTORY ?? 0)).catch((e: { code?: string }) => {
-      // ELOOP or ENOTDIR: a symlink or a file took its name since it was made.
-      throw e.code === 'ENOENT' ? fsError(e, dir) : errors.unwritableOutput(dir, 'it is not a folder of its own');
-    });
+    const h = await fs
+      .open(dir, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_DIRECTORY ?? 0))
+      .catch((e: { code?: string }) => {
+        // ELOOP or ENOTDIR: a symlink or a file took its name since it was made.
+        throw e.code === 'ENOENT' ? fsError(e, dir) : errors.unwritableOutput(dir, 'it is not a folder of its own');
+      });
     return { use: process.platform === 'linux' ? `/proc/self/fd/${h.fd}` : dir, close: () => h.close() };
   }
 
@@ -128,7 +132,12 @@ export class RunFolder implements RunStore {
     const folder = new RunFolder(dir, config.keepCheckpoints);
     for (const d of [dir, path.join(dir, 'checkpoints'), path.join(dir, 'previews')]) await removeStaleTemps(d);
     const latest = await folder.readLatestCheckpoint();
-    return { folder, config, checkpoint: latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined, record: await folder.readRecord() };
+    return {
+      folder,
+      config,
+      checkpoint: latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined,
+      record: await folder.readRecord(),
+    };
   }
 
   /** The run's config.json, validated; a folder without a usable one is not a run. */
@@ -217,7 +226,9 @@ export class RunFolder implements RunStore {
 
   async #checkpointFiles(): Promise<string[]> {
     try {
-      return (await fs.readdir(path.join(this.dir, 'checkpoints'))).filter((f) => /^ckpt_\d+\.safetensors$/.test(f)).sort();
+      return (await fs.readdir(path.join(this.dir, 'checkpoints')))
+        .filter((f) => /^ckpt_\d+\.safetensors$/.test(f))
+        .sort();
     } catch {
       return [];
     }
@@ -289,7 +300,8 @@ async function unstarted(dir: string, visible: readonly string[]): Promise<boole
   }
   if (visible.includes(RECORD_FILE)) {
     const record = await new RunFolder(dir, 1).readRecord();
-    if (record?.state === 'running' && record.pid !== process.pid && alive(record.pid)) throw errors.runBusy(dir, record.pid);
+    if (record?.state === 'running' && record.pid !== process.pid && alive(record.pid))
+      throw errors.runBusy(dir, record.pid);
   }
   return true;
 }

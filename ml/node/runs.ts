@@ -56,13 +56,25 @@ export async function summariseRun(dir: string): Promise<RunSummary | undefined>
   if (record?.state === 'running') state = beingTrained(record) ? 'running' : 'interrupted';
   else if (record) state = record.state;
   else state = iteration >= iterations ? 'finished' : 'stopped';
-  return { dir, name: path.basename(dir), config, record, state, iterations, iteration, modelPath: hasModel ? model : null, updated };
+  return {
+    dir,
+    name: path.basename(dir),
+    config,
+    record,
+    state,
+    iterations,
+    iteration,
+    modelPath: hasModel ? model : null,
+    updated,
+  };
 }
 
 /** The runs directly inside `parent`, most recently updated first. */
 export async function listRuns(parent: string): Promise<RunSummary[]> {
   const names = await fs.readdir(parent).catch(() => [] as string[]);
-  const runs = (await Promise.all(names.map((n) => summariseRun(path.join(parent, n))))).filter((r): r is RunSummary => r !== undefined);
+  const runs = (await Promise.all(names.map((n) => summariseRun(path.join(parent, n))))).filter(
+    (r): r is RunSummary => r !== undefined,
+  );
   return runs.sort((a, b) => b.updated.localeCompare(a.updated));
 }
 
@@ -98,7 +110,11 @@ export function runPoints(text: string): RunPoint[] {
     const iteration = r.iteration as number;
     if (finite(r.loss)) losses.push({ iteration, loss: r.loss });
     else if (typeof r.val === 'object' && r.val !== null && finite(r.val.psnrY)) {
-      vals.push({ iteration, psnrY: r.val.psnrY, ...(finite(r.val.bicubicPsnrY) ? { bicubicPsnrY: r.val.bicubicPsnrY } : {}) });
+      vals.push({
+        iteration,
+        psnrY: r.val.psnrY,
+        ...(finite(r.val.bicubicPsnrY) ? { bicubicPsnrY: r.val.bicubicPsnrY } : {}),
+      });
     }
   }
   const step = Math.ceil(losses.length / MAX_LOSS_POINTS);

@@ -26,8 +26,6 @@ export const CACHE_LIMITS: CacheLimits = { maxBytes: 2 * GiB, maxSourceBytes: 4 
 /** A `.v` file's bytes: its pixels and, at most, this much header and metadata. */
 export const vFileBytes = (width: number, height: number, channels: number) => width * height * channels + 64 * 1024;
 
-
-
 /**
  * libvips keeps the files it read lately open (its operation cache), and a deleted file's disk
  * space is freed only once it is closed: emptying the cache closes them (the limits stay as set).
@@ -47,7 +45,8 @@ export async function freeBytes(dir: string): Promise<number> {
 export const refusals = {
   sourceTooLarge: (file: string, need: number, max: number) => errors.viewerTooLarge(file, need, max),
   cacheFull: (file: string, held: number, max: number) => errors.viewerBusy(file, held, max),
-  lowDisk: (file: string, dir: string, need: number, free: number, keep: number) => errors.viewerLowDisk(file, dir, need, free, keep),
+  lowDisk: (file: string, dir: string, need: number, free: number, keep: number) =>
+    errors.viewerLowDisk(file, dir, need, free, keep),
 };
 
 /**

@@ -11,6 +11,7 @@ port.on('message', (m: TileRequest) => {
       const bytes = new Uint8Array(png);
       port.postMessage({ id: m.id, ok: true, png: bytes } satisfies TileReply, [bytes.buffer]);
     },
-    (e: unknown) => port.postMessage({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) } satisfies TileReply),
+    (e: unknown) =>
+      port.postMessage({ id: m.id, ok: false, message: String((e as Error)?.message ?? e) } satisfies TileReply),
   );
 });

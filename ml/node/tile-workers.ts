@@ -9,7 +9,9 @@ import { Worker } from 'node:worker_threads';
 import type { EnlargeTileSpec } from './enlarge-tile.ts';
 
 export type TileRequest = { readonly id: number; readonly spec: EnlargeTileSpec };
-export type TileReply = { readonly id: number; readonly ok: true; readonly png: Uint8Array } | { readonly id: number; readonly ok: false; readonly message: string };
+export type TileReply =
+  | { readonly id: number; readonly ok: true; readonly png: Uint8Array }
+  | { readonly id: number; readonly ok: false; readonly message: string };
 
 interface Waiting {
   readonly spec: EnlargeTileSpec;

@@ -23,7 +23,15 @@ import sharp from 'sharp';
 import { errors } from '../errors.ts';
 import type { Region } from '../resize.ts';
 import { INPUT, readError } from './image-io.ts';
-import { CACHE_LIMITS, freeBytes, refusals, releaseFiles, vFileBytes, writeFailure, type CacheLimits } from './tile-budget.ts';
+import {
+  CACHE_LIMITS,
+  freeBytes,
+  refusals,
+  releaseFiles,
+  vFileBytes,
+  writeFailure,
+  type CacheLimits,
+} from './tile-budget.ts';
 import { TileWorkers } from './tile-workers.ts';
 
 export const TILE_SIZE = 512;
@@ -121,7 +129,13 @@ export class TileCache {
   async info(src: TileSource): Promise<PyramidInfo> {
     return this.#with(src, async (e) => {
       const [width, height] = this.#size(e, src);
-      return { width, height, tileSize: this.tileSize, levels: levelCount(width, height, this.tileSize), version: e.version };
+      return {
+        width,
+        height,
+        tileSize: this.tileSize,
+        levels: levelCount(width, height, this.tileSize),
+        version: e.version,
+      };
     });
   }
 
@@ -137,12 +151,21 @@ export class TileCache {
       const T = this.tileSize;
       const [cols, rows] = [Math.ceil(lw / T), Math.ceil(lh / T)];
       if (!Number.isInteger(col) || !Number.isInteger(row) || col < 0 || row < 0 || col >= cols || row >= rows) {
-        throw errors.badArgument(`Level ${level} has tiles 0–${cols - 1} across and 0–${rows - 1} down; there is no tile (${col}, ${row}).`);
+        throw errors.badArgument(
+          `Level ${level} has tiles 0–${cols - 1} across and 0–${rows - 1} down; there is no tile (${col}, ${row}).`,
+        );
       }
       const r: Region = { x: col * T, y: row * T, width: Math.min(T, lw - col * T), height: Math.min(T, lh - row * T) };
       if (src.enlarge && level === 0) {
         const input = await this.#level(e, { path: e.file }, 0);
-        return this.#workers.run({ input, width: e.width, height: e.height, channels: e.channels, to: src.enlarge, region: r });
+        return this.#workers.run({
+          input,
+          width: e.width,
+          height: e.height,
+          channels: e.channels,
+          to: src.enlarge,
+          region: r,
+        });
       }
       const file = await this.#level(e, src, level);
       return sharp(file, VIPS).extract({ left: r.x, top: r.y, width: r.width, height: r.height }).png(PNG).toBuffer();
@@ -168,7 +191,9 @@ export class TileCache {
     }
     if (g.width * g.height * e.channels > MAX_ENLARGED_BYTES) {
       const mpx = Math.floor(MAX_ENLARGED_BYTES / e.channels / 1e6);
-      throw errors.badArgument(`Enlarged to ${g.width}×${g.height}, ${JSON.stringify(e.file)} would be larger than any result SR Studio makes (at most ${mpx} megapixels), so the viewer does not show it that large.`);
+      throw errors.badArgument(
+        `Enlarged to ${g.width}×${g.height}, ${JSON.stringify(e.file)} would be larger than any result SR Studio makes (at most ${mpx} megapixels), so the viewer does not show it that large.`,
+      );
     }
     return [g.width, g.height];
   }
@@ -205,7 +230,19 @@ export class TileCache {
       await known.files.get('L0');
       return known;
     }
-    const e: Entry = { key, dir: path.join(this.#dir, String(this.#next++)), file, version, width: 0, height: 0, channels: 0, files: new Map(), bytes: 0, used: ++this.#clock, busy: 1 };
+    const e: Entry = {
+      key,
+      dir: path.join(this.#dir, String(this.#next++)),
+      file,
+      version,
+      width: 0,
+      height: 0,
+      channels: 0,
+      files: new Map(),
+      bytes: 0,
+      used: ++this.#clock,
+      busy: 1,
+    };
     this.#entries.set(key, e);
     const made = (async () => {
       this.#made ??= fs.mkdir(this.#dir, { recursive: true }).then(() => undefined);
@@ -260,7 +297,9 @@ export class TileCache {
         }
       }
       const input = await this.#level(e, { path: e.file }, from);
-      return this.#write(e, name, vFileBytes(lw, lh, e.channels), (out) => sharp(input, VIPS).resize(lw, lh, { fit: 'fill' }).toFile(out));
+      return this.#write(e, name, vFileBytes(lw, lh, e.channels), (out) =>
+        sharp(input, VIPS).resize(lw, lh, { fit: 'fill' }).toFile(out),
+      );
     })();
     e.files.set(name, made);
     made.catch(() => e.files.delete(name));
@@ -292,7 +331,8 @@ export class TileCache {
       const free = await freeBytes(e.dir);
       // Other writes under way take their bytes from what is free now.
       const left = free - (this.#writing - expected);
-      if (left - expected < keepFreeBytes) throw refusals.lowDisk(e.file, this.#dir, expected, Math.max(0, left), keepFreeBytes);
+      if (left - expected < keepFreeBytes)
+        throw refusals.lowDisk(e.file, this.#dir, expected, Math.max(0, left), keepFreeBytes);
       await make(tmp);
       await fs.rename(tmp, out);
     } catch (err) {
@@ -321,4 +361,3 @@ export class TileCache {
     if (gone.length) releaseFiles();
   }
 }
-

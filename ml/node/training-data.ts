@@ -26,16 +26,27 @@ export async function loadTrainingData(opts: {
   opened?: boolean | undefined;
 }): Promise<TrainingData> {
   const notes: string[] = [];
-  const train = await openImageFolder(opts.data, { minSide: opts.patch * opts.scale, onWarning: opts.onWarning, opened: opts.opened });
+  const train = await openImageFolder(opts.data, {
+    minSide: opts.patch * opts.scale,
+    onWarning: opts.onWarning,
+    opened: opts.opened,
+  });
   notes.push(train.summary);
   if (opts.val) {
     const val = await openValFolder(opts.val, opts.scale, opts.valMaxSide, opts.onWarning, opts.opened);
     notes.push(val.summary);
     return { train: train.source, val: val.images, notes };
   }
-  if (train.source.size < 2) return { train: train.source, val: [], notes: [...notes, 'No validation folder and only one training image: validation is off.'] };
+  if (train.source.size < 2)
+    return {
+      train: train.source,
+      val: [],
+      notes: [...notes, 'No validation folder and only one training image: validation is off.'],
+    };
   const split = holdOut(train.source.size, 0.1, opts.seed);
-  notes.push(`No validation folder: holding out ${split.val.length} of ${train.source.size} training images for validation.`);
+  notes.push(
+    `No validation folder: holding out ${split.val.length} of ${train.source.size} training images for validation.`,
+  );
   return { train: subsetSource(train.source, split.train), val: await valImages(train.source, split.val, opts), notes };
 }
 
@@ -57,7 +68,11 @@ export async function openValFolder(
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-async function valImages(source: DatasetSource, indices: number[], opts: { scale: number; valMaxSide: number }): Promise<ValImage[]> {
+async function valImages(
+  source: DatasetSource,
+  indices: number[],
+  opts: { scale: number; valMaxSide: number },
+): Promise<ValImage[]> {
   const images = [];
   for (const i of indices) {
     const t = await source.get(i);

@@ -33,7 +33,9 @@ export interface UpscaleFileOptions {
  * atomically with the source's metadata. Nothing is written if it fails or is cancelled. An
  * animation or a multi-page file gives its first frame, and a warning that says so.
  */
-export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: number; height: number; warning: string | null }> {
+export async function upscaleFile(
+  o: UpscaleFileOptions,
+): Promise<{ width: number; height: number; warning: string | null }> {
   const { pixels, hasAlpha, info } = await readPixels(o.input);
   if (pixels.width < MIN_SIDE || pixels.height < MIN_SIDE) {
     throw errors.imageTooSmall(o.input, pixels.width, pixels.height, MIN_SIDE);
@@ -43,7 +45,8 @@ export async function upscaleFile(o: UpscaleFileOptions): Promise<{ width: numbe
   const height = pixels.height * s;
   const deep = info.bitDepth === 16 && (o.format === 'png' || o.format === 'tiff');
   const channels = hasAlpha && o.format !== 'jpg' ? 4 : 3;
-  if (width * height * channels * (deep ? 2 : 1) > MAX_OUTPUT_BYTES) throw errors.outputTooLarge(o.input, width, height);
+  if (width * height * channels * (deep ? 2 : 1) > MAX_OUTPUT_BYTES)
+    throw errors.outputTooLarge(o.input, width, height);
   o.onStart?.(width, height);
   const raw: RawPixels = {
     width,

@@ -30,7 +30,10 @@ export type UpscaleModel = Pick<ModelFile, 'config' | 'weights'> | ImportedModel
 export const isImportedRef = (m: UpscaleModel): m is ImportedModelRef => 'onnx' in m;
 
 /** A model file for upscaling: an SR Studio weights file, or an ONNX model to import as it is. */
-export async function loadUpscaleModel(file: string, expect: Partial<NetworkConfig> = {}): Promise<ModelFile | ImportedModelRef> {
+export async function loadUpscaleModel(
+  file: string,
+  expect: Partial<NetworkConfig> = {},
+): Promise<ModelFile | ImportedModelRef> {
   return isOnnxPath(file) ? { onnx: file } : loadModelFile(file, expect);
 }
 
@@ -42,7 +45,13 @@ export async function loadUpscaleModel(file: string, expect: Partial<NetworkConf
  */
 export async function openUpscaler(backend: ConcreteBackend, model: UpscaleModel, threads?: number): Promise<Upscaler> {
   if (isImportedRef(model)) {
-    const m = await ImportedOnnx.open(model.onnx, { threads, known: model.known, range: model.range, overlap: model.overlap, shownAs: model.shownAs });
+    const m = await ImportedOnnx.open(model.onnx, {
+      threads,
+      known: model.known,
+      range: model.range,
+      overlap: model.overlap,
+      shownAs: model.shownAs,
+    });
     if (model.scale !== undefined && model.scale !== m.scale) {
       await m.dispose();
       throw errors.scaleMismatch(model.shownAs ?? model.onnx, m.scale, model.scale);

@@ -42,7 +42,14 @@ export function activationForward(g: GraphBuilder, act: ActivationName, x: strin
 /** The cap on eˣ in TanhExp's slope: sech²(u) is 0 in float32 well before it. */
 const U_CAP = 1e4;
 
-export function activationBackward(g: GraphBuilder, act: ActivationName, x: string, saved: readonly string[], gy: string, dims: Dims): string {
+export function activationBackward(
+  g: GraphBuilder,
+  act: ActivationName,
+  x: string,
+  saved: readonly string[],
+  gy: string,
+  dims: Dims,
+): string {
   const one = g.scalar(1);
   switch (act) {
     case 'relu': {
@@ -60,7 +67,11 @@ export function activationBackward(g: GraphBuilder, act: ActivationName, x: stri
       // t + x·sech²(softplus x)·σ(x), t = tanh(softplus x)
       const [t] = saved as [string];
       const sech2 = g.add('Sub', [one, g.add('Mul', [t, t], dims)], dims);
-      const slope = g.add('Add', [t, g.add('Mul', [g.add('Mul', [x, sech2], dims), g.add('Sigmoid', [x], dims)], dims)], dims);
+      const slope = g.add(
+        'Add',
+        [t, g.add('Mul', [g.add('Mul', [x, sech2], dims), g.add('Sigmoid', [x], dims)], dims)],
+        dims,
+      );
       return g.add('Mul', [gy, slope], dims);
     }
     case 'tanhexp': {

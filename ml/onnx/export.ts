@@ -31,7 +31,12 @@ export interface OnnxExportOptions {
   readonly producerVersion?: string;
 }
 
-function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>, nhwc: boolean, clamp: boolean): GraphBuilder {
+function graphNodes(
+  config: NetworkConfig,
+  weights: ReadonlyMap<string, Float32Array>,
+  nhwc: boolean,
+  clamp: boolean,
+): GraphBuilder {
   const g = new GraphBuilder();
   const s = config.scale;
   const rgb: Dims = ['batch', 3, 'height', 'width'];
@@ -77,13 +82,22 @@ function graphNodes(config: NetworkConfig, weights: ReadonlyMap<string, Float32A
     { name: 'coordinate_transformation_mode', s: 'half_pixel' },
   ]);
   // The final op writes `output`: the sum, then optionally a clip and a transpose.
-  const tail: Array<(x: string) => GraphNode> = [(x) => ({ op: 'Add', inputs: [up, x], outputs: [], name: 'Add_output' })];
+  const tail: Array<(x: string) => GraphNode> = [
+    (x) => ({ op: 'Add', inputs: [up, x], outputs: [], name: 'Add_output' }),
+  ];
   if (clamp) {
     const lo = g.constant('clip_min', [], Float32Array.of(0));
     const hi = g.constant('clip_max', [], Float32Array.of(1));
     tail.push((x) => ({ op: 'Clip', inputs: [x, lo, hi], outputs: [], name: 'Clip_output' }));
   }
-  if (nhwc) tail.push((x) => ({ op: 'Transpose', inputs: [x], outputs: [], name: 'Transpose_output', attrs: [{ name: 'perm', ints: [0, 2, 3, 1] }] }));
+  if (nhwc)
+    tail.push((x) => ({
+      op: 'Transpose',
+      inputs: [x],
+      outputs: [],
+      name: 'Transpose_output',
+      attrs: [{ name: 'perm', ints: [0, 2, 3, 1] }],
+    }));
   let value = skip;
   for (const [i, make] of tail.entries()) {
     const node = make(value);

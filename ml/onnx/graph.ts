@@ -81,7 +81,13 @@ export class GraphBuilder {
   }
 
   /** A node with several outputs (Split). */
-  addMany(op: string, inputs: readonly string[], dims: readonly Dims[], attrs: readonly Attr[] = [], hint = op.toLowerCase()): string[] {
+  addMany(
+    op: string,
+    inputs: readonly string[],
+    dims: readonly Dims[],
+    attrs: readonly Attr[] = [],
+    hint = op.toLowerCase(),
+  ): string[] {
     const outs = dims.map(() => `${hint}_${this.#n++}`);
     this.nodes.push({ op, inputs, outputs: outs, name: `${op}_${this.#n}`, attrs });
     outs.forEach((o, i) => this.shapes.set(o, dims[i]!));
@@ -94,7 +100,8 @@ export class GraphBuilder {
     const swap = (v: string) => (v === from ? to : v);
     for (let i = 0; i < this.nodes.length; i++) {
       const n = this.nodes[i]!;
-      if (n.outputs.includes(from) || n.inputs.includes(from)) this.nodes[i] = { ...n, inputs: n.inputs.map(swap), outputs: n.outputs.map(swap) };
+      if (n.outputs.includes(from) || n.inputs.includes(from))
+        this.nodes[i] = { ...n, inputs: n.inputs.map(swap), outputs: n.outputs.map(swap) };
     }
     this.shapes.delete(from);
   }
@@ -133,7 +140,13 @@ function rawBytes(data: Float32Array | BigInt64Array): Uint8Array {
 }
 
 /** The GraphProto: nodes, initializers, inputs and outputs, and every intermediate value's shape. */
-function writeGraph(graph: ProtoWriter, g: GraphBuilder, name: string, inputs: readonly ValueSpec[], outputs: readonly ValueSpec[]): void {
+function writeGraph(
+  graph: ProtoWriter,
+  g: GraphBuilder,
+  name: string,
+  inputs: readonly ValueSpec[],
+  outputs: readonly ValueSpec[],
+): void {
   for (const n of g.nodes) {
     graph.message(1, (node) => {
       for (const i of n.inputs) node.string(1, i);
@@ -146,13 +159,16 @@ function writeGraph(graph: ProtoWriter, g: GraphBuilder, name: string, inputs: r
   for (const init of g.initializers) {
     graph.message(5, (t) => {
       for (const d of init.dims) t.int(1, d);
-      t.int(2, init.data instanceof Float32Array ? DTYPE.float : DTYPE.int64).string(8, init.name).bytes(9, rawBytes(init.data));
+      t.int(2, init.data instanceof Float32Array ? DTYPE.float : DTYPE.int64)
+        .string(8, init.name)
+        .bytes(9, rawBytes(init.data));
     });
   }
   for (const v of inputs) graph.message(11, (w) => writeValueInfo(w, v));
   for (const v of outputs) graph.message(12, (w) => writeValueInfo(w, v));
   const io = new Set([...inputs, ...outputs].map((v) => v.name));
-  for (const [value, dims] of g.shapes) if (!io.has(value)) graph.message(13, (w) => writeValueInfo(w, { name: value, dims }));
+  for (const [value, dims] of g.shapes)
+    if (!io.has(value)) graph.message(13, (w) => writeValueInfo(w, { name: value, dims }));
 }
 
 export interface ModelInfo {
@@ -174,7 +190,8 @@ export function writeModel(g: GraphBuilder, info: ModelInfo): Uint8Array {
   if (info.description) w.string(6, info.description);
   w.message(7, (graph) => writeGraph(graph, g, info.graphName, info.inputs, info.outputs));
   w.message(8, (opset) => opset.string(1, '').int(2, ONNX_OPSET));
-  for (const [key, value] of Object.entries(info.metadata ?? {})) w.message(14, (e) => e.string(1, key).string(2, value));
+  for (const [key, value] of Object.entries(info.metadata ?? {}))
+    w.message(14, (e) => e.string(1, key).string(2, value));
   return w.finish();
 }
 

@@ -61,7 +61,12 @@ function tensorSummary(bytes: Uint8Array): { name: string; elements: number; ext
   const name = text(fields.find((f) => f.field === 8) ?? { field: 8, wire: 0, value: 0n });
   // data_location (14) = 1 is EXTERNAL.
   const external = fields.some((f) => f.field === 14 && int(f) === 1);
-  return { name, elements: dims.reduce((a, b) => a * b, 1), external, channels: dims.length === 4 ? Math.max(dims[0]!, dims[1]!) : 0 };
+  return {
+    name,
+    elements: dims.reduce((a, b) => a * b, 1),
+    external,
+    channels: dims.length === 4 ? Math.max(dims[0]!, dims[1]!) : 0,
+  };
 }
 
 const nameOf = (bytes: Uint8Array): string => {

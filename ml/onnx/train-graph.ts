@@ -34,9 +34,10 @@ export interface TrainGraphOptions {
   readonly gradientOutput?: boolean;
 }
 
-
 /** The flat parameter vector's layout: each parameter's name, shape, offset and size. */
-export function flatLayout(network: NetworkConfig): Array<{ name: string; shape: number[]; offset: number; size: number }> {
+export function flatLayout(
+  network: NetworkConfig,
+): Array<{ name: string; shape: number[]; offset: number; size: number }> {
   let offset = 0;
   return parameterShapes(network).map(({ name, shape }) => {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -63,9 +64,20 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
 
   // Parameters out of the flat vector.
   const layout = flatLayout(c);
-  const pieces = g.addMany('Split', ['params', g.ints(layout.map((e) => e.size))], layout.map((e) => [e.size]), [{ name: 'axis', i: 0 }], 'param');
+  const pieces = g.addMany(
+    'Split',
+    ['params', g.ints(layout.map((e) => e.size))],
+    layout.map((e) => [e.size]),
+    [{ name: 'axis', i: 0 }],
+    'param',
+  );
   const param = new Map<string, string>();
-  layout.forEach((e, i) => param.set(e.name, e.shape.length === 1 ? pieces[i]! : g.add('Reshape', [pieces[i]!, g.ints(e.shape)], e.shape, [], 'weight')));
+  layout.forEach((e, i) =>
+    param.set(
+      e.name,
+      e.shape.length === 1 ? pieces[i]! : g.add('Reshape', [pieces[i]!, g.ints(e.shape)], e.shape, [], 'weight'),
+    ),
+  );
   const specs = new Map(convSpecs(c).map((sp) => [sp.name, sp]));
 
   // ---- forward ----
@@ -73,7 +85,13 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
   const target = g.add('Transpose', ['hr'], rgbOut, [{ name: 'perm', ints: [0, 3, 1, 2] }], 'target');
   const conv = (name: string, input: string) => {
     const sp = specs.get(name)!;
-    return g.add('Conv', [input, param.get(`${name}.weight`)!, param.get(`${name}.bias`)!], [n, sp.cout, p, p], CONV_ATTRS, name.replaceAll('.', '_'));
+    return g.add(
+      'Conv',
+      [input, param.get(`${name}.weight`)!, param.get(`${name}.bias`)!],
+      [n, sp.cout, p, p],
+      CONV_ATTRS,
+      name.replaceAll('.', '_'),
+    );
   };
   interface Block {
     readonly p: string;
@@ -119,7 +137,11 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
     perPixel = g.add('Abs', [diff], rgbOut);
     dOut = g.add('Mul', [g.add('Sign', [diff], rgbOut), g.scalar(1 / count)], rgbOut);
   } else {
-    perPixel = g.add('Sqrt', [g.add('Add', [g.add('Mul', [diff, diff], rgbOut), g.scalar(CHARBONNIER_EPS ** 2)], rgbOut)], rgbOut);
+    perPixel = g.add(
+      'Sqrt',
+      [g.add('Add', [g.add('Mul', [diff, diff], rgbOut), g.scalar(CHARBONNIER_EPS ** 2)], rgbOut)],
+      rgbOut,
+    );
     dOut = g.add('Mul', [g.add('Div', [diff, perPixel], rgbOut), g.scalar(1 / count)], rgbOut);
   }
   g.rename(g.add('ReduceMean', [perPixel], [], [{ name: 'keepdims', i: 0 }]), 'loss');
@@ -129,7 +151,16 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
   /** Records a conv's filter and bias gradients; returns its input's gradient (unless `needInput` is false). */
   const convBack = (name: string, input: string, dy: string, needInput = true): string | undefined => {
     const sp = specs.get(name)!;
-    const r = convBackward(g, { input, dy, weight: param.get(`${name}.weight`)!, n, cin: sp.cin, cout: sp.cout, p, needInput });
+    const r = convBackward(g, {
+      input,
+      dy,
+      weight: param.get(`${name}.weight`)!,
+      n,
+      cin: sp.cin,
+      cout: sp.cout,
+      p,
+      needInput,
+    });
     grads.set(`${name}.weight`, r.dw);
     grads.set(`${name}.bias`, r.db);
     return r.dx;
@@ -159,7 +190,11 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
   // ---- clipping, Adam, EMA on the flat vector ----
   const flat = g.add(
     'Concat',
-    layout.map((e) => (e.shape.length === 1 ? grads.get(e.name)! : g.add('Reshape', [grads.get(e.name)!, g.ints([-1])], [e.size], [], 'flatgrad'))),
+    layout.map((e) =>
+      e.shape.length === 1
+        ? grads.get(e.name)!
+        : g.add('Reshape', [grads.get(e.name)!, g.ints([-1])], [e.size], [], 'flatgrad'),
+    ),
     [P],
     [{ name: 'axis', i: 0 }],
     'grad',
@@ -169,10 +204,25 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
   const norm = g.add('Sqrt', [sq], []);
   const clip = g.add('Min', [g.scalar(1), g.add('Div', [g.scalar(o.clipNorm), norm], [])], [], [], 'clip');
   const gs = g.add('Mul', [flat, clip], [P]);
-  const m1 = g.add('Add', [g.add('Mul', ['adam_m', g.scalar(beta1)], [P]), g.add('Mul', [gs, g.scalar(1 - beta1)], [P])], [P]);
-  const v1 = g.add('Add', [g.add('Mul', ['adam_v', g.scalar(beta2)], [P]), g.add('Mul', [g.add('Mul', [gs, gs], [P]), g.scalar(1 - beta2)], [P])], [P]);
+  const m1 = g.add(
+    'Add',
+    [g.add('Mul', ['adam_m', g.scalar(beta1)], [P]), g.add('Mul', [gs, g.scalar(1 - beta1)], [P])],
+    [P],
+  );
+  const v1 = g.add(
+    'Add',
+    [
+      g.add('Mul', ['adam_v', g.scalar(beta2)], [P]),
+      g.add('Mul', [g.add('Mul', [gs, gs], [P]), g.scalar(1 - beta2)], [P]),
+    ],
+    [P],
+  );
   const mHat = g.add('Div', [m1, 'bias_correction1'], [P]);
-  const denom = g.add('Add', [g.add('Sqrt', [g.add('Div', [v1, 'bias_correction2'], [P])], [P]), g.scalar(epsilon)], [P]);
+  const denom = g.add(
+    'Add',
+    [g.add('Sqrt', [g.add('Div', [v1, 'bias_correction2'], [P])], [P]), g.scalar(epsilon)],
+    [P],
+  );
   const p1 = g.add('Sub', ['params', g.add('Mul', [g.add('Div', [mHat, denom], [P]), 'learning_rate'], [P])], [P]);
   g.rename(sq, 'grad_sq_norm');
   g.rename(m1, 'adam_m_out');
@@ -198,11 +248,20 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
   if (o.emaDecay > 0) {
     inputs.push({ name: 'ema', dims: [P] });
     outputs.push({ name: 'ema_out', dims: [P] });
-    g.add('Add', [g.add('Mul', ['ema', g.scalar(o.emaDecay)], [P]), g.add('Mul', [p1, g.scalar(1 - o.emaDecay)], [P])], [P]);
+    g.add(
+      'Add',
+      [g.add('Mul', ['ema', g.scalar(o.emaDecay)], [P]), g.add('Mul', [p1, g.scalar(1 - o.emaDecay)], [P])],
+      [P],
+    );
     g.rename(g.nodes.at(-1)!.outputs[0]!, 'ema_out');
   }
   g.rename(p1, 'params_out');
-  return writeModel(g, { graphName: `sr_studio_train_step_x${s}`, inputs, outputs, description: 'SR Studio training step' });
+  return writeModel(g, {
+    graphName: `sr_studio_train_step_x${s}`,
+    inputs,
+    outputs,
+    description: 'SR Studio training step',
+  });
 }
 
 /**
@@ -213,14 +272,29 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
  */
 export function convBackward(
   g: GraphBuilder,
-  a: { input: string; dy: string; weight: string; n: number; cin: number; cout: number; p: number; needInput?: boolean },
+  a: {
+    input: string;
+    dy: string;
+    weight: string;
+    n: number;
+    cin: number;
+    cout: number;
+    p: number;
+    needInput?: boolean;
+  },
 ): { dw: string; db: string; dx: string | undefined } {
   const { n, cin, cout, p } = a;
   const db = g.add('ReduceSum', [a.dy, g.ints([0, 2, 3])], [cout], [{ name: 'keepdims', i: 0 }], 'dbias');
   const dw = filterGrad(g, a.input, a.dy, n, cin, cout, p);
   if (a.needInput === false) return { dw, db, dx: undefined };
   const swapped = g.add('Transpose', [a.weight], [cin, cout, 3, 3], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'wt');
-  const rotated = g.add('Slice', [swapped, g.ints([2, 2]), g.ints([-1000, -1000]), g.ints([2, 3]), g.ints([-1, -1])], [cin, cout, 3, 3], [], 'wrot');
+  const rotated = g.add(
+    'Slice',
+    [swapped, g.ints([2, 2]), g.ints([-1000, -1000]), g.ints([2, 3]), g.ints([-1, -1])],
+    [cin, cout, 3, 3],
+    [],
+    'wrot',
+  );
   return { dw, db, dx: g.add('Conv', [a.dy, rotated], [n, cin, p, p], CONV_ATTRS, 'dinput') };
 }
 
@@ -234,7 +308,15 @@ export function convBackward(
  * is one matrix product (Gemm with B transposed, the form ONNX Runtime runs fastest here) of the
  * nine windows stacked and the gradient.
  */
-function filterGrad(g: GraphBuilder, input: string, dy: string, n: number, cin: number, cout: number, p: number): string {
+function filterGrad(
+  g: GraphBuilder,
+  input: string,
+  dy: string,
+  n: number,
+  cin: number,
+  cout: number,
+  p: number,
+): string {
   const w = p + 2;
   const len = n * w * w;
   const xc = g.add('Transpose', [input], [cin, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'xc');
@@ -268,8 +350,14 @@ export function activationGradModel(act: ActivationName): Uint8Array {
   g.rename(f.y, 'y');
   return writeModel(g, {
     graphName: `${act}_grad`,
-    inputs: [{ name: 'x', dims }, { name: 'dy', dims }],
-    outputs: [{ name: 'y', dims }, { name: 'dx', dims }],
+    inputs: [
+      { name: 'x', dims },
+      { name: 'dy', dims },
+    ],
+    outputs: [
+      { name: 'y', dims },
+      { name: 'dx', dims },
+    ],
   });
 }
 
@@ -282,8 +370,15 @@ export function convGradModel(n: number, cin: number, cout: number, p: number): 
   g.rename(r.db, 'db');
   return writeModel(g, {
     graphName: 'conv_grad',
-    inputs: [{ name: 'x', dims: [n, cin, p, p] }, { name: 'w', dims: [cout, cin, 3, 3] }, { name: 'dy', dims: [n, cout, p, p] }],
-    outputs: [{ name: 'dx', dims: [n, cin, p, p] }, { name: 'dw', dims: [cout, cin, 3, 3] }, { name: 'db', dims: [cout] }],
+    inputs: [
+      { name: 'x', dims: [n, cin, p, p] },
+      { name: 'w', dims: [cout, cin, 3, 3] },
+      { name: 'dy', dims: [n, cout, p, p] },
+    ],
+    outputs: [
+      { name: 'dx', dims: [n, cin, p, p] },
+      { name: 'dw', dims: [cout, cin, 3, 3] },
+      { name: 'db', dims: [cout] },
+    ],
   });
 }
-

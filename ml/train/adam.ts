@@ -47,12 +47,25 @@ export class Adam {
    * params ← params − lr · m̂ / (√v̂ + ε), with each gradient first multiplied by `gradScale`.
    * `grads` is keyed by tfjs variable name, as tf.variableGrads returns them.
    */
-  apply(params: ReadonlyMap<string, tf.Variable>, grads: Readonly<Record<string, tf.Tensor>>, lr: number, gradScale = 1): void {
+  apply(
+    params: ReadonlyMap<string, tf.Variable>,
+    grads: Readonly<Record<string, tf.Tensor>>,
+    lr: number,
+    gradScale = 1,
+  ): void {
     this.step++;
     const c1 = 1 - this.beta1 ** this.step;
     const c2 = 1 - this.beta2 ** this.step;
     const fused = tf.getKernel(ADAM_KERNEL, tf.getBackend()) !== undefined;
-    const attrs: AdamKernelAttrs = { gradScale, beta1: this.beta1, beta2: this.beta2, c1, c2, epsilon: this.epsilon, lr };
+    const attrs: AdamKernelAttrs = {
+      gradScale,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      c1,
+      c2,
+      epsilon: this.epsilon,
+      lr,
+    };
     tf.tidy(() => {
       for (const [name, p] of params) {
         const g0 = grads[p.name];
@@ -60,7 +73,9 @@ export class Adam {
         const m = this.#m.get(name)!;
         const v = this.#v.get(name)!;
         if (fused) {
-          const [p1, m1, v1] = tf.engine().runKernel(ADAM_KERNEL, { p, g: g0, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          const [p1, m1, v1] = tf
+            .engine()
+            .runKernel(ADAM_KERNEL, { p, g: g0, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           m.assign(m1!);
           v.assign(v1!);
           p.assign(p1!);
@@ -84,10 +99,14 @@ export class Adam {
 
   load(step: number, state: ReadonlyMap<string, Float32Array>): void {
     this.step = step;
-    for (const [prefix, vars] of [['m', this.#m], ['v', this.#v]] as const) {
+    for (const [prefix, vars] of [
+      ['m', this.#m],
+      ['v', this.#v],
+    ] as const) {
       for (const [name, variable] of vars) {
         const data = state.get(`${prefix}.${name}`);
-        if (!data || data.length !== variable.size) throw new Error(`optimizer state ${prefix}.${name} is missing or the wrong size`);
+        if (!data || data.length !== variable.size)
+          throw new Error(`optimizer state ${prefix}.${name} is missing or the wrong size`);
         tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
       }
     }

@@ -8,11 +8,20 @@ const f4 = (x: number) => x.toFixed(4);
 const pm = (m: number, sd: number, n: number, f: (x: number) => string) => (n > 1 ? `${f(m)} ± ${f(sd)}` : f(m));
 
 export function markdown(r: CompareReport): string {
-  const lines = [`# ${r.acts.join(' vs ')}`, '', r.fairness, '', `| activation | PSNR-Y (dB) | SSIM-Y | ms / iteration |`, `|---|---|---|---|`];
+  const lines = [
+    `# ${r.acts.join(' vs ')}`,
+    '',
+    r.fairness,
+    '',
+    `| activation | PSNR-Y (dB) | SSIM-Y | ms / iteration |`,
+    `|---|---|---|---|`,
+  ];
   lines.push(`| bicubic | ${f2(r.bicubic.psnrY)} | ${f4(r.bicubic.ssimY)} | |`);
   for (const a of r.acts) {
     const p = r.perAct[a]!;
-    lines.push(`| ${a} | ${pm(p.psnrY.mean, p.psnrY.sd, p.psnrY.n, f2)} | ${pm(p.ssimY.mean, p.ssimY.sd, p.ssimY.n, f4)} | ${p.msPerIteration.mean.toFixed(1)} |`);
+    lines.push(
+      `| ${a} | ${pm(p.psnrY.mean, p.psnrY.sd, p.psnrY.n, f2)} | ${pm(p.ssimY.mean, p.ssimY.sd, p.ssimY.n, f4)} | ${p.msPerIteration.mean.toFixed(1)} |`,
+    );
   }
   if (r.paired) {
     const p = r.paired;

@@ -14,7 +14,10 @@ export const VISIBLE_PSNR_DB = 0.1;
 export const VISIBLE_NOTE = `Differences under ${VISIBLE_PSNR_DB} dB in PSNR are not visible in photos.`;
 
 /** Two-sided 95% critical values of Student's t for 1–30 degrees of freedom (beyond: the normal's 1.96). */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 /** The |t| a paired gap over `n` seeds must pass to count as beyond seed noise (5% two-sided). */
 export const tNeeded = (n: number): number => (n < 2 ? Infinity : (T95[n - 2] ?? 1.96));
@@ -58,11 +61,22 @@ export function compareVerdict(p: PairedGap, name: (act: string) => string = (a)
   const noise: SeedNoise = t === null ? 'unknown' : t > tNeeded(n) ? 'beyond' : 'within';
   const visible = gapDb >= VISIBLE_PSNR_DB;
   const equal = 'for photos, the two are equal.';
-  const conclusion = upper(!visible ? equal : noise === 'beyond' ? `${leader} is better.` : noise === 'within' ? 'it may be seed noise: run more seeds to know.' : 'one seed cannot tell: run 3 seeds or more.');
-  const lead = level ? `${name(p.a)} and ${name(p.b)} score the same in validation PSNR` : `${leader} is ahead by ${dB(gapDb)} in validation PSNR`;
+  const conclusion = upper(
+    !visible
+      ? equal
+      : noise === 'beyond'
+        ? `${leader} is better.`
+        : noise === 'within'
+          ? 'it may be seed noise: run more seeds to know.'
+          : 'one seed cannot tell: run 3 seeds or more.',
+  );
+  const lead = level
+    ? `${name(p.a)} and ${name(p.b)} score the same in validation PSNR`
+    : `${leader} is ahead by ${dB(gapDb)} in validation PSNR`;
   const see = `${gapDb < VISIBLE_PSNR_DB / 2 ? 'far ' : ''}below the ${VISIBLE_PSNR_DB} dB a person could see`;
   const above = `above the ${VISIBLE_PSNR_DB} dB a person could see`;
-  const tText = t === Infinity ? `the same gap in each of ${n} seeds` : `paired t = ${(t ?? 0).toFixed(1)} over ${n} seeds`;
+  const tText =
+    t === Infinity ? `the same gap in each of ${n} seeds` : `paired t = ${(t ?? 0).toFixed(1)} over ${n} seeds`;
   let text: string;
   if (level) {
     text = `${lead} (less than 0.001 dB apart${n > 1 ? ` over ${n} seeds` : ' over one seed'}), far below the ${VISIBLE_PSNR_DB} dB a person could see: ${equal}`;

@@ -73,7 +73,14 @@ export interface CompareReport {
   readonly runs: RunResult[];
   readonly perAct: Record<string, { psnrY: Stat; ssimY: Stat; msPerIteration: Stat }>;
   /** Second activation minus first, seed by seed. */
-  readonly paired: { a: ActivationName; b: ActivationName; psnrY: Stat; ssimY: Stat; tPsnr: number | null; msRatio: number } | null;
+  readonly paired: {
+    a: ActivationName;
+    b: ActivationName;
+    psnrY: Stat;
+    ssimY: Stat;
+    tPsnr: number | null;
+    msRatio: number;
+  } | null;
   readonly fairness: string;
   readonly cancelled: boolean;
 }
@@ -102,7 +109,10 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       const network = { ...o.base.network, activation: act };
       const twin = o.init?.get(act);
       const start = twin ? initFromModel(twin, network, seed) : undefined;
-      const init = twin && start ? { model: twin.name, loaded: start.loaded, ...(twin.sha256 ? { sha256: twin.sha256 } : {}) } : undefined;
+      const init =
+        twin && start
+          ? { model: twin.name, loaded: start.loaded, ...(twin.sha256 ? { sha256: twin.sha256 } : {}) }
+          : undefined;
       const config = makeTrainConfig({ ...o.base, network, seed, init });
       const inner = await o.storeFor(seed, act);
       const store: RunStore = {
@@ -114,9 +124,20 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       };
       const result: RunResult = { seed, act, curve: [], losses: [], final: null, msPerIteration: 0 };
       const mutable = result as { -readonly [K in keyof RunResult]: RunResult[K] };
-      for await (const event of train({ config, data: o.data, val: o.val, store, control: o.control, initial: start?.weights ?? initial, engine: o.engine, evaluator: o.evaluator, jpeg: o.jpeg })) {
+      for await (const event of train({
+        config,
+        data: o.data,
+        val: o.val,
+        store,
+        control: o.control,
+        initial: start?.weights ?? initial,
+        engine: o.engine,
+        evaluator: o.evaluator,
+        jpeg: o.jpeg,
+      })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
-        if (event.type === 'validation') result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
+        if (event.type === 'validation')
+          result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
         if (event.type === 'end') {
           mutable.msPerIteration = event.msPerIteration;
           mutable.final = event.last ? { psnrY: event.last.psnrY, ssimY: event.last.ssimY } : null;
@@ -159,7 +180,10 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
   const [a, b] = o.acts;
   if (a && b) {
     const pairs = o.seeds
-      .map((seed) => [runs.find((r) => r.seed === seed && r.act === a), runs.find((r) => r.seed === seed && r.act === b)] as const)
+      .map(
+        (seed) =>
+          [runs.find((r) => r.seed === seed && r.act === a), runs.find((r) => r.seed === seed && r.act === b)] as const,
+      )
       .filter(([x, y]) => x?.final && y?.final);
     const dp = pairs.map(([x, y]) => y!.final!.psnrY - x!.final!.psnrY);
     const ds = pairs.map(([x, y]) => y!.final!.ssimY - x!.final!.ssimY);
@@ -188,7 +212,18 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
     `${o.base.degrade === 'none' ? '' : ` with the ${o.base.degrade} degradations`}` +
     `${o.backend ? `, on the ${o.backend} backend` : ''}; only the activation differed.` +
     (cancelled ? ' The comparison was cancelled before it finished, so these figures are incomplete.' : '');
-  return { acts: o.acts, seeds: o.seeds, config, backend: o.backend, bicubic, runs, perAct, paired, fairness, cancelled };
+  return {
+    acts: o.acts,
+    seeds: o.seeds,
+    config,
+    backend: o.backend,
+    bicubic,
+    runs,
+    perAct,
+    paired,
+    fairness,
+    cancelled,
+  };
 }
 
 /** Rows of crops from the validation images: bicubic | each activation | ground truth. */

@@ -3,7 +3,14 @@ import { DEGRADE_NAMES, isDegradeName, type DegradeName } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { INIT_LR } from './init-mismatch.ts';
 import { SETTING_RANGES } from './ranges.ts';
-import { isPresetName, parseNetworkConfig, presetConfig, presetOf, type NetworkConfig, type PresetName } from '../network.ts';
+import {
+  isPresetName,
+  parseNetworkConfig,
+  presetConfig,
+  presetOf,
+  type NetworkConfig,
+  type PresetName,
+} from '../network.ts';
 
 /**
  * One typed, validated configuration per training run; it is copied into the run folder and into
@@ -105,9 +112,11 @@ export function makeTrainConfig(input: Input): TrainConfig {
   if (input.network !== undefined) network = parseNetworkConfig(input.network);
   else {
     const preset = input.preset ?? 'tiny';
-    if (!isPresetName(preset)) throw errors.badArgument(`Unknown preset ${JSON.stringify(preset)}; use tiny, light or standard.`);
+    if (!isPresetName(preset))
+      throw errors.badArgument(`Unknown preset ${JSON.stringify(preset)}; use tiny, light or standard.`);
     const activation = input.activation ?? 'tanhexp';
-    if (!isActivationName(activation)) throw errors.badArgument(`Unknown activation ${JSON.stringify(activation)}; use tanhexp, swish, mish or relu.`);
+    if (!isActivationName(activation))
+      throw errors.badArgument(`Unknown activation ${JSON.stringify(activation)}; use tanhexp, swish, mish or relu.`);
     network = parseNetworkConfig(presetConfig(preset, (input.scale ?? 2) as 2, activation));
   }
   const d = TRAIN_DEFAULTS;
@@ -122,12 +131,26 @@ export function makeTrainConfig(input: Input): TrainConfig {
     minLrRatio: num('minLrRatio', input.minLrRatio ?? d.minLrRatio, 0, 1),
     clipNorm: num('clipNorm', input.clipNorm ?? d.clipNorm, 1e-6, 1e6),
     emaDecay: num('emaDecay', input.emaDecay ?? d.emaDecay, ...SETTING_RANGES.emaDecay),
-    loss: input.loss === 'charbonnier' ? 'charbonnier' : input.loss === undefined || input.loss === 'l1' ? 'l1' : bad('loss', input.loss),
+    loss:
+      input.loss === 'charbonnier'
+        ? 'charbonnier'
+        : input.loss === undefined || input.loss === 'l1'
+          ? 'l1'
+          : bad('loss', input.loss),
     seed: int('seed', input.seed ?? d.seed, ...SETTING_RANGES.seed),
     augment: input.augment ?? d.augment,
     degrade: degradeName(input.degrade ?? d.degrade),
-    valEvery: int('valEvery', input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery), ...SETTING_RANGES.valEvery),
-    previewEvery: int('previewEvery', input.previewEvery ?? cadence(input.iterations ?? d.iterations, 20, d.previewEvery), 1, 10_000_000),
+    valEvery: int(
+      'valEvery',
+      input.valEvery ?? cadence(input.iterations ?? d.iterations, 10, d.valEvery),
+      ...SETTING_RANGES.valEvery,
+    ),
+    previewEvery: int(
+      'previewEvery',
+      input.previewEvery ?? cadence(input.iterations ?? d.iterations, 20, d.previewEvery),
+      1,
+      10_000_000,
+    ),
     checkpointEvery: int('checkpointEvery', input.checkpointEvery ?? d.checkpointEvery, 1, 10_000_000),
     keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
     valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, ...SETTING_RANGES.valMaxSide),
@@ -153,8 +176,13 @@ function trainInit(v: unknown): TrainInit {
   const { model, loaded, sha256 } = o;
   if (typeof model !== 'string' || model === '' || model.length > 4096) bad('init.model', model);
   if (!(INIT_LOADED as readonly unknown[]).includes(loaded)) bad('init.loaded', loaded);
-  if (sha256 !== undefined && (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256))) bad('init.sha256', sha256);
-  return { model: model as string, loaded: loaded as TrainInit['loaded'], ...(sha256 !== undefined ? { sha256: sha256 as string } : {}) };
+  if (sha256 !== undefined && (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)))
+    bad('init.sha256', sha256);
+  return {
+    model: model as string,
+    loaded: loaded as TrainInit['loaded'],
+    ...(sha256 !== undefined ? { sha256: sha256 as string } : {}),
+  };
 }
 
 function degradeName(v: unknown): DegradeName {
@@ -163,7 +191,9 @@ function degradeName(v: unknown): DegradeName {
 }
 
 function bad(name: string, v: unknown, range?: readonly [number, number], whole = false): never {
-  const want = range ? ` must be ${whole ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}` : ' has an invalid value';
+  const want = range
+    ? ` must be ${whole ? 'a whole number' : 'a number'} from ${range[0]} to ${range[1]}`
+    : ' has an invalid value';
   throw errors.badArgument(`The training setting ${name}${want}, not ${JSON.stringify(v)}.`);
 }
 function num(name: string, v: unknown, lo: number, hi: number): number {

@@ -38,7 +38,11 @@ export interface StepEngine {
   emaWeights(): Promise<Map<string, Float32Array> | undefined>;
   adamState(): Promise<AdamState>;
   /** Replaces the weights (and EMA weights) and the optimizer state (null: a fresh optimizer). */
-  load(weights: ReadonlyMap<string, Float32Array>, ema: ReadonlyMap<string, Float32Array> | undefined, adam: AdamState | null): Promise<void>;
+  load(
+    weights: ReadonlyMap<string, Float32Array>,
+    ema: ReadonlyMap<string, Float32Array> | undefined,
+    adam: AdamState | null,
+  ): Promise<void>;
   /** The network to validate on when no evaluator is given (the EMA's when kept); engines without one need an evaluator. */
   readonly evalNetwork?: Network | undefined;
   dispose(): Promise<void> | void;
@@ -96,7 +100,8 @@ class TfjsEngine implements StepEngine {
     if (result.ok && this.#ema) {
       const [ema, net, decay] = [this.#ema, this.#net, this.#cfg.emaDecay];
       tf.tidy(() => {
-        for (const [name, e] of ema.params) e.assign(tf.add(tf.mul(e, decay), tf.mul(net.params.get(name)!, 1 - decay)));
+        for (const [name, e] of ema.params)
+          e.assign(tf.add(tf.mul(e, decay), tf.mul(net.params.get(name)!, 1 - decay)));
       });
     }
     return result;
@@ -114,10 +119,17 @@ class TfjsEngine implements StepEngine {
     return { step: this.#adam.step, moments: await this.#adam.state() };
   }
 
-  async load(weights: ReadonlyMap<string, Float32Array>, ema: ReadonlyMap<string, Float32Array> | undefined, adam: AdamState | null): Promise<void> {
+  async load(
+    weights: ReadonlyMap<string, Float32Array>,
+    ema: ReadonlyMap<string, Float32Array> | undefined,
+    adam: AdamState | null,
+  ): Promise<void> {
     if (adam) this.#adam.load(adam.step, adam.moments);
     else this.#adam.reset();
-    for (const [target, w] of [[this.#net, weights], [this.#ema, ema ?? weights]] as const) {
+    for (const [target, w] of [
+      [this.#net, weights],
+      [this.#ema, ema ?? weights],
+    ] as const) {
       if (!target) continue;
       const fresh = new Network(target.config, w, false);
       tf.tidy(() => {

@@ -11,8 +11,24 @@ export interface ValidationScores {
 }
 
 export type TrainEvent =
-  | { type: 'started'; config: TrainConfig; parameters: number; iteration: number; continued: boolean; trainImages: number; valImages: number }
-  | { type: 'progress'; iteration: number; loss: number; lr: number; itPerSec: number; elapsedMs: number; etaMs: number }
+  | {
+      type: 'started';
+      config: TrainConfig;
+      parameters: number;
+      iteration: number;
+      continued: boolean;
+      trainImages: number;
+      valImages: number;
+    }
+  | {
+      type: 'progress';
+      iteration: number;
+      loss: number;
+      lr: number;
+      itPerSec: number;
+      elapsedMs: number;
+      etaMs: number;
+    }
   | ({ type: 'validation'; iteration: number } & ValidationScores)
   | { type: 'preview'; iteration: number; image: RgbImage; path?: string | undefined }
   | { type: 'checkpoint'; iteration: number; path: string; best: boolean }

@@ -41,6 +41,7 @@ export function initMismatch(name: string, model: Shape, run: Shape): string | u
   if (shape && act) {
     return `${name} has ${shapeOf(model)} and uses ${model.activation}, but this run is ${runShape(run)} with ${run.activation}; pick a model of the same preset and activation, or start from scratch.`;
   }
-  if (shape) return `${name} has ${shapeOf(model)}, but this run is ${runShape(run)}; pick a model of the same preset, or start from scratch.`;
+  if (shape)
+    return `${name} has ${shapeOf(model)}, but this run is ${runShape(run)}; pick a model of the same preset, or start from scratch.`;
   return `${name} uses ${model.activation}, but this run uses ${run.activation}; pick a model with the same activation, or start from scratch.`;
 }

@@ -21,7 +21,8 @@ export function initFromModel(
   run: NetworkConfig,
   seed: number,
 ): { weights: Map<string, Float32Array>; loaded: TrainInit['loaded'] } {
-  if (model.config.scale === run.scale) return { weights: new Map([...model.weights].map(([k, v]) => [k, v.slice()])), loaded: 'all' };
+  if (model.config.scale === run.scale)
+    return { weights: new Map([...model.weights].map(([k, v]) => [k, v.slice()])), loaded: 'all' };
   const weights = initialWeights(run, seed);
   for (const [k, v] of model.weights) if (!UPSAMPLER.test(k)) weights.set(k, v.slice());
   return { weights, loaded: 'all but the upsampler' };

@@ -27,9 +27,12 @@ export interface GradientHelpers {
   close(): Promise<void>;
 }
 
-
 /** The mean loss of a shard and its gradients by tfjs variable name. The caller disposes them. */
-export function lossAndGrads(net: Network, cfg: TrainConfig, shard: Shard): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+export function lossAndGrads(
+  net: Network,
+  cfg: TrainConfig,
+  shard: Shard,
+): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const s = cfg.network.scale;
   const p = cfg.patch;
   const x = tf.tensor4d(shard.lr, [shard.n, p, p, 3]);
@@ -37,7 +40,9 @@ export function lossAndGrads(net: Network, cfg: TrainConfig, shard: Shard): { va
   try {
     return tf.variableGrads(() => {
       const diff = tf.sub(net.forward(x), y);
-      return (cfg.loss === 'l1' ? tf.mean(tf.abs(diff)) : tf.mean(tf.sqrt(tf.add(tf.square(diff), CHARBONNIER_EPS ** 2)))) as tf.Scalar;
+      return (
+        cfg.loss === 'l1' ? tf.mean(tf.abs(diff)) : tf.mean(tf.sqrt(tf.add(tf.square(diff), CHARBONNIER_EPS ** 2)))
+      ) as tf.Scalar;
     }, [...net.params.values()]);
   } finally {
     tf.dispose([x, y]);
@@ -53,7 +58,11 @@ export function splitBatch(lr: Float32Array, hr: Float32Array, batch: number, pa
   let start = 0;
   for (let i = 0; i < k; i++) {
     const n = Math.floor(batch / k) + (i < batch % k ? 1 : 0);
-    shards.push({ n, lr: lr.slice(start * lrPer, (start + n) * lrPer), hr: hr.slice(start * hrPer, (start + n) * hrPer) });
+    shards.push({
+      n,
+      lr: lr.slice(start * lrPer, (start + n) * lrPer),
+      hr: hr.slice(start * hrPer, (start + n) * hrPer),
+    });
     start += n;
   }
   return shards;

@@ -32,7 +32,10 @@ export async function trainStep(
     others.forEach((r, k) => (loss += r.loss * (rest[k]!.n / cfg.batch)));
     for (const [name, v] of net.params) {
       combined[v.name] = tf.tidy(() =>
-        others.reduce((acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads.get(name)!, v.shape), rest[k]!.n / cfg.batch)), tf.mul(grads[v.name]!, w0)),
+        others.reduce(
+          (acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads.get(name)!, v.shape), rest[k]!.n / cfg.batch)),
+          tf.mul(grads[v.name]!, w0),
+        ),
       );
     }
     const sq = gradSquaredNorm(combined);
@@ -54,4 +57,3 @@ async function variableData(net: Network): Promise<Map<string, Float32Array>> {
   for (const [name, v] of net.params) out.set(name, (await v.data()) as Float32Array);
   return out;
 }
-

@@ -71,7 +71,11 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   const initialOnce = () => (initial ??= initialWeights(cfg.network, cfg.seed));
   const rng = new Rng(r ? r.rng : dataSeed(cfg.seed));
   const degrade = degraderFor(cfg.degrade, o.jpeg);
-  const sampler = new PatchSampler(o.data, { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degrade }, rng);
+  const sampler = new PatchSampler(
+    o.data,
+    { scale: cfg.network.scale, patch: cfg.patch, batch: cfg.batch, augment: cfg.augment, degrade },
+    rng,
+  );
   const preview = o.val[0] ? previewCrop(o.val[0], cfg.network.scale) : undefined;
   let iteration = r?.iteration ?? 0;
   let lrScale = r?.lrScale ?? 1;
@@ -98,8 +102,21 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 
   const checkpoint = async (isBest: boolean) => {
     const adam = await engine.adamState();
-    const state: CheckpointState = { iteration, rng: rng.state, adamStep: adam.step, lrScale, best, elapsedMs: elapsed(), config: cfg };
-    const bytes = encodeCheckpoint({ state, weights: await engine.weights(), adam: new Map(adam.moments), ema: await engine.emaWeights() });
+    const state: CheckpointState = {
+      iteration,
+      rng: rng.state,
+      adamStep: adam.step,
+      lrScale,
+      best,
+      elapsedMs: elapsed(),
+      config: cfg,
+    };
+    const bytes = encodeCheckpoint({
+      state,
+      weights: await engine.weights(),
+      adam: new Map(adam.moments),
+      ema: await engine.emaWeights(),
+    });
     return o.store.writeCheckpoint(iteration, bytes, isBest);
   };
   const exportModel = async (scores: ValidationScores | null, at = iteration) =>
@@ -112,7 +129,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         ...(cfg.init ? { init: cfg.init } : {}),
         // The preset's ranges as they were when the model was trained.
         ...(cfg.degrade === 'none' ? {} : { degradations: describeDegrade(cfg.degrade) }),
-        ...(scores ? { valPsnrY: scores.psnrY, valSsimY: scores.ssimY, bicubicPsnrY: scores.bicubicPsnrY, bicubicSsimY: scores.bicubicSsimY } : {}),
+        ...(scores
+          ? {
+              valPsnrY: scores.psnrY,
+              valSsimY: scores.ssimY,
+              bicubicPsnrY: scores.bicubicPsnrY,
+              bicubicSsimY: scores.bicubicSsimY,
+            }
+          : {}),
         seconds: Math.round(elapsed() / 1000),
         ...o.summary,
       }),
@@ -120,7 +144,8 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 
   const openScorer = async (): Promise<{ model: Network | TileModel; close(): void | Promise<void> }> => {
     if (!o.evaluator) {
-      if (!engine.evalNetwork) throw new Error('this training engine validates through an evaluator, and none was given');
+      if (!engine.evalNetwork)
+        throw new Error('this training engine validates through an evaluator, and none was given');
       return { model: engine.evalNetwork, close: () => undefined };
     }
     const model = await o.evaluator.open(cfg.network, await evalWeights());
@@ -128,7 +153,10 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
   };
 
   /** Validates and/or draws the preview on one model, records the scores and keeps the best model. */
-  async function* evaluate(validating: boolean, previewing: boolean): AsyncGenerator<TrainEvent, { isBest: boolean; image?: RgbImage }> {
+  async function* evaluate(
+    validating: boolean,
+    previewing: boolean,
+  ): AsyncGenerator<TrainEvent, { isBest: boolean; image?: RgbImage }> {
     let scores: ValidationScores | undefined;
     let image: RgbImage | undefined;
     // Validation and the preview share one model on the evaluator's runtime.
@@ -154,12 +182,21 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
 
   try {
     if (!r) await o.store.writeConfig(cfg);
-    yield { type: 'started', config: cfg, parameters: engine.parameterCount, iteration, continued: Boolean(r), trainImages: o.data.size, valImages: o.val.length };
+    yield {
+      type: 'started',
+      config: cfg,
+      parameters: engine.parameterCount,
+      iteration,
+      continued: Boolean(r),
+      trainImages: o.data.size,
+      valImages: o.val.length,
+    };
     if (!r && cfg.init && o.val.length > 0) {
       // A run that starts from a model is first scored as it starts, so its first validation is the
       // starting model's quality, and the model it ends with is never worse than that on this set.
       const e = yield* evaluate(true, preview !== undefined);
-      if (e.image) yield { type: 'preview', iteration, image: e.image, path: await o.store.writePreview(iteration, e.image) };
+      if (e.image)
+        yield { type: 'preview', iteration, image: e.image, path: await o.store.writePreview(iteration, e.image) };
     }
     let itPerSec = 0;
     while (iteration < cfg.iterations) {
@@ -196,7 +233,9 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         }
         if (badSteps >= maxBad) {
           const kept = await restoreLastGood(o.store, engine);
-          const where = kept ? `the last good checkpoint (iteration ${kept}) was kept as the model` : 'no checkpoint had been saved yet';
+          const where = kept
+            ? `the last good checkpoint (iteration ${kept}) was kept as the model`
+            : 'no checkpoint had been saved yet';
           if (kept) await exportModel(null, kept);
           yield {
             type: 'failed',
@@ -216,7 +255,13 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       const etaMs = ((cfg.iterations - iteration) / itPerSec) * 1000;
       yield { type: 'progress', iteration, loss: result.loss, lr, itPerSec, elapsedMs: elapsed(), etaMs };
       if (iteration % logEvery === 0 || iteration === cfg.iterations) {
-        await o.store.appendMetrics({ iteration, loss: result.loss, lr, itPerSec: round(itPerSec, 3), elapsedMs: Math.round(elapsed()) });
+        await o.store.appendMetrics({
+          iteration,
+          loss: result.loss,
+          lr,
+          itPerSec: round(itPerSec, 3),
+          elapsedMs: Math.round(elapsed()),
+        });
       }
       const validating = o.val.length > 0 && (iteration % cfg.valEvery === 0 || iteration === cfg.iterations);
       const previewing = preview !== undefined && (iteration % cfg.previewEvery === 0 || iteration === cfg.iterations);
@@ -285,7 +330,11 @@ class RecentLevel {
  * divergence), the optimizer state goes back too, and a run without a checkpoint goes back to its
  * initial weights with a fresh optimizer; without it (the run stops), the optimizer is left alone.
  */
-async function restoreLastGood(store: RunStore, engine: StepEngine, o: { initial?: ReadonlyMap<string, Float32Array> } = {}): Promise<number> {
+async function restoreLastGood(
+  store: RunStore,
+  engine: StepEngine,
+  o: { initial?: ReadonlyMap<string, Float32Array> } = {},
+): Promise<number> {
   const latest = await store.readLatestCheckpoint();
   const c = latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined;
   if (!c && !o.initial) return 0;

@@ -20,7 +20,11 @@ export interface ValImage {
 }
 
 /** `maxSide` > 0 centre-crops each HR image to at most that many pixels a side (a multiple of scale). */
-export function prepareValImages(images: ReadonlyArray<{ name: string; image: RgbImage }>, scale: number, maxSide = 0): ValImage[] {
+export function prepareValImages(
+  images: ReadonlyArray<{ name: string; image: RgbImage }>,
+  scale: number,
+  maxSide = 0,
+): ValImage[] {
   return images.map(({ name, image }) => {
     const limit = maxSide > 0 ? maxSide : Infinity;
     const w = Math.floor(Math.min(image.width, limit) / scale) * scale;
@@ -28,7 +32,8 @@ export function prepareValImages(images: ReadonlyArray<{ name: string; image: Rg
     const x0 = Math.floor((image.width - w) / 2 / scale) * scale;
     const y0 = Math.floor((image.height - h) / 2 / scale) * scale;
     const rgb = new Float32Array(w * h * 3);
-    for (let y = 0; y < h; y++) rgb.set(image.rgb.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + w) * 3), y * w * 3);
+    for (let y = 0; y < h; y++)
+      rgb.set(image.rgb.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + w) * 3), y * w * 3);
     const hr: RgbImage = { width: w, height: h, rgb };
     const lr: RgbImage = { width: w / scale, height: h / scale, rgb: makeLr(rgb, w, h, scale) };
     return { name, hr, lr, bicubic: compareImages(bicubicBaseline(lr, w, h), hr, scale) };
@@ -48,7 +53,12 @@ export async function withJpegLr(vals: readonly ValImage[], quality: number, jpe
   for (const v of vals) {
     const { width, height } = v.lr;
     const lr: RgbImage = { width, height, rgb: await jpegFloats(v.lr.rgb, width, height, quality, jpeg) };
-    out.push({ name: v.name, hr: v.hr, lr, bicubic: compareImages(bicubicBaseline(lr, v.hr.width, v.hr.height), v.hr, v.hr.width / width) });
+    out.push({
+      name: v.name,
+      hr: v.hr,
+      lr,
+      bicubic: compareImages(bicubicBaseline(lr, v.hr.width, v.hr.height), v.hr, v.hr.width / width),
+    });
   }
   return out;
 }
@@ -61,7 +71,10 @@ export async function withJpegLr(vals: readonly ValImage[], quality: number, jpe
 export interface Evaluator {
   /** For messages: "ONNX Runtime 1.30.0 (CPU)". */
   readonly name: string;
-  open(config: NetworkConfig, weights: ReadonlyMap<string, Float32Array>): Promise<TileModel & { dispose(): void | Promise<void> }>;
+  open(
+    config: NetworkConfig,
+    weights: ReadonlyMap<string, Float32Array>,
+  ): Promise<TileModel & { dispose(): void | Promise<void> }>;
 }
 
 export async function validate(net: Network | TileModel, vals: readonly ValImage[]): Promise<ValidationScores> {
@@ -101,5 +114,10 @@ export async function previewStrip(net: Network | TileModel, crop: ValImage): Pr
  * whose webgpu kernel binds every input at once and exceeds small adapters' binding limits.
  */
 export function gradSquaredNorm(grads: Readonly<Record<string, tf.Tensor>>): tf.Scalar {
-  return tf.tidy(() => Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)) as tf.Scalar);
+  return tf.tidy(
+    () =>
+      Object.values(grads)
+        .map((g) => tf.sum(tf.square(g)))
+        .reduce((a, b) => tf.add(a, b)) as tf.Scalar,
+  );
 }

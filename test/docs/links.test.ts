@@ -5,7 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -140,6 +149,9 @@ test('a missing file, a missing heading and an anchor into a non-Markdown file a
 
 test("every relative link and anchor in the repository's Markdown files resolves", () => {
   const files = markdownFiles(ROOT);
-  assert.ok(files.includes(path.join(ROOT, 'README.md')) && files.some((f) => f.startsWith(path.join(ROOT, 'docs') + path.sep)), 'README.md and docs/ are checked');
+  assert.ok(
+    files.includes(path.join(ROOT, 'README.md')) && files.some((f) => f.startsWith(path.join(ROOT, 'docs') + path.sep)),
+    'README.md and docs/ are checked',
+  );
   assert.deepEqual(brokenLinks(ROOT), []);
 });

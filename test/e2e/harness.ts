@@ -68,17 +68,40 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
   await fs.mkdir(models, { recursive: true });
   await fs.mkdir(tmp, { recursive: true });
   if (!opts.dir) {
-    await promisify(execFile)(process.execPath, ['bin/sr-studio.mjs', 'new-model', '-o', path.join(models, 'e2e_tiny_x2.safetensors'), '--preset', 'tiny', '--scale', '2'], {
-      cwd: ROOT,
-      timeout: 90_000,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        'bin/sr-studio.mjs',
+        'new-model',
+        '-o',
+        path.join(models, 'e2e_tiny_x2.safetensors'),
+        '--preset',
+        'tiny',
+        '--scale',
+        '2',
+      ],
+      {
+        cwd: ROOT,
+        timeout: 90_000,
+      },
+    );
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: models, SR_STUDIO_CACHE: path.join(dir, 'cache'), TMPDIR: tmp },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so stop() ends the engine worker and anything else it started
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SR_STUDIO_DATA: path.join(dir, 'data'),
+        SR_STUDIO_MODELS: models,
+        SR_STUDIO_CACHE: path.join(dir, 'cache'),
+        TMPDIR: tmp,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so stop() ends the engine worker and anything else it started
+    },
+  );
   let output = '';
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   // If the test process dies without running `after`, take the server with it.
@@ -99,7 +122,10 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`browser mode did not print its address within 90 s; output:\n${output}`)), 90_000);
+      const timer = setTimeout(
+        () => reject(new Error(`browser mode did not print its address within 90 s; output:\n${output}`)),
+        90_000,
+      );
       const check = () => {
         const m = URL_LINE.exec(output);
         if (m) {
@@ -108,7 +134,12 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
         }
       };
       child.stdout!.on('data', check);
-      void exited.then((code) => (clearTimeout(timer), reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))));
+      void exited.then(
+        (code) => (
+          clearTimeout(timer),
+          reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))
+        ),
+      );
     });
     return { url, origin: new URL(url).origin, dir, models, pid: child.pid!, output: () => output, stop };
   } catch (e) {
@@ -118,16 +149,31 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does.`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is not at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does.`,
+    );
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   });
 }
 
 /** A page with the probe script and its console recorded, so a failure can show what the page said. */
-export async function openPage(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<{ page: Page; log: string[]; errors: string[] }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number },
+): Promise<{ page: Page; log: string[]; errors: string[] }> {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
@@ -138,7 +184,9 @@ export async function openPage(browser: Browser, url: string, viewport: { width:
     log.push(`[pageerror] ${e.stack ?? e.message}`);
     errors.push(e.message);
   });
-  page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (r) =>
+    log.push(`[requestfailed] ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText ?? ''}`),
+  );
   await page.addInitScript({ path: path.join(import.meta.dirname, 'page-probe.js') });
   await page.goto(url);
   return { page, log, errors };
@@ -171,7 +219,12 @@ export function e2eTest(
 }
 
 /** Saves a screenshot, the page's console and the server's output for a failed test. */
-export async function saveFailure(name: string, page: Page | undefined, log: readonly string[], serverOutput: string): Promise<void> {
+export async function saveFailure(
+  name: string,
+  page: Page | undefined,
+  log: readonly string[],
+  serverOutput: string,
+): Promise<void> {
   const base = path.join(FAILURES, name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 80));
   await fs.mkdir(FAILURES, { recursive: true });
   if (page && !page.isClosed()) await page.screenshot({ path: `${base}.png`, timeout: 10_000 }).catch(() => undefined);
@@ -193,7 +246,12 @@ export async function photo(file: string): Promise<DropFile> {
 
 /** A DataTransfer in the page carrying these files, as the file manager's drag does. */
 export async function dataTransfer(page: Page, files: readonly DropFile[]): Promise<JSHandle> {
-  const args = files.map((f) => ({ name: f.name, type: f.type, base64: Buffer.from(f.bytes).toString('base64'), zeros: f.zeros }));
+  const args = files.map((f) => ({
+    name: f.name,
+    type: f.type,
+    base64: Buffer.from(f.bytes).toString('base64'),
+    zeros: f.zeros,
+  }));
   return page.evaluateHandle((a) => (globalThis as unknown as ProbeWindow).__e2e.dataTransfer(a), args);
 }
 
@@ -214,36 +272,58 @@ export interface ProbeWindow {
 }
 
 /** Pixels of each colour in the canvases inside [data-testid=testid] (charts draw into canvases). */
-export function colourCounts(page: Page, testid: string, colours: Array<[number, number, number]>, tol = 12): Promise<number[]> {
-  return page.evaluate(([t, c, k]) => (globalThis as unknown as ProbeWindow).__e2e.colourCounts(t, c, k), [testid, colours, tol] as const);
+export function colourCounts(
+  page: Page,
+  testid: string,
+  colours: Array<[number, number, number]>,
+  tol = 12,
+): Promise<number[]> {
+  return page.evaluate(([t, c, k]) => (globalThis as unknown as ProbeWindow).__e2e.colourCounts(t, c, k), [
+    testid,
+    colours,
+    tol,
+  ] as const);
 }
 
-export const liveCanvases = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.liveCanvases());
-export const trainPreviews = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.trainPreviews());
-export const imagesLoaded = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imagesLoaded(t), testid);
-export const imageSize = (page: Page, testid: string) => page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imageSize(t), testid);
+export const liveCanvases = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.liveCanvases());
+export const trainPreviews = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.trainPreviews());
+export const imagesLoaded = (page: Page, testid: string) =>
+  page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imagesLoaded(t), testid);
+export const imageSize = (page: Page, testid: string) =>
+  page.evaluate((t) => (globalThis as unknown as ProbeWindow).__e2e.imageSize(t), testid);
 /** Waits two animation frames in the page, so what was just changed has been drawn. */
 export const frames = (page: Page) => page.evaluate(() => (globalThis as unknown as ProbeWindow).__e2e.frames());
 /** Every canvas and image in the page with more than `limit` pixels. */
-export const largerThan = (page: Page, limit: number) => page.evaluate((n) => (globalThis as unknown as ProbeWindow).__e2e.largerThan(n), limit);
+export const largerThan = (page: Page, limit: number) =>
+  page.evaluate((n) => (globalThis as unknown as ProbeWindow).__e2e.largerThan(n), limit);
 
 /** Width and height from a PNG's signature and IHDR chunk; throws if the bytes are not a PNG. */
 export function pngSize(bytes: Uint8Array): { width: number; height: number } {
   const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < 33 || !sig.every((v, i) => b[i] === v)) throw new Error(`not a PNG (first bytes ${b.subarray(0, 8).toString('hex')})`);
+  if (b.length < 33 || !sig.every((v, i) => b[i] === v))
+    throw new Error(`not a PNG (first bytes ${b.subarray(0, 8).toString('hex')})`);
   if (b.toString('latin1', 12, 16) !== 'IHDR') throw new Error('PNG without an IHDR chunk first');
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
 /** Polls `read` until `ok` accepts its value; the last value is in the error when time runs out. */
-export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
     last = await read();
     if (ok(last)) return last;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

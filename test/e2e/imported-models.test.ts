@@ -13,7 +13,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { DATA, dataTransfer, dropAndUpscale, e2eTest, launchBrowser, openPage, pngSize, ROOT, SCREENSHOTS, type Session, startStudio, type Studio } from './harness.ts';
+import {
+  DATA,
+  dataTransfer,
+  dropAndUpscale,
+  e2eTest,
+  launchBrowser,
+  openPage,
+  pngSize,
+  ROOT,
+  SCREENSHOTS,
+  type Session,
+  startStudio,
+  type Studio,
+} from './harness.ts';
 
 const SIZE = { width: 1280, height: 800 };
 const SRVGG = path.join(ROOT, 'test/fixtures/onnx/srvgg_x4_fp16.onnx');
@@ -41,66 +54,106 @@ after(
   { timeout: 60_000 },
 );
 
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
+  e2eTest(
+    name,
+    timeout,
+    () => session,
+    () => studio,
+    body,
+  );
 
 describe('imported ONNX models', () => {
-  e2e('Models: a dropped .onnx model is imported and listed with its scale, parameters, file, source and "cannot be trained"', 90_000, async (page) => {
-    await page.getByTestId('nav-models').click();
-    await fs.mkdir(SCREENSHOTS, { recursive: true });
-    const dt = await dataTransfer(page, [{ name: 'srvgg_x4_fp16.onnx', type: 'application/octet-stream', bytes: await fs.readFile(SRVGG) }]);
-    const panel = page.getByTestId('model-import');
-    await panel.dispatchEvent('dragover', { dataTransfer: dt });
-    await panel.dispatchEvent('drop', { dataTransfer: dt });
-    await dt.dispose();
-    // What the probe found, before anything is imported; the range it could not tell is asked for.
-    const found = page.getByTestId('import-found');
-    await found.waitFor({ timeout: 60_000 });
-    assert.match(await found.getByTestId('import-found-facts').innerText(), /^Found: ×4, float16, 16,704 parameters, 3\d KB; input range unknown \(the probe could not tell\), tile margin \d+\.$/);
-    assert.match(await found.getByTestId('import-range-ask').innerText(), /could not tell whether this model takes RGB values in 0–1 or in 0–255; choose/);
-    assert.equal(await found.getByTestId('import-confirm').isDisabled(), true, 'no import until a range is chosen');
-    assert.equal(await found.getByTestId('import-range-1').isChecked(), false);
-    assert.equal(await found.getByTestId('import-range-255').isChecked(), false);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'models-import-found-1280.png') });
-    assert.equal(await page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`).count(), 0);
-    await found.getByTestId('import-range-1').check();
-    await found.getByTestId('import-confirm').click();
-    const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
-    await row.waitFor({ timeout: 60_000 });
-    assert.equal(await row.getByTestId('model-kind').innerText(), 'Imported ONNX');
-    assert.equal(await row.getByTestId('model-scale').innerText(), '×4');
-    assert.equal(await row.getByTestId('model-parameters').innerText(), '16,704');
-    assert.match(await row.getByTestId('model-size').innerText(), /^3\d(\.\d)? KB, float16, RGB 0–1$/);
-    assert.equal(await row.getByTestId('model-degrade').innerText(), 'cannot be trained');
-    assert.match(await row.getByTestId('model-source').innerText(), /^from .*srvgg_x4_fp16\.onnx$/);
-    assert.equal(await row.getByRole('button', { name: /^(Download|Export) / }).count(), 0, 'no export to SR Studio\'s format');
-    const copied = path.join(studio!.models, 'srvgg_x4_fp16.onnx');
-    assert.deepEqual(await fs.readFile(copied), await fs.readFile(SRVGG));
-    const right = await page.getByTestId('models-table').evaluate((el) => el.getBoundingClientRect().right);
-    assert.ok(right <= SIZE.width, `the table reaches ${right} px`);
-    assert.equal(await page.getByTestId('import-found').count(), 0, 'the panel closes once imported');
-    const shot = path.join(SCREENSHOTS, 'models-imported-1280.png');
-    await page.screenshot({ path: shot });
-    assert.deepEqual(pngSize(await fs.readFile(shot)), SIZE);
-  });
+  e2e(
+    'Models: a dropped .onnx model is imported and listed with its scale, parameters, file, source and "cannot be trained"',
+    90_000,
+    async (page) => {
+      await page.getByTestId('nav-models').click();
+      await fs.mkdir(SCREENSHOTS, { recursive: true });
+      const dt = await dataTransfer(page, [
+        { name: 'srvgg_x4_fp16.onnx', type: 'application/octet-stream', bytes: await fs.readFile(SRVGG) },
+      ]);
+      const panel = page.getByTestId('model-import');
+      await panel.dispatchEvent('dragover', { dataTransfer: dt });
+      await panel.dispatchEvent('drop', { dataTransfer: dt });
+      await dt.dispose();
+      // What the probe found, before anything is imported; the range it could not tell is asked for.
+      const found = page.getByTestId('import-found');
+      await found.waitFor({ timeout: 60_000 });
+      assert.match(
+        await found.getByTestId('import-found-facts').innerText(),
+        /^Found: ×4, float16, 16,704 parameters, 3\d KB; input range unknown \(the probe could not tell\), tile margin \d+\.$/,
+      );
+      assert.match(
+        await found.getByTestId('import-range-ask').innerText(),
+        /could not tell whether this model takes RGB values in 0–1 or in 0–255; choose/,
+      );
+      assert.equal(await found.getByTestId('import-confirm').isDisabled(), true, 'no import until a range is chosen');
+      assert.equal(await found.getByTestId('import-range-1').isChecked(), false);
+      assert.equal(await found.getByTestId('import-range-255').isChecked(), false);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'models-import-found-1280.png') });
+      assert.equal(await page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`).count(), 0);
+      await found.getByTestId('import-range-1').check();
+      await found.getByTestId('import-confirm').click();
+      const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
+      await row.waitFor({ timeout: 60_000 });
+      assert.equal(await row.getByTestId('model-kind').innerText(), 'Imported ONNX');
+      assert.equal(await row.getByTestId('model-scale').innerText(), '×4');
+      assert.equal(await row.getByTestId('model-parameters').innerText(), '16,704');
+      assert.match(await row.getByTestId('model-size').innerText(), /^3\d(\.\d)? KB, float16, RGB 0–1$/);
+      assert.equal(await row.getByTestId('model-degrade').innerText(), 'cannot be trained');
+      assert.match(await row.getByTestId('model-source').innerText(), /^from .*srvgg_x4_fp16\.onnx$/);
+      assert.equal(
+        await row.getByRole('button', { name: /^(Download|Export) / }).count(),
+        0,
+        "no export to SR Studio's format",
+      );
+      const copied = path.join(studio!.models, 'srvgg_x4_fp16.onnx');
+      assert.deepEqual(await fs.readFile(copied), await fs.readFile(SRVGG));
+      const right = await page.getByTestId('models-table').evaluate((el) => el.getBoundingClientRect().right);
+      assert.ok(right <= SIZE.width, `the table reaches ${right} px`);
+      assert.equal(await page.getByTestId('import-found').count(), 0, 'the panel closes once imported');
+      const shot = path.join(SCREENSHOTS, 'models-imported-1280.png');
+      await page.screenshot({ path: shot });
+      assert.deepEqual(pngSize(await fs.readFile(shot)), SIZE);
+    },
+  );
 
-  e2e('Models: the imported model\'s range and tile margin are changed in the table and kept with it', 60_000, async (page) => {
-    await page.getByTestId('nav-models').click();
-    const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
-    await row.getByTestId('model-adjust').locator('summary').click();
-    assert.equal(await row.getByTestId('adjust-range-1').isChecked(), true, 'the range chosen at import');
-    await row.getByTestId('adjust-margin').fill('20');
-    await row.getByTestId('adjust-save').click();
-    await page.getByText('srvgg_x4_fp16 now takes RGB 0–1 with a tile margin of 20 pixels.').waitFor({ timeout: 30_000 });
-    const record = JSON.parse(await fs.readFile(path.join(studio!.models, 'srvgg_x4_fp16.onnx.json'), 'utf8')) as { range: number; rangeFrom: string; margin: number; marginGiven: boolean };
-    assert.deepEqual([record.range, record.rangeFrom, record.margin, record.marginGiven], [1, 'given', 20, true]);
-  });
+  e2e(
+    "Models: the imported model's range and tile margin are changed in the table and kept with it",
+    60_000,
+    async (page) => {
+      await page.getByTestId('nav-models').click();
+      const row = page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`);
+      await row.getByTestId('model-adjust').locator('summary').click();
+      assert.equal(await row.getByTestId('adjust-range-1').isChecked(), true, 'the range chosen at import');
+      await row.getByTestId('adjust-margin').fill('20');
+      await row.getByTestId('adjust-save').click();
+      await page
+        .getByText('srvgg_x4_fp16 now takes RGB 0–1 with a tile margin of 20 pixels.')
+        .waitFor({ timeout: 30_000 });
+      const record = JSON.parse(await fs.readFile(path.join(studio!.models, 'srvgg_x4_fp16.onnx.json'), 'utf8')) as {
+        range: number;
+        rangeFrom: string;
+        margin: number;
+        marginGiven: boolean;
+      };
+      assert.deepEqual([record.range, record.rangeFrom, record.margin, record.marginGiven], [1, 'given', 20, true]);
+    },
+  );
 
   e2e('Activations: feature maps leave the imported model out of their lists and say why', 30_000, async (page) => {
     await page.getByTestId('nav-activations').click();
-    const options = await page.getByTestId('features-model-a').locator('option').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    const options = await page
+      .getByTestId('features-model-a')
+      .locator('option')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
     assert.ok(options.includes('bundled:swish_x2.safetensors'), options.join(', '));
     assert.ok(!options.includes(ID), 'the imported model is not offered');
-    assert.equal(await page.getByTestId('features-left-out').innerText(), "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.");
+    assert.equal(
+      await page.getByTestId('features-left-out').innerText(),
+      "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.",
+    );
   });
 
   e2e('Upscale: the imported model upscales a real photo x4', 120_000, async (page) => {
@@ -112,19 +165,23 @@ describe('imported ONNX models', () => {
     upscaled = out;
   });
 
-  e2e('Compare two models: the imported model beside a bundled x4 one, scored on a whole image', 120_000, async (page) => {
-    assert.ok(upscaled, 'the upscale flow made an image to compare on');
-    await page.getByTestId('nav-compare').click();
-    await page.getByTestId('compare-model-a').selectOption(ID);
-    await page.getByTestId('compare-model-b').selectOption('bundled:tanhexp_x4.safetensors');
-    await page.getByTestId('compare-models-image').fill(upscaled);
-    await page.getByTestId('compare-models-truth').check();
-    await page.getByTestId('compare-models-start').click();
-    const summary = page.getByTestId('compare-models-summary');
-    await summary.waitFor({ timeout: 90_000 });
-    assert.match(await summary.innerText(), /^Reduced chelsea_x4\.png to 96×72 and enlarged it with both models\.$/);
-    await page.locator('[data-testid="models-pane-a"][data-complete="true"]').waitFor({ timeout: 30_000 });
-    // Each pane is labelled with its model and its score against the original.
-    assert.match(await page.getByTestId('compare-models').innerText(), /A: srvgg_x4_fp16[^\n]*\d+\.\d+ dB/);
-  });
+  e2e(
+    'Compare two models: the imported model beside a bundled x4 one, scored on a whole image',
+    120_000,
+    async (page) => {
+      assert.ok(upscaled, 'the upscale flow made an image to compare on');
+      await page.getByTestId('nav-compare').click();
+      await page.getByTestId('compare-model-a').selectOption(ID);
+      await page.getByTestId('compare-model-b').selectOption('bundled:tanhexp_x4.safetensors');
+      await page.getByTestId('compare-models-image').fill(upscaled);
+      await page.getByTestId('compare-models-truth').check();
+      await page.getByTestId('compare-models-start').click();
+      const summary = page.getByTestId('compare-models-summary');
+      await summary.waitFor({ timeout: 90_000 });
+      assert.match(await summary.innerText(), /^Reduced chelsea_x4\.png to 96×72 and enlarged it with both models\.$/);
+      await page.locator('[data-testid="models-pane-a"][data-complete="true"]').waitFor({ timeout: 30_000 });
+      // Each pane is labelled with its model and its score against the original.
+      assert.match(await page.getByTestId('compare-models').innerText(), /A: srvgg_x4_fp16[^\n]*\d+\.\d+ dB/);
+    },
+  );
 });

@@ -10,7 +10,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { DATA, drop, e2eTest, launchBrowser, openPage, photo, startStudio, until, type Session, type Studio } from './harness.ts';
+import {
+  DATA,
+  drop,
+  e2eTest,
+  launchBrowser,
+  openPage,
+  photo,
+  startStudio,
+  until,
+  type Session,
+  type Studio,
+} from './harness.ts';
 
 const TINY = path.join(DATA, 'tiny');
 let studio: Studio | undefined;
@@ -24,7 +35,8 @@ before(
     studio = await startStudio();
     other = path.join(studio.dir, 'other-photos');
     await fs.mkdir(other);
-    for (const f of ['chelsea.png', 'coffee.png', 'astronaut.png']) await fs.copyFile(path.join(DATA, 'val', f), path.join(other, f));
+    for (const f of ['chelsea.png', 'coffee.png', 'astronaut.png'])
+      await fs.copyFile(path.join(DATA, 'val', f), path.join(other, f));
     browser = await launchBrowser();
     session = await openPage(browser, studio.url, { width: 1280, height: 900 });
   },
@@ -39,10 +51,18 @@ after(
   { timeout: 60_000 },
 );
 
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
+  e2eTest(
+    name,
+    timeout,
+    () => session,
+    () => studio,
+    body,
+  );
 
 const state = (page: Page) => page.getByTestId('train-state').getAttribute('data-state');
-const iteration = async (page: Page) => Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
+const iteration = async (page: Page) =>
+  Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
 
 async function startTraining(page: Page, data: string, iterations: number): Promise<void> {
   await page.getByTestId('nav-train').click();
@@ -53,8 +73,21 @@ async function startTraining(page: Page, data: string, iterations: number): Prom
 }
 
 async function finish(page: Page, timeoutMs: number): Promise<void> {
-  const s = await until('the training to end', () => state(page), (v) => v === 'finished' || v === 'failed' || v === 'stopped', timeoutMs, 250);
-  assert.equal(s, 'finished', (await page.getByTestId('train-error').innerText().catch(() => '')) || `ended as ${s}`);
+  const s = await until(
+    'the training to end',
+    () => state(page),
+    (v) => v === 'finished' || v === 'failed' || v === 'stopped',
+    timeoutMs,
+    250,
+  );
+  assert.equal(
+    s,
+    'finished',
+    (await page
+      .getByTestId('train-error')
+      .innerText()
+      .catch(() => '')) || `ended as ${s}`,
+  );
 }
 
 describe('job flows in the app', () => {
@@ -62,89 +95,182 @@ describe('job flows in the app', () => {
     await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
     await startTraining(page, TINY, 30);
     await finish(page, 180_000);
-    await until('one run listed', () => page.getByTestId('run-row').count(), (n) => n === 1, 10_000);
+    await until(
+      'one run listed',
+      () => page.getByTestId('run-row').count(),
+      (n) => n === 1,
+      10_000,
+    );
     const first = await page.getByTestId('run-row').first().getAttribute('data-run');
 
     await startTraining(page, other, 30);
-    await until('the new run to start from zero', () => iteration(page), (n) => n >= 0 && n < 30, 30_000);
+    await until(
+      'the new run to start from zero',
+      () => iteration(page),
+      (n) => n >= 0 && n < 30,
+      30_000,
+    );
     await finish(page, 180_000);
     assert.match(await page.getByTestId('view-train').innerText(), /iteration 30 \/ 30 \(100%\)/);
     assert.match(await page.getByTestId('loss-chart-summary').innerText(), /^latest \d+\.\d{4}$/);
-    await until('two runs listed', () => page.getByTestId('run-row').count(), (n) => n === 2, 10_000);
-    const names = await page.getByTestId('run-row').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { run: string } }).dataset.run));
+    await until(
+      'two runs listed',
+      () => page.getByTestId('run-row').count(),
+      (n) => n === 2,
+      10_000,
+    );
+    const names = await page
+      .getByTestId('run-row')
+      .evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { run: string } }).dataset.run));
     assert.equal(new Set(names).size, 2, 'two different run folders');
     assert.ok(names.includes(first!));
-    assert.match(await page.getByTestId('runs-table').innerText(), new RegExp(other.replace(/[/\\.]/g, '\\$&')), 'the new run names its photos');
+    assert.match(
+      await page.getByTestId('runs-table').innerText(),
+      new RegExp(other.replace(/[/\\.]/g, '\\$&')),
+      'the new run names its photos',
+    );
   });
 
-  e2e('pause shows Resume; an upscale started meanwhile runs at once; cancel stops with a checkpoint; Continue finishes the run', 300_000, async (page) => {
-    await startTraining(page, TINY, 400);
-    await until('training to run', () => iteration(page), (n) => n >= 3, 60_000);
-    await page.getByTestId('train-pause').click();
-    await page.getByTestId('train-resume').waitFor({ timeout: 10_000 });
-    assert.equal(await state(page), 'paused');
-    const pausedAt = await iteration(page);
+  e2e(
+    'pause shows Resume; an upscale started meanwhile runs at once; cancel stops with a checkpoint; Continue finishes the run',
+    300_000,
+    async (page) => {
+      await startTraining(page, TINY, 400);
+      await until(
+        'training to run',
+        () => iteration(page),
+        (n) => n >= 3,
+        60_000,
+      );
+      await page.getByTestId('train-pause').click();
+      await page.getByTestId('train-resume').waitFor({ timeout: 10_000 });
+      assert.equal(await state(page), 'paused');
+      const pausedAt = await iteration(page);
 
-    // An upscale started while the training is paused runs at once: it has a worker of its own.
-    await page.getByTestId('nav-upscale').click();
-    await drop(page, '[data-testid="view-upscale"]', [await photo(path.join(TINY, 'coffee_64x64.png'))]);
-    await page.locator('[data-testid="queue-row"][data-status="ready"]').first().waitFor({ timeout: 30_000 });
-    await page.getByTestId('start-upscale').click();
-    await page.locator('[data-testid="queue-row"][data-status="done"]').first().waitFor({ timeout: 30_000 });
+      // An upscale started while the training is paused runs at once: it has a worker of its own.
+      await page.getByTestId('nav-upscale').click();
+      await drop(page, '[data-testid="view-upscale"]', [await photo(path.join(TINY, 'coffee_64x64.png'))]);
+      await page.locator('[data-testid="queue-row"][data-status="ready"]').first().waitFor({ timeout: 30_000 });
+      await page.getByTestId('start-upscale').click();
+      await page.locator('[data-testid="queue-row"][data-status="done"]').first().waitFor({ timeout: 30_000 });
 
-    await page.getByTestId('nav-train').click();
-    assert.equal(await iteration(page), pausedAt, 'nothing trained while paused');
-    await page.getByTestId('train-resume').click();
-    await until('training to go on', () => iteration(page), (n) => n > pausedAt, 30_000);
-    await page.getByTestId('train-cancel').click();
-    await until('the run to stop', () => state(page), (s) => s === 'stopped', 60_000, 250);
-    const stoppedAt = await iteration(page);
-    assert.match(await page.getByTestId('train-state').innerText(), new RegExp(`^Stopped at iteration ${stoppedAt} \\(checkpoint saved\\)$`));
+      await page.getByTestId('nav-train').click();
+      assert.equal(await iteration(page), pausedAt, 'nothing trained while paused');
+      await page.getByTestId('train-resume').click();
+      await until(
+        'training to go on',
+        () => iteration(page),
+        (n) => n > pausedAt,
+        30_000,
+      );
+      await page.getByTestId('train-cancel').click();
+      await until(
+        'the run to stop',
+        () => state(page),
+        (s) => s === 'stopped',
+        60_000,
+        250,
+      );
+      const stoppedAt = await iteration(page);
+      assert.match(
+        await page.getByTestId('train-state').innerText(),
+        new RegExp(`^Stopped at iteration ${stoppedAt} \\(checkpoint saved\\)$`),
+      );
 
-    await page.getByTestId('nav-train').click();
-    const row = page.locator('[data-testid="run-row"][data-state="stopped"]');
-    await until('the stopped run listed', () => row.count(), (n) => n === 1, 10_000);
-    assert.match(await row.getByTestId('run-state').innerText(), new RegExp(`stopped at ${stoppedAt}`));
-    await row.getByTestId('run-continue').click();
-    await until('the run to continue from its checkpoint', () => page.getByTestId('view-train').innerText(), (t) => new RegExp(`Continuing from iteration ${stoppedAt}|iteration [\\d,]+ / 400`).test(t), 30_000);
-    await finish(page, 240_000);
-    assert.match(await page.getByTestId('view-train').innerText(), /iteration 400 \/ 400 \(100%\)/);
-    await until('the run listed as finished', () => page.locator('[data-testid="run-row"][data-state="finished"]').count(), (n) => n === 3, 10_000);
-  });
+      await page.getByTestId('nav-train').click();
+      const row = page.locator('[data-testid="run-row"][data-state="stopped"]');
+      await until(
+        'the stopped run listed',
+        () => row.count(),
+        (n) => n === 1,
+        10_000,
+      );
+      assert.match(await row.getByTestId('run-state').innerText(), new RegExp(`stopped at ${stoppedAt}`));
+      await row.getByTestId('run-continue').click();
+      await until(
+        'the run to continue from its checkpoint',
+        () => page.getByTestId('view-train').innerText(),
+        (t) => new RegExp(`Continuing from iteration ${stoppedAt}|iteration [\\d,]+ / 400`).test(t),
+        30_000,
+      );
+      await finish(page, 240_000);
+      assert.match(await page.getByTestId('view-train').innerText(), /iteration 400 \/ 400 \(100%\)/);
+      await until(
+        'the run listed as finished',
+        () => page.locator('[data-testid="run-row"][data-state="finished"]').count(),
+        (n) => n === 3,
+        10_000,
+      );
+    },
+  );
 
   e2e('a page reloaded during training re-attaches to it: state, progress and curves go on', 200_000, async (page) => {
     await startTraining(page, TINY, 400);
-    await until('training to run', () => iteration(page), (n) => n >= 5, 60_000);
+    await until(
+      'training to run',
+      () => iteration(page),
+      (n) => n >= 5,
+      60_000,
+    );
     await page.reload();
     await page.getByTestId('nav-train').click();
-    await until('the reloaded page to show the training', () => state(page), (s) => s === 'running', 30_000);
+    await until(
+      'the reloaded page to show the training',
+      () => state(page),
+      (s) => s === 'running',
+      30_000,
+    );
     const seen = await iteration(page);
     assert.ok(seen >= 5, `the curves so far came back (iteration ${seen})`);
     assert.match(await page.getByTestId('loss-chart-summary').innerText(), /^latest \d+\.\d{4}$/);
     assert.equal(await page.getByTestId('train-data').inputValue(), TINY, 'the form shows what is being trained');
-    await until('live progress after the reload', () => iteration(page), (n) => n > seen, 30_000);
+    await until(
+      'live progress after the reload',
+      () => iteration(page),
+      (n) => n > seen,
+      30_000,
+    );
     await page.getByTestId('train-cancel').click();
-    await until('the run to stop', () => state(page), (s) => s === 'stopped', 60_000, 250);
+    await until(
+      'the run to stop',
+      () => state(page),
+      (s) => s === 'stopped',
+      60_000,
+      250,
+    );
   });
 
-  e2e('models download as weights and as ONNX in the browser; the ONNX file runs in ONNX Runtime', 90_000, async (page) => {
-    await page.getByTestId('nav-models').click();
-    const row = page.locator('[data-testid="model-row"][data-model-id="bundled:tanhexp_x2.safetensors"]');
-    const [weights] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), row.getByTestId('export-model').click()]);
-    assert.equal(weights.suggestedFilename(), 'tanhexp_x2.safetensors');
-    const bytes = await fs.readFile((await weights.path())!);
-    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>;
-    assert.ok('head.weight' in header, 'a safetensors file with the network in it');
+  e2e(
+    'models download as weights and as ONNX in the browser; the ONNX file runs in ONNX Runtime',
+    90_000,
+    async (page) => {
+      await page.getByTestId('nav-models').click();
+      const row = page.locator('[data-testid="model-row"][data-model-id="bundled:tanhexp_x2.safetensors"]');
+      const [weights] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30_000 }),
+        row.getByTestId('export-model').click(),
+      ]);
+      assert.equal(weights.suggestedFilename(), 'tanhexp_x2.safetensors');
+      const bytes = await fs.readFile((await weights.path())!);
+      const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      assert.ok('head.weight' in header, 'a safetensors file with the network in it');
 
-    const [onnx] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), row.getByTestId('export-model-onnx').click()]);
-    assert.equal(onnx.suggestedFilename(), 'tanhexp_x2.onnx');
-    const ort = await import('onnxruntime-node');
-    const s = await ort.InferenceSession.create(await fs.readFile((await onnx.path())!));
-    const input = new ort.Tensor('float32', new Float32Array(3 * 16 * 20).fill(0.5), [1, 3, 16, 20]);
-    const out = (await s.run({ input })).output!;
-    assert.deepEqual(out.dims, [1, 3, 32, 40]);
-    await s.release();
-  });
+      const [onnx] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30_000 }),
+        row.getByTestId('export-model-onnx').click(),
+      ]);
+      assert.equal(onnx.suggestedFilename(), 'tanhexp_x2.onnx');
+      const ort = await import('onnxruntime-node');
+      const s = await ort.InferenceSession.create(await fs.readFile((await onnx.path())!));
+      const input = new ort.Tensor('float32', new Float32Array(3 * 16 * 20).fill(0.5), [1, 3, 16, 20]);
+      const out = (await s.run({ input })).output!;
+      assert.deepEqual(out.dims, [1, 3, 32, 40]);
+      await s.release();
+    },
+  );
 
   test('no uncaught errors in the page', () => {
     assert.deepEqual(session?.errors ?? [], []);

@@ -24,7 +24,8 @@
       for (let i = 0; i < data.length; i += 4) {
         if (data[i + 3] < 200) continue;
         colours.forEach(([r, g, b], k) => {
-          if (Math.abs(data[i] - r) <= tol && Math.abs(data[i + 1] - g) <= tol && Math.abs(data[i + 2] - b) <= tol) counts[k]++;
+          if (Math.abs(data[i] - r) <= tol && Math.abs(data[i + 1] - g) <= tol && Math.abs(data[i + 2] - b) <= tol)
+            counts[k]++;
         });
       }
     }
@@ -43,7 +44,8 @@
   // The viewer's draws (renderer/src/viewer/tile-canvas.ts measures each one).
   new PerformanceObserver((list) => {
     if (!recording.on) return;
-    for (const e of list.getEntries()) if (e.name === 'sr-viewer-draw') recording.draws.push({ ms: e.duration, complete: !!e.detail?.complete });
+    for (const e of list.getEntries())
+      if (e.name === 'sr-viewer-draw') recording.draws.push({ ms: e.duration, complete: !!e.detail?.complete });
   }).observe({ type: 'measure' });
 
   window.__e2e = {
@@ -98,7 +100,9 @@
     imageSize(testid) {
       const el = document.querySelector(`[data-testid="${testid}"]`);
       const img = el?.tagName === 'IMG' ? el : el?.querySelector('img');
-      return img ? { src: img.getAttribute('src')?.slice(0, 22) ?? '', width: img.naturalWidth, height: img.naturalHeight } : null;
+      return img
+        ? { src: img.getAttribute('src')?.slice(0, 22) ?? '', width: img.naturalWidth, height: img.naturalHeight }
+        : null;
     },
     /** Resolves after two animation frames: by then a change just made has been drawn. */
     frames() {

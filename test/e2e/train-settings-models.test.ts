@@ -11,7 +11,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { DATA, e2eTest, launchBrowser, openPage, pngSize, SCREENSHOTS, startStudio, until, type Session, type Studio } from './harness.ts';
+import {
+  DATA,
+  e2eTest,
+  launchBrowser,
+  openPage,
+  pngSize,
+  SCREENSHOTS,
+  startStudio,
+  until,
+  type Session,
+  type Studio,
+} from './harness.ts';
 
 const SIZE = { width: 1280, height: 800 };
 /** The app's accent (--accent in app.css), as computed styles give it. */
@@ -27,7 +38,10 @@ let session: Session | undefined;
 before(
   async () => {
     studio = await startStudio();
-    await fs.copyFile(path.join(studio.models, 'e2e_tiny_x2.safetensors'), path.join(studio.models, `${LONG_NAME}.safetensors`));
+    await fs.copyFile(
+      path.join(studio.models, 'e2e_tiny_x2.safetensors'),
+      path.join(studio.models, `${LONG_NAME}.safetensors`),
+    );
     browser = await launchBrowser();
     session = await openPage(browser, studio.url, SIZE);
   },
@@ -42,7 +56,14 @@ after(
   { timeout: 60_000 },
 );
 
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) => e2eTest(name, timeout, () => session, () => studio, body);
+const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
+  e2eTest(
+    name,
+    timeout,
+    () => session,
+    () => studio,
+    body,
+  );
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await fs.mkdir(SCREENSHOTS, { recursive: true });
@@ -56,10 +77,16 @@ type PageWindow = { innerWidth: number; getComputedStyle(e: unknown): { backgrou
 
 /** How far the element reaches past the window and past its own box (0, 0 when it fits). */
 const overflow = (page: Page, selector: string) =>
-  page.locator(selector).first().evaluate((el) => {
-    const r = el.getBoundingClientRect();
-    return { right: Math.max(0, Math.ceil(r.right - (globalThis as unknown as PageWindow).innerWidth)), inside: Math.max(0, el.scrollWidth - el.clientWidth) };
-  });
+  page
+    .locator(selector)
+    .first()
+    .evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return {
+        right: Math.max(0, Math.ceil(r.right - (globalThis as unknown as PageWindow).innerWidth)),
+        inside: Math.max(0, el.scrollWidth - el.clientWidth),
+      };
+    });
 
 const runRow = (page: Page) => page.getByTestId('run-row').first();
 const trainState = (page: Page) => page.getByTestId('train-state').getAttribute('data-state');
@@ -67,121 +94,212 @@ const chart = async (page: Page, testid: string) => {
   const c = page.getByTestId(testid);
   return { points: Number(await c.getAttribute('data-points')), first: Number(await c.getAttribute('data-x-first')) };
 };
-const iteration = async (page: Page) => Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
+const iteration = async (page: Page) =>
+  Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
 
 async function ended(page: Page, timeoutMs: number): Promise<string | null> {
-  return until('the training to end', () => trainState(page), (s) => s === 'finished' || s === 'stopped' || s === 'failed', timeoutMs, 250);
+  return until(
+    'the training to end',
+    () => trainState(page),
+    (s) => s === 'finished' || s === 'stopped' || s === 'failed',
+    timeoutMs,
+    250,
+  );
 }
 
 describe('Settings, Models and Train at 1280×800', () => {
-  e2e('Settings: Save after typing in the thread field and emptying it saves auto and the new folder, and says so', 90_000, async (page) => {
-    const errors = session!.errors;
-    await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-    await page.getByTestId('nav-settings').click();
-    await page.getByTestId('settings-probes').waitFor({ timeout: 60_000 });
-    const out = path.join(studio!.dir, 'upscaled');
-    await fs.mkdir(out);
-    await page.getByTestId('settings-threads').fill('2');
-    await page.getByTestId('settings-threads').fill('');
-    await page.getByTestId('settings-output').fill(out);
-    await page.getByTestId('settings-save').click();
-    await page.getByTestId('settings-saved').waitFor({ timeout: 10_000 });
-    const saved = JSON.parse(await fs.readFile(path.join(studio!.dir, 'data', 'settings.json'), 'utf8'));
-    assert.equal(saved.outputDir, out);
-    assert.equal(saved.threads, null);
-    assert.deepEqual(errors, [], 'no page errors');
+  e2e(
+    'Settings: Save after typing in the thread field and emptying it saves auto and the new folder, and says so',
+    90_000,
+    async (page) => {
+      const errors = session!.errors;
+      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
+      await page.getByTestId('nav-settings').click();
+      await page.getByTestId('settings-probes').waitFor({ timeout: 60_000 });
+      const out = path.join(studio!.dir, 'upscaled');
+      await fs.mkdir(out);
+      await page.getByTestId('settings-threads').fill('2');
+      await page.getByTestId('settings-threads').fill('');
+      await page.getByTestId('settings-output').fill(out);
+      await page.getByTestId('settings-save').click();
+      await page.getByTestId('settings-saved').waitFor({ timeout: 10_000 });
+      const saved = JSON.parse(await fs.readFile(path.join(studio!.dir, 'data', 'settings.json'), 'utf8'));
+      assert.equal(saved.outputDir, out);
+      assert.equal(saved.threads, null);
+      assert.deepEqual(errors, [], 'no page errors');
 
-    // Each backend's device is said once (a software GPU adapter's long line included).
-    const text = await page.getByTestId('view-settings').innerText();
-    for (const name of ['webgpu', 'onnx', 'wasm']) {
-      const row = page.getByTestId(`probe-${name}`);
-      if ((await row.getAttribute('data-available')) !== 'true' || (await row.getAttribute('data-gpu')) === 'true') continue;
-      const device = (await row.locator('td').nth(2).innerText()).split('\n')[0]!.trim();
-      if (name === 'webgpu') assert.equal(text.split(device).length - 1, 1, `${device} once in:\n${text}`);
-    }
-    await screenshot(page, 'settings-1280');
-  });
+      // Each backend's device is said once (a software GPU adapter's long line included).
+      const text = await page.getByTestId('view-settings').innerText();
+      for (const name of ['webgpu', 'onnx', 'wasm']) {
+        const row = page.getByTestId(`probe-${name}`);
+        if ((await row.getAttribute('data-available')) !== 'true' || (await row.getAttribute('data-gpu')) === 'true')
+          continue;
+        const device = (await row.locator('td').nth(2).innerText()).split('\n')[0]!.trim();
+        if (name === 'webgpu') assert.equal(text.split(device).length - 1, 1, `${device} once in:\n${text}`);
+      }
+      await screenshot(page, 'settings-1280');
+    },
+  );
 
-  e2e('Models: the table fits the window with a long-named model, and the Show toast fits on screen', 60_000, async (page) => {
-    await page.getByTestId('nav-models').click();
-    await page.getByTestId('model-row').filter({ hasText: LONG_NAME }).waitFor({ timeout: 10_000 });
-    assert.deepEqual(await overflow(page, '[data-testid="view-models"]'), { right: 0, inside: 0 }, 'no sideways scrolling');
-    const width = await page.evaluate(() => (globalThis as unknown as PageWindow).innerWidth);
-    for (const box of await page.getByRole('button', { name: /^Show / }).evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
-      assert.ok(box <= width, `a Show button reaches ${box} px of ${width}`);
-    }
-    assert.match(await page.getByTestId('model-row').filter({ hasText: 'tanhexp_x2' }).first().getByTestId('model-size').innerText(), /^Tiny$/);
-    await screenshot(page, 'models-1280');
-    await page.getByRole('button', { name: `Show ${LONG_NAME} in its folder` }).click();
-    const toast = page.getByTestId('toast').filter({ hasText: LONG_NAME });
-    await toast.waitFor({ timeout: 10_000 });
-    assert.deepEqual(await overflow(page, '[data-testid="toast"] >> nth=-1'), { right: 0, inside: 0 }, 'the whole message is inside its box and the window');
-    await toast.getByRole('button', { name: 'Dismiss message' }).click();
-  });
+  e2e(
+    'Models: the table fits the window with a long-named model, and the Show toast fits on screen',
+    60_000,
+    async (page) => {
+      await page.getByTestId('nav-models').click();
+      await page.getByTestId('model-row').filter({ hasText: LONG_NAME }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(
+        await overflow(page, '[data-testid="view-models"]'),
+        { right: 0, inside: 0 },
+        'no sideways scrolling',
+      );
+      const width = await page.evaluate(() => (globalThis as unknown as PageWindow).innerWidth);
+      for (const box of await page
+        .getByRole('button', { name: /^Show / })
+        .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right))) {
+        assert.ok(box <= width, `a Show button reaches ${box} px of ${width}`);
+      }
+      assert.match(
+        await page
+          .getByTestId('model-row')
+          .filter({ hasText: 'tanhexp_x2' })
+          .first()
+          .getByTestId('model-size')
+          .innerText(),
+        /^Tiny$/,
+      );
+      await screenshot(page, 'models-1280');
+      await page.getByRole('button', { name: `Show ${LONG_NAME} in its folder` }).click();
+      const toast = page.getByTestId('toast').filter({ hasText: LONG_NAME });
+      await toast.waitFor({ timeout: 10_000 });
+      assert.deepEqual(
+        await overflow(page, '[data-testid="toast"] >> nth=-1'),
+        { right: 0, inside: 0 },
+        'the whole message is inside its box and the window',
+      );
+      await toast.getByRole('button', { name: 'Dismiss message' }).click();
+    },
+  );
 
-  e2e('Train: each bad Iterations value gets its own sentence at the field; 105 is taken; disabled buttons look it; legends wait for the pointer', 60_000, async (page) => {
-    await page.getByTestId('nav-train').click();
-    const start = page.getByTestId('train-start');
-    const background = () => start.evaluate((b) => (globalThis as unknown as PageWindow).getComputedStyle(b).backgroundColor);
-    assert.equal(await start.isDisabled(), true);
-    assert.notEqual(await background(), ACCENT, 'a disabled Start is not the accent colour');
-    assert.doesNotMatch(await page.getByTestId('loss-chart').innerText(), /--/, 'no "--" in the legend');
-
-    await page.getByTestId('train-data').fill(TINY);
-    for (const [typed, sentence] of [
-      ['-5', /^Iterations must be at least 1, not -5\.$/],
-      ['0', /^Iterations must be at least 1, not 0\.$/],
-      ['abc', /^Iterations must be a number, not "abc"\.$/],
-    ] as const) {
-      await page.getByTestId('train-iterations').fill(typed);
-      assert.match(await page.getByTestId('train-iterations-error').innerText(), sentence);
-      assert.equal(await page.getByTestId('train-data-hint').count(), 0, 'the folder is there: no word about it');
+  e2e(
+    'Train: each bad Iterations value gets its own sentence at the field; 105 is taken; disabled buttons look it; legends wait for the pointer',
+    60_000,
+    async (page) => {
+      await page.getByTestId('nav-train').click();
+      const start = page.getByTestId('train-start');
+      const background = () =>
+        start.evaluate((b) => (globalThis as unknown as PageWindow).getComputedStyle(b).backgroundColor);
       assert.equal(await start.isDisabled(), true);
-    }
-    await page.getByTestId('train-iterations').fill('105');
-    assert.equal(await page.getByTestId('train-iterations-error').count(), 0);
-    assert.equal(await page.getByTestId('train-iterations').evaluate((i) => (i as unknown as { validity: { valid: boolean } }).validity.valid), true);
-    assert.equal(await start.isDisabled(), false);
-    assert.equal(await background(), ACCENT);
-  });
+      assert.notEqual(await background(), ACCENT, 'a disabled Start is not the accent colour');
+      assert.doesNotMatch(await page.getByTestId('loss-chart').innerText(), /--/, 'no "--" in the legend');
 
-  e2e('a stopped run continues with its curves and is listed as training at once; a reload opens Train; a finished run trains further', 420_000, async (page) => {
-    await page.getByTestId('nav-train').click();
-    await page.getByTestId('train-data').fill(TINY);
-    await page.getByTestId('train-val').fill(TINY);
-    await page.getByTestId('train-iterations').fill('100');
-    await page.getByTestId('train-start').click();
-    await until('a few validations', () => chart(page, 'psnr-chart'), (c) => c.points >= 3, 180_000, 250);
-    await page.getByTestId('nav-busy-train').waitFor({ timeout: 5000 });
-    await page.getByTestId('train-cancel').click();
-    assert.equal(await ended(page, 60_000), 'stopped');
-    await until('the run listed as stopped', () => runRow(page).getAttribute('data-state'), (s) => s === 'stopped', 10_000);
-    const stoppedAt = Number(/at ([\d,]+)/.exec(await runRow(page).getByTestId('run-state').innerText())![1]!.replace(/,/g, ''));
+      await page.getByTestId('train-data').fill(TINY);
+      for (const [typed, sentence] of [
+        ['-5', /^Iterations must be at least 1, not -5\.$/],
+        ['0', /^Iterations must be at least 1, not 0\.$/],
+        ['abc', /^Iterations must be a number, not "abc"\.$/],
+      ] as const) {
+        await page.getByTestId('train-iterations').fill(typed);
+        assert.match(await page.getByTestId('train-iterations-error').innerText(), sentence);
+        assert.equal(await page.getByTestId('train-data-hint').count(), 0, 'the folder is there: no word about it');
+        assert.equal(await start.isDisabled(), true);
+      }
+      await page.getByTestId('train-iterations').fill('105');
+      assert.equal(await page.getByTestId('train-iterations-error').count(), 0);
+      assert.equal(
+        await page
+          .getByTestId('train-iterations')
+          .evaluate((i) => (i as unknown as { validity: { valid: boolean } }).validity.valid),
+        true,
+      );
+      assert.equal(await start.isDisabled(), false);
+      assert.equal(await background(), ACCENT);
+    },
+  );
 
-    await runRow(page).getByTestId('run-continue').click();
-    // Listed as training before any Refresh, and the charts start with what the run recorded.
-    await until('the run listed as training', () => runRow(page).getAttribute('data-state'), (s) => s === 'running', 3000, 50);
-    const loss = await until('the recorded losses', () => chart(page, 'loss-chart'), (c) => c.points > 1, 10_000);
-    assert.ok(loss.first <= 10, `the loss chart starts at iteration ${loss.first}, not after ${stoppedAt}`);
-    assert.ok((await chart(page, 'psnr-chart')).points >= 3, 'every validation so far');
-    await until('the continue to train', () => iteration(page), (n) => n > stoppedAt, 60_000, 250);
+  e2e(
+    'a stopped run continues with its curves and is listed as training at once; a reload opens Train; a finished run trains further',
+    420_000,
+    async (page) => {
+      await page.getByTestId('nav-train').click();
+      await page.getByTestId('train-data').fill(TINY);
+      await page.getByTestId('train-val').fill(TINY);
+      await page.getByTestId('train-iterations').fill('100');
+      await page.getByTestId('train-start').click();
+      await until(
+        'a few validations',
+        () => chart(page, 'psnr-chart'),
+        (c) => c.points >= 3,
+        180_000,
+        250,
+      );
+      await page.getByTestId('nav-busy-train').waitFor({ timeout: 5000 });
+      await page.getByTestId('train-cancel').click();
+      assert.equal(await ended(page, 60_000), 'stopped');
+      await until(
+        'the run listed as stopped',
+        () => runRow(page).getAttribute('data-state'),
+        (s) => s === 'stopped',
+        10_000,
+      );
+      const stoppedAt = Number(
+        /at ([\d,]+)/.exec(await runRow(page).getByTestId('run-state').innerText())![1]!.replace(/,/g, ''),
+      );
 
-    await page.reload();
-    await page.getByTestId('view-train').waitFor({ timeout: 30_000 });
-    await page.getByTestId('nav-busy-train').waitFor({ timeout: 10_000 });
-    assert.ok((await chart(page, 'loss-chart')).first <= 10, 'the reloaded page shows the whole run');
-    assert.equal(await ended(page, 240_000), 'finished');
-    await screenshot(page, 'train-1280');
-    await until('the run listed as finished', () => runRow(page).getAttribute('data-state'), (s) => s === 'finished', 10_000);
-    assert.equal(await page.getByTestId('nav-busy-train').count(), 0);
+      await runRow(page).getByTestId('run-continue').click();
+      // Listed as training before any Refresh, and the charts start with what the run recorded.
+      await until(
+        'the run listed as training',
+        () => runRow(page).getAttribute('data-state'),
+        (s) => s === 'running',
+        3000,
+        50,
+      );
+      const loss = await until(
+        'the recorded losses',
+        () => chart(page, 'loss-chart'),
+        (c) => c.points > 1,
+        10_000,
+      );
+      assert.ok(loss.first <= 10, `the loss chart starts at iteration ${loss.first}, not after ${stoppedAt}`);
+      assert.ok((await chart(page, 'psnr-chart')).points >= 3, 'every validation so far');
+      await until(
+        'the continue to train',
+        () => iteration(page),
+        (n) => n > stoppedAt,
+        60_000,
+        250,
+      );
 
-    await runRow(page).getByTestId('run-further-iterations').fill('100');
-    assert.match(await runRow(page).getByTestId('run-further-error').innerText(), /^Iterations must be at least 101, not 100\.$/);
-    await runRow(page).getByTestId('run-further-iterations').fill('120');
-    await runRow(page).getByTestId('run-further').click();
-    assert.equal(await ended(page, 180_000), 'finished');
-    assert.match(await page.getByTestId('view-train').innerText(), /iteration 120 \/ 120/);
-    await until('the run listed with its new end', () => runRow(page).innerText(), (t) => /120 \/ 120/.test(t), 10_000);
-    assert.equal(await page.getByTestId('run-row').count(), 1, 'trained further in its own folder');
-  });
+      await page.reload();
+      await page.getByTestId('view-train').waitFor({ timeout: 30_000 });
+      await page.getByTestId('nav-busy-train').waitFor({ timeout: 10_000 });
+      assert.ok((await chart(page, 'loss-chart')).first <= 10, 'the reloaded page shows the whole run');
+      assert.equal(await ended(page, 240_000), 'finished');
+      await screenshot(page, 'train-1280');
+      await until(
+        'the run listed as finished',
+        () => runRow(page).getAttribute('data-state'),
+        (s) => s === 'finished',
+        10_000,
+      );
+      assert.equal(await page.getByTestId('nav-busy-train').count(), 0);
+
+      await runRow(page).getByTestId('run-further-iterations').fill('100');
+      assert.match(
+        await runRow(page).getByTestId('run-further-error').innerText(),
+        /^Iterations must be at least 101, not 100\.$/,
+      );
+      await runRow(page).getByTestId('run-further-iterations').fill('120');
+      await runRow(page).getByTestId('run-further').click();
+      assert.equal(await ended(page, 180_000), 'finished');
+      assert.match(await page.getByTestId('view-train').innerText(), /iteration 120 \/ 120/);
+      await until(
+        'the run listed with its new end',
+        () => runRow(page).innerText(),
+        (t) => /120 \/ 120/.test(t),
+        10_000,
+      );
+      assert.equal(await page.getByTestId('run-row').count(), 1, 'trained further in its own folder');
+    },
+  );
 });

@@ -21,7 +21,9 @@ export async function availableBackends(purpose: Purpose): Promise<ConcreteBacke
     if (purpose === 'train' && !p.canTrain) return { ok: false, why: 'cannot train' };
     return { ok: true, why: '' };
   };
-  const pinned = process.env.SR_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const pinned = process.env.SR_TEST_BACKENDS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (pinned?.length) {
     for (const name of pinned) {
       const f = fits(name as ConcreteBackend);

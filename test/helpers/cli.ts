@@ -33,7 +33,11 @@ export function runCli(args: string[], opts: CliOptions): Promise<Run> {
     else env[k] = v;
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
+      cwd: opts.cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -50,7 +54,8 @@ export const show = (r: Run) => `exit ${r.code ?? r.signal}\n--- stdout:\n${r.st
 export const errorLines = (r: Run) => r.stderr.split('\n').filter((l) => l.startsWith('error:'));
 
 /** Text that Dawn (the webgpu package's native library) prints: it must never reach the user. */
-export const DAWN_TEXT = /Couldn't load Vulkan|BackendVk|artificially reduced|third_party\/dawn|^Warning: |^\s+at operator\(\)|Found no drivers|validation:/m;
+export const DAWN_TEXT =
+  /Couldn't load Vulkan|BackendVk|artificially reduced|third_party\/dawn|^Warning: |^\s+at operator\(\)|Found no drivers|validation:/m;
 
 export function assertNoDawnText(r: Run): void {
   assert.doesNotMatch(`${r.stdout}\n${r.stderr}`, DAWN_TEXT, `Dawn's native output reached the user:\n${show(r)}`);

@@ -10,12 +10,20 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   'missing-path': [{ file: FILE }],
   'no-images': [{ folder: FOLDER }],
   'empty-file': [{ file: FILE }],
-  'unreadable-image': [{ file: FILE, why: 'premature end of JPEG data' }, { file: FILE, kind: 'pipe' }],
-  'image-too-small': [{ file: FILE, width: 8, height: 6, min: 16 }, { folder: FOLDER, width: 60, height: 40, min: 96 }],
+  'unreadable-image': [
+    { file: FILE, why: 'premature end of JPEG data' },
+    { file: FILE, kind: 'pipe' },
+  ],
+  'image-too-small': [
+    { file: FILE, width: 8, height: 6, min: 16 },
+    { folder: FOLDER, width: 60, height: 40, min: 96 },
+  ],
   'image-too-large': [{ file: FILE, width: 40000, height: 30000 }],
   'viewer-too-large': [{ file: FILE, need: 5 * 1024 ** 3, max: 4 * 1024 ** 3 }],
   'viewer-busy': [{ file: FILE, held: 2 * 1024 ** 3, max: 2 * 1024 ** 3 }],
-  'viewer-low-disk': [{ file: FILE, folder: '/tmp/views', need: 300 * 1024 ** 2, free: 100 * 1024 ** 2, keep: 256 * 1024 ** 2 }],
+  'viewer-low-disk': [
+    { file: FILE, folder: '/tmp/views', need: 300 * 1024 ** 2, free: 100 * 1024 ** 2, keep: 256 * 1024 ** 2 },
+  ],
   'viewer-write-failed': [{ file: FILE, folder: '/tmp/views', why: 'the disk is full' }],
   'unwritable-output': [{ file: FILE, why: 'permission denied' }],
   'name-too-long': [{ file: FILE }],
@@ -27,11 +35,23 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   'bad-model': [{ file: FILE, why: 'it is not an ONNX model file' }],
   'model-needs-memory': [
     { file: FILE, tile: 'its fixed 64×64 input', need: 3 * 1024 ** 2, budget: 512 * 1024 },
-    { file: FILE, tile: 'even its smallest tile (16×16 pixels with a margin of 8)', need: 2 * 1024 ** 3, budget: 1024 ** 3, share: 0.25, total: 4 * 1024 ** 3 },
+    {
+      file: FILE,
+      tile: 'even its smallest tile (16×16 pixels with a margin of 8)',
+      need: 2 * 1024 ** 3,
+      budget: 1024 ** 3,
+      share: 0.25,
+      total: 4 * 1024 ** 3,
+    },
   ],
   'imported-not-trainable': [{ file: FILE }],
   'weights-mismatch': [{ file: FILE, why: 'it has 32 features, not 16' }],
-  'init-mismatch': [{ file: FILE, why: 'tanhexp_photo_x2 uses tanhexp, but this run uses swish; pick a model with the same activation, or start from scratch.' }],
+  'init-mismatch': [
+    {
+      file: FILE,
+      why: 'tanhexp_photo_x2 uses tanhexp, but this run uses swish; pick a model with the same activation, or start from scratch.',
+    },
+  ],
   'scale-mismatch': [{ file: FILE, modelScale: 4, scale: 2 }],
   'overlap-too-large': [{ file: FILE, width: 64, height: 64, overlap: 40, max: 28 }],
   'unknown-backend': [{ value: 'cuda', known: 'auto, cpu, wasm, onnx' }],
@@ -41,19 +61,30 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   'broken-install': [{ file: '/opt/sr-studio/ml/node/generated/tfjs-gradients.cjs' }],
   'run-exists': [{ folder: RUN }],
   'folder-not-empty': [{ folder: RUN }],
-  'not-a-run': [{ folder: RUN, why: 'it has no config.json' }, { folder: RUN, why: 'it was stopped before its settings were saved', notStarted: true }],
+  'not-a-run': [
+    { folder: RUN, why: 'it has no config.json' },
+    { folder: RUN, why: 'it was stopped before its settings were saved', notStarted: true },
+  ],
   'run-busy': [{ folder: RUN, pid: 4242 }],
   'run-records-no-data': [{ run: RUN }],
-  'run-folder-gone': [{ folder: FOLDER, run: RUN, what: 'training' }, { folder: FOLDER, run: RUN, what: 'validation' }],
+  'run-folder-gone': [
+    { folder: FOLDER, run: RUN, what: 'training' },
+    { folder: FOLDER, run: RUN, what: 'validation' },
+  ],
   'no-training-folder': [{}],
   'init-per-activation': [{ acts: 'swish,tanhexp' }],
   'run-trained': [{ run: RUN, done: 4000 }],
   'run-mismatch': [{ run: RUN, what: 'the light preset, not tiny' }],
   'file-failed': [{ file: FILE, why: 'vips: out of order read' }],
-  'training-failed': [{ why: 'Stopped at iteration 12: the loss stopped being a number; lower the learning rate and start again.' }],
+  'training-failed': [
+    { why: 'Stopped at iteration 12: the loss stopped being a number; lower the learning rate and start again.' },
+  ],
   internal: [{ why: "Cannot read properties of null (reading 'x')" }],
   cancelled: [{ what: 'Upscaling' }],
-  'bad-argument': [{ said: 'A comparison needs at least two different activations, e.g. swish and tanhexp.' }, { said: 'Output folder: "/etc" is a file, not a folder.', field: 'Output folder' }],
+  'bad-argument': [
+    { said: 'A comparison needs at least two different activations, e.g. swish and tanhexp.' },
+    { said: 'Output folder: "/etc" is a file, not a folder.', field: 'Output folder' },
+  ],
 };
 
 /** The path a code's facts name (its file, folder or run), if any. */

@@ -5,7 +5,12 @@ import { ProtoWriter } from '../../ml/onnx/protobuf.ts';
  * Small ONNX graphs that cannot be super-resolution models, each wrong in one way, for checking
  * that an import refuses them with the reason.
  */
-function model(build: (g: GraphBuilder) => void, inputs: readonly ValueSpec[], outputs: readonly ValueSpec[], metadata?: Record<string, string>): Uint8Array {
+function model(
+  build: (g: GraphBuilder) => void,
+  inputs: readonly ValueSpec[],
+  outputs: readonly ValueSpec[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const g = new GraphBuilder();
   build(g);
   return writeModel(g, { graphName: 'test', inputs, outputs, metadata });
@@ -14,15 +19,38 @@ function model(build: (g: GraphBuilder) => void, inputs: readonly ValueSpec[], o
 const rgb: Dims = [1, 3, 'h', 'w'];
 
 export const rank3Model = () =>
-  model((g) => g.rename(g.add('Identity', ['input'], [3, 'h', 'w']), 'output'), [{ name: 'input', dims: [3, 'h', 'w'] }], [{ name: 'output', dims: [3, 'h', 'w'] }]);
+  model(
+    (g) => g.rename(g.add('Identity', ['input'], [3, 'h', 'w']), 'output'),
+    [{ name: 'input', dims: [3, 'h', 'w'] }],
+    [{ name: 'output', dims: [3, 'h', 'w'] }],
+  );
 
 export const twoInputModel = () =>
-  model((g) => g.rename(g.add('Add', ['a', 'b'], rgb), 'output'), [{ name: 'a', dims: rgb }, { name: 'b', dims: rgb }], [{ name: 'output', dims: rgb }]);
+  model(
+    (g) => g.rename(g.add('Add', ['a', 'b'], rgb), 'output'),
+    [
+      { name: 'a', dims: rgb },
+      { name: 'b', dims: rgb },
+    ],
+    [{ name: 'output', dims: rgb }],
+  );
 
 /** Gives the mean of the channels: a grey map, not an RGB image. */
 export const greyOutputModel = () =>
   model(
-    (g) => g.rename(g.add('ReduceMean', ['input'], [1, 1, 'h', 'w'], [{ name: 'axes', ints: [1] }, { name: 'keepdims', i: 1 }]), 'output'),
+    (g) =>
+      g.rename(
+        g.add(
+          'ReduceMean',
+          ['input'],
+          [1, 1, 'h', 'w'],
+          [
+            { name: 'axes', ints: [1] },
+            { name: 'keepdims', i: 1 },
+          ],
+        ),
+        'output',
+      ),
     [{ name: 'input', dims: rgb }],
     [{ name: 'output', dims: [1, 1, 'h', 'w'] }],
   );
@@ -64,15 +92,26 @@ export const nearestModel = () =>
 /** One node from a custom operator domain (written by hand: the graph builder knows only the standard one). */
 export function customOpModel(): Uint8Array {
   const valueInfo = (w: ProtoWriter, name: string) =>
-    w.string(1, name).message(2, (t) =>
-      t.message(1, (tensor) => tensor.int(1, 1).message(2, (s) => [1, 3, 8, 8].forEach((d) => s.message(1, (dim) => dim.int(1, d))))),
-    );
+    w
+      .string(1, name)
+      .message(2, (t) =>
+        t.message(1, (tensor) =>
+          tensor.int(1, 1).message(2, (s) => [1, 3, 8, 8].forEach((d) => s.message(1, (dim) => dim.int(1, d)))),
+        ),
+      );
   return new ProtoWriter()
     .int(1, 8)
     .string(2, 'test')
     .message(7, (g) =>
       g
-        .message(1, (n) => n.string(1, 'input').string(2, 'output').string(3, 'sharpen').string(4, 'Sharpen').string(7, 'com.example.sr'))
+        .message(1, (n) =>
+          n
+            .string(1, 'input')
+            .string(2, 'output')
+            .string(3, 'sharpen')
+            .string(4, 'Sharpen')
+            .string(7, 'com.example.sr'),
+        )
         .string(2, 'custom')
         .message(11, (w) => valueInfo(w, 'input'))
         .message(12, (w) => valueInfo(w, 'output')),
@@ -90,7 +129,15 @@ export const evenSidesModel = () =>
   model(
     (g) => {
       const folded = g.add('SpaceToDepth', ['input'], [1, 12, 'h2', 'w2'], [{ name: 'blocksize', i: 2 }]);
-      const back = g.add('DepthToSpace', [folded], [1, 3, 'h', 'w'], [{ name: 'blocksize', i: 2 }, { name: 'mode', s: 'DCR' }]);
+      const back = g.add(
+        'DepthToSpace',
+        [folded],
+        [1, 3, 'h', 'w'],
+        [
+          { name: 'blocksize', i: 2 },
+          { name: 'mode', s: 'DCR' },
+        ],
+      );
       const scales = g.constant('scales', [4], Float32Array.of(1, 1, 2, 2));
       g.rename(g.add('Resize', [back, '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
     },

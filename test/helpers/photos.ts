@@ -9,7 +9,11 @@ export const DATA = path.resolve(import.meta.dirname, '../../photos');
 
 /** A crop of a real photo from photos/ as an RgbImage (floats in [0, 1]). */
 export async function photo(file: string, w: number, h: number, left = 10, top = 8): Promise<RgbImage> {
-  const buf = await sharp(path.join(DATA, file)).removeAlpha().extract({ left, top, width: w, height: h }).raw().toBuffer();
+  const buf = await sharp(path.join(DATA, file))
+    .removeAlpha()
+    .extract({ left, top, width: w, height: h })
+    .raw()
+    .toBuffer();
   return { width: w, height: h, rgb: Float32Array.from(buf, (v) => v / 255) };
 }
 

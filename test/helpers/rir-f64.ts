@@ -40,7 +40,13 @@ function conv(x: F64, s: Shape4, w: F64, b: F64, cout: number): F64 {
 }
 
 /** A 3×3 conv's (pad 1) input, filter and bias gradients, NCHW / OIHW. */
-export function convBack(x: ArrayLike<number>, s: Shape4, w: ArrayLike<number>, dy: ArrayLike<number>, cout: number): { dx: F64; dw: F64; db: F64 } {
+export function convBack(
+  x: ArrayLike<number>,
+  s: Shape4,
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  cout: number,
+): { dx: F64; dw: F64; db: F64 } {
   const { n, c: cin, h, w: wd } = s;
   const dx = new Float64Array(x.length);
   const dw = new Float64Array(w.length);
@@ -85,7 +91,8 @@ function bilinear(x: F64, s: Shape4, r: number): F64 {
       for (let X = 0; X < W; X++) {
         const [x0, x1, lx] = at(X, w);
         const p = (yy: number, xx: number) => x[(i * h + yy) * w + xx]!;
-        out[(i * H + Y) * W + X] = (1 - ly) * ((1 - lx) * p(y0, x0) + lx * p(y0, x1)) + ly * ((1 - lx) * p(y1, x0) + lx * p(y1, x1));
+        out[(i * H + Y) * W + X] =
+          (1 - ly) * ((1 - lx) * p(y0, x0) + lx * p(y0, x1)) + ly * ((1 - lx) * p(y1, x0) + lx * p(y1, x1));
       }
     }
   return out;
@@ -108,7 +115,6 @@ function shuffle(x: F64, n: number, c: number, h: number, w: number, r: number, 
   return out;
 }
 
-
 /**
  * Loss and gradient by parameter name (OIHW) of one batch: `lr` [n, 3, p, p] and `hr`
  * [n, 3, p·s, p·s] (NCHW), weights by name. `pre` collects every activation's input (for checking
@@ -130,7 +136,8 @@ export function lossAndGradF64(
   const act = ACTIVATIONS_F64[c.activation];
   const feat: Shape4 = { n, c: f, h: p, w: p };
   const cout = new Map(convSpecs(c).map((sp) => [sp.name, sp.cout]));
-  const cv = (name: string, x: F64, shape: Shape4) => conv(x, shape, W.get(`${name}.weight`)!, W.get(`${name}.bias`)!, cout.get(name)!);
+  const cv = (name: string, x: F64, shape: Shape4) =>
+    conv(x, shape, W.get(`${name}.weight`)!, W.get(`${name}.bias`)!, cout.get(name)!);
   const add = (a: F64, b: F64) => a.map((v, i) => v + b[i]!);
   const x = Float64Array.from(lr);
   const rgb: Shape4 = { n, c: 3, h: p, w: p };
@@ -196,6 +203,9 @@ export function lossAndGradF64(
 /** NHWC (interleaved, as the patch sampler makes batches) → NCHW. */
 export function toNchw(hwc: ArrayLike<number>, n: number, h: number, w: number, c = 3): Float64Array {
   const out = new Float64Array(n * c * h * w);
-  for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[((i * c + k) * h + y) * w + x] = hwc[((i * h + y) * w + x) * c + k]!;
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) out[((i * c + k) * h + y) * w + x] = hwc[((i * h + y) * w + x) * c + k]!;
   return out;
 }

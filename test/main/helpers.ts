@@ -17,7 +17,12 @@ export async function tempDir(prefix = 'sr-studio-main-'): Promise<string> {
 }
 
 /** What `sr-studio new-model --preset tiny` writes: freshly initialised weights. */
-export async function tinyModel(file: string, scale: Scale = 2, activation: ActivationName = 'tanhexp', seed = 0): Promise<string> {
+export async function tinyModel(
+  file: string,
+  scale: Scale = 2,
+  activation: ActivationName = 'tanhexp',
+  seed = 0,
+): Promise<string> {
   const config = presetConfig('tiny', scale, activation);
   await saveModelFile(file, config, initialWeights(config, seed));
   return file;
@@ -37,7 +42,9 @@ export class EventLog {
   };
 
   of<C extends EventChannel>(channel: C, jobId?: string): Array<Events[C]> {
-    return this.events.filter((e) => e.channel === channel && (!jobId || (e.payload as { jobId?: string }).jobId === jobId)).map((e) => e.payload as Events[C]);
+    return this.events
+      .filter((e) => e.channel === channel && (!jobId || (e.payload as { jobId?: string }).jobId === jobId))
+      .map((e) => e.payload as Events[C]);
   }
 
   forJob(jobId: string): Recorded[] {
@@ -49,14 +56,20 @@ export class EventLog {
     const seen = this.events.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for an event; got ${this.events.map((e) => e.channel).join(', ')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for an event; got ${this.events.map((e) => e.channel).join(', ')}`)),
+        timeoutMs,
+      );
       this.#waiters.push({ test, resolve: (e) => (clearTimeout(timer), resolve(e)) });
     });
   }
 
   /** Waits for the job's job:done or job:error. */
   end(jobId: string, timeoutMs?: number): Promise<Recorded> {
-    return this.wait((e) => (e.channel === 'job:done' || e.channel === 'job:error') && e.payload.jobId === jobId, timeoutMs);
+    return this.wait(
+      (e) => (e.channel === 'job:done' || e.channel === 'job:error') && e.payload.jobId === jobId,
+      timeoutMs,
+    );
   }
 }
 
@@ -75,10 +88,16 @@ export class StubEngine implements Engine {
   };
   async backend(): Promise<BackendStatus> {
     const cpu = { ok: true, name: 'cpu', device: 'plain JavaScript', why: 'cpu (stub)', validation: null } as const;
-    return { upscale: { ...cpu, choice: this.config.backends.upscale }, train: { ...cpu, choice: this.config.backends.train } };
+    return {
+      upscale: { ...cpu, choice: this.config.backends.upscale },
+      train: { ...cpu, choice: this.config.backends.train },
+    };
   }
   async probe(): Promise<BackendReport> {
-    return { probes: [], auto: { upscale: { name: 'cpu', why: 'cpu (stub)' }, train: { name: 'cpu', why: 'cpu (stub)' } } };
+    return {
+      probes: [],
+      auto: { upscale: { name: 'cpu', why: 'cpu (stub)' }, train: { name: 'cpu', why: 'cpu (stub)' } },
+    };
   }
   startJob(job: JobInput): string {
     this.jobs.push(job);
@@ -89,7 +108,8 @@ export class StubEngine implements Engine {
     return [];
   }
   control(jobId: string, action: 'pause' | 'resume' | 'cancel'): void {
-    if (!/^job-\d+$/.test(jobId)) throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
+    if (!/^job-\d+$/.test(jobId))
+      throw new Error(`No job with the id ${JSON.stringify(jobId)} is running; it may have finished already.`);
     this.controls.push({ jobId, action });
   }
   async configure(config: EngineConfig): Promise<void> {

@@ -23,7 +23,11 @@ after(async () => {
 });
 
 /** Starts a script; resolves with the child once `lines` stdout lines have arrived. */
-function launch(script: string, args: string[], lines: number): Promise<{ child: ChildProcess; out: () => string[]; err: () => string; exit: Promise<number | null> }> {
+function launch(
+  script: string,
+  args: string[],
+  lines: number,
+): Promise<{ child: ChildProcess; out: () => string[]; err: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: path.join(dir, 'models') },
@@ -34,7 +38,10 @@ function launch(script: string, args: string[], lines: number): Promise<{ child:
   const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   const out = () => stdout.split('\n').filter(Boolean);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`timed out; stdout:\n${stdout}\nstderr:\n${stderr}`))), 60_000);
+    const timer = setTimeout(
+      () => (child.kill('SIGKILL'), reject(new Error(`timed out; stdout:\n${stdout}\nstderr:\n${stderr}`))),
+      60_000,
+    );
     const check = () => {
       if (out().length >= lines) {
         clearTimeout(timer);
@@ -43,7 +50,12 @@ function launch(script: string, args: string[], lines: number): Promise<{ child:
     };
     child.stdout.setEncoding('utf8').on('data', (d: string) => ((stdout += d), check()));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    void exit.then((code) => (clearTimeout(timer), out().length >= lines || reject(new Error(`exited ${code} early; stdout:\n${stdout}\nstderr:\n${stderr}`))));
+    void exit.then(
+      (code) => (
+        clearTimeout(timer),
+        out().length >= lines || reject(new Error(`exited ${code} early; stdout:\n${stdout}\nstderr:\n${stderr}`))
+      ),
+    );
   });
 }
 
@@ -72,7 +84,9 @@ describe('npm start / npm run serve', () => {
     assert.equal(run.out().length, 1);
     assert.match(run.out()[0]!, URL_LINE);
 
-    const bad = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'main/server/cli.ts'), '--port', '99999'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bad = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'main/server/cli.ts'), '--port', '99999'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     bad.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const code = await new Promise((r) => bad.on('close', r));
@@ -96,11 +110,17 @@ describe('finding Electron’s binary without downloading it', () => {
 
   test('installed with its binary', async () => {
     const root = await fakeRoot('full', true, true);
-    assert.deepEqual(findElectronBinary(root, {}), { ok: true, binary: path.join(root, 'node_modules', 'electron', 'dist', 'electron') });
+    assert.deepEqual(findElectronBinary(root, {}), {
+      ok: true,
+      binary: path.join(root, 'node_modules', 'electron', 'dist', 'electron'),
+    });
   });
 
   test('installed without its binary, and not installed', async () => {
-    for (const [name, txt] of [['nobin', true], ['nopath', false]] as const) {
+    for (const [name, txt] of [
+      ['nobin', true],
+      ['nopath', false],
+    ] as const) {
       const r = findElectronBinary(await fakeRoot(name, txt, false), {});
       assert.ok(!r.ok && /npx install-electron/.test(r.why), JSON.stringify(r));
     }

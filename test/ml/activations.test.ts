@@ -63,7 +63,10 @@ async function noLeak(what: string, fn: () => Promise<void>): Promise<void> {
   assert.equal(tf.memory().numTensors, before, `${what} leaked ${tf.memory().numTensors - before} tensor(s)`);
 }
 
-async function valueAndGrad(name: ActivationName, xs: readonly number[]): Promise<{ y: Float32Array; g: Float32Array }> {
+async function valueAndGrad(
+  name: ActivationName,
+  xs: readonly number[],
+): Promise<{ y: Float32Array; g: Float32Array }> {
   const x = tf.tensor1d(xs as number[]);
   const yt = ACTIVATIONS[name](x);
   const gt = tf.grad(ACTIVATIONS[name])(x);
@@ -118,7 +121,11 @@ for (const backend of backends) {
         await noLeak(name, async () => {
           const plus = xs.map((x) => Math.fround(x + h));
           const minus = xs.map((x) => Math.fround(x - h));
-          const [fp, fm, { g }] = await Promise.all([forward(name, plus), forward(name, minus), valueAndGrad(name, xs)]);
+          const [fp, fm, { g }] = await Promise.all([
+            forward(name, plus),
+            forward(name, minus),
+            valueAndGrad(name, xs),
+          ]);
           const bad: string[] = [];
           xs.forEach((x, i) => {
             const numeric = (fp[i]! - fm[i]!) / (plus[i]! - minus[i]!);

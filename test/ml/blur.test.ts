@@ -13,7 +13,8 @@ before(async () => {
 
 const transpose = (a: Float32Array, n: number) => {
   const out = new Float32Array(a.length);
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) out[(x * n + y) * 3 + c] = a[(y * n + x) * 3 + c]!;
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) for (let c = 0; c < 3; c++) out[(x * n + y) * 3 + c] = a[(y * n + x) * 3 + c]!;
   return out;
 };
 

@@ -26,7 +26,11 @@ function randomArray(rng: Rng, size: number, scale = 1): Float32Array {
 }
 
 /** Values and gradients of sum(conv(x)·dyWeights) with the given conv function. */
-async function gradsOf(conv: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D, xs: Float32Array[], s: (typeof SHAPES)[number]) {
+async function gradsOf(
+  conv: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D,
+  xs: Float32Array[],
+  s: (typeof SHAPES)[number],
+) {
   // Read back with data(), not dataSync(): webgpu cannot read large tensors synchronously.
   const out = tf.tidy(() => {
     const x = tf.tensor4d(xs[0]!, [s.n, s.h, s.w, s.ci]);
@@ -43,7 +47,8 @@ async function gradsOf(conv: (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) =>
   return arrays;
 }
 
-const reference = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.add(tf.conv2d(x, w, 1, 'same'), b) as tf.Tensor4D;
+const reference = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) =>
+  tf.add(tf.conv2d(x, w, 1, 'same'), b) as tf.Tensor4D;
 
 test('conv3x3 value and gradients match tfjs reference kernels on every backend', async () => {
   const rng = new Rng(11);
@@ -89,11 +94,20 @@ test("wasm's Conv2DBackpropFilter kernel makes tf.conv2d's own gradient work the
     [3, 64, 64, 64, 8, 5, 'same'],
   ] as const;
   const [n, h, w, ci, , k] = cases.at(-1)!;
-  assert.ok(n * k * k * ci * h * w > MAX_COLUMN_FLOATS && k * k * ci * h * w < MAX_COLUMN_FLOATS, 'the last case must be chunked');
+  assert.ok(
+    n * k * k * ci * h * w > MAX_COLUMN_FLOATS && k * k * ci * h * w < MAX_COLUMN_FLOATS,
+    'the last case must be chunked',
+  );
   const inputs = (c: (typeof cases)[number]) => {
     const [n, h, w, ci, co, k] = c;
-    const x = tf.tensor4d(Float32Array.from({ length: n * h * w * ci }, (_, i) => Math.sin(i * 0.37)), [n, h, w, ci]);
-    const f = tf.tensor4d(Float32Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 0.11) * 0.2), [k, k, ci, co]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: n * h * w * ci }, (_, i) => Math.sin(i * 0.37)),
+      [n, h, w, ci],
+    );
+    const f = tf.tensor4d(
+      Float32Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 0.11) * 0.2),
+      [k, k, ci, co],
+    );
     return { x, f };
   };
   const results: Record<string, Float32Array[]> = {};
@@ -103,7 +117,9 @@ test("wasm's Conv2DBackpropFilter kernel makes tf.conv2d's own gradient work the
     results[backend] = [];
     for (const c of cases) {
       const { x, f } = inputs(c);
-      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c[6]))))([x, f]);
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c[6]))),
+      )([x, f]);
       results[backend]!.push((await gf!.data()) as Float32Array);
       tf.dispose([x, f, gx!, gf!]);
     }
@@ -116,7 +132,13 @@ test("wasm's Conv2DBackpropFilter kernel makes tf.conv2d's own gradient work the
     const bound = tf.tidy(() => {
       const { x, f } = inputs(c);
       const dy = tf.abs(tf.mul(tf.conv2d(x, f, 1, c[6]), 2));
-      return tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.abs(x), dy }, { strides: 1, pad: c[6], dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: f.shape } as never) as tf.Tensor;
+      return tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.abs(x), dy }, {
+        strides: 1,
+        pad: c[6],
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: f.shape,
+      } as never) as tf.Tensor;
     });
     const b = (await bound.data()) as Float32Array;
     bound.dispose();

@@ -33,7 +33,8 @@ let photos: TrainImage[] = [];
 before(async () => {
   const files: string[] = [];
   for (const sub of ['tiny', 'val']) {
-    for (const f of (await fs.readdir(path.join(DATA, sub))).sort()) if (f.endsWith('.png')) files.push(path.join(DATA, sub, f));
+    for (const f of (await fs.readdir(path.join(DATA, sub))).sort())
+      if (f.endsWith('.png')) files.push(path.join(DATA, sub, f));
   }
   photos = await Promise.all(files.map(decode));
   assert.ok(photos.length >= 8, 'photos');
@@ -58,8 +59,16 @@ type Grid<T> = T[][];
 const REF: Record<(typeof DIHEDRAL)[number], <T>(g: Grid<T>) => Grid<T>> = {
   identity: (g) => g.map((row) => row.slice()),
   'mirror left-right': (g) => g.map((row) => row.slice().reverse()),
-  'flip top-bottom': (g) => g.slice().reverse().map((row) => row.slice()),
-  'rotate 180°': (g) => g.slice().reverse().map((row) => row.slice().reverse()),
+  'flip top-bottom': (g) =>
+    g
+      .slice()
+      .reverse()
+      .map((row) => row.slice()),
+  'rotate 180°': (g) =>
+    g
+      .slice()
+      .reverse()
+      .map((row) => row.slice().reverse()),
   transpose: (g) => g.map((_, r) => g.map((row) => row[r]!)),
   'rotate 90° clockwise': (g) => g.map((_, r) => g.map((_, c) => g[g.length - 1 - c]![r]!)),
   'rotate 90° counter-clockwise': (g) => g.map((_, r) => g.map((_, c) => g[c]![g.length - 1 - r]!)),
@@ -162,7 +171,10 @@ test('HR patches are the 8-bit source crops / 255, transformed as picked', async
   });
   // Without augmentation every transform is the identity.
   const plain = await sampler(3, { ...OPTS, augment: false }).next();
-  assert.ok(plain.picks.every((p) => p.transform === 0), 'augment: false');
+  assert.ok(
+    plain.picks.every((p) => p.transform === 0),
+    'augment: false',
+  );
 });
 
 test('the 8 augmentations are the dihedral transforms, and all occur', async () => {
@@ -219,7 +231,9 @@ test('a degrade function replaces the LR step, sees the HR patch and leaves it a
   const b = await sampler(21, { ...OPTS, degrade }).next();
   assert.ok(bits(plain.hr).equals(bits(b.hr)), 'the same HR targets');
   assert.equal(seen.length, 6);
-  seen.forEach((hr, i) => assert.ok(bits(hr).equals(bits(b.hr.subarray(i * hr.length, (i + 1) * hr.length))), `sample ${i}`));
+  seen.forEach((hr, i) =>
+    assert.ok(bits(hr).equals(bits(b.hr.subarray(i * hr.length, (i + 1) * hr.length))), `sample ${i}`),
+  );
   assert.ok(b.lr.every((v) => v === F8[128]));
   const wrong = async () => new Float32Array(5);
   await assert.rejects(sampler(21, { ...OPTS, degrade: wrong }).next(), /returned 5 values/);
@@ -237,8 +251,14 @@ test('holdOut splits deterministically; subsetSource maps indices', async () => 
   assert.deepEqual(a, holdOut(20, 0.2, 5));
   assert.equal(a.val.length, 4);
   assert.equal(a.train.length, 16);
-  assert.deepEqual([...a.train, ...a.val].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
-  assert.deepEqual(a.val, a.val.slice().sort((x, y) => x - y));
+  assert.deepEqual(
+    [...a.train, ...a.val].sort((x, y) => x - y),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    a.val,
+    a.val.slice().sort((x, y) => x - y),
+  );
   assert.notDeepEqual(holdOut(20, 0.2, 6).val, a.val);
   assert.deepEqual(holdOut(5, 0.01, 1).val.length, 1); // at least one when asked for any
   assert.deepEqual(holdOut(1, 0.5, 1), { train: [0], val: [] }); // never empties training
@@ -246,7 +266,10 @@ test('holdOut splits deterministically; subsetSource maps indices', async () => 
   assert.throws(() => holdOut(3, 1, 1), /fraction/);
 
   const src = memorySource(photos);
-  const sub = subsetSource(src, a.val.filter((i) => i < photos.length));
+  const sub = subsetSource(
+    src,
+    a.val.filter((i) => i < photos.length),
+  );
   assert.equal(sub.size, a.val.filter((i) => i < photos.length).length);
   assert.equal(sub.name(0), photos[a.val[0]!]!.name);
   assert.equal(await sub.get(0), photos[a.val[0]!]);

@@ -33,8 +33,12 @@ const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLeng
 
 test('the three downscaling kernels differ as expected: bilinear is the softest, area the sharpest', () => {
   for (const [k, img] of crops.entries()) {
-    const e = (filter: 'bicubic' | 'bilinear' | 'box') => energy(resizeBicubic(img.rgb, 128, 128, 3, 64, 64, { filter }), 64, 64, 'x');
-    assert.ok(e('bilinear') < 0.9 * e('bicubic') && e('bicubic') < e('box'), `${FILES[k]}: ${e('bilinear')} ${e('bicubic')} ${e('box')}`);
+    const e = (filter: 'bicubic' | 'bilinear' | 'box') =>
+      energy(resizeBicubic(img.rgb, 128, 128, 3, 64, 64, { filter }), 64, 64, 'x');
+    assert.ok(
+      e('bilinear') < 0.9 * e('bicubic') && e('bicubic') < e('box'),
+      `${FILES[k]}: ${e('bilinear')} ${e('bicubic')} ${e('box')}`,
+    );
   }
 });
 
@@ -99,7 +103,10 @@ test('JPEG through sharp: quality 30 changes a photo more than 95 and leaves 8×
     };
     const [q30, q95] = [await at(30), await at(95)];
     assert.ok(mae(q30) > 2 * mae(q95), `${FILES[k]}: q30 ${mae(q30)} vs q95 ${mae(q95)}`);
-    assert.ok(blockiness(q30) > blockiness(bytes) + 0.25, `${FILES[k]}: blocks at q30 ${blockiness(q30)} vs ${blockiness(bytes)}`);
+    assert.ok(
+      blockiness(q30) > blockiness(bytes) + 0.25,
+      `${FILES[k]}: blocks at q30 ${blockiness(q30)} vs ${blockiness(bytes)}`,
+    );
     assert.ok(Math.abs(blockiness(q95) - blockiness(bytes)) < 0.1, `${FILES[k]}: none at q95`);
     assert.ok(Buffer.from(await at(30)).equals(Buffer.from(q30)), 'deterministic');
   }
@@ -135,8 +142,12 @@ test('the photo preset draws within its documented ranges, with its probabilitie
     assert.ok(b.theta >= 0 && b.theta < Math.PI);
   }
   const sigmas = blurs.map((b) => b.sigmaX);
-  assert.ok(Math.min(...sigmas) < spec.blur.sigma[0] + 0.02 && Math.max(...sigmas) > spec.blur.sigma[1] - 0.02, 'the whole range is used');
-  for (const k of ['bicubic', 'bilinear', 'area'] as const) assertShare(rs.filter((r) => r.kernel === k).length, n, spec.downscale[k], `kernel ${k}`);
+  assert.ok(
+    Math.min(...sigmas) < spec.blur.sigma[0] + 0.02 && Math.max(...sigmas) > spec.blur.sigma[1] - 0.02,
+    'the whole range is used',
+  );
+  for (const k of ['bicubic', 'bilinear', 'area'] as const)
+    assertShare(rs.filter((r) => r.kernel === k).length, n, spec.downscale[k], `kernel ${k}`);
   const noises = rs.flatMap((r) => (r.noise ? [r.noise] : []));
   assertShare(noises.length, n, spec.noise.p, 'noise');
   assertShare(noises.filter((x) => x.kind === 'gaussian').length, noises.length, spec.noise.gaussian, 'Gaussian share');
@@ -149,7 +160,10 @@ test('the photo preset draws within its documented ranges, with its probabilitie
   assertShare(qs.length, n, spec.jpeg.p, 'JPEG');
   assert.ok(qs.every((q) => Number.isInteger(q) && q >= 30 && q <= 95));
   assert.deepEqual([Math.min(...qs), Math.max(...qs)], [30, 95], 'both ends of the quality range occur');
-  assert.ok(rs.every((r) => r.second === null), 'no second pass in photo');
+  assert.ok(
+    rs.every((r) => r.second === null),
+    'no second pass in photo',
+  );
 });
 
 test('photo-heavy: a second pass about half the time, with its own ranges', async () => {
@@ -165,7 +179,10 @@ test('photo-heavy: a second pass about half the time, with its own ranges', asyn
     assert.ok(s.jpeg !== null && s.jpeg >= 30 && s.jpeg <= 95);
   }
   assert.match(describeDegrade('photo-heavy'), /second pass 50%/);
-  assert.match(describeDegrade('photo'), /^photo: blur 20% \(Gaussian σ 0\.1–0\.4 LR px, 50% anisotropic\), downscale bicubic 60% \/ bilinear 20% \/ area 20%, noise 20% \(Gaussian σ 1–5\/255 or Poisson-like σ 2–6\/255 at white, 60% Gaussian, 40% luma\), JPEG 60% \(quality 30–95\)$/);
+  assert.match(
+    describeDegrade('photo'),
+    /^photo: blur 20% \(Gaussian σ 0\.1–0\.4 LR px, 50% anisotropic\), downscale bicubic 60% \/ bilinear 20% \/ area 20%, noise 20% \(Gaussian σ 1–5\/255 or Poisson-like σ 2–6\/255 at white, 60% Gaussian, 40% luma\), JPEG 60% \(quality 30–95\)$/,
+  );
   assert.match(describeDegrade('none'), /bicubic/);
 });
 
@@ -193,7 +210,12 @@ test('a degraded patch is 8-bit, leaves its HR patch alone and is fixed by the s
 });
 
 test('the sampler with the photo degradations: bit-identical per seed, and a saved Rng state resumes the stream', async () => {
-  const images: TrainImage[] = crops.map((c, i) => ({ name: FILES[i]!, width: 128, height: 128, rgb: Uint8Array.from(c.rgb, (v) => Math.round(v * 255)) }));
+  const images: TrainImage[] = crops.map((c, i) => ({
+    name: FILES[i]!,
+    width: 128,
+    height: 128,
+    rgb: Uint8Array.from(c.rgb, (v) => Math.round(v * 255)),
+  }));
   const source: DatasetSource = { size: images.length, name: (i) => images[i]!.name, get: async (i) => images[i]! };
   const opts = { scale: 2, patch: 16, batch: 6, degrade: degraderFor('photo', sharpJpeg) };
   const make = (seed: number | number[]) => new PatchSampler(source, opts, new Rng(seed));

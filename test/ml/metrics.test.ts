@@ -24,7 +24,10 @@ const REFERENCE = path.resolve(import.meta.dirname, '../fixtures/basicsr_metrics
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 
 const close = (actual: number, expected: number, tol: number, what = '') =>
-  assert.ok(Math.abs(actual - expected) <= tol, `${what} ${actual} vs ${expected} (|Δ| = ${Math.abs(actual - expected)} > ${tol})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what} ${actual} vs ${expected} (|Δ| = ${Math.abs(actual - expected)} > ${tol})`,
+  );
 
 /** One colour everywhere. */
 function solid(w: number, h: number, r: number, g: number, b: number): RgbImage {
@@ -64,7 +67,11 @@ const G = (() => {
 
 /** Weighted statistics of the 11×11 window at (x0, y0) of two w-wide planes, by explicit double sums. */
 function windowStats(x: number[], y: number[], w: number, x0: number, y0: number) {
-  let mx = 0, my = 0, exx = 0, eyy = 0, exy = 0;
+  let mx = 0,
+    my = 0,
+    exx = 0,
+    eyy = 0,
+    exy = 0;
   for (let i = 0; i < 11; i++) {
     for (let j = 0; j < 11; j++) {
       const wt = G[i]! * G[j]!;
@@ -150,10 +157,13 @@ test('PSNR-Y of two constant greys 10 levels apart, by hand', () => {
 test('cropping removes a corrupted border: crop = scale ignores it', () => {
   // 10×8, scale 2: the inner 6×4 is grey 138 against an all-128 ground truth, the 2-pixel frame
   // around it is garbage. With crop = 2 only the inner part counts → the hand value above.
-  const w = 10, h = 8, scale = 2;
+  const w = 10,
+    h = 8,
+    scale = 2;
   const garbage = randomLevels(w * h, 0, 255, 7);
   const levels = garbage.map((g, p) => {
-    const x = p % w, y = Math.floor(p / w);
+    const x = p % w,
+      y = Math.floor(p / w);
     return x >= scale && x < w - scale && y >= scale && y < h - scale ? 138 : g;
   });
   const sr = greyLevels(w, h, levels);
@@ -165,10 +175,12 @@ test('cropping removes a corrupted border: crop = scale ignores it', () => {
   assert.ok(psnrY(sr, hr, 1) < byHand - 1);
 
   // Same for SSIM (compareImages): the inner part equals the ground truth → SSIM 1 and PSNR ∞.
-  const W = 16, H = 15;
+  const W = 16,
+    H = 15;
   const inner = randomLevels(W * H, 30, 220, 11);
   const noisy = inner.map((v, p) => {
-    const x = p % W, y = Math.floor(p / W);
+    const x = p % W,
+      y = Math.floor(p / W);
     return x < scale || x >= W - scale || y < scale || y >= H - scale ? 255 - v : v;
   });
   const scores = compareImages(greyLevels(W, H, noisy), greyLevels(W, H, inner), scale);
@@ -186,14 +198,22 @@ test('SSIM constants and the Gaussian window', () => {
     close(k[i]!, G[i]!, 1e-16, `g[${i}]`);
     assert.equal(k[i], k[10 - i]);
   }
-  close(k.reduce((a, b) => a + b, 0), 1, 1e-15);
+  close(
+    k.reduce((a, b) => a + b, 0),
+    1,
+    1e-15,
+  );
 });
 
 test('SSIM of identical images is exactly 1', () => {
   const img = greyLevels(23, 17, randomLevels(23 * 17, 0, 255, 3));
   assert.equal(ssimY(img, img), 1);
   assert.equal(ssimY(img, { ...img, rgb: img.rgb.slice() }, 3), 1);
-  const colour: RgbImage = { width: 12, height: 12, rgb: Float32Array.from(randomLevels(432, 0, 255, 5), (v) => v / 255) };
+  const colour: RgbImage = {
+    width: 12,
+    height: 12,
+    rgb: Float32Array.from(randomLevels(432, 0, 255, 5), (v) => v / 255),
+  };
   assert.equal(ssimY(colour, colour), 1);
   assert.equal(compareImages(colour, colour, 0).ssimY, 1);
 });
@@ -205,7 +225,8 @@ test('SSIM of an 11×11 pair (one window) matches the formula summed by hand', (
   const x = ka.map(yOfLevel);
   const y = kb.map(yOfLevel);
   const { mx, my, vx, vy, cxy } = windowStats(x, y, n, 0, 0);
-  const C1 = (0.01 * 255) ** 2, C2 = (0.03 * 255) ** 2;
+  const C1 = (0.01 * 255) ** 2,
+    C2 = (0.03 * 255) ** 2;
   const byHand = ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
   assert.ok(byHand > 0.2 && byHand < 0.999, `a meaningful test value, got ${byHand}`);
   close(ssimY(greyLevels(n, n, ka), greyLevels(n, n, kb)), byHand, 1e-10);
@@ -222,13 +243,16 @@ test('SSIM of an 11×11 pair (one window) matches the formula summed by hand', (
 test('SSIM of a constant shift: σ terms cancel, leaving the luminance term per window', () => {
   // y = x + c (no clipping): σy² = σx² = σxy in every window, so (2σxy + C2)/(σx² + σy² + C2) = 1 and
   // SSIM = mean over windows of (2μx(μx + c) + C1) / (μx² + (μx + c)² + C1), c = 219·Δk/255.
-  const w = 16, h = 14, dk = 30;
+  const w = 16,
+    h = 14,
+    dk = 30;
   const kx = randomLevels(w * h, 20, 200, 42);
   const ky = kx.map((v) => v + dk);
   const c = (219 * dk) / 255;
   const x = kx.map(yOfLevel);
   const C1 = (0.01 * 255) ** 2;
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   for (let y0 = 0; y0 + 11 <= h; y0++) {
     for (let x0 = 0; x0 + 11 <= w; x0++) {
       const { mx, vx } = windowStats(x, x, w, x0, y0);
@@ -277,7 +301,19 @@ test('matches a numpy transcription of BasicSR on coffee.png (bicubic x2 and x4)
       // Float32Array's bytes are little-endian on every platform Node runs on.
       fs.writeFileSync(files.sr, new Uint8Array(sr.rgb.buffer, sr.rgb.byteOffset, sr.rgb.byteLength));
       fs.writeFileSync(files.hr, new Uint8Array(hr.rgb.buffer, hr.rgb.byteOffset, hr.rgb.byteLength));
-      const args = [REFERENCE, '--sr', files.sr, '--hr', files.hr, '--width', `${hr.width}`, '--height', `${hr.height}`, '--crop', `${scale}`];
+      const args = [
+        REFERENCE,
+        '--sr',
+        files.sr,
+        '--hr',
+        files.hr,
+        '--width',
+        `${hr.width}`,
+        '--height',
+        `${hr.height}`,
+        '--crop',
+        `${scale}`,
+      ];
       const r = spawnSync('python3', args, { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const ref = JSON.parse(r.stdout) as { psnr: number; ssim: number };

@@ -27,7 +27,10 @@ import { photo } from '../helpers/photos.ts';
 
 function randomImage(shape: [number, number, number, number], seed: number): tf.Tensor4D {
   const rng = new Rng(seed);
-  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next()), shape);
+  return tf.tensor4d(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next()),
+    shape,
+  );
 }
 
 before(async () => {
@@ -110,7 +113,10 @@ describe('gradient flow', () => {
         assert.deepEqual(g.shape, v.shape, name);
         const d = await g.data();
         assert.ok(d.every(Number.isFinite), `${name} has a non-finite gradient`);
-        assert.ok(d.some((e) => e !== 0), `${name}'s gradient is all zero`);
+        assert.ok(
+          d.some((e) => e !== 0),
+          `${name}'s gradient is all zero`,
+        );
       }
       tf.dispose([value, ...Object.values(grads)]);
       assert.equal(tf.memory().numTensors, tensorsBefore, 'variableGrads leaked tensors');
@@ -178,7 +184,8 @@ test('forward with taps: each tapped map equals that layer computed step by step
   const config: NetworkConfig = { ...presetConfig('tiny', 2, 'tanhexp'), groups: 2, blocks: 2 };
   const init = initialWeights(config, 5);
   // Larger than the initial weights, so every block changes the maps visibly.
-  for (const [k, v] of init) v.forEach((w, i) => (v[i] = k.endsWith('.bias') ? 0.02 * Math.sin(i) : k === 'head.weight' ? w : 4 * w));
+  for (const [k, v] of init)
+    v.forEach((w, i) => (v[i] = k.endsWith('.bias') ? 0.02 * Math.sin(i) : k === 'head.weight' ? w : 4 * w));
   const net = new Network(config, init);
   const img = await photo('val/coffee.png', 24, 20, 300, 200);
   const x = tf.tensor4d(img.rgb, [1, 20, 24, 3]);
@@ -192,7 +199,8 @@ test('forward with taps: each tapped map equals that layer computed step by step
 
   // The same layers, one at a time, from the parameters.
   const p = (n: string) => net.params.get(n) as tf.Tensor;
-  const conv = (t: tf.Tensor4D, n: string) => conv3x3(t, p(`${n}.weight`) as tf.Tensor4D, p(`${n}.bias`) as tf.Tensor1D);
+  const conv = (t: tf.Tensor4D, n: string) =>
+    conv3x3(t, p(`${n}.weight`) as tf.Tensor4D, p(`${n}.bias`) as tf.Tensor1D);
   const act = ACTIVATIONS[config.activation];
   const expected = new Map<string, tf.Tensor4D>();
   tf.tidy(() => {
@@ -214,7 +222,8 @@ test('forward with taps: each tapped map equals that layer computed step by step
     const got = (await t.data()) as Float32Array;
     assert.deepEqual(t.shape, [1, 20, 24, config.features], name);
     let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-3 + Math.abs(want[i]!)));
+    for (let i = 0; i < want.length; i++)
+      worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1e-3 + Math.abs(want[i]!)));
     assert.ok(worst < 1e-5, `${name}: worst relative difference ${worst}`);
   }
   // The maps differ from layer to layer, so a tap of the wrong layer would not pass.

@@ -21,7 +21,11 @@ before(async () => {
 });
 
 /** The engine's own forward pass on a whole image (tfjs cpu backend). */
-async function engine(config: Network['config'], weights: ReadonlyMap<string, Float32Array>, img: RgbImage): Promise<Float32Array> {
+async function engine(
+  config: Network['config'],
+  weights: ReadonlyMap<string, Float32Array>,
+  img: RgbImage,
+): Promise<Float32Array> {
   const net = new Network(config, weights, false);
   const x = tf.tensor4d(img.rgb, [1, img.height, img.width, 3]);
   const y = net.forward(x);
@@ -32,7 +36,11 @@ async function engine(config: Network['config'], weights: ReadonlyMap<string, Fl
 }
 
 /** Runs an exported model on an image through ONNX Runtime directly (NCHW in and out). */
-async function runOnnx(bytes: Uint8Array, img: RgbImage, scale: number): Promise<{ dims: readonly number[]; hwc: Float32Array }> {
+async function runOnnx(
+  bytes: Uint8Array,
+  img: RgbImage,
+  scale: number,
+): Promise<{ dims: readonly number[]; hwc: Float32Array }> {
   const session = await ort!.InferenceSession.create(bytes);
   const n = img.width * img.height;
   const chw = new Float32Array(n * 3);
@@ -60,9 +68,14 @@ const CASES: Array<{ preset: PresetName; scale: Scale; act: (typeof ACTIVATION_N
   { preset: 'tiny', scale: 4, act: 'swish' },
 ];
 
-test('the exported ONNX model gives the engine\'s output within 1e-4 on real photos, at any size', { skip }, async () => {
+test("the exported ONNX model gives the engine's output within 1e-4 on real photos, at any size", {
+  skip,
+}, async () => {
   // Two photo crops of different (odd) sizes through one file: height and width are dynamic.
-  const crops = [await photo('val/coffee.png', 61, 43, 200, 120), await photo('tiny/chelsea_96x72.png', 37, 50, 30, 10)];
+  const crops = [
+    await photo('val/coffee.png', 61, 43, 200, 120),
+    await photo('tiny/chelsea_96x72.png', 37, 50, 30, 10),
+  ];
   for (const c of CASES) {
     const { config, weights } = busyWeights(c.preset, c.scale, c.act, 11, 2.5);
     const bytes = exportOnnx(config, weights);
@@ -74,7 +87,14 @@ test('the exported ONNX model gives the engine\'s output within 1e-4 on real pho
       assert.ok(d <= 1e-4, `${c.preset} x${c.scale} ${c.act} ${img.width}×${img.height}: max |onnx − engine| = ${d}`);
       // The comparison has teeth: the residual branches move the output well away from the skip.
       const bilinear = tf.tidy(() =>
-        tf.image.resizeBilinear(tf.tensor4d(img.rgb, [1, img.height, img.width, 3]), [img.height * c.scale, img.width * c.scale], false, true).dataSync(),
+        tf.image
+          .resizeBilinear(
+            tf.tensor4d(img.rgb, [1, img.height, img.width, 3]),
+            [img.height * c.scale, img.width * c.scale],
+            false,
+            true,
+          )
+          .dataSync(),
       ) as Float32Array;
       assert.ok(maxDiff(ours, bilinear) > 0.05, `${c.act}: the network barely changes the bilinear skip`);
     }
@@ -166,8 +186,12 @@ describe('the file is a standard ONNX model: opset 17, NCHW input with dynamic b
   });
 });
 
-test('ONNX Runtime evaluates each exported activation as the float64 reference does, extreme inputs included', { skip }, async () => {
-  const xs = [1e4, -1e4, 100, -100, 89, -89, 88, -88, 21, 20.1, 20, 19.999, 5, 2.3, 1, 0.1, 0, -0.1, -1, -5, -20, -30].map(Math.fround);
+test('ONNX Runtime evaluates each exported activation as the float64 reference does, extreme inputs included', {
+  skip,
+}, async () => {
+  const xs = [
+    1e4, -1e4, 100, -100, 89, -89, 88, -88, 21, 20.1, 20, 19.999, 5, 2.3, 1, 0.1, 0, -0.1, -1, -5, -20, -30,
+  ].map(Math.fround);
   for (const act of ACTIVATION_NAMES) {
     const session = await ort!.InferenceSession.create(activationModel(act));
     const { output } = await session.run({ input: new ort!.Tensor('float32', Float32Array.from(xs), [xs.length]) });
@@ -176,14 +200,19 @@ test('ONNX Runtime evaluates each exported activation as the float64 reference d
     xs.forEach((x, i) => {
       const want = ACTIVATIONS_F64[act].f(x);
       assert.ok(Number.isFinite(y[i]!), `${act}(${x}) = ${y[i]}`);
-      assert.ok(Math.abs(y[i]! - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${act}(${x}) = ${y[i]}, reference ${want}`);
+      assert.ok(
+        Math.abs(y[i]! - want) <= 1e-5 * Math.max(1, Math.abs(want)),
+        `${act}(${x}) = ${y[i]}, reference ${want}`,
+      );
     });
     // TanhExp's identity above 20 holds exactly, without an op of its own.
     if (act === 'tanhexp') for (const [i, x] of xs.entries()) if (x > 20) assert.equal(y[i], x, `tanhexp(${x})`);
   }
 });
 
-test('upscaling through ONNX Runtime, tile by tile, equals the engine\'s whole-image result within 1e-4', { skip }, async () => {
+test("upscaling through ONNX Runtime, tile by tile, equals the engine's whole-image result within 1e-4", {
+  skip,
+}, async () => {
   const img = await photo('val/coffee.png', 90, 70, 300, 200);
   const { config, weights } = busyWeights('light', 2, 'tanhexp', 4, 2.5);
   const ours = await engine(config, weights, img);
@@ -210,7 +239,10 @@ test('tiles for ONNX Runtime hold the same memory whatever the network width, ma
   ] as const) {
     const tile = onnxTileSize(features, margin);
     const floats = (tile + 2 * margin) ** 2 * features;
-    assert.ok(floats <= 2 ** 23 && floats > 2 ** 23 * 0.75, `${features} features: tile ${tile}, ${floats} floats per map`);
+    assert.ok(
+      floats <= 2 ** 23 && floats > 2 ** 23 * 0.75,
+      `${features} features: tile ${tile}, ${floats} floats per map`,
+    );
   }
   assert.equal(onnxTileSize(512, 40), 128, 'never below 128 pixels');
 });

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import sharp from 'sharp';
-import { bicubicInputRegion, cubicKernel, resizeBicubic, resizeBicubicRegion, resizeImage, type Region } from '../../ml/resize.ts';
+import {
+  bicubicInputRegion,
+  cubicKernel,
+  resizeBicubic,
+  resizeBicubicRegion,
+  resizeImage,
+  type Region,
+} from '../../ml/resize.ts';
 import { maxDiff } from '../helpers/photos.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../photos');
@@ -43,7 +50,17 @@ function weights1d(inSize: number, outSize: number, i: number, antialias: boolea
   return ws.map(([j, w]) => [j, w / sum] as const);
 }
 
-function reference(src: Float32Array, w: number, h: number, ch: number, ow: number, oh: number, aa = true, kernel = keys, support = 2) {
+function reference(
+  src: Float32Array,
+  w: number,
+  h: number,
+  ch: number,
+  ow: number,
+  oh: number,
+  aa = true,
+  kernel = keys,
+  support = 2,
+) {
   const out = new Float64Array(ow * oh * ch);
   for (let y = 0; y < oh; y++) {
     const wy = weights1d(h, oh, y, aa, kernel, support);
@@ -85,7 +102,12 @@ test('antialiased ×½ downscale of a photo matches a float64 Pillow reference',
 
 test('non-integer scales, up and down, match the reference', async () => {
   const src = await photoCrop('val/chelsea.png', 100, 60, 30, 22);
-  for (const [ow, oh] of [[13, 9], [47, 61], [30, 7], [11, 22]] as const) {
+  for (const [ow, oh] of [
+    [13, 9],
+    [47, 61],
+    [30, 7],
+    [11, 22],
+  ] as const) {
     for (const aa of [true, false]) {
       const got = resizeBicubic(src, 30, 22, 3, ow, oh, { antialias: aa });
       assert.ok(maxDiff(got, reference(src, 30, 22, 3, ow, oh, aa)) <= 1e-5, `${ow}×${oh} aa=${aa}`);
@@ -96,7 +118,11 @@ test('non-integer scales, up and down, match the reference', async () => {
 test('constant images stay constant when enlarged or reduced', () => {
   const src = new Float32Array(9 * 7 * 2);
   for (let i = 0; i < src.length; i++) src[i] = i % 2 ? 0.25 : 0.8;
-  for (const [ow, oh] of [[36, 28], [4, 3], [9, 50]] as const) {
+  for (const [ow, oh] of [
+    [36, 28],
+    [4, 3],
+    [9, 50],
+  ] as const) {
     const out = resizeBicubic(src, 9, 7, 2, ow, oh);
     for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i]! - (i % 2 ? 0.25 : 0.8)) < 1e-6);
   }
@@ -156,11 +182,18 @@ test('a region of a resize equals the same region of the whole resize, bit for b
   const src = await photoCrop('val/coffee.png', 170, 120, w, h);
   const crop = (a: Float32Array, aw: number, r: Region, ch: number) => {
     const out = new Float32Array(r.width * r.height * ch);
-    for (let y = 0; y < r.height; y++) out.set(a.subarray(((r.y + y) * aw + r.x) * ch, ((r.y + y) * aw + r.x + r.width) * ch), y * r.width * ch);
+    for (let y = 0; y < r.height; y++)
+      out.set(a.subarray(((r.y + y) * aw + r.x) * ch, ((r.y + y) * aw + r.x + r.width) * ch), y * r.width * ch);
     return out;
   };
   // Enlargements by whole and odd factors, a reduction, and one side unchanged (that pass skipped).
-  for (const [ow, oh] of [[106, 82], [159, 123], [200, 97], [20, 15], [53, 100]] as const) {
+  for (const [ow, oh] of [
+    [106, 82],
+    [159, 123],
+    [200, 97],
+    [20, 15],
+    [53, 100],
+  ] as const) {
     const whole = resizeBicubic(src, w, h, 3, ow, oh);
     const regions: Region[] = [
       { x: 0, y: 0, width: Math.min(17, ow), height: Math.min(13, oh) },
@@ -170,7 +203,10 @@ test('a region of a resize equals the same region of the whole resize, bit for b
     ];
     for (const r of regions) {
       const from = bicubicInputRegion(w, h, ow, oh, r);
-      assert.ok(from.x >= 0 && from.y >= 0 && from.x + from.width <= w && from.y + from.height <= h, JSON.stringify(from));
+      assert.ok(
+        from.x >= 0 && from.y >= 0 && from.x + from.width <= w && from.y + from.height <= h,
+        JSON.stringify(from),
+      );
       const got = resizeBicubicRegion(crop(src, w, from, 3), from, w, h, 3, ow, oh, r);
       assert.deepEqual(got, crop(whole, ow, r, 3), `${ow}×${oh} region ${JSON.stringify(r)}`);
     }
@@ -178,7 +214,16 @@ test('a region of a resize equals the same region of the whole resize, bit for b
   // An enlargement reads only a small neighbourhood of the region.
   const from = bicubicInputRegion(w, h, 106, 82, { x: 40, y: 30, width: 20, height: 10 });
   assert.deepEqual(from, { x: 18, y: 13, width: 14, height: 9 });
-  assert.throws(() => resizeBicubicRegion(new Float32Array(3), { x: 0, y: 0, width: 1, height: 1 }, w, h, 3, 106, 82, { x: 100, y: 0, width: 10, height: 1 }), /bad region/);
+  assert.throws(
+    () =>
+      resizeBicubicRegion(new Float32Array(3), { x: 0, y: 0, width: 1, height: 1 }, w, h, 3, 106, 82, {
+        x: 100,
+        y: 0,
+        width: 10,
+        height: 1,
+      }),
+    /bad region/,
+  );
 });
 
 test('box (area) downscaling by an integer factor is the mean of each block', async () => {
@@ -192,7 +237,8 @@ test('box (area) downscaling by an integer factor is the mean of each block', as
       for (let x = 0; x < ow; x++)
         for (let c = 0; c < 3; c++) {
           let sum = 0;
-          for (let dy = 0; dy < s; dy++) for (let dx = 0; dx < s; dx++) sum += src[((s * y + dy) * 36 + s * x + dx) * 3 + c]!;
+          for (let dy = 0; dy < s; dy++)
+            for (let dx = 0; dx < s; dx++) sum += src[((s * y + dy) * 36 + s * x + dx) * 3 + c]!;
           mean[(y * ow + x) * 3 + c] = sum / (s * s);
         }
     assert.ok(maxDiff(got, mean) <= 1e-6, `x${s}`);

@@ -84,7 +84,10 @@ test('abort stops between tiles with an AbortError and leaves no live tensor', a
   let tiles = 0;
   await assert.rejects(
     (async () => {
-      for await (const t of upscaleTiles(net, imageSource(img), imageSink(120, 90), { tile: 16, signal: controller.signal })) {
+      for await (const t of upscaleTiles(net, imageSource(img), imageSink(120, 90), {
+        tile: 16,
+        signal: controller.signal,
+      })) {
         tiles++;
         if (t.index === 1) controller.abort();
       }

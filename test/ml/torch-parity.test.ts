@@ -7,7 +7,15 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationName } from '../../ml/activations.ts';
-import { Network, convSpecs, initialWeights, presetConfig, type NetworkConfig, type PresetName, type Scale } from '../../ml/network.ts';
+import {
+  Network,
+  convSpecs,
+  initialWeights,
+  presetConfig,
+  type NetworkConfig,
+  type PresetName,
+  type Scale,
+} from '../../ml/network.ts';
 import { Rng } from '../../ml/random.ts';
 import { encodeSafeTensors, decodeSafeTensors } from '../../ml/safetensors.ts';
 import { encodeModel } from '../../ml/weights.ts';
@@ -37,7 +45,11 @@ function toNpy(data: Float32Array, shape: readonly number[]): Buffer {
   pre.writeUInt8(1, 6);
   pre.writeUInt8(0, 7);
   pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  return Buffer.concat([
+    pre,
+    Buffer.from(header, 'latin1'),
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  ]);
 }
 
 /** Reads a little-endian float32/float64 C-order .npy. */
@@ -49,7 +61,12 @@ function fromNpy(buf: Buffer): { shape: number[]; data: Float64Array } {
   const header = buf.toString('latin1', start, start + len);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   assert.match(header, /'fortran_order':\s*False/);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)![1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = buf.subarray(start + len);
   const copy = new Uint8Array(body).buffer; // aligned
   if (descr === '<f8') return { shape, data: new Float64Array(copy) };
@@ -59,7 +76,8 @@ function fromNpy(buf: Buffer): { shape: number[]; data: Float64Array } {
 
 const nhwcToNchw = (x: ArrayLike<number>, h: number, w: number) => {
   const out = new Float32Array(3 * h * w);
-  for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let c = 0; c < 3; c++) out[(c * h + y) * w + xx] = x[(y * w + xx) * 3 + c]!;
+  for (let y = 0; y < h; y++)
+    for (let xx = 0; xx < w; xx++) for (let c = 0; c < 3; c++) out[(c * h + y) * w + xx] = x[(y * w + xx) * 3 + c]!;
   return out;
 };
 
@@ -67,7 +85,10 @@ const nhwcToNchw = (x: ArrayLike<number>, h: number, w: number) => {
 async function photoCrop(left: number, top: number, width: number, height: number): Promise<tf.Tensor4D> {
   const raw = await sharp(PHOTO).extract({ left, top, width, height }).removeAlpha().raw().toBuffer();
   assert.equal(raw.length, width * height * 3);
-  return tf.tensor4d(Float32Array.from(raw, (v) => v / 255), [1, height, width, 3]);
+  return tf.tensor4d(
+    Float32Array.from(raw, (v) => v / 255),
+    [1, height, width, 3],
+  );
 }
 
 /**
@@ -97,7 +118,11 @@ function runTwin(jobs: ReadonlyArray<{ weights: string; input: string }>): TwinR
   const args = jobs.flatMap((j, i) => ['--weights', j.weights, '--input', j.input, '--output', outs[i]!]);
   const r = spawnSync('python3', [TWIN, ...args], { encoding: 'utf8' });
   if (r.error) throw r.error;
-  return { status: r.status, stderr: r.stderr, outputs: r.status === 0 ? outs.map((o) => fromNpy(fs.readFileSync(o))) : [] };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    outputs: r.status === 0 ? outs.map((o) => fromNpy(fs.readFileSync(o))) : [],
+  };
 }
 
 const CASES: Array<[PresetName, Scale, ActivationName]> = [
@@ -127,7 +152,10 @@ before(async () => {
   for (const [i, [preset, scale, activation]] of CASES.entries()) {
     const config = presetConfig(preset, scale, activation);
     const net = new Network(config, parityWeights(config, 3));
-    const [y, skip] = tf.tidy(() => [net.forward(x), tf.image.resizeBilinear(x, [CROP_H * scale, CROP_W * scale], false, true)]);
+    const [y, skip] = tf.tidy(() => [
+      net.forward(x),
+      tf.image.resizeBilinear(x, [CROP_H * scale, CROP_W * scale], false, true),
+    ]);
     ours.push({ y: (await y!.data()) as Float32Array, bilinear: (await skip!.data()) as Float32Array });
     const weights = path.join(dir, `m-${i}.safetensors`);
     fs.writeFileSync(weights, encodeModel(config, await net.weights()));
@@ -161,7 +189,9 @@ describe('tfjs matches the float64 numpy twin of torch_ref.RIR', () => {
             maxDiff = Math.max(maxDiff, Math.abs(y[k]! - theirs[(c * H + yy) * W + xx]!));
             bodyEffect = Math.max(bodyEffect, Math.abs(y[k]! - bilinear[k]!));
           }
-      t.diagnostic(`max |tfjs − numpy| = ${maxDiff.toExponential(2)}; max |output − bilinear| = ${bodyEffect.toFixed(2)}`);
+      t.diagnostic(
+        `max |tfjs − numpy| = ${maxDiff.toExponential(2)}; max |output − bilinear| = ${bodyEffect.toFixed(2)}`,
+      );
       assert.ok(bodyEffect > 0.1, `the network adds only ${bodyEffect} to the bilinear skip: the check would be weak`);
       assert.ok(maxDiff <= TOLERANCE, `max |tfjs − numpy| = ${maxDiff}`);
     });
@@ -205,4 +235,3 @@ test('writes the inputs of scripts/torch-parity.py when SR_TORCH_PARITY_DIR is s
   net.dispose();
   t.diagnostic(`wrote ${out}/{m.safetensors,in.npy,out.npy}`);
 });
-

@@ -85,7 +85,10 @@ describe('round trip', () => {
     assertBitIdentical(m.weights, weights);
 
     const copy = new Network(m.config, m.weights);
-    const x = tf.tensor4d(Float32Array.from({ length: 7 * 6 * 3 }, (_, i) => (i * 37) % 101 / 100), [1, 7, 6, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 7 * 6 * 3 }, (_, i) => ((i * 37) % 101) / 100),
+      [1, 7, 6, 3],
+    );
     const [a, b] = [net.forward(x), copy.forward(x)];
     assert.deepEqual(await b.data(), await a.data());
     tf.dispose([x, a, b]);
@@ -119,7 +122,10 @@ describe('round trip', () => {
     test('every parameter, in state_dict order, F32, contiguous, filling the data section exactly', () => {
       const { header, data } = parts;
       const names = Object.keys(header).filter((k) => k !== '__metadata__');
-      assert.deepEqual(names, parameterShapes(config).map((p) => p.name));
+      assert.deepEqual(
+        names,
+        parameterShapes(config).map((p) => p.name),
+      );
       let offset = 0;
       for (const { name, shape } of parameterShapes(config)) {
         const e = header[name];
@@ -138,7 +144,11 @@ describe('round trip', () => {
       const [cout, cin] = header[name].shape as [number, number];
       const hwio = await net.params.get(name)!.data();
       const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      for (const [o, i, kh, kw] of [[2, 5, 1, 2], [15, 0, 2, 0], [0, 15, 0, 1]] as const) {
+      for (const [o, i, kh, kw] of [
+        [2, 5, 1, 2],
+        [15, 0, 2, 0],
+        [0, 15, 0, 1],
+      ] as const) {
         const at = header[name].data_offsets[0] + 4 * (((o * cin + i) * 3 + kh) * 3 + kw);
         const fromFile = dv.getFloat32(at, true);
         assert.equal(fromFile, weights.get(name)![((o * cin + i) * 3 + kh) * 3 + kw]);
@@ -162,18 +172,32 @@ describe('mismatch errors name the file and the offending tensor or property', (
   test('a tensor with the wrong shape', () => {
     const { header, data } = split(bytes);
     header['body.0.body.1.c1.weight'].shape = [16, 16, 9, 1]; // same size, wrong shape
-    assertUserError(() => decodeModel(join(header, data), FILE), 'weights-mismatch', 'body.0.body.1.c1.weight', '[16,16,9,1]');
+    assertUserError(
+      () => decodeModel(join(header, data), FILE),
+      'weights-mismatch',
+      'body.0.body.1.c1.weight',
+      '[16,16,9,1]',
+    );
   });
 
   test('a missing tensor', () => {
     const tensors = new Map(parsed.tensors);
     tensors.delete('body.0.body.2.c2.bias');
-    assertUserError(() => decodeModel(encodeSafeTensors(tensors, parsed.metadata), FILE), 'weights-mismatch', 'body.0.body.2.c2.bias', 'missing');
+    assertUserError(
+      () => decodeModel(encodeSafeTensors(tensors, parsed.metadata), FILE),
+      'weights-mismatch',
+      'body.0.body.2.c2.bias',
+      'missing',
+    );
   });
 
   test('an extra tensor', () => {
     const tensors = new Map(parsed.tensors).set('tail.weight', { shape: [2], data: new Float32Array(2) });
-    assertUserError(() => decodeModel(encodeSafeTensors(tensors, parsed.metadata), FILE), 'weights-mismatch', 'tail.weight');
+    assertUserError(
+      () => decodeModel(encodeSafeTensors(tensors, parsed.metadata), FILE),
+      'weights-mismatch',
+      'tail.weight',
+    );
   });
 
   test('the wrong scale', () => {
@@ -181,7 +205,12 @@ describe('mismatch errors name the file and the offending tensor or property', (
   });
 
   test('the wrong activation', () => {
-    assertUserError(() => decodeModel(bytes, FILE, { activation: 'relu' }), 'weights-mismatch', 'activation tanhexp', 'relu');
+    assertUserError(
+      () => decodeModel(bytes, FILE, { activation: 'relu' }),
+      'weights-mismatch',
+      'activation tanhexp',
+      'relu',
+    );
   });
 
   test('a truncated file names the first tensor cut short', () => {
@@ -218,12 +247,53 @@ describe('mismatch errors name the file and the offending tensor or property', (
       f(header);
       return join(header, data);
     };
-    assertUserError(() => decodeModel(edit((h) => (h['head.bias'].data_offsets = [0, 8])), FILE), 'bad-weights', 'head.bias');
-    assertUserError(() => decodeModel(edit((h) => (h['head.bias'].dtype = 'F64')), FILE), 'bad-weights', 'head.bias', 'F64');
-    assertUserError(() => decodeModel(edit((h) => (h.__metadata__.scale = 2)), FILE), 'bad-weights', 'scale');
+    assertUserError(
+      () =>
+        decodeModel(
+          edit((h) => (h['head.bias'].data_offsets = [0, 8])),
+          FILE,
+        ),
+      'bad-weights',
+      'head.bias',
+    );
+    assertUserError(
+      () =>
+        decodeModel(
+          edit((h) => (h['head.bias'].dtype = 'F64')),
+          FILE,
+        ),
+      'bad-weights',
+      'head.bias',
+      'F64',
+    );
+    assertUserError(
+      () =>
+        decodeModel(
+          edit((h) => (h.__metadata__.scale = 2)),
+          FILE,
+        ),
+      'bad-weights',
+      'scale',
+    );
     // An entry that is not an object is named too (not a TypeError about reading its properties).
-    assertUserError(() => decodeModel(edit((h) => (h['up.0.bias'] = null)), FILE), 'bad-weights', 'up.0.bias');
-    assertUserError(() => decodeModel(edit((h) => (h['head.weight'] = 3)), FILE), 'bad-weights', 'head.weight');
+    assertUserError(
+      () =>
+        decodeModel(
+          edit((h) => (h['up.0.bias'] = null)),
+          FILE,
+        ),
+      'bad-weights',
+      'up.0.bias',
+    );
+    assertUserError(
+      () =>
+        decodeModel(
+          edit((h) => (h['head.weight'] = 3)),
+          FILE,
+        ),
+      'bad-weights',
+      'head.weight',
+    );
   });
 
   test('a file inside a larger buffer, at an odd offset, decodes the same', () => {
@@ -240,10 +310,16 @@ describe('mismatch errors name the file and the offending tensor or property', (
 });
 
 describe('files written elsewhere', () => {
-  for (const config of [presetConfig('tiny', 3, 'swish'), presetConfig('light', 4, 'mish'), presetConfig('standard', 2, 'relu')]) {
+  for (const config of [
+    presetConfig('tiny', 3, 'swish'),
+    presetConfig('light', 4, 'mish'),
+    presetConfig('standard', 2, 'relu'),
+  ]) {
     test(`without config metadata, ${config.features}×${config.groups}×${config.blocks} x${config.scale} is inferred from the shapes`, () => {
       const weights = randomWeights(config, 3);
-      const tensors = new Map(parameterShapes(config).map(({ name, shape }) => [name, { shape, data: weights.get(name)! }]));
+      const tensors = new Map(
+        parameterShapes(config).map(({ name, shape }) => [name, { shape, data: weights.get(name)! }]),
+      );
       const m = decodeModel(encodeSafeTensors(tensors, { activation: config.activation }), FILE);
       assert.deepEqual(m.config, config);
       assert.equal(m.training, undefined);
@@ -273,9 +349,13 @@ describe('F16 and BF16', () => {
     const file = decodeSafeTensors(join(header, new Uint8Array([...u16(f16), ...u16(bf16), ...f32])));
     const h = file.tensors.get('h')!;
     assert.deepEqual(h.shape, [2, 5]);
-    f16Want.forEach((want, i) => assert.ok(Object.is(h.data[i], want), `F16 0x${f16[i]!.toString(16)}: ${h.data[i]} ≠ ${want}`));
+    f16Want.forEach((want, i) =>
+      assert.ok(Object.is(h.data[i], want), `F16 0x${f16[i]!.toString(16)}: ${h.data[i]} ≠ ${want}`),
+    );
     const b = file.tensors.get('b')!;
-    bf16Want.forEach((want, i) => assert.ok(Object.is(b.data[i], want), `BF16 0x${bf16[i]!.toString(16)}: ${b.data[i]} ≠ ${want}`));
+    bf16Want.forEach((want, i) =>
+      assert.ok(Object.is(b.data[i], want), `BF16 0x${bf16[i]!.toString(16)}: ${b.data[i]} ≠ ${want}`),
+    );
     assert.equal(file.tensors.get('f')!.data[0], Math.fround(0.1));
   });
 

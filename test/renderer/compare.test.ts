@@ -25,7 +25,13 @@ function app() {
 }
 
 type Metrics = Events['job:metrics'];
-const point = (act: 'swish' | 'tanhexp', seed: number, iteration: number, m: Partial<Metrics>): Metrics => ({ jobId: 'c1', act, seed, iteration, ...m });
+const point = (act: 'swish' | 'tanhexp', seed: number, iteration: number, m: Partial<Metrics>): Metrics => ({
+  jobId: 'c1',
+  act,
+  seed,
+  iteration,
+  ...m,
+});
 
 /** Three seeds of 4 iterations, validated at 2 and 4: TanhExp 0.02 dB ahead of Swish in every seed. */
 function threeSeeds(api: FakeApi): void {
@@ -34,7 +40,8 @@ function threeSeeds(api: FakeApi): void {
       const base = 30 + seed + (act === 'tanhexp' ? 0.02 : 0);
       for (let it = 1; it <= 4; it++) {
         api.emit('job:metrics', point(act, seed, it, { loss: 0.1 / it + seed * 0.01, itPerSec: 20, etaMs: 1000 }));
-        if (it % 2 === 0) api.emit('job:metrics', point(act, seed, it, { psnrY: base + it / 10, ssimY: 0.9, bicubicPsnrY: 29 }));
+        if (it % 2 === 0)
+          api.emit('job:metrics', point(act, seed, it, { psnrY: base + it / 10, ssimY: 0.9, bicubicPsnrY: 29 }));
       }
     }
   }
@@ -51,8 +58,18 @@ const report = (gaps: number[]): CompareReport => {
     config: {} as CompareReport['config'],
     bicubic: { psnrY: 29, ssimY: 0.85 },
     runs: [],
-    perAct: { swish: { psnrY: s(31), ssimY: s(0.9), msPerIteration: s(10) }, tanhexp: { psnrY: s(31 + mean), ssimY: s(0.9), msPerIteration: s(11) } },
-    paired: { a: 'swish', b: 'tanhexp', psnrY: { mean, sd, n }, ssimY: { mean: 0, sd: 0, n }, tPsnr: sd > 0 ? mean / (sd / Math.sqrt(n)) : null, msRatio: 1.1 },
+    perAct: {
+      swish: { psnrY: s(31), ssimY: s(0.9), msPerIteration: s(10) },
+      tanhexp: { psnrY: s(31 + mean), ssimY: s(0.9), msPerIteration: s(11) },
+    },
+    paired: {
+      a: 'swish',
+      b: 'tanhexp',
+      psnrY: { mean, sd, n },
+      ssimY: { mean: 0, sd: 0, n },
+      tPsnr: sd > 0 ? mean / (sd / Math.sqrt(n)) : null,
+      msRatio: 1.1,
+    },
     fairness: 'Trained alike.',
     cancelled: false,
   };
@@ -92,7 +109,10 @@ describe('CompareSession', () => {
     assert.equal(api.sent('job:compare').length, 0, 'nothing is sent while a field is wrong');
     s.form = { ...s.form, iterations: '105', seeds: '2' };
     await s.start();
-    assert.deepEqual(api.sent('job:compare').map((r) => [r.iterations, r.seeds]), [[105, 2]]);
+    assert.deepEqual(
+      api.sent('job:compare').map((r) => [r.iterations, r.seeds]),
+      [[105, 2]],
+    );
   });
 
   test('three seeds give one mean curve per activation with a band, in two colours that stay apart', async () => {
@@ -109,20 +129,33 @@ describe('CompareSession', () => {
     assert.notEqual(s.legend[0]!.color, s.legend[1]!.color);
     assert.equal(s.psnrCurves.length, 2);
     const [swish, tanhexp] = s.psnrCurves;
-    assert.deepEqual(swish!.points.map((p) => p.x), [2, 4]);
+    assert.deepEqual(
+      swish!.points.map((p) => p.x),
+      [2, 4],
+    );
     // Seeds 0, 1, 2 sit at 30, 31, 32 (+ it/10): the mean is the middle one, the band spans them all.
     const first = swish!.points[0]!;
-    assert.ok(Math.abs(first.mean - 31.2) < 1e-9 && Math.abs(first.lo - 30.2) < 1e-9 && Math.abs(first.hi - 32.2) < 1e-9, JSON.stringify(first));
+    assert.ok(
+      Math.abs(first.mean - 31.2) < 1e-9 && Math.abs(first.lo - 30.2) < 1e-9 && Math.abs(first.hi - 32.2) < 1e-9,
+      JSON.stringify(first),
+    );
     assert.equal(first.n, 3);
     assert.ok(Math.abs(tanhexp!.points[0]!.mean - 31.22) < 1e-9);
     assert.ok(Math.abs(s.legend[1]!.psnr! - 31.42) < 1e-9, 'the legend gives the latest mean PSNR');
     // The difference is paired by seed: 0.02 dB in each, so its band is flat however far apart the seeds are.
-    assert.deepEqual(s.psnrDifference.map((p) => [p.x, p.n]), [
-      [2, 3],
-      [4, 3],
-    ]);
-    for (const p of s.psnrDifference) assert.ok(Math.abs(p.mean - 0.02) < 1e-9 && p.hi - p.lo < 1e-9, JSON.stringify(p));
-    assert.deepEqual(s.lossCurves.map((c) => c.points.length), [4, 4]);
+    assert.deepEqual(
+      s.psnrDifference.map((p) => [p.x, p.n]),
+      [
+        [2, 3],
+        [4, 3],
+      ],
+    );
+    for (const p of s.psnrDifference)
+      assert.ok(Math.abs(p.mean - 0.02) < 1e-9 && p.hi - p.lo < 1e-9, JSON.stringify(p));
+    assert.deepEqual(
+      s.lossCurves.map((c) => c.points.length),
+      [4, 4],
+    );
     assert.equal(s.bicubic, 29);
   });
 
@@ -134,12 +167,19 @@ describe('CompareSession', () => {
     assert.equal(s.etaMs, 95_000);
     assert.equal(s.itPerSec, 12.5);
     assert.equal(verdict(), null, 'no verdict before the report');
-    api.emit('job:done', { jobId: 'c1', summary: 'Comparison finished.', result: { kind: 'compare', ...report([0.0199, 0.0213, 0.0188]), dir: '/out', sheet: null, models: {} } });
+    api.emit('job:done', {
+      jobId: 'c1',
+      summary: 'Comparison finished.',
+      result: { kind: 'compare', ...report([0.0199, 0.0213, 0.0188]), dir: '/out', sheet: null, models: {} },
+    });
     assert.equal(s.etaMs, null, 'no time left once it has finished');
     assert.equal(s.running, false);
     assert.equal(verdict()?.noise, 'beyond');
     assert.equal(verdict()?.visible, false);
-    assert.match(verdict()!.text, /^TanhExp is ahead by 0\.02 dB in validation PSNR; the gap is larger than the spread between seeds \(paired t = \d+\.\d over 3 seeds\), but far below the 0\.1 dB a person could see: for photos, the two are equal\.$/);
+    assert.match(
+      verdict()!.text,
+      /^TanhExp is ahead by 0\.02 dB in validation PSNR; the gap is larger than the spread between seeds \(paired t = \d+\.\d over 3 seeds\), but far below the 0\.1 dB a person could see: for photos, the two are equal\.$/,
+    );
   });
 
   test('a reloaded page re-attaches: replayed points are not counted twice, and a new start clears the curves', async () => {
@@ -147,7 +187,15 @@ describe('CompareSession', () => {
       jobId: 'c1',
       kind: 'compare',
       state: 'running',
-      spec: { data: '/photos', val: '/val', acts: ['swish', 'tanhexp'], preset: 'tiny', scale: 2, iterations: 4, seeds: 1 },
+      spec: {
+        data: '/photos',
+        val: '/val',
+        acts: ['swish', 'tanhexp'],
+        preset: 'tiny',
+        scale: 2,
+        iterations: 4,
+        seeds: 1,
+      },
       events: [
         { channel: 'job:metrics', payload: point('swish', 0, 1, { loss: 0.2 }) },
         { channel: 'job:metrics', payload: point('swish', 0, 2, { loss: 0.1 }) },
@@ -160,8 +208,14 @@ describe('CompareSession', () => {
     assert.equal(s.running, true);
     api.emit('job:metrics', point('swish', 0, 2, { loss: 0.1 }));
     api.emit('job:metrics', point('swish', 0, 1, { loss: 0.2 }));
-    assert.deepEqual(s.lossCurves[0]!.points.map((p) => p.x), [1, 2]);
+    assert.deepEqual(
+      s.lossCurves[0]!.points.map((p) => p.x),
+      [1, 2],
+    );
     assert.deepEqual(s.lossCurves[1]!.points, [], 'TanhExp has not started');
-    assert.deepEqual(s.legend.map((l) => l.seeds), [1, 0]);
+    assert.deepEqual(
+      s.legend.map((l) => l.seeds),
+      [1, 0],
+    );
   });
 });

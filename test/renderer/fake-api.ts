@@ -44,7 +44,11 @@ export class FakeApi implements StudioApi {
  * message is the sentence, with the code and facts (`field`: the control it is about) beside it.
  */
 export function refusal(said: string, field?: string): Error {
-  return requestError({ error: said, code: 'bad-argument', facts: field === undefined ? { said } : { said, field } }) as Error;
+  return requestError({
+    error: said,
+    code: 'bad-argument',
+    facts: field === undefined ? { said } : { said, field },
+  }) as Error;
 }
 
 /** Lets pending promise callbacks run. */

@@ -14,7 +14,12 @@ register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
 const { rangeSourceWords } = await import('../../renderer/src/state/models.svelte.ts');
 
-const SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+const SETTINGS: Settings = {
+  outputDir: null,
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 const SWISH: ModelInfo = {
   id: 'bundled:swish_x2.safetensors',
   path: '/app/assets/models/swish_x2.safetensors',
@@ -31,7 +36,16 @@ const IMPORTED: ModelInfo = {
   bundled: false,
   isDefault: false,
   parameters: 16704,
-  imported: { scale: 4, range: 1, rangeFrom: 'guess', dtype: 'float16', margin: 6, bytes: 38440, source: '/home/me/srvgg.onnx', producer: 'pytorch' },
+  imported: {
+    scale: 4,
+    range: 1,
+    rangeFrom: 'guess',
+    dtype: 'float16',
+    margin: 6,
+    bytes: 38440,
+    source: '/home/me/srvgg.onnx',
+    producer: 'pytorch',
+  },
 };
 const FOUND: ImportProbe = {
   name: 'srvgg',
@@ -58,7 +72,14 @@ function app(models: ModelInfo[], setup: (api: FakeApi) => void = () => undefine
       settings: SETTINGS,
       backend: {
         upscale: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime', why: 'onnx', validation: null },
-        train: { ok: true, choice: 'auto', name: 'wasm', device: 'WebAssembly', why: 'wasm', validation: 'ONNX Runtime' },
+        train: {
+          ok: true,
+          choice: 'auto',
+          name: 'wasm',
+          device: 'WebAssembly',
+          why: 'wasm',
+          validation: 'ONNX Runtime',
+        },
       },
     }));
   setup(api);
@@ -67,7 +88,9 @@ function app(models: ModelInfo[], setup: (api: FakeApi) => void = () => undefine
 
 describe('Importing an ONNX model', () => {
   test('it is probed first; a range the probe could not tell is asked for, and nothing is imported until one is chosen', async () => {
-    const { app: a, api } = app([SWISH], (api) => api.answer('models:probe', () => FOUND).answer('models:import', () => IMPORTED));
+    const { app: a, api } = app([SWISH], (api) =>
+      api.answer('models:probe', () => FOUND).answer('models:import', () => IMPORTED),
+    );
     const im = a.modelImport;
     await im.importPath('/home/me/srvgg.onnx');
     assert.deepEqual(api.sent('models:probe'), [{ path: '/home/me/srvgg.onnx' }]);
@@ -89,8 +112,16 @@ describe('Importing an ONNX model', () => {
   });
 
   test('what was found is sent back only where it was changed; a margin out of bounds waits; cancel drops it', async () => {
-    const fromMetadata: ImportProbe = { ...FOUND, range: 255, rangeFrom: 'metadata', fixedSize: { width: 64, height: 64 }, maxMargin: 28 };
-    const { app: a, api } = app([SWISH], (api) => api.answer('models:probe', () => fromMetadata).answer('models:import', () => IMPORTED));
+    const fromMetadata: ImportProbe = {
+      ...FOUND,
+      range: 255,
+      rangeFrom: 'metadata',
+      fixedSize: { width: 64, height: 64 },
+      maxMargin: 28,
+    };
+    const { app: a, api } = app([SWISH], (api) =>
+      api.answer('models:probe', () => fromMetadata).answer('models:import', () => IMPORTED),
+    );
     const im = a.modelImport;
     await im.importPath('/m/rrdb.onnx');
     assert.equal(im.pending?.range, 255, 'a range from the metadata is taken');
@@ -110,8 +141,13 @@ describe('Importing an ONNX model', () => {
     assert.equal(api.sent('models:probe').length, 2);
   });
 
-  test('an imported model\'s range and margin can be changed later; the list is read again', async () => {
-    const { app: a, api } = app([SWISH, IMPORTED], (api) => api.answer('models:adjust', ({ range, margin }) => ({ ...IMPORTED, imported: { ...IMPORTED.imported!, range, margin, rangeFrom: 'given' } })));
+  test("an imported model's range and margin can be changed later; the list is read again", async () => {
+    const { app: a, api } = app([SWISH, IMPORTED], (api) =>
+      api.answer('models:adjust', ({ range, margin }) => ({
+        ...IMPORTED,
+        imported: { ...IMPORTED.imported!, range, margin, rangeFrom: 'given' },
+      })),
+    );
     await a.refreshModels();
     const lists = api.sent('models:list').length;
     const changed = await a.modelImport.adjust(IMPORTED, 255, 16);
@@ -119,24 +155,40 @@ describe('Importing an ONNX model', () => {
     assert.equal(changed?.imported?.range, 255);
     assert.equal(api.sent('models:list').length, lists + 1);
     assert.equal(a.toasts.items.at(-1)?.text, 'srvgg now takes RGB 0–255 with a tile margin of 16 pixels.');
-    assert.deepEqual(['metadata', 'probe', 'guess', 'given'].map((f) => rangeSourceWords(f as ImportProbe['rangeFrom'])), ['from its metadata', 'found by a probe', 'a guess: the probe could not tell', 'as chosen']);
+    assert.deepEqual(
+      ['metadata', 'probe', 'guess', 'given'].map((f) => rangeSourceWords(f as ImportProbe['rangeFrom'])),
+      ['from its metadata', 'found by a probe', 'a guess: the probe could not tell', 'as chosen'],
+    );
   });
 });
 
 describe('Feature maps', () => {
-  test('list only SR Studio\'s own networks, say why imported models are not there, and refuse one chosen anyway without asking the engine', async () => {
+  test("list only SR Studio's own networks, say why imported models are not there, and refuse one chosen anyway without asking the engine", async () => {
     const { app: a, api } = app([SWISH, IMPORTED], (api) => api.answer('features:maps', () => []));
     await a.refreshModels();
     const f = a.features;
-    assert.deepEqual(f.modelGroups.flatMap((g) => g.models.map((m) => m.id)), ['bundled:swish_x2.safetensors']);
-    assert.deepEqual(a.modelGroups.flatMap((g) => g.models.map((m) => m.id)).sort(), ['bundled:swish_x2.safetensors', 'user:srvgg.onnx'], 'the other views still list it');
-    assert.equal(f.leftOut, "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.");
+    assert.deepEqual(
+      f.modelGroups.flatMap((g) => g.models.map((m) => m.id)),
+      ['bundled:swish_x2.safetensors'],
+    );
+    assert.deepEqual(
+      a.modelGroups.flatMap((g) => g.models.map((m) => m.id)).sort(),
+      ['bundled:swish_x2.safetensors', 'user:srvgg.onnx'],
+      'the other views still list it',
+    );
+    assert.equal(
+      f.leftOut,
+      "Feature maps are shown only for SR Studio's own networks, so the imported ONNX model is not listed here.",
+    );
     f.form.modelA = SWISH.id;
     f.form.modelB = IMPORTED.id;
     f.form.image = '/photos/a.png';
     assert.equal(f.canShow, false);
     await f.show();
-    assert.equal(f.error, "srvgg is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those.");
+    assert.equal(
+      f.error,
+      "srvgg is an imported ONNX model; feature maps are shown only for SR Studio's own networks, so choose one of those.",
+    );
     assert.deepEqual(api.sent('features:maps'), []);
     f.form.modelB = SWISH.id;
     assert.equal(f.canShow, true);

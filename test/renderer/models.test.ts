@@ -5,19 +5,36 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { folderName, importedWords, iterationsLabel, layerLabel, shapeWords, sizeLabel, validatedOn } from '../../renderer/src/lib/models.ts';
+import {
+  folderName,
+  importedWords,
+  iterationsLabel,
+  layerLabel,
+  shapeWords,
+  sizeLabel,
+  validatedOn,
+} from '../../renderer/src/lib/models.ts';
 
 describe('Models table words', () => {
   test('a preset by its name; another shape in words', () => {
     assert.equal(sizeLabel({ scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' }), 'Tiny');
     assert.equal(sizeLabel({ scale: 3, features: 32, groups: 3, blocks: 4, activation: 'tanhexp' }), 'Light');
-    assert.equal(sizeLabel({ scale: 2, features: 24, groups: 2, blocks: 1, activation: 'swish' }), '24 features, 2 groups of 1 block');
+    assert.equal(
+      sizeLabel({ scale: 2, features: 24, groups: 2, blocks: 1, activation: 'swish' }),
+      '24 features, 2 groups of 1 block',
+    );
     assert.equal(shapeWords({ features: 16, groups: 1, blocks: 3 }), '16 features, 1 group of 3 blocks');
   });
 
   test('the validation photos: as recorded, else from the command that trained it, else unknown', () => {
     assert.equal(validatedOn({ valPsnrY: 30, val: '/home/me/checks' }), '/home/me/checks');
-    assert.equal(validatedOn({ valPsnrY: 32.2, command: 'sr-studio train --data ../shared/data/train --val ../shared/data/val --iters 4000' }), '../shared/data/val');
+    assert.equal(
+      validatedOn({
+        valPsnrY: 32.2,
+        command: 'sr-studio train --data ../shared/data/train --val ../shared/data/val --iters 4000',
+      }),
+      '../shared/data/val',
+    );
     assert.equal(validatedOn({ valPsnrY: 30, command: 'SR Studio app' }), null);
     assert.equal(validatedOn({ iterations: 0 }), null, 'no scores, no photos to name');
     assert.equal(folderName('../shared/data/val/'), 'val');
@@ -30,8 +47,16 @@ describe('Models table words', () => {
     assert.equal(iterationsLabel(undefined), '—');
   });
 
-  test('an imported model\'s file, type and range, and when its range is only a guess', () => {
-    const i = { scale: 4, range: 1, dtype: 'float16', margin: 8, bytes: 38440, source: '/m/a.onnx', producer: 'pytorch' } as const;
+  test("an imported model's file, type and range, and when its range is only a guess", () => {
+    const i = {
+      scale: 4,
+      range: 1,
+      dtype: 'float16',
+      margin: 8,
+      bytes: 38440,
+      source: '/m/a.onnx',
+      producer: 'pytorch',
+    } as const;
     assert.equal(importedWords(i), '38 KB, float16, RGB 0–1');
     assert.equal(importedWords({ ...i, range: 255, rangeFrom: 'metadata' }), '38 KB, float16, RGB 0–255');
     assert.equal(importedWords({ ...i, rangeFrom: 'guess' }), '38 KB, float16, RGB 0–1 (a guess)');

@@ -8,30 +8,49 @@ import assert from 'node:assert/strict';
 import { bucketWidth, differenceBand, meanBand, type SeedRun } from '../../renderer/src/lib/seed-bands.ts';
 import { bandPath, linePath, niceTicks, tickDigits, yExtent } from '../../renderer/src/lib/plot.ts';
 
-const run = (act: string, seed: number, ys: number[], every = 1): SeedRun => ({ act, seed, x: ys.map((_, i) => (i + 1) * every), y: ys });
+const run = (act: string, seed: number, ys: number[], every = 1): SeedRun => ({
+  act,
+  seed,
+  x: ys.map((_, i) => (i + 1) * every),
+  y: ys,
+});
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 
 test('the mean over seeds with the band from the lowest to the highest seed, per iteration', () => {
-  const runs = [run('swish', 0, [30, 31]), run('swish', 1, [32, 33]), run('swish', 2, [31, 35]), run('tanhexp', 0, [40, 41])];
+  const runs = [
+    run('swish', 0, [30, 31]),
+    run('swish', 1, [32, 33]),
+    run('swish', 2, [31, 35]),
+    run('tanhexp', 0, [40, 41]),
+  ];
   const band = meanBand(runs, 'swish', 1);
-  assert.deepEqual(band.map((p) => [p.x, p.mean, p.lo, p.hi, p.n]), [
-    [1, 31, 30, 32, 3],
-    [2, 33, 31, 35, 3],
-  ]);
+  assert.deepEqual(
+    band.map((p) => [p.x, p.mean, p.lo, p.hi, p.n]),
+    [
+      [1, 31, 30, 32, 3],
+      [2, 33, 31, 35, 3],
+    ],
+  );
   // One seed: the band is the line itself.
-  assert.deepEqual(meanBand(runs, 'tanhexp', 1).map((p) => [p.mean, p.lo, p.hi, p.n]), [
-    [40, 40, 40, 1],
-    [41, 41, 41, 1],
-  ]);
+  assert.deepEqual(
+    meanBand(runs, 'tanhexp', 1).map((p) => [p.mean, p.lo, p.hi, p.n]),
+    [
+      [40, 40, 40, 1],
+      [41, 41, 41, 1],
+    ],
+  );
 });
 
 test('a seed still running counts only where it has points', () => {
   const band = meanBand([run('swish', 0, [1, 2, 3]), run('swish', 1, [3])], 'swish', 1);
-  assert.deepEqual(band.map((p) => [p.mean, p.n]), [
-    [2, 2],
-    [2, 1],
-    [3, 1],
-  ]);
+  assert.deepEqual(
+    band.map((p) => [p.mean, p.n]),
+    [
+      [2, 2],
+      [2, 1],
+      [3, 1],
+    ],
+  );
 });
 
 test('long runs are averaged within buckets of iterations, about the points asked for', () => {
@@ -56,7 +75,10 @@ test('the difference B − A is taken seed by seed, so a shared seed effect canc
   ];
   const d = differenceBand(runs, 'swish', 'tanhexp', 1);
   assert.equal(d.length, 2);
-  assert.deepEqual(d.map((p) => p.x), [100, 200]);
+  assert.deepEqual(
+    d.map((p) => p.x),
+    [100, 200],
+  );
   assert.ok(close(d[0]!.mean, 0.025) && close(d[0]!.lo, 0.02) && close(d[0]!.hi, 0.03), JSON.stringify(d[0]));
   assert.ok(close(d[1]!.mean, 0.015) && close(d[1]!.lo, 0.01) && close(d[1]!.hi, 0.02), JSON.stringify(d[1]));
   assert.equal(d[0]!.n, 2);

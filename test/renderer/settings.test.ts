@@ -12,12 +12,30 @@ register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
 const { autoSentence, backendShort, probeNote } = await import('../../renderer/src/state/settings.svelte.ts');
 
-const SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+const SETTINGS: Settings = {
+  outputDir: null,
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 const SOFTWARE = 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) via Vulkan';
 const REPORT: BackendReport = {
   probes: [
-    { name: 'tensorflow', available: false, gpu: false, canTrain: false, reason: 'the TensorFlow library is not installed' },
-    { name: 'webgpu', available: true, gpu: false, canTrain: true, device: SOFTWARE, detail: 'Dawn marks it as a fallback (CPU) adapter' },
+    {
+      name: 'tensorflow',
+      available: false,
+      gpu: false,
+      canTrain: false,
+      reason: 'the TensorFlow library is not installed',
+    },
+    {
+      name: 'webgpu',
+      available: true,
+      gpu: false,
+      canTrain: true,
+      device: SOFTWARE,
+      detail: 'Dawn marks it as a fallback (CPU) adapter',
+    },
     { name: 'onnx', available: true, gpu: false, canTrain: true, device: 'ONNX Runtime 1.30.0 (CPU)' },
   ],
   auto: {
@@ -36,8 +54,22 @@ function studio() {
       version: '0.0.0',
       settings: SETTINGS,
       backend: {
-        upscale: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime 1.30.0 (CPU)', why: REPORT.auto.upscale.why, validation: null },
-        train: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime 1.30.0 (CPU)', why: REPORT.auto.train.why, validation: 'ONNX Runtime 1.30.0 (CPU)' },
+        upscale: {
+          ok: true,
+          choice: 'auto',
+          name: 'onnx',
+          device: 'ONNX Runtime 1.30.0 (CPU)',
+          why: REPORT.auto.upscale.why,
+          validation: null,
+        },
+        train: {
+          ok: true,
+          choice: 'auto',
+          name: 'onnx',
+          device: 'ONNX Runtime 1.30.0 (CPU)',
+          why: REPORT.auto.train.why,
+          validation: 'ONNX Runtime 1.30.0 (CPU)',
+        },
       },
     }));
   return { app: new AppState(api), api };
@@ -55,7 +87,9 @@ describe('SettingsSession', () => {
     await s.save();
     assert.equal(s.error, null);
     assert.equal(s.saved, true);
-    assert.deepEqual(api.sent('settings:set'), [{ backends: { upscale: 'auto', train: 'auto' }, threads: null, outputDir: '/home/me/upscaled' }]);
+    assert.deepEqual(api.sent('settings:set'), [
+      { backends: { upscale: 'auto', train: 'auto' }, threads: null, outputDir: '/home/me/upscaled' },
+    ]);
   });
 
   test('a thread count as a number is saved; a bad one is refused in one sentence, and the earlier "Saved" goes', async () => {
@@ -81,13 +115,19 @@ describe('what the engine runs on, said once', () => {
     return app.refresh().then(() => {
       const b = app.status!.backend;
       assert.equal(backendShort(b.upscale), 'onnx — ONNX Runtime 1.30.0 (CPU)');
-      assert.equal(backendShort(b.train), 'onnx — ONNX Runtime 1.30.0 (CPU); validation and previews on ONNX Runtime 1.30.0 (CPU)');
+      assert.equal(
+        backendShort(b.train),
+        'onnx — ONNX Runtime 1.30.0 (CPU); validation and previews on ONNX Runtime 1.30.0 (CPU)',
+      );
     });
   });
 
   test("auto's line says why in plain words, and the software adapter's device is left to its own row", () => {
     const line = autoSentence(REPORT, 'upscale');
-    assert.equal(line, 'onnx (ONNX Runtime 1.30.0 (CPU)): this machine has no GPU that SR Studio can use, and it is the fastest here on the processor.');
+    assert.equal(
+      line,
+      'onnx (ONNX Runtime 1.30.0 (CPU)): this machine has no GPU that SR Studio can use, and it is the fastest here on the processor.',
+    );
     assert.ok(!line.includes('llvmpipe'));
     const webgpu = REPORT.probes[1]!;
     assert.match(probeNote(webgpu) ?? '', /^A software stand-in for a GPU: it runs on the processor/);

@@ -15,7 +15,12 @@ const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
 type App = InstanceType<typeof AppState>;
 
 const IMAGE: ImageData64 = { dataUrl: 'data:image/png;base64,AA==', width: 2, height: 2 };
-const SETTINGS: Settings = { outputDir: '/saved/out', backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+const SETTINGS: Settings = {
+  outputDir: '/saved/out',
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 
 function app(setup: (api: FakeApi) => void = () => undefined): { app: App; api: FakeApi } {
   const api = new FakeApi()
@@ -27,8 +32,22 @@ function app(setup: (api: FakeApi) => void = () => undefined): { app: App; api: 
       version: '0.0.0',
       settings: SETTINGS,
       backend: {
-        upscale: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime', why: 'onnx — ONNX Runtime', validation: null },
-        train: { ok: true, choice: 'auto', name: 'wasm', device: 'WebAssembly', why: 'wasm — WebAssembly', validation: 'ONNX Runtime' },
+        upscale: {
+          ok: true,
+          choice: 'auto',
+          name: 'onnx',
+          device: 'ONNX Runtime',
+          why: 'onnx — ONNX Runtime',
+          validation: null,
+        },
+        train: {
+          ok: true,
+          choice: 'auto',
+          name: 'wasm',
+          device: 'WebAssembly',
+          why: 'wasm — WebAssembly',
+          validation: 'ONNX Runtime',
+        },
       },
     }));
   setup(api);
@@ -53,7 +72,20 @@ describe('TrainSession', () => {
     t.form.data = '/photos';
     t.form.iterations = 50;
     await t.start();
-    assert.deepEqual(api.sent('job:train'), [{ data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 50, outDir: null, continueRun: null, degrade: 'none', init: null }]);
+    assert.deepEqual(api.sent('job:train'), [
+      {
+        data: '/photos',
+        val: null,
+        preset: 'tiny',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations: 50,
+        outDir: null,
+        continueRun: null,
+        degrade: 'none',
+        init: null,
+      },
+    ]);
     assert.equal(t.state, 'queued');
     api.emit('job:state', { jobId: 'j1', state: 'running', message: 'Starting…' });
     for (let i = 1; i <= 3; i++) api.emit('job:metrics', { jobId: 'j1', iteration: i, loss: 0.1 / i });
@@ -77,7 +109,15 @@ describe('TrainSession', () => {
     api.emit('job:done', {
       jobId: 'j1',
       summary: 'Stopped at iteration 4 (checkpoint saved); continue it from the list of runs; no validation.',
-      result: { kind: 'train', reason: 'cancelled', iteration: 4, iterations: 50, runDir: '/runs/r1', modelPath: null, best: null },
+      result: {
+        kind: 'train',
+        reason: 'cancelled',
+        iteration: 4,
+        iterations: 50,
+        runDir: '/runs/r1',
+        modelPath: null,
+        best: null,
+      },
     });
     assert.equal(t.state, 'stopped');
     assert.equal(t.stateLabel, 'Stopped at iteration 4 (checkpoint saved)');
@@ -120,7 +160,20 @@ describe('TrainSession', () => {
       updated: new Date().toISOString(),
     };
     await a.train.continueRun(run);
-    assert.deepEqual(api.sent('job:train'), [{ data: '/data/train', val: '/data/val', preset: 'light', scale: 3, activation: 'swish', iterations: 900, outDir: null, continueRun: '/runs/light_x3', degrade: 'photo', init: null }]);
+    assert.deepEqual(api.sent('job:train'), [
+      {
+        data: '/data/train',
+        val: '/data/val',
+        preset: 'light',
+        scale: 3,
+        activation: 'swish',
+        iterations: 900,
+        outDir: null,
+        continueRun: '/runs/light_x3',
+        degrade: 'photo',
+        init: null,
+      },
+    ]);
   });
 
   test('a reloaded page re-attaches: the form, state and curves come back, and live events go on', async () => {
@@ -128,7 +181,16 @@ describe('TrainSession', () => {
       jobId: 'live',
       kind: 'train',
       state: 'running',
-      spec: { data: '/photos', val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 100, outDir: null, continueRun: null },
+      spec: {
+        data: '/photos',
+        val: null,
+        preset: 'tiny',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations: 100,
+        outDir: null,
+        continueRun: null,
+      },
       events: [
         { channel: 'job:state', payload: { jobId: 'live', state: 'running', message: 'Starting…' } },
         { channel: 'job:metrics', payload: { jobId: 'live', iteration: 1, loss: 0.05 } },
@@ -155,12 +217,30 @@ describe('TrainSession', () => {
 describe('TrainSession: Start from', () => {
   const tiny = { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' } as const;
   const models: ModelInfo[] = [
-    { id: 'bundled:tanhexp_x2.safetensors', path: '/b/tanhexp_x2.safetensors', name: 'tanhexp_x2', bundled: true, isDefault: false, config: tiny, parameters: 1 },
-    { id: 'user:mine_x3.safetensors', path: '/u/mine_x3.safetensors', name: 'mine_x3', bundled: false, isDefault: false, config: { scale: 3, features: 32, groups: 3, blocks: 4, activation: 'swish' }, parameters: 2 },
+    {
+      id: 'bundled:tanhexp_x2.safetensors',
+      path: '/b/tanhexp_x2.safetensors',
+      name: 'tanhexp_x2',
+      bundled: true,
+      isDefault: false,
+      config: tiny,
+      parameters: 1,
+    },
+    {
+      id: 'user:mine_x3.safetensors',
+      path: '/u/mine_x3.safetensors',
+      name: 'mine_x3',
+      bundled: false,
+      isDefault: false,
+      config: { scale: 3, features: 32, groups: 3, blocks: 4, activation: 'swish' },
+      parameters: 2,
+    },
   ];
 
-  test('scratch, a bundled model or one of mine; a pick takes its preset, scale and activation and the lower learning rate; a misfit is refused at the field in the CLI\'s words', async () => {
-    const { app: a, api } = app((api) => api.answer('models:list', () => models).answer('job:train', () => ({ jobId: 't1' })));
+  test("scratch, a bundled model or one of mine; a pick takes its preset, scale and activation and the lower learning rate; a misfit is refused at the field in the CLI's words", async () => {
+    const { app: a, api } = app((api) =>
+      api.answer('models:list', () => models).answer('job:train', () => ({ jobId: 't1' })),
+    );
     await a.refresh();
     const t = a.train;
     assert.deepEqual(
@@ -182,11 +262,17 @@ describe('TrainSession: Start from', () => {
 
     // The size or activation changed after the pick: refused under the field, and Start is off.
     t.form.preset = 'tiny';
-    assert.equal(t.initError, 'mine_x3 has 32 features in 3 groups of 4 blocks (light), but this run is tiny (16 features, 1 group of 3 blocks); pick a model of the same preset, or start from scratch.');
+    assert.equal(
+      t.initError,
+      'mine_x3 has 32 features in 3 groups of 4 blocks (light), but this run is tiny (16 features, 1 group of 3 blocks); pick a model of the same preset, or start from scratch.',
+    );
     assert.equal(t.canStart, false);
     t.form.preset = 'light';
     t.form.activation = 'tanhexp';
-    assert.equal(t.initError, 'mine_x3 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.');
+    assert.equal(
+      t.initError,
+      'mine_x3 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.',
+    );
     await t.start();
     assert.deepEqual(api.sent('job:train'), [], 'nothing is sent while the pick does not fit');
 
@@ -196,14 +282,29 @@ describe('TrainSession: Start from', () => {
     assert.equal(t.initError, null);
     await t.start();
     assert.deepEqual(api.sent('job:train'), [
-      { data: '/photos', val: null, preset: 'tiny', scale: 4, activation: 'tanhexp', iterations: 40, outDir: null, continueRun: null, degrade: 'none', init: 'bundled:tanhexp_x2.safetensors' },
+      {
+        data: '/photos',
+        val: null,
+        preset: 'tiny',
+        scale: 4,
+        activation: 'tanhexp',
+        iterations: 40,
+        outDir: null,
+        continueRun: null,
+        degrade: 'none',
+        init: 'bundled:tanhexp_x2.safetensors',
+      },
     ]);
 
     api.emit('job:error', { jobId: 't1', message: 'stopped' });
     t.startFrom(null);
     assert.equal(t.form.init, null);
     assert.equal(t.learningRate, null);
-    assert.deepEqual([t.form.preset, t.form.scale, t.form.activation], ['tiny', 4, 'tanhexp'], 'scratch keeps the settings');
+    assert.deepEqual(
+      [t.form.preset, t.form.scale, t.form.activation],
+      ['tiny', 4, 'tanhexp'],
+      'scratch keeps the settings',
+    );
   });
 });
 
@@ -216,10 +317,21 @@ describe('UpscaleSession', () => {
       api
         .answer('settings:set', refuse)
         .answer('job:upscale', refuse)
-        .answer('files:expand', ({ paths }) => ({ files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })), problems: [] }))
+        .answer('files:expand', ({ paths }) => ({
+          files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
+          problems: [],
+        }))
         .answer('image:thumbnail', () => IMAGE)
         .answer('models:list', () => [
-          { id: 'bundled:m', path: '/m.safetensors', name: 'm', bundled: true, isDefault: true, config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' }, parameters: 1 },
+          {
+            id: 'bundled:m',
+            path: '/m.safetensors',
+            name: 'm',
+            bundled: true,
+            isDefault: true,
+            config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' },
+            parameters: 1,
+          },
         ]),
     );
     await a.refresh();
@@ -245,31 +357,55 @@ describe('UpscaleSession', () => {
       return IMAGE;
     };
     const done = (file: string, output: string) =>
-      ({ channel: 'job:file-done', payload: { jobId: 'u1', file, output, width: 4, height: 4, result: { dataUrl: '', width: 0, height: 0 } } }) as const;
+      ({
+        channel: 'job:file-done',
+        payload: { jobId: 'u1', file, output, width: 4, height: 4, result: { dataUrl: '', width: 0, height: 0 } },
+      }) as const;
     const job: JobInfo = {
       jobId: 'u1',
       kind: 'upscale',
       state: 'running',
       spec: { files: ['/in/a.png', '/in/b.png'], model: 'm', format: 'png', outputDir: null, overwrite: false },
-      events: [done('/in/a.png', '/out/a.png'), done('/in/b.png', '/out/b.png'), done('/elsewhere/x.png', '/out/x.png')],
+      events: [
+        done('/in/a.png', '/out/a.png'),
+        done('/in/b.png', '/out/b.png'),
+        done('/elsewhere/x.png', '/out/x.png'),
+      ],
     };
     const { app: a, api } = app((api) => api.answer('jobs:list', () => [job]).answer('image:thumbnail', thumbnail));
     await a.refresh();
     for (let i = 0; i < 20; i++) await settle();
-    const outputs = api.sent('image:thumbnail').filter((t) => t.maxSide === 1024).map((t) => t.path);
+    const outputs = api
+      .sent('image:thumbnail')
+      .filter((t) => t.maxSide === 1024)
+      .map((t) => t.path);
     assert.deepEqual(outputs, ['/out/a.png', '/out/b.png'], 'no result is fetched for a file that is not in the queue');
     assert.equal(most, 1, 'one request at a time');
-    assert.deepEqual(a.upscale.items.map((i) => i.result), [IMAGE, IMAGE]);
+    assert.deepEqual(
+      a.upscale.items.map((i) => i.result),
+      [IMAGE, IMAGE],
+    );
   });
 
   test("a result made with a caveat (an animation's first frame) keeps the engine's sentence on its item until it is queued again", async () => {
     const { app: a, api } = app((api) =>
       api
         .answer('job:upscale', () => ({ jobId: 'u1' }))
-        .answer('files:expand', ({ paths }) => ({ files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })), problems: [] }))
+        .answer('files:expand', ({ paths }) => ({
+          files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
+          problems: [],
+        }))
         .answer('image:thumbnail', () => IMAGE)
         .answer('models:list', () => [
-          { id: 'bundled:m', path: '/m.safetensors', name: 'm', bundled: true, isDefault: true, config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' }, parameters: 1 },
+          {
+            id: 'bundled:m',
+            path: '/m.safetensors',
+            name: 'm',
+            bundled: true,
+            isDefault: true,
+            config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' },
+            parameters: 1,
+          },
         ]),
     );
     await a.refresh();
@@ -279,9 +415,30 @@ describe('UpscaleSession', () => {
     await u.start();
     const warning = '"/in/anim.gif" has 2 frames; only the first was upscaled.';
     const result = { dataUrl: 'data:image/png;base64,', width: 4, height: 4 };
-    api.emit('job:file-done', { jobId: 'u1', file: '/in/anim.gif', output: '/out/anim_x2.png', width: 4, height: 4, result, warning });
-    api.emit('job:file-done', { jobId: 'u1', file: '/in/still.png', output: '/out/still_x2.png', width: 4, height: 4, result });
-    assert.deepEqual(u.items.map((i) => [i.status, i.warning]), [['done', warning], ['done', null]]);
+    api.emit('job:file-done', {
+      jobId: 'u1',
+      file: '/in/anim.gif',
+      output: '/out/anim_x2.png',
+      width: 4,
+      height: 4,
+      result,
+      warning,
+    });
+    api.emit('job:file-done', {
+      jobId: 'u1',
+      file: '/in/still.png',
+      output: '/out/still_x2.png',
+      width: 4,
+      height: 4,
+      result,
+    });
+    assert.deepEqual(
+      u.items.map((i) => [i.status, i.warning]),
+      [
+        ['done', warning],
+        ['done', null],
+      ],
+    );
     u.items[0]!.queue();
     assert.equal(u.items[0]!.warning, null);
   });
@@ -293,8 +450,19 @@ describe('CompareModelsSession', () => {
     const s = a.compareModels;
     Object.assign(s.form, { modelA: 'a', modelB: 'b', image: '/p.png', groundTruth: true });
     await s.start();
-    assert.deepEqual(api.sent('job:compare-models'), [{ modelA: 'a', modelB: 'b', image: '/p.png', groundTruth: true }]);
-    const out = (ms: number, file: string) => ({ model: '/m', activation: 'swish' as const, ms, file, width: 8, height: 8, psnrY: 30, ssimY: 0.9 });
+    assert.deepEqual(api.sent('job:compare-models'), [
+      { modelA: 'a', modelB: 'b', image: '/p.png', groundTruth: true },
+    ]);
+    const out = (ms: number, file: string) => ({
+      model: '/m',
+      activation: 'swish' as const,
+      ms,
+      file,
+      width: 8,
+      height: 8,
+      psnrY: 30,
+      ssimY: 0.9,
+    });
     const result = {
       kind: 'compare-models' as const,
       a: out(5, '/v/a.png'),
@@ -311,8 +479,17 @@ describe('CompareModelsSession', () => {
 });
 
 describe('the two-model views', () => {
-  const SHAPES = { tiny: { features: 16, groups: 1, blocks: 3 }, light: { features: 32, groups: 3, blocks: 4 } } as const;
-  const model = (name: string, activation: 'swish' | 'tanhexp', shape: keyof typeof SHAPES, degrade: 'none' | 'photo', isDefault = false): ModelInfo => ({
+  const SHAPES = {
+    tiny: { features: 16, groups: 1, blocks: 3 },
+    light: { features: 32, groups: 3, blocks: 4 },
+  } as const;
+  const model = (
+    name: string,
+    activation: 'swish' | 'tanhexp',
+    shape: keyof typeof SHAPES,
+    degrade: 'none' | 'photo',
+    isDefault = false,
+  ): ModelInfo => ({
     id: `bundled:${name}.safetensors`,
     path: `/bundled/${name}.safetensors`,
     name,
@@ -338,7 +515,10 @@ describe('the two-model views', () => {
     const photo = model('tanhexp_photo_x2', 'tanhexp', 'light', 'photo', true);
     assert.deepEqual(await forms([photo, swish, clean]), [pair, pair]);
     // No twin at all: the forms stay for the user to fill.
-    assert.deepEqual(await forms([photo, swish]), [['', ''], ['', '']]);
+    assert.deepEqual(await forms([photo, swish]), [
+      ['', ''],
+      ['', ''],
+    ]);
   });
 });
 
@@ -363,7 +543,11 @@ describe('SettingsSession', () => {
     assert.equal(s.describe('upscale', 'auto'), 'auto (now onnx)');
     assert.equal(s.describe('train', 'webgpu'), 'webgpu — software adapter');
     assert.equal(s.describe('upscale', 'tensorflow'), 'tensorflow — not available');
-    assert.deepEqual(s.choices('train'), ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'], 'every backend is offered for training');
+    assert.deepEqual(
+      s.choices('train'),
+      ['auto', 'tensorflow', 'webgpu', 'onnx', 'wasm', 'cpu'],
+      'every backend is offered for training',
+    );
     assert.equal(s.describe('train', 'auto'), 'auto (now onnx)');
     assert.equal(s.describe('train', 'onnx'), 'onnx — CPU');
     s.threads = '99';
@@ -374,6 +558,10 @@ describe('SettingsSession', () => {
     s.upscale = 'wasm';
     await s.save();
     assert.equal(s.saved, true);
-    assert.deepEqual(api.sent('settings:set').at(-1), { backends: { upscale: 'wasm', train: 'auto' }, threads: 1, outputDir: '/saved/out' });
+    assert.deepEqual(api.sent('settings:set').at(-1), {
+      backends: { upscale: 'wasm', train: 'auto' },
+      threads: 1,
+      outputDir: '/saved/out',
+    });
   });
 });

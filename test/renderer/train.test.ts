@@ -13,7 +13,12 @@ import { FakeApi, settle } from './fake-api.ts';
 register('./svelte-hooks.mjs', import.meta.url);
 const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
 
-const SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+const SETTINGS: Settings = {
+  outputDir: null,
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 
 function studio(setup: (api: FakeApi) => void = () => undefined) {
   const api = new FakeApi()
@@ -57,7 +62,12 @@ describe('the Iterations field', () => {
   }
 
   test('any whole number the command line takes is sent as typed: 105, 1, "1e3"', async () => {
-    for (const [typed, sent] of [['105', 105], ['1', 1], [' 1e3 ', 1000], [7, 7]] as const) {
+    for (const [typed, sent] of [
+      ['105', 105],
+      ['1', 1],
+      [' 1e3 ', 1000],
+      [7, 7],
+    ] as const) {
       const { app, api } = studio();
       const t = app.train;
       t.form.data = '/photos';
@@ -99,7 +109,11 @@ const RECORDED = [
 describe('continuing a run', () => {
   test('the charts start with what the run recorded up to its checkpoint, and the run is listed as training at once', async () => {
     const lists: RunInfo[][] = [[STOPPED], [{ ...STOPPED, state: 'running' }]];
-    const { app, api } = studio((api) => api.answer('runs:list', () => lists.shift() ?? [{ ...STOPPED, state: 'running' }]).answer('runs:metrics', () => RECORDED));
+    const { app, api } = studio((api) =>
+      api
+        .answer('runs:list', () => lists.shift() ?? [{ ...STOPPED, state: 'running' }])
+        .answer('runs:metrics', () => RECORDED),
+    );
     const t = app.train;
     await t.refreshRuns();
     await t.continueRun(STOPPED);
@@ -111,7 +125,11 @@ describe('continuing a run', () => {
     api.emit('job:state', { jobId: 'j1', state: 'running', message: '' });
     api.emit('job:metrics', { jobId: 'j1', iteration: 148, loss: 0.1 });
     const [x, loss] = t.loss.aligned(['loss']);
-    assert.deepEqual([...x!], [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 148], 'the loss goes on from the record, without what came after the checkpoint');
+    assert.deepEqual(
+      [...x!],
+      [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 148],
+      'the loss goes on from the record, without what came after the checkpoint',
+    );
     assert.equal(loss![0], 0.3);
     assert.deepEqual([...t.psnr.aligned(['network'])[0]!], [70, 140], 'every validation before the checkpoint');
     assert.equal(t.psnr.last('bicubic'), 30.1);
@@ -138,10 +156,23 @@ describe('continuing a run', () => {
       jobId: 'j9',
       kind: 'train' as const,
       state: 'running' as const,
-      spec: { data: '/photos', val: '/checks', preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations: 600, outDir: null, continueRun: '/runs/tiny_x2', degrade: 'none' as const, init: null },
+      spec: {
+        data: '/photos',
+        val: '/checks',
+        preset: 'tiny' as const,
+        scale: 2 as const,
+        activation: 'tanhexp' as const,
+        iterations: 600,
+        outDir: null,
+        continueRun: '/runs/tiny_x2',
+        degrade: 'none' as const,
+        init: null,
+      },
       events: [{ channel: 'job:metrics' as const, payload: { jobId: 'j9', iteration: 160, loss: 0.08 } }],
     };
-    const { app, api } = studio((api) => api.answer('jobs:list', () => [job]).answer('runs:metrics', () => [...RECORDED, { iteration: 160, loss: 0.08 }]));
+    const { app, api } = studio((api) =>
+      api.answer('jobs:list', () => [job]).answer('runs:metrics', () => [...RECORDED, { iteration: 160, loss: 0.08 }]),
+    );
     await app.refresh();
     await settle();
     assert.deepEqual(api.sent('runs:metrics'), [{ dir: '/runs/tiny_x2' }]);
@@ -176,7 +207,15 @@ describe('a finished run', () => {
     api.emit('job:done', {
       jobId: 'j1',
       summary: 'Finished 50 iterations.',
-      result: { kind: 'train', reason: 'finished', iteration: 50, iterations: 50, runDir: '/runs/r', modelPath: '/runs/r/model_best.safetensors', best: null },
+      result: {
+        kind: 'train',
+        reason: 'finished',
+        iteration: 50,
+        iterations: 50,
+        runDir: '/runs/r',
+        modelPath: '/runs/r/model_best.safetensors',
+        best: null,
+      },
     });
   };
 
@@ -205,7 +244,18 @@ describe('a page reloaded during a training', () => {
     jobId: 'j5',
     kind: 'train' as const,
     state: 'running' as const,
-    spec: { data: '/photos', val: null, preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations: 600, outDir: null, continueRun: null, degrade: 'none' as const, init: null },
+    spec: {
+      data: '/photos',
+      val: null,
+      preset: 'tiny' as const,
+      scale: 2 as const,
+      activation: 'tanhexp' as const,
+      iterations: 600,
+      outDir: null,
+      continueRun: null,
+      degrade: 'none' as const,
+      init: null,
+    },
     events: [],
   };
 

@@ -16,7 +16,12 @@ const { AppState } = await import('../../renderer/src/state/app.svelte.ts');
 type App = InstanceType<typeof AppState>;
 
 const IMAGE: ImageData64 = { dataUrl: 'data:image/png;base64,AA==', width: 2, height: 2 };
-const SETTINGS: Settings = { outputDir: null, backends: { upscale: 'auto', train: 'auto' }, threads: null, recentModels: [] };
+const SETTINGS: Settings = {
+  outputDir: null,
+  backends: { upscale: 'auto', train: 'auto' },
+  threads: null,
+  recentModels: [],
+};
 const MODEL: ModelInfo = {
   id: 'bundled:m',
   path: '/m.safetensors',
@@ -29,7 +34,8 @@ const MODEL: ModelInfo = {
 const RESULTS = '/data/results';
 /** What the engine says of the files it cannot upscale. */
 const REFUSALS: Record<string, string> = {
-  '/in/note.png': '"note.png" could not be read as an image (it is not in a supported image format); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.',
+  '/in/note.png':
+    '"note.png" could not be read as an image (it is not in a supported image format); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.',
   '/in/dot.png': '"dot.png" is only 1×1 pixels; use an image at least 4×4 pixels.',
   '/in/empty.png': '"empty.png" is empty (0 bytes); re-export or re-download the image.',
 };
@@ -48,7 +54,10 @@ function app(setup: (api: FakeApi) => void = () => undefined, history: ResultInf
         train: { ok: true, choice: 'auto', name: 'onnx', device: 'ONNX Runtime', why: 'onnx', validation: null },
       },
     }))
-    .answer('files:expand', ({ paths }) => ({ files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })), problems: [] }))
+    .answer('files:expand', ({ paths }) => ({
+      files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
+      problems: [],
+    }))
     .answer('image:thumbnail', () => IMAGE)
     .answer('image:check', ({ path }) => {
       if (REFUSALS[path]) throw new Error(REFUSALS[path]);
@@ -105,8 +114,19 @@ describe('UpscaleSession: counts agree with the queue', () => {
     assert.equal(u.startable.length, 1, 'the button says "Upscale 1"');
     await u.start();
     assert.deepEqual(api.sent('job:upscale')[0]!.files, ['/in/photo.png'], 'only the photo goes to the engine');
-    api.emit('job:file-done', { jobId: 'u1', file: '/in/photo.png', output: `${RESULTS}/photo_x2.png`, width: 128, height: 128, result: IMAGE });
-    api.emit('job:done', { jobId: 'u1', summary: '1 upscaled.', result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [`${RESULTS}/photo_x2.png`] } });
+    api.emit('job:file-done', {
+      jobId: 'u1',
+      file: '/in/photo.png',
+      output: `${RESULTS}/photo_x2.png`,
+      width: 128,
+      height: 128,
+      result: IMAGE,
+    });
+    api.emit('job:done', {
+      jobId: 'u1',
+      summary: '1 upscaled.',
+      result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [`${RESULTS}/photo_x2.png`] },
+    });
     assert.equal(u.summary, '1 upscaled, 3 failed.', 'as the command line counts the same four files');
     assert.equal(u.startable.length, 0, 'nothing left to start');
     assert.equal(u.canStart, false);
@@ -128,28 +148,58 @@ describe('UpscaleSession: a file added twice', () => {
     assert.match(a.toasts.items.at(-1)?.text ?? '', /^coffee\.png is already in the queue\.$/);
 
     await u.start();
-    api.emit('job:file-done', { jobId: 'u1', file: '/inbox/coffee.png', output: `${RESULTS}/coffee_x2.png`, width: 200, height: 200, result: IMAGE });
-    api.emit('job:done', { jobId: 'u1', summary: '1 upscaled.', result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [] } });
+    api.emit('job:file-done', {
+      jobId: 'u1',
+      file: '/inbox/coffee.png',
+      output: `${RESULTS}/coffee_x2.png`,
+      width: 200,
+      height: 200,
+      result: IMAGE,
+    });
+    api.emit('job:done', {
+      jobId: 'u1',
+      summary: '1 upscaled.',
+      result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [] },
+    });
     assert.equal(u.startable.length, 0);
     u.addFiles([coffee]);
     await drain();
-    assert.deepEqual(u.items.map((i) => i.status), ['ready'], 'one item, ready to be upscaled again');
-    assert.equal(a.toasts.items.at(-1)?.text, 'coffee.png is already in the queue; it is ready to be upscaled again (tick "Replace existing outputs" to replace the earlier result).');
+    assert.deepEqual(
+      u.items.map((i) => i.status),
+      ['ready'],
+      'one item, ready to be upscaled again',
+    );
+    assert.equal(
+      a.toasts.items.at(-1)?.text,
+      'coffee.png is already in the queue; it is ready to be upscaled again (tick "Replace existing outputs" to replace the earlier result).',
+    );
   });
 
   test('a copy of the same file (the server keeps it as the file it has) is merged into the item; another file of that name says why it is renamed', async () => {
-    const { app: a } = app((api) => uploadsTo(api, (name, bytes) => (bytes === 100 ? `/inbox/${name}` : '/inbox/coffee (2).png')));
+    const { app: a } = app((api) =>
+      uploadsTo(api, (name, bytes) => (bytes === 100 ? `/inbox/${name}` : '/inbox/coffee (2).png')),
+    );
     await a.refresh();
     const u = a.upscale;
     u.addFiles([new File([new Uint8Array(100)], 'coffee.png', { lastModified: 1 })]);
     await drain();
     u.addFiles([new File([new Uint8Array(100)], 'coffee.png', { lastModified: 2 })]);
     await drain();
-    assert.deepEqual(u.items.map((i) => i.path), ['/inbox/coffee.png'], 'the same bytes: one item');
+    assert.deepEqual(
+      u.items.map((i) => i.path),
+      ['/inbox/coffee.png'],
+      'the same bytes: one item',
+    );
     u.addFiles([new File([new Uint8Array(50)], 'coffee.png', { lastModified: 3 })]);
     await drain();
-    assert.deepEqual(u.items.map((i) => i.name), ['coffee.png', 'coffee (2).png']);
-    assert.equal(a.toasts.items.at(-1)?.text, 'Another file named coffee.png was added before, so this one is kept as coffee (2).png.');
+    assert.deepEqual(
+      u.items.map((i) => i.name),
+      ['coffee.png', 'coffee (2).png'],
+    );
+    assert.equal(
+      a.toasts.items.at(-1)?.text,
+      'Another file named coffee.png was added before, so this one is kept as coffee (2).png.',
+    );
   });
 });
 
@@ -161,7 +211,15 @@ describe('UpscaleSession: the view', () => {
     await u.addPaths(['/in/a.png', '/in/b.png']);
     await drain();
     await u.start();
-    for (const f of ['a', 'b']) api.emit('job:file-done', { jobId: 'u1', file: `/in/${f}.png`, output: `/out/${f}_x2.png`, width: 4, height: 4, result: IMAGE });
+    for (const f of ['a', 'b'])
+      api.emit('job:file-done', {
+        jobId: 'u1',
+        file: `/in/${f}.png`,
+        output: `/out/${f}_x2.png`,
+        width: 4,
+        height: 4,
+        result: IMAGE,
+      });
     assert.equal(u.viewMode, 'slider', 'a slider to start with');
     u.select(u.items[0]!.key);
     u.viewMode = 'side';
@@ -170,22 +228,37 @@ describe('UpscaleSession: the view', () => {
     assert.equal(u.viewMode, 'side', 'still side by side on the next image');
   });
 
-  test('Clear takes the last batch\'s live preview and summary with it', async () => {
+  test("Clear takes the last batch's live preview and summary with it", async () => {
     const { app: a, api } = app();
     await a.refresh();
     const u = a.upscale;
     await u.addPaths(['/in/a.png']);
     await drain();
     await u.start();
-    api.emit('job:preview', { jobId: 'u1', file: '/in/a.png', x: 0, y: 0, width: 4, height: 4, image: IMAGE, fullWidth: 4, fullHeight: 4 });
-    api.emit('job:done', { jobId: 'u1', summary: '0 upscaled, 1 failed.', result: { kind: 'upscale', upscaled: 0, failed: 1, cancelled: false, outputs: [] } });
+    api.emit('job:preview', {
+      jobId: 'u1',
+      file: '/in/a.png',
+      x: 0,
+      y: 0,
+      width: 4,
+      height: 4,
+      image: IMAGE,
+      fullWidth: 4,
+      fullHeight: 4,
+    });
+    api.emit('job:done', {
+      jobId: 'u1',
+      summary: '0 upscaled, 1 failed.',
+      result: { kind: 'upscale', upscaled: 0, failed: 1, cancelled: false, outputs: [] },
+    });
     assert.equal(u.tiles.length, 1);
     u.clear();
     assert.deepEqual([u.items.length, u.tiles.length, u.summary], [0, 0, null], 'no stale "Live preview … 100%"');
   });
 
   test('an output folder that cannot be used is said once, at the field; no toast, no status line', async () => {
-    const sentence = 'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
+    const sentence =
+      'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
     const { app: a } = app((api) =>
       api.answer('job:upscale', () => {
         throw refusal(sentence, 'Output folder');
@@ -204,11 +277,27 @@ describe('UpscaleSession: the view', () => {
   test('where an error is said follows its facts, never its words', async () => {
     const cases: Array<[string, Error, 'field' | 'status']> = [
       // The field a check named places the error, whatever its sentence begins with.
-      ['a refusal naming the output folder', refusal('SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.', 'Output folder'), 'field'],
+      [
+        'a refusal naming the output folder',
+        refusal('SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.', 'Output folder'),
+        'field',
+      ],
       // A sentence that merely begins with the field's label, from an error about something else, is not the field's.
-      ['a sentence that begins like the field', refusal('Output folder names are kept in the settings file, which could not be read.'), 'status'],
+      [
+        'a sentence that begins like the field',
+        refusal('Output folder names are kept in the settings file, which could not be read.'),
+        'status',
+      ],
       ['an error without facts', new Error('Output folder: something went wrong.'), 'status'],
-      ['an engine error about another file', requestError({ error: '"/in/a.png" is empty (0 bytes); re-export or re-download the image.', code: 'empty-file', facts: { file: '/in/a.png' } }) as Error, 'status'],
+      [
+        'an engine error about another file',
+        requestError({
+          error: '"/in/a.png" is empty (0 bytes); re-export or re-download the image.',
+          code: 'empty-file',
+          facts: { file: '/in/a.png' },
+        }) as Error,
+        'status',
+      ],
     ];
     for (const [what, error, where] of cases) {
       const { app: a } = app((api) =>
@@ -221,13 +310,24 @@ describe('UpscaleSession: the view', () => {
       await u.addPaths(['/in/a.png']);
       await drain();
       await u.start();
-      assert.deepEqual([u.outputError, u.error], where === 'field' ? [error.message, null] : [null, error.message], what);
+      assert.deepEqual(
+        [u.outputError, u.error],
+        where === 'field' ? [error.message, null] : [null, error.message],
+        what,
+      );
     }
   });
 });
 
 describe('UpscaleSession: results a user can find', () => {
-  const earlier: ResultInfo = { output: `${RESULTS}/old_x2.png`, name: 'old.png', input: null, width: 100, height: 80, at: '2024-05-01T10:00:00.000Z' };
+  const earlier: ResultInfo = {
+    output: `${RESULTS}/old_x2.png`,
+    name: 'old.png',
+    input: null,
+    width: 100,
+    height: 80,
+    at: '2024-05-01T10:00:00.000Z',
+  };
 
   test('in browser mode an empty output folder means the results folder; the list is read at start and again after each batch', async () => {
     let history = [earlier];
@@ -240,11 +340,26 @@ describe('UpscaleSession: results a user can find', () => {
     await drain();
     await u.start();
     assert.equal(api.sent('job:upscale')[0]!.outputDir, RESULTS, 'never next to an upload in the inbox');
-    const made: ResultInfo = { output: `${RESULTS}/a_x2.png`, name: 'a.png', input: '/in/a.png', width: 128, height: 128, at: '2024-05-02T10:00:00.000Z' };
+    const made: ResultInfo = {
+      output: `${RESULTS}/a_x2.png`,
+      name: 'a.png',
+      input: '/in/a.png',
+      width: 128,
+      height: 128,
+      at: '2024-05-02T10:00:00.000Z',
+    };
     history = [made, earlier];
-    api.emit('job:done', { jobId: 'u1', summary: '1 upscaled.', result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [made.output] } });
+    api.emit('job:done', {
+      jobId: 'u1',
+      summary: '1 upscaled.',
+      result: { kind: 'upscale', upscaled: 1, failed: 0, cancelled: false, outputs: [made.output] },
+    });
     await drain();
-    assert.deepEqual(u.results.items.map((r) => r.output), [made.output, earlier.output], 'newest first');
+    assert.deepEqual(
+      u.results.items.map((r) => r.output),
+      [made.output, earlier.output],
+      'newest first',
+    );
   });
 
   test('a result from the list opens in the viewer (alone, once its photo is gone); Clear history forgets the list', async () => {
@@ -252,7 +367,14 @@ describe('UpscaleSession: results a user can find', () => {
     await a.refresh();
     const u = a.upscale;
     u.openResult(earlier);
-    assert.deepEqual(u.shown, { key: earlier.output, name: 'old.png', path: null, output: earlier.output, result: null, outputSize: { width: 100, height: 80 } });
+    assert.deepEqual(u.shown, {
+      key: earlier.output,
+      name: 'old.png',
+      path: null,
+      output: earlier.output,
+      result: null,
+      outputSize: { width: 100, height: 80 },
+    });
     await u.results.clear();
     assert.equal(api.sent('results:clear').length, 1);
     assert.deepEqual(u.results.items, []);

@@ -32,7 +32,10 @@ after(async () => {
 /** Runs `npm run photos -- ARGS` (the script itself) from the repository root. */
 function photos(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/photos.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/photos.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -45,7 +48,9 @@ const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
 const listed = async (folder: string) => (await fs.readdir(folder).catch(() => [] as string[])).sort();
 
 /** A local HTTP server answering every request with `answer`; its base URL. */
-async function mirror(answer: (res: http.ServerResponse) => void): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+async function mirror(
+  answer: (res: http.ServerResponse) => void,
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req.url ?? '');
@@ -53,7 +58,11 @@ async function mirror(answer: (res: http.ServerResponse) => void): Promise<{ url
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/debian`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/debian`,
+    requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('photos/SOURCES.md', () => {
@@ -61,7 +70,13 @@ describe('photos/SOURCES.md', () => {
     const { packages, photos: train } = parseSources(await fs.readFile(SOURCES, 'utf8'));
     assert.equal(train.length, 41);
     assert.equal(new Set(train.map((p) => p.name)).size, 41, 'names are unique');
-    assert.deepEqual([...packages.keys()].sort(), ['lomiri-wallpapers-16.04', 'lomiri-wallpapers-20.04', 'mate-backgrounds', 'palapeli-data', 'plasma-workspace-wallpapers']);
+    assert.deepEqual([...packages.keys()].sort(), [
+      'lomiri-wallpapers-16.04',
+      'lomiri-wallpapers-20.04',
+      'mate-backgrounds',
+      'palapeli-data',
+      'plasma-workspace-wallpapers',
+    ]);
     for (const p of train) {
       assert.match(p.name, /^[\w-]+\.jpg$/, p.name);
       assert.match(p.member, /^\/usr\/share\/\S+\.jpg$/, p.name);
@@ -72,7 +87,10 @@ describe('photos/SOURCES.md', () => {
       assert.match(k.file, /^pool\/main\/[a-z]\/[\w.-]+\/[\w.+~-]+_all\.deb$/, k.name);
       assert.ok(Number.isInteger(k.size) && k.size > 0, k.name);
       assert.match(k.sha256, /^[0-9a-f]{64}$/, k.name);
-      assert.ok(train.some((p) => p.package === k.name), `${k.name} gives at least one photo`);
+      assert.ok(
+        train.some((p) => p.package === k.name),
+        `${k.name} gives at least one photo`,
+      );
     }
   });
 
@@ -81,20 +99,34 @@ describe('photos/SOURCES.md', () => {
     for (const sub of ['val', 'tiny']) {
       const files = await listed(path.join(PHOTOS, sub));
       assert.ok(files.length >= 4, sub);
-      for (const f of files) assert.match(md, new RegExp(`^\\| ${sub}/${f.replace('.', '\\.')} \\| \\d+x\\d+ \\|`, 'm'), `${sub}/${f} has a row`);
+      for (const f of files)
+        assert.match(
+          md,
+          new RegExp(`^\\| ${sub}/${f.replace('.', '\\.')} \\| \\d+x\\d+ \\|`, 'm'),
+          `${sub}/${f} has a row`,
+        );
       for (const m of md.matchAll(new RegExp(`^\\| ${sub}/(\\S+) \\| (\\d+)x(\\d+) \\|`, 'gm'))) {
         const meta = await sharp(path.join(PHOTOS, sub, m[1]!)).metadata();
         assert.deepEqual([meta.width, meta.height], [Number(m[2]), Number(m[3])], `${sub}/${m[1]} is as listed`);
       }
     }
     const licences = await listed(path.join(PHOTOS, 'licenses'));
-    assert.deepEqual(licences, ['python-matplotlib-data.copyright', 'python3-skimage.copyright', 'python3-sklearn.copyright']);
-    for (const pkg of licences.map((l) => l.replace('.copyright', ''))) assert.match(md, new RegExp(`^\\| val/\\S+ \\| \\S+ \\| ${pkg.replace(/\./g, '\\.')} \\(`, 'm'), `${pkg} gives a photo in the repository`);
+    assert.deepEqual(licences, [
+      'python-matplotlib-data.copyright',
+      'python3-skimage.copyright',
+      'python3-sklearn.copyright',
+    ]);
+    for (const pkg of licences.map((l) => l.replace('.copyright', '')))
+      assert.match(
+        md,
+        new RegExp(`^\\| val/\\S+ \\| \\S+ \\| ${pkg.replace(/\./g, '\\.')} \\(`, 'm'),
+        `${pkg} gives a photo in the repository`,
+      );
   });
 });
 
 describe('npm run photos -- --from DIR', () => {
-  test('copies the folder\'s photos into --out, byte for byte, and leaves other files', async () => {
+  test("copies the folder's photos into --out, byte for byte, and leaves other files", async () => {
     await fs.mkdir(tmp('mine'));
     await fs.copyFile(path.join(PHOTOS, 'tiny/coffee_64x64.png'), tmp('mine/coffee.png'));
     await sharp(path.join(PHOTOS, 'tiny/chelsea_96x72.png')).jpeg().toFile(tmp('mine/chelsea.JPG'));
@@ -102,7 +134,8 @@ describe('npm run photos -- --from DIR', () => {
     const r = await photos(['--from', tmp('mine'), '--out', tmp('copied/train')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await listed(tmp('copied/train')), ['chelsea.JPG', 'coffee.png']);
-    for (const f of ['chelsea.JPG', 'coffee.png']) assert.ok((await fs.readFile(tmp('copied/train', f))).equals(await fs.readFile(tmp('mine', f))), f);
+    for (const f of ['chelsea.JPG', 'coffee.png'])
+      assert.ok((await fs.readFile(tmp('copied/train', f))).equals(await fs.readFile(tmp('mine', f))), f);
     assert.match(r.stdout, /^Copied 2 photos into .*copied\/train\.\n$/);
   });
 
@@ -110,9 +143,18 @@ describe('npm run photos -- --from DIR', () => {
     await fs.mkdir(tmp('no-photos'));
     await fs.writeFile(tmp('no-photos/readme.txt'), 'nothing here\n');
     for (const [from, why] of [
-      [tmp('missing'), /^The folder \S*missing does not exist: name the folder that holds the training photos with --from DIR\.$/],
-      [path.join(PHOTOS, 'SOURCES.md'), /^\S*SOURCES\.md is a file, not a folder: name the folder that holds the training photos with --from DIR\.$/],
-      [tmp('no-photos'), /^The folder \S*no-photos has no photos \(\.jpg, \.png, \.webp or \.tif\): name the folder that holds the training photos with --from DIR\.$/],
+      [
+        tmp('missing'),
+        /^The folder \S*missing does not exist: name the folder that holds the training photos with --from DIR\.$/,
+      ],
+      [
+        path.join(PHOTOS, 'SOURCES.md'),
+        /^\S*SOURCES\.md is a file, not a folder: name the folder that holds the training photos with --from DIR\.$/,
+      ],
+      [
+        tmp('no-photos'),
+        /^The folder \S*no-photos has no photos \(\.jpg, \.png, \.webp or \.tif\): name the folder that holds the training photos with --from DIR\.$/,
+      ],
     ] as const) {
       const r = await photos(['--from', from, '--out', tmp('refused')]);
       assert.equal(r.code, 1, from);
@@ -131,21 +173,35 @@ describe('npm run photos (download)', () => {
     assert.equal(r.code, 1);
     const errors = lines(r.stderr).filter((l) => !l.startsWith('  '));
     assert.equal(errors.length, 1, r.stderr);
-    assert.match(errors[0]!, /^Could not download the training photos from 127\.0\.0\.1:\d+ \(ECONNREFUSED\): copy them from a folder you have with npm run photos -- --from DIR\.$/);
+    assert.match(
+      errors[0]!,
+      /^Could not download the training photos from 127\.0\.0\.1:\d+ \(ECONNREFUSED\): copy them from a folder you have with npm run photos -- --from DIR\.$/,
+    );
     assert.deepEqual(await listed(tmp('unreachable')), []);
   });
 
   test('a mirror that answers 404, or sends other bytes than the listed package, is refused in one sentence', async () => {
     const notFound = await mirror((res) => res.writeHead(404).end('not here'));
-    const junk = await mirror((res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4096, 7)));
+    const junk = await mirror((res) =>
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(4096, 7)),
+    );
     try {
       const a = await photos(['--mirror', notFound.url, '--out', tmp('not-found')]);
       assert.equal(a.code, 1);
-      assert.match(lines(a.stderr).at(-1)!, /^Could not download the training photos from 127\.0\.0\.1:\d+ \(http:\S+\.deb answered HTTP 404\): copy them from a folder you have with npm run photos -- --from DIR\.$/);
-      assert.match(notFound.requests[0]!, /^\/debian\/pool\/main\/p\/plasma-workspace-wallpapers\/plasma-workspace-wallpapers_5\.27\.5-2_all\.deb$/);
+      assert.match(
+        lines(a.stderr).at(-1)!,
+        /^Could not download the training photos from 127\.0\.0\.1:\d+ \(http:\S+\.deb answered HTTP 404\): copy them from a folder you have with npm run photos -- --from DIR\.$/,
+      );
+      assert.match(
+        notFound.requests[0]!,
+        /^\/debian\/pool\/main\/p\/plasma-workspace-wallpapers\/plasma-workspace-wallpapers_5\.27\.5-2_all\.deb$/,
+      );
       const b = await photos(['--mirror', junk.url, '--out', tmp('junk')]);
       assert.equal(b.code, 1);
-      assert.match(lines(b.stderr).at(-1)!, /^http:\S+_all\.deb is not the package that photos\/SOURCES\.md lists \(4096 bytes, SHA-256 [0-9a-f]{16}…, expected \d+ bytes, [0-9a-f]{16}…\): try another Debian mirror with --mirror URL, or copy the photos with --from DIR\.$/);
+      assert.match(
+        lines(b.stderr).at(-1)!,
+        /^http:\S+_all\.deb is not the package that photos\/SOURCES\.md lists \(4096 bytes, SHA-256 [0-9a-f]{16}…, expected \d+ bytes, [0-9a-f]{16}…\): try another Debian mirror with --mirror URL, or copy the photos with --from DIR\.$/,
+      );
       assert.deepEqual(await listed(tmp('junk')), [], 'nothing was written');
     } finally {
       await notFound.close();
@@ -173,11 +229,17 @@ describe('npm run photos (download)', () => {
     // A .deb as dpkg-deb builds one: an ar archive of debian-binary, control.tar.xz and data.tar.xz.
     const pkg = tmp('deb');
     await fs.mkdir(path.join(pkg, 'root/usr/share/backgrounds'), { recursive: true });
-    await sharp(path.join(PHOTOS, 'val/coffee.png')).resize(2400, 1584).withMetadata({ orientation: 6 }).jpeg().toFile(path.join(pkg, 'root/usr/share/backgrounds/coffee.jpg'));
+    await sharp(path.join(PHOTOS, 'val/coffee.png'))
+      .resize(2400, 1584)
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toFile(path.join(pkg, 'root/usr/share/backgrounds/coffee.jpg'));
     await fs.writeFile(path.join(pkg, 'debian-binary'), '2.0\n');
     execFileSync('tar', ['-cJf', path.join(pkg, 'control.tar.xz'), '-C', path.join(pkg, 'root'), '.']);
     execFileSync('tar', ['-cJf', path.join(pkg, 'data.tar.xz'), '-C', path.join(pkg, 'root'), '.']);
-    execFileSync('ar', ['rc', path.join(pkg, 'test_1.0_all.deb'), 'debian-binary', 'control.tar.xz', 'data.tar.xz'], { cwd: pkg });
+    execFileSync('ar', ['rc', path.join(pkg, 'test_1.0_all.deb'), 'debian-binary', 'control.tar.xz', 'data.tar.xz'], {
+      cwd: pkg,
+    });
     const deb = await fs.readFile(path.join(pkg, 'test_1.0_all.deb'));
     assert.equal(arMember(deb, 'data.tar')?.name, 'data.tar.xz');
     assert.equal(arMember(Buffer.from('not an archive'), 'data.tar'), undefined);
@@ -186,7 +248,10 @@ describe('npm run photos (download)', () => {
     await fs.mkdir(out);
     await extractFromDeb(path.join(pkg, 'test_1.0_all.deb'), ['/usr/share/backgrounds/coffee.jpg'], out);
     const original = path.join(out, 'usr/share/backgrounds/coffee.jpg');
-    assert.ok((await fs.readFile(original)).equals(await fs.readFile(path.join(pkg, 'root/usr/share/backgrounds/coffee.jpg'))), 'extracted as packed');
+    assert.ok(
+      (await fs.readFile(original)).equals(await fs.readFile(path.join(pkg, 'root/usr/share/backgrounds/coffee.jpg'))),
+      'extracted as packed',
+    );
     await processPhoto(original, tmp('coffee.jpg'));
     const m = await sharp(tmp('coffee.jpg')).metadata();
     // Orientation 6 shows the 2400×1584 pixels turned a quarter: 1584×2400, longer side to 1600.
@@ -197,10 +262,16 @@ describe('npm run photos (download)', () => {
 
     // A small photo is re-encoded, not enlarged.
     await processPhoto(path.join(PHOTOS, 'tiny/coffee_64x64.png'), tmp('small.jpg'));
-    assert.deepEqual([(await sharp(tmp('small.jpg')).metadata()).width, (await sharp(tmp('small.jpg')).metadata()).height], [64, 64]);
+    assert.deepEqual(
+      [(await sharp(tmp('small.jpg')).metadata()).width, (await sharp(tmp('small.jpg')).metadata()).height],
+      [64, 64],
+    );
 
     await fs.writeFile(tmp('not-a.deb'), 'plain text');
-    await assert.rejects(extractFromDeb(tmp('not-a.deb'), ['/usr/x.jpg'], out), /is not a Debian package \(it has no data\.tar\): download it again\.$/);
+    await assert.rejects(
+      extractFromDeb(tmp('not-a.deb'), ['/usr/x.jpg'], out),
+      /is not a Debian package \(it has no data\.tar\): download it again\.$/,
+    );
   });
 });
 

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ACTIVATION_SLOPE_KERNEL, type SmoothActivation } from '../../activations.ts';
+import {
+  ACTIVATION_GRAD_KERNEL,
+  ACTIVATION_KERNEL,
+  ACTIVATION_SLOPE_KERNEL,
+  type SmoothActivation,
+} from '../../activations.ts';
 import { CONV3X3_GRADS_KERNEL, CONV3X3_KERNEL, ROTATED_FILTER_KERNEL } from '../../conv.ts';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../../train/adam.ts';
 import { runKernel } from '../run-kernel.ts';
@@ -28,7 +33,11 @@ import { kernelsFor, offsetOf, type WasmBackend, type WasmKernels } from './modu
  */
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const FORWARD: Record<SmoothActivation, 'tanhexp' | 'swish' | 'mish'> = { tanhexp: 'tanhexp', swish: 'swish', mish: 'mish' };
+const FORWARD: Record<SmoothActivation, 'tanhexp' | 'swish' | 'mish'> = {
+  tanhexp: 'tanhexp',
+  swish: 'swish',
+  mish: 'mish',
+};
 const BACKWARD: Record<SmoothActivation, 'tanhexpGrad' | 'swishGrad' | 'mishGrad'> = {
   tanhexp: 'tanhexpGrad',
   swish: 'swishGrad',
@@ -94,22 +103,52 @@ function adam({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const a = attrs as unknown as AdamKernelAttrs;
   for (const t of [p, g, m, v]) {
     float32(t, ADAM_KERNEL);
-    if (!tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${ADAM_KERNEL}: the parameter, gradient and moments differ in shape`);
+    if (!tf.util.arraysEqual(t.shape, p.shape))
+      throw new Error(`${ADAM_KERNEL}: the parameter, gradient and moments differ in shape`);
   }
   const k = kernels(backend);
   const b = backend as WasmBackend;
-  const outs = [b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32'), b.makeOutput(p.shape, 'float32')] as const;
+  const outs = [
+    b.makeOutput(p.shape, 'float32'),
+    b.makeOutput(p.shape, 'float32'),
+    b.makeOutput(p.shape, 'float32'),
+  ] as const;
   const n = tf.util.sizeFromShape(p.shape);
   const at = (t: tf.TensorInfo) => offsetOf(b, t);
   if (n > 0) {
-    k.adam(at(p), at(g), at(m), at(v), at(outs[0]), at(outs[1]), at(outs[2]), n,
-      a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, a.lr);
+    k.adam(
+      at(p),
+      at(g),
+      at(m),
+      at(v),
+      at(outs[0]),
+      at(outs[1]),
+      at(outs[2]),
+      n,
+      a.gradScale,
+      a.beta1,
+      1 - a.beta1,
+      a.beta2,
+      1 - a.beta2,
+      a.c1,
+      a.c2,
+      a.epsilon,
+      a.lr,
+    );
   }
   return [...outs];
 }
 
 function conv3x3({ inputs, backend }: Args): tf.TensorInfo {
-  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: 'linear', leakyreluAlpha: undefined };
+  const attrs = {
+    strides: [1, 1],
+    pad: 'same',
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+    dimRoundingMode: undefined,
+    activation: 'linear',
+    leakyreluAlpha: undefined,
+  };
   return runKernel('wasm', 'FusedConv2D', backend, inputs, attrs);
 }
 
@@ -155,7 +194,8 @@ const ELEMENTWISE = [
 /** Drops the elementwise kernels for a backend instance the module cannot run on. */
 function checkModule(backend: unknown): void {
   if (kernelsFor(backend)) return;
-  for (const { kernelName } of ELEMENTWISE) if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  for (const { kernelName } of ELEMENTWISE)
+    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
 }
 
 let registered = false;
@@ -167,10 +207,16 @@ export function registerWasmKernels(): void {
   registered = true;
   for (const { kernelName, kernelFunc } of ELEMENTWISE) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, setupFunc: checkModule });
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+      setupFunc: checkModule,
+    });
   }
   for (const { kernelName, kernelFunc } of CONVOLUTION) {
-    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+    if (!tf.getKernel(kernelName, 'wasm'))
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity as unknown as tf.KernelFunc });

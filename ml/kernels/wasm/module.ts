@@ -17,13 +17,39 @@ export interface WasmKernels {
   readonly swishWithSlope: (x: number, y: number, slope: number, n: number) => void;
   readonly mishWithSlope: (x: number, y: number, slope: number, n: number) => void;
   readonly adam: (
-    p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number,
-    scale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
-    c1: number, c2: number, epsilon: number, lr: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    scale: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    c1: number,
+    c2: number,
+    epsilon: number,
+    lr: number,
   ) => void;
   readonly im2colTransposed: (
-    src: number, dst: number, c: number, n: number, h: number, w: number, kh: number, kw: number,
-    padTop: number, padLeft: number, oh: number, ow: number, n0: number, count: number,
+    src: number,
+    dst: number,
+    c: number,
+    n: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    padTop: number,
+    padLeft: number,
+    oh: number,
+    ow: number,
+    n0: number,
+    count: number,
   ) => void;
   readonly peak: (iterations: number) => number;
 }

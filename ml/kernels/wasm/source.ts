@@ -21,7 +21,10 @@ type E = string;
 const k = (v: number): E => `(v128.const f32x4 ${v} ${v} ${v} ${v})`;
 const get = (name: string): E => `(local.get $${name})`;
 const set = (name: string, e: E): E => `(local.set $${name} ${e})`;
-const op = (name: string) => (...args: E[]): E => `(f32x4.${name} ${args.join(' ')})`;
+const op =
+  (name: string) =>
+  (...args: E[]): E =>
+    `(f32x4.${name} ${args.join(' ')})`;
 const [add, sub, mul, div, lt, gt] = ['add', 'sub', 'mul', 'div', 'lt', 'gt'].map(op) as [
   (a: E, b: E) => E,
   (a: E, b: E) => E,
@@ -58,22 +61,31 @@ function exp(dst: string, x: E, atMost = Infinity): E[] {
     set('en', add(mul(get('ez'), k(Math.LOG2E)), k(MAGIC))),
     set('ef', sub(get('en'), k(MAGIC))),
     // r = x − n·ln2, with ln2 split into 0.693359375 (n times it is exact) and a small correction.
-    set('er', sub(sub(get('ez'), mul(get('ef'), k(0.693359375))), mul(get('ef'), k(-2.12194440e-4)))),
+    set('er', sub(sub(get('ez'), mul(get('ef'), k(0.693359375))), mul(get('ef'), k(-2.1219444e-4)))),
     // eʳ ≈ 1 + r + r²·P(r), P of degree 5 evaluated by Estrin's scheme (a short dependency chain):
     // P = (a0 + a1·r) + r²·(a2 + a3·r) + r⁴·(a4 + a5·r)
     set('ep', mul(get('er'), get('er'))),
     set(
       'eq',
       add(
-        add(add(k(5.0000001201e-1), mul(k(1.6666665459e-1), get('er'))), mul(get('ep'), add(k(4.1665795894e-2), mul(k(8.3334519073e-3), get('er'))))),
-        mul(mul(get('ep'), get('ep')), add(k(1.3981999507e-3), mul(k(1.9875691500e-4), get('er')))),
+        add(
+          add(k(5.0000001201e-1), mul(k(1.6666665459e-1), get('er'))),
+          mul(get('ep'), add(k(4.1665795894e-2), mul(k(8.3334519073e-3), get('er')))),
+        ),
+        mul(mul(get('ep'), get('ep')), add(k(1.3981999507e-3), mul(k(1.98756915e-4), get('er')))),
       ),
     ),
     set('ep', add(add(mul(get('eq'), get('ep')), get('er')), ONE)),
     // 2ⁿ⁻¹: exponent bits n + 126 (n = −126 gives +0), from n << 23 (the 1.5·2²³ bits shift out).
     set(
       dst,
-      mul(mul(get('ep'), `(i32x4.add (i32x4.shl ${get('en')} (i32.const 23)) (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000))`), k(2)),
+      mul(
+        mul(
+          get('ep'),
+          `(i32x4.add (i32x4.shl ${get('en')} (i32.const 23)) (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000))`,
+        ),
+        k(2),
+      ),
     ),
   ];
 }
@@ -101,7 +113,15 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', ActivationCode> = {
   // Slope tanh u + x·u·sech² u; with q = 1/(1 + s): tanh u = (1 − s)·q and sech² u = 4s·q².
   tanhexp: {
     common: [set('w', minKeepNaN(get('x'), k(T))), ...exp('u', get('w'), T), ...exp('s', mul(get('u'), k(-2)), 0)],
-    value: [set('r0', mul(get('x'), select(tanhSeries(get('u')), div(sub(ONE, get('s')), add(ONE, get('s'))), lt(get('u'), k(0.125)))))],
+    value: [
+      set(
+        'r0',
+        mul(
+          get('x'),
+          select(tanhSeries(get('u')), div(sub(ONE, get('s')), add(ONE, get('s'))), lt(get('u'), k(0.125))),
+        ),
+      ),
+    ],
     slope: [
       set('q', div(ONE, add(ONE, get('s')))),
       set(
@@ -118,7 +138,10 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', ActivationCode> = {
   swish: {
     common: exp('u', neg(get('x'))),
     value: [set('r0', div(get('x'), add(ONE, get('u'))))],
-    slope: [set('s', div(ONE, add(ONE, get('u')))), set('r1', add(get('s'), mul(mul(get('x'), get('s')), sub(ONE, get('s')))))],
+    slope: [
+      set('s', div(ONE, add(ONE, get('u')))),
+      set('r1', add(get('s'), mul(mul(get('x'), get('s')), sub(ONE, get('s'))))),
+    ],
     identityAbove20: false,
   },
   // x·tanh(softplus x) = x·w/(w + 2) with n = e^min(x, 20), w = n(n + 2). Slope tanh(sp) + x·(1 − tanh²(sp))·σ
@@ -132,7 +155,10 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', ActivationCode> = {
         'r1',
         add(
           mul(get('w'), get('q')),
-          mul(mul(get('x'), mul(mul(add(get('w'), ONE), k(4)), mul(get('q'), get('q')))), div(get('u'), add(ONE, get('u')))),
+          mul(
+            mul(get('x'), mul(mul(add(get('w'), ONE), k(4)), mul(get('q'), get('q')))),
+            div(get('u'), add(ONE, get('u'))),
+          ),
         ),
       ),
     ],
@@ -144,17 +170,28 @@ const ACTIVATIONS: Record<'tanhexp' | 'swish' | 'mish', ActivationCode> = {
 function activationKernels(name: string, a: ActivationCode): E[] {
   const above = gt(get('x'), k(T));
   const slopeOrOne = a.identityAbove20 ? [set('r1', select(ONE, get('r1'), above))] : [];
-  const times = (d: string) => (a.identityAbove20 ? select(get(d), mul(get(d), get('r1')), above) : mul(get(d), get('r1')));
+  const times = (d: string) =>
+    a.identityAbove20 ? select(get(d), mul(get(d), get('r1')), above) : mul(get(d), get('r1'));
   return [
     elementwise(name, ['x'], [['y', 'r0']], [...a.common, ...a.value]),
     elementwise(`${name}Grad`, ['x', 'dy'], [['dx', 'r0']], [...a.common, ...a.slope, set('r0', times('dy'))]),
-    elementwise(`${name}WithSlope`, ['x'], [['y', 'r0'], ['slope', 'r1']], [...a.common, ...a.value, ...a.slope, ...slopeOrOne]),
+    elementwise(
+      `${name}WithSlope`,
+      ['x'],
+      [
+        ['y', 'r0'],
+        ['slope', 'r1'],
+      ],
+      [...a.common, ...a.value, ...a.slope, ...slopeOrOne],
+    ),
   ];
 }
 
 /** `statements` with every local named in `locals` suffixed by `suffix` (a second, independent copy). */
 function renamed(statements: readonly E[], locals: ReadonlySet<string>, suffix: string): E[] {
-  return statements.map((st) => st.replace(/\$(\w+)/g, (m, name: string) => (locals.has(name) ? `$${name}${suffix}` : m)));
+  return statements.map((st) =>
+    st.replace(/\$(\w+)/g, (m, name: string) => (locals.has(name) ? `$${name}${suffix}` : m)),
+  );
 }
 
 /**
@@ -164,16 +201,24 @@ function renamed(statements: readonly E[], locals: ReadonlySet<string>, suffix: 
  * order, and two interleaved dependency chains keep the core busier than one), then four, then the
  * last 1–3 elements one by one in lane 0.
  */
-function elementwise(name: string, streams: string[], outs: Array<[pointer: string, local: string]>, body: readonly E[]): E {
+function elementwise(
+  name: string,
+  streams: string[],
+  outs: Array<[pointer: string, local: string]>,
+  body: readonly E[],
+): E {
   const pointers = [...streams, ...outs.map(([p]) => p)];
-  const advance = (bytes: number) => pointers.map((p) => set(`${p}P`, `(i32.add ${get(`${p}P`)} (i32.const ${bytes}))`)).join('\n');
+  const advance = (bytes: number) =>
+    pointers.map((p) => set(`${p}P`, `(i32.add ${get(`${p}P`)} (i32.const ${bytes}))`)).join('\n');
   const first = `${streams[0]}P`;
   const locals = new Set([...streams, ...SCRATCH]);
   const a = renamed(body, locals, 'A');
   const b = renamed(body, locals, 'B');
   const interleaved = a.flatMap((st, i) => [st, b[i]!]);
-  const load = (suffix: string, offset: number) => streams.map((st) => set(`${st}${suffix}`, `(v128.load offset=${offset} ${get(`${st}P`)})`)).join('\n');
-  const store = (suffix: string, offset: number) => outs.map(([p, l]) => `(v128.store offset=${offset} ${get(`${p}P`)} ${get(`${l}${suffix}`)})`).join('\n');
+  const load = (suffix: string, offset: number) =>
+    streams.map((st) => set(`${st}${suffix}`, `(v128.load offset=${offset} ${get(`${st}P`)})`)).join('\n');
+  const store = (suffix: string, offset: number) =>
+    outs.map(([p, l]) => `(v128.store offset=${offset} ${get(`${p}P`)} ${get(`${l}${suffix}`)})`).join('\n');
   return `
   (func (export "${name}") ${pointers.map((p) => `(param $${p}P i32)`).join(' ')} (param $n i32)
     (local $end i32) (local $end4 i32) (local $end8 i32)
@@ -222,7 +267,13 @@ function adam(): E {
     set('g', mul(get('g'), get('scaleV'))),
     set('m', add(mul(get('m'), get('b1V')), mul(get('g'), get('omb1V')))),
     set('v', add(mul(get('v'), get('b2V')), mul(mul(get('g'), get('g')), get('omb2V')))),
-    set('p', sub(get('p'), mul(div(div(get('m'), get('c1V')), add(`(f32x4.sqrt ${div(get('v'), get('c2V'))})`, get('epsV'))), get('lrV')))),
+    set(
+      'p',
+      sub(
+        get('p'),
+        mul(div(div(get('m'), get('c1V')), add(`(f32x4.sqrt ${div(get('v'), get('c2V'))})`, get('epsV'))), get('lrV')),
+      ),
+    ),
   ].join('\n');
   const io = ['p', 'g', 'm', 'v'];
   const outs = ['p', 'm', 'v'];
@@ -320,7 +371,10 @@ function peak(): E {
         ${chains.map((a) => set(a, add(mul(get(a), get('m')), get('c')))).join('\n')}
         (local.set $iterations (i32.sub ${get('iterations')} (i32.const 1)))
         (br $round)))
-    ${set('t', chains.map((a) => get(a)).reduce((acc, a) => add(acc, a)))}
+    ${set(
+      't',
+      chains.map((a) => get(a)).reduce((acc, a) => add(acc, a)),
+    )}
     (f32.add (f32.add (f32x4.extract_lane 0 ${get('t')}) (f32x4.extract_lane 1 ${get('t')}))
              (f32.add (f32x4.extract_lane 2 ${get('t')}) (f32x4.extract_lane 3 ${get('t')}))))`;
 }

@@ -73,7 +73,8 @@ export class ActivationProgram implements Program {
   getUserCode(): string {
     const f = ACTIVATION_WGSL[this.#act];
     // The last thread's 1–3 lanes past the end re-read the last element and write nothing.
-    const load = (name: string) => `vec4<f32>(${[0, 1, 2, 3].map((k) => `${name}[min(i + ${k}, uniforms.n - 1)]`).join(', ')})`;
+    const load = (name: string) =>
+      `vec4<f32>(${[0, 1, 2, 3].map((k) => `${name}[min(i + ${k}, uniforms.n - 1)]`).join(', ')})`;
     return /* wgsl */ `
       ${TANH_SECH2}
       fn f(v : vec4<f32>) -> vec4<f32> { ${this.#grad ? f.slope : f.value} }

@@ -51,29 +51,45 @@ export class DirectConvProgram implements Program {
         let first = i32(globalId.x) * ${PIXELS};
         // Past-the-end pixels are computed as the last one and not stored: no lane leaves early,
         // so no load is under a per-lane condition.
-        ${px.map((j) => `let p${j} = min(first + ${j}, total - 1);
+        ${px
+          .map(
+            (j) => `let p${j} = min(first + ${j}, total - 1);
         let ox${j} = p${j} % OW;
         let oy${j} = (p${j} / OW) % OH;
-        let n${j} = p${j} / (OW * OH);`).join('\n        ')}
+        let n${j} = p${j} / (OW * OH);`,
+          )
+          .join('\n        ')}
         ${px.map((j) => `var acc${j} = array<vec4<f32>, ${CONV_BLOCK / 4}>(${blocks.map((i) => (this.#bias ? `bias[co0 / 4 + ${i}]` : 'vec4<f32>(0.0)')).join(', ')});`).join('\n        ')}
         for (var kh = 0; kh < KH; kh++) {
           for (var kw = 0; kw < KW; kw++) {
-            ${px.map((j) => `let iy${j} = oy${j} + kh - uniforms.pads.x;
+            ${px
+              .map(
+                (j) => `let iy${j} = oy${j} + kh - uniforms.pads.x;
             let ix${j} = ox${j} + kw - uniforms.pads.y;
             let in${j} = iy${j} >= 0 && iy${j} < H && ix${j} >= 0 && ix${j} < W;
-            let xb${j} = select(0, ((n${j} * H + iy${j}) * W + ix${j}) * Ci, in${j});`).join('\n            ')}
+            let xb${j} = select(0, ((n${j} * H + iy${j}) * W + ix${j}) * Ci, in${j});`,
+              )
+              .join('\n            ')}
             let wb = ((kh * KW + kw) * Ci * Co + co0) / 4;
             for (var ci = 0; ci < Ci; ci++) {
               let wr = wb + ci * (Co / 4);
               ${blocks.map((i) => `let w${i} = w[wr + ${i}];`).join('\n              ')}
-              ${px.map((j) => `let a${j} = select(0.0, x[xb${j} + ci], in${j});
-              ${blocks.map((i) => `acc${j}[${i}] = fma(vec4<f32>(a${j}), w${i}, acc${j}[${i}]);`).join('\n              ')}`).join('\n              ')}
+              ${px
+                .map(
+                  (j) => `let a${j} = select(0.0, x[xb${j} + ci], in${j});
+              ${blocks.map((i) => `acc${j}[${i}] = fma(vec4<f32>(a${j}), w${i}, acc${j}[${i}]);`).join('\n              ')}`,
+                )
+                .join('\n              ')}
             }
           }
         }
-        ${px.map((j) => `if (first + ${j} < total) {
+        ${px
+          .map(
+            (j) => `if (first + ${j} < total) {
           ${blocks.map((i) => `result[((first + ${j}) * Co + co0) / 4 + ${i}] = acc${j}[${i}];`).join('\n          ')}
-        }`).join('\n        ')}
+        }`,
+          )
+          .join('\n        ')}
       }
     `;
   }

@@ -142,7 +142,6 @@ export class FilterGradPartialProgram implements Program {
 /** Output channels per invocation in the direct filter gradient. */
 export const BLOCK = 16;
 
-
 /** dy[base + k], k = 0..3, as a vec4, with zeros for channels c0 + k ≥ Co (reads clamped in bounds). */
 function dyQuad(base: string, c0: string): string {
   const at = (k: number) => `select(0.0, dy[min(${base} + ${k}, ${base} + Co - 1 - (${c0}))], ${c0} + ${k} < Co)`;
@@ -178,7 +177,9 @@ export class DirectFilterGradProgram implements Program {
     const operand = (i: number) => (this.#full ? `dy[dr / 4 + ${i}]` : dyQuad(`dr + ${4 * i}`, `co0 + ${4 * i}`));
     const rows = wide ? [0, 1, 2, 3] : [0];
     const fmas = rows
-      .flatMap((k) => [0, 1, 2, 3].map((i) => `acc${k}[${i}] = fma(vec4<f32>(${wide ? `a[${k}]` : 'a'}), d${i}, acc${k}[${i}]);`))
+      .flatMap((k) =>
+        [0, 1, 2, 3].map((i) => `acc${k}[${i}] = fma(vec4<f32>(${wide ? `a[${k}]` : 'a'}), d${i}, acc${k}[${i}]);`),
+      )
       .join('\n          ');
     const zero = 'array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0))';
     const store = rows

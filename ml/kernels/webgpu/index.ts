@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_KERNEL, ACTIVATION_GRAD_KERNEL, type SmoothActivation } from '../../activations.ts';
 import { ACTIVATION_WGSL, ActivationProgram } from './activation.ts';
 import { CONV_BLOCK, DirectConvProgram, PIXELS } from './conv.ts';
-import { BLOCK, ColumnSumPartialProgram, DEPTH, DirectFilterGradProgram, FilterGradPartialProgram, SumSplitsProgram, TILE } from './filter-grad.ts';
+import {
+  BLOCK,
+  ColumnSumPartialProgram,
+  DEPTH,
+  DirectFilterGradProgram,
+  FilterGradPartialProgram,
+  SumSplitsProgram,
+  TILE,
+} from './filter-grad.ts';
 import type { Program, Uniform, WebGpuBackend } from './program.ts';
 import { runKernel } from '../run-kernel.ts';
 
@@ -94,15 +102,26 @@ function filterGrad(args: KernelArgs): tf.TensorInfo {
     { type: 'int32', data: [kh, kw] },
     { type: 'int32', data: [chunk] },
   ];
-  const program = direct ? new DirectFilterGradProgram(splits, rows, ci, co) : new FilterGradPartialProgram(splits, rows, co);
+  const program = direct
+    ? new DirectFilterGradProgram(splits, rows, ci, co)
+    : new FilterGradPartialProgram(splits, rows, co);
   return splitThenSum(backend, program, [x, dy], uniforms, splits, [kh, kw, ci, co]);
 }
 
 /** Runs a program that writes [splits, …] partial results, then sums them into `outShape`. */
-function splitThenSum(backend: WebGpuBackend, program: Program, inputs: tf.TensorInfo[], uniforms: Uniform[], splits: number, outShape: number[]): tf.TensorInfo {
+function splitThenSum(
+  backend: WebGpuBackend,
+  program: Program,
+  inputs: tf.TensorInfo[],
+  uniforms: Uniform[],
+  splits: number,
+  outShape: number[],
+): tf.TensorInfo {
   const partial = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   try {
-    return backend.runWebGPUProgram(new SumSplitsProgram(outShape), [partial], 'float32', [{ type: 'int32', data: [splits] }]);
+    return backend.runWebGPUProgram(new SumSplitsProgram(outShape), [partial], 'float32', [
+      { type: 'int32', data: [splits] },
+    ]);
   } finally {
     backend.disposeData(partial.dataId);
   }
@@ -118,12 +137,22 @@ function forwardConv(name: 'Conv2D' | 'FusedConv2D', args: KernelArgs): tf.Tenso
   const [sh, sw] = pair(a.strides as number | number[]);
   const [dh, dw] = pair(a.dilations);
   const fs = filter!.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(x!.shape as [number, number, number, number], fs, 1, 1, a.pad as never, a.dimRoundingMode);
+  const info = tf.backend_util.computeConv2DInfo(
+    x!.shape as [number, number, number, number],
+    fs,
+    1,
+    1,
+    a.pad as never,
+    a.dimRoundingMode,
+  );
   const outShape: [number, number, number, number] = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
   if (
     style !== 'direct' ||
     (a.dataFormat ?? 'NHWC') !== 'NHWC' ||
-    sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1 ||
+    sh !== 1 ||
+    sw !== 1 ||
+    dh !== 1 ||
+    dw !== 1 ||
     info.outChannels % CONV_BLOCK !== 0 ||
     (a.activation !== undefined && a.activation !== 'linear') ||
     preluActivationWeights ||
@@ -133,9 +162,12 @@ function forwardConv(name: 'Conv2D' | 'FusedConv2D', args: KernelArgs): tf.Tenso
     return theirs(name, args);
   }
   const backend = args.backend as WebGpuBackend;
-  return backend.runWebGPUProgram(new DirectConvProgram(outShape, !!bias), bias ? [x!, filter!, bias] : [x!, filter!], 'float32', [
-    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
-  ]);
+  return backend.runWebGPUProgram(
+    new DirectConvProgram(outShape, !!bias),
+    bias ? [x!, filter!, bias] : [x!, filter!],
+    'float32',
+    [{ type: 'int32', data: [info.padInfo.top, info.padInfo.left] }],
+  );
 }
 
 /**
@@ -149,7 +181,8 @@ function sum(args: KernelArgs): tf.TensorInfo {
   const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
   const cols = x.shape[rank - 1]!;
   const allButLast = rank >= 2 && axes.length === rank - 1 && axes.every((v, i) => v === i);
-  if (style !== 'direct' || !allButLast || keepDims || x.dtype !== 'float32' || cols % 4 !== 0) return theirs('Sum', args);
+  if (style !== 'direct' || !allButLast || keepDims || x.dtype !== 'float32' || cols % 4 !== 0)
+    return theirs('Sum', args);
   const backend = args.backend as WebGpuBackend;
   const rows = tf.util.sizeFromShape(x.shape) / cols;
   const splits = Math.max(1, Math.min(TARGET_WORKGROUPS.direct, Math.ceil(rows / 256)));
@@ -162,8 +195,12 @@ function sum(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Runs another webgpu kernel (tfjs's or ours) by name. */
-const run = (name: string, args: KernelArgs, inputs: tf.NamedTensorInfoMap, attrs: Record<string, unknown>): tf.TensorInfo =>
-  runKernel('webgpu', name, args.backend, inputs, attrs);
+const run = (
+  name: string,
+  args: KernelArgs,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: Record<string, unknown>,
+): tf.TensorInfo => runKernel('webgpu', name, args.backend, inputs, attrs);
 
 function inputGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -173,7 +210,14 @@ function inputGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WebGpuBackend;
   const inShape = a.inputShape!;
   const [kh, kw] = filter.shape as [number, number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(inShape, filter.shape as [number, number, number, number], 1, 1, a.pad as never, a.dimRoundingMode);
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape,
+    filter.shape as [number, number, number, number],
+    1,
+    1,
+    a.pad as never,
+    a.dimRoundingMode,
+  );
   // dx[y] = Σ_k dy[y + top − k] · w[k] = Σ_k′ dy[y − (kh − 1 − top) + k′] · w[kh − 1 − k′]: a stride-1
   // convolution with the rotated filter, top padding kh − 1 − top, and bottom padding so it gives H rows.
   const top = kh - 1 - info.padInfo.top;
@@ -187,13 +231,25 @@ function inputGrad(args: KernelArgs): tf.TensorInfo {
     const rotated = run('Reverse', args, { x: swapped }, { dims: [0, 1] });
     temps.push(rotated);
     const same = top === bottom && left === right && top === (kh - 1) / 2 && left === (kw - 1) / 2;
-    return run('Conv2D', args, { x: dy, filter: rotated }, {
-      strides: 1,
-      pad: same ? 'same' : [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dataFormat: 'NHWC',
-      dilations: 1,
-      dimRoundingMode: undefined,
-    });
+    return run(
+      'Conv2D',
+      args,
+      { x: dy, filter: rotated },
+      {
+        strides: 1,
+        pad: same
+          ? 'same'
+          : [
+              [0, 0],
+              [top, bottom],
+              [left, right],
+              [0, 0],
+            ],
+        dataFormat: 'NHWC',
+        dilations: 1,
+        dimRoundingMode: undefined,
+      },
+    );
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }
@@ -205,7 +261,9 @@ function activation(args: KernelArgs, grad: boolean): tf.TensorInfo {
   if (!ACTIVATION_WGSL[act]) throw new Error(`no webgpu kernel for the ${act} activation`);
   const backend = args.backend as WebGpuBackend;
   const n = tf.util.sizeFromShape(x.shape);
-  return backend.runWebGPUProgram(new ActivationProgram(act, grad, x.shape), grad ? [x, dy!] : [x], 'float32', [{ type: 'int32', data: [n] }]);
+  return backend.runWebGPUProgram(new ActivationProgram(act, grad, x.shape), grad ? [x, dy!] : [x], 'float32', [
+    { type: 'int32', data: [n] },
+  ]);
 }
 
 const OURS: ReadonlyArray<{ kernelName: string; kernelFunc: (args: KernelArgs) => tf.TensorInfo }> = [
@@ -235,7 +293,12 @@ export function useProjectKernels(on = true, kernelStyle: KernelStyle = style): 
     if (!originals.has(k.kernelName)) originals.set(k.kernelName, tf.getKernel(k.kernelName, 'webgpu'));
     if (tf.getKernel(k.kernelName, 'webgpu')) tf.unregisterKernel(k.kernelName, 'webgpu');
     const theirs = originals.get(k.kernelName);
-    if (on) tf.registerKernel({ kernelName: k.kernelName, backendName: 'webgpu', kernelFunc: k.kernelFunc as unknown as tf.KernelFunc });
+    if (on)
+      tf.registerKernel({
+        kernelName: k.kernelName,
+        backendName: 'webgpu',
+        kernelFunc: k.kernelFunc as unknown as tf.KernelFunc,
+      });
     else if (theirs) tf.registerKernel(theirs);
   }
   enabled = on;

@@ -20,7 +20,8 @@ export function pickApi(): StudioApi & PreloadExtras {
   const studio = window.studio;
   if (!studio) return connectBrowser();
   // The preload's failures arrive as plain objects (see main/electron/preload.ts): Errors again here.
-  const request: StudioApi['request'] = (channel, arg) => studio.request(channel, arg).catch((e: unknown) => Promise.reject(requestError(e)));
+  const request: StudioApi['request'] = (channel, arg) =>
+    studio.request(channel, arg).catch((e: unknown) => Promise.reject(requestError(e)));
   return { ...studio, request };
 }
 

@@ -14,12 +14,16 @@ export class RequestError extends Error {
   }
 }
 
-const isFailure = (v: unknown): v is RequestFailure => typeof v === 'object' && v !== null && !(v instanceof Error) && typeof (v as { error?: unknown }).error === 'string';
+const isFailure = (v: unknown): v is RequestFailure =>
+  typeof v === 'object' && v !== null && !(v instanceof Error) && typeof (v as { error?: unknown }).error === 'string';
 
 /** A RequestFailure (as the server sends it, as it crosses from Electron's preload) made an Error; anything else as it is. */
 export function requestError(f: unknown): unknown {
   if (!isFailure(f)) return f;
-  return new RequestError(f.error, f.code !== undefined && f.facts !== undefined ? ({ code: f.code, facts: f.facts } as ErrorData) : undefined);
+  return new RequestError(
+    f.error,
+    f.code !== undefined && f.facts !== undefined ? ({ code: f.code, facts: f.facts } as ErrorData) : undefined,
+  );
 }
 
 /** The code and facts of a failed request, if it was an error a user can cause. */

@@ -1,11 +1,16 @@
 import type { FileEntry, StudioApi, UploadReply } from './types.ts';
 
-const lost = (name: string) => new Error(`Could not send ${name} to SR Studio; check that it is still running and that the file is still there, then add it again.`);
+const lost = (name: string) =>
+  new Error(
+    `Could not send ${name} to SR Studio; check that it is still running and that the file is still there, then add it again.`,
+  );
 
 function isReply(v: unknown): v is UploadReply {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
-  return o['ok'] === true ? typeof o['file'] === 'object' && o['file'] !== null : o['ok'] === false && typeof o['error'] === 'string';
+  return o['ok'] === true
+    ? typeof o['file'] === 'object' && o['file'] !== null
+    : o['ok'] === false && typeof o['error'] === 'string';
 }
 
 /**
@@ -17,7 +22,12 @@ export async function uploadFile(api: StudioApi, file: File): Promise<FileEntry>
   const { url } = await api.request('files:upload', { name: file.name, bytes: file.size });
   let reply: unknown;
   try {
-    const res = await fetch(url, { method: 'PUT', body: file, credentials: 'same-origin', headers: { 'Content-Type': 'application/octet-stream' } });
+    const res = await fetch(url, {
+      method: 'PUT',
+      body: file,
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
     reply = await res.json();
   } catch {
     throw lost(file.name);

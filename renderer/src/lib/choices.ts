@@ -32,7 +32,8 @@ export const DEGRADE_LABELS: Readonly<Record<DegradeName, string>> = {
 export const DEGRADES = Object.keys(DEGRADE_LABELS) as DegradeName[];
 
 /** A model's training inputs in a word, from its file's training record. */
-export const trainedOn = (degrade: unknown): string => (typeof degrade === 'string' && degrade !== 'none' ? degrade : 'clean');
+export const trainedOn = (degrade: unknown): string =>
+  typeof degrade === 'string' && degrade !== 'none' ? degrade : 'clean';
 
 const SCALE_LABELS: Readonly<Record<Scale, string>> = { 2: '×2', 3: '×3', 4: '×4' };
 export const SCALES = Object.keys(SCALE_LABELS).map(Number) as Scale[];

@@ -10,7 +10,9 @@ export function fieldText(v: unknown): string {
   return typeof v === 'string' ? v.trim() : '';
 }
 
-export type WholeNumber = { readonly value: number; readonly error: null } | { readonly value: null; readonly error: string };
+export type WholeNumber =
+  | { readonly value: number; readonly error: null }
+  | { readonly value: null; readonly error: string };
 
 /**
  * A whole number from `lo` to `hi` as the command line reads one (so "1e3" is 1000), or the

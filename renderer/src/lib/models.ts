@@ -45,7 +45,8 @@ export function layerLabel(name: string): string {
 }
 
 /** "×4": a model's scale, whether SR Studio's or imported (any whole scale). */
-export const modelScaleLabel = (m: Pick<ModelInfo, 'config' | 'imported'>): string => `×${m.config?.scale ?? m.imported?.scale ?? '?'}`;
+export const modelScaleLabel = (m: Pick<ModelInfo, 'config' | 'imported'>): string =>
+  `×${m.config?.scale ?? m.imported?.scale ?? '?'}`;
 
 /** Its activation's name, or "Imported ONNX" for a model brought from elsewhere. */
 export const modelKind = (m: Pick<ModelInfo, 'config'>, labels: Readonly<Record<string, string>>): string =>

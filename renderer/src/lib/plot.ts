@@ -8,7 +8,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.length < 50; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.length < 50; v += step)
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
   return out;
 }
 
@@ -48,5 +49,8 @@ export const linePath = (points: readonly BandPoint[], sx: Scale, sy: Scale): st
 /** The band: along the highest values, back along the lowest. */
 export const bandPath = (points: readonly BandPoint[], sx: Scale, sy: Scale): string =>
   points.length > 1
-    ? `M${points.map((p) => xy(sx(p.x), sy(p.hi))).join('L')}L${[...points].reverse().map((p) => xy(sx(p.x), sy(p.lo))).join('L')}Z`
+    ? `M${points.map((p) => xy(sx(p.x), sy(p.hi))).join('L')}L${[...points]
+        .reverse()
+        .map((p) => xy(sx(p.x), sy(p.lo)))
+        .join('L')}Z`
     : '';

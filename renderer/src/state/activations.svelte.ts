@@ -126,10 +126,18 @@ export class FeatureMapsSession {
   /** How many imported models the lists leave out, and why, in a sentence ('' when none). */
   get leftOut(): string {
     const n = this.#app.models.filter((m) => m.imported).length;
-    return n === 0 ? '' : `Feature maps are shown only for SR Studio's own networks, so ${n === 1 ? 'the imported ONNX model is' : `the ${n} imported ONNX models are`} not listed here.`;
+    return n === 0
+      ? ''
+      : `Feature maps are shown only for SR Studio's own networks, so ${n === 1 ? 'the imported ONNX model is' : `the ${n} imported ONNX models are`} not listed here.`;
   }
   get canShow(): boolean {
-    return !!this.form.modelA && !!this.form.modelB && this.form.image.trim() !== '' && !this.#imported(this.form.modelA) && !this.#imported(this.form.modelB);
+    return (
+      !!this.form.modelA &&
+      !!this.form.modelB &&
+      this.form.image.trim() !== '' &&
+      !this.#imported(this.form.modelA) &&
+      !this.#imported(this.form.modelB)
+    );
   }
 
   #imported(id: string): ModelInfo | undefined {

@@ -110,7 +110,8 @@ export class AppState implements Services {
       else if (job.kind === 'upscale') this.upscale.attach(job);
     }
     // A page reloaded during a training opens where it goes on, unless there is an upscale to watch.
-    if (!this.#chosen && jobs?.some((j) => j.kind === 'train') && !jobs.some((j) => j.kind === 'upscale')) this.#view = 'train';
+    if (!this.#chosen && jobs?.some((j) => j.kind === 'train') && !jobs.some((j) => j.kind === 'upscale'))
+      this.#view = 'train';
   }
 
   async refreshStatus(): Promise<void> {

@@ -1,6 +1,14 @@
 import { compareVerdict, type Verdict } from '../../../ml/train/compare-verdict.ts';
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, CompareJob, CompareReport, CompareResult, JobInfo, PresetName, Scale } from '../api/types.ts';
+import type {
+  ActivationName,
+  CompareJob,
+  CompareReport,
+  CompareResult,
+  JobInfo,
+  PresetName,
+  Scale,
+} from '../api/types.ts';
 import { ACTIVATION_LABELS } from '../lib/choices.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
@@ -59,7 +67,16 @@ export interface LegendEntry {
 export class CompareSession {
   readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt'>;
   readonly #job: JobTracker;
-  form = $state<CompareForm>({ data: '', val: '', actA: 'swish', actB: 'tanhexp', preset: 'tiny', scale: 2, iterations: 1000, seeds: 1 });
+  form = $state<CompareForm>({
+    data: '',
+    val: '',
+    actA: 'swish',
+    actB: 'tanhexp',
+    preset: 'tiny',
+    scale: 2,
+    iterations: 1000,
+    seeds: 1,
+  });
   readonly loss = new SeedSeries();
   readonly psnr = new SeedSeries();
   #bicubic = $state<number | null>(null);
@@ -130,8 +147,17 @@ export class CompareSession {
     return differenceBand(this.psnr.runs(), a!, b!, bucketWidth(this.#span, CURVE_POINTS));
   });
   readonly legend = $derived.by((): LegendEntry[] => {
-    const seeds = (act: string) => new Set([...this.loss.runs(), ...this.psnr.runs()].filter((r) => r.act === act).map((r) => r.seed)).size;
-    return this.psnrCurves.map((c) => ({ act: c.act, role: c.role, label: c.label, color: c.color, dashed: c.dashed, seeds: seeds(c.act), psnr: c.points.at(-1)?.mean }));
+    const seeds = (act: string) =>
+      new Set([...this.loss.runs(), ...this.psnr.runs()].filter((r) => r.act === act).map((r) => r.seed)).size;
+    return this.psnrCurves.map((c) => ({
+      act: c.act,
+      role: c.role,
+      label: c.label,
+      color: c.color,
+      dashed: c.dashed,
+      seeds: seeds(c.act),
+      psnr: c.points.at(-1)?.mean,
+    }));
   });
 
   #curves(series: SeedSeries): CompareCurve[] {
@@ -203,7 +229,16 @@ export class CompareSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'compare' || this.#job.running) return;
     const s = job.spec as CompareJob;
-    this.form = { data: s.data, val: s.val, actA: s.acts[0], actB: s.acts[1], preset: s.preset, scale: s.scale, iterations: s.iterations, seeds: s.seeds };
+    this.form = {
+      data: s.data,
+      val: s.val,
+      actA: s.acts[0],
+      actB: s.acts[1],
+      preset: s.preset,
+      scale: s.scale,
+      iterations: s.iterations,
+      seeds: s.seeds,
+    };
     this.#span = s.iterations;
     this.#job.attach(job);
   }

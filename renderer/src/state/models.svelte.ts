@@ -30,7 +30,8 @@ export function rangeSourceWords(from: ImportProbe['rangeFrom'] | undefined): st
 }
 
 /** A tile margin as the form holds it: a whole number of pixels from 0 to `most`, or null. */
-export const marginValue = (v: unknown, most: number): number | null => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= most ? v : null);
+export const marginValue = (v: unknown, most: number): number | null =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= most ? v : null;
 
 /**
  * Importing a model: an SR Studio weights file, or an ONNX super-resolution model from elsewhere
@@ -69,7 +70,8 @@ export class ModelImportSession {
     this.#busy = true;
     try {
       const found = await this.#app.attempt(this.#app.api.request('models:probe', { path }));
-      if (found) this.pending = { path, found, range: found.rangeFrom === 'guess' ? null : found.range, margin: found.margin };
+      if (found)
+        this.pending = { path, found, range: found.rangeFrom === 'guess' ? null : found.range, margin: found.margin };
       return null;
     } finally {
       this.#busy = false;
@@ -98,9 +100,14 @@ export class ModelImportSession {
     if (this.#busy) return null;
     this.#busy = true;
     try {
-      const changed = await this.#app.attempt(this.#app.api.request('models:adjust', { modelId: model.id, range, margin }));
+      const changed = await this.#app.attempt(
+        this.#app.api.request('models:adjust', { modelId: model.id, range, margin }),
+      );
       if (changed) {
-        this.#app.toasts.show(`${changed.name} now takes RGB ${range === 255 ? '0–255' : '0–1'} with a tile margin of ${margin} pixels.`, 'success');
+        this.#app.toasts.show(
+          `${changed.name} now takes RGB ${range === 255 ? '0–255' : '0–1'} with a tile margin of ${margin} pixels.`,
+          'success',
+        );
         await this.#app.refreshModels();
       }
       return changed;
@@ -128,7 +135,10 @@ export class ModelImportSession {
 
   async importFile(file: File): Promise<void> {
     if (!/\.(safetensors|onnx)$/i.test(file.name)) {
-      this.#app.toasts.show(`${file.name} is not a model; import a .safetensors file made by SR Studio or an .onnx super-resolution model.`, 'error');
+      this.#app.toasts.show(
+        `${file.name} is not a model; import a .safetensors file made by SR Studio or an .onnx super-resolution model.`,
+        'error',
+      );
       return;
     }
     const local = localPathOf(this.#app.api, file);

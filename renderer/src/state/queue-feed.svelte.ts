@@ -57,8 +57,12 @@ export class QueueFeed {
       return;
     }
     void imagesFrom(droppedItems(dt)).then(({ files: images, skipped }) => {
-      if (skipped.length) this.#app.toasts.show(`Skipped ${skipped.length} file(s) that are not images: ${skipped.slice(0, 3).join(', ')}.`);
-      if (images.length === 0 && !skipped.length) this.#app.toasts.show('Nothing to add: drop image files or folders of images.');
+      if (skipped.length)
+        this.#app.toasts.show(
+          `Skipped ${skipped.length} file(s) that are not images: ${skipped.slice(0, 3).join(', ')}.`,
+        );
+      if (images.length === 0 && !skipped.length)
+        this.#app.toasts.show('Nothing to add: drop image files or folders of images.');
       this.addFiles(images);
     });
   }
@@ -103,7 +107,9 @@ export class QueueFeed {
     const again = known.filter((i) => i.again());
     const list = (items: readonly QueueItem[]) => {
       const names = items.map((i) => i.name);
-      return names.length === 1 ? names[0]! : `${names.length} files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
+      return names.length === 1
+        ? names[0]!
+        : `${names.length} files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`;
     };
     const is = (items: readonly QueueItem[]) => (items.length === 1 ? 'is' : 'are');
     const ready = again.length
@@ -123,7 +129,10 @@ export class QueueFeed {
       }
       item.uploaded(entry);
       // The server never replaces a file: another file of the same name is kept as "name (2)".
-      if (entry.name !== item.file!.name) this.#app.toasts.show(`Another file named ${item.file!.name} was added before, so this one is kept as ${entry.name}.`);
+      if (entry.name !== item.file!.name)
+        this.#app.toasts.show(
+          `Another file named ${item.file!.name} was added before, so this one is kept as ${entry.name}.`,
+        );
     } catch (e) {
       item.reject(plainError(e));
       return;

@@ -94,7 +94,12 @@ export class QueueItem {
     this.#status = 'working';
     this.#fraction = fraction;
   }
-  finish(output: string, result: ImageData64, outputSize: { width: number; height: number }, warning: string | null = null): void {
+  finish(
+    output: string,
+    result: ImageData64,
+    outputSize: { width: number; height: number },
+    warning: string | null = null,
+  ): void {
     this.#status = 'done';
     this.#warning = warning;
     this.#fraction = 1;

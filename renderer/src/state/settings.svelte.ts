@@ -28,7 +28,9 @@ export function autoSentence(report: BackendReport, purpose: Purpose): string {
   const what = `${name} (${picked?.device ?? name})`;
   if (picked?.gpu) return `${what}: it runs on this machine's GPU.`;
   const gpu = report.probes.some((p) => p.available && p.gpu && (purpose !== 'train' || p.canTrain));
-  return gpu ? `${what}.` : `${what}: this machine has no GPU that SR Studio can use, and it is the fastest here on the processor.`;
+  return gpu
+    ? `${what}.`
+    : `${what}: this machine has no GPU that SR Studio can use, and it is the fastest here on the processor.`;
 }
 
 /** A plain word on a backend whose line alone would puzzle: a GPU backend that only has a software stand-in. */

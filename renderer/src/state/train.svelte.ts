@@ -1,5 +1,16 @@
 import type { JobEvent } from '../api/jobs.ts';
-import type { ActivationName, DegradeName, ImageData64, JobInfo, ModelInfo, PresetName, RunInfo, RunPoint, Scale, TrainJob } from '../api/types.ts';
+import type {
+  ActivationName,
+  DegradeName,
+  ImageData64,
+  JobInfo,
+  ModelInfo,
+  PresetName,
+  RunInfo,
+  RunPoint,
+  Scale,
+  TrainJob,
+} from '../api/types.ts';
 import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
 import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
@@ -35,7 +46,16 @@ export class TrainSession {
   readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'refreshModels' | 'importModel'>;
   readonly #job: JobTracker;
   /** The form, bound directly by the view's fields. */
-  form = $state<TrainForm>({ data: '', val: '', preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 2000, degrade: 'none', init: null });
+  form = $state<TrainForm>({
+    data: '',
+    val: '',
+    preset: 'tiny',
+    scale: 2,
+    activation: 'tanhexp',
+    iterations: 2000,
+    degrade: 'none',
+    init: null,
+  });
   readonly loss = new RunSeries();
   readonly psnr = new RunSeries();
   #state = $state<RunState>('idle');
@@ -135,18 +155,25 @@ export class TrainSession {
     return `So far the model is worse than plain bicubic enlargement on the validation photos (best ${best.toFixed(2)} dB against ${bicubic.toFixed(2)} dB); train it longer before using it, e.g. with Train further in the list of runs.`;
   }
   /** The model the run starts from, as the app lists it (null: from scratch). */
-  readonly initModel = $derived.by<ModelInfo | null>(() => (this.form.init === null ? null : (this.#app.models.find((m) => m.id === this.form.init) ?? null)));
+  readonly initModel = $derived.by<ModelInfo | null>(() =>
+    this.form.init === null ? null : (this.#app.models.find((m) => m.id === this.form.init) ?? null),
+  );
   /** Why the picked model cannot start this run (its preset or activation differs), in the CLI's words; null when it can. */
   readonly initError = $derived.by(() => {
     const m = this.initModel;
-    if (m && !m.config) return `${m.name} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from one of SR Studio's own models.`;
-    return m?.config ? (initMismatch(m.name, m.config, { ...PRESETS[this.form.preset], activation: this.form.activation }) ?? null) : null;
+    if (m && !m.config)
+      return `${m.name} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from one of SR Studio's own models.`;
+    return m?.config
+      ? (initMismatch(m.name, m.config, { ...PRESETS[this.form.preset], activation: this.form.activation }) ?? null)
+      : null;
   });
   /** What the run can start from besides scratch: a bundled model or one of the user's (imported ONNX models cannot be trained). */
-  readonly initGroups = $derived.by<ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>>(() => [
-    { label: 'A bundled model', models: this.#app.models.filter((m) => m.bundled && m.config) },
-    { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled && m.config) },
-  ]);
+  readonly initGroups = $derived.by<ReadonlyArray<{ readonly label: string; readonly models: readonly ModelInfo[] }>>(
+    () => [
+      { label: 'A bundled model', models: this.#app.models.filter((m) => m.bundled && m.config) },
+      { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled && m.config) },
+    ],
+  );
   /** The default peak learning rate the run gets: lower when it starts from a model. */
   readonly learningRate = $derived<number | null>(this.form.init === null ? null : INIT_LR);
   /** The iterations asked for, as the command line reads `--iters`, or why they cannot be used. */
@@ -155,7 +182,9 @@ export class TrainSession {
   get iterationsError(): string | null {
     return this.#iterations.error;
   }
-  readonly canStart = $derived(!this.active && this.form.data.trim() !== '' && this.#iterations.value !== null && this.initError === null);
+  readonly canStart = $derived(
+    !this.active && this.form.data.trim() !== '' && this.#iterations.value !== null && this.initError === null,
+  );
 
   /** Start from a model (its preset, scale and activation become the form's, as `train --init` takes them) or from scratch (null). */
   startFrom(id: string | null): void {
@@ -169,7 +198,10 @@ export class TrainSession {
   }
   /** The finished model as the app lists it, for export. */
   readonly model = $derived.by(() =>
-    this.#app.models.find((m) => (this.#modelId !== null && m.id === this.#modelId) || (this.#modelPath !== null && m.path === this.#modelPath)),
+    this.#app.models.find(
+      (m) =>
+        (this.#modelId !== null && m.id === this.#modelId) || (this.#modelPath !== null && m.path === this.#modelPath),
+    ),
   );
 
   #reset(total: number): void {
@@ -214,7 +246,10 @@ export class TrainSession {
       init: null,
     };
     if (!this.form.data.trim()) {
-      this.#app.toasts.show('This run does not record its training folder; type it above, then press Continue again.', 'info');
+      this.#app.toasts.show(
+        'This run does not record its training folder; type it above, then press Continue again.',
+        'info',
+      );
       return;
     }
     await this.#submit(run);
@@ -231,7 +266,9 @@ export class TrainSession {
     const points = await this.#list.record(dir);
     if (!points || generation !== this.#generation) return;
     const of = (key: 'loss' | 'psnrY' | 'bicubicPsnrY') =>
-      points.filter((p: RunPoint) => p.iteration <= upTo && p[key] !== undefined).map((p) => [p.iteration, p[key]!] as const);
+      points
+        .filter((p: RunPoint) => p.iteration <= upTo && p[key] !== undefined)
+        .map((p) => [p.iteration, p[key]!] as const);
     this.loss.history('loss', of('loss'));
     this.psnr.history('network', of('psnrY'));
     this.psnr.history('bicubic', of('bicubicPsnrY'));
@@ -275,7 +312,16 @@ export class TrainSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'train' || this.active) return;
     const s = job.spec as TrainJob;
-    this.form = { data: s.data, val: s.val ?? '', preset: s.preset, scale: s.scale, activation: s.activation, iterations: s.iterations, degrade: s.degrade ?? 'none', init: s.init ?? null };
+    this.form = {
+      data: s.data,
+      val: s.val ?? '',
+      preset: s.preset,
+      scale: s.scale,
+      activation: s.activation,
+      iterations: s.iterations,
+      degrade: s.degrade ?? 'none',
+      init: s.init ?? null,
+    };
     this.#reset(s.iterations);
     this.#state = job.state;
     this.#job.attach(job);

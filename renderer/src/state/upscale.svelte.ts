@@ -13,7 +13,10 @@ export type ViewMode = 'slider' | 'side';
 
 /** The Upscale view: the queue, one job at a time, its live tiles and the finished results. */
 export class UpscaleSession {
-  readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'>;
+  readonly #app: Pick<
+    Services,
+    'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'
+  >;
   readonly #job: JobTracker;
   #items = $state.raw<QueueItem[]>([]);
   #modelId = $state('');
@@ -35,7 +38,12 @@ export class UpscaleSession {
   /** Upscaled photos kept across restarts, and where results go when no output folder is typed. */
   readonly results: ResultsList;
 
-  constructor(app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'>) {
+  constructor(
+    app: Pick<
+      Services,
+      'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'
+    >,
+  ) {
     this.#app = app;
     this.#job = new JobTracker(app, (e) => this.#onEvent(e));
     this.results = new ResultsList(app.api);
@@ -137,7 +145,9 @@ export class UpscaleSession {
     return this.selected?.status === 'done' && (this.#pinned || !this.#job.running);
   }
   /** What the result viewer shows: a result opened from the list, else the selected finished item. */
-  readonly shown = $derived<ShownResult | null>(this.#opened ? shownOf(this.#opened) : this.showResult ? this.selected : null);
+  readonly shown = $derived<ShownResult | null>(
+    this.#opened ? shownOf(this.#opened) : this.showResult ? this.selected : null,
+  );
   readonly startable = $derived(this.#items.filter((i) => i.startable));
   get canStart(): boolean {
     return !this.#job.running && this.startable.length > 0 && this.modelIdEffective !== '';
@@ -219,7 +229,10 @@ export class UpscaleSession {
   attach(job: JobInfo): void {
     if (job.kind !== 'upscale' || this.#job.running) return;
     const s = job.spec as UpscaleJob;
-    this.#feed.addServerFiles(s.files.map((f) => ({ name: baseName(f), path: f })), true);
+    this.#feed.addServerFiles(
+      s.files.map((f) => ({ name: baseName(f), path: f })),
+      true,
+    );
     for (const i of this.#items) if (i.path && s.files.includes(i.path)) i.queue();
     this.#modelId = s.model;
     this.#format = s.format;
@@ -233,7 +246,9 @@ export class UpscaleSession {
 
   #find(file: string | undefined): QueueItem | undefined {
     if (!file) return undefined;
-    return this.#items.find((i) => i.path === file) ?? this.#items.find((i) => i.path && baseName(i.path) === baseName(file));
+    return (
+      this.#items.find((i) => i.path === file) ?? this.#items.find((i) => i.path && baseName(i.path) === baseName(file))
+    );
   }
 
   #onEvent(e: JobEvent): void {
@@ -253,13 +268,16 @@ export class UpscaleSession {
       case 'job:file-done': {
         const item = this.#find(e.payload.file);
         const { output, width, height } = e.payload;
-        const finish = (result: ImageData64) => item?.finish(output, result, { width, height }, e.payload.warning ?? null);
+        const finish = (result: ImageData64) =>
+          item?.finish(output, result, { width, height }, e.payload.warning ?? null);
         // A result replayed after a reload may come without its preview image: load it, one after
         // another with the thumbnails (a reload replays every finished file at once).
         if (e.payload.result.dataUrl) finish(e.payload.result);
         else if (item)
           this.#feed.enqueue(async () => {
-            const t = await this.#app.attempt(this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 }));
+            const t = await this.#app.attempt(
+              this.#app.api.request('image:thumbnail', { path: output, maxSide: 1024 }),
+            );
             if (t) finish(t);
           });
         if (item && !this.#pinned) this.#selectedKey = item.key;

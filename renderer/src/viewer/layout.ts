@@ -50,7 +50,8 @@ export interface Piece {
   readonly dest: Box;
 }
 
-export const levelDims = (p: Pyramid, level: number) => [Math.ceil(p.width / 2 ** level), Math.ceil(p.height / 2 ** level)] as const;
+export const levelDims = (p: Pyramid, level: number) =>
+  [Math.ceil(p.width / 2 ** level), Math.ceil(p.height / 2 ** level)] as const;
 
 /** The level whose pixels are at least as fine as the screen's: scale·2^level in [0.5, 1), or level 0 when zoomed in. */
 export function chooseLevel(p: Pyramid, scale: number): number {
@@ -95,7 +96,15 @@ export function placements(p: Pyramid, view: View, area: Box, level: number): Pl
       const w = Math.min(T, lw - col * T);
       const h = Math.min(T, lh - row * T);
       const dest = toDevice(v, col * T * fx, row * T * fy, (col * T + w) * fx, (row * T + h) * fy);
-      if (dest.x1 <= area.x0 || dest.x0 >= area.x1 || dest.y1 <= area.y0 || dest.y0 >= area.y1 || dest.x1 <= dest.x0 || dest.y1 <= dest.y0) continue;
+      if (
+        dest.x1 <= area.x0 ||
+        dest.x0 >= area.x1 ||
+        dest.y1 <= area.y0 ||
+        dest.y0 >= area.y1 ||
+        dest.x1 <= dest.x0 ||
+        dest.y1 <= dest.y0
+      )
+        continue;
       out.push({ level, col, row, dest, width: w, height: h });
     }
   }
@@ -113,7 +122,12 @@ export function coverFrom(p: Pyramid, view: View, t: Placement, level: number): 
   const [gx, gy] = factors(p, level);
   const [lw, lh] = levelDims(p, level);
   // The tile's content rectangle, then in pixels of the coarser level.
-  const [cx0, cy0, cx1, cy1] = [t.col * T * fx, t.row * T * fy, (t.col * T + t.width) * fx, (t.row * T + t.height) * fy];
+  const [cx0, cy0, cx1, cy1] = [
+    t.col * T * fx,
+    t.row * T * fy,
+    (t.col * T + t.width) * fx,
+    (t.row * T + t.height) * fy,
+  ];
   const [ax0, ay0, ax1, ay1] = [cx0 / gx, cy0 / gy, Math.min(lw, cx1 / gx), Math.min(lh, cy1 / gy)];
   const out: Piece[] = [];
   for (let row = Math.floor(ay0 / T); row * T < ay1; row++) {

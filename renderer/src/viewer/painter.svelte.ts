@@ -27,13 +27,18 @@ export class Painter {
     const tc = new TileCanvas(el, () => ({ x: view.x, y: view.y, scale: view.scale }));
     tc.onDrawn = (complete, v) => {
       const d = this.#drawn;
-      if (!d || d.complete !== complete || d.view.x !== v.x || d.view.y !== v.y || d.view.scale !== v.scale) this.#drawn = { complete, view: v };
+      if (!d || d.complete !== complete || d.view.x !== v.x || d.view.y !== v.y || d.view.scale !== v.scale)
+        this.#drawn = { complete, view: v };
     };
     // The canvas's own size in device pixels, so that it is drawn on the screen pixel for pixel.
     const ro = new ResizeObserver(([e]) => {
       const device = e?.devicePixelContentBoxSize?.[0];
       if (device) tc.resize(device.inlineSize, device.blockSize);
-      else if (e) tc.resize(Math.round(e.contentRect.width * devicePixelRatio), Math.round(e.contentRect.height * devicePixelRatio));
+      else if (e)
+        tc.resize(
+          Math.round(e.contentRect.width * devicePixelRatio),
+          Math.round(e.contentRect.height * devicePixelRatio),
+        );
     });
     try {
       ro.observe(el, { box: 'device-pixel-content-box' });

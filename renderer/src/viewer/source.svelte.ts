@@ -4,9 +4,16 @@ import { plainError } from '../lib/errors.ts';
 import { pictureSource, pyramidSource, type ViewSource } from './tiles.ts';
 
 /** What a pane shows: a file through the host's tile pyramid (with a preview to show meanwhile), or an image already in the page. */
-export type SourceSpec = { readonly file: TileSource; readonly preview?: ImageData64 | undefined } | { readonly image: ImageData64 };
+export type SourceSpec =
+  | { readonly file: TileSource; readonly preview?: ImageData64 | undefined }
+  | { readonly image: ImageData64 };
 
-const keyOf = (s: SourceSpec | null) => (s === null ? '' : 'file' in s ? JSON.stringify(s.file) : `${s.image.width}x${s.image.height}:${s.image.dataUrl.length}:${s.image.dataUrl.slice(-48)}`);
+const keyOf = (s: SourceSpec | null) =>
+  s === null
+    ? ''
+    : 'file' in s
+      ? JSON.stringify(s.file)
+      : `${s.image.width}x${s.image.height}:${s.image.dataUrl.length}:${s.image.dataUrl.slice(-48)}`;
 
 /**
  * A pane's source, opened again whenever `spec()` names another image; `source` is null while it

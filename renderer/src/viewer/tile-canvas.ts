@@ -79,7 +79,10 @@ export class TileCanvas {
     const t0 = performance.now();
     const c = this.#canvas;
     const dpr = window.devicePixelRatio || 1;
-    const [w, h] = this.#size ?? [Math.max(1, Math.round(c.clientWidth * dpr)), Math.max(1, Math.round(c.clientHeight * dpr))];
+    const [w, h] = this.#size ?? [
+      Math.max(1, Math.round(c.clientWidth * dpr)),
+      Math.max(1, Math.round(c.clientHeight * dpr)),
+    ];
     if (c.width !== w || c.height !== h) {
       c.width = w;
       c.height = h;
@@ -122,7 +125,7 @@ export class TileCanvas {
       const { x0, y0, x1, y1 } = t.dest;
       if (bitmap) {
         // Nearest neighbour when each tile pixel covers one or more screen pixels.
-        ctx.imageSmoothingEnabled = (x1 - x0) < t.width;
+        ctx.imageSmoothingEnabled = x1 - x0 < t.width;
         ctx.imageSmoothingQuality = 'low';
         ctx.drawImage(bitmap, x0, y0, x1 - x0, y1 - y0);
         continue;
@@ -159,6 +162,16 @@ export class TileCanvas {
     const [kx, ky] = [b.width / s.width, b.height / s.height];
     const cx0 = (x0 - view.x) / view.scale;
     const cy0 = (y0 - view.y) / view.scale;
-    ctx.drawImage(b, cx0 * kx, cy0 * ky, ((x1 - x0) / view.scale) * kx, ((y1 - y0) / view.scale) * ky, x0, y0, x1 - x0, y1 - y0);
+    ctx.drawImage(
+      b,
+      cx0 * kx,
+      cy0 * ky,
+      ((x1 - x0) / view.scale) * kx,
+      ((y1 - y0) / view.scale) * ky,
+      x0,
+      y0,
+      x1 - x0,
+      y1 - y0,
+    );
   }
 }

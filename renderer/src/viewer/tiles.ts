@@ -111,7 +111,12 @@ export class TileStore {
     for (const w of wants) {
       if (this.#loading.size >= this.#concurrency) break;
       const key = tileKey(w.source, w.level, w.col, w.row);
-      if (this.#tiles.has(key) || this.#loading.has(key) || performance.now() - (this.#failed.get(key) ?? -Infinity) < RETRY_MS) continue;
+      if (
+        this.#tiles.has(key) ||
+        this.#loading.has(key) ||
+        performance.now() - (this.#failed.get(key) ?? -Infinity) < RETRY_MS
+      )
+        continue;
       this.#loading.add(key);
       w.source.load(w.level, w.col, w.row).then(
         (bitmap) => {
@@ -123,7 +128,8 @@ export class TileStore {
         },
         (e: unknown) => {
           this.#loading.delete(key);
-          if (!this.#failed.has(key)) console.warn(`A tile of the viewer could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+          if (!this.#failed.has(key))
+            console.warn(`A tile of the viewer could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
           this.#failed.set(key, performance.now());
           setTimeout(() => this.pump(), RETRY_MS);
         },

@@ -2,7 +2,31 @@ import type { Attachment } from 'svelte/attachments';
 import { pageScrollsAround, wheelZooms } from './wheel.ts';
 
 /** Zoom levels the +/− buttons and keys step through (1 = one image pixel per screen pixel). */
-export const ZOOM_STEPS = [1 / 64, 1 / 32, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
+export const ZOOM_STEPS = [
+  1 / 64,
+  1 / 32,
+  1 / 16,
+  1 / 12,
+  1 / 8,
+  1 / 6,
+  1 / 4,
+  1 / 3,
+  1 / 2,
+  2 / 3,
+  1,
+  1.5,
+  2,
+  3,
+  4,
+  6,
+  8,
+  12,
+  16,
+  24,
+  32,
+  48,
+  64,
+];
 const MIN = ZOOM_STEPS[0]!;
 const MAX = ZOOM_STEPS.at(-1)!;
 
@@ -75,7 +99,8 @@ export class ViewTransform {
   /** To the next zoom step up (+1) or down (−1), keeping the point (px, py) still (default: the centre). */
   zoomStep(direction: 1 | -1, px = this.#vw / 2, py = this.#vh / 2): void {
     const s = this.#scale;
-    const next = direction > 0 ? ZOOM_STEPS.find((z) => z > s * 1.001) : [...ZOOM_STEPS].reverse().find((z) => z < s / 1.001);
+    const next =
+      direction > 0 ? ZOOM_STEPS.find((z) => z > s * 1.001) : [...ZOOM_STEPS].reverse().find((z) => z < s / 1.001);
     this.zoomAt((next ?? s) / s, px, py);
   }
 

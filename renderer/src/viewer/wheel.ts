@@ -29,7 +29,10 @@ export interface ScrollBox {
 
 /** Content taller than the box (by more than a pixel of rounding) in a box that scrolls. */
 export function scrollsVertically(b: ScrollBox): boolean {
-  return (b.overflowY === 'auto' || b.overflowY === 'scroll' || b.overflowY === 'overlay') && b.scrollHeight > b.clientHeight + 1;
+  return (
+    (b.overflowY === 'auto' || b.overflowY === 'scroll' || b.overflowY === 'overlay') &&
+    b.scrollHeight > b.clientHeight + 1
+  );
 }
 
 /** Whether any element around `el` (up to the document) can be scrolled vertically. */

@@ -23,10 +23,14 @@ before(async () => {
 async function runMain(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const models = await tempDir();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', path.join(import.meta.dirname, 'fake-electron.cjs'), built.main], {
-      env: { ...process.env, SR_STUDIO_MODELS: models },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--require', path.join(import.meta.dirname, 'fake-electron.cjs'), built.main],
+      {
+        env: { ...process.env, SR_STUDIO_MODELS: models },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -75,7 +79,12 @@ describe('Electron main bundle', () => {
     assert.equal(report.replies.stranger, null, 'IPC from another webContents is dropped');
     const said = 'path must be an absolute path, not "relative.png".';
     // The sentence, with the refusal's code and facts beside it (the field it is about).
-    assert.deepEqual(report.replies.bad, { ok: false, error: said, code: 'bad-argument', facts: { said, field: 'path' } });
+    assert.deepEqual(report.replies.bad, {
+      ok: false,
+      error: said,
+      code: 'bad-argument',
+      facts: { said, field: 'path' },
+    });
     assert.equal(report.replies.status.ok, true, JSON.stringify(report.replies.status));
     assert.equal(report.replies.status.result.backend.upscale.name, 'cpu');
     assert.equal(report.replies.status.result.backend.train.name, 'cpu');
@@ -83,13 +92,26 @@ describe('Electron main bundle', () => {
     assert.deepEqual(report.navigation.httpsPopup, { action: 'deny' });
     assert.deepEqual(report.navigation.filePopup, { action: 'deny' });
     assert.equal(report.navigation.prevented, 3);
-    assert.deepEqual(report.opened, ['https://example.com/', 'https://example.org/'], 'only https links go to the browser');
+    assert.deepEqual(
+      report.opened,
+      ['https://example.com/', 'https://example.org/'],
+      'only https links go to the browser',
+    );
 
     const file = report.menu.find((m: { label: string }) => m.label === 'File');
-    assert.deepEqual(file.items.map((i: { label: string }) => i.label), ['Open images…', 'Open folder…', 'separator', 'Quit']);
+    assert.deepEqual(
+      file.items.map((i: { label: string }) => i.label),
+      ['Open images…', 'Open folder…', 'separator', 'Quit'],
+    );
     const view = report.menu.find((m: { label: string }) => m.label === 'View');
-    assert.deepEqual(view.items.slice(0, 5).map((i: { accelerator: string }) => i.accelerator), ['CmdOrCtrl+1', 'CmdOrCtrl+2', 'CmdOrCtrl+3', 'CmdOrCtrl+4', 'CmdOrCtrl+5']);
-    assert.deepEqual(report.sent.filter((s: { channel: string }) => s.channel === 'app:view'), [{ channel: 'app:view', payload: { view: 'train' } }]);
+    assert.deepEqual(
+      view.items.slice(0, 5).map((i: { accelerator: string }) => i.accelerator),
+      ['CmdOrCtrl+1', 'CmdOrCtrl+2', 'CmdOrCtrl+3', 'CmdOrCtrl+4', 'CmdOrCtrl+5'],
+    );
+    assert.deepEqual(
+      report.sent.filter((s: { channel: string }) => s.channel === 'app:view'),
+      [{ channel: 'app:view', payload: { view: 'train' } }],
+    );
     assert.equal(report.quitPrevented, true, 'quitting waits for the engine to stop');
     assert.equal(report.quit, true);
   });

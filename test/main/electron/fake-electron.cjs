@@ -7,7 +7,17 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const report = { windows: [], shown: false, opened: [], sent: [], replies: {}, navigation: {}, menu: [], quit: false, permissions: null };
+const report = {
+  windows: [],
+  shown: false,
+  opened: [],
+  sent: [],
+  replies: {},
+  navigation: {},
+  menu: [],
+  quit: false,
+  permissions: null,
+};
 const appListeners = {};
 const ipcHandlers = new Map();
 let resolveReady;
@@ -89,7 +99,11 @@ const electron = {
   dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }) },
   shell: { openExternal: async (url) => void report.opened.push(url), showItemInFolder() {} },
   Menu: { buildFromTemplate: (t) => t, setApplicationMenu: (m) => void (report.menu = m) },
-  session: { defaultSession: { setPermissionRequestHandler: (h) => h(null, 'camera', (granted) => (report.permissions = granted)) } },
+  session: {
+    defaultSession: {
+      setPermissionRequestHandler: (h) => h(null, 'camera', (granted) => (report.permissions = granted)),
+    },
+  },
 };
 
 const load = Module._load;
@@ -104,7 +118,8 @@ async function scenario(win) {
   const call = (channel, event, arg) => ipcHandlers.get(channel)(event, arg);
   report.channels = [...ipcHandlers.keys()];
   report.replies.curves = await call('activations:curves', own, { names: ['relu'], xMin: -1, xMax: 1, points: 3 });
-  report.replies.stranger = (await call('activations:curves', stranger, { names: ['relu'], xMin: -1, xMax: 1, points: 3 })) ?? null;
+  report.replies.stranger =
+    (await call('activations:curves', stranger, { names: ['relu'], xMin: -1, xMax: 1, points: 3 })) ?? null;
   report.replies.bad = await call('image:load', own, { path: 'relative.png' });
   report.replies.status = await call('app:status', own, undefined);
   const wc = win.webContents;
@@ -117,7 +132,10 @@ async function scenario(win) {
   report.navigation.prevented = prevented;
   const view = report.menu.find((m) => m.label === 'View');
   view.submenu.find((i) => i.label === 'Train').click();
-  report.menu = report.menu.map((m) => ({ label: m.label ?? m.role, items: (m.submenu ?? []).map((i) => ({ label: i.label ?? i.role ?? i.type, accelerator: i.accelerator })) }));
+  report.menu = report.menu.map((m) => ({
+    label: m.label ?? m.role,
+    items: (m.submenu ?? []).map((i) => ({ label: i.label ?? i.role ?? i.type, accelerator: i.accelerator })),
+  }));
   let quitPrevented = false;
   for (const l of appListeners['before-quit'] ?? []) l({ preventDefault: () => (quitPrevented = true) });
   report.quitPrevented = quitPrevented; // the engine is closed first, then app.quit() is called again

@@ -17,14 +17,20 @@ function fakeWindow() {
   const mainFrame = { url: 'file:///app/index.html' };
   let destroyed = false;
   const webContents = { mainFrame, send() {}, setWindowOpenHandler() {}, on() {}, isDestroyed: () => destroyed };
-  const win = { webContents, isDestroyed: () => destroyed, destroy: () => void (destroyed = true) } as unknown as BrowserWindow;
+  const win = {
+    webContents,
+    isDestroyed: () => destroyed,
+    destroy: () => void (destroyed = true),
+  } as unknown as BrowserWindow;
   return win;
 }
 
 function wire() {
   const win = fakeWindow();
   const registered = new Map<string, (e: IpcMainInvokeEvent, arg: unknown) => Promise<unknown>>();
-  const handlers = Object.fromEntries(REQUEST_CHANNELS.map((c) => [c, async (arg: unknown) => ({ channel: c, arg })])) as unknown as Handlers;
+  const handlers = Object.fromEntries(
+    REQUEST_CHANNELS.map((c) => [c, async (arg: unknown) => ({ channel: c, arg })]),
+  ) as unknown as Handlers;
   const router = createRouter(handlers, { isTrustedSender: isFromMainWindow(() => win), log: () => undefined });
   registerIpc({ handle: (c, l) => void registered.set(c, l) }, router);
   return { win, registered };
@@ -40,7 +46,10 @@ describe('Electron IPC', () => {
     const { win, registered } = wire();
     const curves = registered.get('activations:curves')!;
     const own = { sender: win.webContents, senderFrame: win.webContents.mainFrame } as IpcMainInvokeEvent;
-    assert.deepEqual(await curves(own, { a: 1 }), { ok: true, result: { channel: 'activations:curves', arg: { a: 1 } } });
+    assert.deepEqual(await curves(own, { a: 1 }), {
+      ok: true,
+      result: { channel: 'activations:curves', arg: { a: 1 } },
+    });
     const other = fakeWindow();
     const strangers = [
       { sender: other.webContents, senderFrame: other.webContents.mainFrame },
@@ -55,7 +64,14 @@ describe('Electron IPC', () => {
 
   test('only https links may leave the app', () => {
     assert.ok(isExternalLink('https://github.com/'));
-    for (const url of ['http://example.com/', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', 'smb://host/share']) assert.ok(!isExternalLink(url), url);
+    for (const url of [
+      'http://example.com/',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'not a url',
+      'smb://host/share',
+    ])
+      assert.ok(!isExternalLink(url), url);
   });
 });
 
@@ -64,7 +80,9 @@ describe('window.studio (preload)', () => {
     const invoked: Array<[string, unknown]> = [];
     const listeners = new Map<string, Set<(e: unknown, p: unknown) => void>>();
     const ipc: IpcRendererLike = {
-      invoke: async (c, a) => (invoked.push([c, a]), c === 'models:list' ? { ok: false, error: 'No models folder.' } : { ok: true, result: 42 }),
+      invoke: async (c, a) => (
+        invoked.push([c, a]), c === 'models:list' ? { ok: false, error: 'No models folder.' } : { ok: true, result: 42 }
+      ),
       on: (c, l) => listeners.set(c, (listeners.get(c) ?? new Set()).add(l)),
       removeListener: (c, l) => listeners.get(c)?.delete(l),
     };
@@ -78,7 +96,10 @@ describe('window.studio (preload)', () => {
     assert.equal(await api.request('activations:curves', { names: ['swish'], xMin: 0, xMax: 1, points: 2 }), 42);
     await assert.rejects(api.request('models:list', undefined), /^Error: No models folder\.$/);
     await assert.rejects(api.request('shell:exec' as 'models:list', undefined), /Unknown request channel "shell:exec"/);
-    assert.deepEqual(invoked.map(([c]) => c), ['activations:curves', 'models:list']);
+    assert.deepEqual(
+      invoked.map(([c]) => c),
+      ['activations:curves', 'models:list'],
+    );
     assert.ok(Object.isFrozen(api));
   });
 
@@ -90,7 +111,10 @@ describe('window.studio (preload)', () => {
       removeListener: () => undefined,
     };
     const api = createStudioApi(ipc);
-    const e = await api.request('settings:set', { outputDir: '/etc' }).then(() => assert.fail('refused'), (x: unknown) => x as Error & { code?: string; facts?: object });
+    const e = await api.request('settings:set', { outputDir: '/etc' }).then(
+      () => assert.fail('refused'),
+      (x: unknown) => x as Error & { code?: string; facts?: object },
+    );
     assert.equal(e.message, said);
     assert.deepEqual([e.code, e.facts], ['bad-argument', { said, field: 'Output folder' }]);
     // What the preload hands over is plain data (structured-clone safe), made an Error again in the page.
@@ -111,7 +135,8 @@ describe('window.studio (preload)', () => {
     const api = createStudioApi(ipc);
     const got: unknown[] = [];
     const off = api.on('job:progress', (p) => got.push(p));
-    for (const l of listeners.get('job:progress')!) l({ sender: 'electron internals' }, { jobId: 'a', fraction: 1, message: 'ok' });
+    for (const l of listeners.get('job:progress')!)
+      l({ sender: 'electron internals' }, { jobId: 'a', fraction: 1, message: 'ok' });
     assert.deepEqual(got, [{ jobId: 'a', fraction: 1, message: 'ok' }]);
     off();
     assert.equal(listeners.get('job:progress')!.size, 0);

@@ -16,7 +16,8 @@ async function sources(dir: string): Promise<Array<{ file: string; text: string 
   for (const e of await fs.readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory() && e.name !== 'dist' && e.name !== 'node_modules') out.push(...(await sources(p)));
-    else if (e.isFile() && /\.(ts|mts|cts|mjs|cjs|js|html)$/.test(e.name)) out.push({ file: path.relative(ROOT, p), text: await fs.readFile(p, 'utf8') });
+    else if (e.isFile() && /\.(ts|mts|cts|mjs|cjs|js|html)$/.test(e.name))
+      out.push({ file: path.relative(ROOT, p), text: await fs.readFile(p, 'utf8') });
   }
   return out;
 }
@@ -39,16 +40,24 @@ describe('Electron security review of main/', () => {
     ];
     const files = await sources(MAIN);
     assert.ok(files.some((f) => f.file === path.join('main', 'electron', 'main.ts')));
-    for (const { file, text } of files) for (const re of banned) assert.doesNotMatch(text, re, `${file} contains ${re}`);
+    for (const { file, text } of files)
+      for (const re of banned) assert.doesNotMatch(text, re, `${file} contains ${re}`);
   });
 
   test('the window is created with the locked-down webPreferences', async () => {
     const src = await read('main/electron/main.ts');
     const block = /const WEB_PREFERENCES: WebPreferences = \{([^}]*)\};/.exec(src)?.[1];
     assert.ok(block, 'main.ts declares WEB_PREFERENCES');
-    const flags = Object.fromEntries([...block.matchAll(/(\w+)\s*:\s*(true|false)/g)].map((m) => [m[1], m[2] === 'true']));
+    const flags = Object.fromEntries(
+      [...block.matchAll(/(\w+)\s*:\s*(true|false)/g)].map((m) => [m[1], m[2] === 'true']),
+    );
     assert.deepEqual(
-      { contextIsolation: flags.contextIsolation, sandbox: flags.sandbox, nodeIntegration: flags.nodeIntegration, webSecurity: flags.webSecurity },
+      {
+        contextIsolation: flags.contextIsolation,
+        sandbox: flags.sandbox,
+        nodeIntegration: flags.nodeIntegration,
+        webSecurity: flags.webSecurity,
+      },
       { contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
     );
     assert.match(block, /preload: PRELOAD/);
@@ -78,8 +87,15 @@ describe('Electron security review of main/', () => {
     assert.match(main, /createRouter\(host\.handlers, \{ isTrustedSender: isFromMainWindow\(\(\) => win\) \}\)/);
     assert.doesNotMatch(main, /ipcMain\.on\(/, 'no fire-and-forget channels');
     const preload = await read('main/electron/preload.ts');
-    assert.deepEqual([...preload.matchAll(/exposeInMainWorld\('(\w+)'/g)].map((m) => m[1]), ['studio']);
-    assert.doesNotMatch(await read('main/electron/studio-api.ts'), /return[^;]*\bipc\b\s*[,}]/, 'ipcRenderer itself is never handed to the page');
+    assert.deepEqual(
+      [...preload.matchAll(/exposeInMainWorld\('(\w+)'/g)].map((m) => m[1]),
+      ['studio'],
+    );
+    assert.doesNotMatch(
+      await read('main/electron/studio-api.ts'),
+      /return[^;]*\bipc\b\s*[,}]/,
+      'ipcRenderer itself is never handed to the page',
+    );
   });
 
   test('the page carries a CSP (renderer/index.html, when the renderer is there)', async (t) => {
@@ -95,8 +111,18 @@ describe('Electron security review of main/', () => {
 describe('electron.config.ts', () => {
   test('native and wasm binaries are unpacked from the asar', () => {
     const unpack = config.asarUnpack as readonly string[];
-    for (const pattern of [/sharp/, /@img/, /webgpu/, /onnxruntime-node/, /tfjs-backend-wasm.*\.wasm/, /tfjs-node-gpu/]) {
-      assert.ok(unpack.some((u) => pattern.test(u)), `asarUnpack covers ${pattern}`);
+    for (const pattern of [
+      /sharp/,
+      /@img/,
+      /webgpu/,
+      /onnxruntime-node/,
+      /tfjs-backend-wasm.*\.wasm/,
+      /tfjs-node-gpu/,
+    ]) {
+      assert.ok(
+        unpack.some((u) => pattern.test(u)),
+        `asarUnpack covers ${pattern}`,
+      );
     }
   });
 
@@ -108,6 +134,7 @@ describe('electron.config.ts', () => {
 
   test('the app files include what the packaged app runs', () => {
     const files = config.files as readonly string[];
-    for (const f of ['main/**', 'ml/**', 'renderer/dist/**', 'assets/**', 'package.json']) assert.ok(files.includes(f), f);
+    for (const f of ['main/**', 'ml/**', 'renderer/dist/**', 'assets/**', 'package.json'])
+      assert.ok(files.includes(f), f);
   });
 });

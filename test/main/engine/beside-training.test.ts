@@ -19,7 +19,13 @@ before(async () => {
   dir = await tempDir();
   model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
   log = new EventLog();
-  host = new EngineHost({ backends: { upscale: 'wasm', train: 'wasm' }, threads: 0, emit: log.emit, previewIntervalMs: 0, keepWarmMs: 300 });
+  host = new EngineHost({
+    backends: { upscale: 'wasm', train: 'wasm' },
+    threads: 0,
+    emit: log.emit,
+    previewIntervalMs: 0,
+    keepWarmMs: 300,
+  });
 });
 
 after(async () => {
@@ -33,13 +39,23 @@ const train = (iterations: number) =>
     spec: {
       data: path.join(DATA, 'tiny'),
       val: null,
-      settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations, batch: 2, patch: 12, valEvery: 100, previewEvery: 100 },
+      settings: {
+        preset: 'tiny',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations,
+        batch: 2,
+        patch: 12,
+        valEvery: 100,
+        previewEvery: 100,
+      },
       run: { kind: 'new', parent: dir },
     },
   });
 
 /** Resolves once the training has trained `n` iterations. */
-const trained = (jobId: string, n: number) => log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === jobId && e.payload.iteration >= n);
+const trained = (jobId: string, n: number) =>
+  log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === jobId && e.payload.iteration >= n);
 
 const iterationsOf = (jobId: string) => log.of('job:metrics', jobId).filter((m) => m.loss !== undefined).length;
 
@@ -49,7 +65,10 @@ describe('short jobs beside a training', () => {
     await fs.mkdir(out);
     const training = train(300);
     await trained(training, 5);
-    const upscale = host.startJob({ type: 'upscale', spec: { files: [COFFEE], model: model, format: 'png', outputDir: out, overwrite: false, tile: 32 } });
+    const upscale = host.startJob({
+      type: 'upscale',
+      spec: { files: [COFFEE], model: model, format: 'png', outputDir: out, overwrite: false, tile: 32 },
+    });
     assert.equal((await log.end(upscale, 20_000)).channel, 'job:done');
     assert.equal(log.of('job:done', training).length, 0, 'the training still runs when the upscale is done');
     assert.ok(iterationsOf(training) < 300, `${iterationsOf(training)} iterations trained when the upscale ended`);
@@ -78,7 +97,10 @@ describe('short jobs beside a training', () => {
     const first = train(400);
     const second = train(2);
     await trained(first, 2);
-    const waits = log.of('job:state', second).filter((s) => s.state === 'queued').map((s) => s.message);
+    const waits = log
+      .of('job:state', second)
+      .filter((s) => s.state === 'queued')
+      .map((s) => s.message);
     assert.equal(waits.at(-1), 'Waiting for the running training to finish…');
     assert.equal(host.threadCount, 2, 'the short jobs’ worker and the training one');
     host.control(first, 'cancel');

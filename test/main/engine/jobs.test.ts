@@ -26,7 +26,12 @@ let host: EngineHost;
 before(async () => {
   dir = await tempDir();
   log = new EventLog();
-  host = new EngineHost({ backends: { upscale: 'wasm', train: 'wasm' }, threads: 0, emit: log.emit, previewIntervalMs: 0 });
+  host = new EngineHost({
+    backends: { upscale: 'wasm', train: 'wasm' },
+    threads: 0,
+    emit: log.emit,
+    previewIntervalMs: 0,
+  });
 });
 
 after(async () => {
@@ -34,10 +39,24 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const trainSpec = (run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string }, iterations: number, degrade?: 'photo' | 'none') => ({
+const trainSpec = (
+  run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string },
+  iterations: number,
+  degrade?: 'photo' | 'none',
+) => ({
   data: path.join(DATA, 'tiny'),
   val: null,
-  settings: { preset: 'tiny' as const, scale: 2 as const, activation: 'tanhexp' as const, iterations, batch: 2, patch: 12, valEvery: 4, previewEvery: 4, degrade: degrade ?? 'none' },
+  settings: {
+    preset: 'tiny' as const,
+    scale: 2 as const,
+    activation: 'tanhexp' as const,
+    iterations,
+    batch: 2,
+    patch: 12,
+    valEvery: 4,
+    previewEvery: 4,
+    degrade: degrade ?? 'none',
+  },
   run,
 });
 
@@ -49,8 +68,14 @@ describe('engine jobs', () => {
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
     const metrics = log.of('job:metrics', jobId);
-    assert.deepEqual(metrics.filter((m) => m.loss !== undefined).map((m) => m.iteration), [1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.ok(metrics.some((m) => m.psnrY !== undefined && m.bicubicPsnrY !== undefined), 'validation metrics');
+    assert.deepEqual(
+      metrics.filter((m) => m.loss !== undefined).map((m) => m.iteration),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.ok(
+      metrics.some((m) => m.psnrY !== undefined && m.bicubicPsnrY !== undefined),
+      'validation metrics',
+    );
     assert.ok(log.of('job:preview', jobId).length >= 1, 'a training preview');
     const result = resultOf(end.payload, 'train');
     assert.equal(result.reason, 'finished');
@@ -61,7 +86,11 @@ describe('engine jobs', () => {
     const second = host.startJob({ type: 'train', spec: trainSpec({ kind: 'new', parent }, 8) });
     const again = resultOf((await log.end(second)).payload, 'train');
     assert.notEqual(again.runDir, result.runDir);
-    assert.equal(log.of('job:metrics', second).filter((m) => m.loss !== undefined).length, 8, 'it trained all 8 iterations anew');
+    assert.equal(
+      log.of('job:metrics', second).filter((m) => m.loss !== undefined).length,
+      8,
+      'it trained all 8 iterations anew',
+    );
   });
 
   test('a train job with degraded inputs records them in the run and its model; the folder resumes only with the same setting', async () => {
@@ -90,13 +119,32 @@ describe('engine jobs', () => {
     const again = host.startJob({ type: 'train', spec: trainSpec({ kind: 'continue', dir: runDir }, iteration + 2) });
     const end2 = await log.end(again);
     assert.equal(end2.channel, 'job:done', JSON.stringify(end2.payload));
-    assert.match(log.of('job:progress', again).map((p) => p.message).join('\n'), new RegExp(`Continuing from iteration ${iteration}`));
-    assert.deepEqual(log.of('job:metrics', again).filter((m) => m.loss !== undefined).map((m) => m.iteration), [iteration + 1, iteration + 2]);
+    assert.match(
+      log
+        .of('job:progress', again)
+        .map((p) => p.message)
+        .join('\n'),
+      new RegExp(`Continuing from iteration ${iteration}`),
+    );
+    assert.deepEqual(
+      log
+        .of('job:metrics', again)
+        .filter((m) => m.loss !== undefined)
+        .map((m) => m.iteration),
+      [iteration + 1, iteration + 2],
+    );
   });
 
   test('compare trains both activations and reports, with the report files written', async () => {
     const out = path.join(dir, 'cmp');
-    const spec = { data: path.join(DATA, 'tiny'), val: path.join(DATA, 'tiny'), acts: ['swish', 'tanhexp'] as const, settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 2, previewEvery: 1 }, seeds: 1, dir: out };
+    const spec = {
+      data: path.join(DATA, 'tiny'),
+      val: path.join(DATA, 'tiny'),
+      acts: ['swish', 'tanhexp'] as const,
+      settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 2, previewEvery: 1 },
+      seeds: 1,
+      dir: out,
+    };
     const jobId = host.startJob({ type: 'compare', spec });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
@@ -123,7 +171,10 @@ describe('engine jobs', () => {
   test('features returns each model’s layers, maps of the chosen layer and dead shares', async () => {
     const a = await tinyModel(path.join(dir, 'a.safetensors'), 2, 'tanhexp', 1);
     const b = await tinyModel(path.join(dir, 'b.safetensors'), 2, 'relu', 1);
-    const result = await host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 1, maxSide: 32 } });
+    const result = await host.call({
+      type: 'features',
+      spec: { models: [a, b], image: COFFEE, layer: 1, maxSide: 32 },
+    });
     assert.equal(result.length, 2);
     for (const r of result) {
       assert.deepEqual(r.layers, ['head', 'body.0.body.0.act', 'body.0.body.1.act', 'body.0.body.2.act']);
@@ -133,14 +184,20 @@ describe('engine jobs', () => {
       for (const d of r.deadShare) assert.ok(d >= 0 && d <= 1);
     }
     assert.ok(result[1]!.deadShare[1]! > result[0]!.deadShare[1]!, 'ReLU zeroes more than TanhExp');
-    await assert.rejects(host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 9, maxSide: 32 } }), /Layer 9 does not exist/);
+    await assert.rejects(
+      host.call({ type: 'features', spec: { models: [a, b], image: COFFEE, layer: 9, maxSide: 32 } }),
+      /Layer 9 does not exist/,
+    );
   });
 
   test('compare-models upscales the whole image with both models into files, or its reduction against it as ground truth', async () => {
     const a = await tinyModel(path.join(dir, 'c.safetensors'), 2, 'tanhexp', 2);
     const b = await tinyModel(path.join(dir, 'd.safetensors'), 2, 'swish', 2);
     const run = async (groundTruth: boolean, outDir: string) => {
-      const jobId = host.startJob({ type: 'compare-models', spec: { modelA: a, modelB: b, image: MOTORCYCLE, groundTruth, outDir } });
+      const jobId = host.startJob({
+        type: 'compare-models',
+        spec: { modelA: a, modelB: b, image: MOTORCYCLE, groundTruth, outDir },
+      });
       const end = await log.end(jobId);
       assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
       return resultOf(end.payload, 'compare-models');
@@ -158,13 +215,25 @@ describe('engine jobs', () => {
     // The output is the Upscale view's for the same model.
     const out = path.join(dir, 'cm-up');
     await fs.mkdir(out);
-    const up = host.startJob({ type: 'upscale', spec: { files: [MOTORCYCLE], model: a, format: 'png', outputDir: out, overwrite: false } });
+    const up = host.startJob({
+      type: 'upscale',
+      spec: { files: [MOTORCYCLE], model: a, format: 'png', outputDir: out, overwrite: false },
+    });
     assert.equal((await log.end(up)).channel, 'job:done');
-    assert.deepEqual(await sharp(plain.a.file).raw().toBuffer(), await sharp(path.join(out, 'motorcycle_200x150_x2.png')).raw().toBuffer());
+    assert.deepEqual(
+      await sharp(plain.a.file).raw().toBuffer(),
+      await sharp(path.join(out, 'motorcycle_200x150_x2.png')).raw().toBuffer(),
+    );
 
     const truth = await run(true, path.join(dir, 'cm2'));
-    assert.deepEqual([truth.input.width, truth.input.height, truth.truth?.width, truth.truth?.height], [100, 75, 200, 150]);
-    assert.deepEqual([(await sharp(truth.truth!.file).metadata()).width, (await sharp(truth.input.file).metadata()).width], [200, 100]);
+    assert.deepEqual(
+      [truth.input.width, truth.input.height, truth.truth?.width, truth.truth?.height],
+      [100, 75, 200, 150],
+    );
+    assert.deepEqual(
+      [(await sharp(truth.truth!.file).metadata()).width, (await sharp(truth.input.file).metadata()).width],
+      [200, 100],
+    );
     for (const o of [truth.a, truth.b]) {
       assert.deepEqual([o.width, o.height], [200, 150]);
       assert.ok(o.psnrY! > 10 && o.psnrY! < 60 && o.ssimY! > 0 && o.ssimY! <= 1, JSON.stringify(o));
@@ -174,10 +243,18 @@ describe('engine jobs', () => {
 
   test('a worker that dies gets job:error for its job and is restarted', async () => {
     const crashLog = new EventLog();
-    const crashy = new EngineHost({ backends: { upscale: 'cpu', train: 'cpu' }, threads: 0, emit: crashLog.emit, workerUrl: new URL('./crash-worker.mjs', import.meta.url) });
+    const crashy = new EngineHost({
+      backends: { upscale: 'cpu', train: 'cpu' },
+      threads: 0,
+      emit: crashLog.emit,
+      workerUrl: new URL('./crash-worker.mjs', import.meta.url),
+    });
     try {
       await crashy.backend();
-      const jobId = crashy.startJob({ type: 'upscale', spec: { files: [COFFEE], model: 'x', format: 'png', outputDir: null, overwrite: false } });
+      const jobId = crashy.startJob({
+        type: 'upscale',
+        spec: { files: [COFFEE], model: 'x', format: 'png', outputDir: null, overwrite: false },
+      });
       const end = await crashLog.end(jobId, 10_000);
       assert.equal(end.channel, 'job:error');
       assert.match((end.payload as { message: string }).message, /stopped unexpectedly.*restarted/);

@@ -20,7 +20,12 @@ before(async () => {
   dir = await tempDir();
   model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
   log = new EventLog();
-  host = new EngineHost({ backends: { upscale: 'wasm', train: 'wasm' }, threads: 0, emit: log.emit, previewIntervalMs: 0 });
+  host = new EngineHost({
+    backends: { upscale: 'wasm', train: 'wasm' },
+    threads: 0,
+    emit: log.emit,
+    previewIntervalMs: 0,
+  });
 });
 
 after(async () => {
@@ -44,7 +49,8 @@ describe('engine worker', () => {
     assert.ok(report.probes.some((p) => p.name === 'wasm' && p.available));
     assert.ok(report.probes.some((p) => p.name === 'cpu' && p.available));
     // auto makes the same choice for both purposes on a machine without a hardware GPU (onnx when installed).
-    if (!report.probes.some((p) => p.available && p.gpu)) assert.equal(report.auto.train.name, report.auto.upscale.name);
+    if (!report.probes.some((p) => p.available && p.gpu))
+      assert.equal(report.auto.train.name, report.auto.upscale.name);
   });
 
   test('upscales a photo: progress, tile previews, file-done, done, in that order', async () => {
@@ -75,7 +81,11 @@ describe('engine worker', () => {
       assert.deepEqual([meta.width, meta.height], [64, 64]);
     }
     const fractions = log.of('job:progress', jobId).map((p) => p.fraction);
-    assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b), 'progress never goes back');
+    assert.deepEqual(
+      fractions,
+      [...fractions].sort((a, b) => a - b),
+      'progress never goes back',
+    );
 
     const done = log.of('job:file-done', jobId)[0]!;
     assert.equal(done.output, path.join(out, 'coffee_64x64_x2.png'));
@@ -90,7 +100,9 @@ describe('engine worker', () => {
     await fs.mkdir(out);
     const anim = path.join(dir, 'anim.gif');
     const second = await sharp(COFFEE).negate().png().toBuffer();
-    await sharp([COFFEE, second], { join: { animated: true } }).gif().toFile(anim);
+    await sharp([COFFEE, second], { join: { animated: true } })
+      .gif()
+      .toFile(anim);
     assert.equal((await sharp(anim).metadata()).pages, 2, 'the fixture has two frames');
     const jobId = upscale([anim, COFFEE], out);
     assert.equal((await log.end(jobId)).channel, 'job:done');
@@ -146,7 +158,10 @@ describe('engine worker', () => {
   test('a bad model file is one job:error', async () => {
     const bad = path.join(dir, 'bad.safetensors');
     await fs.writeFile(bad, 'not weights');
-    const jobId = host.startJob({ type: 'upscale', spec: { files: [COFFEE], model: bad, format: 'png', outputDir: dir, overwrite: false } });
+    const jobId = host.startJob({
+      type: 'upscale',
+      spec: { files: [COFFEE], model: bad, format: 'png', outputDir: dir, overwrite: false },
+    });
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:error');
     assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
@@ -157,10 +172,23 @@ describe('engine worker', () => {
     await fs.mkdir(out);
     // 475 tiles: still running when the other two arrive.
     const first = upscale([MOTORCYCLE], out, 8);
-    const second = host.startJob({ type: 'compare-models', spec: { modelA: model, modelB: model, image: COFFEE, groundTruth: false, outDir: path.join(dir, 'compare-models') } });
+    const second = host.startJob({
+      type: 'compare-models',
+      spec: {
+        modelA: model,
+        modelB: model,
+        image: COFFEE,
+        groundTruth: false,
+        outDir: path.join(dir, 'compare-models'),
+      },
+    });
     const third = upscale([COFFEE], out, 64);
     await log.wait((e) => e.channel === 'job:preview' && e.payload.jobId === first);
-    const waits = () => log.of('job:state', third).filter((s) => s.state === 'queued').map((s) => s.message);
+    const waits = () =>
+      log
+        .of('job:state', third)
+        .filter((s) => s.state === 'queued')
+        .map((s) => s.message);
     assert.equal(waits().at(-1), 'Waiting for the running upscaling to finish…');
     host.control(first, 'cancel');
     assert.equal((await log.end(first)).channel, 'job:done');
@@ -170,20 +198,32 @@ describe('engine worker', () => {
   });
 });
 
-
-describe('engine worker with a backend that cannot start', { skip: tensorflowInstalled && 'the TensorFlow library is installed here' }, () => {
+describe('engine worker with a backend that cannot start', {
+  skip: tensorflowInstalled && 'the TensorFlow library is installed here',
+}, () => {
   test('the status and every job for it name the backend and the reason, worded once', async () => {
     const failLog = new EventLog();
     // TensorFlow's C library is not installed here (npm cannot fetch it offline), so it cannot start.
-    const failing = new EngineHost({ backends: { upscale: 'wasm', train: 'tensorflow' }, threads: 0, emit: failLog.emit, previewIntervalMs: 0 });
+    const failing = new EngineHost({
+      backends: { upscale: 'wasm', train: 'tensorflow' },
+      threads: 0,
+      emit: failLog.emit,
+      previewIntervalMs: 0,
+    });
     try {
-      const sentence = /^The tensorflow backend could not start \((?!undefined\)).+\); choose another backend in Settings\.$/;
+      const sentence =
+        /^The tensorflow backend could not start \((?!undefined\)).+\); choose another backend in Settings\.$/;
       const b = await failing.backend();
       assert.ok(b.upscale.ok, JSON.stringify(b.upscale));
       assert.ok(!b.train.ok, JSON.stringify(b.train));
       const status = b.train.error;
       assert.match(status, sentence);
-      const spec = { data: dir, val: null, settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 1, degrade: 'none' }, run: { kind: 'new', parent: dir } } as const;
+      const spec = {
+        data: dir,
+        val: null,
+        settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 1, degrade: 'none' },
+        run: { kind: 'new', parent: dir },
+      } as const;
       for (let i = 0; i < 2; i++) {
         const jobId = failing.startJob({ type: 'train', spec });
         const end = await failLog.end(jobId);
@@ -193,30 +233,57 @@ describe('engine worker with a backend that cannot start', { skip: tensorflowIns
         assert.doesNotMatch(message, /undefined/);
         assert.equal(message, status, 'the same sentence as the status');
       }
-      await assert.rejects(failing.call({ type: 'features', spec: { models: [model, model], image: COFFEE, layer: 0, maxSide: 64 } }), (e: Error) => e.message === status);
+      await assert.rejects(
+        failing.call({ type: 'features', spec: { models: [model, model], image: COFFEE, layer: 0, maxSide: 64 } }),
+        (e: Error) => e.message === status,
+      );
     } finally {
       await failing.close();
     }
   });
 });
 
-describe('engine worker on ONNX Runtime', { skip: !process.env.CI && !(await import('onnxruntime-node').then(() => true, () => false)) && 'onnxruntime-node is not installed' }, () => {
+describe('engine worker on ONNX Runtime', {
+  skip:
+    !process.env.CI &&
+    !(await import('onnxruntime-node').then(
+      () => true,
+      () => false,
+    )) &&
+    'onnxruntime-node is not installed',
+}, () => {
   test('upscales in the worker thread through ONNX Runtime, giving the wasm result to within one level', async () => {
     const onnxLog = new EventLog();
-    const onnx = new EngineHost({ backends: { upscale: 'onnx', train: 'wasm' }, threads: 0, emit: onnxLog.emit, previewIntervalMs: 0 });
+    const onnx = new EngineHost({
+      backends: { upscale: 'onnx', train: 'wasm' },
+      threads: 0,
+      emit: onnxLog.emit,
+      previewIntervalMs: 0,
+    });
     try {
       const b = (await onnx.backend()).upscale;
       assert.ok(b.ok && b.name === 'onnx', JSON.stringify(b));
       assert.match(b.device, /ONNX Runtime/);
       const outs = [path.join(dir, 'ort-onnx'), path.join(dir, 'ort-wasm')];
       for (const o of outs) await fs.mkdir(o);
-      const spec = (outputDir: string) => ({ files: [MOTORCYCLE], model: model, format: 'png' as const, outputDir, overwrite: false, tile: 48 });
+      const spec = (outputDir: string) => ({
+        files: [MOTORCYCLE],
+        model: model,
+        format: 'png' as const,
+        outputDir,
+        overwrite: false,
+        tile: 48,
+      });
       const a = onnx.startJob({ type: 'upscale', spec: spec(outs[0]!) });
       assert.equal((await onnxLog.end(a)).channel, 'job:done');
       assert.equal(onnxLog.of('job:file-done', a).length, 1);
       const w = host.startJob({ type: 'upscale', spec: spec(outs[1]!) });
       assert.equal((await log.end(w)).channel, 'job:done');
-      const [x, y] = await Promise.all([onnxLog.of('job:file-done', a)[0]!.output, log.of('job:file-done', w)[0]!.output].map((f) => sharp(f).raw().toBuffer()));
+      const [x, y] = await Promise.all(
+        [onnxLog.of('job:file-done', a)[0]!.output, log.of('job:file-done', w)[0]!.output].map((f) =>
+          sharp(f).raw().toBuffer(),
+        ),
+      );
       assert.equal(x!.length, y!.length);
       let max = 0;
       for (let i = 0; i < x!.length; i++) max = Math.max(max, Math.abs(x![i]! - y![i]!));

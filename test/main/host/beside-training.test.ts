@@ -29,7 +29,8 @@ before(async () => {
     shell: { reveal: async () => undefined },
     emit: (channel, payload) => {
       // Asked from inside the event, so the upscale is certainly still running.
-      if (channel === 'job:progress' && !listed && upscaleId && (payload as { jobId?: string }).jobId === upscaleId) listed = call('jobs:list') as Promise<JobInfo[]>;
+      if (channel === 'job:progress' && !listed && upscaleId && (payload as { jobId?: string }).jobId === upscaleId)
+        listed = call('jobs:list') as Promise<JobInfo[]>;
       log.emit(channel, payload);
     },
   });
@@ -41,25 +42,50 @@ after(async () => {
 });
 
 let upscaleId: string | undefined;
-const call = (channel: RequestChannel, arg?: unknown) => (host.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (host.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 describe('an upscale beside a training, at the host', () => {
   test('both run at once and jobs:list lists both as running', async () => {
-    const train = { data: path.join(DATA, 'tiny'), val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 100_000, outDir: null };
+    const train = {
+      data: path.join(DATA, 'tiny'),
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 100_000,
+      outDir: null,
+    };
     const { jobId: trainId } = (await call('job:train', train)) as { jobId: string };
     await log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === trainId, 60_000);
     const out = path.join(dir, 'out');
     await fs.mkdir(out);
-    ({ jobId: upscaleId } = (await call('job:upscale', { files: [COFFEE], model: 'user:own.safetensors', format: 'png', outputDir: out, overwrite: false })) as { jobId: string });
+    ({ jobId: upscaleId } = (await call('job:upscale', {
+      files: [COFFEE],
+      model: 'user:own.safetensors',
+      format: 'png',
+      outputDir: out,
+      overwrite: false,
+    })) as { jobId: string });
     const end = await log.end(upscaleId, 20_000);
     assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
-    assert.equal(log.of('job:done', trainId).length + log.of('job:error', trainId).length, 0, 'the training still runs');
+    assert.equal(
+      log.of('job:done', trainId).length + log.of('job:error', trainId).length,
+      0,
+      'the training still runs',
+    );
 
     const jobs = await listed!;
     const states = Object.fromEntries(jobs.map((j) => [j.kind, { id: j.jobId, state: j.state }]));
-    assert.deepEqual(states, { train: { id: trainId, state: 'running' }, upscale: { id: upscaleId, state: 'running' } });
+    assert.deepEqual(states, {
+      train: { id: trainId, state: 'running' },
+      upscale: { id: upscaleId, state: 'running' },
+    });
     // Once done, the upscale leaves the list and the training stays.
-    assert.deepEqual(((await call('jobs:list')) as JobInfo[]).map((j) => j.jobId), [trainId]);
+    assert.deepEqual(
+      ((await call('jobs:list')) as JobInfo[]).map((j) => j.jobId),
+      [trainId],
+    );
 
     await call('job:cancel', { jobId: trainId });
     const stopped = await log.end(trainId, 60_000);

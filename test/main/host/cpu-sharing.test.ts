@@ -15,12 +15,21 @@ function setUp() {
   const runs: boolean[] = [];
   const sharing = new CpuSharing({ progress: (e) => passed.push(e), trainingRuns: (r) => runs.push(r) });
   const see = (type: JobType, e: RequestEvent) => sharing.see(type, e, (x) => passed.push(x));
-  const messages = () => passed.filter((e) => 'channel' in e && e.channel === 'job:progress' && e.payload.jobId === TRAIN).map((e) => (e as { payload: { message: string } }).payload.message);
+  const messages = () =>
+    passed
+      .filter((e) => 'channel' in e && e.channel === 'job:progress' && e.payload.jobId === TRAIN)
+      .map((e) => (e as { payload: { message: string } }).payload.message);
   return { sharing, see, messages, runs, passed };
 }
 
-const state = (jobId: string, s: 'queued' | 'running' | 'paused'): RequestEvent => ({ channel: 'job:state', payload: { jobId, state: s, message: '' } });
-const progress = (jobId: string, message: string, fraction = 0.1): RequestEvent => ({ channel: 'job:progress', payload: { jobId, fraction, message } });
+const state = (jobId: string, s: 'queued' | 'running' | 'paused'): RequestEvent => ({
+  channel: 'job:state',
+  payload: { jobId, state: s, message: '' },
+});
+const progress = (jobId: string, message: string, fraction = 0.1): RequestEvent => ({
+  channel: 'job:progress',
+  payload: { jobId, fraction, message },
+});
 
 describe('a training sharing the CPU', () => {
   test('says so at once, on each progress while an upscale runs, and no more once it ends', () => {
@@ -40,7 +49,15 @@ describe('a training sharing the CPU', () => {
       'iteration 6 of 300, loss 0.0290 (sharing the CPU with an upscale, so slower until it finishes)',
       'iteration 6 of 300, loss 0.0290',
     ]);
-    assert.equal((passed.find((e) => 'channel' in e && e.channel === 'job:progress' && e.payload.jobId === UPSCALE) as { payload: { message: string } }).payload.message, 'Upscaling coffee.png (1 of 1)', 'the upscale’s own progress is left alone');
+    assert.equal(
+      (
+        passed.find((e) => 'channel' in e && e.channel === 'job:progress' && e.payload.jobId === UPSCALE) as {
+          payload: { message: string };
+        }
+      ).payload.message,
+      'Upscaling coffee.png (1 of 1)',
+      'the upscale’s own progress is left alone',
+    );
     sharing.ended(TRAIN);
     assert.deepEqual(runs, [true, false]);
   });

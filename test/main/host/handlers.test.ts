@@ -30,9 +30,19 @@ before(async () => {
   dir = await tempDir();
   await tinyModel(path.join(dir, 'models', 'own.safetensors'));
   await tinyModel(path.join(dir, 'mine.safetensors'), 3);
-  const common = { appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), emit: () => undefined, dialogs, shell };
+  const common = {
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    emit: () => undefined,
+    dialogs,
+    shell,
+  };
   host = await createHost({ ...common, engine: engine.factory });
-  const uploads = { dir: path.join(dir, 'inbox'), begin: (name: string, bytes: number) => (begun.push({ name, bytes }), { url: `/upload/${begun.length}` }) };
+  const uploads = {
+    dir: path.join(dir, 'inbox'),
+    begin: (name: string, bytes: number) => (begun.push({ name, bytes }), { url: `/upload/${begun.length}` }),
+  };
   browser = await createHost({ ...common, engine: new StubEngine().factory, uploads });
 });
 
@@ -42,7 +52,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown, h = host) => (h.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown, h = host) =>
+  (h.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 /** Refused with one sentence matching `re` (and never a stack or a multi-line message). */
 async function refused(channel: RequestChannel, arg: unknown, re: RegExp, h = host): Promise<void> {
   await assert.rejects(call(channel, arg, h), (e: Error) => {
@@ -62,7 +73,11 @@ describe('request validation', () => {
     await refused('image:thumbnail', { path: 42, maxSide: 64 }, /path must be text/);
     await refused('image:thumbnail', { path: COFFEE, maxSide: '64' }, /maxSide must be a number/);
     await refused('app:status', { please: true }, /takes no argument/);
-    await refused('job:upscale', { files: COFFEE, model: 'user:own.safetensors', format: 'png', outputDir: null, overwrite: false }, /files must be a list/);
+    await refused(
+      'job:upscale',
+      { files: COFFEE, model: 'user:own.safetensors', format: 'png', outputDir: null, overwrite: false },
+      /files must be a list/,
+    );
   });
 
   test('paths: relative, NUL bytes, missing, wrong kind, wrong extension', async () => {
@@ -72,7 +87,11 @@ describe('request validation', () => {
     await refused('image:load', { path: path.join(dir, 'nope.png') }, /does not exist/);
     await refused('image:load', { path: '/etc/passwd' }, /must be a .jpg, .jpeg, .png/);
     await refused('files:expand', { paths: ['relative/dir'] }, /paths\[0\] must be an absolute path/);
-    await refused('job:train', { data: COFFEE, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null }, /is a file, not a folder/);
+    await refused(
+      'job:train',
+      { data: COFFEE, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null },
+      /is a file, not a folder/,
+    );
     await refused('models:import', { path: COFFEE }, /must be a .safetensors, .onnx file/);
     await refused('shell:reveal', { path: '/no/such/thing' }, /does not exist/);
   });
@@ -81,19 +100,55 @@ describe('request validation', () => {
     await refused('image:thumbnail', { path: COFFEE, maxSide: 0 }, /maxSide must be between 16 and 4096, not 0/);
     await refused('image:thumbnail', { path: COFFEE, maxSide: 64.5 }, /whole number/);
     await refused('image:thumbnail', { path: COFFEE, maxSide: Number.NaN }, /must be a number/);
-    await refused('activations:curves', { names: ['gelu'], xMin: -1, xMax: 1, points: 10 }, /names\[0\] must be one of tanhexp, swish, mish, relu/);
-    await refused('activations:curves', { names: ['swish', 'swish'], xMin: -1, xMax: 1, points: 10 }, /must not repeat/);
-    await refused('activations:curves', { names: ['swish'], xMin: 2, xMax: 1, points: 10 }, /xMin \(2\) must be less than xMax/);
+    await refused(
+      'activations:curves',
+      { names: ['gelu'], xMin: -1, xMax: 1, points: 10 },
+      /names\[0\] must be one of tanhexp, swish, mish, relu/,
+    );
+    await refused(
+      'activations:curves',
+      { names: ['swish', 'swish'], xMin: -1, xMax: 1, points: 10 },
+      /must not repeat/,
+    );
+    await refused(
+      'activations:curves',
+      { names: ['swish'], xMin: 2, xMax: 1, points: 10 },
+      /xMin \(2\) must be less than xMax/,
+    );
     await refused('activations:curves', { names: [], xMin: -1, xMax: 1, points: 10 }, /names must have 1 to 4 entries/);
-    const train = { data: DATA, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
+    const train = {
+      data: DATA,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      outDir: null,
+    };
     await refused('job:train', { ...train, iterations: 0 }, /Iterations must be between 1 and 10000000/);
     await refused('job:train', { ...train, scale: 5 }, /scale must be one of 2, 3, 4/);
     await refused('job:train', { ...train, preset: 'huge' }, /preset must be one of/);
-    await refused('job:train', { ...train, degrade: 'jpeg' }, /degrade must be one of none, photo, photo-heavy, not "jpeg"/);
+    await refused(
+      'job:train',
+      { ...train, degrade: 'jpeg' },
+      /degrade must be one of none, photo, photo-heavy, not "jpeg"/,
+    );
     await refused('job:train', { ...train, outDir: 'runs/x' }, /^Run folder must be an absolute path/);
-    await refused('job:train', { ...train, outDir: '/no/such/parent/run' }, /^Run folder: "\/no\/such\/parent\/run" does not exist/);
-    await refused('job:train', { ...train, init: '/etc/passwd' }, /^init "\/etc\/passwd" is not a model id; pick a model from the list/);
-    await refused('job:train', { ...train, init: 'bundled:gone.safetensors' }, /^init: the model "bundled:gone.safetensors" is not installed/);
+    await refused(
+      'job:train',
+      { ...train, outDir: '/no/such/parent/run' },
+      /^Run folder: "\/no\/such\/parent\/run" does not exist/,
+    );
+    await refused(
+      'job:train',
+      { ...train, init: '/etc/passwd' },
+      /^init "\/etc\/passwd" is not a model id; pick a model from the list/,
+    );
+    await refused(
+      'job:train',
+      { ...train, init: 'bundled:gone.safetensors' },
+      /^init: the model "bundled:gone.safetensors" is not installed/,
+    );
     await refused(
       'job:train',
       { ...train, preset: 'light', init: 'bundled:tanhexp_x2.safetensors' },
@@ -102,8 +157,16 @@ describe('request validation', () => {
     const cmp = { data: DATA, val: DATA, acts: ['swish', 'swish'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 };
     await refused('job:compare', cmp, /two different activations/);
     await refused('job:compare', { ...cmp, acts: ['swish', 'tanhexp'], seeds: 100 }, /Seeds must be between 1 and 20/);
-    await refused('features:maps', { models: ['user:own.safetensors'], image: COFFEE, layer: 0 }, /models must have 2 entries/);
-    await refused('features:maps', { models: ['user:own.safetensors', 'user:own.safetensors'], image: COFFEE, layer: -1 }, /layer must be between 0/);
+    await refused(
+      'features:maps',
+      { models: ['user:own.safetensors'], image: COFFEE, layer: 0 },
+      /models must have 2 entries/,
+    );
+    await refused(
+      'features:maps',
+      { models: ['user:own.safetensors', 'user:own.safetensors'], image: COFFEE, layer: -1 },
+      /layer must be between 0/,
+    );
   });
 
   test('model ids name installed models only', async () => {
@@ -118,10 +181,17 @@ describe('request validation', () => {
     const job = { files: [COFFEE], model: model.id, format: 'png', outputDir: null, overwrite: false };
     await refused('job:upscale', { ...job, format: 'bmp' }, /format must be one of png, jpg, webp, tiff, avif/);
     await refused('job:upscale', { ...job, overwrite: 'yes' }, /overwrite must be true or false/);
-    await refused('job:upscale', { ...job, outputDir: COFFEE }, /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/);
+    await refused(
+      'job:upscale',
+      { ...job, outputDir: COFFEE },
+      /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/,
+    );
     const { jobId } = (await call('job:upscale', { ...job, outputDir: dir })) as { jobId: string };
     assert.equal(jobId, 'job-1');
-    assert.deepEqual(engine.jobs.at(-1), { type: 'upscale', spec: { files: [COFFEE], model: model.path, format: 'png', outputDir: dir, overwrite: false } });
+    assert.deepEqual(engine.jobs.at(-1), {
+      type: 'upscale',
+      spec: { files: [COFFEE], model: model.path, format: 'png', outputDir: dir, overwrite: false },
+    });
     assert.equal(host.context.settings.get().recentModels[0], model.id, 'remembered as recent');
     await call('job:cancel', { jobId });
     assert.deepEqual(engine.controls.at(-1), { jobId, action: 'cancel' });
@@ -133,28 +203,64 @@ describe('request validation', () => {
     const corrupt = path.join(dir, 'corrupt.safetensors');
     await fs.writeFile(corrupt, 'garbage');
     await refused('models:import', { path: corrupt }, /corrupt\.safetensors.*is not a valid SR Studio weights file/);
-    const imported = (await call('models:import', { path: path.join(dir, 'mine.safetensors') })) as { id: string; path: string; config: { scale: number } };
-    assert.deepEqual([imported.id, imported.path, imported.config.scale], ['user:mine.safetensors', path.join(dir, 'models', 'mine.safetensors'), 3]);
+    const imported = (await call('models:import', { path: path.join(dir, 'mine.safetensors') })) as {
+      id: string;
+      path: string;
+      config: { scale: number };
+    };
+    assert.deepEqual(
+      [imported.id, imported.path, imported.config.scale],
+      ['user:mine.safetensors', path.join(dir, 'models', 'mine.safetensors'), 3],
+    );
     const same = (await call('models:import', { path: path.join(dir, 'mine.safetensors') })) as { id: string };
     assert.equal(same.id, 'user:mine.safetensors', 'the same bytes again are not copied twice');
     const list = (await call('models:list')) as Array<{ id: string; bundled: boolean; isDefault: boolean }>;
-    assert.deepEqual(list.filter((m) => !m.bundled).map((m) => m.id), ['user:mine.safetensors', 'user:own.safetensors']);
+    assert.deepEqual(
+      list.filter((m) => !m.bundled).map((m) => m.id),
+      ['user:mine.safetensors', 'user:own.safetensors'],
+    );
     // The Upscale view starts with the model `sr-studio upscale` uses: the bundled TanhExp x2 for photos.
-    assert.deepEqual(list.filter((m) => m.isDefault).map((m) => m.id), ['bundled:tanhexp_photo_x2.safetensors']);
-    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'mine.safetensors') }, /already exists/);
-    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') }, /must end in .safetensors or .onnx/);
+    assert.deepEqual(
+      list.filter((m) => m.isDefault).map((m) => m.id),
+      ['bundled:tanhexp_photo_x2.safetensors'],
+    );
+    await refused(
+      'models:export',
+      { modelId: 'user:own.safetensors', to: path.join(dir, 'mine.safetensors') },
+      /already exists/,
+    );
+    await refused(
+      'models:export',
+      { modelId: 'user:own.safetensors', to: path.join(dir, 'x.bin') },
+      /must end in .safetensors or .onnx/,
+    );
     // .onnx exports the network as an ONNX model (the bytes `sr-studio export` writes).
     await call('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'own.onnx') });
     const own = await loadModelFile(path.join(dir, 'models', 'own.safetensors'));
-    assert.deepEqual(new Uint8Array(await fs.readFile(path.join(dir, 'own.onnx'))), exportOnnx(own.config, own.weights, { training: own.training, producerVersion: VERSION }));
-    await refused('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'own.onnx') }, /already exists/);
+    assert.deepEqual(
+      new Uint8Array(await fs.readFile(path.join(dir, 'own.onnx'))),
+      exportOnnx(own.config, own.weights, { training: own.training, producerVersion: VERSION }),
+    );
+    await refused(
+      'models:export',
+      { modelId: 'user:own.safetensors', to: path.join(dir, 'own.onnx') },
+      /already exists/,
+    );
     await call('models:export', { modelId: 'user:own.safetensors', to: path.join(dir, 'copy.safetensors') });
     await fs.access(path.join(dir, 'copy.safetensors'));
   });
 
   test('settings are checked, saved atomically and read back; backends and threads go to the engine', async () => {
-    await refused('settings:set', { backends: { upscale: 'cuda', train: 'auto' } }, /backends\.upscale must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
-    await refused('settings:set', { backends: { upscale: 'auto', train: 'cuda' } }, /backends\.train must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/);
+    await refused(
+      'settings:set',
+      { backends: { upscale: 'cuda', train: 'auto' } },
+      /backends\.upscale must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/,
+    );
+    await refused(
+      'settings:set',
+      { backends: { upscale: 'auto', train: 'cuda' } },
+      /backends\.train must be one of auto, tensorflow, webgpu, onnx, wasm, cpu/,
+    );
     await refused('settings:set', { threads: 65 }, /threads must be between 0 and 64/);
     await refused('settings:set', { outputDir: 'out' }, /Output folder must be an absolute path/);
     await refused('settings:set', { theme: 'dark' }, /does not take a field "theme"/);
@@ -166,7 +272,10 @@ describe('request validation', () => {
     assert.deepEqual(again.get().backends, backends);
     assert.equal(again.get().threads, 1);
     assert.equal(again.get().outputDir, dir);
-    assert.deepEqual((await fs.readdir(path.join(dir, 'data'))).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      (await fs.readdir(path.join(dir, 'data'))).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 
   test('uploads: browser mode only, image or model names, a size; names made plain', async () => {
@@ -179,13 +288,20 @@ describe('request validation', () => {
     await refused('files:upload', { name: 'a\0.png', bytes: 10 }, /NUL/, browser);
     await refused('files:upload', { name: '\u202e\u200b.png', bytes: 10 }, /no letters or digits left/, browser);
     await refused('files:upload', { name: 'notes.txt', bytes: 10 }, /neither an image/, browser);
-    await refused('files:upload', { name: 'photo\u202egnp.exe', bytes: 10 }, /"photognp\.exe" is neither an image/, browser);
+    await refused(
+      'files:upload',
+      { name: 'photo\u202egnp.exe', bytes: 10 },
+      /"photognp\.exe" is neither an image/,
+      browser,
+    );
     await refused('files:upload', { name: 'a.png', bytes: 0 }, /is empty \(0 bytes\)/, browser);
     await refused('files:upload', { name: 'a.png', bytes: -1 }, /bytes must be between 0/, browser);
     await refused('files:upload', { name: 'a.png', bytes: 1.5 }, /whole number/, browser);
     await refused('files:upload', { name: 'a.png', base64: 'AAAA' }, /does not take a field "base64"/, browser);
     begun.length = 0;
-    assert.deepEqual(await call('files:upload', { name: ' holiday\u202e.png ', bytes: 123 }, browser), { url: '/upload/1' });
+    assert.deepEqual(await call('files:upload', { name: ' holiday\u202e.png ', bytes: 123 }, browser), {
+      url: '/upload/1',
+    });
     assert.deepEqual(begun, [{ name: 'holiday.png', bytes: 123 }]);
   });
 
@@ -206,17 +322,30 @@ describe('request validation', () => {
     assert.match(long, /^(日本語の写真)+日?本?語?の?写?\.jpeg$/);
     const emoji = n(`${'👩‍👩‍👧‍👦'.repeat(20)}.png`);
     assert.ok(Buffer.byteLength(emoji) <= MAX_NAME_BYTES);
-    assert.ok([...new Intl.Segmenter().segment(emoji.slice(0, -4))].every((g) => g.segment === '👩‍👩‍👧‍👦'), 'no emoji sequence cut in half');
+    assert.ok(
+      [...new Intl.Segmenter().segment(emoji.slice(0, -4))].every((g) => g.segment === '👩‍👩‍👧‍👦'),
+      'no emoji sequence cut in half',
+    );
     assert.throws(() => n(`${'x'.repeat(300)}.${'y'.repeat(40)}`), /extension longer than 32 bytes/);
   });
 
   test('files, images and dialogs', async () => {
-    const r = (await call('files:expand', { paths: [path.join(DATA, 'tiny'), path.join(dir, 'missing')] })) as { files: Array<{ name: string; bytes: number }>; problems: string[] };
-    assert.deepEqual(r.files.map((f) => f.name), ['astronaut_128x128.png', 'chelsea_96x72.png', 'coffee_64x64.png', 'motorcycle_200x150.png']);
+    const r = (await call('files:expand', { paths: [path.join(DATA, 'tiny'), path.join(dir, 'missing')] })) as {
+      files: Array<{ name: string; bytes: number }>;
+      problems: string[];
+    };
+    assert.deepEqual(
+      r.files.map((f) => f.name),
+      ['astronaut_128x128.png', 'chelsea_96x72.png', 'coffee_64x64.png', 'motorcycle_200x150.png'],
+    );
     assert.ok(r.files.every((f) => f.bytes > 0));
     assert.equal(r.problems.length, 1);
     assert.match(r.problems[0]!, /missing.*does not exist/);
-    const thumb = (await call('image:thumbnail', { path: COFFEE, maxSide: 32 })) as { width: number; height: number; dataUrl: string };
+    const thumb = (await call('image:thumbnail', { path: COFFEE, maxSide: 32 })) as {
+      width: number;
+      height: number;
+      dataUrl: string;
+    };
     assert.deepEqual([thumb.width, thumb.height], [32, 32]);
     assert.match(thumb.dataUrl, /^data:image\/png;base64,/);
     assert.deepEqual(await call('dialog:open-images'), ['/x.png']);
@@ -224,45 +353,98 @@ describe('request validation', () => {
   });
 
   test('the viewer’s tile pyramids: checked sources, levels and tiles', async () => {
-    const info = (await call('image:info', { path: MOTORCYCLE })) as { width: number; height: number; tileSize: number; levels: number; version: string };
+    const info = (await call('image:info', { path: MOTORCYCLE })) as {
+      width: number;
+      height: number;
+      tileSize: number;
+      levels: number;
+      version: string;
+    };
     assert.deepEqual([info.width, info.height, info.tileSize, info.levels], [200, 150, 512, 1]);
     const big = { path: MOTORCYCLE, enlarge: { width: 800, height: 600, filter: 'bicubic' } };
     assert.deepEqual((await call('image:info', big)) as object, { ...info, width: 800, height: 600, levels: 2 });
-    const tile = (await call('image:tile', { ...big, level: 0, col: 1, row: 1 })) as { dataUrl: string; width: number; height: number };
+    const tile = (await call('image:tile', { ...big, level: 0, col: 1, row: 1 })) as {
+      dataUrl: string;
+      width: number;
+      height: number;
+    };
     assert.deepEqual([tile.width, tile.height], [800 - 512, 600 - 512]);
     const png = Buffer.from(tile.dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
     assert.deepEqual([(await sharp(png).metadata()).width, (await sharp(png).metadata()).height], [288, 88]);
     await refused('image:info', { path: 'relative.png' }, /must be an absolute path/);
     await refused('image:info', { path: path.join(dir, 'mine.safetensors') }, /must be a \.jpg/);
-    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 300, height: 225, filter: 'bicubic' } }, /whole multiple/);
-    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'lanczos' } }, /enlarge\.filter must be one of nearest, bicubic/);
-    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300 } }, /enlarge\.filter must be one of/);
+    await refused(
+      'image:info',
+      { path: MOTORCYCLE, enlarge: { width: 300, height: 225, filter: 'bicubic' } },
+      /whole multiple/,
+    );
+    await refused(
+      'image:info',
+      { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'lanczos' } },
+      /enlarge\.filter must be one of nearest, bicubic/,
+    );
+    await refused(
+      'image:info',
+      { path: MOTORCYCLE, enlarge: { width: 400, height: 300 } },
+      /enlarge\.filter must be one of/,
+    );
     await refused('image:info', { path: MOTORCYCLE, enlarge: 'x2' }, /enlarge must be an object/);
-    await refused('image:info', { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'nearest', x: 1 } }, /does not take a field "x"/);
+    await refused(
+      'image:info',
+      { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'nearest', x: 1 } },
+      /does not take a field "x"/,
+    );
     await refused('image:tile', { path: MOTORCYCLE, level: 0, col: 0 }, /row must be a number/);
     await refused('image:tile', { path: MOTORCYCLE, level: -1, col: 0, row: 0 }, /level must be between 0 and 64/);
-    await refused('image:tile', { path: MOTORCYCLE, level: 1, col: 0, row: 0 }, /level must be a whole number from 0 to 0, not 1/);
+    await refused(
+      'image:tile',
+      { path: MOTORCYCLE, level: 1, col: 0, row: 0 },
+      /level must be a whole number from 0 to 0, not 1/,
+    );
     await refused('image:tile', { ...big, level: 0, col: 2, row: 0 }, /no tile \(2, 0\)/);
   });
   test('compare-models: run models by path inside the runs folder only, the outputs in a folder of their own', async () => {
     const runModel = path.join(host.context.runsDir, 'compare_x', 'seed_0', 'swish', 'model_best.safetensors');
     await tinyModel(runModel);
     const job = { modelA: `run:${runModel}`, modelB: 'user:own.safetensors', image: COFFEE };
-    await refused('job:compare-models', { ...job, modelA: `run:${path.join(dir, 'mine.safetensors')}` }, /is not a model in the app's runs folder/);
-    await refused('job:compare-models', { ...job, modelA: `run:${host.context.runsDir}/../mine.safetensors` }, /is not a model in the app's runs folder/);
-    await refused('job:compare-models', { ...job, modelA: 'run:relative/model_best.safetensors' }, /is not a model in the app's runs folder/);
-    await refused('job:compare-models', { ...job, modelA: `run:${path.join(host.context.runsDir, 'gone.safetensors')}` }, /is not there/);
+    await refused(
+      'job:compare-models',
+      { ...job, modelA: `run:${path.join(dir, 'mine.safetensors')}` },
+      /is not a model in the app's runs folder/,
+    );
+    await refused(
+      'job:compare-models',
+      { ...job, modelA: `run:${host.context.runsDir}/../mine.safetensors` },
+      /is not a model in the app's runs folder/,
+    );
+    await refused(
+      'job:compare-models',
+      { ...job, modelA: 'run:relative/model_best.safetensors' },
+      /is not a model in the app's runs folder/,
+    );
+    await refused(
+      'job:compare-models',
+      { ...job, modelA: `run:${path.join(host.context.runsDir, 'gone.safetensors')}` },
+      /is not there/,
+    );
     await refused('job:compare-models', { ...job, groundTruth: 'yes' }, /groundTruth must be true or false/);
     const outDirs: string[] = [];
     for (let i = 0; i < 5; i++) {
       await call('job:compare-models', { ...job, groundTruth: i === 0 });
       const spec = engine.jobs.at(-1)!.spec as { modelA: string; modelB: string; groundTruth: boolean; outDir: string };
-      assert.deepEqual([spec.modelA, spec.modelB, spec.groundTruth], [runModel, path.join(dir, 'models', 'own.safetensors'), i === 0]);
+      assert.deepEqual(
+        [spec.modelA, spec.modelB, spec.groundTruth],
+        [runModel, path.join(dir, 'models', 'own.safetensors'), i === 0],
+      );
       assert.equal(path.dirname(spec.outDir), host.context.viewsDir);
       await fs.mkdir(spec.outDir); // as the worker would
       outDirs.push(path.basename(spec.outDir));
     }
     assert.equal(new Set(outDirs).size, 5, 'a new folder each time');
-    assert.deepEqual((await fs.readdir(host.context.viewsDir)).sort(), outDirs.slice(-3).sort(), 'older outputs are removed');
+    assert.deepEqual(
+      (await fs.readdir(host.context.viewsDir)).sort(),
+      outDirs.slice(-3).sort(),
+      'older outputs are removed',
+    );
   });
 });

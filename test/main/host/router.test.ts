@@ -7,7 +7,9 @@ import { REQUEST_CHANNELS } from '../../../main/channels.ts';
 import { errors } from '../../../ml/errors.ts';
 
 const TRUSTED = { name: 'main window' };
-const handlers = Object.fromEntries(REQUEST_CHANNELS.map((c) => [c, async () => `${c} answered`])) as unknown as Handlers;
+const handlers = Object.fromEntries(
+  REQUEST_CHANNELS.map((c) => [c, async () => `${c} answered`]),
+) as unknown as Handlers;
 const failing = {
   ...handlers,
   'models:list': async () => {
@@ -42,14 +44,26 @@ describe('router', () => {
   test('unknown and malformed channels are refused', async () => {
     const { r } = router();
     assert.deepEqual(await r.handle(TRUSTED, 'fs:rm', {}), { ok: false, error: 'Unknown request channel "fs:rm".' });
-    assert.deepEqual(await r.handle(TRUSTED, 'job:progress', {}), { ok: false, error: 'Unknown request channel "job:progress".' });
-    assert.deepEqual(await r.handle(TRUSTED, { toString: () => 'x' }, {}), { ok: false, error: 'Unknown request channel "x".' });
-    assert.deepEqual(await r.handle(TRUSTED, '__proto__', {}), { ok: false, error: 'Unknown request channel "__proto__".' });
+    assert.deepEqual(await r.handle(TRUSTED, 'job:progress', {}), {
+      ok: false,
+      error: 'Unknown request channel "job:progress".',
+    });
+    assert.deepEqual(await r.handle(TRUSTED, { toString: () => 'x' }, {}), {
+      ok: false,
+      error: 'Unknown request channel "x".',
+    });
+    assert.deepEqual(await r.handle(TRUSTED, '__proto__', {}), {
+      ok: false,
+      error: 'Unknown request channel "__proto__".',
+    });
   });
 
   test('failures become one line: user errors as they are, bugs without their stack', async () => {
     const { r, logged } = router(failing);
-    assert.deepEqual(await r.handle(TRUSTED, 'models:list', undefined), { ok: false, error: 'The models folder is gone; restart SR Studio.' });
+    assert.deepEqual(await r.handle(TRUSTED, 'models:list', undefined), {
+      ok: false,
+      error: 'The models folder is gone; restart SR Studio.',
+    });
     assert.equal(logged.length, 0);
     const bug = await r.handle(TRUSTED, 'app:status', undefined);
     assert.deepEqual(bug, { ok: false, error: "Cannot read properties of undefined (reading 'x')" });
@@ -70,12 +84,16 @@ describe('router', () => {
     const r = createRouter(engine, { isTrustedSender: (s) => s === TRUSTED, name });
     assert.deepEqual(await r.handle(TRUSTED, 'job:upscale', {}), {
       ok: false,
-      error: '"photo_x2.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.',
+      error:
+        '"photo_x2.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.',
       code: 'output-exists',
       facts: { file: 'photo_x2.png' },
     });
     const refused = await r.handle(TRUSTED, 'settings:set', {});
     assert.equal(refused?.ok, false);
-    assert.deepEqual(refused && !refused.ok && [refused.code, refused.facts], ['bad-argument', { said: 'Output folder: "/etc/passwd" is a file, not a folder.', field: 'Output folder' }]);
+    assert.deepEqual(refused && !refused.ok && [refused.code, refused.facts], [
+      'bad-argument',
+      { said: 'Output folder: "/etc/passwd" is a file, not a folder.', field: 'Output folder' },
+    ]);
   });
 });

@@ -29,7 +29,7 @@ after(async () => {
 });
 
 describe('runs:metrics', () => {
-  test('a run\'s losses and validations in order; a line cut short is skipped', async () => {
+  test("a run's losses and validations in order; a line cut short is skipped", async () => {
     const run = path.join(runs(), 'stopped');
     const text =
       lines([
@@ -45,7 +45,7 @@ describe('runs:metrics', () => {
     ]);
   });
 
-  test('a long run\'s losses are thinned evenly, keeping the last; every validation stays', async () => {
+  test("a long run's losses are thinned evenly, keeping the last; every validation stays", async () => {
     const run = path.join(runs(), 'long');
     await fs.mkdir(run);
     const records: unknown[] = [];
@@ -57,7 +57,10 @@ describe('runs:metrics', () => {
     assert.ok(losses.length <= MAX_LOSS_POINTS && losses.length > MAX_LOSS_POINTS / 2, String(losses.length));
     assert.equal(losses.at(-1)?.iteration, 50_000, 'the last loss is kept');
     assert.equal(points.filter((p) => p.psnrY !== undefined).length, 50);
-    assert.deepEqual(points.map((p) => p.iteration), [...points.map((p) => p.iteration)].sort((a, b) => a - b));
+    assert.deepEqual(
+      points.map((p) => p.iteration),
+      [...points.map((p) => p.iteration)].sort((a, b) => a - b),
+    );
   });
 
   test('a run that recorded nothing yet gives no points', async () => {

@@ -38,8 +38,21 @@ describe('settings store', () => {
     const d = path.join(dir, 'gone');
     await fs.mkdir(d);
     const backends = { upscale: 'onnx', train: 'wasm' };
-    await fs.writeFile(path.join(d, 'settings.json'), JSON.stringify({ outputDir: path.join(dir, 'vanished'), backends, threads: 1, recentModels: ['user:a.safetensors'] }));
-    assert.deepEqual((await SettingsStore.open(d)).get(), { outputDir: null, backends, threads: 1, recentModels: ['user:a.safetensors'] });
+    await fs.writeFile(
+      path.join(d, 'settings.json'),
+      JSON.stringify({
+        outputDir: path.join(dir, 'vanished'),
+        backends,
+        threads: 1,
+        recentModels: ['user:a.safetensors'],
+      }),
+    );
+    assert.deepEqual((await SettingsStore.open(d)).get(), {
+      outputDir: null,
+      backends,
+      threads: 1,
+      recentModels: ['user:a.safetensors'],
+    });
   });
 
   test("an earlier version's single backend becomes the choice for both purposes", async () => {
@@ -49,7 +62,10 @@ describe('settings store', () => {
     ] as const) {
       const d = path.join(dir, `old-${old}`);
       await fs.mkdir(d);
-      await fs.writeFile(path.join(d, 'settings.json'), JSON.stringify({ outputDir: null, backend: old, recentModels: [] }));
+      await fs.writeFile(
+        path.join(d, 'settings.json'),
+        JSON.stringify({ outputDir: null, backend: old, recentModels: [] }),
+      );
       assert.deepEqual((await SettingsStore.open(d)).get(), { ...DEFAULT_SETTINGS, backends });
       assert.deepEqual(await fs.readdir(d), ['settings.json'], 'nothing set aside as damaged');
     }

@@ -19,9 +19,11 @@ describe('the app words every error code', () => {
         assert.match(sentence, /^\S.*[.)]$/s, `${code}: one sentence, ending as one`);
         assert.doesNotMatch(sentence, /\n|undefined|NaN|\[object/, `${code}: ${sentence}`);
         const p = pathOf(facts);
-        if (p !== undefined && code !== 'init-mismatch') assert.ok(sentence.includes(p), `${code} names ${p}: ${sentence}`);
+        if (p !== undefined && code !== 'init-mismatch')
+          assert.ok(sentence.includes(p), `${code} names ${p}: ${sentence}`);
         // Flags are the command line's: the app names its own controls. A front end's own check says what it says.
-        if (code !== 'bad-argument') assert.doesNotMatch(sentence, /(^|\s)--?[a-z]|sr-studio (info|train)/, `${code}: ${sentence}`);
+        if (code !== 'bad-argument')
+          assert.doesNotMatch(sentence, /(^|\s)--?[a-z]|sr-studio (info|train)/, `${code}: ${sentence}`);
       }
     });
   }
@@ -49,8 +51,14 @@ describe('the app words every error code', () => {
   test('each path is shown by the name the user knows it by (an upload: the name it was dropped with)', () => {
     const name = (p: string) => (p === '/data/uploads/3f2a/photo.png' ? 'photo.png' : p);
     const e = errors.unreadableImage('/data/uploads/3f2a/photo.png', 'premature end of JPEG data').data;
-    assert.equal(wordForApp(e, name), '"photo.png" could not be read as an image (premature end of JPEG data); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.');
+    assert.equal(
+      wordForApp(e, name),
+      '"photo.png" could not be read as an image (premature end of JPEG data); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.',
+    );
     const w = errors.outputExists('/data/uploads/3f2a/photo.png').data;
-    assert.equal(wordForApp(w, name), '"photo.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.');
+    assert.equal(
+      wordForApp(w, name),
+      '"photo.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.',
+    );
   });
 });

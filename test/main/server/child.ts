@@ -27,17 +27,32 @@ export interface ServerProcess {
 }
 
 /** `env`: more environment variables (TMPDIR for a temp folder of the test's own). */
-export async function startServerProcess(args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  args: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServerProcess> {
   const dir = await tempDir('sr-studio-server-');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SR_STUDIO_DATA: path.join(dir, 'data'), SR_STUDIO_MODELS: path.join(dir, 'models'), SR_STUDIO_CACHE: path.join(dir, 'cache'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SR_STUDIO_DATA: path.join(dir, 'data'),
+        SR_STUDIO_MODELS: path.join(dir, 'models'),
+        SR_STUDIO_CACHE: path.join(dir, 'cache'),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   let exit: number | string | null = null;
-  const closed = new Promise<void>((r) => child.once('close', (code, signal) => ((exit = code ?? signal ?? 'gone'), r())));
+  const closed = new Promise<void>((r) =>
+    child.once('close', (code, signal) => ((exit = code ?? signal ?? 'gone'), r())),
+  );
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const kill = (signal: NodeJS.Signals) => {
@@ -53,7 +68,10 @@ export async function startServerProcess(args: readonly string[] = [], env: Read
     if (exit === null) {
       kill('SIGTERM');
       // unref: a server that stops at once does not keep the test waiting for the timer.
-      const late = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(r, 15_000, true).unref())]);
+      const late = await Promise.race([
+        closed.then(() => false),
+        new Promise<boolean>((r) => setTimeout(r, 15_000, true).unref()),
+      ]);
       if (late) kill('SIGKILL');
       await closed;
     }
@@ -64,9 +82,13 @@ export async function startServerProcess(args: readonly string[] = [], env: Read
     const timer = setTimeout(() => reject(new Error(`browser mode printed no address within 90 s:\n${out}`)), 90_000);
     child.stdout!.on('data', () => {
       const hit = URL_LINE.exec(out);
-      if (hit) (clearTimeout(timer), resolve(hit));
+      if (hit) clearTimeout(timer), resolve(hit);
     });
-    void closed.then(() => (clearTimeout(timer), reject(new Error(`browser mode exited (${exit}) before printing its address:\n${out}`))));
+    void closed.then(
+      () => (
+        clearTimeout(timer), reject(new Error(`browser mode exited (${exit}) before printing its address:\n${out}`))
+      ),
+    );
   }).catch(async (e: unknown) => {
     await stop();
     throw e;
@@ -76,5 +98,15 @@ export async function startServerProcess(args: readonly string[] = [], env: Read
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
     return { rss: kb('VmRSS'), peak: kb('VmHWM') };
   };
-  return { url: m[1]!, port: Number(m[2]), token: m[3]!, pid: child.pid!, dir, output: () => out, exited: () => exit, memory, stop };
+  return {
+    url: m[1]!,
+    port: Number(m[2]),
+    token: m[3]!,
+    pid: child.pid!,
+    dir,
+    output: () => out,
+    exited: () => exit,
+    memory,
+    stop,
+  };
 }

@@ -39,7 +39,12 @@ const masked = (b: Buffer) => Buffer.from(b.map((x, i) => x ^ MASK[i % 4]!));
 /** A client frame: FIN and opcode in the first byte, masked payload (unless `mask` is false). */
 function frame(first: number, payload: Buffer, mask = true): Buffer {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([first, (mask ? 0x80 : 0) | len]) : len < 65536 ? Buffer.from([first, (mask ? 0x80 : 0) | 126, len >> 8, len & 255]) : Buffer.concat([Buffer.from([first, (mask ? 0x80 : 0) | 127]), bigLength(BigInt(len))]);
+  const head =
+    len < 126
+      ? Buffer.from([first, (mask ? 0x80 : 0) | len])
+      : len < 65536
+        ? Buffer.from([first, (mask ? 0x80 : 0) | 126, len >> 8, len & 255])
+        : Buffer.concat([Buffer.from([first, (mask ? 0x80 : 0) | 127]), bigLength(BigInt(len))]);
   return Buffer.concat([head, mask ? MASK : Buffer.alloc(0), mask ? masked(payload) : payload]);
 }
 function bigLength(n: bigint): Buffer {
@@ -52,7 +57,10 @@ function bigLength(n: bigint): Buffer {
  * Opens an authenticated raw connection, upgrades it, writes `bytes` (chunks, in order) and waits
  * up to `waitMs` for the server to answer with a close frame and hang up.
  */
-function attack(chunks: readonly Buffer[], opts: { upgrade?: boolean; request?: string; waitMs?: number } = {}): Promise<Outcome> {
+function attack(
+  chunks: readonly Buffer[],
+  opts: { upgrade?: boolean; request?: string; waitMs?: number } = {},
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const s = net.connect(server.port, '127.0.0.1');
     let got = Buffer.alloc(0);
@@ -101,10 +109,16 @@ function rng(seed: number): () => number {
   };
 }
 
-const badFrameLines = () => server.output().split('\n').filter((l) => l.includes('closed a connection that sent a bad WebSocket frame'));
+const badFrameLines = () =>
+  server
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('closed a connection that sent a bad WebSocket frame'));
 
 describe('the server survives any client', () => {
-  test('each malformed frame closes its own connection with the right code and one log line', { timeout: 60_000 }, async () => {
+  test('each malformed frame closes its own connection with the right code and one log line', {
+    timeout: 60_000,
+  }, async () => {
     const hello = Buffer.from('{"id":1,"channel":"app:status"}');
     const kinds: Array<[string, Buffer[], number]> = [
       ['an unmasked frame', [frame(0x81, hello, false)], 1002],
@@ -112,10 +126,16 @@ describe('the server survives any client', () => {
       ['opcode 3 (reserved)', [frame(0x83, Buffer.alloc(0))], 1002],
       ['invalid UTF-8 in a text frame', [frame(0x81, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))], 1007],
       ['a 2^63 length claim', [Buffer.concat([Buffer.from([0x82, 0xff]), bigLength(2n ** 63n), MASK])], 1009],
-      ['a message one byte over the largest allowed (header only)', [Buffer.concat([Buffer.from([0x82, 0xff]), bigLength(BigInt(MAX_MESSAGE_BYTES + 1)), MASK])], 1009],
+      [
+        'a message one byte over the largest allowed (header only)',
+        [Buffer.concat([Buffer.from([0x82, 0xff]), bigLength(BigInt(MAX_MESSAGE_BYTES + 1)), MASK])],
+        1009,
+      ],
       [
         'a message over the largest allowed, in 1 MiB fragments',
-        Array.from({ length: MAX_MESSAGE_BYTES / 2 ** 20 + 1 }, (_, i) => frame(i === 0 ? 0x02 : 0x00, Buffer.alloc(2 ** 20, 0x41))),
+        Array.from({ length: MAX_MESSAGE_BYTES / 2 ** 20 + 1 }, (_, i) =>
+          frame(i === 0 ? 0x02 : 0x00, Buffer.alloc(2 ** 20, 0x41)),
+        ),
         1009,
       ],
       ['a fragmented control frame', [frame(0x09, Buffer.from('ping'))], 1002],
@@ -132,7 +152,11 @@ describe('the server survives any client', () => {
     }
     const lines = badFrameLines().slice(before);
     assert.equal(lines.length, kinds.length, server.output());
-    for (const l of lines) assert.match(l, /^SR Studio: closed a connection that sent a bad WebSocket frame \(.+; close code 10(02|07|09)\)\.$/);
+    for (const l of lines)
+      assert.match(
+        l,
+        /^SR Studio: closed a connection that sent a bad WebSocket frame \(.+; close code 10(02|07|09)\)\.$/,
+      );
     assert.doesNotMatch(server.output(), /Unhandled|RangeError| {4}at /);
   });
 
@@ -143,7 +167,8 @@ describe('the server survives any client', () => {
     for (let i = 0; i < 150; i++) {
       // Random bytes after a valid upgrade; sometimes with a plausible header in front.
       const body = bytes(1 + Math.floor(next() * 300));
-      const first = next() < 0.5 ? Buffer.from([Math.floor(next() * 256), 0x80 | Math.floor(next() * 126)]) : Buffer.alloc(0);
+      const first =
+        next() < 0.5 ? Buffer.from([Math.floor(next() * 256), 0x80 | Math.floor(next() * 126)]) : Buffer.alloc(0);
       cases.push(() => attack([Buffer.concat([first, body])], { waitMs: 1500 }));
     }
     for (let i = 0; i < 40; i++) {
@@ -154,25 +179,39 @@ describe('the server survives any client', () => {
     for (let i = 0; i < 30; i++) {
       // Random bytes instead of an HTTP request, and half-sent upgrades cut off.
       const junk = bytes(1 + Math.floor(next() * 400));
-      cases.push(() => attack([junk], { upgrade: false, request: next() < 0.5 ? '' : 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n', waitMs: 500 }));
+      cases.push(() =>
+        attack([junk], {
+          upgrade: false,
+          request: next() < 0.5 ? '' : 'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n',
+          waitMs: 500,
+        }),
+      );
     }
-    cases.push(() =>
-      new Promise<Outcome>((resolve) => {
-        const s = net.connect(server.port, '127.0.0.1', () => {
-          s.write(`GET /ws?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\n`);
-          s.resetAndDestroy();
-          resolve({ status: 'reset', closeCode: null, closedByServer: false });
-        });
-        s.on('error', () => undefined);
-      }),
+    cases.push(
+      () =>
+        new Promise<Outcome>((resolve) => {
+          const s = net.connect(server.port, '127.0.0.1', () => {
+            s.write(
+              `GET /ws?token=${server.token} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\n`,
+            );
+            s.resetAndDestroy();
+            resolve({ status: 'reset', closeCode: null, closedByServer: false });
+          });
+          s.on('error', () => undefined);
+        }),
     );
     const codes = new Map<string, number>();
     for (let i = 0; i < cases.length; i += 10) {
       const outs = await Promise.all(cases.slice(i, i + 10).map((c) => c()));
       for (const o of outs) codes.set(String(o.closeCode), (codes.get(String(o.closeCode)) ?? 0) + 1);
-      assert.equal(server.exited(), null, `the server died during random case ${i}…${i + 9}:\n${server.output().slice(-3000)}`);
+      assert.equal(
+        server.exited(),
+        null,
+        `the server died during random case ${i}…${i + 9}:\n${server.output().slice(-3000)}`,
+      );
     }
-    for (const code of codes.keys()) assert.ok(['null', '1000', '1002', '1007', '1009'].includes(code), `close code ${code}`);
+    for (const code of codes.keys())
+      assert.ok(['null', '1000', '1002', '1007', '1009'].includes(code), `close code ${code}`);
     assert.ok((codes.get('1002') ?? 0) > 20, `most random frames are protocol errors: ${JSON.stringify([...codes])}`);
     assert.doesNotMatch(server.output(), /Unhandled|RangeError| {4}at /);
   });
@@ -200,19 +239,39 @@ describe('the server survives any client', () => {
     try {
       const photo = await fs.readFile(COFFEE);
       const { url } = (await request('files:upload', { name: 'coffee.png', bytes: photo.length })) as { url: string };
-      const put = await fetch(`http://127.0.0.1:${server.port}${url}`, { method: 'PUT', body: photo, headers: { cookie: `sr-studio-token-${server.port}=${server.token}` } });
+      const put = await fetch(`http://127.0.0.1:${server.port}${url}`, {
+        method: 'PUT',
+        body: photo,
+        headers: { cookie: `sr-studio-token-${server.port}=${server.token}` },
+      });
       const saved = (await put.json()) as { ok: true; file: { path: string } };
       assert.ok(saved.ok, JSON.stringify(saved));
-      const { jobId } = (await request('job:upscale', { files: [saved.file.path], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
+      const { jobId } = (await request('job:upscale', {
+        files: [saved.file.path],
+        model: 'bundled:tanhexp_x2.safetensors',
+        format: 'png',
+        outputDir: null,
+        overwrite: false,
+      })) as { jobId: string };
       let end: ServerMessage | undefined;
       for (let i = 0; i < 2400 && !end; i++) {
-        end = got.find((m) => 'event' in m && (m.event === 'job:done' || m.event === 'job:error') && (m.payload as { jobId: string }).jobId === jobId);
+        end = got.find(
+          (m) =>
+            'event' in m &&
+            (m.event === 'job:done' || m.event === 'job:error') &&
+            (m.payload as { jobId: string }).jobId === jobId,
+        );
         if (!end) await new Promise((r) => setTimeout(r, 50));
       }
       assert.ok(end && 'event' in end && end.event === 'job:done', JSON.stringify(end));
-      const done = got.find((m) => 'event' in m && m.event === 'job:file-done') as { payload: { output: string; width: number; height: number } } | undefined;
+      const done = got.find((m) => 'event' in m && m.event === 'job:file-done') as
+        | { payload: { output: string; width: number; height: number } }
+        | undefined;
       assert.deepEqual([done?.payload.width, done?.payload.height], [128, 128]);
-      const file = await fetch(`http://127.0.0.1:${server.port}/file?path=${encodeURIComponent(done!.payload.output)}`, { headers: { cookie: `sr-studio-token-${server.port}=${server.token}` } });
+      const file = await fetch(
+        `http://127.0.0.1:${server.port}/file?path=${encodeURIComponent(done!.payload.output)}`,
+        { headers: { cookie: `sr-studio-token-${server.port}=${server.token}` } },
+      );
       assert.equal(file.status, 200);
       const png = Buffer.from(await file.arrayBuffer());
       assert.equal(png.toString('latin1', 1, 4), 'PNG');

@@ -25,7 +25,13 @@ const lines: string[] = [];
 
 before(async () => {
   dir = await tempDir();
-  server = await startServer({ appRoot: ROOT, dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: (l) => lines.push(l) });
+  server = await startServer({
+    appRoot: ROOT,
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: new StubEngine().factory,
+    log: (l) => lines.push(l),
+  });
 });
 
 after(async () => {
@@ -42,11 +48,14 @@ interface Answer {
 /** A raw request, so the Host header can be anything. */
 function get(pathAndQuery: string, headers: Record<string, string>, port = server.port): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: pathAndQuery, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: pathAndQuery, headers: { host: `127.0.0.1:${port}`, ...headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -64,10 +73,23 @@ function upgrade(headers: Record<string, string>, query = `?token=${server.token
 describe('the gate in front of browser mode', () => {
   test('Host header: loopback names and the listening address only, on our port', async () => {
     const t = `/?token=${server.token}`;
-    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`, `[::1]:${server.port}`]) {
+    for (const host of [
+      `127.0.0.1:${server.port}`,
+      `localhost:${server.port}`,
+      `LOCALHOST:${server.port}`,
+      `[::1]:${server.port}`,
+    ]) {
       assert.equal((await get(t, { host })).status, 200, host);
     }
-    for (const host of [`evil.example:${server.port}`, 'evil.example', `127.0.0.1:${server.port + 1}`, `127.0.0.1.evil.example:${server.port}`, `localhost.:${server.port}`, `127.0.0.1:${server.port}@evil`, `[::1]`]) {
+    for (const host of [
+      `evil.example:${server.port}`,
+      'evil.example',
+      `127.0.0.1:${server.port + 1}`,
+      `127.0.0.1.evil.example:${server.port}`,
+      `localhost.:${server.port}`,
+      `127.0.0.1:${server.port}@evil`,
+      `[::1]`,
+    ]) {
       const res = await get(t, { host });
       assert.equal(res.status, 421, `${JSON.stringify(host)} → ${res.status}`);
       assert.match(res.body, /^Misdirected request: .*open the address it printed when it started\.\n$/);
@@ -94,7 +116,8 @@ describe('the gate in front of browser mode', () => {
     const all = allowedHosts('0.0.0.0');
     assert.ok(all.has('127.0.0.1') && all.has('localhost'));
     assert.ok(!all.has('evil.example'));
-    for (const h of [undefined, '127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]']) assert.equal(isLoopback(h), true, String(h));
+    for (const h of [undefined, '127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]'])
+      assert.equal(isLoopback(h), true, String(h));
     for (const h of ['0.0.0.0', '::', '192.168.1.20', 'gpu-box.lan']) assert.equal(isLoopback(h), false, h);
   });
 
@@ -102,7 +125,10 @@ describe('the gate in front of browser mode', () => {
     const first = await get(`/?token=${server.token}`, {});
     assert.equal(first.status, 200);
     const set = String(first.headers['set-cookie']);
-    assert.match(set, new RegExp(`^sr-studio-token-${server.port}=${server.token}; HttpOnly; SameSite=Strict; Path=/$`));
+    assert.match(
+      set,
+      new RegExp(`^sr-studio-token-${server.port}=${server.token}; HttpOnly; SameSite=Strict; Path=/$`),
+    );
     const name = `sr-studio-token-${server.port}`;
     const page = await get('/', { cookie: `${name}=${server.token}` });
     assert.equal(page.status, 200);
@@ -123,7 +149,13 @@ describe('the gate in front of browser mode', () => {
     // A cookie header with the right one among others still opens; the socket takes the cookie alone.
     assert.equal((await get('/', { cookie: `a=b; ${name}=${server.token}; c=d` })).status, 200);
     assert.equal(await upgrade({ cookie: `${name}=${server.token}` }, ''), 101);
-    assert.deepEqual(parseCookies(`a=1; b=x=y; a=2;; =z; c`), new Map([['a', ['1', '2']], ['b', ['x=y']]]));
+    assert.deepEqual(
+      parseCookies(`a=1; b=x=y; a=2;; =z; c`),
+      new Map([
+        ['a', ['1', '2']],
+        ['b', ['x=y']],
+      ]),
+    );
   });
 
   test('requests that act must come from the page: the Origin of uploads and the socket', async () => {
@@ -132,12 +164,25 @@ describe('the gate in front of browser mode', () => {
     assert.equal(await upgrade({ cookie, origin: 'null' }, ''), 403);
     const put = (origin: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: server.port, method: 'PUT', path: '/upload/x', headers: { cookie, origin, 'content-length': '1' } }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: server.port,
+            method: 'PUT',
+            path: '/upload/x',
+            headers: { cookie, origin, 'content-length': '1' },
+          },
+          (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+        );
         req.on('error', reject);
         req.end('x');
       });
     assert.equal(await put('http://evil.example'), 403);
-    assert.equal(await put(`http://127.0.0.1:${server.port}`), 404, 'from the page: on to the upload (which was never announced)');
+    assert.equal(
+      await put(`http://127.0.0.1:${server.port}`),
+      404,
+      'from the page: on to the upload (which was never announced)',
+    );
   });
 
   test(`at most ${MAX_SOCKETS} connections at once, with a clear answer beyond`, async () => {
@@ -158,7 +203,10 @@ describe('the gate in front of browser mode', () => {
         ws.once('open', () => reject(new Error('a connection beyond the limit was accepted')));
       });
       assert.equal(refused.status, 429);
-      assert.match(refused.body, new RegExp(`already open in ${MAX_SOCKETS} tabs or windows; close one, then reload this page\\.`));
+      assert.match(
+        refused.body,
+        new RegExp(`already open in ${MAX_SOCKETS} tabs or windows; close one, then reload this page\\.`),
+      );
       assert.ok(lines.some((l) => /refused a connection beyond the 16 open at once/.test(l)));
     } finally {
       for (const ws of open) ws.close();
@@ -180,17 +228,24 @@ describe('the gate in front of browser mode', () => {
     try {
       assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+\/\?token=/);
       const ca = await fs.readFile(path.join(TLS, 'cert.pem'));
-      const res = await new Promise<http.IncomingMessage>((resolve, reject) => https.get(tls.url, { ca }, resolve).on('error', reject));
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        https.get(tls.url, { ca }, resolve).on('error', reject),
+      );
       res.resume();
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['set-cookie']), /; Secure$/);
-      assert.match(String(res.headers['content-security-policy']), new RegExp(`connect-src 'self' wss://127\\.0\\.0\\.1:${tls.port}`));
+      assert.match(
+        String(res.headers['content-security-policy']),
+        new RegExp(`connect-src 'self' wss://127\\.0\\.0\\.1:${tls.port}`),
+      );
       const ws = new WebSocket(`wss://127.0.0.1:${tls.port}/ws?token=${tls.token}`, { ca });
       await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
       ws.close();
       // Plain HTTP to the HTTPS port gets nowhere, and the server stays up.
       await assert.rejects(get('/', {}, tls.port));
-      const again = await new Promise<http.IncomingMessage>((resolve, reject) => https.get(tls.url, { ca }, resolve).on('error', reject));
+      const again = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        https.get(tls.url, { ca }, resolve).on('error', reject),
+      );
       again.resume();
       assert.equal(again.statusCode, 200);
     } finally {
@@ -200,14 +255,32 @@ describe('the gate in front of browser mode', () => {
 
   test('the startup line says when traffic is not encrypted, and how to encrypt it', () => {
     const url = 'http://192.168.1.20:8080/?token=abc';
-    assert.equal(startupLine('http://127.0.0.1:8080/?token=abc', undefined, false), 'SR Studio is running at http://127.0.0.1:8080/?token=abc');
-    assert.equal(startupLine('http://127.0.0.1:8080/?token=abc', '127.0.0.1', false), 'SR Studio is running at http://127.0.0.1:8080/?token=abc');
+    assert.equal(
+      startupLine('http://127.0.0.1:8080/?token=abc', undefined, false),
+      'SR Studio is running at http://127.0.0.1:8080/?token=abc',
+    );
+    assert.equal(
+      startupLine('http://127.0.0.1:8080/?token=abc', '127.0.0.1', false),
+      'SR Studio is running at http://127.0.0.1:8080/?token=abc',
+    );
     const beyond = startupLine(url, '192.168.1.20', false);
-    assert.match(beyond, /^SR Studio is running at http:\/\/192\.168\.1\.20:8080\/\?token=abc \(not encrypted: .*--tls-cert FILE --tls-key FILE\)$/);
+    assert.match(
+      beyond,
+      /^SR Studio is running at http:\/\/192\.168\.1\.20:8080\/\?token=abc \(not encrypted: .*--tls-cert FILE --tls-key FILE\)$/,
+    );
     assert.doesNotMatch(beyond, /\n/);
     assert.match(startupLine(url, '0.0.0.0', false), /not encrypted/);
-    assert.equal(startupLine('https://192.168.1.20:8080/?token=abc', '192.168.1.20', true), 'SR Studio is running at https://192.168.1.20:8080/?token=abc');
-    assert.deepEqual(parseServeArgs(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).tls, { cert: 'c.pem', key: 'k.pem' });
-    assert.throws(() => parseServeArgs(['--tls-cert', 'c.pem']), /^Error: --tls-cert and --tls-key go together: give both files \(PEM\), or neither\.$/);
+    assert.equal(
+      startupLine('https://192.168.1.20:8080/?token=abc', '192.168.1.20', true),
+      'SR Studio is running at https://192.168.1.20:8080/?token=abc',
+    );
+    assert.deepEqual(parseServeArgs(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).tls, {
+      cert: 'c.pem',
+      key: 'k.pem',
+    });
+    assert.throws(
+      () => parseServeArgs(['--tls-cert', 'c.pem']),
+      /^Error: --tls-cert and --tls-key go together: give both files \(PEM\), or neither\.$/,
+    );
   });
 });

@@ -19,7 +19,13 @@ const engine = new StubEngine();
 
 before(async () => {
   dir = await tempDir();
-  server = await startServer({ appRoot: APP, dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+  server = await startServer({
+    appRoot: APP,
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -27,9 +33,19 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
-const train = (data: string) => ({ data, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null });
-const notUsed = (e: Error) => /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const train = (data: string) => ({
+  data,
+  val: null,
+  preset: 'tiny',
+  scale: 2,
+  activation: 'tanhexp',
+  iterations: 10,
+  outDir: null,
+});
+const notUsed = (e: Error) =>
+  /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message);
 
 /** A folder with one photo in it. */
 async function photos(name: string): Promise<{ folder: string; photo: string }> {
@@ -52,11 +68,40 @@ describe('grants a person would give', () => {
   });
 
   test('system and top-level folders, the home and temp folders themselves are never chosen', async () => {
-    const folders = ['/', '/root', '/var', '/var/log', '/var/tmp/x', '/opt', '/home', '/home/someone', '/tmp', '/srv', '/mnt', '/media', '/etc', '/usr/lib', os.homedir(), os.tmpdir()];
+    const folders = [
+      '/',
+      '/root',
+      '/var',
+      '/var/log',
+      '/var/tmp/x',
+      '/opt',
+      '/home',
+      '/home/someone',
+      '/tmp',
+      '/srv',
+      '/mnt',
+      '/media',
+      '/etc',
+      '/usr/lib',
+      os.homedir(),
+      os.tmpdir(),
+    ];
     for (const p of folders) {
       await assert.rejects(call('settings:set', { outputDir: p }), notUsed, p);
       await assert.rejects(call('job:train', train(p)), notUsed, p);
-      await assert.rejects(call('job:compare', { data: p, val: p, acts: ['swish', 'tanhexp'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 }), notUsed, p);
+      await assert.rejects(
+        call('job:compare', {
+          data: p,
+          val: p,
+          acts: ['swish', 'tanhexp'],
+          preset: 'tiny',
+          scale: 2,
+          iterations: 10,
+          seeds: 1,
+        }),
+        notUsed,
+        p,
+      );
     }
     assert.equal(server.host.context.settings.get().outputDir, null);
     // A folder of one's own inside the temp folder is fine.
@@ -71,8 +116,17 @@ describe('grants a person would give', () => {
       await assert.rejects(call('settings:set', { outputDir: p }), notUsed, p);
       await assert.rejects(call('job:train', { ...train(path.join(dir)), outDir: p }), notUsed, p);
     }
-    await assert.rejects(call('models:export', { modelId: 'bundled:swish_x2.safetensors', to: path.join(APP, 'assets', 'models', 'x.safetensors') }), /outside the folders SR Studio may write to/);
-    await fs.access(path.join(APP, 'assets', 'models', 'x.safetensors')).then(() => assert.fail('written into the app'), () => undefined);
+    await assert.rejects(
+      call('models:export', {
+        modelId: 'bundled:swish_x2.safetensors',
+        to: path.join(APP, 'assets', 'models', 'x.safetensors'),
+      }),
+      /outside the folders SR Studio may write to/,
+    );
+    await fs.access(path.join(APP, 'assets', 'models', 'x.safetensors')).then(
+      () => assert.fail('written into the app'),
+      () => undefined,
+    );
     // A folder around the app's own, as a policy would see it: writable except the app's folder.
     const root = path.join(dir, 'around');
     const app = path.join(root, 'app');
@@ -80,7 +134,10 @@ describe('grants a person would give', () => {
     const access = new FolderAccess(app);
     await access.allow(root, 'write');
     await access.check(path.join(root, 'elsewhere', 'x.safetensors'), 'write', 'to');
-    await assert.rejects(access.check(path.join(app, 'assets', 'models', 'x.safetensors'), 'write', 'to'), /outside the folders SR Studio may write to/);
+    await assert.rejects(
+      access.check(path.join(app, 'assets', 'models', 'x.safetensors'), 'write', 'to'),
+      /outside the folders SR Studio may write to/,
+    );
     await access.check(path.join(app, 'assets', 'models', 'x.safetensors'), 'read', 'path');
   });
 
@@ -133,7 +190,13 @@ describe('grants a person would give', () => {
     await fs.writeFile(path.join(data, 'settings.json'), JSON.stringify({ outputDir: '/root' }));
     const start = async () => {
       const lines: string[] = [];
-      const s = await startServer({ appRoot: APP, dataDir: data, userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: (l) => lines.push(l) });
+      const s = await startServer({
+        appRoot: APP,
+        dataDir: data,
+        userModels: path.join(dir, 'models'),
+        engine: new StubEngine().factory,
+        log: (l) => lines.push(l),
+      });
       return { s, lines };
     };
     const first = await start();
@@ -141,16 +204,26 @@ describe('grants a person would give', () => {
       assert.ok(!first.s.access.admits('/root/x.png', 'write'), '/root is not writable');
       assert.ok(!first.s.access.folders.some((f) => f.path === '/root'), 'no grant of /root');
       assert.equal(first.s.host.context.settings.get().outputDir, null);
-      assert.deepEqual(first.lines.filter((l) => /output folder/.test(l)), [
-        `SR Studio: the saved output folder "/root" was reset, because browser mode never writes to the disk's root, system and top-level folders, the home folder itself or the app's own folder; choose a folder of your own in Settings.`,
-      ]);
+      assert.deepEqual(
+        first.lines.filter((l) => /output folder/.test(l)),
+        [
+          `SR Studio: the saved output folder "/root" was reset, because browser mode never writes to the disk's root, system and top-level folders, the home folder itself or the app's own folder; choose a folder of your own in Settings.`,
+        ],
+      );
     } finally {
       await first.s.close();
     }
-    assert.equal((JSON.parse(await fs.readFile(path.join(data, 'settings.json'), 'utf8')) as { outputDir: unknown }).outputDir, null);
+    assert.equal(
+      (JSON.parse(await fs.readFile(path.join(data, 'settings.json'), 'utf8')) as { outputDir: unknown }).outputDir,
+      null,
+    );
     const second = await start();
     await second.s.close();
-    assert.deepEqual(second.lines.filter((l) => /output folder/.test(l)), [], 'said once');
+    assert.deepEqual(
+      second.lines.filter((l) => /output folder/.test(l)),
+      [],
+      'said once',
+    );
     // A saved folder of one's own is granted as before.
     const own = await photos('saved-own');
     await fs.writeFile(path.join(data, 'settings.json'), JSON.stringify({ outputDir: own.folder }));

@@ -23,7 +23,13 @@ before(async () => {
   await fs.mkdir(outside);
   await fs.copyFile(COFFEE, path.join(outside, 'photo.png'));
   await fs.writeFile(path.join(outside, 'secret.txt'), 'secret');
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -31,7 +37,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 /** The refusal's text with the path taken out, so two refusals can be compared. */
 async function refusal(channel: RequestChannel, arg: unknown, p: string): Promise<string> {
@@ -54,9 +61,18 @@ const READS: Array<[RequestChannel, (p: string) => unknown]> = [
   ['image:thumbnail', (p) => ({ path: p, maxSide: 32 })],
   ['shell:reveal', (p) => ({ path: p })],
   ['models:import', (p) => ({ path: p })],
-  ['features:maps', (p) => ({ models: ['bundled:tanhexp_x2.safetensors', 'bundled:swish_x2.safetensors'], image: p, layer: 0 })],
-  ['job:compare-models', (p) => ({ modelA: 'bundled:tanhexp_x2.safetensors', modelB: 'bundled:swish_x2.safetensors', image: p })],
-  ['job:upscale', (p) => ({ files: [p], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false })],
+  [
+    'features:maps',
+    (p) => ({ models: ['bundled:tanhexp_x2.safetensors', 'bundled:swish_x2.safetensors'], image: p, layer: 0 }),
+  ],
+  [
+    'job:compare-models',
+    (p) => ({ modelA: 'bundled:tanhexp_x2.safetensors', modelB: 'bundled:swish_x2.safetensors', image: p }),
+  ],
+  [
+    'job:upscale',
+    (p) => ({ files: [p], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false }),
+  ],
 ];
 
 describe('least authority in browser mode', () => {
@@ -89,24 +105,41 @@ describe('least authority in browser mode', () => {
       const link = await refusal(channel, arg(path.join(inbox, 'link.png')), path.join(inbox, 'link.png'));
       const dangling = await refusal(channel, arg(path.join(inbox, 'dangling.png')), path.join(inbox, 'dangling.png'));
       assert.equal(link, dangling, channel);
-      const viaFolder = await refusal(channel, arg(path.join(inbox, 'escape', 'photo.png')), path.join(inbox, 'escape', 'photo.png'));
-      const viaFolderMissing = await refusal(channel, arg(path.join(inbox, 'escape', 'missing.png')), path.join(inbox, 'escape', 'missing.png'));
+      const viaFolder = await refusal(
+        channel,
+        arg(path.join(inbox, 'escape', 'photo.png')),
+        path.join(inbox, 'escape', 'photo.png'),
+      );
+      const viaFolderMissing = await refusal(
+        channel,
+        arg(path.join(inbox, 'escape', 'missing.png')),
+        path.join(inbox, 'escape', 'missing.png'),
+      );
       assert.equal(viaFolder, viaFolderMissing, channel);
       await refusal(channel, arg(path.join(inbox, 'etc', 'shadow')), path.join(inbox, 'etc', 'shadow'));
     }
     // A real file in the inbox is fine; expanding the inbox lists it but never follows the links.
     await fs.copyFile(COFFEE, path.join(inbox, 'real.png'));
-    const thumb = (await call('image:thumbnail', { path: path.join(inbox, 'real.png'), maxSide: 16 })) as { width: number };
+    const thumb = (await call('image:thumbnail', { path: path.join(inbox, 'real.png'), maxSide: 16 })) as {
+      width: number;
+    };
     assert.equal(thumb.width, 16);
     const listed = (await call('files:expand', { paths: [inbox] })) as { files: Array<{ name: string }> };
-    assert.deepEqual(listed.files.map((f) => f.name), ['real.png']);
+    assert.deepEqual(
+      listed.files.map((f) => f.name),
+      ['real.png'],
+    );
   });
 
   test('models:export and other writes: only into writable folders, never through a symlink', async () => {
     const model = 'bundled:tanhexp_x2.safetensors';
     const out = path.join(dir, 'exports');
     await fs.mkdir(out);
-    const outside1 = await refusal('models:export', { modelId: model, to: path.join(outside, 'm.safetensors') }, path.join(outside, 'm.safetensors'));
+    const outside1 = await refusal(
+      'models:export',
+      { modelId: model, to: path.join(outside, 'm.safetensors') },
+      path.join(outside, 'm.safetensors'),
+    );
     const outside2 = await refusal('models:export', { modelId: model, to: '/etc/m.safetensors' }, '/etc/m.safetensors');
     assert.equal(outside1, outside2);
     assert.match(outside1, /is outside the folders SR Studio may write to in browser mode/);
@@ -116,15 +149,35 @@ describe('least authority in browser mode', () => {
     await fs.access(path.join(out, 'm.safetensors'));
     await fs.symlink(outside, path.join(out, 'link'));
     await fs.symlink('/etc', path.join(out, 'etc'));
-    await refusal('models:export', { modelId: model, to: path.join(out, 'link', 'm.safetensors') }, path.join(out, 'link', 'm.safetensors'));
-    await refusal('models:export', { modelId: model, to: path.join(out, 'etc', 'm.safetensors') }, path.join(out, 'etc', 'm.safetensors'));
+    await refusal(
+      'models:export',
+      { modelId: model, to: path.join(out, 'link', 'm.safetensors') },
+      path.join(out, 'link', 'm.safetensors'),
+    );
+    await refusal(
+      'models:export',
+      { modelId: model, to: path.join(out, 'etc', 'm.safetensors') },
+      path.join(out, 'etc', 'm.safetensors'),
+    );
     assert.deepEqual(await fs.readdir(outside), ['photo.png', 'secret.txt'], 'nothing was written outside');
     // A folder chosen for reading (training photos) is not a place to write.
     const train = path.join(dir, 'train-photos');
     await fs.mkdir(train);
     await fs.copyFile(COFFEE, path.join(train, 'a.png'));
-    await call('job:train', { data: train, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null });
-    await refusal('models:export', { modelId: model, to: path.join(train, 'm.safetensors') }, path.join(train, 'm.safetensors'));
+    await call('job:train', {
+      data: train,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      outDir: null,
+    });
+    await refusal(
+      'models:export',
+      { modelId: model, to: path.join(train, 'm.safetensors') },
+      path.join(train, 'm.safetensors'),
+    );
     await call('settings:set', { outputDir: null });
   });
 
@@ -133,15 +186,40 @@ describe('least authority in browser mode', () => {
     const photo = path.join(tiny, 'coffee_64x64.png');
     await refusal('image:load', { path: photo }, photo);
     // A request that fails grants nothing.
-    await assert.rejects(call('job:train', { data: tiny, val: null, preset: 'huge', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null }), /preset must be one of/);
+    await assert.rejects(
+      call('job:train', {
+        data: tiny,
+        val: null,
+        preset: 'huge',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations: 10,
+        outDir: null,
+      }),
+      /preset must be one of/,
+    );
     await refusal('image:load', { path: photo }, photo);
     const before = engine.jobs.length;
-    await call('job:train', { data: tiny, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null });
+    await call('job:train', {
+      data: tiny,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      outDir: null,
+    });
     assert.equal(engine.jobs.length, before + 1);
     const img = (await call('image:load', { path: photo })) as { width: number };
     assert.equal(img.width, 64);
     // Upscaling needs somewhere to write: next to inputs in a reading-only folder it is refused…
-    const job = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+    const job = {
+      files: [photo],
+      model: 'bundled:tanhexp_x2.safetensors',
+      format: 'png',
+      outputDir: null,
+      overwrite: false,
+    };
     await assert.rejects(call('job:upscale', job), /no output folder is set.*choose an output folder in Settings\.$/);
     // …and with an output folder named in the request it starts (and that folder is now writable).
     const out = path.join(dir, 'upscaled');
@@ -158,7 +236,15 @@ describe('least authority in browser mode', () => {
     await fs.mkdir(photos);
     await fs.copyFile(COFFEE, path.join(photos, 'a.png'));
     await fs.copyFile(COFFEE, path.join(photos, 'b.png'));
-    await call('job:train', { data: photos, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null });
+    await call('job:train', {
+      data: photos,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      outDir: null,
+    });
     const out = path.join(dir, 'saved-output');
     await fs.mkdir(out);
     await call('settings:set', { outputDir: out });
@@ -167,7 +253,10 @@ describe('least authority in browser mode', () => {
       const files = [path.join(photos, 'a.png'), path.join(photos, 'b.png')];
       const job = { files, model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
       await assert.rejects(call('job:upscale', job), (e: Error) => {
-        assert.match(e.message, /no output folder is set, and SR Studio may not write to .* in browser mode; choose an output folder in Settings\.$/);
+        assert.match(
+          e.message,
+          /no output folder is set, and SR Studio may not write to .* in browser mode; choose an output folder in Settings\.$/,
+        );
         assert.ok(e.message.includes(JSON.stringify(photos)), e.message);
         return true;
       });
@@ -186,9 +275,22 @@ describe('least authority in browser mode', () => {
     await fs.symlink('/etc', path.join(own, 'etc-link'));
     const train = { val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
     for (const p of ['/', '/etc', '/etc/ssh', '/proc', '/sys/kernel', '/dev', '/usr/lib', path.join(own, 'etc-link')]) {
-      await assert.rejects(call('settings:set', { outputDir: p }), (e: Error) => /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message));
+      await assert.rejects(call('settings:set', { outputDir: p }), (e: Error) =>
+        /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message),
+      );
       await assert.rejects(call('job:train', { ...train, data: p }), /SR Studio does not use/);
-      await assert.rejects(call('job:compare', { data: p, val: p, acts: ['swish', 'tanhexp'], preset: 'tiny', scale: 2, iterations: 10, seeds: 1 }), /SR Studio does not use/);
+      await assert.rejects(
+        call('job:compare', {
+          data: p,
+          val: p,
+          acts: ['swish', 'tanhexp'],
+          preset: 'tiny',
+          scale: 2,
+          iterations: 10,
+          seeds: 1,
+        }),
+        /SR Studio does not use/,
+      );
     }
     await refusal('files:expand', { paths: ['/etc/passwd'] }, '/etc/passwd');
     assert.equal(server.host.context.settings.get().outputDir, null);
@@ -198,12 +300,25 @@ describe('least authority in browser mode', () => {
     const out = path.join(dir, 'saved-out');
     await fs.mkdir(out);
     await call('settings:set', { outputDir: out });
-    const next = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: () => undefined });
+    const next = await startServer({
+      appRoot: path.resolve(import.meta.dirname, '../../..'),
+      dataDir: path.join(dir, 'data'),
+      userModels: path.join(dir, 'models'),
+      engine: new StubEngine().factory,
+      log: () => undefined,
+    });
     try {
-      await (next.handlers['models:export'] as (a: unknown) => Promise<unknown>)({ modelId: 'bundled:swish_x2.safetensors', to: path.join(out, 's.safetensors') });
+      await (next.handlers['models:export'] as (a: unknown) => Promise<unknown>)({
+        modelId: 'bundled:swish_x2.safetensors',
+        to: path.join(out, 's.safetensors'),
+      });
       await fs.access(path.join(out, 's.safetensors'));
       const photo = path.join(DATA, 'tiny', 'coffee_64x64.png');
-      await assert.rejects((next.handlers['image:load'] as (a: unknown) => Promise<unknown>)({ path: photo }), /is outside the folders/, 'the last session’s other grants are gone');
+      await assert.rejects(
+        (next.handlers['image:load'] as (a: unknown) => Promise<unknown>)({ path: photo }),
+        /is outside the folders/,
+        'the last session’s other grants are gone',
+      );
     } finally {
       await next.close();
       await call('settings:set', { outputDir: null });

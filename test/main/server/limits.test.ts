@@ -30,7 +30,13 @@ const engine = new SlowProbe();
 
 before(async () => {
   dir = await tempDir();
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -51,12 +57,18 @@ async function open() {
     }
     throw new Error(`no answer to ${id}`);
   };
-  return { ws, got, answer, send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })) };
+  return {
+    ws,
+    got,
+    answer,
+    send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })),
+  };
 }
 
 /** Ends every job the host holds, as the engine would once they finish. */
 function endAll(): void {
-  for (const j of server.host.context.jobs.list()) engine.emit('job:done', { jobId: j.jobId, summary: 'done', result: { kind: 'cancelled' } });
+  for (const j of server.host.context.jobs.list())
+    engine.emit('job:done', { jobId: j.jobId, summary: 'done', result: { kind: 'cancelled' } });
 }
 
 describe('session limits', () => {
@@ -65,7 +77,13 @@ describe('session limits', () => {
     try {
       const photo = path.join(server.inbox, 'p.png');
       await fs.writeFile(photo, 'x');
-      const job = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const job = {
+        files: [photo],
+        model: 'bundled:tanhexp_x2.safetensors',
+        format: 'png',
+        outputDir: null,
+        overwrite: false,
+      };
       for (let i = 1; i <= MAX_JOBS; i++) {
         const c = i % 2 ? a : b;
         c.send(i, 'job:upscale', job);
@@ -73,7 +91,11 @@ describe('session limits', () => {
         assert.ok(m.ok, JSON.stringify(m));
       }
       b.send(100, 'job:upscale', job);
-      assert.deepEqual(await b.answer(100), { id: 100, ok: false, error: `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.` });
+      assert.deepEqual(await b.answer(100), {
+        id: 100,
+        ok: false,
+        error: `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`,
+      });
       engine.emit('job:done', { jobId: 'job-3', summary: 'done', result: { kind: 'cancelled' } });
       a.send(101, 'job:upscale', job);
       assert.ok((await a.answer(101)).ok);
@@ -94,8 +116,22 @@ describe('session limits', () => {
     try {
       const photo = path.join(server.inbox, 'burst.png');
       await fs.writeFile(photo, 'x');
-      const upscale = { files: [photo], model: 'bundled:tanhexp_x2.safetensors', format: 'png', outputDir: null, overwrite: false };
-      const train = { data: server.inbox, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
+      const upscale = {
+        files: [photo],
+        model: 'bundled:tanhexp_x2.safetensors',
+        format: 'png',
+        outputDir: null,
+        overwrite: false,
+      };
+      const train = {
+        data: server.inbox,
+        val: null,
+        preset: 'tiny',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations: 10,
+        outDir: null,
+      };
       const n = 60;
       // All sent before any answer: each request's checks await the disk, so none is started when the next arrives.
       for (let i = 1; i <= n; i++) conns[i % 3]!.send(i, i % 2 ? 'job:train' : 'job:upscale', i % 2 ? train : upscale);
@@ -103,9 +139,13 @@ describe('session limits', () => {
       const accepted = answers.filter((m) => m.ok) as Array<{ ok: true; result: { jobId: string } }>;
       assert.equal(accepted.length, MAX_JOBS, `${accepted.length} of ${n} accepted`);
       for (const m of answers.filter((x) => !x.ok)) {
-        assert.equal((m as { error: string }).error, `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`);
+        assert.equal(
+          (m as { error: string }).error,
+          `${MAX_JOBS} jobs are already running or waiting; wait for one to finish (or cancel one), then start this again.`,
+        );
       }
-      for (const m of accepted) engine.emit('job:done', { jobId: m.result.jobId, summary: 'done', result: { kind: 'cancelled' } });
+      for (const m of accepted)
+        engine.emit('job:done', { jobId: m.result.jobId, summary: 'done', result: { kind: 'cancelled' } });
       assert.equal(server.host.context.jobs.size, 0, 'every slot is free again');
     } finally {
       for (const c of conns) c.ws.close();
@@ -116,7 +156,13 @@ describe('session limits', () => {
     endAll();
     const c = await open();
     try {
-      const missing = { files: [path.join(server.inbox, 'missing.png')], model: 'bundled:no-such-model.safetensors', format: 'png', outputDir: null, overwrite: false };
+      const missing = {
+        files: [path.join(server.inbox, 'missing.png')],
+        model: 'bundled:no-such-model.safetensors',
+        format: 'png',
+        outputDir: null,
+        overwrite: false,
+      };
       for (let i = 1; i <= MAX_JOBS + 4; i++) c.send(i, 'job:upscale', missing);
       for (let i = 1; i <= MAX_JOBS + 4; i++) assert.equal((await c.answer(i)).ok, false);
       assert.equal(server.host.context.jobs.size, 0);
@@ -131,7 +177,11 @@ describe('session limits', () => {
       const total = MAX_REQUESTS_PER_SOCKET + 6;
       for (let i = 1; i <= total; i++) c.send(i, 'backends:probe');
       for (let i = MAX_REQUESTS_PER_SOCKET + 1; i <= total; i++) {
-        assert.deepEqual(await c.answer(i), { id: i, ok: false, error: `${MAX_REQUESTS_PER_SOCKET} requests are already waiting for an answer on this connection; wait for them, then try again.` });
+        assert.deepEqual(await c.answer(i), {
+          id: i,
+          ok: false,
+          error: `${MAX_REQUESTS_PER_SOCKET} requests are already waiting for an answer on this connection; wait for them, then try again.`,
+        });
       }
       assert.equal(c.got.filter((m) => 'ok' in m && m.ok).length, 0, 'the first ones are still waiting');
       engine.release();

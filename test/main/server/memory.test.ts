@@ -52,7 +52,9 @@ function put(url: string, bytes: number, fill: number): Promise<{ status: number
 }
 
 describe('bounded resources', () => {
-  test('six maximum-size uploads at once: a seventh refused, all six saved, peak memory under 1 GiB', { timeout: 600_000 }, async () => {
+  test('six maximum-size uploads at once: a seventh refused, all six saved, peak memory under 1 GiB', {
+    timeout: 600_000,
+  }, async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
     const got: ServerMessage[] = [];
@@ -78,12 +80,27 @@ describe('bounded resources', () => {
         urls.push((m.result as { url: string }).url);
       }
       const seventh = await request('files:upload', { name: 'big-6.tif', bytes: max });
-      assert.deepEqual(seventh, { id, ok: false, error: '6 uploads are already under way; wait for one to finish, then add big-6.tif again.' });
+      assert.deepEqual(seventh, {
+        id,
+        ok: false,
+        error: '6 uploads are already under way; wait for one to finish, then add big-6.tif again.',
+      });
       const tooBig = await request('files:upload', { name: 'huge.tif', bytes: max + 1 });
-      assert.ok(!tooBig.ok && /^Browser mode takes files of up to 256 MB, and huge\.tif is just over 256 MB;/.test(tooBig.error), JSON.stringify(tooBig));
+      assert.ok(
+        !tooBig.ok &&
+          /^Browser mode takes files of up to 256 MB, and huge\.tif is just over 256 MB;/.test(tooBig.error),
+        JSON.stringify(tooBig),
+      );
 
       let highest = 0;
-      const sampler = setInterval(() => void server.memory().then((m) => (highest = Math.max(highest, m.rss)), () => undefined), 100);
+      const sampler = setInterval(
+        () =>
+          void server.memory().then(
+            (m) => (highest = Math.max(highest, m.rss)),
+            () => undefined,
+          ),
+        100,
+      );
       const t0 = Date.now();
       const results = await Promise.all(urls.map((u, i) => put(u, max, i)));
       const seconds = (Date.now() - t0) / 1000;
@@ -101,7 +118,9 @@ describe('bounded resources', () => {
         await fs.rm(f.path);
       }
       const mb = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-      console.log(`memory: ${mb(start.rss)} at start, ${mb(highest)} highest sampled, ${mb(end.peak)} peak (VmHWM) after 6 × ${mb(max)} uploads in ${seconds.toFixed(1)} s`);
+      console.log(
+        `memory: ${mb(start.rss)} at start, ${mb(highest)} highest sampled, ${mb(end.peak)} peak (VmHWM) after 6 × ${mb(max)} uploads in ${seconds.toFixed(1)} s`,
+      );
       assert.ok(end.peak < GiB, `peak resident memory ${mb(end.peak)}`);
     } finally {
       ws.close();

@@ -36,7 +36,14 @@ before(async () => {
   await fs.mkdir(outside);
   shm = await fs.mkdtemp('/dev/shm/sr-studio-held-');
   await tinyModel(path.join(dir, 'models', 'tiny.safetensors'));
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), backend: 'wasm', previewIntervalMs: 1000, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    backend: 'wasm',
+    previewIntervalMs: 1000,
+    log: () => undefined,
+  });
   ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
   ws.on('message', (d) => {
@@ -52,14 +59,19 @@ after(async () => {
   await fs.rm(shm, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 /** The job's end, and the widths of the files it upscaled. */
 async function ended(jobId: string): Promise<{ widths: number[]; failed: boolean }> {
   for (let i = 0; i < 6000; i++) {
     const mine = events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
     const end = mine.find((e) => e.event === 'job:done' || e.event === 'job:error');
-    if (end) return { widths: mine.filter((e) => e.event === 'job:file-done').map((e) => (e.payload as { width: number }).width), failed: end.event === 'job:error' };
+    if (end)
+      return {
+        widths: mine.filter((e) => e.event === 'job:file-done').map((e) => (e.payload as { width: number }).width),
+        failed: end.event === 'job:error',
+      };
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`job ${jobId} did not end`);
@@ -73,7 +85,16 @@ async function ended(jobId: string): Promise<{ widths: number[]; failed: boolean
 const TRAIN_LIMITS = { rounds: 8, maxMs: 30_000, atOnce: 2 };
 
 /** A tiny training of `data`, validated on the same photos (so each training lists and reads them twice). */
-const trainArg = (data: string, outDir: string | null) => ({ data, val: data, preset: 'tiny', scale: 2, activation: 'relu', iterations: 2, outDir, continueRun: null });
+const trainArg = (data: string, outDir: string | null) => ({
+  data,
+  val: data,
+  preset: 'tiny',
+  scale: 2,
+  activation: 'relu',
+  iterations: 2,
+  outDir,
+  continueRun: null,
+});
 /** The line that says which photos a training uses ("5 training images in …; 0.1 MB decoded, …"). */
 const listedOf = (r: { messages: string[] }) => r.messages.find((m) => / training images? in /.test(m));
 /** Whether those are inside photos only: at most 0.1 MB of them (nine of 64×64; the outside ones are 0.27 MB each). */
@@ -83,7 +104,9 @@ const isInside = (listed: string) => Number(/; ([0-9.]+) MB decoded/.exec(listed
 async function trained(jobId: string): Promise<{ messages: string[]; failed: boolean; summary: string }> {
   const { failed } = await ended(jobId);
   const mine = events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
-  const messages = mine.filter((e) => e.event === 'job:progress' || e.event === 'job:error').map((e) => (e.payload as { message: string }).message);
+  const messages = mine
+    .filter((e) => e.event === 'job:progress' || e.event === 'job:error')
+    .map((e) => (e.payload as { message: string }).message);
   const done = mine.find((e) => e.event === 'job:done');
   return { messages, failed, summary: JSON.stringify(done?.payload ?? null) };
 }
@@ -92,21 +115,30 @@ async function trained(jobId: string): Promise<{ messages: string[]; failed: boo
  * Trains a tiny model on `data` again and again (into `outDir`, or the runs folder) while `stop`
  * swaps; counts the trainings whose photos came from outside (isInside).
  */
-async function trainRace(data: string, outDir: string | null, stop: () => Promise<void>): Promise<{ ran: number; trained: number; leaked: string[]; shown: string[] }> {
+async function trainRace(
+  data: string,
+  outDir: string | null,
+  stop: () => Promise<void>,
+): Promise<{ ran: number; trained: number; leaked: string[]; shown: string[] }> {
   let ran = 0;
   let done = 0;
   const leaked: string[] = [];
   const shown: string[] = [];
   try {
     ran = await race(async () => {
-      const started = (await call('job:train', trainArg(data, outDir)).catch(() => undefined)) as { jobId: string } | undefined;
+      const started = (await call('job:train', trainArg(data, outDir)).catch(() => undefined)) as
+        | { jobId: string }
+        | undefined;
       if (!started) return;
       const r = await trained(started.jobId);
       const listed = listedOf(r);
       if (!listed) return; // refused or stopped before listing (a name gone for a moment)
       done++;
       leaked.push(...r.messages.filter((m) => / images? in /.test(m) && !isInside(m)));
-      shown.push(...r.messages.filter((m) => m.includes('/proc/')), ...(r.summary.includes('/proc/') ? [r.summary] : []));
+      shown.push(
+        ...r.messages.filter((m) => m.includes('/proc/')),
+        ...(r.summary.includes('/proc/') ? [r.summary] : []),
+      );
     }, TRAIN_LIMITS);
   } finally {
     await stop();
@@ -115,13 +147,23 @@ async function trainRace(data: string, outDir: string | null, stop: () => Promis
 }
 
 /** Upscales `file` again and again (x2: 128 wide from inside, 400 from outside) while `stop` swaps; counts what came from outside. */
-async function upscaleRace(file: string, outputDir: string | null, stop: () => Promise<void>): Promise<{ ran: number; upscaled: number; leaked: number }> {
+async function upscaleRace(
+  file: string,
+  outputDir: string | null,
+  stop: () => Promise<void>,
+): Promise<{ ran: number; upscaled: number; leaked: number }> {
   let upscaled = 0;
   let leaked = 0;
   let ran = 0;
   try {
     ran = await race(async () => {
-      const started = (await call('job:upscale', { files: [file], model: 'user:tiny.safetensors', format: 'png', outputDir, overwrite: true }).catch(() => undefined)) as { jobId: string } | undefined;
+      const started = (await call('job:upscale', {
+        files: [file],
+        model: 'user:tiny.safetensors',
+        format: 'png',
+        outputDir,
+        overwrite: true,
+      }).catch(() => undefined)) as { jobId: string } | undefined;
       if (!started) return;
       const { widths } = await ended(started.jobId);
       upscaled += widths.length;
@@ -142,7 +184,9 @@ describe('jobs read and write through what the request opened and checked', () =
     await fs.link(inside, file);
     const out = path.join(dir, 'out');
     const r = await upscaleRace(file, out, swapper('file', file, inside, path.join(outside, 'secret.png'), TIMES));
-    console.log(`upscale inputs: ${r.leaked} of ${r.upscaled} upscaled files were read from outside (${r.ran} requests)`);
+    console.log(
+      `upscale inputs: ${r.leaked} of ${r.upscaled} upscaled files were read from outside (${r.ran} requests)`,
+    );
     assert.ok(r.upscaled >= 5, `only ${r.upscaled} files were upscaled`);
     assert.equal(r.leaked, 0, `${r.leaked} of ${r.upscaled} upscaled files were read from outside`);
     assert.equal(heldCount(), 0, 'every file held for a job is let go once it ends');
@@ -157,9 +201,15 @@ describe('jobs read and write through what the request opened and checked', () =
     const elsewhere = path.join(outside, 'beside');
     await fs.mkdir(elsewhere);
     await fs.copyFile(MOTORCYCLE, path.join(elsewhere, 'photo.png'));
-    const r = await upscaleRace(path.join(folder, 'photo.png'), null, swapper('folder', folder, '', elsewhere, { insideMs: 3, outsideMs: 1 }));
+    const r = await upscaleRace(
+      path.join(folder, 'photo.png'),
+      null,
+      swapper('folder', folder, '', elsewhere, { insideMs: 3, outsideMs: 1 }),
+    );
     const written = (await fs.readdir(elsewhere)).filter((n) => n !== 'photo.png');
-    console.log(`upscale folders: ${written.length} files written outside, ${r.leaked} of ${r.upscaled} upscaled files read from outside (${r.ran} requests)`);
+    console.log(
+      `upscale folders: ${written.length} files written outside, ${r.leaked} of ${r.upscaled} upscaled files read from outside (${r.ran} requests)`,
+    );
     assert.ok(r.upscaled >= 5, `only ${r.upscaled} files were upscaled`);
     assert.deepEqual(written, [], 'nothing was written outside');
     assert.equal(r.leaked, 0, `${r.leaked} of ${r.upscaled} upscaled files were read from outside`);
@@ -172,16 +222,32 @@ describe('jobs read and write through what the request opened and checked', () =
     const photo = path.join(server.inbox, 'compared.png');
     await fs.copyFile(MOTORCYCLE, photo);
     for (const groundTruth of [false, true]) {
-      const { jobId } = (await call('job:compare-models', { modelA: 'user:tiny.safetensors', modelB: 'user:other.safetensors', image: photo, groundTruth })) as { jobId: string };
+      const { jobId } = (await call('job:compare-models', {
+        modelA: 'user:tiny.safetensors',
+        modelB: 'user:other.safetensors',
+        image: photo,
+        groundTruth,
+      })) as { jobId: string };
       const { failed } = await ended(jobId);
       const done = events.find((e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === jobId);
-      assert.ok(!failed && done, JSON.stringify(events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId)));
-      const r = (done.payload as { result: { a: { file: string; width: number }; input: { file: string }; truth: { file: string } | null } }).result;
+      assert.ok(
+        !failed && done,
+        JSON.stringify(events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId)),
+      );
+      const r = (
+        done.payload as {
+          result: { a: { file: string; width: number }; input: { file: string }; truth: { file: string } | null };
+        }
+      ).result;
       const text = JSON.stringify(r);
       assert.doesNotMatch(text, /\/proc\//, 'results are named as given');
       assert.equal(r.input.file, groundTruth ? path.join(path.dirname(r.a.file), 'input.png') : photo);
       assert.equal(r.a.width, groundTruth ? 200 : 400);
-      assert.equal(((await call('image:info', { path: r.a.file })) as { width: number }).width, r.a.width, 'the viewer shows the output');
+      assert.equal(
+        ((await call('image:info', { path: r.a.file })) as { width: number }).width,
+        r.a.width,
+        'the viewer shows the output',
+      );
     }
     assert.equal(heldCount(), 0, 'every file held for a job is let go once it ends');
   });
@@ -189,9 +255,17 @@ describe('jobs read and write through what the request opened and checked', () =
   test("a job's errors name each file as the request named it", async () => {
     const broken = path.join(server.inbox, 'broken.png');
     await fs.writeFile(broken, 'not a photo');
-    const { jobId } = (await call('job:upscale', { files: [broken], model: 'user:tiny.safetensors', format: 'png', outputDir: null, overwrite: false })) as { jobId: string };
+    const { jobId } = (await call('job:upscale', {
+      files: [broken],
+      model: 'user:tiny.safetensors',
+      format: 'png',
+      outputDir: null,
+      overwrite: false,
+    })) as { jobId: string };
     await ended(jobId);
-    const errors = events.filter((e) => e.event === 'job:file-error' && (e.payload as { jobId: string }).jobId === jobId).map((e) => (e.payload as { message: string }).message);
+    const errors = events
+      .filter((e) => e.event === 'job:file-error' && (e.payload as { jobId: string }).jobId === jobId)
+      .map((e) => (e.payload as { message: string }).message);
     assert.equal(errors.length, 1, JSON.stringify(errors));
     assert.match(errors[0]!, /broken\.png/);
     assert.doesNotMatch(errors[0]!, /\/proc\//);
@@ -209,7 +283,9 @@ describe('jobs read and write through what the request opened and checked', () =
     await fs.mkdir(sub, { recursive: true });
     const away = path.join(shm, name);
     await fs.mkdir(away);
-    const big = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#ff0000' } })
+      .png()
+      .toBuffer();
     for (let i = 1; i <= 8; i++) {
       const n = `c${i}`;
       await fs.copyFile(COFFEE, path.join(sub, `${n}.png`));
@@ -242,13 +318,20 @@ describe('jobs read and write through what the request opened and checked', () =
     await fs.unlink(f.data);
     await fs.rename(`${f.data}.away`, f.data);
     console.log(`train data folder: ${JSON.stringify(r)}`);
-    assert.equal(r.filter((m) => m && isInside(m)).length, 2, 'both trainings used the photos their folders held when checked');
+    assert.equal(
+      r.filter((m) => m && isInside(m)).length,
+      2,
+      'both trainings used the photos their folders held when checked',
+    );
     assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
   });
 
   test('job:train walks its sub-folders through handles: one swapped for a symlink leads nowhere', async () => {
     const f = await trainFolders('train-sub');
-    noLeaks('sub-folder', await trainRace(f.data, null, swapper('folder', f.sub, '', f.away, { insideMs: 1, outsideMs: 1 })));
+    noLeaks(
+      'sub-folder',
+      await trainRace(f.data, null, swapper('folder', f.sub, '', f.away, { insideMs: 1, outsideMs: 1 })),
+    );
   });
 
   test('job:train reads each photo without following a symlink: a photo swapped for one leads nowhere', async () => {
@@ -273,7 +356,9 @@ describe('jobs read and write through what the request opened and checked', () =
     const r = await trainRace(data, runs, swapper('folder', runs, '', away, { insideMs: 3, outsideMs: 1 }));
     const written = await fs.readdir(away);
     const made = (await fs.readdir(runs)).filter((n) => !n.endsWith('.away'));
-    console.log(`train run folders: ${written.length} written outside, ${made.length} inside (${r.ran} requests, ${r.trained} trained)`);
+    console.log(
+      `train run folders: ${written.length} written outside, ${made.length} inside (${r.ran} requests, ${r.trained} trained)`,
+    );
     assert.ok(r.trained >= 3, `only ${r.trained} trainings ran`);
     assert.deepEqual(written, [], 'nothing was written outside');
     assert.ok(made.length >= 3, 'the runs are where the request was checked');
@@ -285,7 +370,15 @@ describe('jobs read and write through what the request opened and checked', () =
     const f = await trainFolders('compare-top');
     const blocker = await trainFolders('compare-first');
     const first = (await call('job:train', trainArg(blocker.data, null))) as { jobId: string };
-    const arg = { data: f.data, val: f.data, acts: ['relu', 'swish'], preset: 'tiny', scale: 2, iterations: 2, seeds: 1 };
+    const arg = {
+      data: f.data,
+      val: f.data,
+      acts: ['relu', 'swish'],
+      preset: 'tiny',
+      scale: 2,
+      iterations: 2,
+      seeds: 1,
+    };
     const second = (await call('job:compare', arg)) as { jobId: string };
     await fs.rename(f.data, `${f.data}.away`);
     await fs.symlink(f.away, f.data);
@@ -313,13 +406,29 @@ describe('jobs read and write through what the request opened and checked', () =
     const run = (JSON.parse(first.summary) as { result: { runDir: string; modelPath: string } }).result;
     assert.equal(path.dirname(run.runDir), path.join(dir, 'data', 'runs'), first.summary);
     assert.equal(run.modelPath, path.join(run.runDir, 'model_best.safetensors'));
-    const record = JSON.parse(await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8')) as { data: string; init: { model: string } };
+    const record = JSON.parse(await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8')) as {
+      data: string;
+      init: { model: string };
+    };
     assert.equal(record.data, f.data);
     assert.equal(record.init.model, model, 'the start model is named as given');
-    const again = await trained(((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string }).jobId);
+    const again = await trained(
+      ((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string })
+        .jobId,
+    );
     assert.ok(!again.failed, JSON.stringify(again));
-    assert.ok(again.messages.some((m) => m.startsWith(`Continuing from iteration 2 in ${run.runDir}`)), JSON.stringify(again.messages));
-    for (const text of [first.summary, again.summary, ...first.messages, ...again.messages, await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8'), await fs.readFile(path.join(run.runDir, 'config.json'), 'utf8')]) {
+    assert.ok(
+      again.messages.some((m) => m.startsWith(`Continuing from iteration 2 in ${run.runDir}`)),
+      JSON.stringify(again.messages),
+    );
+    for (const text of [
+      first.summary,
+      again.summary,
+      ...first.messages,
+      ...again.messages,
+      await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8'),
+      await fs.readFile(path.join(run.runDir, 'config.json'), 'utf8'),
+    ]) {
       assert.doesNotMatch(text, /\/proc\//, 'named as given');
     }
     assert.equal(heldCount(), 0, 'every file and folder held for a job is let go once it ends');

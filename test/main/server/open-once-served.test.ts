@@ -22,7 +22,13 @@ before(async () => {
   outside = path.join(dir, 'outside');
   await fs.mkdir(outside);
   await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: new StubEngine().factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -30,7 +36,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 /** `name` in the inbox, first a hard link to a copy of the 64×64 photo (the outside one is 200×150). */
 async function racedFile(name: string): Promise<{ file: string; inside: string }> {
@@ -113,7 +120,9 @@ describe('browser mode serves what it opened and checked', () => {
     let ran = 0;
     try {
       ran = await race(async () => {
-        const r = (await call('files:expand', { paths: [tree] }).catch(() => undefined)) as { files: Array<{ name: string; bytes: number }>; problems: string[] } | undefined;
+        const r = (await call('files:expand', { paths: [tree] }).catch(() => undefined)) as
+          | { files: Array<{ name: string; bytes: number }>; problems: string[] }
+          | undefined;
         if (!r) return;
         listed += r.files.length;
         const seen = [...r.files.map((f) => `${f.name} ${f.bytes}`), ...r.problems].join('\n');

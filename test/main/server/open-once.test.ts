@@ -20,7 +20,13 @@ before(async () => {
   dir = await tempDir();
   outside = path.join(dir, 'outside');
   await fs.mkdir(outside);
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: new StubEngine().factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: new StubEngine().factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -28,7 +34,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 const temps = async (d: string) => (await fs.readdir(d)).filter((n) => n.endsWith('.tmp'));
 
@@ -46,7 +53,10 @@ describe('browser mode opens each path once and checks what it opened', () => {
     let ran = 0;
     try {
       ran = await race(async (i) => {
-        const answer = await (i % 2 ? call('image:load', { path: name }) : call('image:thumbnail', { path: name, maxSide: 256 })).catch(() => undefined);
+        const answer = await (i % 2
+          ? call('image:load', { path: name })
+          : call('image:thumbnail', { path: name, maxSide: 256 })
+        ).catch(() => undefined);
         if (!answer) return;
         shown++;
         if ((answer as { width: number }).width !== 64) leaked++;
@@ -72,7 +82,13 @@ describe('browser mode opens each path once and checks what it opened', () => {
     let ran = 0;
     try {
       ran = await race(async (i) => {
-        await call('models:export', { modelId: 'bundled:tanhexp_x2.safetensors', to: path.join(sub, `m${i}.safetensors`) }).then(() => written++, () => undefined);
+        await call('models:export', {
+          modelId: 'bundled:tanhexp_x2.safetensors',
+          to: path.join(sub, `m${i}.safetensors`),
+        }).then(
+          () => written++,
+          () => undefined,
+        );
       });
     } finally {
       await stop();
@@ -80,7 +96,9 @@ describe('browser mode opens each path once and checks what it opened', () => {
     }
     const leaked = (await fs.readdir(elsewhere)).filter((n) => !n.endsWith('.tmp'));
     const left = [...(await temps(sub)), ...(await temps(elsewhere)), ...(await temps(out))];
-    console.log(`writes: ${leaked.length} of ${ran} exports went outside, ${left.length} temp files left (${written} written)`);
+    console.log(
+      `writes: ${leaked.length} of ${ran} exports went outside, ${left.length} temp files left (${written} written)`,
+    );
     assert.ok(ran >= 100, `only ${ran} requests ran`);
     assert.ok(written > 0, 'some exports were written');
     assert.equal(leaked.length, 0, `${leaked.length} of ${ran} exports went outside`);

@@ -18,7 +18,14 @@ let dir = '';
 let server: StudioServer;
 const engine = new StubEngine();
 
-const start = () => startServer({ appRoot: APP, dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+const start = () =>
+  startServer({
+    appRoot: APP,
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
 
 before(async () => {
   dir = await tempDir();
@@ -30,15 +37,28 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (s: StudioServer, channel: RequestChannel, arg?: unknown) => (s.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
-const upscale = (files: string[], outputDir: string | null) => ({ files, model: 'bundled:tanhexp_photo_x2.safetensors', format: 'png', outputDir, overwrite: false });
+const call = (s: StudioServer, channel: RequestChannel, arg?: unknown) =>
+  (s.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const upscale = (files: string[], outputDir: string | null) => ({
+  files,
+  model: 'bundled:tanhexp_photo_x2.safetensors',
+  format: 'png',
+  outputDir,
+  overwrite: false,
+});
 
 describe('the output folder in plain words', () => {
   test('a folder no one may choose is refused once, named "Output folder", never by its code name', async () => {
     for (const channel of ['settings:set', 'job:upscale'] as const) {
-      const arg = channel === 'settings:set' ? { outputDir: '/proc/sr-out' } : upscale([path.join(server.inbox, 'a.png')], '/proc/sr-out');
+      const arg =
+        channel === 'settings:set'
+          ? { outputDir: '/proc/sr-out' }
+          : upscale([path.join(server.inbox, 'a.png')], '/proc/sr-out');
       await assert.rejects(call(server, channel, arg), (e: Error) => {
-        assert.equal(e.message, 'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.');
+        assert.equal(
+          e.message,
+          'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.',
+        );
         return true;
       });
     }
@@ -50,7 +70,10 @@ describe('the output folder in plain words', () => {
     for (const file of ['/etc/hostname', own]) {
       await fs.access(file);
       await assert.rejects(call(server, 'settings:set', { outputDir: file }), (e: Error) => {
-        assert.match(e.message, new RegExp(`^Output folder: "${file.replace(/[.\\/]/g, '\\$&')}" is a file, not a folder`));
+        assert.match(
+          e.message,
+          new RegExp(`^Output folder: "${file.replace(/[.\\/]/g, '\\$&')}" is a file, not a folder`),
+        );
         return true;
       });
     }
@@ -58,36 +81,69 @@ describe('the output folder in plain words', () => {
 });
 
 const results = async (s: StudioServer) => (await call(s, 'results:list')) as RequestResult<'results:list'>;
-const done = (file: string, output: string) => ({ jobId: 'job-1', file, output, width: 128, height: 128, result: { dataUrl: '', width: 0, height: 0 } });
+const done = (file: string, output: string) => ({
+  jobId: 'job-1',
+  file,
+  output,
+  width: 128,
+  height: 128,
+  result: { dataUrl: '', width: 0, height: 0 },
+});
 /** The results list of a server's page: the outputs with the names the photos were dropped with. */
-const listed = async (s: StudioServer) => (await results(s)).results.map((r) => [path.basename(r.output), r.name, r.input === null ? null : path.basename(r.input)]);
+const listed = async (s: StudioServer) =>
+  (await results(s)).results.map((r) => [
+    path.basename(r.output),
+    r.name,
+    r.input === null ? null : path.basename(r.input),
+  ]);
 
 describe('results a user can find', () => {
   test('the results folder lies in the data folder and the session may write there', async () => {
     const { folder } = await results(server);
     assert.equal(folder, path.join(dir, 'data', 'results'));
     assert.ok((await fs.stat(folder!)).isDirectory());
-    assert.ok(server.access.admits(await fs.realpath(folder!), 'write'), 'granted for writing, as the output folder is');
+    assert.ok(
+      server.access.admits(await fs.realpath(folder!), 'write'),
+      'granted for writing, as the output folder is',
+    );
   });
 
   test('each result is listed newest first, named as dropped; the list outlives a restart, and Clear forgets it but keeps the files', async () => {
     const folder = (await results(server)).folder!;
     const upload = path.join(server.inbox, 'coffee.png');
     await fs.copyFile(COFFEE, upload);
-    const [a, b, gone] = ['coffee_x2.png', 'coffee_x2 (b).png', 'gone_x2.png'].map((n) => path.join(folder, n)) as [string, string, string];
+    const [a, b, gone] = ['coffee_x2.png', 'coffee_x2 (b).png', 'gone_x2.png'].map((n) => path.join(folder, n)) as [
+      string,
+      string,
+      string,
+    ];
     for (const f of [a, b, gone]) await fs.copyFile(COFFEE, f);
     engine.emit('job:file-done', done(upload, a));
     engine.emit('job:file-done', done(upload, gone));
     engine.emit('job:file-done', done(upload, b));
     await fs.rm(gone);
-    assert.deepEqual(await listed(server), [['coffee_x2 (b).png', 'coffee.png', 'coffee.png'], ['coffee_x2.png', 'coffee.png', 'coffee.png']], 'a file removed since is left out');
+    assert.deepEqual(
+      await listed(server),
+      [
+        ['coffee_x2 (b).png', 'coffee.png', 'coffee.png'],
+        ['coffee_x2.png', 'coffee.png', 'coffee.png'],
+      ],
+      'a file removed since is left out',
+    );
     engine.emit('job:file-done', done(upload, a));
-    assert.deepEqual((await listed(server)).map((r) => r[0]), ['coffee_x2.png', 'coffee_x2 (b).png'], 'written again: at the top, once');
+    assert.deepEqual(
+      (await listed(server)).map((r) => r[0]),
+      ['coffee_x2.png', 'coffee_x2 (b).png'],
+      'written again: at the top, once',
+    );
 
     // A restart empties the inbox: the results stay listed, without their inputs, and downloadable.
     await server.close();
     server = await start();
-    assert.deepEqual(await listed(server), [['coffee_x2.png', 'coffee.png', null], ['coffee_x2 (b).png', 'coffee.png', null]]);
+    assert.deepEqual(await listed(server), [
+      ['coffee_x2.png', 'coffee.png', null],
+      ['coffee_x2 (b).png', 'coffee.png', null],
+    ]);
     const file = await fetch(new URL(`/file?path=${encodeURIComponent(a)}&token=${server.token}`, server.url));
     assert.equal(file.status, 200, 'a listed result is served after the restart');
     assert.deepEqual(new Uint8Array(await file.arrayBuffer()), new Uint8Array(await fs.readFile(COFFEE)));
@@ -127,16 +183,32 @@ describe('a photo that cannot be upscaled is known when it is added', () => {
       return file;
     };
     const { default: sharp } = await import('sharp');
-    const pixel = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer();
+    const pixel = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const note = await put('note (2).png', 'This is a note, not a picture.\n', 'note.png');
     const tiny = await put('dot.png', pixel, 'dot.png');
     const empty = await put('empty.png', '', 'empty.png');
     const photo = await put('coffee.png', await fs.readFile(COFFEE), 'coffee.png');
     const check = (p: string) => call(server, 'image:check', { path: p });
     assert.deepEqual(await check(photo), { width: 64, height: 64 });
-    await assert.rejects(check(note), (e: Error) => (assert.match(e.message, /^"note\.png" could not be read as an image \(it is not in a supported image format\)/), true));
-    await assert.rejects(check(tiny), (e: Error) => (assert.equal(e.message, '"dot.png" is only 1×1 pixels; use an image at least 4×4 pixels.'), true));
-    await assert.rejects(check(empty), (e: Error) => (assert.equal(e.message, '"empty.png" is empty (0 bytes); re-export or re-download the image.'), true));
+    await assert.rejects(
+      check(note),
+      (e: Error) => (
+        assert.match(e.message, /^"note\.png" could not be read as an image \(it is not in a supported image format\)/),
+        true
+      ),
+    );
+    await assert.rejects(
+      check(tiny),
+      (e: Error) => (assert.equal(e.message, '"dot.png" is only 1×1 pixels; use an image at least 4×4 pixels.'), true),
+    );
+    await assert.rejects(
+      check(empty),
+      (e: Error) => (
+        assert.equal(e.message, '"empty.png" is empty (0 bytes); re-export or re-download the image.'), true
+      ),
+    );
     await assert.rejects(check('/etc/hostname.png'), /outside the folders SR Studio may open/);
   });
 });

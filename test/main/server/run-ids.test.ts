@@ -31,7 +31,13 @@ before(async () => {
   dir = await tempDir();
   outside = path.join(dir, 'outside');
   await fs.mkdir(outside);
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
   runs = server.host.context.runsDir;
   await tinyModel(path.join(outside, 'secret.safetensors'), 2, 'tanhexp', 7);
   await makeRun(path.join(outside, 'run'), 8);
@@ -52,13 +58,17 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (channel: RequestChannel, arg?: unknown) => (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const call = (channel: RequestChannel, arg?: unknown) =>
+  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 
 /** Every file under `d` with its size, for comparing a folder before and after. */
 async function files(d: string): Promise<string[]> {
   const found: string[] = [];
   for (const e of await fs.readdir(d, { recursive: true, withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) found.push(`${path.relative(d, path.join(e.parentPath, e.name))} ${(await fs.stat(path.join(e.parentPath, e.name))).size}`);
+    if (e.isFile())
+      found.push(
+        `${path.relative(d, path.join(e.parentPath, e.name))} ${(await fs.stat(path.join(e.parentPath, e.name))).size}`,
+      );
   }
   return found.sort();
 }
@@ -68,9 +78,14 @@ describe('models in browser mode', () => {
     const bundled = 'bundled:tanhexp_x2.safetensors';
     const image = path.join(server.inbox, 'photo.png');
     const jobs = engine.jobs.length;
-    for (const file of [path.join(runs, 'evil.safetensors'), path.join(runs, 'linked-run', 'model_best.safetensors'), path.join(runs, 'linked-model', 'model_best.safetensors')]) {
+    for (const file of [
+      path.join(runs, 'evil.safetensors'),
+      path.join(runs, 'linked-run', 'model_best.safetensors'),
+      path.join(runs, 'linked-model', 'model_best.safetensors'),
+    ]) {
       const id = `run:${file}`;
-      const refused = (e: Error) => /is not a model in the app's runs folder; pick a model from the list\.$/.test(e.message);
+      const refused = (e: Error) =>
+        /is not a model in the app's runs folder; pick a model from the list\.$/.test(e.message);
       await assert.rejects(call('models:download', { modelId: id, format: 'safetensors' }), refused, file);
       await assert.rejects(call('models:download', { modelId: id, format: 'onnx' }), refused, file);
       await assert.rejects(call('models:export', { modelId: id, to: path.join(out, 'x.safetensors') }), refused, file);
@@ -83,7 +98,10 @@ describe('models in browser mode', () => {
     // A model that really lies in a run folder is fine, and the engine is given that very file.
     const real = `run:${path.join(runs, 'real', 'model_best.safetensors')}`;
     await call('models:export', { modelId: real, to: path.join(out, 'real.safetensors') });
-    assert.deepEqual(await fs.readFile(path.join(out, 'real.safetensors')), await fs.readFile(path.join(runs, 'real', 'model_best.safetensors')));
+    assert.deepEqual(
+      await fs.readFile(path.join(out, 'real.safetensors')),
+      await fs.readFile(path.join(runs, 'real', 'model_best.safetensors')),
+    );
     await call('features:maps', { models: [real, bundled], image, layer: 0 });
     assert.equal(engine.jobs.length, jobs + 1);
   });
@@ -95,15 +113,25 @@ describe('models in browser mode', () => {
     const listed = (await call('models:list')) as Array<{ id: string }>;
     assert.ok(listed.some((m) => m.id === 'user:mine.safetensors'));
     assert.ok(!listed.some((m) => m.id === 'user:linked.safetensors'), 'the linked model is not listed');
-    await assert.rejects(call('models:download', { modelId: 'user:linked.safetensors', format: 'safetensors' }), /leads outside the models folder/);
-    await assert.rejects(call('models:export', { modelId: 'user:linked.safetensors', to: path.join(out, 'l.safetensors') }), /leads outside the models folder/);
+    await assert.rejects(
+      call('models:download', { modelId: 'user:linked.safetensors', format: 'safetensors' }),
+      /leads outside the models folder/,
+    );
+    await assert.rejects(
+      call('models:export', { modelId: 'user:linked.safetensors', to: path.join(out, 'l.safetensors') }),
+      /leads outside the models folder/,
+    );
   });
 
   test('runs:list leaves out runs reached through a symlink leading outside, and models that lead outside', async () => {
     const listed = (await call('runs:list')) as RunInfo[];
     const names = listed.map((r) => r.name).sort();
     assert.deepEqual(names, ['linked-model', 'real']);
-    assert.equal(listed.find((r) => r.name === 'linked-model')!.modelPath, null, 'a model leading outside is not offered');
+    assert.equal(
+      listed.find((r) => r.name === 'linked-model')!.modelPath,
+      null,
+      'a model leading outside is not offered',
+    );
     assert.equal(listed.find((r) => r.name === 'real')!.modelPath, path.join(runs, 'real', 'model_best.safetensors'));
   });
 
@@ -114,7 +142,10 @@ describe('models in browser mode', () => {
     const model = path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors');
     for (let i = 0; i < 60; i++) {
       const format = i % 3 === 0 ? 'onnx' : 'safetensors';
-      const got = (await call('models:download', { modelId: 'bundled:tanhexp_x2.safetensors', format })) as { path: string; name: string };
+      const got = (await call('models:download', { modelId: 'bundled:tanhexp_x2.safetensors', format })) as {
+        path: string;
+        name: string;
+      };
       assert.equal(got.name, `tanhexp_x2.${format}`);
       if (format === 'safetensors') assert.deepEqual(await fs.readFile(got.path), await fs.readFile(model));
     }

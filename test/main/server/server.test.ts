@@ -21,7 +21,10 @@ before(async () => {
   dir = await tempDir();
   const renderer = path.join(dir, 'dist');
   await fs.mkdir(path.join(renderer, 'assets'), { recursive: true });
-  await fs.writeFile(path.join(renderer, 'index.html'), '<!doctype html><title>SR Studio</title><script type="module" src="/assets/app.js"></script>');
+  await fs.writeFile(
+    path.join(renderer, 'index.html'),
+    '<!doctype html><title>SR Studio</title><script type="module" src="/assets/app.js"></script>',
+  );
   await fs.writeFile(path.join(renderer, 'assets', 'app.js'), 'console.log(1);');
   await fs.writeFile(path.join(dir, 'secret.txt'), 'secret');
   server = await startServer({
@@ -80,7 +83,12 @@ describe('browser-mode server', () => {
   });
 
   test('HTTP without the token, or with a wrong one, is 403', async () => {
-    for (const url of [`${base()}/`, `${base()}/?token=wrong`, `${base()}/assets/app.js`, `${base()}/file?path=${encodeURIComponent(COFFEE)}`]) {
+    for (const url of [
+      `${base()}/`,
+      `${base()}/?token=wrong`,
+      `${base()}/assets/app.js`,
+      `${base()}/file?path=${encodeURIComponent(COFFEE)}`,
+    ]) {
       const res = await fetch(url);
       assert.equal(res.status, 403, url);
       assert.equal(res.headers.get('content-security-policy'), null);
@@ -143,7 +151,10 @@ describe('browser-mode server', () => {
       // Events from the engine reach the socket.
       engine.emit('job:progress', { jobId: 'job-9', fraction: 0.5, message: 'half' });
       for (let i = 0; i < 100 && !c.got.some((m) => 'event' in m); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.deepEqual(c.got.find((m) => 'event' in m), { event: 'job:progress', payload: { jobId: 'job-9', fraction: 0.5, message: 'half' } });
+      assert.deepEqual(
+        c.got.find((m) => 'event' in m),
+        { event: 'job:progress', payload: { jobId: 'job-9', fraction: 0.5, message: 'half' } },
+      );
     } finally {
       ws.close();
     }
@@ -161,9 +172,16 @@ describe('browser-mode server', () => {
         const url = (begun.result as { url: string }).url;
         assert.match(url, /^\/upload\/[A-Za-z0-9_-]{24}$/);
         const res = await fetch(`${base()}${url}`, { method: 'PUT', body, headers: { cookie } });
-        return (await res.json()) as { ok: boolean; file?: { path: string; name: string; bytes: number }; error?: string };
+        return (await res.json()) as {
+          ok: boolean;
+          file?: { path: string; name: string; bytes: number };
+          error?: string;
+        };
       };
-      const up = (await upload('coffee.png', bytes)) as { ok: true; file: { path: string; name: string; bytes: number } };
+      const up = (await upload('coffee.png', bytes)) as {
+        ok: true;
+        file: { path: string; name: string; bytes: number };
+      };
       assert.ok(up.ok, JSON.stringify(up));
       assert.equal(up.file.name, 'coffee.png');
       assert.equal(up.file.bytes, bytes.length);
@@ -172,13 +190,16 @@ describe('browser-mode server', () => {
       assert.deepEqual(await fs.readFile(up.file.path), bytes);
       const again = (await upload('coffee.png', bytes)) as { file: { name: string; path: string } };
       assert.equal(again.file.path, up.file.path, 'the same bytes under the same name are the file received before');
-      const other = (await upload('coffee.png', Buffer.concat([bytes, Buffer.from([0])]))) as { file: { name: string } };
+      const other = (await upload('coffee.png', Buffer.concat([bytes, Buffer.from([0])]))) as {
+        file: { name: string };
+      };
       assert.equal(other.file.name, 'coffee (2).png', 'another file of that name is kept beside it');
       assert.deepEqual(await fs.readFile(up.file.path), bytes, 'never replaced');
       const evil = await upload('../../evil.png', Buffer.from('AAAA'));
       assert.ok('ok' in evil && !evil.ok && /plain file name/.test((evil as { error: string }).error));
 
-      const get = (p: string, headers: Record<string, string> = { cookie }) => fetch(`${base()}/file?path=${encodeURIComponent(p)}`, { headers });
+      const get = (p: string, headers: Record<string, string> = { cookie }) =>
+        fetch(`${base()}/file?path=${encodeURIComponent(p)}`, { headers });
       const res = await get(up.file.path);
       assert.equal(res.status, 200);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
@@ -190,14 +211,35 @@ describe('browser-mode server', () => {
       const output = path.join(server.host.context.results.folder, 'coffee_x2.png');
       await fs.writeFile(output, bytes);
       assert.equal((await get(output)).status, 404, 'not before the engine reports it');
-      engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output, width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
+      engine.emit('job:file-done', {
+        jobId: 'job-1',
+        file: COFFEE,
+        output,
+        width: 1,
+        height: 1,
+        result: { dataUrl: '', width: 1, height: 1 },
+      });
       assert.equal((await get(output)).status, 200);
-      engine.emit('job:file-done', { jobId: 'job-1', file: COFFEE, output: path.join(dir, 'secret.txt'), width: 1, height: 1, result: { dataUrl: '', width: 1, height: 1 } });
-      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404, 'a reported output outside the folders the session may read is not served');
+      engine.emit('job:file-done', {
+        jobId: 'job-1',
+        file: COFFEE,
+        output: path.join(dir, 'secret.txt'),
+        width: 1,
+        height: 1,
+        result: { dataUrl: '', width: 1, height: 1 },
+      });
+      assert.equal(
+        (await get(path.join(dir, 'secret.txt'))).status,
+        404,
+        'a reported output outside the folders the session may read is not served',
+      );
       // Models can be downloaded (the Models view's Download), other files of their folders not.
       const model = await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
       assert.equal(model.status, 200);
-      assert.equal(model.headers.get('content-disposition')?.startsWith('inline; filename="tanhexp_x2.safetensors"'), true);
+      assert.equal(
+        model.headers.get('content-disposition')?.startsWith('inline; filename="tanhexp_x2.safetensors"'),
+        true,
+      );
       assert.equal((await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.md'))).status, 404);
     } finally {
       ws.close();

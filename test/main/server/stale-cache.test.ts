@@ -20,11 +20,15 @@ after(async () => {
 
 /** The server's temp folders in `tmp`, by kind. */
 async function foldersOf(pid: number): Promise<string[]> {
-  return (await fs.readdir(tmp)).filter((n) => n.startsWith(`sr-studio-tiles-${pid}-`) || n.startsWith(`sr-studio-views-${pid}-`)).map((n) => path.join(tmp, n));
+  return (await fs.readdir(tmp))
+    .filter((n) => n.startsWith(`sr-studio-tiles-${pid}-`) || n.startsWith(`sr-studio-views-${pid}-`))
+    .map((n) => path.join(tmp, n));
 }
 
 describe('temp folders of killed servers', () => {
-  test('a server started after another was killed removes its folders and keeps a running one’s', { timeout: 120_000 }, async () => {
+  test('a server started after another was killed removes its folders and keeps a running one’s', {
+    timeout: 120_000,
+  }, async () => {
     tmp = await tempDir('sr-studio-temp-');
     const env = { TMPDIR: tmp };
     const [killed, running] = await Promise.all([startServerProcess([], env), startServerProcess([], env)]);
@@ -38,12 +42,22 @@ describe('temp folders of killed servers', () => {
     process.kill(-killed.pid, 'SIGKILL');
     for (let i = 0; i < 200 && killed.exited() === null; i++) await new Promise((r) => setTimeout(r, 50));
     assert.notEqual(killed.exited(), null, 'killed');
-    assert.ok(left.every((d) => existsSync(d)), 'a killed server leaves its folders behind');
+    assert.ok(
+      left.every((d) => existsSync(d)),
+      'a killed server leaves its folders behind',
+    );
 
     const next = await startServerProcess([], env);
     started.push(next);
-    assert.deepEqual(left.filter((d) => existsSync(d)), [], 'the killed server’s folders are gone');
-    assert.ok(kept.every((d) => existsSync(path.join(d, 'L0.v'))), 'the running server’s folders are kept');
+    assert.deepEqual(
+      left.filter((d) => existsSync(d)),
+      [],
+      'the killed server’s folders are gone',
+    );
+    assert.ok(
+      kept.every((d) => existsSync(path.join(d, 'L0.v'))),
+      'the running server’s folders are kept',
+    );
     assert.equal((await foldersOf(next.pid)).length, 2);
   });
 });

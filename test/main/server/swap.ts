@@ -19,7 +19,13 @@ export const SWAP_TIMES: SwapTimes = { insideMs: 1, outsideMs: 0.1 };
  * file: `name` is by turns a hard link to `inside` and a symlink to `target` (each renamed into
  * place, so it always exists). folder: `name` is by turns the real folder and a symlink to `target`.
  */
-export function swapper(kind: 'file' | 'folder', name: string, inside: string, target: string, times: SwapTimes = SWAP_TIMES): () => Promise<void> {
+export function swapper(
+  kind: 'file' | 'folder',
+  name: string,
+  inside: string,
+  target: string,
+  times: SwapTimes = SWAP_TIMES,
+): () => Promise<void> {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const code = `
     const fs = require('node:fs');
@@ -46,7 +52,10 @@ export function swapper(kind: 'file' | 'folder', name: string, inside: string, t
     }
     if (w.kind === 'file') { fs.rmSync(w.name, { force: true }); fs.linkSync(w.inside, w.name); }
     if (w.kind === 'folder' && !fs.existsSync(w.name)) fs.renameSync(away, w.name);`;
-  const worker = new Worker(code, { eval: true, workerData: { kind, name, inside, target, stop: stop.buffer, ...times } });
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { kind, name, inside, target, stop: stop.buffer, ...times },
+  });
   return async () => {
     Atomics.store(stop, 0, 1);
     await new Promise((r) => worker.once('exit', r));

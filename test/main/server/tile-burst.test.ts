@@ -17,7 +17,13 @@ const engine = new StubEngine();
 
 before(async () => {
   dir = await tempDir();
-  server = await startServer({ appRoot: path.resolve(import.meta.dirname, '../../..'), dataDir: path.join(dir, 'data'), userModels: path.join(dir, 'models'), engine: engine.factory, log: () => undefined });
+  server = await startServer({
+    appRoot: path.resolve(import.meta.dirname, '../../..'),
+    dataDir: path.join(dir, 'data'),
+    userModels: path.join(dir, 'models'),
+    engine: engine.factory,
+    log: () => undefined,
+  });
 });
 
 after(async () => {
@@ -46,7 +52,11 @@ async function open() {
       const timer = setTimeout(() => reject(new Error(`no answer to ${id}`)), timeoutMs);
       waiters.set(id, () => (clearTimeout(timer), resolve(answers.get(id)!)));
     });
-  return { ws, answer, send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })) };
+  return {
+    ws,
+    answer,
+    send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })),
+  };
 }
 
 describe('tiles off the main thread', () => {
@@ -81,12 +91,20 @@ describe('tiles off the main thread', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       const done = await all;
-      assert.ok(done.every((d) => d.message.ok), JSON.stringify(done.find((d) => !d.message.ok)?.message));
+      assert.ok(
+        done.every((d) => d.message.ok),
+        JSON.stringify(done.find((d) => !d.message.ok)?.message),
+      );
       const burst = Math.max(...done.map((d) => d.at)) - start;
       const worst = Math.max(...latencies);
-      console.log(`status answered ${latencies.length} times in at most ${worst.toFixed(0)} ms during a burst of ${ids.length} tiles that took ${burst.toFixed(0)} ms`);
+      console.log(
+        `status answered ${latencies.length} times in at most ${worst.toFixed(0)} ms during a burst of ${ids.length} tiles that took ${burst.toFixed(0)} ms`,
+      );
       assert.ok(latencies.length >= 3, 'asked during the burst');
-      assert.ok(worst < burst / 4, `a status request waited ${worst.toFixed(0)} ms of the burst's ${burst.toFixed(0)} ms`);
+      assert.ok(
+        worst < burst / 4,
+        `a status request waited ${worst.toFixed(0)} ms of the burst's ${burst.toFixed(0)} ms`,
+      );
     } finally {
       for (const x of [a, b, c]) x.ws.close();
     }

@@ -21,7 +21,14 @@ let server: StudioServer;
 
 const limits = { fileBytes: 20_000, sessionBytes: 40_000, atOnce: 3, idleMs: 400 };
 const open = (dataDir: string, l: Partial<typeof limits> = limits, log: (line: string) => void = () => undefined) =>
-  startServer({ appRoot: ROOT, dataDir, userModels: path.join(dir, 'models'), engine: new StubEngine().factory, uploadLimits: l, log });
+  startServer({
+    appRoot: ROOT,
+    dataDir,
+    userModels: path.join(dir, 'models'),
+    engine: new StubEngine().factory,
+    uploadLimits: l,
+    log,
+  });
 
 before(async () => {
   dir = await tempDir();
@@ -33,10 +40,19 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const announce = (s: StudioServer, name: string, bytes: number) => (s.handlers['files:upload'] as (a: unknown) => Promise<{ url: string }>)({ name, bytes });
+const announce = (s: StudioServer, name: string, bytes: number) =>
+  (s.handlers['files:upload'] as (a: unknown) => Promise<{ url: string }>)({ name, bytes });
 
 /** A PUT with the session cookie; `body` may be sent short (then the connection is cut). */
-function put(s: StudioServer, url: string, body: Buffer, opts: { length?: number | null; cut?: boolean } = {}): Promise<{ status: number; json: { ok: boolean; file?: { path: string; name: string; bytes: number }; error?: string } | null }> {
+function put(
+  s: StudioServer,
+  url: string,
+  body: Buffer,
+  opts: { length?: number | null; cut?: boolean } = {},
+): Promise<{
+  status: number;
+  json: { ok: boolean; file?: { path: string; name: string; bytes: number }; error?: string } | null;
+}> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { cookie: `sr-studio-token-${s.port}=${s.token}` };
     if (opts.length !== null) headers['content-length'] = String(opts.length ?? body.length);
@@ -65,7 +81,12 @@ async function settled(s: StudioServer): Promise<string[]> {
 
 describe('uploads', () => {
   test('the limits are announced in plain words before any byte is sent', async () => {
-    await assert.rejects(announce(server, 'huge.tif', 30_000), (e: Error) => e.message === 'Browser mode takes files of up to 20 KB, and huge.tif is 29 KB; upscale it with "sr-studio upscale" on the machine that runs SR Studio instead.');
+    await assert.rejects(
+      announce(server, 'huge.tif', 30_000),
+      (e: Error) =>
+        e.message ===
+        'Browser mode takes files of up to 20 KB, and huge.tif is 29 KB; upscale it with "sr-studio upscale" on the machine that runs SR Studio instead.',
+    );
     assert.equal(formatBytes(UPLOAD_LIMITS.fileBytes), '256 MB');
     assert.equal(formatBytes(300 * 1024 * 1024 + 1), '300 MB');
     assert.equal(formatBytes(1.5 * 1024 ** 3), '1.5 GB');
@@ -74,7 +95,10 @@ describe('uploads', () => {
     const a = await announce(server, 'a.png', 100);
     await announce(server, 'b.png', 100);
     await announce(server, 'c.png', 100);
-    await assert.rejects(announce(server, 'd.png', 100), /^UserError: 3 uploads are already under way; wait for one to finish, then add d\.png again\.$/);
+    await assert.rejects(
+      announce(server, 'd.png', 100),
+      /^UserError: 3 uploads are already under way; wait for one to finish, then add d\.png again\.$/,
+    );
     await new Promise((r) => setTimeout(r, 600));
     assert.equal((await put(server, a.url, Buffer.alloc(100))).status, 404, 'expired');
     await announce(server, 'd.png', 100);
@@ -89,7 +113,10 @@ describe('uploads', () => {
         assert.equal((await put(s, url, Buffer.alloc(16_000, i))).status, 200);
       }
       await announce(s, 'p2.png', 6000); // reserved, not sent yet: counts too
-      await assert.rejects(announce(s, 'p3.png', 4000), /^UserError: The upload folder is full \(39 KB of uploads since SR Studio started, p3\.png does not fit\); restart SR Studio to clear it\.$/);
+      await assert.rejects(
+        announce(s, 'p3.png', 4000),
+        /^UserError: The upload folder is full \(39 KB of uploads since SR Studio started, p3\.png does not fit\); restart SR Studio to clear it\.$/,
+      );
       await announce(s, 'p3.png', 2000);
     } finally {
       await s.close();
@@ -101,7 +128,10 @@ describe('uploads', () => {
     const { url } = await announce(server, 'coffee.png', photo.length);
     const wrong = await put(server, url, photo.subarray(0, 10));
     assert.equal(wrong.status, 400);
-    assert.match(wrong.json?.error ?? '', /^The upload of coffee\.png did not come with the size it was announced with; add the file again\.$/);
+    assert.match(
+      wrong.json?.error ?? '',
+      /^The upload of coffee\.png did not come with the size it was announced with; add the file again\.$/,
+    );
     assert.equal((await put(server, url, photo)).status, 404, 'the address was used up');
 
     const chunked = await announce(server, 'coffee.png', photo.length);
@@ -190,10 +220,18 @@ describe('uploads', () => {
     const inbox = path.join(data, 'inbox');
     // Earlier versions wrote downloads/<uuid>/<model file> in the session's folder, with or without a list of uploads.
     const copy = (session: string, uuid: string) => path.join(inbox, session, 'downloads', uuid, 'tanhexp_x2.onnx');
-    const old = [copy('session-listed', '0b7d2c1e-3f7a-4a3e-9c55-1d2e3f4a5b6c'), copy('session-listed', '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b'), copy('session-unlisted', '11111111-2222-4333-8444-555555555555')];
-    for (const f of old) await fs.mkdir(path.dirname(f), { recursive: true }).then(() => fs.writeFile(f, 'model bytes'));
+    const old = [
+      copy('session-listed', '0b7d2c1e-3f7a-4a3e-9c55-1d2e3f4a5b6c'),
+      copy('session-listed', '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b'),
+      copy('session-unlisted', '11111111-2222-4333-8444-555555555555'),
+    ];
+    for (const f of old)
+      await fs.mkdir(path.dirname(f), { recursive: true }).then(() => fs.writeFile(f, 'model bytes'));
     await fs.writeFile(path.join(inbox, 'session-listed', '.session.json'), JSON.stringify({ pid: 1 << 22 }));
-    await fs.writeFile(path.join(inbox, 'session-listed', 'photo_x2.png'), 'a result the engine wrote beside the uploads');
+    await fs.writeFile(
+      path.join(inbox, 'session-listed', 'photo_x2.png'),
+      'a result the engine wrote beside the uploads',
+    );
     // A folder named downloads that holds something else is someone's own.
     const own = path.join(inbox, 'session-unlisted', 'sub', 'downloads', 'mine.png');
     const other = path.join(inbox, 'session-other', 'downloads', 'mine.png');
@@ -215,6 +253,12 @@ describe('uploads', () => {
   test('the upload channel is the only way in: the socket takes no file bytes', async () => {
     const channel: RequestChannel = 'files:upload';
     const photo = await fs.readFile(COFFEE);
-    await assert.rejects((server.handlers[channel] as (a: unknown) => Promise<unknown>)({ name: 'a.png', base64: photo.toString('base64') }), /does not take a field "base64"/);
+    await assert.rejects(
+      (server.handlers[channel] as (a: unknown) => Promise<unknown>)({
+        name: 'a.png',
+        base64: photo.toString('base64'),
+      }),
+      /does not take a field "base64"/,
+    );
   });
 });

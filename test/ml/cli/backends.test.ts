@@ -29,7 +29,11 @@ interface Info {
   auto: { inference: { name: string; why: string }; training: { name: string; why: string } };
 }
 const infoOf = (stdout: string) => JSON.parse(stdout) as Info;
-const onnxThere = async () => (await import('onnxruntime-node').then(() => true, () => false)) || Boolean(process.env.CI);
+const onnxThere = async () =>
+  (await import('onnxruntime-node').then(
+    () => true,
+    () => false,
+  )) || Boolean(process.env.CI);
 
 before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-backends-'));
@@ -48,7 +52,8 @@ describe('with Vulkan hidden (a machine with only OpenGL, or none)', () => {
     assert.equal(json.code, 0, show(json));
     const info = infoOf(json.stdout);
     const webgpu = info.backends.find((b) => b.name === 'webgpu')!;
-    if (process.env.SR_TEST_NO_VULKAN || (!existsSync('/dev/nvidia0') && !existsSync('/dev/dri'))) assert.ok(!webgpu.available || !webgpu.gpu, JSON.stringify(webgpu));
+    if (process.env.SR_TEST_NO_VULKAN || (!existsSync('/dev/nvidia0') && !existsSync('/dev/dri')))
+      assert.ok(!webgpu.available || !webgpu.gpu, JSON.stringify(webgpu));
     if (webgpu.available && !webgpu.gpu) assert.match(text.stdout, /^ {2}webgpu .*\[software: .*CPU rasteriser.*\]$/m);
     if (!webgpu.gpu) {
       const cpu = (await onnxThere()) ? 'onnx' : 'wasm';
@@ -66,7 +71,22 @@ describe('with Vulkan hidden (a machine with only OpenGL, or none)', () => {
     assert.equal(up.code, 0, show(up));
     assert.match(up.stderr, new RegExp(`^Backend: ${(await onnxThere()) ? 'onnx' : 'wasm'} — `, 'm'));
     assertNoDawnText(up);
-    const tr = await cli(['train', '--data', path.join(dir, 'photos'), '--iters', '2', '--batch', '4', '--patch', '16', '--out', path.join(dir, 'hidden-run')], HIDE_VULKAN);
+    const tr = await cli(
+      [
+        'train',
+        '--data',
+        path.join(dir, 'photos'),
+        '--iters',
+        '2',
+        '--batch',
+        '4',
+        '--patch',
+        '16',
+        '--out',
+        path.join(dir, 'hidden-run'),
+      ],
+      HIDE_VULKAN,
+    );
     assert.equal(tr.code, 0, show(tr));
     assert.match(tr.stderr, (await onnxThere()) ? /^Backend: onnx — ONNX Runtime/m : /^Backend: wasm — WebAssembly/m);
     assertNoDawnText(tr);
@@ -80,7 +100,21 @@ describe('lazy, cached and quiet probing', () => {
     for (const args of [
       ['upscale', PHOTO, '-o', path.join(dir, 'named-wasm'), '--backend', 'wasm'],
       ['upscale', PHOTO, '-o', path.join(dir, 'named-cpu'), '--backend', 'cpu'],
-      ['train', '--data', path.join(dir, 'photos'), '--iters', '1', '--batch', '2', '--patch', '16', '--backend', 'wasm', '--out', path.join(dir, 'named-run')],
+      [
+        'train',
+        '--data',
+        path.join(dir, 'photos'),
+        '--iters',
+        '1',
+        '--batch',
+        '2',
+        '--patch',
+        '16',
+        '--backend',
+        'wasm',
+        '--out',
+        path.join(dir, 'named-run'),
+      ],
     ]) {
       const r = await cli(args, { SR_STUDIO_CACHE: cache });
       assert.equal(r.code, 0, show(r));
@@ -92,7 +126,8 @@ describe('lazy, cached and quiet probing', () => {
   test('the GPU probe is cached per machine and made again when the drivers change', async () => {
     const cache = freshCache();
     const file = path.join(cache, 'gpu-probe.json');
-    const entries = async () => (JSON.parse(await fs.readFile(file, 'utf8')) as { entries: Array<{ fingerprint: string; at: string }> }).entries;
+    const entries = async () =>
+      (JSON.parse(await fs.readFile(file, 'utf8')) as { entries: Array<{ fingerprint: string; at: string }> }).entries;
     assert.equal((await cli(['info', '--json'], { SR_STUDIO_CACHE: cache })).code, 0);
     const first = await entries();
     assert.equal(first.length, 1);
@@ -114,12 +149,23 @@ describe('lazy, cached and quiet probing', () => {
     const webgpu = infoOf(info.stdout).backends.find((b) => b.name === 'webgpu')!;
     assert.equal(webgpu.available, false);
     assert.match(webgpu.reason!, /the GPU probe crashed \(SIGSEGV\)/);
-    assert.equal(existsSync(path.join(cache, 'gpu-probe.json')), false, 'a crash is not remembered: the next start tries again');
+    assert.equal(
+      existsSync(path.join(cache, 'gpu-probe.json')),
+      false,
+      'a crash is not remembered: the next start tries again',
+    );
     const up = await cli(['upscale', PHOTO, '-o', path.join(dir, 'crash-up')], env);
     assert.equal(up.code, 0, show(up));
-    assert.match(up.stderr, /^Backend: \w+ — .*; webgpu: the GPU probe crashed \(SIGSEGV\); the graphics driver may be broken/m);
+    assert.match(
+      up.stderr,
+      /^Backend: \w+ — .*; webgpu: the GPU probe crashed \(SIGSEGV\); the graphics driver may be broken/m,
+    );
     const named = await cli(['upscale', PHOTO, '-o', path.join(dir, 'crash-named'), '--backend', 'webgpu'], env);
-    assertOneError(named, /^error: The webgpu backend could not start \(the GPU probe crashed \(SIGSEGV\); the graphics driver may be broken\); choose another with --backend/, 1);
+    assertOneError(
+      named,
+      /^error: The webgpu backend could not start \(the GPU probe crashed \(SIGSEGV\); the graphics driver may be broken\); choose another with --backend/,
+      1,
+    );
   });
 
   test('an unknown backend is a usage error in one sentence', async () => {
@@ -131,10 +177,30 @@ describe('lazy, cached and quiet probing', () => {
 describe('clean ends', () => {
   test('training with a helper thread exits 0, ten times in a row', async () => {
     for (let i = 0; i < 10; i++) {
-      const r = await cli(['train', '--data', path.join(dir, 'photos'), '--iters', '2', '--batch', '4', '--patch', '16', '--backend', 'wasm', '--threads', '1', '--out', path.join(dir, `threads-${i}`), '--json']);
+      const r = await cli([
+        'train',
+        '--data',
+        path.join(dir, 'photos'),
+        '--iters',
+        '2',
+        '--batch',
+        '4',
+        '--patch',
+        '16',
+        '--backend',
+        'wasm',
+        '--threads',
+        '1',
+        '--out',
+        path.join(dir, `threads-${i}`),
+        '--json',
+      ]);
       assert.equal(r.signal, null, `run ${i + 1} died of ${r.signal}:\n${show(r)}`);
       assert.equal(r.code, 0, `run ${i + 1}:\n${show(r)}`);
-      assert.ok(jsonLines(r).some((e) => e.type === 'note' && e.threads === 2), show(r));
+      assert.ok(
+        jsonLines(r).some((e) => e.type === 'note' && e.threads === 2),
+        show(r),
+      );
     }
   });
 
@@ -154,7 +220,10 @@ describe('CLI conventions', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: sr-studio <command> \[options\]/);
     for (const c of ['upscale', 'train', 'compare', 'info', 'new-model', 'export']) {
-      for (const args of [[c, '--help'], ['help', c]]) {
+      for (const args of [
+        [c, '--help'],
+        ['help', c],
+      ]) {
         const r = await cli(args);
         assert.equal(r.code, 0, show(r));
         assert.match(r.stdout, new RegExp(`^Usage: sr-studio ${c}\\b`), show(r));
@@ -173,10 +242,32 @@ describe('CLI conventions', () => {
   test('a dependency that fails to load is one sentence with what to do, and help still works', async () => {
     const broken = { SR_TEST_BREAK: 'sharp' };
     const r = await cli(['upscale', PHOTO, '--backend', 'wasm'], broken, ['--import', FIXTURE]);
-    assertOneError(r, /^error: SR Studio could not load sharp, which reads and writes images \(Could not load the "sharp" module using the linux-x64 runtime\); run "npm install"/, 1);
+    assertOneError(
+      r,
+      /^error: SR Studio could not load sharp, which reads and writes images \(Could not load the "sharp" module using the linux-x64 runtime\); run "npm install"/,
+      1,
+    );
     const help = await cli(['upscale', '--help'], broken, ['--import', FIXTURE]);
     assert.equal(help.code, 0, show(help));
-    const grads = await cli(['train', '--data', path.join(dir, 'photos'), '--iters', '1', '--backend', 'wasm', '--out', path.join(dir, 'no-grads')], { SR_TEST_BREAK: 'gradients' }, ['--import', FIXTURE]);
-    assertOneError(grads, /^error: SR Studio's generated file .*tfjs-gradients\.cjs is missing; run "npm install" in SR Studio's folder\.$/, 1);
+    const grads = await cli(
+      [
+        'train',
+        '--data',
+        path.join(dir, 'photos'),
+        '--iters',
+        '1',
+        '--backend',
+        'wasm',
+        '--out',
+        path.join(dir, 'no-grads'),
+      ],
+      { SR_TEST_BREAK: 'gradients' },
+      ['--import', FIXTURE],
+    );
+    assertOneError(
+      grads,
+      /^error: SR Studio's generated file .*tfjs-gradients\.cjs is missing; run "npm install" in SR Studio's folder\.$/,
+      1,
+    );
   });
 });

@@ -23,7 +23,19 @@ before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-export-'));
   modelsDir = tmp('user-models');
   await fs.mkdir(modelsDir);
-  const r = await cli(['new-model', '-o', 'light_x3.safetensors', '--preset', 'light', '--scale', '3', '--act', 'mish', '--seed', '2']);
+  const r = await cli([
+    'new-model',
+    '-o',
+    'light_x3.safetensors',
+    '--preset',
+    'light',
+    '--scale',
+    '3',
+    '--act',
+    'mish',
+    '--seed',
+    '2',
+  ]);
   assert.equal(r.code, 0, show(r));
 });
 
@@ -46,7 +58,11 @@ test('export writes NAME.onnx in the current folder, and ONNX Runtime runs it at
       [40, 28],
       [23, 31],
     ] as const) {
-      const raw = await sharp(path.join(DATA, 'val/coffee.png')).removeAlpha().extract({ left: 100, top: 50, width: w, height: h }).raw().toBuffer();
+      const raw = await sharp(path.join(DATA, 'val/coffee.png'))
+        .removeAlpha()
+        .extract({ left: 100, top: 50, width: w, height: h })
+        .raw()
+        .toBuffer();
       const chw = new Float32Array(3 * w * h);
       for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) chw[c * w * h + i] = raw[i * 3 + c]! / 255;
       const { output } = await session.run({ input: new ort!.Tensor('float32', chw, [1, 3, h, w]) });
@@ -69,13 +85,21 @@ test('export refuses to overwrite unless asked, and -o names the file', async ()
   const again = await cli(['export', 'light_x3.safetensors', '--format', 'onnx', '-o', 'taken.onnx', '--overwrite']);
   assert.equal(again.code, 0, show(again));
   assert.ok((await fs.stat(tmp('taken.onnx'))).size > 1_000_000);
-  assert.deepEqual((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')), [], 'no temp file is left');
+  assert.deepEqual(
+    (await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temp file is left',
+  );
 });
 
 test('export: bad requests are one sentence each', async () => {
   await fs.writeFile(tmp('junk.safetensors'), 'not weights at all');
   assertOneError(await cli(['export', 'light_x3.safetensors']), '--format onnx', 2);
-  assertOneError(await cli(['export', 'light_x3.safetensors', '--format', 'tflite']), '--format must be one of onnx', 2);
+  assertOneError(
+    await cli(['export', 'light_x3.safetensors', '--format', 'tflite']),
+    '--format must be one of onnx',
+    2,
+  );
   assertOneError(await cli(['export', '--format', 'onnx']), 'needs one weights file', 2);
   assertOneError(await cli(['export', 'light_x3.safetensors', '--format', 'onnx', '-o', 'model.txt']), 'model.txt', 2);
   assertOneError(await cli(['export', 'junk.safetensors', '--format', 'onnx']), 'junk.safetensors', 1);

@@ -56,7 +56,17 @@ before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-info-'));
   modelsDir = path.join(dir, 'models');
   await fs.mkdir(modelsDir);
-  const made = await cli(['new-model', '-o', path.join(modelsDir, 'mine.safetensors'), '--preset', 'tiny', '--scale', '3', '--act', 'swish']);
+  const made = await cli([
+    'new-model',
+    '-o',
+    path.join(modelsDir, 'mine.safetensors'),
+    '--preset',
+    'tiny',
+    '--scale',
+    '3',
+    '--act',
+    'swish',
+  ]);
   assert.equal(made.code, 0, made.stderr);
   await fs.writeFile(path.join(modelsDir, 'broken.safetensors'), 'not weights');
   [text, json] = await Promise.all([cli(['info']), cli(['info', '--json'])]);
@@ -134,17 +144,26 @@ describe('info --json is one JSON record with every backend, auto choices and th
       assert.equal(by.get(pick.name)!.available, true, `auto picks an available backend for ${purpose}`);
       assert.match(pick.why, new RegExp(`^${pick.name}\\b`));
     }
-    assert.equal(by.get(info.auto.training.name)!.canTrain, true, 'auto never picks a backend that cannot train for training');
+    assert.equal(
+      by.get(info.auto.training.name)!.canTrain,
+      true,
+      'auto never picks a backend that cannot train for training',
+    );
   });
 
   test("the bundled models, then the user's one, described; the broken file is a problem naming it", () => {
     const { info } = parsed();
     // The bundled models, then the user's folder.
     const bundled = info.models.filter((m) => path.dirname(m.path) === BUNDLED);
-    assert.deepEqual(
-      bundled.map((m) => `${m.config.activation} x${m.config.scale}`).sort(),
-      ['swish x2', 'tanhexp x2', 'tanhexp x2', 'tanhexp x3', 'tanhexp x3', 'tanhexp x4', 'tanhexp x4'],
-    );
+    assert.deepEqual(bundled.map((m) => `${m.config.activation} x${m.config.scale}`).sort(), [
+      'swish x2',
+      'tanhexp x2',
+      'tanhexp x2',
+      'tanhexp x3',
+      'tanhexp x3',
+      'tanhexp x4',
+      'tanhexp x4',
+    ]);
     const mine = info.models.filter((m) => path.dirname(m.path) !== BUNDLED);
     assert.equal(mine.length, 1, JSON.stringify(info.models));
     assert.equal(mine[0]!.path, path.join(modelsDir, 'mine.safetensors'));
@@ -164,7 +183,10 @@ describe('info lists each backend on one line, truthfully (the same as --json), 
     assert.equal(text.code, 0, text.stderr);
     assert.doesNotMatch(text.stderr, /^error:|^\s+at /m);
     const { info } = parsed();
-    assert.match(lines()[0]!, new RegExp(`^SR Studio ${info.version.replace(/\./g, '\\.')} \\(Node ${process.versions.node}\\)$`));
+    assert.match(
+      lines()[0]!,
+      new RegExp(`^SR Studio ${info.version.replace(/\./g, '\\.')} \\(Node ${process.versions.node}\\)$`),
+    );
   });
 
   test('one line per backend, in order, saying what --json says: device, GPU, software, upscaling only, or why not', () => {
@@ -200,11 +222,19 @@ describe('info lists each backend on one line, truthfully (the same as --json), 
 
   test("the user's model with its description, the broken file skipped, and the default of each scale marked", () => {
     assert.ok(models().includes(`  ${path.join(modelsDir, 'mine.safetensors')}`), text.stdout);
-    assert.ok(models().some((l) => /^ {4}x3 swish, 16 features, 1×3 blocks, 22,923 parameters$/.test(l)), text.stdout);
-    assert.ok(models().some((l) => l.startsWith('  skipped: ') && l.includes('broken.safetensors')), text.stdout);
+    assert.ok(
+      models().some((l) => /^ {4}x3 swish, 16 features, 1×3 blocks, 22,923 parameters$/.test(l)),
+      text.stdout,
+    );
+    assert.ok(
+      models().some((l) => l.startsWith('  skipped: ') && l.includes('broken.safetensors')),
+      text.stdout,
+    );
     // The default of each scale is marked, and a model for photos says so with its JPEG figure.
     for (const scale of [2, 3, 4]) {
-      const i = models().indexOf(`  ${path.join(BUNDLED, `tanhexp_photo_x${scale}.safetensors`)} [default for x${scale}]`);
+      const i = models().indexOf(
+        `  ${path.join(BUNDLED, `tanhexp_photo_x${scale}.safetensors`)} [default for x${scale}]`,
+      );
       assert.ok(i > 0, `x${scale} default marked:\n${text.stdout}`);
       assert.match(models()[i + 1]!, /, JPEG q75 \d+\.\d\d dB, trained with the photo degradations$/);
     }

@@ -49,5 +49,14 @@ test('in plain mode, progress is a line per 10% and errors are lines of their ow
   const r = createReporter('plain', out, err as unknown as NodeJS.WriteStream);
   for (let i = 0; i <= 10; i++) r.progress('job', i / 20);
   r.error('bad.png could not be read.');
-  assert.deepEqual(err.text.split('\n'), ['job: 0%', 'job: 10%', 'job: 20%', 'job: 30%', 'job: 40%', 'job: 50%', 'error: bad.png could not be read.', '']);
+  assert.deepEqual(err.text.split('\n'), [
+    'job: 0%',
+    'job: 10%',
+    'job: 20%',
+    'job: 30%',
+    'job: 40%',
+    'job: 50%',
+    'error: bad.png could not be read.',
+    '',
+  ]);
 });

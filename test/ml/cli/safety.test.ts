@@ -17,7 +17,6 @@ import { assertNoStack, assertOneError, jsonLines, runCli, show, type CliOptions
 import { tensorflowInstalled } from '../../helpers/backends.ts';
 import { DATA } from '../../helpers/photos.ts';
 
-
 const TINY = path.join(DATA, 'tiny');
 const PHOTO = path.join(TINY, 'coffee_64x64.png');
 const FAST = ['--batch', '4', '--patch', '12', '--backend', 'wasm', '--threads', '0'];
@@ -52,12 +51,15 @@ async function lossRows(run: string): Promise<number[]> {
  */
 async function trainKilledAt(out: string, at: number): Promise<void> {
   let killed = false;
-  const r = await cli(['train', '--data', TINY, '--iters', '1000', '--val-every', '100000', '--out', out, ...FAST], (all, child) => {
-    if (!killed && all.includes(`it ${at}/1000`)) {
-      killed = true;
-      child.kill('SIGKILL');
-    }
-  });
+  const r = await cli(
+    ['train', '--data', TINY, '--iters', '1000', '--val-every', '100000', '--out', out, ...FAST],
+    (all, child) => {
+      if (!killed && all.includes(`it ${at}/1000`)) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    },
+  );
   assert.equal(r.signal, 'SIGKILL', show(r));
 }
 
@@ -71,7 +73,11 @@ describe('runs that were killed', () => {
     assert.equal(r.code, 0, show(r));
     const started = jsonLines(r).find((e) => e.type === 'started')!;
     assert.equal(started.iteration, 0);
-    assert.deepEqual(await lossRows(out), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120], 'one row per logged iteration: the dead try left none behind');
+    assert.deepEqual(
+      await lossRows(out),
+      [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120],
+      'one row per logged iteration: the dead try left none behind',
+    );
   });
 
   test('killed after a checkpoint: continuing drops the records made after it', async () => {
@@ -82,7 +88,11 @@ describe('runs that were killed', () => {
     assert.equal(r.code, 0, show(r));
     assert.equal(jsonLines(r).find((e) => e.type === 'started')!.iteration, 250);
     const rows = await lossRows(out);
-    assert.deepEqual(rows, Array.from({ length: 32 }, (_, i) => (i + 1) * 10), `one row per logged iteration: ${rows.join(' ')}`);
+    assert.deepEqual(
+      rows,
+      Array.from({ length: 32 }, (_, i) => (i + 1) * 10),
+      `one row per logged iteration: ${rows.join(' ')}`,
+    );
   });
 });
 
@@ -92,7 +102,11 @@ describe('folders and outputs', () => {
     await fs.mkdir(out);
     await fs.writeFile(path.join(out, 'letter.txt'), 'keep me\n');
     const r = await cli(['train', '--data', TINY, '--iters', '2', '--out', out, ...FAST]);
-    assertOneError(r, /^error: ".*my-documents" already holds other files, which a training run would mix with its own; choose an empty or new folder with --out\.$/, 1);
+    assertOneError(
+      r,
+      /^error: ".*my-documents" already holds other files, which a training run would mix with its own; choose an empty or new folder with --out\.$/,
+      1,
+    );
     assert.deepEqual(await fs.readdir(out), ['letter.txt']);
   });
 
@@ -100,7 +114,14 @@ describe('folders and outputs', () => {
     for (const [args, what] of [
       [['--threads', '65'], /--threads must be a whole number from 0 to 64, not "65"/],
       // The TensorFlow C library cannot be installed offline, so that backend cannot start here.
-      ...(tensorflowInstalled ? [] : [[['--backend', 'tensorflow'], /The tensorflow backend could not start \(the TensorFlow library is not installed\)/] as const]),
+      ...(tensorflowInstalled
+        ? []
+        : [
+            [
+              ['--backend', 'tensorflow'],
+              /The tensorflow backend could not start \(the TensorFlow library is not installed\)/,
+            ] as const,
+          ]),
       [['--lr', '1e-9'], /--lr must be a learning rate from 1e-7 to 1, not "1e-9"/],
       [['--seed', '-1'], /--seed must be a whole number from 0 to 2147483647, not "-1"/],
     ] as const) {
@@ -147,28 +168,57 @@ describe('folders and outputs', () => {
 describe('messages', () => {
   test('a folder given as --model is a file that cannot be read, not an output problem', async () => {
     const r = await cli(['upscale', PHOTO, '--model', TINY, '--backend', 'wasm']);
-    assertOneError(r, /^error: ".*tiny" cannot be read \(it is a folder\); choose a readable weights file \(\.safetensors\)\.$/, 1);
+    assertOneError(
+      r,
+      /^error: ".*tiny" cannot be read \(it is a folder\); choose a readable weights file \(\.safetensors\)\.$/,
+      1,
+    );
   });
 
   test('--resume of a file says it is not a run folder, without an errno', async () => {
     const r = await cli(['train', '--data', TINY, '--resume', PHOTO, ...FAST]);
-    assertOneError(r, /^error: ".*coffee_64x64\.png" is not a training run folder \(it is a file, not a folder\); name the folder a run was started in\.$/, 1);
+    assertOneError(
+      r,
+      /^error: ".*coffee_64x64\.png" is not a training run folder \(it is a file, not a folder\); name the folder a run was started in\.$/,
+      1,
+    );
     assert.doesNotMatch(r.stderr, /ENOTDIR|ENOENT/);
   });
 
   test('a negative number is read as a value and checked against its range', async () => {
-    assertOneError(await cli(['upscale', PHOTO, '--tile', '-5']), /^error: --tile must be a whole number from 16 to 4096, not "-5"\.$/, 2);
+    assertOneError(
+      await cli(['upscale', PHOTO, '--tile', '-5']),
+      /^error: --tile must be a whole number from 16 to 4096, not "-5"\.$/,
+      2,
+    );
   });
 });
 
 describe('divergence', () => {
   test('--lr 0.99: a loss that explodes is caught, the weights go back and the rate halves; the loss never runs away', async () => {
-    const r = await cli(['train', '--data', TINY, '--iters', '40', '--lr', '0.99', '--val-every', '100000', '--out', tmp('lr099'), '--json', ...FAST]);
+    const r = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--iters',
+      '40',
+      '--lr',
+      '0.99',
+      '--val-every',
+      '100000',
+      '--out',
+      tmp('lr099'),
+      '--json',
+      ...FAST,
+    ]);
     assert.equal(r.code, 0, show(r));
     const events = jsonLines(r);
     const warnings = events.filter((e) => e.type === 'warning').map((e) => String(e.message));
     assert.ok(warnings.length >= 1, show(r));
-    assert.match(warnings[0]!, /^Iteration \d+: the loss jumped to .*, more than 100× its usual level in this run \(.*\), so the weights went back to iteration \d+ and the learning rate was halved \(now ×0\.5\)\.$/);
+    assert.match(
+      warnings[0]!,
+      /^Iteration \d+: the loss jumped to .*, more than 100× its usual level in this run \(.*\), so the weights went back to iteration \d+ and the learning rate was halved \(now ×0\.5\)\.$/,
+    );
     const losses = events.filter((e) => e.type === 'progress').map((e) => Number(e.loss));
     assert.ok(Math.max(...losses) < 5, `the reported losses stay sane: max ${Math.max(...losses)}`);
     assertNoStack(r);

@@ -22,9 +22,14 @@ let modelsDir = '';
 const tmp = (...p: string[]) => path.join(dir, ...p);
 
 const cli = (args: string[], fullAt?: string) =>
-  runCli(args, { cwd: dir, modelsDir, ...(fullAt ? { nodeArgs: ['--import', DISK_FULL], env: { SR_TEST_DISK_FULL: fullAt } } : {}) });
+  runCli(args, {
+    cwd: dir,
+    modelsDir,
+    ...(fullAt ? { nodeArgs: ['--import', DISK_FULL], env: { SR_TEST_DISK_FULL: fullAt } } : {}),
+  });
 
-const readRecord = async (run: string) => JSON.parse(await fs.readFile(path.join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
+const readRecord = async (run: string) =>
+  JSON.parse(await fs.readFile(path.join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
 
 /** Starts a training into `out` and kills it (SIGKILL) `delayMs` after its run folder appears; resolves with what it left. */
 function killAfterFolder(out: string, delayMs: number): Promise<string[]> {
@@ -70,7 +75,11 @@ describe('sr-studio train after a lost run', () => {
         assertOneError(again, /already holds a training run; continue it with --resume/);
         finished = await cli(['train', '--data', TINY, '--resume', out, '--backend', 'wasm']);
       }
-      assert.equal(finished.code, 0, `killed ${delay} ms after the folder appeared, leaving [${left.join(', ')}]:\n${show(again)}\n${show(finished)}`);
+      assert.equal(
+        finished.code,
+        0,
+        `killed ${delay} ms after the folder appeared, leaving [${left.join(', ')}]:\n${show(again)}\n${show(finished)}`,
+      );
       assert.match(finished.stderr, /Finished 2 iterations/);
       assert.equal((await readRecord(out)).state, 'finished');
     }
@@ -80,16 +89,25 @@ describe('sr-studio train after a lost run', () => {
     const out = tmp('full');
     // The first validation (iteration 3) is the best so far: its model is written, then the disk
     // fills while its checkpoint is written.
-    const r = await cli(['train', '--data', TINY, '--iters', '6', '--val-every', '3', '--out', out, ...FAST], 'ckpt_0000003');
+    const r = await cli(
+      ['train', '--data', TINY, '--iters', '6', '--val-every', '3', '--out', out, ...FAST],
+      'ckpt_0000003',
+    );
     assertOneError(r, /The disk is full while writing "[^"]*ckpt_0000003\.safetensors"/);
-    const metrics = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { iteration: number; val?: { psnrY: number } });
+    const metrics = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { iteration: number; val?: { psnrY: number } });
     const val = metrics.find((m) => m.val);
     assert.equal(val?.iteration, 3, show(r));
     const best = { iteration: 3, psnrY: val.val!.psnrY };
     let record = await readRecord(out);
     assert.equal(record.state, 'failed');
     assert.deepEqual(record.best, best);
-    assert.match(String(record.message), /^Stopped at iteration 3: the disk is full while writing "[^"]*ckpt_0000003\.safetensors"; free some space and try again\.$/);
+    assert.match(
+      String(record.message),
+      /^Stopped at iteration 3: the disk is full while writing "[^"]*ckpt_0000003\.safetensors"; free some space and try again\.$/,
+    );
 
     // Continued with the disk still full: no checkpoint, so it starts again from 0 and stops at once.
     const resumed = await cli(['train', '--data', TINY, '--resume', out, '--backend', 'wasm'], 'config\\.json');

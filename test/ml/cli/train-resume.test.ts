@@ -19,7 +19,8 @@ const FAST = ['--batch', '2', '--patch', '12', '--backend', 'wasm', '--threads',
 let dir = '';
 const tmp = (...p: string[]) => path.join(dir, ...p);
 const cli = (args: string[]) => runCli(args, { cwd: dir, modelsDir: tmp('models') });
-const record = async (run: string) => JSON.parse(await fs.readFile(path.join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
+const record = async (run: string) =>
+  JSON.parse(await fs.readFile(path.join(run, 'run.json'), 'utf8')) as Record<string, unknown>;
 
 before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-cli-resume-'));
@@ -35,17 +36,47 @@ after(async () => {
 describe('sr-studio train --resume', () => {
   test('a finished run: no --data needed; the same end is refused in one sentence, a larger --iters trains it further and every record says so', async () => {
     const run = tmp('run');
-    const first = await cli(['train', '--data', tmp('photos'), '--val', tmp('checks'), '--iters', '4', '--val-every', '2', '--out', run, ...FAST]);
+    const first = await cli([
+      'train',
+      '--data',
+      tmp('photos'),
+      '--val',
+      tmp('checks'),
+      '--iters',
+      '4',
+      '--val-every',
+      '2',
+      '--out',
+      run,
+      ...FAST,
+    ]);
     assert.equal(first.code, 0, show(first));
 
     const again = await cli(['train', '--resume', run, '--backend', 'wasm']);
-    assertOneError(again, /^error: The run in "[^"]*run" has trained 4 iterations already; to train it further, pass --iters with more than 4\.$/m);
+    assertOneError(
+      again,
+      /^error: The run in "[^"]*run" has trained 4 iterations already; to train it further, pass --iters with more than 4\.$/m,
+    );
 
-    const further = await cli(['train', '--resume', run, '--iters', '7', '--backend', 'wasm', '--threads', '0', '--json']);
+    const further = await cli([
+      'train',
+      '--resume',
+      run,
+      '--iters',
+      '7',
+      '--backend',
+      'wasm',
+      '--threads',
+      '0',
+      '--json',
+    ]);
     assert.equal(further.code, 0, show(further));
     const lines = jsonLines(further);
     assert.equal(lines.find((x) => x.type === 'started')?.iteration, 4, 'it goes on from its last checkpoint');
-    assert.deepEqual(lines.filter((x) => x.type === 'progress').map((x) => x.iteration), [5, 6, 7]);
+    assert.deepEqual(
+      lines.filter((x) => x.type === 'progress').map((x) => x.iteration),
+      [5, 6, 7],
+    );
     assert.equal(lines.at(-1)?.reason, 'finished');
 
     const rec = await record(run);
@@ -56,7 +87,7 @@ describe('sr-studio train --resume', () => {
     assert.equal(rec.val, tmp('checks'));
     const listed = await summariseRun(run);
     assert.equal(listed?.state, 'finished');
-    assert.equal(listed?.iterations, 7, 'the run lists with its raised end, not config.json\'s 4');
+    assert.equal(listed?.iterations, 7, "the run lists with its raised end, not config.json's 4");
 
     const model = decodeModel(await fs.readFile(path.join(run, 'model_best.safetensors')), 'model');
     assert.equal(model.training?.trainedIterations, 7, 'the model says how far its run got');
@@ -71,7 +102,10 @@ describe('sr-studio train --resume', () => {
     await fs.rename(tmp('photos'), tmp('photos-moved'));
     try {
       const gone = await cli(['train', '--resume', run, '--iters', '3', '--backend', 'wasm']);
-      assertOneError(gone, /^error: The training folder "[^"]*photos" that the run in "[^"]*run-moved" was trained on is not there any more; name where it is now with --data DIR\.$/m);
+      assertOneError(
+        gone,
+        /^error: The training folder "[^"]*photos" that the run in "[^"]*run-moved" was trained on is not there any more; name where it is now with --data DIR\.$/m,
+      );
       assert.equal((await record(run)).iteration, 2, 'the run is untouched');
 
       const moved = await cli(['train', '--resume', run, '--data', tmp('photos-moved'), '--iters', '3', ...FAST]);

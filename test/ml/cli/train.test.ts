@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { assertNoStack, assertOneError, errorLines, jsonLines, runCli, show, type CliOptions } from '../../helpers/cli.ts';
+import {
+  assertNoStack,
+  assertOneError,
+  errorLines,
+  jsonLines,
+  runCli,
+  show,
+  type CliOptions,
+} from '../../helpers/cli.ts';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
 import { initialWeights, presetConfig } from '../../../ml/network.ts';
@@ -101,10 +109,21 @@ describe('sr-studio train', () => {
 
     test('the run folder holds the config, metrics, checkpoints, previews and best model, and no temp file', async () => {
       const files = await listAll(RUN());
-      for (const f of ['config.json', 'metrics.jsonl', 'model_best.safetensors', 'preview.png', 'checkpoints/ckpt_0000006.safetensors', 'checkpoints/best.safetensors', 'previews/0000006.png']) {
+      for (const f of [
+        'config.json',
+        'metrics.jsonl',
+        'model_best.safetensors',
+        'preview.png',
+        'checkpoints/ckpt_0000006.safetensors',
+        'checkpoints/best.safetensors',
+        'previews/0000006.png',
+      ]) {
         assert.ok(files.includes(f), `${f} is in the run folder: ${files.join(', ')}`);
       }
-      assert.deepEqual(files.filter((f) => f.endsWith('.tmp')), []);
+      assert.deepEqual(
+        files.filter((f) => f.endsWith('.tmp')),
+        [],
+      );
     });
 
     test('config.json records the network, preset, iterations, batch, patch and validation interval', async () => {
@@ -122,7 +141,10 @@ describe('sr-studio train', () => {
       const progress = metrics.filter((m) => 'loss' in m);
       const vals = metrics.filter((m) => 'val' in m);
       assert.equal(progress.length + vals.length, metrics.length, 'every record is a progress or a validation record');
-      assert.deepEqual(progress.map((m) => m.iteration), [6]);
+      assert.deepEqual(
+        progress.map((m) => m.iteration),
+        [6],
+      );
       for (const m of progress) {
         assert.deepEqual(Object.keys(m).sort(), ['elapsedMs', 'itPerSec', 'iteration', 'loss', 'lr']);
         assert.ok(typeof m.loss === 'number' && m.loss > 0 && m.loss < 1);
@@ -130,7 +152,10 @@ describe('sr-studio train', () => {
         assert.ok(typeof m.itPerSec === 'number' && m.itPerSec > 0);
         assert.ok(Number.isInteger(m.elapsedMs));
       }
-      assert.deepEqual(vals.map((m) => m.iteration), [3, 6]);
+      assert.deepEqual(
+        vals.map((m) => m.iteration),
+        [3, 6],
+      );
       for (const m of vals) {
         const v = m.val as Record<string, number>;
         assert.deepEqual(Object.keys(v).sort(), ['bicubicPsnrY', 'bicubicSsimY', 'psnrY', 'ssimY']);
@@ -162,7 +187,16 @@ describe('sr-studio train', () => {
       assert.match(String(model.training?.backend), /^wasm/);
       assert.equal(typeof model.training?.valPsnrY, 'number');
 
-      const up = await cli(['upscale', SMALL_COFFEE, '--model', tmp('run/model_best.safetensors'), '-o', tmp('up'), '--backend', 'wasm']);
+      const up = await cli([
+        'upscale',
+        SMALL_COFFEE,
+        '--model',
+        tmp('run/model_best.safetensors'),
+        '-o',
+        tmp('up'),
+        '--backend',
+        'wasm',
+      ]);
       assert.equal(up.code, 0, show(up));
       const out = await sharp(tmp('up/coffee_64x64_x2.png')).metadata();
       assert.deepEqual([out.format, out.width, out.height], ['png', 128, 128]);
@@ -176,7 +210,10 @@ describe('sr-studio train', () => {
     const records = jsonLines(r);
     const started = records.find((x) => x.type === 'started');
     assert.equal(started?.iteration, 6, 'it starts from the last checkpoint');
-    assert.deepEqual(records.filter((x) => x.type === 'progress').map((x) => x.iteration), [7, 8, 9]);
+    assert.deepEqual(
+      records.filter((x) => x.type === 'progress').map((x) => x.iteration),
+      [7, 8, 9],
+    );
     const finished = records.at(-1)!;
     assert.equal(finished.type, 'end');
     assert.equal(finished.iteration, 9);
@@ -190,13 +227,35 @@ describe('sr-studio train', () => {
     assert.equal(ckpt.state.adamStep, 9);
     assert.equal(ckpt.state.config.iterations, 9);
     const metrics = await readMetrics(RUN());
-    assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.iteration), [6, 9]);
-    assert.deepEqual(metrics.filter((m) => 'val' in m).map((m) => m.iteration), [3, 6, 9]);
+    assert.deepEqual(
+      metrics.filter((m) => 'loss' in m).map((m) => m.iteration),
+      [6, 9],
+    );
+    assert.deepEqual(
+      metrics.filter((m) => 'val' in m).map((m) => m.iteration),
+      [3, 6, 9],
+    );
   });
 
   test('--degrade photo trains on degraded inputs: config.json and the model record it, and a resume cannot change it', async () => {
     const out = tmp('run-photo');
-    const r = await cli(['train', '--data', TINY, '--iters', '4', '--val-every', '4', '--degrade', 'photo', '--out', out, ...FAST, '--threads', '0', '--json']);
+    const r = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--iters',
+      '4',
+      '--val-every',
+      '4',
+      '--degrade',
+      'photo',
+      '--out',
+      out,
+      ...FAST,
+      '--threads',
+      '0',
+      '--json',
+    ]);
     assert.equal(r.code, 0, show(r));
     const started = jsonLines(r).find((x) => x.type === 'started');
     assert.equal((started?.config as { degrade?: string } | undefined)?.degrade, 'photo');
@@ -205,7 +264,19 @@ describe('sr-studio train', () => {
     assert.equal(model.training?.degrade, 'photo');
     assert.match(String(model.training?.command), /--degrade photo/);
     const before = await snapshot(out);
-    const again = await cli(['train', '--data', TINY, '--resume', out, '--degrade', 'none', '--iters', '8', '--backend', 'wasm']);
+    const again = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--resume',
+      out,
+      '--degrade',
+      'none',
+      '--iters',
+      '8',
+      '--backend',
+      'wasm',
+    ]);
     assertOneError(again, /was trained with the photo training inputs; continue it as it was started/);
     assert.deepEqual(await snapshot(out), before, 'the run is untouched');
     const bad = await cli(['train', '--data', TINY, '--degrade', 'jpeg', '--out', tmp('run-bad-degrade'), ...FAST]);
@@ -245,12 +316,35 @@ describe('sr-studio train', () => {
     });
 
     test('a folder of files that are not images', async () => {
-      const r = await cli(['train', '--data', tmp('bad/not-images'), '--iters', '2', '--out', tmp('out-not-images'), ...FAST]);
+      const r = await cli([
+        'train',
+        '--data',
+        tmp('bad/not-images'),
+        '--iters',
+        '2',
+        '--out',
+        tmp('out-not-images'),
+        ...FAST,
+      ]);
       assertOneError(r, /"[^"]*bad\/not-images" contains no images/);
     });
 
     test('every image smaller than the patch (--patch 128 --scale 4 on the tiny photos)', async () => {
-      const r = await cli(['train', '--data', TINY, '--patch', '128', '--scale', '4', '--iters', '2', '--out', tmp('out-small'), '--backend', 'wasm']);
+      const r = await cli([
+        'train',
+        '--data',
+        TINY,
+        '--patch',
+        '128',
+        '--scale',
+        '4',
+        '--iters',
+        '2',
+        '--out',
+        tmp('out-small'),
+        '--backend',
+        'wasm',
+      ]);
       assertOneError(r, /Every image in "[^"]*tiny" is smaller than the 512×512 pixels.*largest is 200×150/);
     });
 
@@ -262,7 +356,19 @@ describe('sr-studio train', () => {
 
     test('--resume with another architecture (--scale 3 on an x2 run)', async () => {
       const before = await snapshot(RUN());
-      const r = await cli(['train', '--data', TINY, '--resume', RUN(), '--scale', '3', '--iters', '12', '--backend', 'wasm']);
+      const r = await cli([
+        'train',
+        '--data',
+        TINY,
+        '--resume',
+        RUN(),
+        '--scale',
+        '3',
+        '--iters',
+        '12',
+        '--backend',
+        'wasm',
+      ]);
       assertOneError(r, /trained with scale 2/);
       assert.equal(r.code, 2);
       assert.deepEqual(await snapshot(RUN()), before, 'the run is untouched');
@@ -304,16 +410,44 @@ describe('sr-studio train --init', () => {
     return d;
   };
 
-  test('a bundled model by name: the run is scored as it starts, at the model\'s own quality, never ends worse, and config.json, run.json, the model file and --resume record where it started', async () => {
+  test("a bundled model by name: the run is scored as it starts, at the model's own quality, never ends worse, and config.json, run.json, the model file and --resume record where it started", async () => {
     const { model: x2, sha256 } = await bundled('tanhexp_x2');
     const out = tmp('run-init');
-    const r = await cli(['train', '--data', TINY, '--val', VAL, '--init', 'tanhexp_x2', '--iters', '1', '--lr', '1e-2', '--val-every', '1', '--out', out, ...FAST, '--json']);
+    const r = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--val',
+      VAL,
+      '--init',
+      'tanhexp_x2',
+      '--iters',
+      '1',
+      '--lr',
+      '1e-2',
+      '--val-every',
+      '1',
+      '--out',
+      out,
+      ...FAST,
+      '--json',
+    ]);
     assert.equal(r.code, 0, show(r));
     const records = jsonLines(r);
-    assert.ok(records.some((x) => x.type === 'note' && x.message === 'Starting from tanhexp_x2: every weight is loaded.'), show(r));
+    assert.ok(
+      records.some((x) => x.type === 'note' && x.message === 'Starting from tanhexp_x2: every weight is loaded.'),
+      show(r),
+    );
     const vals = records.filter((x) => x.type === 'validation');
-    assert.deepEqual(vals.map((v) => v.iteration), [0, 1], 'scored at the start and at the end');
-    assert.ok(Math.abs((vals[0]!.psnrY as number) - x2.training!.valPsnrY!) < 1e-4, `${vals[0]!.psnrY} vs the model's own ${x2.training!.valPsnrY}`);
+    assert.deepEqual(
+      vals.map((v) => v.iteration),
+      [0, 1],
+      'scored at the start and at the end',
+    );
+    assert.ok(
+      Math.abs((vals[0]!.psnrY as number) - x2.training!.valPsnrY!) < 1e-4,
+      `${vals[0]!.psnrY} vs the model's own ${x2.training!.valPsnrY}`,
+    );
     // Whatever the step does to the weights, the run's model is the best it has scored, the start included.
     const kept = decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training!;
     assert.equal(kept.valPsnrY, Math.max(...vals.map((v) => v.psnrY as number)));
@@ -325,29 +459,86 @@ describe('sr-studio train --init', () => {
     assert.deepEqual(config.network, x2.config, "the model's preset, scale and activation are the run's");
     assert.equal(config.lr, 1e-2, 'the given --lr wins');
     assert.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'run.json'), 'utf8')).init, init);
-    assert.deepEqual(decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init, init);
+    assert.deepEqual(
+      decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init,
+      init,
+    );
 
     // --resume continues from the checkpoint and keeps the start; another --init is refused.
     const before = await snapshot(out);
-    const other = await cli(['train', '--data', TINY, '--val', VAL, '--resume', out, '--init', 'tanhexp_photo_x2', '--iters', '2', '--backend', 'wasm']);
+    const other = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--val',
+      VAL,
+      '--resume',
+      out,
+      '--init',
+      'tanhexp_photo_x2',
+      '--iters',
+      '2',
+      '--backend',
+      'wasm',
+    ]);
     assertOneError(other, /was trained with weights started from tanhexp_x2; continue it as it was started/, 2);
     assert.deepEqual(await snapshot(out), before, 'the run is untouched');
-    const resumed = await cli(['train', '--data', TINY, '--val', VAL, '--resume', out, '--init', 'tanhexp_x2.safetensors', '--iters', '2', '--backend', 'wasm', '--json']);
+    const resumed = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--val',
+      VAL,
+      '--resume',
+      out,
+      '--init',
+      'tanhexp_x2.safetensors',
+      '--iters',
+      '2',
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
     assert.equal(resumed.code, 0, show(resumed));
-    assert.ok(!jsonLines(resumed).some((x) => x.type === 'note' && /Starting from/.test(String(x.message))), 'a resumed run does not load the model again');
+    assert.ok(
+      !jsonLines(resumed).some((x) => x.type === 'note' && /Starting from/.test(String(x.message))),
+      'a resumed run does not load the model again',
+    );
     const ckpt = decodeCheckpoint(await fs.readFile(path.join(out, 'checkpoints/ckpt_0000002.safetensors')), 'ckpt');
     assert.deepEqual(ckpt.state.config.init, init);
-    assert.deepEqual(decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init, init);
+    assert.deepEqual(
+      decodeModel(await fs.readFile(path.join(out, 'model_best.safetensors')), 'model').training?.init,
+      init,
+    );
   });
 
-  test('an x2 model into an x4 run: every layer but the upsampler is loaded, the upsampler is the seed\'s, and the default peak rate is 1e-4', async () => {
+  test("an x2 model into an x4 run: every layer but the upsampler is loaded, the upsampler is the seed's, and the default peak rate is 1e-4", async () => {
     const { model: x2 } = await bundled('tanhexp_x2');
     const file = path.join(BUNDLED, 'tanhexp_x2.safetensors');
     const out = tmp('run-init-x4');
-    const r = await cli(['train', '--data', TINY, '--init', file, '--scale', '4', '--iters', '1', '--seed', '7', '--out', out, ...FAST, '--json']);
+    const r = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--init',
+      file,
+      '--scale',
+      '4',
+      '--iters',
+      '1',
+      '--seed',
+      '7',
+      '--out',
+      out,
+      ...FAST,
+      '--json',
+    ]);
     assert.equal(r.code, 0, show(r));
     const note = jsonLines(r).find((x) => x.type === 'note' && /^Starting from/.test(String(x.message)));
-    assert.equal(note?.message, `Starting from ${file} (x2) for this x4 run: every layer but the upsampler is loaded; the upsampler starts fresh from seed 7.`);
+    assert.equal(
+      note?.message,
+      `Starting from ${file} (x2) for this x4 run: every layer but the upsampler is loaded; the upsampler starts fresh from seed 7.`,
+    );
     const config = JSON.parse(await fs.readFile(path.join(out, 'config.json'), 'utf8'));
     assert.deepEqual(config.network, { ...x2.config, scale: 4 });
     assert.equal(config.lr, 1e-4);
@@ -360,14 +551,49 @@ describe('sr-studio train --init', () => {
       const want = name.startsWith('up.0.') ? fresh.get(name)! : x2.weights.get(name)!;
       assert.ok(maxDiff(w, want) < 1e-5, `${name} is ${name.startsWith('up.0.') ? "the seed's" : "the file's"}`);
     }
-    assert.ok(maxDiff(ckpt.weights.get('head.weight')!, fresh.get('head.weight')!) > 1e-2, 'the body is not a fresh init');
+    assert.ok(
+      maxDiff(ckpt.weights.get('head.weight')!, fresh.get('head.weight')!) > 1e-2,
+      'the body is not a fresh init',
+    );
   });
 
   test('a model of another preset or activation is refused in one sentence, before anything is written', async () => {
-    const shape = await cli(['train', '--data', TINY, '--init', 'tanhexp_x2', '--preset', 'light', '--iters', '1', ...FAST]);
-    assertOneError(shape, 'tanhexp_x2 has 16 features in 1 group of 3 blocks (tiny), but this run is light (32 features, 3 groups of 4 blocks); pick a model of the same preset, or start from scratch.', 1);
-    const act = await cli(['train', '--data', TINY, '--init', 'swish_x2', '--act', 'tanhexp', '--iters', '1', '--out', tmp('run-init-act'), ...FAST]);
-    assertOneError(act, 'swish_x2 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.', 1);
+    const shape = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--init',
+      'tanhexp_x2',
+      '--preset',
+      'light',
+      '--iters',
+      '1',
+      ...FAST,
+    ]);
+    assertOneError(
+      shape,
+      'tanhexp_x2 has 16 features in 1 group of 3 blocks (tiny), but this run is light (32 features, 3 groups of 4 blocks); pick a model of the same preset, or start from scratch.',
+      1,
+    );
+    const act = await cli([
+      'train',
+      '--data',
+      TINY,
+      '--init',
+      'swish_x2',
+      '--act',
+      'tanhexp',
+      '--iters',
+      '1',
+      '--out',
+      tmp('run-init-act'),
+      ...FAST,
+    ]);
+    assertOneError(
+      act,
+      'swish_x2 uses swish, but this run uses tanhexp; pick a model with the same activation, or start from scratch.',
+      1,
+    );
     const unknown = await cli(['train', '--data', TINY, '--init', 'no_such_model', '--iters', '1', ...FAST]);
     assertOneError(unknown, /no model named "no_such_model"/, 1);
     assert.deepEqual(await listAll(tmp('runs')), [], 'no run folder was made');
@@ -376,17 +602,42 @@ describe('sr-studio train --init', () => {
 
   test('compare --init starts each activation from its own twin and says so in the fairness line', async () => {
     const out = tmp('compare-init');
-    const r = await cli(['compare', '--data', TINY, '--init', 'swish=swish_x2,tanhexp=tanhexp_x2', '--iters', '1', '--out', out, ...FAST]);
+    const r = await cli([
+      'compare',
+      '--data',
+      TINY,
+      '--init',
+      'swish=swish_x2,tanhexp=tanhexp_x2',
+      '--iters',
+      '1',
+      '--out',
+      out,
+      ...FAST,
+    ]);
     assert.equal(r.code, 0, show(r));
     const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8'));
-    assert.match(report.fairness, /^Each of swish, tanhexp was trained from its own model of the same shape \(swish from swish_x2, tanhexp from tanhexp_x2; seeds 0\)/);
+    assert.match(
+      report.fairness,
+      /^Each of swish, tanhexp was trained from its own model of the same shape \(swish from swish_x2, tanhexp from tanhexp_x2; seeds 0\)/,
+    );
     for (const act of ['swish', 'tanhexp']) {
       const config = JSON.parse(await fs.readFile(path.join(out, 'seed_0', act, 'config.json'), 'utf8'));
       assert.equal(config.init.model, `${act}_x2`);
       assert.equal(config.init.loaded, 'all');
       assert.equal(config.lr, 1e-4);
     }
-    const one = await cli(['compare', '--data', TINY, '--init', 'swish=swish_x2', '--iters', '1', '--out', tmp('compare-init-one'), ...FAST]);
+    const one = await cli([
+      'compare',
+      '--data',
+      TINY,
+      '--init',
+      'swish=swish_x2',
+      '--iters',
+      '1',
+      '--out',
+      tmp('compare-init-one'),
+      ...FAST,
+    ]);
     assertOneError(one, /--init needs one model for each activation compared \(swish=MODEL,tanhexp=MODEL\)/, 2);
   });
 });

@@ -94,7 +94,10 @@ before(async () => {
   await sharp(SMALL_COFFEE).resize(1, 1).png().toFile(tmp('bad/one-pixel.png'));
   await fs.writeFile(tmp('bad/blocker'), 'a regular file where a folder is expected\n');
   await renameTensor(tinyX2, tmp('models/renamed.safetensors'), 'head.weight', 'stem.weight');
-  await fs.writeFile(tmp('models/random.safetensors'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) & 255)));
+  await fs.writeFile(
+    tmp('models/random.safetensors'),
+    Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) & 255)),
+  );
 });
 
 after(async () => {
@@ -114,14 +117,24 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     assert.match(r.stderr, /1 upscaled\.\n?$/);
   });
 
-  test('with no --model and no --backend, the bundled TanhExp model for photos of the scale runs on auto\'s pick', async () => {
+  test("with no --model and no --backend, the bundled TanhExp model for photos of the scale runs on auto's pick", async () => {
     for (const scale of [2, 3]) {
       const out = tmp(`out-default-x${scale}`);
       const r = await cli(['upscale', SMALL_CHELSEA, '-o', out, ...(scale === 2 ? [] : ['--scale', String(scale)])]);
       assert.equal(r.code, 0, show(r));
-      assert.match(r.stderr, new RegExp(`^Model: tanhexp_photo_x${scale}\\.safetensors \\(x${scale} tanhexp, trained with the photo degradations\\)$`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^Model: tanhexp_photo_x${scale}\\.safetensors \\(x${scale} tanhexp, trained with the photo degradations\\)$`,
+          'm',
+        ),
+      );
       assert.match(r.stderr, /^Backend: (onnx|wasm|webgpu|tensorflow) — /m);
-      assert.deepEqual(await size(path.join(out, `chelsea_96x72_x${scale}.png`)), { width: 96 * scale, height: 72 * scale, format: 'png' });
+      assert.deepEqual(await size(path.join(out, `chelsea_96x72_x${scale}.png`)), {
+        width: 96 * scale,
+        height: 72 * scale,
+        format: 'png',
+      });
     }
   });
 
@@ -133,16 +146,42 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
   ] as const) {
     test(`--format ${fmt} writes NAME_x2.${fmt} in that format`, async () => {
       const out = tmp(`out-format-${fmt}`);
-      const r = await cli(['upscale', SMALL_CHELSEA, '--model', tinyX2, '-o', out, '--backend', 'wasm', '--format', fmt]);
+      const r = await cli([
+        'upscale',
+        SMALL_CHELSEA,
+        '--model',
+        tinyX2,
+        '-o',
+        out,
+        '--backend',
+        'wasm',
+        '--format',
+        fmt,
+      ]);
       assert.equal(r.code, 0, show(r));
       assert.deepEqual(await listAll(out), [`chelsea_96x72_x2.${fmt}`]);
-      assert.deepEqual(await size(path.join(out, `chelsea_96x72_x2.${fmt}`)), { width: 192, height: 144, format: sharpName });
+      assert.deepEqual(await size(path.join(out, `chelsea_96x72_x2.${fmt}`)), {
+        width: 192,
+        height: 144,
+        format: sharpName,
+      });
     });
   }
 
   test('--json prints only JSON lines on stdout, ending with a summary; done records name the outputs', async () => {
     const out = tmp('out-json');
-    const r = await cli(['upscale', SMALL_COFFEE, SMALL_ASTRONAUT, '--model', tinyX2, '-o', out, '--backend', 'wasm', '--json']);
+    const r = await cli([
+      'upscale',
+      SMALL_COFFEE,
+      SMALL_ASTRONAUT,
+      '--model',
+      tinyX2,
+      '-o',
+      out,
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
     assert.equal(r.code, 0, show(r));
     assert.ok(r.stdout.endsWith('\n'), show(r));
     const records = r.stdout
@@ -155,8 +194,14 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
           assert.fail(`not a JSON line: ${JSON.stringify(l)}\n${show(r)}`);
         }
       });
-    assert.ok(records.some((x) => x.type === 'progress'), 'progress records');
-    assert.ok(records.some((x) => x.type === 'backend' && x.backend === 'wasm'), 'backend record');
+    assert.ok(
+      records.some((x) => x.type === 'progress'),
+      'progress records',
+    );
+    assert.ok(
+      records.some((x) => x.type === 'backend' && x.backend === 'wasm'),
+      'backend record',
+    );
     const done = records.filter((x) => x.type === 'done');
     assert.deepEqual(
       done.map((x) => x.output),
@@ -244,18 +289,39 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     await fs.copyFile(SMALL_CHELSEA, path.join(src, 'z-last.png'));
     const pipes = tmp('odd-special');
     await fs.mkdir(pipes);
-    const made = await new Promise<number | null>((resolve) => spawn('mkfifo', [path.join(pipes, 'fifo.png')]).on('close', resolve));
+    const made = await new Promise<number | null>((resolve) =>
+      spawn('mkfifo', [path.join(pipes, 'fifo.png')]).on('close', resolve),
+    );
     assert.equal(made, 0, 'mkfifo made the pipe');
     await fs.symlink('/dev/zero', path.join(pipes, 'zero.png'));
     // The pipe has no writer: opening it would block for ever, so the test would time out.
-    const r = await cli(['upscale', src, path.join(pipes, 'fifo.png'), path.join(pipes, 'zero.png'), '-o', out, '--model', tinyX2, '--backend', 'wasm']);
+    const r = await cli([
+      'upscale',
+      src,
+      path.join(pipes, 'fifo.png'),
+      path.join(pipes, 'zero.png'),
+      '-o',
+      out,
+      '--model',
+      tinyX2,
+      '--backend',
+      'wasm',
+    ]);
     assert.equal(r.code, 1, show(r));
     assertNoStack(r);
     const errs = errorLines(r);
     assert.equal(errs.length, 3, show(r));
-    assert.match(errs[0]!, new RegExp(`^error: Cannot write to "[^"]*${tooLong}_x2\\.png" \\(its name is longer than the file system allows\\); give the input a shorter name`));
+    assert.match(
+      errs[0]!,
+      new RegExp(
+        `^error: Cannot write to "[^"]*${tooLong}_x2\\.png" \\(its name is longer than the file system allows\\); give the input a shorter name`,
+      ),
+    );
     assert.match(errs[1]!, /^error: "[^"]*fifo\.png" is not a regular file \(it is a pipe\); save the image to a file/);
-    assert.match(errs[2]!, /^error: "[^"]*zero\.png" is not a regular file \(it is a device\); save the image to a file/);
+    assert.match(
+      errs[2]!,
+      /^error: "[^"]*zero\.png" is not a regular file \(it is a device\); save the image to a file/,
+    );
     assert.deepEqual(await listAll(out), [`${long}_x2.png`, 'z-last_x2.png'].sort());
     assert.deepEqual(await size(path.join(out, `${long}_x2.png`)), { width: 128, height: 128, format: 'png' });
     await assertNoTemp(out);
@@ -273,7 +339,11 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
       nodeArgs: ['--import', path.resolve(import.meta.dirname, '../../fixtures/disk-full.mjs')],
       env: { SR_TEST_DISK_FULL: '/\\.b_x2\\.png\\.', SR_TEST_WRITE_ERROR: 'ESTALE' },
     });
-    const line = assertOneError(r, /^error: "[^"]*b\.png" could not be upscaled because of an unexpected error \(ESTALE: .*\); try it again, and report it if it repeats\.$/, 1);
+    const line = assertOneError(
+      r,
+      /^error: "[^"]*b\.png" could not be upscaled because of an unexpected error \(ESTALE: .*\); try it again, and report it if it repeats\.$/,
+      1,
+    );
     assert.doesNotMatch(line, /internal error/);
     assert.deepEqual(await listAll(out), ['a_x2.png', 'c_x2.png']);
     assert.match(r.stderr, /\n2 upscaled, 1 failed \(b\.png\)\.\n$/, show(r));
@@ -284,16 +354,22 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     const out = tmp('out-frames');
     await fs.mkdir(src);
     const second = await sharp(SMALL_CHELSEA).resize(64, 64).png().toBuffer();
-    for (const f of ['gif', 'webp', 'tiff'] as const) await sharp([SMALL_COFFEE, second], { join: { animated: true } })[f]().toFile(path.join(src, `two.${f}`));
+    for (const f of ['gif', 'webp', 'tiff'] as const)
+      await sharp([SMALL_COFFEE, second], { join: { animated: true } })
+        [f]()
+        .toFile(path.join(src, `two.${f}`));
     await fs.copyFile(SMALL_COFFEE, path.join(src, 'one.png'));
     const r = await cli(['upscale', src, '-o', out, '--model', tinyX2, '--backend', 'wasm']);
     assert.equal(r.code, 0, show(r));
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
-    assert.deepEqual(warnings.map((l) => l.replace(/"[^"]*\//, '"')), [
-      'warning: "two.gif" has 2 frames; only the first was upscaled.',
-      'warning: "two.tiff" has 2 pages; only the first was upscaled.',
-      'warning: "two.webp" has 2 frames; only the first was upscaled.',
-    ]);
+    assert.deepEqual(
+      warnings.map((l) => l.replace(/"[^"]*\//, '"')),
+      [
+        'warning: "two.gif" has 2 frames; only the first was upscaled.',
+        'warning: "two.tiff" has 2 pages; only the first was upscaled.',
+        'warning: "two.webp" has 2 frames; only the first was upscaled.',
+      ],
+    );
     // The output is the first frame, upscaled: its size, and closer to that frame than to the second.
     const first = await sharp(SMALL_COFFEE).resize(128, 128).raw().toBuffer();
     const other = await sharp(second).resize(128, 128).raw().toBuffer();
@@ -312,7 +388,15 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     await fs.copyFile(SMALL_COFFEE, path.join(src, 'a.png'));
     await fs.copyFile(SMALL_CHELSEA, path.join(src, 'a_x2.png'));
     const before = await fs.readFile(path.join(src, 'a_x2.png'));
-    const r = await cli(['upscale', path.join(src, 'a.png'), path.join(src, 'a_x2.png'), '--model', tinyX2, '--backend', 'wasm']);
+    const r = await cli([
+      'upscale',
+      path.join(src, 'a.png'),
+      path.join(src, 'a_x2.png'),
+      '--model',
+      tinyX2,
+      '--backend',
+      'wasm',
+    ]);
     const line = assertOneError(r, 'a_x2.png', 1);
     assert.match(line, /would overwrite an input image/);
     assert.deepEqual(await fs.readFile(path.join(src, 'a_x2.png')), before, 'the input is untouched');
@@ -338,7 +422,15 @@ describe('sr-studio upscale', { concurrency: 2 }, () => {
     assert.equal((await fs.stat(target)).mtimeMs, old.getTime());
     await assertNoTemp(src);
 
-    const replaced = await cli(['upscale', path.join(src, 'b.png'), '--model', tinyX2, '--backend', 'wasm', '--overwrite']);
+    const replaced = await cli([
+      'upscale',
+      path.join(src, 'b.png'),
+      '--model',
+      tinyX2,
+      '--backend',
+      'wasm',
+      '--overwrite',
+    ]);
     assert.equal(replaced.code, 0, show(replaced));
     assert.deepEqual(await size(target), { width: 128, height: 128, format: 'png' });
     assert.deepEqual(await listAll(src), ['b.png', 'b_x2.png']);

@@ -33,8 +33,15 @@ after(async () => {
 test('two models enlarge the reduction of a photo taken as ground truth: both scored beside bicubic, every file written', async () => {
   const outDir = path.join(dir, 'truth');
   const said: Array<[string, number]> = [];
-  const r = await compareModelsJob({ modelA: SWISH, modelB: TANHEXP, image: CHELSEA, groundTruth: true, outDir, backend: 'wasm' }, (m, f) => void said.push([m, f]));
-  assert.deepEqual(said, [['Reducing chelsea_96x72.png by 2', 0], ['Upscaling with swish_x2.safetensors', 0], ['Upscaling with tanhexp_x2.safetensors', 0.5]]);
+  const r = await compareModelsJob(
+    { modelA: SWISH, modelB: TANHEXP, image: CHELSEA, groundTruth: true, outDir, backend: 'wasm' },
+    (m, f) => void said.push([m, f]),
+  );
+  assert.deepEqual(said, [
+    ['Reducing chelsea_96x72.png by 2', 0],
+    ['Upscaling with swish_x2.safetensors', 0],
+    ['Upscaling with tanhexp_x2.safetensors', 0.5],
+  ]);
   assert.equal(r.scale, 2);
   assert.deepEqual([r.input.width, r.input.height], [48, 36]);
   assert.deepEqual([r.truth?.width, r.truth?.height], [96, 72]);
@@ -50,7 +57,14 @@ test('two models enlarge the reduction of a photo taken as ground truth: both sc
 });
 
 test('without ground truth the photo itself is enlarged and nothing is scored', async () => {
-  const r = await compareModelsJob({ modelA: SWISH, modelB: TANHEXP, image: CHELSEA, groundTruth: false, outDir: path.join(dir, 'plain'), backend: 'wasm' });
+  const r = await compareModelsJob({
+    modelA: SWISH,
+    modelB: TANHEXP,
+    image: CHELSEA,
+    groundTruth: false,
+    outDir: path.join(dir, 'plain'),
+    backend: 'wasm',
+  });
   assert.deepEqual([r.input.width, r.input.height, r.a.width, r.b.height], [96, 72, 192, 144]);
   assert.equal(r.truth, null);
   assert.equal(r.bicubic, null);
@@ -59,7 +73,17 @@ test('without ground truth the photo itself is enlarged and nothing is scored', 
 
 test('models of different scales are refused in one sentence, before anything is written', async () => {
   const outDir = path.join(dir, 'scales');
-  await assert.rejects(compareModelsJob({ modelA: TANHEXP, modelB: TANHEXP_X3, image: CHELSEA, groundTruth: false, outDir, backend: 'wasm' }), /different factors \(x2 and x3\)/);
+  await assert.rejects(
+    compareModelsJob({
+      modelA: TANHEXP,
+      modelB: TANHEXP_X3,
+      image: CHELSEA,
+      groundTruth: false,
+      outDir,
+      backend: 'wasm',
+    }),
+    /different factors \(x2 and x3\)/,
+  );
   await assert.rejects(fs.access(outDir));
 });
 
@@ -67,14 +91,28 @@ test('cancelling stops the job with a cancelled error', async () => {
   const abort = new AbortController();
   abort.abort();
   await assert.rejects(
-    compareModelsJob({ modelA: SWISH, modelB: TANHEXP, image: CHELSEA, groundTruth: false, outDir: path.join(dir, 'cancel'), backend: 'wasm' }, undefined, abort.signal),
+    compareModelsJob(
+      {
+        modelA: SWISH,
+        modelB: TANHEXP,
+        image: CHELSEA,
+        groundTruth: false,
+        outDir: path.join(dir, 'cancel'),
+        backend: 'wasm',
+      },
+      undefined,
+      abort.signal,
+    ),
     (e: unknown) => isUserError(e) && e.code === 'cancelled',
   );
 });
 
 test('feature maps: each model in turn, the chosen layer of each, every layer with its dead share', async () => {
   const seen: string[] = [];
-  const r = await featuresJob({ models: [SWISH, TANHEXP], image: CHELSEA, layer: 1, maxSide: 32 }, (k, file) => void seen.push(`${k} ${path.basename(file)}`));
+  const r = await featuresJob(
+    { models: [SWISH, TANHEXP], image: CHELSEA, layer: 1, maxSide: 32 },
+    (k, file) => void seen.push(`${k} ${path.basename(file)}`),
+  );
   assert.deepEqual(seen, ['0 swish_x2.safetensors', '1 tanhexp_x2.safetensors']);
   assert.equal(r.length, 2);
   for (const m of r) {
@@ -84,5 +122,8 @@ test('feature maps: each model in turn, the chosen layer of each, every layer wi
     assert.equal(m.deadShare.length, m.layers.length);
     assert.ok(m.deadShare.every((d) => d >= 0 && d <= 1));
   }
-  await assert.rejects(featuresJob({ models: [SWISH, TANHEXP], image: CHELSEA, layer: 99, maxSide: 32 }), /Layer 99 does not exist/);
+  await assert.rejects(
+    featuresJob({ models: [SWISH, TANHEXP], image: CHELSEA, layer: 99, maxSide: 32 }),
+    /Layer 99 does not exist/,
+  );
 });

@@ -44,7 +44,10 @@ test('each activation trained for each seed, every run event naming its activati
   const start = events.find((e) => e.type === 'start');
   assert.ok(start?.type === 'start' && start.base.iterations === 2);
   const runs = events.flatMap((e) => (e.type === 'train' ? [e] : []));
-  assert.ok(runs.every((e) => !('run' in e)), 'no label to parse back');
+  assert.ok(
+    runs.every((e) => !('run' in e)),
+    'no label to parse back',
+  );
   const order = [...new Set(runs.map((e) => `${e.act}/${e.seed}/${e.index}/${e.total}`))];
   assert.deepEqual(order, ['swish/0/0/4', 'tanhexp/0/1/4', 'swish/1/2/4', 'tanhexp/1/3/4']);
   for (const key of order) {
@@ -68,7 +71,10 @@ test('a folder that holds other files is refused, and left as it was', async () 
   const out = path.join(dir, 'taken');
   await fs.mkdir(out);
   await fs.writeFile(path.join(out, 'notes.txt'), 'mine');
-  await assert.rejects(compareJob(spec(out, 2), () => undefined), /already holds other files/);
+  await assert.rejects(
+    compareJob(spec(out, 2), () => undefined),
+    /already holds other files/,
+  );
   assert.deepEqual(await fs.readdir(out), ['notes.txt']);
 });
 

@@ -28,7 +28,17 @@ after(async () => {
 const spec = (run: TrainJobSpec['run'], iterations: number, control = new TrainControl()): TrainJobSpec => ({
   data: TINY,
   val: null,
-  settings: { preset: 'tiny', scale: 2, activation: 'tanhexp', iterations, batch: 2, patch: 12, valEvery: 2, previewEvery: 2, checkpointEvery: 2 },
+  settings: {
+    preset: 'tiny',
+    scale: 2,
+    activation: 'tanhexp',
+    iterations,
+    batch: 2,
+    patch: 12,
+    valEvery: 2,
+    previewEvery: 2,
+    checkpointEvery: 2,
+  },
   run,
   backend: { name: 'wasm', device: 'cpu' },
   threads: 0,
@@ -40,13 +50,20 @@ const record = async (runDir: string) => (await new RunFolder(runDir, 1).readRec
 
 test('a new run: the run event, then the trainer events as they are, ending finished with its model', async () => {
   const events: TrainJobEvent[] = [];
-  const r = await trainJob(spec({ kind: 'new', dir: path.join(dir, 'new'), parent: dir }, 4), (e) => void events.push(e));
+  const r = await trainJob(
+    spec({ kind: 'new', dir: path.join(dir, 'new'), parent: dir }, 4),
+    (e) => void events.push(e),
+  );
   const types = events.map((e) => e.type);
   const run = events.find((e) => e.type === 'run');
-  assert.ok(run?.type === 'run' && !run.continued && run.from === 0 && run.config.iterations === 4, JSON.stringify(run));
+  assert.ok(
+    run?.type === 'run' && !run.continued && run.from === 0 && run.config.iterations === 4,
+    JSON.stringify(run),
+  );
   assert.ok(types.indexOf('run') < types.indexOf('started'), types.join(' '));
   assert.equal(types.at(-1), 'end');
-  for (const t of ['progress', 'validation', 'preview', 'checkpoint'] as const) assert.ok(types.includes(t), `a ${t} event: ${types.join(' ')}`);
+  for (const t of ['progress', 'validation', 'preview', 'checkpoint'] as const)
+    assert.ok(types.includes(t), `a ${t} event: ${types.join(' ')}`);
   const progress = events.flatMap((e) => (e.type === 'progress' ? [e.iteration] : []));
   assert.deepEqual(progress, [1, 2, 3, 4]);
   const end = events.at(-1)!;
@@ -76,7 +93,10 @@ test('cancelling stops the run with a checkpoint; continuing it goes on from the
   const events: TrainJobEvent[] = [];
   const again = await trainJob(spec({ kind: 'continue', dir: runDir }, 50), (e) => void events.push(e));
   const run = events.find((e) => e.type === 'run');
-  assert.ok(run?.type === 'run' && run.continued && run.from >= 2 && run.from <= first.iteration, JSON.stringify(run && { ...run, config: undefined }));
+  assert.ok(
+    run?.type === 'run' && run.continued && run.from >= 2 && run.from <= first.iteration,
+    JSON.stringify(run && { ...run, config: undefined }),
+  );
   const started = events.find((e) => e.type === 'started');
   assert.ok(started?.type === 'started' && started.continued && started.iteration === run.from);
   const progress = events.flatMap((e) => (e.type === 'progress' ? [e.iteration] : []));
@@ -87,7 +107,13 @@ test('cancelling stops the run with a checkpoint; continuing it goes on from the
 });
 
 test('settings that cannot be used are refused before any folder is made', async () => {
-  const bad = { ...spec({ kind: 'new', dir: path.join(dir, 'never'), parent: dir }, 4), settings: { preset: 'tiny', iterations: 0 } } as TrainJobSpec;
-  await assert.rejects(trainJob(bad, () => undefined), /iterations/i);
+  const bad = {
+    ...spec({ kind: 'new', dir: path.join(dir, 'never'), parent: dir }, 4),
+    settings: { preset: 'tiny', iterations: 0 },
+  } as TrainJobSpec;
+  await assert.rejects(
+    trainJob(bad, () => undefined),
+    /iterations/i,
+  );
   await assert.rejects(fs.access(path.join(dir, 'never')));
 });

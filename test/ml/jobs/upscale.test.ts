@@ -37,28 +37,55 @@ test('a batch: a missing input is a problem first, a file that is not an image f
   const broken = path.join(dir, 'broken.png');
   await fs.writeFile(broken, 'not a png');
   const events: UpscaleJobEvent[] = [];
-  const r = await upscaleJob(spec([path.join(dir, 'missing.png'), COFFEE, broken, CHELSEA], out), (e) => void events.push(e));
+  const r = await upscaleJob(
+    spec([path.join(dir, 'missing.png'), COFFEE, broken, CHELSEA], out),
+    (e) => void events.push(e),
+  );
 
   assert.equal(events[0]!.type, 'problem');
-  assert.deepEqual(events.filter((e) => e.type === 'file').map((e) => e.type === 'file' && path.basename(e.input)), ['coffee_64x64.png', 'broken.png', 'chelsea_96x72.png']);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'file').map((e) => e.type === 'file' && path.basename(e.input)),
+    ['coffee_64x64.png', 'broken.png', 'chelsea_96x72.png'],
+  );
   const done = events.filter((e) => e.type === 'file-done');
-  assert.deepEqual(done.map((e) => e.type === 'file-done' && [path.basename(e.input), e.width, e.height]), [['coffee_64x64.png', 128, 128], ['chelsea_96x72.png', 192, 144]]);
+  assert.deepEqual(
+    done.map((e) => e.type === 'file-done' && [path.basename(e.input), e.width, e.height]),
+    [
+      ['coffee_64x64.png', 128, 128],
+      ['chelsea_96x72.png', 192, 144],
+    ],
+  );
   const failed = events.filter((e) => e.type === 'file-error');
   assert.equal(failed.length, 1);
   assert.equal(failed[0]!.type === 'file-error' && failed[0]!.input, broken);
   // Progress of a file comes between its file and file-done events, rising to 1.
-  const coffee = events.slice(events.findIndex((e) => e.type === 'file'), events.findIndex((e) => e.type === 'file-done'));
+  const coffee = events.slice(
+    events.findIndex((e) => e.type === 'file'),
+    events.findIndex((e) => e.type === 'file-done'),
+  );
   const fractions = coffee.flatMap((e) => (e.type === 'progress' ? [e.fraction] : []));
   assert.ok(fractions.length > 0 && fractions.at(-1) === 1, JSON.stringify(fractions));
-  assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b));
+  assert.deepEqual(
+    fractions,
+    [...fractions].sort((a, b) => a - b),
+  );
 
   assert.equal(r.files, 3, 'inputs found (the missing one is not)');
   assert.equal(r.upscaled, 2);
   assert.equal(r.failed, 2, 'the missing input and the broken file');
   assert.equal(r.cancelled, false);
-  assert.deepEqual(r.failures.map((f) => path.basename(f.file)), ['missing.png', 'broken.png']);
-  assert.deepEqual(r.outputs, done.map((e) => e.type === 'file-done' && e.output));
-  for (const [o, w, h] of [[r.outputs[0]!, 128, 128], [r.outputs[1]!, 192, 144]] as const) {
+  assert.deepEqual(
+    r.failures.map((f) => path.basename(f.file)),
+    ['missing.png', 'broken.png'],
+  );
+  assert.deepEqual(
+    r.outputs,
+    done.map((e) => e.type === 'file-done' && e.output),
+  );
+  for (const [o, w, h] of [
+    [r.outputs[0]!, 128, 128],
+    [r.outputs[1]!, 192, 144],
+  ] as const) {
     const meta = await sharp(o).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', w, h]);
   }
@@ -96,5 +123,9 @@ test('cancelling stops at the next tile: the result says so and the file in hand
   assert.deepEqual(r.outputs, []);
   assert.equal(events.filter((e) => e.type === 'file').length, 1, 'the next file is not started');
   assert.ok(!events.some((e) => e.type === 'file-done' || e.type === 'file-error'), 'a cancel is not a failure');
-  assert.deepEqual((await fs.readdir(out).catch(() => [])).filter((n) => !n.startsWith('.')), [], 'nothing written');
+  assert.deepEqual(
+    (await fs.readdir(out).catch(() => [])).filter((n) => !n.startsWith('.')),
+    [],
+    'nothing written',
+  );
 });

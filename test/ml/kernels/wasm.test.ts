@@ -1,7 +1,14 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ACTIVATION_SLOPE_KERNEL, ACTIVATIONS, ACTIVATIONS_F64, TANHEXP_THRESHOLD } from '../../../ml/activations.ts';
+import {
+  ACTIVATION_GRAD_KERNEL,
+  ACTIVATION_KERNEL,
+  ACTIVATION_SLOPE_KERNEL,
+  ACTIVATIONS,
+  ACTIVATIONS_F64,
+  TANHEXP_THRESHOLD,
+} from '../../../ml/activations.ts';
 import { conv3x3, CONV3X3_GRADS_KERNEL, CONV3X3_KERNEL, ROTATED_FILTER_KERNEL } from '../../../ml/conv.ts';
 import { assembleKernels } from '../../../ml/kernels/wasm/assemble.ts';
 import { KERNELS_WASM_BASE64 } from '../../../ml/kernels/wasm/bytes.ts';
@@ -65,7 +72,10 @@ describe('on the wasm backend', () => {
       (training.result as tf.Tensor).dispose();
       assert.deepEqual(inferenceKernels, [ACTIVATION_KERNEL], name);
       assert.ok(training.kernelNames.includes(ACTIVATION_SLOPE_KERNEL), `${name}: ${training.kernelNames.join(', ')}`);
-      assert.ok(!training.kernelNames.some((k) => ['Exp', 'Tanh', 'Sigmoid', ACTIVATION_GRAD_KERNEL].includes(k)), `${name}: ${training.kernelNames.join(', ')}`);
+      assert.ok(
+        !training.kernelNames.some((k) => ['Exp', 'Tanh', 'Sigmoid', ACTIVATION_GRAD_KERNEL].includes(k)),
+        `${name}: ${training.kernelNames.join(', ')}`,
+      );
       // dy times the saved slope is the same float as the one-pass gradient kernel's dy·f'(x).
       const dy = tf.tensor1d([0.3, -2, 1.5, 4, 0.7]);
       const viaSlope = tf.grad(ACTIVATIONS[name])(x, dy);
@@ -79,11 +89,17 @@ describe('on the wasm backend', () => {
     const x = tf.randomUniform([2, 6, 5, 8], -1, 1, 'float32', 1) as tf.Tensor4D;
     const w = tf.randomUniform([3, 3, 8, 4], -1, 1, 'float32', 2) as tf.Tensor4D;
     const b = tf.randomUniform([4], -1, 1, 'float32', 3) as tf.Tensor1D;
-    const info = await tf.profile(() => tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.mean(conv3x3(a as tf.Tensor4D, c as tf.Tensor4D, d as tf.Tensor1D)))([x, w, b]));
+    const info = await tf.profile(() =>
+      tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        tf.mean(conv3x3(a as tf.Tensor4D, c as tf.Tensor4D, d as tf.Tensor1D)),
+      )([x, w, b]),
+    );
     tf.dispose([x, w, b, ...(info.result as tf.Tensor[])]);
-    for (const k of [CONV3X3_KERNEL, CONV3X3_GRADS_KERNEL, ROTATED_FILTER_KERNEL]) assert.ok(info.kernelNames.includes(k), `${k} not in ${info.kernelNames.join(', ')}`);
+    for (const k of [CONV3X3_KERNEL, CONV3X3_GRADS_KERNEL, ROTATED_FILTER_KERNEL])
+      assert.ok(info.kernelNames.includes(k), `${k} not in ${info.kernelNames.join(', ')}`);
     // No separate bias sum, no Reverse.
-    for (const k of ['Sum', 'Reverse']) assert.ok(!info.kernelNames.includes(k), `${k} in ${info.kernelNames.join(', ')}`);
+    for (const k of ['Sum', 'Reverse'])
+      assert.ok(!info.kernelNames.includes(k), `${k} in ${info.kernelNames.join(', ')}`);
     // What tfjs saves for the backward pass it clones through Identity, which shares the data.
     const a = tf.tensor1d([1, 2, 3]);
     const c = tf.engine().runKernel('Identity', { x: a }) as tf.Tensor;
@@ -100,7 +116,11 @@ describe('on the wasm backend', () => {
         const dy = tf.tensor1d(POINTS.map((_, i) => Math.fround(0.5 + (i % 7) / 4)));
         const y = ACTIVATIONS[name](x);
         const g = tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { x, dy }, { activation: name }) as tf.Tensor;
-        const [yv, gv, dyv] = [(await y.data()) as Float32Array, (await g.data()) as Float32Array, (await dy.data()) as Float32Array];
+        const [yv, gv, dyv] = [
+          (await y.data()) as Float32Array,
+          (await g.data()) as Float32Array,
+          (await dy.data()) as Float32Array,
+        ];
         tf.dispose([x, dy, y, g]);
         const ref = ACTIVATIONS_F64[name];
         const bad: string[] = [];
@@ -145,7 +165,8 @@ describe('on the wasm backend', () => {
       const g = tf.grad(ACTIVATIONS[name])(x);
       const [yv, gv] = [await y.data(), await g.data()];
       tf.dispose([x, y, g]);
-      for (const i of [0, 2, 3]) assert.ok(Number.isNaN(yv[i]!) && Number.isNaN(gv[i]!), `${name}: f(NaN) = ${yv[i]}, f'(NaN) = ${gv[i]}`);
+      for (const i of [0, 2, 3])
+        assert.ok(Number.isNaN(yv[i]!) && Number.isNaN(gv[i]!), `${name}: f(NaN) = ${yv[i]}, f'(NaN) = ${gv[i]}`);
       assert.ok(Number.isFinite(yv[1]!) && Number.isFinite(gv[4]!));
     }
   });
@@ -155,7 +176,9 @@ describe('on the wasm backend', () => {
     const rng = new Rng(5);
     const shapes = [[3, 3, 5, 7], [7], [1], [3, 3, 64, 64]];
     const values = shapes.map((s) => Float32Array.from({ length: tf.util.sizeFromShape(s) }, () => rng.normal() * 0.1));
-    const grads = [1, 2, 3].map(() => shapes.map((s) => Float32Array.from({ length: tf.util.sizeFromShape(s) }, () => rng.normal())));
+    const grads = [1, 2, 3].map(() =>
+      shapes.map((s) => Float32Array.from({ length: tf.util.sizeFromShape(s) }, () => rng.normal())),
+    );
     const run = async (fused: boolean) => {
       const kernel = tf.getKernel(ADAM_KERNEL, 'wasm')!;
       if (!fused) tf.unregisterKernel(ADAM_KERNEL, 'wasm');
@@ -188,7 +211,10 @@ describe('on the wasm backend', () => {
       const composed = await run(false);
       for (const [i, w] of composed.out.entries()) assert.deepEqual(fused.out[i], w, `parameter ${i}`);
       for (const [k, v] of composed.state) assert.deepEqual(fused.state.get(k), v, `optimizer state ${k}`);
-      assert.ok(composed.out[0]!.some((v, j) => v !== values[0]![j]), 'the parameters moved');
+      assert.ok(
+        composed.out[0]!.some((v, j) => v !== values[0]![j]),
+        'the parameters moved',
+      );
     });
   });
 });

@@ -20,7 +20,16 @@ const webgpu = (await availableBackends('train')).includes('webgpu');
 const skip = webgpu ? false : 'the webgpu backend is not available on this machine';
 const STYLES: KernelStyle[] = ['tiled', 'direct'];
 
-type ConvCase = { n: number; h: number; w: number; ci: number; co: number; k?: number; stride?: number; pad: 'same' | 'valid' | number };
+type ConvCase = {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k?: number;
+  stride?: number;
+  pad: 'same' | 'valid' | number;
+};
 /** Odd sizes, batch 1, channels not divisible by 4, the 3→C and C→3·s² layers, M not a multiple of 16, stride 2, other kernel sizes. */
 const CASES: ConvCase[] = [
   { n: 1, h: 5, w: 7, ci: 3, co: 16, pad: 'same' },
@@ -53,12 +62,21 @@ async function backprops(c: ConvCase, xs: Float32Array, ws: Float32Array, seed: 
   const w = tf.tensor4d(ws, [k, k, c.ci, c.co]);
   const dy = tf.tensor4d(dys, [c.n, info.outHeight, info.outWidth, c.co]);
   const attrs = { strides: stride, pad: c.pad, dataFormat: 'NHWC' };
-  const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [k, k, c.ci, c.co] }) as tf.Tensor;
-  const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [c.n, c.h, c.w, c.ci] }) as tf.Tensor;
+  const dw = tf
+    .engine()
+    .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [k, k, c.ci, c.co] }) as tf.Tensor;
+  const dx = tf
+    .engine()
+    .runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [c.n, c.h, c.w, c.ci] }) as tf.Tensor;
   const b = tf.tensor1d(randomArray(new Rng(seed + 1), c.co));
   const y = tf.fused.conv2d({ x, filter: w, bias: b, strides: stride, pad: c.pad });
   const y0 = tf.conv2d(x, w, stride, c.pad);
-  const out = { dw: (await dw.data()) as Float32Array, dx: (await dx.data()) as Float32Array, y: (await y.data()) as Float32Array, y0: (await y0.data()) as Float32Array };
+  const out = {
+    dw: (await dw.data()) as Float32Array,
+    dx: (await dx.data()) as Float32Array,
+    y: (await y.data()) as Float32Array,
+    y0: (await y0.data()) as Float32Array,
+  };
   tf.dispose([x, w, dy, dw, dx, b, y, y0]);
   return out;
 }
@@ -71,9 +89,14 @@ function assertClose(got: Float32Array, want: Float32Array, what: string, tol = 
   assert.ok(worst <= tol * scale, `${what}: worst difference ${worst} (scale ${scale})`);
 }
 
-test('the project\'s convolution kernels on webgpu (forward, with and without bias, and both gradients) match the cpu backend\'s', { skip }, async () => {
+test("the project's convolution kernels on webgpu (forward, with and without bias, and both gradients) match the cpu backend's", {
+  skip,
+}, async () => {
   const rng = new Rng(11);
-  const inputs = CASES.map((c) => ({ xs: randomArray(rng, c.n * c.h * c.w * c.ci), ws: randomArray(rng, (c.k ?? 3) ** 2 * c.ci * c.co) }));
+  const inputs = CASES.map((c) => ({
+    xs: randomArray(rng, c.n * c.h * c.w * c.ci),
+    ws: randomArray(rng, (c.k ?? 3) ** 2 * c.ci * c.co),
+  }));
   await useBackend('cpu');
   const want = [];
   for (const [i, c] of CASES.entries()) want.push(await backprops(c, inputs[i]!.xs, inputs[i]!.ws, 100 + i));
@@ -94,15 +117,28 @@ test('the project\'s convolution kernels on webgpu (forward, with and without bi
       }
       assert.equal(tf.memory().numTensors, tensors, `${style}: tensors leaked`);
       // The split-K partials live only in the backend: a leak there shows in its own count.
-      assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), buffers, `${style}: GPU buffers leaked`);
+      assert.equal(
+        (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+        buffers,
+        `${style}: GPU buffers leaked`,
+      );
     }
   } finally {
     useProjectKernels(before.enabled, before.style);
   }
 });
 
-test('sums over every axis but the last (bias gradients) on webgpu match the cpu backend\'s; other sums too', { skip }, async () => {
-  const shapes = [[2, 9, 7, 64], [1, 1, 1, 8], [3, 13, 5, 12], [700, 4], [2, 5, 3, 6], [4, 6, 5, 16]];
+test("sums over every axis but the last (bias gradients) on webgpu match the cpu backend's; other sums too", {
+  skip,
+}, async () => {
+  const shapes = [
+    [2, 9, 7, 64],
+    [1, 1, 1, 8],
+    [3, 13, 5, 12],
+    [700, 4],
+    [2, 5, 3, 6],
+    [4, 6, 5, 16],
+  ];
   const cases = shapes.flatMap((shape, i) => [
     { shape, axis: shape.map((_, k) => k).slice(0, -1), seed: 300 + i },
     { shape, axis: [shape.length - 1], seed: 400 + i },
@@ -110,7 +146,13 @@ test('sums over every axis but the last (bias gradients) on webgpu match the cpu
   const sums = async () => {
     const out: Float32Array[] = [];
     for (const c of cases) {
-      const x = tf.tensor(randomArray(new Rng(c.seed), c.shape.reduce((a, b) => a * b, 1)), c.shape);
+      const x = tf.tensor(
+        randomArray(
+          new Rng(c.seed),
+          c.shape.reduce((a, b) => a * b, 1),
+        ),
+        c.shape,
+      );
       const y = tf.sum(x, c.axis);
       out.push((await y.data()) as Float32Array);
       tf.dispose([x, y]);
@@ -126,15 +168,23 @@ test('sums over every axis but the last (bias gradients) on webgpu match the cpu
       useProjectKernels(true, style);
       const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
       const got = await sums();
-      got.forEach((g, i) => assertClose(g, want[i]!, `${style} sum of ${cases[i]!.shape} over ${cases[i]!.axis}`, 1e-5));
-      assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), buffers, `${style}: GPU buffers leaked`);
+      got.forEach((g, i) =>
+        assertClose(g, want[i]!, `${style} sum of ${cases[i]!.shape} over ${cases[i]!.axis}`, 1e-5),
+      );
+      assert.equal(
+        (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+        buffers,
+        `${style}: GPU buffers leaked`,
+      );
     }
   } finally {
     useProjectKernels(before.enabled, before.style);
   }
 });
 
-test('the project\'s kernels really replace tfjs\'s on webgpu, and switching them off restores tfjs\'s', { skip }, async () => {
+test("the project's kernels really replace tfjs's on webgpu, and switching them off restores tfjs's", {
+  skip,
+}, async () => {
   await useBackend('webgpu');
   const before = projectKernels();
   try {
@@ -144,7 +194,11 @@ test('the project\'s kernels really replace tfjs\'s on webgpu, and switching the
     useProjectKernels(false);
     const theirs = tf.getKernel('Conv2DBackpropFilter', 'webgpu')!.kernelFunc;
     assert.notEqual(ours, theirs);
-    assert.equal(tf.getKernel('SrActivation', 'webgpu'), undefined, 'without the project kernels the activations are composed from tfjs ops');
+    assert.equal(
+      tf.getKernel('SrActivation', 'webgpu'),
+      undefined,
+      'without the project kernels the activations are composed from tfjs ops',
+    );
     useProjectKernels(true, 'tiled');
     assert.equal(tf.getKernel('Conv2DBackpropFilter', 'webgpu')!.kernelFunc, ours);
   } finally {
@@ -156,7 +210,9 @@ test('the project\'s kernels really replace tfjs\'s on webgpu, and switching the
 const EXTREMES = [-1e4, -100, -88, -20, -5, -1, -1e-3, 0, 1e-3, 0.5, 1, 5, 19.9, 20, 20.1, 21, 88, 89, 100, 1e4];
 const GRID = [...EXTREMES, ...Array.from({ length: 241 }, (_, i) => -12 + i * 0.1)];
 
-test('the one-pass activation kernels on webgpu give the float64 values and slopes, finite everywhere', { skip }, async () => {
+test('the one-pass activation kernels on webgpu give the float64 values and slopes, finite everywhere', {
+  skip,
+}, async () => {
   await useBackend('webgpu');
   const before = projectKernels();
   try {
@@ -167,7 +223,10 @@ test('the one-pass activation kernels on webgpu give the float64 values and slop
       const dyv = Float32Array.from(GRID, (_, i) => 0.5 + (i % 7) / 4);
       const dy = tf.tensor1d(dyv);
       const tensors = tf.memory().numTensors;
-      const [y, g] = tf.tidy(() => [ACTIVATIONS[act](x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ACTIVATIONS[act](t), dy)))(x)]);
+      const [y, g] = tf.tidy(() => [
+        ACTIVATIONS[act](x),
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ACTIVATIONS[act](t), dy)))(x),
+      ]);
       const ys = (await y!.data()) as Float32Array;
       const gs = (await g!.data()) as Float32Array;
       tf.dispose([y!, g!]);
@@ -190,16 +249,33 @@ test('the one-pass activation kernels on webgpu give the float64 values and slop
 
 /** The losses of 200 training steps on real photos, and the weights they end with. */
 async function run200(act: 'tanhexp' | 'swish') {
-  const config = makeTrainConfig({ preset: 'tiny', activation: act, scale: 2, iterations: 200, batch: 4, patch: 16, warmup: 10, seed: 3, checkpointEvery: 1000 });
+  const config = makeTrainConfig({
+    preset: 'tiny',
+    activation: act,
+    scale: 2,
+    iterations: 200,
+    batch: 4,
+    patch: 16,
+    warmup: 10,
+    seed: 3,
+    checkpointEvery: 1000,
+  });
   const store = new MemoryStore();
   const losses: number[] = [];
   const before = tf.memory().numTensors;
-  for await (const e of train({ config, data: await photoSource(), val: [], store })) if (e.type === 'progress') losses.push(e.loss);
+  for await (const e of train({ config, data: await photoSource(), val: [], store }))
+    if (e.type === 'progress') losses.push(e.loss);
   assert.equal(tf.memory().numTensors, before, 'tensors leaked by training');
-  return { losses, weights: decodeModel(store.models.at(-1)!, 'trained').weights, initial: initialWeights(config.network, config.seed) };
+  return {
+    losses,
+    weights: decodeModel(store.models.at(-1)!, 'trained').weights,
+    initial: initialWeights(config.network, config.seed),
+  };
 }
 
-test('200 training steps give the same losses with the project\'s webgpu kernels as with tfjs\'s own', { skip }, async () => {
+test("200 training steps give the same losses with the project's webgpu kernels as with tfjs's own", {
+  skip,
+}, async () => {
   await useBackend('webgpu');
   const before = projectKernels();
   try {
@@ -210,14 +286,20 @@ test('200 training steps give the same losses with the project\'s webgpu kernels
         useProjectKernels(true, style);
         const ours = await run200(act);
         assert.equal(ours.losses.length, 200);
-        const worst = Math.max(...ours.losses.map((l, i) => Math.abs(l - theirs.losses[i]!) / Math.abs(theirs.losses[i]!)));
+        const worst = Math.max(
+          ...ours.losses.map((l, i) => Math.abs(l - theirs.losses[i]!) / Math.abs(theirs.losses[i]!)),
+        );
         assert.ok(worst <= 1e-3, `${style} ${act}: worst relative loss difference ${worst}`);
         // It learned: the weights moved and the loss fell (equal losses of a frozen network would prove nothing).
         let moved = 0;
-        for (const [k, v] of ours.initial) moved = Math.max(moved, ...v.map((x, i) => Math.abs(x - ours.weights.get(k)![i]!)));
+        for (const [k, v] of ours.initial)
+          moved = Math.max(moved, ...v.map((x, i) => Math.abs(x - ours.weights.get(k)![i]!)));
         assert.ok(moved > 1e-3, `${style} ${act}: the weights moved by only ${moved}`);
         const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-        assert.ok(mean(ours.losses.slice(-20)) < mean(ours.losses.slice(0, 20)), `${style} ${act}: the loss did not fall`);
+        assert.ok(
+          mean(ours.losses.slice(-20)) < mean(ours.losses.slice(0, 20)),
+          `${style} ${act}: the loss did not fall`,
+        );
       }
     }
   } finally {

@@ -46,9 +46,15 @@ test('writeFileAtomic replaces by default, refuses an existing file with replace
   await writeFileAtomic(target, Buffer.from('one'));
   await writeFileAtomic(target, Buffer.from('two'));
   assert.equal(await fs.readFile(target, 'utf8'), 'two');
-  await assert.rejects(writeFileAtomic(target, Buffer.from('three'), { replace: false }), (e: unknown) => isUserError(e) && /out\.bin/.test(String((e as Error).message)));
+  await assert.rejects(
+    writeFileAtomic(target, Buffer.from('three'), { replace: false }),
+    (e: unknown) => isUserError(e) && /out\.bin/.test(String((e as Error).message)),
+  );
   assert.equal(await fs.readFile(target, 'utf8'), 'two', 'the file that was there is untouched');
-  assert.deepEqual((await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(
+    (await fs.readdir(dir)).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('removeStaleTemps removes the temp files of writers that are gone and keeps those of live ones', async () => {

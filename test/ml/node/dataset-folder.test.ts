@@ -32,7 +32,9 @@ before(async () => {
   // 120×120 with a gradient alpha channel.
   const rgba = Buffer.alloc(120 * 120 * 4);
   for (let i = 0; i < 120 * 120; i++) rgba.set([200, (i * 7) % 256, 90, i % 256], i * 4);
-  await sharp(rgba, { raw: { width: 120, height: 120, channels: 4 } }).png().toFile(path.join(photos, 'alpha.png'));
+  await sharp(rgba, { raw: { width: 120, height: 120, channels: 4 } })
+    .png()
+    .toFile(path.join(photos, 'alpha.png'));
 });
 after(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
@@ -59,10 +61,16 @@ describe('a mixed folder: usable images in stable order, the rest skipped and wa
   test('the usable images, in a stable order: the same when the folder is opened again', async () => {
     const { source } = opened;
     assert.equal(source.size, 5);
-    assert.deepEqual(Array.from({ length: source.size }, (_, i) => source.name(i)), ORDER);
+    assert.deepEqual(
+      Array.from({ length: source.size }, (_, i) => source.name(i)),
+      ORDER,
+    );
     // Opening again gives the same order.
     const again = await openImageFolder(photos, { minSide: 100 });
-    assert.deepEqual(Array.from({ length: again.source.size }, (_, i) => again.source.name(i)), ORDER);
+    assert.deepEqual(
+      Array.from({ length: again.source.size }, (_, i) => again.source.name(i)),
+      ORDER,
+    );
   });
 
   test('each skipped file with why: empty, not an image, or smaller than the minimum side', () => {
@@ -82,8 +90,14 @@ describe('a mixed folder: usable images in stable order, the rest skipped and wa
     const { summary } = opened;
     assert.equal(warnings.length, 2, warnings.join('\n'));
     assert.match(warnings[0]!, /^Skipped 2 unreadable files in .*empty\.jpg.*notes\.png/);
-    assert.match(warnings[1]!, /^Skipped 2 images in .* smaller than 100×100 pixels: .*chelsea_96\.png \(only 96×72 pixels\).*coffee_64\.png/);
-    assert.match(summary, /^5 training images in ".*photos" \(skipped 2 unreadable, 2 smaller than 100×100\); [\d.]+ MB decoded, all cached\.$/);
+    assert.match(
+      warnings[1]!,
+      /^Skipped 2 images in .* smaller than 100×100 pixels: .*chelsea_96\.png \(only 96×72 pixels\).*coffee_64\.png/,
+    );
+    assert.match(
+      summary,
+      /^5 training images in ".*photos" \(skipped 2 unreadable, 2 smaller than 100×100\); [\d.]+ MB decoded, all cached\.$/,
+    );
   });
 
   test("pixels are the file's 8-bit pixels", async () => {
@@ -200,15 +214,24 @@ test('animations and multi-page files are trained on by their first frame, and o
   await fs.mkdir(folder);
   const first = path.join(DATA, 'tiny/astronaut_128x128.png');
   const second = await sharp(path.join(DATA, 'tiny/motorcycle_200x150.png')).resize(128, 128).png().toBuffer();
-  await sharp([first, second], { join: { animated: true } }).gif().toFile(path.join(folder, 'anim.gif'));
-  await sharp([first, second], { join: { animated: true } }).tiff().toFile(path.join(folder, 'pages.tiff'));
+  await sharp([first, second], { join: { animated: true } })
+    .gif()
+    .toFile(path.join(folder, 'anim.gif'));
+  await sharp([first, second], { join: { animated: true } })
+    .tiff()
+    .toFile(path.join(folder, 'pages.tiff'));
   await fs.copyFile(first, path.join(folder, 'still.png'));
   const warnings: string[] = [];
   const { source } = await openImageFolder(folder, { minSide: 64, onWarning: (m) => warnings.push(m) });
   assert.equal(source.size, 3);
-  assert.deepEqual(warnings, [`Only the first frame or page is used of 2 files in ${JSON.stringify(folder)}: anim.gif (2 frames); pages.tiff (2 pages)`]);
+  assert.deepEqual(warnings, [
+    `Only the first frame or page is used of 2 files in ${JSON.stringify(folder)}: anim.gif (2 frames); pages.tiff (2 pages)`,
+  ]);
   const tiff = await source.get(1);
   assert.deepEqual([tiff.name, tiff.width, tiff.height], ['pages.tiff', 128, 128]);
-  assert.ok(Buffer.from(tiff.rgb).equals(Buffer.from((await reference(path.join(folder, 'pages.tiff'))).rgb)), 'the first page, as sharp decodes it');
+  assert.ok(
+    Buffer.from(tiff.rgb).equals(Buffer.from((await reference(path.join(folder, 'pages.tiff'))).rgb)),
+    'the first page, as sharp decodes it',
+  );
   assert.ok(!Buffer.from(tiff.rgb).equals(await sharp(second).removeAlpha().raw().toBuffer()), 'not the second');
 });

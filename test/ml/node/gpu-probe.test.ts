@@ -30,7 +30,9 @@ async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): P
 test('the real probe: each adapter Dawn reports here is judged by what it reports', async () => {
   const raw = spawnSync(process.execPath, [CHILD, 'list'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(raw.status, 0, raw.stderr);
-  const listed = JSON.parse(raw.stdout.trim().split('\n').at(-1)!) as { adapters: Array<Parameters<typeof classifyAdapter>[0]> };
+  const listed = JSON.parse(raw.stdout.trim().split('\n').at(-1)!) as {
+    adapters: Array<Parameters<typeof classifyAdapter>[0]>;
+  };
   const probe = await probeGpuUncached();
   if (!listed.adapters.length) {
     assert.equal(probe.ok, false);
@@ -48,13 +50,18 @@ test('the real probe: each adapter Dawn reports here is judged by what it report
 });
 
 /** Whether the kernel shows any GPU device node (none on a machine with only CPU rasterisers). */
-const gpuNodes = () => existsSync('/dev/nvidia0') || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD')));
+const gpuNodes = () =>
+  existsSync('/dev/nvidia0') ||
+  (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD')));
 
 test('with Vulkan hidden, what is left is never called a GPU on a machine without one', async () => {
-  const probe = await withEnv({ VK_DRIVER_FILES: '/nonexistent.json', VK_ICD_FILENAMES: '/nonexistent.json' }, () => probeGpuUncached());
+  const probe = await withEnv({ VK_DRIVER_FILES: '/nonexistent.json', VK_ICD_FILENAMES: '/nonexistent.json' }, () =>
+    probeGpuUncached(),
+  );
   if (probe.ok) {
     assert.equal(probe.api, 'OpenGL', 'Vulkan has no drivers left');
-    if (probe.kind === 'hardware') assert.equal(classifyAdapter(probe.adapter).kind, 'hardware', 'only an adapter that names its GPU maker');
+    if (probe.kind === 'hardware')
+      assert.equal(classifyAdapter(probe.adapter).kind, 'hardware', 'only an adapter that names its GPU maker');
     if (!gpuNodes()) assert.equal(probe.kind, 'software', JSON.stringify(probe));
   } else {
     assert.match(probe.reason, /no GPU adapter found/);
@@ -63,14 +70,18 @@ test('with Vulkan hidden, what is left is never called a GPU on a machine withou
 
 test('a driver that makes the probe exit, crash or hang costs only the child, and says so', async () => {
   const exit = await withEnv({ SR_STUDIO_PROBE_FAULT: 'exit' }, () => probeGpuUncached());
-  assert.deepEqual(exit, { ok: false, reason: 'the GPU probe failed (exit code 3); the graphics driver may be broken' });
+  assert.deepEqual(exit, {
+    ok: false,
+    reason: 'the GPU probe failed (exit code 3); the graphics driver may be broken',
+  });
   const crash = await withEnv({ SR_STUDIO_PROBE_FAULT: 'crash' }, () => probeGpuUncached());
   assert.deepEqual(crash, { ok: false, reason: 'the GPU probe crashed (SIGSEGV); the graphics driver may be broken' });
   const t0 = performance.now();
   const hang = await withEnv({ SR_STUDIO_PROBE_FAULT: 'hang' }, () => probeGpuUncached(1500));
   assert.ok(performance.now() - t0 < 10_000, 'a hung probe is given up on');
   assert.equal(hang.ok, false);
-  if (!hang.ok) assert.match(hang.reason, /^the GPU probe did not answer within \d+ s \(the graphics driver may be stuck\)$/);
+  if (!hang.ok)
+    assert.match(hang.reason, /^the GPU probe did not answer within \d+ s \(the graphics driver may be stuck\)$/);
 });
 
 test("Dawn's stderr is turned into a reason, not shown", () => {

@@ -39,7 +39,9 @@ const tmp = (name: string) => path.join(dir, name);
 
 /** 8-bit sRGB pixels of a file as sharp decodes them, as floats. */
 async function reference(file: string, opts: SharpOptions = {}, rotate = 0) {
-  const pipe = sharp(file, { autoOrient: true, ...opts }).rotate(rotate).removeAlpha();
+  const pipe = sharp(file, { autoOrient: true, ...opts })
+    .rotate(rotate)
+    .removeAlpha();
   const { data, info } = await pipe.raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, rgb: Float32Array.from(data, (v) => v / 255) };
 }
@@ -75,10 +77,19 @@ test('reads a PNG photo exactly, and its size without decoding', async () => {
 test('16-bit PNG keeps its 16 bits and agrees with the 8-bit read', async () => {
   const eight = await readImage(COFFEE);
   const u16 = Uint16Array.from(eight.image.rgb, (v, i) => Math.min(65535, Math.round(v * 65535) + (i % 97)));
-  await sharp(u16, { raw: { width: 600, height: 396, channels: 3 } }).toColourspace('rgb16').png().toFile(tmp('deep.png'));
+  await sharp(u16, { raw: { width: 600, height: 396, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toFile(tmp('deep.png'));
   const { image, info } = await readImage(tmp('deep.png'));
   assert.deepEqual([info.bitDepth, info.space], [16, 'rgb16']);
-  assert.equal(maxDiff(image.rgb, Float32Array.from(u16, (v) => v / 65535)), 0);
+  assert.equal(
+    maxDiff(
+      image.rgb,
+      Float32Array.from(u16, (v) => v / 65535),
+    ),
+    0,
+  );
   assert.ok(maxDiff(image.rgb, eight.image.rgb) <= 1 / 255);
 });
 
@@ -87,7 +98,10 @@ test('greyscale, CMYK and palette images come back as sRGB', async () => {
   await sharp(COFFEE).toColourspace('b-w').png().toFile(tmp('grey.png'));
   const grey = await readImage(tmp('grey.png'));
   assert.equal(grey.info.space, 'b-w');
-  const { data: g, info: gi } = await sharp(tmp('grey.png')).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  const { data: g, info: gi } = await sharp(tmp('grey.png'))
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   assert.equal(gi.channels, 1);
   for (let i = 0; i < 600 * 396; i++) {
     for (let c = 0; c < 3; c++) assert.equal(grey.image.rgb[i * 3 + c], Math.fround(g[i]! / 255));
@@ -119,7 +133,9 @@ test('WebP, TIFF, AVIF and the first frame of a GIF decode to the photo', async 
   // Two frames: the photo, then its negative.
   const raw = await sharp(COFFEE).raw().toBuffer();
   const frames = Buffer.concat([raw, Buffer.from(raw.map((v) => 255 - v))]);
-  await sharp(frames, { raw: { width: 600, height: 792, channels: 3, pageHeight: 396 } }).gif().toFile(tmp('anim.gif'));
+  await sharp(frames, { raw: { width: 600, height: 792, channels: 3, pageHeight: 396 } })
+    .gif()
+    .toFile(tmp('anim.gif'));
   const gif = await readImage(tmp('anim.gif'));
   assert.deepEqual([gif.info.format, gif.image.width, gif.image.height], ['gif', 600, 396]);
   assert.ok(meanDiff(gif.image.rgb, coffee.rgb) < 0.03, `gif ${meanDiff(gif.image.rgb, coffee.rgb)}`);
@@ -132,10 +148,18 @@ test('alpha is returned separately, and dropped when fully opaque', async () => 
     raw.copy(rgba, i * 4, i * 3, i * 3 + 3);
     rgba[i * 4 + 3] = Math.round(((i % 600) / 599) * 255);
   }
-  await sharp(rgba, { raw: { width: 600, height: 396, channels: 4 } }).png().toFile(tmp('alpha.png'));
+  await sharp(rgba, { raw: { width: 600, height: 396, channels: 4 } })
+    .png()
+    .toFile(tmp('alpha.png'));
   const { image, info } = await readImage(tmp('alpha.png'));
   assert.ok(info.hasAlpha && image.alpha);
-  assert.equal(maxDiff(image.rgb, Float32Array.from(raw, (v) => v / 255)), 0);
+  assert.equal(
+    maxDiff(
+      image.rgb,
+      Float32Array.from(raw, (v) => v / 255),
+    ),
+    0,
+  );
   assert.equal(image.alpha[0], 0);
   assert.equal(image.alpha[599], 1);
   assert.equal(image.alpha[300], Math.fround(rgba[300 * 4 + 3]! / 255));
@@ -147,7 +171,10 @@ test('alpha is returned separately, and dropped when fully opaque', async () => 
 
 test('EXIF orientation 6 is applied: sizes swap and pixels move', async () => {
   const original = await reference(CHELSEA);
-  await sharp(CHELSEA).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: 6 }).toFile(tmp('o6.jpg'));
+  await sharp(CHELSEA)
+    .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+    .withMetadata({ orientation: 6 })
+    .toFile(tmp('o6.jpg'));
   assert.deepEqual(await readImageSize(tmp('o6.jpg')), { width: 300, height: 444 });
   const { image, info } = await readImage(tmp('o6.jpg'));
   assert.deepEqual([image.width, image.height, info.width, info.height], [300, 444, 300, 444]);
@@ -167,7 +194,9 @@ test('EXIF orientation 6 is applied: sizes swap and pixels move', async () => {
 
 test('damaged, empty, missing and oversized inputs give one clear user error', async () => {
   // A real photo saved as the training photos are (JPEG q95, 4:4:4), then cut in half.
-  await sharp(path.join(DATA, 'val/motorcycle_left.png')).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(tmp('photo.jpg'));
+  await sharp(path.join(DATA, 'val/motorcycle_left.png'))
+    .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
+    .toFile(tmp('photo.jpg'));
   const jpg = await fs.readFile(tmp('photo.jpg'));
   await fs.writeFile(tmp('half.jpg'), jpg.subarray(0, jpg.length >> 1));
   await assert.rejects(readImage(tmp('half.jpg')), isUserError('unreadable-image'));
@@ -194,10 +223,18 @@ test('a pipe or a device is refused as not a regular file, without being opened'
   assert.equal(made, 0, 'mkfifo made the pipe');
   await fs.symlink('/dev/zero', tmp('zero.png'));
   // Opening the pipe (it has no writer) would block for ever, and /dev/zero never ends.
-  for (const [file, kind] of [[fifo, 'pipe'], [tmp('zero.png'), 'device']] as const) {
+  for (const [file, kind] of [
+    [fifo, 'pipe'],
+    [tmp('zero.png'), 'device'],
+  ] as const) {
     for (const read of [readImage, readImageSize]) {
       await assert.rejects(read(file), isUserError('unreadable-image'));
-      await assert.rejects(read(file), new RegExp(`"[^"]*${path.basename(file)}" is not a regular file \\(it is a ${kind}\\); save the image to a file`));
+      await assert.rejects(
+        read(file),
+        new RegExp(
+          `"[^"]*${path.basename(file)}" is not a regular file \\(it is a ${kind}\\); save the image to a file`,
+        ),
+      );
     }
   }
   await assert.rejects(readImage(dir), /it is a folder, not a file/);
@@ -206,14 +243,23 @@ test('a pipe or a device is refused as not a regular file, without being opened'
 test('an animation or a multi-page file gives its first frame, with its number of frames or pages', async () => {
   const second = await sharp(CHELSEA).resize(64, 64).png().toBuffer();
   const first = await sharp(COFFEE).resize(64, 64).png().toBuffer();
-  for (const [format, what] of [['gif', 'frames'], ['webp', 'frames'], ['tiff', 'pages']] as const) {
+  for (const [format, what] of [
+    ['gif', 'frames'],
+    ['webp', 'frames'],
+    ['tiff', 'pages'],
+  ] as const) {
     const file = tmp(`two.${format}`);
-    await sharp([first, second], { join: { animated: true } })[format]().toFile(file);
+    await sharp([first, second], { join: { animated: true } })
+      [format]()
+      .toFile(file);
     const { image, info } = await readImage(file);
     assert.deepEqual([image.width, image.height, info.pages], [64, 64, 2], format);
     const ref = await reference(file, { pages: 1 });
     assert.ok(meanDiff(image.rgb, ref.rgb) < 0.01, `${format}: the first frame`);
-    assert.equal(firstFrameOnly(info, 'upscaled'), `${JSON.stringify(file)} has 2 ${what}; only the first was upscaled.`);
+    assert.equal(
+      firstFrameOnly(info, 'upscaled'),
+      `${JSON.stringify(file)} has 2 ${what}; only the first was upscaled.`,
+    );
   }
   const one = await readImage(COFFEE);
   assert.equal(one.info.pages, 1);
@@ -222,14 +268,23 @@ test('an animation or a multi-page file gives its first frame, with its number o
 
 test('a 60-megapixel photo is read', async () => {
   const file = tmp('60mp.jpg');
-  await sharp(path.join(DATA, 'val/motorcycle_left.png')).resize(10000, 6000, { kernel: 'nearest' }).jpeg().toFile(file);
+  await sharp(path.join(DATA, 'val/motorcycle_left.png'))
+    .resize(10000, 6000, { kernel: 'nearest' })
+    .jpeg()
+    .toFile(file);
   const { image } = await readImage(file);
   assert.deepEqual([image.width, image.height, image.rgb.length], [10000, 6000, 180e6]);
 });
 
 test('PNG and TIFF round trips are exact, lossy formats are close, all tagged sRGB', async () => {
   const { image, info } = await readImage(COFFEE);
-  for (const [format, tolerance] of [['png', 0], ['tiff', 0], ['jpg', 0.015], ['webp', 0.015], ['avif', 0.02]] as const) {
+  for (const [format, tolerance] of [
+    ['png', 0],
+    ['tiff', 0],
+    ['jpg', 0.015],
+    ['webp', 0.015],
+    ['avif', 0.02],
+  ] as const) {
     const file = tmp(`round.${format}`);
     await writeImage(file, image, { format, source: info });
     const back = await readImage(file);
@@ -242,7 +297,10 @@ test('PNG and TIFF round trips are exact, lossy formats are close, all tagged sR
 
 test('16-bit PNG output keeps 16 bits, is tagged sRGB and round-trips exactly', async () => {
   const u16 = Uint16Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7919) % 65536);
-  await sharp(u16, { raw: { width: 64, height: 48, channels: 3 } }).toColourspace('rgb16').png().toFile(tmp('in16.png'));
+  await sharp(u16, { raw: { width: 64, height: 48, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toFile(tmp('in16.png'));
   const { image, info } = await readImage(tmp('in16.png'));
   await writeImage(tmp('out16.png'), image, { format: 'png', source: info });
   const m = await sharp(tmp('out16.png')).metadata();
@@ -257,7 +315,12 @@ test('alpha survives a round trip; JPEG flattens it on white', async () => {
   const { image } = await readImage(COFFEE);
   const alpha = Float32Array.from({ length: 600 * 396 }, (_, i) => Math.round(((i % 600) / 599) * 255) / 255);
   const img: RgbImage = { ...image, alpha };
-  for (const [format, tolerance] of [['png', 0], ['tiff', 0], ['webp', 1 / 255], ['avif', 0.02]] as const) {
+  for (const [format, tolerance] of [
+    ['png', 0],
+    ['tiff', 0],
+    ['webp', 1 / 255],
+    ['avif', 0.02],
+  ] as const) {
     await writeImage(tmp(`alpha.${format}`), img, { format });
     const back = await readImage(tmp(`alpha.${format}`));
     assert.ok(back.image.alpha, format);
@@ -373,7 +436,10 @@ test('formats by extension', () => {
 
 test('16-bit greyscale keeps its 16 bits', async () => {
   const g16 = Uint16Array.from({ length: 40 * 30 }, (_, i) => (i * 4099) % 65536);
-  await sharp(g16, { raw: { width: 40, height: 30, channels: 1 } }).toColourspace('grey16').png().toFile(tmp('g16.png'));
+  await sharp(g16, { raw: { width: 40, height: 30, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(tmp('g16.png'));
   const { image, info } = await readImage(tmp('g16.png'));
   assert.deepEqual([info.bitDepth, info.space], [16, 'grey16']);
   for (let i = 0; i < 40 * 30; i++) {
@@ -387,9 +453,21 @@ test('writeRawImage writes quantised pixels: 16 bits for PNG and TIFF, 8 bits el
   const raw = { width: 96, height: 72, channels: 3, data } as const;
   await writeRawImage(tmp('raw16.tiff'), raw, { format: 'tiff' });
   assert.equal((await sharp(tmp('raw16.tiff')).metadata()).depth, 'ushort');
-  assert.equal(maxDiff((await readImage(tmp('raw16.tiff'))).image.rgb, Float32Array.from(data, (v) => v / 65535)), 0);
+  assert.equal(
+    maxDiff(
+      (await readImage(tmp('raw16.tiff'))).image.rgb,
+      Float32Array.from(data, (v) => v / 65535),
+    ),
+    0,
+  );
   await writeRawImage(tmp('raw16.png'), raw, { format: 'png' });
-  assert.equal(maxDiff((await readImage(tmp('raw16.png'))).image.rgb, Float32Array.from(data, (v) => v / 65535)), 0);
+  assert.equal(
+    maxDiff(
+      (await readImage(tmp('raw16.png'))).image.rgb,
+      Float32Array.from(data, (v) => v / 65535),
+    ),
+    0,
+  );
   await writeRawImage(tmp('raw16.webp'), raw, { format: 'webp', quality: 100 });
   const webp = await readImage(tmp('raw16.webp'));
   assert.equal(webp.info.bitDepth, 8);

@@ -4,11 +4,27 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fromHalf, toHalf } from '../../../ml/half.ts';
-import { declaredRange, ImportedOnnx, memoryBudget, MIN_TILE, tileBytes, type OpenImportedOptions } from '../../../ml/node/imported-model.ts';
+import {
+  declaredRange,
+  ImportedOnnx,
+  memoryBudget,
+  MIN_TILE,
+  tileBytes,
+  type OpenImportedOptions,
+} from '../../../ml/node/imported-model.ts';
 import { adjustImported, importModel, rangeGuessNote, readSidecar } from '../../../ml/node/imported-models.ts';
 import { MIN_OVERLAP, upscaleImage } from '../../../ml/tiling.ts';
 import { photo } from '../../helpers/photos.ts';
-import { customOpModel, declared255Model, evenSidesModel, greyOutputModel, nearestModel, oddScaleModel, rank3Model, twoInputModel } from '../../helpers/onnx-models.ts';
+import {
+  customOpModel,
+  declared255Model,
+  evenSidesModel,
+  greyOutputModel,
+  nearestModel,
+  oddScaleModel,
+  rank3Model,
+  twoInputModel,
+} from '../../helpers/onnx-models.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/onnx');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -16,27 +32,67 @@ const fixture = (name: string) => path.join(FIXTURES, name);
 const maxDiff = (a: Float32Array, b: Float32Array) => {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(Math.min(1, Math.max(0, a[i]!)) - Math.min(1, Math.max(0, b[i]!))));
+  for (let i = 0; i < a.length; i++)
+    m = Math.max(m, Math.abs(Math.min(1, Math.max(0, a[i]!)) - Math.min(1, Math.max(0, b[i]!))));
   return m;
 };
 
 test('float16 conversion rounds to nearest and keeps what half floats hold exactly', () => {
   const v = Float32Array.of(0, 1, -2, 0.5, 0.1, 65504, 1e6, 2 ** -24, 1 / 3);
-  assert.deepEqual([...fromHalf(toHalf(v))], [0, 1, -2, 0.5, 0.0999755859375, 65504, Infinity, 2 ** -24, 0.333251953125]);
+  assert.deepEqual(
+    [...fromHalf(toHalf(v))],
+    [0, 1, -2, 0.5, 0.0999755859375, 65504, Infinity, 2 ** -24, 0.333251953125],
+  );
 });
 
 test('each fixture declares and probes as made: scale, range, input type and size, parameters', async () => {
   const expect = {
-    'sr_studio_swish_x2.onnx': { scale: 2, range: 1, dtype: 'float32', fixedSize: null, parameters: 20752, producer: 'sr-studio', channels: 16, tile: 512 },
-    'srvgg_x4_fp16.onnx': { scale: 4, range: 1, dtype: 'float16', fixedSize: null, parameters: 16704, producer: 'pytorch', channels: 48, tile: 384 },
+    'sr_studio_swish_x2.onnx': {
+      scale: 2,
+      range: 1,
+      dtype: 'float32',
+      fixedSize: null,
+      parameters: 20752,
+      producer: 'sr-studio',
+      channels: 16,
+      tile: 512,
+    },
+    'srvgg_x4_fp16.onnx': {
+      scale: 4,
+      range: 1,
+      dtype: 'float16',
+      fixedSize: null,
+      parameters: 16704,
+      producer: 'pytorch',
+      channels: 48,
+      tile: 384,
+    },
     // A fixed 64×64 input: tiles of 32 with 16 pixels of context each side fill it.
-    'rrdb_x2_255.onnx': { scale: 2, range: 255, dtype: 'float32', fixedSize: { width: 64, height: 64 }, parameters: 26035, producer: 'pytorch', channels: 24, tile: 32 },
+    'rrdb_x2_255.onnx': {
+      scale: 2,
+      range: 255,
+      dtype: 'float32',
+      fixedSize: { width: 64, height: 64 },
+      parameters: 26035,
+      producer: 'pytorch',
+      channels: 24,
+      tile: 32,
+    },
   } as const;
   for (const [name, want] of Object.entries(expect)) {
     const m = await ImportedOnnx.open(fixture(name));
     try {
       const f = m.facts;
-      const got = { scale: f.scale, range: f.range, dtype: f.dtype, fixedSize: f.fixedSize, parameters: f.parameters, producer: f.producer, channels: f.channels, tile: m.defaultTile };
+      const got = {
+        scale: f.scale,
+        range: f.range,
+        dtype: f.dtype,
+        fixedSize: f.fixedSize,
+        parameters: f.parameters,
+        producer: f.producer,
+        channels: f.channels,
+        tile: m.defaultTile,
+      };
       // Tiles shrink as the widest feature map grows (memory per tile stays about the same).
       assert.deepEqual(got, want, name);
       assert.equal(f.opset, 17);
@@ -61,7 +117,18 @@ test('tiled output equals the whole-image output within 1/255 on a real photo (d
       assert.ok(d <= 1 / 255, `${name}: max |tiled − whole| = ${d}`);
       // The model changes the photo (it is not just the input repeated), so the check has teeth.
       let moved = 0;
-      for (let i = 0; i < whole.rgb.length; i += 97) moved = Math.max(moved, Math.abs(whole.rgb[i]! - img.rgb[Math.floor(i / 3 / whole.width / m.scale) * img.width * 3 + (Math.floor((i / 3) % whole.width) / m.scale | 0) * 3 + (i % 3)]!));
+      for (let i = 0; i < whole.rgb.length; i += 97)
+        moved = Math.max(
+          moved,
+          Math.abs(
+            whole.rgb[i]! -
+              img.rgb[
+                Math.floor(i / 3 / whole.width / m.scale) * img.width * 3 +
+                  ((Math.floor((i / 3) % whole.width) / m.scale) | 0) * 3 +
+                  (i % 3)
+              ]!,
+          ),
+        );
       assert.ok(moved > 0.01, `${name}: output differs from the input by ${moved}`);
     } finally {
       await m.dispose();
@@ -89,7 +156,10 @@ test('a fixed-size 0–255 model: padded edge tiles equal one full-size pass, an
   } finally {
     await m.dispose();
   }
-  await assert.rejects(ImportedOnnx.open(fixture('rrdb_x2_255.onnx'), { overlap: 40 }), /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\.$/);
+  await assert.rejects(
+    ImportedOnnx.open(fixture('rrdb_x2_255.onnx'), { overlap: 40 }),
+    /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\.$/,
+  );
 });
 
 test('what cannot be an SR model is refused in one sentence naming the file and what is wrong', async () => {
@@ -157,7 +227,11 @@ test('a model that takes even sides only gets tiles padded to even sides: odd im
         let worst = 0;
         for (let y = 0; y < 90; y++) {
           for (let x = 0; x < 122; x++) {
-            for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(out.rgb[(y * 122 + x) * 3 + c]! - img.rgb[((y >> 1) * 61 + (x >> 1)) * 3 + c]!));
+            for (let c = 0; c < 3; c++)
+              worst = Math.max(
+                worst,
+                Math.abs(out.rgb[(y * 122 + x) * 3 + c]! - img.rgb[((y >> 1) * 61 + (x >> 1)) * 3 + c]!),
+              );
           }
         }
         assert.ok(worst < 1e-6, `tile ${tile}: off by ${worst}`);
@@ -200,10 +274,16 @@ test('tiles fit the memory a tile may use: smaller tiles under a small budget, t
   const roomy = await ImportedOnnx.open(file);
   const tight = await ImportedOnnx.open(file, { memoryBudget: 8e6 });
   try {
-    assert.ok(memoryBudget() > 0 && memoryBudget() <= os.totalmem() / 2, `budget ${memoryBudget()} of ${os.totalmem()}`);
+    assert.ok(
+      memoryBudget() > 0 && memoryBudget() <= os.totalmem() / 2,
+      `budget ${memoryBudget()} of ${os.totalmem()}`,
+    );
     assert.ok(tight.defaultTile < roomy.defaultTile, `${tight.defaultTile} < ${roomy.defaultTile}`);
     const side = tight.defaultTile + 2 * Math.max(MIN_OVERLAP, tight.receptiveRadius);
-    assert.ok(tileBytes(tight.facts, side, side) <= 8e6, `a default tile takes ${tileBytes(tight.facts, side, side)} bytes`);
+    assert.ok(
+      tileBytes(tight.facts, side, side) <= 8e6,
+      `a default tile takes ${tileBytes(tight.facts, side, side)} bytes`,
+    );
     // A tile asked for that is larger than the budget holds is run in pieces that fit, with the same result.
     const img = await photo('tiny/chelsea_96x72.png', 86, 64);
     const whole = await upscaleImage(roomy, img, { tile: 4096 });
@@ -223,8 +303,14 @@ test('tiles fit the memory a tile may use: smaller tiles under a small budget, t
     await tight.dispose();
   }
   for (const [name, what] of [
-    ['srvgg_x4_fp16.onnx', /needs about [\d.]+ MB of memory for even its smallest tile \(16×16 pixels with a margin of \d+\), more than the 0\.5 MB one tile may use on this machine; /],
-    ['rrdb_x2_255.onnx', /needs about [\d.]+ MB of memory for its fixed 64×64 input, more than the 0\.5 MB one tile may use on this machine; /],
+    [
+      'srvgg_x4_fp16.onnx',
+      /needs about [\d.]+ MB of memory for even its smallest tile \(16×16 pixels with a margin of \d+\), more than the 0\.5 MB one tile may use on this machine; /,
+    ],
+    [
+      'rrdb_x2_255.onnx',
+      /needs about [\d.]+ MB of memory for its fixed 64×64 input, more than the 0\.5 MB one tile may use on this machine; /,
+    ],
   ] as const) {
     await assert.rejects(ImportedOnnx.open(fixture(name), { memoryBudget: 5e5 }), (e: Error) => {
       assert.equal(e.name, 'UserError');
@@ -242,7 +328,10 @@ test('a range and margin set after import are kept in its record and used when i
   try {
     const r = await importModel(fixture('srvgg_x4_fp16.onnx'), { folder: dir });
     assert.equal(r.record.rangeFrom, 'guess');
-    assert.match(rangeGuessNote(r.record, 'pass --range 0-255'), /could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: pass --range 0-255 if its results look wrong\.$/);
+    assert.match(
+      rangeGuessNote(r.record, 'pass --range 0-255'),
+      /could not tell whether it takes RGB in 0–1 or 0–255, so 0–1 is a guess: pass --range 0-255 if its results look wrong\.$/,
+    );
     const changed = await adjustImported(r.path, { range: 255, margin: 24 });
     assert.deepEqual([changed.range, changed.rangeFrom, changed.margin, changed.marginGiven], [255, 'given', 24, true]);
     assert.equal(rangeGuessNote(changed, 'x'), '');
@@ -253,7 +342,10 @@ test('a range and margin set after import are kept in its record and used when i
     await m.dispose();
     // A fixed input size leaves room for only so much margin.
     const fixed = await importModel(fixture('rrdb_x2_255.onnx'), { folder: dir });
-    await assert.rejects(adjustImported(fixed.path, { range: 255, margin: 40 }), /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\./);
+    await assert.rejects(
+      adjustImported(fixed.path, { range: 255, margin: 40 }),
+      /takes a fixed 64×64 input, which leaves no room for a margin of 40; use --overlap 28 or less\./,
+    );
     assert.equal((await readSidecar(fixed.path))?.margin, fixed.record.margin, 'a refused change leaves the record');
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -265,8 +357,28 @@ test('a trained Real-ESRGAN compact model (converted from its ncnn release): dec
   try {
     const f = m.facts;
     assert.deepEqual(
-      { scale: f.scale, range: f.range, rangeFrom: f.rangeFrom, dtype: f.dtype, fixedSize: f.fixedSize, parameters: f.parameters, channels: f.channels, producer: f.producer, multiple: f.multiple },
-      { scale: 4, range: 1, rangeFrom: 'probe', dtype: 'float32', fixedSize: null, parameters: 621428, channels: 64, producer: 'ncnn2onnx', multiple: 1 },
+      {
+        scale: f.scale,
+        range: f.range,
+        rangeFrom: f.rangeFrom,
+        dtype: f.dtype,
+        fixedSize: f.fixedSize,
+        parameters: f.parameters,
+        channels: f.channels,
+        producer: f.producer,
+        multiple: f.multiple,
+      },
+      {
+        scale: 4,
+        range: 1,
+        rangeFrom: 'probe',
+        dtype: 'float32',
+        fixedSize: null,
+        parameters: 621428,
+        channels: 64,
+        producer: 'ncnn2onnx',
+        multiple: 1,
+      },
     );
     assert.deepEqual([...f.ops].sort(), ['Add', 'Conv', 'DepthToSpace', 'PRelu', 'Resize']);
     assert.ok(f.marginFound && f.margin >= 8, `margin ${f.margin}`);

@@ -17,7 +17,11 @@ test('the default of a scale is its photo-trained model, then TanhExp, then the 
   const photo = model('tanhexp_photo_x2', 2, 'tanhexp', 32.1, 'photo');
   const photoX3 = model('tanhexp_photo_x3', 3, 'tanhexp', 30.1, 'photo');
   assert.equal(pickDefault([clean, swish], 2), clean, 'TanhExp before a better Swish');
-  assert.equal(pickDefault([clean, swish, photo, photoX3], 2), photo, 'photo-trained first, even with a lower clean figure');
+  assert.equal(
+    pickDefault([clean, swish, photo, photoX3], 2),
+    photo,
+    'photo-trained first, even with a lower clean figure',
+  );
   assert.equal(pickDefault([clean, swish, photo, photoX3], 3), photoX3);
   assert.equal(pickDefault([clean], 4), undefined);
   const none = model('explicit_none', 2, 'tanhexp', 32.3, 'none');

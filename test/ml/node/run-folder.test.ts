@@ -29,7 +29,20 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-const record = (pid: number) => JSON.stringify({ data: '/photos', val: null, command: 'sr-studio train', backend: 'cpu', created: '', updated: '', state: 'running', pid, iteration: 0, best: null, message: null });
+const record = (pid: number) =>
+  JSON.stringify({
+    data: '/photos',
+    val: null,
+    command: 'sr-studio train',
+    backend: 'cpu',
+    created: '',
+    updated: '',
+    state: 'running',
+    pid,
+    iteration: 0,
+    best: null,
+    message: null,
+  });
 
 /** A folder holding `files` (name → contents; a name ending in / is a folder). */
 async function folderWith(files: Record<string, string>): Promise<string> {
@@ -42,14 +55,22 @@ async function folderWith(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isUserError(e) ? e.code : `bug: ${String(e)}`));
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (isUserError(e) ? e.code : `bug: ${String(e)}`),
+  );
 
 test('whatever moment a start was killed, its folder is started anew (before config.json: --resume says so) or continued (after)', async () => {
   const dead = await deadPid();
   const states: Record<string, Record<string, string>> = {
     'an empty folder': {},
     'a temp file of config.json': { [`.config.json.${dead}.0badc0de.tmp`]: '{' },
-    'empty checkpoints/ and previews/ and the write test': { 'checkpoints/': '', 'previews/': '', [`.write-test-${dead}`]: '' },
+    'empty checkpoints/ and previews/ and the write test': {
+      'checkpoints/': '',
+      'previews/': '',
+      [`.write-test-${dead}`]: '',
+    },
     'those and run.json of the killed process': { 'checkpoints/': '', 'previews/': '', 'run.json': record(dead) },
     'run.json alone, half written': { 'run.json': '{"data": "/pho' },
   };
@@ -60,13 +81,24 @@ test('whatever moment a start was killed, its folder is started anew (before con
     const folder = await RunFolder.create(dir, config.keepCheckpoints, config);
     assert.deepEqual(await RunFolder.readConfig(dir), config, `${what}: config.json is written`);
     const left = await fs.readdir(dir);
-    assert.deepEqual(left.filter((f) => !f.startsWith('.')).sort(), ['checkpoints', 'config.json', 'previews'], `${what}: the leftovers went`);
-    assert.deepEqual(left.filter((f) => f.endsWith('.tmp')), [], `${what}: no temp file is left`);
+    assert.deepEqual(
+      left.filter((f) => !f.startsWith('.')).sort(),
+      ['checkpoints', 'config.json', 'previews'],
+      `${what}: the leftovers went`,
+    );
+    assert.deepEqual(
+      left.filter((f) => f.endsWith('.tmp')),
+      [],
+      `${what}: no temp file is left`,
+    );
     assert.equal(await folder.readRecord(), undefined);
   }
   // Once config.json is there, --resume continues the run from iteration 0.
   const json = JSON.stringify(config);
-  for (const files of [{ 'config.json': json }, { 'config.json': json, 'checkpoints/': '', 'previews/': '', 'run.json': record(dead) }] as Record<string, string>[]) {
+  for (const files of [
+    { 'config.json': json },
+    { 'config.json': json, 'checkpoints/': '', 'previews/': '', 'run.json': record(dead) },
+  ] as Record<string, string>[]) {
     const dir = await folderWith(files);
     const opened = await RunFolder.open(dir);
     assert.deepEqual(opened.config, config);
@@ -76,14 +108,25 @@ test('whatever moment a start was killed, its folder is started anew (before con
 });
 
 test('anything of value is never taken over: a file of the user, a checkpoint, a run another process trains', async () => {
-  for (const files of [{ 'notes.txt': 'mine' }, { 'checkpoints/': '', 'checkpoints/ckpt_0000002.safetensors': 'x' }, { 'previews/': '', 'previews/0000002.png': 'x' }] as Record<string, string>[]) {
+  for (const files of [
+    { 'notes.txt': 'mine' },
+    { 'checkpoints/': '', 'checkpoints/ckpt_0000002.safetensors': 'x' },
+    { 'previews/': '', 'previews/0000002.png': 'x' },
+  ] as Record<string, string>[]) {
     const dir = await folderWith(files);
-    assert.equal(await code(RunFolder.create(dir, config.keepCheckpoints, config)), 'folder-not-empty', JSON.stringify(Object.keys(files)));
+    assert.equal(
+      await code(RunFolder.create(dir, config.keepCheckpoints, config)),
+      'folder-not-empty',
+      JSON.stringify(Object.keys(files)),
+    );
     assert.equal(await code(RunFolder.open(dir)), 'not-a-run');
     await assert.rejects(RunFolder.open(dir), /is not a training run folder \(it has no config\.json\)/);
   }
   const busy = await folderWith({ 'checkpoints/': '', 'run.json': record(process.ppid) });
-  await assert.rejects(RunFolder.create(busy, config.keepCheckpoints, config), new RegExp(`is being trained now \\(process ${process.ppid}\\)`));
+  await assert.rejects(
+    RunFolder.create(busy, config.keepCheckpoints, config),
+    new RegExp(`is being trained now \\(process ${process.ppid}\\)`),
+  );
   assert.deepEqual((await fs.readdir(busy)).sort(), ['checkpoints', 'run.json'], 'untouched');
 });
 

@@ -8,7 +8,11 @@ import { TileCache } from '../../../ml/node/tiles.ts';
 
 const [dir, big, other] = process.argv.slice(2) as [string, string, string];
 const cache = new TileCache({ dir, tileSize: 128, keepFreeBytes: 0 });
-const attempt = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e as Error).message);
+const attempt = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e as Error).message,
+  );
 // ×4: level 1 is twice the file's size, a cache file of its own (2.9 MB for 600×396).
 const enlarged = { path: big, enlarge: { width: 2400, height: 1584, filter: 'nearest' as const } };
 const failed = await attempt(cache.tile(enlarged, 1, 0, 0));

@@ -16,7 +16,8 @@ const MOTORCYCLE = path.join(DATA, 'tiny/motorcycle_200x150.png');
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 /** One sentence: no line breaks, ends with a full stop, none of libvips' own words. */
-const oneSentence = (m: string) => !m.includes('\n') && /\.$/.test(m) && !/vips|wbuffer|unix error|system error/i.test(m);
+const oneSentence = (m: string) =>
+  !m.includes('\n') && /\.$/.test(m) && !/vips|wbuffer|unix error|system error/i.test(m);
 
 interface Raw {
   data: Buffer;
@@ -42,7 +43,13 @@ async function stitch(cache: TileCache, src: TileSource, level: number): Promise
       assert.equal(t.width, Math.min(T, w - col * T));
       assert.equal(t.height, Math.min(T, h - row * T));
       out ??= { data: Buffer.alloc(w * h * t.channels), width: w, height: h, channels: t.channels };
-      for (let y = 0; y < t.height; y++) t.data.copy(out.data, ((row * T + y) * w + col * T) * t.channels, y * t.width * t.channels, (y + 1) * t.width * t.channels);
+      for (let y = 0; y < t.height; y++)
+        t.data.copy(
+          out.data,
+          ((row * T + y) * w + col * T) * t.channels,
+          y * t.width * t.channels,
+          (y + 1) * t.width * t.channels,
+        );
     }
   }
   return out!;
@@ -91,21 +98,36 @@ describe('tile pyramids', () => {
     for (let y = 0; y < 450; y++) {
       for (let x = 0; x < 600; x++) {
         for (let c = 0; c < 3; c++) {
-          assert.equal(near.data[(y * 600 + x) * 3 + c], src.data[(Math.floor(y / 3) * 200 + Math.floor(x / 3)) * 3 + c], `(${x}, ${y})`);
+          assert.equal(
+            near.data[(y * 600 + x) * 3 + c],
+            src.data[(Math.floor(y / 3) * 200 + Math.floor(x / 3)) * 3 + c],
+            `(${x}, ${y})`,
+          );
         }
       }
     }
     const { image } = await readImage(MOTORCYCLE);
     const whole = resizeImage(image, 400, 300);
-    const expected: Raw = { data: Buffer.from(whole.rgb.map((v) => Math.round(v * 255))), width: 400, height: 300, channels: 3 };
-    const bicubic = await stitch(cache, { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'bicubic' } }, 0);
+    const expected: Raw = {
+      data: Buffer.from(whole.rgb.map((v) => Math.round(v * 255))),
+      width: 400,
+      height: 300,
+      channels: 3,
+    };
+    const bicubic = await stitch(
+      cache,
+      { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'bicubic' } },
+      0,
+    );
     assert.equal(maxDiff(bicubic, expected), 0, 'the same values as resizeImage on the whole image');
     // Level 1 of a ×2 enlargement is the input itself.
     const l1 = await stitch(cache, { path: MOTORCYCLE, enlarge: { width: 400, height: 300, filter: 'bicubic' } }, 1);
     assert.equal(maxDiff(l1, src), 0);
     const info = await cache.info({ path: MOTORCYCLE, enlarge: { width: 600, height: 450, filter: 'nearest' } });
     assert.deepEqual([info.width, info.height, info.levels], [600, 450, 4]);
-    const l2 = await raw(await cache.tile({ path: MOTORCYCLE, enlarge: { width: 600, height: 450, filter: 'nearest' } }, 2, 1, 0));
+    const l2 = await raw(
+      await cache.tile({ path: MOTORCYCLE, enlarge: { width: 600, height: 450, filter: 'nearest' } }, 2, 1, 0),
+    );
     assert.deepEqual([l2.width, l2.height], [150 - 128, 113]);
   });
 
@@ -131,20 +153,34 @@ describe('tile pyramids', () => {
     const a = (await raw(alpha)).data[3]!;
     assert.ok(a > 100 && a < 150);
     assert.equal(t.data[3], a);
-    const big = await raw(await cache.tile({ path: alpha, enlarge: { width: 400, height: 300, filter: 'bicubic' } }, 0, 0, 0));
+    const big = await raw(
+      await cache.tile({ path: alpha, enlarge: { width: 400, height: 300, filter: 'bicubic' } }, 0, 0, 0),
+    );
     assert.equal(big.channels, 4);
     assert.ok(Math.abs(big.data[3]! - a) <= 1);
   });
 
   test('bad requests and bad files fail in one sentence', async () => {
-    await assert.rejects(cache.info({ path: COFFEE, enlarge: { width: 900, height: 594, filter: 'bicubic' } }), /600×396; it can be enlarged to a whole multiple of that/);
-    await assert.rejects(cache.info({ path: COFFEE, enlarge: { width: 1200, height: 800, filter: 'bicubic' } }), /whole multiple/);
+    await assert.rejects(
+      cache.info({ path: COFFEE, enlarge: { width: 900, height: 594, filter: 'bicubic' } }),
+      /600×396; it can be enlarged to a whole multiple of that/,
+    );
+    await assert.rejects(
+      cache.info({ path: COFFEE, enlarge: { width: 1200, height: 800, filter: 'bicubic' } }),
+      /whole multiple/,
+    );
     await assert.rejects(cache.tile({ path: COFFEE }, 4, 0, 0), /level must be a whole number from 0 to 3, not 4/);
-    await assert.rejects(cache.tile({ path: COFFEE }, 0, 5, 0), /tiles 0–4 across and 0–3 down; there is no tile \(5, 0\)/);
+    await assert.rejects(
+      cache.tile({ path: COFFEE }, 0, 5, 0),
+      /tiles 0–4 across and 0–3 down; there is no tile \(5, 0\)/,
+    );
     await assert.rejects(cache.tile({ path: COFFEE }, 0, 0.5, 0), /no tile/);
     const broken = path.join(dir, 'broken.png');
     await fs.writeFile(broken, (await fs.readFile(COFFEE)).subarray(0, 300));
-    await assert.rejects(cache.info({ path: broken }), (e: Error) => /broken\.png" could not be read as an image/.test(e.message) && !e.message.includes('\n'));
+    await assert.rejects(
+      cache.info({ path: broken }),
+      (e: Error) => /broken\.png" could not be read as an image/.test(e.message) && !e.message.includes('\n'),
+    );
     await assert.rejects(cache.info({ path: path.join(dir, 'nothing.png') }), /does not exist/);
     // A failed source is not kept: once the file is fixed it is read again.
     await fs.copyFile(COFFEE, broken);
@@ -179,7 +215,13 @@ describe('tile pyramids', () => {
       }
       assert.equal((await fs.readdir(path.join(dir, 'small'))).length, 1, 'one 600×396 source (713 kB) fits in 1 MB');
       // The evicted ones are made again when asked for.
-      assert.equal(maxDiff(await raw(await small.tile({ path: files[0]! }, 0, 0, 0)), await raw(await cache.tile({ path: COFFEE }, 0, 0, 0))), 0);
+      assert.equal(
+        maxDiff(
+          await raw(await small.tile({ path: files[0]! }, 0, 0, 0)),
+          await raw(await cache.tile({ path: COFFEE }, 0, 0, 0)),
+        ),
+        0,
+      );
     } finally {
       await small.close();
     }
@@ -190,7 +232,12 @@ describe('tile pyramids', () => {
     try {
       // 16×: far larger than any result (the networks enlarge 2×, 3× or 4×).
       const huge = { path: COFFEE, enlarge: { width: 9600, height: 6336, filter: 'nearest' as const } };
-      await assert.rejects(c.info(huge), (e: Error) => /600×396; it can be enlarged to a whole multiple of that \(up to 4×/.test(e.message) && oneSentence(e.message));
+      await assert.rejects(
+        c.info(huge),
+        (e: Error) =>
+          /600×396; it can be enlarged to a whole multiple of that \(up to 4×/.test(e.message) &&
+          oneSentence(e.message),
+      );
       await assert.rejects(c.tile(huge, 1, 0, 0), /up to 4×/);
       assert.deepEqual(await fs.readdir(path.join(dir, 'huge', '0')), ['L0.v'], 'only the file itself was decoded');
       assert.ok(c.bytes < 1_000_000);
@@ -203,7 +250,11 @@ describe('tile pyramids', () => {
     // One image may use at most maxSourceBytes.
     const perSource = new TileCache({ dir: path.join(dir, 'per-source'), tileSize: 128, maxSourceBytes: 500_000 });
     try {
-      await assert.rejects(perSource.info({ path: COFFEE }), (e: Error) => /coffee\.png" is too large for the viewer: showing it needs 1 MB of cache files, more than the 1 MB one image may use; open a smaller or cropped image\.$/.test(e.message));
+      await assert.rejects(perSource.info({ path: COFFEE }), (e: Error) =>
+        /coffee\.png" is too large for the viewer: showing it needs 1 MB of cache files, more than the 1 MB one image may use; open a smaller or cropped image\.$/.test(
+          e.message,
+        ),
+      );
       assert.deepEqual(await fs.readdir(path.join(dir, 'per-source')), [], 'nothing written');
       assert.equal(perSource.bytes, 0);
     } finally {
@@ -212,20 +263,34 @@ describe('tile pyramids', () => {
     // The disk keeps keepFreeBytes free.
     const disk = new TileCache({ dir: path.join(dir, 'disk'), tileSize: 128, keepFreeBytes: 2 ** 60 });
     try {
-      await assert.rejects(disk.info({ path: COFFEE }), (e: Error) => /There is not enough free disk space to show ".*coffee\.png": its cache files need 1 MB in ".*disk", where .* is free and .* is kept free; free some space there, then open the image again\.$/.test(e.message) && oneSentence(e.message));
+      await assert.rejects(
+        disk.info({ path: COFFEE }),
+        (e: Error) =>
+          /There is not enough free disk space to show ".*coffee\.png": its cache files need 1 MB in ".*disk", where .* is free and .* is kept free; free some space there, then open the image again\.$/.test(
+            e.message,
+          ) && oneSentence(e.message),
+      );
       assert.deepEqual(await fs.readdir(path.join(dir, 'disk')), []);
     } finally {
       await disk.close();
     }
     // Images opened together cannot all pass the whole cache's bound: each holds its bytes before writing.
-    const together = new TileCache({ dir: path.join(dir, 'together'), tileSize: 128, maxBytes: 1_000_000, maxSourceBytes: 1_000_000 });
+    const together = new TileCache({
+      dir: path.join(dir, 'together'),
+      tileSize: 128,
+      maxBytes: 1_000_000,
+      maxSourceBytes: 1_000_000,
+    });
     try {
       const files = [path.join(dir, 'one.png'), path.join(dir, 'two.png')];
       for (const f of files) await fs.copyFile(COFFEE, f);
       const got = await Promise.allSettled(files.map((f) => together.info({ path: f })));
       assert.equal(got.filter((g) => g.status === 'fulfilled').length, 1, JSON.stringify(got));
       const refused = got.find((g) => g.status === 'rejected')!.reason as Error;
-      assert.match(refused.message, /^The viewer's cache cannot take ".*\.png" now: the images being shown hold 1 MB of the 1 MB it may use; wait until they have loaded, then open this one again\.$/);
+      assert.match(
+        refused.message,
+        /^The viewer's cache cannot take ".*\.png" now: the images being shown hold 1 MB of the 1 MB it may use; wait until they have loaded, then open this one again\.$/,
+      );
       assert.ok(together.bytes <= 1_000_000, `${together.bytes} bytes`);
       // Once the first is shown (no longer in use), the other takes its place.
       const other = files[got.findIndex((g) => g.status === 'rejected')]!;
@@ -237,15 +302,32 @@ describe('tile pyramids', () => {
     }
   });
 
-  test('a cache write that fails (the disk is full) leaves no partial file and breaks nothing else', { skip: process.platform === 'win32' }, async () => {
+  test('a cache write that fails (the disk is full) leaves no partial file and breaks nothing else', {
+    skip: process.platform === 'win32',
+  }, async () => {
     const cacheDir = path.join(dir, 'fault');
     // Files may not grow past 2 MiB in the child: the enlargement's level 1 (2.9 MB) fails midway, as on a full disk.
     const script = `ulimit -f 2048; exec "${process.execPath}" --import tsx test/ml/node/tile-cache-child.ts "$@"`;
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('bash', ['-c', script, 'bash', cacheDir, COFFEE, CHELSEA], { cwd: ROOT, timeout: 60_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+      execFile(
+        'bash',
+        ['-c', script, 'bash', cacheDir, COFFEE, CHELSEA],
+        { cwd: ROOT, timeout: 60_000 },
+        (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)),
+      ),
     );
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { failed: string; files: string[]; again: string; later: string; same: string; bytes: number };
-    assert.match(r.failed, /^The viewer could not write its cache for ".*coffee\.png" to ".*fault" \(the file would be larger than the system allows\); free some space there, then open the image again\.$/);
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      failed: string;
+      files: string[];
+      again: string;
+      later: string;
+      same: string;
+      bytes: number;
+    };
+    assert.match(
+      r.failed,
+      /^The viewer could not write its cache for ".*coffee\.png" to ".*fault" \(the file would be larger than the system allows\); free some space there, then open the image again\.$/,
+    );
     assert.ok(oneSentence(r.failed), r.failed);
     assert.deepEqual(r.files, ['0', '0/L0.v'], 'no partial file is left');
     assert.equal(r.again, r.failed, 'asking again fails the same way, without a stale file');
@@ -254,11 +336,15 @@ describe('tile pyramids', () => {
     assert.ok(r.bytes < 2_000_000, `${r.bytes} bytes held`);
   });
 
-  test('deleted cache files are let go, so their disk space is freed', { skip: process.platform !== 'linux' }, async () => {
+  test('deleted cache files are let go, so their disk space is freed', {
+    skip: process.platform !== 'linux',
+  }, async () => {
     const c = new TileCache({ dir: path.join(dir, 'released'), tileSize: 128, maxBytes: 1 });
     // Files this process holds open that were deleted (Linux lists them in /proc/self/fd).
     const heldDeleted = async () => {
-      const links = await Promise.all((await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      const links = await Promise.all(
+        (await fs.readdir('/proc/self/fd')).map((fd) => fs.readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+      );
       return links.filter((l) => l.startsWith(path.join(dir, 'released')) && l.endsWith('(deleted)'));
     };
     try {
@@ -278,7 +364,9 @@ describe('tile pyramids', () => {
     await fs.copyFile(COFFEE, file);
     const c = new TileCache({ dir: path.join(dir, 'once') });
     try {
-      await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? c.info({ path: file }) : c.tile({ path: file }, 0, 0, 0))));
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? c.info({ path: file }) : c.tile({ path: file }, 0, 0, 0))),
+      );
       assert.deepEqual(await fs.readdir(path.join(dir, 'once')), ['0']);
     } finally {
       await c.close();

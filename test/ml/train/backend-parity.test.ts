@@ -26,13 +26,28 @@ const memoryStore = (models: Uint8Array[]): RunStore => ({
   },
 });
 
-async function losses(backend: string, source: Awaited<ReturnType<typeof photoSource>>, act: 'tanhexp' | 'swish'): Promise<number[]> {
+async function losses(
+  backend: string,
+  source: Awaited<ReturnType<typeof photoSource>>,
+  act: 'tanhexp' | 'swish',
+): Promise<number[]> {
   await useBackend(backend as 'cpu');
-  const config = makeTrainConfig({ preset: 'tiny', activation: act, scale: 2, iterations: 50, batch: 2, patch: 12, warmup: 5, seed: 4, checkpointEvery: 1000 });
+  const config = makeTrainConfig({
+    preset: 'tiny',
+    activation: act,
+    scale: 2,
+    iterations: 50,
+    batch: 2,
+    patch: 12,
+    warmup: 5,
+    seed: 4,
+    checkpointEvery: 1000,
+  });
   const out: number[] = [];
   const models: Uint8Array[] = [];
   const before = tf.memory().numTensors;
-  for await (const e of train({ config, data: source, val: [], store: memoryStore(models) })) if (e.type === 'progress') out.push(e.loss);
+  for await (const e of train({ config, data: source, val: [], store: memoryStore(models) }))
+    if (e.type === 'progress') out.push(e.loss);
   assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked by training`);
   // The weights really moved (equal losses from a network that never changes would prove nothing).
   const trained = decodeModel(models.at(-1)!, 'trained').weights;
@@ -43,7 +58,7 @@ async function losses(backend: string, source: Awaited<ReturnType<typeof photoSo
   return out;
 }
 
-test('50 training steps give the cpu backend\'s losses on every backend that trains', async () => {
+test("50 training steps give the cpu backend's losses on every backend that trains", async () => {
   const source = await photoSource();
   for (const act of ['tanhexp', 'swish'] as const) {
     const reference = await losses('cpu', source, act);

@@ -19,7 +19,10 @@ test('one seed: it cannot tell a real gap from noise, and a tiny gap is called e
   assert.equal(v.visible, false);
   assert.equal(v.leader, 'TanhExp');
   assert.equal(v.conclusion, 'For photos, the two are equal.');
-  assert.match(v.text, /^TanhExp is ahead by 0\.02 dB in validation PSNR over one seed, far below the 0\.1 dB a person could see/);
+  assert.match(
+    v.text,
+    /^TanhExp is ahead by 0\.02 dB in validation PSNR over one seed, far below the 0\.1 dB a person could see/,
+  );
   assert.match(v.text, /One seed cannot tell a real gap from seed noise; run 3 seeds or more/);
 });
 
@@ -46,7 +49,10 @@ test('three seeds, a tiny consistent gap: beyond seed noise, yet equal for photo
 test('a large consistent gap names the better activation, also when it is A', () => {
   const v = verdictOf([0.42, 0.47, 0.45]);
   assert.deepEqual([v.noise, v.visible, v.leader, v.conclusion], ['beyond', true, 'TanhExp', 'TanhExp is better.']);
-  assert.match(v.text, /^TanhExp is ahead by 0\.45 dB in validation PSNR; the gap is larger than the spread between seeds \(paired t = \d+\.\d over 3 seeds\) and above the 0\.1 dB a person could see: TanhExp is better\.$/);
+  assert.match(
+    v.text,
+    /^TanhExp is ahead by 0\.45 dB in validation PSNR; the gap is larger than the spread between seeds \(paired t = \d+\.\d over 3 seeds\) and above the 0\.1 dB a person could see: TanhExp is better\.$/,
+  );
   const w = verdictOf([-0.3, -0.35, -0.28]);
   assert.equal(w.leader, 'Swish');
   assert.equal(w.conclusion, 'Swish is better.');
@@ -58,7 +64,10 @@ test('a noisy gap: within the spread between seeds, so more seeds are needed', (
   assert.equal(v.noise, 'within');
   assert.equal(v.visible, true);
   assert.equal(v.conclusion, 'It may be seed noise: run more seeds to know.');
-  assert.match(v.text, /within the spread between seeds \(paired t = 1\.1 over 3 seeds, under the 4\.3 that 3 seeds need\), so it may be noise/);
+  assert.match(
+    v.text,
+    /within the spread between seeds \(paired t = 1\.1 over 3 seeds, under the 4\.3 that 3 seeds need\), so it may be noise/,
+  );
   // Noisy and small: equal for photos whatever more seeds would say.
   const tiny = verdictOf([0.01, -0.02, 0.015]);
   assert.deepEqual([tiny.noise, tiny.visible, tiny.conclusion], ['within', false, 'For photos, the two are equal.']);
@@ -74,7 +83,10 @@ test('two seeds need a large t (12.7); the same gap in every seed is beyond nois
   assert.match(same.text, /the same gap in each of 3 seeds/);
   const level = verdictOf([0, 0, 0]);
   assert.deepEqual([level.leader, level.noise, level.visible], [null, 'within', false]);
-  assert.equal(level.text, 'Swish and TanhExp score the same in validation PSNR (less than 0.001 dB apart over 3 seeds), far below the 0.1 dB a person could see: for photos, the two are equal.');
+  assert.equal(
+    level.text,
+    'Swish and TanhExp score the same in validation PSNR (less than 0.001 dB apart over 3 seeds), far below the 0.1 dB a person could see: for photos, the two are equal.',
+  );
   assert.match(verdictOf([0.0003]).text, /less than 0\.001 dB apart over one seed/);
 });
 
@@ -95,9 +107,19 @@ test('report.md ends its comparison with the verdict and the threshold', async (
     bicubic: { psnrY: 30, ssimY: 0.9 },
     runs: [],
     perAct: { swish: per(31), tanhexp: per(31.02) },
-    paired: { a: 'swish', b: 'tanhexp', psnrY: s(0.02, 0.00134, 3), ssimY: s(0.0001, 0, 3), tPsnr: 25.87, msRatio: 1.1 },
+    paired: {
+      a: 'swish',
+      b: 'tanhexp',
+      psnrY: s(0.02, 0.00134, 3),
+      ssimY: s(0.0001, 0, 3),
+      tPsnr: 25.87,
+      msRatio: 1.1,
+    },
     fairness: 'Trained alike.',
     cancelled: false,
   });
-  assert.match(md, /\*\*tanhexp is ahead by 0\.02 dB in validation PSNR; .* for photos, the two are equal\.\*\* Differences under 0\.1 dB in PSNR are not visible in photos\./);
+  assert.match(
+    md,
+    /\*\*tanhexp is ahead by 0\.02 dB in validation PSNR; .* for photos, the two are equal\.\*\* Differences under 0\.1 dB in PSNR are not visible in photos\./,
+  );
 });

@@ -67,7 +67,15 @@ describe('makeTrainConfig defaults', () => {
   });
 
   test('a config survives a JSON round trip (run folder, checkpoint)', () => {
-    const c = makeTrainConfig({ preset: 'standard', scale: 3, iterations: 77, emaDecay: 0.999, loss: 'charbonnier', augment: false, seed: 5 });
+    const c = makeTrainConfig({
+      preset: 'standard',
+      scale: 3,
+      iterations: 77,
+      emaDecay: 0.999,
+      loss: 'charbonnier',
+      augment: false,
+      seed: 5,
+    });
     assert.deepEqual(parseTrainConfig(JSON.parse(JSON.stringify(c))), c);
   });
 });
@@ -128,7 +136,8 @@ describe('makeTrainConfig validation', () => {
   test('init: absent from scratch, kept through JSON, checked, and a run started from a model defaults to the lower peak rate', () => {
     assert.equal('init' in makeTrainConfig({}), false);
     const init = { model: 'tanhexp_x2', loaded: 'all', sha256: 'ab'.repeat(32) } as const;
-    for (const activation of ACTIVATION_NAMES) assert.equal(makeTrainConfig({ activation, init }).lr, INIT_LR, activation);
+    for (const activation of ACTIVATION_NAMES)
+      assert.equal(makeTrainConfig({ activation, init }).lr, INIT_LR, activation);
     assert.equal(INIT_LR, 1e-4);
     assert.equal(makeTrainConfig({ init, lr: 3e-4 }).lr, 3e-4, 'an explicit lr wins');
     const c = makeTrainConfig({ init: { model: '/m/x.safetensors', loaded: 'all but the upsampler' } });
@@ -161,17 +170,25 @@ describe('learningRateAt', () => {
   });
 
   test('after the warm-up it decreases monotonically and reaches lr × minLrRatio at the last iteration', () => {
-    for (let i = cfg.warmup + 1; i < cfg.iterations; i++) assert.ok(lrs[i]! < lrs[i - 1]!, `iteration ${i}: ${lrs[i]} ≥ ${lrs[i - 1]}`);
+    for (let i = cfg.warmup + 1; i < cfg.iterations; i++)
+      assert.ok(lrs[i]! < lrs[i - 1]!, `iteration ${i}: ${lrs[i]} ≥ ${lrs[i - 1]}`);
     const floor = cfg.lr * cfg.minLrRatio;
     assert.ok(close(lrs.at(-1)!, floor), `last iteration: ${lrs.at(-1)} vs ${floor}`);
-    assert.ok(lrs.slice(cfg.warmup).every((v) => v >= floor * (1 - 1e-12)), 'never below the floor after the warm-up');
+    assert.ok(
+      lrs.slice(cfg.warmup).every((v) => v >= floor * (1 - 1e-12)),
+      'never below the floor after the warm-up',
+    );
     // Half-way through the cosine it is half-way between peak and floor.
     const mid = cfg.warmup + (cfg.iterations - 1 - cfg.warmup) / 2;
     assert.ok(close(learningRateAt(cfg, mid), (cfg.lr + floor) / 2, 1e-9));
   });
 
   test('short runs and no warm-up still start at the peak and end at the floor', () => {
-    for (const [iterations, warmup] of [[12, 2], [5, 0], [2, 0]] as const) {
+    for (const [iterations, warmup] of [
+      [12, 2],
+      [5, 0],
+      [2, 0],
+    ] as const) {
       const c = makeTrainConfig({ iterations, warmup, lr: 1e-3, minLrRatio: 0.1 });
       const first = learningRateAt(c, warmup);
       const last = learningRateAt(c, iterations - 1);
@@ -184,7 +201,15 @@ describe('learningRateAt', () => {
 });
 
 test('runName encodes the settings', () => {
-  const c = makeTrainConfig({ preset: 'light', scale: 3, activation: 'swish', patch: 24, batch: 8, iterations: 500, seed: 9 });
+  const c = makeTrainConfig({
+    preset: 'light',
+    scale: 3,
+    activation: 'swish',
+    patch: 24,
+    batch: 8,
+    iterations: 500,
+    seed: 9,
+  });
   assert.equal(runName(c), 'light_x3_swish_p24b8_it500_s9');
   const custom = makeTrainConfig({ network: { scale: 2, features: 8, groups: 2, blocks: 1, activation: 'relu' } });
   assert.match(runName(custom), /^f8g2b1_x2_relu_/);
@@ -201,6 +226,7 @@ test('degrade: none by default (also for configs saved before the setting existe
   assert.equal(runName(photo), 'light_x2_tanhexp_photo_p32b16_it500_s0');
   assert.throws(
     () => makeTrainConfig({ degrade: 'jpeg' }),
-    (e: unknown) => e instanceof UserError && /Unknown degradation "jpeg"; use none, photo, photo-heavy\./.test(e.message),
+    (e: unknown) =>
+      e instanceof UserError && /Unknown degradation "jpeg"; use none, photo, photo-heavy\./.test(e.message),
   );
 });

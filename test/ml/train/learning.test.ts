@@ -18,7 +18,17 @@ before(async () => {
 
 test('150 iterations on the tiny photos lower the training loss and raise validation PSNR-Y past bicubic (wasm)', async () => {
   assert.equal(tf.getBackend(), 'wasm');
-  const cfg = makeTrainConfig({ preset: 'tiny', scale: 2, iterations: 150, batch: 8, patch: 16, lr: 2e-3, warmup: 20, valEvery: 10, seed: 0 });
+  const cfg = makeTrainConfig({
+    preset: 'tiny',
+    scale: 2,
+    iterations: 150,
+    batch: 8,
+    patch: 16,
+    lr: 2e-3,
+    warmup: 20,
+    valEvery: 10,
+    seed: 0,
+  });
   const data = await loadTrainingData({ data: TINY, scale: 2, patch: cfg.patch, seed: cfg.seed, valMaxSide: 0 });
   assert.equal(data.val.length, 1, 'one tiny photo is held out for validation');
   const store = new MemoryStore();
@@ -37,7 +47,10 @@ test('150 iterations on the tiny photos lower the training loss and raise valida
   const v1 = vals.at(-1)!;
   const trace = vals.map((v) => `${v.iteration}: ${v.psnrY.toFixed(2)}`).join(', ');
   assert.ok(v1.psnrY > v0.psnrY + 0.5, `val PSNR-Y should rise by more than 0.5 dB: ${trace}`);
-  assert.ok(v1.psnrY > v1.bicubicPsnrY, `after 150 iterations the network beats bicubic (${v1.bicubicPsnrY.toFixed(2)} dB): ${trace}`);
+  assert.ok(
+    v1.psnrY > v1.bicubicPsnrY,
+    `after 150 iterations the network beats bicubic (${v1.bicubicPsnrY.toFixed(2)} dB): ${trace}`,
+  );
   assert.ok(v1.ssimY > v0.ssimY, `val SSIM-Y ${v0.ssimY} → ${v1.ssimY}`);
 
   // The exported best model records the best validation score.

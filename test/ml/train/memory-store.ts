@@ -32,7 +32,10 @@ export class MemoryStore implements RunStore {
   /** The newest write of the checkpoint for `iteration`. */
   checkpointAt(iteration: number): Uint8Array {
     const w = this.checkpointWrites.filter((c) => c.iteration === iteration).at(-1);
-    if (!w) throw new Error(`no checkpoint at iteration ${iteration} (have ${this.checkpointWrites.map((c) => c.iteration).join(', ')})`);
+    if (!w)
+      throw new Error(
+        `no checkpoint at iteration ${iteration} (have ${this.checkpointWrites.map((c) => c.iteration).join(', ')})`,
+      );
     return w.bytes;
   }
   async readLatestCheckpoint(): Promise<{ bytes: Uint8Array; path: string } | undefined> {
@@ -51,7 +54,10 @@ export class MemoryStore implements RunStore {
 }
 
 /** Consumes a training run; `onEvent` may steer it (pause, cancel) as events arrive. */
-export async function collect(events: AsyncGenerator<TrainEvent>, onEvent?: (e: TrainEvent) => void): Promise<TrainEvent[]> {
+export async function collect(
+  events: AsyncGenerator<TrainEvent>,
+  onEvent?: (e: TrainEvent) => void,
+): Promise<TrainEvent[]> {
   const out: TrainEvent[] = [];
   for await (const e of events) {
     out.push(e);

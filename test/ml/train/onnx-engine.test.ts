@@ -26,7 +26,18 @@ const skip = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.r
 let source: DatasetSource;
 
 function config(over: Partial<Record<keyof TrainConfig | 'activation', unknown>> = {}): TrainConfig {
-  return makeTrainConfig({ preset: 'tiny', scale: 2, iterations: 12, batch: 4, patch: 12, lr: 2e-3, warmup: 2, seed: 7, checkpointEvery: 1000, ...over } as Parameters<typeof makeTrainConfig>[0]);
+  return makeTrainConfig({
+    preset: 'tiny',
+    scale: 2,
+    iterations: 12,
+    batch: 4,
+    patch: 12,
+    lr: 2e-3,
+    warmup: 2,
+    seed: 7,
+    checkpointEvery: 1000,
+    ...over,
+  } as Parameters<typeof makeTrainConfig>[0]);
 }
 
 const onnx = onnxEngine({ threads: 2 });
@@ -41,11 +52,13 @@ function assertSame(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string,
   assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), `${what}: different names`);
   for (const [name, x] of a) {
     const y = b.get(name)!;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) assert.fail(`${what}: ${name}[${i}] differs: ${x[i]} vs ${y[i]}`);
+    for (let i = 0; i < x.length; i++)
+      if (x[i] !== y[i]) assert.fail(`${what}: ${name}[${i}] differs: ${x[i]} vs ${y[i]}`);
   }
 }
 
-const worstRel = (a: readonly number[], b: readonly number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)));
+const worstRel = (a: readonly number[], b: readonly number[]) =>
+  Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)));
 
 const cancelAt = (control: TrainControl, at: number) => (e: TrainEvent) => {
   if (e.type === 'progress' && e.iteration === at) control.cancel();
@@ -57,17 +70,25 @@ before(async () => {
 });
 
 describe('the ONNX Runtime engine', { skip }, () => {
-  test('50 steps from the same weights and batches give the wasm trainer\'s losses within 1e-3, for TanhExp, Swish and Charbonnier', async () => {
-    for (const [activation, loss] of [['tanhexp', 'l1'], ['swish', 'l1'], ['tanhexp', 'charbonnier']] as const) {
+  test("50 steps from the same weights and batches give the wasm trainer's losses within 1e-3, for TanhExp, Swish and Charbonnier", async () => {
+    for (const [activation, loss] of [
+      ['tanhexp', 'l1'],
+      ['swish', 'l1'],
+      ['tanhexp', 'charbonnier'],
+    ] as const) {
       const cfg = config({ iterations: 50, activation, loss, warmup: 5 });
-      const lossesOf = async (engine?: StepEngineFactory) => ofType(await collect(run({ config: cfg, engine })), 'progress').map((p) => p.loss);
+      const lossesOf = async (engine?: StepEngineFactory) =>
+        ofType(await collect(run({ config: cfg, engine })), 'progress').map((p) => p.loss);
       const ours = await lossesOf(onnx);
       const wasm = await lossesOf(undefined);
       assert.equal(ours.length, 50);
       const worst = worstRel(ours, wasm);
       assert.ok(worst <= 1e-3, `${activation} ${loss}: worst relative difference ${worst}`);
       // The losses really moved (equal losses of a network that never learns would prove little).
-      assert.ok(Math.min(...ours.slice(40)) < ours[0]! * 0.9, `${activation} ${loss}: the loss went from ${ours[0]} to ${ours.at(-1)}`);
+      assert.ok(
+        Math.min(...ours.slice(40)) < ours[0]! * 0.9,
+        `${activation} ${loss}: the loss went from ${ours[0]} to ${ours.at(-1)}`,
+      );
     }
   });
 
@@ -82,8 +103,14 @@ describe('the ONNX Runtime engine', { skip }, () => {
     assert.equal(ckpt.state.iteration, 6);
     const storeC = new MemoryStore();
     const rest = ofType(await collect(run({ config: cfg, store: storeC, from: ckpt })), 'progress');
-    assert.deepEqual(rest.map((p) => p.iteration), [7, 8, 9, 10, 11, 12]);
-    assert.deepEqual(rest.map((p) => p.loss), a.slice(6));
+    assert.deepEqual(
+      rest.map((p) => p.iteration),
+      [7, 8, 9, 10, 11, 12],
+    );
+    assert.deepEqual(
+      rest.map((p) => p.loss),
+      a.slice(6),
+    );
     const [x, y] = [decode(storeA.checkpointAt(12)), decode(storeC.checkpointAt(12))];
     assertSame(y.weights, x.weights, 'final weights');
     assertSame(y.adam, x.adam, 'final Adam moments');
@@ -94,27 +121,40 @@ describe('the ONNX Runtime engine', { skip }, () => {
   test('a run started on wasm continues on ONNX Runtime from its checkpoint, and back, as if it had not changed engine', async () => {
     const cfg = config({ checkpointEvery: 6 });
     const unbroken = ofType(await collect(run({ config: cfg, engine: undefined })), 'progress').map((p) => p.loss);
-    for (const [first, second] of [[undefined, onnx], [onnx, undefined]] as const) {
+    for (const [first, second] of [
+      [undefined, onnx],
+      [onnx, undefined],
+    ] as const) {
       const control = new TrainControl();
       const store = new MemoryStore();
       await collect(run({ config: cfg, store, control, engine: first }), cancelAt(control, 6));
       const ckpt = decode((await store.readLatestCheckpoint())!.bytes);
-      const rest = ofType(await collect(run({ config: cfg, from: ckpt, engine: second })), 'progress').map((p) => p.loss);
+      const rest = ofType(await collect(run({ config: cfg, from: ckpt, engine: second })), 'progress').map(
+        (p) => p.loss,
+      );
       assert.equal(rest.length, 6);
       const worst = worstRel(rest, unbroken.slice(6));
       assert.ok(worst <= 1e-3, `${first ? 'onnx → wasm' : 'wasm → onnx'}: worst relative difference ${worst}`);
     }
   });
 
-  test('a refused step (NaN input, or a loss above the bound) changes neither the weights nor Adam\'s state', async () => {
+  test("a refused step (NaN input, or a loss above the bound) changes neither the weights nor Adam's state", async () => {
     const cfg = config({ emaDecay: 0.9 });
     const engine = await onnx({ config: cfg, weights: initialWeights(cfg.network, 3), ema: undefined, adam: null });
     try {
       const { batch, patch } = cfg;
       const side = patch * 2;
-      const good = { lr: new Float32Array(batch * patch * patch * 3).fill(0.5), hr: new Float32Array(batch * side * side * 3).fill(0.25), picks: [] };
+      const good = {
+        lr: new Float32Array(batch * patch * patch * 3).fill(0.5),
+        hr: new Float32Array(batch * side * side * 3).fill(0.25),
+        picks: [],
+      };
       assert.ok((await engine.step(good, 1e-3, Infinity)).ok);
-      const snapshot = async (e: StepEngine) => ({ w: await e.weights(), ema: (await e.emaWeights())!, adam: await e.adamState() });
+      const snapshot = async (e: StepEngine) => ({
+        w: await e.weights(),
+        ema: (await e.emaWeights())!,
+        adam: await e.adamState(),
+      });
       const before = await snapshot(engine);
       const poisoned = { ...good, lr: good.lr.map((v, i) => (i === 7 ? NaN : v)) };
       const r1 = await engine.step(poisoned, 1e-3, Infinity);
@@ -133,7 +173,10 @@ describe('the ONNX Runtime engine', { skip }, () => {
         const e0 = w0.get(name)!;
         for (let i = 0; i < e.length; i += 17) {
           const want = Math.fround(Math.fround(e0[i]! * Math.fround(0.9)) + Math.fround(w[i]! * Math.fround(1 - 0.9)));
-          assert.ok(Math.abs(e[i]! - want) <= 2e-7 * Math.max(1, Math.abs(want)), `${name}[${i}]: EMA ${e[i]}, expected ${want}`);
+          assert.ok(
+            Math.abs(e[i]! - want) <= 2e-7 * Math.max(1, Math.abs(want)),
+            `${name}[${i}]: EMA ${e[i]}, expected ${want}`,
+          );
         }
       }
     } finally {
@@ -164,9 +207,17 @@ describe('the ONNX Runtime engine', { skip }, () => {
     await collect(run({ config: config({ iterations: 4 }), engine: counted }));
     const control = new TrainControl();
     await collect(run({ config: config({ iterations: 6 }), engine: counted, control }), cancelAt(control, 2));
-    const failed = await collect(run({ config: config({ iterations: 6 }), engine: counted, maxBadSteps: 2, batchHook: (i, b) => (i >= 1 ? { ...b, lr: b.lr.map(() => NaN) } : b) }));
+    const failed = await collect(
+      run({
+        config: config({ iterations: 6 }),
+        engine: counted,
+        maxBadSteps: 2,
+        batchHook: (i, b) => (i >= 1 ? { ...b, lr: b.lr.map(() => NaN) } : b),
+      }),
+    );
     assert.equal(failed.at(-1)?.type, 'failed');
-    for await (const e of run({ config: config({ iterations: 6 }), engine: counted })) if (e.type === 'progress' && e.iteration === 2) break;
+    for await (const e of run({ config: config({ iterations: 6 }), engine: counted }))
+      if (e.type === 'progress' && e.iteration === 2) break;
     assert.equal(opened, 4);
     assert.equal(closed, 4, 'every session is released');
     assert.equal(tf.memory().numTensors, tensors, 'training on ONNX Runtime holds no tfjs tensors');

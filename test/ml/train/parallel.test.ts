@@ -29,7 +29,10 @@ test('splitBatch keeps every sample once, in order, in near-equal shards', () =>
   const lr = Float32Array.from({ length: 5 * 2 }, (_, i) => i);
   const hr = Float32Array.from({ length: 5 * 8 }, (_, i) => i);
   const shards = splitBatch(lr, hr, 5, 2);
-  assert.deepEqual(shards.map((s) => s.n), [3, 2]);
+  assert.deepEqual(
+    shards.map((s) => s.n),
+    [3, 2],
+  );
   assert.deepEqual([...shards[0]!.lr, ...shards[1]!.lr], [...lr]);
   assert.deepEqual([...shards[0]!.hr, ...shards[1]!.hr], [...hr]);
   assert.equal(splitBatch(lr, hr, 5, 9).length, 5, 'never more shards than samples');
@@ -38,14 +41,23 @@ test('splitBatch keeps every sample once, in order, in near-equal shards', () =>
 test('training with a helper thread matches training in one thread', async () => {
   await useBackend('wasm');
   const data = await source();
-  const config = makeTrainConfig({ preset: 'tiny', iterations: 12, batch: 5, patch: 12, warmup: 2, seed: 9, checkpointEvery: 12 });
+  const config = makeTrainConfig({
+    preset: 'tiny',
+    iterations: 12,
+    batch: 5,
+    patch: 12,
+    warmup: 2,
+    seed: 9,
+    checkpointEvery: 12,
+  });
   const run = async (threads: number) => {
     const helpers = threads ? await GradientWorkers.start(threads, 'wasm', config) : undefined;
     const store = new MemoryStore();
     const losses: number[] = [];
     const before = tf.memory().numTensors;
     try {
-      for await (const e of train({ config, data, val: [], store, helpers })) if (e.type === 'progress') losses.push(e.loss);
+      for await (const e of train({ config, data, val: [], store, helpers }))
+        if (e.type === 'progress') losses.push(e.loss);
     } finally {
       await helpers?.close();
     }
@@ -59,7 +71,8 @@ test('training with a helper thread matches training in one thread', async () =>
     assert.ok(Math.abs(two.losses[i]! - l) <= 1e-4 * Math.abs(l), `iteration ${i + 1}: ${two.losses[i]} vs ${l}`);
   }
   let worst = 0;
-  for (const [k, w] of one.weights) w.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - two.weights.get(k)![i]!))));
+  for (const [k, w] of one.weights)
+    w.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - two.weights.get(k)![i]!))));
   assert.ok(worst < 1e-4, `weights differ by ${worst}`);
   assert.ok(one.losses[0] !== one.losses.at(-1), 'the run must actually train');
 });

@@ -62,7 +62,11 @@ function run(o: Partial<TrainOptions> & { config: TrainConfig }): AsyncGenerator
 const decode = (bytes: Uint8Array) => decodeCheckpoint(bytes, 'test checkpoint');
 
 /** Exact (bitwise, via ===) equality of two parameter maps, naming the first difference. */
-function assertSameArrays(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>, what: string): void {
+function assertSameArrays(
+  a: ReadonlyMap<string, Float32Array>,
+  b: ReadonlyMap<string, Float32Array>,
+  what: string,
+): void {
   assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort(), `${what}: different tensor names`);
   for (const [name, x] of a) {
     const y = b.get(name)!;
@@ -75,7 +79,11 @@ function assertSameArrays(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<s
   }
 }
 
-function assertDifferentArrays(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>, what: string): void {
+function assertDifferentArrays(
+  a: ReadonlyMap<string, Float32Array>,
+  b: ReadonlyMap<string, Float32Array>,
+  what: string,
+): void {
   for (const [name, x] of a) {
     const y = b.get(name)!;
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return;
@@ -137,7 +145,10 @@ describe('event stream', () => {
 
   test('progress every iteration: a finite loss, the scheduled learning rate, speed, and an ETA of 0 at the end', () => {
     const progress = ofType(events, 'progress');
-    assert.deepEqual(progress.map((p) => p.iteration), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      progress.map((p) => p.iteration),
+      [1, 2, 3, 4, 5, 6],
+    );
     for (const p of progress) {
       assert.ok(Number.isFinite(p.loss) && p.loss > 0, `loss ${p.loss}`);
       assert.equal(p.lr, learningRateAt(cfg, p.iteration - 1), `lr at iteration ${p.iteration} follows the schedule`);
@@ -148,7 +159,10 @@ describe('event stream', () => {
 
   test('validation at 3 and 6: PSNR-Y and SSIM-Y of the network and of bicubic, per image', () => {
     const vals = ofType(events, 'validation');
-    assert.deepEqual(vals.map((v) => v.iteration), [3, 6]);
+    assert.deepEqual(
+      vals.map((v) => v.iteration),
+      [3, 6],
+    );
     for (const v of vals) {
       assert.ok(v.psnrY > 15 && v.psnrY < 60, `psnrY ${v.psnrY}`);
       assert.ok(v.ssimY > 0 && v.ssimY <= 1, `ssimY ${v.ssimY}`);
@@ -162,7 +176,10 @@ describe('event stream', () => {
 
   test('previews at 3 and 6: bicubic | network | ground truth, the last third the HR crop itself, stored', () => {
     const previews = ofType(events, 'preview');
-    assert.deepEqual(previews.map((p) => p.iteration), [3, 6]);
+    assert.deepEqual(
+      previews.map((p) => p.iteration),
+      [3, 6],
+    );
     const side = 48;
     for (const p of previews) {
       assert.equal(p.image.width, 3 * side * 2 + 8, 'bicubic | network | ground truth, with two 4-pixel gaps');
@@ -174,10 +191,18 @@ describe('event stream', () => {
     const strip = previews[0]!.image;
     const hr = previewVal[0]!.hr;
     const gtX = 2 * (96 + 4);
-    for (const [x, y] of [[0, 0], [50, 20], [95, 95]] as const) {
-      for (let c = 0; c < 3; c++) assert.equal(strip.rgb[(y * strip.width + gtX + x) * 3 + c], hr.rgb[(y * 96 + x) * 3 + c]);
+    for (const [x, y] of [
+      [0, 0],
+      [50, 20],
+      [95, 95],
+    ] as const) {
+      for (let c = 0; c < 3; c++)
+        assert.equal(strip.rgb[(y * strip.width + gtX + x) * 3 + c], hr.rgb[(y * 96 + x) * 3 + c]);
     }
-    assert.deepEqual(store.previews.map((p) => p.iteration), [3, 6]);
+    assert.deepEqual(
+      store.previews.map((p) => p.iteration),
+      [3, 6],
+    );
   });
 
   test('checkpoints at 3 and 6, in the store; the last one is at iteration 6', () => {
@@ -188,7 +213,9 @@ describe('event stream', () => {
   });
 
   test('within an iteration: progress, then validation, preview, checkpoint', () => {
-    const order = events.filter((e) => 'iteration' in e && e.iteration === 3 && e.type !== 'started').map((e) => e.type);
+    const order = events
+      .filter((e) => 'iteration' in e && e.iteration === 3 && e.type !== 'started')
+      .map((e) => e.type);
     assert.deepEqual(order, ['progress', 'validation', 'preview', 'checkpoint']);
   });
 
@@ -197,9 +224,16 @@ describe('event stream', () => {
     assert.equal(store.configs.length, 1);
     assert.deepEqual(store.configs[0], cfg);
     const valRecords = store.metrics.filter((m) => 'val' in m);
-    assert.deepEqual(valRecords.map((m) => m.iteration), [3, 6]);
+    assert.deepEqual(
+      valRecords.map((m) => m.iteration),
+      [3, 6],
+    );
     const progressRecords = store.metrics.filter((m) => 'loss' in m);
-    assert.deepEqual(progressRecords.map((m) => m.iteration), [6], 'progress is logged every 10 iterations and at the end');
+    assert.deepEqual(
+      progressRecords.map((m) => m.iteration),
+      [6],
+      'progress is logged every 10 iterations and at the end',
+    );
     assert.equal(progressRecords[0]!.loss, progress.at(-1)!.loss);
     assert.ok(store.models.length >= 1, 'the best model is exported');
     const model = decodeModel(store.models.at(-1)!, 'model');
@@ -235,7 +269,11 @@ describe('resume', () => {
     const control = new TrainControl();
     const storeB = new MemoryStore();
     const first = await collect(run({ config: resumeConfig(), store: storeB, control }), cancelAt(control, 6));
-    assert.deepEqual(ofType(first, 'progress').map((p) => p.loss), a.losses.slice(0, 6), 'the first 6 iterations already match');
+    assert.deepEqual(
+      ofType(first, 'progress').map((p) => p.loss),
+      a.losses.slice(0, 6),
+      'the first 6 iterations already match',
+    );
     const stop = first.at(-1)!;
     assert.ok(stop.type === 'end' && stop.reason === 'cancelled' && stop.iteration === 6);
 
@@ -254,7 +292,10 @@ describe('resume', () => {
     assert.ok(started.type === 'started' && started.continued && started.iteration === 6);
     assert.equal(storeC.configs.length, 0, 'a resumed run does not rewrite its config');
     const losses = ofType(rest, 'progress');
-    assert.deepEqual(losses.map((p) => p.iteration), [7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      losses.map((p) => p.iteration),
+      [7, 8, 9, 10, 11, 12],
+    );
     for (let i = 0; i < 6; i++) assert.equal(losses[i]!.loss, a.losses[6 + i], `loss at iteration ${7 + i}`);
     const end = rest.at(-1)!;
     assert.ok(end.type === 'end' && end.reason === 'finished' && end.iteration === 12);
@@ -276,7 +317,10 @@ describe('resume', () => {
     const control = new TrainControl();
     const first = await collect(run({ config: cfg, store: folder, control }), cancelAt(control, 6));
     assert.equal(first.at(-1)?.type, 'end');
-    assert.deepEqual(JSON.parse(await fsp.readFile(path.join(dir, 'config.json'), 'utf8')), JSON.parse(JSON.stringify(cfg)));
+    assert.deepEqual(
+      JSON.parse(await fsp.readFile(path.join(dir, 'config.json'), 'utf8')),
+      JSON.parse(JSON.stringify(cfg)),
+    );
 
     const opened = await RunFolder.open(dir);
     assert.deepEqual(opened.config, cfg);
@@ -292,7 +336,10 @@ describe('resume', () => {
     const model = decodeModel(await fsp.readFile(path.join(dir, MODEL_FILE)), MODEL_FILE, cfg.network);
     assertSameArrays(new Map(model.weights), a.final.weights, 'model_best.safetensors');
     assert.equal(model.training?.iterations, 12);
-    const metrics = (await fsp.readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = (await fsp.readFile(path.join(dir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(metrics.some((m) => m.iteration === 12 && m.loss === a.losses[11]));
   });
 });
@@ -315,7 +362,10 @@ describe('resume with degradations', () => {
     assert.equal(ckpt.state.config.degrade, 'photo', 'the checkpoint carries the setting');
     const storeC = new MemoryStore();
     const rest = await collect(run({ config: ckpt.state.config, store: storeC, from: ckpt, jpeg: sharpJpeg }));
-    assert.deepEqual(ofType(rest, 'progress').map((p) => p.loss), losses.slice(6));
+    assert.deepEqual(
+      ofType(rest, 'progress').map((p) => p.loss),
+      losses.slice(6),
+    );
     const final = decode(store.checkpointAt(12));
     const resumedFinal = decode(storeC.checkpointAt(12));
     assertSameArrays(resumedFinal.weights, final.weights, 'final weights');
@@ -363,7 +413,10 @@ describe('non-finite steps', () => {
       }),
     );
     assert.ok(before && afterBad);
-    assert.ok(before.size >= 2 * [...decode(store.checkpointAt(1)).weights.keys()].length, 'the snapshot covers the weights and Adam moments');
+    assert.ok(
+      before.size >= 2 * [...decode(store.checkpointAt(1)).weights.keys()].length,
+      'the snapshot covers the weights and Adam moments',
+    );
     assertSameArrays(afterBad, before, 'variables across the skipped step');
 
     const warnings = ofType(events, 'warning');
@@ -374,7 +427,11 @@ describe('non-finite steps', () => {
     assert.doesNotMatch(warnings[0]!.message, /\n/);
 
     const progress = ofType(events, 'progress');
-    assert.deepEqual(progress.map((p) => p.iteration), [1, 2, 3, 5, 6], 'no progress for the skipped step, then it goes on');
+    assert.deepEqual(
+      progress.map((p) => p.iteration),
+      [1, 2, 3, 5, 6],
+      'no progress for the skipped step, then it goes on',
+    );
     for (const p of progress) {
       assert.ok(Number.isFinite(p.loss));
       const scale = p.iteration < k ? 1 : 0.5;
@@ -410,7 +467,10 @@ describe('non-finite steps', () => {
       events.map((e) => e.type),
       ['started', 'progress', 'progress', 'checkpoint', 'warning', 'warning', 'warning', 'failed'],
     );
-    assert.deepEqual(ofType(events, 'warning').map((w) => w.iteration), [3, 4, 5]);
+    assert.deepEqual(
+      ofType(events, 'warning').map((w) => w.iteration),
+      [3, 4, 5],
+    );
     const failed = events.at(-1)!;
     assert.ok(failed.type === 'failed');
     assert.equal(failed.iteration, 5);
@@ -419,18 +479,33 @@ describe('non-finite steps', () => {
     assert.match(failed.message, /^Training stopped: 3 steps in a row/);
     assert.match(failed.message, /checkpoint \(iteration 2\)/);
     assert.match(failed.message, /--lr/);
-    assert.equal(failed.message.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length, 1, `one sentence: ${failed.message}`);
+    assert.equal(
+      failed.message.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length,
+      1,
+      `one sentence: ${failed.message}`,
+    );
 
     assert.equal(store.models.length, 1, 'the kept model is exported once');
     const model = decodeModel(store.models[0]!, 'model', cfg.network);
-    assertSameArrays(new Map(model.weights), decode(store.checkpointAt(2)).weights, 'model file vs the last good checkpoint');
+    assertSameArrays(
+      new Map(model.weights),
+      decode(store.checkpointAt(2)).weights,
+      'model file vs the last good checkpoint',
+    );
   });
 
   test('with EMA on, the model kept after a failure is the last good checkpoint’s EMA weights', async () => {
     const cfg = config({ iterations: 20, checkpointEvery: 2, emaDecay: 0.5 });
     const store = new MemoryStore();
     // Iterations 1–3 are good (checkpoint at 2 only), then 4 and 5 are not.
-    const events = await collect(run({ config: cfg, store, maxBadSteps: 2, batchHook: (i, b) => (i >= 3 ? { ...b, lr: b.lr.map(() => NaN) } : b) }));
+    const events = await collect(
+      run({
+        config: cfg,
+        store,
+        maxBadSteps: 2,
+        batchHook: (i, b) => (i >= 3 ? { ...b, lr: b.lr.map(() => NaN) } : b),
+      }),
+    );
     const failed = events.at(-1)!;
     assert.ok(failed.type === 'failed' && failed.iteration === 5, failed.type);
     assert.match(failed.message, /checkpoint \(iteration 2\)/);
@@ -443,7 +518,9 @@ describe('non-finite steps', () => {
   test('with no checkpoint yet, the failure says so and exports nothing', async () => {
     const cfg = config({ iterations: 20 });
     const store = new MemoryStore();
-    const events = await collect(run({ config: cfg, store, maxBadSteps: 2, batchHook: (_, b) => ({ ...b, hr: b.hr.map(() => Infinity) }) }));
+    const events = await collect(
+      run({ config: cfg, store, maxBadSteps: 2, batchHook: (_, b) => ({ ...b, hr: b.hr.map(() => Infinity) }) }),
+    );
     const failed = events.at(-1)!;
     assert.ok(failed.type === 'failed', failed.type);
     assert.equal(failed.iteration, 2);
@@ -458,7 +535,10 @@ describe('control', () => {
     const control = new TrainControl();
     const store = new MemoryStore();
     const events = await collect(run({ config: cfg, store, control }), cancelAt(control, 3));
-    assert.deepEqual(events.slice(-3).map((e) => e.type), ['progress', 'checkpoint', 'end']);
+    assert.deepEqual(
+      events.slice(-3).map((e) => e.type),
+      ['progress', 'checkpoint', 'end'],
+    );
     const [p, c, f] = events.slice(-3);
     assert.ok(p?.type === 'progress' && p.iteration === 3);
     assert.ok(c?.type === 'checkpoint' && c.iteration === 3 && !c.best);
@@ -496,7 +576,10 @@ describe('control', () => {
     assert.ok(paused.type === 'paused' && paused.iteration === 2);
     const resumed = events[ip + 1]!;
     assert.ok(resumed.type === 'resumed' && resumed.iteration === 2);
-    assert.deepEqual(ofType(events, 'progress').map((p) => p.iteration), [1, 2, 3, 4]);
+    assert.deepEqual(
+      ofType(events, 'progress').map((p) => p.iteration),
+      [1, 2, 3, 4],
+    );
     assert.ok(events.at(-1)?.type === 'end');
   });
 
@@ -508,7 +591,10 @@ describe('control', () => {
       if (e.type === 'progress' && e.iteration === 1) control.pause();
       if (e.type === 'paused') setTimeout(() => control.cancel(), 50);
     });
-    assert.deepEqual(events.map((e) => e.type), ['started', 'progress', 'paused', 'checkpoint', 'end']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['started', 'progress', 'paused', 'checkpoint', 'end'],
+    );
     const f = events.at(-1)!;
     assert.ok(f.type === 'end' && f.reason === 'cancelled' && f.iteration === 1);
     assert.equal(decode(store.checkpointAt(1)).state.iteration, 1);
@@ -535,10 +621,17 @@ describe('tensor hygiene', () => {
     await collect(run({ config: config({ iterations: 6 }), control }), cancelAt(control, 2));
     assert.equal(tf.memory().numTensors, before, 'after cancel');
 
-    await collect(run({ config: config({ iterations: 6 }), maxBadSteps: 2, batchHook: (i, b) => (i >= 1 ? { ...b, lr: b.lr.map(() => NaN) } : b) }));
+    await collect(
+      run({
+        config: config({ iterations: 6 }),
+        maxBadSteps: 2,
+        batchHook: (i, b) => (i >= 1 ? { ...b, lr: b.lr.map(() => NaN) } : b),
+      }),
+    );
     assert.equal(tf.memory().numTensors, before, 'after failure');
 
-    for await (const e of run({ config: config({ iterations: 6 }) })) if (e.type === 'progress' && e.iteration === 2) break;
+    for await (const e of run({ config: config({ iterations: 6 }) }))
+      if (e.type === 'progress' && e.iteration === 2) break;
     assert.equal(tf.memory().numTensors, before, 'after the consumer broke out of the loop');
   });
 });
@@ -547,7 +640,10 @@ describe('a full disk while writing a checkpoint', () => {
   class FullAtSecondCheckpoint extends RunFolder {
     calls = 0;
     override async writeCheckpoint(iteration: number, bytes: Uint8Array, best: boolean): Promise<string> {
-      if (++this.calls === 2) throw errors.diskFull(path.join(this.dir, 'checkpoints', `ckpt_${String(iteration).padStart(7, '0')}.safetensors`));
+      if (++this.calls === 2)
+        throw errors.diskFull(
+          path.join(this.dir, 'checkpoints', `ckpt_${String(iteration).padStart(7, '0')}.safetensors`),
+        );
       return super.writeCheckpoint(iteration, bytes, best);
     }
   }
@@ -567,13 +663,19 @@ describe('a full disk while writing a checkpoint', () => {
     await RunFolder.create(dir, cfg.keepCheckpoints);
     const before = tf.memory().numTensors;
     const seen: TrainEvent[] = [];
-    await assert.rejects(collect(run({ config: cfg, store }), (e) => seen.push(e)), (e: unknown) => {
-      assert.ok(e instanceof UserError, String(e));
-      assert.equal(e.code, 'disk-full');
-      assert.match(e.message, /ckpt_0000004\.safetensors/);
-      return true;
-    });
-    assert.deepEqual(ofType(seen, 'checkpoint').map((c) => c.iteration), [2]);
+    await assert.rejects(
+      collect(run({ config: cfg, store }), (e) => seen.push(e)),
+      (e: unknown) => {
+        assert.ok(e instanceof UserError, String(e));
+        assert.equal(e.code, 'disk-full');
+        assert.match(e.message, /ckpt_0000004\.safetensors/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      ofType(seen, 'checkpoint').map((c) => c.iteration),
+      [2],
+    );
     assert.equal(tf.memory().numTensors, before, 'tensors released when the generator throws');
     await assertFirstCheckpointIntact(dir);
   });
@@ -594,7 +696,11 @@ describe('a full disk while writing a checkpoint', () => {
           if (prop === 'writeFile') {
             return async (data: Uint8Array) => {
               await target.writeFile(data.subarray(0, data.length >> 1));
-              throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+              throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+                code: 'ENOSPC',
+                errno: -28,
+                syscall: 'write',
+              });
             };
           }
           const v = Reflect.get(target, prop, target);
@@ -619,7 +725,9 @@ describe('a full disk while writing a checkpoint', () => {
 
 const onnxEvaluator = await evaluatorFor('cpu');
 
-describe('validation on another runtime', { skip: !onnxEvaluator && !process.env.CI && 'onnxruntime-node is not installed' }, () => {
+describe('validation on another runtime', {
+  skip: !onnxEvaluator && !process.env.CI && 'onnxruntime-node is not installed',
+}, () => {
   test('validation and previews run on ONNX Runtime with the current weights, once per iteration, scoring as the network does', async () => {
     const cfg = config({ iterations: 4, valEvery: 2, previewEvery: 2 });
     assert.ok(onnxEvaluator, 'ONNX Runtime is there');
@@ -632,7 +740,14 @@ describe('validation on another runtime', { skip: !onnxEvaluator && !process.env
         opened.push(w);
         const m = await onnxEvaluator.open(c, w);
         live++;
-        return { scale: m.scale, receptiveRadius: m.receptiveRadius, defaultTile: m.defaultTile, clamped: m.clamped, run: m.run.bind(m), dispose: async () => (live--, await m.dispose()) };
+        return {
+          scale: m.scale,
+          receptiveRadius: m.receptiveRadius,
+          defaultTile: m.defaultTile,
+          clamped: m.clamped,
+          run: m.run.bind(m),
+          dispose: async () => (live--, await m.dispose()),
+        };
       },
     };
     const withEval = await collect(run({ config: cfg, val: previewVal, evaluator: counting }));
@@ -642,7 +757,10 @@ describe('validation on another runtime', { skip: !onnxEvaluator && !process.env
     assert.equal(live, 0, 'every model the evaluator opened was disposed');
     const a = ofType(withEval, 'validation');
     const b = ofType(plain, 'validation');
-    assert.deepEqual(a.map((v) => v.iteration), [2, 4]);
+    assert.deepEqual(
+      a.map((v) => v.iteration),
+      [2, 4],
+    );
     for (const [k, v] of a.entries()) {
       // The same weights on another runtime: the same scores up to float rounding (8-bit outputs).
       assert.ok(Math.abs(v.psnrY - b[k]!.psnrY) < 0.05, `PSNR ${v.psnrY} vs ${b[k]!.psnrY}`);
