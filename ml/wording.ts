@@ -11,14 +11,14 @@ import type { Wording } from './errors.ts';
 const q = (p: string) => JSON.stringify(p);
 const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
 
-export const wordForCli: Wording = {
+/**
+ * The codes whose sentence names no flag and no control: the command line and the app say them
+ * alike.
+ */
+export const SHARED_WORDING = {
   'missing-path': (f) => `${q(f.file)} does not exist; check the path and try again.`,
   'no-images': (f) => `${q(f.folder)} contains no images (${IMAGE_KINDS}); choose a folder with photos in it.`,
   'empty-file': (f) => `${q(f.file)} is empty (0 bytes); re-export or re-download the image.`,
-  'unreadable-image': (f) =>
-    'kind' in f
-      ? `${q(f.file)} is not a regular file (it is a ${f.kind}); save the image to a file and name that file instead.`
-      : `${q(f.file)} could not be read as an image (${f.why}); check that it is a complete ${IMAGE_KINDS} file.`,
   'image-too-small': (f) =>
     'folder' in f
       ? `Every image in ${q(f.folder)} is smaller than the ${f.min}×${f.min} pixels training needs (the largest is ${f.width}×${f.height}); add larger photos, or choose a smaller patch size or scale.`
@@ -33,13 +33,9 @@ export const wordForCli: Wording = {
     `There is not enough free disk space to show ${q(f.file)}: its cache files need ${formatBytes(f.need)} in ${q(f.folder)}, where ${formatBytes(f.free)} is free and ${formatBytes(f.keep)} is kept free; free some space there, then open the image again.`,
   'viewer-write-failed': (f) =>
     `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
-  'unwritable-output': (f) =>
-    `Cannot write to ${q(f.file)} (${f.why}); choose another output folder with -o or fix its permissions.`,
   'name-too-long': (f) =>
     `Cannot write to ${q(f.file)} (its name is longer than the file system allows); give the input a shorter name and try again.`,
   'unreadable-file': (f) => `${q(f.file)} cannot be read (${f.why}); choose a readable ${f.what}.`,
-  'output-exists': (f) =>
-    `${q(f.file)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
   'would-overwrite-input': (f) =>
     `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
   'disk-full': (f) => `The disk is full while writing ${q(f.file)}; free some space and try again.`,
@@ -54,6 +50,25 @@ export const wordForCli: Wording = {
   'weights-mismatch': (f) =>
     `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
   'init-mismatch': (f) => f.why,
+  'broken-install': (f) => `SR Studio's generated file ${f.file} is missing; run "npm install" in SR Studio's folder.`,
+  'run-busy': (f) => `The run in ${q(f.folder)} is being trained now (process ${f.pid}); wait for it or stop it first.`,
+  'file-failed': (f) =>
+    `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
+  'training-failed': (f) => f.why,
+  cancelled: (f) => `${f.what} was cancelled; nothing was written.`,
+  'bad-argument': (f) => f.said,
+} satisfies Partial<Wording>;
+
+export const wordForCli: Wording = {
+  ...SHARED_WORDING,
+  'unreadable-image': (f) =>
+    'kind' in f
+      ? `${q(f.file)} is not a regular file (it is a ${f.kind}); save the image to a file and name that file instead.`
+      : `${q(f.file)} could not be read as an image (${f.why}); check that it is a complete ${IMAGE_KINDS} file.`,
+  'unwritable-output': (f) =>
+    `Cannot write to ${q(f.file)} (${f.why}); choose another output folder with -o or fix its permissions.`,
+  'output-exists': (f) =>
+    `${q(f.file)} already exists; pass --overwrite to replace it or choose another output folder with -o.`,
   'scale-mismatch': (f) =>
     `${q(f.file)} upscales x${f.modelScale}, not x${f.scale}; leave out --scale or choose a model of that scale.`,
   'overlap-too-large': (f) =>
@@ -64,7 +79,6 @@ export const wordForCli: Wording = {
   'no-model': (f) => `No x${f.scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
   'unknown-model': (f) =>
     `There is no model named ${q(f.value)} among the bundled and your own models, nor a file of that name; pass a model's name ("sr-studio info" lists them) or a .safetensors file.`,
-  'broken-install': (f) => `SR Studio's generated file ${f.file} is missing; run "npm install" in SR Studio's folder.`,
   'run-exists': (f) =>
     `${q(f.folder)} already holds a training run; continue it with --resume ${q(f.folder)}, or choose another --out.`,
   'folder-not-empty': (f) =>
@@ -73,7 +87,6 @@ export const wordForCli: Wording = {
     f.notStarted
       ? `${q(f.folder)} holds no training yet (it was stopped before its settings were saved); start the run again with --out ${q(f.folder)} instead of --resume.`
       : `${q(f.folder)} is not a training run folder (${f.why}); name the folder a run was started in.`,
-  'run-busy': (f) => `The run in ${q(f.folder)} is being trained now (process ${f.pid}); wait for it or stop it first.`,
   'run-records-no-data': (f) =>
     `The run in ${q(f.run)} does not record its training folder; name it with --data DIR (and --val DIR if the run used one).`,
   'run-folder-gone': (f) =>
@@ -88,10 +101,5 @@ export const wordForCli: Wording = {
     `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, pass --iters with more than ${f.done}.`,
   'run-mismatch': (f) =>
     `The run in ${q(f.run)} was trained with ${f.what}; continue it as it was started, or start a new run.`,
-  'file-failed': (f) =>
-    `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
-  'training-failed': (f) => f.why,
   internal: (f) => `SR Studio failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
-  cancelled: (f) => `${f.what} was cancelled; nothing was written.`,
-  'bad-argument': (f) => f.said,
 };

@@ -1,11 +1,11 @@
 /**
  * The engine's errors in the app's words: one sentence for each code, naming the app's controls
  * ("Replace existing outputs", Settings, the Train view) where the command line names its flags
- * (ml/wording.ts), and each path the user knows by another name (an uploaded file: by the
- * name it was dropped with) by that name.
+ * (ml/wording.ts; the sentences that name neither are shared, SHARED_WORDING), and each path
+ * the user knows by another name (an uploaded file: by the name it was dropped with) by that name.
  */
-import { formatBytes, formatMemory } from '../../ml/bytes.ts';
 import { word, type ErrorData, type Wording } from '../../ml/errors.ts';
+import { SHARED_WORDING } from '../../ml/wording.ts';
 
 const q = (p: string) => JSON.stringify(p);
 const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
@@ -14,47 +14,14 @@ const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
 export type DisplayName = (path: string) => string;
 
 export const APP_WORDING: Wording = {
-  'missing-path': (f) => `${q(f.file)} does not exist; check the path and try again.`,
-  'no-images': (f) => `${q(f.folder)} contains no images (${IMAGE_KINDS}); choose a folder with photos in it.`,
-  'empty-file': (f) => `${q(f.file)} is empty (0 bytes); re-export or re-download the image.`,
+  ...SHARED_WORDING,
   'unreadable-image': (f) =>
     'kind' in f
       ? `${q(f.file)} is not a regular file (it is a ${f.kind}); save the image to a file and choose that file instead.`
       : `${q(f.file)} could not be read as an image (${f.why}); check that it is a complete ${IMAGE_KINDS} file.`,
-  'image-too-small': (f) =>
-    'folder' in f
-      ? `Every image in ${q(f.folder)} is smaller than the ${f.min}×${f.min} pixels training needs (the largest is ${f.width}×${f.height}); add larger photos, or choose a smaller patch size or scale.`
-      : `${q(f.file)} is only ${f.width}×${f.height} pixels; use an image at least ${f.min}×${f.min} pixels.`,
-  'image-too-large': (f) =>
-    `Upscaling ${q(f.file)} would make a ${f.width}×${f.height} image, more than SR Studio can hold in memory; use a smaller scale or crop the photo first.`,
-  'viewer-too-large': (f) =>
-    `${q(f.file)} is too large for the viewer: showing it needs ${formatBytes(f.need)} of cache files, more than the ${formatBytes(f.max)} one image may use; open a smaller or cropped image.`,
-  'viewer-busy': (f) =>
-    `The viewer's cache cannot take ${q(f.file)} now: the images being shown hold ${formatBytes(f.held)} of the ${formatBytes(f.max)} it may use; wait until they have loaded, then open this one again.`,
-  'viewer-low-disk': (f) =>
-    `There is not enough free disk space to show ${q(f.file)}: its cache files need ${formatBytes(f.need)} in ${q(f.folder)}, where ${formatBytes(f.free)} is free and ${formatBytes(f.keep)} is kept free; free some space there, then open the image again.`,
-  'viewer-write-failed': (f) =>
-    `The viewer could not write its cache for ${q(f.file)} to ${q(f.folder)} (${f.why}); free some space there, then open the image again.`,
   'unwritable-output': (f) => `Cannot write to ${q(f.file)} (${f.why}); choose another output folder.`,
-  'name-too-long': (f) =>
-    `Cannot write to ${q(f.file)} (its name is longer than the file system allows); give the input a shorter name and try again.`,
-  'unreadable-file': (f) => `${q(f.file)} cannot be read (${f.why}); choose a readable ${f.what}.`,
   'output-exists': (f) =>
     `${q(f.file)} already exists; tick "Replace existing outputs" to replace it, or choose another output folder.`,
-  'would-overwrite-input': (f) =>
-    `Writing the result to ${q(f.file)} would overwrite an input image; choose another output folder or format.`,
-  'disk-full': (f) => `The disk is full while writing ${q(f.file)}; free some space and try again.`,
-  'bad-weights': (f) =>
-    `${q(f.file)} is not a valid SR Studio weights file (${f.why}); choose a .safetensors file saved by SR Studio.`,
-  'bad-model': (f) =>
-    `${q(f.file)} cannot be used as a super-resolution model (${f.why}); choose an ONNX model that takes one RGB image and gives one.`,
-  'model-needs-memory': (f) =>
-    `${q(f.file)} needs about ${formatMemory(f.need)} of memory for ${f.tile}, more than the ${formatMemory(f.budget)} one tile may use on this machine${f.share !== undefined && f.total !== undefined ? ` (${Math.round(f.share * 100)}% of its ${formatMemory(f.total)})` : ''}; run it on a machine with more memory, or choose a smaller model.`,
-  'imported-not-trainable': (f) =>
-    `${q(f.file)} is an imported ONNX model, which SR Studio can run but not train or fine-tune; start from a .safetensors model made by SR Studio.`,
-  'weights-mismatch': (f) =>
-    `${q(f.file)} does not fit this network: ${f.why}; use weights saved for the same preset, scale and activation.`,
-  'init-mismatch': (f) => f.why,
   'scale-mismatch': (f) => `${q(f.file)} upscales x${f.modelScale}, not x${f.scale}; choose a model of that scale.`,
   'overlap-too-large': (f) =>
     `${q(f.file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${f.overlap}; set its margin to ${f.max} or less.`,
@@ -63,7 +30,6 @@ export const APP_WORDING: Wording = {
   'no-model': (f) => `No x${f.scale} model was found; train one in the Train view, or add one in the Models view.`,
   'unknown-model': (f) =>
     `There is no model named ${q(f.value)} among the bundled and your own models; pick a model from the list.`,
-  'broken-install': (f) => `SR Studio's generated file ${f.file} is missing; run "npm install" in SR Studio's folder.`,
   'run-exists': (f) =>
     `${q(f.folder)} already holds a training run; continue it from the list of runs, or choose another folder.`,
   'folder-not-empty': (f) =>
@@ -72,7 +38,6 @@ export const APP_WORDING: Wording = {
     f.notStarted
       ? `${q(f.folder)} holds no training yet (it was stopped before its settings were saved); start a new run in that folder instead.`
       : `${q(f.folder)} is not a training run folder (${f.why}); choose the folder a run was started in.`,
-  'run-busy': (f) => `The run in ${q(f.folder)} is being trained now (process ${f.pid}); wait for it or stop it first.`,
   'run-records-no-data': (f) =>
     `The run in ${q(f.run)} does not record its training folder; choose its training folder (and validation folder, if it used one).`,
   'run-folder-gone': (f) =>
@@ -84,12 +49,7 @@ export const APP_WORDING: Wording = {
     `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, ask for more than ${f.done}.`,
   'run-mismatch': (f) =>
     `The run in ${q(f.run)} was trained with ${f.what}; continue it with the same settings and folders, or start a new run.`,
-  'file-failed': (f) =>
-    `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
-  'training-failed': (f) => f.why,
   internal: (f) => `The engine failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
-  cancelled: (f) => `${f.what} was cancelled; nothing was written.`,
-  'bad-argument': (f) => f.said,
 };
 
 /** The facts that are paths, shown by the names the user knows. */
