@@ -7,7 +7,16 @@ const config = {
   appId: 'app.srstudio.desktop',
   productName: 'SR Studio',
   directories: { output: 'dist/installers', buildResources: 'assets/build' },
-  files: ['main/**', 'ml/**', 'renderer/dist/**', 'assets/**', '!assets/models/training/**', 'package.json', '!**/*.test.ts', '!test/**'],
+  files: [
+    'main/**',
+    'ml/**',
+    'renderer/dist/**',
+    'assets/**',
+    '!assets/models/training/**',
+    'package.json',
+    '!**/*.test.ts',
+    '!test/**',
+  ],
   asarUnpack: [
     'node_modules/sharp/**',
     'node_modules/@img/**',
