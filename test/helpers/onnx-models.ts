@@ -55,39 +55,26 @@ export const greyOutputModel = () =>
     [{ name: 'output', dims: [1, 1, 'h', 'w'] }],
   );
 
-/** Resizes by 1.5: not a whole scale. */
-export const oddScaleModel = () =>
+/** Resizes the input by `scale` (nearest neighbour), declaring `metadata`; the graph works in any range. */
+const resizeModel = (scale: number, metadata?: Record<string, string>) =>
   model(
     (g) => {
-      const scales = g.constant('scales', [4], Float32Array.of(1, 1, 1.5, 1.5));
+      const scales = g.constant('scales', [4], Float32Array.of(1, 1, scale, scale));
       g.rename(g.add('Resize', ['input', '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
     },
     [{ name: 'input', dims: rgb }],
     [{ name: 'output', dims: [1, 3, 'H', 'W'] }],
+    metadata,
   );
+
+/** Resizes by 1.5: not a whole scale. */
+export const oddScaleModel = () => resizeModel(1.5);
 
 /** Nearest x2 with a declared 0–255 range, but the graph works in any range. */
-export const declared255Model = () =>
-  model(
-    (g) => {
-      const scales = g.constant('scales', [4], Float32Array.of(1, 1, 2, 2));
-      g.rename(g.add('Resize', ['input', '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
-    },
-    [{ name: 'input', dims: rgb }],
-    [{ name: 'output', dims: [1, 3, 'H', 'W'] }],
-    { input_range: '0-255' },
-  );
+export const declared255Model = () => resizeModel(2, { input_range: '0-255' });
 
 /** Nearest x2 with nothing declared: a flat grey comes out the same in either range, so the probe cannot tell which it takes. */
-export const nearestModel = () =>
-  model(
-    (g) => {
-      const scales = g.constant('scales', [4], Float32Array.of(1, 1, 2, 2));
-      g.rename(g.add('Resize', ['input', '', scales], [1, 3, 'H', 'W'], [{ name: 'mode', s: 'nearest' }]), 'output');
-    },
-    [{ name: 'input', dims: rgb }],
-    [{ name: 'output', dims: [1, 3, 'H', 'W'] }],
-  );
+export const nearestModel = () => resizeModel(2);
 
 /** One node from a custom operator domain (written by hand: the graph builder knows only the standard one). */
 export function customOpModel(): Uint8Array {
