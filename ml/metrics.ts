@@ -49,6 +49,12 @@ export interface QualityScores {
   readonly psnrY: number;
   /** Mean SSIM of the Y channel, at most 1. */
   readonly ssimY: number;
+  /**
+   * How much of the ground truth's fine detail the image has: the mean gradient magnitude of its Y
+   * channel over the ground truth's (`detailOfPlanes`). 1 is as much edge and texture energy as the
+   * ground truth; blur lowers it; ringing, noise or invented texture can raise it above 1.
+   */
+  readonly detail: number;
 }
 
 /** SSIM constants on the 0–255 scale, as in BasicSR's `_ssim`. */
@@ -245,13 +251,45 @@ export function ssimY(a: RgbImage, b: RgbImage, crop = 0, opts: MetricOptions = 
   return ssimOfPlanes(ya, yb, w, h);
 }
 
+/** Mean gradient magnitude √(gx² + gy²) of a Y plane, with forward differences over its (w − 1) × (h − 1) pixels. */
+export function meanGradient(y: Float64Array, w: number, h: number): number {
+  if (w < 2 || h < 2 || y.length !== w * h) throw new Error(`meanGradient: a ${w}×${h} plane of ${y.length} values`);
+  let sum = 0;
+  for (let r = 0; r < h - 1; r++) {
+    const row = r * w;
+    for (let c = 0; c < w - 1; c++) {
+      const i = row + c;
+      const gx = y[i + 1]! - y[i]!;
+      const gy = y[i + w]! - y[i]!;
+      sum += Math.sqrt(gx * gx + gy * gy);
+    }
+  }
+  return sum / ((w - 1) * (h - 1));
+}
+
 /**
- * PSNR-Y and SSIM-Y of a super-resolved image against its ground truth, with crop = scale as
- * BasicSR reports them. The Y planes are computed once for both.
+ * The detail measure: the mean gradient magnitude of `x`'s Y plane over that of the ground truth
+ * `ref` (1 when `ref` is flat and `x` too, Infinity when only `ref` is flat).
+ */
+export function detailOfPlanes(x: Float64Array, ref: Float64Array, w: number, h: number): number {
+  const a = meanGradient(x, w, h);
+  const b = meanGradient(ref, w, h);
+  return b === 0 ? (a === 0 ? 1 : Infinity) : a / b;
+}
+
+/** The detail measure of `a` against its ground truth `ref` on Y, `crop` pixels removed from each border. */
+export function detailY(a: RgbImage, ref: RgbImage, crop = 0, opts: MetricOptions = {}): number {
+  const { ya, yb, w, h } = yPlanes(a, ref, crop, 2, 'detailY', opts);
+  return detailOfPlanes(ya, yb, w, h);
+}
+
+/**
+ * PSNR-Y, SSIM-Y and the detail measure of a super-resolved image against its ground truth, with
+ * crop = scale as BasicSR reports them. The Y planes are computed once for all three.
  */
 export function compareImages(sr: RgbImage, hr: RgbImage, scale: number, opts: MetricOptions = {}): QualityScores {
   const { ya, yb, w, h } = yPlanes(sr, hr, scale, WIN, 'compareImages', opts);
-  return { psnrY: psnrOfPlanes(ya, yb), ssimY: ssimOfPlanes(ya, yb, w, h) };
+  return { psnrY: psnrOfPlanes(ya, yb), ssimY: ssimOfPlanes(ya, yb, w, h), detail: detailOfPlanes(ya, yb, w, h) };
 }
 
 /**

@@ -12,7 +12,9 @@ import {
   SSIM_C2,
   bicubicBaseline,
   compareImages,
+  detailY,
   gaussianKernel,
+  meanGradient,
   psnrY,
   quantize8,
   rgbToY,
@@ -340,4 +342,29 @@ test('sanity: bicubic x2 of coffee.png scores in a plausible range', async (t) =
   assert.equal(s, ssimY(sr, hr, 2));
   // Unquantised floats give nearly the same figures.
   close(psnrY(sr, hr, 2, { quantize: false }), p, 0.05);
+});
+
+test('meanGradient: forward differences by hand on a 3×3 plane', () => {
+  // Rows 0 1 2 / 0 1 2 / 0 4 2: the 2×2 pixels with a right and a lower neighbour.
+  const y = Float64Array.of(0, 1, 2, 0, 1, 2, 0, 4, 2);
+  // (0,0): gx 1, gy 0 → 1; (1,0): gx 1, gy 0 → 1; (0,1): gx 1, gy 0 → 1; (1,1): gx 1, gy 3 → √10.
+  close(meanGradient(y, 3, 3), (3 + Math.sqrt(10)) / 4, 1e-12);
+});
+
+test('detailY: 1 for the ground truth itself, below 1 for a blurred copy, above for a noisier one', async () => {
+  const { data, info } = await sharp(path.join(DATA, 'val/coffee.png'))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const hr: RgbImage = { width: info.width, height: info.height, rgb: Float32Array.from(data, (v) => v / 255) };
+  assert.equal(detailY(hr, hr, 2), 1);
+  // Bicubic x4 down and up loses fine detail: well below the ground truth's.
+  const lr = resizeImage(hr, Math.round(hr.width / 4), Math.round(hr.height / 4));
+  const bicubic = bicubicBaseline(lr, hr.width, hr.height);
+  const d = detailY(bicubic, hr, 4);
+  assert.ok(d > 0.2 && d < 0.8, `bicubic x4 keeps ${d} of the detail`);
+  assert.equal(compareImages(bicubic, hr, 4).detail, d);
+  // Adding ±8 levels of alternating noise adds gradient energy.
+  const noisy = { ...hr, rgb: hr.rgb.map((v, i) => Math.min(1, Math.max(0, v + ((i / 3) % 2 < 1 ? 8 : -8) / 255))) };
+  assert.ok(detailY(noisy, hr, 4) > 1, 'noise raises the detail measure above 1');
 });
