@@ -1,4 +1,5 @@
 import type { RgbImage } from '../image.ts';
+import type { ErrorData } from '../errors.ts';
 import type { TrainConfig } from './config.ts';
 
 /** What a training run reports, in order; the CLI, the worker and the app all consume this stream. */
@@ -46,7 +47,8 @@ export type TrainEvent =
       modelPath?: string | undefined;
       msPerIteration: number;
     }
-  | { type: 'failed'; iteration: number; message: string };
+  /** It stopped on an error (`error`, as data for each front end to word); `message` is the command line's sentence. */
+  | { type: 'failed'; iteration: number; message: string; error: ErrorData };
 
 export type TrainEventType = TrainEvent['type'];
 

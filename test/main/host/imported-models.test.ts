@@ -106,7 +106,7 @@ test("an ONNX model is imported with what its probe found, listed, and runs wher
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
       init: m.id,
     }),
     /srvgg_x4_fp16" is an imported ONNX model, which SR Studio can run but not train or fine-tune/,

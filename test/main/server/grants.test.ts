@@ -42,7 +42,7 @@ const train = (data: string) => ({
   scale: 2,
   activation: 'tanhexp',
   iterations: 10,
-  outDir: null,
+  run: { kind: 'new', parent: null },
 });
 const notUsed = (e: Error) =>
   /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message);
@@ -114,7 +114,11 @@ describe('grants a person would give', () => {
   test("the app's own folder is never written, also not through a folder chosen around it", async () => {
     for (const p of [APP, path.join(APP, 'assets'), path.join(APP, 'assets', 'models')]) {
       await assert.rejects(call('settings:set', { outputDir: p }), notUsed, p);
-      await assert.rejects(call('job:train', { ...train(path.join(dir)), outDir: p }), notUsed, p);
+      await assert.rejects(
+        call('job:train', { ...train(path.join(dir)), run: { kind: 'new', parent: p } }),
+        notUsed,
+        p,
+      );
     }
     await assert.rejects(
       call('models:export', {

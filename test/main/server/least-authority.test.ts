@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
+import type { TrainSpec } from '../../../main/engine/protocol.ts';
+import { failedReply } from '../../../main/host/router.ts';
 import { startServer, type StudioServer } from '../../../main/server/server.ts';
 import { COFFEE, DATA, StubEngine, tempDir } from '../helpers.ts';
 
@@ -171,7 +173,7 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
     await refusal(
       'models:export',
@@ -179,6 +181,27 @@ describe('least authority in browser mode', () => {
       path.join(train, 'm.safetensors'),
     );
     await call('settings:set', { outputDir: null });
+  });
+
+  test('a run to continue is written to: one outside is refused at the Run folder; one in the runs folder goes on', async () => {
+    const photos = path.join(dir, 'continue-photos');
+    await fs.mkdir(photos);
+    await fs.copyFile(COFFEE, path.join(photos, 'a.png'));
+    const train = { data: photos, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10 };
+    const before = engine.jobs.length;
+    for (const p of [outside, path.join(outside, 'no-such-run')]) {
+      const failure = await call('job:train', { ...train, run: { kind: 'continue', dir: p } }).then(
+        () => assert.fail(`${p} was continued`),
+        (e: unknown) => failedReply(e),
+      );
+      assert.match(failure.error, /is outside the folders SR Studio may write to in browser mode/);
+      assert.equal((failure.facts as { field?: string }).field, 'Run folder');
+    }
+    assert.equal(engine.jobs.length, before, 'nothing reached the engine');
+    const earlier = path.join(dir, 'data', 'runs', 'tiny_x2_earlier');
+    await fs.mkdir(earlier, { recursive: true });
+    await call('job:train', { ...train, run: { kind: 'continue', dir: earlier } });
+    assert.deepEqual((engine.jobs.at(-1)!.spec as TrainSpec).run, { kind: 'continue', dir: earlier });
   });
 
   test('folders typed in the UI are granted for their purpose once the request succeeds', async () => {
@@ -194,7 +217,7 @@ describe('least authority in browser mode', () => {
         scale: 2,
         activation: 'tanhexp',
         iterations: 10,
-        outDir: null,
+        run: { kind: 'new', parent: null },
       }),
       /preset must be one of/,
     );
@@ -207,7 +230,7 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
     assert.equal(engine.jobs.length, before + 1);
     const img = (await call('image:load', { path: photo })) as { width: number };
@@ -243,7 +266,7 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
     const out = path.join(dir, 'saved-output');
     await fs.mkdir(out);
@@ -273,7 +296,14 @@ describe('least authority in browser mode', () => {
     const own = path.join(dir, 'own');
     await fs.mkdir(own);
     await fs.symlink('/etc', path.join(own, 'etc-link'));
-    const train = { val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
+    const train = {
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      run: { kind: 'new', parent: null },
+    };
     for (const p of ['/', '/etc', '/etc/ssh', '/proc', '/sys/kernel', '/dev', '/usr/lib', path.join(own, 'etc-link')]) {
       await assert.rejects(call('settings:set', { outputDir: p }), (e: Error) =>
         /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message),

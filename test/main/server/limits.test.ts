@@ -130,7 +130,7 @@ describe('session limits', () => {
         scale: 2,
         activation: 'tanhexp',
         iterations: 10,
-        outDir: null,
+        run: { kind: 'new', parent: null },
       };
       const n = 60;
       // All sent before any answer: each request's checks await the disk, so none is started when the next arrives.

@@ -92,8 +92,7 @@ const trainArg = (data: string, outDir: string | null) => ({
   scale: 2,
   activation: 'relu',
   iterations: 2,
-  outDir,
-  continueRun: null,
+  run: { kind: 'new', parent: outDir },
 });
 /** The line that says which photos a training uses ("5 training images in …; 0.1 MB decoded, …"). */
 const listedOf = (r: { messages: string[] }) => r.messages.find((m) => / training images? in /.test(m));
@@ -413,8 +412,14 @@ describe('jobs read and write through what the request opened and checked', () =
     assert.equal(record.data, f.data);
     assert.equal(record.init.model, model, 'the start model is named as given');
     const again = await trained(
-      ((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string })
-        .jobId,
+      (
+        (await call('job:train', {
+          ...arg,
+          init: null,
+          iterations: 4,
+          run: { kind: 'continue', dir: run.runDir },
+        })) as { jobId: string }
+      ).jobId,
     );
     assert.ok(!again.failed, JSON.stringify(again));
     assert.ok(
