@@ -363,13 +363,14 @@ export interface Requests {
 
 /** Events pushed to the UI: channel → payload. */
 export interface Events {
+  /** A line that says an error (one run of a comparison stopped on it) carries its code and facts too. */
   'job:progress': {
     jobId: JobId;
     fraction: number;
     message: string;
     file?: string | undefined;
     fileFraction?: number | undefined;
-  };
+  } & ErrorFields;
   /** A job's state changed: queued (waiting behind another job; the message says for what), running, paused. */
   'job:state': { jobId: JobId; state: 'queued' | 'running' | 'paused'; message: string };
   /** A tile of an upscale (x, y in output pixels), or a training preview strip (a comparison sends none). */

@@ -198,6 +198,11 @@ export class EngineHost implements Engine {
         return this.#finish(jobId, p, { error: e.error });
       case 'file-error':
         return this.#opts.emit('job:file-error', { jobId, file: e.file, ...this.#shown(e.error) });
+      case 'run-error': {
+        const shown = this.#shown(e.error);
+        const message = `${e.run}: ${shown.message}`;
+        return this.#opts.emit('job:progress', { jobId, fraction: e.fraction, ...shown, message });
+      }
     }
   }
 
