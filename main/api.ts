@@ -78,7 +78,7 @@ export interface ImportedModelSummary {
   readonly margin: number;
   /** The model file's size in bytes. */
   readonly bytes: number;
-  /** The file it was imported from. */
+  /** The file it was imported from (an upload: the name it was dropped with). */
   readonly source: string;
   readonly producer: string;
   /** Where its range came from: chosen (given), its metadata, the probe, or a guess (the probe could not tell). */

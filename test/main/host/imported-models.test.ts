@@ -18,6 +18,8 @@ const RRDB = path.join(FIXTURES, 'rrdb_x2_255.onnx');
 const SWISH = path.join(FIXTURES, 'sr_studio_swish_x2.onnx');
 let dir = '';
 let host: Host;
+/** Browser mode's host: files come through its upload inbox, and its own models folder. */
+let browser: Host;
 const engine = new StubEngine();
 
 before(async () => {
@@ -31,9 +33,17 @@ before(async () => {
     shell: { reveal: async () => undefined },
   };
   host = await createHost({ ...common, engine: engine.factory });
+  const uploads = { dir: path.join(dir, 'inbox'), begin: () => ({ url: '/upload/1' }) };
+  browser = await createHost({
+    ...common,
+    userModels: path.join(dir, 'browser-models'),
+    engine: new StubEngine().factory,
+    uploads,
+  });
 });
 after(async () => {
   await host.close();
+  await browser.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -121,6 +131,22 @@ test("an ONNX model is imported with what its probe found, listed, and runs wher
   );
   await call('models:export', { modelId: m.id, to: path.join(dir, 'out.onnx') });
   assert.deepEqual(await fs.readFile(path.join(dir, 'out.onnx')), await fs.readFile(SRVGG));
+});
+
+test('an ONNX model dropped in the browser is imported from the name it was dropped with, not from the upload folder', async () => {
+  // A second file dropped as rrdb_x2_255.onnx waits in the inbox as "rrdb_x2_255 (2).onnx".
+  const inbox = path.join(dir, 'inbox');
+  const upload = path.join(inbox, 'rrdb_x2_255 (2).onnx');
+  await fs.mkdir(inbox, { recursive: true });
+  await fs.copyFile(RRDB, upload);
+  browser.context.files.add(upload, 'rrdb_x2_255.onnx');
+  const m = await (browser.handlers['models:import'] as (a: unknown) => Promise<ModelInfo>)({ path: upload });
+  assert.equal(m.imported?.source, 'rrdb_x2_255.onnx');
+  const record = JSON.parse(await fs.readFile(`${m.path}.json`, 'utf8')) as { source: string };
+  assert.equal(record.source, 'rrdb_x2_255.onnx', 'its record says so too');
+  const listed = ((await browser.handlers['models:list'](undefined)) as ModelInfo[]).find((x) => x.id === m.id);
+  assert.equal(listed?.imported?.source, 'rrdb_x2_255.onnx');
+  assert.ok(!JSON.stringify(listed).includes(inbox), 'the upload folder is named nowhere');
 });
 
 test('an ONNX file that cannot be an SR model is refused in one sentence and nothing is copied', async () => {
