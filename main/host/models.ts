@@ -146,8 +146,8 @@ export async function openModel(
   const gone = () =>
     errors.badArgument(
       runFile !== undefined
-        ? `${field}: the run's model ${JSON.stringify(runFile)} is not there (any more); run it again.`
-        : `${field}: the model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`,
+        ? `The run's model ${JSON.stringify(runFile)} is not there (any more); run it again.`
+        : `The model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`,
     );
   const outside = () =>
     runFile !== undefined

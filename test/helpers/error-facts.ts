@@ -81,7 +81,7 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   cancelled: [{ what: 'Upscaling' }],
   'bad-argument': [
     { said: 'A comparison needs at least two different activations, e.g. swish and tanhexp.' },
-    { said: 'Output folder: "/etc" is a file, not a folder.', field: 'Output folder' },
+    { said: '"/etc" is a file, not a folder.', field: 'Output folder' },
   ],
 };
 

@@ -307,7 +307,7 @@ describe('TrainSession: Start from', () => {
 describe('UpscaleSession', () => {
   test('a typed output folder is used as typed; when it is not a folder the error stays at the field', async () => {
     const refuse = () => {
-      throw refusal('Output folder: "/typo" does not exist; check the path and try again.', 'Output folder');
+      throw refusal('"/typo" does not exist; check the path and try again.', 'Output folder');
     };
     const { app: a, api } = app((api) =>
       api
@@ -335,7 +335,7 @@ describe('UpscaleSession', () => {
     assert.equal(u.outputDir, '/saved/out', 'the saved folder until something is typed');
     await u.setOutputDir('/typo');
     assert.equal(u.outputDir, '/typo', 'what was typed stays');
-    assert.match(u.outputError ?? '', /^Output folder: "\/typo" does not exist/);
+    assert.match(u.outputError ?? '', /^"\/typo" does not exist/);
     await u.addPaths(['/in/photo.png']);
     await settle();
     await u.start();

@@ -257,8 +257,7 @@ describe('UpscaleSession: the view', () => {
   });
 
   test('an output folder that cannot be used is said once, at the field; no toast, no status line', async () => {
-    const sentence =
-      'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
+    const sentence = 'SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
     const { app: a } = app((api) =>
       api.answer('job:upscale', () => {
         throw refusal(sentence, 'Output folder');
@@ -319,7 +318,7 @@ describe('UpscaleSession: the view', () => {
   });
 
   test("a job's error is placed by its facts too: at the output folder's field when it names it, else in the status line", async () => {
-    const placed = 'Output folder: "/out" could not be made (permission denied); choose a folder you may write to.';
+    const placed = '"/out" could not be made (permission denied); choose a folder you may write to.';
     const cases: Array<[string, Events['job:error'], 'field' | 'status']> = [
       [
         'an error naming the output folder',

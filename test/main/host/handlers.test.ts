@@ -151,7 +151,7 @@ describe('request validation', () => {
     await refused(
       'job:train',
       { ...train, run: { kind: 'new', parent: '/no/such/parent/run' } },
-      /^Run folder: "\/no\/such\/parent\/run" does not exist/,
+      /^"\/no\/such\/parent\/run" does not exist/,
     );
     await refused(
       'job:train',
@@ -161,7 +161,7 @@ describe('request validation', () => {
     await refused(
       'job:train',
       { ...train, init: 'bundled:gone.safetensors' },
-      /^init: the model "bundled:gone.safetensors" is not installed/,
+      /^The model "bundled:gone.safetensors" is not installed/,
     );
     await refused(
       'job:train',
@@ -195,11 +195,7 @@ describe('request validation', () => {
     const job = { files: [COFFEE], model: model.id, format: 'png', outputDir: null, overwrite: false };
     await refused('job:upscale', { ...job, format: 'bmp' }, /format must be one of png, jpg, webp, tiff, avif/);
     await refused('job:upscale', { ...job, overwrite: 'yes' }, /overwrite must be true or false/);
-    await refused(
-      'job:upscale',
-      { ...job, outputDir: COFFEE },
-      /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/,
-    );
+    await refused('job:upscale', { ...job, outputDir: COFFEE }, /^".*coffee_64x64\.png" is a file, not a folder\.$/);
     const { jobId } = (await call('job:upscale', { ...job, outputDir: dir })) as { jobId: string };
     assert.equal(jobId, 'job-1');
     assert.deepEqual(engine.jobs.at(-1), {
@@ -451,7 +447,7 @@ describe('request validation', () => {
       () => assert.fail('a run that is not there was continued'),
       (e: unknown) => failedReply(e),
     );
-    assert.equal(failure.error, `Run folder: ${JSON.stringify(gone)} does not exist; check the path and try again.`);
+    assert.equal(failure.error, `${JSON.stringify(gone)} does not exist; check the path and try again.`);
     assert.equal(failure.code, 'bad-argument');
     assert.equal((failure.facts as { field?: string }).field, 'Run folder');
     assert.equal(engine.jobs.length, before, 'nothing reached the engine');

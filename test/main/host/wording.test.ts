@@ -75,8 +75,8 @@ describe('the app words every error code', () => {
       code: 'unreadable-image',
       facts: { file: 'photo.png', why: 'bad PNG signature' },
     });
-    const placed = forPage(errors.badArgument('Output folder: "/x" is a file, not a folder.', 'Output folder').data);
-    assert.deepEqual(placed.facts, { said: 'Output folder: "/x" is a file, not a folder.', field: 'Output folder' });
+    const placed = forPage(errors.badArgument('"/x" is a file, not a folder.', 'Output folder').data);
+    assert.deepEqual(placed.facts, { said: '"/x" is a file, not a folder.', field: 'Output folder' });
     // A bug, and a check's refusal that names no field, are their sentence alone.
     assert.deepEqual(forPage({ code: 'internal', facts: { why: 'x is not a function' } }), {
       message: 'The engine failed unexpectedly: x is not a function.',
