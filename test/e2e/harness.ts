@@ -1,15 +1,17 @@
 /**
  * The end-to-end test's set-up: browser mode started as users start it (`main/server/cli.ts`, its
  * own process group, fresh data, models and temp folders), Debian's Chromium driven by
- * playwright-core, simulated drops, PNG header checks and failure artifacts (a screenshot, the
- * page's console and the server's output under test-artifacts/e2e/).
+ * playwright-core, one suite per test file (`e2eSuite`: the server, the browser and a page of a
+ * given size for its tests), simulated drops, screenshots with PNG header checks and failure
+ * artifacts (a screenshot, the page's console and the server's output under test-artifacts/e2e/).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
 
@@ -193,15 +195,19 @@ export async function openPage(
 }
 
 export type Session = Awaited<ReturnType<typeof openPage>>;
+export interface Viewport {
+  readonly width: number;
+  readonly height: number;
+}
 
 /**
  * A test of the page `session` gives; when it fails, the page's screenshot and console and the
  * server's output are saved (saveFailure).
  */
-export function e2eTest(
+function e2eTest(
   name: string,
   timeout: number,
-  session: () => Session | undefined | Promise<Session | undefined>,
+  session: () => Session | Promise<Session>,
   studio: () => Studio | undefined,
   body: (page: Page) => Promise<void>,
 ): void {
@@ -209,13 +215,105 @@ export function e2eTest(
     let s: Session | undefined;
     try {
       s = await session();
-      if (!s) throw new Error('the page did not open (see the before hook)');
       await body(s.page);
     } catch (e) {
       await saveFailure(name, s?.page, s?.log ?? [], studio()?.output() ?? '');
       throw e;
     }
   });
+}
+
+/** Registers a test of a page: `body` gets the page; a failure leaves its artifacts (saveFailure). */
+export type E2eTest = (name: string, timeout: number, body: (page: Page) => Promise<void>) => void;
+
+export interface E2eSuite {
+  /** A test of the suite's page. */
+  readonly test: E2eTest;
+  /** Tests of a second page of the same server and browser at `viewport`, opened by the first of them. */
+  on(viewport: Viewport): E2eTest;
+  /** Browser mode, once the before hook has started it. */
+  studio(): Studio;
+  /**
+   * Closes the suite's page and ends browser mode, starts it again on the same folder (a restart:
+   * the same data) and opens the suite's page anew; returns the new page.
+   */
+  restart(): Promise<Page>;
+  /** The uncaught errors of every page the suite opened. */
+  errors(): string[];
+}
+
+/**
+ * The file's tests on one server and one browser: before them browser mode is started as for a
+ * fresh install (startStudio), `setUp` is given it (to add photos or models to its folders), the
+ * browser is launched and a page of `viewport` opened on the app; after them the browser and the
+ * server (with its folder) are gone.
+ */
+export function e2eSuite(viewport: Viewport, opts: { setUp?: (studio: Studio) => Promise<void> } = {}): E2eSuite {
+  let studio: Studio | undefined;
+  let browser: Browser | undefined;
+  let first: Session | undefined;
+  const pages: Session[] = [];
+  const open = async (size: Viewport): Promise<Session> => {
+    if (!browser || !studio) throw new Error('browser mode or the browser did not start (see the before hook)');
+    const s = await openPage(browser, studio.url, size);
+    pages.push(s);
+    return s;
+  };
+  before(
+    async () => {
+      studio = await startStudio();
+      await opts.setUp?.(studio);
+      browser = await launchBrowser();
+      first = await open(viewport);
+    },
+    { timeout: 200_000 },
+  );
+  after(
+    async () => {
+      await browser?.close().catch(() => undefined);
+      await studio?.stop();
+    },
+    { timeout: 60_000 },
+  );
+  const testOn =
+    (session: () => Session | Promise<Session>): E2eTest =>
+    (name, timeout, body) =>
+      e2eTest(name, timeout, session, () => studio, body);
+  return {
+    test: testOn(() => {
+      if (!first) throw new Error(`the ${viewport.width}×${viewport.height} page did not open (see the before hook)`);
+      return first;
+    }),
+    on(size) {
+      let second: Promise<Session> | undefined;
+      return testOn(() => (second ??= open(size)));
+    },
+    studio() {
+      if (!studio) throw new Error('browser mode did not start (see the before hook)');
+      return studio;
+    },
+    async restart() {
+      if (!studio || !first) throw new Error('browser mode or its page did not start (see the before hook)');
+      await first.page.context().close();
+      await studio.stop({ keep: true });
+      studio = await startStudio([], { dir: studio.dir });
+      first = await open(viewport);
+      return first.page;
+    },
+    errors: () => pages.flatMap((p) => p.errors),
+  };
+}
+
+/**
+ * Saves the page as test-artifacts/screenshots/<name>.png and checks that a PNG of the page's
+ * size was written; returns its path.
+ */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await fs.mkdir(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  assert.deepEqual(pngSize(await fs.readFile(file)), page.viewportSize(), file);
+  return file;
 }
 
 /** Saves a screenshot, the page's console and the server's output for a failed test. */
@@ -358,6 +456,13 @@ export async function dropAndUpscale(page: Page, file: string, name: string, tim
   if ((await row.getAttribute('data-status')) !== 'done') throw new Error(`${name} failed: ${await row.innerText()}`);
   await row.getByTestId('queue-select').click();
   return (await page.getByTestId('output-path').innerText()).trim();
+}
+
+/** Scrolls the element with this test id to the top of its scrolling view. */
+export async function scrollToTop(page: Page, testid: string): Promise<void> {
+  await page
+    .getByTestId(testid)
+    .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
 }
 
 /** Drags inside the element with this test id by (dx, dy) CSS pixels, in `steps` moves as a hand does. */
