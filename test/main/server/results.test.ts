@@ -9,24 +9,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RequestChannel, RequestResult } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import type { RequestResult } from '../../../main/api.ts';
+import type { StudioServer } from '../../../main/server/server.ts';
 import { isUserError } from '../../../ml/errors.ts';
 import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+import { call, startIn } from './studio.ts';
 
-const APP = path.resolve(import.meta.dirname, '../../..');
 let dir = '';
 let server: StudioServer;
 const engine = new StubEngine();
 
-const start = () =>
-  startServer({
-    appRoot: APP,
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
+/** Browser mode on the test's folder; again after `close`, a restart on the same data. */
+const start = () => startIn(dir, { engine: engine.factory });
 
 before(async () => {
   dir = await tempDir();
@@ -38,8 +32,6 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (s: StudioServer, channel: RequestChannel, arg?: unknown) =>
-  (s.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 const upscale = (files: string[], outputDir: string | null) => ({
   files,
   model: 'bundled:tanhexp_photo_x2.safetensors',
