@@ -5,7 +5,7 @@
  * given size for its tests), simulated drops, screenshots with PNG header checks and failure
  * artifacts (a screenshot, the page's console and the server's output under test-artifacts/e2e/).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
+import { startServerProcess } from '../main/server/child.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DATA = path.resolve(ROOT, 'photos');
@@ -21,7 +22,6 @@ export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = path.join(ARTIFACTS, 'screenshots');
 const FAILURES = path.join(ARTIFACTS, 'e2e');
 export const CHROMIUM = process.env.SR_STUDIO_CHROMIUM || '/usr/bin/chromium';
-const URL_LINE = /^SR Studio is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)$/m;
 
 export interface Studio {
   readonly url: string;
@@ -35,30 +35,13 @@ export interface Studio {
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** Kills a detached child's whole process group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-async function killGroup(child: ChildProcess, exited: Promise<unknown>, graceMs = 8000): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, s);
-    } catch {
-      // the group is gone already
-    }
-  };
-  signal('SIGTERM');
-  const timer = new Promise((r) => setTimeout(r, graceMs, 'timeout'));
-  if ((await Promise.race([exited, timer])) === 'timeout') {
-    signal('SIGKILL');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-  }
-}
-
 /**
- * `node --import tsx main/server/cli.ts --port 0 --no-open` with SR_STUDIO_DATA, SR_STUDIO_MODELS,
- * SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it go) in a fresh
- * folder, as on a fresh install (default settings, the backends auto chooses, the GPU probed anew),
- * and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds server options; `dir`
- * starts again on the folder of a server stopped with `keep` (a restart: the same data).
+ * `node --import tsx main/server/cli.ts --port 0 --no-open` (startServerProcess) with SR_STUDIO_DATA,
+ * SR_STUDIO_MODELS, SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it
+ * go) in a fresh folder, as on a fresh install (default settings, the backends auto chooses, the
+ * GPU probed anew), and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds
+ * server options; `dir` starts again on the folder of a server stopped with `keep` (a restart: the
+ * same data).
  */
 export async function startStudio(args: readonly string[] = [], opts: { dir?: string } = {}): Promise<Studio> {
   if (!existsSync(path.join(ROOT, 'renderer', 'dist', 'index.html'))) {
@@ -88,66 +71,16 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
       },
     );
   }
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SR_STUDIO_DATA: path.join(dir, 'data'),
-        SR_STUDIO_MODELS: models,
-        SR_STUDIO_CACHE: path.join(dir, 'cache'),
-        TMPDIR: tmp,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so stop() ends the engine worker and anything else it started
-    },
-  );
-  let output = '';
-  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-  // If the test process dies without running `after`, take the server with it.
-  const onExit = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+  const server = await startServerProcess(args, { TMPDIR: tmp }, { dir });
+  return {
+    url: server.url,
+    origin: new URL(server.url).origin,
+    dir,
+    models,
+    pid: server.pid,
+    output: server.output,
+    stop: server.stop,
   };
-  process.once('exit', onExit);
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const stop = async ({ keep = false }: { keep?: boolean } = {}) => {
-    await killGroup(child, exited);
-    process.off('exit', onExit);
-    if (!keep) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  };
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`browser mode did not print its address within 90 s; output:\n${output}`)),
-        90_000,
-      );
-      const check = () => {
-        const m = URL_LINE.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      };
-      child.stdout!.on('data', check);
-      void exited.then(
-        (code) => (
-          clearTimeout(timer),
-          reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))
-        ),
-      );
-    });
-    return { url, origin: new URL(url).origin, dir, models, pid: child.pid!, output: () => output, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
 }
 
 export async function launchBrowser(): Promise<Browser> {
