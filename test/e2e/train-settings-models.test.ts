@@ -213,7 +213,14 @@ describe('Settings, Models and Train at 1280×800', () => {
       await page.reload();
       await page.getByTestId('view-train').waitFor({ timeout: 30_000 });
       await page.getByTestId('nav-busy-train').waitFor({ timeout: 10_000 });
-      assert.ok((await chart(page, 'loss-chart')).first <= 10, 'the reloaded page shows the whole run');
+      // The reloaded page asks for what the run recorded (runs:metrics) while live points arrive: it
+      // shows the whole run once that answer is in.
+      await until(
+        'the reloaded page to show the whole run',
+        () => chart(page, 'loss-chart'),
+        (c) => c.points > 1 && c.first <= 10,
+        10_000,
+      );
       assert.equal(await trainingEnded(page, 240_000), 'finished');
       await screenshot(page, 'train-1280');
       await until(
