@@ -397,6 +397,8 @@ export interface Events {
     loss?: number | undefined;
     psnrY?: number | undefined;
     ssimY?: number | undefined;
+    /** The detail measure: mean |∇Y| of the output over the ground truth's. */
+    detail?: number | undefined;
     bicubicPsnrY?: number | undefined;
     itPerSec?: number | undefined;
     etaMs?: number | undefined;

@@ -60,6 +60,8 @@ export interface FactsOf {
   'overlap-too-large': { file: Path; width: number; height: number; overlap: number; max: number };
   'unknown-backend': { value: string; known: string };
   'backend-failed': { backend: string; why: string };
+  /** A training objective (`perceptual`) that only the ONNX Runtime backend trains, asked of `backend`. */
+  'objective-needs-onnx': { objective: string; backend: string };
   /** No model of the scale is installed. */
   'no-model': { scale: number };
   /** A model named by a name that is neither a file nor an installed model. */
@@ -135,6 +137,7 @@ export const ERROR_CODES = Object.keys({
   'overlap-too-large': 1,
   'unknown-backend': 1,
   'backend-failed': 1,
+  'objective-needs-onnx': 1,
   'no-model': 1,
   'unknown-model': 1,
   'broken-install': 1,
@@ -247,6 +250,8 @@ export const errors = {
   unknownBackend: (name: string, known: readonly string[]) =>
     make('unknown-backend', { value: name, known: known.join(', ') }),
   backendFailed: (name: string, why: string) => make('backend-failed', { backend: name, why }),
+  /** A perceptual run asked of a backend other than ONNX Runtime, whose graphs alone hold the discriminator. */
+  objectiveNeedsOnnx: (objective: string, backend: string) => make('objective-needs-onnx', { objective, backend }),
   /** A request or setting refused by a check that words it itself; `field`: the setting it is about. */
   badArgument: (said: string, field?: string) => make('bad-argument', field === undefined ? { said } : { said, field }),
   noModel: (scale: number) => make('no-model', { scale }),

@@ -79,6 +79,8 @@ export const wordForCli: Wording = {
   'unknown-backend': (f) => `Unknown backend ${q(f.value)}; use one of ${f.known}.`,
   'backend-failed': (f) =>
     `The ${f.backend} backend could not start (${f.why}); choose another with --backend or run "sr-studio info".`,
+  'objective-needs-onnx': (f) =>
+    `The ${f.objective} objective trains on ONNX Runtime only, not on ${f.backend}; pass --backend onnx.`,
   'no-model': (f) => `No x${f.scale} model was found; pass one with --model FILE, or train one with "sr-studio train".`,
   'unknown-model': (f) =>
     `There is no model named ${q(f.value)} among the bundled and your own models, nor a file of that name; pass a model's name ("sr-studio info" lists them) or a .safetensors file.`,

@@ -106,6 +106,7 @@ export function trainEventForwarder(
           iteration: e.iteration,
           psnrY: e.psnrY,
           ssimY: e.ssimY,
+          detail: e.detail,
           bicubicPsnrY: e.bicubicPsnrY,
         });
         break;

@@ -28,6 +28,8 @@ export const APP_WORDING: Wording = {
     `${q(f.file)} takes a fixed ${f.width}×${f.height} input, which leaves no room for a margin of ${f.overlap}; set its margin to ${f.max} or less.`,
   'unknown-backend': (f) => `Unknown backend ${q(f.value)}; choose one of ${f.known} in Settings.`,
   'backend-failed': (f) => `The ${f.backend} backend could not start (${f.why}); choose another backend in Settings.`,
+  'objective-needs-onnx': (f) =>
+    `The ${f.objective} objective trains on ONNX Runtime only, not on ${f.backend}; choose ONNX Runtime as the training backend in Settings.`,
   'no-model': (f) => `No x${f.scale} model was found; train one in the Train view, or add one in the Models view.`,
   'unknown-model': (f) =>
     `There is no model named ${q(f.value)} among the bundled and your own models; pick a model from the list.`,

@@ -8,7 +8,7 @@ import { trainJob, type TrainJobEvent, type TrainSettings } from '../jobs/train.
 import { PRESET_NAMES } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
 import { MODEL_FILE } from '../node/run-folder.ts';
-import { SETTING_RANGES, type TrainConfig } from '../train/config.ts';
+import { OBJECTIVES, SETTING_RANGES, type TrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
 import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend, type Reporter } from './report.ts';
@@ -67,6 +67,9 @@ export function trainSettings(values: Record<string, unknown>): TrainSettings {
     emaDecay: numberOption(values, 'ema', r.emaDecay, 'a decay'),
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
     degrade: choiceOption(values, 'degrade', DEGRADE_NAMES),
+    // train's own (compare trains pixel objectives): absent from compare's options, so undefined there.
+    objective: choiceOption(values, 'objective', OBJECTIVES),
+    advWeight: numberOption(values, 'adv-weight', r.advWeight, 'a weight'),
   };
 }
 
@@ -102,10 +105,16 @@ export function onInterrupt(report: Reporter, control: TrainControl): () => void
 }
 
 export const trainCommand: Command = {
-  options: { ...TRAIN_OPTIONS, resume: { type: 'string', short: 'r' }, init: { type: 'string' } },
+  options: {
+    ...TRAIN_OPTIONS,
+    resume: { type: 'string', short: 'r' },
+    init: { type: 'string' },
+    objective: { type: 'string' },
+    'adv-weight': { type: 'string' },
+  },
   async run(values, positionals, report) {
     noPositionals('train', positionals, 'use --data DIR');
-    const { backend, threads, settings } = commonTrainOptions(values);
+    const { threads, settings, ...chosen } = commonTrainOptions(values);
     const data = values.data as string | undefined;
     // --resume RUN continues a stopped (or finished) run: the flag keeps its name; the idea is "continue".
     const continued = values.resume as string | undefined;
@@ -117,6 +126,12 @@ export const trainCommand: Command = {
       throw errors.badArgument(
         "--init needs a model: a bundled model's name (e.g. tanhexp_photo_x2) or a .safetensors file.",
       );
+    if (settings.advWeight !== undefined && settings.objective !== 'perceptual' && !continued)
+      throw errors.badArgument(
+        '--adv-weight weighs the adversarial loss of a perceptual run; add --objective perceptual.',
+      );
+    // The perceptual objective trains on ONNX Runtime alone, so auto picks it.
+    const backend = settings.objective === 'perceptual' && chosen.backend === 'auto' ? 'onnx' : chosen.backend;
     const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
@@ -173,26 +188,32 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
           },
         );
         break;
-      case 'progress':
+      case 'progress': {
+        const p = e.parts;
+        const parts = p
+          ? ` (pixel ${p.pixel.toFixed(4)}, adv ${p.adversarial.toFixed(3)}, D ${p.discriminator.toFixed(3)})`
+          : '';
         report.progress(
-          `it ${e.iteration}/${c.iterations} loss ${e.loss.toFixed(4)} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`,
+          `it ${e.iteration}/${c.iterations} loss ${e.loss.toFixed(4)}${parts} ${e.itPerSec.toFixed(2)} it/s ETA ${duration(e.etaMs)}${lastVal}`,
           e.iteration / c.iterations,
           {
             iteration: e.iteration,
             loss: e.loss,
+            ...(p ? { parts: p } : {}),
             lr: e.lr,
             itPerSec: e.itPerSec,
             etaMs: Math.round(e.etaMs),
           },
         );
         break;
+      }
       case 'validation': {
         const gain = e.psnrY - e.bicubicPsnrY;
-        lastVal = ` | val ${e.psnrY.toFixed(2)} dB (bicubic ${e.bicubicPsnrY.toFixed(2)}, ${gain >= 0 ? '+' : ''}${gain.toFixed(2)})`;
+        lastVal = ` | val ${e.psnrY.toFixed(2)} dB (bicubic ${e.bicubicPsnrY.toFixed(2)}, ${gain >= 0 ? '+' : ''}${gain.toFixed(2)}), detail ${e.detail.toFixed(3)}`;
         const { images, ...scores } = e;
         report.event(
           'validation',
-          `it ${e.iteration}: val PSNR-Y ${e.psnrY.toFixed(2)} dB / SSIM-Y ${e.ssimY.toFixed(4)}; bicubic ${e.bicubicPsnrY.toFixed(2)} dB / ${e.bicubicSsimY.toFixed(4)}`,
+          `it ${e.iteration}: val PSNR-Y ${e.psnrY.toFixed(2)} dB / SSIM-Y ${e.ssimY.toFixed(4)} / detail ${e.detail.toFixed(3)}; bicubic ${e.bicubicPsnrY.toFixed(2)} dB / ${e.bicubicSsimY.toFixed(4)} / ${e.bicubicDetail.toFixed(3)}`,
           { ...scores, images },
         );
         break;
@@ -214,9 +235,12 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
         report.error(e.message, { iteration: e.iteration });
         break;
       case 'end': {
-        const best = e.best
-          ? `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB at iteration ${e.best.iteration}`
-          : 'no validation';
+        const detail = e.best?.detail === undefined ? '' : `, detail ${e.best.detail.toFixed(3)}`;
+        const best = !e.best
+          ? 'no validation'
+          : c.objective === 'perceptual'
+            ? `the model is the latest validated weights: iteration ${e.best.iteration}, val PSNR-Y ${e.best.psnrY.toFixed(2)} dB${detail}`
+            : `best val PSNR-Y ${e.best.psnrY.toFixed(2)} dB${detail} at iteration ${e.best.iteration}`;
         const model = path.join(dir, MODEL_FILE);
         const what =
           e.reason === 'cancelled'
@@ -242,5 +266,6 @@ export function printer(report: Reporter): (e: TrainJobEvent) => void {
 
 export function describe(c: TrainConfig): string {
   const degrade = c.degrade === 'none' ? '' : `, ${c.degrade} degradations`;
-  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches${degrade}, lr ${c.lr}, seed ${c.seed}`;
+  const objective = c.objective === 'perceptual' ? `, perceptual (adversarial weight ${c.advWeight})` : '';
+  return `${c.preset ?? 'custom'} x${c.network.scale} ${c.network.activation}${objective}, ${c.iterations} iterations of batch ${c.batch} × ${c.patch}² LR patches${degrade}, lr ${c.lr}, seed ${c.seed}`;
 }

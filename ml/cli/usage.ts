@@ -42,7 +42,20 @@ Options:
                           upsampler; another preset or activation is refused
       --lr X              peak learning rate, 1e-7 to 1 (default 4e-4, Swish and ReLU 5e-4; with
                           --init 1e-4: the weights are already near a good solution, and the full
-                          rate would first undo part of what they learned)
+                          rate would first undo part of what they learned; perceptual 1e-4, for
+                          the network and the discriminator alike, as Real-ESRGAN)
+      --objective NAME    pixel|perceptual (default pixel). perceptual adds an adversarial loss
+                          from a discriminator trained beside the network, for crisp edges and
+                          texture where pixel losses give soft ones, at some cost in PSNR; it
+                          trains on ONNX Runtime only (auto picks it). Usually started from a
+                          pixel-trained model (--init tanhexp_photo_x4); from scratch works, more
+                          slowly. Its model is the latest validated weights, not the best PSNR
+                          (that would be the least perceptual); validations report "detail"
+      --adv-weight X      weight of the adversarial loss beside the pixel loss's 1, 0.001 to 10
+                          (default 0.1, Real-ESRGAN's beside its L1 1.0: edges sharpen while L1
+                          keeps colours and shapes; higher sharpens sooner at more cost in PSNR,
+                          and from the x4 photo model 0.3 brings colour halos at edges and 1 a
+                          checkerboard within 300 steps)
       --batch N, --patch N, --seed N, --ema DECAY, --loss l1|charbonnier
       --val-every N       validate every N iterations (default: about ten times a run)
       --val-max-side N    centre-crop validation images to N pixels a side (0: whole images)

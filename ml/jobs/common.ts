@@ -1,6 +1,6 @@
 /** What the training and comparison jobs share: opening their photos, and the helpers of a run. */
 import type { ConcreteBackend } from '../backend-choice.ts';
-import { UserError, type ErrorData } from '../errors.ts';
+import { errors, UserError, type ErrorData } from '../errors.ts';
 import { evaluatorFor } from '../node/evaluator.ts';
 import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
 import { onnxEngine } from '../node/onnx-trainer.ts';
@@ -36,6 +36,11 @@ export async function openData(
   return data;
 }
 
+/** Refuses an objective the backend cannot train, before anything is written (perceptual: ONNX Runtime only). */
+export function checkObjective(backend: ConcreteBackend, config: TrainConfig): void {
+  if (config.objective !== 'pixel' && backend !== 'onnx') throw errors.objectiveNeedsOnnx(config.objective, backend);
+}
+
 /**
  * What computes a run's steps, and where validation runs: on onnx the ONNX Runtime engine, with its
  * own threads (1 + `threads` when given, else one per core); on the tfjs CPU backends the tfjs
@@ -43,6 +48,7 @@ export async function openData(
  * shard of every batch; elsewhere the tfjs engine alone. `close` ends the helper threads.
  */
 export async function startRunHelpers(backend: ConcreteBackend, threads: number | null, config: TrainConfig) {
+  checkObjective(backend, config);
   const evaluator: Evaluator | undefined = await evaluatorFor(backend);
   if (backend === 'onnx') {
     const engine: StepEngineFactory = onnxEngine({ threads: threads === null ? undefined : threads + 1 });

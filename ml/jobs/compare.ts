@@ -20,7 +20,7 @@ import { markdown } from '../train/compare-report.ts';
 import { DEFAULT_LR, INIT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { through, type ThroughMap } from '../node/through.ts';
-import { namedTrainEvent, openData, startRunHelpers } from './common.ts';
+import { checkObjective, namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { TrainSettings } from './train.ts';
 
 export interface CompareJobSpec {
@@ -148,6 +148,7 @@ async function compareIn(
           : { scale: s.scale ?? first.scale }),
       })
     : makeTrainConfig({ ...s, activation: spec.acts[0], lr, iterations: s.iterations ?? 1000 });
+  checkObjective(spec.backend.name, base);
   for (const [act, twin] of twins ?? []) {
     const why = initMismatch(twin.name, twin.config, { ...base.network, activation: act });
     if (why) throw errors.initMismatch(twin.name, why);

@@ -19,9 +19,10 @@ import type { ActivationName } from '../activations.ts';
 import type { DegradeName } from '../degrade.ts';
 import { presetOf, type NetworkConfig, type PresetName, type Scale } from '../network.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
-import { namedError, namedTrainEvent, openData, startRunHelpers } from './common.ts';
+import { checkObjective, namedError, namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
-import { makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import { replacesBest } from '../train/best.ts';
+import { makeTrainConfig, type Objective, type TrainConfig } from '../train/config.ts';
 import { initFromModel, initMismatch } from '../train/init.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { train } from '../train/trainer.ts';
@@ -116,13 +117,22 @@ export interface TrainJobResult {
 
 /** The settings given for a continue that differ from the run's, in words ("scale 2, batch 16"). */
 function differences(config: TrainConfig, given: TrainSettings, init?: string): string[] {
-  const asked = makeTrainConfig({ ...given, iterations: config.iterations });
+  const asked = makeTrainConfig({
+    ...given,
+    iterations: config.iterations,
+    // An adversarial weight alone is asked of a perceptual run.
+    objective: given.objective ?? (given.advWeight !== undefined ? 'perceptual' : undefined),
+  });
   const out: string[] = [];
   const n = config.network;
   if (given.scale !== undefined && asked.network.scale !== n.scale) out.push(`scale ${n.scale}`);
   if (given.activation !== undefined && asked.network.activation !== n.activation)
     out.push(`activation ${n.activation}`);
   if (given.preset !== undefined && asked.preset !== config.preset) out.push(`preset ${config.preset ?? 'custom'}`);
+  if (given.objective !== undefined && asked.objective !== config.objective)
+    out.push(`the ${config.objective} objective`);
+  if (given.advWeight !== undefined && asked.advWeight !== config.advWeight)
+    out.push(config.advWeight === undefined ? 'no adversarial loss' : `adversarial weight ${config.advWeight}`);
   for (const k of ['batch', 'patch', 'lr', 'seed', 'emaDecay', 'loss'] as const) {
     if (given[k] !== undefined && asked[k] !== config[k]) out.push(`${k} ${config[k]}`);
   }
@@ -196,19 +206,21 @@ type Best = { readonly iteration: number; readonly psnrY: number };
 class BestSoFar {
   #trainer: Best | null;
   readonly #recorded: Best | null;
+  readonly #objective: Objective;
 
-  constructor(trainer: Best | null, recorded: Best | null, from: number) {
+  constructor(objective: Objective, trainer: Best | null, recorded: Best | null, from: number) {
+    this.#objective = objective;
     this.#trainer = trainer && { iteration: trainer.iteration, psnrY: trainer.psnrY };
     this.#recorded = recorded && recorded.iteration > from ? recorded : null;
   }
 
   scored(iteration: number, psnrY: number): void {
-    if (!this.#trainer || psnrY > this.#trainer.psnrY) this.#trainer = { iteration, psnrY };
+    if (replacesBest(this.#objective, this.#trainer, { iteration, psnrY })) this.#trainer = { iteration, psnrY };
   }
 
   shown(iteration: number): Best | null {
     const r = this.#recorded;
-    return r && iteration < r.iteration && (!this.#trainer || r.psnrY > this.#trainer.psnrY) ? r : this.#trainer;
+    return r && iteration < r.iteration && replacesBest(this.#objective, this.#trainer, r) ? r : this.#trainer;
   }
 }
 
@@ -314,6 +326,7 @@ async function trainIn(
           : namedTrainEvent(e, run.t),
     );
   const { config, dir, at, earlier, start, ...folders } = await prepareRun(spec, run.t);
+  checkObjective(spec.backend.name, config);
   if (start) await emit({ type: 'note', message: start.note });
   const opened = spec.through !== undefined;
   const data = await openData(
@@ -332,7 +345,7 @@ async function trainIn(
   const folder = earlier?.folder ?? (await RunFolder.create(home, config.keepCheckpoints, config));
   const checkpoint = earlier?.checkpoint;
   const from = checkpoint?.state.iteration ?? 0;
-  const best = new BestSoFar(checkpoint?.state.best ?? null, earlier?.record?.best ?? null, from);
+  const best = new BestSoFar(config.objective, checkpoint?.state.best ?? null, earlier?.record?.best ?? null, from);
   if (earlier) await folder.rewindTo(from);
   const backend = `${spec.backend.name} (${spec.backend.device})`;
   const started = new Date().toISOString();

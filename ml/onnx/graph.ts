@@ -9,7 +9,7 @@ export const ONNX_OPSET = 17;
 /** The IR version that goes with opset 17. */
 export const IR_VERSION = 8;
 
-const DTYPE = { float: 1, int64: 7 } as const;
+const DTYPE = { float: 1, int64: 7, bool: 9 } as const;
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
 export type Attr = { name: string } & ({ i: number } | { s: string } | { ints: readonly number[] } | { f: number });
@@ -47,6 +47,8 @@ export class GraphBuilder {
   readonly nodes: GraphNode[] = [];
   readonly initializers: Initializer[] = [];
   readonly shapes = new Map<string, Dims>();
+  /** The element type of each value that is not float32 (a comparison's bool). */
+  readonly types = new Map<string, 'int64' | 'bool'>();
   readonly #int64 = new Map<string, string>();
   readonly #floats = new Map<number, string>();
   #n = 0;
@@ -94,6 +96,20 @@ export class GraphBuilder {
     return outs;
   }
 
+  /** A node whose output is not float32 (Greater: bool). */
+  addTyped(
+    op: string,
+    inputs: readonly string[],
+    dims: Dims,
+    type: 'int64' | 'bool',
+    attrs: readonly Attr[] = [],
+    hint = op.toLowerCase(),
+  ): string {
+    const out = this.add(op, inputs, dims, attrs, hint);
+    this.types.set(out, type);
+    return out;
+  }
+
   /** Renames the value `from` everywhere (e.g. to make it a graph output, which later nodes may still read). */
   rename(from: string, to: string): void {
     if (!this.nodes.some((n) => n.outputs.includes(from))) throw new Error(`no node makes ${from}`);
@@ -104,6 +120,7 @@ export class GraphBuilder {
         this.nodes[i] = { ...n, inputs: n.inputs.map(swap), outputs: n.outputs.map(swap) };
     }
     this.shapes.delete(from);
+    this.types.delete(from);
   }
 }
 
@@ -168,7 +185,10 @@ function writeGraph(
   for (const v of outputs) graph.message(12, (w) => writeValueInfo(w, v));
   const io = new Set([...inputs, ...outputs].map((v) => v.name));
   for (const [value, dims] of g.shapes)
-    if (!io.has(value)) graph.message(13, (w) => writeValueInfo(w, { name: value, dims }));
+    if (!io.has(value))
+      graph.message(13, (w) =>
+        writeValueInfo(w, { name: value, dims, ...(g.types.has(value) ? { type: g.types.get(value) } : {}) }),
+      );
 }
 
 export interface ModelInfo {

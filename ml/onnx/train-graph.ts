@@ -2,6 +2,9 @@ import type { ActivationName } from '../activations.ts';
 import { convSpecs, parameterShapes, type NetworkConfig } from '../network.ts';
 import { CHARBONNIER_EPS } from '../train/config.ts';
 import { activationBackward, activationForward } from './activation-ops.ts';
+import { discLayout, type DiscLayer } from '../train/discriminator.ts';
+import { convBackward } from './conv-grad.ts';
+import { adversarialLoss } from './discriminator.ts';
 import { CONV_ATTRS, GraphBuilder, writeModel, type Dims, type ValueSpec } from './graph.ts';
 
 /**
@@ -32,6 +35,13 @@ export interface TrainGraphOptions {
   readonly epsilon?: number;
   /** Adds the output `grad` [P]: the flat gradient before clipping (for checking it). */
   readonly gradientOutput?: boolean;
+  /**
+   * A perceptual run's step: the discriminator's layers and the adversarial loss's weight. Adds
+   * the input `d_weights` [Q] (the discriminator's normalised weights, not trained by this step)
+   * and the outputs `pixel_loss`, `adv_loss` and `output` [N, 3, p·s, p·s] (the generated patch,
+   * for the discriminator's step); `loss` is then pixel_loss + weight × adv_loss.
+   */
+  readonly adversarial?: { readonly layers: readonly DiscLayer[]; readonly weight: number } | undefined;
 }
 
 /** The flat parameter vector's layout: each parameter's name, shape, offset and size. */
@@ -144,7 +154,18 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
     );
     dOut = g.add('Mul', [g.add('Div', [diff, perPixel], rgbOut), g.scalar(1 / count)], rgbOut);
   }
-  g.rename(g.add('ReduceMean', [perPixel], [], [{ name: 'keepdims', i: 0 }]), 'loss');
+  const pixelLoss = g.add('ReduceMean', [perPixel], [], [{ name: 'keepdims', i: 0 }]);
+  const adv = o.adversarial;
+  if (!adv) g.rename(pixelLoss, 'loss');
+  else {
+    // The adversarial loss's gradient joins the pixel loss's at the output.
+    const a = adversarialLoss(g, adv.layers, out, n, p * s);
+    const w = g.scalar(adv.weight);
+    dOut = g.add('Add', [dOut, g.add('Mul', [a.dOut, w], rgbOut)], rgbOut, [], 'dout');
+    g.rename(g.add('Add', [pixelLoss, g.add('Mul', [a.loss, w], [])], []), 'loss');
+    g.rename(pixelLoss, 'pixel_loss');
+    g.rename(a.loss, 'adv_loss');
+  }
 
   // ---- backward ----
   const grads = new Map<string, string>();
@@ -245,6 +266,12 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
     { name: 'bias_correction2', dims: [] },
   ];
   if (o.gradientOutput) outputs.push({ name: 'grad', dims: [P] });
+  if (adv) {
+    const Q = discLayout(adv.layers).reduce((a, e) => a + e.size, 0);
+    inputs.push({ name: 'd_weights', dims: [Q] });
+    g.rename(out, 'output');
+    outputs.push({ name: 'pixel_loss', dims: [] }, { name: 'adv_loss', dims: [] }, { name: 'output', dims: rgbOut });
+  }
   if (o.emaDecay > 0) {
     inputs.push({ name: 'ema', dims: [P] });
     outputs.push({ name: 'ema_out', dims: [P] });
@@ -262,80 +289,6 @@ export function trainStepModel(o: TrainGraphOptions): Uint8Array {
     outputs,
     description: 'SR Studio training step',
   });
-}
-
-/**
- * A 3×3 conv's (pad 1) gradients from its input [n, cin, p, p], its weight (OIHW) and its output's
- * gradient `dy` [n, cout, p, p]: the bias gradient (a sum over batch and pixels), the filter
- * gradient (filterGrad), and unless `needInput` is false the input's gradient, which is the output's
- * gradient convolved with the kernel rotated 180° with in and out swapped.
- */
-export function convBackward(
-  g: GraphBuilder,
-  a: {
-    input: string;
-    dy: string;
-    weight: string;
-    n: number;
-    cin: number;
-    cout: number;
-    p: number;
-    needInput?: boolean;
-  },
-): { dw: string; db: string; dx: string | undefined } {
-  const { n, cin, cout, p } = a;
-  const db = g.add('ReduceSum', [a.dy, g.ints([0, 2, 3])], [cout], [{ name: 'keepdims', i: 0 }], 'dbias');
-  const dw = filterGrad(g, a.input, a.dy, n, cin, cout, p);
-  if (a.needInput === false) return { dw, db, dx: undefined };
-  const swapped = g.add('Transpose', [a.weight], [cin, cout, 3, 3], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'wt');
-  const rotated = g.add(
-    'Slice',
-    [swapped, g.ints([2, 2]), g.ints([-1000, -1000]), g.ints([2, 3]), g.ints([-1, -1])],
-    [cin, cout, 3, 3],
-    [],
-    'wrot',
-  );
-  return { dw, db, dx: g.add('Conv', [a.dy, rotated], [n, cin, p, p], CONV_ATTRS, 'dinput') };
-}
-
-/**
- * The filter gradient with every shifted copy a contiguous window: the input, channel-major and
- * zero-padded ([cin, (n + 1)·(p + 2)²], one spare zero image at the end), holds pixel (y, x) of image
- * i at column j = i·(p + 2)² + y·(p + 2) + x, and tap (ky, kx) of that pixel at column
- * j + ky·(p + 2) + kx. The output gradient, padded with zeros on the same grid ([cout, n·(p + 2)²]),
- * is zero wherever j is not a real pixel, so
- *   dWᵀ[(ky, kx, c), o] = Σⱼ window_(ky,kx)[c, j] · dy[o, j]
- * is one matrix product (Gemm with B transposed, the form ONNX Runtime runs fastest here) of the
- * nine windows stacked and the gradient.
- */
-function filterGrad(
-  g: GraphBuilder,
-  input: string,
-  dy: string,
-  n: number,
-  cin: number,
-  cout: number,
-  p: number,
-): string {
-  const w = p + 2;
-  const len = n * w * w;
-  const xc = g.add('Transpose', [input], [cin, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'xc');
-  const xpad = g.add('Pad', [xc, g.ints([0, 0, 1, 1, 0, 1, 1, 1])], [cin, n + 1, w, w], [], 'xpad');
-  const flat = g.add('Reshape', [xpad, g.ints([cin, (n + 1) * w * w])], [cin, (n + 1) * w * w], [], 'xflat');
-  const windows: string[] = [];
-  for (let ky = 0; ky < 3; ky++) {
-    for (let kx = 0; kx < 3; kx++) {
-      const off = ky * w + kx;
-      windows.push(g.add('Slice', [flat, g.ints([off]), g.ints([off + len]), g.ints([1])], [cin, len], [], 'window'));
-    }
-  }
-  const dyc = g.add('Transpose', [dy], [cout, n, p, p], [{ name: 'perm', ints: [1, 0, 2, 3] }], 'dyc');
-  const dypad = g.add('Pad', [dyc, g.ints([0, 0, 0, 0, 0, 0, 2, 2])], [cout, n, w, w], [], 'dypad');
-  const dyflat = g.add('Reshape', [dypad, g.ints([cout, len])], [cout, len], [], 'dyflat');
-  const cols = g.add('Concat', windows, [9 * cin, len], [{ name: 'axis', i: 0 }], 'cols');
-  const dwT = g.add('Gemm', [cols, dyflat], [9 * cin, cout], [{ name: 'transB', i: 1 }], 'dwt');
-  const r = g.add('Reshape', [dwT, g.ints([3, 3, cin, cout])], [3, 3, cin, cout]);
-  return g.add('Transpose', [r], [cout, cin, 3, 3], [{ name: 'perm', ints: [3, 2, 0, 1] }], 'dweight');
 }
 
 /**
@@ -357,28 +310,6 @@ export function activationGradModel(act: ActivationName): Uint8Array {
     outputs: [
       { name: 'y', dims },
       { name: 'dx', dims },
-    ],
-  });
-}
-
-/** One 3×3 conv's gradients as a model (inputs `x` [n, cin, p, p], `w`, `dy`; outputs `dx`, `dw`, `db`). */
-export function convGradModel(n: number, cin: number, cout: number, p: number): Uint8Array {
-  const g = new GraphBuilder();
-  const r = convBackward(g, { input: 'x', dy: 'dy', weight: 'w', n, cin, cout, p });
-  g.rename(r.dx!, 'dx');
-  g.rename(r.dw, 'dw');
-  g.rename(r.db, 'db');
-  return writeModel(g, {
-    graphName: 'conv_grad',
-    inputs: [
-      { name: 'x', dims: [n, cin, p, p] },
-      { name: 'w', dims: [cout, cin, 3, 3] },
-      { name: 'dy', dims: [n, cout, p, p] },
-    ],
-    outputs: [
-      { name: 'dx', dims: [n, cin, p, p] },
-      { name: 'dw', dims: [cout, cin, 3, 3] },
-      { name: 'db', dims: [cout] },
     ],
   });
 }

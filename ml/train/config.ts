@@ -45,7 +45,42 @@ export interface TrainConfig {
   readonly valMaxSide: number;
   /** The trained model the run's weights started from (train --init); absent: from scratch. */
   readonly init?: TrainInit | undefined;
+  /**
+   * What the network is trained for: pixel error alone (`pixel`, L1 or Charbonnier), or that plus
+   * an adversarial loss from a discriminator trained beside it (`perceptual`), for crisper edges
+   * and texture at some cost in PSNR. Absent in configs saved before it existed: pixel.
+   */
+  readonly objective: Objective;
+  /** The adversarial loss's weight beside the pixel loss's 1 (perceptual runs only). */
+  readonly advWeight?: number | undefined;
 }
+
+export const OBJECTIVES = ['pixel', 'perceptual'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
+
+export const isObjective = (v: unknown): v is Objective => (OBJECTIVES as readonly unknown[]).includes(v);
+
+/**
+ * The adversarial loss's default weight beside the pixel loss's 1: Real-ESRGAN's 0.1 (Wang et al.,
+ * 2021, beside L1 1.0). Real-ESRGAN also has a VGG feature loss, which this objective has not; from
+ * the bundled x4 photo model the adversarial gradient on the network's parameters is then about 0.7
+ * times the L1 gradient's norm, so neither drowns the other. Higher weights sharpen sooner and at a
+ * cost: within 300 steps 0.3 brought colour halos at edges and 1 a checkerboard (docs/training.md).
+ */
+export const DEFAULT_ADV_WEIGHT = 0.1;
+
+/**
+ * The default peak learning rate of a perceptual run, for the network and the discriminator alike:
+ * Real-ESRGAN's 1e-4 for both. A perceptual run usually starts from a pixel-trained model (--init),
+ * whose default is the same.
+ */
+export const PERCEPTUAL_LR = 1e-4;
+
+/**
+ * A perceptual run's HR patch side must be a multiple of this: the discriminator halves the
+ * resolution three times (ml/onnx/discriminator.ts).
+ */
+export const PERCEPTUAL_PATCH_MULTIPLE = 8;
 
 /** Where a run started from a trained model: its name or path, and how much of it was loaded. */
 export interface TrainInit {
@@ -88,6 +123,7 @@ export const TRAIN_DEFAULTS = {
   seed: 0,
   augment: true,
   degrade: 'none',
+  objective: 'pixel',
   valEvery: 250,
   previewEvery: 100,
   checkpointEvery: 250,
@@ -97,8 +133,10 @@ export const TRAIN_DEFAULTS = {
 
 export { SETTING_RANGES };
 
-type Input = Partial<Omit<TrainConfig, 'network' | 'degrade' | 'init'>> & {
+type Input = Partial<Omit<TrainConfig, 'network' | 'degrade' | 'init' | 'objective' | 'advWeight'>> & {
   degrade?: unknown;
+  objective?: unknown;
+  advWeight?: unknown;
   init?: unknown;
   network?: unknown;
   preset?: unknown;
@@ -120,13 +158,20 @@ export function makeTrainConfig(input: Input): TrainConfig {
     network = parseNetworkConfig(presetConfig(preset, (input.scale ?? 2) as 2, activation));
   }
   const d = TRAIN_DEFAULTS;
+  const objective = input.objective ?? d.objective;
+  if (!isObjective(objective))
+    throw errors.badArgument(`Unknown objective ${JSON.stringify(objective)}; use ${OBJECTIVES.join(' or ')}.`);
+  const perceptual = objective === 'perceptual';
+  if (!perceptual && input.advWeight !== undefined)
+    throw errors.badArgument('The training setting advWeight applies to the perceptual objective only.');
+  const defaultLr = input.init != null ? INIT_LR : perceptual ? PERCEPTUAL_LR : DEFAULT_LR[network.activation];
   const cfg: TrainConfig = {
     network,
     preset: presetOf(network),
     iterations: int('iterations', input.iterations ?? d.iterations, ...SETTING_RANGES.iterations),
     batch: int('batch', input.batch ?? d.batch, ...SETTING_RANGES.batch),
     patch: int('patch', input.patch ?? d.patch, ...SETTING_RANGES.patch),
-    lr: num('lr', input.lr ?? (input.init != null ? INIT_LR : DEFAULT_LR[network.activation]), ...SETTING_RANGES.lr),
+    lr: num('lr', input.lr ?? defaultLr, ...SETTING_RANGES.lr),
     warmup: int('warmup', input.warmup ?? d.warmup, 0, 10_000_000),
     minLrRatio: num('minLrRatio', input.minLrRatio ?? d.minLrRatio, 0, 1),
     clipNorm: num('clipNorm', input.clipNorm ?? d.clipNorm, 1e-6, 1e6),
@@ -155,7 +200,17 @@ export function makeTrainConfig(input: Input): TrainConfig {
     keepCheckpoints: int('keepCheckpoints', input.keepCheckpoints ?? d.keepCheckpoints, 1, 1000),
     valMaxSide: int('valMaxSide', input.valMaxSide ?? d.valMaxSide, ...SETTING_RANGES.valMaxSide),
     ...(input.init != null ? { init: trainInit(input.init) } : {}),
+    objective,
+    ...(perceptual
+      ? { advWeight: num('advWeight', input.advWeight ?? DEFAULT_ADV_WEIGHT, ...SETTING_RANGES.advWeight) }
+      : {}),
   };
+  const side = cfg.patch * network.scale;
+  if (perceptual && side % PERCEPTUAL_PATCH_MULTIPLE !== 0)
+    throw errors.badArgument(
+      `A perceptual run needs an HR patch (patch × scale) that is a multiple of ${PERCEPTUAL_PATCH_MULTIPLE}, not ${cfg.patch} × ${network.scale} = ${side}.`,
+      'patch',
+    );
   return cfg;
 }
 
@@ -222,5 +277,6 @@ export function runName(cfg: TrainConfig): string {
   const n = cfg.network;
   const shape = cfg.preset ?? `f${n.features}g${n.groups}b${n.blocks}`;
   const degrade = cfg.degrade === 'none' ? '' : `_${cfg.degrade}`;
-  return `${shape}_x${n.scale}_${n.activation}${degrade}_p${cfg.patch}b${cfg.batch}_it${cfg.iterations}_s${cfg.seed}`;
+  const objective = cfg.objective === 'pixel' ? '' : `_${cfg.objective}`;
+  return `${shape}_x${n.scale}_${n.activation}${degrade}${objective}_p${cfg.patch}b${cfg.batch}_it${cfg.iterations}_s${cfg.seed}`;
 }

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { PatchBatch } from '../dataset.ts';
 import { Network } from '../network.ts';
 import { Adam } from './adam.ts';
+import { errors } from '../errors.ts';
 import type { TrainConfig } from './config.ts';
+import type { DiscriminatorState } from './discriminator.ts';
 import type { GradientHelpers } from './shards.ts';
 import { trainStep } from './step.ts';
 
@@ -20,6 +22,15 @@ export interface StepOutcome {
   readonly loss: number;
   /** Refused because the loss was above `maxLoss`. */
   readonly diverged?: boolean;
+  /** A perceptual step's parts of the loss (`loss` is pixel + advWeight × adversarial). */
+  readonly parts?: LossParts | undefined;
+}
+
+/** The losses of a perceptual step: the network's pixel and adversarial losses, and the discriminator's. */
+export interface LossParts {
+  readonly pixel: number;
+  readonly adversarial: number;
+  readonly discriminator: number;
 }
 
 /** Adam's state as checkpoints hold it: step count and `m.NAME` / `v.NAME` (conv weights HWIO, as tfjs variables). */
@@ -37,11 +48,17 @@ export interface StepEngine {
   /** The EMA weights when the run keeps them. */
   emaWeights(): Promise<Map<string, Float32Array> | undefined>;
   adamState(): Promise<AdamState>;
-  /** Replaces the weights (and EMA weights) and the optimizer state (null: a fresh optimizer). */
+  /** A perceptual run's discriminator (weights, power-iteration vectors, Adam); engines of pixel runs have none. */
+  discriminatorState?(): Promise<DiscriminatorState | undefined>;
+  /**
+   * Replaces the weights (and EMA weights) and the optimizer state (null: a fresh optimizer), and
+   * in a perceptual run the discriminator when given (absent: it stays as it is).
+   */
   load(
     weights: ReadonlyMap<string, Float32Array>,
     ema: ReadonlyMap<string, Float32Array> | undefined,
     adam: AdamState | null,
+    discriminator?: DiscriminatorState,
   ): Promise<void>;
   /** The network to validate on when no evaluator is given (the EMA's when kept); engines without one need an evaluator. */
   readonly evalNetwork?: Network | undefined;
@@ -54,6 +71,8 @@ export interface EngineStart {
   /** EMA weights (when config.emaDecay > 0). */
   readonly ema: ReadonlyMap<string, Float32Array> | undefined;
   readonly adam: AdamState | null;
+  /** A perceptual run's discriminator as a checkpoint kept it (absent: a fresh one from the run's seed). */
+  readonly discriminator?: DiscriminatorState | undefined;
 }
 
 /** Makes a run's engine; the trainer calls it once, with the run's first weights. */
@@ -80,6 +99,8 @@ class TfjsEngine implements StepEngine {
   }
 
   static async create(s: EngineStart, helpers: GradientHelpers | undefined): Promise<TfjsEngine> {
+    // The discriminator's graphs are ONNX Runtime's alone.
+    if (s.config.objective !== 'pixel') throw errors.objectiveNeedsOnnx(s.config.objective, tf.getBackend());
     const net = new Network(s.config.network, s.weights);
     const ema = s.config.emaDecay > 0 ? new Network(s.config.network, s.ema ?? s.weights, false) : undefined;
     const engine = new TfjsEngine(s.config, net, ema, helpers);

@@ -1,14 +1,19 @@
 import type { RgbImage } from '../image.ts';
 import type { ErrorData } from '../errors.ts';
+import type { BestScores } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
+import type { LossParts } from './engine.ts';
 
 /** What a training run reports, in order; the CLI, the worker and the app all consume this stream. */
 export interface ValidationScores {
   readonly psnrY: number;
   readonly ssimY: number;
+  /** The detail measure (ml/metrics.ts): mean |∇Y| of the output over the ground truth's. */
+  readonly detail: number;
   readonly bicubicPsnrY: number;
   readonly bicubicSsimY: number;
-  readonly images: ReadonlyArray<{ name: string; psnrY: number; ssimY: number; bicubicPsnrY: number }>;
+  readonly bicubicDetail: number;
+  readonly images: ReadonlyArray<{ name: string; psnrY: number; ssimY: number; detail: number; bicubicPsnrY: number }>;
 }
 
 export type TrainEvent =
@@ -29,6 +34,8 @@ export type TrainEvent =
       itPerSec: number;
       elapsedMs: number;
       etaMs: number;
+      /** A perceptual run's parts of the loss. */
+      parts?: LossParts | undefined;
     }
   | ({ type: 'validation'; iteration: number } & ValidationScores)
   | { type: 'preview'; iteration: number; image: RgbImage; path?: string | undefined }
@@ -42,7 +49,7 @@ export type TrainEvent =
       iteration: number;
       reason: 'finished' | 'cancelled';
       elapsedMs: number;
-      best: { iteration: number; psnrY: number; ssimY: number } | null;
+      best: BestScores | null;
       last: ValidationScores | null;
       modelPath?: string | undefined;
       msPerIteration: number;

@@ -10,6 +10,8 @@ export const SETTING_RANGES = {
   valEvery: [1, 10_000_000],
   valMaxSide: [0, 100_000],
   emaDecay: [0, 0.99999],
+  /** The adversarial loss's weight (perceptual runs). */
+  advWeight: [0.001, 10],
   /** Seeds of a comparison: runs per activation (not part of a run's config). */
   seeds: [1, 100],
   /** Helper threads for training on CPU backends (not part of a run's config). */

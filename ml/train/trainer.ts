@@ -6,8 +6,10 @@ import { initialWeights, type Network } from '../network.ts';
 import { Rng } from '../random.ts';
 import type { TileModel } from '../tiling.ts';
 import { encodeModel } from '../weights.ts';
+import { replacesBest } from './best.ts';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointState } from './checkpoint.ts';
 import { learningRateAt, type TrainConfig } from './config.ts';
+import { initialDiscriminator } from './discriminator.ts';
 import { TrainControl, type TrainEvent, type ValidationScores } from './events.ts';
 import { tfjsEngine, type StepEngine, type StepEngineFactory } from './engine.ts';
 import type { GradientHelpers } from './shards.ts';
@@ -98,11 +100,13 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     weights,
     ema: cfg.emaDecay > 0 ? (o.from?.ema ?? weights) : undefined,
     adam: r ? { step: r.adamStep, moments: o.from!.adam } : null,
+    discriminator: o.from?.discriminator,
   });
   const evalWeights = async () => (await engine.emaWeights()) ?? (await engine.weights());
 
   const checkpoint = async (isBest: boolean) => {
     const adam = await engine.adamState();
+    const discriminator = await engine.discriminatorState?.();
     const state: CheckpointState = {
       iteration,
       rng: rng.state,
@@ -111,12 +115,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       best,
       elapsedMs: elapsed(),
       config: cfg,
+      ...(discriminator ? { discAdamStep: discriminator.adam.step } : {}),
     };
     const bytes = encodeCheckpoint({
       state,
       weights: await engine.weights(),
       adam: new Map(adam.moments),
       ema: await engine.emaWeights(),
+      discriminator,
     });
     return o.store.writeCheckpoint(iteration, bytes, isBest);
   };
@@ -128,12 +134,14 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         preset: cfg.preset,
         degrade: cfg.degrade,
         ...(cfg.init ? { init: cfg.init } : {}),
+        ...(cfg.objective === 'pixel' ? {} : { objective: cfg.objective, advWeight: cfg.advWeight }),
         // The preset's ranges as they were when the model was trained.
         ...(cfg.degrade === 'none' ? {} : { degradations: describeDegrade(cfg.degrade) }),
         ...(scores
           ? {
               valPsnrY: scores.psnrY,
               valSsimY: scores.ssimY,
+              valDetail: scores.detail,
               bicubicPsnrY: scores.bicubicPsnrY,
               bicubicSsimY: scores.bicubicSsimY,
             }
@@ -173,9 +181,9 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
     const { images: _, ...summary } = scores;
     await o.store.appendMetrics({ iteration, val: summary, elapsedMs: Math.round(elapsed()) });
     yield { type: 'validation', iteration, ...scores };
-    const isBest = !best || scores.psnrY > best.psnrY;
+    const isBest = replacesBest(cfg.objective, best, { iteration, psnrY: scores.psnrY });
     if (isBest) {
-      best = { iteration, psnrY: scores.psnrY, ssimY: scores.ssimY };
+      best = { iteration, psnrY: scores.psnrY, ssimY: scores.ssimY, detail: scores.detail };
       await exportModel(scores);
     }
     return { isBest, ...(image ? { image } : {}) };
@@ -219,7 +227,10 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         lrScale /= 2;
         if (result.diverged) {
           // The weights that gave this loss are already off course: back to the last good ones.
-          const back = await restoreLastGood(o.store, engine, { initial: initialOnce() });
+          const back = await restoreLastGood(o.store, engine, {
+            initial: initialOnce(),
+            ...(cfg.objective === 'perceptual' ? { discriminator: () => initialDiscriminator(cfg.seed) } : {}),
+          });
           yield {
             type: 'warning',
             iteration,
@@ -248,11 +259,22 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
       steps++;
       itPerSec = itPerSec ? 0.9 * itPerSec + 0.1 * (1000 / dt) : 1000 / dt;
       const etaMs = ((cfg.iterations - iteration) / itPerSec) * 1000;
-      yield { type: 'progress', iteration, loss: result.loss, lr, itPerSec, elapsedMs: elapsed(), etaMs };
+      const parts = result.parts;
+      yield {
+        type: 'progress',
+        iteration,
+        loss: result.loss,
+        lr,
+        itPerSec,
+        elapsedMs: elapsed(),
+        etaMs,
+        ...(parts ? { parts } : {}),
+      };
       if (iteration % logEvery === 0 || iteration === cfg.iterations) {
         await o.store.appendMetrics({
           iteration,
           loss: result.loss,
+          ...(parts ? { parts } : {}),
           lr,
           itPerSec: round(itPerSec, 3),
           elapsedMs: Math.round(elapsed()),
@@ -322,19 +344,25 @@ class RecentLevel {
 /**
  * Loads the newest checkpoint's weights (and EMA weights, which is what gets exported then) into
  * the engine; returns its iteration, or 0 if there is none. With `initial` (going back after a
- * divergence), the optimizer state goes back too, and a run without a checkpoint goes back to its
- * initial weights with a fresh optimizer; without it (the run stops), the optimizer is left alone.
+ * divergence), the optimizer state and a perceptual run's discriminator go back too, and a run
+ * without a checkpoint goes back to its initial weights with a fresh optimizer and discriminator;
+ * without it (the run stops), the optimizer and the discriminator are left alone.
  */
 async function restoreLastGood(
   store: RunStore,
   engine: StepEngine,
-  o: { initial?: ReadonlyMap<string, Float32Array> } = {},
+  o: {
+    initial?: ReadonlyMap<string, Float32Array>;
+    /** A perceptual run's discriminator at its start (going back after a divergence). */
+    discriminator?: () => NonNullable<Checkpoint['discriminator']>;
+  } = {},
 ): Promise<number> {
   const latest = await store.readLatestCheckpoint();
   const c = latest ? decodeCheckpoint(latest.bytes, latest.path) : undefined;
   if (!c && !o.initial) return 0;
   const weights = c?.weights ?? o.initial!;
   const adam = o.initial ? (c ? { step: c.state.adamStep, moments: c.adam } : null) : await engine.adamState();
-  await engine.load(weights, c?.ema ?? weights, adam);
+  const discriminator = o.discriminator && (c?.discriminator ?? o.discriminator());
+  await engine.load(weights, c?.ema ?? weights, adam, discriminator);
   return c?.state.iteration ?? 0;
 }

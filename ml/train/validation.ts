@@ -10,7 +10,8 @@ import type { ValidationScores } from './events.ts';
 /**
  * Validation as BasicSR does it: each HR image (cropped to a multiple of the scale) is downscaled
  * by the training's own LR method, upscaled by the network, and scored with PSNR/SSIM on Y with a
- * border crop of `scale`, beside the bicubic upscale of the same LR image.
+ * border crop of `scale`, beside the bicubic upscale of the same LR image; and with the detail
+ * measure (how much of the ground truth's edge and texture energy the output has).
  */
 export interface ValImage {
   readonly name: string;
@@ -83,14 +84,16 @@ export async function validate(net: Network | TileModel, vals: readonly ValImage
   for (const v of vals) {
     const sr = await upscaleImage(net, v.lr);
     const q = compareImages(sr, v.hr, s);
-    images.push({ name: v.name, psnrY: q.psnrY, ssimY: q.ssimY, bicubicPsnrY: v.bicubic.psnrY });
+    images.push({ name: v.name, psnrY: q.psnrY, ssimY: q.ssimY, detail: q.detail, bicubicPsnrY: v.bicubic.psnrY });
   }
   const mean = (f: (i: number) => number) => vals.reduce((a, _, i) => a + f(i), 0) / Math.max(1, vals.length);
   return {
     psnrY: mean((i) => images[i]!.psnrY),
     ssimY: mean((i) => images[i]!.ssimY),
+    detail: mean((i) => images[i]!.detail),
     bicubicPsnrY: mean((i) => vals[i]!.bicubic.psnrY),
     bicubicSsimY: mean((i) => vals[i]!.bicubic.ssimY),
+    bicubicDetail: mean((i) => vals[i]!.bicubic.detail),
     images,
   };
 }

@@ -56,6 +56,7 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   'overlap-too-large': [{ file: FILE, width: 64, height: 64, overlap: 40, max: 28 }],
   'unknown-backend': [{ value: 'cuda', known: 'auto, cpu, wasm, onnx' }],
   'backend-failed': [{ backend: 'tensorflow', why: '@tensorflow/tfjs-node-gpu is not installed' }],
+  'objective-needs-onnx': [{ objective: 'perceptual', backend: 'webgpu' }],
   'no-model': [{ scale: 3 }],
   'unknown-model': [{ value: 'sharpest' }],
   'broken-install': [{ file: '/opt/sr-studio/ml/node/generated/tfjs-gradients.cjs' }],

@@ -16,7 +16,8 @@ export interface Shape4 {
   readonly w: number;
 }
 
-function conv(x: F64, s: Shape4, w: F64, b: F64, cout: number): F64 {
+/** A 3×3 conv (pad 1), NCHW / OIHW. */
+export function conv(x: F64, s: Shape4, w: F64, b: F64, cout: number): F64 {
   const { n, c: cin, h, w: wd } = s;
   const y = new Float64Array(n * cout * h * wd);
   for (let i = 0; i < n; i++)
@@ -118,7 +119,8 @@ function shuffle(x: F64, n: number, c: number, h: number, w: number, r: number, 
 /**
  * Loss and gradient by parameter name (OIHW) of one batch: `lr` [n, 3, p, p] and `hr`
  * [n, 3, p·s, p·s] (NCHW), weights by name. `pre` collects every activation's input (for checking
- * which ranges a case reaches).
+ * which ranges a case reaches). `extra` adds a loss of the output (NCHW) and its gradient with
+ * respect to the output (a perceptual step's weighted adversarial loss).
  */
 export function lossAndGradF64(
   c: NetworkConfig,
@@ -129,7 +131,8 @@ export function lossAndGradF64(
   p: number,
   loss: 'l1' | 'charbonnier',
   pre: number[] = [],
-): { loss: number; grads: Map<string, F64> } {
+  extra?: (out: F64) => { loss: number; dOut: ArrayLike<number> },
+): { loss: number; grads: Map<string, F64>; output: F64 } {
   const W = new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
   const f = c.features;
   const s = c.scale;
@@ -176,6 +179,12 @@ export function lossAndGradF64(
       dOut[i] = d / r / count;
     }
   }
+  total /= count;
+  if (extra) {
+    const e = extra(out);
+    total += e.loss;
+    for (let i = 0; i < count; i++) dOut[i]! += e.dOut[i]!;
+  }
   const grads = new Map<string, F64>();
   const back = (name: string, input: F64, shape: Shape4, dy: F64) => {
     const r = convBack(input, shape, W.get(`${name}.weight`)!, dy, cout.get(name)!);
@@ -197,7 +206,7 @@ export function lossAndGradF64(
     dG = add(dG, dy);
   }
   back('head', x, rgb, add(dBody, dG));
-  return { loss: total / count, grads };
+  return { loss: total, grads, output: out };
 }
 
 /** NHWC (interleaved, as the patch sampler makes batches) → NCHW. */

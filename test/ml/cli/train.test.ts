@@ -158,7 +158,18 @@ describe('sr-studio train', () => {
       );
       for (const m of vals) {
         const v = m.val as Record<string, number>;
-        assert.deepEqual(Object.keys(v).sort(), ['bicubicPsnrY', 'bicubicSsimY', 'psnrY', 'ssimY']);
+        assert.deepEqual(Object.keys(v).sort(), [
+          'bicubicDetail',
+          'bicubicPsnrY',
+          'bicubicSsimY',
+          'detail',
+          'psnrY',
+          'ssimY',
+        ]);
+        assert.ok(
+          v.detail! > 0.2 && v.detail! < 2 && v.bicubicDetail! > 0.2 && v.bicubicDetail! < 2,
+          JSON.stringify(v),
+        );
         assert.ok(v.psnrY! > 15 && v.psnrY! < 60 && v.ssimY! > 0 && v.ssimY! <= 1, JSON.stringify(v));
         assert.ok(v.bicubicPsnrY! > 15 && v.bicubicSsimY! > 0 && v.bicubicSsimY! <= 1);
         assert.ok(Number.isInteger(m.elapsedMs));

@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { ACTIVATION_NAMES } from '../../../ml/activations.ts';
 import { UserError } from '../../../ml/errors.ts';
 import { PRESETS, presetConfig } from '../../../ml/network.ts';
+import { replacesBest } from '../../../ml/train/best.ts';
 import {
+  DEFAULT_ADV_WEIGHT,
   DEFAULT_LR,
   INIT_LR,
+  PERCEPTUAL_LR,
   TRAIN_DEFAULTS,
   learningRateAt,
   makeTrainConfig,
@@ -229,4 +232,60 @@ test('degrade: none by default (also for configs saved before the setting existe
     (e: unknown) =>
       e instanceof UserError && /Unknown degradation "jpeg"; use none, photo, photo-heavy\./.test(e.message),
   );
+});
+
+describe('the objective', () => {
+  test('pixel by default, also for configs saved before it existed, with no adversarial weight', () => {
+    const c = makeTrainConfig({ preset: 'light', scale: 4 });
+    assert.equal(c.objective, 'pixel');
+    assert.equal('advWeight' in c, false);
+    const saved = JSON.parse(JSON.stringify(c)) as Record<string, unknown>;
+    delete saved.objective;
+    assert.deepEqual(parseTrainConfig(saved), c);
+    assert.equal(runName(c), 'light_x4_tanhexp_p32b16_it2000_s0');
+  });
+
+  test('perceptual: Real-ESRGAN’s adversarial weight and learning rate by default, kept through JSON, in the run name', () => {
+    const c = makeTrainConfig({ preset: 'tiny', scale: 4, objective: 'perceptual', degrade: 'photo' });
+    assert.equal(c.objective, 'perceptual');
+    assert.equal(c.advWeight, DEFAULT_ADV_WEIGHT);
+    assert.equal(DEFAULT_ADV_WEIGHT, 0.1);
+    assert.equal(c.lr, PERCEPTUAL_LR);
+    assert.equal(PERCEPTUAL_LR, 1e-4);
+    assert.ok(c.lr < DEFAULT_LR.tanhexp);
+    assert.equal(makeTrainConfig({ objective: 'perceptual', lr: 3e-4 }).lr, 3e-4, 'an explicit lr wins');
+    const w = makeTrainConfig({ objective: 'perceptual', advWeight: 0.02 });
+    assert.equal(w.advWeight, 0.02);
+    assert.deepEqual(parseTrainConfig(JSON.parse(JSON.stringify(w))), w);
+    assert.equal(runName(c), 'tiny_x4_tanhexp_photo_perceptual_p32b16_it2000_s0');
+  });
+
+  test('an unknown objective, an adversarial weight out of range or without the perceptual objective, and an HR patch the discriminator cannot halve three times are refused', () => {
+    const refused = (input: Parameters<typeof makeTrainConfig>[0], said: RegExp, field?: string) =>
+      assert.throws(
+        () => makeTrainConfig(input),
+        (e: unknown) =>
+          e instanceof UserError && e.code === 'bad-argument' && said.test(e.message) && e.facts.field === field,
+        JSON.stringify(input),
+      );
+    refused({ objective: 'gan' }, /Unknown objective "gan"; use pixel or perceptual\./);
+    refused({ objective: 'perceptual', advWeight: 0 }, /advWeight must be a number from 0\.001 to 10/);
+    refused({ objective: 'perceptual', advWeight: 11 }, /advWeight/);
+    refused({ advWeight: 0.1 }, /advWeight applies to the perceptual objective only/);
+    refused({ objective: 'perceptual', scale: 2, patch: 10 }, /multiple of 8, not 10 × 2 = 20/, 'patch');
+    refused({ objective: 'perceptual', scale: 3, patch: 12 }, /not 12 × 3 = 36/, 'patch');
+    // The same patch is fine for a pixel run, and for a perceptual one where patch × scale is a multiple of 8.
+    assert.equal(makeTrainConfig({ scale: 2, patch: 10 }).patch, 10);
+    assert.equal(makeTrainConfig({ objective: 'perceptual', scale: 4, patch: 10 }).patch, 10);
+  });
+
+  test('the model a run keeps: the highest PSNR-Y for pixel runs, the latest validation for perceptual runs', () => {
+    const best = { iteration: 100, psnrY: 30 };
+    assert.equal(replacesBest('pixel', null, { iteration: 10, psnrY: 1 }), true);
+    assert.equal(replacesBest('perceptual', null, { iteration: 10, psnrY: 1 }), true);
+    assert.equal(replacesBest('pixel', best, { iteration: 200, psnrY: 29.9 }), false);
+    assert.equal(replacesBest('pixel', best, { iteration: 200, psnrY: 30.1 }), true);
+    assert.equal(replacesBest('perceptual', best, { iteration: 200, psnrY: 29.9 }), true);
+    assert.equal(replacesBest('perceptual', best, { iteration: 50, psnrY: 31 }), false);
+  });
 });
