@@ -78,7 +78,7 @@ export interface ImportedModelSummary {
   readonly margin: number;
   /** The model file's size in bytes. */
   readonly bytes: number;
-  /** The file it was imported from. */
+  /** The file it was imported from (an upload: the name it was dropped with). */
   readonly source: string;
   readonly producer: string;
   /** Where its range came from: chosen (given), its metadata, the probe, or a guess (the probe could not tell). */
@@ -166,19 +166,26 @@ export interface TilePyramid {
 /** ml/jobs/upscale.ts: image files, the model's id, the output format and folder (null: next to each photo). */
 export type UpscaleJob = Omit<UpscaleJobSpec<string>, 'backend' | 'threads' | 'through' | 'tile' | 'overlap'>;
 
+type SpecRun<K extends TrainJobSpec['run']['kind']> = Extract<TrainJobSpec['run'], { readonly kind: K }>;
+
 /**
- * ml/jobs/train.ts: the Train view's settings, the photos, and the model to start from (`init`, a
- * `models:list` id; null: from scratch; ignored when continuing). The app names the run's place as
- * two fields, resolved by the host into the spec's `run`.
+ * Where a training goes, as the spec's `run` names it: a new run in a new folder under `parent`
+ * (null: the app's runs folder, which the host fills in), or an earlier run continued in its own
+ * folder (`dir`, a `runs:list` entry's). The app never names a new run's own folder.
+ */
+export type TrainRun =
+  | (Omit<SpecRun<'new'>, 'dir' | 'parent'> & { readonly parent: SpecRun<'new'>['parent'] | null })
+  | SpecRun<'continue'>;
+
+/**
+ * ml/jobs/train.ts: the Train view's settings, the photos, where the run goes (`run`), and the model
+ * to start from (`init`, a `models:list` id; null: from scratch; ignored when continuing).
  */
 export interface TrainJob
   extends ViewSettings,
     Required<Pick<TrainJobSpec, 'data' | 'val'>>,
     Pick<TrainJobSpec, 'init'> {
-  /** A new run goes into a new folder under this one (null: the app's runs folder). */
-  readonly outDir: string | null;
-  /** Continue this earlier run (a `runs:list` entry's dir) instead of starting a new one. */
-  readonly continueRun?: string | null | undefined;
+  readonly run: TrainRun;
 }
 
 /** One point a listed run recorded (ml/node/runs.ts): a loss, or a validation's scores. */
@@ -245,7 +252,7 @@ export interface UpscaleResult {
 }
 
 /** How a training ended (ml/jobs/train.ts), without the timings. */
-export type TrainResult = Omit<TrainJobResult, 'elapsedMs' | 'msPerIteration' | 'message'>;
+export type TrainResult = Omit<TrainJobResult, 'elapsedMs' | 'msPerIteration' | 'message' | 'error'>;
 
 export interface CompareResult extends CompareReport {
   readonly dir: string;
@@ -356,13 +363,14 @@ export interface Requests {
 
 /** Events pushed to the UI: channel → payload. */
 export interface Events {
+  /** A line that says an error (one run of a comparison stopped on it) carries its code and facts too. */
   'job:progress': {
     jobId: JobId;
     fraction: number;
     message: string;
     file?: string | undefined;
     fileFraction?: number | undefined;
-  };
+  } & ErrorFields;
   /** A job's state changed: queued (waiting behind another job; the message says for what), running, paused. */
   'job:state': { jobId: JobId; state: 'queued' | 'running' | 'paused'; message: string };
   /** A tile of an upscale (x, y in output pixels), or a training preview strip (a comparison sends none). */
@@ -404,9 +412,11 @@ export interface Events {
     result: ImageData64;
     warning?: string;
   };
-  'job:file-error': { jobId: JobId; file: string; message: string };
+  /** One file of a batch failed (the others go on): the sentence, and the error's code and facts when a user can cause it. */
+  'job:file-error': { jobId: JobId; file: string; message: string } & ErrorFields;
   'job:done': { jobId: JobId; summary: string; result: JobResult };
-  'job:error': { jobId: JobId; message: string };
+  /** The job failed: the sentence, and the error's code and facts when a user can cause it. */
+  'job:error': { jobId: JobId; message: string } & ErrorFields;
   /** Electron's app menu: images or a folder chosen with Open images… / Open folder…. */
   'app:open': { paths: string[] };
   /** Electron's app menu: switch the view (Ctrl/Cmd+1…6). */
@@ -442,14 +452,17 @@ export type UploadReply =
   | { readonly ok: false; readonly error: string };
 
 /**
- * A failed request as the UI gets it: one sentence (`error`) and, for the errors a user can cause,
- * their code and facts (the file, the field), by which the UI places the error beside its control.
+ * What the UI gets beside an error's sentence: for an error a user can cause, its code and facts
+ * (the file, the field; paths shown by the names the user knows), by which the UI places the error
+ * beside its control, never by its words. Absent for an unexpected error.
  */
-export type RequestFailure = {
-  readonly error: string;
+export interface ErrorFields {
   readonly code?: ErrorCode | undefined;
   readonly facts?: Facts | undefined;
-};
+}
+
+/** A failed request as the UI gets it: one sentence (`error`) and, beside it, the error's code and facts. */
+export type RequestFailure = { readonly error: string } & ErrorFields;
 
 /**
  * The browser-mode wire format over the WebSocket `/ws` (JSON text frames). The page's session

@@ -87,8 +87,11 @@ export interface FactsOf {
   'run-mismatch': { run: Path; what: string };
   /** One file of a batch failed in a way SR Studio did not foresee. */
   'file-failed': { file: Path; why: string };
-  /** A training that stopped on a failure (`why`: the trainer's sentence). */
-  'training-failed': { why: string };
+  /**
+   * A training stopped because `steps` steps in a row had a non-finite or exploding loss even at a
+   * lower learning rate; `kept`: the iteration of the last good checkpoint, kept as the model.
+   */
+  'training-diverged': { steps: number; kept?: number };
   /** A bug: the engine failed in a way nothing foresaw (`why`: the first line of what it said). */
   internal: { why: string };
   cancelled: { what: string };
@@ -149,7 +152,7 @@ export const ERROR_CODES = Object.keys({
   'run-trained': 1,
   'run-mismatch': 1,
   'file-failed': 1,
-  'training-failed': 1,
+  'training-diverged': 1,
   internal: 1,
   cancelled: 1,
   'bad-argument': 1,
@@ -277,6 +280,9 @@ export const errors = {
   nameTooLong: (p: string) => make('name-too-long', { file: p }),
   /** A path to read that is a pipe, a device or a socket: reading it could block or never end. */
   notARegularFile: (p: string, kind: string) => make('unreadable-image', { file: p, kind }),
+  /** A training whose loss kept diverging; `kept`: the checkpoint kept as the model, if one was saved. */
+  trainingDiverged: (steps: number, kept?: number) =>
+    make('training-diverged', kept === undefined ? { steps } : { steps, kept }),
   /** One file of a batch failed in a way SR Studio did not foresee; the others go on. */
   fileFailed: (p: string, why: string) => make('file-failed', { file: p, why }),
   /** A continued run that does not record its training folder. */

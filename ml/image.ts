@@ -37,16 +37,28 @@ export function grid(rows: RgbImage[][], gap: number): RgbImage {
   return { width: W, height: H, rgb };
 }
 
+/** The w × h region of `img` whose top left pixel is (x, y) (colour only: alpha is dropped). */
+export function cropImage(img: RgbImage, x: number, y: number, w: number, h: number): RgbImage {
+  if (
+    !(Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && w > 0 && h > 0) ||
+    x + w > img.width ||
+    y + h > img.height
+  ) {
+    throw new Error(`cropImage: ${w}×${h} at (${x}, ${y}) is not inside ${img.width}×${img.height}`);
+  }
+  const rgb = new Float32Array(w * h * 3);
+  for (let row = 0; row < h; row++) {
+    const from = ((y + row) * img.width + x) * 3;
+    rgb.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
+  }
+  return { width: w, height: h, rgb };
+}
+
 /** The centre of `img`, at most `side` pixels a side (colour only: alpha is dropped). */
 export function centreCrop(img: RgbImage, side: number): { x: number; y: number; image: RgbImage } {
   const w = Math.min(side, img.width);
   const h = Math.min(side, img.height);
   const x = Math.floor((img.width - w) / 2);
   const y = Math.floor((img.height - h) / 2);
-  const rgb = new Float32Array(w * h * 3);
-  for (let row = 0; row < h; row++) {
-    const from = ((y + row) * img.width + x) * 3;
-    rgb.set(img.rgb.subarray(from, from + w * 3), row * w * 3);
-  }
-  return { x, y, image: { width: w, height: h, rgb } };
+  return { x, y, image: cropImage(img, x, y, w, h) };
 }

@@ -30,6 +30,10 @@
  *   then a vertical one), which is the same sum in another order; OpenCV itself uses a DFT for an
  *   11×11 float64 kernel, so neither is "the" rounding — they differ at the 1e-13 level.
  *
+ * Beside these, two measures BasicSR does not have, on the same Y planes: the detail measure (the
+ * output's mean gradient magnitude over the ground truth's, `detailOfPlanes`) and a no-reference
+ * sharpness measure, the variance of the Laplacian (`laplacianVariance`), which needs no ground truth.
+ *
  * Alpha is ignored (metrics are on the colour channels only). Pure TypeScript without platform
  * imports, so it runs in Node and in browser workers alike.
  */
@@ -281,6 +285,41 @@ export function detailOfPlanes(x: Float64Array, ref: Float64Array, w: number, h:
 export function detailY(a: RgbImage, ref: RgbImage, crop = 0, opts: MetricOptions = {}): number {
   const { ya, yb, w, h } = yPlanes(a, ref, crop, 2, 'detailY', opts);
   return detailOfPlanes(ya, yb, w, h);
+}
+
+/**
+ * The variance of the Laplacian of a Y plane, a no-reference sharpness measure (Pech-Pacheco et
+ * al., 2000, "Diatom autofocusing in brightfield microscopy"; OpenCV's `Laplacian(y).var()`
+ * without its border): L = Y(x−1, y) + Y(x+1, y) + Y(x, y−1) + Y(x, y+1) − 4·Y(x, y) at the
+ * (w − 2) × (h − 2) pixels that have all four neighbours, and the population variance of L
+ * (0–255 scale, so in levels²). It measures how much energy an image has at the finest scale,
+ * with nothing to compare against: blur lowers it, and so does smoothing away noise; noise, JPEG
+ * block edges, ringing and over-sharpening raise it. It is not a score of quality on its own.
+ */
+export function laplacianVariance(y: Float64Array, w: number, h: number): number {
+  if (w < 3 || h < 3 || y.length !== w * h)
+    throw new Error(`laplacianVariance: a ${w}×${h} plane of ${y.length} values`);
+  const n = (w - 2) * (h - 2);
+  const lap = new Float64Array(n);
+  let sum = 0;
+  for (let r = 1, k = 0; r < h - 1; r++) {
+    for (let c = 1; c < w - 1; c++, k++) {
+      const i = r * w + c;
+      const v = y[i - 1]! + y[i + 1]! + y[i - w]! + y[i + w]! - 4 * y[i]!;
+      lap[k] = v;
+      sum += v;
+    }
+  }
+  const mean = sum / n;
+  let ss = 0;
+  for (let k = 0; k < n; k++) ss += (lap[k]! - mean) ** 2;
+  return ss / n;
+}
+
+/** `laplacianVariance` of an image's Y channel, `crop` pixels removed from each border. */
+export function laplacianVarianceY(img: RgbImage, crop = 0, opts: MetricOptions = {}): number {
+  const { w, h } = checkPair(img, img, crop, 3, 'laplacianVarianceY');
+  return laplacianVariance(yRegion(img, crop, crop, w, h, opts.quantize ?? true), w, h);
 }
 
 /**

@@ -6,7 +6,7 @@
  * codes for its controls in main/host/wording.ts.
  */
 import { formatBytes, formatMemory } from './bytes.ts';
-import type { Wording } from './errors.ts';
+import type { Facts, Wording } from './errors.ts';
 
 const q = (p: string) => JSON.stringify(p);
 const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
@@ -54,10 +54,13 @@ export const SHARED_WORDING = {
   'run-busy': (f) => `The run in ${q(f.folder)} is being trained now (process ${f.pid}); wait for it or stop it first.`,
   'file-failed': (f) =>
     `${q(f.file)} could not be upscaled because of an unexpected error (${f.why}); try it again, and report it if it repeats.`,
-  'training-failed': (f) => f.why,
   cancelled: (f) => `${f.what} was cancelled; nothing was written.`,
   'bad-argument': (f) => f.said,
 } satisfies Partial<Wording>;
+
+/** What a training whose loss kept diverging did and kept, alike in both front ends; each adds what to try. */
+export const divergence = (f: Facts<'training-diverged'>) =>
+  `Training stopped: ${f.steps} steps in a row had a non-finite or exploding loss even after lowering the learning rate; ${f.kept !== undefined ? `the last good checkpoint (iteration ${f.kept}) was kept as the model` : 'no checkpoint had been saved yet'}`;
 
 export const wordForCli: Wording = {
   ...SHARED_WORDING,
@@ -103,5 +106,6 @@ export const wordForCli: Wording = {
     `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, pass --iters with more than ${f.done}.`,
   'run-mismatch': (f) =>
     `The run in ${q(f.run)} was trained with ${f.what}; continue it as it was started, or start a new run.`,
+  'training-diverged': (f) => `${divergence(f)}; try a lower --lr, or check the training images.`,
   internal: (f) => `SR Studio failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
 };

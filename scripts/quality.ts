@@ -3,8 +3,10 @@
  * the validation photos exactly the way training validation scores them.
  *
  *   npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled]
- *                      [--no-upscalerjs] [--backend wasm] [--val-max-side N] [--repeat N]
- *                      [--jpeg 90,75] [--json FILE]
+ *                      [--no-upscalerjs] [--methods NAME,…] [--no-onnx] [--backend wasm]
+ *                      [--val-max-side N] [--repeat N] [--jpeg 90,75] [--json FILE]
+ *                      [--sheet FILE.png [--sheet-scale 4] [--sheet-jpeg 75|none]
+ *                      [--sheet-crop 128] [--sheet-photos NAME,…]]
  *
  * Rows, at each scale:
  * - bicubic: `bicubicBaseline` (Pillow-exact bicubic, clamped), the figure validation prints as
@@ -13,7 +15,7 @@
  *   user's, as `upscale` and `defaultModel` see them) plus each `--model FILE`; `--no-bundled` keeps
  *   only the `--model` files. They run through `upscaleImage` (tiled, as the app runs them) on the
  *   tfjs backend, and again through ONNX Runtime (the `onnx` backend `upscale` picks on CPUs) when
- *   it is installed: same weights and scores, its own time;
+ *   it is installed: same weights and scores, its own time (`--no-onnx` leaves these rows out);
  * - `@upscalerjs/esrgan-slim` and `@upscalerjs/esrgan-medium` 1.0.0 (idealo RDN Keras models):
  *   fetched once with `npm pack` into `.cache/upscalerjs/`, loaded with tfjs-layers from their
  *   model.json, and run on the whole image with inputs and outputs on the 0–255 scale, as
@@ -21,12 +23,21 @@
  *   model is first run on the package's own fixture image and checked against the sample output
  *   the package ships for it, which shows it is loaded and fed as UpscalerJS runs it.
  *
+ * `--methods` keeps bicubic and only the methods named: our models by file name without
+ * `.safetensors` (`tanhexp_photo_x4`), the UpscalerJS ones as `esrgan-slim` and `esrgan-medium`;
+ * an UpscalerJS model not named is not fetched.
+ *
  * Protocol (the one of ml/train/validation.ts and ml/node/training-data.ts): the photos are read
  * with `openValFolder`, as training runs read them (8-bit sRGB), each HR image is cropped to a multiple of the scale and its
  * LR image made by `prepareValImages` (antialiased bicubic downscale, quantised to 8 bits); every
  * method gets that same LR image, and its output, clamped to [0, 1], is scored with
  * `compareImages` (PSNR-Y and SSIM-Y as BasicSR computes them, border crop = scale), which first
- * quantises both images to 8 bits, for every row alike, just as `validate` does.
+ * quantises both images to 8 bits, for every row alike, just as `validate` does. Beside them, on
+ * the same Y planes: detail, the output's mean gradient magnitude over the ground truth's (1 = as
+ * much fine detail as the ground truth; blur lowers it, ringing, noise or invented texture raise
+ * it), and the Laplacian variance (`laplacianVarianceY`), a sharpness measure of the output alone
+ * (levels², higher is more energy at the finest scale, noise and artefacts included), printed
+ * under each table for the ground truth too.
  *
  * JPEG columns (`--jpeg`, default qualities 90 and 75; `--jpeg none` leaves them out): the same
  * pairs with each LR image saved as JPEG at that quality and decoded again with sharp (4:2:0, as
@@ -39,6 +50,12 @@
  * `--repeat N` each image's time is the fastest of N upscales, which steadies it on a busy machine.
  * `--val DIR` is taken from the working directory; the default is the repository's photos/val.
  *
+ * Contact sheet (`--sheet FILE.png`, scripts/contact-sheet.ts): at `--sheet-scale` (default 4) on
+ * the JPEG input of `--sheet-jpeg` (default 75; `none`: the clean input), for each photo of
+ * `--sheet-photos` (default every validation photo) one row of `--sheet-crop`-pixel crops at 1:1
+ * from the ground truth's region with the most fine detail: bicubic, each of our models (tfjs
+ * rows) and UpscalerJS model measured, and the ground truth.
+ *
  * Progress goes to stderr, the Markdown tables to stdout, every number (per image too) to --json.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -50,7 +67,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { isUserError } from '../ml/errors.ts';
 import { centreCrop, type RgbImage } from '../ml/image.ts';
-import { bicubicBaseline, compareImages, psnrY, type QualityScores } from '../ml/metrics.ts';
+import { bicubicBaseline, compareImages, laplacianVarianceY, psnrY } from '../ml/metrics.ts';
 import { isScale, Network, parameterCount, presetOf, type NetworkConfig, type Scale } from '../ml/network.ts';
 import { BACKEND_NAMES, initBackend } from '../ml/node/backends.ts';
 import { OnnxUpscaler, probeOnnxRuntime } from '../ml/node/onnx-runtime.ts';
@@ -61,6 +78,7 @@ import { openValFolder } from '../ml/node/training-data.ts';
 import { upscaleImage } from '../ml/tiling.ts';
 import { JPEG_QUALITIES, withJpegLr, type ValImage } from '../ml/train/validation.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
+import { SheetCrops } from './contact-sheet.ts';
 import { VAL_PHOTOS } from './photo-folders.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -72,7 +90,11 @@ const UPSCALERJS = [
 /** A failure with one sentence for people; printed without a stack. */
 class Stop extends Error {}
 
-const USAGE = `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N] [--jpeg ${JPEG_QUALITIES.join(',')}|none] [--json FILE]`;
+const USAGE =
+  `Usage: npm run quality -- [--val DIR] [--scales 2,3,4] [--model FILE]... [--no-bundled] [--no-upscalerjs]` +
+  ` [--methods NAME,…] [--no-onnx] [--backend ${BACKEND_NAMES.join('|')}] [--val-max-side N] [--repeat N]` +
+  ` [--jpeg ${JPEG_QUALITIES.join(',')}|none] [--json FILE]` +
+  ` [--sheet FILE.png [--sheet-scale 4] [--sheet-jpeg 75|none] [--sheet-crop 128] [--sheet-photos NAME,…]]`;
 
 function options() {
   try {
@@ -83,11 +105,18 @@ function options() {
         model: { type: 'string', multiple: true, default: [] },
         'no-bundled': { type: 'boolean', default: false },
         'no-upscalerjs': { type: 'boolean', default: false },
+        methods: { type: 'string' },
+        'no-onnx': { type: 'boolean', default: false },
         backend: { type: 'string', default: 'wasm' },
         'val-max-side': { type: 'string', default: '0' },
         repeat: { type: 'string', default: '1' },
         jpeg: { type: 'string', default: JPEG_QUALITIES.join(',') },
         json: { type: 'string' },
+        sheet: { type: 'string' },
+        'sheet-scale': { type: 'string', default: '4' },
+        'sheet-jpeg': { type: 'string', default: '75' },
+        'sheet-crop': { type: 'string', default: '128' },
+        'sheet-photos': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -105,8 +134,25 @@ interface ImageResult {
   readonly height: number;
   readonly psnrY: number;
   readonly ssimY: number;
+  readonly detail: number;
+  readonly laplacianVariance: number;
   readonly ms: number;
   readonly msPerMegapixel: number;
+}
+
+/** The scores of one output against its ground truth. */
+interface Scores {
+  readonly psnrY: number;
+  readonly ssimY: number;
+  /** Mean gradient magnitude of Y over the ground truth's (`compareImages`). */
+  readonly detail: number;
+  /** Variance of the Laplacian of Y, of the output alone (`laplacianVarianceY`). */
+  readonly laplacianVariance: number;
+}
+
+function score(sr: RgbImage, hr: RgbImage, scale: number): Scores {
+  const q = compareImages(sr, hr, scale);
+  return { psnrY: q.psnrY, ssimY: q.ssimY, detail: q.detail, laplacianVariance: laplacianVarianceY(sr, scale) };
 }
 
 interface Row {
@@ -119,18 +165,19 @@ interface Row {
   readonly parameters: number | null;
   readonly psnrY: number;
   readonly ssimY: number;
+  readonly detail: number;
+  readonly laplacianVariance: number;
   readonly msPerMegapixel: number;
   readonly images: ImageResult[];
   /** By JPEG quality: the mean scores on the JPEG inputs, and per image. */
-  readonly jpeg: Record<
-    string,
-    { psnrY: number; ssimY: number; images: Array<{ name: string; psnrY: number; ssimY: number }> }
-  >;
+  readonly jpeg: Record<string, Scores & { images: Array<Scores & { name: string }> }>;
 }
 
 /** Something that upscales an LR image by the scale; `dispose` releases its weights. */
 interface Method {
   readonly method: string;
+  /** The short name `--methods` selects it by and the contact sheet labels it with. */
+  readonly name: string;
   readonly kind: Row['kind'];
   readonly source?: string | undefined;
   readonly config?: NetworkConfig | undefined;
@@ -235,6 +282,7 @@ async function upscalerjsMethod(name: string, version: string, pkg: string, scal
   const model = await tfl.loadLayersModel(fileHandler(modelJson));
   const method: Method = {
     method: `UpscalerJS ${name} ${version}`,
+    name,
     kind: 'upscalerjs',
     source: `@upscalerjs/${name}@${version}/models/x${scale}/model.json`,
     parameters: model.countParams(),
@@ -301,9 +349,12 @@ interface OurModel {
   readonly training?: TrainingSummary | undefined;
 }
 
-/** Row labels: the file name, with its folder where two files share a name. */
-function labels(models: readonly OurModel[]): Map<string, string> {
-  const out = new Map<string, string>();
+/**
+ * Row labels (the file name, with its folder where two files share a name, and the model's
+ * settings) and short names (the same without `.safetensors` and the settings).
+ */
+function labels(models: readonly OurModel[]): Map<string, { label: string; name: string }> {
+  const out = new Map<string, { label: string; name: string }>();
   for (const m of models) {
     const base = path.basename(m.path);
     const clash = models.some((o) => o.path !== m.path && path.basename(o.path) === base);
@@ -311,21 +362,23 @@ function labels(models: readonly OurModel[]): Map<string, string> {
     const preset = presetOf(m.config);
     const degrade =
       typeof m.training?.degrade === 'string' && m.training.degrade !== 'none' ? `, ${m.training.degrade}` : '';
-    out.set(
-      m.path,
-      `${file} (${m.config.activation}${preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`}${degrade})`,
-    );
+    const settings = preset ? `, ${preset}` : `, ${m.config.features}×${m.config.groups}×${m.config.blocks}`;
+    out.set(m.path, {
+      label: `${file} (${m.config.activation}${settings}${degrade})`,
+      name: file.replace(/\.safetensors$/i, ''),
+    });
   }
   return out;
 }
 
 /** One of our models on the tfjs backend, or (`onnx`) on ONNX Runtime, as `upscale` runs it on CPUs. */
-async function ourMethod(m: OurModel, label: string, onnx = false): Promise<Method> {
+async function ourMethod(m: OurModel, { label, name }: { label: string; name: string }, onnx = false): Promise<Method> {
   const file = await loadModelFile(m.path, { scale: m.config.scale });
   if (onnx) {
     const upscaler = await OnnxUpscaler.create(file.config, file.weights);
     return {
       method: `${label}, ONNX Runtime`,
+      name,
       kind: 'ours',
       source: m.path,
       config: file.config,
@@ -338,6 +391,7 @@ async function ourMethod(m: OurModel, label: string, onnx = false): Promise<Meth
   const net = new Network(file.config, file.weights, false);
   return {
     method: label,
+    name,
     kind: 'ours',
     source: m.path,
     config: file.config,
@@ -350,6 +404,7 @@ async function ourMethod(m: OurModel, label: string, onnx = false): Promise<Meth
 
 const bicubic: Method = {
   method: 'bicubic',
+  name: 'bicubic',
   kind: 'bicubic',
   parameters: null,
   upscale: async (lr, w, h) => bicubicBaseline(lr, w, h),
@@ -363,13 +418,28 @@ const bicubic: Method = {
 const mean = <T>(items: readonly T[], f: (item: T) => number) =>
   items.reduce((a, r) => a + f(r), 0) / Math.max(1, items.length);
 
-/** Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same). */
+/** What a method upscaled: the clean LR image, or its JPEG round trip at a quality. */
+type Input = 'clean' | number;
+
+/** The mean of each score over `per`. */
+const means = (per: readonly Scores[]): Scores => ({
+  psnrY: mean(per, (r) => r.psnrY),
+  ssimY: mean(per, (r) => r.ssimY),
+  detail: mean(per, (r) => r.detail),
+  laplacianVariance: mean(per, (r) => r.laplacianVariance),
+});
+
+/**
+ * Scores each image; its time is the fastest of `repeat` upscales (the outputs are the same).
+ * `onOutput` sees every output scored, with the input it was made from.
+ */
 async function measure(
   m: Method,
   vals: readonly ValImage[],
   scale: Scale,
   repeat: number,
   jpegSets: ReadonlyMap<number, readonly ValImage[]>,
+  onOutput: (input: Input, v: ValImage, sr: RgbImage) => void = () => {},
 ): Promise<Row> {
   const warm = centreCrop(vals[0]!.lr, 48).image;
   await m.upscale(warm, warm.width * scale, warm.height * scale);
@@ -386,26 +456,26 @@ async function measure(
     if (sr.width !== v.hr.width || sr.height !== v.hr.height) {
       throw new Error(`${m.method} gave ${sr.width}×${sr.height} for ${v.name}, expected ${v.hr.width}×${v.hr.height}`);
     }
-    const q: QualityScores = compareImages(sr, v.hr, scale);
+    onOutput('clean', v, sr);
     const mp = (v.hr.width * v.hr.height) / 1e6;
     images.push({
       name: v.name,
       width: v.hr.width,
       height: v.hr.height,
-      psnrY: q.psnrY,
-      ssimY: q.ssimY,
+      ...score(sr, v.hr, scale),
       ms,
       msPerMegapixel: ms / mp,
     });
   }
   const jpeg: Row['jpeg'] = {};
   for (const [q, set] of jpegSets) {
-    const per: Array<{ name: string; psnrY: number; ssimY: number }> = [];
+    const per: Array<Scores & { name: string }> = [];
     for (const v of set) {
-      const q2 = compareImages(await m.upscale(v.lr, v.hr.width, v.hr.height), v.hr, scale);
-      per.push({ name: v.name, psnrY: q2.psnrY, ssimY: q2.ssimY });
+      const sr = await m.upscale(v.lr, v.hr.width, v.hr.height);
+      onOutput(q, v, sr);
+      per.push({ name: v.name, ...score(sr, v.hr, scale) });
     }
-    jpeg[String(q)] = { psnrY: mean(per, (r) => r.psnrY), ssimY: mean(per, (r) => r.ssimY), images: per };
+    jpeg[String(q)] = { ...means(per), images: per };
   }
   return {
     method: m.method,
@@ -414,29 +484,101 @@ async function measure(
     config: m.config,
     training: m.training,
     parameters: m.parameters,
-    psnrY: mean(images, (r) => r.psnrY),
-    ssimY: mean(images, (r) => r.ssimY),
+    ...means(images),
     msPerMegapixel: mean(images, (r) => r.msPerMegapixel),
     images,
     jpeg,
   };
 }
 
-function table(scale: number, rows: readonly Row[], qualities: readonly number[]): string {
+const oneDecimal = (v: number) => v.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+/** The cells of one input's scores: PSNR-Y (and SSIM-Y for the clean input), detail, Laplacian variance. */
+const cells = (r: Scores, ssim: boolean) =>
+  ` ${r.psnrY.toFixed(2)} |${ssim ? ` ${r.ssimY.toFixed(4)} |` : ''} ${r.detail.toFixed(3)} | ${oneDecimal(r.laplacianVariance)} |`;
+
+function table(scale: number, rows: readonly Row[], qualities: readonly number[], truth: number): string {
+  const jpegHeads = qualities.map((q) => ` JPEG q${q} PSNR-Y | JPEG q${q} detail | JPEG q${q} Laplacian variance |`);
   const lines = [
     `#### x${scale}`,
     '',
-    `| method | parameters | PSNR-Y (dB) | SSIM-Y |${qualities.map((q) => ` JPEG q${q} PSNR-Y |`).join('')} ms per output megapixel |`,
-    `| --- | ---: | ---: | ---: |${qualities.map(() => ' ---: |').join('')} ---: |`,
+    `| method | parameters | PSNR-Y (dB) | SSIM-Y | detail | Laplacian variance |${jpegHeads.join('')} ms per output megapixel |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: |${qualities.map(() => ' ---: | ---: | ---: |').join('')} ---: |`,
   ];
   for (const r of rows) {
     const params = r.parameters === null ? '—' : r.parameters.toLocaleString('en-US');
-    const jpeg = qualities.map((q) => ` ${r.jpeg[String(q)]!.psnrY.toFixed(2)} |`).join('');
+    const jpeg = qualities.map((q) => cells(r.jpeg[String(q)]!, false)).join('');
     lines.push(
-      `| ${r.method} | ${params} | ${r.psnrY.toFixed(2)} | ${r.ssimY.toFixed(4)} |${jpeg} ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`,
+      `| ${r.method} | ${params} |${cells(r, true)}${jpeg} ${Math.round(r.msPerMegapixel).toLocaleString('en-US')} |`,
     );
   }
+  lines.push(
+    '',
+    `Detail: mean gradient magnitude of Y over the ground truth's (1 = as much fine detail). Laplacian variance of Y ` +
+      `(no reference; levels²) of the ground truth itself: ${oneDecimal(truth)}.`,
+  );
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The contact sheet
+
+interface SheetOptions {
+  readonly file: string;
+  readonly scale: Scale;
+  readonly input: Input;
+  readonly side: number;
+  /** Photo names (with or without the extension); undefined: every validation photo. */
+  readonly photos: readonly string[] | undefined;
+}
+
+function sheetOptions(
+  values: ReturnType<typeof options>,
+  scales: readonly number[],
+  qualities: readonly number[],
+): SheetOptions {
+  const scale = Number(values['sheet-scale']);
+  if (!isScale(scale) || !scales.includes(scale))
+    throw new Stop(
+      `--sheet-scale takes one of the scales measured (--scales ${scales.join(',')}), not ${JSON.stringify(values['sheet-scale'])}.`,
+    );
+  const jpeg = values['sheet-jpeg']!;
+  const input: Input = jpeg === 'none' ? 'clean' : Number(jpeg);
+  if (input !== 'clean' && !qualities.includes(input))
+    throw new Stop(
+      `--sheet-jpeg takes one of the JPEG qualities measured (--jpeg ${qualities.join(',') || 'none'}) or none for the clean input, not ${JSON.stringify(jpeg)}.`,
+    );
+  const side = Number(values['sheet-crop']);
+  if (!(Number.isInteger(side) && side >= 16))
+    throw new Stop(
+      `--sheet-crop takes the side of the crops in pixels, at least 16, not ${JSON.stringify(values['sheet-crop'])}.`,
+    );
+  const photos = values['sheet-photos']
+    ?.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return { file: path.resolve(values.sheet!), scale, input, side, photos };
+}
+
+/** The sheet's crops of the chosen photos, each at its ground truth's most detailed region. */
+function sheetCrops(vals: readonly ValImage[], sheet: SheetOptions): SheetCrops {
+  const stem = (n: string) => n.replace(/\.[^.]+$/, '');
+  const picked = sheet.photos
+    ? sheet.photos.map((n) => {
+        const v = vals.find((w) => w.name === n || stem(w.name) === n);
+        if (!v)
+          throw new Stop(
+            `--sheet-photos names ${n}, which is not among the validation photos (${vals.map((w) => stem(w.name)).join(', ')}).`,
+          );
+        return v;
+      })
+    : vals;
+  const small = picked.find((v) => Math.min(v.hr.width, v.hr.height) < sheet.side + 2 * sheet.scale);
+  if (small)
+    throw new Stop(
+      `--sheet-crop ${sheet.side} does not fit in ${small.name} (${small.hr.width}×${small.hr.height}) away from its ${sheet.scale}-pixel border; choose a smaller crop.`,
+    );
+  return new SheetCrops(picked, sheet.side, sheet.scale);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,6 +606,14 @@ async function main(): Promise<void> {
     );
   // The default is the repository's own validation photos; a folder given is taken from the working directory.
   const valDir = values.val === undefined ? VAL_PHOTOS : path.resolve(values.val);
+  const sheet = values.sheet === undefined ? undefined : sheetOptions(values, scales, qualities);
+  // A photo name that is no file of the folder is refused now, before any scale is measured.
+  const files = sheet?.photos ? await fs.readdir(valDir).catch(() => []) : [];
+  const missing = sheet?.photos?.find((n) => !files.some((f) => f === n || f.replace(/\.[^.]+$/, '') === n));
+  if (missing !== undefined)
+    throw new Stop(
+      `--sheet-photos names ${missing}, which is not a photo in ${path.relative(ROOT, valDir) || valDir}.`,
+    );
 
   // Our models: found ones (unless --no-bundled), then --model files; a file given twice counts once.
   const ours: OurModel[] = [];
@@ -481,12 +631,27 @@ async function main(): Promise<void> {
     ours.push({ path: file, config: m.config, training: m.training });
   }
   const names = labels(ours);
+  // --methods: bicubic and the methods named, by their short names.
+  const chosen = values.methods
+    ?.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  let upscalerjs: ReadonlyArray<(typeof UPSCALERJS)[number]> = values['no-upscalerjs'] ? [] : UPSCALERJS;
+  if (chosen) {
+    const known = [...ours.map((m) => names.get(m.path)!.name), ...upscalerjs.map((u) => u.name)];
+    const unknown = chosen.filter((n) => n !== 'bicubic' && !known.includes(n));
+    if (unknown.length)
+      throw new Stop(
+        `--methods names ${unknown.join(', ')}, which this run does not have; it has bicubic, ${known.join(', ') || 'no other method'}.`,
+      );
+    const keep = ours.filter((m) => chosen.includes(names.get(m.path)!.name));
+    ours.splice(0, ours.length, ...keep);
+    upscalerjs = upscalerjs.filter((u) => chosen.includes(u.name));
+  }
 
   const packages = new Map<string, string>();
-  if (!values['no-upscalerjs']) {
-    const cache = path.join(ROOT, '.cache', 'upscalerjs');
-    for (const u of UPSCALERJS) packages.set(u.name, await upscalerjsPackage(u.name, u.version, cache));
-  }
+  const cache = path.join(ROOT, '.cache', 'upscalerjs');
+  for (const u of upscalerjs) packages.set(u.name, await upscalerjsPackage(u.name, u.version, cache));
 
   const selection = await initBackend(values.backend!, 'upscale');
   if (tf.getBackend() !== selection.name) {
@@ -495,7 +660,9 @@ async function main(): Promise<void> {
     );
   }
   // Our models are also timed as `upscale` runs them on CPUs, through ONNX Runtime, when it is there.
-  const onnx = await probeOnnxRuntime();
+  const onnx = values['no-onnx']
+    ? { ok: false as const, reason: 'no ONNX rows (--no-onnx)' }
+    : await probeOnnxRuntime();
   if (!onnx.ok) log(`ONNX Runtime rows are left out: ${onnx.reason}.`);
   const cpus = os.cpus();
   const machine = `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} core${cpus.length === 1 ? '' : 's'}`;
@@ -505,8 +672,13 @@ async function main(): Promise<void> {
     `; Node ${process.version}, tfjs ${tf.version_core}.`;
   log(header);
 
-  const results: Array<{ scale: number; images: Array<{ name: string; width: number; height: number }>; rows: Row[] }> =
-    [];
+  const results: Array<{
+    scale: number;
+    /** Each image's size and the Laplacian variance of its ground truth (border crop = scale). */
+    images: Array<{ name: string; width: number; height: number; laplacianVariance: number }>;
+    rows: Row[];
+  }> = [];
+  let sheetReport: object | undefined;
   for (const scale of scales as Scale[]) {
     const vals = (await openValFolder(valDir, scale, maxSide, log)).images;
     log(
@@ -514,25 +686,33 @@ async function main(): Promise<void> {
     );
     const jpegSets = new Map<number, ValImage[]>();
     for (const q of qualities) jpegSets.set(q, await withJpegLr(vals, q, sharpJpeg));
-    const methods: Array<() => Promise<Method>> = [async () => bicubic];
+    const crops = sheet?.scale === scale ? sheetCrops(vals, sheet) : undefined;
+    // Each loader, and whether its outputs go on the sheet (ONNX Runtime's rows repeat the tfjs rows' pixels).
+    const methods: Array<{ load: () => Promise<Method>; onSheet: boolean }> = [
+      { load: async () => bicubic, onSheet: true },
+    ];
     const mine = ours.filter((m) => m.config.scale === scale);
-    if (!mine.length && !values['no-bundled']) log(`x${scale}: no model of ours at this scale; its rows are left out.`);
+    if (!mine.length && !values['no-bundled'] && !chosen)
+      log(`x${scale}: no model of ours at this scale; its rows are left out.`);
     for (const m of mine) {
-      methods.push(() => ourMethod(m, names.get(m.path)!));
-      if (onnx.ok) methods.push(() => ourMethod(m, names.get(m.path)!, true));
+      methods.push({ load: () => ourMethod(m, names.get(m.path)!), onSheet: true });
+      if (onnx.ok) methods.push({ load: () => ourMethod(m, names.get(m.path)!, true), onSheet: false });
     }
-    for (const u of UPSCALERJS) {
-      const pkg = packages.get(u.name);
-      if (pkg) methods.push(() => upscalerjsMethod(u.name, u.version, pkg, scale));
+    for (const u of upscalerjs) {
+      const pkg = packages.get(u.name)!;
+      methods.push({ load: () => upscalerjsMethod(u.name, u.version, pkg, scale), onSheet: true });
     }
     const rows: Row[] = [];
-    for (const load of methods) {
+    for (const { load, onSheet } of methods) {
       const m = await load();
       try {
         log(
           `x${scale}: ${m.method}${m.parameters === null ? '' : `, ${m.parameters.toLocaleString('en-US')} parameters`} …`,
         );
-        const row = await measure(m, vals, scale, repeat, jpegSets);
+        const keep = (input: Input, v: ValImage, sr: RgbImage) => {
+          if (onSheet && crops && input === sheet!.input) crops.add(m.name, v.name, sr);
+        };
+        const row = await measure(m, vals, scale, repeat, jpegSets, keep);
         const t = m.training;
         // With the same validation photos the file's bicubic figure equals this run's bicubic row.
         const recorded =
@@ -541,20 +721,49 @@ async function main(): Promise<void> {
             : ` (the file records ${t.valPsnrY.toFixed(4)} dB` +
               `${t.bicubicPsnrY === undefined ? '' : `, bicubic ${t.bicubicPsnrY.toFixed(4)} dB,`} from its training's validation` +
               `${t.iterations ? ` at iteration ${t.iterations}` : ''})`;
-        const jpegNote = qualities.map((q) => `, JPEG q${q} ${row.jpeg[String(q)]!.psnrY.toFixed(4)} dB`).join('');
+        const jpegNote = qualities
+          .map(
+            (q) =>
+              `, JPEG q${q} ${row.jpeg[String(q)]!.psnrY.toFixed(4)} dB detail ${row.jpeg[String(q)]!.detail.toFixed(3)}`,
+          )
+          .join('');
         log(
-          `x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}${jpegNote}, ${Math.round(row.msPerMegapixel)} ms/MP`,
+          `x${scale}: ${m.method}: PSNR-Y ${row.psnrY.toFixed(4)} dB${recorded}, SSIM-Y ${row.ssimY.toFixed(4)}, detail ${row.detail.toFixed(3)}` +
+            `, Laplacian variance ${Math.round(row.laplacianVariance)}${jpegNote}, ${Math.round(row.msPerMegapixel)} ms/MP`,
         );
         rows.push(row);
       } finally {
         m.dispose();
       }
     }
-    results.push({ scale, images: vals.map((v) => ({ name: v.name, width: v.hr.width, height: v.hr.height })), rows });
+    const images = vals.map((v) => ({
+      name: v.name,
+      width: v.hr.width,
+      height: v.hr.height,
+      laplacianVariance: laplacianVarianceY(v.hr, scale),
+    }));
+    results.push({ scale, images, rows });
+    if (crops && sheet) {
+      const size = await crops.write(sheet.file);
+      const input = sheet.input === 'clean' ? 'clean input' : `JPEG q${sheet.input} input`;
+      log(
+        `Wrote the contact sheet ${path.relative(process.cwd(), sheet.file)} (${size.width}×${size.height}; x${scale}, ${input}; ` +
+          `${sheet.side}-pixel crops at ${crops.regions.map((r) => `${r.name} (${r.x}, ${r.y})`).join(', ')}).`,
+      );
+      sheetReport = { file: sheet.file, scale, input: sheet.input, side: sheet.side, regions: crops.regions };
+    }
   }
 
   console.log(header);
-  for (const r of results) console.log(`\n${table(r.scale, r.rows, qualities)}`);
+  for (const r of results)
+    console.log(
+      `\n${table(
+        r.scale,
+        r.rows,
+        qualities,
+        mean(r.images, (i) => i.laplacianVariance),
+      )}`,
+    );
 
   if (values.json) {
     const report = {
@@ -571,9 +780,12 @@ async function main(): Promise<void> {
         'HR cropped to a multiple of the scale; LR = antialiased bicubic downscale quantised to 8 bits; ' +
         'outputs clamped, both images quantised to 8 bits; PSNR-Y and SSIM-Y as BasicSR, border crop = scale; ' +
         'time = ms per output megapixel, mean over the images, after one warm-up, model loading excluded; ' +
-        'jpeg: the same pairs with the LR saved as JPEG (sharp, 4:2:0) at each quality and decoded, bicubic on that input.',
+        'jpeg: the same pairs with the LR saved as JPEG (sharp, 4:2:0) at each quality and decoded, bicubic on that input; ' +
+        "detail = mean gradient magnitude of Y over the ground truth's; laplacianVariance = variance of the 4-neighbour " +
+        'Laplacian of Y (0-255) of the image alone, same border crop.',
       jpegQualities: qualities,
       scales: results,
+      ...(sheetReport ? { sheet: sheetReport } : {}),
     };
     await fs.writeFile(path.resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);
     log(`Wrote ${values.json}`);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { DATA, ROOT, drop, launchBrowser, openPage, photo, startStudio, until } from '../test/e2e/harness.ts';
+import { modelChosen } from '../test/e2e/views.ts';
 
 const VIEWPORT = { width: 1280, height: 800 };
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
@@ -30,13 +31,7 @@ const browser = await launchBrowser().catch(async (e: unknown) => {
 });
 try {
   const { page } = await openPage(browser, studio.url, VIEWPORT);
-  await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-  await until(
-    'a model to be chosen',
-    () => page.getByTestId('model-select').inputValue(),
-    (v) => v !== '',
-    30_000,
-  );
+  await modelChosen(page);
   const name = path.basename(input);
   await drop(page, 'body', [await photo(input)]);
   const row = page

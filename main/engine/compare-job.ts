@@ -46,8 +46,9 @@ export async function runCompare(spec: CompareSpec, ctx: JobContext): Promise<vo
     if (ev.type === 'end') clock.finished();
     // The time left is the whole comparison's, not this run's.
     await forward(ev.type === 'progress' ? { ...ev, etaMs: clock.etaMs(e.index, ev.etaMs) } : ev);
+    // The run's error as the engine's, for the host to word for the app (the comparison goes on).
     if (e.event.type === 'failed')
-      emit('job:progress', { fraction: e.index / e.total, message: `${key}: ${e.event.message}` });
+      ctx.post({ type: 'run-error', jobId: ctx.jobId, run: key, fraction: e.index / e.total, error: e.event.error });
   });
   const [a, b] = spec.acts;
   const gap = r.paired

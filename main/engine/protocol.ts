@@ -93,6 +93,18 @@ export type WorkerEvent =
   | Exclude<JobEvent, { channel: 'job:error' | 'job:file-error' }>
   | { readonly type: 'file-error'; readonly jobId: JobId; readonly file: string; readonly error: JobError }
   | { readonly type: 'error'; readonly jobId: JobId; readonly error: JobError }
+  /**
+   * One run of a comparison stopped on an error, and the comparison goes on: the run as messages
+   * name it (`runLabel`), where the job's progress is, and the error, for the host to word as a
+   * progress line.
+   */
+  | {
+      readonly type: 'run-error';
+      readonly jobId: JobId;
+      readonly run: string;
+      readonly fraction: number;
+      readonly error: JobError;
+    }
   /** The answer to a request that is not a job (a probe, feature maps). */
   | { readonly type: 'answer'; readonly jobId: JobId; readonly result: BackendReport | FeatureMapsResult };
 

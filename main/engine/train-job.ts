@@ -33,11 +33,8 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     },
   );
   if (result.reason === 'failed') {
-    post({
-      type: 'error',
-      jobId,
-      error: { code: 'training-failed', facts: { why: result.message ?? 'The training failed.' } },
-    });
+    // Said as the engine's error, for the host to word for the app.
+    post({ type: 'error', jobId, error: result.error ?? { code: 'internal', facts: { why: result.message ?? '' } } });
     return;
   }
   const best = result.best

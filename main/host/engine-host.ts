@@ -32,7 +32,7 @@ import {
   type WorkerRequest,
 } from '../engine/protocol.ts';
 import { CpuSharing, TRAINING_JOBS } from './cpu-sharing.ts';
-import { wordForApp } from './wording.ts';
+import { forPage, type DisplayName } from './wording.ts';
 
 export type Emit = <C extends EventChannel>(channel: C, payload: Events[C]) => void;
 /** A job as the host submits it: a request without its id (the host gives it one). */
@@ -68,8 +68,8 @@ export interface EngineHostOptions extends EngineConfig {
   readonly keepWarmMs?: number | undefined;
   /** How long close() waits for jobs to stop (default 120 s). */
   readonly closeTimeoutMs?: number | undefined;
-  /** Words the engine's errors for the user (default: the app's wording with paths as they are). */
-  readonly word?: ((e: JobError) => string) | undefined;
+  /** Shows a path in an error as the user knows it (default: as it is); the errors are worded for the app. */
+  readonly name?: DisplayName | undefined;
 }
 
 /** The short jobs' worker, or the training one. */
@@ -151,8 +151,13 @@ export class EngineHost implements Engine {
     return worker;
   }
 
+  /** The engine's error as the page gets it: the app's sentence, its code and facts. */
+  #shown(e: JobError): ReturnType<typeof forPage> {
+    return forPage(e, this.#opts.name);
+  }
+
   #word(e: JobError): string {
-    return (this.#opts.word ?? wordForApp)(e);
+    return this.#shown(e).message;
   }
 
   /** The engine's error to throw in the host: its code and facts, said in the app's words. */
@@ -192,7 +197,12 @@ export class EngineHost implements Engine {
       case 'error':
         return this.#finish(jobId, p, { error: e.error });
       case 'file-error':
-        return this.#opts.emit('job:file-error', { jobId, file: e.file, message: this.#word(e.error) });
+        return this.#opts.emit('job:file-error', { jobId, file: e.file, ...this.#shown(e.error) });
+      case 'run-error': {
+        const shown = this.#shown(e.error);
+        const message = `${e.run}: ${shown.message}`;
+        return this.#opts.emit('job:progress', { jobId, fraction: e.fraction, ...shown, message });
+      }
     }
   }
 
@@ -204,9 +214,9 @@ export class EngineHost implements Engine {
   ): void {
     this.#pending.delete(jobId);
     if (how.error !== undefined) {
-      const error = typeof how.error === 'string' ? new Error(how.error) : this.#error(how.error);
-      if (p.reject) p.reject(error);
-      else this.#opts.emit('job:error', { jobId, message: error.message });
+      const e = how.error;
+      if (p.reject) p.reject(typeof e === 'string' ? new Error(e) : this.#error(e));
+      else this.#opts.emit('job:error', { jobId, ...(typeof e === 'string' ? { message: e } : this.#shown(e)) });
     } else if (p.resolve) p.resolve(how.result);
     else if (how.event) this.#opts.emit('job:done', how.event);
     this.#sharing.ended(jobId);

@@ -25,11 +25,23 @@ export type { Access };
 
 type Arg<C extends RequestChannel> = Exclude<RequestArg<C>, void | undefined>;
 
-/** The fields of an argument that can hold paths: text, or a list of text (or null). */
-type PathField<A> = {
+/** The fields of an object that can hold paths: text, or a list of text (or null). */
+type TextField<A> = {
   [K in keyof A]-?: Exclude<A[K], null | undefined> extends string | readonly string[] ? K : never;
 }[keyof A] &
   string;
+/** The fields of an object that hold objects (each kind of a union on its own). */
+type ObjectField<A> = {
+  [K in keyof A & string]-?: Exclude<A[K], null | undefined> extends infer O
+    ? O extends string | readonly unknown[]
+      ? never
+      : O extends object
+        ? `${K}.${TextField<O>}`
+        : never
+    : never;
+}[keyof A & string];
+/** The fields of an argument that can hold paths: its own, or one level down as `field.inner` (`run.dir`). */
+type PathField<A> = TextField<A> | ObjectField<A>;
 
 /** What a channel's argument may touch. */
 export interface Rule<A> {
@@ -60,7 +72,7 @@ const RULES = {
   'features:maps': { read: ['image'] },
   'job:compare-models': { read: ['image'] },
   'job:upscale': { read: ['files'], choose: { outputDir: 'write' }, beside: { files: 'files', unless: 'outputDir' } },
-  'job:train': { write: ['continueRun'], choose: { data: 'read', val: 'read', outDir: 'write' } },
+  'job:train': { write: ['run.dir'], choose: { data: 'read', val: 'read', 'run.parent': 'write' } },
   'job:compare': { choose: { data: 'read', val: 'read' } },
   'settings:set': { choose: { outputDir: 'write' } },
 } as const satisfies ChannelRules;
@@ -91,8 +103,8 @@ const LABELS: Readonly<Record<string, string>> = {
   outputDir: 'Output folder',
   data: 'Training folder',
   val: 'Validation folder',
-  outDir: 'Run folder',
-  continueRun: 'Run folder',
+  'run.parent': 'Run folder',
+  'run.dir': 'Run folder',
   files: 'Image',
   paths: 'Image',
   path: 'File',
@@ -106,7 +118,9 @@ const paths = (v: unknown): string[] =>
   (Array.isArray(v) ? v : [v]).filter(
     (p): p is string => typeof p === 'string' && path.isAbsolute(p) && !p.includes('\0'),
   );
-const field = (arg: unknown, key: string): unknown => (isObj(arg) ? arg[key] : undefined);
+/** The value of a field, `outer.inner` one level down. */
+const field = (arg: unknown, key: string): unknown =>
+  key.split('.').reduce<unknown>((v, k) => (isObj(v) ? v[k] : undefined), arg);
 const q = (p: string) => JSON.stringify(p);
 
 /** Checks the paths a request names against its channel's rule; returns the folders it chooses. */

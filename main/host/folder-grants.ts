@@ -120,11 +120,11 @@ export class FolderAccess {
     const abs = path.resolve(p);
     return access === 'read'
       ? errors.badArgument(
-          `${field}: ${q(abs)} is outside the folders SR Studio may open in browser mode (dropped files, the output, training and models folders); drop the file onto the window instead.`,
+          `${q(abs)} is outside the folders SR Studio may open in browser mode (dropped files, the output, training and models folders); drop the file onto the window instead.`,
           field,
         )
       : errors.badArgument(
-          `${field}: ${q(abs)} is outside the folders SR Studio may write to in browser mode (the output folder, run folders and the models folder); choose one of those instead.`,
+          `${q(abs)} is outside the folders SR Studio may write to in browser mode (the output folder, run folders and the models folder); choose one of those instead.`,
           field,
         );
   }
@@ -147,13 +147,10 @@ export class FolderAccess {
       // A file typed where a folder goes is said as such: the fix is another path, not another place.
       if ((await fs.stat(real).catch(() => undefined))?.isFile())
         throw errors.badArgument(
-          `${field}: ${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`,
+          `${q(abs)} is a file, not a folder; type the path of a folder of your own instead.`,
           field,
         );
-      throw errors.badArgument(
-        `${field}: SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`,
-        field,
-      );
+      throw errors.badArgument(`SR Studio does not use ${q(abs)} in browser mode; choose a folder of your own.`, field);
     }
   }
 

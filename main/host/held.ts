@@ -10,6 +10,7 @@ import { errors } from '../../ml/errors.ts';
 import type { ThroughMap } from '../../ml/node/through.ts';
 import type { RequestAccess } from './context.ts';
 import type { ModelInfo } from '../api.ts';
+import type { TrainSpec } from '../engine/protocol.ts';
 import { openModel, type ModelFolders } from './models.ts';
 import type { Opened } from './opened.ts';
 import { openDir, openPath } from './validate.ts';
@@ -114,19 +115,13 @@ export async function holdUpscale(
 
 /**
  * A training's (or comparison's) folders: the photos and validation photos read, and the run's
- * folder written: an earlier run's own folder, or for a new run the folder it is made in.
- * `chosen`: the folder typed as the new run's parent (granted as it was opened).
+ * folder written: an earlier run's own folder, or for a new run the folder it is made in (the
+ * spec's `run`, the runs folder filled in). `chosen`: the folder typed as the new run's parent
+ * (granted as it was opened).
  */
 export async function holdTrain(
   h: Held,
-  job: {
-    readonly data: string;
-    readonly val: string | null;
-    readonly run:
-      | { readonly kind: 'new'; readonly parent: string }
-      | { readonly kind: 'continue'; readonly dir: string };
-    readonly chosen: string | null;
-  },
+  job: Pick<TrainSpec, 'run'> & { readonly data: string; readonly val: string | null; readonly chosen: string | null },
   access: RequestAccess,
 ): Promise<void> {
   for (const [p, label] of [

@@ -23,8 +23,7 @@ import {
 import { EngineHost, type Emit, type Engine, type EngineConfig } from './engine-host.ts';
 import { createHandlers } from './handlers.ts';
 import { JobBook } from './job-book.ts';
-import { wordForApp, type DisplayName } from './wording.ts';
-import type { ErrorData } from '../../ml/errors.ts';
+import type { DisplayName } from './wording.ts';
 import type { ModelFolders } from './models.ts';
 import { ResultsBook } from './results.ts';
 import { SettingsStore } from './settings.ts';
@@ -104,7 +103,6 @@ export async function createHost(o: HostOptions): Promise<Host> {
     jobs.record(channel, payload);
     o.emit(channel, payload);
   };
-  const word = (e: ErrorData) => wordForApp(e, files.displayName);
   // A backend given on the command line (npm run serve -- --backend B) is used for both purposes
   // (as training takes it) and is not saved.
   const saved = settings.get();
@@ -112,7 +110,13 @@ export async function createHost(o: HostOptions): Promise<Host> {
   const config = { backends, threads: saved.threads };
   const engine = o.engine
     ? o.engine(emit, config)
-    : new EngineHost({ ...config, emit, word, previewIntervalMs: o.previewIntervalMs, workerUrl: o.workerUrl });
+    : new EngineHost({
+        ...config,
+        emit,
+        name: files.displayName,
+        previewIntervalMs: o.previewIntervalMs,
+        workerUrl: o.workerUrl,
+      });
   const pkg = JSON.parse(readFileSync(path.join(o.appRoot, 'package.json'), 'utf8')) as { version: string };
   const context: HostContext = {
     version: pkg.version,

@@ -6,11 +6,13 @@ import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
 import type { ImportedRuns } from '../../ml/node/imported-models.ts';
+import { endMessage } from '../../ml/node/run-folder.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { SETTING_RANGES } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
-import type { JobId, ModelInfo, RunInfo, UpscaleJob } from '../api.ts';
+import type { JobId, ModelInfo, RunInfo, TrainJob, TrainRun, UpscaleJob } from '../api.ts';
+import type { TrainSpec } from '../engine/protocol.ts';
 import type { Handlers, HostContext } from './context.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import {
@@ -29,6 +31,7 @@ import {
   openFile,
   str,
 } from './validate.ts';
+import { wordForApp } from './wording.ts';
 
 export const MAX_ITERATIONS = SETTING_RANGES.iterations[1];
 export const MAX_FILES = 10_000;
@@ -58,8 +61,21 @@ function importedRuns(...models: ModelInfo[]): { imported?: ImportedRuns } {
   return runs.length ? { imported: Object.fromEntries(runs) } : {};
 }
 
-/** A folder for a new run or comparison to go into: absolute, and there (it is not created here). */
-const parentFolder = (v: unknown, label: string) => existingDir(v, label);
+/** How the app's controls name a run's folder (a new run's parent, or the run to continue), as the file policy does. */
+const RUN_FOLDER = 'Run folder';
+
+/**
+ * Where a training goes (api.ts TrainRun): a new run under a folder that is there (it is not
+ * created here; null: the app's runs folder), or an earlier run in its own folder, which is there.
+ */
+async function trainRun(v: unknown): Promise<TrainRun> {
+  const kind = oneOf(obj(v, 'run', ['kind', 'parent', 'dir']).kind, 'run.kind', ['new', 'continue'] as const);
+  if (kind === 'new') {
+    const o = obj(v, 'run', ['kind', 'parent']);
+    return { kind, parent: o.parent === null ? null : await existingDir(o.parent, RUN_FOLDER) };
+  }
+  return { kind, dir: await existingDir(obj(v, 'run', ['kind', 'dir']).dir, RUN_FOLDER) };
+}
 
 export function jobHandlers(
   ctx: HostContext,
@@ -113,8 +129,7 @@ export function jobHandlers(
         'scale',
         'activation',
         'iterations',
-        'outDir',
-        'continueRun',
+        'run',
         'degrade',
         'init',
       ]);
@@ -125,42 +140,40 @@ export function jobHandlers(
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
-      const outDir = o.outDir === null ? null : await parentFolder(o.outDir, 'Run folder');
-      const continueRun =
-        o.continueRun === undefined || o.continueRun === null ? null : await existingDir(o.continueRun, 'continueRun');
-      const run = continueRun
-        ? ({ kind: 'continue', dir: continueRun } as const)
-        : ({ kind: 'new', parent: outDir ?? ctx.runsDir } as const);
+      const run = await trainRun(o.run);
+      // The engine's run: a new one goes into the app's runs folder unless a folder was chosen.
+      const target: TrainSpec['run'] = run.kind === 'new' ? { kind: 'new', parent: run.parent ?? ctx.runsDir } : run;
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
       const held = access && new Held();
       try {
         // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
         const model =
-          o.init === undefined || o.init === null || continueRun
+          o.init === undefined || o.init === null || run.kind === 'continue'
             ? null
             : await holdModel(held, o.init, 'init', ctx.models, access);
         if (model && !model.config) throw errors.importedNotTrainable(model.name);
         const misfit = model?.config && initMismatch(model.name, model.config, { ...PRESETS[preset], activation });
         if (model && misfit) throw errors.initMismatch(model.name, misfit);
         const init = model?.path ?? null;
-        if (held && access) await holdTrain(held, { data, val, run, chosen: outDir }, access);
+        const chosen = run.kind === 'new' ? run.parent : null;
+        if (held && access) await holdTrain(held, { data, val, run: target, chosen }, access);
         const settings = { preset, scale, activation, iterations, degrade };
         const jobId = ctx.engine.startJob({
           type: 'train',
-          spec: { data, val, settings, run, init, ...(held && { through: held.through }) },
+          spec: { data, val, settings, run: target, init, ...(held && { through: held.through }) },
         });
-        ctx.jobs.start(jobId, 'train', {
+        const job: TrainJob = {
           data,
           val,
           preset,
           scale,
           activation,
           iterations,
-          outDir,
-          continueRun,
+          run,
           degrade,
           init: model?.id ?? null,
-        });
+        };
+        ctx.jobs.start(jobId, 'train', job);
         // The folders it names are the session's only while it does not fail (file-access.ts).
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
@@ -277,7 +290,8 @@ export function jobHandlers(
           iteration: r.iteration,
           best: r.record?.best ?? null,
           modelPath: r.modelPath,
-          message: r.record?.message ?? null,
+          // In the app's words when the record keeps the error that ended it (its message is the command line's).
+          message: r.record ? endMessage(r.record, (e) => wordForApp(e)) : null,
           updated: r.updated,
         }),
       );

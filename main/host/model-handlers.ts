@@ -45,7 +45,7 @@ export function modelHandlers(
     },
     async 'models:import'(arg, access) {
       const o = obj(arg, 'models:import', ['path', 'range', 'margin']);
-      return importModel(o.path, ctx.models, access, importedSettings(o));
+      return importModel(o.path, ctx.models, access, importedSettings(o), ctx.files.displayName);
     },
     async 'models:adjust'(arg, access) {
       const o = obj(arg, 'models:adjust', ['modelId', 'range', 'margin']);

@@ -28,6 +28,7 @@ import { exportOnnx } from '../../ml/onnx/export.ts';
 import { decodeModel } from '../../ml/weights.ts';
 import type { ImportProbe, ModelInfo } from '../api.ts';
 import type { RequestAccess } from './context.ts';
+import type { DisplayName } from './wording.ts';
 import { realPath, withOpened, type Opened } from './opened.ts';
 import { absPath, int, oneOf, openDir, openFile, pathInside, str } from './validate.ts';
 
@@ -145,8 +146,8 @@ export async function openModel(
   const gone = () =>
     errors.badArgument(
       runFile !== undefined
-        ? `${field}: the run's model ${JSON.stringify(runFile)} is not there (any more); run it again.`
-        : `${field}: the model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`,
+        ? `The run's model ${JSON.stringify(runFile)} is not there (any more); run it again.`
+        : `The model ${JSON.stringify(id)} is not installed (any more); refresh the model list.`,
     );
   const outside = () =>
     runFile !== undefined
@@ -246,16 +247,20 @@ export function importedSettings(o: { range?: unknown; margin?: unknown }): Part
 /**
  * Copies a checked weights file into the user's models folder (same bytes already there: reused).
  * An ONNX model's range and tile margin may be given (chosen in the app); else as its probe found.
+ * An ONNX model records where it came from as `name` shows the file (an upload: by the name it was
+ * dropped with, not its place in the upload folder).
  */
 export async function importModel(
   v: unknown,
   folders: ModelFolders,
   access?: RequestAccess,
   settings: Partial<ImportedSettings> = {},
+  name: DisplayName = (p) => p,
 ): Promise<ModelInfo> {
   return withOpened(openFile(v, 'path', ['safetensors', 'onnx'], { access }), async (src) => {
     const bytes = await src.handle.readFile();
-    if (/\.onnx$/i.test(src.given)) return importOnnx(bytes, src.given, src.real, folders, settings);
+    if (/\.onnx$/i.test(src.given))
+      return importOnnx(bytes, { given: src.given, real: src.real, source: name(src.given) }, folders, settings);
     if (settings.range !== undefined || settings.margin !== undefined)
       throw errors.badArgument(
         'range and margin are for ONNX models; SR Studio models take RGB in 0–1 and know their own margin.',
@@ -288,12 +293,12 @@ export async function importModel(
 
 /**
  * An ONNX model checked and probed, copied with its record into the user's folder (same bytes there:
- * reused, its record updated with the range and margin given).
+ * reused, its record updated with the range and margin given). `given` is the file as the request
+ * named it, `real` where it really is, and `source` what its record says it came from.
  */
 async function importOnnx(
   bytes: Uint8Array,
-  given: string,
-  real: string,
+  { given, real, source }: { given: string; real: string; source: string },
   folders: ModelFolders,
   settings: Partial<ImportedSettings>,
 ): Promise<ModelInfo> {
@@ -311,7 +316,7 @@ async function importOnnx(
     const existing = inFolder ? bytes : await fs.readFile(dest).catch(() => undefined);
     if (existing && !Buffer.from(existing).equals(bytes)) continue;
     const known = await readSidecar(dest);
-    const kept = known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(dest, '.onnx'), m.facts, given);
+    const kept = known?.sha256 === m.facts.sha256 ? known : importRecord(path.basename(dest, '.onnx'), m.facts, source);
     const record = Object.keys(chosen).length ? { ...kept, ...chosen } : kept;
     if (!existing) await writeFileAtomic(dest, bytes);
     if (record !== known) await writeSidecar(dest, record);

@@ -8,7 +8,7 @@ import { firstLine, isUserError } from '../../ml/errors.ts';
 import type { RequestFailure } from '../api.ts';
 import { isRequestChannel } from '../channels.ts';
 import type { Handlers } from './context.ts';
-import { shownAs, wordForApp, type DisplayName } from './wording.ts';
+import { forPage, type DisplayName } from './wording.ts';
 
 export type FailedReply = { ok: false } & RequestFailure;
 export type Reply = { ok: true; result: unknown } | FailedReply;
@@ -37,11 +37,8 @@ export function errorMessage(e: unknown): string {
  */
 export function failedReply(e: unknown, name: DisplayName = (p) => p): FailedReply {
   if (!isUserError(e)) return { ok: false, error: errorMessage(e) };
-  const shown = shownAs(e.data, name);
-  const error = wordForApp(shown);
-  return shown.code === 'bad-argument' && shown.facts.field === undefined
-    ? { ok: false, error }
-    : { ok: false, error, ...shown };
+  const { message, ...data } = forPage(e.data, name);
+  return { ok: false, error: message, ...data };
 }
 
 export function createRouter(handlers: Handlers, opts: RouterOptions): Router {

@@ -1,6 +1,8 @@
 /**
  * Checks for untrusted request arguments. Every handler takes `unknown` and goes through these;
- * each failure is a UserError with one sentence that names the field and says what is wanted.
+ * each failure is a UserError with one sentence that says what is wanted, and the field it is about
+ * beside it. A path that will not do is named in its sentence by itself, with no field label before
+ * it: the page places the sentence by its field, and a toast reads as a plain sentence.
  */
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -96,7 +98,7 @@ async function statOf(p: string, field: string): Promise<Stats> {
   try {
     return await fs.stat(p);
   } catch {
-    throw bad(`${field}: ${JSON.stringify(p)} does not exist; check the path and try again.`, field);
+    throw bad(`${JSON.stringify(p)} does not exist; check the path and try again.`, field);
   }
 }
 
@@ -105,14 +107,13 @@ export async function existingFile(v: unknown, field: string, exts?: readonly st
   if (exts && !exts.includes(path.extname(p).slice(1).toLowerCase())) {
     throw bad(`${field} must be a ${exts.map((e) => `.${e}`).join(', ')} file, not ${show(path.basename(p))}.`, field);
   }
-  if (!(await statOf(p, field)).isFile()) throw bad(`${field}: ${JSON.stringify(p)} is a folder, not a file.`, field);
+  if (!(await statOf(p, field)).isFile()) throw bad(`${JSON.stringify(p)} is a folder, not a file.`, field);
   return p;
 }
 
 export async function existingDir(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
-  if (!(await statOf(p, field)).isDirectory())
-    throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
+  if (!(await statOf(p, field)).isDirectory()) throw bad(`${JSON.stringify(p)} is a file, not a folder.`, field);
   return p;
 }
 
@@ -120,7 +121,7 @@ export async function existingDir(v: unknown, field: string): Promise<string> {
 export async function folderOrNew(v: unknown, field: string): Promise<string> {
   const p = absPath(v, field);
   const st = await fs.stat(p).catch(() => undefined);
-  if (st && !st.isDirectory()) throw bad(`${field}: ${JSON.stringify(p)} is a file, not a folder.`, field);
+  if (st && !st.isDirectory()) throw bad(`${JSON.stringify(p)} is a file, not a folder.`, field);
   return p;
 }
 
@@ -134,7 +135,7 @@ export async function madeDir(v: unknown, field: string): Promise<string> {
         : e.code === 'EEXIST' || e.code === 'ENOTDIR'
           ? 'a part of the path is a file'
           : (e.code ?? 'it failed');
-    throw bad(`${field}: ${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`, field);
+    throw bad(`${JSON.stringify(p)} could not be made (${why}); choose a folder you may write to.`, field);
   });
   return p;
 }
@@ -179,8 +180,8 @@ function open(p: string, field: string, kind: 'file' | 'folder' | 'any', o: Open
       o.missing?.() ??
       bad(
         why === 'missing'
-          ? `${field}: ${q} does not exist; check the path and try again.`
-          : `${field}: ${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`,
+          ? `${q} does not exist; check the path and try again.`
+          : `${q} is a ${why}, not a ${why === 'file' ? 'folder' : 'file'}.`,
         field,
       ),
   });

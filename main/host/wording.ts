@@ -5,7 +5,8 @@
  * the user knows by another name (an uploaded file: by the name it was dropped with) by that name.
  */
 import { word, type ErrorData, type Wording } from '../../ml/errors.ts';
-import { SHARED_WORDING } from '../../ml/wording.ts';
+import type { ErrorFields } from '../api.ts';
+import { divergence, SHARED_WORDING } from '../../ml/wording.ts';
 
 const q = (p: string) => JSON.stringify(p);
 const IMAGE_KINDS = 'JPEG, PNG, WebP, TIFF, AVIF or GIF';
@@ -51,6 +52,8 @@ export const APP_WORDING: Wording = {
     `The run in ${q(f.run)} has trained ${f.done} iterations already; to train it further, ask for more than ${f.done}.`,
   'run-mismatch': (f) =>
     `The run in ${q(f.run)} was trained with ${f.what}; continue it with the same settings and folders, or start a new run.`,
+  'training-diverged': (f) =>
+    `${divergence(f)}; check the photos in the training folder, or start the run from a trained model, which trains at a lower learning rate.`,
   internal: (f) => `The engine failed unexpectedly: ${f.why || 'unknown error'}.`.replace(/\.\.$/, '.'),
 };
 
@@ -67,4 +70,17 @@ export function shownAs(e: ErrorData, name: DisplayName): ErrorData {
 /** An error's sentence in the app, with each path shown as `name` says. */
 export function wordForApp(e: ErrorData, name: DisplayName = (p) => p): string {
   return word(APP_WORDING, shownAs(e, name));
+}
+
+/**
+ * An engine error as the page gets it: the app's sentence and, beside it, a user error's code and
+ * facts, each path shown as `name` says. A bug (`internal`, what the engine says of an error that
+ * is not a user's) and a check's own refusal that names no field are their sentence alone: their
+ * facts say no more.
+ */
+export function forPage(e: ErrorData, name: DisplayName = (p) => p): { readonly message: string } & ErrorFields {
+  const shown = shownAs(e, name);
+  const message = word(APP_WORDING, shown);
+  const bare = shown.code === 'internal' || (shown.code === 'bad-argument' && shown.facts.field === undefined);
+  return bare ? { message } : { message, ...shown };
 }

@@ -1,6 +1,6 @@
 /** What the training and comparison jobs share: opening their photos, and the helpers of a run. */
 import type { ConcreteBackend } from '../backend-choice.ts';
-import { errors } from '../errors.ts';
+import { errors, UserError, type ErrorData } from '../errors.ts';
 import { evaluatorFor } from '../node/evaluator.ts';
 import { defaultThreads, GradientWorkers } from '../node/grad-workers.ts';
 import { onnxEngine } from '../node/onnx-trainer.ts';
@@ -66,6 +66,9 @@ export async function startRunHelpers(backend: ConcreteBackend, threads: number 
   };
 }
 
+/** An error with the paths in its facts named as the user named them. */
+export const namedError = (e: ErrorData, t: Through): ErrorData => t.named(new UserError(e.code, e.facts)).data;
+
 /** A trainer's event with the paths and messages in it named as the user named them (through.ts). */
 export function namedTrainEvent(e: TrainEvent, t: Through): TrainEvent {
   switch (e.type) {
@@ -74,8 +77,9 @@ export function namedTrainEvent(e: TrainEvent, t: Through): TrainEvent {
     case 'preview':
       return e.path === undefined ? e : { ...e, path: t.named(e.path) };
     case 'warning':
-    case 'failed':
       return { ...e, message: t.named(e.message) };
+    case 'failed':
+      return { ...e, message: t.named(e.message), error: namedError(e.error, t) };
     case 'end':
       return e.modelPath === undefined ? e : { ...e, modelPath: t.named(e.modelPath) };
     default:

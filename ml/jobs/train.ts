@@ -9,23 +9,24 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ConcreteBackend } from '../backend-choice.ts';
-import { errors, firstLine, isUserError } from '../errors.ts';
+import { errors, firstLine, isUserError, word, type ErrorData } from '../errors.ts';
 import { exists } from '../node/files.ts';
 import { sharpJpeg } from '../node/jpeg.ts';
 import { annotateModel, loadNamedModel, resolveModelName } from '../node/models.ts';
-import { RunFolder, type RunRecord } from '../node/run-folder.ts';
+import { endedBy, RunFolder, type RunRecord } from '../node/run-folder.ts';
 import { beingTrained, newRunDir } from '../node/runs.ts';
 import type { ActivationName } from '../activations.ts';
 import type { DegradeName } from '../degrade.ts';
 import { presetOf, type NetworkConfig, type PresetName, type Scale } from '../network.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
-import { checkObjective, namedTrainEvent, openData, startRunHelpers } from './common.ts';
+import { checkObjective, namedError, namedTrainEvent, openData, startRunHelpers } from './common.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { replacesBest } from '../train/best.ts';
 import { makeTrainConfig, type Objective, type TrainConfig } from '../train/config.ts';
 import { initFromModel, initMismatch } from '../train/init.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { train } from '../train/trainer.ts';
+import { wordForCli } from '../wording.ts';
 
 /** What a new run is made from: any subset of the settings (the rest are the defaults). */
 export type TrainSettings = Parameters<typeof makeTrainConfig>[0];
@@ -108,8 +109,10 @@ export interface TrainJobResult {
   readonly best: { readonly iteration: number; readonly psnrY: number; readonly ssimY: number } | null;
   readonly elapsedMs: number;
   readonly msPerIteration: number;
-  /** Why it failed, when it did. */
+  /** Why it failed, when it did, in the command line's words. */
   readonly message: string | null;
+  /** Why it failed, as data, for each front end to word. */
+  readonly error: ErrorData | null;
 }
 
 /** The settings given for a continue that differ from the run's, in words ("scale 2, batch 16"). */
@@ -358,6 +361,7 @@ async function trainIn(
     iteration: from,
     best: best.shown(from),
     message: null,
+    error: null,
     init: config.init ?? null,
   });
   const { engine, evaluator, threads, close } = await startRunHelpers(spec.backend.name, spec.threads, config);
@@ -372,7 +376,7 @@ async function trainIn(
   });
   let iteration = from;
   let result: TrainJobResult | undefined;
-  let stopped: string | null = null;
+  let stopped: { readonly message: string; readonly error: ErrorData | null } | null = null;
   try {
     const events = train({
       config,
@@ -405,6 +409,7 @@ async function trainIn(
           elapsedMs: 0,
           msPerIteration: 0,
           message: run.t.named(event.message),
+          error: namedError(event.error, run.t),
         };
       } else if (event.type === 'end') {
         result = {
@@ -417,14 +422,16 @@ async function trainIn(
           elapsedMs: event.elapsedMs,
           msPerIteration: event.msPerIteration,
           message: null,
+          error: null,
         };
       }
     }
   } catch (caught) {
     const e = run.t.named(caught);
+    // The record keeps the error as data too, so that each front end says it in its own words.
     stopped = isUserError(e)
-      ? `Stopped at iteration ${iteration}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`
-      : `Stopped at iteration ${iteration} by an unexpected error (${firstLine(e)}).`;
+      ? { message: endedBy(e.data, iteration, (d) => word(wordForCli, d)), error: e.data }
+      : { message: `Stopped at iteration ${iteration} by an unexpected error (${firstLine(e)}).`, error: null };
     throw e;
   } finally {
     await close();
@@ -435,8 +442,9 @@ async function trainIn(
         : result.reason === 'cancelled'
           ? 'stopped'
           : 'failed';
-    const message = result?.message ?? (result ? null : (stopped ?? 'The run ended with an error.'));
-    await folder.writeRecord({ state, iteration, best: best.shown(iteration), message }).catch(() => undefined);
+    const message = result ? result.message : (stopped?.message ?? 'The run ended with an error.');
+    const error = result ? result.error : (stopped?.error ?? null);
+    await folder.writeRecord({ state, iteration, best: best.shown(iteration), message, error }).catch(() => undefined);
     // The model says how far its run got, beside the iteration its weights are from.
     if (await exists(folder.modelPath))
       await annotateModel(folder.modelPath, { trainedIterations: iteration }).catch(() => undefined);

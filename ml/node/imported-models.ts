@@ -14,7 +14,7 @@ import { modelFolders } from './models.ts';
 export interface ImportedRecord extends ImportedFacts {
   readonly format: 'sr-studio.imported-onnx';
   readonly name: string;
-  /** The file it was imported from (absolute). */
+  /** The file it was imported from (absolute), or, uploaded to the app in browser mode, the name it was dropped with. */
   readonly source: string;
   readonly importedAt: string;
 }

@@ -1,6 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errors, fsError, isUserError } from '../errors.ts';
+import { ERROR_CODES, errors, fsError, isUserError, type ErrorData } from '../errors.ts';
 import type { RgbImage } from '../image.ts';
 import { decodeCheckpoint, type Checkpoint } from '../train/checkpoint.ts';
 import { parseTrainConfig, type TrainConfig, type TrainInit } from '../train/config.ts';
@@ -36,9 +36,37 @@ export interface RunRecord {
   readonly pid: number;
   readonly iteration: number;
   readonly best: { readonly iteration: number; readonly psnrY: number } | null;
+  /** How it ended, when an error ended it, in the command line's words (older runs record only this). */
   readonly message: string | null;
+  /** The error that ended it, as data, for each front end to word (`endMessage`); null or absent: none, or not known. */
+  readonly error?: ErrorData | null;
   /** The model the run's weights started from (train --init); null or absent: from scratch. */
   readonly init?: TrainInit | null;
+}
+
+/**
+ * What a run's record says of the error that ended it at `iteration`, in a front end's words
+ * (`word`): a training that diverged says so itself; any other error stopped it at that iteration.
+ */
+export function endedBy(error: ErrorData, iteration: number, word: (e: ErrorData) => string): string {
+  const said = word(error);
+  return error.code === 'training-diverged'
+    ? said
+    : `Stopped at iteration ${iteration}: ${said.charAt(0).toLowerCase()}${said.slice(1)}`;
+}
+
+/**
+ * How a recorded run ended, in a front end's words: from the error it records, when SR Studio knows
+ * its code, else the record's own sentence (the command line's).
+ */
+export function endMessage(r: RunRecord, word: (e: ErrorData) => string): string | null {
+  const e = r.error;
+  if (!e || !ERROR_CODES.includes(e.code) || typeof e.facts !== 'object' || e.facts === null) return r.message;
+  try {
+    return endedBy(e, r.iteration, word);
+  } catch {
+    return r.message; // facts this version cannot word
+  }
 }
 
 export interface OpenedRun {

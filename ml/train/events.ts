@@ -1,4 +1,5 @@
 import type { RgbImage } from '../image.ts';
+import type { ErrorData } from '../errors.ts';
 import type { BestScores } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import type { LossParts } from './engine.ts';
@@ -53,7 +54,8 @@ export type TrainEvent =
       modelPath?: string | undefined;
       msPerIteration: number;
     }
-  | { type: 'failed'; iteration: number; message: string };
+  /** It stopped on an error (`error`, as data for each front end to word); `message` is the command line's sentence. */
+  | { type: 'failed'; iteration: number; message: string; error: ErrorData };
 
 export type TrainEventType = TrainEvent['type'];
 

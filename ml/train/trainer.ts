@@ -1,4 +1,5 @@
 import { PatchSampler, type DatasetSource, type PatchBatch } from '../dataset.ts';
+import { errors } from '../errors.ts';
 import { degraderFor, describeDegrade, type JpegRoundTrip } from '../degrade.ts';
 import type { RgbImage } from '../image.ts';
 import { initialWeights, type Network } from '../network.ts';
@@ -244,15 +245,9 @@ export async function* train(o: TrainOptions): AsyncGenerator<TrainEvent> {
         }
         if (badSteps >= maxBad) {
           const kept = await restoreLastGood(o.store, engine);
-          const where = kept
-            ? `the last good checkpoint (iteration ${kept}) was kept as the model`
-            : 'no checkpoint had been saved yet';
           if (kept) await exportModel(null, kept);
-          yield {
-            type: 'failed',
-            iteration,
-            message: `Training stopped: ${badSteps} steps in a row had a non-finite or exploding loss even after lowering the learning rate; ${where}; try a lower --lr, or check the training images.`,
-          };
+          const error = errors.trainingDiverged(badSteps, kept || undefined);
+          yield { type: 'failed', iteration, message: error.message, error: error.data };
           return;
         }
         continue;

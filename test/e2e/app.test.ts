@@ -6,29 +6,26 @@
  * (1280×800) takes the bad inputs. A failed test leaves its screenshot, the page's console and the
  * server's output in test-artifacts/e2e/.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   colourCounts,
   DATA,
   drop,
-  e2eTest,
-  launchBrowser,
+  e2eSuite,
   liveCanvases,
-  openPage,
   photo,
   pngSize,
-  SCREENSHOTS,
-  startStudio,
+  screenshot as saveScreenshot,
+  scrollToTop,
   trainPreviews,
   until,
   type DropFile,
-  type Session,
-  type Studio,
 } from './harness.ts';
+import { modelChosen } from './views.ts';
 
 const COFFEE = path.join(DATA, 'val/coffee.png'); // 600×396
 const TINY = path.join(DATA, 'tiny');
@@ -42,45 +39,11 @@ const SWISH: [number, number, number] = [0x4e, 0x79, 0xa7];
 const TRAIN_ITERATIONS = 110;
 const STACK = /\n|\bat .+:\d+:\d+|\b(?:Type|Reference|Range)?Error:|node:internal|\.ts:\d+/;
 
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let main: Session | undefined;
-let second: Session | undefined;
-
-before(
-  async () => {
-    studio = await startStudio();
-    browser = await launchBrowser();
-    main = await openPage(browser, studio.url, { width: 1024, height: 700 });
-  },
-  { timeout: 200_000 },
-);
-
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-  },
-  { timeout: 60_000 },
-);
-
-const mainPage = (): Session => {
-  if (!main) throw new Error('the 1024×700 page did not open (see the before hook)');
-  return main;
-};
-async function secondPage(): Promise<Session> {
-  if (!browser || !studio) throw new Error('browser mode or the browser did not start (see the before hook)');
-  second ??= await openPage(browser, studio.url, { width: 1280, height: 800 });
-  return second;
-}
-
-/** A test whose failure leaves a screenshot, the page's console and the server's output behind. */
-const e2e = (
-  name: string,
-  timeout: number,
-  session: () => Session | Promise<Session>,
-  body: (page: Page) => Promise<void>,
-) => e2eTest(name, timeout, session, () => studio, body);
+/** The Upscale → Train → Compare → screenshots story, on one page. */
+const suite = e2eSuite({ width: 1024, height: 700 });
+const studio = () => suite.studio();
+/** The bad inputs, on a second page. */
+const onSecond = suite.on({ width: 1280, height: 800 });
 
 const row = (page: Page, name: string) =>
   page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
@@ -101,37 +64,19 @@ async function dismissToasts(page: Page): Promise<void> {
   assert.equal(await toasts.count(), 0, 'the toasts close');
 }
 
-/** Scrolls the element with this test id to the top of its scrolling view. */
-async function scrollToTop(page: Page, testid: string): Promise<void> {
-  await page
-    .getByTestId(testid)
-    .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
-}
-
-async function screenshot(page: Page, name: string, size = { width: 1024, height: 700 }): Promise<void> {
-  await fs.mkdir(SCREENSHOTS, { recursive: true });
+/** A screenshot without the toasts, of more than a blank page's few bytes. */
+async function screenshot(page: Page, name: string): Promise<void> {
   await dismissToasts(page);
-  const file = path.join(SCREENSHOTS, `${name}.png`);
-  await fs.rm(file, { force: true });
-  await page.screenshot({ path: file });
-  const bytes = await fs.readFile(file);
-  assert.ok(bytes.length > 5000, `${file} is only ${bytes.length} bytes`);
-  assert.deepEqual(pngSize(bytes), size, file);
+  const bytes = await fs.readFile(await saveScreenshot(page, name));
+  assert.ok(bytes.length > 5000, `${name}.png is only ${bytes.length} bytes`);
 }
 
 describe('SR Studio in the browser, real engine', () => {
-  e2e(
+  suite.test(
     'Upscale: a photo dropped on the window is enlarged, previewed tile by tile and downloadable',
     150_000,
-    mainPage,
     async (page) => {
-      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-      const model = await until(
-        'a model to be chosen in the Upscale view',
-        () => page.getByTestId('model-select').inputValue(),
-        (v) => v !== '',
-        30_000,
-      );
+      const model = await modelChosen(page);
       // A fresh install starts with the bundled TanhExp x2 model for photos, the one `sr-studio upscale` uses.
       assert.equal(model, 'bundled:tanhexp_photo_x2.safetensors');
       assert.match(
@@ -182,31 +127,24 @@ describe('SR Studio in the browser, real engine', () => {
         '',
         'page scripts cannot read it',
       );
-      const res = await fetch(new URL(href, studio!.origin), {
+      const res = await fetch(new URL(href, studio().origin), {
         headers: { cookie: `${session.name}=${session.value}` },
       });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'image/png');
       assert.deepEqual(pngSize(new Uint8Array(await res.arrayBuffer())), { width: 1200, height: 792 });
-      const noToken = await fetch(new URL(href, studio!.origin));
+      const noToken = await fetch(new URL(href, studio().origin));
       assert.equal(noToken.status, 403, 'the file is not served without the session cookie');
-      const wrong = await fetch(new URL(href, studio!.origin), { headers: { cookie: `${session.name}=x` } });
+      const wrong = await fetch(new URL(href, studio().origin), { headers: { cookie: `${session.name}=x` } });
       assert.equal(wrong.status, 403, 'nor with a wrong one');
     },
   );
 
-  e2e(
+  onSecond(
     'Upscale: a corrupt file fails in one plain sentence while the photo beside it completes',
     120_000,
-    secondPage,
     async (page) => {
-      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-      await until(
-        'a model to be chosen',
-        () => page.getByTestId('model-select').inputValue(),
-        (v) => v !== '',
-        30_000,
-      );
+      await modelChosen(page);
       const broken: DropFile = {
         name: 'broken.png',
         type: 'image/png',
@@ -250,14 +188,13 @@ describe('SR Studio in the browser, real engine', () => {
       assert.doesNotMatch(error, STACK, `no stack trace or code location: ${error}`);
       assert.equal(error.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length, 1, `one sentence: ${error}`);
       assert.ok(error.length < 300, `short: ${error}`);
-      await screenshot(page, 'upscale-bad-file', { width: 1280, height: 800 });
+      await screenshot(page, 'upscale-bad-file');
     },
   );
 
-  e2e(
+  suite.test(
     'Train: a short run on the tiny photos plots its loss, updates its preview and finishes',
     240_000,
-    mainPage,
     async (page) => {
       await page.getByTestId('nav-train').click();
       await page.getByTestId('view-train').waitFor();
@@ -339,7 +276,7 @@ describe('SR Studio in the browser, real engine', () => {
     },
   );
 
-  e2e('Compare: two activations trained alike give two panes and a filled table', 200_000, mainPage, async (page) => {
+  suite.test('Compare: two activations trained alike give two panes and a filled table', 200_000, async (page) => {
     await page.getByTestId('nav-compare').click();
     await page.getByTestId('view-compare').waitFor();
     await page.getByTestId('compare-data').fill(TINY);
@@ -404,74 +341,68 @@ describe('SR Studio in the browser, real engine', () => {
     assert.deepEqual([await stroke('swish'), await stroke('tanhexp')], ['#4e79a7', '#f28e2b']);
   });
 
-  e2e(
-    'Every view, screenshotted; the status line names the backend of each purpose',
-    90_000,
-    mainPage,
-    async (page) => {
-      // Without a GPU, a fresh install upscales and trains on ONNX Runtime (or wasm without it).
-      assert.match(
-        await page.getByTestId('status-backend').innerText(),
-        /^Upscaling on (onnx|wasm) \(.*\) · training on (onnx \(ONNX Runtime|wasm \(WebAssembly)/,
-      );
+  suite.test('Every view, screenshotted; the status line names the backend of each purpose', 90_000, async (page) => {
+    // Without a GPU, a fresh install upscales and trains on ONNX Runtime (or wasm without it).
+    assert.match(
+      await page.getByTestId('status-backend').innerText(),
+      /^Upscaling on (onnx|wasm) \(.*\) · training on (onnx \(ONNX Runtime|wasm \(WebAssembly)/,
+    );
 
-      await page.getByTestId('nav-upscale').click();
-      assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
-      await page.locator('[data-testid="slider-view"][data-complete="true"]').waitFor({ timeout: 15_000 });
-      await screenshot(page, 'upscale');
+    await page.getByTestId('nav-upscale').click();
+    assert.equal((await page.getByTestId('result-width').innerText()).trim(), '1200×792');
+    await page.locator('[data-testid="slider-view"][data-complete="true"]').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'upscale');
 
-      await page.getByTestId('nav-train').click();
-      await page.getByTestId('train-done').waitFor();
-      await scrollToTop(page, 'loss-chart');
-      await until(
-        'the loss line',
-        () => colourCounts(page, 'loss-chart', [TANHEXP]),
-        ([n]) => n! > 20,
-        10_000,
-      );
-      await screenshot(page, 'train');
+    await page.getByTestId('nav-train').click();
+    await page.getByTestId('train-done').waitFor();
+    await scrollToTop(page, 'loss-chart');
+    await until(
+      'the loss line',
+      () => colourCounts(page, 'loss-chart', [TANHEXP]),
+      ([n]) => n! > 20,
+      10_000,
+    );
+    await screenshot(page, 'train');
 
-      await page.getByTestId('nav-compare').click();
-      // On a fresh install the two-model comparison starts with the bundled Swish twin against TanhExp.
-      assert.equal(await page.getByTestId('compare-model-a').inputValue(), 'bundled:swish_x2.safetensors');
-      assert.equal(await page.getByTestId('compare-model-b').inputValue(), 'bundled:tanhexp_x2.safetensors');
-      await scrollToTop(page, 'compare-table');
-      await page.locator('[data-testid="compare-pane-a"][data-complete="true"]').waitFor({ timeout: 10_000 });
-      await screenshot(page, 'compare');
+    await page.getByTestId('nav-compare').click();
+    // On a fresh install the two-model comparison starts with the bundled Swish twin against TanhExp.
+    assert.equal(await page.getByTestId('compare-model-a').inputValue(), 'bundled:swish_x2.safetensors');
+    assert.equal(await page.getByTestId('compare-model-b').inputValue(), 'bundled:tanhexp_x2.safetensors');
+    await scrollToTop(page, 'compare-table');
+    await page.locator('[data-testid="compare-pane-a"][data-complete="true"]').waitFor({ timeout: 10_000 });
+    await screenshot(page, 'compare');
 
-      await page.getByTestId('nav-activations').click();
-      await until(
-        'TanhExp and Swish curves',
-        () => colourCounts(page, 'curve-f', [TANHEXP, SWISH]),
-        (c) => c.every((n) => n > 20),
-        30_000,
-      );
-      await screenshot(page, 'activations');
+    await page.getByTestId('nav-activations').click();
+    await until(
+      'TanhExp and Swish curves',
+      () => colourCounts(page, 'curve-f', [TANHEXP, SWISH]),
+      (c) => c.every((n) => n > 20),
+      30_000,
+    );
+    await screenshot(page, 'activations');
 
-      await page.getByTestId('nav-models').click();
-      await page.getByTestId('model-row').filter({ hasText: 'e2e_tiny_x2' }).waitFor();
-      await screenshot(page, 'models');
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('model-row').filter({ hasText: 'e2e_tiny_x2' }).waitFor();
+    await screenshot(page, 'models');
 
-      // Settings: what each backend is on this machine and why auto chose what it did.
-      await page.getByTestId('nav-settings').click();
-      await page.getByTestId('settings-probes').waitFor({ timeout: 60_000 });
-      assert.equal(await page.getByTestId('settings-backend-upscale').inputValue(), 'auto');
-      assert.equal(await page.getByTestId('settings-backend-train').inputValue(), 'auto');
-      assert.equal(await page.getByTestId('probe-wasm').getAttribute('data-available'), 'true');
-      // One line for both purposes when auto picks the same for each.
-      assert.match(
-        await page.locator('[data-testid="settings-auto"], [data-testid="settings-auto-train"]').first().innerText(),
-        /(onnx \(ONNX Runtime|wasm \(WebAssembly)/,
-      );
-      assert.match(await page.getByTestId('settings-now-train').innerText(), /^Now: (onnx|wasm) — /);
-      await screenshot(page, 'settings');
-    },
-  );
+    // Settings: what each backend is on this machine and why auto chose what it did.
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('settings-probes').waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId('settings-backend-upscale').inputValue(), 'auto');
+    assert.equal(await page.getByTestId('settings-backend-train').inputValue(), 'auto');
+    assert.equal(await page.getByTestId('probe-wasm').getAttribute('data-available'), 'true');
+    // One line for both purposes when auto picks the same for each.
+    assert.match(
+      await page.locator('[data-testid="settings-auto"], [data-testid="settings-auto-train"]').first().innerText(),
+      /(onnx \(ONNX Runtime|wasm \(WebAssembly)/,
+    );
+    assert.match(await page.getByTestId('settings-now-train').innerText(), /^Now: (onnx|wasm) — /);
+    await screenshot(page, 'settings');
+  });
 
-  e2e(
+  onSecond(
     'Bad input: a non-image or a photo over the size limit is refused in plain words and the page stays responsive',
     60_000,
-    secondPage,
     async (page) => {
       await page.getByTestId('nav-upscale').click();
       const before = await page.getByTestId('queue-row').count();
@@ -515,7 +446,6 @@ describe('SR Studio in the browser, real engine', () => {
   );
 
   test('no uncaught errors in the pages', () => {
-    const errors = [...(main?.errors ?? []), ...(second?.errors ?? [])];
-    assert.deepEqual(errors, []);
+    assert.deepEqual(suite.errors(), []);
   });
 });

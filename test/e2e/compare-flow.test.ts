@@ -6,53 +6,15 @@
  * says whether the gap is beyond seed noise and whether it could be seen, the same crop of both
  * outputs at actual pixels, and a whole-image viewer the page scrolls past with a plain wheel.
  */
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import {
-  DATA,
-  e2eTest,
-  launchBrowser,
-  openPage,
-  SCREENSHOTS,
-  startStudio,
-  until,
-  type Session,
-  type Studio,
-} from './harness.ts';
+import type { Page } from 'playwright-core';
+import { DATA, e2eSuite, screenshot, scrollToTop, until } from './harness.ts';
 
 const TINY = path.join(DATA, 'tiny');
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let session: Session | undefined;
-
-before(
-  async () => {
-    studio = await startStudio();
-    browser = await launchBrowser();
-    session = await openPage(browser, studio.url, { width: 1280, height: 800 });
-  },
-  { timeout: 200_000 },
-);
-
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-  },
-  { timeout: 60_000 },
-);
-
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
-  e2eTest(
-    name,
-    timeout,
-    () => session,
-    () => studio,
-    body,
-  );
+const suite = e2eSuite({ width: 1280, height: 800 });
+const e2e = suite.test;
 
 /** The Compare view's scrolling box (the page scrolls inside it, not the window). */
 const scrollTop = (page: Page) =>
@@ -136,9 +98,7 @@ describe('Compare view, end to end', () => {
 
   e2e('a plain wheel over the whole-image viewer scrolls the page; Ctrl + wheel zooms', 120_000, async (page) => {
     await page.locator('[data-testid="compare-pane-a"][data-complete="true"]').waitFor({ timeout: 90_000 });
-    await page
-      .getByTestId('compare-whole')
-      .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
+    await scrollToTop(page, 'compare-whole');
     const zoom = await page.getByTestId('zoom-level').first().innerText();
     const view = await attr(page, 'compare-pane-a', 'data-view');
     const top = await scrollTop(page);
@@ -198,15 +158,10 @@ describe('Compare view, end to end', () => {
   });
 
   e2e('the Compare view, screenshotted at 1280×800', 60_000, async (page) => {
-    await fs.mkdir(SCREENSHOTS, { recursive: true });
-    await page
-      .getByTestId('compare-verdict')
-      .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'compare-flow.png') });
-    await page
-      .getByTestId('compare-whole')
-      .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'compare-flow-outputs.png') });
-    assert.deepEqual(session?.errors ?? [], [], 'no uncaught errors in the page');
+    await scrollToTop(page, 'compare-verdict');
+    await screenshot(page, 'compare-flow');
+    await scrollToTop(page, 'compare-whole');
+    await screenshot(page, 'compare-flow-outputs');
+    assert.deepEqual(suite.errors(), [], 'no uncaught errors in the page');
   });
 });

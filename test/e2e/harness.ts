@@ -1,17 +1,20 @@
 /**
  * The end-to-end test's set-up: browser mode started as users start it (`main/server/cli.ts`, its
  * own process group, fresh data, models and temp folders), Debian's Chromium driven by
- * playwright-core, simulated drops, PNG header checks and failure artifacts (a screenshot, the
- * page's console and the server's output under test-artifacts/e2e/).
+ * playwright-core, one suite per test file (`e2eSuite`: the server, the browser and a page of a
+ * given size for its tests), simulated drops, screenshots with PNG header checks and failure
+ * artifacts (a screenshot, the page's console and the server's output under test-artifacts/e2e/).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type JSHandle, type Page } from 'playwright-core';
+import { startServerProcess } from '../main/server/child.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DATA = path.resolve(ROOT, 'photos');
@@ -19,7 +22,6 @@ export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export const SCREENSHOTS = path.join(ARTIFACTS, 'screenshots');
 const FAILURES = path.join(ARTIFACTS, 'e2e');
 export const CHROMIUM = process.env.SR_STUDIO_CHROMIUM || '/usr/bin/chromium';
-const URL_LINE = /^SR Studio is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]+)$/m;
 
 export interface Studio {
   readonly url: string;
@@ -33,30 +35,13 @@ export interface Studio {
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** Kills a detached child's whole process group: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-async function killGroup(child: ChildProcess, exited: Promise<unknown>, graceMs = 8000): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, s);
-    } catch {
-      // the group is gone already
-    }
-  };
-  signal('SIGTERM');
-  const timer = new Promise((r) => setTimeout(r, graceMs, 'timeout'));
-  if ((await Promise.race([exited, timer])) === 'timeout') {
-    signal('SIGKILL');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-  }
-}
-
 /**
- * `node --import tsx main/server/cli.ts --port 0 --no-open` with SR_STUDIO_DATA, SR_STUDIO_MODELS,
- * SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it go) in a fresh
- * folder, as on a fresh install (default settings, the backends auto chooses, the GPU probed anew),
- * and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds server options; `dir`
- * starts again on the folder of a server stopped with `keep` (a restart: the same data).
+ * `node --import tsx main/server/cli.ts --port 0 --no-open` (startServerProcess) with SR_STUDIO_DATA,
+ * SR_STUDIO_MODELS, SR_STUDIO_CACHE and TMPDIR (where the upload inbox and the results beside it
+ * go) in a fresh folder, as on a fresh install (default settings, the backends auto chooses, the
+ * GPU probed anew), and one untrained tiny x2 model made by `sr-studio new-model`. `args` adds
+ * server options; `dir` starts again on the folder of a server stopped with `keep` (a restart: the
+ * same data).
  */
 export async function startStudio(args: readonly string[] = [], opts: { dir?: string } = {}): Promise<Studio> {
   if (!existsSync(path.join(ROOT, 'renderer', 'dist', 'index.html'))) {
@@ -86,66 +71,16 @@ export async function startStudio(args: readonly string[] = [], opts: { dir?: st
       },
     );
   }
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SR_STUDIO_DATA: path.join(dir, 'data'),
-        SR_STUDIO_MODELS: models,
-        SR_STUDIO_CACHE: path.join(dir, 'cache'),
-        TMPDIR: tmp,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so stop() ends the engine worker and anything else it started
-    },
-  );
-  let output = '';
-  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-  // If the test process dies without running `after`, take the server with it.
-  const onExit = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+  const server = await startServerProcess(args, { TMPDIR: tmp }, { dir });
+  return {
+    url: server.url,
+    origin: new URL(server.url).origin,
+    dir,
+    models,
+    pid: server.pid,
+    output: server.output,
+    stop: server.stop,
   };
-  process.once('exit', onExit);
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const stop = async ({ keep = false }: { keep?: boolean } = {}) => {
-    await killGroup(child, exited);
-    process.off('exit', onExit);
-    if (!keep) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  };
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`browser mode did not print its address within 90 s; output:\n${output}`)),
-        90_000,
-      );
-      const check = () => {
-        const m = URL_LINE.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      };
-      child.stdout!.on('data', check);
-      void exited.then(
-        (code) => (
-          clearTimeout(timer),
-          reject(new Error(`browser mode exited (${code}) before printing its address; output:\n${output}`))
-        ),
-      );
-    });
-    return { url, origin: new URL(url).origin, dir, models, pid: child.pid!, output: () => output, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -193,15 +128,19 @@ export async function openPage(
 }
 
 export type Session = Awaited<ReturnType<typeof openPage>>;
+export interface Viewport {
+  readonly width: number;
+  readonly height: number;
+}
 
 /**
  * A test of the page `session` gives; when it fails, the page's screenshot and console and the
  * server's output are saved (saveFailure).
  */
-export function e2eTest(
+function e2eTest(
   name: string,
   timeout: number,
-  session: () => Session | undefined | Promise<Session | undefined>,
+  session: () => Session | Promise<Session>,
   studio: () => Studio | undefined,
   body: (page: Page) => Promise<void>,
 ): void {
@@ -209,13 +148,105 @@ export function e2eTest(
     let s: Session | undefined;
     try {
       s = await session();
-      if (!s) throw new Error('the page did not open (see the before hook)');
       await body(s.page);
     } catch (e) {
       await saveFailure(name, s?.page, s?.log ?? [], studio()?.output() ?? '');
       throw e;
     }
   });
+}
+
+/** Registers a test of a page: `body` gets the page; a failure leaves its artifacts (saveFailure). */
+export type E2eTest = (name: string, timeout: number, body: (page: Page) => Promise<void>) => void;
+
+export interface E2eSuite {
+  /** A test of the suite's page. */
+  readonly test: E2eTest;
+  /** Tests of a second page of the same server and browser at `viewport`, opened by the first of them. */
+  on(viewport: Viewport): E2eTest;
+  /** Browser mode, once the before hook has started it. */
+  studio(): Studio;
+  /**
+   * Closes the suite's page and ends browser mode, starts it again on the same folder (a restart:
+   * the same data) and opens the suite's page anew; returns the new page.
+   */
+  restart(): Promise<Page>;
+  /** The uncaught errors of every page the suite opened. */
+  errors(): string[];
+}
+
+/**
+ * The file's tests on one server and one browser: before them browser mode is started as for a
+ * fresh install (startStudio), `setUp` is given it (to add photos or models to its folders), the
+ * browser is launched and a page of `viewport` opened on the app; after them the browser and the
+ * server (with its folder) are gone.
+ */
+export function e2eSuite(viewport: Viewport, opts: { setUp?: (studio: Studio) => Promise<void> } = {}): E2eSuite {
+  let studio: Studio | undefined;
+  let browser: Browser | undefined;
+  let first: Session | undefined;
+  const pages: Session[] = [];
+  const open = async (size: Viewport): Promise<Session> => {
+    if (!browser || !studio) throw new Error('browser mode or the browser did not start (see the before hook)');
+    const s = await openPage(browser, studio.url, size);
+    pages.push(s);
+    return s;
+  };
+  before(
+    async () => {
+      studio = await startStudio();
+      await opts.setUp?.(studio);
+      browser = await launchBrowser();
+      first = await open(viewport);
+    },
+    { timeout: 200_000 },
+  );
+  after(
+    async () => {
+      await browser?.close().catch(() => undefined);
+      await studio?.stop();
+    },
+    { timeout: 60_000 },
+  );
+  const testOn =
+    (session: () => Session | Promise<Session>): E2eTest =>
+    (name, timeout, body) =>
+      e2eTest(name, timeout, session, () => studio, body);
+  return {
+    test: testOn(() => {
+      if (!first) throw new Error(`the ${viewport.width}×${viewport.height} page did not open (see the before hook)`);
+      return first;
+    }),
+    on(size) {
+      let second: Promise<Session> | undefined;
+      return testOn(() => (second ??= open(size)));
+    },
+    studio() {
+      if (!studio) throw new Error('browser mode did not start (see the before hook)');
+      return studio;
+    },
+    async restart() {
+      if (!studio || !first) throw new Error('browser mode or its page did not start (see the before hook)');
+      await first.page.context().close();
+      await studio.stop({ keep: true });
+      studio = await startStudio([], { dir: studio.dir });
+      first = await open(viewport);
+      return first.page;
+    },
+    errors: () => pages.flatMap((p) => p.errors),
+  };
+}
+
+/**
+ * Saves the page as test-artifacts/screenshots/<name>.png and checks that a PNG of the page's
+ * size was written; returns its path.
+ */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await fs.mkdir(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  assert.deepEqual(pngSize(await fs.readFile(file)), page.viewportSize(), file);
+  return file;
 }
 
 /** Saves a screenshot, the page's console and the server's output for a failed test. */
@@ -358,6 +389,13 @@ export async function dropAndUpscale(page: Page, file: string, name: string, tim
   if ((await row.getAttribute('data-status')) !== 'done') throw new Error(`${name} failed: ${await row.innerText()}`);
   await row.getByTestId('queue-select').click();
   return (await page.getByTestId('output-path').innerText()).trim();
+}
+
+/** Scrolls the element with this test id to the top of its scrolling view. */
+export async function scrollToTop(page: Page, testid: string): Promise<void> {
+  await page
+    .getByTestId(testid)
+    .evaluate((el) => (el as unknown as { scrollIntoView(o: object): void }).scrollIntoView({ block: 'start' }));
 }
 
 /** Drags inside the element with this test id by (dx, dy) CSS pixels, in `steps` moves as a hand does. */

@@ -7,61 +7,21 @@
  * view upscales a real photo with it, and "Compare two models" runs it beside a bundled model on a
  * whole image. Screenshots of the Models view go to test-artifacts/screenshots/.
  */
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import {
-  DATA,
-  dataTransfer,
-  dropAndUpscale,
-  e2eTest,
-  launchBrowser,
-  openPage,
-  pngSize,
-  ROOT,
-  SCREENSHOTS,
-  type Session,
-  startStudio,
-  type Studio,
-} from './harness.ts';
+import { DATA, dataTransfer, dropAndUpscale, e2eSuite, ROOT, screenshot } from './harness.ts';
 
 const SIZE = { width: 1280, height: 800 };
 const SRVGG = path.join(ROOT, 'test/fixtures/onnx/srvgg_x4_fp16.onnx');
 const ID = 'user:srvgg_x4_fp16.onnx';
 
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let session: Session | undefined;
+const suite = e2eSuite(SIZE);
+const e2e = suite.test;
 /** The photo the upscale flow wrote (in the results folder the session may read). */
 let upscaled = '';
-
-before(
-  async () => {
-    studio = await startStudio();
-    browser = await launchBrowser();
-    session = await openPage(browser, studio.url, SIZE);
-  },
-  { timeout: 200_000 },
-);
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-  },
-  { timeout: 60_000 },
-);
-
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
-  e2eTest(
-    name,
-    timeout,
-    () => session,
-    () => studio,
-    body,
-  );
 
 describe('imported ONNX models', () => {
   e2e(
@@ -69,7 +29,6 @@ describe('imported ONNX models', () => {
     90_000,
     async (page) => {
       await page.getByTestId('nav-models').click();
-      await fs.mkdir(SCREENSHOTS, { recursive: true });
       const dt = await dataTransfer(page, [
         { name: 'srvgg_x4_fp16.onnx', type: 'application/octet-stream', bytes: await fs.readFile(SRVGG) },
       ]);
@@ -91,7 +50,7 @@ describe('imported ONNX models', () => {
       assert.equal(await found.getByTestId('import-confirm').isDisabled(), true, 'no import until a range is chosen');
       assert.equal(await found.getByTestId('import-range-1').isChecked(), false);
       assert.equal(await found.getByTestId('import-range-255').isChecked(), false);
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'models-import-found-1280.png') });
+      await screenshot(page, 'models-import-found-1280');
       assert.equal(await page.locator(`[data-testid="model-row"][data-model-id="${ID}"]`).count(), 0);
       await found.getByTestId('import-range-1').check();
       await found.getByTestId('import-confirm').click();
@@ -108,14 +67,12 @@ describe('imported ONNX models', () => {
         0,
         "no export to SR Studio's format",
       );
-      const copied = path.join(studio!.models, 'srvgg_x4_fp16.onnx');
+      const copied = path.join(suite.studio().models, 'srvgg_x4_fp16.onnx');
       assert.deepEqual(await fs.readFile(copied), await fs.readFile(SRVGG));
       const right = await page.getByTestId('models-table').evaluate((el) => el.getBoundingClientRect().right);
       assert.ok(right <= SIZE.width, `the table reaches ${right} px`);
       assert.equal(await page.getByTestId('import-found').count(), 0, 'the panel closes once imported');
-      const shot = path.join(SCREENSHOTS, 'models-imported-1280.png');
-      await page.screenshot({ path: shot });
-      assert.deepEqual(pngSize(await fs.readFile(shot)), SIZE);
+      await screenshot(page, 'models-imported-1280');
     },
   );
 
@@ -132,7 +89,9 @@ describe('imported ONNX models', () => {
       await page
         .getByText('srvgg_x4_fp16 now takes RGB 0–1 with a tile margin of 20 pixels.')
         .waitFor({ timeout: 30_000 });
-      const record = JSON.parse(await fs.readFile(path.join(studio!.models, 'srvgg_x4_fp16.onnx.json'), 'utf8')) as {
+      const record = JSON.parse(
+        await fs.readFile(path.join(suite.studio().models, 'srvgg_x4_fp16.onnx.json'), 'utf8'),
+      ) as {
         range: number;
         rangeFrom: string;
         margin: number;

@@ -5,81 +5,32 @@
  * continues to its end; a reloaded page re-attaches to a running training; models download as
  * weights and as ONNX (which ONNX Runtime then runs).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import {
-  DATA,
-  drop,
-  e2eTest,
-  launchBrowser,
-  openPage,
-  photo,
-  startStudio,
-  until,
-  type Session,
-  type Studio,
-} from './harness.ts';
+import type { Page } from 'playwright-core';
+import { DATA, drop, e2eSuite, photo, until } from './harness.ts';
+import { startTraining, stopTraining, trainedTo, trainingEnded, trainIteration, trainState } from './views.ts';
 
 const TINY = path.join(DATA, 'tiny');
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let session: Session | undefined;
 /** A second training folder with other photos than TINY's. */
 let other = '';
-
-before(
-  async () => {
-    studio = await startStudio();
-    other = path.join(studio.dir, 'other-photos');
-    await fs.mkdir(other);
-    for (const f of ['chelsea.png', 'coffee.png', 'astronaut.png'])
-      await fs.copyFile(path.join(DATA, 'val', f), path.join(other, f));
-    browser = await launchBrowser();
-    session = await openPage(browser, studio.url, { width: 1280, height: 900 });
+const suite = e2eSuite(
+  { width: 1280, height: 900 },
+  {
+    async setUp(studio) {
+      other = path.join(studio.dir, 'other-photos');
+      await fs.mkdir(other);
+      for (const f of ['chelsea.png', 'coffee.png', 'astronaut.png'])
+        await fs.copyFile(path.join(DATA, 'val', f), path.join(other, f));
+    },
   },
-  { timeout: 200_000 },
 );
-
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-  },
-  { timeout: 60_000 },
-);
-
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
-  e2eTest(
-    name,
-    timeout,
-    () => session,
-    () => studio,
-    body,
-  );
-
-const state = (page: Page) => page.getByTestId('train-state').getAttribute('data-state');
-const iteration = async (page: Page) =>
-  Number(/iteration ([\d,]+) \//.exec(await page.getByTestId('view-train').innerText())?.[1]?.replace(/,/g, '') ?? -1);
-
-async function startTraining(page: Page, data: string, iterations: number): Promise<void> {
-  await page.getByTestId('nav-train').click();
-  await page.getByTestId('train-data').fill(data);
-  await page.getByTestId('train-val').fill('');
-  await page.getByTestId('train-iterations').fill(String(iterations));
-  await page.getByTestId('train-start').click();
-}
+const e2e = suite.test;
 
 async function finish(page: Page, timeoutMs: number): Promise<void> {
-  const s = await until(
-    'the training to end',
-    () => state(page),
-    (v) => v === 'finished' || v === 'failed' || v === 'stopped',
-    timeoutMs,
-    250,
-  );
+  const s = await trainingEnded(page, timeoutMs);
   assert.equal(
     s,
     'finished',
@@ -106,7 +57,7 @@ describe('job flows in the app', () => {
     await startTraining(page, other, 30);
     await until(
       'the new run to start from zero',
-      () => iteration(page),
+      () => trainIteration(page),
       (n) => n >= 0 && n < 30,
       30_000,
     );
@@ -136,16 +87,11 @@ describe('job flows in the app', () => {
     300_000,
     async (page) => {
       await startTraining(page, TINY, 400);
-      await until(
-        'training to run',
-        () => iteration(page),
-        (n) => n >= 3,
-        60_000,
-      );
+      await trainedTo(page, 3, 60_000);
       await page.getByTestId('train-pause').click();
       await page.getByTestId('train-resume').waitFor({ timeout: 10_000 });
-      assert.equal(await state(page), 'paused');
-      const pausedAt = await iteration(page);
+      assert.equal(await trainState(page), 'paused');
+      const pausedAt = await trainIteration(page);
 
       // An upscale started while the training is paused runs at once: it has a worker of its own.
       await page.getByTestId('nav-upscale').click();
@@ -155,23 +101,11 @@ describe('job flows in the app', () => {
       await page.locator('[data-testid="queue-row"][data-status="done"]').first().waitFor({ timeout: 30_000 });
 
       await page.getByTestId('nav-train').click();
-      assert.equal(await iteration(page), pausedAt, 'nothing trained while paused');
+      assert.equal(await trainIteration(page), pausedAt, 'nothing trained while paused');
       await page.getByTestId('train-resume').click();
-      await until(
-        'training to go on',
-        () => iteration(page),
-        (n) => n > pausedAt,
-        30_000,
-      );
-      await page.getByTestId('train-cancel').click();
-      await until(
-        'the run to stop',
-        () => state(page),
-        (s) => s === 'stopped',
-        60_000,
-        250,
-      );
-      const stoppedAt = await iteration(page);
+      await trainedTo(page, pausedAt + 1, 30_000, 'training to go on');
+      await stopTraining(page);
+      const stoppedAt = await trainIteration(page);
       assert.match(
         await page.getByTestId('train-state').innerText(),
         new RegExp(`^Stopped at iteration ${stoppedAt} \\(checkpoint saved\\)$`),
@@ -206,38 +140,21 @@ describe('job flows in the app', () => {
 
   e2e('a page reloaded during training re-attaches to it: state, progress and curves go on', 200_000, async (page) => {
     await startTraining(page, TINY, 400);
-    await until(
-      'training to run',
-      () => iteration(page),
-      (n) => n >= 5,
-      60_000,
-    );
+    await trainedTo(page, 5, 60_000);
     await page.reload();
     await page.getByTestId('nav-train').click();
     await until(
       'the reloaded page to show the training',
-      () => state(page),
+      () => trainState(page),
       (s) => s === 'running',
       30_000,
     );
-    const seen = await iteration(page);
+    const seen = await trainIteration(page);
     assert.ok(seen >= 5, `the curves so far came back (iteration ${seen})`);
     assert.match(await page.getByTestId('loss-chart-summary').innerText(), /^latest \d+\.\d{4}$/);
     assert.equal(await page.getByTestId('train-data').inputValue(), TINY, 'the form shows what is being trained');
-    await until(
-      'live progress after the reload',
-      () => iteration(page),
-      (n) => n > seen,
-      30_000,
-    );
-    await page.getByTestId('train-cancel').click();
-    await until(
-      'the run to stop',
-      () => state(page),
-      (s) => s === 'stopped',
-      60_000,
-      250,
-    );
+    await trainedTo(page, seen + 1, 30_000, 'live progress after the reload');
+    await stopTraining(page);
   });
 
   e2e(
@@ -273,6 +190,6 @@ describe('job flows in the app', () => {
   );
 
   test('no uncaught errors in the page', () => {
-    assert.deepEqual(session?.errors ?? [], []);
+    assert.deepEqual(suite.errors(), []);
   });
 });

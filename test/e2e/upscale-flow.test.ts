@@ -5,70 +5,22 @@
  * agree with the queue, the photo dropped again is the same item, Clear leaves nothing stale, and
  * after a restart on the same data the result is listed and opens in the viewer.
  */
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import {
-  DATA,
-  drop,
-  e2eTest,
-  launchBrowser,
-  openPage,
-  photo,
-  pngSize,
-  SCREENSHOTS,
-  startStudio,
-  until,
-  type DropFile,
-  type Session,
-  type Studio,
-} from './harness.ts';
+import { DATA, drop, e2eSuite, photo, pngSize, screenshot, until, type DropFile } from './harness.ts';
+import { modelChosen } from './views.ts';
 
 const COFFEE = path.join(DATA, 'tiny', 'coffee_64x64.png');
-const VIEWPORT = { width: 1280, height: 800 };
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let session: Session | undefined;
-
-before(
-  async () => {
-    studio = await startStudio();
-    browser = await launchBrowser();
-    session = await openPage(browser, studio.url, VIEWPORT);
-  },
-  { timeout: 200_000 },
-);
-
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-  },
-  { timeout: 60_000 },
-);
-
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
-  e2eTest(
-    name,
-    timeout,
-    () => session,
-    () => studio,
-    body,
-  );
+const suite = e2eSuite({ width: 1280, height: 800 });
+const e2e = suite.test;
 const row = (page: Page, name: string) =>
   page.getByTestId('queue-row').filter({ has: page.getByTestId('queue-select').getByText(name, { exact: true }) });
 const text = async (page: Page, testid: string) => (await page.getByTestId(testid).innerText()).trim();
-const results = () => path.join(studio!.dir, 'data', 'results');
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await fs.mkdir(SCREENSHOTS, { recursive: true });
-  const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  assert.deepEqual(pngSize(await fs.readFile(file)), VIEWPORT, file);
-}
+const results = () => path.join(suite.studio().dir, 'data', 'results');
 
 /** Whether two boxes on the page overlap. */
 const overlap = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
@@ -79,13 +31,7 @@ describe('Upscale: bad files, a photo, and its result after a restart', () => {
     'files that cannot be upscaled say why at once and count as failed; the photo goes to the results folder; dropped again it is one item',
     150_000,
     async (page) => {
-      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-      await until(
-        'a model to be chosen',
-        () => page.getByTestId('model-select').inputValue(),
-        (v) => v !== '',
-        30_000,
-      );
+      await modelChosen(page);
       assert.equal(
         await page.getByTestId('output-default').locator('.mono').innerText(),
         results(),
@@ -196,12 +142,7 @@ describe('Upscale: bad files, a photo, and its result after a restart', () => {
   );
 
   e2e('after a restart on the same data the result is listed, opens in the viewer and downloads', 150_000, async () => {
-    const dir = studio!.dir;
-    await session!.page.context().close();
-    await studio!.stop({ keep: true });
-    studio = await startStudio([], { dir });
-    session = await openPage(browser!, studio.url, VIEWPORT);
-    const page = session.page;
+    const page = await suite.restart();
     await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
     await until(
       'the results listed',

@@ -5,74 +5,37 @@
  * pan move every pane together. A 48-megapixel result opens and pans with bounded memory in the
  * page. Screenshots of the viewer go to test-artifacts/screenshots/.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { readImage } from '../../ml/node/image-io.ts';
 import { resizeImage } from '../../ml/resize.ts';
-import {
-  ARTIFACTS,
-  DATA,
-  drag,
-  dropAndUpscale,
-  e2eTest,
-  frames,
-  largerThan,
-  launchBrowser,
-  openPage,
-  SCREENSHOTS,
-  startStudio,
-  until,
-  type Session,
-  type Studio,
-} from './harness.ts';
+import { ARTIFACTS, DATA, drag, dropAndUpscale, e2eSuite, frames, largerThan, screenshot, until } from './harness.ts';
+import { modelChosen } from './views.ts';
 
-/** A real photo enlarged to 1600×1000 and saved as JPEG (q95, 4:4:4, as the training photos are) by before(). */
-const PHOTO = () => path.join(tmp, 'motorcycle_1600x1000.jpg');
+/** A photo the tests make, in browser mode's folder (gone with it). */
+const made = (name: string) => path.join(suite.studio().dir, name);
+/** A real photo enlarged to 1600×1000 and saved as JPEG (q95, 4:4:4, as the training photos are). */
+const PHOTO = () => made('motorcycle_1600x1000.jpg');
 const LARGE_FROM = path.join(DATA, 'val/motorcycle_left.png'); // 732×492, enlarged to 4000×3000 for a 48 MP result
 
 const TINY_X2 = 'bundled:tanhexp_x2.safetensors';
-let studio: Studio | undefined;
-let browser: Browser | undefined;
-let session: Session | undefined;
-let tmp = '';
-
-before(
-  async () => {
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-viewer-'));
-    await fs.mkdir(SCREENSHOTS, { recursive: true });
-    await sharp(path.join(DATA, 'val/motorcycle_left.png'))
-      .resize(1600, 1000)
-      .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
-      .toFile(PHOTO());
-    studio = await startStudio();
-    browser = await launchBrowser();
-    session = await openPage(browser, studio.url, { width: 1280, height: 800 });
+const suite = e2eSuite(
+  { width: 1280, height: 800 },
+  {
+    async setUp() {
+      await fs.mkdir(ARTIFACTS, { recursive: true }); // where a mismatch is saved
+      await sharp(path.join(DATA, 'val/motorcycle_left.png'))
+        .resize(1600, 1000)
+        .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
+        .toFile(PHOTO());
+    },
   },
-  { timeout: 200_000 },
 );
-
-after(
-  async () => {
-    await browser?.close().catch(() => undefined);
-    await studio?.stop();
-    await fs.rm(tmp, { recursive: true, force: true });
-  },
-  { timeout: 60_000 },
-);
-
-const e2e = (name: string, timeout: number, body: (page: Page) => Promise<void>) =>
-  e2eTest(
-    name,
-    timeout,
-    () => session,
-    () => studio,
-    body,
-  );
+const e2e = suite.test;
 
 interface Pixels {
   readonly data: Buffer;
@@ -148,13 +111,7 @@ describe('the viewer shows the real pixels', () => {
     '1:1 shows the 3200×2000 result’s own pixels and its input enlarged, aligned; zoom and pan stay in step',
     300_000,
     async (page) => {
-      await page.getByTestId('status-backend').waitFor({ timeout: 60_000 });
-      await until(
-        'a model to be chosen',
-        () => page.getByTestId('model-select').inputValue(),
-        (v) => v !== '',
-        30_000,
-      );
+      await modelChosen(page);
       // The viewer is what is tested here: the smallest bundled x2 model keeps the upscales short.
       await page.getByTestId('model-select').selectOption(TINY_X2);
       const output = await dropAndUpscale(page, PHOTO(), 'motorcycle_1600x1000.jpg', 150_000);
@@ -194,7 +151,7 @@ describe('the viewer shows the real pixels', () => {
       const b1 = await check('pane-before', nearest, 0, 'before (nearest) at 1:1');
       assert.equal(a1.scale, 1);
       assert.deepEqual([b1.x, b1.y, b1.scale], [a1.x, a1.y, a1.scale], 'both panes show the same spot');
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-1to1.png') });
+      await screenshot(page, 'viewer-1to1');
 
       // Bicubic is the engine's (ml/resize.ts, Pillow's) on the whole image.
       await page.getByTestId('before-filter').selectOption('bicubic');
@@ -243,7 +200,7 @@ describe('the viewer shows the real pixels', () => {
         10_000,
       );
       assert.equal(await viewOf(page, 'pane-before'), await viewOf(page, 'pane-after'));
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-800.png') });
+      await screenshot(page, 'viewer-800');
 
       // The slider: before left of the divider, after right of it, at the same view.
       await page.getByTestId('zoom-100').click();
@@ -260,12 +217,12 @@ describe('the viewer shows the real pixels', () => {
         right.n > 100_000 && right.worst <= 1,
         `slider, right: the result (worst ${right.worst} at ${right.where})`,
       );
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-slider.png') });
+      await screenshot(page, 'viewer-slider');
     },
   );
 
   e2e('a 48-megapixel result opens and pans, the page holding only tiles', 420_000, async (page) => {
-    const large = path.join(tmp, 'motorcycle_4000x3000.jpg');
+    const large = made('motorcycle_4000x3000.jpg');
     await sharp(LARGE_FROM).resize(4000, 3000).jpeg({ quality: 92 }).toFile(large);
     await page.getByTestId('model-select').selectOption(TINY_X2);
     const output = await dropAndUpscale(page, large, 'motorcycle_4000x3000.jpg', 360_000);
@@ -298,7 +255,7 @@ describe('the viewer shows the real pixels', () => {
     // Fit again: the smaller levels, then back to 1:1.
     await page.getByTestId('zoom-fit').click();
     await page.locator('[data-testid="pane-after"][data-complete="true"]').waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'viewer-48mp-fit.png') });
+    await screenshot(page, 'viewer-48mp-fit');
 
     // Nothing in the page holds the image whole: no canvas or image above 4 megapixels, a small JS heap.
     assert.deepEqual(await largerThan(page, 4_200_000), []);
@@ -311,6 +268,6 @@ describe('the viewer shows the real pixels', () => {
   });
 
   test('no uncaught errors in the page', () => {
-    assert.deepEqual(session?.errors ?? [], []);
+    assert.deepEqual(suite.errors(), []);
   });
 });

@@ -77,14 +77,12 @@ export const SAMPLE_FACTS: { readonly [C in ErrorCode]: readonly Facts<C>[] } = 
   'run-trained': [{ run: RUN, done: 4000 }],
   'run-mismatch': [{ run: RUN, what: 'the light preset, not tiny' }],
   'file-failed': [{ file: FILE, why: 'vips: out of order read' }],
-  'training-failed': [
-    { why: 'Stopped at iteration 12: the loss stopped being a number; lower the learning rate and start again.' },
-  ],
+  'training-diverged': [{ steps: 25, kept: 1200 }, { steps: 25 }],
   internal: [{ why: "Cannot read properties of null (reading 'x')" }],
   cancelled: [{ what: 'Upscaling' }],
   'bad-argument': [
     { said: 'A comparison needs at least two different activations, e.g. swish and tanhexp.' },
-    { said: 'Output folder: "/etc" is a file, not a folder.', field: 'Output folder' },
+    { said: '"/etc" is a file, not a folder.', field: 'Output folder' },
   ],
 };
 

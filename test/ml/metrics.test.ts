@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../../ml/image.ts';
+import { gaussianBlur } from '../../ml/blur.ts';
 import { resizeImage } from '../../ml/resize.ts';
 import {
   SSIM_C1,
@@ -14,6 +15,8 @@ import {
   compareImages,
   detailY,
   gaussianKernel,
+  laplacianVariance,
+  laplacianVarianceY,
   meanGradient,
   psnrY,
   quantize8,
@@ -367,4 +370,47 @@ test('detailY: 1 for the ground truth itself, below 1 for a blurred copy, above 
   // Adding ±8 levels of alternating noise adds gradient energy.
   const noisy = { ...hr, rgb: hr.rgb.map((v, i) => Math.min(1, Math.max(0, v + ((i / 3) % 2 < 1 ? 8 : -8) / 255))) };
   assert.ok(detailY(noisy, hr, 4) > 1, 'noise raises the detail measure above 1');
+});
+
+test('laplacianVariance: the 4-neighbour Laplacian at the interior pixels and its variance, by hand on a 4×4 plane', () => {
+  // The 8 in the corner has no four neighbours and is no interior pixel's neighbour: it does not count.
+  const y = Float64Array.of(0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8);
+  // Interior (1,1): 0 + 0 + 0 + 0 − 16 = −16; (2,1): 4; (1,2): 4; (2,2): 0. Mean −2, deviations −14, 6, 6, 2.
+  close(laplacianVariance(y, 4, 4), (196 + 36 + 36 + 4) / 4, 1e-12);
+  // A linear ramp has no curvature anywhere, and so a variance of 0.
+  const ramp = Float64Array.from({ length: 20 }, (_, i) => 3 * (i % 5) + 7 * Math.floor(i / 5));
+  assert.equal(laplacianVariance(ramp, 5, 4), 0);
+  assert.throws(() => laplacianVariance(new Float64Array(4), 2, 2), /2×2/);
+});
+
+test('laplacianVarianceY: on Y (0–255) after the border crop; blur lowers it, noise raises it', async () => {
+  // Grey levels k: Y = 16 + 219·k/255, so the variance is (219/255)² times that of the levels. The
+  // border crop of 1 leaves the 4×4 plane above (the outer ring of 255s is cut away).
+  const inner = [0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8];
+  const levels = Array.from({ length: 36 }, (_, i) => {
+    const r = Math.floor(i / 6) - 1;
+    const c = (i % 6) - 1;
+    return r >= 0 && r < 4 && c >= 0 && c < 4 ? inner[r * 4 + c]! : 255;
+  });
+  close(laplacianVarianceY(greyLevels(6, 6, levels), 1), 68 * (219 / 255) ** 2, 1e-9);
+  assert.equal(laplacianVarianceY(solid(8, 8, 0.3, 0.6, 0.2)), 0);
+
+  const { data, info } = await sharp(path.join(DATA, 'val/flower.png'))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const photo: RgbImage = { width: info.width, height: info.height, rgb: Float32Array.from(data, (v) => v / 255) };
+  const sharpness = laplacianVarianceY(photo, 4);
+  const soft = laplacianVarianceY({ ...photo, rgb: gaussianBlur(photo.rgb, photo.width, photo.height, 0.8) }, 4);
+  const softer = laplacianVarianceY({ ...photo, rgb: gaussianBlur(photo.rgb, photo.width, photo.height, 1.6) }, 4);
+  assert.ok(softer < soft && soft < sharpness, `σ 1.6: ${softer}, σ 0.8: ${soft}, the photo: ${sharpness}`);
+  const lr = resizeImage(photo, photo.width / 4, photo.height / 4);
+  const bicubic = laplacianVarianceY(bicubicBaseline(lr, photo.width, photo.height), 4);
+  assert.ok(bicubic < soft, `bicubic x4 (${bicubic}) keeps less than a slight blur (${soft})`);
+  // ±8 levels of alternating noise add energy at the finest scale.
+  const noisy = {
+    ...photo,
+    rgb: photo.rgb.map((v, i) => Math.min(1, Math.max(0, v + ((i / 3) % 2 < 1 ? 8 : -8) / 255))),
+  };
+  assert.ok(laplacianVarianceY(noisy, 4) > sharpness);
 });

@@ -80,8 +80,7 @@ describe('TrainSession', () => {
         scale: 2,
         activation: 'tanhexp',
         iterations: 50,
-        outDir: null,
-        continueRun: null,
+        run: { kind: 'new', parent: null },
         degrade: 'none',
         init: null,
       },
@@ -168,8 +167,7 @@ describe('TrainSession', () => {
         scale: 3,
         activation: 'swish',
         iterations: 900,
-        outDir: null,
-        continueRun: '/runs/light_x3',
+        run: { kind: 'continue', dir: '/runs/light_x3' },
         degrade: 'photo',
         init: null,
       },
@@ -188,8 +186,7 @@ describe('TrainSession', () => {
         scale: 2,
         activation: 'tanhexp',
         iterations: 100,
-        outDir: null,
-        continueRun: null,
+        run: { kind: 'new', parent: null },
       },
       events: [
         { channel: 'job:state', payload: { jobId: 'live', state: 'running', message: 'Starting…' } },
@@ -289,8 +286,7 @@ describe('TrainSession: Start from', () => {
         scale: 4,
         activation: 'tanhexp',
         iterations: 40,
-        outDir: null,
-        continueRun: null,
+        run: { kind: 'new', parent: null },
         degrade: 'none',
         init: 'bundled:tanhexp_x2.safetensors',
       },
@@ -311,7 +307,7 @@ describe('TrainSession: Start from', () => {
 describe('UpscaleSession', () => {
   test('a typed output folder is used as typed; when it is not a folder the error stays at the field', async () => {
     const refuse = () => {
-      throw refusal('Output folder: "/typo" does not exist; check the path and try again.', 'Output folder');
+      throw refusal('"/typo" does not exist; check the path and try again.', 'Output folder');
     };
     const { app: a, api } = app((api) =>
       api
@@ -339,7 +335,7 @@ describe('UpscaleSession', () => {
     assert.equal(u.outputDir, '/saved/out', 'the saved folder until something is typed');
     await u.setOutputDir('/typo');
     assert.equal(u.outputDir, '/typo', 'what was typed stays');
-    assert.match(u.outputError ?? '', /^Output folder: "\/typo" does not exist/);
+    assert.match(u.outputError ?? '', /^"\/typo" does not exist/);
     await u.addPaths(['/in/photo.png']);
     await settle();
     await u.start();

@@ -118,7 +118,7 @@ describe('continuing a run', () => {
     await t.refreshRuns();
     await t.continueRun(STOPPED);
     assert.deepEqual(api.sent('runs:metrics'), [{ dir: '/runs/tiny_x2' }]);
-    assert.equal(api.sent('job:train')[0]?.continueRun, '/runs/tiny_x2');
+    assert.deepEqual(api.sent('job:train')[0]?.run, { kind: 'continue', dir: '/runs/tiny_x2' });
     assert.equal(t.runs[0]?.state, 'running', 'the list says so before the engine does');
     await settle();
     // Live points from the continue arrive after the record.
@@ -163,8 +163,7 @@ describe('continuing a run', () => {
         scale: 2 as const,
         activation: 'tanhexp' as const,
         iterations: 600,
-        outDir: null,
-        continueRun: '/runs/tiny_x2',
+        run: { kind: 'continue' as const, dir: '/runs/tiny_x2' },
         degrade: 'none' as const,
         init: null,
       },
@@ -192,7 +191,7 @@ describe('continuing a run', () => {
     assert.match(app.toasts.items.at(-1)?.text ?? '', /^Iterations must be at least 601, not 600\.$/);
     await t.continueRun(FINISHED, '1200');
     const spec = api.sent('job:train')[0];
-    assert.equal(spec?.continueRun, '/runs/tiny_x2');
+    assert.deepEqual(spec?.run, { kind: 'continue', dir: '/runs/tiny_x2' });
     assert.equal(spec?.iterations, 1200);
     assert.equal(spec?.data, '/photos');
     assert.equal(t.total, 1200);
@@ -251,8 +250,7 @@ describe('a page reloaded during a training', () => {
       scale: 2 as const,
       activation: 'tanhexp' as const,
       iterations: 600,
-      outDir: null,
-      continueRun: null,
+      run: { kind: 'new' as const, parent: null },
       degrade: 'none' as const,
       init: null,
     },

@@ -7,7 +7,7 @@
 import { register } from 'node:module';
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageData64, ModelInfo, ResultInfo, Settings } from '../../main/api.ts';
+import type { Events, ImageData64, ModelInfo, ResultInfo, Settings } from '../../main/api.ts';
 import { FakeApi, refusal, settle } from './fake-api.ts';
 import { requestError } from '../../renderer/src/api/request-error.ts';
 
@@ -257,8 +257,7 @@ describe('UpscaleSession: the view', () => {
   });
 
   test('an output folder that cannot be used is said once, at the field; no toast, no status line', async () => {
-    const sentence =
-      'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
+    const sentence = 'SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.';
     const { app: a } = app((api) =>
       api.answer('job:upscale', () => {
         throw refusal(sentence, 'Output folder');
@@ -310,6 +309,46 @@ describe('UpscaleSession: the view', () => {
       await u.addPaths(['/in/a.png']);
       await drain();
       await u.start();
+      assert.deepEqual(
+        [u.outputError, u.error],
+        where === 'field' ? [error.message, null] : [null, error.message],
+        what,
+      );
+    }
+  });
+
+  test("a job's error is placed by its facts too: at the output folder's field when it names it, else in the status line", async () => {
+    const placed = '"/out" could not be made (permission denied); choose a folder you may write to.';
+    const cases: Array<[string, Events['job:error'], 'field' | 'status']> = [
+      [
+        'an error naming the output folder',
+        { jobId: 'u1', message: placed, code: 'bad-argument', facts: { said: placed, field: 'Output folder' } },
+        'field',
+      ],
+      [
+        'an error about a file',
+        {
+          jobId: 'u1',
+          message: 'The disk is full while writing "/out/a_x2.png"; free some space and try again.',
+          code: 'disk-full',
+          facts: { file: '/out/a_x2.png' },
+        },
+        'status',
+      ],
+      [
+        'a bug, without facts',
+        { jobId: 'u1', message: 'The engine failed unexpectedly: x is not a function.' },
+        'status',
+      ],
+    ];
+    for (const [what, error, where] of cases) {
+      const { app: a, api } = app();
+      await a.refresh();
+      const u = a.upscale;
+      await u.addPaths(['/in/a.png']);
+      await drain();
+      await u.start();
+      api.emit('job:error', error);
       assert.deepEqual(
         [u.outputError, u.error],
         where === 'field' ? [error.message, null] : [null, error.message],

@@ -26,7 +26,7 @@ export function requestError(f: unknown): unknown {
   );
 }
 
-/** The code and facts of a failed request, if it was an error a user can cause. */
+/** The code and facts of a failed request or a job's error event, if it was an error a user can cause. */
 export function errorData(e: unknown): ErrorData | undefined {
   if (e instanceof RequestError) return e.data;
   const o = e as Partial<ErrorData> | null | undefined;

@@ -1,5 +1,17 @@
 import type { ActivationName, DegradeName, OutputFormat, PresetName, Scale } from '../api/types.ts';
 
+/** A setting's choices in order, with their display names: what a ChoiceField offers. */
+export interface Choices<T extends string | number> {
+  readonly values: readonly T[];
+  readonly labels: Readonly<Record<T, string>>;
+}
+
+/** The names of a table of display names, in its order. */
+const choicesOf = <T extends string>(labels: Readonly<Record<T, string>>): Choices<T> => ({
+  values: Object.keys(labels) as T[],
+  labels,
+});
+
 /** Display names; the Record types make the compiler insist on every name the engine knows. */
 export const ACTIVATION_LABELS: Readonly<Record<ActivationName, string>> = {
   tanhexp: 'TanhExp',
@@ -8,6 +20,7 @@ export const ACTIVATION_LABELS: Readonly<Record<ActivationName, string>> = {
   relu: 'ReLU',
 };
 export const ACTIVATIONS = Object.keys(ACTIVATION_LABELS) as ActivationName[];
+export const ACTIVATION_CHOICES: Choices<ActivationName> = { values: ACTIVATIONS, labels: ACTIVATION_LABELS };
 
 export const ACTIVATION_COLORS: Readonly<Record<ActivationName, string>> = {
   tanhexp: '#f28e2b',
@@ -21,7 +34,7 @@ export const PRESET_LABELS: Readonly<Record<PresetName, string>> = {
   light: 'Light',
   standard: 'Standard (best quality)',
 };
-export const PRESETS = Object.keys(PRESET_LABELS) as PresetName[];
+export const PRESET_CHOICES = choicesOf(PRESET_LABELS);
 
 /** Training inputs (`degrade`): what the network learns to undo. */
 export const DEGRADE_LABELS: Readonly<Record<DegradeName, string>> = {
@@ -29,15 +42,17 @@ export const DEGRADE_LABELS: Readonly<Record<DegradeName, string>> = {
   photo: 'Photos (blur, noise, JPEG)',
   'photo-heavy': 'Heavily degraded photos',
 };
-export const DEGRADES = Object.keys(DEGRADE_LABELS) as DegradeName[];
+export const DEGRADE_CHOICES = choicesOf(DEGRADE_LABELS);
 
 /** A model's training inputs in a word, from its file's training record. */
 export const trainedOn = (degrade: unknown): string =>
   typeof degrade === 'string' && degrade !== 'none' ? degrade : 'clean';
 
 const SCALE_LABELS: Readonly<Record<Scale, string>> = { 2: '×2', 3: '×3', 4: '×4' };
-export const SCALES = Object.keys(SCALE_LABELS).map(Number) as Scale[];
-export const scaleLabel = (s: Scale): string => SCALE_LABELS[s];
+export const SCALE_CHOICES: Choices<Scale> = {
+  values: Object.keys(SCALE_LABELS).map(Number) as Scale[],
+  labels: SCALE_LABELS,
+};
 
 export const FORMAT_LABELS: Readonly<Record<OutputFormat, string>> = {
   png: 'PNG (lossless)',
@@ -46,7 +61,7 @@ export const FORMAT_LABELS: Readonly<Record<OutputFormat, string>> = {
   tiff: 'TIFF',
   avif: 'AVIF',
 };
-export const FORMATS = Object.keys(FORMAT_LABELS) as OutputFormat[];
+export const FORMAT_CHOICES = choicesOf(FORMAT_LABELS);
 
 export function isActivation(s: string): s is ActivationName {
   return Object.hasOwn(ACTIVATION_LABELS, s);

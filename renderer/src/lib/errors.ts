@@ -15,8 +15,9 @@ export function plainError(e: unknown): string {
 }
 
 /**
- * The control a failed request is about, as the check that refused it named it (its label, such
- * as "Output folder"), from the error's facts; undefined when the error names none.
+ * The control a failed request or a job's error (job:error, job:file-error) is about, as the check
+ * that refused it named it (its label, such as "Output folder"), from the error's facts; undefined
+ * when the error names none.
  */
 export function fieldOf(e: unknown): string | undefined {
   const facts = errorData(e)?.facts as { field?: unknown } | undefined;

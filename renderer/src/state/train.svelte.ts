@@ -278,7 +278,6 @@ export class TrainSession {
     if (!this.canStart) return;
     const f = this.form;
     const iterations = this.#iterations.value!;
-    const continueRun = continued?.dir ?? null;
     this.#reset(iterations);
     this.#state = 'queued';
     if (continued) {
@@ -295,10 +294,10 @@ export class TrainSession {
       scale: f.scale,
       activation: f.activation,
       iterations,
-      outDir: null,
-      continueRun,
+      // A new run goes into the app's runs folder; a continued run goes on in its own folder.
+      run: continued ? { kind: 'continue', dir: continued.dir } : { kind: 'new', parent: null },
       degrade: f.degrade,
-      init: continueRun ? null : f.init,
+      init: continued ? null : f.init,
     };
     try {
       const { jobId } = await this.#app.api.request('job:train', spec);
@@ -325,7 +324,7 @@ export class TrainSession {
     this.#reset(s.iterations);
     this.#state = job.state;
     this.#job.attach(job);
-    if (s.continueRun) void this.#loadHistory(s.continueRun);
+    if (s.run.kind === 'continue') void this.#loadHistory(s.run.dir);
   }
 
   refreshRuns(): Promise<void> {

@@ -292,7 +292,9 @@ export class UpscaleSession {
         void this.results.load();
         break;
       case 'job:error':
-        this.#job.error = e.payload.message;
+        // Placed by its facts, as a refused start is: at the output folder's field, else in the status line.
+        if (fieldOf(e.payload) === OUTPUT_FOLDER) this.#outputError = e.payload.message;
+        else this.#job.error = e.payload.message;
         // The view's status line says it; a toast only when another view is showing.
         if (this.#app.view !== 'upscale') this.#app.toasts.show(e.payload.message, 'error');
         this.#end();

@@ -104,7 +104,7 @@ describe('window.studio (preload)', () => {
   });
 
   test("a failure reaches the page with its code and facts, though contextBridge copies only an Error's message", async () => {
-    const said = 'Output folder: "/etc" is a file, not a folder.';
+    const said = '"/etc" is a file, not a folder.';
     const ipc: IpcRendererLike = {
       invoke: async () => ({ ok: false, error: said, code: 'bad-argument', facts: { said, field: 'Output folder' } }),
       on: () => undefined,

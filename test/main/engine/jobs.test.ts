@@ -10,6 +10,10 @@ import sharp from 'sharp';
 import { EngineHost } from '../../../main/host/engine-host.ts';
 import { decodeModel } from '../../../ml/weights.ts';
 import type { JobResult } from '../../../main/api.ts';
+import { wordForApp } from '../../../main/host/wording.ts';
+import { word, type ErrorData } from '../../../ml/errors.ts';
+import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
+import { wordForCli } from '../../../ml/wording.ts';
 import { COFFEE, DATA, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
 
 /** The job's typed result, of the kind expected. */
@@ -166,6 +170,33 @@ describe('engine jobs', () => {
     assert.deepEqual(Object.keys(result.models), ['swish', 'tanhexp']);
     for (const m of Object.values(result.models)) await fs.access(m);
     for (const f of ['report.md', 'report.json', 'contact_sheet.png']) await fs.access(path.join(out, f));
+  });
+
+  test('a comparison whose one run diverges goes on, and the page hears of it in the app’s words', async () => {
+    // A learning rate of 1 (the most the settings allow) sends the relu run's loss off course on
+    // these photos until the trainer gives up on it; the swish run trains on.
+    const spec = {
+      data: path.join(DATA, 'tiny'),
+      val: path.join(DATA, 'tiny'),
+      acts: ['relu', 'swish'] as const,
+      settings: { preset: 'tiny' as const, scale: 2 as const, iterations: 16, lr: SETTING_RANGES.lr[1] },
+      seeds: 1,
+      dir: path.join(dir, 'cmp-diverged'),
+    };
+    const jobId = host.startJob({ type: 'compare', spec });
+    const end = await log.end(jobId);
+    assert.equal(end.channel, 'job:done', JSON.stringify(end.payload));
+    const failed = log.of('job:progress', jobId).filter((p) => p.code !== undefined);
+    assert.equal(failed.length, 1, JSON.stringify(failed));
+    const [line] = failed;
+    assert.equal(line!.code, 'training-diverged');
+    assert.equal(line!.fraction, 0);
+    // The run's name, then the app's sentence for the error, which names no command-line flag.
+    const error = { code: line!.code, facts: line!.facts } as ErrorData;
+    assert.equal(line!.message, `relu seed 0: ${wordForApp(error)}`);
+    assert.doesNotMatch(line!.message, /--/);
+    assert.notEqual(wordForApp(error), word(wordForCli, error));
+    assert.ok(log.of('job:progress', jobId).every((p) => !/--lr/.test(p.message)));
   });
 
   test('features returns each model’s layers, maps of the chosen layer and dead shares', async () => {

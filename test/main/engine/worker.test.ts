@@ -131,6 +131,27 @@ describe('engine worker', () => {
     assert.match((end.payload as { summary: string }).summary, /1 upscaled, 1 failed/);
   });
 
+  test("an unreadable photo's job:file-error carries its code and the file as data, beside the app's sentence", async () => {
+    const out = path.join(dir, 'out-unreadable');
+    await fs.mkdir(out);
+    const notImage = path.join(dir, 'notes.png');
+    await fs.writeFile(notImage, 'these are notes, not pixels');
+    const jobId = upscale([notImage, COFFEE], out);
+    assert.equal((await log.end(jobId)).channel, 'job:done');
+    const [error, ...more] = log.of('job:file-error', jobId);
+    assert.equal(more.length, 0);
+    assert.equal(error!.file, notImage);
+    assert.equal(error!.code, 'unreadable-image');
+    assert.equal((error!.facts as { file?: string }).file, notImage, 'the file it is about, as a fact');
+    assert.equal(typeof (error!.facts as { why?: unknown }).why, 'string');
+    // The sentence is the app's: it names no command-line flag.
+    assert.match(
+      error!.message,
+      /notes\.png" could not be read as an image \(.+\); check that it is a complete JPEG, PNG/,
+    );
+    assert.doesNotMatch(error!.message, /(^|\s)-{1,2}[a-z]/);
+  });
+
   test('cancel mid-job stops at the next tile and leaves no output', async () => {
     const out = path.join(dir, 'out3');
     await fs.mkdir(out);
@@ -165,6 +186,9 @@ describe('engine worker', () => {
     const end = await log.end(jobId);
     assert.equal(end.channel, 'job:error');
     assert.match((end.payload as { message: string }).message, /bad\.safetensors.*not a valid SR Studio weights file/);
+    const { code, facts } = end.payload as { code?: string; facts?: { file?: string } };
+    assert.equal(code, 'bad-weights');
+    assert.equal(facts?.file, bad);
   });
 
   test('when the next job starts, the jobs still waiting are told what they wait for now', async () => {
@@ -232,6 +256,9 @@ describe('engine worker with a backend that cannot start', {
         assert.match(message, sentence);
         assert.doesNotMatch(message, /undefined/);
         assert.equal(message, status, 'the same sentence as the status');
+        const { code, facts } = end.payload as { code?: string; facts?: { backend?: string } };
+        assert.equal(code, 'backend-failed');
+        assert.equal(facts?.backend, 'tensorflow');
       }
       await assert.rejects(
         failing.call({ type: 'features', spec: { models: [model, model], image: COFFEE, layer: 0, maxSide: 64 } }),

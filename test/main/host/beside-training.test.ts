@@ -54,7 +54,7 @@ describe('an upscale beside a training, at the host', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 100_000,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     };
     const { jobId: trainId } = (await call('job:train', train)) as { jobId: string };
     await log.wait((e) => e.channel === 'job:metrics' && e.payload.jobId === trainId, 60_000);

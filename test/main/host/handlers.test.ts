@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { RequestChannel } from '../../../main/api.ts';
+import type { JobInfo, RequestChannel, TrainJob } from '../../../main/api.ts';
+import type { TrainSpec } from '../../../main/engine/protocol.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
+import { failedReply } from '../../../main/host/router.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
 import { MAX_NAME_BYTES, uploadName } from '../../../main/host/validate.ts';
 import { loadModelFile } from '../../../ml/node/models.ts';
@@ -89,7 +91,15 @@ describe('request validation', () => {
     await refused('files:expand', { paths: ['relative/dir'] }, /paths\[0\] must be an absolute path/);
     await refused(
       'job:train',
-      { data: COFFEE, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null },
+      {
+        data: COFFEE,
+        val: null,
+        preset: 'tiny',
+        scale: 2,
+        activation: 'tanhexp',
+        iterations: 10,
+        run: { kind: 'new', parent: null },
+      },
       /is a file, not a folder/,
     );
     await refused('models:import', { path: COFFEE }, /must be a .safetensors, .onnx file/);
@@ -123,7 +133,7 @@ describe('request validation', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     };
     await refused('job:train', { ...train, iterations: 0 }, /Iterations must be between 1 and 10000000/);
     await refused('job:train', { ...train, scale: 5 }, /scale must be one of 2, 3, 4/);
@@ -133,11 +143,15 @@ describe('request validation', () => {
       { ...train, degrade: 'jpeg' },
       /degrade must be one of none, photo, photo-heavy, not "jpeg"/,
     );
-    await refused('job:train', { ...train, outDir: 'runs/x' }, /^Run folder must be an absolute path/);
     await refused(
       'job:train',
-      { ...train, outDir: '/no/such/parent/run' },
-      /^Run folder: "\/no\/such\/parent\/run" does not exist/,
+      { ...train, run: { kind: 'new', parent: 'runs/x' } },
+      /^Run folder must be an absolute path/,
+    );
+    await refused(
+      'job:train',
+      { ...train, run: { kind: 'new', parent: '/no/such/parent/run' } },
+      /^"\/no\/such\/parent\/run" does not exist/,
     );
     await refused(
       'job:train',
@@ -147,7 +161,7 @@ describe('request validation', () => {
     await refused(
       'job:train',
       { ...train, init: 'bundled:gone.safetensors' },
-      /^init: the model "bundled:gone.safetensors" is not installed/,
+      /^The model "bundled:gone.safetensors" is not installed/,
     );
     await refused(
       'job:train',
@@ -181,11 +195,7 @@ describe('request validation', () => {
     const job = { files: [COFFEE], model: model.id, format: 'png', outputDir: null, overwrite: false };
     await refused('job:upscale', { ...job, format: 'bmp' }, /format must be one of png, jpg, webp, tiff, avif/);
     await refused('job:upscale', { ...job, overwrite: 'yes' }, /overwrite must be true or false/);
-    await refused(
-      'job:upscale',
-      { ...job, outputDir: COFFEE },
-      /^Output folder: ".*coffee_64x64\.png" is a file, not a folder\.$/,
-    );
+    await refused('job:upscale', { ...job, outputDir: COFFEE }, /^".*coffee_64x64\.png" is a file, not a folder\.$/);
     const { jobId } = (await call('job:upscale', { ...job, outputDir: dir })) as { jobId: string };
     assert.equal(jobId, 'job-1');
     assert.deepEqual(engine.jobs.at(-1), {
@@ -403,6 +413,60 @@ describe('request validation', () => {
     );
     await refused('image:tile', { ...big, level: 0, col: 2, row: 0 }, /no tile \(2, 0\)/);
   });
+  test('job:train: a new run goes into the runs folder, an earlier one goes on in its own; a run that is not there is refused at the Run folder', async () => {
+    const train = {
+      data: DATA,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      init: 'user:own.safetensors',
+    };
+    await call('job:train', { ...train, run: { kind: 'new', parent: null } });
+    const fresh = engine.jobs.at(-1)!.spec as TrainSpec;
+    assert.deepEqual(fresh.run, { kind: 'new', parent: host.context.runsDir });
+    assert.equal(fresh.init, path.join(dir, 'models', 'own.safetensors'));
+
+    const earlier = path.join(host.context.runsDir, 'tiny_x2_tanhexp_earlier');
+    await fs.mkdir(earlier, { recursive: true });
+    const { jobId } = (await call('job:train', { ...train, run: { kind: 'continue', dir: earlier } })) as {
+      jobId: string;
+    };
+    const continued = engine.jobs.at(-1)!.spec as TrainSpec;
+    assert.deepEqual(continued.run, { kind: 'continue', dir: earlier });
+    assert.equal(continued.init, null, 'a continued run goes on from its own checkpoint');
+    // A page that reloads gets the request's own `run` back.
+    const listed = ((await call('jobs:list')) as JobInfo[]).find((j) => j.jobId === jobId);
+    assert.deepEqual((listed?.spec as TrainJob | undefined)?.run, { kind: 'continue', dir: earlier });
+
+    // The refusal names the field, so the page can place it.
+    const gone = path.join(host.context.runsDir, 'gone');
+    const before = engine.jobs.length;
+    const failure = await call('job:train', { ...train, run: { kind: 'continue', dir: gone } }).then(
+      () => assert.fail('a run that is not there was continued'),
+      (e: unknown) => failedReply(e),
+    );
+    assert.equal(failure.error, `${JSON.stringify(gone)} does not exist; check the path and try again.`);
+    assert.equal(failure.code, 'bad-argument');
+    assert.equal((failure.facts as { field?: string }).field, 'Run folder');
+    assert.equal(engine.jobs.length, before, 'nothing reached the engine');
+
+    await refused(
+      'job:train',
+      { ...train, run: { kind: 'continue', dir: earlier, parent: null } },
+      /^run does not take a field "parent"/,
+    );
+    await refused(
+      'job:train',
+      { ...train, run: { kind: 'resume', dir: earlier } },
+      /^run\.kind must be one of new, continue/,
+    );
+    await refused('job:train', { ...train, run: { kind: 'continue' } }, /^Run folder must be text/);
+    await refused('job:train', { ...train, continueRun: earlier }, /does not take a field "continueRun"/);
+    await refused('job:train', train, /^run needs an object argument/);
+  });
+
   test('compare-models: run models by path inside the runs folder only, the outputs in a folder of their own', async () => {
     const runModel = path.join(host.context.runsDir, 'compare_x', 'seed_0', 'swish', 'model_best.safetensors');
     await tinyModel(runModel);

@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ImportProbe, ModelInfo, RequestChannel } from '../../../main/api.ts';
+import { FolderAccess, guardFileAccess } from '../../../main/host/file-access.ts';
 import { createHost, type Host } from '../../../main/host/host.ts';
+import { failedReply } from '../../../main/host/router.ts';
+import { requestError } from '../../../renderer/src/api/request-error.ts';
+import { fieldOf, plainError } from '../../../renderer/src/lib/errors.ts';
 import { COFFEE, DATA, StubEngine, tempDir } from '../helpers.ts';
 import { rank3Model } from '../../helpers/onnx-models.ts';
 
@@ -18,6 +22,8 @@ const RRDB = path.join(FIXTURES, 'rrdb_x2_255.onnx');
 const SWISH = path.join(FIXTURES, 'sr_studio_swish_x2.onnx');
 let dir = '';
 let host: Host;
+/** Browser mode's host: files come through its upload inbox, and its own models folder. */
+let browser: Host;
 const engine = new StubEngine();
 
 before(async () => {
@@ -31,9 +37,17 @@ before(async () => {
     shell: { reveal: async () => undefined },
   };
   host = await createHost({ ...common, engine: engine.factory });
+  const uploads = { dir: path.join(dir, 'inbox'), begin: () => ({ url: '/upload/1' }) };
+  browser = await createHost({
+    ...common,
+    userModels: path.join(dir, 'browser-models'),
+    engine: new StubEngine().factory,
+    uploads,
+  });
 });
 after(async () => {
   await host.close();
+  await browser.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -106,7 +120,7 @@ test("an ONNX model is imported with what its probe found, listed, and runs wher
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
       init: m.id,
     }),
     /srvgg_x4_fp16" is an imported ONNX model, which SR Studio can run but not train or fine-tune/,
@@ -121,6 +135,71 @@ test("an ONNX model is imported with what its probe found, listed, and runs wher
   );
   await call('models:export', { modelId: m.id, to: path.join(dir, 'out.onnx') });
   assert.deepEqual(await fs.readFile(path.join(dir, 'out.onnx')), await fs.readFile(SRVGG));
+});
+
+test('an ONNX model dropped in the browser is imported from the name it was dropped with, not from the upload folder', async () => {
+  // A second file dropped as rrdb_x2_255.onnx waits in the inbox as "rrdb_x2_255 (2).onnx".
+  const inbox = path.join(dir, 'inbox');
+  const upload = path.join(inbox, 'rrdb_x2_255 (2).onnx');
+  await fs.mkdir(inbox, { recursive: true });
+  await fs.copyFile(RRDB, upload);
+  browser.context.files.add(upload, 'rrdb_x2_255.onnx');
+  const m = await (browser.handlers['models:import'] as (a: unknown) => Promise<ModelInfo>)({ path: upload });
+  assert.equal(m.imported?.source, 'rrdb_x2_255.onnx');
+  const record = JSON.parse(await fs.readFile(`${m.path}.json`, 'utf8')) as { source: string };
+  assert.equal(record.source, 'rrdb_x2_255.onnx', 'its record says so too');
+  const listed = ((await browser.handlers['models:list'](undefined)) as ModelInfo[]).find((x) => x.id === m.id);
+  assert.equal(listed?.imported?.source, 'rrdb_x2_255.onnx');
+  assert.ok(!JSON.stringify(listed).includes(inbox), 'the upload folder is named nowhere');
+});
+
+test("browser mode's refusals of a typed model path are plain sentences that name the file and say what to do, with no field label before them", async () => {
+  const inbox = path.join(dir, 'inbox');
+  await fs.mkdir(inbox, { recursive: true });
+  const models = browser.context.models;
+  await fs.mkdir(models.user, { recursive: true });
+  // What browser mode grants from the start: the upload inbox and the models folders.
+  const access = new FolderAccess();
+  for (const folder of [inbox, models.user]) await access.allow(folder, 'write');
+  await access.allow(models.bundled, 'read');
+  const guarded = guardFileAccess(browser.handlers, access);
+  /** The failure as the page gets it (the router's reply), and the toast's text it becomes there. */
+  const refusal = async (channel: RequestChannel, arg: unknown) => {
+    const reply = await (guarded[channel] as (a: unknown) => Promise<unknown>)(arg).then(
+      () => assert.fail(`${channel} was refused`),
+      (e: unknown) => failedReply(e),
+    );
+    return { reply, toast: plainError(requestError(reply)) };
+  };
+  const outside = path.join(dir, 'elsewhere', 'upscaler.onnx');
+  for (const channel of ['models:probe', 'models:import'] as const) {
+    const { reply, toast } = await refusal(channel, { path: outside });
+    assert.equal(toast, reply.error);
+    assert.ok(toast.startsWith(`${JSON.stringify(outside)} is outside the folders SR Studio may open`), toast);
+    assert.match(toast, /; drop the file onto the window instead\.$/);
+    // The field it is about is still there, as a fact, for the page to place it by.
+    assert.deepEqual([reply.code, fieldOf(requestError(reply))], ['bad-argument', 'File']);
+  }
+  // Nor does any other refusal of these fields start with one: a file not there, or a place not to write to.
+  const others = [
+    await refusal('models:probe', { path: path.join(inbox, 'missing.onnx') }),
+    await refusal('models:export', { modelId: 'bundled:swish_x2.safetensors', to: path.join(dir, 'out', 'm.onnx') }),
+    await refusal('models:export', { modelId: 'user:gone.onnx', to: path.join(inbox, 'm.onnx') }),
+  ];
+  assert.deepEqual(
+    others.map((o) =>
+      o.toast
+        .replace(/"[^"]*"/g, 'PATH')
+        .split(/[;(]/)[0]!
+        .trim(),
+    ),
+    [
+      'PATH does not exist',
+      'PATH is outside the folders SR Studio may write to in browser mode',
+      'The model PATH is not installed',
+    ],
+  );
+  for (const { toast } of others) assert.doesNotMatch(toast, /^[\w .[\]]+: /, toast);
 });
 
 test('an ONNX file that cannot be an SR model is refused in one sentence and nothing is copied', async () => {

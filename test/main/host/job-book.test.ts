@@ -11,8 +11,7 @@ const spec = {
   scale: 2,
   activation: 'tanhexp',
   iterations: 10,
-  outDir: null,
-  continueRun: null,
+  run: { kind: 'new', parent: null },
 } as const;
 
 test('a training: the latest state, progress and preview, every validation point, thinned loss points; gone when it ends', () => {
@@ -76,7 +75,14 @@ test("an upscale: each file's result, with the images of the newest few only; ti
       result: IMAGE,
     });
   }
-  book.record('job:file-error', { jobId: 'u', file: '/bad.png', message: 'bad' });
+  const unreadable = {
+    jobId: 'u',
+    file: '/bad.png',
+    message: '"/bad.png" could not be read as an image (bad PNG signature); check that it is a complete file.',
+    code: 'unreadable-image',
+    facts: { file: '/bad.png', why: 'bad PNG signature' },
+  } as const;
+  book.record('job:file-error', unreadable);
   const [job] = book.list();
   const done = job!.events
     .filter((e) => e.channel === 'job:file-done')
@@ -88,7 +94,8 @@ test("an upscale: each file's result, with the images of the newest few only; ti
     'older results keep their size only',
   );
   assert.equal(job!.events.filter((e) => e.channel === 'job:preview').length, 0);
-  assert.equal(job!.events.at(-1)!.channel, 'job:file-error');
+  // A reloaded page gets a file's error as it came: its sentence, code and facts.
+  assert.deepEqual(job!.events.at(-1), { channel: 'job:file-error', payload: unreadable });
 });
 
 test('size: the jobs started and not yet ended (job:done or job:error)', () => {

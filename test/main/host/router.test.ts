@@ -77,7 +77,7 @@ describe('router', () => {
         throw errors.outputExists('/data/uploads/3f2a/photo_x2.png');
       },
       'settings:set': async () => {
-        throw errors.badArgument('Output folder: "/etc/passwd" is a file, not a folder.', 'Output folder');
+        throw errors.badArgument('"/etc/passwd" is a file, not a folder.', 'Output folder');
       },
     } as unknown as Handlers;
     const name = (p: string) => (p.startsWith('/data/uploads/3f2a/') ? p.slice('/data/uploads/3f2a/'.length) : p);
@@ -93,7 +93,7 @@ describe('router', () => {
     assert.equal(refused?.ok, false);
     assert.deepEqual(refused && !refused.ok && [refused.code, refused.facts], [
       'bad-argument',
-      { said: 'Output folder: "/etc/passwd" is a file, not a folder.', field: 'Output folder' },
+      { said: '"/etc/passwd" is a file, not a folder.', field: 'Output folder' },
     ]);
   });
 });

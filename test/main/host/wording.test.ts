@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wordForCli } from '../../../ml/wording.ts';
 import { ERROR_CODES, errors, word, type ErrorData } from '../../../ml/errors.ts';
-import { APP_WORDING, wordForApp } from '../../../main/host/wording.ts';
+import { APP_WORDING, forPage, wordForApp } from '../../../main/host/wording.ts';
 import { FILE, pathOf, SAMPLE_FACTS } from '../../helpers/error-facts.ts';
 
 describe('the app words every error code', () => {
@@ -41,6 +41,11 @@ describe('the app words every error code', () => {
       [errors.runTrained('/runs/a', 4000).data, /--iters/, /ask for more than 4000\.$/],
       [errors.scaleMismatch('/m/x4.onnx', 4, 2).data, /leave out --scale/, /choose a model of that scale\.$/],
       [errors.runFolderGone('/runs/a', 'validation', '/photos/val').data, /--val DIR/, /as the validation folder\.$/],
+      [
+        errors.trainingDiverged(25, 1200).data,
+        /checkpoint \(iteration 1200\) was kept as the model; try a lower --lr/,
+        /checkpoint \(iteration 1200\) was kept as the model; .*from a trained model, which trains at a lower learning rate\.$/,
+      ],
     ];
     for (const [e, cli, app] of cases) {
       assert.match(word(wordForCli, e), cli);
@@ -60,5 +65,24 @@ describe('the app words every error code', () => {
       wordForApp(w, name),
       '"photo.png" already exists; tick "Replace existing outputs" to replace it, or choose another output folder.',
     );
+  });
+
+  test("an error as the page gets it: the app's sentence, and a user error's code and facts with paths as the user knows them", () => {
+    const name = (p: string) => (p === '/data/uploads/3f2a/photo.png' ? 'photo.png' : p);
+    assert.deepEqual(forPage(errors.unreadableImage('/data/uploads/3f2a/photo.png', 'bad PNG signature').data, name), {
+      message:
+        '"photo.png" could not be read as an image (bad PNG signature); check that it is a complete JPEG, PNG, WebP, TIFF, AVIF or GIF file.',
+      code: 'unreadable-image',
+      facts: { file: 'photo.png', why: 'bad PNG signature' },
+    });
+    const placed = forPage(errors.badArgument('"/x" is a file, not a folder.', 'Output folder').data);
+    assert.deepEqual(placed.facts, { said: '"/x" is a file, not a folder.', field: 'Output folder' });
+    // A bug, and a check's refusal that names no field, are their sentence alone.
+    assert.deepEqual(forPage({ code: 'internal', facts: { why: 'x is not a function' } }), {
+      message: 'The engine failed unexpectedly: x is not a function.',
+    });
+    assert.deepEqual(forPage(errors.badArgument('Choose two different activations.').data), {
+      message: 'Choose two different activations.',
+    });
   });
 });

@@ -1,12 +1,13 @@
 /**
  * Browser mode as users start it (`main/server/cli.ts` in its own process group, with fresh data,
- * models and cache folders), for the tests that attack it or measure it from outside: whether it
- * is still running, what it logged, its memory (from /proc), and a clean stop.
+ * models and cache folders), for the tests that attack it or measure it from outside and for the
+ * end-to-end tests: whether it is still running, what it logged, its memory (from /proc), and a
+ * clean stop.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { tempDir } from '../helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const URL_LINE = /^SR Studio is running at (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]+))$/m;
@@ -23,15 +24,20 @@ export interface ServerProcess {
   exited(): number | string | null;
   /** Resident and peak resident memory in bytes (VmRSS, VmHWM); Linux only. */
   memory(): Promise<{ rss: number; peak: number }>;
-  stop(): Promise<void>;
+  /** Ends it (its whole process group); its folder goes too unless `keep`. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** `env`: more environment variables (TMPDIR for a temp folder of the test's own). */
+/**
+ * `env`: more environment variables (TMPDIR for a temp folder of the test's own); `dir`: the
+ * folder of its data, models and cache (default: a fresh temp folder).
+ */
 export async function startServerProcess(
   args: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
+  opts: { dir?: string } = {},
 ): Promise<ServerProcess> {
-  const dir = await tempDir('sr-studio-server-');
+  const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'sr-studio-server-')));
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'main/server/cli.ts', '--port', '0', '--no-open', ...args],
@@ -64,7 +70,7 @@ export async function startServerProcess(
   };
   const onExit = () => kill('SIGKILL');
   process.once('exit', onExit);
-  const stop = async () => {
+  const stop = async ({ keep = false }: { keep?: boolean } = {}) => {
     if (exit === null) {
       kill('SIGTERM');
       // unref: a server that stops at once does not keep the test waiting for the timer.
@@ -76,7 +82,7 @@ export async function startServerProcess(
       await closed;
     }
     process.off('exit', onExit);
-    await fs.rm(dir, { recursive: true, force: true });
+    if (!keep) await fs.rm(dir, { recursive: true, force: true });
   };
   const m = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`browser mode printed no address within 90 s:\n${out}`)), 90_000);

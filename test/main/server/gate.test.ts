@@ -3,7 +3,7 @@
  * address, HttpOnly and SameSite=Strict; a wrong one refused), the Origin of requests that act,
  * at most MAX_SOCKETS connections at once, HTTPS with --tls-cert/--tls-key, and the startup line.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -14,30 +14,12 @@ import { WebSocket } from 'ws';
 import { allowedHosts, isLoopback, parseCookies } from '../../../main/server/auth.ts';
 import { parseServeArgs, startupLine } from '../../../main/server/cli.ts';
 import { MAX_SOCKETS } from '../../../main/server/limits.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { StubEngine, tempDir } from '../helpers.ts';
+import { serverSuite, startIn } from './studio.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const TLS = path.join(ROOT, 'test/fixtures/tls');
-let dir = '';
-let server: StudioServer;
 const lines: string[] = [];
-
-before(async () => {
-  dir = await tempDir();
-  server = await startServer({
-    appRoot: ROOT,
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: new StubEngine().factory,
-    log: (l) => lines.push(l),
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+const suite = serverSuite({ log: (l) => lines.push(l) });
 
 interface Answer {
   status: number;
@@ -46,7 +28,7 @@ interface Answer {
 }
 
 /** A raw request, so the Host header can be anything. */
-function get(pathAndQuery: string, headers: Record<string, string>, port = server.port): Promise<Answer> {
+function get(pathAndQuery: string, headers: Record<string, string>, port = suite.server.port): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: '127.0.0.1', port, path: pathAndQuery, headers: { host: `127.0.0.1:${port}`, ...headers } },
@@ -61,9 +43,9 @@ function get(pathAndQuery: string, headers: Record<string, string>, port = serve
   });
 }
 
-function upgrade(headers: Record<string, string>, query = `?token=${server.token}`): Promise<number> {
+function upgrade(headers: Record<string, string>, query = `?token=${suite.server.token}`): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws${query}`, { headers });
+    const ws = new WebSocket(`ws://127.0.0.1:${suite.server.port}/ws${query}`, { headers });
     ws.once('open', () => (ws.close(), resolve(101)));
     ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     ws.once('error', reject);
@@ -72,22 +54,22 @@ function upgrade(headers: Record<string, string>, query = `?token=${server.token
 
 describe('the gate in front of browser mode', () => {
   test('Host header: loopback names and the listening address only, on our port', async () => {
-    const t = `/?token=${server.token}`;
+    const t = `/?token=${suite.server.token}`;
     for (const host of [
-      `127.0.0.1:${server.port}`,
-      `localhost:${server.port}`,
-      `LOCALHOST:${server.port}`,
-      `[::1]:${server.port}`,
+      `127.0.0.1:${suite.server.port}`,
+      `localhost:${suite.server.port}`,
+      `LOCALHOST:${suite.server.port}`,
+      `[::1]:${suite.server.port}`,
     ]) {
       assert.equal((await get(t, { host })).status, 200, host);
     }
     for (const host of [
-      `evil.example:${server.port}`,
+      `evil.example:${suite.server.port}`,
       'evil.example',
-      `127.0.0.1:${server.port + 1}`,
-      `127.0.0.1.evil.example:${server.port}`,
-      `localhost.:${server.port}`,
-      `127.0.0.1:${server.port}@evil`,
+      `127.0.0.1:${suite.server.port + 1}`,
+      `127.0.0.1.evil.example:${suite.server.port}`,
+      `localhost.:${suite.server.port}`,
+      `127.0.0.1:${suite.server.port}@evil`,
       `[::1]`,
     ]) {
       const res = await get(t, { host });
@@ -97,15 +79,18 @@ describe('the gate in front of browser mode', () => {
     }
     // No Host header at all.
     const raw = await new Promise<string>((resolve) => {
-      const s = net.connect(server.port, '127.0.0.1', () => s.end(`GET ${t} HTTP/1.1\r\n\r\n`));
+      const s = net.connect(suite.server.port, '127.0.0.1', () => s.end(`GET ${t} HTTP/1.1\r\n\r\n`));
       let got = '';
       s.setEncoding('utf8').on('data', (d: string) => (got += d));
       s.on('close', () => resolve(got));
     });
     assert.match(raw, /^HTTP\/1\.1 400 /);
     // The WebSocket upgrade too, with the token: the DNS-rebinding request is refused.
-    assert.equal(await upgrade({ host: `evil.example:${server.port}` }), 421);
-    assert.equal(await upgrade({ host: `localhost:${server.port}`, origin: `http://localhost:${server.port}` }), 101);
+    assert.equal(await upgrade({ host: `evil.example:${suite.server.port}` }), 421);
+    assert.equal(
+      await upgrade({ host: `localhost:${suite.server.port}`, origin: `http://localhost:${suite.server.port}` }),
+      101,
+    );
   });
 
   test('the names a server answers to follow --host', () => {
@@ -122,33 +107,33 @@ describe('the gate in front of browser mode', () => {
   });
 
   test('the token moves into an HttpOnly, SameSite=Strict cookie; a wrong cookie is refused', async () => {
-    const first = await get(`/?token=${server.token}`, {});
+    const first = await get(`/?token=${suite.server.token}`, {});
     assert.equal(first.status, 200);
     const set = String(first.headers['set-cookie']);
     assert.match(
       set,
-      new RegExp(`^sr-studio-token-${server.port}=${server.token}; HttpOnly; SameSite=Strict; Path=/$`),
+      new RegExp(`^sr-studio-token-${suite.server.port}=${suite.server.token}; HttpOnly; SameSite=Strict; Path=/$`),
     );
-    const name = `sr-studio-token-${server.port}`;
-    const page = await get('/', { cookie: `${name}=${server.token}` });
+    const name = `sr-studio-token-${suite.server.port}`;
+    const page = await get('/', { cookie: `${name}=${suite.server.token}` });
     assert.equal(page.status, 200);
     assert.equal(page.headers['set-cookie'], undefined, 'set once, from the address only');
     for (const cookie of [
       `${name}=x`,
-      `${name}=${server.token}x`,
-      `${name}=${server.token}=x`,
-      `${name}=${server.token.slice(0, -1)}`,
-      `TOKEN=${server.token}`,
-      `sr-studio-token-${server.port + 1}=${server.token}`,
-      `${server.token}`,
+      `${name}=${suite.server.token}x`,
+      `${name}=${suite.server.token}=x`,
+      `${name}=${suite.server.token.slice(0, -1)}`,
+      `TOKEN=${suite.server.token}`,
+      `sr-studio-token-${suite.server.port + 1}=${suite.server.token}`,
+      `${suite.server.token}`,
       `${name}=`,
     ]) {
       assert.equal((await get('/', { cookie })).status, 403, cookie);
       assert.equal(await upgrade({ cookie }, ''), 403, cookie);
     }
     // A cookie header with the right one among others still opens; the socket takes the cookie alone.
-    assert.equal((await get('/', { cookie: `a=b; ${name}=${server.token}; c=d` })).status, 200);
-    assert.equal(await upgrade({ cookie: `${name}=${server.token}` }, ''), 101);
+    assert.equal((await get('/', { cookie: `a=b; ${name}=${suite.server.token}; c=d` })).status, 200);
+    assert.equal(await upgrade({ cookie: `${name}=${suite.server.token}` }, ''), 101);
     assert.deepEqual(
       parseCookies(`a=1; b=x=y; a=2;; =z; c`),
       new Map([
@@ -159,7 +144,7 @@ describe('the gate in front of browser mode', () => {
   });
 
   test('requests that act must come from the page: the Origin of uploads and the socket', async () => {
-    const cookie = `sr-studio-token-${server.port}=${server.token}`;
+    const cookie = `sr-studio-token-${suite.server.port}=${suite.server.token}`;
     assert.equal(await upgrade({ cookie, origin: 'http://evil.example' }, ''), 403);
     assert.equal(await upgrade({ cookie, origin: 'null' }, ''), 403);
     const put = (origin: string) =>
@@ -167,7 +152,7 @@ describe('the gate in front of browser mode', () => {
         const req = http.request(
           {
             host: '127.0.0.1',
-            port: server.port,
+            port: suite.server.port,
             method: 'PUT',
             path: '/upload/x',
             headers: { cookie, origin, 'content-length': '1' },
@@ -179,7 +164,7 @@ describe('the gate in front of browser mode', () => {
       });
     assert.equal(await put('http://evil.example'), 403);
     assert.equal(
-      await put(`http://127.0.0.1:${server.port}`),
+      await put(`http://127.0.0.1:${suite.server.port}`),
       404,
       'from the page: on to the upload (which was never announced)',
     );
@@ -189,12 +174,12 @@ describe('the gate in front of browser mode', () => {
     const open: WebSocket[] = [];
     try {
       for (let i = 0; i < MAX_SOCKETS; i++) {
-        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+        const ws = new WebSocket(`ws://127.0.0.1:${suite.server.port}/ws?token=${suite.server.token}`);
         await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
         open.push(ws);
       }
       const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+        const ws = new WebSocket(`ws://127.0.0.1:${suite.server.port}/ws?token=${suite.server.token}`);
         ws.once('unexpected-response', (_req, res) => {
           let body = '';
           res.setEncoding('utf8').on('data', (d: string) => (body += d));
@@ -217,13 +202,9 @@ describe('the gate in front of browser mode', () => {
   });
 
   test('HTTPS with --tls-cert and --tls-key: the cookie is Secure, the socket is wss', async () => {
-    const tls = await startServer({
-      appRoot: ROOT,
-      dataDir: path.join(dir, 'data-tls'),
-      userModels: path.join(dir, 'models'),
-      engine: new StubEngine().factory,
+    const tls = await startIn(suite.dir, {
+      dataDir: path.join(suite.dir, 'data-tls'),
       tls: { cert: await fs.readFile(path.join(TLS, 'cert.pem')), key: await fs.readFile(path.join(TLS, 'key.pem')) },
-      log: () => undefined,
     });
     try {
       assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+\/\?token=/);

@@ -2,39 +2,18 @@
  * Browser mode grants only what a person would: no system or top-level folder, not the home
  * folder itself, never the app's own folder for writing, and nothing for a job that fails.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { RequestChannel } from '../../../main/api.ts';
 import { FolderAccess, type ChannelRules } from '../../../main/host/file-access.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+import { COFFEE, StubEngine } from '../helpers.ts';
+import { APP_ROOT as APP, compareRequest, serverSuite, startIn } from './studio.ts';
 
-const APP = path.resolve(import.meta.dirname, '../../..');
-let dir = '';
-let server: StudioServer;
 const engine = new StubEngine();
-
-before(async () => {
-  dir = await tempDir();
-  server = await startServer({
-    appRoot: APP,
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const suite = serverSuite({ engine: engine.factory });
+const { call } = suite;
 const train = (data: string) => ({
   data,
   val: null,
@@ -42,14 +21,14 @@ const train = (data: string) => ({
   scale: 2,
   activation: 'tanhexp',
   iterations: 10,
-  outDir: null,
+  run: { kind: 'new', parent: null },
 });
 const notUsed = (e: Error) =>
   /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message);
 
 /** A folder with one photo in it. */
 async function photos(name: string): Promise<{ folder: string; photo: string }> {
-  const folder = path.join(dir, name);
+  const folder = path.join(suite.dir, name);
   await fs.mkdir(folder);
   await fs.copyFile(COFFEE, path.join(folder, 'a.png'));
   return { folder, photo: path.join(folder, 'a.png') };
@@ -89,23 +68,11 @@ describe('grants a person would give', () => {
     for (const p of folders) {
       await assert.rejects(call('settings:set', { outputDir: p }), notUsed, p);
       await assert.rejects(call('job:train', train(p)), notUsed, p);
-      await assert.rejects(
-        call('job:compare', {
-          data: p,
-          val: p,
-          acts: ['swish', 'tanhexp'],
-          preset: 'tiny',
-          scale: 2,
-          iterations: 10,
-          seeds: 1,
-        }),
-        notUsed,
-        p,
-      );
+      await assert.rejects(call('job:compare', compareRequest(p)), notUsed, p);
     }
-    assert.equal(server.host.context.settings.get().outputDir, null);
+    assert.equal(suite.server.host.context.settings.get().outputDir, null);
     // A folder of one's own inside the temp folder is fine.
-    const own = path.join(dir, 'own');
+    const own = path.join(suite.dir, 'own');
     await fs.mkdir(own);
     await call('settings:set', { outputDir: own });
     await call('settings:set', { outputDir: null });
@@ -114,7 +81,11 @@ describe('grants a person would give', () => {
   test("the app's own folder is never written, also not through a folder chosen around it", async () => {
     for (const p of [APP, path.join(APP, 'assets'), path.join(APP, 'assets', 'models')]) {
       await assert.rejects(call('settings:set', { outputDir: p }), notUsed, p);
-      await assert.rejects(call('job:train', { ...train(path.join(dir)), outDir: p }), notUsed, p);
+      await assert.rejects(
+        call('job:train', { ...train(path.join(suite.dir)), run: { kind: 'new', parent: p } }),
+        notUsed,
+        p,
+      );
     }
     await assert.rejects(
       call('models:export', {
@@ -128,7 +99,7 @@ describe('grants a person would give', () => {
       () => undefined,
     );
     // A folder around the app's own, as a policy would see it: writable except the app's folder.
-    const root = path.join(dir, 'around');
+    const root = path.join(suite.dir, 'around');
     const app = path.join(root, 'app');
     await fs.mkdir(path.join(app, 'assets', 'models'), { recursive: true });
     const access = new FolderAccess(app);
@@ -147,7 +118,7 @@ describe('grants a person would give', () => {
     engine.emit('job:error', { jobId, message: 'No usable training images.' });
     await new Promise((r) => setImmediate(r));
     await assert.rejects(call('image:load', { path: failing.photo }), /is outside the folders SR Studio may open/);
-    assert.ok(!server.access.folders.some((f) => f.path === failing.folder), 'no grant left');
+    assert.ok(!suite.server.access.folders.some((f) => f.path === failing.folder), 'no grant left');
 
     // Failing right away, before the request has answered, grants nothing either.
     const early = await photos('early');
@@ -185,18 +156,12 @@ describe('grants a person would give', () => {
   });
 
   test('a saved output folder no one may choose (from an earlier version) is not granted at start, and is reset once with why', async () => {
-    const data = path.join(dir, 'data-saved');
+    const data = path.join(suite.dir, 'data-saved');
     await fs.mkdir(data);
     await fs.writeFile(path.join(data, 'settings.json'), JSON.stringify({ outputDir: '/root' }));
     const start = async () => {
       const lines: string[] = [];
-      const s = await startServer({
-        appRoot: APP,
-        dataDir: data,
-        userModels: path.join(dir, 'models'),
-        engine: new StubEngine().factory,
-        log: (l) => lines.push(l),
-      });
+      const s = await startIn(suite.dir, { dataDir: data, log: (l) => lines.push(l) });
       return { s, lines };
     };
     const first = await start();

@@ -4,41 +4,30 @@
  * symlinks lead nowhere outside, writes (models:export included) only go into writable folders,
  * typing a folder in the UI grants it, and the disk's root and system folders can never be chosen.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, DATA, StubEngine, tempDir } from '../helpers.ts';
+import type { TrainSpec } from '../../../main/engine/protocol.ts';
+import { failedReply } from '../../../main/host/router.ts';
+import { COFFEE, DATA, StubEngine } from '../helpers.ts';
+import { compareRequest, serverSuite, startIn } from './studio.ts';
 
-let dir = '';
-let server: StudioServer;
 let outside = '';
 const engine = new StubEngine();
-
-before(async () => {
-  dir = await tempDir();
-  outside = path.join(dir, 'outside');
-  await fs.mkdir(outside);
-  await fs.copyFile(COFFEE, path.join(outside, 'photo.png'));
-  await fs.writeFile(path.join(outside, 'secret.txt'), 'secret');
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const suite = serverSuite(
+  { engine: engine.factory },
+  {
+    async prepare(dir) {
+      outside = path.join(dir, 'outside');
+      await fs.mkdir(outside);
+      await fs.copyFile(COFFEE, path.join(outside, 'photo.png'));
+      await fs.writeFile(path.join(outside, 'secret.txt'), 'secret');
+    },
+  },
+);
+const { call } = suite;
 
 /** The refusal's text with the path taken out, so two refusals can be compared. */
 async function refusal(channel: RequestChannel, arg: unknown, p: string): Promise<string> {
@@ -82,7 +71,7 @@ describe('least authority in browser mode', () => {
       ['/etc/passwd', '/etc/no-such-folder/x.png'],
       [path.join(outside, 'photo.png'), path.join(outside, 'missing.png')],
       [COFFEE, path.join(DATA, 'tiny', 'missing.png')],
-      [outside, path.join(dir, 'no-such-folder')],
+      [outside, path.join(suite.dir, 'no-such-folder')],
     ];
     for (const [channel, arg] of READS) {
       for (const [there, missing] of pairs) {
@@ -96,7 +85,7 @@ describe('least authority in browser mode', () => {
   });
 
   test('symlinks inside a chosen folder lead nowhere outside it', async () => {
-    const inbox = server.inbox;
+    const inbox = suite.server.inbox;
     await fs.symlink(path.join(outside, 'photo.png'), path.join(inbox, 'link.png'));
     await fs.symlink(path.join(outside, 'gone.png'), path.join(inbox, 'dangling.png'));
     await fs.symlink(outside, path.join(inbox, 'escape'));
@@ -133,7 +122,7 @@ describe('least authority in browser mode', () => {
 
   test('models:export and other writes: only into writable folders, never through a symlink', async () => {
     const model = 'bundled:tanhexp_x2.safetensors';
-    const out = path.join(dir, 'exports');
+    const out = path.join(suite.dir, 'exports');
     await fs.mkdir(out);
     const outside1 = await refusal(
       'models:export',
@@ -161,7 +150,7 @@ describe('least authority in browser mode', () => {
     );
     assert.deepEqual(await fs.readdir(outside), ['photo.png', 'secret.txt'], 'nothing was written outside');
     // A folder chosen for reading (training photos) is not a place to write.
-    const train = path.join(dir, 'train-photos');
+    const train = path.join(suite.dir, 'train-photos');
     await fs.mkdir(train);
     await fs.copyFile(COFFEE, path.join(train, 'a.png'));
     await call('job:train', {
@@ -171,7 +160,7 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
     await refusal(
       'models:export',
@@ -179,6 +168,27 @@ describe('least authority in browser mode', () => {
       path.join(train, 'm.safetensors'),
     );
     await call('settings:set', { outputDir: null });
+  });
+
+  test('a run to continue is written to: one outside is refused at the Run folder; one in the runs folder goes on', async () => {
+    const photos = path.join(suite.dir, 'continue-photos');
+    await fs.mkdir(photos);
+    await fs.copyFile(COFFEE, path.join(photos, 'a.png'));
+    const train = { data: photos, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10 };
+    const before = engine.jobs.length;
+    for (const p of [outside, path.join(outside, 'no-such-run')]) {
+      const failure = await call('job:train', { ...train, run: { kind: 'continue', dir: p } }).then(
+        () => assert.fail(`${p} was continued`),
+        (e: unknown) => failedReply(e),
+      );
+      assert.match(failure.error, /is outside the folders SR Studio may write to in browser mode/);
+      assert.equal((failure.facts as { field?: string }).field, 'Run folder');
+    }
+    assert.equal(engine.jobs.length, before, 'nothing reached the engine');
+    const earlier = path.join(suite.dir, 'data', 'runs', 'tiny_x2_earlier');
+    await fs.mkdir(earlier, { recursive: true });
+    await call('job:train', { ...train, run: { kind: 'continue', dir: earlier } });
+    assert.deepEqual((engine.jobs.at(-1)!.spec as TrainSpec).run, { kind: 'continue', dir: earlier });
   });
 
   test('folders typed in the UI are granted for their purpose once the request succeeds', async () => {
@@ -194,7 +204,7 @@ describe('least authority in browser mode', () => {
         scale: 2,
         activation: 'tanhexp',
         iterations: 10,
-        outDir: null,
+        run: { kind: 'new', parent: null },
       }),
       /preset must be one of/,
     );
@@ -207,7 +217,7 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
     assert.equal(engine.jobs.length, before + 1);
     const img = (await call('image:load', { path: photo })) as { width: number };
@@ -222,17 +232,17 @@ describe('least authority in browser mode', () => {
     };
     await assert.rejects(call('job:upscale', job), /no output folder is set.*choose an output folder in Settings\.$/);
     // …and with an output folder named in the request it starts (and that folder is now writable).
-    const out = path.join(dir, 'upscaled');
+    const out = path.join(suite.dir, 'upscaled');
     await fs.mkdir(out);
     await call('job:upscale', { ...job, outputDir: out });
     await call('models:export', { modelId: 'bundled:tanhexp_x2.safetensors', to: path.join(out, 'x.safetensors') });
     // Uploads in the inbox are upscaled beside themselves.
-    await fs.copyFile(COFFEE, path.join(server.inbox, 'dropped.png'));
-    await call('job:upscale', { ...job, files: [path.join(server.inbox, 'dropped.png')] });
+    await fs.copyFile(COFFEE, path.join(suite.server.inbox, 'dropped.png'));
+    await call('job:upscale', { ...job, files: [path.join(suite.server.inbox, 'dropped.png')] });
   });
 
   test('with an output folder saved, an upscale that names none still writes next to its inputs, so a reading-only folder is refused', async () => {
-    const photos = path.join(dir, 'read-only-photos');
+    const photos = path.join(suite.dir, 'read-only-photos');
     await fs.mkdir(photos);
     await fs.copyFile(COFFEE, path.join(photos, 'a.png'));
     await fs.copyFile(COFFEE, path.join(photos, 'b.png'));
@@ -243,9 +253,9 @@ describe('least authority in browser mode', () => {
       scale: 2,
       activation: 'tanhexp',
       iterations: 10,
-      outDir: null,
+      run: { kind: 'new', parent: null },
     });
-    const out = path.join(dir, 'saved-output');
+    const out = path.join(suite.dir, 'saved-output');
     await fs.mkdir(out);
     await call('settings:set', { outputDir: out });
     try {
@@ -270,43 +280,33 @@ describe('least authority in browser mode', () => {
   });
 
   test("the disk's root and system folders can never be chosen, also not through a symlink", async () => {
-    const own = path.join(dir, 'own');
+    const own = path.join(suite.dir, 'own');
     await fs.mkdir(own);
     await fs.symlink('/etc', path.join(own, 'etc-link'));
-    const train = { val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10, outDir: null };
+    const train = {
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      run: { kind: 'new', parent: null },
+    };
     for (const p of ['/', '/etc', '/etc/ssh', '/proc', '/sys/kernel', '/dev', '/usr/lib', path.join(own, 'etc-link')]) {
       await assert.rejects(call('settings:set', { outputDir: p }), (e: Error) =>
         /SR Studio does not use .* in browser mode; choose a folder of your own\.$/.test(e.message),
       );
       await assert.rejects(call('job:train', { ...train, data: p }), /SR Studio does not use/);
-      await assert.rejects(
-        call('job:compare', {
-          data: p,
-          val: p,
-          acts: ['swish', 'tanhexp'],
-          preset: 'tiny',
-          scale: 2,
-          iterations: 10,
-          seeds: 1,
-        }),
-        /SR Studio does not use/,
-      );
+      await assert.rejects(call('job:compare', compareRequest(p)), /SR Studio does not use/);
     }
     await refusal('files:expand', { paths: ['/etc/passwd'] }, '/etc/passwd');
-    assert.equal(server.host.context.settings.get().outputDir, null);
+    assert.equal(suite.server.host.context.settings.get().outputDir, null);
   });
 
   test('an output folder saved in the settings is writable in the next session', async () => {
-    const out = path.join(dir, 'saved-out');
+    const out = path.join(suite.dir, 'saved-out');
     await fs.mkdir(out);
     await call('settings:set', { outputDir: out });
-    const next = await startServer({
-      appRoot: path.resolve(import.meta.dirname, '../../..'),
-      dataDir: path.join(dir, 'data'),
-      userModels: path.join(dir, 'models'),
-      engine: new StubEngine().factory,
-      log: () => undefined,
-    });
+    const next = await startIn(suite.dir);
     try {
       await (next.handlers['models:export'] as (a: unknown) => Promise<unknown>)({
         modelId: 'bundled:swish_x2.safetensors',

@@ -3,15 +3,14 @@
  * at most MAX_REQUESTS_PER_SOCKET requests awaiting an answer on one connection, each refused
  * beyond in one sentence, with room again once earlier ones end.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { WebSocket } from 'ws';
-import type { BackendReport, ServerMessage } from '../../../main/api.ts';
+import type { BackendReport } from '../../../main/api.ts';
 import { MAX_JOBS, MAX_REQUESTS_PER_SOCKET } from '../../../main/server/limits.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { StubEngine, tempDir } from '../helpers.ts';
+import { StubEngine } from '../helpers.ts';
+import { openSocket, serverSuite } from './studio.ts';
 
 /** A stub whose backend probe answers only when the test says so. */
 class SlowProbe extends StubEngine {
@@ -24,50 +23,13 @@ class SlowProbe extends StubEngine {
   }
 }
 
-let dir = '';
-let server: StudioServer;
 const engine = new SlowProbe();
-
-before(async () => {
-  dir = await tempDir();
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-async function open() {
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  const got: ServerMessage[] = [];
-  ws.on('message', (d) => got.push(JSON.parse(d.toString()) as ServerMessage));
-  const answer = async (id: number) => {
-    for (let i = 0; i < 400; i++) {
-      const m = got.find((x) => 'id' in x && x.id === id);
-      if (m && 'ok' in m) return m;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no answer to ${id}`);
-  };
-  return {
-    ws,
-    got,
-    answer,
-    send: (id: number, channel: string, arg?: unknown) => ws.send(JSON.stringify({ id, channel, arg })),
-  };
-}
+const suite = serverSuite({ engine: engine.factory });
+const open = () => openSocket(suite.server);
 
 /** Ends every job the host holds, as the engine would once they finish. */
 function endAll(): void {
-  for (const j of server.host.context.jobs.list())
+  for (const j of suite.server.host.context.jobs.list())
     engine.emit('job:done', { jobId: j.jobId, summary: 'done', result: { kind: 'cancelled' } });
 }
 
@@ -75,7 +37,7 @@ describe('session limits', () => {
   test(`at most ${MAX_JOBS} jobs at once over all connections; a finished one makes room`, async () => {
     const [a, b] = [await open(), await open()];
     try {
-      const photo = path.join(server.inbox, 'p.png');
+      const photo = path.join(suite.server.inbox, 'p.png');
       await fs.writeFile(photo, 'x');
       const job = {
         files: [photo],
@@ -114,7 +76,7 @@ describe('session limits', () => {
     endAll();
     const conns = [await open(), await open(), await open()];
     try {
-      const photo = path.join(server.inbox, 'burst.png');
+      const photo = path.join(suite.server.inbox, 'burst.png');
       await fs.writeFile(photo, 'x');
       const upscale = {
         files: [photo],
@@ -124,13 +86,13 @@ describe('session limits', () => {
         overwrite: false,
       };
       const train = {
-        data: server.inbox,
+        data: suite.server.inbox,
         val: null,
         preset: 'tiny',
         scale: 2,
         activation: 'tanhexp',
         iterations: 10,
-        outDir: null,
+        run: { kind: 'new', parent: null },
       };
       const n = 60;
       // All sent before any answer: each request's checks await the disk, so none is started when the next arrives.
@@ -146,7 +108,7 @@ describe('session limits', () => {
       }
       for (const m of accepted)
         engine.emit('job:done', { jobId: m.result.jobId, summary: 'done', result: { kind: 'cancelled' } });
-      assert.equal(server.host.context.jobs.size, 0, 'every slot is free again');
+      assert.equal(suite.server.host.context.jobs.size, 0, 'every slot is free again');
     } finally {
       for (const c of conns) c.ws.close();
     }
@@ -157,7 +119,7 @@ describe('session limits', () => {
     const c = await open();
     try {
       const missing = {
-        files: [path.join(server.inbox, 'missing.png')],
+        files: [path.join(suite.server.inbox, 'missing.png')],
         model: 'bundled:no-such-model.safetensors',
         format: 'png',
         outputDir: null,
@@ -165,7 +127,7 @@ describe('session limits', () => {
       };
       for (let i = 1; i <= MAX_JOBS + 4; i++) c.send(i, 'job:upscale', missing);
       for (let i = 1; i <= MAX_JOBS + 4; i++) assert.equal((await c.answer(i)).ok, false);
-      assert.equal(server.host.context.jobs.size, 0);
+      assert.equal(suite.server.host.context.jobs.size, 0);
     } finally {
       c.ws.close();
     }

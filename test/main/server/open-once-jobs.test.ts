@@ -5,16 +5,15 @@
  * outside; no training or comparison lists or reads a photo from outside (its folder, a sub-folder
  * or a photo swapped) nor makes its run outside; the files held for a job are let go when it ends.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { WebSocket } from 'ws';
-import type { RequestChannel, ServerMessage } from '../../../main/api.ts';
+import type { ServerMessage } from '../../../main/api.ts';
 import { heldCount } from '../../../main/host/held.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, MOTORCYCLE, tinyModel } from '../helpers.ts';
+import { openSocket, serverSuite, type SocketClient } from './studio.ts';
 import { race, swapper } from './swap.ts';
 
 /** Jobs per race (four under way at once), and the most time they may take. */
@@ -22,50 +21,39 @@ const LIMITS = { rounds: 120, maxMs: 20_000, atOnce: 4 };
 /** The engine reads a moment after the request was checked: the outside state holds as long as the inside one. */
 const TIMES = { insideMs: 1, outsideMs: 1 };
 
-let dir = '';
 let outside = '';
 /** Where a symlink leads out of what the session may choose (a system tree: never granted, never choosable). */
 let shm = '';
-let server: StudioServer;
-let ws: WebSocket;
-const events: Array<Extract<ServerMessage, { event: string }>> = [];
+let socket: SocketClient | undefined;
+/** The jobs' events, as the session's socket got them. */
+const events = () => (socket?.got ?? []).filter((m): m is Extract<ServerMessage, { event: string }> => 'event' in m);
 
-before(async () => {
-  dir = await tempDir();
-  outside = path.join(dir, 'outside');
-  await fs.mkdir(outside);
-  shm = await fs.mkdtemp('/dev/shm/sr-studio-held-');
-  await tinyModel(path.join(dir, 'models', 'tiny.safetensors'));
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    backend: 'wasm',
-    previewIntervalMs: 1000,
-    log: () => undefined,
-  });
-  ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as ServerMessage;
-    if ('event' in m) events.push(m);
-  });
-});
-
+// Registered before the server's own hooks, so the socket closes before the server does.
 after(async () => {
-  ws.close();
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.rm(shm, { recursive: true, force: true });
+  socket?.close();
+  if (shm) await fs.rm(shm, { recursive: true, force: true });
 });
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+// The real engine (on wasm), with a tiny model of the user's.
+const suite = serverSuite(
+  { engine: undefined, backend: 'wasm', previewIntervalMs: 1000 },
+  {
+    async prepare(dir) {
+      outside = path.join(dir, 'outside');
+      await fs.mkdir(outside);
+      shm = await fs.mkdtemp('/dev/shm/sr-studio-held-');
+      await tinyModel(path.join(dir, 'models', 'tiny.safetensors'));
+    },
+    async ready() {
+      socket = await openSocket(suite.server);
+    },
+  },
+);
+const { call } = suite;
 
 /** The job's end, and the widths of the files it upscaled. */
 async function ended(jobId: string): Promise<{ widths: number[]; failed: boolean }> {
   for (let i = 0; i < 6000; i++) {
-    const mine = events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
+    const mine = events().filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
     const end = mine.find((e) => e.event === 'job:done' || e.event === 'job:error');
     if (end)
       return {
@@ -92,8 +80,7 @@ const trainArg = (data: string, outDir: string | null) => ({
   scale: 2,
   activation: 'relu',
   iterations: 2,
-  outDir,
-  continueRun: null,
+  run: { kind: 'new', parent: outDir },
 });
 /** The line that says which photos a training uses ("5 training images in …; 0.1 MB decoded, …"). */
 const listedOf = (r: { messages: string[] }) => r.messages.find((m) => / training images? in /.test(m));
@@ -103,7 +90,7 @@ const isInside = (listed: string) => Number(/; ([0-9.]+) MB decoded/.exec(listed
 /** What a training said: its messages, and whether it ended in an error. */
 async function trained(jobId: string): Promise<{ messages: string[]; failed: boolean; summary: string }> {
   const { failed } = await ended(jobId);
-  const mine = events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
+  const mine = events().filter((e) => (e.payload as { jobId?: string }).jobId === jobId);
   const messages = mine
     .filter((e) => e.event === 'job:progress' || e.event === 'job:error')
     .map((e) => (e.payload as { message: string }).message);
@@ -177,12 +164,12 @@ async function upscaleRace(
 
 describe('jobs read and write through what the request opened and checked', () => {
   test('job:upscale never reads the photo a swapped input leads to, and lets its files go when it ends', async () => {
-    const inside = path.join(server.inbox, 'inside.png');
+    const inside = path.join(suite.server.inbox, 'inside.png');
     await fs.copyFile(COFFEE, inside);
     await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
-    const file = path.join(server.inbox, 'race.png');
+    const file = path.join(suite.server.inbox, 'race.png');
     await fs.link(inside, file);
-    const out = path.join(dir, 'out');
+    const out = path.join(suite.dir, 'out');
     const r = await upscaleRace(file, out, swapper('file', file, inside, path.join(outside, 'secret.png'), TIMES));
     console.log(
       `upscale inputs: ${r.leaked} of ${r.upscaled} upscaled files were read from outside (${r.ran} requests)`,
@@ -195,7 +182,7 @@ describe('jobs read and write through what the request opened and checked', () =
   test('job:upscale never writes through a folder swapped for a symlink, nor reads from where it leads', async () => {
     // Results go next to the input (no output folder), in a folder of the inbox swapped for one outside.
     // A request names the folder four times (checked and opened, for the photo and for its folder): it stays inside longer.
-    const folder = path.join(server.inbox, 'beside');
+    const folder = path.join(suite.server.inbox, 'beside');
     await fs.mkdir(folder);
     await fs.copyFile(COFFEE, path.join(folder, 'photo.png'));
     const elsewhere = path.join(outside, 'beside');
@@ -218,8 +205,8 @@ describe('jobs read and write through what the request opened and checked', () =
   });
 
   test('job:compare-models reads its photo and models through what was opened, names them as given, and lets them go', async () => {
-    await tinyModel(path.join(dir, 'models', 'other.safetensors'), 2, 'swish', 1);
-    const photo = path.join(server.inbox, 'compared.png');
+    await tinyModel(path.join(suite.dir, 'models', 'other.safetensors'), 2, 'swish', 1);
+    const photo = path.join(suite.server.inbox, 'compared.png');
     await fs.copyFile(MOTORCYCLE, photo);
     for (const groundTruth of [false, true]) {
       const { jobId } = (await call('job:compare-models', {
@@ -229,10 +216,10 @@ describe('jobs read and write through what the request opened and checked', () =
         groundTruth,
       })) as { jobId: string };
       const { failed } = await ended(jobId);
-      const done = events.find((e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === jobId);
+      const done = events().find((e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === jobId);
       assert.ok(
         !failed && done,
-        JSON.stringify(events.filter((e) => (e.payload as { jobId?: string }).jobId === jobId)),
+        JSON.stringify(events().filter((e) => (e.payload as { jobId?: string }).jobId === jobId)),
       );
       const r = (
         done.payload as {
@@ -253,7 +240,7 @@ describe('jobs read and write through what the request opened and checked', () =
   });
 
   test("a job's errors name each file as the request named it", async () => {
-    const broken = path.join(server.inbox, 'broken.png');
+    const broken = path.join(suite.server.inbox, 'broken.png');
     await fs.writeFile(broken, 'not a photo');
     const { jobId } = (await call('job:upscale', {
       files: [broken],
@@ -263,7 +250,7 @@ describe('jobs read and write through what the request opened and checked', () =
       overwrite: false,
     })) as { jobId: string };
     await ended(jobId);
-    const errors = events
+    const errors = events()
       .filter((e) => e.event === 'job:file-error' && (e.payload as { jobId: string }).jobId === jobId)
       .map((e) => (e.payload as { message: string }).message);
     assert.equal(errors.length, 1, JSON.stringify(errors));
@@ -278,7 +265,7 @@ describe('jobs read and write through what the request opened and checked', () =
    * decodes any says more than 0.1 MB).
    */
   async function trainFolders(name: string): Promise<{ data: string; sub: string; away: string; secret: string }> {
-    const data = path.join(server.inbox, name);
+    const data = path.join(suite.server.inbox, name);
     const sub = path.join(data, 'more');
     await fs.mkdir(sub, { recursive: true });
     const away = path.join(shm, name);
@@ -339,7 +326,7 @@ describe('jobs read and write through what the request opened and checked', () =
     // Three photos swapped at once, each read a while after the listing.
     const stops: Array<() => Promise<void>> = [];
     for (const n of ['x', 'y', 'z']) {
-      const inside = path.join(dir, `train-photo-${n}.png`);
+      const inside = path.join(suite.dir, `train-photo-${n}.png`);
       await fs.copyFile(COFFEE, inside);
       if (n !== 'z') await fs.copyFile(COFFEE, path.join(f.data, `${n}.png`));
       stops.push(swapper('file', path.join(f.data, `${n}.png`), inside, f.secret, { insideMs: 1, outsideMs: 1 }));
@@ -349,7 +336,7 @@ describe('jobs read and write through what the request opened and checked', () =
 
   test("job:train makes its run in the folder it opened: a run folder's parent swapped for a symlink gets nothing written outside", async () => {
     const { data } = await trainFolders('train-out');
-    const runs = path.join(dir, 'my-runs');
+    const runs = path.join(suite.dir, 'my-runs');
     await fs.mkdir(runs);
     const away = path.join(shm, 'runs');
     await fs.mkdir(away);
@@ -390,21 +377,23 @@ describe('jobs read and write through what the request opened and checked', () =
     console.log(`compare data folder: ${listed}`);
     assert.ok(!r.failed && listed && isInside(listed), JSON.stringify(r));
     assert.doesNotMatch(JSON.stringify(r), /\/proc\//, 'messages and results name folders as given');
-    const done = events.find((e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === second.jobId);
+    const done = events().find(
+      (e) => e.event === 'job:done' && (e.payload as { jobId: string }).jobId === second.jobId,
+    );
     const out = (done!.payload as { result: { dir: string } }).result.dir;
-    assert.equal(path.dirname(out), path.join(dir, 'data', 'runs'), JSON.stringify(out));
+    assert.equal(path.dirname(out), path.join(suite.dir, 'data', 'runs'), JSON.stringify(out));
     assert.ok((await fs.readdir(out)).includes('report.json'), 'the report is in the folder named');
     assert.equal(heldCount(), 0, 'every folder held for a job is let go once it ends');
   });
 
   test('job:train starts from a model and continues a run through what it opened, and names both as given', async () => {
     const f = await trainFolders('train-continue');
-    const model = path.join(dir, 'models', 'tiny.safetensors');
+    const model = path.join(suite.dir, 'models', 'tiny.safetensors');
     const arg = { ...trainArg(f.data, null), activation: 'tanhexp', init: 'user:tiny.safetensors' };
     const first = await trained(((await call('job:train', arg)) as { jobId: string }).jobId);
     assert.ok(!first.failed, JSON.stringify(first));
     const run = (JSON.parse(first.summary) as { result: { runDir: string; modelPath: string } }).result;
-    assert.equal(path.dirname(run.runDir), path.join(dir, 'data', 'runs'), first.summary);
+    assert.equal(path.dirname(run.runDir), path.join(suite.dir, 'data', 'runs'), first.summary);
     assert.equal(run.modelPath, path.join(run.runDir, 'model_best.safetensors'));
     const record = JSON.parse(await fs.readFile(path.join(run.runDir, 'run.json'), 'utf8')) as {
       data: string;
@@ -413,8 +402,14 @@ describe('jobs read and write through what the request opened and checked', () =
     assert.equal(record.data, f.data);
     assert.equal(record.init.model, model, 'the start model is named as given');
     const again = await trained(
-      ((await call('job:train', { ...arg, init: null, iterations: 4, continueRun: run.runDir })) as { jobId: string })
-        .jobId,
+      (
+        (await call('job:train', {
+          ...arg,
+          init: null,
+          iterations: 4,
+          run: { kind: 'continue', dir: run.runDir },
+        })) as { jobId: string }
+      ).jobId,
     );
     assert.ok(!again.failed, JSON.stringify(again));
     assert.ok(

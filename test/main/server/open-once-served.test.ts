@@ -4,46 +4,32 @@
  * symlink leading outside, `/file`, the viewer's tiles and the listing of a folder never show
  * the outside file, its name or its size.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RequestChannel } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
+import { COFFEE, MOTORCYCLE } from '../helpers.ts';
+import { serverSuite } from './studio.ts';
 import { race, swapper } from './swap.ts';
 
-let dir = '';
 let outside = '';
-let server: StudioServer;
-
-before(async () => {
-  dir = await tempDir();
-  outside = path.join(dir, 'outside');
-  await fs.mkdir(outside);
-  await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: new StubEngine().factory,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const suite = serverSuite(
+  {},
+  {
+    async prepare(dir) {
+      outside = path.join(dir, 'outside');
+      await fs.mkdir(outside);
+      await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
+    },
+  },
+);
+const { call } = suite;
 
 /** `name` in the inbox, first a hard link to a copy of the 64×64 photo (the outside one is 200×150). */
 async function racedFile(name: string): Promise<{ file: string; inside: string }> {
-  const inside = path.join(server.inbox, `inside-${name}`);
+  const inside = path.join(suite.server.inbox, `inside-${name}`);
   await fs.copyFile(COFFEE, inside);
-  const file = path.join(server.inbox, name);
+  const file = path.join(suite.server.inbox, name);
   await fs.link(inside, file);
   return { file, inside };
 }
@@ -51,9 +37,9 @@ async function racedFile(name: string): Promise<{ file: string; inside: string }
 describe('browser mode serves what it opened and checked', () => {
   test('/file never sends the file a swapped symlink leads to', async () => {
     const { file, inside } = await racedFile('served.png');
-    server.host.context.files.add(file);
+    suite.server.host.context.files.add(file);
     const own = await fs.readFile(inside);
-    const url = `http://127.0.0.1:${server.port}/file?path=${encodeURIComponent(file)}&token=${server.token}`;
+    const url = `http://127.0.0.1:${suite.server.port}/file?path=${encodeURIComponent(file)}&token=${suite.server.token}`;
     const stop = swapper('file', file, inside, path.join(outside, 'secret.png'));
     let leaked = 0;
     let sent = 0;
@@ -105,7 +91,7 @@ describe('browser mode serves what it opened and checked', () => {
   });
 
   test('files:expand never lists a name or size from where a swapped sub-folder leads', async () => {
-    const tree = path.join(server.inbox, 'tree');
+    const tree = path.join(suite.server.inbox, 'tree');
     const sub = path.join(tree, 'sub');
     await fs.mkdir(sub, { recursive: true });
     await fs.copyFile(COFFEE, path.join(sub, 'a.png'));

@@ -3,49 +3,35 @@
  * swapping a name inside a chosen folder between a real file (or folder) and a symlink leading
  * outside, no answer shows the outside file, no write lands outside, and no temp file is left.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RequestChannel } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, MOTORCYCLE, StubEngine, tempDir } from '../helpers.ts';
+import { COFFEE, MOTORCYCLE } from '../helpers.ts';
+import { serverSuite } from './studio.ts';
 import { race, swapper } from './swap.ts';
 
-let dir = '';
 let outside = '';
-let server: StudioServer;
-
-before(async () => {
-  dir = await tempDir();
-  outside = path.join(dir, 'outside');
-  await fs.mkdir(outside);
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: new StubEngine().factory,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const suite = serverSuite(
+  {},
+  {
+    async prepare(dir) {
+      outside = path.join(dir, 'outside');
+      await fs.mkdir(outside);
+    },
+  },
+);
+const { call } = suite;
 
 const temps = async (d: string) => (await fs.readdir(d)).filter((n) => n.endsWith('.tmp'));
 
 describe('browser mode opens each path once and checks what it opened', () => {
   test('reads: image:thumbnail and image:load never show the file a swapped symlink leads to', async () => {
     // Inside: 64×64; outside: 200×150. An answer 200 wide came from outside.
-    const inside = path.join(server.inbox, 'inside.png');
+    const inside = path.join(suite.server.inbox, 'inside.png');
     await fs.copyFile(COFFEE, inside);
     await fs.copyFile(MOTORCYCLE, path.join(outside, 'secret.png'));
-    const name = path.join(server.inbox, 'race.png');
+    const name = path.join(suite.server.inbox, 'race.png');
     await fs.link(inside, name);
     const stop = swapper('file', name, inside, path.join(outside, 'secret.png'));
     let leaked = 0;
@@ -71,7 +57,7 @@ describe('browser mode opens each path once and checks what it opened', () => {
   });
 
   test('writes: models:export never writes through a folder swapped for a symlink, and leaves no temp files', async () => {
-    const out = path.join(dir, 'out');
+    const out = path.join(suite.dir, 'out');
     const sub = path.join(out, 'sub');
     const elsewhere = path.join(outside, 'exports');
     await fs.mkdir(sub, { recursive: true });

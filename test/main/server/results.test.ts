@@ -9,23 +9,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RequestChannel, RequestResult } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import type { RequestResult } from '../../../main/api.ts';
+import type { StudioServer } from '../../../main/server/server.ts';
+import { isUserError } from '../../../ml/errors.ts';
 import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+import { call, startIn } from './studio.ts';
 
-const APP = path.resolve(import.meta.dirname, '../../..');
 let dir = '';
 let server: StudioServer;
 const engine = new StubEngine();
 
-const start = () =>
-  startServer({
-    appRoot: APP,
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
+/** Browser mode on the test's folder; again after `close`, a restart on the same data. */
+const start = () => startIn(dir, { engine: engine.factory });
 
 before(async () => {
   dir = await tempDir();
@@ -37,8 +32,6 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const call = (s: StudioServer, channel: RequestChannel, arg?: unknown) =>
-  (s.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 const upscale = (files: string[], outputDir: string | null) => ({
   files,
   model: 'bundled:tanhexp_photo_x2.safetensors',
@@ -48,17 +41,16 @@ const upscale = (files: string[], outputDir: string | null) => ({
 });
 
 describe('the output folder in plain words', () => {
-  test('a folder no one may choose is refused once, named "Output folder", never by its code name', async () => {
+  test('a folder no one may choose is refused once, in a sentence that names the folder, placed at "Output folder" (never its code name)', async () => {
     for (const channel of ['settings:set', 'job:upscale'] as const) {
       const arg =
         channel === 'settings:set'
           ? { outputDir: '/proc/sr-out' }
           : upscale([path.join(server.inbox, 'a.png')], '/proc/sr-out');
       await assert.rejects(call(server, channel, arg), (e: Error) => {
-        assert.equal(
-          e.message,
-          'Output folder: SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.',
-        );
+        assert.equal(e.message, 'SR Studio does not use "/proc/sr-out" in browser mode; choose a folder of your own.');
+        assert.ok(isUserError(e) && e.data.code === 'bad-argument');
+        assert.equal(e.data.facts.field, 'Output folder');
         return true;
       });
     }
@@ -70,10 +62,7 @@ describe('the output folder in plain words', () => {
     for (const file of ['/etc/hostname', own]) {
       await fs.access(file);
       await assert.rejects(call(server, 'settings:set', { outputDir: file }), (e: Error) => {
-        assert.match(
-          e.message,
-          new RegExp(`^Output folder: "${file.replace(/[.\\/]/g, '\\$&')}" is a file, not a folder`),
-        );
+        assert.match(e.message, new RegExp(`^"${file.replace(/[.\\/]/g, '\\$&')}" is a file, not a folder`));
         return true;
       });
     }

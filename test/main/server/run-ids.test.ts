@@ -3,21 +3,19 @@
  * one reached through a symlink leading out), runs:list leaves out runs that lead outside, and
  * downloading a model again and again leaves nothing lasting behind.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RequestChannel, RunInfo } from '../../../main/api.ts';
+import type { RunInfo } from '../../../main/api.ts';
 import { DOWNLOADS_KEPT } from '../../../main/host/downloads.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
 import { makeTrainConfig } from '../../../ml/train/config.ts';
-import { COFFEE, StubEngine, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, StubEngine, tinyModel } from '../helpers.ts';
+import { serverSuite } from './studio.ts';
 
-let dir = '';
 let outside = '';
 let runs = '';
 let out = '';
-let server: StudioServer;
 const engine = new StubEngine();
 
 /** A run folder as training leaves it: its config and its best model. */
@@ -27,39 +25,34 @@ async function makeRun(at: string, seed: number): Promise<void> {
   await tinyModel(path.join(at, 'model_best.safetensors'), 2, 'tanhexp', seed);
 }
 
-before(async () => {
-  dir = await tempDir();
-  outside = path.join(dir, 'outside');
-  await fs.mkdir(outside);
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    engine: engine.factory,
-    log: () => undefined,
-  });
-  runs = server.host.context.runsDir;
-  await tinyModel(path.join(outside, 'secret.safetensors'), 2, 'tanhexp', 7);
-  await makeRun(path.join(outside, 'run'), 8);
-  await makeRun(path.join(runs, 'real'), 1);
-  await makeRun(path.join(runs, 'linked-model'), 2);
-  await fs.rm(path.join(runs, 'linked-model', 'model_best.safetensors'));
-  await fs.symlink(path.join(outside, 'secret.safetensors'), path.join(runs, 'linked-model', 'model_best.safetensors'));
-  await fs.symlink(path.join(outside, 'secret.safetensors'), path.join(runs, 'evil.safetensors'));
-  await fs.symlink(path.join(outside, 'run'), path.join(runs, 'linked-run'));
-  await fs.copyFile(COFFEE, path.join(server.inbox, 'photo.png'));
-  out = path.join(dir, 'out');
-  await fs.mkdir(out);
-  await call('settings:set', { outputDir: out });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
-const call = (channel: RequestChannel, arg?: unknown) =>
-  (server.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
+const suite = serverSuite(
+  { engine: engine.factory },
+  {
+    async prepare(dir) {
+      outside = path.join(dir, 'outside');
+      await fs.mkdir(outside);
+    },
+    async ready() {
+      runs = suite.server.host.context.runsDir;
+      await tinyModel(path.join(outside, 'secret.safetensors'), 2, 'tanhexp', 7);
+      await makeRun(path.join(outside, 'run'), 8);
+      await makeRun(path.join(runs, 'real'), 1);
+      await makeRun(path.join(runs, 'linked-model'), 2);
+      await fs.rm(path.join(runs, 'linked-model', 'model_best.safetensors'));
+      await fs.symlink(
+        path.join(outside, 'secret.safetensors'),
+        path.join(runs, 'linked-model', 'model_best.safetensors'),
+      );
+      await fs.symlink(path.join(outside, 'secret.safetensors'), path.join(runs, 'evil.safetensors'));
+      await fs.symlink(path.join(outside, 'run'), path.join(runs, 'linked-run'));
+      await fs.copyFile(COFFEE, path.join(suite.server.inbox, 'photo.png'));
+      out = path.join(suite.dir, 'out');
+      await fs.mkdir(out);
+      await call('settings:set', { outputDir: out });
+    },
+  },
+);
+const { call } = suite;
 
 /** Every file under `d` with its size, for comparing a folder before and after. */
 async function files(d: string): Promise<string[]> {
@@ -76,7 +69,7 @@ async function files(d: string): Promise<string[]> {
 describe('models in browser mode', () => {
   test('run: ids that lead outside through a symlink are refused by download, export and feature maps', async () => {
     const bundled = 'bundled:tanhexp_x2.safetensors';
-    const image = path.join(server.inbox, 'photo.png');
+    const image = path.join(suite.server.inbox, 'photo.png');
     const jobs = engine.jobs.length;
     for (const file of [
       path.join(runs, 'evil.safetensors'),
@@ -107,7 +100,7 @@ describe('models in browser mode', () => {
   });
 
   test('user: ids that lead outside through a symlink are neither listed nor used', async () => {
-    const user = server.host.context.models.user;
+    const user = suite.server.host.context.models.user;
     await fs.symlink(path.join(outside, 'secret.safetensors'), path.join(user, 'linked.safetensors'));
     await tinyModel(path.join(user, 'mine.safetensors'));
     const listed = (await call('models:list')) as Array<{ id: string }>;
@@ -136,10 +129,10 @@ describe('models in browser mode', () => {
   });
 
   test('downloading a model again and again writes nothing lasting', async () => {
-    const data = path.join(dir, 'data');
-    const downloads = path.join(server.host.context.viewsDir, 'downloads');
+    const data = path.join(suite.dir, 'data');
+    const downloads = path.join(suite.server.host.context.viewsDir, 'downloads');
     const before = await files(data);
-    const model = path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors');
+    const model = path.join(suite.server.host.context.models.bundled, 'tanhexp_x2.safetensors');
     for (let i = 0; i < 60; i++) {
       const format = i % 3 === 0 ? 'onnx' : 'safetensors';
       const got = (await call('models:download', { modelId: 'bundled:tanhexp_x2.safetensors', format })) as {
@@ -153,7 +146,12 @@ describe('models in browser mode', () => {
     assert.equal((await files(downloads)).length, 2, 'one file per model and format');
     // Many different models: only the latest few stay.
     for (let seed = 0; seed < DOWNLOADS_KEPT + 4; seed++) {
-      await tinyModel(path.join(server.host.context.models.user, `m${seed}.safetensors`), 2, 'tanhexp', 100 + seed);
+      await tinyModel(
+        path.join(suite.server.host.context.models.user, `m${seed}.safetensors`),
+        2,
+        'tanhexp',
+        100 + seed,
+      );
       await call('models:download', { modelId: `user:m${seed}.safetensors`, format: 'safetensors' });
     }
     assert.equal((await fs.readdir(downloads)).length, DOWNLOADS_KEPT);

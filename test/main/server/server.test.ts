@@ -3,43 +3,32 @@
  * engine tests): the token on HTTP and the WebSocket upgrade, the CSP, requests over the socket,
  * events pushed to it, uploads and downloads.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import type { ServerMessage } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
-import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+import { COFFEE, StubEngine } from '../helpers.ts';
+import { serverSuite, socketClient } from './studio.ts';
 
-let dir = '';
-let server: StudioServer;
 const engine = new StubEngine();
-const base = () => `http://127.0.0.1:${server.port}`;
-
-before(async () => {
-  dir = await tempDir();
-  const renderer = path.join(dir, 'dist');
-  await fs.mkdir(path.join(renderer, 'assets'), { recursive: true });
-  await fs.writeFile(
-    path.join(renderer, 'index.html'),
-    '<!doctype html><title>SR Studio</title><script type="module" src="/assets/app.js"></script>',
-  );
-  await fs.writeFile(path.join(renderer, 'assets', 'app.js'), 'console.log(1);');
-  await fs.writeFile(path.join(dir, 'secret.txt'), 'secret');
-  server = await startServer({
-    appRoot: path.resolve(import.meta.dirname, '../../..'),
-    dataDir: path.join(dir, 'data'),
-    userModels: path.join(dir, 'models'),
-    rendererDir: renderer,
-    engine: engine.factory,
-  });
-});
-
-after(async () => {
-  await server.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+const suite = serverSuite(
+  // Notices go to the console, as in the app.
+  (dir) => ({ rendererDir: path.join(dir, 'dist'), engine: engine.factory, log: undefined }),
+  {
+    async prepare(dir) {
+      const renderer = path.join(dir, 'dist');
+      await fs.mkdir(path.join(renderer, 'assets'), { recursive: true });
+      await fs.writeFile(
+        path.join(renderer, 'index.html'),
+        '<!doctype html><title>SR Studio</title><script type="module" src="/assets/app.js"></script>',
+      );
+      await fs.writeFile(path.join(renderer, 'assets', 'app.js'), 'console.log(1);');
+      await fs.writeFile(path.join(dir, 'secret.txt'), 'secret');
+    },
+  },
+);
+const base = () => `http://127.0.0.1:${suite.server.port}`;
 
 /** Opens the socket; resolves once open, or rejects with the HTTP status of a refused upgrade. */
 function connect(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
@@ -51,35 +40,10 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<Web
   });
 }
 
-/** Sends requests and collects every message that comes back. */
-function client(ws: WebSocket) {
-  const got: ServerMessage[] = [];
-  let next = 1;
-  ws.on('message', (d) => got.push(JSON.parse(d.toString()) as ServerMessage));
-  const reply = async (id: number) => {
-    for (let i = 0; i < 500; i++) {
-      const m = got.find((x) => 'id' in x && x.id === id);
-      if (m) return m;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no reply to ${id}`);
-  };
-  return {
-    got,
-    async request(channel: string, arg?: unknown) {
-      const id = next++;
-      ws.send(JSON.stringify({ id, channel, arg }));
-      return reply(id);
-    },
-    raw: (text: string) => ws.send(text),
-    reply,
-  };
-}
-
 describe('browser-mode server', () => {
   test('the printed URL is loopback, a free port and a long random token', () => {
-    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
-    assert.ok(server.url.endsWith(server.token));
+    assert.match(suite.server.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+    assert.ok(suite.server.url.endsWith(suite.server.token));
   });
 
   test('HTTP without the token, or with a wrong one, is 403', async () => {
@@ -96,12 +60,12 @@ describe('browser-mode server', () => {
   });
 
   test('the page with the token: strict CSP, security headers and a session cookie', async () => {
-    const res = await fetch(server.url);
+    const res = await fetch(suite.server.url);
     assert.equal(res.status, 200);
     const csp = res.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'self'(;|$)/);
-    assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${server.port}`));
+    assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${suite.server.port}`));
     assert.match(csp, /frame-ancestors 'none'/);
     assert.doesNotMatch(csp, /script-src[^;]*unsafe/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
@@ -118,18 +82,18 @@ describe('browser-mode server', () => {
   });
 
   test('the WebSocket upgrade needs the token and the same origin', async () => {
-    const ws = `ws://127.0.0.1:${server.port}/ws`;
+    const ws = `ws://127.0.0.1:${suite.server.port}/ws`;
     await assert.rejects(connect(ws), /status 403/);
     await assert.rejects(connect(`${ws}?token=nope`), /status 403/);
-    await assert.rejects(connect(`${ws}?token=${server.token}`, { Origin: 'http://evil.example' }), /status 403/);
-    const ok = await connect(`${ws}?token=${server.token}`, { Origin: `http://127.0.0.1:${server.port}` });
+    await assert.rejects(connect(`${ws}?token=${suite.server.token}`, { Origin: 'http://evil.example' }), /status 403/);
+    const ok = await connect(`${ws}?token=${suite.server.token}`, { Origin: `http://127.0.0.1:${suite.server.port}` });
     ok.close();
   });
 
   test('requests round-trip over the socket in the wire format; errors are one sentence', async () => {
-    const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    const ws = await connect(`ws://127.0.0.1:${suite.server.port}/ws?token=${suite.server.token}`);
     try {
-      const c = client(ws);
+      const c = socketClient(ws);
       const status = await c.request('app:status');
       assert.ok('ok' in status && status.ok, JSON.stringify(status));
       assert.equal((status.result as { backend: { upscale: { name: string } } }).backend.upscale.name, 'cpu');
@@ -142,8 +106,8 @@ describe('browser-mode server', () => {
       assert.deepEqual(bad, { id: 3, ok: false, error: said, code: 'bad-argument', facts: { said, field: 'points' } });
       const unknown = await c.request('fs:delete-everything', {});
       assert.ok('ok' in unknown && !unknown.ok && /Unknown request channel/.test(unknown.error));
-      c.raw('not json');
-      const malformed = await c.reply(-1);
+      c.ws.send('not json');
+      const malformed = await c.answer(-1);
       assert.ok('ok' in malformed && !malformed.ok && /Malformed message/.test(malformed.error));
       const dialog = await c.request('dialog:open-images');
       assert.ok('ok' in dialog && !dialog.ok && /no file dialogs in browser mode/.test(dialog.error));
@@ -161,11 +125,11 @@ describe('browser-mode server', () => {
   });
 
   test('uploads are streamed into the inbox; only session files and models can be downloaded', async () => {
-    const ws = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`);
+    const ws = await connect(`ws://127.0.0.1:${suite.server.port}/ws?token=${suite.server.token}`);
     try {
-      const c = client(ws);
+      const c = socketClient(ws);
       const bytes = await fs.readFile(COFFEE);
-      const cookie = `sr-studio-token-${server.port}=${server.token}`;
+      const cookie = `sr-studio-token-${suite.server.port}=${suite.server.token}`;
       const upload = async (name: string, body: Buffer) => {
         const begun = await c.request('files:upload', { name, bytes: body.length });
         if (!('ok' in begun) || !begun.ok) return begun;
@@ -185,8 +149,8 @@ describe('browser-mode server', () => {
       assert.ok(up.ok, JSON.stringify(up));
       assert.equal(up.file.name, 'coffee.png');
       assert.equal(up.file.bytes, bytes.length);
-      assert.equal(path.dirname(up.file.path), server.inbox);
-      assert.ok(server.inbox.startsWith(path.join(dir, 'data', 'inbox', 'session-')), server.inbox);
+      assert.equal(path.dirname(up.file.path), suite.server.inbox);
+      assert.ok(suite.server.inbox.startsWith(path.join(suite.dir, 'data', 'inbox', 'session-')), suite.server.inbox);
       assert.deepEqual(await fs.readFile(up.file.path), bytes);
       const again = (await upload('coffee.png', bytes)) as { file: { name: string; path: string } };
       assert.equal(again.file.path, up.file.path, 'the same bytes under the same name are the file received before');
@@ -205,10 +169,10 @@ describe('browser-mode server', () => {
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
       assert.equal((await get(up.file.path, {})).status, 403, 'not without the cookie');
       assert.equal((await get(COFFEE)).status, 404, 'a file the session did not produce');
-      assert.equal((await get(path.join(dir, 'secret.txt'))).status, 404);
+      assert.equal((await get(path.join(suite.dir, 'secret.txt'))).status, 404);
       assert.equal((await get('relative.png')).status, 404);
       // An output the engine reports becomes downloadable where the session may read it, and only there.
-      const output = path.join(server.host.context.results.folder, 'coffee_x2.png');
+      const output = path.join(suite.server.host.context.results.folder, 'coffee_x2.png');
       await fs.writeFile(output, bytes);
       assert.equal((await get(output)).status, 404, 'not before the engine reports it');
       engine.emit('job:file-done', {
@@ -223,24 +187,24 @@ describe('browser-mode server', () => {
       engine.emit('job:file-done', {
         jobId: 'job-1',
         file: COFFEE,
-        output: path.join(dir, 'secret.txt'),
+        output: path.join(suite.dir, 'secret.txt'),
         width: 1,
         height: 1,
         result: { dataUrl: '', width: 1, height: 1 },
       });
       assert.equal(
-        (await get(path.join(dir, 'secret.txt'))).status,
+        (await get(path.join(suite.dir, 'secret.txt'))).status,
         404,
         'a reported output outside the folders the session may read is not served',
       );
       // Models can be downloaded (the Models view's Download), other files of their folders not.
-      const model = await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
+      const model = await get(path.join(suite.server.host.context.models.bundled, 'tanhexp_x2.safetensors'));
       assert.equal(model.status, 200);
       assert.equal(
         model.headers.get('content-disposition')?.startsWith('inline; filename="tanhexp_x2.safetensors"'),
         true,
       );
-      assert.equal((await get(path.join(server.host.context.models.bundled, 'tanhexp_x2.md'))).status, 404);
+      assert.equal((await get(path.join(suite.server.host.context.models.bundled, 'tanhexp_x2.md'))).status, 404);
     } finally {
       ws.close();
     }

@@ -11,24 +11,17 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { RequestChannel } from '../../../main/api.ts';
-import { startServer, type StudioServer } from '../../../main/server/server.ts';
+import type { StudioServer } from '../../../main/server/server.ts';
 import { formatBytes, UPLOAD_LIMITS } from '../../../main/server/uploads.ts';
-import { COFFEE, StubEngine, tempDir } from '../helpers.ts';
+import { COFFEE, tempDir } from '../helpers.ts';
+import { startIn } from './studio.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 let dir = '';
 let server: StudioServer;
 
 const limits = { fileBytes: 20_000, sessionBytes: 40_000, atOnce: 3, idleMs: 400 };
 const open = (dataDir: string, l: Partial<typeof limits> = limits, log: (line: string) => void = () => undefined) =>
-  startServer({
-    appRoot: ROOT,
-    dataDir,
-    userModels: path.join(dir, 'models'),
-    engine: new StubEngine().factory,
-    uploadLimits: l,
-    log,
-  });
+  startIn(dir, { dataDir, uploadLimits: l, log });
 
 before(async () => {
   dir = await tempDir();

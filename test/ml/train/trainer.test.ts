@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetSource } from '../../../ml/dataset.ts';
-import { errors, UserError } from '../../../ml/errors.ts';
+import { errors, UserError, word } from '../../../ml/errors.ts';
 import { parameterCount } from '../../../ml/network.ts';
 import { loadTrainingData } from '../../../ml/node/training-data.ts';
 import { describeDegrade } from '../../../ml/degrade.ts';
@@ -23,6 +23,7 @@ import { TrainControl, type TrainEvent } from '../../../ml/train/events.ts';
 import { train, type TrainOptions } from '../../../ml/train/trainer.ts';
 import type { ValImage } from '../../../ml/train/validation.ts';
 import { decodeModel } from '../../../ml/weights.ts';
+import { wordForCli } from '../../../ml/wording.ts';
 import { useBackend } from '../../helpers/backends.ts';
 import { evaluatorFor } from '../../../ml/node/evaluator.ts';
 import type { Evaluator } from '../../../ml/train/validation.ts';
@@ -479,6 +480,9 @@ describe('non-finite steps', () => {
     assert.match(failed.message, /^Training stopped: 3 steps in a row/);
     assert.match(failed.message, /checkpoint \(iteration 2\)/);
     assert.match(failed.message, /--lr/);
+    // The same as data, for each front end to word: the command line's sentence is its message.
+    assert.deepEqual(failed.error, { code: 'training-diverged', facts: { steps: 3, kept: 2 } });
+    assert.equal(failed.message, word(wordForCli, failed.error));
     assert.equal(
       failed.message.split(/[.!?](?:\s|$)/).filter((s) => s.trim()).length,
       1,
