@@ -4,7 +4,13 @@ import { discStepModel } from '../onnx/discriminator.ts';
 import { flatLayout, trainStepModel } from '../onnx/train-graph.ts';
 import type { PatchBatch } from '../dataset.ts';
 import type { TrainConfig } from '../train/config.ts';
-import { Discriminator, discLayers, initialDiscriminator, type DiscriminatorState } from '../train/discriminator.ts';
+import {
+  DISC_LR_RATIO,
+  Discriminator,
+  discLayers,
+  initialDiscriminator,
+  type DiscriminatorState,
+} from '../train/discriminator.ts';
 import type { AdamState, EngineStart, StepEngine, StepEngineFactory, StepOutcome } from '../train/engine.ts';
 import { loadOrt, type Ort } from './onnx-runtime.ts';
 
@@ -20,7 +26,8 @@ import { loadOrt, type Ort } from './onnx-runtime.ts';
  * step prepares the discriminator's normalised weights (one power iteration), runs the network's
  * step with them (its output's adversarial gradient joins the pixel loss's), then the
  * discriminator's step on the real patches and the network's output, and keeps both updates only
- * when everything in both is finite. The discriminator learns at the network's learning rate.
+ * when everything in both is finite. The discriminator learns at DISC_LR_RATIO times the network's
+ * learning rate.
  */
 export interface OnnxTrainerOptions {
   /** Intra-op threads (default: ONNX Runtime's, one per core). */
@@ -192,7 +199,7 @@ class OnnxEngine implements StepEngine {
         const d = await disc.session.run(dFeeds);
         const dLoss = (d.d_loss!.data as Float32Array)[0]!;
         discPending = Number.isFinite(dLoss)
-          ? disc.model.update(prepared, d.d_grad!.data as Float32Array, lr)
+          ? disc.model.update(prepared, d.d_grad!.data as Float32Array, lr * DISC_LR_RATIO)
           : undefined;
         if (!discPending) return { ok: false, loss: dLoss };
         parts = {

@@ -6,16 +6,25 @@ import { spectralGrad, spectralStep, type SpectralStep } from './spectral-norm.t
  * The discriminator of a perceptual run: a patch discriminator on HR patches [n, 3, H, H] that says,
  * for each region of about 36 pixels, how real it looks (a map of logits [n, 1, H/8, H/8]). Each
  * stage is a 3×3 conv (pad 1, stride 1), LeakyReLU(0.2) and a 2×2 average pool, widening 3 → 16 →
- * 32 → 64; a last 3×3 conv gives one logit per position. Every conv weight is spectrally
- * normalised (spectral-norm.ts), as Real-ESRGAN's discriminator is. The pool right after each
- * stage's conv keeps only the first conv at the HR size, and the widths are half those of
- * Real-ESRGAN's first stages: on the CPU a step with it costs about 1.6 times a pixel step of the
- * light x4 network (batch 16 × 32²), where widths 32 → 64 → 128 cost 3.5 times. The graphs that
- * run it are in ml/onnx/discriminator.ts; its state lives here, free of any runtime, so
- * checkpoints hold it.
+ * 32 → 64; a last 3×3 conv gives one logit per position. The inner convs' weights are spectrally
+ * normalised (spectral-norm.ts); the first and the last are not, as in Real-ESRGAN's discriminator,
+ * so the scale of what it sees and of the logits it gives can be learned. The pool right after
+ * each stage's conv keeps only the first conv at the HR size, and the widths are a quarter of
+ * Real-ESRGAN's: on the CPU a perceptual step of the light x4 network (batch 16 × 32²) costs
+ * about twice a pixel step, where widths 32 → 64 → 128 cost 3.5 times. The graphs that run it
+ * are in ml/onnx/discriminator.ts; its state lives here, free of any runtime, so checkpoints
+ * hold it.
  */
 export const DISC_WIDTHS: readonly number[] = [16, 32, 64];
 export const DISC_SLOPE = 0.2;
+/**
+ * The discriminator learns at this many times the network's learning rate (on the same schedule):
+ * the two time-scale rule (Heusel et al., 2017; SAGAN's 4e-4 beside 1e-4). At the network's rate
+ * this small discriminator barely starts to tell the bundled x4 photo model's output from the
+ * photos in 300 steps (its loss 1.386 → 1.381 on 96 patch pairs), at four times it does
+ * (→ 1.345), so the adversarial gradient carries a signal within a short fine-tune.
+ */
+export const DISC_LR_RATIO = 4;
 /** Adam's β₁ and β₂ for the discriminator: Real-ESRGAN's (0.9, 0.99). */
 export const DISC_BETA1 = 0.9;
 export const DISC_BETA2 = 0.99;
@@ -28,6 +37,8 @@ export interface DiscLayer {
   readonly cout: number;
   /** LeakyReLU and a 2×2 average pool follow the conv (all but the last layer). */
   readonly pooled: boolean;
+  /** The weight is spectrally normalised (all but the first and the last layer). */
+  readonly spectral: boolean;
 }
 
 /** The layers for the stage widths (the default is the one perceptual runs train; tests use narrower ones). */
@@ -37,23 +48,33 @@ export function discLayers(widths: readonly number[] = DISC_WIDTHS): DiscLayer[]
     cin: i === 0 ? 3 : widths[i - 1]!,
     cout,
     pooled: true,
+    spectral: i > 0,
   }));
-  layers.push({ name: 'out', cin: widths.at(-1)!, cout: 1, pooled: false });
+  layers.push({ name: 'out', cin: widths.at(-1)!, cout: 1, pooled: false, spectral: false });
   return layers;
 }
 
 /** How many HR pixels one logit's position steps over. */
 export const discStride = (layers: readonly DiscLayer[]) => 2 ** layers.filter((l) => l.pooled).length;
 
+/** One tensor of the flat parameter vector. */
+export interface DiscTensor {
+  readonly name: string;
+  readonly shape: number[];
+  readonly offset: number;
+  readonly size: number;
+  /** A spectrally normalised weight's rows (cout); absent for the other weights and the biases. */
+  readonly rows?: number;
+}
+
 /** The flat parameter vector's layout, in the graphs' order: each layer's weight, then its bias. */
-export function discLayout(
-  layers: readonly DiscLayer[],
-): Array<{ name: string; shape: number[]; offset: number; size: number; rows?: number }> {
-  const out: Array<{ name: string; shape: number[]; offset: number; size: number; rows?: number }> = [];
+export function discLayout(layers: readonly DiscLayer[]): DiscTensor[] {
+  const out: DiscTensor[] = [];
   let offset = 0;
   for (const l of layers) {
     const size = l.cout * l.cin * 9;
-    out.push({ name: `${l.name}.weight`, shape: [l.cout, l.cin, 3, 3], offset, size, rows: l.cout });
+    const shape = [l.cout, l.cin, 3, 3];
+    out.push({ name: `${l.name}.weight`, shape, offset, size, ...(l.spectral ? { rows: l.cout } : {}) });
     offset += size;
     out.push({ name: `${l.name}.bias`, shape: [l.cout], offset, size: l.cout });
     offset += l.cout;
@@ -65,13 +86,13 @@ export function discLayout(
 export interface DiscriminatorState {
   /** The weights W before normalisation, and the biases: OIHW, by name. */
   readonly weights: ReadonlyMap<string, Float32Array>;
-  /** Each conv weight's power-iteration vector u [cout], by the weight's name. */
+  /** Each spectrally normalised weight's power-iteration vector u [cout], by the weight's name. */
   readonly u: ReadonlyMap<string, Float32Array>;
   /** Adam's step and moments (`m.NAME`, `v.NAME`, flat, OIHW). */
   readonly adam: AdamState;
 }
 
-/** The run's discriminator at its start: He-normal weights, zero biases, random unit u, from the run's seed. */
+/** The run's discriminator at its start: He-normal weights, zero biases, random unit vectors u, from the run's seed. */
 export function initialDiscriminator(seed: number, layers: readonly DiscLayer[] = discLayers()): DiscriminatorState {
   const rng = new Rng((seed ^ 0x2545f491) >>> 0);
   const weights = new Map<string, Float32Array>();
@@ -79,9 +100,11 @@ export function initialDiscriminator(seed: number, layers: readonly DiscLayer[] 
   const moments = new Map<string, Float32Array>();
   for (const e of discLayout(layers)) {
     const data = new Float32Array(e.size);
-    if (e.rows) {
-      const std = Math.sqrt(2 / (e.size / e.rows));
+    if (e.shape.length === 4) {
+      const std = Math.sqrt(2 / (e.size / e.shape[0]!));
       for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+    }
+    if (e.rows) {
       const v = Float64Array.from({ length: e.rows }, () => rng.normal());
       const norm = Math.hypot(...v);
       u.set(

@@ -17,16 +17,17 @@ export const isObjective = (v: unknown): v is Objective => (OBJECTIVES as readon
 
 /**
  * The adversarial loss's default weight beside the pixel loss's 1: Real-ESRGAN's 0.1 (Wang et al.,
- * 2021, beside L1 1.0). Real-ESRGAN also has a VGG feature loss beside it, which this objective has
- * not; at 0.1 the adversarial gradient moves the output about as far as the L1 gradient does, so
- * edges sharpen without the texture the discriminator invents overtaking the photo's own.
+ * 2021, beside L1 1.0). Real-ESRGAN also has a VGG feature loss, which this objective has not; from
+ * the bundled x4 photo model the adversarial gradient on the network's parameters is then about 0.7
+ * times the L1 gradient's norm, so neither drowns the other. Higher weights sharpen sooner and at a
+ * cost: within 300 steps 0.3 brought colour halos at edges and 1 a checkerboard (docs/training.md).
  */
 export const DEFAULT_ADV_WEIGHT = 0.1;
 
 /**
- * The default peak learning rate of a perceptual run, for the network and the discriminator alike:
- * Real-ESRGAN's 1e-4 for both. A perceptual run usually starts from a pixel-trained model (--init),
- * whose default is the same.
+ * The default peak learning rate of a perceptual run's network: Real-ESRGAN's 1e-4 (its
+ * discriminator learns at DISC_LR_RATIO times it, ml/train/discriminator.ts). A perceptual run
+ * usually starts from a pixel-trained model (--init), whose default is the same.
  */
 export const PERCEPTUAL_LR = 1e-4;
 

@@ -69,7 +69,7 @@ function normalizedWeights(layers: readonly DiscLayer[], seed: number, outBias =
   const d = new Discriminator(initialDiscriminator(seed, layers), layers);
   const w = d.prepare().normalized;
   for (const e of discLayout(layers)) {
-    if (e.rows) continue;
+    if (e.shape.length !== 1) continue;
     for (let i = 0; i < e.size; i++)
       w[e.offset + i] = e.name === 'out.bias' ? outBias : 0.05 * Math.sin(3 * i + e.name.length);
   }

@@ -162,7 +162,7 @@ describe('perceptual training on ONNX Runtime', { skip }, () => {
       const before = await snapshot(engine);
       const r1 = await engine.step({ ...good, lr: good.lr.map((v, i) => (i === 7 ? NaN : v)) }, 1e-3, Infinity);
       assert.ok(!r1.ok && !r1.diverged);
-      // A NaN in the real patches reaches only the discriminator's step.
+      // A NaN in the real patches: the pixel loss's targets and the discriminator's real input.
       const r2 = await engine.step({ ...good, hr: good.hr.map((v, i) => (i === 11 ? NaN : v)) }, 1e-3, Infinity);
       assert.ok(!r2.ok && !r2.diverged, JSON.stringify(r2));
       const r3 = await engine.step(good, 1e-3, 1e-9);

@@ -142,6 +142,22 @@ describe("the discriminator's update", () => {
     }
   });
 
+  test('the inner convs are divided by their σ, the first and the last are used as they are (as in Real-ESRGAN)', () => {
+    const d = new Discriminator(initialDiscriminator(3, layers), layers);
+    const state = d.state();
+    const { normalized, spectral } = d.prepare();
+    assert.deepEqual([...spectral.keys()], ['conv1.weight', 'conv2.weight']);
+    for (const e of discLayout(layers)) {
+      const raw = state.weights.get(e.name)!;
+      const fed = normalized.subarray(e.offset, e.offset + e.size);
+      const s = spectral.get(e.name);
+      if (s) {
+        assert.ok(s.sigma > 0.5, `${e.name}: σ ${s.sigma}`);
+        for (let i = 0; i < e.size; i++) assert.equal(fed[i], Math.fround(raw[i]! / s.sigma));
+      } else assert.deepEqual(fed, raw, e.name);
+    }
+  });
+
   test('a gradient that is not finite gives no update', () => {
     const d = new Discriminator(initialDiscriminator(3, layers), layers);
     const grad = new Float32Array(d.size);
