@@ -14,6 +14,7 @@ import type { TrainJobResult, TrainJobSpec, ViewSettings } from '../ml/jobs/trai
 import type { UpscaleJobSpec } from '../ml/jobs/upscale.ts';
 import type { RunPoint } from '../ml/node/runs.ts';
 import type { CompareReport } from '../ml/train/compare.ts';
+import type { Objective } from '../ml/train/objective.ts';
 import type { TrainingSummary } from '../ml/weights.ts';
 import type { ErrorCode, Facts } from '../ml/errors.ts';
 
@@ -201,6 +202,9 @@ export interface RunInfo {
   readonly activation: ActivationName;
   readonly iterations: number;
   readonly degrade: DegradeName;
+  /** What it trains the network for (pixel error, or perceptual), and a perceptual run's adversarial weight. */
+  readonly objective: Objective;
+  readonly advWeight: number | null;
   /** The training and validation folders it was started with (null when it predates recording them). */
   readonly data: string | null;
   readonly val: string | null;

@@ -28,6 +28,15 @@ export interface TrainingSummary {
   readonly degrade?: string;
   /** The degradations' ranges when the model was trained (`describeDegrade`), when not none. */
   readonly degradations?: string;
+  /**
+   * What the run trained it for (ml/train/objective.ts): `perceptual` (sharp: an adversarial loss
+   * beside the pixel loss), or `pixel` (faithful), which files leave out, as those written before it did.
+   */
+  readonly objective?: string;
+  /** The adversarial loss's weight of a perceptual run. */
+  readonly advWeight?: number;
+  /** The detail measure on the validation photos (ml/metrics.ts): mean |∇Y| of the output over the ground truth's. */
+  readonly valDetail?: number;
   /** The model the run started from (train --init): its name or path, what was loaded, its SHA-256. */
   readonly init?: { readonly model: string; readonly loaded: string; readonly sha256?: string };
   /**

@@ -15,6 +15,7 @@ import type { TrainSpec } from './protocol.ts';
 export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> {
   const { jobId, post, emit } = ctx;
   let forward: ((e: TrainEvent) => Promise<void>) | undefined;
+  let perceptual = false;
   const say = (message: string) => emit('job:progress', { fraction: 0, message });
   const result = await trainJob(
     { ...spec, backend: ctx.backend, threads: ctx.threads, command: 'SR Studio app', control: ctx.control },
@@ -22,12 +23,14 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
       if (e.type === 'note' || e.type === 'data-warning') return say(e.message);
       if (e.type === 'run') {
         forward = trainEventForwarder(ctx, e.config.iterations);
+        perceptual = e.config.objective === 'perceptual';
         const how = e.continued
           ? e.from
             ? `Continuing from iteration ${e.from}`
             : 'Starting the run again from the beginning (it had no checkpoint yet)'
-          : 'Starting a new run';
-        return say(`${how} in ${e.dir}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
+          : `Starting a new ${perceptual ? 'perceptual ' : ''}run`;
+        const where = perceptual ? ` (on ${ctx.backend.device})` : '';
+        return say(`${how} in ${e.dir}${where}${e.threads > 1 ? ` on ${e.threads} threads` : ''}…`);
       }
       await forward!(e);
     },
@@ -37,9 +40,14 @@ export async function runTrain(spec: TrainSpec, ctx: JobContext): Promise<void> 
     post({ type: 'error', jobId, error: result.error ?? { code: 'internal', facts: { why: result.message ?? '' } } });
     return;
   }
-  const best = result.best
-    ? `best validation PSNR-Y ${result.best.psnrY.toFixed(2)} dB at iteration ${result.best.iteration}`
-    : 'no validation';
+  const b = result.best;
+  const detail = b?.detail === undefined ? '' : `, detail ${b.detail.toFixed(3)}`;
+  // A perceptual run keeps its latest validated weights (ml/train/best.ts), not its best PSNR.
+  const best = !b
+    ? 'no validation'
+    : perceptual
+      ? `the model is the latest validated weights: iteration ${b.iteration}, validation PSNR-Y ${b.psnrY.toFixed(2)} dB${detail}`
+      : `best validation PSNR-Y ${b.psnrY.toFixed(2)} dB${detail} at iteration ${b.iteration}`;
   const what =
     result.reason === 'cancelled'
       ? `Stopped at iteration ${result.iteration} (checkpoint saved); continue it from the list of runs`

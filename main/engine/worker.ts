@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { chooseBackend, type Purpose } from '../../ml/backend-choice.ts';
+import { chooseBackend, type BackendChoice, type Purpose } from '../../ml/backend-choice.ts';
 import { isUserError } from '../../ml/errors.ts';
 import { activateBackend, initBackend, probeBackends } from '../../ml/node/backends.ts';
 import { evaluatorFor } from '../../ml/node/evaluator.ts';
@@ -17,6 +17,7 @@ import { TrainControl } from '../../ml/train/events.ts';
 import { runCompare, runCompareModels } from './compare-job.ts';
 import { runFeatures } from './features.ts';
 import { errorOf, type JobContext } from './job.ts';
+import { jobBackend } from './job-backend.ts';
 import type { JobId } from '../api.ts';
 import type { JobRequest, JobType, WorkerBackend, WorkerEvent, WorkerOptions, WorkerRequest } from './protocol.ts';
 import { runTrain } from './train-job.ts';
@@ -30,14 +31,6 @@ const RUNNERS: { [T in JobType]: Runner<T> } = {
   'compare-models': runCompareModels,
   features: runFeatures,
 };
-/** Which backend each job runs on. */
-export const JOB_PURPOSE: { [T in JobType]: Purpose } = {
-  upscale: 'upscale',
-  'compare-models': 'upscale',
-  train: 'train',
-  compare: 'train',
-  features: 'train',
-};
 
 if (!parentPort) throw new Error('main/engine/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -45,8 +38,7 @@ const options = workerData as WorkerOptions;
 const post = (e: WorkerEvent) => port.postMessage(e);
 
 /** A failure keeps the engine's error (code and facts) for the host to word. */
-async function startPurpose(purpose: Purpose): Promise<WorkerBackend> {
-  const choice = options.backends[purpose];
+async function startPurpose(purpose: Purpose, choice: BackendChoice): Promise<WorkerBackend> {
   try {
     const s = await initBackend(choice, purpose);
     const evaluator = purpose === 'train' ? await evaluatorFor(s.name) : undefined;
@@ -57,14 +49,16 @@ async function startPurpose(purpose: Purpose): Promise<WorkerBackend> {
 }
 
 // One after the other: each switches tfjs's global backend while it starts.
-const started = new Map<Purpose, Promise<WorkerBackend>>();
+const started = new Map<string, Promise<WorkerBackend>>();
 let starting: Promise<unknown> = Promise.resolve();
-function backendFor(purpose: Purpose): Promise<WorkerBackend> {
-  let b = started.get(purpose);
+/** The purpose's backend as Settings choose it, or another choice for it (a perceptual training's ONNX Runtime). */
+function backendFor(purpose: Purpose, choice: BackendChoice = options.backends[purpose]): Promise<WorkerBackend> {
+  const key = `${purpose}:${choice}`;
+  let b = started.get(key);
   if (!b) {
-    b = starting.then(() => startPurpose(purpose));
+    b = starting.then(() => startPurpose(purpose, choice));
     starting = b;
-    started.set(purpose, b);
+    started.set(key, b);
   }
   return b;
 }
@@ -159,7 +153,10 @@ async function pump(): Promise<void> {
   const control = new TrainControl();
   running = { job, abort, control };
   try {
-    const b = await backendFor(JOB_PURPOSE[job.type]);
+    const { purpose, choice } = jobBackend(job, options.backends);
+    let b = await backendFor(purpose);
+    // Another choice than the purpose's own (auto's ONNX Runtime for a perceptual training), unless auto picked it anyway.
+    if (choice !== options.backends[purpose] && !(b.ok && b.name === choice)) b = await backendFor(purpose, choice);
     if (!b.ok) {
       post({ type: 'error', jobId: job.jobId, error: b.error });
       return;

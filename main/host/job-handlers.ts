@@ -9,7 +9,7 @@ import type { ImportedRuns } from '../../ml/node/imported-models.ts';
 import { endMessage } from '../../ml/node/run-folder.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
-import { SETTING_RANGES } from '../../ml/train/config.ts';
+import { OBJECTIVES, SETTING_RANGES, type Objective } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
 import type { JobId, ModelInfo, RunInfo, TrainJob, TrainRun, UpscaleJob } from '../api.ts';
 import type { TrainSpec } from '../engine/protocol.ts';
@@ -25,6 +25,7 @@ import {
   list,
   madeDir,
   none,
+  num,
   obj,
   oneOf,
   openDir,
@@ -75,6 +76,26 @@ async function trainRun(v: unknown): Promise<TrainRun> {
     return { kind, parent: o.parent === null ? null : await existingDir(o.parent, RUN_FOLDER) };
   }
   return { kind, dir: await existingDir(obj(v, 'run', ['kind', 'dir']).dir, RUN_FOLDER) };
+}
+
+/** How the Train and Compare views name the adversarial loss's weight. */
+const ADV_WEIGHT = 'Adversarial weight';
+
+/**
+ * What a training or a comparison is trained for, as the request gives it: the objective (absent:
+ * pixel, or a continued run's own) and a perceptual run's adversarial weight (absent: the default),
+ * each passed on only when given.
+ */
+function objectiveOf(o: Record<string, unknown>): { objective?: Objective; advWeight?: number } {
+  const objective = o.objective === undefined ? undefined : oneOf(o.objective, 'objective', OBJECTIVES);
+  if (o.advWeight === undefined) return objective === undefined ? {} : { objective };
+  const advWeight = num(o.advWeight, ADV_WEIGHT, ...SETTING_RANGES.advWeight);
+  if (objective !== 'perceptual')
+    throw errors.badArgument(
+      `${ADV_WEIGHT} weighs the adversarial loss of a perceptual run; choose the perceptual objective, or leave it out.`,
+      ADV_WEIGHT,
+    );
+  return { objective, advWeight };
 }
 
 export function jobHandlers(
@@ -132,6 +153,8 @@ export function jobHandlers(
         'run',
         'degrade',
         'init',
+        'objective',
+        'advWeight',
       ]);
       const data = await existingDir(o.data, 'Training folder');
       const val = o.val === null ? null : await existingDir(o.val, 'Validation folder');
@@ -140,6 +163,7 @@ export function jobHandlers(
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
+      const objective = objectiveOf(o);
       const run = await trainRun(o.run);
       // The engine's run: a new one goes into the app's runs folder unless a folder was chosen.
       const target: TrainSpec['run'] = run.kind === 'new' ? { kind: 'new', parent: run.parent ?? ctx.runsDir } : run;
@@ -157,7 +181,7 @@ export function jobHandlers(
         const init = model?.path ?? null;
         const chosen = run.kind === 'new' ? run.parent : null;
         if (held && access) await holdTrain(held, { data, val, run: target, chosen }, access);
-        const settings = { preset, scale, activation, iterations, degrade };
+        const settings = { preset, scale, activation, iterations, degrade, ...objective };
         const jobId = ctx.engine.startJob({
           type: 'train',
           spec: { data, val, settings, run: target, init, ...(held && { through: held.through }) },
@@ -171,6 +195,7 @@ export function jobHandlers(
           iterations,
           run,
           degrade,
+          ...objective,
           init: model?.id ?? null,
         };
         ctx.jobs.start(jobId, 'train', job);
@@ -184,7 +209,17 @@ export function jobHandlers(
       }
     },
     async 'job:compare'(arg, access) {
-      const o = obj(arg, 'job:compare', ['data', 'val', 'acts', 'preset', 'scale', 'iterations', 'seeds']);
+      const o = obj(arg, 'job:compare', [
+        'data',
+        'val',
+        'acts',
+        'preset',
+        'scale',
+        'iterations',
+        'seeds',
+        'objective',
+        'advWeight',
+      ]);
       const data = await existingDir(o.data, 'Training folder');
       const val = await existingDir(o.val, 'Validation folder');
       const [a, b] = list(o.acts, 'acts', 2, 2).map((x, i) => oneOf(x, `acts[${i}]`, ACTIVATION_NAMES));
@@ -193,9 +228,11 @@ export function jobHandlers(
       const scale = oneOf(o.scale, 'scale', SCALES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const seeds = int(o.seeds, 'Seeds', 1, 20);
+      const objective = objectiveOf(o);
+      const sharp = objective.objective === 'perceptual' ? '_perceptual' : '';
       const outDir = path.join(
         ctx.runsDir,
-        `compare_${a}-${b}_${preset}_x${scale}_it${iterations}_${stamp(new Date())}`,
+        `compare_${a}-${b}_${preset}_x${scale}${sharp}_it${iterations}_${stamp(new Date())}`,
       );
       const acts = [a!, b!] as const;
       const held = access && new Held();
@@ -209,13 +246,13 @@ export function jobHandlers(
             data,
             val,
             acts,
-            settings: { preset, scale, iterations },
+            settings: { preset, scale, iterations, ...objective },
             seeds,
             dir: outDir,
             ...(held && { through: held.through }),
           },
         });
-        ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds });
+        ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds, ...objective });
         access?.until(ctx.jobs.failed(jobId));
         held?.until(ctx.jobs.failed(jobId));
         return { jobId };
@@ -284,6 +321,8 @@ export function jobHandlers(
           activation: r.config.network.activation,
           iterations: r.iterations,
           degrade: r.config.degrade,
+          objective: r.config.objective,
+          advWeight: r.config.advWeight ?? null,
           data: r.record?.data ?? null,
           val: r.record?.val ?? null,
           state: r.state,

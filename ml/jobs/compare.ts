@@ -17,7 +17,8 @@ import { loadNamedModel } from '../node/models.ts';
 import { compare, type CompareReport, type StartModel } from '../train/compare.ts';
 import { initMismatch } from '../train/init.ts';
 import { markdown } from '../train/compare-report.ts';
-import { DEFAULT_LR, INIT_LR, makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import { makeTrainConfig, type TrainConfig } from '../train/config.ts';
+import { defaultLearningRate, isObjective } from '../train/objective.ts';
 import type { TrainControl, TrainEvent } from '../train/events.ts';
 import { through, type ThroughMap } from '../node/through.ts';
 import { checkObjective, namedTrainEvent, openData, startRunHelpers } from './common.ts';
@@ -27,7 +28,10 @@ export interface CompareJobSpec {
   readonly data: string;
   readonly val?: string | null | undefined;
   readonly acts: readonly ActivationName[];
-  /** Everything but the activation; one learning rate for all (the lowest default unless set). */
+  /**
+   * Everything but the activation, the objective and its adversarial weight included; one learning
+   * rate for all (the lowest default unless set).
+   */
   readonly settings: TrainSettings;
   readonly seeds: number;
   /**
@@ -134,7 +138,11 @@ async function compareIn(
   if (spec.acts.length < 2 || new Set(spec.acts).size !== spec.acts.length)
     throw errors.badArgument('A comparison needs at least two different activations, e.g. swish and tanhexp.');
   const twins = spec.init ? await startModels(spec.init, spec.acts) : undefined;
-  const lr = spec.settings.lr ?? (twins ? INIT_LR : Math.min(...spec.acts.map((a) => DEFAULT_LR[a])));
+  // One rate for all: the lowest of their defaults, by the rule a single run's default follows.
+  const objective = isObjective(spec.settings.objective) ? spec.settings.objective : 'pixel';
+  const lr =
+    spec.settings.lr ??
+    Math.min(...spec.acts.map((a) => defaultLearningRate(a, { init: twins !== undefined, objective })));
   const first = twins?.get(spec.acts[0]!)?.config;
   const s = spec.settings;
   const base = first

@@ -20,7 +20,7 @@ import type { DegradeName } from '../degrade.ts';
 import { presetOf, type NetworkConfig, type PresetName, type Scale } from '../network.ts';
 import { through, type Through, type ThroughMap } from '../node/through.ts';
 import { checkObjective, namedError, namedTrainEvent, openData, startRunHelpers } from './common.ts';
-import type { Checkpoint } from '../train/checkpoint.ts';
+import type { BestScores, Checkpoint } from '../train/checkpoint.ts';
 import { replacesBest } from '../train/best.ts';
 import { makeTrainConfig, type Objective, type TrainConfig } from '../train/config.ts';
 import { initFromModel, initMismatch } from '../train/init.ts';
@@ -39,6 +39,10 @@ export interface ViewSettings {
   readonly iterations: number;
   /** How training inputs are made (`sr-studio train --degrade`); none when absent. */
   readonly degrade?: DegradeName | undefined;
+  /** What the network is trained for (`sr-studio train --objective`); pixel when absent, a continued run's own when continuing. */
+  readonly objective?: Objective | undefined;
+  /** The adversarial loss's weight (`--adv-weight`; perceptual runs only): the default when absent. */
+  readonly advWeight?: number | undefined;
 }
 
 /**
@@ -106,7 +110,8 @@ export interface TrainJobResult {
   readonly iterations: number;
   readonly runDir: string;
   readonly modelPath: string | null;
-  readonly best: { readonly iteration: number; readonly psnrY: number; readonly ssimY: number } | null;
+  /** The validation whose weights are the model (a pixel run's best PSNR-Y, a perceptual run's latest). */
+  readonly best: BestScores | null;
   readonly elapsedMs: number;
   readonly msPerIteration: number;
   /** Why it failed, when it did, in the command line's words. */

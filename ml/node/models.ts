@@ -126,10 +126,14 @@ export const forPhotos = (m: Pick<ModelEntry, 'training'>): boolean => {
   return typeof d === 'string' && d !== 'none';
 };
 
+/** Whether a model was trained perceptually (sharp), rather than for pixel error (faithful). */
+export const isPerceptual = (m: Pick<ModelEntry, 'training'>): boolean => m.training?.objective === 'perceptual';
+
 /**
- * The default among `models` for a scale: of the models of that scale, those trained for photos
- * first, then TanhExp ones, then the best validation; the first listed (bundled before the
- * user's) on a tie.
+ * The default among `models` for a scale: of the models of that scale, faithful ones (trained for
+ * pixel error) before sharp ones (perceptual: their texture is partly invented, so they are chosen,
+ * never given), then those trained for photos, then TanhExp ones, then the best validation; the
+ * first listed (bundled before the user's) on a tie.
  */
 export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(
   models: readonly M[],
@@ -139,6 +143,7 @@ export function pickDefault<M extends Pick<ModelEntry, 'config' | 'training'>>(
     .filter((m) => m.config.scale === scale)
     .sort(
       (a, b) =>
+        Number(isPerceptual(a)) - Number(isPerceptual(b)) ||
         Number(forPhotos(b)) - Number(forPhotos(a)) ||
         Number(b.config.activation === 'tanhexp') - Number(a.config.activation === 'tanhexp') ||
         (b.training?.valPsnrY ?? 0) - (a.training?.valPsnrY ?? 0),

@@ -84,6 +84,8 @@ export interface RunPoint {
   readonly loss?: number;
   readonly psnrY?: number;
   readonly bicubicPsnrY?: number;
+  /** The detail measure (validations recorded since it was measured). */
+  readonly detail?: number;
 }
 
 /** The most loss points `runPoints` gives; beyond, they are thinned evenly (validations are all kept). */
@@ -100,7 +102,11 @@ export function runPoints(text: string): RunPoint[] {
   const losses: RunPoint[] = [];
   const vals: RunPoint[] = [];
   for (const line of text.split('\n')) {
-    let r: { iteration?: unknown; loss?: unknown; val?: { psnrY?: unknown; bicubicPsnrY?: unknown } };
+    let r: {
+      iteration?: unknown;
+      loss?: unknown;
+      val?: { psnrY?: unknown; bicubicPsnrY?: unknown; detail?: unknown };
+    };
     try {
       r = JSON.parse(line) as typeof r;
     } catch {
@@ -114,6 +120,7 @@ export function runPoints(text: string): RunPoint[] {
         iteration,
         psnrY: r.val.psnrY,
         ...(finite(r.val.bicubicPsnrY) ? { bicubicPsnrY: r.val.bicubicPsnrY } : {}),
+        ...(finite(r.val.detail) ? { detail: r.val.detail } : {}),
       });
     }
   }

@@ -52,9 +52,10 @@ export interface StartModel {
 export interface RunResult {
   readonly seed: number;
   readonly act: ActivationName;
-  readonly curve: Array<{ iteration: number; psnrY: number; ssimY: number }>;
+  readonly curve: Array<{ iteration: number; psnrY: number; ssimY: number; detail: number }>;
   readonly losses: Array<{ iteration: number; loss: number }>;
-  readonly final: { psnrY: number; ssimY: number } | null;
+  /** The last validation's scores; `detail` is the detail measure (ml/metrics.ts). */
+  readonly final: { psnrY: number; ssimY: number; detail: number } | null;
   readonly msPerIteration: number;
 }
 
@@ -69,15 +70,16 @@ export interface CompareReport {
   readonly seeds: readonly number[];
   readonly config: Omit<TrainConfig, 'seed'>;
   readonly backend?: string | undefined;
-  readonly bicubic: { psnrY: number; ssimY: number };
+  readonly bicubic: { psnrY: number; ssimY: number; detail: number };
   readonly runs: RunResult[];
-  readonly perAct: Record<string, { psnrY: Stat; ssimY: Stat; msPerIteration: Stat }>;
+  readonly perAct: Record<string, { psnrY: Stat; ssimY: Stat; detail: Stat; msPerIteration: Stat }>;
   /** Second activation minus first, seed by seed. */
   readonly paired: {
     a: ActivationName;
     b: ActivationName;
     psnrY: Stat;
     ssimY: Stat;
+    detail: Stat;
     tPsnr: number | null;
     msRatio: number;
   } | null;
@@ -137,10 +139,17 @@ export async function* compare(o: CompareOptions): AsyncGenerator<CompareEvent> 
       })) {
         if (event.type === 'progress') result.losses.push({ iteration: event.iteration, loss: event.loss });
         if (event.type === 'validation')
-          result.curve.push({ iteration: event.iteration, psnrY: event.psnrY, ssimY: event.ssimY });
+          result.curve.push({
+            iteration: event.iteration,
+            psnrY: event.psnrY,
+            ssimY: event.ssimY,
+            detail: event.detail,
+          });
         if (event.type === 'end') {
           mutable.msPerIteration = event.msPerIteration;
-          mutable.final = event.last ? { psnrY: event.last.psnrY, ssimY: event.last.ssimY } : null;
+          mutable.final = event.last
+            ? { psnrY: event.last.psnrY, ssimY: event.last.ssimY, detail: event.last.detail }
+            : null;
           cancelled ||= event.reason === 'cancelled';
         }
         yield { type: 'run', seed, act, index, total, event };
@@ -173,6 +182,7 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
     perAct[act] = {
       psnrY: stat(mine.map((r) => r.final!.psnrY)),
       ssimY: stat(mine.map((r) => r.final!.ssimY)),
+      detail: stat(mine.map((r) => r.final!.detail)),
       msPerIteration: stat(mine.map((r) => r.msPerIteration)),
     };
   }
@@ -187,12 +197,14 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
       .filter(([x, y]) => x?.final && y?.final);
     const dp = pairs.map(([x, y]) => y!.final!.psnrY - x!.final!.psnrY);
     const ds = pairs.map(([x, y]) => y!.final!.ssimY - x!.final!.ssimY);
+    const dd = pairs.map(([x, y]) => y!.final!.detail - x!.final!.detail);
     const p = stat(dp);
     paired = {
       a,
       b,
       psnrY: p,
       ssimY: stat(ds),
+      detail: stat(dd),
       tPsnr: p.n > 1 && p.sd > 0 ? p.mean / (p.sd / Math.sqrt(p.n)) : null,
       msRatio: perAct[b]!.msPerIteration.mean / perAct[a]!.msPerIteration.mean,
     };
@@ -202,6 +214,7 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
   const bicubic = {
     psnrY: v.reduce((s, x) => s + x.bicubic.psnrY, 0) / Math.max(1, v.length),
     ssimY: v.reduce((s, x) => s + x.bicubic.ssimY, 0) / Math.max(1, v.length),
+    detail: v.reduce((s, x) => s + x.bicubic.detail, 0) / Math.max(1, v.length),
   };
   const fairness =
     (o.init
@@ -210,6 +223,9 @@ function summarise(o: CompareOptions, runs: RunResult[], cancelled: boolean): Co
     `on the same batches in the same order, for ${o.base.iterations} iterations with the same learning rate ` +
     `(${o.base.lr}, warm-up ${o.base.warmup} then cosine), batch ${o.base.batch} × ${o.base.patch}² LR patches` +
     `${o.base.degrade === 'none' ? '' : ` with the ${o.base.degrade} degradations`}` +
+    (o.base.objective === 'perceptual'
+      ? `, trained perceptually (adversarial weight ${o.base.advWeight}, each seed's discriminator starting alike)`
+      : '') +
     `${o.backend ? `, on the ${o.backend} backend` : ''}; only the activation differed.` +
     (cancelled ? ' The comparison was cancelled before it finished, so these figures are incomplete.' : '');
   return {

@@ -1,7 +1,16 @@
-import { isActivationName, type ActivationName } from '../activations.ts';
+import { isActivationName } from '../activations.ts';
 import { DEGRADE_NAMES, isDegradeName, type DegradeName } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { INIT_LR } from './init-mismatch.ts';
+import {
+  DEFAULT_ADV_WEIGHT,
+  DEFAULT_LR,
+  defaultLearningRate,
+  isObjective,
+  OBJECTIVES,
+  PERCEPTUAL_LR,
+  type Objective,
+} from './objective.ts';
 import { SETTING_RANGES } from './ranges.ts';
 import {
   isPresetName,
@@ -55,26 +64,7 @@ export interface TrainConfig {
   readonly advWeight?: number | undefined;
 }
 
-export const OBJECTIVES = ['pixel', 'perceptual'] as const;
-export type Objective = (typeof OBJECTIVES)[number];
-
-export const isObjective = (v: unknown): v is Objective => (OBJECTIVES as readonly unknown[]).includes(v);
-
-/**
- * The adversarial loss's default weight beside the pixel loss's 1: Real-ESRGAN's 0.1 (Wang et al.,
- * 2021, beside L1 1.0). Real-ESRGAN also has a VGG feature loss, which this objective has not; from
- * the bundled x4 photo model the adversarial gradient on the network's parameters is then about 0.7
- * times the L1 gradient's norm, so neither drowns the other. Higher weights sharpen sooner and at a
- * cost: within 300 steps 0.3 brought colour halos at edges and 1 a checkerboard (docs/training.md).
- */
-export const DEFAULT_ADV_WEIGHT = 0.1;
-
-/**
- * The default peak learning rate of a perceptual run, for the network and the discriminator alike:
- * Real-ESRGAN's 1e-4 for both. A perceptual run usually starts from a pixel-trained model (--init),
- * whose default is the same.
- */
-export const PERCEPTUAL_LR = 1e-4;
+export { DEFAULT_ADV_WEIGHT, DEFAULT_LR, isObjective, OBJECTIVES, PERCEPTUAL_LR, type Objective };
 
 /**
  * A perceptual run's HR patch side must be a multiple of this: the discriminator halves the
@@ -93,17 +83,6 @@ export interface TrainInit {
 }
 
 export const INIT_LOADED = ['all', 'all but the upsampler'] as const;
-
-/**
- * Default peak learning rate per activation. TanhExp's is lower than Swish's: it is steeper near 0
- * and trains more stably so.
- */
-export const DEFAULT_LR: Readonly<Record<ActivationName, number>> = {
-  relu: 5e-4,
-  swish: 5e-4,
-  mish: 4e-4,
-  tanhexp: 4e-4,
-};
 
 export { INIT_LR };
 
@@ -164,7 +143,7 @@ export function makeTrainConfig(input: Input): TrainConfig {
   const perceptual = objective === 'perceptual';
   if (!perceptual && input.advWeight !== undefined)
     throw errors.badArgument('The training setting advWeight applies to the perceptual objective only.');
-  const defaultLr = input.init != null ? INIT_LR : perceptual ? PERCEPTUAL_LR : DEFAULT_LR[network.activation];
+  const defaultLr = defaultLearningRate(network.activation, { init: input.init != null, objective });
   const cfg: TrainConfig = {
     network,
     preset: presetOf(network),

@@ -266,7 +266,7 @@ describe('SR Studio in the browser, real engine', () => {
       assert.ok(late! >= early!, `the loss line grew (${early} → ${late} pixels)`);
       assert.match(
         await page.getByTestId('psnr-chart-summary').innerText(),
-        /^\d+\.\d{2} dB vs bicubic \d+\.\d{2} dB$/,
+        /^\d+\.\d{2} dB vs bicubic \d+\.\d{2} dB; detail \d+\.\d{3}$/,
       );
       assert.match(await page.getByTestId('train-model-path').innerText(), /model_best\.safetensors$/);
 
@@ -294,10 +294,12 @@ describe('SR Studio in the browser, real engine', () => {
     const cells = async (testid: string) =>
       (await page.getByTestId(testid).locator('td').allInnerTexts()).map((t) => t.trim());
     for (const act of ['swish', 'tanhexp']) {
-      const [psnr, ssim, ms, runs] = await cells(`compare-row-${act}`);
+      const [psnr, ssim, detail, ms, runs] = await cells(`compare-row-${act}`);
       assert.match(psnr ?? '', /^\d+\.\d{2}$/, `${act} PSNR`);
       assert.ok(Number(psnr) > 10 && Number(psnr) < 60, `${act} PSNR ${psnr}`);
       assert.match(ssim ?? '', /^[01]\.\d{4}$/, `${act} SSIM`);
+      assert.match(detail ?? '', /^\d\.\d{3}$/, `${act} detail`);
+      assert.equal(detail, await page.getByTestId(`compare-detail-${act}`).innerText());
       assert.ok(Number(ms) > 0, `${act} ms/iteration ${ms}`);
       assert.equal(runs, '1');
     }

@@ -4,13 +4,16 @@
  * in and emptied; the Models table and its toasts fit the window; the Iterations field says what
  * is wrong at the field and takes any whole number; a stopped run continues with its curves and
  * is listed as training at once, a reload during it opens Train, and a finished run trains
- * further. Screenshots of the three views go to test-artifacts/screenshots/.
+ * further; Perceptual asks its adversarial weight and trains a short run on ONNX Runtime under
+ * auto, whose model is listed as sharp. Screenshots of the three views (and of the perceptual run)
+ * go to test-artifacts/screenshots/.
  */
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { probeOnnxRuntime } from '../../ml/node/onnx-runtime.ts';
 import { DATA, e2eSuite, screenshot, until } from './harness.ts';
 import { trainedTo, trainingEnded } from './views.ts';
 
@@ -247,6 +250,94 @@ describe('Settings, Models and Train at 1280×800', () => {
         10_000,
       );
       assert.equal(await page.getByTestId('run-row').count(), 1, 'trained further in its own folder');
+    },
+  );
+
+  e2e(
+    'Train: Perceptual asks its adversarial weight, and a short run on auto reaches the engine on ONNX Runtime; its model is listed as sharp',
+    180_000,
+    async (page) => {
+      await page.getByTestId('nav-train').click();
+      assert.equal(await page.getByTestId('train-adv-weight').count(), 0, 'pixel error asks no weight');
+      await page.getByTestId('train-objective').selectOption('perceptual');
+      assert.match(
+        await page.getByTestId('train-objective-hint').innerText(),
+        /usually starts from a trained model \(Start from\), and runs on ONNX Runtime\. Learning rate 0\.0001; adversarial weight 0\.001 to 10\./,
+      );
+      assert.equal(await page.getByTestId('train-adv-weight').inputValue(), '0.1');
+      await page.getByTestId('train-data').fill(TINY);
+      await page.getByTestId('train-val').fill(TINY);
+      await page.getByTestId('train-iterations').fill('12');
+      await page.getByTestId('train-adv-weight').fill('20');
+      assert.equal(
+        await page.getByTestId('train-adv-weight-error').innerText(),
+        'Adversarial weight can be at most 10, not 20.',
+      );
+      assert.equal(await page.getByTestId('train-start').isDisabled(), true);
+      await page.getByTestId('train-adv-weight').fill('0.2');
+      await page.getByTestId('train-start').click();
+
+      const how = await trainingEnded(page, 150_000);
+      if (!(await probeOnnxRuntime()).ok) {
+        // Without ONNX Runtime, auto's pick for the objective cannot start, and the page says which backend.
+        assert.equal(how, 'failed');
+        assert.match(await page.getByTestId('train-error').innerText(), /The onnx backend could not start/);
+        return;
+      }
+      assert.equal(how, 'finished', await page.getByTestId('view-train').innerText());
+      assert.match(
+        await page.getByTestId('train-done').innerText(),
+        /the model is the latest validated weights: iteration 12, validation PSNR-Y [\d.]+ dB, detail [\d.]+\./,
+      );
+      assert.match(
+        await page.getByTestId('psnr-chart-summary').innerText(),
+        /^\d+\.\d{2} dB vs bicubic \d+\.\d{2} dB; detail \d+\.\d{3}$/,
+      );
+      const row = page.getByTestId('run-row').filter({ hasText: '_perceptual_' });
+      await until(
+        'the run listed as finished',
+        () => row.getAttribute('data-state'),
+        (s) => s === 'finished',
+        10_000,
+      );
+      assert.equal(await row.getByTestId('run-objective').innerText(), 'Perceptual (sharp), adversarial weight 0.2');
+      const config = JSON.parse(
+        await fs.readFile(
+          path.join(suite.studio().dir, 'data', 'runs', (await row.getAttribute('data-run'))!, 'config.json'),
+          'utf8',
+        ),
+      );
+      assert.deepEqual([config.objective, config.advWeight], ['perceptual', 0.2]);
+      await screenshot(page, 'train-perceptual-1280');
+
+      await page.getByTestId('train-add-model').click();
+      await page.getByTestId('train-export').waitFor({ timeout: 30_000 });
+      await page.getByTestId('nav-models').click();
+      const sharp = page.locator('[data-testid="model-objective"][data-objective="perceptual"]');
+      await sharp.waitFor({ timeout: 10_000 });
+      assert.equal(await sharp.count(), 1);
+      assert.equal(await sharp.innerText(), 'sharp (perceptual)');
+      assert.equal(
+        await page
+          .getByTestId('model-row')
+          .filter({ hasText: 'tanhexp_photo_x2' })
+          .first()
+          .getByTestId('model-objective')
+          .innerText(),
+        'faithful (pixel error)',
+      );
+      const id = await page.getByTestId('model-row').filter({ has: sharp }).getAttribute('data-model-id');
+      await page.getByTestId('nav-upscale').click();
+      const options = page.getByTestId('model-select').locator('option');
+      assert.match(await options.filter({ hasText: '· sharp' }).innerText(), /· ×2 · tanhexp · sharp$/);
+      assert.equal(await options.filter({ hasText: '· sharp' }).getAttribute('value'), id);
+      assert.match(
+        await page
+          .getByTestId('model-select')
+          .locator('option[value="bundled:tanhexp_photo_x2.safetensors"]')
+          .innerText(),
+        /· faithful · default$/,
+      );
     },
   );
 });

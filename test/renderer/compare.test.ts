@@ -56,17 +56,18 @@ const report = (gaps: number[]): CompareReport => {
     acts: ['swish', 'tanhexp'],
     seeds: gaps.map((_, i) => i),
     config: {} as CompareReport['config'],
-    bicubic: { psnrY: 29, ssimY: 0.85 },
+    bicubic: { psnrY: 29, ssimY: 0.85, detail: 0.7 },
     runs: [],
     perAct: {
-      swish: { psnrY: s(31), ssimY: s(0.9), msPerIteration: s(10) },
-      tanhexp: { psnrY: s(31 + mean), ssimY: s(0.9), msPerIteration: s(11) },
+      swish: { psnrY: s(31), ssimY: s(0.9), detail: s(0.9), msPerIteration: s(10) },
+      tanhexp: { psnrY: s(31 + mean), ssimY: s(0.9), detail: s(0.92), msPerIteration: s(11) },
     },
     paired: {
       a: 'swish',
       b: 'tanhexp',
       psnrY: { mean, sd, n },
       ssimY: { mean: 0, sd: 0, n },
+      detail: { mean: 0.02, sd: 0, n },
       tPsnr: sd > 0 ? mean / (sd / Math.sqrt(n)) : null,
       msRatio: 1.1,
     },
@@ -113,6 +114,30 @@ describe('CompareSession', () => {
       api.sent('job:compare').map((r) => [r.iterations, r.seeds]),
       [[105, 2]],
     );
+  });
+
+  test('Perceptual trains both activations perceptually: the request carries the objective and the weight as typed; a bad weight stops Start in one sentence', async () => {
+    const { app: a, api } = app();
+    const s = a.compare;
+    s.form = { ...s.form, data: '/photos', val: '/val', objective: 'perceptual', advWeight: '20' };
+    assert.equal(s.numbersError, 'Adversarial weight can be at most 10, not 20.');
+    assert.equal(s.canStart, false);
+    await s.start();
+    assert.equal(api.sent('job:compare').length, 0);
+    s.form = { ...s.form, advWeight: '0.05' };
+    assert.equal(s.numbersError, null);
+    await s.start();
+    const sent = api.sent('job:compare')[0];
+    assert.deepEqual([sent?.objective, sent?.advWeight], ['perceptual', 0.05]);
+
+    // A reloaded page shows what the comparison trains for.
+    const { app: b } = app();
+    const job: JobInfo = { jobId: 'c1', kind: 'compare', state: 'running', spec: sent!, events: [] };
+    b.compare.attach(job);
+    assert.deepEqual([b.compare.form.objective, b.compare.form.advWeight], ['perceptual', 0.05]);
+
+    s.form = { ...s.form, objective: 'pixel', advWeight: 'x' };
+    assert.equal(s.numbersError, null, 'a pixel comparison asks no weight');
   });
 
   test('three seeds give one mean curve per activation with a band, in two colours that stay apart', async () => {

@@ -5,11 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { trainedForWords } from '../../renderer/src/lib/choices.ts';
 import {
   folderName,
   importedWords,
   iterationsLabel,
   layerLabel,
+  modelOptionLabel,
   shapeWords,
   sizeLabel,
   validatedOn,
@@ -66,5 +68,29 @@ describe('Models table words', () => {
     assert.equal(layerLabel('head'), 'first layer');
     assert.equal(layerLabel('body.0.body.0.act'), 'group 1, block 1, activation');
     assert.equal(layerLabel('body.2.body.3.act'), 'group 3, block 4, activation');
+  });
+});
+
+describe('what a model was trained for', () => {
+  const config = { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' } as const;
+  test('the model lists say sharp (perceptual) or faithful (pixel error), and mark the default', () => {
+    const faithful = { name: 'tanhexp_photo_x2', config, isDefault: true, training: { degrade: 'photo' } };
+    const sharp = { name: 'mine', config, isDefault: false, training: { objective: 'perceptual', advWeight: 0.1 } };
+    const pixel = { ...sharp, training: { objective: 'pixel' } };
+    assert.equal(modelOptionLabel(faithful), 'tanhexp_photo_x2 · ×2 · tanhexp · faithful · default');
+    assert.equal(modelOptionLabel(sharp), 'mine · ×2 · tanhexp · sharp');
+    assert.equal(modelOptionLabel(pixel), 'mine · ×2 · tanhexp · faithful');
+    const imported = {
+      name: 'esrgan',
+      isDefault: false,
+      imported: { scale: 4, range: 1, dtype: 'float32', margin: 8, bytes: 1, source: 'x.onnx', producer: 'p' },
+    } as const;
+    assert.equal(modelOptionLabel(imported), 'esrgan · ×4 · imported ONNX', 'no objective it cannot know');
+    assert.equal(trainedForWords(sharp.training.objective), 'sharp (perceptual)');
+    assert.equal(
+      trainedForWords(undefined),
+      'faithful (pixel error)',
+      'files from before the objective were trained for pixel error',
+    );
   });
 });

@@ -83,6 +83,7 @@ describe('TrainSession', () => {
         run: { kind: 'new', parent: null },
         degrade: 'none',
         init: null,
+        objective: 'pixel',
       },
     ]);
     assert.equal(t.state, 'queued');
@@ -149,6 +150,8 @@ describe('TrainSession', () => {
       activation: 'swish',
       iterations: 900,
       degrade: 'photo',
+      objective: 'pixel',
+      advWeight: null,
       data: '/data/train',
       val: '/data/val',
       state: 'stopped',
@@ -170,6 +173,7 @@ describe('TrainSession', () => {
         run: { kind: 'continue', dir: '/runs/light_x3' },
         degrade: 'photo',
         init: null,
+        objective: 'pixel',
       },
     ]);
   });
@@ -248,7 +252,7 @@ describe('TrainSession: Start from', () => {
       ],
     );
     assert.equal(t.form.init, null, 'from scratch by default');
-    assert.equal(t.learningRate, null);
+    assert.equal(t.learningRate, 4e-4, "TanhExp's own from scratch");
     t.form.data = '/photos';
     t.form.iterations = 40;
 
@@ -289,13 +293,14 @@ describe('TrainSession: Start from', () => {
         run: { kind: 'new', parent: null },
         degrade: 'none',
         init: 'bundled:tanhexp_x2.safetensors',
+        objective: 'pixel',
       },
     ]);
 
     api.emit('job:error', { jobId: 't1', message: 'stopped' });
     t.startFrom(null);
     assert.equal(t.form.init, null);
-    assert.equal(t.learningRate, null);
+    assert.equal(t.learningRate, 4e-4);
     assert.deepEqual(
       [t.form.preset, t.form.scale, t.form.activation],
       ['tiny', 4, 'tanhexp'],

@@ -2,12 +2,16 @@
  * The Train view's state (renderer/src/state/train.svelte.ts) against a fake StudioApi: the
  * Iterations field read as the command line reads --iters, continuing a run with its recorded
  * curves, training a finished run further, the run list following each run's state, and what a
- * finished run says about its quality.
+ * finished run says about its quality; the objective (pixel or perceptual), its adversarial weight
+ * read as the command line reads --adv-weight, the learning rate by the engine's rule, and the
+ * detail measure beside PSNR.
  */
 import { register } from 'node:module';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunInfo, Settings } from '../../main/api.ts';
+import type { ModelInfo, RunInfo, Settings } from '../../main/api.ts';
+import { INIT_LR } from '../../ml/train/init-mismatch.ts';
+import { DEFAULT_ADV_WEIGHT, DEFAULT_LR, PERCEPTUAL_LR } from '../../ml/train/objective.ts';
 import { FakeApi, settle } from './fake-api.ts';
 
 register('./svelte-hooks.mjs', import.meta.url);
@@ -88,6 +92,8 @@ const STOPPED: RunInfo = {
   activation: 'tanhexp',
   iterations: 600,
   degrade: 'none',
+  objective: 'pixel',
+  advWeight: null,
   data: '/photos',
   val: '/checks',
   state: 'stopped',
@@ -270,5 +276,123 @@ describe('a page reloaded during a training', () => {
     app.view = 'models';
     await app.refresh();
     assert.equal(app.view, 'models');
+  });
+});
+
+describe('the objective', () => {
+  test('Perceptual sends its objective and the adversarial weight as typed; Pixel accuracy sends no weight', async () => {
+    for (const [typed, sent] of [
+      [DEFAULT_ADV_WEIGHT, 0.1],
+      ['0.25', 0.25],
+      [' 1e-2 ', 0.01],
+      ['10', 10],
+    ] as const) {
+      const { app, api } = studio();
+      const t = app.train;
+      t.form.data = '/photos';
+      t.form.objective = 'perceptual';
+      t.form.advWeight = typed;
+      assert.equal(t.advWeightError, null);
+      await t.start();
+      const spec = api.sent('job:train')[0];
+      assert.deepEqual([spec?.objective, spec?.advWeight], ['perceptual', sent], String(typed));
+    }
+    const { app, api } = studio();
+    const t = app.train;
+    t.form.data = '/photos';
+    assert.equal(t.form.objective, 'pixel', 'pixel error by default, as the command line');
+    t.form.advWeight = 'abc';
+    assert.equal(t.advWeightError, null, 'a pixel run asks no weight, so a leftover entry does not stop it');
+    await t.start();
+    const spec = api.sent('job:train')[0];
+    assert.equal(spec?.objective, 'pixel');
+    assert.equal(spec && 'advWeight' in spec, false);
+  });
+
+  const cases: Array<[unknown, RegExp]> = [
+    ['0', /^Adversarial weight must be at least 0\.001, not 0\.$/],
+    ['-1', /^Adversarial weight must be at least 0\.001, not -1\.$/],
+    ['11', /^Adversarial weight can be at most 10, not 11\.$/],
+    ['abc', /^Adversarial weight must be a number, not "abc"\.$/],
+    ['', /^Adversarial weight: type a number from 0\.001 to 10\.$/],
+    [null, /^Adversarial weight: type a number from 0\.001 to 10\.$/],
+  ];
+  for (const [value, sentence] of cases) {
+    test(`an adversarial weight of ${JSON.stringify(value)} gets its own sentence, and Start sends nothing`, async () => {
+      const { app, api } = studio();
+      const t = app.train;
+      t.form.data = '/photos';
+      t.form.objective = 'perceptual';
+      t.form.advWeight = value as string;
+      assert.match(t.advWeightError ?? '', sentence);
+      assert.equal(t.canStart, false);
+      await t.start();
+      assert.deepEqual(api.sent('job:train'), []);
+    });
+  }
+
+  test("the learning rate shown follows the engine's rule: the activation's own, the perceptual one, a start model's", () => {
+    const mine: ModelInfo = {
+      id: 'user:mine.safetensors',
+      path: '/m/mine.safetensors',
+      name: 'mine',
+      bundled: false,
+      isDefault: false,
+      config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'swish' },
+      parameters: 1,
+    };
+    const { app } = studio((api) => api.answer('models:list', () => [mine]));
+    const t = app.train;
+    assert.equal(t.learningRate, DEFAULT_LR.tanhexp);
+    t.form.activation = 'swish';
+    assert.equal(t.learningRate, DEFAULT_LR.swish);
+    t.form.objective = 'perceptual';
+    assert.equal(t.learningRate, PERCEPTUAL_LR);
+    t.form.objective = 'pixel';
+    t.form.init = mine.id;
+    assert.equal(t.learningRate, INIT_LR);
+  });
+
+  test('continuing a perceptual run sends its objective and weight; its validations draw detail beside PSNR, and the model is its latest', async () => {
+    const sharp: RunInfo = { ...STOPPED, objective: 'perceptual', advWeight: 0.3 };
+    const recorded = [
+      ...RECORDED.filter((p) => 'loss' in p),
+      { iteration: 140, psnrY: 30.4, bicubicPsnrY: 30.1, detail: 0.91 },
+    ];
+    const { app, api } = studio((api) => api.answer('runs:metrics', () => recorded));
+    const t = app.train;
+    await t.continueRun(sharp);
+    const spec = api.sent('job:train')[0];
+    assert.deepEqual([spec?.objective, spec?.advWeight], ['perceptual', 0.3]);
+    assert.deepEqual([t.form.objective, t.form.advWeight], ['perceptual', 0.3]);
+    await settle();
+    api.emit('job:state', { jobId: 'j1', state: 'running', message: '' });
+    api.emit('job:metrics', { jobId: 'j1', iteration: 210, psnrY: 29.9, ssimY: 0.9, detail: 0.97, bicubicPsnrY: 30.1 });
+    assert.deepEqual(
+      t.psnr.aligned(['network', 'detail']).map((c) => [...c]),
+      [
+        [140, 210],
+        [30.4, 29.9],
+        [0.91, 0.97],
+      ],
+    );
+    api.emit('job:done', {
+      jobId: 'j1',
+      summary: 'Finished.',
+      result: {
+        kind: 'train',
+        reason: 'finished',
+        iteration: 600,
+        iterations: 600,
+        runDir: '/runs/tiny_x2',
+        modelPath: null,
+        best: null,
+      },
+    });
+    assert.match(
+      t.verdict ?? '',
+      /^So far the model is worse than plain bicubic enlargement on the validation photos \(latest 29\.90 dB against 30\.10 dB\)/,
+      "a perceptual run's model is its latest validation, not its best",
+    );
   });
 });

@@ -3,6 +3,8 @@ export interface Line {
   readonly label: string;
   readonly color: string;
   readonly dash?: number[] | undefined;
+  /** Drawn against the chart's second y axis, on the right (a measure of another unit). */
+  readonly right?: boolean | undefined;
 }
 
 /** A horizontal reference line, such as the bicubic baseline's PSNR. */

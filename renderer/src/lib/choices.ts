@@ -1,4 +1,4 @@
-import type { ActivationName, DegradeName, OutputFormat, PresetName, Scale } from '../api/types.ts';
+import type { ActivationName, DegradeName, Objective, OutputFormat, PresetName, Scale } from '../api/types.ts';
 
 /** A setting's choices in order, with their display names: what a ChoiceField offers. */
 export interface Choices<T extends string | number> {
@@ -43,6 +43,31 @@ export const DEGRADE_LABELS: Readonly<Record<DegradeName, string>> = {
   'photo-heavy': 'Heavily degraded photos',
 };
 export const DEGRADE_CHOICES = choicesOf(DEGRADE_LABELS);
+
+/** What a run trains the network for (`objective`): pixel error, or perceptual (sharp, some PSNR traded for it). */
+export const OBJECTIVE_LABELS: Readonly<Record<Objective, string>> = {
+  pixel: 'Pixel accuracy (faithful)',
+  perceptual: 'Perceptual (sharp)',
+};
+export const OBJECTIVE_CHOICES = choicesOf(OBJECTIVE_LABELS);
+/** The adversarial loss's weight beside the pixel loss's 1 (perceptual runs), as the forms and their sentences name it. */
+export const ADV_WEIGHT = 'Adversarial weight';
+
+/**
+ * What a model was trained for, in a word, and the objective that makes it so: its file's training
+ * record names perceptual ones (the rest, older files included, were trained for pixel error).
+ */
+export const trainedForParts = (objective: unknown): readonly ['sharp' | 'faithful', string] =>
+  objective === 'perceptual' ? ['sharp', 'perceptual'] : ['faithful', 'pixel error'];
+
+/** In a word: "sharp" or "faithful". */
+export const trainedFor = (objective: unknown): 'sharp' | 'faithful' => trainedForParts(objective)[0];
+
+/** With the objective: "sharp (perceptual)", "faithful (pixel error)". */
+export const trainedForWords = (objective: unknown): string => {
+  const [word, objectiveWords] = trainedForParts(objective);
+  return `${word} (${objectiveWords})`;
+};
 
 /** A model's training inputs in a word, from its file's training record. */
 export const trainedOn = (degrade: unknown): string =>

@@ -1,6 +1,7 @@
 /** A model's facts as the Models table says them: its size in words, where its scores are from, how far it was trained. */
 import type { ModelInfo, NetworkConfig } from '../api/types.ts';
 import { presetOf } from '../../../ml/presets.ts';
+import { trainedFor } from './choices.ts';
 import { baseName, bytes, count } from './format.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -55,3 +56,15 @@ export const modelKind = (m: Pick<ModelInfo, 'config'>, labels: Readonly<Record<
 /** An imported model's file in words: "38 KB, float16, RGB 0–1", with "(a guess)" when the probe could not tell the range. */
 export const importedWords = (i: NonNullable<ModelInfo['imported']>): string =>
   `${bytes(i.bytes)}, ${i.dtype}, RGB ${i.range === 255 ? '0–255' : '0–1'}${i.rangeFrom === 'guess' ? ' (a guess)' : ''}`;
+
+/**
+ * A model as a list of models offers it: "tanhexp_photo_x2 · ×2 · tanhexp · faithful · default".
+ * SR Studio's models say what they were trained for (sharp: perceptual; faithful: pixel error),
+ * and the one the Upscale view starts with says so; an imported model says where it is from.
+ */
+export function modelOptionLabel(
+  m: Pick<ModelInfo, 'name' | 'config' | 'imported' | 'training' | 'isDefault'>,
+): string {
+  const kind = m.config ? `${m.config.activation} · ${trainedFor(m.training?.objective)}` : 'imported ONNX';
+  return `${m.name} · ${modelScaleLabel(m)} · ${kind}${m.isDefault ? ' · default' : ''}`;
+}

@@ -6,13 +6,15 @@ import type {
   CompareReport,
   CompareResult,
   JobInfo,
+  Objective,
   PresetName,
   Scale,
 } from '../api/types.ts';
-import { ACTIVATION_LABELS } from '../lib/choices.ts';
+import { ACTIVATION_LABELS, ADV_WEIGHT } from '../lib/choices.ts';
+import { DEFAULT_ADV_WEIGHT } from '../../../ml/train/objective.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { plainError } from '../lib/errors.ts';
-import { wholeNumber } from '../lib/fields.ts';
+import { decimalNumber, wholeNumber } from '../lib/fields.ts';
 import { bucketWidth, differenceBand, meanBand, type BandPoint } from '../lib/seed-bands.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
 import { JobTracker } from './job-tracker.svelte.ts';
@@ -29,6 +31,9 @@ export interface CompareForm {
   /** As the fields hold them (text, or a number); checked as the command line checks --iters and --seeds. */
   iterations: string | number;
   seeds: string | number;
+  /** What both activations are trained for, and a perceptual comparison's adversarial weight (as the field holds it). */
+  objective: Objective;
+  advWeight: string | number | null;
 }
 
 /**
@@ -76,6 +81,8 @@ export class CompareSession {
     scale: 2,
     iterations: 1000,
     seeds: 1,
+    objective: 'pixel',
+    advWeight: DEFAULT_ADV_WEIGHT,
   });
   readonly loss = new SeedSeries();
   readonly psnr = new SeedSeries();
@@ -177,9 +184,14 @@ export class CompareSession {
   }
   readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
   readonly #seeds = $derived(wholeNumber(this.form.seeds, 'Seeds', ...SETTING_RANGES.seeds));
-  /** Why the Iterations or Seeds field cannot be used, in one sentence; null when both can. */
+  readonly #advWeight = $derived(decimalNumber(this.form.advWeight, ADV_WEIGHT, ...SETTING_RANGES.advWeight));
+  /** Why the Iterations, Seeds or (perceptual) Adversarial weight field cannot be used, in one sentence; null when all can. */
   get numbersError(): string | null {
-    return this.#iterations.error ?? this.#seeds.error;
+    return (
+      this.#iterations.error ??
+      this.#seeds.error ??
+      (this.form.objective === 'perceptual' ? this.#advWeight.error : null)
+    );
   }
   get canStart(): boolean {
     return (
@@ -187,8 +199,7 @@ export class CompareSession {
       this.form.data.trim() !== '' &&
       this.form.val.trim() !== '' &&
       this.form.actA !== this.form.actB &&
-      this.#iterations.value !== null &&
-      this.#seeds.value !== null
+      this.numbersError === null
     );
   }
 
@@ -213,6 +224,8 @@ export class CompareSession {
         scale: f.scale,
         iterations,
         seeds,
+        objective: f.objective,
+        ...(f.objective === 'perceptual' ? { advWeight: this.#advWeight.value! } : {}),
       });
       this.#job.follow(jobId);
     } catch (e) {
@@ -238,6 +251,8 @@ export class CompareSession {
       scale: s.scale,
       iterations: s.iterations,
       seeds: s.seeds,
+      objective: s.objective ?? 'pixel',
+      advWeight: s.advWeight ?? DEFAULT_ADV_WEIGHT,
     };
     this.#span = s.iterations;
     this.#job.attach(job);

@@ -5,17 +5,20 @@ import type {
   ImageData64,
   JobInfo,
   ModelInfo,
+  Objective,
   PresetName,
   RunInfo,
   RunPoint,
   Scale,
   TrainJob,
 } from '../api/types.ts';
-import { INIT_LR, initMismatch } from '../../../ml/train/init-mismatch.ts';
+import { initMismatch } from '../../../ml/train/init-mismatch.ts';
+import { DEFAULT_ADV_WEIGHT, defaultLearningRate } from '../../../ml/train/objective.ts';
 import { PRESETS, presetOf } from '../../../ml/presets.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
+import { ADV_WEIGHT } from '../lib/choices.ts';
 import { plainError } from '../lib/errors.ts';
-import { wholeNumber } from '../lib/fields.ts';
+import { decimalNumber, wholeNumber } from '../lib/fields.ts';
 import { JobTracker } from './job-tracker.svelte.ts';
 import { furtherError, RunList } from './runs.svelte.ts';
 import { RunSeries } from './series.svelte.ts';
@@ -39,6 +42,10 @@ export interface TrainForm {
   degrade: DegradeName;
   /** Start from: null for scratch, else a model's id (bundled or the user's). */
   init: string | null;
+  /** What the network is trained for: pixel error, or perceptual (sharp). */
+  objective: Objective;
+  /** A perceptual run's adversarial weight, as the field holds it; checked by `advWeightError`. */
+  advWeight: number | string | null;
 }
 
 /** The Train view: one training job, its live curves, preview and the model it leaves; earlier runs to continue. */
@@ -55,9 +62,14 @@ export class TrainSession {
     iterations: 2000,
     degrade: 'none',
     init: null,
+    objective: 'pixel',
+    advWeight: DEFAULT_ADV_WEIGHT,
   });
   readonly loss = new RunSeries();
+  /** Validations: the network's PSNR-Y (`network`), bicubic's (`bicubic`) and the network's detail measure (`detail`). */
   readonly psnr = new RunSeries();
+  /** What the run shown is trained for (the form's, as it was started). */
+  #objective = $state<Objective>('pixel');
   #state = $state<RunState>('idle');
   #iteration = $state(0);
   #total = $state(0);
@@ -116,6 +128,10 @@ export class TrainSession {
   get runDir(): string | null {
     return this.#runDir;
   }
+  /** What the run shown is trained for. */
+  get objective(): Objective {
+    return this.#objective;
+  }
   get error(): string | null {
     return this.#job.error;
   }
@@ -143,16 +159,17 @@ export class TrainSession {
     }
   }
   /**
-   * A run that ended with its best validation still below bicubic enlargement says so, and what to
-   * do, in one sentence; null otherwise.
+   * A run whose model is still below bicubic enlargement says so, and what to do, in one sentence;
+   * null otherwise. The model is a pixel run's best validation, a perceptual run's latest.
    */
   get verdict(): string | null {
     if (this.#state !== 'finished' && this.#state !== 'stopped') return null;
     void this.psnr.version; // re-read as points arrive
-    const best = this.psnr.max('network');
+    const latest = this.#objective === 'perceptual';
+    const model = latest ? this.psnr.last('network') : this.psnr.max('network');
     const bicubic = this.psnr.last('bicubic');
-    if (best === undefined || bicubic === undefined || best >= bicubic) return null;
-    return `So far the model is worse than plain bicubic enlargement on the validation photos (best ${best.toFixed(2)} dB against ${bicubic.toFixed(2)} dB); train it longer before using it, e.g. with Train further in the list of runs.`;
+    if (model === undefined || bicubic === undefined || model >= bicubic) return null;
+    return `So far the model is worse than plain bicubic enlargement on the validation photos (${latest ? 'latest' : 'best'} ${model.toFixed(2)} dB against ${bicubic.toFixed(2)} dB); train it longer before using it, e.g. with Train further in the list of runs.`;
   }
   /** The model the run starts from, as the app lists it (null: from scratch). */
   readonly initModel = $derived.by<ModelInfo | null>(() =>
@@ -174,8 +191,16 @@ export class TrainSession {
       { label: 'One of my models', models: this.#app.models.filter((m) => !m.bundled && m.config) },
     ],
   );
-  /** The default peak learning rate the run gets: lower when it starts from a model. */
-  readonly learningRate = $derived<number | null>(this.form.init === null ? null : INIT_LR);
+  /** The peak learning rate the run gets, by the engine's rule: lower when it starts from a model or is perceptual. */
+  readonly learningRate = $derived(
+    defaultLearningRate(this.form.activation, { init: this.form.init !== null, objective: this.form.objective }),
+  );
+  /** The adversarial weight asked for, as the command line reads `--adv-weight`, or why it cannot be used. */
+  readonly #advWeight = $derived(decimalNumber(this.form.advWeight, ADV_WEIGHT, ...SETTING_RANGES.advWeight));
+  /** Why the Adversarial weight field cannot be used, in one sentence; null when it can (or is not asked: pixel). */
+  get advWeightError(): string | null {
+    return this.form.objective === 'perceptual' ? this.#advWeight.error : null;
+  }
   /** The iterations asked for, as the command line reads `--iters`, or why they cannot be used. */
   readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
   /** Why the Iterations field cannot be used, in one sentence; null when it can. */
@@ -183,7 +208,11 @@ export class TrainSession {
     return this.#iterations.error;
   }
   readonly canStart = $derived(
-    !this.active && this.form.data.trim() !== '' && this.#iterations.value !== null && this.initError === null,
+    !this.active &&
+      this.form.data.trim() !== '' &&
+      this.#iterations.value !== null &&
+      this.initError === null &&
+      this.advWeightError === null,
   );
 
   /** Start from a model (its preset, scale and activation become the form's, as `train --init` takes them) or from scratch (null). */
@@ -244,6 +273,9 @@ export class TrainSession {
       degrade: run.degrade,
       // A continued run goes on from its checkpoint, whatever it started from.
       init: null,
+      // And trains for what it was started for (on ONNX Runtime when perceptual).
+      objective: run.objective,
+      advWeight: run.advWeight ?? DEFAULT_ADV_WEIGHT,
     };
     if (!this.form.data.trim()) {
       this.#app.toasts.show(
@@ -265,20 +297,23 @@ export class TrainSession {
     const generation = this.#generation;
     const points = await this.#list.record(dir);
     if (!points || generation !== this.#generation) return;
-    const of = (key: 'loss' | 'psnrY' | 'bicubicPsnrY') =>
+    const of = (key: 'loss' | 'psnrY' | 'bicubicPsnrY' | 'detail') =>
       points
         .filter((p: RunPoint) => p.iteration <= upTo && p[key] !== undefined)
         .map((p) => [p.iteration, p[key]!] as const);
     this.loss.history('loss', of('loss'));
     this.psnr.history('network', of('psnrY'));
     this.psnr.history('bicubic', of('bicubicPsnrY'));
+    this.psnr.history('detail', of('detail'));
   }
 
   async #submit(continued: RunInfo | null): Promise<void> {
     if (!this.canStart) return;
     const f = this.form;
     const iterations = this.#iterations.value!;
+    const perceptual = f.objective === 'perceptual';
     this.#reset(iterations);
+    this.#objective = f.objective;
     this.#state = 'queued';
     if (continued) {
       this.#iteration = continued.iteration;
@@ -298,6 +333,8 @@ export class TrainSession {
       run: continued ? { kind: 'continue', dir: continued.dir } : { kind: 'new', parent: null },
       degrade: f.degrade,
       init: continued ? null : f.init,
+      objective: f.objective,
+      ...(perceptual ? { advWeight: this.#advWeight.value! } : {}),
     };
     try {
       const { jobId } = await this.#app.api.request('job:train', spec);
@@ -320,8 +357,11 @@ export class TrainSession {
       iterations: s.iterations,
       degrade: s.degrade ?? 'none',
       init: s.init ?? null,
+      objective: s.objective ?? 'pixel',
+      advWeight: s.advWeight ?? DEFAULT_ADV_WEIGHT,
     };
     this.#reset(s.iterations);
+    this.#objective = this.form.objective;
     this.#state = job.state;
     this.#job.attach(job);
     if (s.run.kind === 'continue') void this.#loadHistory(s.run.dir);
@@ -378,6 +418,7 @@ export class TrainSession {
         if (m.loss !== undefined) this.loss.add('loss', m.iteration, m.loss);
         if (m.psnrY !== undefined) this.psnr.add('network', m.iteration, m.psnrY);
         if (m.bicubicPsnrY !== undefined) this.psnr.add('bicubic', m.iteration, m.bicubicPsnrY);
+        if (m.detail !== undefined) this.psnr.add('detail', m.iteration, m.detail);
         if (m.itPerSec !== undefined) this.#itPerSec = m.itPerSec;
         if (m.etaMs !== undefined) this.#etaMs = m.etaMs;
         if (this.#total > 0) this.#job.fraction = Math.max(this.#job.fraction, m.iteration / this.#total);

@@ -467,6 +467,84 @@ describe('request validation', () => {
     await refused('job:train', train, /^run needs an object argument/);
   });
 
+  test("job:train and job:compare: the objective and a perceptual run's adversarial weight reach the engine as given; a bad one is refused before it", async () => {
+    const train = {
+      data: DATA,
+      val: null,
+      preset: 'tiny',
+      scale: 2,
+      activation: 'tanhexp',
+      iterations: 10,
+      run: { kind: 'new', parent: null },
+    };
+    const specOf = () => engine.jobs.at(-1)!.spec as TrainSpec;
+    const { jobId } = (await call('job:train', { ...train, objective: 'perceptual', advWeight: 0.25 })) as {
+      jobId: string;
+    };
+    assert.deepEqual(
+      { objective: specOf().settings.objective, advWeight: specOf().settings.advWeight },
+      { objective: 'perceptual', advWeight: 0.25 },
+    );
+    const listed = ((await call('jobs:list')) as JobInfo[]).find((j) => j.jobId === jobId)?.spec as TrainJob;
+    assert.equal(listed.objective, 'perceptual', 'a reloaded page gets the objective back');
+    assert.equal(listed.advWeight, 0.25);
+    await call('job:train', { ...train, objective: 'perceptual' });
+    assert.equal(specOf().settings.objective, 'perceptual');
+    assert.equal('advWeight' in specOf().settings, false, "no weight given: the engine's default");
+    await call('job:train', { ...train, objective: 'pixel' });
+    assert.equal(specOf().settings.objective, 'pixel');
+    await call('job:train', train);
+    assert.equal('objective' in specOf().settings, false, "none given: the engine's default, or a continued run's own");
+
+    const before = engine.jobs.length;
+    await refused(
+      'job:train',
+      { ...train, objective: 'gan' },
+      /^objective must be one of pixel, perceptual, not "gan"\.$/,
+    );
+    await refused(
+      'job:train',
+      { ...train, objective: 'perceptual', advWeight: 20 },
+      /^Adversarial weight must be between 0\.001 and 10, not 20\.$/,
+    );
+    await refused(
+      'job:train',
+      { ...train, objective: 'perceptual', advWeight: '0.1' },
+      /^Adversarial weight must be a number/,
+    );
+    await refused(
+      'job:train',
+      { ...train, objective: 'pixel', advWeight: 0.1 },
+      /^Adversarial weight weighs the adversarial loss of a perceptual run; choose the perceptual objective, or leave it out\.$/,
+    );
+    await refused('job:train', { ...train, advWeight: 0.1 }, /^Adversarial weight weighs the adversarial loss/);
+    assert.equal(engine.jobs.length, before, 'nothing reached the engine');
+
+    const cmp = {
+      data: DATA,
+      val: DATA,
+      acts: ['swish', 'tanhexp'],
+      preset: 'tiny',
+      scale: 2,
+      iterations: 10,
+      seeds: 2,
+    };
+    await call('job:compare', { ...cmp, objective: 'perceptual', advWeight: 0.2 });
+    const compared = engine.jobs.at(-1)!;
+    assert.equal(compared.type, 'compare');
+    const spec = compared.spec as { settings: Record<string, unknown>; dir: string };
+    assert.deepEqual(spec.settings, {
+      preset: 'tiny',
+      scale: 2,
+      iterations: 10,
+      objective: 'perceptual',
+      advWeight: 0.2,
+    });
+    assert.match(path.basename(spec.dir), /^compare_swish-tanhexp_tiny_x2_perceptual_it10_/);
+    await refused('job:compare', { ...cmp, objective: 'pixel', advWeight: 0.2 }, /^Adversarial weight weighs/);
+    await refused('job:compare', { ...cmp, objective: 'sharp' }, /^objective must be one of pixel, perceptual/);
+  });
+
   test('compare-models: run models by path inside the runs folder only, the outputs in a folder of their own', async () => {
     const runModel = path.join(host.context.runsDir, 'compare_x', 'seed_0', 'swish', 'model_best.safetensors');
     await tinyModel(runModel);

@@ -29,19 +29,21 @@ after(async () => {
 });
 
 describe('runs:metrics', () => {
-  test("a run's losses and validations in order; a line cut short is skipped", async () => {
+  test("a run's losses and validations in order, with the detail measure where recorded; a line cut short is skipped", async () => {
     const run = path.join(runs(), 'stopped');
     const text =
       lines([
         { iteration: 10, loss: 0.2, lr: 1e-4, itPerSec: 3, elapsedMs: 10 },
         { iteration: 20, val: { psnrY: 30.5, ssimY: 0.9, bicubicPsnrY: 31, bicubicSsimY: 0.91 }, elapsedMs: 20 },
         { iteration: 20, loss: 0.1, lr: 1e-4, itPerSec: 3, elapsedMs: 20 },
-      ]) + '{"iteration":30,"lo';
+        { iteration: 30, val: { psnrY: 30.7, ssimY: 0.9, detail: 0.93, bicubicPsnrY: 31, bicubicDetail: 0.71 } },
+      ]) + '{"iteration":40,"lo';
     await fs.writeFile(path.join(run, 'metrics.jsonl'), text);
     assert.deepEqual(await metrics({ dir: run }), [
       { iteration: 10, loss: 0.2 },
       { iteration: 20, loss: 0.1 },
       { iteration: 20, psnrY: 30.5, bicubicPsnrY: 31 },
+      { iteration: 30, psnrY: 30.7, bicubicPsnrY: 31, detail: 0.93 },
     ]);
   });
 

@@ -13,6 +13,7 @@ import { createHost, type Host } from '../../../main/host/host.ts';
 import { errors } from '../../../ml/errors.ts';
 import { trainJob, type TrainJobSpec } from '../../../ml/jobs/train.ts';
 import { RunFolder } from '../../../ml/node/run-folder.ts';
+import { makeTrainConfig } from '../../../ml/train/config.ts';
 import { TrainControl } from '../../../ml/train/events.ts';
 import { useBackend } from '../../helpers/backends.ts';
 import { DATA, StubEngine, tempDir } from '../helpers.ts';
@@ -137,5 +138,24 @@ describe("runs:list: how a run ended, in the app's words", () => {
     assert.equal((await listed('diverged')).message, 'The run ended with an error.');
     await folder.writeRecord({ error: { code: 'no-such-code', facts: {} } as never });
     assert.equal((await listed('diverged')).message, 'The run ended with an error.');
+  });
+
+  test('each run says what it trains for: pixel error, or perceptual with its adversarial weight', async () => {
+    const ready = (objective: 'pixel' | 'perceptual') =>
+      RunFolder.create(
+        path.join(host.context.runsDir, `unstarted-${objective}`),
+        3,
+        makeTrainConfig({
+          preset: 'tiny',
+          objective,
+          ...(objective === 'perceptual' ? { advWeight: 0.3, patch: 16 } : {}),
+        }),
+      );
+    await ready('pixel');
+    await ready('perceptual');
+    const pixel = await listed('unstarted-pixel');
+    assert.deepEqual([pixel.objective, pixel.advWeight], ['pixel', null]);
+    const sharp = await listed('unstarted-perceptual');
+    assert.deepEqual([sharp.objective, sharp.advWeight], ['perceptual', 0.3]);
   });
 });

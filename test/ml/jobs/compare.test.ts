@@ -9,12 +9,19 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ActivationName } from '../../../ml/activations.ts';
+import { isUserError } from '../../../ml/errors.ts';
 import { compareJob, type CompareJobEvent, type CompareJobSpec } from '../../../ml/jobs/compare.ts';
+import { probeOnnxRuntime } from '../../../ml/node/onnx-runtime.ts';
+import type { TrainConfig } from '../../../ml/train/config.ts';
 import { TrainControl } from '../../../ml/train/events.ts';
+import { PERCEPTUAL_LR } from '../../../ml/train/objective.ts';
 import { useBackend } from '../../helpers/backends.ts';
 import { DATA } from '../../helpers/photos.ts';
 
 const TINY = path.join(DATA, 'tiny');
+const probe = await probeOnnxRuntime();
+// onnxruntime-node is an optional dependency: CI installs it, so there its absence is a failure.
+const noOnnx = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.reason}` : false;
 let dir = '';
 
 before(async () => {
@@ -87,4 +94,57 @@ test('cancelling stops the run in hand and writes a partial report', async () =>
   assert.equal(r.report.cancelled, true);
   assert.ok(r.report.runs.length < 2, JSON.stringify(r.report.runs.map((x) => x.act)));
   await fs.access(path.join(out, 'report.json'));
+});
+
+/** A comparison trained perceptually, with an adversarial weight of 0.2, on `backend`. */
+const perceptual = (out: string, backend: 'onnx' | 'wasm'): CompareJobSpec => {
+  const s = spec(out, 4);
+  return {
+    ...s,
+    settings: { ...s.settings, objective: 'perceptual', advWeight: 0.2 },
+    backend: { name: backend, device: 'cpu' },
+  };
+};
+
+test("a perceptual comparison trains both activations perceptually alike on ONNX Runtime (one weight, one seed, so one discriminator start; the perceptual learning rate), and reports each one's detail", {
+  skip: noOnnx,
+}, async () => {
+  const out = path.join(dir, 'sharp');
+  const events: CompareJobEvent[] = [];
+  const r = await compareJob(perceptual(out, 'onnx'), (e) => void events.push(e));
+  const configs = events.flatMap((e) =>
+    e.type === 'train' && e.event.type === 'started' ? [[e.act, e.event.config] as const] : [],
+  );
+  assert.deepEqual(
+    configs.map(([act]) => act),
+    ['swish', 'tanhexp'],
+  );
+  const same = (c: TrainConfig) => ({ ...c, network: { ...c.network, activation: null } });
+  const [[, a], [, b]] = configs as [[string, TrainConfig], [string, TrainConfig]];
+  assert.deepEqual(same(a), same(b), 'only the activation differs');
+  assert.equal(a.objective, 'perceptual');
+  assert.equal(a.advWeight, 0.2);
+  assert.equal(a.lr, PERCEPTUAL_LR, "the perceptual objective's default, not the activations' own");
+  for (const act of ['swish', 'tanhexp']) {
+    const saved = JSON.parse(await fs.readFile(path.join(out, 'seed_0', act, 'config.json'), 'utf8'));
+    assert.equal(saved.objective, 'perceptual', act);
+    const d = r.report.perAct[act]!.detail;
+    assert.equal(d.n, 1, act);
+    assert.ok(Number.isFinite(d.mean) && d.mean > 0, `${act}'s detail ${d.mean}`);
+  }
+  assert.ok(r.report.bicubic.detail > 0 && r.report.bicubic.detail < 1, `bicubic's detail ${r.report.bicubic.detail}`);
+  assert.equal(r.report.paired?.detail.mean, r.report.perAct.tanhexp!.detail.mean - r.report.perAct.swish!.detail.mean);
+  assert.match(
+    r.report.fairness,
+    /trained perceptually \(adversarial weight 0\.2, each seed's discriminator starting alike\)/,
+  );
+});
+
+test('a perceptual comparison on a tfjs backend is refused before its folder is made', async () => {
+  const out = path.join(dir, 'sharp-on-wasm');
+  await assert.rejects(
+    compareJob(perceptual(out, 'wasm'), () => undefined),
+    (e) => isUserError(e) && e.code === 'objective-needs-onnx',
+  );
+  await assert.rejects(fs.access(out), 'no folder was made');
 });

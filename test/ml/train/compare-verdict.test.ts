@@ -99,12 +99,17 @@ test('the threshold is 0.1 dB: a gap just under it is not visible, one at it is'
 test('report.md ends its comparison with the verdict and the threshold', async () => {
   const { markdown } = await import('../../../ml/train/compare-report.ts');
   const s = (mean: number, sd: number, n: number) => ({ mean, sd, n });
-  const per = (psnr: number) => ({ psnrY: s(psnr, 0.1, 3), ssimY: s(0.9, 0, 3), msPerIteration: s(10, 1, 3) });
+  const per = (psnr: number) => ({
+    psnrY: s(psnr, 0.1, 3),
+    ssimY: s(0.9, 0, 3),
+    detail: s(0.9, 0, 3),
+    msPerIteration: s(10, 1, 3),
+  });
   const md = markdown({
     acts: ['swish', 'tanhexp'],
     seeds: [1, 2, 3],
     config: {} as never,
-    bicubic: { psnrY: 30, ssimY: 0.9 },
+    bicubic: { psnrY: 30, ssimY: 0.9, detail: 0.7 },
     runs: [],
     perAct: { swish: per(31), tanhexp: per(31.02) },
     paired: {
@@ -112,6 +117,7 @@ test('report.md ends its comparison with the verdict and the threshold', async (
       b: 'tanhexp',
       psnrY: s(0.02, 0.00134, 3),
       ssimY: s(0.0001, 0, 3),
+      detail: s(0, 0, 3),
       tPsnr: 25.87,
       msRatio: 1.1,
     },
