@@ -329,14 +329,14 @@ describe('Settings, Models and Train at 1280×800', () => {
       const id = await page.getByTestId('model-row').filter({ has: sharp }).getAttribute('data-model-id');
       await page.getByTestId('nav-upscale').click();
       const options = page.getByTestId('model-select').locator('option');
-      assert.match(await options.filter({ hasText: '· sharp' }).innerText(), /· ×2 · tanhexp · sharp$/);
+      assert.match(await options.filter({ hasText: '· sharp' }).innerText(), / · sharp · ×2 · tanhexp$/);
       assert.equal(await options.filter({ hasText: '· sharp' }).getAttribute('value'), id);
       assert.match(
         await page
           .getByTestId('model-select')
           .locator('option[value="bundled:tanhexp_photo_x2.safetensors"]')
           .innerText(),
-        /· faithful · default$/,
+        / · faithful · default · ×2 · tanhexp$/,
       );
     },
   );

@@ -77,15 +77,15 @@ describe('what a model was trained for', () => {
     const faithful = { name: 'tanhexp_photo_x2', config, isDefault: true, training: { degrade: 'photo' } };
     const sharp = { name: 'mine', config, isDefault: false, training: { objective: 'perceptual', advWeight: 0.1 } };
     const pixel = { ...sharp, training: { objective: 'pixel' } };
-    assert.equal(modelOptionLabel(faithful), 'tanhexp_photo_x2 · ×2 · tanhexp · faithful · default');
-    assert.equal(modelOptionLabel(sharp), 'mine · ×2 · tanhexp · sharp');
-    assert.equal(modelOptionLabel(pixel), 'mine · ×2 · tanhexp · faithful');
+    assert.equal(modelOptionLabel(faithful), 'tanhexp_photo_x2 · faithful · default · ×2 · tanhexp');
+    assert.equal(modelOptionLabel(sharp), 'mine · sharp · ×2 · tanhexp');
+    assert.equal(modelOptionLabel(pixel), 'mine · faithful · ×2 · tanhexp');
     const imported = {
       name: 'esrgan',
       isDefault: false,
       imported: { scale: 4, range: 1, dtype: 'float32', margin: 8, bytes: 1, source: 'x.onnx', producer: 'p' },
     } as const;
-    assert.equal(modelOptionLabel(imported), 'esrgan · ×4 · imported ONNX', 'no objective it cannot know');
+    assert.equal(modelOptionLabel(imported), 'esrgan · imported ONNX · ×4', 'no objective it cannot know');
     assert.equal(trainedForWords(sharp.training.objective), 'sharp (perceptual)');
     assert.equal(
       trainedForWords(undefined),

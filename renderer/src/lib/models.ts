@@ -58,13 +58,14 @@ export const importedWords = (i: NonNullable<ModelInfo['imported']>): string =>
   `${bytes(i.bytes)}, ${i.dtype}, RGB ${i.range === 255 ? '0–255' : '0–1'}${i.rangeFrom === 'guess' ? ' (a guess)' : ''}`;
 
 /**
- * A model as a list of models offers it: "tanhexp_photo_x2 · ×2 · tanhexp · faithful · default".
- * SR Studio's models say what they were trained for (sharp: perceptual; faithful: pixel error),
- * and the one the Upscale view starts with says so; an imported model says where it is from.
+ * A model as a list of models offers it: "tanhexp_photo_x2 · faithful · default · ×2 · tanhexp".
+ * SR Studio's models say first what they were trained for (sharp: perceptual; faithful: pixel
+ * error) and whether the Upscale view starts with them, then the scale and activation, so a narrow
+ * list cuts the details, not the choice; an imported model says where it is from.
  */
 export function modelOptionLabel(
   m: Pick<ModelInfo, 'name' | 'config' | 'imported' | 'training' | 'isDefault'>,
 ): string {
-  const kind = m.config ? `${m.config.activation} · ${trainedFor(m.training?.objective)}` : 'imported ONNX';
-  return `${m.name} · ${modelScaleLabel(m)} · ${kind}${m.isDefault ? ' · default' : ''}`;
+  const kind = m.config ? `${trainedFor(m.training?.objective)}${m.isDefault ? ' · default' : ''}` : 'imported ONNX';
+  return `${m.name} · ${kind} · ${modelScaleLabel(m)}${m.config ? ` · ${m.config.activation}` : ''}`;
 }
