@@ -215,7 +215,7 @@ const maxMargin = (f: { width: number; height: number } | null): number =>
 
 /** An ONNX model checked and probed as an import would, without copying it: what was found, to confirm or change. */
 export async function probeImport(v: unknown, access?: RequestAccess): Promise<ImportProbe> {
-  return withOpened(openFile(v, 'path', ['onnx'], { access }), async (src) => {
+  return withOpened(openFile(v, 'File', ['onnx'], { access }), async (src) => {
     const m = await ImportedOnnx.fromBytes(await src.handle.readFile(), src.given);
     await m.dispose();
     const f = m.facts;
@@ -257,7 +257,7 @@ export async function importModel(
   settings: Partial<ImportedSettings> = {},
   name: DisplayName = (p) => p,
 ): Promise<ModelInfo> {
-  return withOpened(openFile(v, 'path', ['safetensors', 'onnx'], { access }), async (src) => {
+  return withOpened(openFile(v, 'File', ['safetensors', 'onnx'], { access }), async (src) => {
     const bytes = await src.handle.readFile();
     if (/\.onnx$/i.test(src.given))
       return importOnnx(bytes, { given: src.given, real: src.real, source: name(src.given) }, folders, settings);

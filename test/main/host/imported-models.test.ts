@@ -200,6 +200,12 @@ test("browser mode's refusals of a typed model path are plain sentences that nam
     ],
   );
   for (const { toast } of others) assert.doesNotMatch(toast, /^[\w .[\]]+: /, toast);
+  // A relative path typed into the import field is refused by the name the page gives that field.
+  for (const channel of ['models:probe', 'models:import'] as const) {
+    const { reply, toast } = await refusal(channel, { path: 'upscaler.onnx' });
+    assert.equal(toast, 'File must be an absolute path, not "upscaler.onnx".');
+    assert.equal(fieldOf(requestError(reply)), 'File');
+  }
 });
 
 test('an ONNX file that cannot be an SR model is refused in one sentence and nothing is copied', async () => {
