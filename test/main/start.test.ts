@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { findElectronBinary } from '../../main/start.ts';
+import { findElectronBinary, staleInterface } from '../../main/start.ts';
 import { tempDir } from './helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -128,5 +128,39 @@ describe('finding Electron’s binary without downloading it', () => {
     await fs.mkdir(bare);
     const r = findElectronBinary(bare, {});
     assert.ok(!r.ok && /not installed/.test(r.why));
+  });
+});
+
+describe('the user interface is built again when its sources changed', () => {
+  /** A source checkout's files that the bundle is built from, and the bundle, each with its own time. */
+  async function checkout(times: Record<string, number>): Promise<string> {
+    const root = await fs.mkdtemp(path.join(dir, 'checkout-'));
+    for (const [file, seconds] of Object.entries(times)) {
+      const p = path.join(root, file);
+      await fs.mkdir(path.dirname(p), { recursive: true });
+      await fs.writeFile(p, '');
+      await fs.utimes(p, seconds, seconds);
+    }
+    return root;
+  }
+  const sources = { 'renderer/src/App.svelte': 1000, 'main/api.ts': 1000, 'ml/metrics.ts': 1000 };
+
+  test('a bundle newer than every source is current', async () => {
+    assert.equal(staleInterface(await checkout({ ...sources, 'renderer/dist/index.html': 2000 })), null);
+  });
+
+  test('a missing bundle, or a source edited after it, makes it stale', async () => {
+    assert.equal(staleInterface(await checkout(sources)), 'it has not been built yet');
+    for (const edited of ['renderer/src/views/Train.svelte', 'main/api.ts', 'ml/train/config.ts']) {
+      const root = await checkout({ ...sources, 'renderer/dist/index.html': 2000, [edited]: 3000 });
+      assert.equal(staleInterface(root), 'its sources changed since it was built', edited);
+    }
+  });
+
+  test('Node-only engine code and installed apps never make it stale', async () => {
+    const root = await checkout({ ...sources, 'renderer/dist/index.html': 2000, 'ml/node/upscaler.ts': 3000 });
+    assert.equal(staleInterface(root), null, 'ml/node is not in the bundle');
+    const installed = await checkout({ 'renderer/dist/index.html': 2000, 'main/api.ts': 3000 });
+    assert.equal(staleInterface(installed), null, 'no renderer/src: an installed app');
   });
 });
