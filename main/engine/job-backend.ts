@@ -1,5 +1,6 @@
 /** Which backend each job runs on: its purpose's, as Settings choose it, or ONNX Runtime for a perceptual training. */
 import type { BackendChoice, Purpose } from '../../ml/backend-choice.ts';
+import { trainingBackend } from '../../ml/train/objective.ts';
 import type { BackendSettings } from '../api.ts';
 import type { JobRequest, JobType } from './protocol.ts';
 
@@ -12,15 +13,14 @@ export const JOB_PURPOSE: { [T in JobType]: Purpose } = {
 };
 
 /**
- * The purpose of a job and the backend choice it runs on: the purpose's own, except that auto
- * trains a perceptual run or comparison on ONNX Runtime, the one engine that trains that
- * objective (as `sr-studio train --objective perceptual` does). A backend named in Settings stays
- * as named: the engine refuses the objective there, in words that say to choose ONNX Runtime.
- * A continued run that names no objective trains on the purpose's backend.
+ * The purpose of a job and the backend choice it runs on: the purpose's own, with the command
+ * line's rule for the objective (`trainingBackend`: auto trains a perceptual run or comparison on
+ * ONNX Runtime; a backend named in Settings stays as named). A continued run that names no
+ * objective trains on the purpose's backend.
  */
 export function jobBackend(job: JobRequest, backends: BackendSettings): { purpose: Purpose; choice: BackendChoice } {
   const purpose = JOB_PURPOSE[job.type];
   const choice = backends[purpose];
   const objective = job.type === 'train' || job.type === 'compare' ? job.spec.settings.objective : undefined;
-  return { purpose, choice: choice === 'auto' && objective === 'perceptual' ? 'onnx' : choice };
+  return { purpose, choice: trainingBackend(choice, objective) };
 }

@@ -6,6 +6,7 @@ import { initBackend } from '../node/backends.ts';
 import { markdown } from '../train/compare-report.ts';
 import { makeTrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
+import { trainingBackend } from '../train/objective.ts';
 import { SETTING_RANGES } from '../train/ranges.ts';
 import { intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
@@ -46,14 +47,15 @@ export const compareCommand: Command = {
     const seeds = intOption(values, 'seeds', ...SETTING_RANGES.seeds) ?? 1;
     const init = values.init === undefined ? undefined : initOption(String(values.init));
     const base = makeTrainConfig({ ...settings, activation: acts[0], iterations: settings.iterations ?? 1000 });
+    const objective = base.objective === 'pixel' ? '' : `_${base.objective}`;
     const dir = path.resolve(
       (values.out as string | undefined) ??
         path.join(
           'runs',
-          `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}_it${base.iterations}`,
+          `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}${objective}_it${base.iterations}`,
         ),
     );
-    const selection = await initBackend(backend, 'train');
+    const selection = await initBackend(trainingBackend(backend, settings.objective), 'train');
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);
@@ -88,8 +90,8 @@ export const compareCommand: Command = {
           else if (ev.type === 'validation')
             report.event(
               'validation',
-              `${tag} it ${ev.iteration}: PSNR-Y ${ev.psnrY.toFixed(2)} dB, SSIM-Y ${ev.ssimY.toFixed(4)} (bicubic ${ev.bicubicPsnrY.toFixed(2)} dB)`,
-              { ...at, iteration: ev.iteration, psnrY: ev.psnrY, ssimY: ev.ssimY },
+              `${tag} it ${ev.iteration}: PSNR-Y ${ev.psnrY.toFixed(2)} dB, SSIM-Y ${ev.ssimY.toFixed(4)}, detail ${ev.detail.toFixed(3)} (bicubic ${ev.bicubicPsnrY.toFixed(2)} dB, detail ${ev.bicubicDetail.toFixed(3)})`,
+              { ...at, iteration: ev.iteration, psnrY: ev.psnrY, ssimY: ev.ssimY, detail: ev.detail },
             );
           else if (ev.type === 'warning')
             report.event('warning', `${tag} warning: ${ev.message}`, { ...at, message: ev.message });

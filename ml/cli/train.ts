@@ -1,15 +1,16 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
-import { BACKEND_NAMES } from '../backend-choice.ts';
+import { BACKEND_NAMES, type BackendChoice } from '../backend-choice.ts';
 import { DEGRADE_NAMES } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { duration } from '../format.ts';
 import { trainJob, type TrainJobEvent, type TrainSettings } from '../jobs/train.ts';
 import { PRESET_NAMES } from '../network.ts';
 import { initBackend } from '../node/backends.ts';
-import { MODEL_FILE } from '../node/run-folder.ts';
+import { MODEL_FILE, RunFolder } from '../node/run-folder.ts';
 import { OBJECTIVES, SETTING_RANGES, type TrainConfig } from '../train/config.ts';
 import { TrainControl } from '../train/events.ts';
+import { trainingBackend } from '../train/objective.ts';
 import { choiceOption, intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend, type Reporter } from './report.ts';
 
@@ -32,6 +33,8 @@ export const TRAIN_OPTIONS = {
   loss: { type: 'string' },
   threads: { type: 'string' },
   degrade: { type: 'string' },
+  objective: { type: 'string' },
+  'adv-weight': { type: 'string' },
 } as const;
 
 /** The most helper threads --threads takes. */
@@ -67,21 +70,46 @@ export function trainSettings(values: Record<string, unknown>): TrainSettings {
     emaDecay: numberOption(values, 'ema', r.emaDecay, 'a decay'),
     loss: choiceOption(values, 'loss', ['l1', 'charbonnier'] as const),
     degrade: choiceOption(values, 'degrade', DEGRADE_NAMES),
-    // train's own (compare trains pixel objectives): absent from compare's options, so undefined there.
     objective: choiceOption(values, 'objective', OBJECTIVES),
     advWeight: numberOption(values, 'adv-weight', r.advWeight, 'a weight'),
   };
 }
 
-/** The settings every training command checks before it starts anything. */
-export function commonTrainOptions(values: Record<string, unknown>) {
+/**
+ * The settings every training command checks before it starts anything. `continued`: a run is
+ * continued, whose own objective (perceptual or not) the job checks --adv-weight against.
+ */
+export function commonTrainOptions(values: Record<string, unknown>, continued = false) {
   const backend = (values.backend as string | undefined) ?? 'auto';
   if (!(BACKEND_NAMES as readonly string[]).includes(backend)) throw errors.unknownBackend(backend, BACKEND_NAMES);
+  const settings = trainSettings(values);
+  if (settings.advWeight !== undefined && settings.objective !== 'perceptual' && !continued)
+    throw errors.badArgument(
+      '--adv-weight weighs the adversarial loss of a perceptual run; add --objective perceptual.',
+    );
   return {
-    backend,
+    backend: backend as BackendChoice,
     threads: intOption(values, 'threads', ...SETTING_RANGES.threads) ?? null,
-    settings: trainSettings(values),
+    settings,
   };
+}
+
+/**
+ * The backend choice a training runs on (`trainingBackend`), for the objective given, or else for
+ * the continued run's own as its config.json records it: auto continues a perceptual run on ONNX
+ * Runtime. A folder without a readable config leaves the choice as it is; the job then says what
+ * is wrong with the folder.
+ */
+export async function trainBackendChoice(
+  choice: BackendChoice,
+  objective: unknown,
+  continued: string | undefined,
+): Promise<BackendChoice> {
+  const recorded =
+    objective === undefined && continued !== undefined && choice === 'auto'
+      ? (await RunFolder.readConfig(continued).catch(() => undefined))?.objective
+      : undefined;
+  return trainingBackend(choice, objective ?? recorded);
 }
 
 /** The job's start, where the CLIs say the same: helper threads and where validation runs. */
@@ -109,15 +137,13 @@ export const trainCommand: Command = {
     ...TRAIN_OPTIONS,
     resume: { type: 'string', short: 'r' },
     init: { type: 'string' },
-    objective: { type: 'string' },
-    'adv-weight': { type: 'string' },
   },
   async run(values, positionals, report) {
     noPositionals('train', positionals, 'use --data DIR');
-    const { threads, settings, ...chosen } = commonTrainOptions(values);
     const data = values.data as string | undefined;
     // --resume RUN continues a stopped (or finished) run: the flag keeps its name; the idea is "continue".
     const continued = values.resume as string | undefined;
+    const { threads, settings, ...chosen } = commonTrainOptions(values, continued !== undefined);
     // A continued run trains on the folders its run.json records, unless they are given.
     if (!data && !continued) throw errors.badArgument('train needs a folder of training photos: --data DIR.');
     if (continued && values.out) throw errors.badArgument('--resume continues the run where it is; leave out --out.');
@@ -126,12 +152,7 @@ export const trainCommand: Command = {
       throw errors.badArgument(
         "--init needs a model: a bundled model's name (e.g. tanhexp_photo_x2) or a .safetensors file.",
       );
-    if (settings.advWeight !== undefined && settings.objective !== 'perceptual' && !continued)
-      throw errors.badArgument(
-        '--adv-weight weighs the adversarial loss of a perceptual run; add --objective perceptual.',
-      );
-    // The perceptual objective trains on ONNX Runtime alone, so auto picks it.
-    const backend = settings.objective === 'perceptual' && chosen.backend === 'auto' ? 'onnx' : chosen.backend;
+    const backend = await trainBackendChoice(chosen.backend, settings.objective, continued);
     const selection = await initBackend(backend, 'train');
     reportBackend(report, selection);
     const control = new TrainControl();

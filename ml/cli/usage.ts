@@ -79,7 +79,15 @@ Options:
       --init A=MODEL,B=MODEL  start each activation from its own trained model of the same shape
                           and scale (e.g. swish=swish_x2,tanhexp=tanhexp_x2; default lr then 1e-4)
       --iters N, --preset P, --scale N, --batch N, --patch N, --lr X, --seed N, --degrade NAME
-  -b, --backend B         ${BACKENDS} (default auto)
+      --objective NAME    pixel|perceptual (default pixel). perceptual adds an adversarial loss
+                          from a discriminator trained beside each network (each seed's
+                          discriminator starting alike), for crisp edges and texture where pixel
+                          losses give soft ones, at some cost in PSNR; it trains on ONNX Runtime
+                          only (auto picks it). The report gives each activation's detail beside
+                          its PSNR
+      --adv-weight X      weight of the adversarial loss beside the pixel loss's 1, 0.001 to 10
+                          (default 0.1, Real-ESRGAN's beside its L1 1.0)
+  -b, --backend B         ${BACKENDS} (default auto; ONNX Runtime for --objective perceptual)
       --threads N         extra threads on CPU backends (as for train)
   -o, --out DIR           the comparison folder (must be new or empty)
       --json              JSON lines on stdout`,

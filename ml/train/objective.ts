@@ -4,6 +4,7 @@
  * shows the learning rate a run will get by the same rule.
  */
 import type { ActivationName } from '../activations.ts';
+import type { BackendChoice } from '../backend-choice.ts';
 import { INIT_LR } from './init-mismatch.ts';
 
 /**
@@ -51,4 +52,14 @@ export function defaultLearningRate(
   from: { readonly init: boolean; readonly objective: Objective },
 ): number {
   return from.init ? INIT_LR : from.objective === 'perceptual' ? PERCEPTUAL_LR : DEFAULT_LR[activation];
+}
+
+/**
+ * The backend choice a training or a comparison runs on, in both front ends: the one chosen, except
+ * that auto trains the perceptual objective on ONNX Runtime, the one engine that trains it. A named
+ * backend stays as named: the engine refuses the objective there, in words that say to choose ONNX
+ * Runtime. `objective` is the run's own as given, before its check (a continued run's as recorded).
+ */
+export function trainingBackend(choice: BackendChoice, objective: unknown): BackendChoice {
+  return choice === 'auto' && objective === 'perceptual' ? 'onnx' : choice;
 }

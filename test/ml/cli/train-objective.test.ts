@@ -3,14 +3,19 @@
  * perceptual run trains on ONNX Runtime (auto picks it), records its objective, its loss parts,
  * the detail measure and its discriminator, and continues with --resume; a tfjs backend, an
  * unknown objective, --adv-weight without the objective, and a continue with another objective
- * are each refused in one line, before anything is written.
+ * are each refused in one line, before anything is written. auto continues a perceptual run on
+ * ONNX Runtime from its recorded objective, even where a GPU backend is there to pick.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { chooseBackend, type BackendProbe } from '../../../ml/backend-choice.ts';
+import { trainBackendChoice } from '../../../ml/cli/train.ts';
 import { probeOnnxRuntime } from '../../../ml/node/onnx-runtime.ts';
+import { RunFolder } from '../../../ml/node/run-folder.ts';
+import { makeTrainConfig } from '../../../ml/train/config.ts';
 import { decodeCheckpoint } from '../../../ml/train/checkpoint.ts';
 import { assertNoStack, assertOneError, jsonLines, runCli, show } from '../../helpers/cli.ts';
 
@@ -121,5 +126,41 @@ describe('sr-studio train --objective', () => {
     );
     const last = decodeCheckpoint(await fs.readFile(path.join(run, 'checkpoints', 'ckpt_0000006.safetensors')), 'ckpt');
     assert.equal(last.discriminator?.adam.step, 6);
+  });
+});
+
+describe('the backend a training runs on (trainBackendChoice)', () => {
+  // A machine with a hardware GPU: auto trains on tensorflow unless the objective needs ONNX Runtime.
+  const probes: BackendProbe[] = [
+    { name: 'tensorflow', available: true, gpu: true, canTrain: true, device: 'a GPU' },
+    { name: 'webgpu', available: false, gpu: false, canTrain: false, reason: 'no adapter' },
+    { name: 'onnx', available: true, gpu: false, canTrain: true, device: 'CPU' },
+    { name: 'wasm', available: true, gpu: false, canTrain: true },
+    { name: 'cpu', available: true, gpu: false, canTrain: true },
+  ];
+  const picked = async (...a: Parameters<typeof trainBackendChoice>) =>
+    chooseBackend(await trainBackendChoice(...a), 'train', probes).name;
+  const run = async (name: string, objective: 'pixel' | 'perceptual') => {
+    const at = tmp('recorded', name);
+    await fs.mkdir(path.dirname(at), { recursive: true });
+    const config = makeTrainConfig({ preset: 'tiny', scale: 2, patch: 12, batch: 4, iterations: 4, objective });
+    await RunFolder.create(at, config.keepCheckpoints, config);
+    return at;
+  };
+
+  test('a continued perceptual run on auto trains on ONNX Runtime, from its config.json alone', async () => {
+    assert.equal(await picked('auto', undefined, await run('perceptual', 'perceptual')), 'onnx');
+  });
+
+  test('a continued pixel run, a new run and a folder that is no run keep auto, which picks the GPU', async () => {
+    assert.equal(await picked('auto', undefined, await run('pixel', 'pixel')), 'tensorflow');
+    assert.equal(await picked('auto', undefined, undefined), 'tensorflow');
+    assert.equal(await picked('auto', undefined, tmp('no-such-run')), 'tensorflow');
+  });
+
+  test('an objective given decides as train --objective does; a named backend stays as named', async () => {
+    assert.equal(await picked('auto', 'perceptual', undefined), 'onnx');
+    assert.equal(await picked('auto', 'pixel', undefined), 'tensorflow');
+    assert.equal(await picked('tensorflow', undefined, await run('named', 'perceptual')), 'tensorflow');
   });
 });
