@@ -10,7 +10,7 @@ import { trainingBackend } from '../train/objective.ts';
 import { SETTING_RANGES } from '../train/ranges.ts';
 import { intOption, noPositionals, type Command } from './options.ts';
 import { reportBackend } from './report.ts';
-import { commonTrainOptions, onInterrupt, reportStart, TRAIN_OPTIONS } from './train.ts';
+import { commonTrainOptions, onInterrupt, reportedSelection, reportStart, TRAIN_OPTIONS } from './train.ts';
 
 /** `--init swish=MODEL,tanhexp=MODEL`: each activation's model to start from. */
 function initOption(v: string): Partial<Record<ActivationName, string>> {
@@ -55,7 +55,8 @@ export const compareCommand: Command = {
           `compare_${acts.join('-')}_${base.preset ?? 'custom'}_x${base.network.scale}${objective}_it${base.iterations}`,
         ),
     );
-    const selection = await initBackend(trainingBackend(backend, settings.objective), 'train');
+    const used = trainingBackend(backend, settings.objective);
+    const selection = reportedSelection(await initBackend(used, 'train'), backend, used);
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);

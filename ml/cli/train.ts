@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ACTIVATION_NAMES } from '../activations.ts';
-import { BACKEND_NAMES, type BackendChoice } from '../backend-choice.ts';
+import { BACKEND_NAMES, type BackendChoice, type BackendSelection } from '../backend-choice.ts';
 import { DEGRADE_NAMES } from '../degrade.ts';
 import { errors } from '../errors.ts';
 import { duration } from '../format.ts';
@@ -112,6 +112,23 @@ export async function trainBackendChoice(
   return trainingBackend(choice, objective ?? recorded);
 }
 
+/**
+ * The backend as the command line reports it: when `auto` was turned into ONNX Runtime for a
+ * perceptual run (`trainingBackend`), it says why instead of "as requested".
+ */
+export function reportedSelection(
+  selection: BackendSelection,
+  chosen: BackendChoice,
+  used: BackendChoice,
+): BackendSelection {
+  return chosen === 'auto' && used !== 'auto'
+    ? {
+        ...selection,
+        why: selection.why.replace(/ \(as requested\)$/, ' (auto: perceptual training runs on ONNX Runtime)'),
+      }
+    : selection;
+}
+
 /** The job's start, where the CLIs say the same: helper threads and where validation runs. */
 export function reportStart(report: Reporter, threads: number, evaluator: string | null): void {
   if (threads > 1)
@@ -153,7 +170,7 @@ export const trainCommand: Command = {
         "--init needs a model: a bundled model's name (e.g. tanhexp_photo_x2) or a .safetensors file.",
       );
     const backend = await trainBackendChoice(chosen.backend, settings.objective, continued);
-    const selection = await initBackend(backend, 'train');
+    const selection = reportedSelection(await initBackend(backend, 'train'), chosen.backend, backend);
     reportBackend(report, selection);
     const control = new TrainControl();
     const release = onInterrupt(report, control);

@@ -111,7 +111,7 @@ describe('sr-studio compare --objective', () => {
     assertNoStack(r);
     // The text goes to stderr (stdout is left for --json).
     const text = r.stderr;
-    assert.match(text, /^Backend: onnx /m, show(r));
+    assert.match(text, /^Backend: onnx .*\(auto: perceptual training runs on ONNX Runtime\)$/m, show(r));
     for (const act of ['swish', 'tanhexp']) {
       const config = JSON.parse(await fs.readFile(path.join(out, 'seed_0', act, 'config.json'), 'utf8'));
       assert.equal(config.objective, 'perceptual');
