@@ -6,7 +6,7 @@ import { DEGRADE_NAMES } from '../../ml/degrade.ts';
 import { errors } from '../../ml/errors.ts';
 import { IMAGE_EXTENSIONS, OUTPUT_FORMATS } from '../../ml/node/image-io.ts';
 import type { ImportedRuns } from '../../ml/node/imported-models.ts';
-import { endMessage } from '../../ml/node/run-folder.ts';
+import { endMessage, RunFolder } from '../../ml/node/run-folder.ts';
 import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { OBJECTIVES, SETTING_RANGES, type Objective } from '../../ml/train/config.ts';
@@ -163,8 +163,15 @@ export function jobHandlers(
       const activation = oneOf(o.activation, 'activation', ACTIVATION_NAMES);
       const iterations = int(o.iterations, 'Iterations', 1, MAX_ITERATIONS);
       const degrade = o.degrade === undefined ? 'none' : oneOf(o.degrade, 'degrade', DEGRADE_NAMES);
-      const objective = objectiveOf(o);
       const run = await trainRun(o.run);
+      // A continued run trains for what it recorded: named here when the request leaves it out, so
+      // the backend follows it (auto trains a perceptual run on ONNX Runtime, as the command line does).
+      const asked = objectiveOf(o);
+      const recorded =
+        run.kind === 'continue' && asked.objective === undefined
+          ? (await RunFolder.readConfig(run.dir).catch(() => undefined))?.objective
+          : undefined;
+      const objective = recorded ? { objective: recorded } : asked;
       // The engine's run: a new one goes into the app's runs folder unless a folder was chosen.
       const target: TrainSpec['run'] = run.kind === 'new' ? { kind: 'new', parent: run.parent ?? ctx.runsDir } : run;
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).

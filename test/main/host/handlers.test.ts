@@ -15,6 +15,7 @@ import { failedReply } from '../../../main/host/router.ts';
 import { SettingsStore } from '../../../main/host/settings.ts';
 import { MAX_NAME_BYTES, uploadName } from '../../../main/host/validate.ts';
 import { loadModelFile } from '../../../ml/node/models.ts';
+import { makeTrainConfig } from '../../../ml/train/config.ts';
 import { VERSION } from '../../../ml/node/version.ts';
 import { exportOnnx } from '../../../ml/onnx/export.ts';
 import { COFFEE, DATA, MOTORCYCLE, StubEngine, tempDir, tinyModel } from '../helpers.ts';
@@ -439,6 +440,17 @@ describe('request validation', () => {
     // A page that reloads gets the request's own `run` back.
     const listed = ((await call('jobs:list')) as JobInfo[]).find((j) => j.jobId === jobId);
     assert.deepEqual((listed?.spec as TrainJob | undefined)?.run, { kind: 'continue', dir: earlier });
+
+    // A continued run trains for what it recorded, so the engine picks the backend for it.
+    assert.equal(continued.settings.objective, undefined, 'a pixel run (recorded before objectives) stays unnamed');
+    const perceptualRun = path.join(host.context.runsDir, 'tiny_x2_tanhexp_perceptual');
+    await fs.mkdir(sharp, { recursive: true });
+    await fs.writeFile(
+      path.join(perceptualRun, 'config.json'),
+      JSON.stringify(makeTrainConfig({ preset: 'tiny', objective: 'perceptual', advWeight: 0.3 })),
+    );
+    await call('job:train', { ...train, run: { kind: 'continue', dir: perceptualRun } });
+    assert.equal((engine.jobs.at(-1)!.spec as TrainSpec).settings.objective, 'perceptual');
 
     // The refusal names the field, so the page can place it.
     const gone = path.join(host.context.runsDir, 'gone');
