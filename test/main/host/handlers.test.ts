@@ -444,7 +444,7 @@ describe('request validation', () => {
     // A continued run trains for what it recorded, so the engine picks the backend for it.
     assert.equal(continued.settings.objective, undefined, 'a pixel run (recorded before objectives) stays unnamed');
     const perceptualRun = path.join(host.context.runsDir, 'tiny_x2_tanhexp_perceptual');
-    await fs.mkdir(sharp, { recursive: true });
+    await fs.mkdir(perceptualRun, { recursive: true });
     await fs.writeFile(
       path.join(perceptualRun, 'config.json'),
       JSON.stringify(makeTrainConfig({ preset: 'tiny', objective: 'perceptual', advWeight: 0.3 })),
