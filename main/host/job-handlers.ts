@@ -11,9 +11,10 @@ import { listRuns, stamp } from '../../ml/node/runs.ts';
 import { PRESET_NAMES, PRESETS, SCALES } from '../../ml/network.ts';
 import { OBJECTIVES, SETTING_RANGES, type Objective } from '../../ml/train/config.ts';
 import { initMismatch } from '../../ml/train/init-mismatch.ts';
-import type { JobId, ModelInfo, RunInfo, TrainJob, TrainRun, UpscaleJob } from '../api.ts';
+import type { JobId, JobInfo, ModelInfo, RunInfo, TrainJob, TrainRun, UpscaleJob } from '../api.ts';
 import type { TrainSpec } from '../engine/protocol.ts';
-import type { Handlers, HostContext } from './context.ts';
+import type { Handlers, HostContext, RequestAccess } from './context.ts';
+import type { JobInput } from './engine-host.ts';
 import { Held, holdModel, holdTrain, holdUpscale } from './held.ts';
 import {
   absPath,
@@ -98,6 +99,41 @@ function objectiveOf(o: Record<string, unknown>): { objective?: Objective; advWe
   return { objective, advWeight };
 }
 
+/** A job as `startHeld` starts it: the engine's job, and what the job book keeps of it. */
+interface Starting {
+  readonly input: Extract<JobInput, { type: JobInfo['kind'] }>;
+  readonly job: JobInfo['spec'];
+  /** What follows once the job is started (the upscale remembers its model); it does not throw. */
+  readonly started?: () => Promise<unknown>;
+}
+
+/**
+ * Starts a job and enters it in the job book. Browser mode (`access`): `prepare` opens and holds
+ * what the job reads and writes (held.ts), which is let go when the job ends, or at once if
+ * anything fails before it starts; the folders the request chose (`chose`) are the session's only
+ * while the job does not fail (file-access.ts).
+ */
+async function startHeld(
+  ctx: HostContext,
+  access: RequestAccess | undefined,
+  prepare: (held: Held | undefined) => Promise<Starting>,
+  { chose = true } = {},
+): Promise<{ jobId: JobId }> {
+  const held = access && new Held();
+  try {
+    const { input, job, started } = await prepare(held);
+    const jobId = ctx.engine.startJob(input);
+    ctx.jobs.start(jobId, input.type, job);
+    if (chose) access?.until(ctx.jobs.failed(jobId));
+    held?.until(ctx.jobs.failed(jobId));
+    await started?.();
+    return { jobId };
+  } catch (e) {
+    await held?.release();
+    throw e;
+  }
+}
+
 export function jobHandlers(
   ctx: HostContext,
 ): Pick<
@@ -121,26 +157,16 @@ export function jobHandlers(
       // A folder the user typed is used as typed (never silently replaced), and made if it is not there yet.
       const typed = o.outputDir === null ? null : await folderOrNew(o.outputDir, 'Output folder');
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
-      const held = access && new Held();
-      try {
+      return startHeld(ctx, access, async (held) => {
         const model = await holdModel(held, o.model, 'model', ctx.models, access);
         const outputDir = typed === null ? null : await madeDir(typed, 'Output folder');
         if (held && access) await holdUpscale(held, files, outputDir, access);
         const job: UpscaleJob = { files, model: model.id, format, outputDir, overwrite };
         // The engine gets the same job, the model named by its file.
-        const jobId = ctx.engine.startJob({
-          type: 'upscale',
-          spec: { ...job, model: model.path, ...importedRuns(model), ...(held && { through: held.through }) },
-        });
-        ctx.jobs.start(jobId, 'upscale', job);
-        access?.until(ctx.jobs.failed(jobId));
-        held?.until(ctx.jobs.failed(jobId));
-        await ctx.settings.useModel(model.id).catch(() => undefined);
-        return { jobId };
-      } catch (e) {
-        await held?.release();
-        throw e;
-      }
+        const spec = { ...job, model: model.path, ...importedRuns(model), ...(held && { through: held.through }) };
+        const started = () => ctx.settings.useModel(model.id).catch(() => undefined);
+        return { input: { type: 'upscale', spec }, job, started };
+      });
     },
     async 'job:train'(arg, access) {
       const o = obj(arg, 'job:train', [
@@ -175,8 +201,7 @@ export function jobHandlers(
       // The engine's run: a new one goes into the app's runs folder unless a folder was chosen.
       const target: TrainSpec['run'] = run.kind === 'new' ? { kind: 'new', parent: run.parent ?? ctx.runsDir } : run;
       // Browser mode: the job reads and writes through what was opened and checked here (held.ts).
-      const held = access && new Held();
-      try {
+      return startHeld(ctx, access, async (held) => {
         // The model to start from, looked up as the upscale job's is; checked here, so a misfit is refused before the job is queued.
         const model =
           o.init === undefined || o.init === null || run.kind === 'continue'
@@ -189,10 +214,7 @@ export function jobHandlers(
         const chosen = run.kind === 'new' ? run.parent : null;
         if (held && access) await holdTrain(held, { data, val, run: target, chosen }, access);
         const settings = { preset, scale, activation, iterations, degrade, ...objective };
-        const jobId = ctx.engine.startJob({
-          type: 'train',
-          spec: { data, val, settings, run: target, init, ...(held && { through: held.through }) },
-        });
+        const spec = { data, val, settings, run: target, init, ...(held && { through: held.through }) };
         const job: TrainJob = {
           data,
           val,
@@ -205,15 +227,8 @@ export function jobHandlers(
           ...objective,
           init: model?.id ?? null,
         };
-        ctx.jobs.start(jobId, 'train', job);
-        // The folders it names are the session's only while it does not fail (file-access.ts).
-        access?.until(ctx.jobs.failed(jobId));
-        held?.until(ctx.jobs.failed(jobId));
-        return { jobId };
-      } catch (e) {
-        await held?.release();
-        throw e;
-      }
+        return { input: { type: 'train', spec }, job };
+      });
     },
     async 'job:compare'(arg, access) {
       const o = obj(arg, 'job:compare', [
@@ -242,64 +257,57 @@ export function jobHandlers(
         `compare_${a}-${b}_${preset}_x${scale}${sharp}_it${iterations}_${stamp(new Date())}`,
       );
       const acts = [a!, b!] as const;
-      const held = access && new Held();
-      try {
+      return startHeld(ctx, access, async (held) => {
         // The comparison's folder is made by the job, through the runs folder held here.
         if (held && access)
           await holdTrain(held, { data, val, run: { kind: 'new', parent: ctx.runsDir }, chosen: null }, access);
-        const jobId = ctx.engine.startJob({
-          type: 'compare',
-          spec: {
-            data,
-            val,
-            acts,
-            settings: { preset, scale, iterations, ...objective },
-            seeds,
-            dir: outDir,
-            ...(held && { through: held.through }),
-          },
-        });
-        ctx.jobs.start(jobId, 'compare', { data, val, acts, preset, scale, iterations, seeds, ...objective });
-        access?.until(ctx.jobs.failed(jobId));
-        held?.until(ctx.jobs.failed(jobId));
-        return { jobId };
-      } catch (e) {
-        await held?.release();
-        throw e;
-      }
+        const spec = {
+          data,
+          val,
+          acts,
+          settings: { preset, scale, iterations, ...objective },
+          seeds,
+          dir: outDir,
+          ...(held && { through: held.through }),
+        };
+        const job = { data, val, acts, preset, scale, iterations, seeds, ...objective };
+        return { input: { type: 'compare', spec }, job };
+      });
     },
     async 'job:compare-models'(arg, access) {
       const o = obj(arg, 'job:compare-models', ['modelA', 'modelB', 'image', 'groundTruth']);
       const groundTruth = o.groundTruth === undefined ? false : bool(o.groundTruth, 'groundTruth');
       // Browser mode: the job reads the image and models through what was opened and checked here (held.ts).
-      const held = access && new Held();
-      try {
-        const a = await holdModel(held, o.modelA, 'modelA', ctx.models, access);
-        const b = await holdModel(held, o.modelB, 'modelB', ctx.models, access);
-        const image = held
-          ? (await held.open(absPath(o.image, 'Image'), () => openFile(o.image, 'Image', IMAGE_EXTENSIONS, { access })))
-              .given
-          : await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
-        const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
-        // The app's own folder for the viewer: made here, so that it too is held.
-        if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
-        const spec = {
-          modelA: a.path,
-          modelB: b.path,
-          image,
-          groundTruth,
-          outDir,
-          ...importedRuns(a, b),
-          ...(held && { through: held.through }),
-        };
-        const jobId = ctx.engine.startJob({ type: 'compare-models', spec });
-        ctx.jobs.start(jobId, 'compare-models', { modelA: a.id, modelB: b.id, image, groundTruth });
-        held?.until(ctx.jobs.failed(jobId));
-        return { jobId };
-      } catch (e) {
-        await held?.release();
-        throw e;
-      }
+      // The request chooses no folder (file-access.ts), so none is taken back if the job fails.
+      return startHeld(
+        ctx,
+        access,
+        async (held) => {
+          const a = await holdModel(held, o.modelA, 'modelA', ctx.models, access);
+          const b = await holdModel(held, o.modelB, 'modelB', ctx.models, access);
+          const image = held
+            ? (
+                await held.open(absPath(o.image, 'Image'), () =>
+                  openFile(o.image, 'Image', IMAGE_EXTENSIONS, { access }),
+                )
+              ).given
+            : await existingFile(o.image, 'Image', IMAGE_EXTENSIONS);
+          const outDir = await viewerFolder(ctx.viewsDir, 'compare-models');
+          // The app's own folder for the viewer: made here, so that it too is held.
+          if (held) await held.open(outDir, () => madeDir(outDir, 'outDir').then(() => openDir(outDir, 'outDir')));
+          const spec = {
+            modelA: a.path,
+            modelB: b.path,
+            image,
+            groundTruth,
+            outDir,
+            ...importedRuns(a, b),
+            ...(held && { through: held.through }),
+          };
+          return { input: { type: 'compare-models', spec }, job: { modelA: a.id, modelB: b.id, image, groundTruth } };
+        },
+        { chose: false },
+      );
     },
     async 'job:pause'(arg) {
       const jobId = jobIdOf(arg, 'job:pause');

@@ -12,7 +12,6 @@ import { makeLr } from '../../ml/dataset.ts';
 import { initialWeights, parseNetworkConfig } from '../../ml/network.ts';
 import { adversarialLossModel, discStepModel } from '../../ml/onnx/discriminator.ts';
 import { flatLayout, trainStepModel } from '../../ml/onnx/train-graph.ts';
-import { probeOnnxRuntime } from '../../ml/node/onnx-runtime.ts';
 import {
   Discriminator,
   discLayers,
@@ -21,40 +20,9 @@ import {
   type DiscLayer,
 } from '../../ml/train/discriminator.ts';
 import { photo } from '../helpers/photos.ts';
+import { relErr, runModel, skip } from '../helpers/onnx-session.ts';
 import { advLossF64, centralDifferences, discLogitsF64, discLossF64, namedF64 } from '../helpers/disc-f64.ts';
 import { lossAndGradF64, toNchw } from '../helpers/rir-f64.ts';
-
-const probe = await probeOnnxRuntime();
-// onnxruntime-node is an optional dependency: CI installs it, so there its absence is a failure.
-const skip = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.reason}` : false;
-const ort = probe.ok ? await import('onnxruntime-node') : undefined;
-
-type Feeds = Record<string, { data: Float32Array; dims: readonly number[] }>;
-
-async function runModel(bytes: Uint8Array, feeds: Feeds): Promise<Record<string, Float32Array>> {
-  const session = await ort!.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  try {
-    const inputs = Object.fromEntries(
-      Object.entries(feeds).map(([k, v]) => [k, new ort!.Tensor('float32', v.data, v.dims)]),
-    );
-    const out = await session.run(inputs);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
-
-/** max |a − b| over max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? err : err / scale;
-}
 
 /** n HR photo patches [n, side, side, 3] (interleaved, as the sampler makes them), from different places. */
 async function patches(n: number, side: number, file = 'val/coffee.png', x0 = 30): Promise<Float32Array> {

@@ -13,41 +13,9 @@ import { initialWeights, parseNetworkConfig, type NetworkConfig } from '../../ml
 import { convGradModel } from '../../ml/onnx/conv-grad.ts';
 import { activationGradModel, flatLayout, trainStepModel } from '../../ml/onnx/train-graph.ts';
 import { readFields } from '../../ml/onnx/protobuf.ts';
-import { probeOnnxRuntime } from '../../ml/node/onnx-runtime.ts';
 import { photo } from '../helpers/photos.ts';
+import { relErr, runModel, skip, type Feeds } from '../helpers/onnx-session.ts';
 import { convBack, lossAndGradF64, toNchw } from '../helpers/rir-f64.ts';
-
-const probe = await probeOnnxRuntime();
-// onnxruntime-node is an optional dependency: CI installs it, so there its absence is a failure.
-const skip = !probe.ok && !process.env.CI ? `ONNX Runtime unavailable: ${probe.reason}` : false;
-const ort = probe.ok ? await import('onnxruntime-node') : undefined;
-
-type Feeds = Record<string, { data: Float32Array; dims: readonly number[] }>;
-
-async function runModel(bytes: Uint8Array, feeds: Feeds): Promise<Record<string, Float32Array>> {
-  const session = await ort!.InferenceSession.create(bytes, { logSeverityLevel: 3 });
-  try {
-    const inputs = Object.fromEntries(
-      Object.entries(feeds).map(([k, v]) => [k, new ort!.Tensor('float32', v.data, v.dims)]),
-    );
-    const out = await session.run(inputs);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
-
-/** max |a − b| over max |b| (0 when both are 0). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? err : err / scale;
-}
 
 /** A small Rng-free pseudo-random sequence (a test's own, so it never shifts with the engine's). */
 function wave(n: number, seed: number, amp = 1): Float32Array {

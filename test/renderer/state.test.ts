@@ -22,6 +22,27 @@ const SETTINGS: Settings = {
   recentModels: [],
 };
 
+/** Photos that expand to themselves with a thumbnail each, and one bundled x2 model, the default: enough to queue an upscale. */
+function upscaleReady(api: FakeApi): FakeApi {
+  return api
+    .answer('files:expand', ({ paths }) => ({
+      files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
+      problems: [],
+    }))
+    .answer('image:thumbnail', () => IMAGE)
+    .answer('models:list', () => [
+      {
+        id: 'bundled:m',
+        path: '/m.safetensors',
+        name: 'm',
+        bundled: true,
+        isDefault: true,
+        config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' },
+        parameters: 1,
+      },
+    ]);
+}
+
 function app(setup: (api: FakeApi) => void = () => undefined): { app: App; api: FakeApi } {
   const api = new FakeApi()
     .answer('models:list', () => [])
@@ -315,25 +336,7 @@ describe('UpscaleSession', () => {
       throw refusal('"/typo" does not exist; check the path and try again.', 'Output folder');
     };
     const { app: a, api } = app((api) =>
-      api
-        .answer('settings:set', refuse)
-        .answer('job:upscale', refuse)
-        .answer('files:expand', ({ paths }) => ({
-          files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
-          problems: [],
-        }))
-        .answer('image:thumbnail', () => IMAGE)
-        .answer('models:list', () => [
-          {
-            id: 'bundled:m',
-            path: '/m.safetensors',
-            name: 'm',
-            bundled: true,
-            isDefault: true,
-            config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' },
-            parameters: 1,
-          },
-        ]),
+      upscaleReady(api.answer('settings:set', refuse).answer('job:upscale', refuse)),
     );
     await a.refresh();
     const u = a.upscale;
@@ -389,26 +392,7 @@ describe('UpscaleSession', () => {
   });
 
   test("a result made with a caveat (an animation's first frame) keeps the engine's sentence on its item until it is queued again", async () => {
-    const { app: a, api } = app((api) =>
-      api
-        .answer('job:upscale', () => ({ jobId: 'u1' }))
-        .answer('files:expand', ({ paths }) => ({
-          files: paths.map((p) => ({ path: p, name: p.split('/').pop()!, bytes: 10 })),
-          problems: [],
-        }))
-        .answer('image:thumbnail', () => IMAGE)
-        .answer('models:list', () => [
-          {
-            id: 'bundled:m',
-            path: '/m.safetensors',
-            name: 'm',
-            bundled: true,
-            isDefault: true,
-            config: { scale: 2, features: 16, groups: 1, blocks: 3, activation: 'tanhexp' },
-            parameters: 1,
-          },
-        ]),
-    );
+    const { app: a, api } = app((api) => upscaleReady(api.answer('job:upscale', () => ({ jobId: 'u1' }))));
     await a.refresh();
     const u = a.upscale;
     await u.addPaths(['/in/anim.gif', '/in/still.png']);

@@ -17,7 +17,7 @@ import { plainError } from '../lib/errors.ts';
 import { decimalNumber, wholeNumber } from '../lib/fields.ts';
 import { bucketWidth, differenceBand, meanBand, type BandPoint } from '../lib/seed-bands.ts';
 import { CompareModelsSession } from './compare-models.svelte.ts';
-import { JobTracker } from './job-tracker.svelte.ts';
+import { JobSession, JobTracker } from './job-tracker.svelte.ts';
 import { SeedSeries } from './seed-series.svelte.ts';
 import type { Services } from './services.ts';
 
@@ -69,9 +69,9 @@ export interface LegendEntry {
 }
 
 /** The Compare view's experiment: two activations trained alike, mean curves with seed bands, a verdict at the end. */
-export class CompareSession {
+export class CompareSession extends JobSession {
   readonly #app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt'>;
-  readonly #job: JobTracker;
+  protected readonly job: JobTracker;
   form = $state<CompareForm>({
     data: '',
     val: '',
@@ -97,20 +97,12 @@ export class CompareSession {
   readonly whole: CompareModelsSession;
 
   constructor(app: Pick<Services, 'api' | 'jobs' | 'toasts' | 'attempt'>) {
+    super();
     this.#app = app;
-    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
+    this.job = new JobTracker(app, (e) => this.#onEvent(e));
     this.whole = new CompareModelsSession(app, { groundTruth: true });
   }
 
-  get running(): boolean {
-    return this.#job.running;
-  }
-  get fraction(): number {
-    return this.#job.fraction;
-  }
-  get message(): string {
-    return this.#job.message;
-  }
   get report(): CompareReport | null {
     return this.#report;
   }
@@ -121,9 +113,6 @@ export class CompareSession {
   /** The two activations compared: the report's once there is one, else the form's. */
   get acts(): readonly ActivationName[] {
     return this.#report?.acts ?? [this.form.actA, this.form.actB];
-  }
-  get summary(): string | null {
-    return this.#job.summary;
   }
   /** Training speed of the run going on (iterations per second). */
   get itPerSec(): number | null {
@@ -179,9 +168,6 @@ export class CompareSession {
       points: meanBand(runs, act, width),
     }));
   }
-  get error(): string | null {
-    return this.#job.error;
-  }
   readonly #iterations = $derived(wholeNumber(this.form.iterations, 'Iterations', ...SETTING_RANGES.iterations));
   readonly #seeds = $derived(wholeNumber(this.form.seeds, 'Seeds', ...SETTING_RANGES.seeds));
   readonly #advWeight = $derived(decimalNumber(this.form.advWeight, ADV_WEIGHT, ...SETTING_RANGES.advWeight));
@@ -195,7 +181,7 @@ export class CompareSession {
   }
   get canStart(): boolean {
     return (
-      !this.#job.running &&
+      !this.job.running &&
       this.form.data.trim() !== '' &&
       this.form.val.trim() !== '' &&
       this.form.actA !== this.form.actB &&
@@ -214,7 +200,7 @@ export class CompareSession {
     this.#span = iterations;
     this.#report = null;
     this.whole.clear();
-    this.#job.reset();
+    this.job.reset();
     try {
       const { jobId } = await this.#app.api.request('job:compare', {
         data: f.data.trim(),
@@ -227,20 +213,20 @@ export class CompareSession {
         objective: f.objective,
         ...(f.objective === 'perceptual' ? { advWeight: this.#advWeight.value! } : {}),
       });
-      this.#job.follow(jobId);
+      this.job.follow(jobId);
     } catch (e) {
-      this.#job.error = plainError(e);
+      this.job.error = plainError(e);
       this.#app.toasts.error(e);
     }
   }
 
   async cancel(): Promise<void> {
-    await this.#job.control('cancel');
+    await this.job.control('cancel');
   }
 
   /** Takes over a comparison the engine is running (after a reload). */
   attach(job: JobInfo): void {
-    if (job.kind !== 'compare' || this.#job.running) return;
+    if (job.kind !== 'compare' || this.job.running) return;
     const s = job.spec as CompareJob;
     this.form = {
       data: s.data,
@@ -255,16 +241,16 @@ export class CompareSession {
       advWeight: s.advWeight ?? DEFAULT_ADV_WEIGHT,
     };
     this.#span = s.iterations;
-    this.#job.attach(job);
+    this.job.attach(job);
   }
 
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:state':
-        if (e.payload.state === 'queued') this.#job.message = e.payload.message;
+        if (e.payload.state === 'queued') this.job.message = e.payload.message;
         break;
       case 'job:progress':
-        this.#job.progress(e.payload);
+        this.job.progress(e.payload);
         break;
       case 'job:metrics': {
         const m = e.payload;
@@ -278,7 +264,7 @@ export class CompareSession {
       }
       case 'job:done': {
         const r = e.payload.result;
-        this.#job.summary = e.payload.summary;
+        this.job.summary = e.payload.summary;
         this.#report = r.kind === 'compare' ? r : null;
         this.#end();
         void this.showWhole();
@@ -286,7 +272,7 @@ export class CompareSession {
         break;
       }
       case 'job:error':
-        this.#job.error = e.payload.message;
+        this.job.error = e.payload.message;
         this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
         break;
@@ -317,6 +303,6 @@ export class CompareSession {
 
   #end(): void {
     this.#etaMs = null;
-    this.#job.end();
+    this.job.end();
   }
 }

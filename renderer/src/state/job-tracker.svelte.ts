@@ -100,3 +100,24 @@ export class JobTracker {
     this.#jobId = null;
   }
 }
+
+/** A session that runs jobs: its progress line and how its job ended, as its tracker has them. */
+export abstract class JobSession {
+  protected abstract readonly job: JobTracker;
+
+  get running(): boolean {
+    return this.job.running;
+  }
+  get fraction(): number {
+    return this.job.fraction;
+  }
+  get message(): string {
+    return this.job.message;
+  }
+  get summary(): string | null {
+    return this.job.summary;
+  }
+  get error(): string | null {
+    return this.job.error;
+  }
+}

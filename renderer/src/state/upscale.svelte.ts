@@ -2,7 +2,7 @@ import type { JobEvent } from '../api/jobs.ts';
 import type { Events, ImageData64, JobInfo, OutputFormat, ResultInfo, UpscaleJob } from '../api/types.ts';
 import { fieldOf, OUTPUT_FOLDER, plainError } from '../lib/errors.ts';
 import { baseName } from '../lib/format.ts';
-import { JobTracker } from './job-tracker.svelte.ts';
+import { JobSession, JobTracker } from './job-tracker.svelte.ts';
 import { QueueFeed } from './queue-feed.svelte.ts';
 import type { QueueItem } from './queue-item.svelte.ts';
 import { ResultsList, shownOf, type ShownResult } from './results.svelte.ts';
@@ -12,12 +12,12 @@ export type PreviewTile = Events['job:preview'];
 export type ViewMode = 'slider' | 'side';
 
 /** The Upscale view: the queue, one job at a time, its live tiles and the finished results. */
-export class UpscaleSession {
+export class UpscaleSession extends JobSession {
   readonly #app: Pick<
     Services,
     'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'
   >;
-  readonly #job: JobTracker;
+  protected readonly job: JobTracker;
   #items = $state.raw<QueueItem[]>([]);
   #modelId = $state('');
   #format = $state<OutputFormat>('png');
@@ -44,8 +44,9 @@ export class UpscaleSession {
       'api' | 'jobs' | 'toasts' | 'attempt' | 'models' | 'settings' | 'saveSettings' | 'browser' | 'view'
     >,
   ) {
+    super();
     this.#app = app;
-    this.#job = new JobTracker(app, (e) => this.#onEvent(e));
+    this.job = new JobTracker(app, (e) => this.#onEvent(e));
     this.results = new ResultsList(app.api);
     this.#feed = new QueueFeed(app, {
       items: () => this.#items,
@@ -121,28 +122,13 @@ export class UpscaleSession {
       this.#outputError = plainError(e);
     }
   }
-  get running(): boolean {
-    return this.#job.running;
-  }
-  get fraction(): number {
-    return this.#job.fraction;
-  }
-  get message(): string {
-    return this.#job.message;
-  }
-  get summary(): string | null {
-    return this.#job.summary;
-  }
-  get error(): string | null {
-    return this.#job.error;
-  }
   get tiles(): readonly PreviewTile[] {
     return this.#tiles;
   }
   readonly selected = $derived(this.#items.find((i) => i.key === this.#selectedKey) ?? null);
   /** Show the selected result rather than the live tiles. */
   get showResult(): boolean {
-    return this.selected?.status === 'done' && (this.#pinned || !this.#job.running);
+    return this.selected?.status === 'done' && (this.#pinned || !this.job.running);
   }
   /** What the result viewer shows: a result opened from the list, else the selected finished item. */
   readonly shown = $derived<ShownResult | null>(
@@ -150,7 +136,7 @@ export class UpscaleSession {
   );
   readonly startable = $derived(this.#items.filter((i) => i.startable));
   get canStart(): boolean {
-    return !this.#job.running && this.startable.length > 0 && this.modelIdEffective !== '';
+    return !this.job.running && this.startable.length > 0 && this.modelIdEffective !== '';
   }
   readonly doneCount = $derived(this.#items.filter((i) => i.status === 'done').length);
   /** Files known not to be upscalable (each says why in its row). */
@@ -177,10 +163,10 @@ export class UpscaleSession {
     this.#items = this.#items.filter((i) => i.status === 'queued' || i.status === 'working');
     if (!this.selected) this.#selectedKey = null;
     // What the last batch showed goes with it: its live tiles and its summary.
-    if (!this.#job.running) {
+    if (!this.job.running) {
       this.#tiles = [];
-      this.#job.fraction = 0;
-      this.#job.summary = this.#job.error = null;
+      this.job.fraction = 0;
+      this.job.summary = this.job.error = null;
     }
   }
 
@@ -203,7 +189,7 @@ export class UpscaleSession {
     if (!this.canStart) return;
     const items = this.startable;
     for (const i of items) i.queue();
-    this.#job.reset();
+    this.job.reset();
     this.#tiles = [];
     this.#pinned = false;
     this.#selectedKey = null;
@@ -216,18 +202,18 @@ export class UpscaleSession {
         outputDir: this.outputDir.trim() || this.defaultOutput,
         overwrite: this.#overwrite,
       });
-      this.#job.follow(jobId);
+      this.job.follow(jobId);
     } catch (e) {
       for (const i of items) i.unqueue();
       // Said once, where it is fixed: at the output folder's field, else in the view's status line.
       if (fieldOf(e) === OUTPUT_FOLDER) this.#outputError = plainError(e);
-      else this.#job.error = plainError(e);
+      else this.job.error = plainError(e);
     }
   }
 
   /** Takes over an upscale batch the engine is running (after a reload): its files, then its events. */
   attach(job: JobInfo): void {
-    if (job.kind !== 'upscale' || this.#job.running) return;
+    if (job.kind !== 'upscale' || this.job.running) return;
     const s = job.spec as UpscaleJob;
     this.#feed.addServerFiles(
       s.files.map((f) => ({ name: baseName(f), path: f })),
@@ -237,11 +223,11 @@ export class UpscaleSession {
     this.#modelId = s.model;
     this.#format = s.format;
     this.#overwrite = s.overwrite;
-    this.#job.attach(job);
+    this.job.attach(job);
   }
 
   async cancel(): Promise<void> {
-    await this.#job.control('cancel');
+    await this.job.control('cancel');
   }
 
   #find(file: string | undefined): QueueItem | undefined {
@@ -254,10 +240,10 @@ export class UpscaleSession {
   #onEvent(e: JobEvent): void {
     switch (e.channel) {
       case 'job:state':
-        if (e.payload.state === 'queued') this.#job.message = e.payload.message;
+        if (e.payload.state === 'queued') this.job.message = e.payload.message;
         break;
       case 'job:progress':
-        this.#job.progress(e.payload);
+        this.job.progress(e.payload);
         this.#find(e.payload.file)?.progress(e.payload.fileFraction ?? 0);
         break;
       case 'job:preview': {
@@ -287,14 +273,14 @@ export class UpscaleSession {
         this.#find(e.payload.file)?.fail(e.payload.message);
         break;
       case 'job:done':
-        this.#job.summary = this.#summaryOf(e.payload);
+        this.job.summary = this.#summaryOf(e.payload);
         this.#end();
         void this.results.load();
         break;
       case 'job:error':
         // Placed by its facts, as a refused start is: at the output folder's field, else in the status line.
         if (fieldOf(e.payload) === OUTPUT_FOLDER) this.#outputError = e.payload.message;
-        else this.#job.error = e.payload.message;
+        else this.job.error = e.payload.message;
         // The view's status line says it; a toast only when another view is showing.
         if (this.#app.view !== 'upscale') this.#app.toasts.show(e.payload.message, 'error');
         this.#end();
@@ -313,7 +299,7 @@ export class UpscaleSession {
   }
 
   #end(): void {
-    this.#job.end();
+    this.job.end();
     for (const i of this.#items) i.unqueue();
   }
 }

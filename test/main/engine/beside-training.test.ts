@@ -7,8 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { EngineHost } from '../../../main/host/engine-host.ts';
-import { COFFEE, DATA, EventLog, tempDir, tinyModel } from '../helpers.ts';
+import type { EngineHost } from '../../../main/host/engine-host.ts';
+import { COFFEE, DATA, type EventLog, tinyModel } from '../helpers.ts';
+import { startWasmEngine, stopWasmEngine } from './wasm-engine.ts';
 
 let dir = '';
 let model = '';
@@ -16,22 +17,11 @@ let log: EventLog;
 let host: EngineHost;
 
 before(async () => {
-  dir = await tempDir();
+  ({ dir, log, host } = await startWasmEngine({ keepWarmMs: 300 }));
   model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
-  log = new EventLog();
-  host = new EngineHost({
-    backends: { upscale: 'wasm', train: 'wasm' },
-    threads: 0,
-    emit: log.emit,
-    previewIntervalMs: 0,
-    keepWarmMs: 300,
-  });
 });
 
-after(async () => {
-  await host.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+after(() => stopWasmEngine({ host, dir }));
 
 const train = (iterations: number) =>
   host.startJob({

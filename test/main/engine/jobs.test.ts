@@ -14,7 +14,8 @@ import { wordForApp } from '../../../main/host/wording.ts';
 import { word, type ErrorData } from '../../../ml/errors.ts';
 import { SETTING_RANGES } from '../../../ml/train/ranges.ts';
 import { wordForCli } from '../../../ml/wording.ts';
-import { COFFEE, DATA, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, DATA, EventLog, MOTORCYCLE, tinyModel } from '../helpers.ts';
+import { startWasmEngine, stopWasmEngine } from './wasm-engine.ts';
 
 /** The job's typed result, of the kind expected. */
 function resultOf<K extends JobResult['kind']>(payload: unknown, kind: K): Extract<JobResult, { kind: K }> {
@@ -28,20 +29,10 @@ let log: EventLog;
 let host: EngineHost;
 
 before(async () => {
-  dir = await tempDir();
-  log = new EventLog();
-  host = new EngineHost({
-    backends: { upscale: 'wasm', train: 'wasm' },
-    threads: 0,
-    emit: log.emit,
-    previewIntervalMs: 0,
-  });
+  ({ dir, log, host } = await startWasmEngine());
 });
 
-after(async () => {
-  await host.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+after(() => stopWasmEngine({ host, dir }));
 
 const trainSpec = (
   run: { kind: 'new'; parent: string } | { kind: 'continue'; dir: string },

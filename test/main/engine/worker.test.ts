@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { EngineHost } from '../../../main/host/engine-host.ts';
-import { COFFEE, EventLog, MOTORCYCLE, tempDir, tinyModel } from '../helpers.ts';
+import { COFFEE, EventLog, MOTORCYCLE, tinyModel } from '../helpers.ts';
+import { startWasmEngine, stopWasmEngine } from './wasm-engine.ts';
 import { tensorflowInstalled } from '../../helpers/backends.ts';
 
 let dir = '';
@@ -17,21 +18,11 @@ let log: EventLog;
 let host: EngineHost;
 
 before(async () => {
-  dir = await tempDir();
+  ({ dir, log, host } = await startWasmEngine());
   model = await tinyModel(path.join(dir, 'tiny_x2.safetensors'));
-  log = new EventLog();
-  host = new EngineHost({
-    backends: { upscale: 'wasm', train: 'wasm' },
-    threads: 0,
-    emit: log.emit,
-    previewIntervalMs: 0,
-  });
 });
 
-after(async () => {
-  await host.close();
-  await fs.rm(dir, { recursive: true, force: true });
-});
+after(() => stopWasmEngine({ host, dir }));
 
 const upscale = (files: string[], outputDir: string, tile = 32) =>
   host.startJob({ type: 'upscale', spec: { files, model: model, format: 'png', outputDir, overwrite: false, tile } });

@@ -55,6 +55,11 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+/** A small training's settings, without the run: each test adds or changes what it is about. */
+const TRAIN = { data: DATA, val: null, preset: 'tiny', scale: 2, activation: 'tanhexp', iterations: 10 };
+/** A new run in the app's runs folder. */
+const NEW_RUN = { kind: 'new', parent: null };
+
 const call = (channel: RequestChannel, arg?: unknown, h = host) =>
   (h.handlers[channel] as (a: unknown) => Promise<unknown>)(arg);
 /** Refused with one sentence matching `re` (and never a stack or a multi-line message). */
@@ -90,19 +95,7 @@ describe('request validation', () => {
     await refused('image:load', { path: path.join(dir, 'nope.png') }, /does not exist/);
     await refused('image:load', { path: '/etc/passwd' }, /must be a .jpg, .jpeg, .png/);
     await refused('files:expand', { paths: ['relative/dir'] }, /paths\[0\] must be an absolute path/);
-    await refused(
-      'job:train',
-      {
-        data: COFFEE,
-        val: null,
-        preset: 'tiny',
-        scale: 2,
-        activation: 'tanhexp',
-        iterations: 10,
-        run: { kind: 'new', parent: null },
-      },
-      /is a file, not a folder/,
-    );
+    await refused('job:train', { ...TRAIN, data: COFFEE, run: NEW_RUN }, /is a file, not a folder/);
     await refused('models:import', { path: COFFEE }, /must be a .safetensors, .onnx file/);
     await refused('shell:reveal', { path: '/no/such/thing' }, /does not exist/);
   });
@@ -127,15 +120,7 @@ describe('request validation', () => {
       /xMin \(2\) must be less than xMax/,
     );
     await refused('activations:curves', { names: [], xMin: -1, xMax: 1, points: 10 }, /names must have 1 to 4 entries/);
-    const train = {
-      data: DATA,
-      val: null,
-      preset: 'tiny',
-      scale: 2,
-      activation: 'tanhexp',
-      iterations: 10,
-      run: { kind: 'new', parent: null },
-    };
+    const train = { ...TRAIN, run: NEW_RUN };
     await refused('job:train', { ...train, iterations: 0 }, /Iterations must be between 1 and 10000000/);
     await refused('job:train', { ...train, scale: 5 }, /scale must be one of 2, 3, 4/);
     await refused('job:train', { ...train, preset: 'huge' }, /preset must be one of/);
@@ -415,15 +400,7 @@ describe('request validation', () => {
     await refused('image:tile', { ...big, level: 0, col: 2, row: 0 }, /no tile \(2, 0\)/);
   });
   test('job:train: a new run goes into the runs folder, an earlier one goes on in its own; a run that is not there is refused at the Run folder', async () => {
-    const train = {
-      data: DATA,
-      val: null,
-      preset: 'tiny',
-      scale: 2,
-      activation: 'tanhexp',
-      iterations: 10,
-      init: 'user:own.safetensors',
-    };
+    const train = { ...TRAIN, init: 'user:own.safetensors' };
     await call('job:train', { ...train, run: { kind: 'new', parent: null } });
     const fresh = engine.jobs.at(-1)!.spec as TrainSpec;
     assert.deepEqual(fresh.run, { kind: 'new', parent: host.context.runsDir });
@@ -480,15 +457,7 @@ describe('request validation', () => {
   });
 
   test("job:train and job:compare: the objective and a perceptual run's adversarial weight reach the engine as given; a bad one is refused before it", async () => {
-    const train = {
-      data: DATA,
-      val: null,
-      preset: 'tiny',
-      scale: 2,
-      activation: 'tanhexp',
-      iterations: 10,
-      run: { kind: 'new', parent: null },
-    };
+    const train = { ...TRAIN, run: NEW_RUN };
     const specOf = () => engine.jobs.at(-1)!.spec as TrainSpec;
     const { jobId } = (await call('job:train', { ...train, objective: 'perceptual', advWeight: 0.25 })) as {
       jobId: string;
